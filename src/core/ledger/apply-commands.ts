@@ -1,0 +1,769 @@
+import assert from 'node:assert';
+import type { EpochMs } from '../clock.js';
+import { limits } from '../limits.js';
+import type { VerdictStatus } from '../verdicts.js';
+import type { LedgerCommand, LevelCommand, MovementType, StockBucket } from './command.js';
+import { otherLocationCode } from './command.js';
+import {
+  addDeltas,
+  assertLevelInvariants,
+  available,
+  emptyLevel,
+  levelKey,
+  type Deltas,
+  type LevelState,
+  type Quantities,
+  zeroQuantities,
+} from './level.js';
+
+/**
+ * The ledger's decision procedure: a pure function from (snapshot of the rows a batch touches,
+ * commands, time) to (one answer per command, the rows to write).
+ *
+ * Both stores use it the same way inside ONE transaction that holds the write lock on every
+ * level the batch touches (SQLite: BEGIN IMMEDIATE, the single writer; PostgreSQL:
+ * SELECT ... FOR UPDATE on the level rows, taken in key order). Nothing is read between the
+ * lock and the write that this function does not see, so the judgement of a request
+ * (reserve, transfer_out) against `available` cannot be overtaken by another writer: no
+ * check-then-write across transactions. The stores back it with CHECK constraints
+ * (reserved >= 0, and `available_after >= 0` on every guarded movement).
+ *
+ * Commands are judged one by one, in order, each on its own: a refused command does not
+ * fail the others (group commit).
+ */
+
+export type ReservationStatus = 'pending' | 'committed' | 'released' | 'expired';
+
+export interface VariantRef {
+  id: number;
+  sku: string;
+  isBundle: boolean;
+}
+
+export interface LocationRef {
+  id: number;
+  code: string;
+}
+
+export interface ReservationState {
+  id: string;
+  key: string;
+  variantId: number;
+  locationId: number;
+  sku: string;
+  locationCode: string;
+  quantity: number;
+  committedQuantity: number;
+  status: ReservationStatus;
+  expiresAt: EpochMs | null;
+  createdAt: EpochMs;
+  resolvedAt: EpochMs | null;
+}
+
+export interface PurchaseOrderLineState {
+  purchaseOrderId: string;
+  line: number;
+  variantId: number;
+  locationId: number;
+  quantityOrdered: number;
+  quantityReceived: number;
+  expectedAt: EpochMs | null;
+  status: 'open' | 'closed' | 'cancelled';
+}
+
+/** The level as the API shows it. */
+export interface LevelView {
+  sku: string;
+  location: string;
+  on_hand: number;
+  reserved: number;
+  available: number;
+  damaged: number;
+  quarantine: number;
+  in_transit: number;
+  version: number;
+}
+
+export interface ReservationView {
+  id: string;
+  key: string;
+  sku: string;
+  location: string;
+  quantity: number;
+  committed_quantity: number;
+  status: ReservationStatus;
+  expires_at: string | null;
+  created_at: string;
+  resolved_at: string | null;
+}
+
+/** The answer to one command, exactly as it leaves the process and as it is replayed. */
+export interface CommandAnswer {
+  key: string;
+  status: VerdictStatus;
+  detail?: string;
+  movement_ids?: number[];
+  level?: LevelView;
+  reservation?: ReservationView;
+  /** Units this fact sold beyond what was available (an oversell). */
+  oversold?: number;
+  /** True when this answer is the stored answer to an earlier command with the same key. */
+  replayed?: boolean;
+}
+
+export interface StoredAnswer {
+  payloadHash: string;
+  answer: CommandAnswer;
+}
+
+/** What a store loads (under its write lock) before calling {@link applyCommands}. */
+export interface LedgerSnapshot {
+  /** By sku; a sku missing here is unknown. */
+  variants: ReadonlyMap<string, VariantRef>;
+  /** By code; a code missing here is unknown. */
+  locations: ReadonlyMap<string, LocationRef>;
+  /** By {@link levelKey}; every level the batch touches, when it exists (absent = empty). */
+  levels: ReadonlyMap<string, LevelState>;
+  /** By id; every reservation the batch names. */
+  reservations: ReadonlyMap<string, ReservationState>;
+  /** By level key: pending reservations with expiresAt <= now, in (expiresAt, createdAt) order. */
+  dueReservations: ReadonlyMap<string, readonly ReservationState[]>;
+  /** By idempotency key: answers stored by earlier transactions. */
+  answers: ReadonlyMap<string, StoredAnswer>;
+  /**
+   * By count command key: sum of on_hand deltas of STORED movements on that level that occurred
+   * after the count's time (a late count is applied under them, never over them).
+   */
+  countBaselines: ReadonlyMap<string, number>;
+  /** By `${purchaseOrderId}#${line}`. */
+  purchaseOrderLines: ReadonlyMap<string, PurchaseOrderLineState>;
+}
+
+export interface MovementRecord {
+  id: number;
+  commandKey: string;
+  leg: number;
+  type: MovementType;
+  variantId: number;
+  locationId: number;
+  /** Level version after this movement (1 for the first movement on a level). */
+  version: number;
+  deltas: Deltas;
+  after: Quantities;
+  /** A request judged against available: the store's CHECK requires available_after >= 0. */
+  guarded: boolean;
+  /** Units sold beyond available by this fact (0 for everything but oversells). */
+  oversold: number;
+  occurredAt: EpochMs;
+  recordedAt: EpochMs;
+  reason: string | null;
+  sourceSystem: string | null;
+  sourceReference: string | null;
+  reservationId: string | null;
+  purchaseOrderId: string | null;
+  purchaseOrderLine: number | null;
+  counterpartLocationId: number | null;
+}
+
+export interface LevelWrite {
+  level: LevelState;
+  /** Version the stored row had when loaded (0 and `created` when the row did not exist). */
+  previousVersion: number;
+  created: boolean;
+}
+
+export interface WriteSet {
+  answers: { key: string; payloadHash: string; answer: CommandAnswer; recordedAt: EpochMs }[];
+  movements: MovementRecord[];
+  levels: LevelWrite[];
+  /** Reservations created or changed, final state; `created` marks inserts. */
+  reservations: { reservation: ReservationState; created: boolean }[];
+  purchaseOrderLines: PurchaseOrderLineState[];
+}
+
+export interface ApplyContext {
+  now: EpochMs;
+  /** Unique id for a new reservation. */
+  newReservationId: () => string;
+  /** Next movement id; ids increase within a batch. */
+  newMovementId: () => number;
+}
+
+export interface BatchOutcome {
+  answers: CommandAnswer[];
+  writes: WriteSet;
+}
+
+/** Tidy command used by the sweeper: touches a level so its due reservations expire. */
+export interface TidyCommand {
+  type: 'tidy';
+  variantId: number;
+  locationId: number;
+}
+
+export type BatchItem = LedgerCommand | TidyCommand;
+
+function isoOrNull(ms: EpochMs | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function reservationView(reservation: ReservationState, now: EpochMs): ReservationView {
+  // Logical expiry: a pending reservation past its expiry is expired, whether or not the
+  // sweeper has written it yet.
+  const expiredLogically =
+    reservation.status === 'pending' && reservation.expiresAt !== null && reservation.expiresAt <= now;
+  return {
+    id: reservation.id,
+    key: reservation.key,
+    sku: reservation.sku,
+    location: reservation.locationCode,
+    quantity: reservation.quantity,
+    committed_quantity: reservation.committedQuantity,
+    status: expiredLogically ? 'expired' : reservation.status,
+    expires_at: isoOrNull(reservation.expiresAt),
+    created_at: new Date(reservation.createdAt).toISOString(),
+    resolved_at: expiredLogically ? isoOrNull(reservation.expiresAt) : isoOrNull(reservation.resolvedAt),
+  };
+}
+
+export function levelView(level: LevelState & Quantities, sku: string, location: string): LevelView {
+  return {
+    sku,
+    location,
+    on_hand: level.onHand,
+    reserved: level.reserved,
+    available: available(level),
+    damaged: level.damaged,
+    quarantine: level.quarantine,
+    in_transit: level.inTransit,
+    version: level.version,
+  };
+}
+
+const bucketField: Record<StockBucket, 'onHand' | 'damaged' | 'quarantine'> = {
+  on_hand: 'onHand',
+  damaged: 'damaged',
+  quarantine: 'quarantine',
+};
+
+function deltas(partial: Partial<Deltas>): Deltas {
+  return { ...zeroQuantities, ...partial };
+}
+
+export function purchaseOrderLineKey(purchaseOrderId: string, line: number): string {
+  return `${purchaseOrderId}#${line}`;
+}
+
+interface Leg {
+  variantId: number;
+  locationId: number;
+  deltas: Deltas;
+  guarded: boolean;
+  counterpartLocationId: number | null;
+}
+
+type Judgement =
+  | { status: Exclude<VerdictStatus, 'applied' | 'exists' | 'conflict'>; detail: string }
+  | {
+      status: 'applied';
+      type: MovementType;
+      legs: Leg[];
+      reservation?: ReservationState;
+      purchaseOrderLine?: PurchaseOrderLineState;
+      count?: { at: EpochMs; sourceVersion: number | null };
+    };
+
+function refuse(
+  status: Exclude<VerdictStatus, 'applied' | 'exists' | 'conflict'>,
+  detail: string,
+): Judgement {
+  return { status, detail };
+}
+
+/**
+ * Apply a batch of commands to a snapshot. Pure: the snapshot is not mutated; the outcome
+ * lists every row to write.
+ */
+export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchItem[], context: ApplyContext): BatchOutcome {
+  const { now } = context;
+  const levels = new Map<string, LevelState>();
+  const levelOrigins = new Map<string, { previousVersion: number; created: boolean }>();
+  const reservations = new Map<string, { reservation: ReservationState; created: boolean }>();
+  const purchaseOrderLines = new Map<string, PurchaseOrderLineState>();
+  const batchAnswers = new Map<string, StoredAnswer>();
+  const batchOnHandDeltas = new Map<string, { occurredAt: EpochMs; onHand: number }[]>();
+  const writes: WriteSet = { answers: [], movements: [], levels: [], reservations: [], purchaseOrderLines: [] };
+  const answers: CommandAnswer[] = [];
+
+  function currentReservation(id: string): ReservationState | undefined {
+    return reservations.get(id)?.reservation ?? snapshot.reservations.get(id);
+  }
+
+  function putReservation(reservation: ReservationState, created: boolean): void {
+    const existing = reservations.get(reservation.id);
+    reservations.set(reservation.id, { reservation, created: existing?.created ?? created });
+  }
+
+  function recordMovements(
+    type: MovementType,
+    commandKey: string,
+    legs: readonly Leg[],
+    meta: {
+      occurredAt: EpochMs;
+      reason: string | null;
+      sourceSystem: string | null;
+      sourceReference: string | null;
+      reservationId: string | null;
+      purchaseOrderId: string | null;
+      purchaseOrderLine: number | null;
+    },
+    count?: { at: EpochMs; sourceVersion: number | null },
+  ): MovementRecord[] {
+    const records: MovementRecord[] = [];
+    legs.forEach((leg, index) => {
+      const key = levelKey(leg.variantId, leg.locationId);
+      const before = touch(leg.variantId, leg.locationId);
+      const after = addDeltas(before, leg.deltas);
+      assertLevelInvariants(after);
+      // Units this sale sold beyond what was available (before may already be short).
+      const oversold =
+        type === 'order' || type === 'sale' ? Math.max(0, -available(after)) - Math.max(0, -available(before)) : 0;
+      if (leg.guarded) assert(available(after) >= 0, 'a request never drives available below zero');
+      const next: LevelState = {
+        ...before,
+        ...after,
+        version: before.version + 1,
+        lastCountAt: count ? count.at : before.lastCountAt,
+        lastCountSourceVersion: count ? (count.sourceVersion ?? before.lastCountSourceVersion) : before.lastCountSourceVersion,
+      };
+      levels.set(key, next);
+      const record: MovementRecord = {
+        id: context.newMovementId(),
+        commandKey,
+        leg: index,
+        type,
+        variantId: leg.variantId,
+        locationId: leg.locationId,
+        version: next.version,
+        deltas: leg.deltas,
+        after,
+        guarded: leg.guarded,
+        oversold,
+        occurredAt: meta.occurredAt,
+        recordedAt: now,
+        reason: meta.reason,
+        sourceSystem: meta.sourceSystem,
+        sourceReference: meta.sourceReference,
+        reservationId: meta.reservationId,
+        purchaseOrderId: meta.purchaseOrderId,
+        purchaseOrderLine: meta.purchaseOrderLine,
+        counterpartLocationId: leg.counterpartLocationId,
+      };
+      if (leg.deltas.onHand !== 0) {
+        const list = batchOnHandDeltas.get(key) ?? [];
+        list.push({ occurredAt: meta.occurredAt, onHand: leg.deltas.onHand });
+        batchOnHandDeltas.set(key, list);
+      }
+      writes.movements.push(record);
+      records.push(record);
+    });
+    return records;
+  }
+
+  /**
+   * The level as this batch sees it. On first touch, pending reservations that are due are
+   * expired first (in expiry order), so a request never sees stock held by an expired hold.
+   */
+  function touch(variantId: number, locationId: number): LevelState {
+    const key = levelKey(variantId, locationId);
+    const known = levels.get(key);
+    if (known) return known;
+    const stored = snapshot.levels.get(key);
+    const level = stored ? { ...stored } : emptyLevel(variantId, locationId);
+    assertLevelInvariants(level);
+    levels.set(key, level);
+    levelOrigins.set(key, { previousVersion: stored?.version ?? 0, created: stored === undefined });
+    for (const due of snapshot.dueReservations.get(key) ?? []) {
+      const reservation = currentReservation(due.id) ?? due;
+      if (reservation.status !== 'pending' || reservation.expiresAt === null || reservation.expiresAt > now) continue;
+      const held = reservation.quantity;
+      recordMovements(
+        'expire',
+        `sys:expire:${reservation.id}`,
+        [{ variantId, locationId, deltas: deltas({ reserved: -held }), guarded: false, counterpartLocationId: null }],
+        {
+          occurredAt: reservation.expiresAt,
+          reason: 'reservation expired',
+          sourceSystem: 'onhand',
+          sourceReference: reservation.id,
+          reservationId: reservation.id,
+          purchaseOrderId: null,
+          purchaseOrderLine: null,
+        },
+      );
+      putReservation({ ...reservation, status: 'expired', resolvedAt: reservation.expiresAt }, false);
+    }
+    return levels.get(key)!;
+  }
+
+  function countBaseline(command: LedgerCommand & { type: 'count' }, key: string, countedAt: EpochMs): number {
+    const stored = snapshot.countBaselines.get(command.key) ?? 0;
+    const inBatch = (batchOnHandDeltas.get(key) ?? [])
+      .filter((movement) => movement.occurredAt > countedAt)
+      .reduce((sum, movement) => sum + movement.onHand, 0);
+    return stored + inBatch;
+  }
+
+  function judgeLevelCommand(command: LevelCommand, occurredAt: EpochMs): Judgement {
+    const variant = snapshot.variants.get(command.sku);
+    if (!variant) return refuse('unknown_variant', `no variant with sku ${JSON.stringify(command.sku)}`);
+    const location = snapshot.locations.get(command.location);
+    if (!location) return refuse('unknown_location', `no location with code ${JSON.stringify(command.location)}`);
+    const otherCode = otherLocationCode(command);
+    const other = otherCode === undefined ? undefined : snapshot.locations.get(otherCode);
+    if (otherCode !== undefined && !other) {
+      return refuse('unknown_location', `no location with code ${JSON.stringify(otherCode)}`);
+    }
+    if (variant.isBundle) {
+      return refuse('invalid', `${command.sku} is a bundle: it holds no stock of its own; record movements on its components`);
+    }
+    const level = touch(variant.id, location.id);
+    const single = (partial: Partial<Deltas>, guarded = false): Leg[] => [
+      { variantId: variant.id, locationId: location.id, deltas: deltas(partial), guarded, counterpartLocationId: null },
+    ];
+
+    switch (command.type) {
+      case 'receipt': {
+        if (!command.purchaseOrder) return { status: 'applied', type: 'receipt', legs: single({ onHand: command.quantity }) };
+        const lineKey = purchaseOrderLineKey(command.purchaseOrder.id, command.purchaseOrder.line);
+        const line = purchaseOrderLines.get(lineKey) ?? snapshot.purchaseOrderLines.get(lineKey);
+        if (!line) {
+          return refuse('invalid', `purchase order ${command.purchaseOrder.id} has no line ${command.purchaseOrder.line}`);
+        }
+        if (line.variantId !== variant.id || line.locationId !== location.id) {
+          return refuse('invalid', `purchase order line ${lineKey} is for another variant or location`);
+        }
+        if (line.status === 'cancelled') return refuse('invalid', `purchase order line ${lineKey} is cancelled`);
+        return {
+          status: 'applied',
+          type: 'receipt',
+          legs: single({ onHand: command.quantity }),
+          purchaseOrderLine: { ...line, quantityReceived: line.quantityReceived + command.quantity },
+        };
+      }
+      case 'adjustment':
+        if (level.onHand + command.quantity < 0) {
+          return refuse('insufficient', `adjustment of ${command.quantity} would leave on_hand at ${level.onHand + command.quantity}`);
+        }
+        return { status: 'applied', type: 'adjustment', legs: single({ onHand: command.quantity }) };
+      case 'count': {
+        const sourceVersion = command.sourceVersion ?? null;
+        if (level.lastCountAt !== null && occurredAt <= level.lastCountAt) {
+          return refuse('stale', `a count at ${new Date(level.lastCountAt).toISOString()} is already applied`);
+        }
+        if (sourceVersion !== null && level.lastCountSourceVersion !== null && sourceVersion <= level.lastCountSourceVersion) {
+          return refuse('stale', `a count with source version ${level.lastCountSourceVersion} is already applied`);
+        }
+        const target = command.onHand + countBaseline(command, levelKey(variant.id, location.id), occurredAt);
+        return {
+          status: 'applied',
+          type: 'count',
+          legs: single({ onHand: target - level.onHand }),
+          count: { at: occurredAt, sourceVersion },
+        };
+      }
+      case 'transfer_out': {
+        if (other!.id === location.id) return refuse('invalid', 'a transfer needs two different locations');
+        if (available(level) < command.quantity) {
+          return refuse('insufficient', `available ${available(level)} at ${command.location}, transfer of ${command.quantity} refused`);
+        }
+        return {
+          status: 'applied',
+          type: 'transfer_out',
+          legs: [
+            { variantId: variant.id, locationId: location.id, deltas: deltas({ onHand: -command.quantity }), guarded: true, counterpartLocationId: other!.id },
+            { variantId: variant.id, locationId: other!.id, deltas: deltas({ inTransit: command.quantity }), guarded: false, counterpartLocationId: location.id },
+          ],
+        };
+      }
+      case 'transfer_in':
+        if (other && other.id === location.id) return refuse('invalid', 'a transfer needs two different locations');
+        if (level.inTransit < command.quantity) {
+          return refuse('invalid', `in_transit is ${level.inTransit} at ${command.location}, cannot receive ${command.quantity} from a transfer`);
+        }
+        return {
+          status: 'applied',
+          type: 'transfer_in',
+          legs: [
+            {
+              variantId: variant.id,
+              locationId: location.id,
+              deltas: deltas({ inTransit: -command.quantity, onHand: command.quantity }),
+              guarded: false,
+              counterpartLocationId: other?.id ?? null,
+            },
+          ],
+        };
+      case 'status': {
+        if (command.from === command.to) return refuse('invalid', 'a status change needs two different buckets');
+        const from = bucketField[command.from];
+        if (level[from] < command.quantity) {
+          return refuse('insufficient', `${command.from} is ${level[from]}, cannot move ${command.quantity} to ${command.to}`);
+        }
+        return {
+          status: 'applied',
+          type: 'status',
+          legs: single({ [from]: -command.quantity, [bucketField[command.to]]: command.quantity }),
+        };
+      }
+      case 'order':
+        return { status: 'applied', type: 'order', legs: single({ reserved: command.quantity }) };
+      case 'cancellation':
+        if (level.reserved < command.quantity) {
+          return refuse('invalid', `reserved is ${level.reserved}, cannot cancel ${command.quantity}`);
+        }
+        return { status: 'applied', type: 'cancellation', legs: single({ reserved: -command.quantity }) };
+      case 'shipment':
+        if (level.reserved < command.quantity) {
+          return refuse('invalid', `reserved is ${level.reserved}, cannot ship ${command.quantity}: record the order first, or a sale`);
+        }
+        return { status: 'applied', type: 'shipment', legs: single({ reserved: -command.quantity, onHand: -command.quantity }) };
+      case 'sale':
+        return { status: 'applied', type: 'sale', legs: single({ onHand: -command.quantity }) };
+      case 'return':
+        return { status: 'applied', type: 'return', legs: single({ [bucketField[command.to ?? 'quarantine']]: command.quantity }) };
+      case 'reserve': {
+        if (available(level) < command.quantity) {
+          return refuse('insufficient', `available ${available(level)} at ${command.location}, reservation of ${command.quantity} refused`);
+        }
+        const reservation: ReservationState = {
+          id: context.newReservationId(),
+          key: command.key,
+          variantId: variant.id,
+          locationId: location.id,
+          sku: variant.sku,
+          locationCode: location.code,
+          quantity: command.quantity,
+          committedQuantity: 0,
+          status: 'pending',
+          expiresAt: command.expiresInSeconds === undefined ? null : now + command.expiresInSeconds * 1000,
+          createdAt: now,
+          resolvedAt: null,
+        };
+        return { status: 'applied', type: 'reserve', legs: single({ reserved: command.quantity }, true), reservation };
+      }
+    }
+  }
+
+  function judgeReservationCommand(command: LedgerCommand & { type: 'commit' | 'release' }): Judgement {
+    const known = currentReservation(command.reservationId);
+    if (!known) return refuse('unknown_reservation', `no reservation ${command.reservationId}`);
+    touch(known.variantId, known.locationId); // expires it if due
+    const reservation = currentReservation(command.reservationId)!;
+    if (reservation.status === 'expired') {
+      return refuse('reservation_expired', `reservation ${reservation.id} expired at ${isoOrNull(reservation.expiresAt)}`);
+    }
+    if (reservation.status !== 'pending') {
+      return refuse('reservation_closed', `reservation ${reservation.id} is already ${reservation.status}`);
+    }
+    const leg = (reserved: number): Leg[] => [
+      { variantId: reservation.variantId, locationId: reservation.locationId, deltas: deltas({ reserved }), guarded: false, counterpartLocationId: null },
+    ];
+    if (command.type === 'release') {
+      return {
+        status: 'applied',
+        type: 'release',
+        legs: leg(-reservation.quantity),
+        reservation: { ...reservation, status: 'released', resolvedAt: now },
+      };
+    }
+    const committed = command.quantity ?? reservation.quantity;
+    if (committed > reservation.quantity) {
+      return refuse('invalid', `cannot commit ${committed}: reservation ${reservation.id} holds ${reservation.quantity}`);
+    }
+    // The committed units stay reserved as an order (they leave on_hand with the shipment);
+    // the rest is released now.
+    return {
+      status: 'applied',
+      type: 'commit',
+      legs: leg(-(reservation.quantity - committed)),
+      reservation: { ...reservation, status: 'committed', committedQuantity: committed, resolvedAt: now },
+    };
+  }
+
+  for (const item of items) {
+    if (item.type === 'tidy') {
+      touch(item.variantId, item.locationId);
+      continue;
+    }
+    const command = item;
+    const seen = batchAnswers.get(command.key) ?? snapshot.answers.get(command.key);
+    if (seen) {
+      answers.push(
+        seen.payloadHash === command.payloadHash
+          ? { ...seen.answer, status: seen.answer.status === 'applied' ? 'exists' : seen.answer.status, replayed: true }
+          : { key: command.key, status: 'conflict', detail: 'this idempotency key was used with a different payload' },
+      );
+      continue;
+    }
+    const occurredAt = command.occurredAt ?? now;
+    let judgement: Judgement;
+    if (occurredAt > now + limits.sourceClockSkewMsMax) {
+      judgement = refuse('invalid', `occurred_at ${new Date(occurredAt).toISOString()} lies in the future`);
+    } else if (command.type === 'commit' || command.type === 'release') {
+      judgement = judgeReservationCommand(command);
+    } else {
+      judgement = judgeLevelCommand(command, occurredAt);
+    }
+
+    let answer: CommandAnswer;
+    if (judgement.status !== 'applied') {
+      answer = { key: command.key, status: judgement.status, detail: judgement.detail };
+    } else {
+      const reservationId = judgement.reservation?.id ?? null;
+      const records = recordMovements(
+        judgement.type,
+        command.key,
+        judgement.legs,
+        {
+          occurredAt,
+          reason: command.type === 'adjustment' ? command.reason : (command.note ?? null),
+          sourceSystem: command.source?.system ?? null,
+          sourceReference: command.source?.reference ?? null,
+          reservationId,
+          purchaseOrderId: command.type === 'receipt' ? (command.purchaseOrder?.id ?? null) : null,
+          purchaseOrderLine: command.type === 'receipt' ? (command.purchaseOrder?.line ?? null) : null,
+        },
+        judgement.count,
+      );
+      if (judgement.reservation) putReservation(judgement.reservation, command.type === 'reserve');
+      if (judgement.purchaseOrderLine) {
+        const line = judgement.purchaseOrderLine;
+        purchaseOrderLines.set(purchaseOrderLineKey(line.purchaseOrderId, line.line), line);
+      }
+      const primary = records[0]!;
+      const primaryLevel = levels.get(levelKey(primary.variantId, primary.locationId))!;
+      const reservation = judgement.reservation;
+      const sku = reservation?.sku ?? (command as LevelCommand).sku;
+      const locationCode = reservation?.locationCode ?? (command as LevelCommand).location;
+      const oversold = records.reduce((sum, record) => sum + record.oversold, 0);
+      answer = {
+        key: command.key,
+        status: 'applied',
+        movement_ids: records.map((record) => record.id),
+        level: levelView(primaryLevel, sku, locationCode),
+        ...(reservation ? { reservation: reservationView(reservation, now) } : {}),
+        ...(oversold > 0 ? { oversold } : {}),
+      };
+    }
+    const stored: StoredAnswer = { payloadHash: command.payloadHash, answer };
+    batchAnswers.set(command.key, stored);
+    writes.answers.push({ key: command.key, payloadHash: command.payloadHash, answer, recordedAt: now });
+    answers.push(answer);
+  }
+
+  for (const [key, level] of levels) {
+    const origin = levelOrigins.get(key)!;
+    if (level.version !== origin.previousVersion) {
+      writes.levels.push({ level, previousVersion: origin.previousVersion, created: origin.created });
+    }
+  }
+  writes.reservations.push(...reservations.values());
+  writes.purchaseOrderLines.push(...purchaseOrderLines.values());
+  assert.equal(answers.length, items.filter((item) => item.type !== 'tidy').length, 'one answer per command');
+  return { answers, writes };
+}
+
+/**
+ * Everything a store must load for a batch, derived from the commands alone.
+ */
+export interface BatchNeeds {
+  skus: string[];
+  locationCodes: string[];
+  reservationIds: string[];
+  keys: string[];
+  purchaseOrderLines: { purchaseOrderId: string; line: number }[];
+}
+
+export function collectNeeds(items: readonly BatchItem[]): BatchNeeds {
+  const skus = new Set<string>();
+  const codes = new Set<string>();
+  const reservationIds = new Set<string>();
+  const keys = new Set<string>();
+  const lines = new Map<string, { purchaseOrderId: string; line: number }>();
+  for (const item of items) {
+    if (item.type === 'tidy') continue;
+    keys.add(item.key);
+    if (item.type === 'commit' || item.type === 'release') {
+      reservationIds.add(item.reservationId);
+      continue;
+    }
+    skus.add(item.sku);
+    codes.add(item.location);
+    const other = otherLocationCode(item);
+    if (other !== undefined) codes.add(other);
+    if (item.type === 'receipt' && item.purchaseOrder) {
+      lines.set(purchaseOrderLineKey(item.purchaseOrder.id, item.purchaseOrder.line), {
+        purchaseOrderId: item.purchaseOrder.id,
+        line: item.purchaseOrder.line,
+      });
+    }
+  }
+  return {
+    skus: [...skus].sort(),
+    locationCodes: [...codes].sort(),
+    reservationIds: [...reservationIds].sort(),
+    keys: [...keys].sort(),
+    purchaseOrderLines: [...lines.values()],
+  };
+}
+
+/**
+ * The levels a batch will touch, once skus, codes and reservations are resolved; sorted so
+ * that every store locks them in the same order (no lock-order deadlocks between batches).
+ */
+export function touchedLevels(
+  items: readonly BatchItem[],
+  variants: ReadonlyMap<string, VariantRef>,
+  locations: ReadonlyMap<string, LocationRef>,
+  reservations: ReadonlyMap<string, ReservationState>,
+): { variantId: number; locationId: number }[] {
+  const out = new Map<string, { variantId: number; locationId: number }>();
+  const add = (variantId: number, locationId: number) => out.set(levelKey(variantId, locationId), { variantId, locationId });
+  for (const item of items) {
+    if (item.type === 'tidy') {
+      add(item.variantId, item.locationId);
+      continue;
+    }
+    if (item.type === 'commit' || item.type === 'release') {
+      const reservation = reservations.get(item.reservationId);
+      if (reservation) add(reservation.variantId, reservation.locationId);
+      continue;
+    }
+    const variant = variants.get(item.sku);
+    const location = locations.get(item.location);
+    if (!variant || !location) continue;
+    add(variant.id, location.id);
+    const other = otherLocationCode(item);
+    const otherLocation = other === undefined ? undefined : locations.get(other);
+    if (otherLocation) add(variant.id, otherLocation.id);
+  }
+  return [...out.values()].sort((a, b) => a.variantId - b.variantId || a.locationId - b.locationId);
+}
+
+/** Count commands whose baseline (stored on_hand deltas after the count time) must be loaded. */
+export function countQueries(
+  items: readonly BatchItem[],
+  variants: ReadonlyMap<string, VariantRef>,
+  locations: ReadonlyMap<string, LocationRef>,
+  now: EpochMs,
+): { key: string; variantId: number; locationId: number; countedAt: EpochMs }[] {
+  const out: { key: string; variantId: number; locationId: number; countedAt: EpochMs }[] = [];
+  for (const item of items) {
+    if (item.type !== 'count') continue;
+    const variant = variants.get(item.sku);
+    const location = locations.get(item.location);
+    if (variant && location) out.push({ key: item.key, variantId: variant.id, locationId: location.id, countedAt: item.occurredAt ?? now });
+  }
+  return out;
+}

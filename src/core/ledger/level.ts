@@ -1,0 +1,74 @@
+import assert from 'node:assert';
+import type { EpochMs } from '../clock.js';
+
+/** Identity of one stock level: one variant at one location (internal ids). */
+export interface LevelId {
+  variantId: number;
+  locationId: number;
+}
+
+export function levelKey(variantId: number, locationId: number): string {
+  return `${variantId}:${locationId}`;
+}
+
+/** Quantities of one (variant, location). `available = onHand - reserved`. */
+export interface Quantities {
+  onHand: number;
+  reserved: number;
+  damaged: number;
+  quarantine: number;
+  inTransit: number;
+}
+
+export interface LevelState extends LevelId, Quantities {
+  /** Number of movements recorded on this level; the version of the level. */
+  version: number;
+  /** Source time of the newest applied count, or null. */
+  lastCountAt: EpochMs | null;
+  /** Source version of the newest applied count, or null. */
+  lastCountSourceVersion: number | null;
+}
+
+export const zeroQuantities: Readonly<Quantities> = Object.freeze({
+  onHand: 0,
+  reserved: 0,
+  damaged: 0,
+  quarantine: 0,
+  inTransit: 0,
+});
+
+export const quantityFields = ['onHand', 'reserved', 'damaged', 'quarantine', 'inTransit'] as const;
+
+export function emptyLevel(variantId: number, locationId: number): LevelState {
+  return { variantId, locationId, ...zeroQuantities, version: 0, lastCountAt: null, lastCountSourceVersion: null };
+}
+
+export function available(level: Quantities): number {
+  return level.onHand - level.reserved;
+}
+
+/** Deltas of one movement on one level. */
+export type Deltas = Quantities;
+
+export function addDeltas(level: Quantities, deltas: Deltas): Quantities {
+  return {
+    onHand: level.onHand + deltas.onHand,
+    reserved: level.reserved + deltas.reserved,
+    damaged: level.damaged + deltas.damaged,
+    quarantine: level.quarantine + deltas.quarantine,
+    inTransit: level.inTransit + deltas.inTransit,
+  };
+}
+
+/**
+ * The invariants every stored level keeps, whatever facts arrive. on_hand may go negative
+ * only through facts (a channel or store sold what the ledger did not know it had) and is
+ * then visible as an oversell; the other buckets never go negative.
+ */
+export function assertLevelInvariants(level: Quantities): void {
+  for (const field of quantityFields) assert(Number.isSafeInteger(level[field]), `${field} is an integer`);
+  assert(level.reserved >= 0, 'reserved >= 0');
+  assert(level.damaged >= 0, 'damaged >= 0');
+  assert(level.quarantine >= 0, 'quarantine >= 0');
+  assert(level.inTransit >= 0, 'in_transit >= 0');
+}

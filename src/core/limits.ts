@@ -1,0 +1,59 @@
+import assert from 'node:assert';
+
+/**
+ * Every bound in one place (CONVENTIONS 12, TIGER_STYLE "put a limit on everything").
+ * Names carry their unit last. Relations between limits are asserted at module load, so a
+ * bad edit fails the first test that imports this file.
+ */
+export const limits = Object.freeze({
+  /** Largest quantity in one movement or reservation. */
+  quantityMax: 1_000_000_000,
+  /** Largest absolute level a count may set. */
+  countOnHandMax: 1_000_000_000,
+  /** Longest idempotency key (Stripe allows 255). */
+  idempotencyKeyLengthMax: 255,
+  /** Longest free-text field (names, reasons, references). */
+  textLengthMax: 500,
+  /** Longest sku / location code / barcode. */
+  codeLengthMax: 100,
+  /** Most commands in one POST /v1/movements request. */
+  movementsPerRequestMax: 1_000,
+  /** Most items in one bulk upsert (variants, locations). */
+  upsertBatchSizeMax: 1_000,
+  /** Most commands applied in one group-commit transaction. */
+  groupCommitBatchSizeMax: 2_000,
+  /** Most commands waiting for a group commit before new ones are refused (backpressure). */
+  groupCommitQueueDepthMax: 100_000,
+  /** Attempts of one batch when the database reports a retryable conflict (40001, 40P01, 23505). */
+  batchAttemptsMax: 8,
+  /** Longest reservation hold. */
+  reservationExpirySecondsMax: 30 * 24 * 3600,
+  /** How far in the future a source time (occurred_at, counted_at) may lie. */
+  sourceClockSkewMsMax: 5 * 60 * 1000,
+  /** Most lines in one purchase order. */
+  purchaseOrderLinesMax: 1_000,
+  /** Most components in one bundle. */
+  bundleComponentsMax: 50,
+  /** Most attributes on a variant. */
+  variantAttributesMax: 30,
+  /** Page size for history and lists. */
+  pageSizeMax: 500,
+  pageSizeDefault: 100,
+  /** Request body bytes (Fastify default is 1 MiB; a 1,000-movement batch needs ~300 KiB). */
+  requestBodyBytesMax: 2 * 1024 * 1024,
+  /** Whole-request deadline; Fastify's default is 0 = unbounded (RELIABILITY S5). */
+  requestTimeoutMs: 30_000,
+  /** Reservations expired per sweep transaction. */
+  sweepBatchSizeMax: 1_000,
+  /** Idempotency keys pruned per sweep transaction. */
+  pruneBatchSizeMax: 5_000,
+  /** Default and minimum idempotency-key retention. */
+  idempotencyRetentionDaysDefault: 7,
+  idempotencyRetentionDaysMin: 1,
+});
+
+assert(limits.movementsPerRequestMax <= limits.groupCommitBatchSizeMax);
+assert(limits.groupCommitBatchSizeMax <= limits.groupCommitQueueDepthMax);
+assert(limits.pageSizeDefault <= limits.pageSizeMax);
+assert(limits.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000);
+assert(limits.idempotencyRetentionDaysMin <= limits.idempotencyRetentionDaysDefault);

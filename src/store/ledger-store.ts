@@ -1,0 +1,247 @@
+import type { EpochMs } from '../core/clock.js';
+import type { BatchItem, CommandAnswer, LevelView, ReservationView } from '../core/ledger/apply-commands.js';
+
+/**
+ * THE storage port (CONVENTIONS 3). Two adapters implement it: `sqlite/` (embedded default,
+ * better-sqlite3, single writer) and `postgres/` (pg, several processes). Engine differences
+ * live only under `store/<engine>/`; callers read {@link StoreCapabilities}, never the engine
+ * name. One conformance suite (`test/conformance/store/`) runs on both.
+ *
+ * Times are epoch milliseconds (integers) in both engines, so the two produce identical
+ * canonical dumps for the same command sequence.
+ */
+
+export type LocationKind = 'warehouse' | 'store' | 'dropship' | '3pl' | 'marketplace_fulfilment';
+export const locationKinds: readonly LocationKind[] = ['warehouse', 'store', 'dropship', '3pl', 'marketplace_fulfilment'];
+
+export type TokenScope = 'read' | 'write' | 'admin';
+export const tokenScopes: readonly TokenScope[] = ['read', 'write', 'admin'];
+
+export type PurchaseOrderStatus = 'open' | 'closed' | 'cancelled';
+
+export interface StoreCapabilities {
+  /** `sqlite` or `postgres`: for logs and reports only; behaviour follows the flags below. */
+  engine: 'sqlite' | 'postgres';
+  /** One writer at a time for the whole database (SQLite). */
+  singleWriter: boolean;
+  /** `SELECT ... FOR UPDATE SKIP LOCKED` is available (PostgreSQL). */
+  supportsSkipLocked: boolean;
+  /** Several processes may share the database safely. */
+  multiProcess: boolean;
+}
+
+export interface VariantInput {
+  sku: string;
+  name: string;
+  barcode?: string | null | undefined;
+  productGroup?: string | null | undefined;
+  attributes?: Record<string, string> | undefined;
+  /** Present and non-empty: the variant is a bundle made of these components. */
+  components?: { sku: string; quantity: number }[] | undefined;
+}
+
+export interface VariantRecord {
+  id: number;
+  sku: string;
+  name: string;
+  barcode: string | null;
+  productGroup: string | null;
+  attributes: Record<string, string>;
+  isBundle: boolean;
+  components: { sku: string; quantity: number }[];
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+}
+
+export interface LocationInput {
+  code: string;
+  name: string;
+  kind: LocationKind;
+}
+
+export interface LocationRecord extends LocationInput {
+  id: number;
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+}
+
+export interface UpsertReport {
+  created: number;
+  updated: number;
+}
+
+export interface PurchaseOrderInput {
+  id: string;
+  supplier?: string | null | undefined;
+  status: PurchaseOrderStatus;
+  lines: { line: number; sku: string; location: string; quantity: number; expectedAt: EpochMs | null }[];
+}
+
+export interface PurchaseOrderRecord {
+  id: string;
+  supplier: string | null;
+  status: PurchaseOrderStatus;
+  lines: {
+    line: number;
+    sku: string;
+    location: string;
+    quantityOrdered: number;
+    quantityReceived: number;
+    /** Still expected: ordered - received while the order is open, else 0. */
+    incoming: number;
+    expectedAt: EpochMs | null;
+  }[];
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+}
+
+export interface IncomingView {
+  purchase_order: string;
+  line: number;
+  location: string;
+  quantity: number;
+  expected_at: string | null;
+}
+
+export interface StockLocationView extends Omit<LevelView, 'sku'> {
+  last_count_at: string | null;
+  incoming: number;
+}
+
+export interface StockView {
+  sku: string;
+  name: string;
+  is_bundle: boolean;
+  components?: { sku: string; quantity: number }[];
+  locations: StockLocationView[];
+  total: {
+    on_hand: number;
+    reserved: number;
+    available: number;
+    damaged: number;
+    quarantine: number;
+    in_transit: number;
+    incoming: number;
+  };
+  incoming: IncomingView[];
+}
+
+export interface MovementView {
+  id: number;
+  key: string;
+  leg: number;
+  type: string;
+  sku: string;
+  location: string;
+  counterpart_location: string | null;
+  quantities: { on_hand: number; reserved: number; damaged: number; quarantine: number; in_transit: number };
+  resulting: { on_hand: number; reserved: number; available: number; damaged: number; quarantine: number; in_transit: number };
+  version: number;
+  oversold: number;
+  reason: string | null;
+  source: { system: string | null; reference: string | null };
+  reservation_id: string | null;
+  purchase_order: { id: string; line: number } | null;
+  occurred_at: string;
+  recorded_at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next page; null at the end. */
+  next_cursor: string | null;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  createdAt: EpochMs;
+  revokedAt: EpochMs | null;
+  lastUsedAt: EpochMs | null;
+}
+
+export interface VerifyReport {
+  levelsChecked: number;
+  movementsChecked: number;
+  mismatches: { sku: string; location: string; field: string; stored: number; recomputed: number }[];
+}
+
+export interface MigrationReport {
+  applied: string[];
+  current: string;
+}
+
+/** The error a store throws for bad catalogue input; the edge maps it to a 4xx problem. */
+export class CatalogueError extends Error {
+  readonly code: 'ONH_ERR_CATALOGUE';
+  constructor(
+    message: string,
+    readonly errors: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.code = 'ONH_ERR_CATALOGUE';
+  }
+}
+
+export interface LedgerStore {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Apply pending numbered migrations. Safe to call concurrently from several processes. */
+  migrate(): Promise<MigrationReport>;
+  /** Release connections and file handles. */
+  close(): Promise<void>;
+
+  // --- catalogue -------------------------------------------------------------------------
+  /** Bulk upsert by sku, all-or-nothing: a bad item throws {@link CatalogueError} and nothing changes. */
+  upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport>;
+  /** Bulk upsert by code, all-or-nothing. */
+  upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport>;
+  getVariant(sku: string): Promise<VariantRecord | null>;
+  /** Variants ordered by sku, after `afterSku`. */
+  listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]>;
+  listLocations(): Promise<LocationRecord[]>;
+  /** Create or replace a purchase order; received quantities are kept per line. All-or-nothing. */
+  upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord>;
+  getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null>;
+
+  // --- ledger ----------------------------------------------------------------------------
+  /**
+   * Apply a batch in ONE durable transaction, each command judged on its own; resolves once
+   * the transaction is committed. Throws only for IO faults and bugs (the batch then changed
+   * nothing).
+   * @param now the transaction's time (reservation expiry, recorded_at)
+   * @param newReservationId ids for reservations created by the batch
+   */
+  applyBatch(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): Promise<CommandAnswer[]>;
+  /** Stock of a variant per location and in total; available counts expired holds as released. */
+  getStock(sku: string, now: EpochMs): Promise<StockView | null>;
+  /** History of a variant, newest first. */
+  listMovements(
+    sku: string,
+    options: { location?: string | undefined; cursor?: string | undefined; limit: number },
+  ): Promise<Page<MovementView> | null>;
+  getReservation(id: string, now: EpochMs): Promise<ReservationView | null>;
+  /** Sales facts that drove available below zero, newest first. */
+  listOversells(options: { cursor?: string | undefined; limit: number }): Promise<Page<MovementView>>;
+
+  // --- maintenance -------------------------------------------------------------------------
+  /** Levels holding pending reservations due at `now` (for the sweeper to tidy). */
+  dueReservationLevels(now: EpochMs, limit: number): Promise<{ variantId: number; locationId: number }[]>;
+  /** Delete stored idempotency answers recorded before `before`; returns how many. */
+  pruneAnswers(before: EpochMs, limit: number): Promise<number>;
+  /** Recompute every level from its movements and compare with the stored level. */
+  verify(): Promise<VerifyReport>;
+  /** Every table's rows in a canonical order, for cross-engine comparison in tests. */
+  canonicalDump(): Promise<Record<string, unknown[]>>;
+
+  // --- tokens ------------------------------------------------------------------------------
+  createToken(token: { id: string; name: string; scope: TokenScope; hash: string; createdAt: EpochMs }): Promise<void>;
+  /** The live (not revoked) token with this hash. */
+  findTokenByHash(hash: string): Promise<TokenRecord | null>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** Returns false when no live token has this id. */
+  revokeToken(id: string, at: EpochMs): Promise<boolean>;
+  countTokens(): Promise<number>;
+}

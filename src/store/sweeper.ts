@@ -1,0 +1,48 @@
+import type { Clock } from '../core/clock.js';
+import { limits } from '../core/limits.js';
+import type { GroupCommitter } from './group-commit.js';
+import type { LedgerStore } from './ledger-store.js';
+
+/**
+ * Housekeeping that never decides anything: expiry is logical (reads and requests already see
+ * a due reservation as released), so the sweeper only writes down what is already true, and
+ * prunes idempotency answers older than the retention.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly ledger: GroupCommitter,
+    private readonly clock: Clock,
+    private readonly options: { intervalMs: number; retentionDays: number; onError: (error: unknown) => void },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweepOnce()
+        .then(() => undefined)
+        .catch(this.options.onError)
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One pass; returns what it did. */
+  async sweepOnce(): Promise<{ expiredLevels: number; prunedAnswers: number }> {
+    const now = this.clock.now();
+    const levels = await this.store.dueReservationLevels(now, limits.sweepBatchSizeMax);
+    await this.ledger.tidy(levels);
+    const prunedAnswers = await this.store.pruneAnswers(now - this.options.retentionDays * 86_400_000, limits.pruneBatchSizeMax);
+    return { expiredLevels: levels.length, prunedAnswers };
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}
