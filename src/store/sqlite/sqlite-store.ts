@@ -39,6 +39,7 @@ import {
   type VerifyReport,
 } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
+import { compareLevels, levelFromRow, movementValues, purchaseOrderLineFromRow, reservationFromRow, tokenFromRow, type ReservationRow } from '../rows.js';
 import {
   bundleStockView,
   CursorError,
@@ -67,38 +68,6 @@ const movementSelect = `
   JOIN variants v ON v.id = m.variant_id
   JOIN locations l ON l.id = m.location_id
   LEFT JOIN locations c ON c.id = m.counterpart_location_id`;
-
-interface ReservationRow {
-  id: string;
-  key: string;
-  variant_id: number;
-  location_id: number;
-  sku: string;
-  location_code: string;
-  quantity: number;
-  committed_quantity: number;
-  status: ReservationState['status'];
-  expires_at: number | null;
-  created_at: number;
-  resolved_at: number | null;
-}
-
-function reservationFromRow(row: ReservationRow): ReservationState {
-  return {
-    id: row.id,
-    key: row.key,
-    variantId: row.variant_id,
-    locationId: row.location_id,
-    sku: row.sku,
-    locationCode: row.location_code,
-    quantity: row.quantity,
-    committedQuantity: row.committed_quantity,
-    status: row.status,
-    expiresAt: row.expires_at,
-    createdAt: row.created_at,
-    resolvedAt: row.resolved_at,
-  };
-}
 
 const reservationSelect = `
   SELECT r.*, v.sku AS sku, l.code AS location_code
@@ -665,85 +634,7 @@ export class SqliteStore implements LedgerStore {
   }
 }
 
-function tokenFromRow(row: Record<string, unknown>): TokenRecord {
-  return {
-    id: row.id as string,
-    name: row.name as string,
-    scope: row.scope as TokenScope,
-    createdAt: Number(row.created_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
-  };
-}
-
-export function levelFromRow(row: Record<string, unknown>): LevelState {
-  return {
-    variantId: Number(row.variant_id),
-    locationId: Number(row.location_id),
-    onHand: Number(row.on_hand),
-    reserved: Number(row.reserved),
-    damaged: Number(row.damaged),
-    quarantine: Number(row.quarantine),
-    inTransit: Number(row.in_transit),
-    version: Number(row.version),
-    lastCountAt: row.last_count_at === null ? null : Number(row.last_count_at),
-    lastCountSourceVersion: row.last_count_source_version === null ? null : Number(row.last_count_source_version),
-  };
-}
-
-export function purchaseOrderLineFromRow(row: Record<string, unknown>): PurchaseOrderLineState {
-  return {
-    purchaseOrderId: row.purchase_order_id as string,
-    line: Number(row.line),
-    variantId: Number(row.variant_id),
-    locationId: Number(row.location_id),
-    quantityOrdered: Number(row.quantity_ordered),
-    quantityReceived: Number(row.quantity_received),
-    expectedAt: row.expected_at === null ? null : Number(row.expected_at),
-    status: row.status as PurchaseOrderLineState['status'],
-  };
-}
-
-/** Column values of a movement, in the order both stores insert them. */
-export function movementValues(movement: MovementRecord): (string | number | null)[] {
-  return [
-    movement.id, movement.commandKey, movement.leg, movement.type, movement.variantId, movement.locationId, movement.version,
-    movement.deltas.onHand, movement.deltas.reserved, movement.deltas.damaged, movement.deltas.quarantine, movement.deltas.inTransit,
-    movement.after.onHand, movement.after.reserved, movement.after.damaged, movement.after.quarantine, movement.after.inTransit,
-    movement.guarded ? 1 : 0, movement.oversold, movement.occurredAt, movement.recordedAt,
-    movement.reason, movement.sourceSystem, movement.sourceReference, movement.reservationId, movement.purchaseOrderId,
-    movement.purchaseOrderLine, movement.counterpartLocationId,
-  ];
-}
-
 function insertMovement(statement: Database.Statement, movement: MovementRecord): void {
   statement.run(...movementValues(movement));
 }
 
-/** Shared by both stores' verify(): stored levels against the fold of their movements. */
-export function compareLevels(
-  rows: Record<string, number | string>[],
-  orphans: Record<string, number | string>[],
-  movementsChecked: number,
-): VerifyReport {
-  const mismatches: VerifyReport['mismatches'] = [];
-  const fields = [
-    ['on_hand', 'm_on_hand'],
-    ['reserved', 'm_reserved'],
-    ['damaged', 'm_damaged'],
-    ['quarantine', 'm_quarantine'],
-    ['in_transit', 'm_in_transit'],
-    ['version', 'm_version'],
-  ] as const;
-  for (const row of rows) {
-    for (const [stored, recomputed] of fields) {
-      if (Number(row[stored]) !== Number(row[recomputed])) {
-        mismatches.push({ sku: String(row.sku), location: String(row.code), field: stored, stored: Number(row[stored]), recomputed: Number(row[recomputed]) });
-      }
-    }
-  }
-  for (const orphan of orphans) {
-    mismatches.push({ sku: String(orphan.sku), location: String(orphan.code), field: 'level_missing', stored: 0, recomputed: Number(orphan.n) });
-  }
-  return { levelsChecked: rows.length, movementsChecked, mismatches };
-}
