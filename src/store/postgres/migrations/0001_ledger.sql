@@ -83,8 +83,8 @@ CREATE TABLE movements (
   -- The no-oversell guard's backstop: a request (reservation, transfer out) can never be
   -- recorded with available below zero, whatever the application computed.
   CHECK (guarded = 0 OR on_hand - reserved >= 0),
-  UNIQUE (variant_id, location_id, version),
-  UNIQUE (command_key, leg)
+  -- One movement per level version: a second writer that slipped past the lock cannot record.
+  UNIQUE (variant_id, location_id, version)
 );
 CREATE INDEX movements_level_occurred ON movements (variant_id, location_id, occurred_at);
 CREATE INDEX movements_variant_id ON movements (variant_id, id);

@@ -80,8 +80,8 @@ CREATE TABLE movements (
   -- The no-oversell guard's backstop: a request (reservation, transfer out) can never be
   -- recorded with available below zero, whatever the application computed.
   CHECK (guarded = 0 OR on_hand - reserved >= 0),
-  UNIQUE (variant_id, location_id, version),
-  UNIQUE (command_key, leg)
+  -- One movement per level version: a second writer that slipped past the lock cannot record.
+  UNIQUE (variant_id, location_id, version)
 );
 CREATE INDEX movements_level_occurred ON movements (variant_id, location_id, occurred_at);
 CREATE INDEX movements_variant_id ON movements (variant_id, id);
@@ -93,13 +93,16 @@ BEGIN SELECT RAISE(ABORT, 'movements are append-only'); END;
 CREATE TRIGGER movements_no_delete BEFORE DELETE ON movements
 BEGIN SELECT RAISE(ABORT, 'movements are append-only'); END;
 
+-- A rowid table: answers are appended in recording order (rowid grows with recorded_at), so the
+-- fat rows go to the end of the table and only the thin key index takes random inserts; pruning
+-- walks the rowid order and needs no index on recorded_at.
 CREATE TABLE command_answers (
-  key          TEXT    PRIMARY KEY,
+  id           INTEGER PRIMARY KEY,
+  key          TEXT    NOT NULL UNIQUE,
   payload_hash TEXT    NOT NULL,
   answer       TEXT    NOT NULL,
   recorded_at  INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX command_answers_recorded ON command_answers (recorded_at);
+);
 
 CREATE TABLE reservations (
   id                 TEXT    PRIMARY KEY,

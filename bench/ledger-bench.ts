@@ -1,0 +1,140 @@
+/**
+ * bench:ledger - durable commands/s through the ledger's own code path (GroupCommitter ->
+ * store.applyBatch -> pure core -> one transaction), on SQLite (WAL, synchronous=FULL) and
+ * PostgreSQL (synchronous_commit=on), on one hot level and spread over 100k variants.
+ *
+ * Method: C closed-loop clients each submit one command, await its durable answer, submit the
+ * next, for N commands in total. Half are receipts of 1 unit, half reservation REQUESTS of
+ * 1 unit judged against available, so the guard is on the hot path. Latency is submit ->
+ * durable answer. After each run: oversold units from requests (must be 0) and verify().
+ *
+ * Usage: npm run bench:ledger [-- --stores sqlite,postgres --commands 200000 --clients 2000]
+ * Prints one JSON line per scenario, then a table. Never asserts timings.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LedgerCommand } from '../src/core/ledger/command.js';
+import { GroupCommitter } from '../src/store/group-commit.js';
+import type { LedgerStore } from '../src/store/ledger-store.js';
+import { PostgresStore } from '../src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { createTestDatabase } from '../test/support/stores.js';
+
+const { values } = parseArgs({
+  options: {
+    stores: { type: 'string', default: 'sqlite,postgres' },
+    commands: { type: 'string', default: '200000' },
+    clients: { type: 'string', default: '2000' },
+    variants: { type: 'string', default: '100000' },
+    // requests: half receipts, half reservation requests (the guard on the hot path);
+    // facts: receipts, orders and sales only (what channel and WMS feeds send).
+    mix: { type: 'string', default: 'requests,facts' },
+  },
+});
+const totalCommands = Number(values.commands);
+const clients = Number(values.clients);
+const spreadVariants = Number(values.variants);
+
+interface Opened {
+  store: LedgerStore;
+  cleanup: () => Promise<void>;
+}
+
+async function open(engine: string): Promise<Opened> {
+  if (engine === 'sqlite') {
+    const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
+    const store = new SqliteStore({ filename: join(directory, 'bench.db') });
+    await store.migrate();
+    return { store, cleanup: async () => { await store.close(); rmSync(directory, { recursive: true, force: true }); } };
+  }
+  const database = await createTestDatabase();
+  const store = new PostgresStore({ connectionString: database.url, poolSize: 4 });
+  await store.migrate();
+  return { store, cleanup: async () => { await store.close(); await database.drop(); } };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
+  const { store, cleanup } = await open(engine);
+  const variantCount = shape === 'hot' ? 1 : spreadVariants;
+  await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
+  for (let start = 0; start < variantCount; start += 1000) {
+    const chunk = [];
+    for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) chunk.push({ sku: `SKU-${index}`, name: `Variant ${index}` });
+    await store.upsertVariants(chunk, 1);
+  }
+  let counter = 0;
+  const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_${++counter}` }, { batchSizeMax: Math.min(clients, 10_000), queueDepthMax: 100_000 });
+  const latencies = new Float64Array(totalCommands);
+  let issued = 0;
+  let refused = 0;
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const started = performance.now();
+  async function client(id: number) {
+    while (issued < totalCommands) {
+      const index = issued++;
+      const sku = `SKU-${shape === 'hot' ? 0 : (index * 7919 + id) % variantCount}`;
+      const key = `bench-${index}`;
+      const type = index % 2 === 0 ? 'receipt' : mix === 'requests' ? 'reserve' : index % 4 === 1 ? 'order' : 'sale';
+      const command = { type, key, payloadHash: key, sku, location: 'WH1', quantity: 1 } as LedgerCommand;
+      const sent = performance.now();
+      const [answer] = await ledger.submit([command]);
+      latencies[index] = performance.now() - sent;
+      if (answer!.status === 'insufficient') refused += 1;
+      else if (answer!.status !== 'applied') throw new Error(`unexpected ${answer!.status}`);
+    }
+  }
+  await Promise.all(Array.from({ length: clients }, (_, id) => client(id)));
+  const elapsedS = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const sorted = latencies.sort();
+  // Oversell from requests: any level with available < 0 (no facts that could cause it here).
+  const probe = shape === 'hot' ? ['SKU-0'] : ['SKU-0', 'SKU-1', `SKU-${variantCount - 1}`];
+  let oversoldUnits = 0;
+  for (const sku of probe) {
+    const stock = await store.getStock(sku, Date.now());
+    oversoldUnits += Math.max(0, -(stock?.total.available ?? 0));
+  }
+  const verify = await store.verify();
+  const result = {
+    bench: 'ledger',
+    store: engine,
+    shape,
+    mix,
+    commands: totalCommands,
+    clients,
+    variants: variantCount,
+    commands_per_s: Math.round(totalCommands / elapsedS),
+    p50_ms: Number(percentile(sorted, 50).toFixed(2)),
+    p99_ms: Number(percentile(sorted, 99).toFixed(2)),
+    batches: ledger.stats.batches,
+    mean_batch: Math.round(ledger.stats.commands / ledger.stats.batches),
+    refused_requests: refused,
+    oversold_units: oversoldUnits,
+    verify_mismatches: verify.mismatches.length,
+    peak_rss_mib: Math.round(peakRss / 1048576),
+    retries: store instanceof PostgresStore ? store.retries : 0,
+  };
+  console.log(JSON.stringify(result));
+  await ledger.close();
+  await cleanup();
+  return result;
+}
+
+const results = [];
+for (const engine of values.stores.split(',')) {
+  for (const mix of values.mix.split(',')) {
+    for (const shape of ['hot', 'spread'] as const) results.push(await scenario(engine, shape, mix));
+  }
+}
+console.log('\n| store | mix | shape | commands/s | p50 ms | p99 ms | mean batch | oversold | verify | peak RSS MiB |');
+console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  console.log(`| ${r.store} | ${r.mix} | ${r.shape} | ${r.commands_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.mean_batch} | ${r.oversold_units} | ${r.verify_mismatches} mismatches | ${r.peak_rss_mib} |`);
+}

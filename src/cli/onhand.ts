@@ -1,0 +1,145 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Config } from '../config/config-schema.js';
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import type { LedgerStore, TokenScope } from '../store/ledger-store.js';
+import { tokenScopes } from '../store/ledger-store.js';
+import { issueToken } from '../http/tokens.js';
+import { systemClock, randomIds } from '../system-clock.js';
+
+/**
+ * The `onhand` command. Adapters are not chosen here: main.ts passes `openStore` and `serve`
+ * (CONVENTIONS: main.ts is the only composition root).
+ */
+export interface CliRuntime {
+  openStore(config: Config): Promise<LedgerStore>;
+  serve(config: Config): Promise<void>;
+}
+
+type Flags = Record<string, unknown>;
+
+function integer(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return Number(value);
+  };
+}
+
+/** Options every command takes. */
+function withDatabase(command: Command): Command {
+  return command.addOption(
+    new Option('--database <path-or-url>', 'SQLite file path or postgres:// URL (env DATABASE_URL / ONHAND_DATABASE)').default(undefined, './onhand.db'),
+  );
+}
+
+function configFrom(flags: Flags): Config {
+  const picked: Partial<Record<keyof Config, unknown>> = {};
+  for (const name of ['database', 'host', 'port', 'logLevel', 'demo', 'allowAsyncCommit', 'pgPoolSize', 'idempotencyRetentionDays', 'sweepIntervalMs'] as const) {
+    if (flags[name] !== undefined) picked[name] = flags[name];
+  }
+  return loadConfig(picked);
+}
+
+async function withStore<T>(runtime: CliRuntime, flags: Flags, work: (store: LedgerStore) => Promise<T>): Promise<T> {
+  const store = await runtime.openStore(configFrom(flags));
+  try {
+    await store.migrate();
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function buildCli(runtime: CliRuntime): Command {
+  const program = new Command('onhand')
+    .description('onhand: one stock ledger for every sales channel')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(`onhand: ${text.replace(/^error: /, '')}`) });
+
+  withDatabase(program.command('serve'))
+    .description('start the HTTP API (migrates the database first)')
+    .option('--host <host>', 'address to listen on (env ONHAND_HOST)')
+    .option('--port <port>', 'port to listen on (env ONHAND_PORT)', integer('--port'))
+    .option('--demo', 'load the demo catalogue into an empty database')
+    .option('--allow-async-commit', 'start even if PostgreSQL synchronous_commit is off (acknowledged commands may be lost)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env ONHAND_LOG_LEVEL)')
+    .action(async (flags: Flags) => runtime.serve(configFrom(flags)));
+
+  withDatabase(program.command('migrate'))
+    .description('apply pending database migrations')
+    .action(async (flags: Flags) => {
+      const config = configFrom(flags);
+      const store = await runtime.openStore(config);
+      try {
+        const report = await store.migrate();
+        console.log(report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : `up to date at ${report.current}`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  const token = program.command('token').description('manage API tokens');
+  withDatabase(token.command('create'))
+    .description('create a token and print it once (only its hash is stored)')
+    .addOption(new Option('--scope <scope>', 'read, write or admin').choices(tokenScopes as string[]).makeOptionMandatory())
+    .option('--name <name>', 'what the token is for', 'cli')
+    .action(async (flags: Flags) =>
+      withStore(runtime, flags, async (store) => {
+        const issued = await issueToken(store, { name: String(flags.name), scope: flags.scope as TokenScope }, systemClock, randomIds);
+        console.log(`created token ${issued.id} (${issued.scope}): ${issued.token}`);
+        console.log('store it now: it is not shown again');
+      }),
+    );
+  withDatabase(token.command('list'))
+    .description('list tokens (never their secrets)')
+    .action(async (flags: Flags) =>
+      withStore(runtime, flags, async (store) => {
+        const tokens = await store.listTokens();
+        if (tokens.length === 0) console.log('no tokens');
+        for (const each of tokens) {
+          const state = each.revokedAt === null ? 'active' : `revoked ${new Date(each.revokedAt).toISOString()}`;
+          console.log(`${each.id}\t${each.scope}\t${each.name}\t${new Date(each.createdAt).toISOString()}\t${state}`);
+        }
+      }),
+    );
+  withDatabase(token.command('revoke'))
+    .description('revoke a token; it fails on its next request')
+    .argument('<id>', 'token id, as `token list` shows it')
+    .action(async (id: string, flags: Flags) =>
+      withStore(runtime, flags, async (store) => {
+        if (!(await store.revokeToken(id, systemClock.now()))) {
+          console.error(`onhand: no active token ${id}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`revoked ${id}`);
+      }),
+    );
+
+  withDatabase(program.command('verify'))
+    .description('recompute every level from its movements; exits 1 on any mismatch')
+    .action(async (flags: Flags) =>
+      withStore(runtime, flags, async (store) => {
+        const report = await store.verify();
+        for (const mismatch of report.mismatches) {
+          console.log(`MISMATCH ${mismatch.sku} @ ${mismatch.location}: ${mismatch.field} stored ${mismatch.stored}, movements say ${mismatch.recomputed}`);
+        }
+        console.log(`checked ${report.levelsChecked} levels and ${report.movementsChecked} movements: ${report.mismatches.length} mismatches`);
+        if (report.mismatches.length > 0) process.exitCode = 1;
+      }),
+    );
+  return program;
+}
+
+/** Run the CLI; configuration errors become one clear line and exit code 2. */
+export async function runCli(runtime: CliRuntime, argv: string[]): Promise<void> {
+  try {
+    await buildCli(runtime).parseAsync(argv);
+  } catch (error) {
+    if (error instanceof ConfigError || (error as { code?: string }).code === 'ONH_ERR_DURABILITY') {
+      console.error(`onhand: ${(error as Error).message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { limits } from '../core/limits.js';
+
+/**
+ * THE configuration schema (CONVENTIONS 16): one place for every setting and its default.
+ * `database` decides the store profile: a `postgres://` (or `postgresql://`) URL selects
+ * PostgreSQL, anything else is a SQLite file path. No other knob can disagree with it.
+ */
+export const configSchema = z
+  .object({
+    database: z.string().min(1).default('./onhand.db'),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65_535).default(7400),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    idempotencyRetentionDays: z.coerce.number().int().min(limits.idempotencyRetentionDaysMin).max(3650).default(limits.idempotencyRetentionDaysDefault),
+    sweepIntervalMs: z.coerce.number().int().min(100).max(3_600_000).default(1000),
+    pgPoolSize: z.coerce.number().int().min(1).max(200).default(10),
+    allowAsyncCommit: z.boolean().default(false),
+    demo: z.boolean().default(false),
+  })
+  .strict();
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Where each setting may come from: the flag and the environment variable. */
+export const configSources: Record<keyof Config, { flag: string; env: string[] }> = {
+  database: { flag: '--database', env: ['ONHAND_DATABASE', 'DATABASE_URL'] },
+  host: { flag: '--host', env: ['ONHAND_HOST'] },
+  port: { flag: '--port', env: ['ONHAND_PORT', 'PORT'] },
+  logLevel: { flag: '--log-level', env: ['ONHAND_LOG_LEVEL'] },
+  idempotencyRetentionDays: { flag: '--idempotency-retention-days', env: ['ONHAND_IDEMPOTENCY_RETENTION_DAYS'] },
+  sweepIntervalMs: { flag: '--sweep-interval-ms', env: ['ONHAND_SWEEP_INTERVAL_MS'] },
+  pgPoolSize: { flag: '--pg-pool-size', env: ['ONHAND_PG_POOL_SIZE'] },
+  allowAsyncCommit: { flag: '--allow-async-commit', env: ['ONHAND_ALLOW_ASYNC_COMMIT'] },
+  demo: { flag: '--demo', env: ['ONHAND_DEMO'] },
+};
+
+export function storeProfile(database: string): 'postgres' | 'sqlite' {
+  return /^postgres(ql)?:\/\//i.test(database) ? 'postgres' : 'sqlite';
+}

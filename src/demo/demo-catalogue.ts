@@ -1,0 +1,159 @@
+import type { Clock } from '../core/clock.js';
+import type { LedgerCommand } from '../core/ledger/command.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { LedgerStore, LocationInput, VariantInput } from '../store/ledger-store.js';
+import { payloadHash } from '../store/payload-hash.js';
+
+/**
+ * The demo catalogue `onhand serve --demo` loads into an empty database: a small apparel
+ * shop with ~200 variants in sizes and colours, three locations, a few bundles and open
+ * purchase orders. Opening stock is booked as real receipts through the ledger, so the
+ * demo's history is an ordinary audited history. Deterministic: the same every time.
+ */
+
+interface Product {
+  code: string;
+  name: string;
+  group: string;
+  colours: string[];
+  sizes: string[];
+}
+
+const products: Product[] = [
+  { code: 'TEE', name: 'Organic tee', group: 'tops', colours: ['RED', 'BLUE', 'BLACK', 'WHITE', 'GREEN'], sizes: ['XS', 'S', 'M', 'L', 'XL', 'XXL'] },
+  { code: 'HOODIE', name: 'Heavy hoodie', group: 'tops', colours: ['GREY', 'NAVY', 'BLACK', 'SAND'], sizes: ['XS', 'S', 'M', 'L', 'XL', 'XXL'] },
+  { code: 'SNEAKER', name: 'Canvas sneaker', group: 'shoes', colours: ['WHITE', 'BLACK', 'RED'], sizes: ['38', '39', '40', '41', '42', '43', '44', '45', '46'] },
+  { code: 'JEANS', name: 'Straight jeans', group: 'bottoms', colours: ['INDIGO', 'BLACK', 'STONE'], sizes: ['28', '30', '32', '34', '36', '38'] },
+  { code: 'JACKET', name: 'Rain jacket', group: 'outerwear', colours: ['YELLOW', 'NAVY', 'OLIVE', 'BLACK'], sizes: ['S', 'M', 'L', 'XL'] },
+  { code: 'SOCKS', name: 'Rib socks', group: 'accessories', colours: ['WHITE', 'BLACK', 'GREY', 'RED', 'GREEN'], sizes: ['36-40', '41-46'] },
+  { code: 'CAP', name: 'Six-panel cap', group: 'accessories', colours: ['BLACK', 'NAVY', 'SAND', 'RED', 'GREEN', 'WHITE'], sizes: ['ONE'] },
+  { code: 'SCARF', name: 'Wool scarf', group: 'accessories', colours: ['GREY', 'CAMEL', 'NAVY', 'RED'], sizes: ['ONE'] },
+  { code: 'BEANIE', name: 'Knit beanie', group: 'accessories', colours: ['BLACK', 'GREY', 'ORANGE', 'NAVY', 'GREEN'], sizes: ['ONE'] },
+  { code: 'POLO', name: 'Pique polo', group: 'tops', colours: ['WHITE', 'NAVY', 'GREEN'], sizes: ['S', 'M', 'L', 'XL'] },
+  { code: 'SHORTS', name: 'Chino shorts', group: 'bottoms', colours: ['SAND', 'NAVY', 'OLIVE'], sizes: ['28', '30', '32', '34', '36'] },
+  { code: 'TOTE', name: 'Canvas tote', group: 'accessories', colours: ['NATURAL', 'BLACK'], sizes: ['ONE'] },
+  { code: 'BELT', name: 'Leather belt', group: 'accessories', colours: ['BROWN', 'BLACK'], sizes: ['85', '90', '95', '100', '105'] },
+  { code: 'GLOVES', name: 'Wool gloves', group: 'accessories', colours: ['GREY', 'BLACK'], sizes: ['S', 'M', 'L'] },
+  { code: 'LONGSLEEVE', name: 'Longsleeve tee', group: 'tops', colours: ['ECRU', 'NAVY', 'BLACK'], sizes: ['S', 'M', 'L', 'XL', 'XXL'] },
+];
+
+export const demoLocations: LocationInput[] = [
+  { code: 'WH-AMS', name: 'Amsterdam warehouse', kind: 'warehouse' },
+  { code: 'WH-RTM', name: 'Rotterdam 3PL', kind: '3pl' },
+  { code: 'STORE-UTR', name: 'Utrecht store', kind: 'store' },
+];
+
+/** Small deterministic PRNG (mulberry32) so the demo is the same on every machine. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export function demoVariants(): VariantInput[] {
+  const variants: VariantInput[] = [];
+  let gtin = 8_712_345_000_000;
+  for (const product of products) {
+    for (const colour of product.colours) {
+      for (const size of product.sizes) {
+        gtin += 1;
+        variants.push({
+          sku: size === 'ONE' ? `${product.code}-${colour}` : `${product.code}-${colour}-${size}`,
+          name: `${product.name}, ${colour.toLowerCase()}${size === 'ONE' ? '' : `, ${size}`}`,
+          barcode: String(gtin),
+          productGroup: product.group,
+          attributes: size === 'ONE' ? { colour: colour.toLowerCase() } : { colour: colour.toLowerCase(), size },
+        });
+      }
+    }
+  }
+  variants.push(
+    { sku: 'BUNDLE-TEE-3PACK-BLACK-M', name: 'Tee 3-pack, black, M', productGroup: 'bundles', components: [{ sku: 'TEE-BLACK-M', quantity: 3 }] },
+    { sku: 'BUNDLE-TEE-3PACK-WHITE-L', name: 'Tee 3-pack, white, L', productGroup: 'bundles', components: [{ sku: 'TEE-WHITE-L', quantity: 3 }] },
+    {
+      sku: 'BUNDLE-WINTER-SET-GREY',
+      name: 'Winter set: scarf, beanie and gloves, grey',
+      productGroup: 'bundles',
+      components: [{ sku: 'SCARF-GREY', quantity: 1 }, { sku: 'BEANIE-GREY', quantity: 1 }, { sku: 'GLOVES-GREY-M', quantity: 1 }],
+    },
+    {
+      sku: 'BUNDLE-SOCKS-5PACK',
+      name: 'Socks 5-pack, 41-46',
+      productGroup: 'bundles',
+      components: [
+        { sku: 'SOCKS-WHITE-41-46', quantity: 2 },
+        { sku: 'SOCKS-BLACK-41-46', quantity: 2 },
+        { sku: 'SOCKS-GREY-41-46', quantity: 1 },
+      ],
+    },
+  );
+  return variants;
+}
+
+export interface DemoReport {
+  variants: number;
+  bundles: number;
+  locations: number;
+  receipts: number;
+  purchaseOrders: number;
+}
+
+/** Load the demo into an empty database. Returns null (and does nothing) when variants exist. */
+export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock: Clock): Promise<DemoReport | null> {
+  if ((await store.listVariants({ limit: 1 })).length > 0) return null;
+  const now = clock.now();
+  const variants = demoVariants();
+  await store.upsertLocations(demoLocations, now);
+  await store.upsertVariants(variants, now);
+  const random = prng(20_261_123);
+  const plain = variants.filter((variant) => !variant.components);
+  const receipts: LedgerCommand[] = [];
+  for (const variant of plain) {
+    for (const location of demoLocations) {
+      // Stores carry less; some variants are out of stock at some locations on purpose.
+      const ceiling = location.kind === 'store' ? 6 : 40;
+      const quantity = Math.floor(random() * (ceiling + 1)) - (random() < 0.12 ? ceiling : 0);
+      if (quantity <= 0) continue;
+      const payload = { type: 'receipt', sku: variant.sku, location: location.code, quantity, key: `demo-opening-${variant.sku}-${location.code}` };
+      receipts.push({ ...payload, type: 'receipt', payloadHash: payloadHash(payload), source: { system: 'demo', reference: 'opening-stock' } });
+    }
+  }
+  for (let start = 0; start < receipts.length; start += 500) {
+    await ledger.submit(receipts.slice(start, start + 500));
+  }
+  const day = 86_400_000;
+  const orders = [
+    { id: 'PO-DEMO-1001', supplier: 'Fair Cotton Ltd', days: 3, skus: plain.filter((v) => v.sku.startsWith('TEE-')).slice(0, 12) },
+    { id: 'PO-DEMO-1002', supplier: 'Canvas & Co', days: 10, skus: plain.filter((v) => v.sku.startsWith('SNEAKER-')).slice(0, 9) },
+    { id: 'PO-DEMO-1003', supplier: 'Nordic Knits', days: 21, skus: plain.filter((v) => /^(SCARF|BEANIE|GLOVES)-/.test(v.sku)) },
+  ];
+  for (const order of orders) {
+    await store.upsertPurchaseOrder(
+      {
+        id: order.id,
+        supplier: order.supplier,
+        status: 'open',
+        lines: order.skus.map((variant, index) => ({
+          line: index + 1,
+          sku: variant.sku,
+          location: 'WH-AMS',
+          quantity: 10 + Math.floor(random() * 40),
+          expectedAt: now + order.days * day,
+        })),
+      },
+      now,
+    );
+  }
+  return {
+    variants: variants.length,
+    bundles: variants.length - plain.length,
+    locations: demoLocations.length,
+    receipts: receipts.length,
+    purchaseOrders: orders.length,
+  };
+}
