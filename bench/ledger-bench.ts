@@ -31,6 +31,7 @@ const { values } = parseArgs({
     // requests: half receipts, half reservation requests (the guard on the hot path);
     // facts: receipts, orders and sales only (what channel and WMS feeds send).
     mix: { type: 'string', default: 'requests,facts' },
+    "in-flight": { type: "string" },
   },
 });
 const totalCommands = Number(values.commands);
@@ -69,7 +70,7 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
     await store.upsertVariants(chunk, 1);
   }
   let counter = 0;
-  const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_${++counter}` }, { batchSizeMax: Math.min(clients, 10_000), queueDepthMax: 100_000 });
+  const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_${++counter}` }, { batchSizeMax: Math.min(clients, 10_000), queueDepthMax: 100_000, ...(values["in-flight"] ? { inFlightMax: Number(values["in-flight"]) } : {}) });
   const latencies = new Float64Array(totalCommands);
   let issued = 0;
   let refused = 0;

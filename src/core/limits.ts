@@ -22,6 +22,8 @@ export const limits = Object.freeze({
   upsertBatchSizeMax: 1_000,
   /** Most commands applied in one group-commit transaction. */
   groupCommitBatchSizeMax: 2_000,
+  /** Most group-commit transactions in flight at once per process (PostgreSQL; SQLite uses 1). */
+  groupCommitInFlightMax: 4,
   /** Most commands waiting for a group commit before new ones are refused (backpressure). */
   groupCommitQueueDepthMax: 100_000,
   /** Attempts of one batch when the database reports a retryable conflict (40001, 40P01, 23505). */

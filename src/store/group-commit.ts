@@ -45,6 +45,14 @@ interface Submission {
 export interface GroupCommitOptions {
   /** @default limits.groupCommitBatchSizeMax */
   batchSizeMax?: number;
+  /**
+   * Transactions in flight at once. A single-writer store gains nothing from more than one;
+   * PostgreSQL overlaps one batch's round trips and commit with the next batch's work.
+   * Measured (bench:ledger, PostgreSQL on 2 cores): 1, 2 and 4 give the same throughput when
+   * node and PostgreSQL share the cores; 2 overlaps round trips for lower latency at light load.
+   * @default 1 for a single-writer store, else 2
+   */
+  inFlightMax?: number;
   /** @default limits.groupCommitQueueDepthMax */
   queueDepthMax?: number;
 }
@@ -59,12 +67,13 @@ export interface GroupCommitStats {
 export class GroupCommitter {
   private readonly queue: Submission[] = [];
   private queuedItems = 0;
-  private running = false;
+  private inFlight = 0;
   private scheduled = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly batchSizeMax: number;
   private readonly queueDepthMax: number;
+  private readonly inFlightMax: number;
   readonly stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0, isolatedRetries: 0 };
 
   constructor(
@@ -75,7 +84,9 @@ export class GroupCommitter {
   ) {
     this.batchSizeMax = options.batchSizeMax ?? limits.groupCommitBatchSizeMax;
     this.queueDepthMax = options.queueDepthMax ?? limits.groupCommitQueueDepthMax;
+    this.inFlightMax = options.inFlightMax ?? (store.capabilities.singleWriter ? 1 : 2);
     assert(this.batchSizeMax >= 1 && this.batchSizeMax <= this.queueDepthMax);
+    assert(this.inFlightMax >= 1 && this.inFlightMax <= limits.groupCommitInFlightMax);
   }
 
   /** Commands waiting for a transaction. */
@@ -106,12 +117,25 @@ export class GroupCommitter {
   }
 
   private schedule(): void {
-    if (this.running || this.scheduled || this.queue.length === 0) return;
+    if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.inFlightMax) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.pump();
     });
+  }
+
+  /** Start batches while there is room in flight; each, when done, schedules the next. */
+  private pump(): void {
+    while (this.inFlight < this.inFlightMax && this.queue.length > 0) {
+      const batch = this.takeBatch();
+      this.inFlight += 1;
+      void this.run(batch).finally(() => {
+        this.inFlight -= 1;
+        if (this.queue.length > 0) this.schedule();
+        else if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+    }
   }
 
   private takeBatch(): Submission[] {
@@ -126,21 +150,6 @@ export class GroupCommitter {
     }
     this.queuedItems -= size;
     return batch;
-  }
-
-  private async flush(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.takeBatch();
-        await this.run(batch);
-      }
-    } finally {
-      this.running = false;
-      if (this.queue.length > 0) this.schedule();
-      else for (const wake of this.idleWaiters.splice(0)) wake();
-    }
   }
 
   private async run(batch: Submission[]): Promise<void> {
@@ -169,7 +178,7 @@ export class GroupCommitter {
 
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 

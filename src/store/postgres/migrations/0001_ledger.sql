@@ -56,8 +56,8 @@ CREATE TABLE movements (
   type                    TEXT    NOT NULL CHECK (type IN ('receipt', 'adjustment', 'count', 'transfer_out', 'transfer_in', 'status',
                                                            'order', 'cancellation', 'shipment', 'sale', 'return',
                                                            'reserve', 'commit', 'release', 'expire')),
-  variant_id              BIGINT  NOT NULL REFERENCES variants (id),
-  location_id             BIGINT  NOT NULL REFERENCES locations (id),
+  variant_id              BIGINT  NOT NULL,
+  location_id             BIGINT  NOT NULL,
   version                 BIGINT  NOT NULL CHECK (version >= 1),
   d_on_hand               BIGINT  NOT NULL,
   d_reserved              BIGINT  NOT NULL,
@@ -79,7 +79,7 @@ CREATE TABLE movements (
   reservation_id          TEXT,
   purchase_order_id       TEXT,
   purchase_order_line     BIGINT,
-  counterpart_location_id BIGINT  REFERENCES locations (id),
+  counterpart_location_id BIGINT,
   -- The no-oversell guard's backstop: a request (reservation, transfer out) can never be
   -- recorded with available below zero, whatever the application computed.
   CHECK (guarded = 0 OR on_hand - reserved >= 0),
@@ -104,7 +104,8 @@ FOR EACH STATEMENT EXECUTE FUNCTION onhand_movements_append_only();
 CREATE TABLE command_answers (
   key          TEXT    PRIMARY KEY,
   payload_hash TEXT    NOT NULL,
-  answer       TEXT    NOT NULL,
+  -- json (not jsonb): stored as sent, key order kept, so a replay is byte-identical.
+  answer       JSON    NOT NULL,
   recorded_at  BIGINT  NOT NULL
 );
 CREATE INDEX command_answers_recorded ON command_answers (recorded_at);
