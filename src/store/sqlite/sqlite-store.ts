@@ -160,6 +160,13 @@ export class SqliteStore implements LedgerStore {
            reason, source_system, source_reference, reservation_id, purchase_order_id, purchase_order_line, counterpart_location_id)
          VALUES ${Array.from({ length: insertChunkRows }, () => `(${Array.from({ length: 28 }, () => '?').join(', ')})`).join(', ')}`,
       ),
+      insertReservationsChunk: db.prepare(
+        `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, expires_at, created_at, resolved_at)
+         VALUES ${Array.from({ length: insertChunkRows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      ),
+      answersChunk: db.prepare<string[], { key: string; payload_hash: string; answer: string }>(
+        `SELECT key, payload_hash, answer FROM command_answers WHERE key IN (${Array.from({ length: insertChunkRows }, () => '?').join(', ')})`,
+      ),
       insertAnswersChunk: db.prepare(
         `INSERT INTO command_answers (key, payload_hash, answer, recorded_at)
          VALUES ${Array.from({ length: insertChunkRows }, () => '(?, ?, ?, ?)').join(', ')}`,
@@ -447,9 +454,15 @@ export class SqliteStore implements LedgerStore {
       if (due.length > 0) dueReservations.set(key, due.map(reservationFromRow));
     }
     const answers = new Map<string, StoredAnswer>();
-    for (const key of needs.keys) {
-      const row = sql.answer.get(key);
-      if (row) answers.set(key, { payloadHash: row.payload_hash, answer: JSON.parse(row.answer) as CommandAnswer });
+    const storeAnswer = (row: { key: string; payload_hash: string; answer: string }) =>
+      answers.set(row.key, { payloadHash: row.payload_hash, answer: JSON.parse(row.answer) as CommandAnswer });
+    let keyIndex = 0;
+    for (; keyIndex + insertChunkRows <= needs.keys.length; keyIndex += insertChunkRows) {
+      for (const row of sql.answersChunk.all(...needs.keys.slice(keyIndex, keyIndex + insertChunkRows))) storeAnswer(row);
+    }
+    for (; keyIndex < needs.keys.length; keyIndex += 1) {
+      const row = sql.answer.get(needs.keys[keyIndex]!);
+      if (row) storeAnswer({ ...row, key: needs.keys[keyIndex]! });
     }
     const countBaselines = new Map<string, number>();
     for (const query of countQueries(items, variants, locations, now)) {
@@ -484,13 +497,15 @@ export class SqliteStore implements LedgerStore {
       sql.insertAnswersChunk,
       sql.insertAnswer,
     );
+    insertChunked(
+      writes.reservations
+        .filter((entry) => entry.created)
+        .map(({ reservation: r }) => [r.id, r.key, r.variantId, r.locationId, r.quantity, r.committedQuantity, r.status, r.expiresAt, r.createdAt, r.resolvedAt]),
+      sql.insertReservationsChunk,
+      sql.insertReservation,
+    );
     for (const { reservation, created } of writes.reservations) {
-      if (created) {
-        sql.insertReservation.run(reservation.id, reservation.key, reservation.variantId, reservation.locationId, reservation.quantity,
-          reservation.committedQuantity, reservation.status, reservation.expiresAt, reservation.createdAt, reservation.resolvedAt);
-      } else {
-        sql.updateReservation.run(reservation.committedQuantity, reservation.status, reservation.resolvedAt, reservation.id);
-      }
+      if (!created) sql.updateReservation.run(reservation.committedQuantity, reservation.status, reservation.resolvedAt, reservation.id);
     }
     for (const line of writes.purchaseOrderLines) {
       sql.updatePurchaseOrderLine.run(line.quantityReceived, line.purchaseOrderId, line.line);
