@@ -1,0 +1,54 @@
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { LedgerStore, TokenRecord, TokenScope } from '../store/ledger-store.js';
+import { ProblemError } from './errors.js';
+import { hashToken, isTokenShaped, scopeAllows } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least token scope a route needs; every /v1 route declares one. */
+    scope?: TokenScope;
+  }
+  interface FastifyRequest {
+    /** The authenticated token (set by the auth hook on /v1 routes). */
+    token: TokenRecord | null;
+  }
+}
+
+const realm = 'Bearer realm="onhand"';
+
+function unauthenticated(detail: string, invalid: boolean): ProblemError {
+  // RFC 6750 section 3: a request without credentials gets a bare challenge; a bad token
+  // gets error="invalid_token".
+  return new ProblemError('ONH_ERR_UNAUTHENTICATED', detail, {
+    headers: { 'www-authenticate': invalid ? `${realm}, error="invalid_token"` : realm },
+  });
+}
+
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (header === undefined) throw unauthenticated('send Authorization: Bearer <token>', false);
+  const match = /^Bearer +(\S+)$/i.exec(header);
+  if (!match || !isTokenShaped(match[1]!)) throw unauthenticated('the Authorization header does not hold an onhand bearer token', true);
+  return match[1]!;
+}
+
+/**
+ * The onRequest hook of the /v1 plugin: authenticate (401), then authorise by scope (403).
+ * It runs before the body is read, so an anonymous client cannot make us parse 2 MiB.
+ * The token is looked up on every request, never cached, so a revoked token fails on the very
+ * next request.
+ */
+export function bearerAuth(store: LedgerStore): onRequestAsyncHookHandler {
+  return async function authenticate(request) {
+    const required = request.routeOptions.config.scope;
+    if (required === undefined) throw new Error(`route ${request.routeOptions.url} declares no scope`);
+    const token = await store.findTokenByHash(hashToken(bearerToken(request)));
+    if (!token) throw unauthenticated('the token is unknown or revoked', true);
+    if (!scopeAllows(token.scope, required)) {
+      throw new ProblemError('ONH_ERR_FORBIDDEN', `this route needs a ${required} token; this one is ${token.scope}`, {
+        headers: { 'www-authenticate': `${realm}, error="insufficient_scope", scope="${required}"` },
+      });
+    }
+    request.token = token;
+  };
+}

@@ -1,0 +1,293 @@
+import assert from 'node:assert';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteShorthandOptions } from 'fastify';
+import type { Clock } from '../../core/clock.js';
+import type { CommandAnswer } from '../../core/ledger/apply-commands.js';
+import type { LedgerCommand } from '../../core/ledger/command.js';
+import type { GroupCommitter } from '../../store/group-commit.js';
+import type { LedgerStore, TokenScope } from '../../store/ledger-store.js';
+import {
+  commitCommand,
+  locationView,
+  movementCommand,
+  purchaseOrderInput,
+  purchaseOrderView,
+  releaseCommand,
+  reserveCommand,
+  variantInput,
+  variantView,
+} from '../api-mapping.js';
+import { bearerAuth } from '../auth.js';
+import { ProblemError, verdictProblem } from '../errors.js';
+import {
+  CommitBody,
+  IdParams,
+  LocationList,
+  LocationsBody,
+  MovementPage,
+  MovementsBody,
+  MovementsQuery,
+  MovementsResult,
+  PageQuery,
+  PurchaseOrderBody,
+  PurchaseOrderView,
+  ReleaseBody,
+  ReservationBody,
+  ReservationResult,
+  ReservationView,
+  SkuParams,
+  StockView,
+  UpsertReport,
+  VariantListQuery,
+  VariantPage,
+  VariantsBody,
+  VariantView,
+  problemResponses,
+} from '../schemas.js';
+
+export interface ApiDeps {
+  store: LedgerStore;
+  ledger: GroupCommitter;
+  clock: Clock;
+}
+
+/**
+ * Options of one /v1 route: the scope it needs (enforced by the auth hook) and its OpenAPI
+ * schema, with the problems every authenticated route can answer plus the route's own.
+ * Every route may answer 503: a full ledger queue, a server shutting down, or the handler
+ * deadline (ONH_ERR_TIMEOUT).
+ */
+function route(scope: TokenScope, tag: string, summary: string, schema: FastifySchema, problems: number[] = []): RouteShorthandOptions {
+  return {
+    config: { scope },
+    schema: {
+      ...schema,
+      tags: [tag],
+      summary,
+      description: [schema.description, `Needs a ${scope} token.`].filter(Boolean).join(' '),
+      security: [{ bearer: [] }],
+      response: { ...(schema.response as object), ...problemResponses([400, 401, 403, ...problems, 500, 503]) },
+    },
+  };
+}
+
+function notFound(code: 'ONH_ERR_VARIANT_NOT_FOUND' | 'ONH_ERR_RESERVATION_NOT_FOUND' | 'ONH_ERR_PURCHASE_ORDER_NOT_FOUND', what: string): ProblemError {
+  return new ProblemError(code, `no ${what}`);
+}
+
+/** commit and release may be sent without a body: it means `{}`. */
+async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
+}
+
+/**
+ * The /v1 API. Each handler maps the request to the port or to ledger commands, calls it,
+ * and maps the answer back; refusals become problems (errors.ts), nothing else is decided here.
+ */
+export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: ApiDeps): Promise<void> {
+  app.decorateRequest('token', null);
+  app.addHook('onRoute', (options) => {
+    // Fail at startup, not at the first request, when a route forgets its scope.
+    assert(options.config?.scope, `route ${options.method} ${options.url} declares no scope`);
+  });
+  app.addHook('onRequest', bearerAuth(store));
+
+  async function submitOne(command: LedgerCommand): Promise<CommandAnswer> {
+    const [answer] = await ledger.submit([command]);
+    assert(answer, 'the ledger answers every command');
+    return answer;
+  }
+
+  async function availableAt(sku: string, location: string): Promise<number> {
+    const stock = await store.getStock(sku, clock.now());
+    return stock?.locations.find((level) => level.location === location)?.available ?? 0;
+  }
+
+  /** A reservation's applied (or replayed) answer as the response body; a refusal as a problem. */
+  function reservationResult(reply: FastifyReply, answer: CommandAnswer, status: number, members: Record<string, unknown> = {}) {
+    if (answer.status !== 'applied' && answer.status !== 'exists') throw verdictProblem(answer, members);
+    assert(answer.reservation && answer.level, 'an applied reservation command answers with the reservation and its level');
+    if (answer.replayed) reply.header('idempotent-replayed', 'true');
+    reply.code(status);
+    return { reservation: answer.reservation, level: answer.level };
+  }
+
+  // --- catalogue -----------------------------------------------------------------------------
+
+  app.put<{ Body: VariantsBody }>(
+    '/variants',
+    route('write', 'catalogue', 'Create or update variants by sku (all or nothing)', { body: VariantsBody, response: { 200: UpsertReport } }, [413, 422]),
+    async (request) => store.upsertVariants(request.body.variants.map(variantInput), clock.now()),
+  );
+
+  app.get<{ Params: SkuParams }>(
+    '/variants/:sku',
+    route('read', 'catalogue', 'One variant, with its components', { params: SkuParams, response: { 200: VariantView } }, [404]),
+    async (request) => {
+      const variant = await store.getVariant(request.params.sku);
+      if (!variant) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
+      return variantView(variant);
+    },
+  );
+
+  app.get<{ Querystring: VariantListQuery }>(
+    '/variants',
+    route('read', 'catalogue', 'Variants ordered by sku', { querystring: VariantListQuery, response: { 200: VariantPage } }),
+    async (request) => {
+      const { after, limit } = request.query;
+      // One more than asked tells whether another page exists.
+      const rows = await store.listVariants({ afterSku: after, limit: limit + 1 });
+      const items = rows.slice(0, limit).map(variantView);
+      return { items, next_after: rows.length > limit ? items[items.length - 1]!.sku : null };
+    },
+  );
+
+  app.put<{ Body: LocationsBody }>(
+    '/locations',
+    route('write', 'catalogue', 'Create or update locations by code (all or nothing)', { body: LocationsBody, response: { 200: UpsertReport } }, [413, 422]),
+    async (request) => store.upsertLocations(request.body.locations, clock.now()),
+  );
+
+  app.get(
+    '/locations',
+    route('read', 'catalogue', 'All locations', { response: { 200: LocationList } }),
+    async () => ({ items: (await store.listLocations()).map(locationView) }),
+  );
+
+  // --- purchase orders -----------------------------------------------------------------------
+
+  app.put<{ Params: IdParams; Body: PurchaseOrderBody }>(
+    '/purchase-orders/:id',
+    route(
+      'write',
+      'purchase orders',
+      'Create or replace a purchase order (received quantities are kept per line)',
+      { params: IdParams, body: PurchaseOrderBody, response: { 200: PurchaseOrderView } },
+      [413, 422],
+    ),
+    async (request) => purchaseOrderView(await store.upsertPurchaseOrder(purchaseOrderInput(request.params.id, request.body), clock.now())),
+  );
+
+  app.get<{ Params: IdParams }>(
+    '/purchase-orders/:id',
+    route('read', 'purchase orders', 'One purchase order', { params: IdParams, response: { 200: PurchaseOrderView } }, [404]),
+    async (request) => {
+      const order = await store.getPurchaseOrder(request.params.id);
+      if (!order) throw notFound('ONH_ERR_PURCHASE_ORDER_NOT_FOUND', `purchase order ${request.params.id}`);
+      return purchaseOrderView(order);
+    },
+  );
+
+  // --- movements -----------------------------------------------------------------------------
+
+  app.post<{ Body: MovementsBody }>(
+    '/movements',
+    route(
+      'write',
+      'movements',
+      'Record movements; one answer per movement, in request order',
+      {
+        description:
+          'Every movement is judged on its own; `results[i].status` is its verdict. A movement that fails the schema fails the whole request (400) and nothing is applied.',
+        body: MovementsBody,
+        response: { 200: MovementsResult },
+      },
+      [413],
+    ),
+    // Map every item before submitting any, so that nothing is applied unless all map.
+    async (request) => ({ results: await ledger.submit(request.body.movements.map(movementCommand)) }),
+  );
+
+  // --- reservations --------------------------------------------------------------------------
+
+  app.post<{ Body: ReservationBody }>(
+    '/reservations',
+    route(
+      'write',
+      'reservations',
+      'Reserve units (judged against available, atomically)',
+      {
+        description: 'A replay of an applied key answers 201 with the first body and `Idempotent-Replayed: true`.',
+        body: ReservationBody,
+        response: { 201: ReservationResult },
+      },
+      [409, 413, 422],
+    ),
+    async (request, reply) => {
+      const command = reserveCommand(request.body);
+      const answer = await submitOne(command);
+      // `available` in the problem is read after the refusal: what a client may ask for now.
+      const members = answer.status === 'insufficient' ? { available: await availableAt(command.sku, command.location) } : {};
+      const result = reservationResult(reply, answer, 201, members);
+      reply.header('location', `${app.prefix}/reservations/${encodeURIComponent(result.reservation.id)}`);
+      return result;
+    },
+  );
+
+  app.get<{ Params: IdParams }>(
+    '/reservations/:id',
+    route('read', 'reservations', 'One reservation (a pending one past its expiry shows as expired)', { params: IdParams, response: { 200: ReservationView } }, [404]),
+    async (request) => {
+      const reservation = await store.getReservation(request.params.id, clock.now());
+      if (!reservation) throw notFound('ONH_ERR_RESERVATION_NOT_FOUND', `reservation ${request.params.id}`);
+      return reservation;
+    },
+  );
+
+  app.post<{ Params: IdParams; Body: CommitBody }>(
+    '/reservations/:id/commit',
+    {
+      ...route(
+        'write',
+        'reservations',
+        'Commit a reservation, fully or partly (the rest is released)',
+        { params: IdParams, body: CommitBody, response: { 200: ReservationResult } },
+        [404, 409, 413, 422],
+      ),
+      preValidation: emptyBodyIsObject,
+    },
+    async (request, reply) => reservationResult(reply, await submitOne(commitCommand(request.params.id, request.body)), 200),
+  );
+
+  app.post<{ Params: IdParams; Body: ReleaseBody }>(
+    '/reservations/:id/release',
+    {
+      ...route(
+        'write',
+        'reservations',
+        'Release a reservation',
+        { params: IdParams, body: ReleaseBody, response: { 200: ReservationResult } },
+        [404, 409, 413, 422],
+      ),
+      preValidation: emptyBodyIsObject,
+    },
+    async (request, reply) => reservationResult(reply, await submitOne(releaseCommand(request.params.id, request.body)), 200),
+  );
+
+  // --- stock ---------------------------------------------------------------------------------
+
+  app.get<{ Params: SkuParams }>(
+    '/stock/:sku',
+    route('read', 'stock', 'Stock of a variant per location and in total, with incoming purchase orders', { params: SkuParams, response: { 200: StockView } }, [404]),
+    async (request) => {
+      const stock = await store.getStock(request.params.sku, clock.now());
+      if (!stock) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
+      return stock;
+    },
+  );
+
+  app.get<{ Params: SkuParams; Querystring: MovementsQuery }>(
+    '/stock/:sku/movements',
+    route('read', 'stock', 'History of a variant, newest first', { params: SkuParams, querystring: MovementsQuery, response: { 200: MovementPage } }, [404]),
+    async (request) => {
+      const page = await store.listMovements(request.params.sku, request.query);
+      if (!page) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
+      return page;
+    },
+  );
+
+  app.get<{ Querystring: PageQuery }>(
+    '/oversells',
+    route('read', 'stock', 'Sales that drove available below zero, newest first', { querystring: PageQuery, response: { 200: MovementPage } }),
+    async (request) => store.listOversells(request.query),
+  );
+}

@@ -1,0 +1,117 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Clock, IdSource } from '../core/clock.js';
+import { limits } from '../core/limits.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { LedgerStore } from '../store/ledger-store.js';
+import { clientErrorHandler, notFoundHandler, problemErrorHandler, ProblemError } from './errors.js';
+import { openApiOptions } from './openapi.js';
+import { apiPlugin } from './plugins/api.js';
+import { healthPlugin } from './plugins/health.js';
+
+export interface ServerDeps {
+  store: LedgerStore;
+  ledger: GroupCommitter;
+  clock: Clock;
+  /** Ids minted at the edge (none yet: the ledger's reservation ids come from its own IdSource). */
+  ids: IdSource;
+  /** `true`, pino options, or off. @default false */
+  logger?: boolean | object;
+}
+
+/**
+ * Socket bounds besides limits.requestTimeoutMs (candidates for core/limits.ts):
+ * - an idle socket is closed after a minute;
+ * - keep-alive outlives the 60 s idle timeout of common load balancers (Fastify's default);
+ * - path parameters are codes of at most limits.codeLengthMax characters, i.e. at most 12
+ *   bytes each once UTF-8 (4) is percent-encoded (x3).
+ */
+const connectionTimeoutMs = 60_000;
+const keepAliveTimeoutMs = 72_000;
+const pathParameterLengthMax = limits.codeLengthMax * 12;
+
+/** Never log a bearer token, wherever a serializer might put the headers. */
+const redactPaths = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'];
+
+function loggerOptions(logger: ServerDeps['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return false;
+  const options = (logger === true ? {} : logger) as Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+  return { ...options, redact: { paths: redactPaths, censor: '[redacted]' } };
+}
+
+/**
+ * Schema validation with two Ajv instances, because Fastify's default Ajv is right for
+ * neither part:
+ * - bodies: no coercion ("5" stays a string and fails `integer`), no stripping (an unknown
+ *   field fails `additionalProperties: false` instead of vanishing), every error reported;
+ * - query and path parameters arrive as strings, so there coercion and defaults are wanted.
+ * `date-time` is RFC 3339 with a zone AND a time Date can represent: a leap second
+ * (`23:59:60`) is valid RFC 3339 but Date.parse gives NaN.
+ */
+function validatorCompiler() {
+  const shared: AjvOptions = { allErrors: true, removeAdditional: false, discriminator: true, strict: true };
+  const body = new Ajv({ ...shared, coerceTypes: false, useDefaults: false, verbose: true });
+  const parameters = new Ajv({ ...shared, coerceTypes: true, useDefaults: true });
+  const rfc3339 = addFormats.default.get('date-time', 'full') as { validate: (text: string) => boolean };
+  for (const ajv of [body, parameters]) {
+    ajv.addFormat('date-time', { type: 'string', validate: (text: string) => rfc3339.validate(text) && Number.isFinite(Date.parse(text)) });
+  }
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : parameters).compile(schema);
+}
+
+/**
+ * The HTTP server: health probes, the OpenAPI document and its UI, and the /v1 API, each a
+ * plugin (CONVENTIONS 15). Every error leaves as an RFC 9457 problem (errors.ts).
+ */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(deps.logger),
+    bodyLimit: limits.requestBodyBytesMax,
+    // Fastify's default 0 is unbounded (a slow client could hold a socket forever).
+    requestTimeout: limits.requestTimeoutMs,
+    // Bounds the whole route lifecycle; past it the outcome is unknown (ONH_ERR_TIMEOUT).
+    handlerTimeout: limits.requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    routerOptions: { maxParamLength: pathParameterLengthMax },
+    // Fastify's closing answer is a fixed non-problem JSON body; the onRequest hook below
+    // answers 503 as a problem instead (and Fastify still sets Connection: close).
+    return503OnClosing: false,
+    clientErrorHandler,
+    frameworkErrors: (error, request, reply) => {
+      problemErrorHandler(error, request, reply);
+    },
+  });
+  app.setValidatorCompiler(validatorCompiler());
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  // Graceful shutdown. close() stops accepting connections and drops the idle ones; a
+  // keep-alive connection busy at that moment would otherwise stay open after its response
+  // until keepAliveTimeoutMs (72 s here, measured), holding close() up. So once closing:
+  // 1. every response says Connection: close;
+  // 2. a request that still arrives is answered 503 as a problem.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ProblemError('ONH_ERR_UNAVAILABLE', 'the server is shutting down; retry shortly');
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
+  // At the root, so that its onRoute hook sees every route registered after it.
+  await app.register(swagger, openApiOptions);
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthPlugin, { store: deps.store });
+  await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
+  return app;
+}
