@@ -4,7 +4,6 @@
  * hands out the real clock and id source. Everything below receives them.
  */
 import { resolve } from 'node:path';
-import { pino } from 'pino';
 import type { Config } from './config/config-schema.js';
 import { storeProfile } from './config/config-schema.js';
 import { runCli, type CliRuntime } from './cli/onhand.js';
@@ -33,11 +32,12 @@ function describeDatabase(config: Config): string {
 }
 
 export async function serve(config: Config): Promise<void> {
-  const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
   const store = await openStore(config);
   const migration = await store.migrate();
-  if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');
   const ledger = new GroupCommitter(store, systemClock, randomIds);
+  const app = await buildServer({ store, ledger, clock: systemClock, ids: randomIds, logger: { level: config.logLevel } });
+  const logger = app.log;
+  if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');
   const sweeper = new Sweeper(store, ledger, systemClock, {
     intervalMs: config.sweepIntervalMs,
     retentionDays: config.idempotencyRetentionDays,
@@ -51,7 +51,6 @@ export async function serve(config: Config): Promise<void> {
   if ((await store.countTokens()) === 0) {
     bootstrapToken = (await issueToken(store, { name: 'bootstrap admin', scope: 'admin' }, systemClock, randomIds)).token;
   }
-  const app = await buildServer({ store, ledger, clock: systemClock, ids: randomIds, logger });
   const address = await app.listen({ host: config.host, port: config.port });
   sweeper.start();
 

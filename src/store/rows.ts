@@ -56,6 +56,7 @@ export function levelFromRow(row: Record<string, unknown>): LevelState {
     damaged: Number(row.damaged),
     quarantine: Number(row.quarantine),
     inTransit: Number(row.in_transit),
+    held: Number(row.held),
     version: Number(row.version),
     lastCountAt: row.last_count_at === null ? null : Number(row.last_count_at),
     lastCountSourceVersion: row.last_count_source_version === null ? null : Number(row.last_count_source_version),
@@ -100,6 +101,7 @@ export function compareLevels(
     ['damaged', 'm_damaged'],
     ['quarantine', 'm_quarantine'],
     ['in_transit', 'm_in_transit'],
+    ['held', 'm_held'],
     ['version', 'm_version'],
   ] as const;
   for (const row of rows) {

@@ -6,6 +6,7 @@ import type { LedgerCommand, LevelCommand, MovementType, StockBucket } from './c
 import { otherLocationCode } from './command.js';
 import {
   addDeltas,
+  assertHeldInvariant,
   assertLevelInvariants,
   available,
   emptyLevel,
@@ -258,6 +259,8 @@ interface Leg {
   variantId: number;
   locationId: number;
   deltas: Deltas;
+  /** Change of the units held by pending reservations (reserve +q; commit, release, expire -q). */
+  held?: number;
   guarded: boolean;
   counterpartLocationId: number | null;
 }
@@ -272,6 +275,10 @@ type Judgement =
       purchaseOrderLine?: PurchaseOrderLineState;
       count?: { at: EpochMs; sourceVersion: number | null };
     };
+
+function futureRefusal(occurredAt: EpochMs): Judgement {
+  return refuse('invalid', `occurred_at ${new Date(occurredAt).toISOString()} lies in the future`);
+}
 
 function refuse(
   status: Exclude<VerdictStatus, 'applied' | 'exists' | 'conflict'>,
@@ -332,10 +339,12 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       const next: LevelState = {
         ...before,
         ...after,
+        held: before.held + (leg.held ?? 0),
         version: before.version + 1,
         lastCountAt: count ? count.at : before.lastCountAt,
         lastCountSourceVersion: count ? (count.sourceVersion ?? before.lastCountSourceVersion) : before.lastCountSourceVersion,
       };
+      assertHeldInvariant(next);
       levels.set(key, next);
       const record: MovementRecord = {
         id: context.newMovementId(),
@@ -390,7 +399,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       recordMovements(
         'expire',
         `sys:expire:${reservation.id}`,
-        [{ variantId, locationId, deltas: deltas({ reserved: -held }), guarded: false, counterpartLocationId: null }],
+        [{ variantId, locationId, deltas: deltas({ reserved: -held }), held: -held, guarded: false, counterpartLocationId: null }],
         {
           occurredAt: reservation.expiresAt,
           reason: 'reservation expired',
@@ -427,6 +436,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
     if (variant.isBundle) {
       return refuse('invalid', `${command.sku} is a bundle: it holds no stock of its own; record movements on its components`);
     }
+    if (occurredAt > now + limits.sourceClockSkewMsMax) return futureRefusal(occurredAt);
     const level = touch(variant.id, location.id);
     const single = (partial: Partial<Deltas>, guarded = false): Leg[] => [
       { variantId: variant.id, locationId: location.id, deltas: deltas(partial), guarded, counterpartLocationId: null },
@@ -519,13 +529,16 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       case 'order':
         return { status: 'applied', type: 'order', legs: single({ reserved: command.quantity }) };
       case 'cancellation':
-        if (level.reserved < command.quantity) {
-          return refuse('invalid', `reserved is ${level.reserved}, cannot cancel ${command.quantity}`);
+        if (level.reserved - level.held < command.quantity) {
+          return refuse('invalid', `reserved for orders is ${level.reserved - level.held}, cannot cancel ${command.quantity}`);
         }
         return { status: 'applied', type: 'cancellation', legs: single({ reserved: -command.quantity }) };
       case 'shipment':
-        if (level.reserved < command.quantity) {
-          return refuse('invalid', `reserved is ${level.reserved}, cannot ship ${command.quantity}: record the order first, or a sale`);
+        if (level.reserved - level.held < command.quantity) {
+          return refuse(
+            'invalid',
+            `reserved for orders is ${level.reserved - level.held}, cannot ship ${command.quantity}: record the order (or commit the reservation) first, or a sale`,
+          );
         }
         return { status: 'applied', type: 'shipment', legs: single({ reserved: -command.quantity, onHand: -command.quantity }) };
       case 'sale':
@@ -550,14 +563,17 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
           createdAt: now,
           resolvedAt: null,
         };
-        return { status: 'applied', type: 'reserve', legs: single({ reserved: command.quantity }, true), reservation };
+        const legs = single({ reserved: command.quantity }, true);
+        legs[0]!.held = command.quantity;
+        return { status: 'applied', type: 'reserve', legs, reservation };
       }
     }
   }
 
-  function judgeReservationCommand(command: LedgerCommand & { type: 'commit' | 'release' }): Judgement {
+  function judgeReservationCommand(command: LedgerCommand & { type: 'commit' | 'release' }, occurredAt: EpochMs): Judgement {
     const known = currentReservation(command.reservationId);
     if (!known) return refuse('unknown_reservation', `no reservation ${command.reservationId}`);
+    if (occurredAt > now + limits.sourceClockSkewMsMax) return futureRefusal(occurredAt);
     touch(known.variantId, known.locationId); // expires it if due
     const reservation = currentReservation(command.reservationId)!;
     if (reservation.status === 'expired') {
@@ -566,8 +582,16 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
     if (reservation.status !== 'pending') {
       return refuse('reservation_closed', `reservation ${reservation.id} is already ${reservation.status}`);
     }
+    // Every resolution ends the hold; only the released part leaves `reserved`.
     const leg = (reserved: number): Leg[] => [
-      { variantId: reservation.variantId, locationId: reservation.locationId, deltas: deltas({ reserved }), guarded: false, counterpartLocationId: null },
+      {
+        variantId: reservation.variantId,
+        locationId: reservation.locationId,
+        deltas: deltas({ reserved }),
+        held: -reservation.quantity,
+        guarded: false,
+        counterpartLocationId: null,
+      },
     ];
     if (command.type === 'release') {
       return {
@@ -607,14 +631,10 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       continue;
     }
     const occurredAt = command.occurredAt ?? now;
-    let judgement: Judgement;
-    if (occurredAt > now + limits.sourceClockSkewMsMax) {
-      judgement = refuse('invalid', `occurred_at ${new Date(occurredAt).toISOString()} lies in the future`);
-    } else if (command.type === 'commit' || command.type === 'release') {
-      judgement = judgeReservationCommand(command);
-    } else {
-      judgement = judgeLevelCommand(command, occurredAt);
-    }
+    const judgement =
+      command.type === 'commit' || command.type === 'release'
+        ? judgeReservationCommand(command, occurredAt)
+        : judgeLevelCommand(command, occurredAt);
 
     let answer: CommandAnswer;
     if (judgement.status !== 'applied') {

@@ -21,6 +21,13 @@ export interface Quantities {
 }
 
 export interface LevelState extends LevelId, Quantities {
+  /**
+   * Units of `reserved` held by PENDING reservations (requests). The rest of `reserved` belongs
+   * to orders (facts, and committed reservations): only that part may be cancelled or shipped,
+   * so an order fact can never consume a hold that a later release or expiry gives back.
+   * Invariant: 0 <= held <= reserved.
+   */
+  held: number;
   /** Number of movements recorded on this level; the version of the level. */
   version: number;
   /** Source time of the newest applied count, or null. */
@@ -40,7 +47,7 @@ export const zeroQuantities: Readonly<Quantities> = Object.freeze({
 export const quantityFields = ['onHand', 'reserved', 'damaged', 'quarantine', 'inTransit'] as const;
 
 export function emptyLevel(variantId: number, locationId: number): LevelState {
-  return { variantId, locationId, ...zeroQuantities, version: 0, lastCountAt: null, lastCountSourceVersion: null };
+  return { variantId, locationId, ...zeroQuantities, held: 0, version: 0, lastCountAt: null, lastCountSourceVersion: null };
 }
 
 export function available(level: Quantities): number {
@@ -71,4 +78,10 @@ export function assertLevelInvariants(level: Quantities): void {
   assert(level.damaged >= 0, 'damaged >= 0');
   assert(level.quarantine >= 0, 'quarantine >= 0');
   assert(level.inTransit >= 0, 'in_transit >= 0');
+}
+
+/** {@link assertLevelInvariants} plus the held part of reserved. */
+export function assertHeldInvariant(level: LevelState): void {
+  assert(Number.isSafeInteger(level.held) && level.held >= 0, 'held >= 0');
+  assert(level.held <= level.reserved, 'held <= reserved');
 }

@@ -152,14 +152,16 @@ function movementRecord(movement: MovementRecord): Record<string, unknown> {
 }
 const levelColumns = [
   ['variant_id', 'bigint'], ['location_id', 'bigint'], ['on_hand', 'bigint'], ['reserved', 'bigint'], ['damaged', 'bigint'],
-  ['quarantine', 'bigint'], ['in_transit', 'bigint'], ['version', 'bigint'], ['last_count_at', 'bigint'], ['last_count_source_version', 'bigint'],
+  ['quarantine', 'bigint'], ['in_transit', 'bigint'], ['held', 'bigint'], ['version', 'bigint'], ['last_count_at', 'bigint'],
+  ['last_count_source_version', 'bigint'],
 ] as const;
 const insertLevelsSql = unnestInsert('levels', levelColumns);
 const updateLevelsSql = `
   UPDATE levels AS l SET on_hand = u.on_hand, reserved = u.reserved, damaged = u.damaged, quarantine = u.quarantine,
-    in_transit = u.in_transit, version = u.version, last_count_at = u.last_count_at, last_count_source_version = u.last_count_source_version
+    in_transit = u.in_transit, held = u.held, version = u.version, last_count_at = u.last_count_at,
+    last_count_source_version = u.last_count_source_version
   FROM json_to_recordset($1::json) AS u(variant_id bigint, location_id bigint, on_hand bigint, reserved bigint, damaged bigint,
-    quarantine bigint, in_transit bigint, version bigint, last_count_at bigint, last_count_source_version bigint, previous_version bigint)
+    quarantine bigint, in_transit bigint, held bigint, version bigint, last_count_at bigint, last_count_source_version bigint, previous_version bigint)
   WHERE l.variant_id = u.variant_id AND l.location_id = u.location_id AND l.version = u.previous_version`;
 const insertAnswersSql = `INSERT INTO command_answers (key, payload_hash, answer, recorded_at)
   SELECT key, payload_hash, answer, recorded_at FROM json_populate_recordset(NULL::command_answers, $1::json)`;
@@ -599,8 +601,8 @@ export class PostgresStore implements LedgerStore {
     const created = writes.levels.filter((write) => write.created);
     const updated = writes.levels.filter((write) => !write.created);
     const levelRow = (level: LevelState) => [
-      level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine, level.inTransit, level.version,
-      level.lastCountAt, level.lastCountSourceVersion,
+      level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine, level.inTransit, level.held,
+      level.version, level.lastCountAt, level.lastCountSourceVersion,
     ];
     // Levels first: movements reference (variant, location) and the level row proves the lock.
     if (created.length > 0) {
@@ -611,7 +613,7 @@ export class PostgresStore implements LedgerStore {
         JSON.stringify(
           updated.map(({ level, previousVersion }) => ({
             variant_id: level.variantId, location_id: level.locationId, on_hand: level.onHand, reserved: level.reserved,
-            damaged: level.damaged, quarantine: level.quarantine, in_transit: level.inTransit, version: level.version,
+            damaged: level.damaged, quarantine: level.quarantine, in_transit: level.inTransit, held: level.held, version: level.version,
             last_count_at: level.lastCountAt, last_count_source_version: level.lastCountSourceVersion, previous_version: previousVersion,
           })),
         ),
@@ -744,7 +746,9 @@ export class PostgresStore implements LedgerStore {
     const { rows } = await this.pool.query<Record<string, number | string>>(
       `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version,
          COALESCE(m.on_hand, 0) AS m_on_hand, COALESCE(m.reserved, 0) AS m_reserved, COALESCE(m.damaged, 0) AS m_damaged,
-         COALESCE(m.quarantine, 0) AS m_quarantine, COALESCE(m.in_transit, 0) AS m_in_transit, COALESCE(m.n, 0) AS m_version
+         COALESCE(m.quarantine, 0) AS m_quarantine, COALESCE(m.in_transit, 0) AS m_in_transit, COALESCE(m.n, 0) AS m_version,
+         lv.held, COALESCE((SELECT sum(r.quantity) FROM reservations r WHERE r.variant_id = lv.variant_id AND r.location_id = lv.location_id
+           AND r.status = 'pending'), 0) AS m_held
        FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id
        LEFT JOIN (SELECT variant_id, location_id, sum(d_on_hand) AS on_hand, sum(d_reserved) AS reserved, sum(d_damaged) AS damaged,
                     sum(d_quarantine) AS quarantine, sum(d_in_transit) AS in_transit, count(*) AS n
@@ -768,7 +772,7 @@ export class PostgresStore implements LedgerStore {
       ),
       locations: await dump('SELECT code, name, kind FROM locations ORDER BY code COLLATE "C"'),
       levels: await dump(
-        `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version, lv.last_count_at, lv.last_count_source_version
+        `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.held, lv.version, lv.last_count_at, lv.last_count_source_version
          FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id ORDER BY v.sku COLLATE "C", l.code COLLATE "C"`,
       ),
       movements: await dump(

@@ -144,11 +144,11 @@ export class SqliteStore implements LedgerStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertLevel: db.prepare(
-        `INSERT INTO levels (variant_id, location_id, on_hand, reserved, damaged, quarantine, in_transit, version,
-           last_count_at, last_count_source_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO levels (variant_id, location_id, on_hand, reserved, damaged, quarantine, in_transit, held, version,
+           last_count_at, last_count_source_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateLevel: db.prepare(
-        `UPDATE levels SET on_hand = ?, reserved = ?, damaged = ?, quarantine = ?, in_transit = ?, version = ?,
+        `UPDATE levels SET on_hand = ?, reserved = ?, damaged = ?, quarantine = ?, in_transit = ?, held = ?, version = ?,
            last_count_at = ?, last_count_source_version = ?
          WHERE variant_id = ? AND location_id = ? AND version = ?`,
       ),
@@ -484,10 +484,10 @@ export class SqliteStore implements LedgerStore {
     for (const { level, previousVersion, created } of writes.levels) {
       if (created) {
         sql.insertLevel.run(level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine,
-          level.inTransit, level.version, level.lastCountAt, level.lastCountSourceVersion);
+          level.inTransit, level.held, level.version, level.lastCountAt, level.lastCountSourceVersion);
       } else {
         const result = sql.updateLevel.run(level.onHand, level.reserved, level.damaged, level.quarantine, level.inTransit,
-          level.version, level.lastCountAt, level.lastCountSourceVersion, level.variantId, level.locationId, previousVersion);
+          level.held, level.version, level.lastCountAt, level.lastCountSourceVersion, level.variantId, level.locationId, previousVersion);
         // Pair assertion: the row we judged is the row we overwrite.
         assert.equal(result.changes, 1, `level ${level.variantId}:${level.locationId} changed under the write lock`);
       }
@@ -607,7 +607,9 @@ export class SqliteStore implements LedgerStore {
       .prepare<[], Record<string, number | string>>(
         `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version,
            COALESCE(m.on_hand, 0) AS m_on_hand, COALESCE(m.reserved, 0) AS m_reserved, COALESCE(m.damaged, 0) AS m_damaged,
-           COALESCE(m.quarantine, 0) AS m_quarantine, COALESCE(m.in_transit, 0) AS m_in_transit, COALESCE(m.n, 0) AS m_version
+           COALESCE(m.quarantine, 0) AS m_quarantine, COALESCE(m.in_transit, 0) AS m_in_transit, COALESCE(m.n, 0) AS m_version,
+           lv.held, COALESCE((SELECT sum(r.quantity) FROM reservations r WHERE r.variant_id = lv.variant_id AND r.location_id = lv.location_id
+             AND r.status = 'pending'), 0) AS m_held
          FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id
          LEFT JOIN (SELECT variant_id, location_id, sum(d_on_hand) AS on_hand, sum(d_reserved) AS reserved, sum(d_damaged) AS damaged,
                       sum(d_quarantine) AS quarantine, sum(d_in_transit) AS in_transit, count(*) AS n
@@ -632,7 +634,7 @@ export class SqliteStore implements LedgerStore {
       variants: dump('SELECT sku, name, barcode, product_group, attributes, is_bundle FROM variants ORDER BY sku'),
       locations: dump('SELECT code, name, kind FROM locations ORDER BY code'),
       levels: dump(
-        `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version, lv.last_count_at, lv.last_count_source_version
+        `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.held, lv.version, lv.last_count_at, lv.last_count_source_version
          FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id ORDER BY v.sku, l.code`,
       ),
       movements: dump(

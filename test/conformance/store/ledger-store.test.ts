@@ -20,6 +20,9 @@ import { STORES, type TestStore } from '../../support/stores.js';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 
+/** A command without its payload hash (distributes over the union, unlike Omit). */
+type Unhashed = LedgerCommand extends infer C ? (C extends LedgerCommand ? Omit<C, 'payloadHash'> : never) : never;
+
 let harnesses = 0;
 function harness(store: LedgerStore, start = T0) {
   let now = start;
@@ -34,7 +37,7 @@ function harness(store: LedgerStore, start = T0) {
       now += ms;
     },
     /** Submit commands with a payload hash derived from the key and body. */
-    async run(...commands: Omit<LedgerCommand, 'payloadHash'>[]) {
+    async run(...commands: Unhashed[]) {
       return ledger.submit(commands.map((command) => ({ ...command, payloadHash: JSON.stringify(command) }) as LedgerCommand));
     },
   };
@@ -200,6 +203,33 @@ for (const factory of STORES) {
       assert.deepEqual(await store.dueReservationLevels(h.clock.now(), 10), []);
       const history = await store.listMovements('TEE-RED-M', { location: 'WH2', limit: 1 });
       assert.equal(history?.items[0]?.type, 'expire');
+    });
+
+    it('keeps reservation holds apart from orders: facts cannot take held units', async () => {
+      const h = harness(store, T0 + 15_000);
+      await store.upsertVariants([{ sku: 'HOLD', name: 'hold test' }], T0);
+      await h.run({ type: 'receipt', key: 'hold-r', sku: 'HOLD', location: 'WH1', quantity: 5 });
+      const [held] = await h.run({ type: 'reserve', key: 'hold-1', sku: 'HOLD', location: 'WH1', quantity: 3, expiresInSeconds: 10 });
+      await h.run({ type: 'order', key: 'hold-o', sku: 'HOLD', location: 'WH1', quantity: 1 });
+      // reserved 4 = 3 held by the pending reservation + 1 for the order: only 1 may be cancelled or shipped.
+      const [cancel] = await h.run({ type: 'cancellation', key: 'hold-c', sku: 'HOLD', location: 'WH1', quantity: 2 });
+      assert.equal(cancel?.status, 'invalid');
+      const [ship] = await h.run({ type: 'shipment', key: 'hold-s', sku: 'HOLD', location: 'WH1', quantity: 2 });
+      assert.equal(ship?.status, 'invalid');
+      const [commit] = await h.run({ type: 'commit', key: 'hold-commit', reservationId: held!.reservation!.id, quantity: 2 });
+      assert.equal(commit?.status, 'applied');
+      // Now 3 units belong to orders (1 order + 2 committed): they may be shipped.
+      const [shipAll] = await h.run({ type: 'shipment', key: 'hold-s2', sku: 'HOLD', location: 'WH1', quantity: 3 });
+      assert.equal(shipAll?.status, 'applied');
+      await h.run({ type: 'reserve', key: 'hold-2', sku: 'HOLD', location: 'WH1', quantity: 2, expiresInSeconds: 1 });
+      h.advance(1000);
+      const [after] = await h.run({ type: 'receipt', key: 'hold-r2', sku: 'HOLD', location: 'WH1', quantity: 1 });
+      assert.equal(after?.status, 'applied', 'the expired hold is given back without poisoning the level');
+      assert.deepEqual(
+        [after?.level?.on_hand, after?.level?.reserved, after?.level?.available],
+        [3, 0, 3],
+      );
+      assert.deepEqual((await store.verify()).mismatches, []);
     });
 
     it('prunes idempotency answers only past the retention', async () => {

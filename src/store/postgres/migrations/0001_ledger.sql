@@ -40,9 +40,12 @@ CREATE TABLE levels (
   damaged                   BIGINT  NOT NULL DEFAULT 0 CHECK (damaged >= 0),
   quarantine                BIGINT  NOT NULL DEFAULT 0 CHECK (quarantine >= 0),
   in_transit                BIGINT  NOT NULL DEFAULT 0 CHECK (in_transit >= 0),
+  -- units of reserved held by pending reservations; orders may take only reserved - held
+  held                      BIGINT  NOT NULL DEFAULT 0,
   version                   BIGINT  NOT NULL DEFAULT 0 CHECK (version >= 0),
   last_count_at             BIGINT,
   last_count_source_version BIGINT,
+  CHECK (held >= 0 AND held <= reserved),
   PRIMARY KEY (variant_id, location_id)
 );
 

@@ -40,9 +40,12 @@ CREATE TABLE levels (
   damaged                   INTEGER NOT NULL DEFAULT 0 CHECK (damaged >= 0),
   quarantine                INTEGER NOT NULL DEFAULT 0 CHECK (quarantine >= 0),
   in_transit                INTEGER NOT NULL DEFAULT 0 CHECK (in_transit >= 0),
+  -- units of reserved held by pending reservations; orders may take only reserved - held
+  held                      INTEGER NOT NULL DEFAULT 0,
   version                   INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0),
   last_count_at             INTEGER,
   last_count_source_version INTEGER,
+  CHECK (held >= 0 AND held <= reserved),
   PRIMARY KEY (variant_id, location_id)
 ) WITHOUT ROWID;
 
