@@ -1,0 +1,50 @@
+/**
+ * Configuration: flags over environment over defaults, validated and frozen; a bad value is
+ * refused with a message naming the flag or variable it came from.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { storeProfile } from '../../src/config/config-schema.js';
+import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+
+describe('loadConfig', () => {
+  it('has working defaults: SQLite ./onhand.db on 127.0.0.1:7400, keys kept 7 days', () => {
+    const config = loadConfig({}, {});
+    assert.equal(config.database, './onhand.db');
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 7400);
+    assert.equal(config.idempotencyRetentionDays, 7);
+    assert.equal(config.allowAsyncCommit, false);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('takes flags over the environment, and DATABASE_URL as the database', () => {
+    const env = { DATABASE_URL: 'postgres://db/onhand', ONHAND_PORT: '8000' };
+    assert.equal(loadConfig({}, env).database, 'postgres://db/onhand');
+    assert.equal(loadConfig({}, env).port, 8000);
+    assert.equal(loadConfig({ port: 9000, database: 'x.db' }, env).port, 9000);
+    assert.equal(loadConfig({ port: 9000, database: 'x.db' }, env).database, 'x.db');
+    assert.equal(loadConfig({}, { ONHAND_ALLOW_ASYNC_COMMIT: 'yes' }).allowAsyncCommit, true);
+  });
+
+  const bad: [string, Record<string, unknown>, NodeJS.ProcessEnv, RegExp][] = [
+    ['a port that is not a number', {}, { ONHAND_PORT: 'abc' }, /ONHAND_PORT="abc"/],
+    ['a port out of range', { port: 70000 }, {}, /--port=70000/],
+    ['a retention under a day', {}, { ONHAND_IDEMPOTENCY_RETENTION_DAYS: '0' }, /ONHAND_IDEMPOTENCY_RETENTION_DAYS="0"/],
+    ['an unknown log level', {}, { ONHAND_LOG_LEVEL: 'loud' }, /ONHAND_LOG_LEVEL="loud"/],
+    ['a boolean that is not one', {}, { ONHAND_DEMO: 'maybe' }, /ONHAND_DEMO="maybe": expected true or false/],
+    ['a pool of zero', {}, { ONHAND_PG_POOL_SIZE: '0' }, /ONHAND_PG_POOL_SIZE="0"/],
+  ];
+  for (const [name, flags, env, message] of bad) {
+    it(`refuses ${name}, naming the setting`, () => {
+      assert.throws(() => loadConfig(flags, env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+    });
+  }
+
+  it('derives the store profile from the database setting alone', () => {
+    assert.equal(storeProfile('postgres://u@h/db'), 'postgres');
+    assert.equal(storeProfile('postgresql://u@h/db'), 'postgres');
+    assert.equal(storeProfile('./onhand.db'), 'sqlite');
+    assert.equal(storeProfile('/var/lib/onhand/postgres.db'), 'sqlite');
+  });
+});
