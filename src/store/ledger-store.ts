@@ -1,5 +1,6 @@
 import type { EpochMs } from '../core/clock.js';
 import type { BatchItem, CommandAnswer, LevelView, ReservationView } from '../core/ledger/apply-commands.js';
+import type { AvailabilityStore } from './availability-store.js';
 
 /**
  * THE storage port (CONVENTIONS 3). Two adapters implement it: `sqlite/` (embedded default,
@@ -184,7 +185,7 @@ export class CatalogueError extends Error {
   }
 }
 
-export interface LedgerStore {
+export interface LedgerStore extends AvailabilityStore {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
 

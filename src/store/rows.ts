@@ -57,6 +57,8 @@ export function levelFromRow(row: Record<string, unknown>): LevelState {
     quarantine: Number(row.quarantine),
     inTransit: Number(row.in_transit),
     held: Number(row.held),
+    velocityRate: Number(row.velocity ?? 0),
+    velocityAt: row.velocity_at === null || row.velocity_at === undefined ? null : Number(row.velocity_at),
     version: Number(row.version),
     lastCountAt: row.last_count_at === null ? null : Number(row.last_count_at),
     lastCountSourceVersion: row.last_count_source_version === null ? null : Number(row.last_count_source_version),

@@ -4,6 +4,14 @@ import { limits } from '../limits.js';
 import type { VerdictStatus } from '../verdicts.js';
 import type { LedgerCommand, LevelCommand, MovementType, StockBucket } from './command.js';
 import { otherLocationCode } from './command.js';
+import { recordSale } from '../availability/velocity.js';
+import {
+  affectedVariants,
+  changedWrites,
+  computeListings,
+  type AvailabilityContext,
+  type ListingQuantityWrite,
+} from '../availability/recompute.js';
 import {
   addDeltas,
   assertHeldInvariant,
@@ -138,6 +146,13 @@ export interface LedgerSnapshot {
   countBaselines: ReadonlyMap<string, number>;
   /** By `${purchaseOrderId}#${line}`. */
   purchaseOrderLines: ReadonlyMap<string, PurchaseOrderLineState>;
+  /**
+   * When present, the listings of every variant whose levels the batch changes (and of the
+   * bundles containing them) are recomputed from the batch's final levels, in the same
+   * transaction. It must hold the stored levels of those variants at ALL locations (and of
+   * the bundles' components), locked like the touched ones.
+   */
+  availability?: AvailabilityContext | undefined;
 }
 
 export interface MovementRecord {
@@ -180,6 +195,8 @@ export interface WriteSet {
   /** Reservations created or changed, final state; `created` marks inserts. */
   reservations: { reservation: ReservationState; created: boolean }[];
   purchaseOrderLines: PurchaseOrderLineState[];
+  /** Listings whose desired quantity changed (only with `snapshot.availability`). */
+  listingQuantities: ListingQuantityWrite[];
 }
 
 export interface ApplyContext {
@@ -261,6 +278,8 @@ interface Leg {
   deltas: Deltas;
   /** Change of the units held by pending reservations (reserve +q; commit, release, expire -q). */
   held?: number;
+  /** Units sold by this leg (order, sale, committed reservation): feeds the sales velocity. */
+  sold?: number;
   guarded: boolean;
   counterpartLocationId: number | null;
 }
@@ -275,6 +294,11 @@ type Judgement =
       purchaseOrderLine?: PurchaseOrderLineState;
       count?: { at: EpochMs; sourceVersion: number | null };
     };
+
+function sold(legs: Leg[], units: number): Leg[] {
+  legs[0]!.sold = units;
+  return legs;
+}
 
 function futureRefusal(occurredAt: EpochMs): Judgement {
   return refuse('invalid', `occurred_at ${new Date(occurredAt).toISOString()} lies in the future`);
@@ -299,7 +323,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
   const purchaseOrderLines = new Map<string, PurchaseOrderLineState>();
   const batchAnswers = new Map<string, StoredAnswer>();
   const batchOnHandDeltas = new Map<string, { occurredAt: EpochMs; onHand: number }[]>();
-  const writes: WriteSet = { answers: [], movements: [], levels: [], reservations: [], purchaseOrderLines: [] };
+  const writes: WriteSet = { answers: [], movements: [], levels: [], reservations: [], purchaseOrderLines: [], listingQuantities: [] };
   const answers: CommandAnswer[] = [];
 
   function currentReservation(id: string): ReservationState | undefined {
@@ -336,10 +360,12 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       const oversold =
         type === 'order' || type === 'sale' ? Math.max(0, -available(after)) - Math.max(0, -available(before)) : 0;
       if (leg.guarded) assert(available(after) >= 0, 'a request never drives available below zero');
+      const velocity = leg.sold ? recordSale({ rate: before.velocityRate, at: before.velocityAt }, leg.sold, now) : undefined;
       const next: LevelState = {
         ...before,
         ...after,
         held: before.held + (leg.held ?? 0),
+        ...(velocity ? { velocityRate: velocity.rate, velocityAt: velocity.at } : {}),
         version: before.version + 1,
         lastCountAt: count ? count.at : before.lastCountAt,
         lastCountSourceVersion: count ? (count.sourceVersion ?? before.lastCountSourceVersion) : before.lastCountSourceVersion,
@@ -527,7 +553,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         };
       }
       case 'order':
-        return { status: 'applied', type: 'order', legs: single({ reserved: command.quantity }) };
+        return { status: 'applied', type: 'order', legs: sold(single({ reserved: command.quantity }), command.quantity) };
       case 'cancellation':
         if (level.reserved - level.held < command.quantity) {
           return refuse('invalid', `reserved for orders is ${level.reserved - level.held}, cannot cancel ${command.quantity}`);
@@ -542,7 +568,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         }
         return { status: 'applied', type: 'shipment', legs: single({ reserved: -command.quantity, onHand: -command.quantity }) };
       case 'sale':
-        return { status: 'applied', type: 'sale', legs: single({ onHand: -command.quantity }) };
+        return { status: 'applied', type: 'sale', legs: sold(single({ onHand: -command.quantity }), command.quantity) };
       case 'return':
         return { status: 'applied', type: 'return', legs: single({ [bucketField[command.to ?? 'quarantine']]: command.quantity }) };
       case 'reserve': {
@@ -610,7 +636,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
     return {
       status: 'applied',
       type: 'commit',
-      legs: leg(-(reservation.quantity - committed)),
+      legs: committed > 0 ? sold(leg(-(reservation.quantity - committed)), committed) : leg(-(reservation.quantity - committed)),
       reservation: { ...reservation, status: 'committed', committedQuantity: committed, resolvedAt: now },
     };
   }
@@ -690,6 +716,27 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
   }
   writes.reservations.push(...reservations.values());
   writes.purchaseOrderLines.push(...purchaseOrderLines.values());
+  if (snapshot.availability) {
+    const context = snapshot.availability;
+    const changed = new Set(writes.levels.map((write) => write.level.variantId));
+    // The batch's levels win over the stored ones (indexed once: a batch touches thousands).
+    const batchByVariant = new Map<number, Map<number, LevelState>>();
+    for (const level of levels.values()) {
+      let byLocation = batchByVariant.get(level.variantId);
+      if (!byLocation) batchByVariant.set(level.variantId, (byLocation = new Map()));
+      byLocation.set(level.locationId, level);
+    }
+    const levelsOf = (variantId: number): LevelState[] => {
+      const newer = batchByVariant.get(variantId);
+      const stored = context.levels.get(variantId) ?? [];
+      if (!newer) return [...stored];
+      const merged = stored.map((level) => newer.get(level.locationId) ?? level);
+      for (const level of newer.values()) if (!stored.some((each) => each.locationId === level.locationId)) merged.push(level);
+      return merged;
+    };
+    const results = computeListings(context, affectedVariants(changed, context.bundlesByComponent), levelsOf, now);
+    writes.listingQuantities.push(...changedWrites(context, results, now));
+  }
   assert.equal(answers.length, items.filter((item) => item.type !== 'tidy').length, 'one answer per command');
   return { answers, writes };
 }

@@ -28,6 +28,9 @@ export interface LevelState extends LevelId, Quantities {
    * Invariant: 0 <= held <= reserved.
    */
   held: number;
+  /** Sales velocity (units/s, exponentially decayed; see availability/velocity.ts) as of velocityAt. */
+  velocityRate: number;
+  velocityAt: EpochMs | null;
   /** Number of movements recorded on this level; the version of the level. */
   version: number;
   /** Source time of the newest applied count, or null. */
@@ -47,7 +50,9 @@ export const zeroQuantities: Readonly<Quantities> = Object.freeze({
 export const quantityFields = ['onHand', 'reserved', 'damaged', 'quarantine', 'inTransit'] as const;
 
 export function emptyLevel(variantId: number, locationId: number): LevelState {
-  return { variantId, locationId, ...zeroQuantities, held: 0, version: 0, lastCountAt: null, lastCountSourceVersion: null };
+  return {
+    variantId, locationId, ...zeroQuantities, held: 0, velocityRate: 0, velocityAt: null, version: 0, lastCountAt: null, lastCountSourceVersion: null,
+  };
 }
 
 export function available(level: Quantities): number {

@@ -39,6 +39,23 @@ import {
   type VerifyReport,
 } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
+import { SqliteAvailability, recomputeChunkVariants } from './sqlite-availability.js';
+import {
+  UnknownRuleSetError,
+  type ChannelInput,
+  type ChannelRecord,
+  type DryRunReport,
+  type ListingExplanation,
+  type ListingInput,
+  type ListingQuantity,
+  type ListingRecord,
+  type ListingUpsertReport,
+  type RecomputeReport,
+  type RuleSetEvent,
+  type RuleSetVersion,
+  type UnmappedItem,
+} from '../availability-store.js';
+import type { RuleSet } from '../../core/availability/rule-set.js';
 import { compareLevels, levelFromRow, movementValues, purchaseOrderLineFromRow, reservationFromRow, tokenFromRow, type ReservationRow } from '../rows.js';
 import {
   bundleStockView,
@@ -84,6 +101,7 @@ export class SqliteStore implements LedgerStore {
   readonly name = 'sqlite';
   readonly capabilities = { engine: 'sqlite', singleWriter: true, supportsSkipLocked: false, multiProcess: true } as const;
   private readonly db: Database.Database;
+  private readonly availability: SqliteAvailability;
   private prepared: ReturnType<SqliteStore['prepare']> | undefined;
 
   constructor(options: SqliteStoreOptions) {
@@ -103,6 +121,7 @@ export class SqliteStore implements LedgerStore {
     // Durability guard (RELIABILITY 0.5): an acknowledged command must survive a power cut.
     const synchronous = this.db.pragma('synchronous', { simple: true });
     if (synchronous !== 2) throw new Error(`SQLite synchronous is ${String(synchronous)}, expected 2 (FULL)`);
+    this.availability = new SqliteAvailability(this.db);
   }
 
   private get sql() {
@@ -267,9 +286,17 @@ export class SqliteStore implements LedgerStore {
           );
         }
       }
+      this.recomputeNow([...ids.values()], now);
       return { created, updated };
     });
     return run.immediate();
+  }
+
+  /** Recompute these variants' listings inside the current transaction. */
+  private recomputeNow(variantIds: readonly number[], now: EpochMs): number {
+    const { listings, writes } = this.availability.recomputeVariants(variantIds, now);
+    this.availability.writeQuantities(writes);
+    return listings;
   }
 
   async upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport> {
@@ -291,6 +318,7 @@ export class SqliteStore implements LedgerStore {
       for (const location of locations) {
         if (upsert.get(location.code, location.name, location.kind, now, now)!.created === 1) created += 1;
       }
+      this.availability.invalidate(); // codes and kinds are cached with the channels
       return { created, updated: locations.length - created };
     });
     return run.immediate();
@@ -381,6 +409,8 @@ export class SqliteStore implements LedgerStore {
       for (const line of resolved) {
         insert.run(order.id, line.line, line.variantId, line.locationId, line.quantity, received.get(line.line) ?? 0, line.expectedAt);
       }
+      // Pre-order offers follow incoming stock.
+      this.recomputeNow([...new Set([...resolved.map((line) => line.variantId), ...existing.map((line) => line.variant_id)])], now);
     });
     run.immediate();
     return (await this.getPurchaseOrder(order.id))!;
@@ -473,7 +503,11 @@ export class SqliteStore implements LedgerStore {
       const row = sql.purchaseOrderLine.get(wanted.purchaseOrderId, wanted.line);
       if (row) purchaseOrderLines.set(purchaseOrderLineKey(wanted.purchaseOrderId, wanted.line), purchaseOrderLineFromRow(row));
     }
-    const snapshot: LedgerSnapshot = { variants, locations, levels, reservations, dueReservations, answers, countBaselines, purchaseOrderLines };
+    const touchedVariants = [...new Set(touchedLevels(items, variants, locations, reservations).map((level) => level.variantId))];
+    const availability = this.availability.contextForBatch(touchedVariants);
+    const snapshot: LedgerSnapshot = {
+      variants, locations, levels, reservations, dueReservations, answers, countBaselines, purchaseOrderLines, availability,
+    };
     let nextMovementId = (sql.maxMovementId.get()?.id ?? 0) + 1;
     const outcome = applyCommands(snapshot, items, { now, newReservationId, newMovementId: () => nextMovementId++ });
 
@@ -510,6 +544,7 @@ export class SqliteStore implements LedgerStore {
     for (const line of writes.purchaseOrderLines) {
       sql.updatePurchaseOrderLine.run(line.quantityReceived, line.purchaseOrderId, line.line);
     }
+    this.availability.writeQuantities(writes.listingQuantities);
     return outcome.answers;
   }
 
@@ -648,6 +683,124 @@ export class SqliteStore implements LedgerStore {
       ),
       answers: dump('SELECT key, payload_hash, recorded_at FROM command_answers ORDER BY key'),
     };
+  }
+
+  // --- availability --------------------------------------------------------------------------
+
+  async upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
+    const report = this.db.transaction(() => this.availability.upsertChannels(channels, now)).immediate();
+    await this.recomputeAll(now); // a channel's locations feed every one of its listings
+    return report;
+  }
+
+  async listChannels(): Promise<ChannelRecord[]> {
+    return this.availability.listChannels();
+  }
+
+  async getChannel(code: string): Promise<ChannelRecord | null> {
+    return this.availability.listChannels().find((channel) => channel.code === code) ?? null;
+  }
+
+  async upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport> {
+    return this.db
+      .transaction(() => {
+        const { variantIds, ...report } = this.availability.upsertListings(listings, now);
+        this.recomputeNow(variantIds, now);
+        return report;
+      })
+      .immediate();
+  }
+
+  async upsertMappings(mappings: readonly { channel: string; externalId: string; sku: string }[], now: EpochMs) {
+    return this.db.transaction(() => this.availability.upsertMappings(mappings, now)).immediate();
+  }
+
+  async listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
+    return this.availability.listListings(options);
+  }
+
+  async getListing(id: string): Promise<ListingRecord | null> {
+    return this.availability.getListing(id);
+  }
+
+  async listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
+    return this.availability.listUnmapped(options);
+  }
+
+  async createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion> {
+    return this.db.transaction(() => this.availability.createRuleSet(input, now)).immediate();
+  }
+
+  async listRuleSets(): Promise<RuleSetVersion[]> {
+    return this.availability.listRuleSets();
+  }
+
+  async getRuleSet(version: number): Promise<RuleSetVersion | null> {
+    return this.availability.getRuleSet(version);
+  }
+
+  async ruleSetEvents(): Promise<RuleSetEvent[]> {
+    return this.availability.ruleSetEvents();
+  }
+
+  async dryRunRuleSet(rules: RuleSet, now: EpochMs, limit: number): Promise<DryRunReport> {
+    this.availability.checkRules(rules);
+    const report: DryRunReport = { baseVersion: this.availability.loadConfig().ruleVersion, listings: 0, changed: 0, changes: [] };
+    for (let after = 0; ; ) {
+      const ids = this.availability.listedVariants(after, recomputeChunkVariants);
+      if (ids.length === 0) break;
+      this.db.transaction(() => this.availability.dryRunChunk(ids, rules, now, report))();
+      after = ids[ids.length - 1]!;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    report.changes.sort((a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1));
+    report.changes = report.changes.slice(0, limit);
+    return report;
+  }
+
+  async activateRuleSet(
+    version: number,
+    by: { author: string; note?: string | null | undefined },
+    now: EpochMs,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RecomputeReport> {
+    if (!this.db.transaction(() => this.availability.activate(version, by, now)).immediate()) throw new UnknownRuleSetError(version);
+    return this.recomputeAll(now, onProgress);
+  }
+
+  async getAvailability(sku: string): Promise<ListingQuantity[] | null> {
+    return this.availability.getAvailability(sku);
+  }
+
+  async explainListing(listingId: string, now: EpochMs): Promise<ListingExplanation | null> {
+    return this.availability.explainListing(listingId, now);
+  }
+
+  /**
+   * Every listed variant, in chunks of `recomputeChunkVariants`, each chunk its own write
+   * transaction; the event loop runs between chunks so the API stays responsive.
+   */
+  async recomputeAll(now: EpochMs, onProgress?: (done: number, total: number) => void): Promise<RecomputeReport> {
+    const total = this.availability.countListedVariants();
+    const report: RecomputeReport = { variants: 0, listings: 0, changed: 0, ruleVersion: this.availability.loadConfig().ruleVersion };
+    onProgress?.(0, total);
+    for (let after = 0; ; ) {
+      const ids = this.availability.listedVariants(after, recomputeChunkVariants);
+      if (ids.length === 0) break;
+      this.db
+        .transaction(() => {
+          const { listings, writes } = this.availability.recomputeVariants(ids, now);
+          this.availability.writeQuantities(writes);
+          report.listings += listings;
+          report.changed += writes.length;
+        })
+        .immediate();
+      report.variants += ids.length;
+      after = ids[ids.length - 1]!;
+      onProgress?.(report.variants, total);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return report;
   }
 
   // --- tokens ------------------------------------------------------------------------------

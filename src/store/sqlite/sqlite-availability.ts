@@ -1,0 +1,435 @@
+import type Database from 'better-sqlite3';
+import type { EpochMs } from '../../core/clock.js';
+import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js';
+import {
+  affectedVariants,
+  changedWrites,
+  computeListings,
+  type AvailabilityContext,
+  type ListingQuantityWrite,
+} from '../../core/availability/recompute.js';
+import {
+  availabilityConfig,
+  buildContext,
+  listingQuantity,
+  listingRecord,
+  matchListings,
+  ruleSetVersion,
+  variantsToRead,
+  type AvailabilityConfig,
+  type ChannelLocationRow,
+  type ChannelRow,
+  type ComponentRow,
+  type CurrentRow,
+  type IncomingLineRow,
+  type ListingRefRow,
+} from '../availability-rows.js';
+import type {
+  ChannelInput,
+  ChannelRecord,
+  DryRunReport,
+  ListingExplanation,
+  ListingInput,
+  ListingQuantity,
+  ListingRecord,
+  ListingUpsertReport,
+  RuleSetEvent,
+  RuleSetVersion,
+  UnmappedItem,
+} from '../availability-store.js';
+import { channelRecords } from '../availability-rows.js';
+import { CatalogueError } from '../ledger-store.js';
+import { levelFromRow } from '../rows.js';
+
+/** SQLite takes id lists as one JSON array parameter: `IN (SELECT value FROM json_each(?))`. */
+const inList = 'SELECT value FROM json_each(?)';
+
+/** Variants per bulk-recompute transaction: large enough to amortise, small enough not to stall writers. */
+export const recomputeChunkVariants = 5_000;
+
+/**
+ * Availability on SQLite. Every method runs synchronously inside the caller's transaction or
+ * opens its own `BEGIN IMMEDIATE` one, like the ledger, so it sees and writes one consistent
+ * state.
+ */
+export class SqliteAvailability {
+  private config: AvailabilityConfig | undefined;
+
+  constructor(private readonly db: Database.Database) {}
+
+  private bumpConfig(): void {
+    this.db.prepare('UPDATE availability_state SET config_version = config_version + 1 WHERE id = 1').run();
+  }
+
+  /** The cached config, reloaded when another writer (or process) changed it. */
+  loadConfig(): AvailabilityConfig {
+    const state = this.db.prepare<[], { config_version: number; active_rule_version: number | null }>(
+      'SELECT config_version, active_rule_version FROM availability_state WHERE id = 1',
+    ).get()!;
+    if (this.config && this.config.configVersion === state.config_version) return this.config;
+    const ruleRow =
+      state.active_rule_version === null
+        ? undefined
+        : this.db.prepare<[number], { version: number; rules: string }>('SELECT version, rules FROM rule_sets WHERE version = ?').get(state.active_rule_version);
+    this.config = availabilityConfig({
+      configVersion: state.config_version,
+      ruleRow,
+      channels: this.db.prepare<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
+      links: this.db.prepare<[], ChannelLocationRow>(
+        'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
+      ).all(),
+      locations: this.db.prepare<[], { id: number; code: string; kind: ChannelLocationRow['kind'] }>('SELECT id, code, kind FROM locations').all(),
+    });
+    return this.config;
+  }
+
+  /** Locations changed: the cached codes and kinds must be re-read. */
+  invalidate(): void {
+    this.bumpConfig();
+  }
+
+  /**
+   * The context for a ledger batch that touches `touched` variants, or undefined when none of
+   * them (nor a bundle containing them) is listed anywhere.
+   */
+  contextForBatch(touched: readonly number[], config = this.loadConfig()): AvailabilityContext | undefined {
+    if (touched.length === 0) return undefined;
+    const bundleComponents = this.db
+      .prepare<[string], ComponentRow>(
+        `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+         WHERE b.bundle_id IN (SELECT bundle_id FROM bundle_components WHERE component_id IN (${inList}))`,
+      )
+      .all(JSON.stringify(touched));
+    const affected = [...affectedVariants(touched, bundleMap(bundleComponents))];
+    return this.contextFor(affected, config, bundleComponents);
+  }
+
+  /** Context for computing `variantIds` (all must be given; bundles' components are read too). */
+  contextFor(
+    variantIds: readonly number[],
+    config: AvailabilityConfig,
+    knownComponents?: readonly ComponentRow[],
+  ): AvailabilityContext | undefined {
+    const ids = JSON.stringify(variantIds);
+    const listings = this.db
+      .prepare<[string], ListingRefRow>(
+        `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+         WHERE l.variant_id IN (${inList}) ORDER BY l.id`,
+      )
+      .all(ids);
+    if (listings.length === 0) return undefined;
+    const variants = this.db.prepare<[string], { id: number; sku: string; is_bundle: number }>(
+      `SELECT id, sku, is_bundle FROM variants WHERE id IN (${inList})`,
+    ).all(ids);
+    const components =
+      knownComponents ??
+      this.db
+        .prepare<[string], ComponentRow>(
+          `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+           WHERE b.bundle_id IN (${inList})`,
+        )
+        .all(ids);
+    const readIds = JSON.stringify(variantsToRead(variantIds, components));
+    const levels = this.db.prepare<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(readIds).map(levelFromRow);
+    const incoming = config.needsIncoming
+      ? this.db
+          .prepare<[string], IncomingLineRow>(
+            `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
+             FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
+             WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id IN (${inList})`,
+          )
+          .all(ids)
+      : [];
+    const current = this.db
+      .prepare<[string], CurrentRow>(`SELECT * FROM listing_quantities WHERE listing_id IN (${inList})`)
+      .all(JSON.stringify(listings.map((row) => row.id)));
+    return buildContext(config, { variants, components, listings, levels, incoming, current });
+  }
+
+  writeQuantities(writes: readonly ListingQuantityWrite[]): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO listing_quantities (listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+         preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
+         rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
+    );
+    for (const write of writes) {
+      upsert.run(Number(write.listingId), write.quantity, write.preorderQuantity, write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt);
+    }
+  }
+
+  /** Recompute the listings of these variants now (inside the caller's transaction). */
+  recomputeVariants(variantIds: readonly number[], now: EpochMs, ruleSet?: { rules: RuleSet; version: number | null }): { listings: number; writes: ListingQuantityWrite[] } {
+    const base = this.loadConfig();
+    const config = ruleSet ? { ...base, ruleSet: ruleSet.rules, ruleVersion: ruleSet.version } : base;
+    const context = this.contextFor(variantIds, config);
+    if (!context) return { listings: 0, writes: [] };
+    const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);
+    return { listings: results.length, writes: changedWrites(context, results, now) };
+  }
+
+  // --- channels ------------------------------------------------------------------------------
+
+  upsertChannels(channels: readonly ChannelInput[], now: EpochMs): { created: number; updated: number } {
+    const problems: { path: string; message: string }[] = [];
+    const locationIds = new Map(this.db.prepare<[], { id: number; code: string }>('SELECT id, code FROM locations').all().map((row) => [row.code, row.id]));
+    const seen = new Set<string>();
+    channels.forEach((channel, index) => {
+      if (seen.has(channel.code)) problems.push({ path: `/channels/${index}/code`, message: `code ${channel.code} appears twice` });
+      seen.add(channel.code);
+      const codes = new Set<string>();
+      channel.locations.forEach((code, position) => {
+        if (!locationIds.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `unknown location ${code}` });
+        if (codes.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `location ${code} appears twice` });
+        codes.add(code);
+      });
+    });
+    if (problems.length > 0) throw new CatalogueError('channels rejected; nothing was changed', problems);
+    let created = 0;
+    const upsert = this.db.prepare<unknown[], { id: number; created: number }>(
+      `INSERT INTO channels (code, name, platform, settings, push_latency_p95_ms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (code) DO UPDATE SET name = excluded.name, platform = excluded.platform, settings = excluded.settings,
+         push_latency_p95_ms = excluded.push_latency_p95_ms, updated_at = excluded.updated_at
+       RETURNING id, created_at = updated_at AS created`,
+    );
+    for (const channel of channels) {
+      const row = upsert.get(channel.code, channel.name, channel.platform, JSON.stringify(channel.settings ?? {}), channel.pushLatencyP95Ms ?? 2000, now, now)!;
+      if (row.created === 1) created += 1;
+      this.db.prepare('DELETE FROM channel_locations WHERE channel_id = ?').run(row.id);
+      channel.locations.forEach((code, index) => {
+        this.db.prepare('INSERT INTO channel_locations (channel_id, location_id, priority) VALUES (?, ?, ?)').run(row.id, locationIds.get(code), index + 1);
+      });
+    }
+    this.bumpConfig();
+    return { created, updated: channels.length - created };
+  }
+
+  listChannels(): ChannelRecord[] {
+    return channelRecords(
+      this.db.prepare<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
+      this.db.prepare<[], ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id').all(),
+    );
+  }
+
+  // --- listings ------------------------------------------------------------------------------
+
+  upsertListings(listings: readonly ListingInput[], now: EpochMs): ListingUpsertReport & { variantIds: number[] } {
+    const channelIds = new Map(this.db.prepare<[], { id: number; code: string }>('SELECT id, code FROM channels').all().map((row) => [row.code, row.id]));
+    const problems: { path: string; message: string }[] = [];
+    listings.forEach((listing, index) => {
+      if (!channelIds.has(listing.channel)) problems.push({ path: `/listings/${index}/channel`, message: `unknown channel ${listing.channel}` });
+    });
+    if (problems.length > 0) throw new CatalogueError('listings rejected; nothing was changed', problems);
+    const mappings = new Map<string, number>();
+    const mappingStatement = this.db.prepare<[number, string], { variant_id: number }>('SELECT variant_id FROM listing_mappings WHERE channel_id = ? AND external_id = ?');
+    const bySku = new Map<string, number>();
+    const skuStatement = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?');
+    const byBarcode = new Map<string, number[]>();
+    const barcodeStatement = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE barcode = ?');
+    for (const listing of listings) {
+      const channelId = channelIds.get(listing.channel)!;
+      const mapped = mappingStatement.get(channelId, listing.externalId);
+      if (mapped) mappings.set(`${channelId}:${listing.externalId}`, mapped.variant_id);
+      if (listing.sku !== undefined) {
+        const row = skuStatement.get(listing.sku);
+        if (row) bySku.set(listing.sku, row.id);
+      }
+      if (listing.barcode !== undefined) byBarcode.set(listing.barcode, barcodeStatement.all(listing.barcode).map((row) => row.id));
+    }
+    const { matched, unmapped } = matchListings(listings, { channelIds, mappings, bySku, byBarcode });
+    const upsert = this.db.prepare<unknown[], { created: number }>(
+      `INSERT INTO listings (channel_id, variant_id, external_id, external_location_id, external_refs, rank, matched_by, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, external_location_id = excluded.external_location_id,
+         external_refs = excluded.external_refs, rank = excluded.rank, matched_by = excluded.matched_by, updated_at = excluded.updated_at
+       RETURNING created_at = updated_at AS created`,
+    );
+    let created = 0;
+    for (const entry of matched) {
+      const { item } = entry;
+      const row = upsert.get(entry.channelId, entry.variantId, item.externalId, item.externalLocationId ?? null, JSON.stringify(item.externalRefs ?? {}), item.rank ?? 100, entry.matchedBy, now, now)!;
+      if (row.created === 1) created += 1;
+      this.db.prepare('DELETE FROM unmapped_items WHERE channel_id = ? AND external_id = ?').run(entry.channelId, item.externalId);
+    }
+    const remember = this.db.prepare(
+      `INSERT INTO unmapped_items (channel_id, external_id, sku, barcode, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (channel_id, external_id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, reason = excluded.reason, at = excluded.at`,
+    );
+    for (const item of unmapped) remember.run(channelIds.get(item.channel), item.externalId, item.sku, item.barcode, item.reason, now);
+    return { created, updated: matched.length - created, unmapped, variantIds: [...new Set(matched.map((entry) => entry.variantId))] };
+  }
+
+  upsertMappings(mappings: readonly { channel: string; externalId: string; sku: string }[], now: EpochMs): { created: number; updated: number } {
+    const problems: { path: string; message: string }[] = [];
+    const resolved = mappings.map((mapping, index) => {
+      const channel = this.db.prepare<[string], { id: number }>('SELECT id FROM channels WHERE code = ?').get(mapping.channel);
+      const variant = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(mapping.sku);
+      if (!channel) problems.push({ path: `/mappings/${index}/channel`, message: `unknown channel ${mapping.channel}` });
+      if (!variant) problems.push({ path: `/mappings/${index}/sku`, message: `unknown sku ${mapping.sku}` });
+      return { ...mapping, channelId: channel?.id ?? 0, variantId: variant?.id ?? 0 };
+    });
+    if (problems.length > 0) throw new CatalogueError('mappings rejected; nothing was changed', problems);
+    let created = 0;
+    for (const mapping of resolved) {
+      const row = this.db
+        .prepare<unknown[], { created: number }>(
+          `INSERT INTO listing_mappings (channel_id, external_id, variant_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, updated_at = excluded.updated_at
+           RETURNING created_at = updated_at AS created`,
+        )
+        .get(mapping.channelId, mapping.externalId, mapping.variantId, now, now)!;
+      if (row.created === 1) created += 1;
+    }
+    return { created, updated: mappings.length - created };
+  }
+
+  private listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
+
+  listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): ListingRecord[] {
+    return this.db
+      .prepare<unknown[], Record<string, unknown>>(
+        `${this.listingSelect} WHERE l.id > ? AND (? IS NULL OR c.code = ?) AND (? IS NULL OR v.sku = ?) ORDER BY l.id LIMIT ?`,
+      )
+      .all(Number(options.afterId ?? 0), options.channel ?? null, options.channel ?? null, options.sku ?? null, options.sku ?? null, options.limit)
+      .map(listingRecord);
+  }
+
+  getListing(id: string): ListingRecord | null {
+    if (!/^\d{1,15}$/.test(id)) return null;
+    const row = this.db.prepare<[number], Record<string, unknown>>(`${this.listingSelect} WHERE l.id = ?`).get(Number(id));
+    return row ? listingRecord(row) : null;
+  }
+
+  listUnmapped(options: { channel?: string | undefined; limit: number }): (UnmappedItem & { at: EpochMs })[] {
+    return this.db
+      .prepare<unknown[], { code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
+        `SELECT c.code, u.external_id, u.sku, u.barcode, u.reason, u.at FROM unmapped_items u JOIN channels c ON c.id = u.channel_id
+         WHERE (? IS NULL OR c.code = ?) ORDER BY u.at DESC, u.external_id LIMIT ?`,
+      )
+      .all(options.channel ?? null, options.channel ?? null, options.limit)
+      .map((row, index) => ({ index, channel: row.code, externalId: row.external_id, sku: row.sku, barcode: row.barcode, reason: row.reason, at: row.at }));
+  }
+
+  // --- rule sets -----------------------------------------------------------------------------
+
+  private activeVersion(): number | null {
+    return this.db.prepare<[], { v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1').get()!.v;
+  }
+
+  checkRules(rules: RuleSet): void {
+    const channelCodes = new Set(this.db.prepare<[], { code: string }>('SELECT code FROM channels').all().map((row) => row.code));
+    const locationCodes = new Set(this.db.prepare<[], { code: string }>('SELECT code FROM locations').all().map((row) => row.code));
+    const problems = checkRuleSet(rules, channelCodes, locationCodes);
+    if (problems.length > 0) throw new CatalogueError('rule set rejected; nothing was changed', problems);
+  }
+
+  createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): RuleSetVersion {
+    this.checkRules(input.rules);
+    const version = (this.db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM rule_sets').get()!.v ?? 0) + 1;
+    this.db.prepare('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES (?, ?, ?, ?, ?)').run(version, JSON.stringify(input.rules), input.author, input.note ?? null, now);
+    this.db.prepare('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'created', input.author, input.note ?? null, now);
+    return this.getRuleSet(version)!;
+  }
+
+  private ruleSelect = `SELECT r.*, (SELECT max(e.at) FROM rule_set_events e WHERE e.version = r.version AND e.action = 'activated') AS activated_at FROM rule_sets r`;
+
+  listRuleSets(): RuleSetVersion[] {
+    const active = this.activeVersion();
+    return this.db.prepare<[], Record<string, unknown>>(`${this.ruleSelect} ORDER BY r.version DESC`).all().map((row) => ruleSetVersion(row, active));
+  }
+
+  getRuleSet(version: number): RuleSetVersion | null {
+    const row = this.db.prepare<[number], Record<string, unknown>>(`${this.ruleSelect} WHERE r.version = ?`).get(version);
+    return row ? ruleSetVersion(row, this.activeVersion()) : null;
+  }
+
+  ruleSetEvents(): RuleSetEvent[] {
+    return this.db
+      .prepare<[], { version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>('SELECT * FROM rule_set_events ORDER BY id DESC')
+      .all()
+      .map((row) => ({ version: row.version, action: row.action, author: row.author, note: row.note, at: row.at }));
+  }
+
+  /** Switch the active version; returns false for an unknown version. */
+  activate(version: number, by: { author: string; note?: string | null | undefined }, now: EpochMs): boolean {
+    if (!this.db.prepare('SELECT 1 FROM rule_sets WHERE version = ?').get(version)) return false;
+    this.db.prepare('UPDATE availability_state SET active_rule_version = ?, config_version = config_version + 1 WHERE id = 1').run(version);
+    this.db.prepare('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'activated', by.author, by.note ?? null, now);
+    return true;
+  }
+
+  /** Variant ids that have listings, after `afterId`, in id order. */
+  listedVariants(afterId: number, limit: number): number[] {
+    return this.db
+      .prepare<[number, number], { variant_id: number }>('SELECT DISTINCT variant_id FROM listings WHERE variant_id > ? ORDER BY variant_id LIMIT ?')
+      .all(afterId, limit)
+      .map((row) => row.variant_id);
+  }
+
+  countListedVariants(): number {
+    return this.db.prepare<[], { n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings').get()!.n;
+  }
+
+  dryRunChunk(variantIds: readonly number[], rules: RuleSet, now: EpochMs, report: DryRunReport): void {
+    const config = { ...this.loadConfig(), ruleSet: rules, ruleVersion: null };
+    const context = this.contextFor(variantIds, config);
+    if (!context) return;
+    for (const { sku, result } of computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now)) {
+      report.listings += 1;
+      const current = context.current.get(result.listingId)?.quantity ?? 0;
+      if (current === result.quantity) continue;
+      report.changed += 1;
+      report.changes.push({ listingId: result.listingId, channel: result.channelCode, sku, current, proposed: result.quantity });
+    }
+  }
+
+  getAvailability(sku: string): ListingQuantity[] | null {
+    const variant = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(sku);
+    if (!variant) return null;
+    return this.db
+      .prepare<[number], Record<string, unknown>>(
+        `SELECT q.*, l.external_id, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
+         JOIN listing_quantities q ON q.listing_id = l.id WHERE l.variant_id = ? ORDER BY c.code, l.id`,
+      )
+      .all(variant.id)
+      .map(listingQuantity);
+  }
+
+  explainListing(id: string, now: EpochMs): ListingExplanation | null {
+    const listing = this.getListing(id);
+    if (!listing) return null;
+    const variantId = this.db.prepare<[number], { variant_id: number }>('SELECT variant_id FROM listings WHERE id = ?').get(Number(id))!.variant_id;
+    const context = this.contextFor([variantId], this.loadConfig())!;
+    const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find(
+      (entry) => entry.result.listingId === id,
+    );
+    if (!found) return null; // the listing's channel vanished from the config
+    const { result } = found;
+    const stored = context.current.get(id);
+    return {
+      listingId: id,
+      channel: listing.channel,
+      sku: listing.sku,
+      externalId: listing.externalId,
+      quantity: result.quantity,
+      preorder: result.preorder,
+      ruleVersion: result.ruleVersion,
+      computedAt: now,
+      pool: result.pool,
+      explanation: result.explanation,
+      storedQuantity: stored?.quantity ?? null,
+    };
+  }
+}
+
+function bundleMap(rows: readonly ComponentRow[]): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const row of rows) {
+    const list = map.get(row.component_id) ?? [];
+    list.push(row.bundle_id);
+    map.set(row.component_id, list);
+  }
+  return map;
+}
+
