@@ -41,6 +41,7 @@ export async function serve(config: Config): Promise<void> {
   const sweeper = new Sweeper(store, ledger, systemClock, {
     intervalMs: config.sweepIntervalMs,
     retentionDays: config.idempotencyRetentionDays,
+    availabilityRefreshMs: config.availabilityRefreshMs,
     onError: (error) => logger.error({ err: error }, 'sweep failed'),
   });
   if (config.demo) {

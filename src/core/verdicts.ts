@@ -10,9 +10,11 @@ export const verdictStatuses = [
   'unknown_variant',
   'unknown_location',
   'unknown_reservation',
-  'invalid', // well-formed but impossible (cancel more than is reserved, a bundle holds no stock, ...)
+  // A reservation's state is judged before the command's own numbers: committing too much of
+  // an already committed reservation answers reservation_closed, the more useful answer.
   'reservation_expired',
   'reservation_closed', // already committed, released (or expired) - resolves at most once
+  'invalid', // well-formed but impossible (cancel more than is reserved, a bundle holds no stock, ...)
   'stale', // an absolute update older than one already applied
   'insufficient', // a request judged against available and refused
   'applied',

@@ -16,8 +16,19 @@ export class Sweeper {
     private readonly store: LedgerStore,
     private readonly ledger: GroupCommitter,
     private readonly clock: Clock,
-    private readonly options: { intervalMs: number; retentionDays: number; onError: (error: unknown) => void },
+    private readonly options: {
+      intervalMs: number;
+      retentionDays: number;
+      /**
+       * How often every listing is recomputed although no movement touched it: rules that
+       * depend on time (the velocity buffer decays, store counts age, pre-order horizons move)
+       * change a listing's quantity by themselves. 0 disables it.
+       */
+      availabilityRefreshMs?: number;
+      onError: (error: unknown) => void;
+    },
   ) {}
+  private lastRefreshAt: number | undefined;
 
   start(): void {
     this.timer = setInterval(() => {
@@ -33,12 +44,18 @@ export class Sweeper {
   }
 
   /** One pass; returns what it did. */
-  async sweepOnce(): Promise<{ expiredLevels: number; prunedAnswers: number }> {
+  async sweepOnce(): Promise<{ expiredLevels: number; prunedAnswers: number; refreshedListings: number }> {
     const now = this.clock.now();
     const levels = await this.store.dueReservationLevels(now, limits.sweepBatchSizeMax);
     await this.ledger.tidy(levels);
     const prunedAnswers = await this.store.pruneAnswers(now - this.options.retentionDays * 86_400_000, limits.pruneBatchSizeMax);
-    return { expiredLevels: levels.length, prunedAnswers };
+    let refreshedListings = 0;
+    const refreshMs = this.options.availabilityRefreshMs ?? 0;
+    if (refreshMs > 0 && (this.lastRefreshAt === undefined || now - this.lastRefreshAt >= refreshMs)) {
+      this.lastRefreshAt = now;
+      refreshedListings = (await this.store.recomputeAll(now)).changed;
+    }
+    return { expiredLevels: levels.length, prunedAnswers, refreshedListings };
   }
 
   async stop(): Promise<void> {

@@ -218,7 +218,8 @@ export class ReferenceLedger {
         break;
       }
       case 'adjustment':
-        if (before.onHand + command.quantity < 0) return refuse('insufficient');
+        // Only a decrease below zero is refused; raising a negative on_hand always applies.
+        if (command.quantity < 0 && before.onHand + command.quantity < 0) return refuse('insufficient');
         move({ onHand: command.quantity });
         break;
       case 'count': {

@@ -121,15 +121,16 @@ describe('facts: adjustment, status, return', () => {
       then: [{ status: 'applied', level: { on_hand: 8, reserved: 2, available: 6 } }],
     },
     {
-      // The rule as specified: an adjustment may not leave on_hand < 0, even one that raises a
-      // level an oversell already drove negative (a count is the way to correct it).
-      name: 'adjustment that raises a negative on_hand but leaves it negative is insufficient',
+      // Only a decrease can be refused: raising an on_hand that oversold facts drove negative is
+      // always right, even when it stays negative; a decrease below zero is refused.
+      name: 'adjustment that raises a negative on_hand is applied even while it stays negative',
       given: { levels: { [A1]: { onHand: -4 } } },
       when: [
         { type: 'adjustment', key: 'a1', sku: 'A', location: 'WH1', quantity: 3, reason: 'found' },
         { type: 'adjustment', key: 'a2', sku: 'A', location: 'WH1', quantity: 4, reason: 'found' },
+        { type: 'adjustment', key: 'a3', sku: 'A', location: 'WH1', quantity: -4, reason: 'lost' },
       ],
-      then: [{ status: 'insufficient' }, { status: 'applied', level: { on_hand: 0 } }],
+      then: [{ status: 'applied', level: { on_hand: -1 } }, { status: 'applied', level: { on_hand: 3 } }, { status: 'insufficient' }],
     },
     {
       name: 'status moves units between buckets: on_hand -> damaged -> quarantine -> on_hand',

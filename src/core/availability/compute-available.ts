@@ -16,7 +16,7 @@ import { channelRules, type ChannelRules, type RuleSet } from './rule-set.js';
  *    buffer are held back together as floor(pool x (100 - percent) / 100), so that more stock
  *    never shows less (two separate roundings could);
  * 3. units: other channels' ring-fenced units, this channel's fixed buffer and its velocity
- *    buffer are subtracted;
+ *    buffer (expected units sold during the channel's p95 push latency, rounded) are subtracted;
  * 4. zero threshold: zero while the pool is at or below `zero_at_or_below`;
  * 5. low stock: when the pool is at or below the rule set's threshold, only the best-ranked
  *    listings of the variant show stock;
@@ -96,9 +96,10 @@ export interface ListingAvailability {
 const dayMs = 86_400_000;
 const hourMs = 3_600_000;
 
-function eligibleLocations(channel: ChannelDefinition, rules: ChannelRules, input: VariantAvailabilityInput, steps: ExplainStep[] | null) {
+/** The channel's locations in priority order, each eligible or with the reason it does not count. */
+function eligibleLocations(channel: ChannelDefinition, rules: ChannelRules, input: VariantAvailabilityInput) {
   const excluded = new Set(rules.exclude_locations ?? []);
-  const eligible: string[] = [];
+  const out: { code: string; excluded?: string }[] = [];
   for (const location of channel.locations) {
     let reason: string | undefined;
     if (excluded.has(location.code)) reason = 'excluded by rule';
@@ -109,10 +110,9 @@ function eligibleLocations(channel: ChannelDefinition, rules: ChannelRules, inpu
         : (input.levels.get(location.code)?.lastCountAt ?? Number.NEGATIVE_INFINITY);
       if (lastCountAt < input.now - rules.pickup.count_max_age_hours * hourMs) reason = 'no cycle count within the pickup age';
     }
-    if (reason !== undefined) steps?.push({ step: 'location', location: location.code, available: 0, contributes: 0, excluded: reason });
-    else eligible.push(location.code);
+    out.push(reason === undefined ? { code: location.code } : { code: location.code, excluded: reason });
   }
-  return eligible;
+  return out;
 }
 
 /** Units one location contributes: its available stock, or for a bundle the kits it can build. */
@@ -136,10 +136,15 @@ function contribution(code: string, input: VariantAvailabilityInput): { availabl
 
 function poolOf(channel: ChannelDefinition, rules: ChannelRules, input: VariantAvailabilityInput, steps: ExplainStep[] | null) {
   let pool = 0;
-  const eligible = eligibleLocations(channel, rules, input, steps);
-  for (const code of eligible) {
-    const { available, units, limitedBy } = contribution(code, input);
-    steps?.push({ step: 'location', location: code, available, contributes: units, ...(limitedBy === undefined ? {} : { limited_by: limitedBy }) });
+  const eligible: string[] = [];
+  for (const location of eligibleLocations(channel, rules, input)) {
+    if (location.excluded !== undefined) {
+      steps?.push({ step: 'location', location: location.code, available: 0, contributes: 0, excluded: location.excluded });
+      continue;
+    }
+    const { available, units, limitedBy } = contribution(location.code, input);
+    steps?.push({ step: 'location', location: location.code, available, contributes: units, ...(limitedBy === undefined ? {} : { limited_by: limitedBy }) });
+    eligible.push(location.code);
     pool += units;
   }
   steps?.push({ step: 'pool', units: pool });
@@ -150,7 +155,9 @@ function dynamicBuffer(rules: ChannelRules, channel: ChannelDefinition, eligible
   const dynamic = rules.buffer?.dynamic;
   if (!dynamic) return undefined;
   const velocity = eligible.reduce((sum, code) => sum + (input.velocityByLocation.get(code) ?? 0), 0);
-  const raw = Math.ceil(velocity * (channel.pushLatencyP95Ms / 1000) * dynamic.safety_factor - 1e-9);
+  // Expected units sold while the channel still shows the old number, ROUNDED: rounding up
+  // would keep a 1-unit buffer for hours after a single sale (the rate only decays towards 0).
+  const raw = Math.round(velocity * (channel.pushLatencyP95Ms / 1000) * dynamic.safety_factor);
   const units = Math.min(dynamic.ceiling ?? Number.MAX_SAFE_INTEGER, Math.max(dynamic.floor ?? 0, raw));
   return {
     units,

@@ -25,7 +25,7 @@ export interface BufferRules {
   zero_at_or_below?: number | undefined;
   /**
    * Velocity buffer: units sold per second x the channel's p95 push latency (seconds) x
-   * safety_factor, rounded up, clamped to [floor, ceiling]. A slow channel keeps a larger
+   * safety_factor, rounded, clamped to [floor, ceiling]. A slow channel keeps a larger
    * margin, a fast one a smaller one.
    */
   dynamic?: { safety_factor: number; floor?: number | undefined; ceiling?: number | undefined } | undefined;
@@ -124,7 +124,11 @@ function checkChannelRules(rules: ChannelRules, path: string, locationCodes: Rea
  */
 export function checkRuleSet(ruleSet: RuleSet, channelCodes: ReadonlySet<string>, locationCodes: ReadonlySet<string>): RuleProblem[] {
   const problems: RuleProblem[] = [];
-  if (ruleSet.defaults) checkChannelRules(ruleSet.defaults, '/defaults', locationCodes, problems);
+  if (ruleSet.defaults) {
+    checkChannelRules(ruleSet.defaults, '/defaults', locationCodes, problems);
+    // Inherited by every channel, an allocation would have each channel fence stock off from all the others.
+    if (ruleSet.defaults.allocation) problems.push({ path: '/defaults/allocation', message: 'an allocation ring-fences stock for one channel: set it under channels/<code>' });
+  }
   let allocatedPercent = 0;
   for (const [code, rules] of Object.entries(ruleSet.channels ?? {})) {
     if (!channelCodes.has(code)) problems.push({ path: `/channels/${code}`, message: `unknown channel ${code}` });

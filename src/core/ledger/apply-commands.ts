@@ -488,7 +488,8 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         };
       }
       case 'adjustment':
-        if (level.onHand + command.quantity < 0) {
+        // Only a decrease can be refused: raising an on_hand that facts drove negative is always right.
+        if (command.quantity < 0 && level.onHand + command.quantity < 0) {
           return refuse('insufficient', `adjustment of ${command.quantity} would leave on_hand at ${level.onHand + command.quantity}`);
         }
         return { status: 'applied', type: 'adjustment', legs: single({ onHand: command.quantity }) };
@@ -572,6 +573,9 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       case 'return':
         return { status: 'applied', type: 'return', legs: single({ [bucketField[command.to ?? 'quarantine']]: command.quantity }) };
       case 'reserve': {
+        if (command.expiresInSeconds !== undefined && !(command.expiresInSeconds >= 1)) {
+          return refuse('invalid', 'expires_in_s must be at least 1 second');
+        }
         if (available(level) < command.quantity) {
           return refuse('insufficient', `available ${available(level)} at ${command.location}, reservation of ${command.quantity} refused`);
         }

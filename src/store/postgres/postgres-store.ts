@@ -41,6 +41,24 @@ import {
   type VerifyReport,
 } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
+import { PostgresAvailability, recomputeChunkVariants } from './postgres-availability.js';
+import {
+  UnknownRuleSetError,
+  type ChannelInput,
+  type ChannelRecord,
+  type DryRunReport,
+  type ListingExplanation,
+  type ListingInput,
+  type ListingQuantity,
+  type ListingRecord,
+  type ListingUpsertReport,
+  type MappingInput,
+  type RecomputeReport,
+  type RuleSetEvent,
+  type RuleSetVersion,
+  type UnmappedItem,
+} from '../availability-store.js';
+import type { RuleSet } from '../../core/availability/rule-set.js';
 import { compareLevels, levelFromRow, movementValues, purchaseOrderLineFromRow, reservationFromRow, tokenFromRow, type ReservationRow } from '../rows.js';
 import {
   bundleStockView,
@@ -153,15 +171,15 @@ function movementRecord(movement: MovementRecord): Record<string, unknown> {
 const levelColumns = [
   ['variant_id', 'bigint'], ['location_id', 'bigint'], ['on_hand', 'bigint'], ['reserved', 'bigint'], ['damaged', 'bigint'],
   ['quarantine', 'bigint'], ['in_transit', 'bigint'], ['held', 'bigint'], ['version', 'bigint'], ['last_count_at', 'bigint'],
-  ['last_count_source_version', 'bigint'],
+  ['last_count_source_version', 'bigint'], ['velocity', 'float8'], ['velocity_at', 'bigint'],
 ] as const;
 const insertLevelsSql = unnestInsert('levels', levelColumns);
 const updateLevelsSql = `
   UPDATE levels AS l SET on_hand = u.on_hand, reserved = u.reserved, damaged = u.damaged, quarantine = u.quarantine,
     in_transit = u.in_transit, held = u.held, version = u.version, last_count_at = u.last_count_at,
-    last_count_source_version = u.last_count_source_version
+    last_count_source_version = u.last_count_source_version, velocity = u.velocity, velocity_at = u.velocity_at
   FROM json_to_recordset($1::json) AS u(variant_id bigint, location_id bigint, on_hand bigint, reserved bigint, damaged bigint,
-    quarantine bigint, in_transit bigint, held bigint, version bigint, last_count_at bigint, last_count_source_version bigint, previous_version bigint)
+    quarantine bigint, in_transit bigint, held bigint, velocity float8, velocity_at bigint, version bigint, last_count_at bigint, last_count_source_version bigint, previous_version bigint)
   WHERE l.variant_id = u.variant_id AND l.location_id = u.location_id AND l.version = u.previous_version`;
 const insertAnswersSql = `INSERT INTO command_answers (key, payload_hash, answer, recorded_at)
   SELECT key, payload_hash, answer, recorded_at FROM json_populate_recordset(NULL::command_answers, $1::json)`;
@@ -177,6 +195,7 @@ export class PostgresStore implements LedgerStore {
   readonly name = 'postgres';
   readonly capabilities = { engine: 'postgres', singleWriter: false, supportsSkipLocked: true, multiProcess: true } as const;
   private readonly pool: pg.Pool;
+  private readonly availability = new PostgresAvailability();
   /** Batches re-run after a retryable conflict (for benchmarks and tests). */
   retries = 0;
 
@@ -302,6 +321,7 @@ export class PostgresStore implements LedgerStore {
           toColumns(componentRows, 3),
         );
       }
+      await this.availability.recomputeVariants(client, upserted.rows.map((row) => row.id).sort((a, b) => a - b), now);
       const created = upserted.rows.filter((row) => row.created).length;
       return { created, updated: upserted.rows.length - created };
     });
@@ -323,6 +343,7 @@ export class PostgresStore implements LedgerStore {
          RETURNING (xmax = 0) AS created`,
         [locations.map((location) => location.code), locations.map((location) => location.name), locations.map((location) => location.kind), now],
       );
+      await this.availability.bumpConfig(client); // codes and kinds are cached with the channels
       const created = rows.filter((row) => row.created).length;
       return { created, updated: rows.length - created };
     });
@@ -428,6 +449,9 @@ export class PostgresStore implements LedgerStore {
           ),
         );
       }
+      // Pre-order offers follow incoming stock.
+      const variantIds = [...new Set([...resolved.map((line) => line.variantId), ...existing.rows.map((line) => line.variant_id)])].sort((a, b) => a - b);
+      await this.availability.recomputeVariants(client, variantIds, now);
     });
     return (await this.getPurchaseOrder(order.id))!;
   }
@@ -508,18 +532,27 @@ export class PostgresStore implements LedgerStore {
     const touchedVariants = touched.map((level) => level.variantId);
     const touchedLocations = touched.map((level) => level.locationId);
 
+    // A batch that moves a listed variant locks ALL its levels (and its bundles' components'),
+    // so the listing quantities it stores are computed from levels nobody else can change.
+    const plan = await this.availability.planForBatch(client, [...new Set(touchedVariants)]);
     const levels = new Map<string, LevelState>();
     if (touched.length > 0) {
-      const { rows } = await client.query<Record<string, unknown>>(
-        `SELECT * FROM levels WHERE (variant_id, location_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))
-         ORDER BY variant_id, location_id FOR UPDATE`,
-        [touchedVariants, touchedLocations],
-      );
+      const { rows } = plan
+        ? await client.query<Record<string, unknown>>(
+            'SELECT * FROM levels WHERE variant_id = ANY($1::bigint[]) ORDER BY variant_id, location_id FOR UPDATE',
+            [plan.lockVariants],
+          )
+        : await client.query<Record<string, unknown>>(
+            `SELECT * FROM levels WHERE (variant_id, location_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))
+             ORDER BY variant_id, location_id FOR UPDATE`,
+            [touchedVariants, touchedLocations],
+          );
       for (const row of rows) {
         const level = levelFromRow(row);
         levels.set(levelKey(level.variantId, level.locationId), level);
       }
     }
+    const availability = plan ? await this.availability.contextFromPlan(client, plan, [...levels.values()]) : undefined;
     // Every change to a reservation happens under its level's lock, which we now hold.
     const reservations = needs.reservationIds.length > 0 ? await readReservations() : unlockedReservations;
     const dueReservations = new Map<string, ReservationState[]>();
@@ -581,7 +614,7 @@ export class PostgresStore implements LedgerStore {
     let nextId = 0;
 
     const outcome = applyCommands(
-      { variants, locations, levels, reservations, dueReservations, answers, countBaselines, purchaseOrderLines },
+      { variants, locations, levels, reservations, dueReservations, answers, countBaselines, purchaseOrderLines, availability },
       items,
       {
         now,
@@ -594,6 +627,7 @@ export class PostgresStore implements LedgerStore {
       },
     );
     await this.writeOutcome(client, outcome.writes);
+    await this.availability.writeQuantities(client, outcome.writes.listingQuantities);
     return outcome.answers;
   }
 
@@ -602,7 +636,7 @@ export class PostgresStore implements LedgerStore {
     const updated = writes.levels.filter((write) => !write.created);
     const levelRow = (level: LevelState) => [
       level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine, level.inTransit, level.held,
-      level.version, level.lastCountAt, level.lastCountSourceVersion,
+      level.version, level.lastCountAt, level.lastCountSourceVersion, level.velocityRate, level.velocityAt,
     ];
     // Levels first: movements reference (variant, location) and the level row proves the lock.
     if (created.length > 0) {
@@ -614,6 +648,7 @@ export class PostgresStore implements LedgerStore {
           updated.map(({ level, previousVersion }) => ({
             variant_id: level.variantId, location_id: level.locationId, on_hand: level.onHand, reserved: level.reserved,
             damaged: level.damaged, quarantine: level.quarantine, in_transit: level.inTransit, held: level.held, version: level.version,
+            velocity: level.velocityRate, velocity_at: level.velocityAt,
             last_count_at: level.lastCountAt, last_count_source_version: level.lastCountSourceVersion, previous_version: previousVersion,
           })),
         ),
@@ -787,6 +822,113 @@ export class PostgresStore implements LedgerStore {
       ),
       answers: await dump('SELECT key, payload_hash, recorded_at FROM command_answers ORDER BY key COLLATE "C"'),
     };
+  }
+
+  // --- availability --------------------------------------------------------------------------
+
+  async upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
+    const report = await this.transaction((client) => this.availability.upsertChannels(client, channels, now));
+    await this.recomputeAll(now); // a channel's locations feed every one of its listings
+    return report;
+  }
+
+  async listChannels(): Promise<ChannelRecord[]> {
+    return this.availability.listChannels(this.pool);
+  }
+
+  async getChannel(code: string): Promise<ChannelRecord | null> {
+    return (await this.listChannels()).find((channel) => channel.code === code) ?? null;
+  }
+
+  async upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport> {
+    return this.transaction(async (client) => {
+      const { variantIds, ...report } = await this.availability.upsertListings(client, listings, now);
+      await this.availability.recomputeVariants(client, variantIds, now);
+      return report;
+    });
+  }
+
+  async upsertMappings(mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
+    return this.transaction((client) => this.availability.upsertMappings(client, mappings, now));
+  }
+
+  async listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
+    return this.availability.listListings(this.pool, options);
+  }
+
+  async getListing(id: string): Promise<ListingRecord | null> {
+    return this.availability.getListing(this.pool, id);
+  }
+
+  async listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
+    return this.availability.listUnmapped(this.pool, options);
+  }
+
+  async createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion> {
+    const version = await this.transaction((client) => this.availability.createRuleSet(client, input, now));
+    return (await this.getRuleSet(version))!;
+  }
+
+  async listRuleSets(): Promise<RuleSetVersion[]> {
+    return this.availability.listRuleSets(this.pool);
+  }
+
+  async getRuleSet(version: number): Promise<RuleSetVersion | null> {
+    return this.availability.getRuleSet(this.pool, version);
+  }
+
+  async ruleSetEvents(): Promise<RuleSetEvent[]> {
+    return this.availability.ruleSetEvents(this.pool);
+  }
+
+  async dryRunRuleSet(rules: RuleSet, now: EpochMs, limit: number): Promise<DryRunReport> {
+    await this.availability.checkRules(this.pool, rules);
+    const report: DryRunReport = { baseVersion: (await this.availability.loadConfig(this.pool)).ruleVersion, listings: 0, changed: 0, changes: [] };
+    for (let after = 0; ; ) {
+      const ids = await this.availability.listedVariants(this.pool, after, recomputeChunkVariants);
+      if (ids.length === 0) break;
+      await this.availability.dryRunChunk(this.pool, ids, rules, now, report);
+      after = ids[ids.length - 1]!;
+    }
+    report.changes.sort((a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1));
+    report.changes = report.changes.slice(0, limit);
+    return report;
+  }
+
+  async activateRuleSet(
+    version: number,
+    by: { author: string; note?: string | null | undefined },
+    now: EpochMs,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RecomputeReport> {
+    if (!(await this.transaction((client) => this.availability.activate(client, version, by, now)))) throw new UnknownRuleSetError(version);
+    return this.recomputeAll(now, onProgress);
+  }
+
+  async getAvailability(sku: string): Promise<ListingQuantity[] | null> {
+    return this.availability.getAvailability(this.pool, sku);
+  }
+
+  async explainListing(listingId: string, now: EpochMs): Promise<ListingExplanation | null> {
+    return this.availability.explainListing(this.pool, listingId, now);
+  }
+
+  /** Every listed variant in chunks, each chunk one transaction holding its variants' level locks. */
+  async recomputeAll(now: EpochMs, onProgress?: (done: number, total: number) => void): Promise<RecomputeReport> {
+    const total = await this.availability.countListedVariants(this.pool);
+    const report: RecomputeReport = { variants: 0, listings: 0, changed: 0, ruleVersion: (await this.availability.loadConfig(this.pool)).ruleVersion };
+    onProgress?.(0, total);
+    for (let after = 0; ; ) {
+      const ids = await this.availability.listedVariants(this.pool, after, recomputeChunkVariants);
+      if (ids.length === 0) break;
+      const { listings, changed } = await this.transaction((client) => this.availability.recomputeVariants(client, ids, now));
+      report.listings += listings;
+      report.changed += changed;
+      report.variants += ids.length;
+      after = ids[ids.length - 1]!;
+      onProgress?.(report.variants, total);
+    }
+    return report;
   }
 
   // --- tokens ------------------------------------------------------------------------------

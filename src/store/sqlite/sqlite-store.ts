@@ -164,11 +164,11 @@ export class SqliteStore implements LedgerStore {
       ),
       insertLevel: db.prepare(
         `INSERT INTO levels (variant_id, location_id, on_hand, reserved, damaged, quarantine, in_transit, held, version,
-           last_count_at, last_count_source_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           last_count_at, last_count_source_version, velocity, velocity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateLevel: db.prepare(
         `UPDATE levels SET on_hand = ?, reserved = ?, damaged = ?, quarantine = ?, in_transit = ?, held = ?, version = ?,
-           last_count_at = ?, last_count_source_version = ?
+           last_count_at = ?, last_count_source_version = ?, velocity = ?, velocity_at = ?
          WHERE variant_id = ? AND location_id = ? AND version = ?`,
       ),
       insertAnswer: db.prepare('INSERT INTO command_answers (key, payload_hash, answer, recorded_at) VALUES (?, ?, ?, ?)'),
@@ -518,10 +518,10 @@ export class SqliteStore implements LedgerStore {
     for (const { level, previousVersion, created } of writes.levels) {
       if (created) {
         sql.insertLevel.run(level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine,
-          level.inTransit, level.held, level.version, level.lastCountAt, level.lastCountSourceVersion);
+          level.inTransit, level.held, level.version, level.lastCountAt, level.lastCountSourceVersion, level.velocityRate, level.velocityAt);
       } else {
         const result = sql.updateLevel.run(level.onHand, level.reserved, level.damaged, level.quarantine, level.inTransit,
-          level.held, level.version, level.lastCountAt, level.lastCountSourceVersion, level.variantId, level.locationId, previousVersion);
+          level.held, level.version, level.lastCountAt, level.lastCountSourceVersion, level.velocityRate, level.velocityAt, level.variantId, level.locationId, previousVersion);
         // Pair assertion: the row we judged is the row we overwrite.
         assert.equal(result.changes, 1, `level ${level.variantId}:${level.locationId} changed under the write lock`);
       }

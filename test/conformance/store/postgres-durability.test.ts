@@ -26,7 +26,7 @@ describe('postgres: durability guard', { skip: postgres ? postgres.skip : 'STORE
       await assert.rejects(guarded.migrate(), (error: unknown) => error instanceof DurabilityError && /synchronous_commit is off/.test(error.message));
       await guarded.close();
       const allowed = new PostgresStore({ connectionString: database.url, allowAsyncCommit: true });
-      assert.equal((await allowed.migrate()).current, '0001_ledger');
+      assert.match((await allowed.migrate()).current, /^\d{4}_[a-z_]+$/);
       await allowed.close();
     } finally {
       await database.drop();

@@ -1,0 +1,457 @@
+import type pg from 'pg';
+import type { EpochMs } from '../../core/clock.js';
+import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js';
+import {
+  affectedVariants,
+  changedWrites,
+  computeListings,
+  type AvailabilityContext,
+  type ListingQuantityWrite,
+} from '../../core/availability/recompute.js';
+import type { LevelState } from '../../core/ledger/level.js';
+import {
+  availabilityConfig,
+  buildContext,
+  channelRecords,
+  listingQuantity,
+  listingRecord,
+  matchListings,
+  ruleSetVersion,
+  variantsToRead,
+  type AvailabilityConfig,
+  type ChannelLocationRow,
+  type ChannelRow,
+  type ComponentRow,
+  type CurrentRow,
+  type IncomingLineRow,
+  type ListingRefRow,
+} from '../availability-rows.js';
+import type {
+  ChannelInput,
+  ChannelRecord,
+  DryRunReport,
+  ListingExplanation,
+  ListingInput,
+  ListingQuantity,
+  ListingRecord,
+  ListingUpsertReport,
+  MappingInput,
+  RuleSetEvent,
+  RuleSetVersion,
+  UnmappedItem,
+} from '../availability-store.js';
+import { CatalogueError } from '../ledger-store.js';
+import { levelFromRow } from '../rows.js';
+
+type Db = pg.Pool | pg.PoolClient;
+
+/** Variants per bulk-recompute transaction. */
+export const recomputeChunkVariants = 5_000;
+
+/** What a ledger batch must lock and load for availability, decided before it takes its locks. */
+export interface BatchAvailabilityPlan {
+  config: AvailabilityConfig;
+  affected: number[];
+  components: ComponentRow[];
+  listings: ListingRefRow[];
+  /** Every variant whose levels (all locations) the recompute reads, sorted: lock these. */
+  lockVariants: number[];
+}
+
+/**
+ * Availability on PostgreSQL. A ledger batch that changes a listed variant locks ALL that
+ * variant's levels (and its bundles' components' levels), not only the ones it moves: two
+ * batches moving the same variant at two locations would otherwise each compute the listing
+ * from the other's stale level, and the later commit would store a wrong quantity.
+ */
+export class PostgresAvailability {
+  private config: AvailabilityConfig | undefined;
+
+  async loadConfig(db: Db): Promise<AvailabilityConfig> {
+    const { rows } = await db.query<{ config_version: number; active_rule_version: number | null }>(
+      'SELECT config_version, active_rule_version FROM availability_state WHERE id = 1',
+    );
+    const state = rows[0]!;
+    if (this.config && this.config.configVersion === state.config_version) return this.config;
+    const ruleRow =
+      state.active_rule_version === null
+        ? undefined
+        : (await db.query<{ version: number; rules: RuleSet }>('SELECT version, rules FROM rule_sets WHERE version = $1', [state.active_rule_version])).rows[0];
+    this.config = availabilityConfig({
+      configVersion: state.config_version,
+      ruleRow,
+      channels: (await db.query<ChannelRow>('SELECT * FROM channels ORDER BY code COLLATE "C"')).rows,
+      links: (await db.query<ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id')).rows,
+      locations: (await db.query<{ id: number; code: string; kind: ChannelLocationRow['kind'] }>('SELECT id, code, kind FROM locations')).rows,
+    });
+    return this.config;
+  }
+
+  async bumpConfig(db: Db): Promise<void> {
+    await db.query('UPDATE availability_state SET config_version = config_version + 1 WHERE id = 1');
+  }
+
+  private async componentsOfBundlesContaining(db: Db, variantIds: readonly number[]): Promise<ComponentRow[]> {
+    return (
+      await db.query<ComponentRow>(
+        `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+         WHERE b.bundle_id IN (SELECT bundle_id FROM bundle_components WHERE component_id = ANY($1::bigint[]))`,
+        [variantIds],
+      )
+    ).rows;
+  }
+
+  private async componentsOf(db: Db, bundleIds: readonly number[]): Promise<ComponentRow[]> {
+    return (
+      await db.query<ComponentRow>(
+        `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+         WHERE b.bundle_id = ANY($1::bigint[])`,
+        [bundleIds],
+      )
+    ).rows;
+  }
+
+  private async listingsOf(db: Db, variantIds: readonly number[]): Promise<ListingRefRow[]> {
+    return (
+      await db.query<ListingRefRow>(
+        `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+         WHERE l.variant_id = ANY($1::bigint[]) ORDER BY l.id`,
+        [variantIds],
+      )
+    ).rows;
+  }
+
+  /** Before the batch locks: undefined when no touched variant (nor a bundle of it) is listed. */
+  async planForBatch(db: Db, touched: readonly number[]): Promise<BatchAvailabilityPlan | undefined> {
+    if (touched.length === 0) return undefined;
+    const components = await this.componentsOfBundlesContaining(db, touched);
+    const affected = [...affectedVariants(touched, bundleMap(components))].sort((a, b) => a - b);
+    const listings = await this.listingsOf(db, affected);
+    if (listings.length === 0) return undefined;
+    return { config: await this.loadConfig(db), affected, components, listings, lockVariants: variantsToRead(affected, components) };
+  }
+
+  /** The context, once the plan's levels are locked and read. */
+  async contextFromPlan(db: Db, plan: BatchAvailabilityPlan, levels: readonly LevelState[]): Promise<AvailabilityContext> {
+    const variants = (await db.query<{ id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id = ANY($1::bigint[])', [plan.affected])).rows;
+    const incoming = plan.config.needsIncoming ? await this.incomingOf(db, plan.affected) : [];
+    const current = (await db.query<CurrentRow>('SELECT * FROM listing_quantities WHERE listing_id = ANY($1::bigint[])', [plan.listings.map((row) => row.id)])).rows;
+    return buildContext(plan.config, { variants, components: plan.components, listings: plan.listings, levels, incoming, current });
+  }
+
+  private async incomingOf(db: Db, variantIds: readonly number[]): Promise<IncomingLineRow[]> {
+    return (
+      await db.query<IncomingLineRow>(
+        `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
+         FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
+         WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id = ANY($1::bigint[])`,
+        [variantIds],
+      )
+    ).rows;
+  }
+
+  /** Context for computing `variantIds`, locking their levels when `lock` (a write transaction). */
+  async contextFor(db: Db, variantIds: readonly number[], config: AvailabilityConfig, lock: boolean): Promise<AvailabilityContext | undefined> {
+    const listings = await this.listingsOf(db, variantIds);
+    if (listings.length === 0) return undefined;
+    const components = await this.componentsOf(db, variantIds);
+    const read = variantsToRead(variantIds, components);
+    const levels = (
+      await db.query<Record<string, unknown>>(
+        `SELECT * FROM levels WHERE variant_id = ANY($1::bigint[]) ORDER BY variant_id, location_id ${lock ? 'FOR UPDATE' : ''}`,
+        [read],
+      )
+    ).rows.map(levelFromRow);
+    const plan: BatchAvailabilityPlan = { config, affected: [...variantIds], components, listings, lockVariants: read };
+    return this.contextFromPlan(db, plan, levels);
+  }
+
+  async writeQuantities(db: Db, writes: readonly ListingQuantityWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await db.query(
+      `INSERT INTO listing_quantities (listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
+       SELECT listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at
+       FROM json_populate_recordset(NULL::listing_quantities, $1::json)
+       ON CONFLICT (listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+         preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
+         rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
+      [
+        JSON.stringify(
+          writes.map((write) => ({
+            listing_id: Number(write.listingId),
+            quantity: write.quantity,
+            preorder_quantity: write.preorderQuantity,
+            preorder_earliest_at: write.preorderEarliestAt,
+            preorder_latest_at: write.preorderLatestAt,
+            rule_version: write.ruleVersion,
+            computed_at: write.computedAt,
+          })),
+        ),
+      ],
+    );
+  }
+
+  /** Recompute and store these variants' listings (inside the caller's transaction, levels locked). */
+  async recomputeVariants(db: Db, variantIds: readonly number[], now: EpochMs): Promise<{ listings: number; changed: number }> {
+    const context = await this.contextFor(db, variantIds, await this.loadConfig(db), true);
+    if (!context) return { listings: 0, changed: 0 };
+    const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);
+    const writes = changedWrites(context, results, now);
+    await this.writeQuantities(db, writes);
+    return { listings: results.length, changed: writes.length };
+  }
+
+  // --- channels ------------------------------------------------------------------------------
+
+  async upsertChannels(db: Db, channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
+    const locationIds = new Map((await db.query<{ id: number; code: string }>('SELECT id, code FROM locations')).rows.map((row) => [row.code, row.id]));
+    const problems: { path: string; message: string }[] = [];
+    const seen = new Set<string>();
+    channels.forEach((channel, index) => {
+      if (seen.has(channel.code)) problems.push({ path: `/channels/${index}/code`, message: `code ${channel.code} appears twice` });
+      seen.add(channel.code);
+      const codes = new Set<string>();
+      channel.locations.forEach((code, position) => {
+        if (!locationIds.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `unknown location ${code}` });
+        if (codes.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `location ${code} appears twice` });
+        codes.add(code);
+      });
+    });
+    if (problems.length > 0) throw new CatalogueError('channels rejected; nothing was changed', problems);
+    let created = 0;
+    for (const channel of channels) {
+      const { rows } = await db.query<{ id: number; created: boolean }>(
+        `INSERT INTO channels (code, name, platform, settings, push_latency_p95_ms, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, platform = excluded.platform, settings = excluded.settings,
+           push_latency_p95_ms = excluded.push_latency_p95_ms, updated_at = excluded.updated_at
+         RETURNING id, (xmax = 0) AS created`,
+        [channel.code, channel.name, channel.platform, JSON.stringify(channel.settings ?? {}), channel.pushLatencyP95Ms ?? 2000, now],
+      );
+      const row = rows[0]!;
+      if (row.created) created += 1;
+      await db.query('DELETE FROM channel_locations WHERE channel_id = $1', [row.id]);
+      await db.query(
+        `INSERT INTO channel_locations (channel_id, location_id, priority)
+         SELECT $1, location_id, priority FROM unnest($2::bigint[], $3::bigint[]) AS u(location_id, priority)`,
+        [row.id, channel.locations.map((code) => locationIds.get(code)), channel.locations.map((_, index) => index + 1)],
+      );
+    }
+    await this.bumpConfig(db);
+    return { created, updated: channels.length - created };
+  }
+
+  async listChannels(db: Db): Promise<ChannelRecord[]> {
+    return channelRecords(
+      (await db.query<ChannelRow>('SELECT * FROM channels ORDER BY code COLLATE "C"')).rows,
+      (await db.query<ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id')).rows,
+    );
+  }
+
+  // --- listings ------------------------------------------------------------------------------
+
+  async upsertListings(db: Db, listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport & { variantIds: number[] }> {
+    const channelIds = new Map((await db.query<{ id: number; code: string }>('SELECT id, code FROM channels')).rows.map((row) => [row.code, row.id]));
+    const problems: { path: string; message: string }[] = [];
+    listings.forEach((listing, index) => {
+      if (!channelIds.has(listing.channel)) problems.push({ path: `/listings/${index}/channel`, message: `unknown channel ${listing.channel}` });
+    });
+    if (problems.length > 0) throw new CatalogueError('listings rejected; nothing was changed', problems);
+    const mappings = new Map(
+      (
+        await db.query<{ channel_id: number; external_id: string; variant_id: number }>(
+          `SELECT m.channel_id, m.external_id, m.variant_id FROM listing_mappings m
+           JOIN unnest($1::bigint[], $2::text[]) AS u(channel_id, external_id) ON u.channel_id = m.channel_id AND u.external_id = m.external_id`,
+          [listings.map((listing) => channelIds.get(listing.channel)), listings.map((listing) => listing.externalId)],
+        )
+      ).rows.map((row) => [`${row.channel_id}:${row.external_id}`, row.variant_id]),
+    );
+    const skus = listings.map((listing) => listing.sku).filter((sku): sku is string => sku !== undefined);
+    const bySku = new Map((await db.query<{ id: number; sku: string }>('SELECT id, sku FROM variants WHERE sku = ANY($1::text[])', [skus])).rows.map((row) => [row.sku, row.id]));
+    const barcodes = listings.map((listing) => listing.barcode).filter((barcode): barcode is string => barcode !== undefined);
+    const byBarcode = new Map<string, number[]>();
+    for (const row of (await db.query<{ id: number; barcode: string }>('SELECT id, barcode FROM variants WHERE barcode = ANY($1::text[])', [barcodes])).rows) {
+      byBarcode.set(row.barcode, [...(byBarcode.get(row.barcode) ?? []), row.id]);
+    }
+    const { matched, unmapped } = matchListings(listings, { channelIds, mappings, bySku, byBarcode });
+    let created = 0;
+    for (const entry of matched) {
+      const { item } = entry;
+      const { rows } = await db.query<{ created: boolean }>(
+        `INSERT INTO listings (channel_id, variant_id, external_id, external_location_id, external_refs, rank, matched_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+         ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, external_location_id = excluded.external_location_id,
+           external_refs = excluded.external_refs, rank = excluded.rank, matched_by = excluded.matched_by, updated_at = excluded.updated_at
+         RETURNING (xmax = 0) AS created`,
+        [entry.channelId, entry.variantId, item.externalId, item.externalLocationId ?? null, JSON.stringify(item.externalRefs ?? {}), item.rank ?? 100, entry.matchedBy, now],
+      );
+      if (rows[0]!.created) created += 1;
+      await db.query('DELETE FROM unmapped_items WHERE channel_id = $1 AND external_id = $2', [entry.channelId, item.externalId]);
+    }
+    for (const item of unmapped) {
+      await db.query(
+        `INSERT INTO unmapped_items (channel_id, external_id, sku, barcode, reason, at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (channel_id, external_id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, reason = excluded.reason, at = excluded.at`,
+        [channelIds.get(item.channel), item.externalId, item.sku, item.barcode, item.reason, now],
+      );
+    }
+    return { created, updated: matched.length - created, unmapped, variantIds: [...new Set(matched.map((entry) => entry.variantId))].sort((a, b) => a - b) };
+  }
+
+  async upsertMappings(db: Db, mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
+    const channelIds = new Map((await db.query<{ id: number; code: string }>('SELECT id, code FROM channels')).rows.map((row) => [row.code, row.id]));
+    const variantIds = new Map(
+      (await db.query<{ id: number; sku: string }>('SELECT id, sku FROM variants WHERE sku = ANY($1::text[])', [mappings.map((mapping) => mapping.sku)])).rows.map((row) => [row.sku, row.id]),
+    );
+    const problems: { path: string; message: string }[] = [];
+    mappings.forEach((mapping, index) => {
+      if (!channelIds.has(mapping.channel)) problems.push({ path: `/mappings/${index}/channel`, message: `unknown channel ${mapping.channel}` });
+      if (!variantIds.has(mapping.sku)) problems.push({ path: `/mappings/${index}/sku`, message: `unknown sku ${mapping.sku}` });
+    });
+    if (problems.length > 0) throw new CatalogueError('mappings rejected; nothing was changed', problems);
+    let created = 0;
+    for (const mapping of mappings) {
+      const { rows } = await db.query<{ created: boolean }>(
+        `INSERT INTO listing_mappings (channel_id, external_id, variant_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, updated_at = excluded.updated_at
+         RETURNING (xmax = 0) AS created`,
+        [channelIds.get(mapping.channel), mapping.externalId, variantIds.get(mapping.sku), now],
+      );
+      if (rows[0]!.created) created += 1;
+    }
+    return { created, updated: mappings.length - created };
+  }
+
+  private listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
+
+  async listListings(db: Db, options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
+    const { rows } = await db.query<Record<string, unknown>>(
+      `${this.listingSelect} WHERE l.id > $1 AND ($2::text IS NULL OR c.code = $2) AND ($3::text IS NULL OR v.sku = $3) ORDER BY l.id LIMIT $4`,
+      [Number(options.afterId ?? 0), options.channel ?? null, options.sku ?? null, options.limit],
+    );
+    return rows.map(listingRecord);
+  }
+
+  async getListing(db: Db, id: string): Promise<ListingRecord | null> {
+    if (!/^\d{1,15}$/.test(id)) return null;
+    const { rows } = await db.query<Record<string, unknown>>(`${this.listingSelect} WHERE l.id = $1`, [Number(id)]);
+    return rows[0] ? listingRecord(rows[0]) : null;
+  }
+
+  async listUnmapped(db: Db, options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
+    const { rows } = await db.query<{ code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
+      `SELECT c.code, u.external_id, u.sku, u.barcode, u.reason, u.at FROM unmapped_items u JOIN channels c ON c.id = u.channel_id
+       WHERE ($1::text IS NULL OR c.code = $1) ORDER BY u.at DESC, u.external_id COLLATE "C" LIMIT $2`,
+      [options.channel ?? null, options.limit],
+    );
+    return rows.map((row, index) => ({ index, channel: row.code, externalId: row.external_id, sku: row.sku, barcode: row.barcode, reason: row.reason, at: row.at }));
+  }
+
+  // --- rule sets -----------------------------------------------------------------------------
+
+  private async activeVersion(db: Db): Promise<number | null> {
+    return (await db.query<{ v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1')).rows[0]!.v;
+  }
+
+  async checkRules(db: Db, rules: RuleSet): Promise<void> {
+    const channelCodes = new Set((await db.query<{ code: string }>('SELECT code FROM channels')).rows.map((row) => row.code));
+    const locationCodes = new Set((await db.query<{ code: string }>('SELECT code FROM locations')).rows.map((row) => row.code));
+    const problems = checkRuleSet(rules, channelCodes, locationCodes);
+    if (problems.length > 0) throw new CatalogueError('rule set rejected; nothing was changed', problems);
+  }
+
+  async createRuleSet(db: Db, input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<number> {
+    await this.checkRules(db, input.rules);
+    await db.query("SELECT pg_advisory_xact_lock(hashtext('onhand_rule_sets'))");
+    const version = ((await db.query<{ v: number | null }>('SELECT max(version) AS v FROM rule_sets')).rows[0]!.v ?? 0) + 1;
+    await db.query('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES ($1, $2, $3, $4, $5)', [version, JSON.stringify(input.rules), input.author, input.note ?? null, now]);
+    await db.query('INSERT INTO rule_set_events (version, action, author, note, at) VALUES ($1, $2, $3, $4, $5)', [version, 'created', input.author, input.note ?? null, now]);
+    return version;
+  }
+
+  private ruleSelect = `SELECT r.version, r.rules::text AS rules, r.author, r.note, r.created_at,
+    (SELECT max(e.at) FROM rule_set_events e WHERE e.version = r.version AND e.action = 'activated') AS activated_at FROM rule_sets r`;
+
+  async listRuleSets(db: Db): Promise<RuleSetVersion[]> {
+    const active = await this.activeVersion(db);
+    return (await db.query<Record<string, unknown>>(`${this.ruleSelect} ORDER BY r.version DESC`)).rows.map((row) => ruleSetVersion(row, active));
+  }
+
+  async getRuleSet(db: Db, version: number): Promise<RuleSetVersion | null> {
+    const { rows } = await db.query<Record<string, unknown>>(`${this.ruleSelect} WHERE r.version = $1`, [version]);
+    return rows[0] ? ruleSetVersion(rows[0], await this.activeVersion(db)) : null;
+  }
+
+  async ruleSetEvents(db: Db): Promise<RuleSetEvent[]> {
+    const { rows } = await db.query<{ version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>('SELECT * FROM rule_set_events ORDER BY id DESC');
+    return rows.map((row) => ({ version: row.version, action: row.action, author: row.author, note: row.note, at: row.at }));
+  }
+
+  async activate(db: Db, version: number, by: { author: string; note?: string | null | undefined }, now: EpochMs): Promise<boolean> {
+    if ((await db.query('SELECT 1 FROM rule_sets WHERE version = $1', [version])).rowCount === 0) return false;
+    await db.query('UPDATE availability_state SET active_rule_version = $1, config_version = config_version + 1 WHERE id = 1', [version]);
+    await db.query('INSERT INTO rule_set_events (version, action, author, note, at) VALUES ($1, $2, $3, $4, $5)', [version, 'activated', by.author, by.note ?? null, now]);
+    return true;
+  }
+
+  async listedVariants(db: Db, afterId: number, limit: number): Promise<number[]> {
+    const { rows } = await db.query<{ variant_id: number }>('SELECT DISTINCT variant_id FROM listings WHERE variant_id > $1 ORDER BY variant_id LIMIT $2', [afterId, limit]);
+    return rows.map((row) => row.variant_id);
+  }
+
+  async countListedVariants(db: Db): Promise<number> {
+    return (await db.query<{ n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings')).rows[0]!.n;
+  }
+
+  async dryRunChunk(db: Db, variantIds: readonly number[], rules: RuleSet, now: EpochMs, report: DryRunReport): Promise<void> {
+    const config = { ...(await this.loadConfig(db)), ruleSet: rules, ruleVersion: null };
+    const context = await this.contextFor(db, variantIds, config, false);
+    if (!context) return;
+    for (const { sku, result } of computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now)) {
+      report.listings += 1;
+      const current = context.current.get(result.listingId)?.quantity ?? 0;
+      if (current === result.quantity) continue;
+      report.changed += 1;
+      report.changes.push({ listingId: result.listingId, channel: result.channelCode, sku, current, proposed: result.quantity });
+    }
+  }
+
+  async getAvailability(db: Db, sku: string): Promise<ListingQuantity[] | null> {
+    const variant = (await db.query<{ id: number }>('SELECT id FROM variants WHERE sku = $1', [sku])).rows[0];
+    if (!variant) return null;
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT q.*, l.external_id, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
+       JOIN listing_quantities q ON q.listing_id = l.id WHERE l.variant_id = $1 ORDER BY c.code COLLATE "C", l.id`,
+      [variant.id],
+    );
+    return rows.map(listingQuantity);
+  }
+
+  async explainListing(db: Db, id: string, now: EpochMs): Promise<ListingExplanation | null> {
+    const listing = await this.getListing(db, id);
+    if (!listing) return null;
+    const variantId = (await db.query<{ variant_id: number }>('SELECT variant_id FROM listings WHERE id = $1', [Number(id)])).rows[0]!.variant_id;
+    const context = (await this.contextFor(db, [variantId], await this.loadConfig(db), false))!;
+    const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find((entry) => entry.result.listingId === id);
+    if (!found) return null;
+    const { result } = found;
+    return {
+      listingId: id,
+      channel: listing.channel,
+      sku: listing.sku,
+      externalId: listing.externalId,
+      quantity: result.quantity,
+      preorder: result.preorder,
+      ruleVersion: result.ruleVersion,
+      computedAt: now,
+      pool: result.pool,
+      explanation: result.explanation,
+      storedQuantity: context.current.get(id)?.quantity ?? null,
+    };
+  }
+}
+
+function bundleMap(rows: readonly ComponentRow[]): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const row of rows) map.set(Number(row.component_id), [...(map.get(Number(row.component_id)) ?? []), Number(row.bundle_id)]);
+  return map;
+}
