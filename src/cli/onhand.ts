@@ -1,53 +1,13 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Config } from '../config/config-schema.js';
-import { ConfigError, loadConfig } from '../config/load-config.js';
-import type { LedgerStore, TokenScope } from '../store/ledger-store.js';
+import { Command, Option } from 'commander';
+import { ConfigError } from '../config/load-config.js';
+import type { TokenScope } from '../store/ledger-store.js';
 import { tokenScopes } from '../store/ledger-store.js';
 import { issueToken } from '../http/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
+import { addAvailabilityCommands } from './availability-commands.js';
+import { CliFailure, configFrom, integer, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 
-/**
- * The `onhand` command. Adapters are not chosen here: main.ts passes `openStore` and `serve`
- * (CONVENTIONS: main.ts is the only composition root).
- */
-export interface CliRuntime {
-  openStore(config: Config): Promise<LedgerStore>;
-  serve(config: Config): Promise<void>;
-}
-
-type Flags = Record<string, unknown>;
-
-function integer(name: string) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
-    return Number(value);
-  };
-}
-
-/** Options every command takes. */
-function withDatabase(command: Command): Command {
-  return command.addOption(
-    new Option('--database <path-or-url>', 'SQLite file path or postgres:// URL (env DATABASE_URL / ONHAND_DATABASE)').default(undefined, './onhand.db'),
-  );
-}
-
-function configFrom(flags: Flags): Config {
-  const picked: Partial<Record<keyof Config, unknown>> = {};
-  for (const name of ['database', 'host', 'port', 'logLevel', 'demo', 'allowAsyncCommit', 'pgPoolSize', 'idempotencyRetentionDays', 'sweepIntervalMs'] as const) {
-    if (flags[name] !== undefined) picked[name] = flags[name];
-  }
-  return loadConfig(picked);
-}
-
-async function withStore<T>(runtime: CliRuntime, flags: Flags, work: (store: LedgerStore) => Promise<T>): Promise<T> {
-  const store = await runtime.openStore(configFrom(flags));
-  try {
-    await store.migrate();
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
+export type { CliRuntime } from './cli-support.js';
 
 export function buildCli(runtime: CliRuntime): Command {
   const program = new Command('onhand')
@@ -127,14 +87,21 @@ export function buildCli(runtime: CliRuntime): Command {
         if (report.mismatches.length > 0) process.exitCode = 1;
       }),
     );
+
+  addAvailabilityCommands(program, runtime);
   return program;
 }
 
-/** Run the CLI; configuration errors become one clear line and exit code 2. */
+/** Run the CLI; configuration errors and command refusals become one clear message and their exit code. */
 export async function runCli(runtime: CliRuntime, argv: string[]): Promise<void> {
   try {
     await buildCli(runtime).parseAsync(argv);
   } catch (error) {
+    if (error instanceof CliFailure) {
+      console.error(`onhand: ${error.message}`);
+      process.exitCode = error.exitCode;
+      return;
+    }
     if (error instanceof ConfigError || (error as { code?: string }).code === 'ONH_ERR_DURABILITY') {
       console.error(`onhand: ${(error as Error).message}`);
       process.exitCode = 2;

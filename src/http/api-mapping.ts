@@ -34,7 +34,7 @@ function optionalEpochMs(text: string | undefined): EpochMs | undefined {
   return text === undefined ? undefined : epochMs(text);
 }
 
-function iso(ms: EpochMs): string {
+export function iso(ms: EpochMs): string {
   return new Date(ms).toISOString();
 }
 

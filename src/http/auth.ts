@@ -1,4 +1,5 @@
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import assert from 'node:assert';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { LedgerStore, TokenRecord, TokenScope } from '../store/ledger-store.js';
 import { ProblemError } from './errors.js';
 import { hashToken, isTokenShaped, scopeAllows } from './tokens.js';
@@ -15,6 +16,9 @@ declare module 'fastify' {
 }
 
 const realm = 'Bearer realm="onhand"';
+
+/** What authentication needs of the store. */
+export type TokenLookup = Pick<LedgerStore, 'findTokenByHash'>;
 
 function unauthenticated(detail: string, invalid: boolean): ProblemError {
   // RFC 6750 section 3: a request without credentials gets a bare challenge; a bad token
@@ -38,7 +42,7 @@ function bearerToken(request: FastifyRequest): string {
  * The token is looked up on every request, never cached, so a revoked token fails on the very
  * next request.
  */
-export function bearerAuth(store: LedgerStore): onRequestAsyncHookHandler {
+export function bearerAuth(store: TokenLookup): onRequestAsyncHookHandler {
   return async function authenticate(request) {
     const required = request.routeOptions.config.scope;
     if (required === undefined) throw new Error(`route ${request.routeOptions.url} declares no scope`);
@@ -51,4 +55,22 @@ export function bearerAuth(store: LedgerStore): onRequestAsyncHookHandler {
     }
     request.token = token;
   };
+}
+
+/**
+ * Guard an encapsulated /v1 plugin: every route must declare a scope (checked at startup, not
+ * at the first request), and every request is authenticated and authorised by `bearerAuth`.
+ */
+export function guardWithBearerAuth(app: FastifyInstance, store: TokenLookup): void {
+  app.decorateRequest('token', null);
+  app.addHook('onRoute', (options) => {
+    assert(options.config?.scope, `route ${options.method} ${options.url} declares no scope`);
+  });
+  app.addHook('onRequest', bearerAuth(store));
+}
+
+/** Who made an authenticated request, for audit records: the name of its token. */
+export function actorOf(request: FastifyRequest): string {
+  assert(request.token, 'the auth hook ran before the handler');
+  return request.token.name;
 }

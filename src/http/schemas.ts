@@ -19,22 +19,22 @@ import { errorRegistry } from './errors.js';
 // --- building blocks -------------------------------------------------------------------------
 
 /** A closed object: unknown fields are refused. */
-function Closed<P extends TProperties>(properties: P, options: { title?: string; description?: string } = {}) {
+export function Closed<P extends TProperties>(properties: P, options: { title?: string; description?: string } = {}) {
   return Type.Object(properties, { additionalProperties: false, ...options });
 }
 
-function Nullable<T extends TSchema>(schema: T) {
+export function Nullable<T extends TSchema>(schema: T) {
   return Type.Union([schema, Type.Null()]);
 }
 
 export const Sku = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'Stock keeping unit' });
 export const LocationCode = Type.String({ minLength: 1, maxLength: limits.codeLengthMax });
-const Identifier = Type.String({ minLength: 1, maxLength: limits.codeLengthMax });
+export const Identifier = Type.String({ minLength: 1, maxLength: limits.codeLengthMax });
 function KeyOf(description: string) {
   return Type.String({ minLength: 1, maxLength: limits.idempotencyKeyLengthMax, description });
 }
 const Key = KeyOf('Idempotency key, unique per business event (same key + same payload = the first answer)');
-const Text = Type.String({ minLength: 1, maxLength: limits.textLengthMax });
+export const Text = Type.String({ minLength: 1, maxLength: limits.textLengthMax });
 function QuantityOf(description?: string) {
   return Type.Integer({ minimum: 1, maximum: limits.quantityMax, ...(description ? { description } : {}) });
 }
@@ -55,7 +55,7 @@ const Source = Closed({
   system: Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'The sending system' }),
   reference: Type.Optional(Text),
 });
-const Timestamp = Type.String({ format: 'date-time' });
+export const Timestamp = Type.String({ format: 'date-time' });
 
 // --- catalogue ---------------------------------------------------------------------------------
 
@@ -361,7 +361,7 @@ export const IdParams = Closed({ id: Identifier });
 export type SkuParams = Static<typeof SkuParams>;
 export type IdParams = Static<typeof IdParams>;
 
-const Limit = Type.Integer({ minimum: 1, maximum: limits.pageSizeMax, default: limits.pageSizeDefault });
+export const Limit = Type.Integer({ minimum: 1, maximum: limits.pageSizeMax, default: limits.pageSizeDefault });
 /** Cursors are short base64url strings we issued; the bound only stops abuse. */
 const Cursor = Type.String({ minLength: 1, maxLength: 64 });
 

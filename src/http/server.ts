@@ -10,6 +10,7 @@ import type { LedgerStore } from '../store/ledger-store.js';
 import { clientErrorHandler, notFoundHandler, problemErrorHandler, ProblemError } from './errors.js';
 import { openApiOptions } from './openapi.js';
 import { apiPlugin } from './plugins/api.js';
+import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
 
 export interface ServerDeps {
@@ -113,5 +114,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthPlugin, { store: deps.store });
   await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
+  await app.register(availabilityPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   return app;
 }

@@ -16,7 +16,7 @@ import {
   variantInput,
   variantView,
 } from '../api-mapping.js';
-import { bearerAuth } from '../auth.js';
+import { guardWithBearerAuth } from '../auth.js';
 import { ProblemError, verdictProblem } from '../errors.js';
 import {
   CommitBody,
@@ -56,7 +56,7 @@ export interface ApiDeps {
  * Every route may answer 503: a full ledger queue, a server shutting down, or the handler
  * deadline (ONH_ERR_TIMEOUT).
  */
-function route(scope: TokenScope, tag: string, summary: string, schema: FastifySchema, problems: number[] = []): RouteShorthandOptions {
+export function route(scope: TokenScope, tag: string, summary: string, schema: FastifySchema, problems: number[] = []): RouteShorthandOptions {
   return {
     config: { scope },
     schema: {
@@ -75,7 +75,7 @@ function notFound(code: 'ONH_ERR_VARIANT_NOT_FOUND' | 'ONH_ERR_RESERVATION_NOT_F
 }
 
 /** commit and release may be sent without a body: it means `{}`. */
-async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
+export async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
   request.body ??= {};
 }
 
@@ -84,12 +84,7 @@ async function emptyBodyIsObject(request: FastifyRequest): Promise<void> {
  * and maps the answer back; refusals become problems (errors.ts), nothing else is decided here.
  */
 export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: ApiDeps): Promise<void> {
-  app.decorateRequest('token', null);
-  app.addHook('onRoute', (options) => {
-    // Fail at startup, not at the first request, when a route forgets its scope.
-    assert(options.config?.scope, `route ${options.method} ${options.url} declares no scope`);
-  });
-  app.addHook('onRequest', bearerAuth(store));
+  guardWithBearerAuth(app, store);
 
   async function submitOne(command: LedgerCommand): Promise<CommandAnswer> {
     const [answer] = await ledger.submit([command]);

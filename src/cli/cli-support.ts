@@ -1,0 +1,62 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Config } from '../config/config-schema.js';
+import { loadConfig } from '../config/load-config.js';
+import type { LedgerStore } from '../store/ledger-store.js';
+
+/**
+ * What every `onhand` command file shares: the runtime main.ts passes in, option parsers, the
+ * `--database` option, and opening a migrated store for one command.
+ */
+
+/**
+ * The `onhand` command's runtime. Adapters are not chosen here: main.ts passes `openStore` and
+ * `serve` (CONVENTIONS: main.ts is the only composition root).
+ */
+export interface CliRuntime {
+  openStore(config: Config): Promise<LedgerStore>;
+  serve(config: Config): Promise<void>;
+}
+
+export type Flags = Record<string, unknown>;
+
+/** A command's refusal: `onhand: <message>` on stderr and this exit code (runCli prints it). */
+export class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
+  }
+}
+
+export function integer(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return Number(value);
+  };
+}
+
+/** Options every command takes. */
+export function withDatabase(command: Command): Command {
+  return command.addOption(
+    new Option('--database <path-or-url>', 'SQLite file path or postgres:// URL (env DATABASE_URL / ONHAND_DATABASE)').default(undefined, './onhand.db'),
+  );
+}
+
+export function configFrom(flags: Flags): Config {
+  const picked: Partial<Record<keyof Config, unknown>> = {};
+  for (const name of ['database', 'host', 'port', 'logLevel', 'demo', 'allowAsyncCommit', 'pgPoolSize', 'idempotencyRetentionDays', 'sweepIntervalMs'] as const) {
+    if (flags[name] !== undefined) picked[name] = flags[name];
+  }
+  return loadConfig(picked);
+}
+
+export async function withStore<T>(runtime: CliRuntime, flags: Flags, work: (store: LedgerStore) => Promise<T>): Promise<T> {
+  const store = await runtime.openStore(configFrom(flags));
+  try {
+    await store.migrate();
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
