@@ -53,15 +53,15 @@ export function levelFromRow(row: Record<string, unknown>): LevelState {
     locationId: Number(row.location_id),
     onHand: Number(row.on_hand),
     reserved: Number(row.reserved),
-    damaged: Number(row.damaged),
-    quarantine: Number(row.quarantine),
-    inTransit: Number(row.in_transit),
-    held: Number(row.held),
+    damaged: Number(row.damaged ?? 0),
+    quarantine: Number(row.quarantine ?? 0),
+    inTransit: Number(row.in_transit ?? 0),
+    held: Number(row.held ?? 0),
     velocityRate: Number(row.velocity ?? 0),
     velocityAt: row.velocity_at === null || row.velocity_at === undefined ? null : Number(row.velocity_at),
-    version: Number(row.version),
+    version: Number(row.version ?? 0),
     lastCountAt: row.last_count_at === null ? null : Number(row.last_count_at),
-    lastCountSourceVersion: row.last_count_source_version === null ? null : Number(row.last_count_source_version),
+    lastCountSourceVersion: row.last_count_source_version === null || row.last_count_source_version === undefined ? null : Number(row.last_count_source_version),
   };
 }
 

@@ -192,9 +192,15 @@ export function computeVariantAvailability(input: VariantAvailabilityInput, expl
   // Rank order among this variant's listings, for the low-stock rule.
   const ranked = [...input.listings].sort((a, b) => a.rank - b.rank || (a.listingId < b.listingId ? -1 : a.listingId > b.listingId ? 1 : 0));
   const position = new Map(ranked.map((listing, index) => [listing.listingId, index + 1]));
-  const allocations = input.listings
-    .map((listing) => ({ channelCode: listing.channelCode, allocation: channelRules(input.ruleSet, listing.channelCode).allocation }))
-    .filter((entry) => entry.allocation && ((entry.allocation.units ?? 0) > 0 || (entry.allocation.percent ?? 0) > 0));
+  // One allocation per channel that lists the variant (a channel listing it twice fences once).
+  const allocations = new Map<string, { units: number; percent: number }>();
+  // Channel-code order, so the explanation does not depend on the order listings were loaded.
+  for (const listing of [...input.listings].sort((a, b) => (a.channelCode < b.channelCode ? -1 : a.channelCode > b.channelCode ? 1 : 0))) {
+    const allocation = channelRules(input.ruleSet, listing.channelCode).allocation;
+    if (allocation && ((allocation.units ?? 0) > 0 || (allocation.percent ?? 0) > 0)) {
+      allocations.set(listing.channelCode, { units: allocation.units ?? 0, percent: allocation.percent ?? 0 });
+    }
+  }
 
   return input.listings.map((listing) => {
     const steps: ExplainStep[] | null = explain ? [] : null;
@@ -205,11 +211,8 @@ export function computeVariantAvailability(input: VariantAvailabilityInput, expl
 
     // 2. Shares held back together (monotone in pool).
     const parts: { source: string; percent: number }[] = [];
-    const seenChannels = new Set<string>([listing.channelCode]);
-    for (const other of allocations) {
-      if (seenChannels.has(other.channelCode)) continue; // one allocation per channel, not per listing
-      seenChannels.add(other.channelCode);
-      if ((other.allocation!.percent ?? 0) > 0) parts.push({ source: `allocation:${other.channelCode}`, percent: other.allocation!.percent! });
+    for (const [channelCode, allocation] of allocations) {
+      if (channelCode !== listing.channelCode && allocation.percent > 0) parts.push({ source: `allocation:${channelCode}`, percent: allocation.percent });
     }
     if ((rules.buffer?.percent ?? 0) > 0) parts.push({ source: 'buffer', percent: rules.buffer!.percent! });
     const percent = Math.min(100, parts.reduce((sum, part) => sum + part.percent, 0));
@@ -217,15 +220,10 @@ export function computeVariantAvailability(input: VariantAvailabilityInput, expl
     if (parts.length > 0) steps?.push({ step: 'shares', percent, held_back: pool - quantity, parts });
 
     // 3. Units held back.
-    const counted = new Set<string>([listing.channelCode]);
-    for (const other of allocations) {
-      if (counted.has(other.channelCode)) continue;
-      counted.add(other.channelCode);
-      const units = other.allocation!.units ?? 0;
-      if (units > 0) {
-        quantity -= units;
-        steps?.push({ step: 'allocation', channel: other.channelCode, units });
-      }
+    for (const [channelCode, allocation] of allocations) {
+      if (channelCode === listing.channelCode || allocation.units === 0) continue;
+      quantity -= allocation.units;
+      steps?.push({ step: 'allocation', channel: channelCode, units: allocation.units });
     }
     if ((rules.buffer?.units ?? 0) > 0) {
       quantity -= rules.buffer!.units!;

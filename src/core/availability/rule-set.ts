@@ -58,8 +58,22 @@ export interface RuleProblem {
   message: string;
 }
 
-/** The rules of one channel: its override merged over the defaults (buffer merged field by field). */
+const merged = new WeakMap<RuleSet, Map<string, ChannelRules>>();
+
+/**
+ * The rules of one channel: its override merged over the defaults (buffer merged field by
+ * field). Memoised per rule set object (rule sets are immutable once created): the bulk
+ * recompute asks for it a million times.
+ */
 export function channelRules(ruleSet: RuleSet, channelCode: string): ChannelRules {
+  let byChannel = merged.get(ruleSet);
+  if (!byChannel) merged.set(ruleSet, (byChannel = new Map()));
+  let rules = byChannel.get(channelCode);
+  if (!rules) byChannel.set(channelCode, (rules = mergeChannelRules(ruleSet, channelCode)));
+  return rules;
+}
+
+function mergeChannelRules(ruleSet: RuleSet, channelCode: string): ChannelRules {
   const defaults = ruleSet.defaults ?? {};
   const own = ruleSet.channels?.[channelCode] ?? {};
   return {

@@ -44,6 +44,12 @@ import { levelFromRow } from '../rows.js';
 /** SQLite takes id lists as one JSON array parameter: `IN (SELECT value FROM json_each(?))`. */
 const inList = 'SELECT value FROM json_each(?)';
 
+/** The level columns the availability computation reads (the rest read as zero). */
+const availabilityLevelColumns = 'variant_id, location_id, on_hand, reserved, last_count_at, velocity, velocity_at';
+
+/** Rows per multi-row upsert (7 columns x 100 = 700 parameters). */
+const upsertChunkRows = 100;
+
 /** Variants per bulk-recompute transaction: large enough to amortise, small enough not to stall writers. */
 export const recomputeChunkVariants = 5_000;
 
@@ -54,31 +60,39 @@ export const recomputeChunkVariants = 5_000;
  */
 export class SqliteAvailability {
   private config: AvailabilityConfig | undefined;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {}
 
+  /** Prepared once per connection (lazily: the tables exist only after migration). */
+  private sql<Params extends unknown[] = unknown[], Row = unknown>(text: string): Database.Statement<Params, Row> {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement as Database.Statement<Params, Row>;
+  }
+
   private bumpConfig(): void {
-    this.db.prepare('UPDATE availability_state SET config_version = config_version + 1 WHERE id = 1').run();
+    this.sql('UPDATE availability_state SET config_version = config_version + 1 WHERE id = 1').run();
   }
 
   /** The cached config, reloaded when another writer (or process) changed it. */
   loadConfig(): AvailabilityConfig {
-    const state = this.db.prepare<[], { config_version: number; active_rule_version: number | null }>(
+    const state = this.sql<[], { config_version: number; active_rule_version: number | null }>(
       'SELECT config_version, active_rule_version FROM availability_state WHERE id = 1',
     ).get()!;
     if (this.config && this.config.configVersion === state.config_version) return this.config;
     const ruleRow =
       state.active_rule_version === null
         ? undefined
-        : this.db.prepare<[number], { version: number; rules: string }>('SELECT version, rules FROM rule_sets WHERE version = ?').get(state.active_rule_version);
+        : this.sql<[number], { version: number; rules: string }>('SELECT version, rules FROM rule_sets WHERE version = ?').get(state.active_rule_version);
     this.config = availabilityConfig({
       configVersion: state.config_version,
       ruleRow,
-      channels: this.db.prepare<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
-      links: this.db.prepare<[], ChannelLocationRow>(
+      channels: this.sql<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
+      links: this.sql<[], ChannelLocationRow>(
         'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
       ).all(),
-      locations: this.db.prepare<[], { id: number; code: string; kind: ChannelLocationRow['kind'] }>('SELECT id, code, kind FROM locations').all(),
+      locations: this.sql<[], { id: number; code: string; kind: ChannelLocationRow['kind'] }>('SELECT id, code, kind FROM locations').all(),
     });
     return this.config;
   }
@@ -94,8 +108,7 @@ export class SqliteAvailability {
    */
   contextForBatch(touched: readonly number[], config = this.loadConfig()): AvailabilityContext | undefined {
     if (touched.length === 0) return undefined;
-    const bundleComponents = this.db
-      .prepare<[string], ComponentRow>(
+    const bundleComponents = this.sql<[string], ComponentRow>(
         `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
          WHERE b.bundle_id IN (SELECT bundle_id FROM bundle_components WHERE component_id IN (${inList}))`,
       )
@@ -111,53 +124,98 @@ export class SqliteAvailability {
     knownComponents?: readonly ComponentRow[],
   ): AvailabilityContext | undefined {
     const ids = JSON.stringify(variantIds);
-    const listings = this.db
-      .prepare<[string], ListingRefRow>(
+    const listings = this.sql<[string], ListingRefRow>(
         `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
          WHERE l.variant_id IN (${inList}) ORDER BY l.id`,
       )
       .all(ids);
     if (listings.length === 0) return undefined;
-    const variants = this.db.prepare<[string], { id: number; sku: string; is_bundle: number }>(
+    const variants = this.sql<[string], { id: number; sku: string; is_bundle: number }>(
       `SELECT id, sku, is_bundle FROM variants WHERE id IN (${inList})`,
     ).all(ids);
     const components =
       knownComponents ??
-      this.db
-        .prepare<[string], ComponentRow>(
+      this.sql<[string], ComponentRow>(
           `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
            WHERE b.bundle_id IN (${inList})`,
         )
         .all(ids);
     const readIds = JSON.stringify(variantsToRead(variantIds, components));
-    const levels = this.db.prepare<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(readIds).map(levelFromRow);
+    const levels = this.sql<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(readIds).map(levelFromRow);
     const incoming = config.needsIncoming
-      ? this.db
-          .prepare<[string], IncomingLineRow>(
+      ? this.sql<[string], IncomingLineRow>(
             `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
              FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
              WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id IN (${inList})`,
           )
           .all(ids)
       : [];
-    const current = this.db
-      .prepare<[string], CurrentRow>(`SELECT * FROM listing_quantities WHERE listing_id IN (${inList})`)
+    const current = this.sql<[string], CurrentRow>(`SELECT * FROM listing_quantities WHERE listing_id IN (${inList})`)
       .all(JSON.stringify(listings.map((row) => row.id)));
     return buildContext(config, { variants, components, listings, levels, incoming, current });
   }
 
   writeQuantities(writes: readonly ListingQuantityWrite[]): void {
-    const upsert = this.db.prepare(
-      `INSERT INTO listing_quantities (listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
-         preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
-         rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
-    );
-    for (const write of writes) {
-      upsert.run(Number(write.listingId), write.quantity, write.preorderQuantity, write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt);
+    const statement = (rows: number) =>
+      this.sql(
+        `INSERT INTO listing_quantities (listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
+         VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+           preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
+           rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
+      );
+    const values = (write: ListingQuantityWrite) => [
+      Number(write.listingId), write.quantity, write.preorderQuantity, write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt,
+    ];
+    let index = 0;
+    for (; index + upsertChunkRows <= writes.length; index += upsertChunkRows) {
+      statement(upsertChunkRows).run(...writes.slice(index, index + upsertChunkRows).flatMap(values));
     }
+    for (; index < writes.length; index += 1) statement(1).run(...values(writes[index]!));
   }
+
+  /**
+   * One chunk of the bulk recompute: every listed variant with id in [first, last], read with
+   * range scans in index order instead of thousands of point lookups.
+   */
+  recomputeRange(first: number, last: number, now: EpochMs): { variants: number; listings: number; writes: ListingQuantityWrite[] } {
+    const config = this.loadConfig();
+    const listings = this.sql<[number, number], ListingRefRow>(
+      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+       WHERE l.variant_id BETWEEN ? AND ? ORDER BY l.id`,
+    ).all(first, last);
+    if (listings.length === 0) return { variants: 0, listings: 0, writes: [] };
+    const variantIds = [...new Set(listings.map((row) => row.variant_id))].sort((a, b) => a - b);
+    const components = this.sql<[number, number], ComponentRow>(
+      `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+       WHERE b.bundle_id BETWEEN ? AND ?`,
+    ).all(first, last);
+    // Only what availability reads (available, count age, velocity): a third of the columns.
+    const levels = this.sql<[number, number], Record<string, unknown>>(`SELECT ${availabilityLevelColumns} FROM levels WHERE variant_id BETWEEN ? AND ?`)
+      .all(first, last)
+      .map(levelFromRow);
+    const outside = [...new Set(components.map((row) => row.component_id))].filter((id) => id < first || id > last);
+    if (outside.length > 0) {
+      for (const row of this.sql<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(JSON.stringify(outside))) {
+        levels.push(levelFromRow(row));
+      }
+    }
+    const variants = this.sql<[number, number], { id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id BETWEEN ? AND ?').all(first, last);
+    const incoming = config.needsIncoming
+      ? this.sql<[number, number], IncomingLineRow>(
+          `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
+           FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
+           WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id BETWEEN ? AND ?`,
+        ).all(first, last)
+      : [];
+    const current = this.sql<[number, number], CurrentRow>(
+      'SELECT q.* FROM listing_quantities q JOIN listings l ON l.id = q.listing_id WHERE l.variant_id BETWEEN ? AND ?',
+    ).all(first, last);
+    const context = buildContext(config, { variants, components, listings, levels, incoming, current });
+    const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);
+    return { variants: variantIds.length, listings: results.length, writes: changedWrites(context, results, now) };
+  }
+
 
   /** Recompute the listings of these variants now (inside the caller's transaction). */
   recomputeVariants(variantIds: readonly number[], now: EpochMs, ruleSet?: { rules: RuleSet; version: number | null }): { listings: number; writes: ListingQuantityWrite[] } {
@@ -173,7 +231,7 @@ export class SqliteAvailability {
 
   upsertChannels(channels: readonly ChannelInput[], now: EpochMs): { created: number; updated: number } {
     const problems: { path: string; message: string }[] = [];
-    const locationIds = new Map(this.db.prepare<[], { id: number; code: string }>('SELECT id, code FROM locations').all().map((row) => [row.code, row.id]));
+    const locationIds = new Map(this.sql<[], { id: number; code: string }>('SELECT id, code FROM locations').all().map((row) => [row.code, row.id]));
     const seen = new Set<string>();
     channels.forEach((channel, index) => {
       if (seen.has(channel.code)) problems.push({ path: `/channels/${index}/code`, message: `code ${channel.code} appears twice` });
@@ -187,7 +245,7 @@ export class SqliteAvailability {
     });
     if (problems.length > 0) throw new CatalogueError('channels rejected; nothing was changed', problems);
     let created = 0;
-    const upsert = this.db.prepare<unknown[], { id: number; created: number }>(
+    const upsert = this.sql<unknown[], { id: number; created: number }>(
       `INSERT INTO channels (code, name, platform, settings, push_latency_p95_ms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (code) DO UPDATE SET name = excluded.name, platform = excluded.platform, settings = excluded.settings,
          push_latency_p95_ms = excluded.push_latency_p95_ms, updated_at = excluded.updated_at
@@ -196,9 +254,9 @@ export class SqliteAvailability {
     for (const channel of channels) {
       const row = upsert.get(channel.code, channel.name, channel.platform, JSON.stringify(channel.settings ?? {}), channel.pushLatencyP95Ms ?? 2000, now, now)!;
       if (row.created === 1) created += 1;
-      this.db.prepare('DELETE FROM channel_locations WHERE channel_id = ?').run(row.id);
+      this.sql('DELETE FROM channel_locations WHERE channel_id = ?').run(row.id);
       channel.locations.forEach((code, index) => {
-        this.db.prepare('INSERT INTO channel_locations (channel_id, location_id, priority) VALUES (?, ?, ?)').run(row.id, locationIds.get(code), index + 1);
+        this.sql('INSERT INTO channel_locations (channel_id, location_id, priority) VALUES (?, ?, ?)').run(row.id, locationIds.get(code), index + 1);
       });
     }
     this.bumpConfig();
@@ -207,26 +265,26 @@ export class SqliteAvailability {
 
   listChannels(): ChannelRecord[] {
     return channelRecords(
-      this.db.prepare<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
-      this.db.prepare<[], ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id').all(),
+      this.sql<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
+      this.sql<[], ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id').all(),
     );
   }
 
   // --- listings ------------------------------------------------------------------------------
 
   upsertListings(listings: readonly ListingInput[], now: EpochMs): ListingUpsertReport & { variantIds: number[] } {
-    const channelIds = new Map(this.db.prepare<[], { id: number; code: string }>('SELECT id, code FROM channels').all().map((row) => [row.code, row.id]));
+    const channelIds = new Map(this.sql<[], { id: number; code: string }>('SELECT id, code FROM channels').all().map((row) => [row.code, row.id]));
     const problems: { path: string; message: string }[] = [];
     listings.forEach((listing, index) => {
       if (!channelIds.has(listing.channel)) problems.push({ path: `/listings/${index}/channel`, message: `unknown channel ${listing.channel}` });
     });
     if (problems.length > 0) throw new CatalogueError('listings rejected; nothing was changed', problems);
     const mappings = new Map<string, number>();
-    const mappingStatement = this.db.prepare<[number, string], { variant_id: number }>('SELECT variant_id FROM listing_mappings WHERE channel_id = ? AND external_id = ?');
+    const mappingStatement = this.sql<[number, string], { variant_id: number }>('SELECT variant_id FROM listing_mappings WHERE channel_id = ? AND external_id = ?');
     const bySku = new Map<string, number>();
-    const skuStatement = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?');
+    const skuStatement = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?');
     const byBarcode = new Map<string, number[]>();
-    const barcodeStatement = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE barcode = ?');
+    const barcodeStatement = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE barcode = ?');
     for (const listing of listings) {
       const channelId = channelIds.get(listing.channel)!;
       const mapped = mappingStatement.get(channelId, listing.externalId);
@@ -238,7 +296,7 @@ export class SqliteAvailability {
       if (listing.barcode !== undefined) byBarcode.set(listing.barcode, barcodeStatement.all(listing.barcode).map((row) => row.id));
     }
     const { matched, unmapped } = matchListings(listings, { channelIds, mappings, bySku, byBarcode });
-    const upsert = this.db.prepare<unknown[], { created: number }>(
+    const upsert = this.sql<unknown[], { created: number }>(
       `INSERT INTO listings (channel_id, variant_id, external_id, external_location_id, external_refs, rank, matched_by, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, external_location_id = excluded.external_location_id,
@@ -250,9 +308,9 @@ export class SqliteAvailability {
       const { item } = entry;
       const row = upsert.get(entry.channelId, entry.variantId, item.externalId, item.externalLocationId ?? null, JSON.stringify(item.externalRefs ?? {}), item.rank ?? 100, entry.matchedBy, now, now)!;
       if (row.created === 1) created += 1;
-      this.db.prepare('DELETE FROM unmapped_items WHERE channel_id = ? AND external_id = ?').run(entry.channelId, item.externalId);
+      this.sql('DELETE FROM unmapped_items WHERE channel_id = ? AND external_id = ?').run(entry.channelId, item.externalId);
     }
-    const remember = this.db.prepare(
+    const remember = this.sql(
       `INSERT INTO unmapped_items (channel_id, external_id, sku, barcode, reason, at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (channel_id, external_id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, reason = excluded.reason, at = excluded.at`,
     );
@@ -263,8 +321,8 @@ export class SqliteAvailability {
   upsertMappings(mappings: readonly { channel: string; externalId: string; sku: string }[], now: EpochMs): { created: number; updated: number } {
     const problems: { path: string; message: string }[] = [];
     const resolved = mappings.map((mapping, index) => {
-      const channel = this.db.prepare<[string], { id: number }>('SELECT id FROM channels WHERE code = ?').get(mapping.channel);
-      const variant = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(mapping.sku);
+      const channel = this.sql<[string], { id: number }>('SELECT id FROM channels WHERE code = ?').get(mapping.channel);
+      const variant = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(mapping.sku);
       if (!channel) problems.push({ path: `/mappings/${index}/channel`, message: `unknown channel ${mapping.channel}` });
       if (!variant) problems.push({ path: `/mappings/${index}/sku`, message: `unknown sku ${mapping.sku}` });
       return { ...mapping, channelId: channel?.id ?? 0, variantId: variant?.id ?? 0 };
@@ -272,8 +330,7 @@ export class SqliteAvailability {
     if (problems.length > 0) throw new CatalogueError('mappings rejected; nothing was changed', problems);
     let created = 0;
     for (const mapping of resolved) {
-      const row = this.db
-        .prepare<unknown[], { created: number }>(
+      const row = this.sql<unknown[], { created: number }>(
           `INSERT INTO listing_mappings (channel_id, external_id, variant_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, updated_at = excluded.updated_at
            RETURNING created_at = updated_at AS created`,
@@ -287,8 +344,7 @@ export class SqliteAvailability {
   private listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
 
   listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): ListingRecord[] {
-    return this.db
-      .prepare<unknown[], Record<string, unknown>>(
+    return this.sql<unknown[], Record<string, unknown>>(
         `${this.listingSelect} WHERE l.id > ? AND (? IS NULL OR c.code = ?) AND (? IS NULL OR v.sku = ?) ORDER BY l.id LIMIT ?`,
       )
       .all(Number(options.afterId ?? 0), options.channel ?? null, options.channel ?? null, options.sku ?? null, options.sku ?? null, options.limit)
@@ -297,13 +353,12 @@ export class SqliteAvailability {
 
   getListing(id: string): ListingRecord | null {
     if (!/^\d{1,15}$/.test(id)) return null;
-    const row = this.db.prepare<[number], Record<string, unknown>>(`${this.listingSelect} WHERE l.id = ?`).get(Number(id));
+    const row = this.sql<[number], Record<string, unknown>>(`${this.listingSelect} WHERE l.id = ?`).get(Number(id));
     return row ? listingRecord(row) : null;
   }
 
   listUnmapped(options: { channel?: string | undefined; limit: number }): (UnmappedItem & { at: EpochMs })[] {
-    return this.db
-      .prepare<unknown[], { code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
+    return this.sql<unknown[], { code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
         `SELECT c.code, u.external_id, u.sku, u.barcode, u.reason, u.at FROM unmapped_items u JOIN channels c ON c.id = u.channel_id
          WHERE (? IS NULL OR c.code = ?) ORDER BY u.at DESC, u.external_id LIMIT ?`,
       )
@@ -314,21 +369,21 @@ export class SqliteAvailability {
   // --- rule sets -----------------------------------------------------------------------------
 
   private activeVersion(): number | null {
-    return this.db.prepare<[], { v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1').get()!.v;
+    return this.sql<[], { v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1').get()!.v;
   }
 
   checkRules(rules: RuleSet): void {
-    const channelCodes = new Set(this.db.prepare<[], { code: string }>('SELECT code FROM channels').all().map((row) => row.code));
-    const locationCodes = new Set(this.db.prepare<[], { code: string }>('SELECT code FROM locations').all().map((row) => row.code));
+    const channelCodes = new Set(this.sql<[], { code: string }>('SELECT code FROM channels').all().map((row) => row.code));
+    const locationCodes = new Set(this.sql<[], { code: string }>('SELECT code FROM locations').all().map((row) => row.code));
     const problems = checkRuleSet(rules, channelCodes, locationCodes);
     if (problems.length > 0) throw new CatalogueError('rule set rejected; nothing was changed', problems);
   }
 
   createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): RuleSetVersion {
     this.checkRules(input.rules);
-    const version = (this.db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM rule_sets').get()!.v ?? 0) + 1;
-    this.db.prepare('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES (?, ?, ?, ?, ?)').run(version, JSON.stringify(input.rules), input.author, input.note ?? null, now);
-    this.db.prepare('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'created', input.author, input.note ?? null, now);
+    const version = (this.sql<[], { v: number | null }>('SELECT max(version) AS v FROM rule_sets').get()!.v ?? 0) + 1;
+    this.sql('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES (?, ?, ?, ?, ?)').run(version, JSON.stringify(input.rules), input.author, input.note ?? null, now);
+    this.sql('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'created', input.author, input.note ?? null, now);
     return this.getRuleSet(version)!;
   }
 
@@ -336,39 +391,37 @@ export class SqliteAvailability {
 
   listRuleSets(): RuleSetVersion[] {
     const active = this.activeVersion();
-    return this.db.prepare<[], Record<string, unknown>>(`${this.ruleSelect} ORDER BY r.version DESC`).all().map((row) => ruleSetVersion(row, active));
+    return this.sql<[], Record<string, unknown>>(`${this.ruleSelect} ORDER BY r.version DESC`).all().map((row) => ruleSetVersion(row, active));
   }
 
   getRuleSet(version: number): RuleSetVersion | null {
-    const row = this.db.prepare<[number], Record<string, unknown>>(`${this.ruleSelect} WHERE r.version = ?`).get(version);
+    const row = this.sql<[number], Record<string, unknown>>(`${this.ruleSelect} WHERE r.version = ?`).get(version);
     return row ? ruleSetVersion(row, this.activeVersion()) : null;
   }
 
   ruleSetEvents(): RuleSetEvent[] {
-    return this.db
-      .prepare<[], { version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>('SELECT * FROM rule_set_events ORDER BY id DESC')
+    return this.sql<[], { version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>('SELECT * FROM rule_set_events ORDER BY id DESC')
       .all()
       .map((row) => ({ version: row.version, action: row.action, author: row.author, note: row.note, at: row.at }));
   }
 
   /** Switch the active version; returns false for an unknown version. */
   activate(version: number, by: { author: string; note?: string | null | undefined }, now: EpochMs): boolean {
-    if (!this.db.prepare('SELECT 1 FROM rule_sets WHERE version = ?').get(version)) return false;
-    this.db.prepare('UPDATE availability_state SET active_rule_version = ?, config_version = config_version + 1 WHERE id = 1').run(version);
-    this.db.prepare('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'activated', by.author, by.note ?? null, now);
+    if (!this.sql('SELECT 1 FROM rule_sets WHERE version = ?').get(version)) return false;
+    this.sql('UPDATE availability_state SET active_rule_version = ?, config_version = config_version + 1 WHERE id = 1').run(version);
+    this.sql('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'activated', by.author, by.note ?? null, now);
     return true;
   }
 
   /** Variant ids that have listings, after `afterId`, in id order. */
   listedVariants(afterId: number, limit: number): number[] {
-    return this.db
-      .prepare<[number, number], { variant_id: number }>('SELECT DISTINCT variant_id FROM listings WHERE variant_id > ? ORDER BY variant_id LIMIT ?')
+    return this.sql<[number, number], { variant_id: number }>('SELECT DISTINCT variant_id FROM listings WHERE variant_id > ? ORDER BY variant_id LIMIT ?')
       .all(afterId, limit)
       .map((row) => row.variant_id);
   }
 
   countListedVariants(): number {
-    return this.db.prepare<[], { n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings').get()!.n;
+    return this.sql<[], { n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings').get()!.n;
   }
 
   dryRunChunk(variantIds: readonly number[], rules: RuleSet, now: EpochMs, report: DryRunReport): void {
@@ -385,10 +438,9 @@ export class SqliteAvailability {
   }
 
   getAvailability(sku: string): ListingQuantity[] | null {
-    const variant = this.db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(sku);
+    const variant = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(sku);
     if (!variant) return null;
-    return this.db
-      .prepare<[number], Record<string, unknown>>(
+    return this.sql<[number], Record<string, unknown>>(
         `SELECT q.*, l.external_id, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
          JOIN listing_quantities q ON q.listing_id = l.id WHERE l.variant_id = ? ORDER BY c.code, l.id`,
       )
@@ -399,7 +451,7 @@ export class SqliteAvailability {
   explainListing(id: string, now: EpochMs): ListingExplanation | null {
     const listing = this.getListing(id);
     if (!listing) return null;
-    const variantId = this.db.prepare<[number], { variant_id: number }>('SELECT variant_id FROM listings WHERE id = ?').get(Number(id))!.variant_id;
+    const variantId = this.sql<[number], { variant_id: number }>('SELECT variant_id FROM listings WHERE id = ?').get(Number(id))!.variant_id;
     const context = this.contextFor([variantId], this.loadConfig())!;
     const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find(
       (entry) => entry.result.listingId === id,

@@ -787,16 +787,17 @@ export class SqliteStore implements LedgerStore {
     for (let after = 0; ; ) {
       const ids = this.availability.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
+      const [first, last] = [ids[0]!, ids[ids.length - 1]!];
       this.db
         .transaction(() => {
-          const { listings, writes } = this.availability.recomputeVariants(ids, now);
+          const { variants, listings, writes } = this.availability.recomputeRange(first, last, now);
           this.availability.writeQuantities(writes);
+          report.variants += variants;
           report.listings += listings;
           report.changed += writes.length;
         })
         .immediate();
-      report.variants += ids.length;
-      after = ids[ids.length - 1]!;
+      after = last;
       onProgress?.(report.variants, total);
       await new Promise((resolve) => setImmediate(resolve));
     }
