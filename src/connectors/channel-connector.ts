@@ -1,0 +1,74 @@
+/**
+ * THE connector port: what the dispatcher (src/sync/) needs from a sales platform, whatever
+ * its API. One folder per platform implements it (shopify/, bol/...), each tested by one
+ * connector conformance suite against its simulator in sim/.
+ *
+ * Every push is an ABSOLUTE quantity ("set to N", never "add N"): a push retried after a lost
+ * response cannot double-apply. Where the platform can compare-and-set (Shopify's
+ * changeFromQuantity) the connector passes the quantity we last saw on the channel, so a sale
+ * the channel took meanwhile is never overwritten; the outcome is then `stale` with what the
+ * channel shows now.
+ */
+
+export interface PushItem {
+  /** onhand listing id, echoed in the outcome. */
+  listingId: string;
+  /** The channel's id for the item (Shopify inventory item gid, Bol offer id...). */
+  externalId: string;
+  /** Where the quantity is set on the channel (Shopify location gid); null when the platform has none. */
+  externalLocationId: string | null;
+  /** The desired quantity to show. */
+  quantity: number;
+  /** What we last saw on the channel for compare-and-set; null = unknown (no compare). */
+  expectedChannelQuantity: number | null;
+  /**
+   * Idempotency key for platforms that take one (Shopify `@idempotent`): derived from the
+   * listing and the desired value's version, so a retry of the same push reuses it.
+   */
+  idempotencyKey: string;
+}
+
+export type PushOutcome =
+  | { listingId: string; status: 'ok'; channelQuantity: number }
+  /** The channel's quantity was not what we expected (it sold meanwhile): read, recompute, retry. */
+  | { listingId: string; status: 'stale'; channelQuantity: number | null; reason: string }
+  /** Try again later (5xx, timeout, throttled); `retryAfterMs` when the platform said when. */
+  | { listingId: string; status: 'retry'; reason: string; retryAfterMs?: number }
+  /** Will never succeed as sent (bad credentials, unknown offer): dead letter at once. */
+  | { listingId: string; status: 'permanent'; reason: string };
+
+/** A sale or change the channel reports, already turned into a ledger fact key. */
+export interface ChannelOrderLine {
+  /**
+   * Idempotency key from the BUSINESS event, never from a delivery id:
+   * `<platform>:<account>:<order id>:<line id>:<kind>`, so a redelivery or a re-poll maps to
+   * the same key.
+   */
+  key: string;
+  kind: 'order' | 'cancellation' | 'return';
+  externalId: string;
+  sku: string | null;
+  quantity: number;
+  orderReference: string;
+  occurredAt: number;
+}
+
+export interface RateLimitStatus {
+  /** Requests (or cost points) the platform would accept right now. */
+  available: number;
+  capacity: number;
+  /** When the budget is empty: ms until a request would be accepted. */
+  waitMs: number;
+}
+
+export interface ChannelConnector {
+  readonly platform: string;
+  /** Most items in one pushLevels call (Shopify: 250 quantities per mutation; Bol: 1 offer per PATCH). */
+  readonly maxBatchSize: number;
+  /** Push desired quantities; one outcome per item, in order. Never throws for a platform answer. */
+  pushLevels(items: readonly PushItem[], signal?: AbortSignal): Promise<PushOutcome[]>;
+  /** What the channel shows now, for reconciliation and after a stale compare. null = not found. */
+  readLevels(items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[], signal?: AbortSignal): Promise<{ listingId: string; quantity: number | null }[]>;
+  /** The connector's view of the platform's rate budget (from the platform's own headers/extensions). */
+  rateLimit(): RateLimitStatus;
+}
