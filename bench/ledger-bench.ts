@@ -32,6 +32,9 @@ const { values } = parseArgs({
     // facts: receipts, orders and sales only (what channel and WMS feeds send).
     mix: { type: 'string', default: 'requests,facts' },
     "in-flight": { type: "string" },
+    // > 0: list every variant on this many channels first, so each batch also recomputes and
+    // stores the desired quantity of every affected listing (issue 3's incremental recompute).
+    channels: { type: 'string', default: '0' },
   },
 });
 const totalCommands = Number(values.commands);
@@ -68,6 +71,20 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
     const chunk = [];
     for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) chunk.push({ sku: `SKU-${index}`, name: `Variant ${index}` });
     await store.upsertVariants(chunk, 1);
+  }
+  const channelCount = Number(values.channels);
+  if (channelCount > 0) {
+    const codes = Array.from({ length: channelCount }, (_, index) => `ch${index}`);
+    await store.upsertChannels(codes.map((code) => ({ code, name: code, platform: 'custom' as const, locations: ['WH1'] })), 1);
+    const version = await store.createRuleSet({ rules: { defaults: { buffer: { units: 1 } }, channels: { ch0: { cap: 50 } } }, author: 'bench' }, 1);
+    await store.activateRuleSet(version.version, { author: 'bench' }, 1);
+    for (const code of codes) {
+      for (let start = 0; start < variantCount; start += 1000) {
+        const chunk = [];
+        for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) chunk.push({ channel: code, externalId: `${code}-${index}`, sku: `SKU-${index}` });
+        await store.upsertListings(chunk, 1);
+      }
+    }
   }
   let counter = 0;
   const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_${++counter}` }, { batchSizeMax: Math.min(clients, 10_000), queueDepthMax: 100_000, ...(values["in-flight"] ? { inFlightMax: Number(values["in-flight"]) } : {}) });
@@ -108,6 +125,7 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
     store: engine,
     shape,
     mix,
+    listings_per_variant: Number(values.channels),
     commands: totalCommands,
     clients,
     variants: variantCount,

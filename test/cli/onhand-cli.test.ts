@@ -65,8 +65,8 @@ describe('onhand CLI', { concurrency: false }, () => {
   });
 
   it('migrates, then says it is up to date', () => {
-    assert.match(onhand(['migrate', '--database', database]).stdout, /applied 0001_ledger/);
-    assert.match(onhand(['migrate', '--database', database]).stdout, /up to date at 0001_ledger/);
+    assert.match(onhand(['migrate', '--database', database]).stdout, /applied 0001_ledger, 0002_availability/);
+    assert.match(onhand(['migrate', '--database', database]).stdout, /up to date at 0002_availability/);
   });
 
   it('creates, lists and revokes tokens; only a hash is stored', () => {

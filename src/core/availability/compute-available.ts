@@ -275,7 +275,8 @@ export function computeVariantAvailability(input: VariantAvailabilityInput, expl
 
 /** The explanation as text, for the CLI (`onhand explain SKU --channel bol`). */
 export function explainText(sku: string, result: ListingAvailability): string {
-  const lines = [`${sku} on ${result.channelCode} shows ${result.quantity} (rule set v${result.ruleVersion})`];
+  const rules = result.ruleVersion > 0 ? `rule set v${result.ruleVersion}` : 'no rule set active';
+  const lines = [`${sku} on ${result.channelCode} shows ${result.quantity} (${rules})`];
   for (const step of result.explanation) {
     switch (step.step) {
       case 'location':

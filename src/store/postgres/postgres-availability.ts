@@ -324,6 +324,7 @@ export class PostgresAvailability {
   private listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
 
   async listListings(db: Db, options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
+    if (options.afterId !== undefined && !/^\d{1,15}$/.test(options.afterId)) return []; // not an id this store issued
     const { rows } = await db.query<Record<string, unknown>>(
       `${this.listingSelect} WHERE l.id > $1 AND ($2::text IS NULL OR c.code = $2) AND ($3::text IS NULL OR v.sku = $3) ORDER BY l.id LIMIT $4`,
       [Number(options.afterId ?? 0), options.channel ?? null, options.sku ?? null, options.limit],

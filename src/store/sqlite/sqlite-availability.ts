@@ -344,6 +344,7 @@ export class SqliteAvailability {
   private listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
 
   listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): ListingRecord[] {
+    if (options.afterId !== undefined && !/^\d{1,15}$/.test(options.afterId)) return []; // not an id this store issued
     return this.sql<unknown[], Record<string, unknown>>(
         `${this.listingSelect} WHERE l.id > ? AND (? IS NULL OR c.code = ?) AND (? IS NULL OR v.sku = ?) ORDER BY l.id LIMIT ?`,
       )
