@@ -54,6 +54,7 @@ export interface AvailabilityContext {
 
 export interface ListingQuantityWrite extends StoredListingQuantity {
   listingId: string;
+  variantId: number;
   computedAt: EpochMs;
 }
 
@@ -124,9 +125,10 @@ export function computeListings(
   return out;
 }
 
-export function toWrite(result: ListingAvailability, ruleVersion: number | null, now: EpochMs): ListingQuantityWrite {
+export function toWrite(variantId: number, result: ListingAvailability, ruleVersion: number | null, now: EpochMs): ListingQuantityWrite {
   return {
     listingId: result.listingId,
+    variantId,
     quantity: result.quantity,
     preorderQuantity: result.preorder?.quantity ?? null,
     preorderEarliestAt: result.preorder?.earliest_at ? Date.parse(result.preorder.earliest_at) : null,
@@ -139,12 +141,12 @@ export function toWrite(result: ListingAvailability, ruleVersion: number | null,
 /** Only what changed is written: an unchanged listing produces no row (and, later, no push). */
 export function changedWrites(
   context: AvailabilityContext,
-  results: readonly { result: ListingAvailability }[],
+  results: readonly { variantId: number; result: ListingAvailability }[],
   now: EpochMs,
 ): ListingQuantityWrite[] {
   const writes: ListingQuantityWrite[] = [];
-  for (const { result } of results) {
-    const next = toWrite(result, context.ruleVersion, now);
+  for (const { variantId, result } of results) {
+    const next = toWrite(variantId, result, context.ruleVersion, now);
     const stored = context.current.get(result.listingId);
     if (
       stored &&

@@ -135,7 +135,7 @@ export class PostgresAvailability {
   async contextFromPlan(db: Db, plan: BatchAvailabilityPlan, levels: readonly LevelState[]): Promise<AvailabilityContext> {
     const variants = (await db.query<{ id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id = ANY($1::bigint[])', [plan.affected])).rows;
     const incoming = plan.config.needsIncoming ? await this.incomingOf(db, plan.affected) : [];
-    const current = (await db.query<CurrentRow>('SELECT * FROM listing_quantities WHERE listing_id = ANY($1::bigint[])', [plan.listings.map((row) => row.id)])).rows;
+    const current = (await db.query<CurrentRow>('SELECT * FROM listing_quantities WHERE variant_id = ANY($1::bigint[])', [plan.affected])).rows;
     return buildContext(plan.config, { variants, components: plan.components, listings: plan.listings, levels, incoming, current });
   }
 
@@ -169,15 +169,16 @@ export class PostgresAvailability {
   async writeQuantities(db: Db, writes: readonly ListingQuantityWrite[]): Promise<void> {
     if (writes.length === 0) return;
     await db.query(
-      `INSERT INTO listing_quantities (listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
-       SELECT listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at
+      `INSERT INTO listing_quantities (variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
+       SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at
        FROM json_populate_recordset(NULL::listing_quantities, $1::json)
-       ON CONFLICT (listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+       ON CONFLICT (variant_id, listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
          preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
          rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
       [
         JSON.stringify(
           writes.map((write) => ({
+            variant_id: write.variantId,
             listing_id: Number(write.listingId),
             quantity: write.quantity,
             preorder_quantity: write.preorderQuantity,

@@ -47,7 +47,7 @@ const inList = 'SELECT value FROM json_each(?)';
 /** The level columns the availability computation reads (the rest read as zero). */
 const availabilityLevelColumns = 'variant_id, location_id, on_hand, reserved, last_count_at, velocity, velocity_at';
 
-/** Rows per multi-row upsert (7 columns x 100 = 700 parameters). */
+/** Rows per multi-row upsert (8 columns x 100 = 800 parameters). */
 const upsertChunkRows = 100;
 
 /** Variants per bulk-recompute transaction: large enough to amortise, small enough not to stall writers. */
@@ -150,22 +150,21 @@ export class SqliteAvailability {
           )
           .all(ids)
       : [];
-    const current = this.sql<[string], CurrentRow>(`SELECT * FROM listing_quantities WHERE listing_id IN (${inList})`)
-      .all(JSON.stringify(listings.map((row) => row.id)));
+    const current = this.sql<[string], CurrentRow>(`SELECT * FROM listing_quantities WHERE variant_id IN (${inList})`).all(ids);
     return buildContext(config, { variants, components, listings, levels, incoming, current });
   }
 
   writeQuantities(writes: readonly ListingQuantityWrite[]): void {
     const statement = (rows: number) =>
       this.sql(
-        `INSERT INTO listing_quantities (listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
-         VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
-         ON CONFLICT (listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+        `INSERT INTO listing_quantities (variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
+         VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (variant_id, listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
            preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
            rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
       );
     const values = (write: ListingQuantityWrite) => [
-      Number(write.listingId), write.quantity, write.preorderQuantity, write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt,
+      write.variantId, Number(write.listingId), write.quantity, write.preorderQuantity, write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt,
     ];
     let index = 0;
     for (; index + upsertChunkRows <= writes.length; index += upsertChunkRows) {
@@ -209,7 +208,7 @@ export class SqliteAvailability {
         ).all(first, last)
       : [];
     const current = this.sql<[number, number], CurrentRow>(
-      'SELECT q.* FROM listing_quantities q JOIN listings l ON l.id = q.listing_id WHERE l.variant_id BETWEEN ? AND ?',
+      'SELECT * FROM listing_quantities WHERE variant_id BETWEEN ? AND ?',
     ).all(first, last);
     const context = buildContext(config, { variants, components, listings, levels, incoming, current });
     const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);

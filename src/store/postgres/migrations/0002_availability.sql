@@ -35,7 +35,8 @@ CREATE TABLE listings (
   updated_at           BIGINT  NOT NULL,
   UNIQUE (channel_id, external_id)
 );
-CREATE INDEX listings_variant ON listings (variant_id);
+-- Covering the ledger batch's lookup (a variant's listings and channels) without touching the table.
+CREATE INDEX listings_variant ON listings (variant_id, id, channel_id, rank);
 
 CREATE TABLE listing_mappings (
   channel_id  BIGINT  NOT NULL REFERENCES channels (id),
@@ -84,12 +85,15 @@ CREATE TABLE availability_state (
 );
 INSERT INTO availability_state (id, active_rule_version, config_version) VALUES (1, NULL, 0);
 
+-- Keyed by variant first: a ledger batch rewrites all listings of the variants it moved.
 CREATE TABLE listing_quantities (
-  listing_id           BIGINT  PRIMARY KEY REFERENCES listings (id),
+  variant_id           BIGINT  NOT NULL REFERENCES variants (id),
+  listing_id           BIGINT  NOT NULL UNIQUE REFERENCES listings (id),
   quantity             BIGINT  NOT NULL CHECK (quantity >= 0),
   preorder_quantity    BIGINT  CHECK (preorder_quantity IS NULL OR preorder_quantity > 0),
   preorder_earliest_at BIGINT,
   preorder_latest_at   BIGINT,
   rule_version         BIGINT,
-  computed_at          BIGINT  NOT NULL
+  computed_at          BIGINT  NOT NULL,
+  PRIMARY KEY (variant_id, listing_id)
 );

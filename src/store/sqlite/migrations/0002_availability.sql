@@ -35,7 +35,8 @@ CREATE TABLE listings (
   updated_at           INTEGER NOT NULL,
   UNIQUE (channel_id, external_id)
 );
-CREATE INDEX listings_variant ON listings (variant_id);
+-- Covering the ledger batch's lookup (a variant's listings and channels) without touching the table.
+CREATE INDEX listings_variant ON listings (variant_id, id, channel_id, rank);
 
 CREATE TABLE listing_mappings (
   channel_id  INTEGER NOT NULL REFERENCES channels (id),
@@ -84,12 +85,16 @@ CREATE TABLE availability_state (
 );
 INSERT INTO availability_state (id, active_rule_version, config_version) VALUES (1, NULL, 0);
 
+-- Clustered by variant: a ledger batch rewrites all listings of the variants it moved, and a
+-- variant's rows then share a page (keyed by listing id alone they sit on one page per channel).
 CREATE TABLE listing_quantities (
-  listing_id           INTEGER PRIMARY KEY REFERENCES listings (id),
+  variant_id           INTEGER NOT NULL REFERENCES variants (id),
+  listing_id           INTEGER NOT NULL UNIQUE REFERENCES listings (id),
   quantity             INTEGER NOT NULL CHECK (quantity >= 0),
   preorder_quantity    INTEGER CHECK (preorder_quantity IS NULL OR preorder_quantity > 0),
   preorder_earliest_at INTEGER,
   preorder_latest_at   INTEGER,
   rule_version         INTEGER,
-  computed_at          INTEGER NOT NULL
-);
+  computed_at          INTEGER NOT NULL,
+  PRIMARY KEY (variant_id, listing_id)
+) WITHOUT ROWID;
