@@ -101,6 +101,9 @@ export interface DemoReport {
   locations: number;
   receipts: number;
   purchaseOrders: number;
+  channels: number;
+  listings: number;
+  ruleSetVersion: number;
 }
 
 /** Load the demo into an empty database. Returns null (and does nothing) when variants exist. */
@@ -119,8 +122,15 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       const ceiling = location.kind === 'store' ? 6 : 40;
       const quantity = Math.floor(random() * (ceiling + 1)) - (random() < 0.12 ? ceiling : 0);
       if (quantity <= 0) continue;
-      const payload = { type: 'receipt', sku: variant.sku, location: location.code, quantity, key: `demo-opening-${variant.sku}-${location.code}` };
-      receipts.push({ ...payload, type: 'receipt', payloadHash: payloadHash(payload), source: { system: 'demo', reference: 'opening-stock' } });
+      // The store's stock comes from a cycle count (POS on-hand plus a fresh count), which
+      // makes it eligible for pickup under the shop's rule; warehouses receive it.
+      if (location.kind === 'store') {
+        const payload = { type: 'count', sku: variant.sku, location: location.code, on_hand: quantity, key: `demo-count-${variant.sku}-${location.code}` };
+        receipts.push({ type: 'count', key: payload.key, sku: variant.sku, location: location.code, onHand: quantity, payloadHash: payloadHash(payload), source: { system: 'demo', reference: 'cycle-count' } });
+      } else {
+        const payload = { type: 'receipt', sku: variant.sku, location: location.code, quantity, key: `demo-opening-${variant.sku}-${location.code}` };
+        receipts.push({ ...payload, type: 'receipt', payloadHash: payloadHash(payload), source: { system: 'demo', reference: 'opening-stock' } });
+      }
     }
   }
   for (let start = 0; start < receipts.length; start += 500) {
@@ -149,11 +159,48 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       now,
     );
   }
+  // Two sales channels, every variant listed on both, and a first rule set.
+  await store.upsertChannels(
+    [
+      { code: 'shop', name: 'Own Shopify shop', platform: 'shopify', locations: ['WH-AMS', 'STORE-UTR', 'WH-RTM'], pushLatencyP95Ms: 800 },
+      { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
+    ],
+    now,
+  );
+  let listings = 0;
+  for (const channel of ['shop', 'bol']) {
+    const items = variants.map((variant, index) => ({
+      channel,
+      externalId: channel === 'shop' ? `gid://shopify/InventoryItem/${1000 + index}` : `bol-offer-${variant.sku.toLowerCase()}`,
+      sku: variant.sku,
+      rank: channel === 'shop' ? 1 : 2,
+    }));
+    listings += (await store.upsertListings(items, now)).created;
+  }
+  const rules = await store.createRuleSet(
+    {
+      author: 'demo',
+      note: 'demo rules: a unit of safety everywhere, Bol.com capped and kept off the store, pre-order on the own shop',
+      rules: {
+        defaults: { buffer: { units: 1, dynamic: { safety_factor: 1.5, ceiling: 5 } } },
+        channels: {
+          bol: { cap: 20, buffer: { zero_at_or_below: 2 } },
+          shop: { pickup: { count_max_age_hours: 72 }, preorder: { within_days: 14 } },
+        },
+        low_stock: { threshold: 2, listings_max: 1 },
+      },
+    },
+    now,
+  );
+  await store.activateRuleSet(rules.version, { author: 'demo' }, now);
   return {
     variants: variants.length,
     bundles: variants.length - plain.length,
     locations: demoLocations.length,
     receipts: receipts.length,
     purchaseOrders: orders.length,
+    channels: 2,
+    listings,
+    ruleSetVersion: rules.version,
   };
 }

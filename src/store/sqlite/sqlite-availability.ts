@@ -40,6 +40,8 @@ import type {
 import { channelRecords } from '../availability-rows.js';
 import { CatalogueError } from '../ledger-store.js';
 import { levelFromRow } from '../rows.js';
+import { SqliteVariantCache } from './sqlite-variant-cache.js';
+import type { LevelState } from '../../core/ledger/level.js';
 
 /** SQLite takes id lists as one JSON array parameter: `IN (SELECT value FROM json_each(?))`. */
 const inList = 'SELECT value FROM json_each(?)';
@@ -61,8 +63,21 @@ export const recomputeChunkVariants = 5_000;
 export class SqliteAvailability {
   private config: AvailabilityConfig | undefined;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly cache: SqliteVariantCache;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.cache = new SqliteVariantCache(db, (text) => this.sql(text));
+  }
+
+  /** Drop cached structure and quantities (after a write other than a ledger batch, or a failed batch). */
+  dropCache(): void {
+    this.cache.clear();
+  }
+
+  /** A ledger batch committed: keep the cache in step with what it wrote. */
+  batchCommitted(levels: readonly LevelState[], quantities: readonly ListingQuantityWrite[]): void {
+    this.cache.applyCommitted(levels, quantities);
+  }
 
   /** Prepared once per connection (lazily: the tables exist only after migration). */
   private sql<Params extends unknown[] = unknown[], Row = unknown>(text: string): Database.Statement<Params, Row> {
@@ -72,6 +87,7 @@ export class SqliteAvailability {
   }
 
   private bumpConfig(): void {
+    this.cache.clear();
     this.sql('UPDATE availability_state SET config_version = config_version + 1 WHERE id = 1').run();
   }
 
@@ -108,14 +124,33 @@ export class SqliteAvailability {
    */
   contextForBatch(touched: readonly number[], config = this.loadConfig()): AvailabilityContext | undefined {
     if (touched.length === 0) return undefined;
-    const bundleComponents = this.sql<[string], ComponentRow>(
-        `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
-         WHERE b.bundle_id IN (SELECT bundle_id FROM bundle_components WHERE component_id IN (${inList}))`,
-      )
-      .all(JSON.stringify(touched));
-    const affected = [...affectedVariants(touched, bundleMap(bundleComponents))];
-    return this.contextFor(affected, config, bundleComponents);
+    this.cache.validate(config.configVersion);
+    this.cache.ensure(touched);
+    const containing = touched.flatMap((id) => this.cache.get(id)?.bundlesContaining ?? []);
+    const affected = [...affectedVariants(touched, bundleMap(containing))];
+    this.cache.ensure(affected);
+    if (!affected.some((id) => (this.cache.get(id)?.listings.length ?? 0) > 0)) return undefined;
+    const components = affected.flatMap((id) => this.cache.get(id)?.components ?? []);
+    const read = variantsToRead(affected, components);
+    this.cache.ensure(read);
+    const entries = affected.map((id) => [id, this.cache.get(id)] as const).filter((entry) => entry[1] !== undefined);
+    const incoming = config.needsIncoming
+      ? this.sql<[string], IncomingLineRow>(
+          `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
+           FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
+           WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id IN (${inList})`,
+        ).all(JSON.stringify(affected))
+      : [];
+    return buildContext(config, {
+      variants: entries.map(([id, entry]) => ({ id, sku: entry!.sku, is_bundle: entry!.isBundle ? 1 : 0 })),
+      components: [...components, ...containing],
+      listings: entries.flatMap(([, entry]) => entry!.listings),
+      levels: read.flatMap((id) => [...(this.cache.get(id)?.levels.values() ?? [])]),
+      incoming,
+      current: entries.flatMap(([, entry]) => [...entry!.current.values()]),
+    });
   }
+
 
   /** Context for computing `variantIds` (all must be given; bundles' components are read too). */
   contextFor(

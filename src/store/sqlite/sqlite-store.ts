@@ -18,6 +18,7 @@ import {
   type ReservationState,
   type StoredAnswer,
   type VariantRef,
+  type WriteSet,
 } from '../../core/ledger/apply-commands.js';
 import { levelKey, type LevelState } from '../../core/ledger/level.js';
 import {
@@ -294,6 +295,7 @@ export class SqliteStore implements LedgerStore {
 
   /** Recompute these variants' listings inside the current transaction. */
   private recomputeNow(variantIds: readonly number[], now: EpochMs): number {
+    this.availability.dropCache();
     const { listings, writes } = this.availability.recomputeVariants(variantIds, now);
     this.availability.writeQuantities(writes);
     return listings;
@@ -452,11 +454,18 @@ export class SqliteStore implements LedgerStore {
 
   async applyBatch(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): Promise<CommandAnswer[]> {
     const run = this.db.transaction(() => this.applyBatchLocked(items, now, newReservationId));
-    return run.immediate();
+    try {
+      const { answers, writes } = run.immediate();
+      this.availability.batchCommitted(writes.levels.map((write) => write.level), writes.listingQuantities);
+      return answers;
+    } catch (error) {
+      this.availability.dropCache();
+      throw error;
+    }
   }
 
   /** Runs inside BEGIN IMMEDIATE: load -> decide (pure core) -> write. */
-  private applyBatchLocked(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): CommandAnswer[] {
+  private applyBatchLocked(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): { answers: CommandAnswer[]; writes: WriteSet } {
     const sql = this.sql;
     const needs = collectNeeds(items);
     const variants = new Map<string, VariantRef>();
@@ -545,7 +554,7 @@ export class SqliteStore implements LedgerStore {
       sql.updatePurchaseOrderLine.run(line.quantityReceived, line.purchaseOrderId, line.line);
     }
     this.availability.writeQuantities(writes.listingQuantities);
-    return outcome.answers;
+    return { answers: outcome.answers, writes };
   }
 
   private levelRows(variantId: number, now: EpochMs): LevelRow[] {
@@ -712,6 +721,7 @@ export class SqliteStore implements LedgerStore {
   }
 
   async upsertMappings(mappings: readonly { channel: string; externalId: string; sku: string }[], now: EpochMs) {
+    this.availability.dropCache();
     return this.db.transaction(() => this.availability.upsertMappings(mappings, now)).immediate();
   }
 
@@ -788,6 +798,7 @@ export class SqliteStore implements LedgerStore {
       const ids = this.availability.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
       const [first, last] = [ids[0]!, ids[ids.length - 1]!];
+      this.availability.dropCache();
       this.db
         .transaction(() => {
           const { variants, listings, writes } = this.availability.recomputeRange(first, last, now);
