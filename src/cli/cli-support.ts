@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Config } from '../config/config-schema.js';
+import { configSources, type Config } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
 import type { LedgerStore } from '../store/ledger-store.js';
 
@@ -45,7 +45,8 @@ export function withDatabase(command: Command): Command {
 
 export function configFrom(flags: Flags): Config {
   const picked: Partial<Record<keyof Config, unknown>> = {};
-  for (const name of ['database', 'host', 'port', 'logLevel', 'demo', 'allowAsyncCommit', 'pgPoolSize', 'idempotencyRetentionDays', 'sweepIntervalMs'] as const) {
+  // Every setting the schema knows, so a new one cannot be forgotten here.
+  for (const name of Object.keys(configSources) as (keyof Config)[]) {
     if (flags[name] !== undefined) picked[name] = flags[name];
   }
   return loadConfig(picked);

@@ -22,6 +22,10 @@ export function buildCli(runtime: CliRuntime): Command {
     .option('--demo', 'load the demo catalogue into an empty database')
     .option('--allow-async-commit', 'start even if PostgreSQL synchronous_commit is off (acknowledged commands may be lost)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env ONHAND_LOG_LEVEL)')
+    .option('--pg-pool-size <n>', 'PostgreSQL connections (env ONHAND_PG_POOL_SIZE)', integer('--pg-pool-size'))
+    .option('--idempotency-retention-days <days>', 'keep idempotency keys this long (env ONHAND_IDEMPOTENCY_RETENTION_DAYS)', integer('--idempotency-retention-days'))
+    .option('--sweep-interval-ms <ms>', 'expiry sweep and key pruning interval (env ONHAND_SWEEP_INTERVAL_MS)', integer('--sweep-interval-ms'))
+    .option('--availability-refresh-ms <ms>', 'full availability refresh for time-dependent rules, 0 = off (env ONHAND_AVAILABILITY_REFRESH_MS)', integer('--availability-refresh-ms'))
     .action(async (flags: Flags) => runtime.serve(configFrom(flags)));
 
   withDatabase(program.command('migrate'))

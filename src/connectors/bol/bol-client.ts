@@ -1,0 +1,206 @@
+import type { components as OffersV11 } from './generated/offers-v11.js';
+import type { components as RetailerV10, operations as RetailerV10Operations } from './generated/retailer-v10.js';
+import { BolAuth, BolAuthError, describeNetworkError, parseRetryAfterMs } from './bol-auth.js';
+import { type BolRateLimiter, type BolRateRuleName, bolLimits, findBolRateRule } from './bol-limits.js';
+
+/**
+ * The HTTP layer of the Bol connector: one method per bol operation we use, typed with the types
+ * generated from bol's OpenAPI documents (scripts/generate-bol-types.mjs), each call
+ * 1. takes a bearer token (BolAuth),
+ * 2. takes a slot of its endpoint's window (BolRateLimiter) or answers "wait" without sending,
+ * 3. sends with a deadline (AbortSignal.timeout, joined with the caller's signal),
+ * 4. feeds bol's rate headers back to the limiter,
+ * 5. on 401 renews the token ONCE and repeats (a token can expire in flight),
+ * 6. classifies the answer: `ok`, or `failed` with `retryable` (429, 5xx, network, timeout) or not
+ *    (400, 403, 404, 406, 415, a second 401...) - CHANNELS.md 3.6: 500/504 "can be retried",
+ *    404/400 are functional.
+ * It never throws for a platform answer.
+ */
+
+export type PatchOfferRequest = OffersV11['schemas']['PatchOfferRequest'];
+export type OfferResponse = OffersV11['schemas']['OfferResponse'];
+export type BolProblem = RetailerV10['schemas']['Problem'];
+export type ReducedOrders = RetailerV10['schemas']['ReducedOrders'];
+export type ReducedOrder = RetailerV10['schemas']['ReducedOrder'];
+export type ReducedOrderItem = RetailerV10['schemas']['ReducedOrderItem'];
+export type BolOrder = RetailerV10['schemas']['Order'];
+export type BolOrderItem = RetailerV10['schemas']['OrderOrderItem'];
+export type GetOrdersQuery = NonNullable<RetailerV10Operations['get-orders']['parameters']['query']>;
+
+/** Media types (CHANNELS.md 3.2): offers are v11, orders v10; a wrong one gets 406/415. */
+export const bolMediaTypes = Object.freeze({ offersV11: 'application/vnd.retailer.v11+json', retailerV10: 'application/vnd.retailer.v10+json' });
+
+export type BolCallResult<T> =
+  | { kind: 'ok'; status: number; body: T }
+  | {
+      kind: 'failed';
+      retryable: boolean;
+      /** HTTP status; null when nothing came back (network, timeout, our own limiter). */
+      status: number | null;
+      reason: string;
+      retryAfterMs?: number;
+      problem?: BolProblem;
+    };
+
+export interface BolClientConfig {
+  /** Origin of the API, e.g. https://api.bol.com (paths start with /retailer). */
+  baseUrl: string;
+  auth: BolAuth;
+  limiter: BolRateLimiter;
+  now: () => number;
+  /** @default bolLimits.requestTimeoutMs */
+  requestTimeoutMs?: number;
+  /** @default bolLimits.limiterWaitMsMax */
+  limiterWaitMsMax?: number;
+}
+
+interface Operation {
+  method: 'GET' | 'PATCH';
+  path: string;
+  media: string;
+  body?: unknown;
+  /** Whether a 2xx carries a JSON body to parse. */
+  expectBody: boolean;
+}
+
+export class BolClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly config: BolClientConfig) {
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Offers v11 `PATCH /retailer/offers/{offer-id}` -> 204 (CHANNELS.md 3.3). */
+  patchOffer(offerId: string, request: PatchOfferRequest, signal?: AbortSignal): Promise<BolCallResult<undefined>> {
+    return this.call({ method: 'PATCH', path: `/retailer/offers/${encodeURIComponent(offerId)}`, media: bolMediaTypes.offersV11, body: request, expectBody: false }, signal);
+  }
+
+  /** Offers v11 `GET /retailer/offers/{offer-id}` -> OfferResponse, 404 when unknown. */
+  getOffer(offerId: string, signal?: AbortSignal): Promise<BolCallResult<OfferResponse>> {
+    return this.call({ method: 'GET', path: `/retailer/offers/${encodeURIComponent(offerId)}`, media: bolMediaTypes.offersV11, expectBody: true }, signal);
+  }
+
+  /** Retailer v10 `GET /retailer/orders` -> ReducedOrders; bol's `{}` past the last page becomes `{orders: []}`. */
+  async getOrders(query: GetOrdersQuery, signal?: AbortSignal): Promise<BolCallResult<ReducedOrders>> {
+    const search = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
+    const result = await this.call<Partial<ReducedOrders>>({ method: 'GET', path: `/retailer/orders?${search.toString()}`, media: bolMediaTypes.retailerV10, expectBody: true }, signal);
+    if (result.kind === 'failed') return result;
+    return { kind: 'ok', status: result.status, body: { orders: Array.isArray(result.body.orders) ? result.body.orders : [] } };
+  }
+
+  /** Retailer v10 `GET /retailer/orders/{order-id}` -> Order (offer id, reference, quantities). */
+  getOrder(orderId: string, signal?: AbortSignal): Promise<BolCallResult<BolOrder>> {
+    return this.call({ method: 'GET', path: `/retailer/orders/${encodeURIComponent(orderId)}`, media: bolMediaTypes.retailerV10, expectBody: true }, signal);
+  }
+
+  private async call<T>(operation: Operation, signal: AbortSignal | undefined): Promise<BolCallResult<T>> {
+    const pathname = operation.path.split('?')[0]!;
+    const rule = findBolRateRule(this.config.limiter.rules, operation.method, pathname);
+    for (let attempt = 1; ; attempt++) {
+      // 1. token
+      let token: string;
+      try {
+        token = await this.config.auth.accessToken();
+      } catch (error) {
+        const authError = error instanceof BolAuthError ? error : new BolAuthError(String(error), true);
+        return { kind: 'failed', retryable: authError.retryable, status: null, reason: authError.message, ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }) };
+      }
+      // 2. window slot
+      if (rule !== undefined) {
+        let slot: Awaited<ReturnType<BolRateLimiter['acquire']>>;
+        try {
+          slot = await this.config.limiter.acquire(rule.name, this.config.limiterWaitMsMax ?? bolLimits.limiterWaitMsMax, signal);
+        } catch {
+          return { kind: 'failed', retryable: true, status: null, reason: 'aborted while waiting for the rate window' };
+        }
+        if (!slot.ok) {
+          return { kind: 'failed', retryable: true, status: null, reason: `bol ${rule.name} budget (${rule.capacity} per ${rule.windowMs} ms) spent: not sent`, retryAfterMs: slot.waitMs };
+        }
+      }
+      // 3. send
+      const answer = await this.send(operation, token, signal);
+      if (answer.kind === 'network') return { kind: 'failed', retryable: true, status: null, reason: answer.reason };
+      const { response, text } = answer;
+      // 4. rate headers
+      const now = this.config.now();
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), now);
+      if (rule !== undefined) {
+        this.config.limiter.observe(rule.name, {
+          status: response.status,
+          retryAfterMs,
+          remaining: headerNumber(response.headers.get('x-ratelimit-remaining')),
+          resetMs: secondsToMs(headerNumber(response.headers.get('x-ratelimit-reset'))),
+        });
+      }
+      // 5. one renewal on 401
+      if (response.status === 401 && attempt === 1) {
+        this.config.auth.invalidate(token);
+        continue;
+      }
+      // 6. classify
+      if (response.ok) {
+        if (!operation.expectBody) return { kind: 'ok', status: response.status, body: undefined as T };
+        try {
+          return { kind: 'ok', status: response.status, body: JSON.parse(text) as T };
+        } catch {
+          return { kind: 'failed', retryable: true, status: response.status, reason: `bol ${operation.method} ${pathname} answered ${response.status} with a malformed body` };
+        }
+      }
+      return classifyFailure(operation, pathname, response.status, text, retryAfterMs, rule?.name);
+    }
+  }
+
+  private async send(operation: Operation, token: string, signal: AbortSignal | undefined): Promise<{ kind: 'answer'; response: Response; text: string } | { kind: 'network'; reason: string }> {
+    const timeoutMs = this.config.requestTimeoutMs ?? bolLimits.requestTimeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: operation.media };
+    if (operation.body !== undefined) headers['content-type'] = operation.media;
+    try {
+      const response = await fetch(`${this.baseUrl}${operation.path}`, {
+        method: operation.method,
+        headers,
+        body: operation.body === undefined ? null : JSON.stringify(operation.body),
+        signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
+      });
+      // The body read is inside the deadline too: a truncated or stalled body is a network fault.
+      const text = await response.text();
+      return { kind: 'answer', response, text };
+    } catch (error) {
+      const what = `bol ${operation.method} ${operation.path.split('?')[0]}`;
+      if (timeout.aborted) return { kind: 'network', reason: `${what}: no answer within ${timeoutMs} ms (it may have been applied)` };
+      if (signal?.aborted) return { kind: 'network', reason: `${what}: aborted by the caller (it may have been applied)` };
+      return { kind: 'network', reason: `${what}: ${describeNetworkError(error)} (it may have been applied)` };
+    }
+  }
+}
+
+function classifyFailure<T>(operation: Operation, pathname: string, status: number, text: string, retryAfterMs: number | undefined, ruleName: BolRateRuleName | undefined): BolCallResult<T> {
+  let problem: BolProblem | undefined;
+  try {
+    const parsed = JSON.parse(text) as Partial<BolProblem>;
+    if (parsed !== null && typeof parsed === 'object' && typeof parsed.status === 'number') problem = parsed as BolProblem;
+  } catch {
+    problem = undefined;
+  }
+  const violations = (problem?.violations ?? []).map((violation) => `${violation.name}: ${violation.reason}`).join('; ');
+  const detail = [problem?.detail ?? problem?.title, violations].filter((part) => part !== undefined && part !== '').join(' - ');
+  const reason = `bol ${operation.method} ${pathname} answered ${status}${detail === '' ? '' : `: ${detail}`}`;
+  const base = { kind: 'failed' as const, status, reason, ...(problem === undefined ? {} : { problem }) };
+  if (status === 429) {
+    // bol sends Retry-After with its 429 (3.7); without one, wait a window.
+    return { ...base, retryable: true, retryAfterMs: retryAfterMs ?? (ruleName === 'orders-list' ? 60_000 : 1_000) };
+  }
+  if (status >= 500 || status === 408) return { ...base, retryable: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  return { ...base, retryable: false };
+}
+
+function headerNumber(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : undefined;
+}
+
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.round(seconds * 1000);
+}
