@@ -314,3 +314,21 @@ export function listingQuantity(row: Record<string, unknown>): ListingQuantity {
     computedAt: Number(row.computed_at),
   };
 }
+
+/**
+ * The outbox part of a listing_quantities upsert (ON CONFLICT DO UPDATE; every right-hand side
+ * reads the OLD row, `t` being the table's name or alias, `excluded` the new values):
+ * a changed desired value bumps desired_version and makes the row pending (a dead letter stays
+ * dead but keeps the newest value); a row already pending keeps its due time (a throttled
+ * channel's backoff is kept: ten changes stay one push); a rewrite that only moves the rule
+ * version changes nothing for dispatch.
+ */
+export function outboxOnConflict(t: string): string {
+  const same = `(excluded.quantity IS NOT DISTINCT FROM ${t}.quantity AND excluded.preorder_quantity IS NOT DISTINCT FROM ${t}.preorder_quantity)`;
+  return `desired_version = ${t}.desired_version + CASE WHEN ${same} THEN 0 ELSE 1 END,
+    dispatch_state = CASE WHEN ${same} THEN ${t}.dispatch_state WHEN ${t}.dispatch_state = 'dead' THEN 'dead' ELSE 'pending' END,
+    pending_since = CASE WHEN ${same} THEN ${t}.pending_since WHEN ${t}.dispatch_state = 'done' THEN excluded.computed_at
+                         ELSE COALESCE(${t}.pending_since, excluded.computed_at) END,
+    due_at = CASE WHEN NOT ${same} AND ${t}.dispatch_state = 'done' THEN excluded.computed_at ELSE ${t}.due_at END,
+    channel_id = excluded.channel_id`;
+}

@@ -1,6 +1,7 @@
 import type { EpochMs } from '../core/clock.js';
 import type { BatchItem, CommandAnswer, LevelView, ReservationView } from '../core/ledger/apply-commands.js';
 import type { AvailabilityStore } from './availability-store.js';
+import type { DispatchStore } from '../sync/dispatch-store.js';
 
 /**
  * THE storage port (CONVENTIONS 3). Two adapters implement it: `sqlite/` (embedded default,
@@ -185,7 +186,7 @@ export class CatalogueError extends Error {
   }
 }
 
-export interface LedgerStore extends AvailabilityStore {
+export interface LedgerStore extends AvailabilityStore, DispatchStore {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
 

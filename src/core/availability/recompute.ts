@@ -55,6 +55,7 @@ export interface AvailabilityContext {
 export interface ListingQuantityWrite extends StoredListingQuantity {
   listingId: string;
   variantId: number;
+  channelCode: string;
   computedAt: EpochMs;
 }
 
@@ -129,6 +130,7 @@ export function toWrite(variantId: number, result: ListingAvailability, ruleVers
   return {
     listingId: result.listingId,
     variantId,
+    channelCode: result.channelCode,
     quantity: result.quantity,
     preorderQuantity: result.preorder?.quantity ?? null,
     preorderEarliestAt: result.preorder?.earliest_at ? Date.parse(result.preorder.earliest_at) : null,

@@ -10,6 +10,7 @@ import {
 } from '../../core/availability/recompute.js';
 import type { LevelState } from '../../core/ledger/level.js';
 import {
+  outboxOnConflict,
   availabilityConfig,
   buildContext,
   channelRecords,
@@ -168,11 +169,14 @@ export class PostgresAvailability {
 
   async writeQuantities(db: Db, writes: readonly ListingQuantityWrite[]): Promise<void> {
     if (writes.length === 0) return;
+    const channelIds = (await this.loadConfig(db)).channelIds;
     await db.query(
-      `INSERT INTO listing_quantities (variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
-       SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at
+      `INSERT INTO listing_quantities AS t (variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at,
+         rule_version, computed_at, due_at, pending_since)
+       SELECT variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at,
+         computed_at, computed_at
        FROM json_populate_recordset(NULL::listing_quantities, $1::json)
-       ON CONFLICT (variant_id, listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+       ON CONFLICT (variant_id, listing_id) DO UPDATE SET ${outboxOnConflict('t')}, quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
          preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
          rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
       [
@@ -180,6 +184,7 @@ export class PostgresAvailability {
           writes.map((write) => ({
             variant_id: write.variantId,
             listing_id: Number(write.listingId),
+            channel_id: channelIds.get(write.channelCode) ?? null,
             quantity: write.quantity,
             preorder_quantity: write.preorderQuantity,
             preorder_earliest_at: write.preorderEarliestAt,

@@ -42,6 +42,8 @@ import {
 } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
 import { PostgresAvailability, recomputeChunkVariants } from './postgres-availability.js';
+import { PostgresDispatch } from './postgres-dispatch.js';
+import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
 import {
   UnknownRuleSetError,
   type ChannelInput,
@@ -196,6 +198,7 @@ export class PostgresStore implements LedgerStore {
   readonly capabilities = { engine: 'postgres', singleWriter: false, supportsSkipLocked: true, multiProcess: true } as const;
   private readonly pool: pg.Pool;
   private readonly availability = new PostgresAvailability();
+  private readonly dispatch: PostgresDispatch;
   /** Batches re-run after a retryable conflict (for benchmarks and tests). */
   retries = 0;
 
@@ -203,6 +206,7 @@ export class PostgresStore implements LedgerStore {
     this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, types });
     // An idle client that errors (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
+    this.dispatch = new PostgresDispatch(this.pool, (work) => this.transaction(work));
   }
 
   /**
@@ -929,6 +933,36 @@ export class PostgresStore implements LedgerStore {
       onProgress?.(report.variants, total);
     }
     return report;
+  }
+
+  // --- propagation -------------------------------------------------------------------------
+
+  async acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null> {
+    return this.dispatch.acquireLease(channel, owner, now, ttlMs);
+  }
+
+  async releaseLease(channel: string, owner: string): Promise<void> {
+    await this.dispatch.releaseLease(channel, owner);
+  }
+
+  async claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]> {
+    return this.dispatch.claimDue(channel, epoch, now, limit, claimMs);
+  }
+
+  async recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean> {
+    return this.dispatch.recordResults(channel, epoch, results, now);
+  }
+
+  async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
+    return this.dispatch.syncStatus(now);
+  }
+
+  async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
+    return this.dispatch.listDeadLetters(options);
+  }
+
+  async redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number> {
+    return this.dispatch.redrive(options, now);
   }
 
   // --- tokens ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import {
   type ListingQuantityWrite,
 } from '../../core/availability/recompute.js';
 import {
+  outboxOnConflict,
   availabilityConfig,
   buildContext,
   listingQuantity,
@@ -49,7 +50,7 @@ const inList = 'SELECT value FROM json_each(?)';
 /** The level columns the availability computation reads (the rest read as zero). */
 const availabilityLevelColumns = 'variant_id, location_id, on_hand, reserved, last_count_at, velocity, velocity_at';
 
-/** Rows per multi-row upsert (8 columns x 100 = 800 parameters). */
+/** Rows per multi-row upsert (11 columns x 100 = 1,100 parameters). */
 const upsertChunkRows = 100;
 
 /** Variants per bulk-recompute transaction: large enough to amortise, small enough not to stall writers. */
@@ -190,16 +191,21 @@ export class SqliteAvailability {
   }
 
   writeQuantities(writes: readonly ListingQuantityWrite[]): void {
+    if (writes.length === 0) return;
+    const channelIds = this.loadConfig().channelIds;
     const statement = (rows: number) =>
       this.sql(
-        `INSERT INTO listing_quantities (variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at)
-         VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
-         ON CONFLICT (variant_id, listing_id) DO UPDATE SET quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+        `INSERT INTO listing_quantities AS t (variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at,
+           rule_version, computed_at, due_at, pending_since)
+         VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (variant_id, listing_id) DO UPDATE SET ${outboxOnConflict('t')},
+           quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
            preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
            rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
       );
     const values = (write: ListingQuantityWrite) => [
-      write.variantId, Number(write.listingId), write.quantity, write.preorderQuantity, write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt,
+      write.variantId, Number(write.listingId), channelIds.get(write.channelCode) ?? null, write.quantity, write.preorderQuantity,
+      write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt, write.computedAt, write.computedAt,
     ];
     let index = 0;
     for (; index + upsertChunkRows <= writes.length; index += upsertChunkRows) {

@@ -41,6 +41,8 @@ import {
 } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
 import { SqliteAvailability, recomputeChunkVariants } from './sqlite-availability.js';
+import { SqliteDispatch } from './sqlite-dispatch.js';
+import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
 import {
   UnknownRuleSetError,
   type ChannelInput,
@@ -103,6 +105,7 @@ export class SqliteStore implements LedgerStore {
   readonly capabilities = { engine: 'sqlite', singleWriter: true, supportsSkipLocked: false, multiProcess: true } as const;
   private readonly db: Database.Database;
   private readonly availability: SqliteAvailability;
+  private readonly dispatch: SqliteDispatch;
   private prepared: ReturnType<SqliteStore['prepare']> | undefined;
 
   constructor(options: SqliteStoreOptions) {
@@ -123,6 +126,7 @@ export class SqliteStore implements LedgerStore {
     const synchronous = this.db.pragma('synchronous', { simple: true });
     if (synchronous !== 2) throw new Error(`SQLite synchronous is ${String(synchronous)}, expected 2 (FULL)`);
     this.availability = new SqliteAvailability(this.db);
+    this.dispatch = new SqliteDispatch(this.db);
   }
 
   private get sql() {
@@ -813,6 +817,37 @@ export class SqliteStore implements LedgerStore {
       await new Promise((resolve) => setImmediate(resolve));
     }
     return report;
+  }
+
+  // --- propagation -------------------------------------------------------------------------
+
+  async acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null> {
+    return this.dispatch.acquireLease(channel, owner, now, ttlMs);
+  }
+
+  async releaseLease(channel: string, owner: string): Promise<void> {
+    this.dispatch.releaseLease(channel, owner);
+  }
+
+  async claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]> {
+    return this.dispatch.claimDue(channel, epoch, now, limit, claimMs);
+  }
+
+  async recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean> {
+    // Only dispatch columns change: the availability cache (quantities, rule versions) stays valid.
+    return this.dispatch.recordResults(channel, epoch, results, now);
+  }
+
+  async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
+    return this.dispatch.syncStatus(now);
+  }
+
+  async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
+    return this.dispatch.listDeadLetters(options);
+  }
+
+  async redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number> {
+    return this.dispatch.redrive(options, now);
   }
 
   // --- tokens ------------------------------------------------------------------------------

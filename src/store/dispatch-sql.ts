@@ -1,0 +1,142 @@
+import type { EpochMs } from '../core/clock.js';
+import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../sync/dispatch-store.js';
+
+/**
+ * SQL of the dispatch side, shared by both engines: written with `?` placeholders, each used
+ * once and in order; `numbered()` turns them into `$1, $2...` for PostgreSQL.
+ */
+export function numbered(sql: string): string {
+  let index = 0;
+  return sql.replace(/\?/g, () => `$${++index}`);
+}
+
+/**
+ * Urgency (CONVENTIONS: push first what risks an oversell): 0 when the channel shows stock and
+ * desired is 0, 1 when it shows more than desired (or we do not know what it shows), 2 when the
+ * push only raises a quantity. What it shows = what it last answered, else what we last pushed.
+ */
+const urgency = `CASE
+    WHEN lq.quantity = 0 AND COALESCE(lq.channel_quantity, lq.pushed_quantity, 1) > 0 THEN 0
+    WHEN COALESCE(lq.channel_quantity, lq.pushed_quantity, lq.quantity + 1) > lq.quantity THEN 1
+    ELSE 2 END`;
+
+export const dispatchSql = {
+  /** Params: channel id, now (due), now (claim expiry), limit. */
+  claim: `SELECT lq.listing_id, l.external_id, l.external_location_id, lq.quantity, lq.desired_version, lq.channel_quantity,
+      lq.attempts, lq.pending_since, ${urgency} AS urgency
+    FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id
+    WHERE lq.channel_id = ? AND lq.dispatch_state = 'pending' AND lq.due_at <= ? AND (lq.claimed_until IS NULL OR lq.claimed_until <= ?)
+    ORDER BY urgency, lq.due_at, lq.listing_id
+    LIMIT ?`,
+
+  rowToDispatch(row: Record<string, unknown>): DispatchRow {
+    return {
+      listingId: String(row.listing_id),
+      externalId: row.external_id as string,
+      externalLocationId: (row.external_location_id as string | null) ?? null,
+      quantity: Number(row.quantity),
+      desiredVersion: Number(row.desired_version),
+      channelQuantity: row.channel_quantity === null ? null : Number(row.channel_quantity),
+      attempts: Number(row.attempts),
+      pendingSince: row.pending_since === null ? null : Number(row.pending_since),
+    };
+  },
+
+  /**
+   * A latency sample for an acknowledged push of the newest version. Params: channel id, now,
+   * now, listing id, desired version.
+   */
+  sample: `INSERT INTO push_samples (channel_id, latency_ms, at)
+    SELECT ?, ? - pending_since, ? FROM listing_quantities WHERE listing_id = ? AND desired_version = ? AND pending_since IS NOT NULL`,
+
+  /** The update for one result, with its parameters in placeholder order. */
+  result(result: DispatchResult, now: EpochMs): { sql: string; params: unknown[] } {
+    const listingId = Number(result.listingId);
+    switch (result.status) {
+      case 'ok':
+        // Done only if no newer desired value arrived while the push was in flight; else it stays
+        // pending (from the newer value's time) and goes out next.
+        return {
+          sql: `UPDATE listing_quantities SET pushed_quantity = ?, pushed_version = ?, channel_quantity = ?, pushed_at = ?, attempts = 0,
+              last_error = NULL, claimed_until = NULL,
+              dispatch_state = CASE WHEN desired_version = ? THEN 'done' ELSE dispatch_state END,
+              pending_since = CASE WHEN desired_version = ? THEN NULL ELSE computed_at END
+            WHERE listing_id = ?`,
+          params: [result.pushedQuantity, result.desiredVersion, result.channelQuantity, now, result.desiredVersion, result.desiredVersion, listingId],
+        };
+      case 'stale':
+        // The channel sold meanwhile: remember what it shows, push again at once with that compare value.
+        return {
+          sql: `UPDATE listing_quantities SET channel_quantity = ?, attempts = attempts + 1, due_at = ?, claimed_until = NULL,
+              last_error = 'channel quantity changed meanwhile (compare-and-set)' WHERE listing_id = ?`,
+          params: [result.channelQuantity, now, listingId],
+        };
+      case 'retry':
+        return {
+          sql: `UPDATE listing_quantities SET attempts = attempts + 1, due_at = ?, last_error = ?, claimed_until = NULL,
+              dispatch_state = CASE WHEN ? = 1 THEN 'dead' ELSE dispatch_state END WHERE listing_id = ?`,
+          params: [result.dueAt, result.error.slice(0, 500), result.dead ? 1 : 0, listingId],
+        };
+      case 'permanent':
+        return {
+          sql: `UPDATE listing_quantities SET attempts = attempts + 1, last_error = ?, claimed_until = NULL, dispatch_state = 'dead' WHERE listing_id = ?`,
+          params: [result.error.slice(0, 500), listingId],
+        };
+    }
+  },
+
+  /** Params: now. One row per channel. */
+  status: `SELECT c.id AS channel_id, c.code, c.platform,
+      (SELECT count(*) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending') AS queue_depth,
+      (SELECT min(q.pending_since) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending') AS oldest_pending,
+      (SELECT max(q.pushed_at) FROM listing_quantities q WHERE q.channel_id = c.id) AS last_success,
+      (SELECT max(q.attempts) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending') AS failures,
+      (SELECT count(*) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'dead') AS dead,
+      (SELECT owner FROM channel_leases cl WHERE cl.channel_id = c.id AND cl.expires_at > ?) AS lease_owner
+    FROM channels c ORDER BY c.code`,
+
+  statusFromRow(row: Record<string, unknown>, now: EpochMs, latency: { p50: number | null; p95: number | null }): ChannelSyncStatus {
+    return {
+      channel: row.code as string,
+      platform: row.platform as string,
+      queueDepth: Number(row.queue_depth),
+      oldestPendingAgeMs: row.oldest_pending === null ? null : Math.max(0, now - Number(row.oldest_pending)),
+      lastSuccessAt: row.last_success === null ? null : Number(row.last_success),
+      consecutiveFailures: row.failures === null ? 0 : Number(row.failures),
+      deadLetters: Number(row.dead),
+      pushLatencyP50Ms: latency.p50,
+      pushLatencyP95Ms: latency.p95,
+      leaseOwner: (row.lease_owner as string | null) ?? null,
+    };
+  },
+
+  /** Params: channel code or null, limit. */
+  dead: `SELECT lq.listing_id, c.code, v.sku, l.external_id, lq.quantity, lq.attempts, lq.last_error, lq.pending_since
+    FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
+    WHERE lq.dispatch_state = 'dead' AND (? IS NULL OR c.code = ?) ORDER BY lq.listing_id LIMIT ?`,
+
+  deadFromRow(row: Record<string, unknown>): DeadLetter {
+    return {
+      listingId: String(row.listing_id),
+      channel: row.code as string,
+      sku: row.sku as string,
+      externalId: row.external_id as string,
+      quantity: Number(row.quantity),
+      attempts: Number(row.attempts),
+      lastError: (row.last_error as string | null) ?? null,
+      since: row.pending_since === null ? null : Number(row.pending_since),
+    };
+  },
+
+  /** Params: now, channel code or null, channel code or null, limit. */
+  redrive: `UPDATE listing_quantities SET dispatch_state = 'pending', attempts = 0, due_at = ?, last_error = NULL, claimed_until = NULL
+    WHERE listing_id IN (SELECT lq.listing_id FROM listing_quantities lq JOIN channels c ON c.id = lq.channel_id
+      WHERE lq.dispatch_state = 'dead' AND (? IS NULL OR c.code = ?) ORDER BY lq.listing_id LIMIT ?)`,
+};
+
+export function latencyPercentiles(samples: readonly number[]): { p50: number | null; p95: number | null } {
+  if (samples.length === 0) return { p50: null, p95: null };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return { p50: at(50), p95: at(95) };
+}

@@ -1,0 +1,109 @@
+import type pg from 'pg';
+import type { EpochMs } from '../../core/clock.js';
+import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
+import { dispatchSql, latencyPercentiles, numbered } from '../dispatch-sql.js';
+
+type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
+
+/**
+ * Propagation on PostgreSQL, shared by several processes: rows are claimed with
+ * `FOR UPDATE SKIP LOCKED` (two pushers never take the same row, neither waits for the other),
+ * the channel's lease is one atomic upsert (a takeover bumps the epoch), and results are
+ * written only while the lease row, locked `FOR SHARE`, still carries the writer's epoch.
+ */
+export class PostgresDispatch {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly transaction: Transaction,
+  ) {}
+
+  async acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null> {
+    const { rows } = await this.pool.query<{ epoch: number }>(
+      `INSERT INTO channel_leases AS cl (channel_id, owner, epoch, expires_at)
+       SELECT id, $2, 1, $3::bigint + $4::bigint FROM channels WHERE code = $1
+       ON CONFLICT (channel_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+         epoch = CASE WHEN cl.owner = excluded.owner THEN cl.epoch ELSE cl.epoch + 1 END
+       WHERE cl.owner = excluded.owner OR cl.expires_at <= $3::bigint
+       RETURNING epoch`,
+      [channel, owner, now, ttlMs],
+    );
+    return rows[0]?.epoch ?? null;
+  }
+
+  async releaseLease(channel: string, owner: string): Promise<void> {
+    await this.pool.query('UPDATE channel_leases SET expires_at = 0 WHERE owner = $1 AND channel_id = (SELECT id FROM channels WHERE code = $2)', [owner, channel]);
+  }
+
+  private async holds(client: pg.PoolClient, channel: string, epoch: number): Promise<number | undefined> {
+    const { rows } = await client.query<{ channel_id: number }>(
+      'SELECT cl.channel_id FROM channel_leases cl JOIN channels c ON c.id = cl.channel_id WHERE c.code = $1 AND cl.epoch = $2 FOR SHARE OF cl',
+      [channel, epoch],
+    );
+    return rows[0]?.channel_id;
+  }
+
+  async claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]> {
+    return this.transaction(async (client) => {
+      const channelId = await this.holds(client, channel, epoch);
+      if (channelId === undefined) return [];
+      const { rows } = await client.query<Record<string, unknown>>(`${numbered(dispatchSql.claim)} FOR UPDATE OF lq SKIP LOCKED`, [channelId, now, now, limit]);
+      if (rows.length > 0) {
+        await client.query('UPDATE listing_quantities SET claimed_epoch = $1, claimed_until = $2 WHERE listing_id = ANY($3::bigint[])', [
+          epoch,
+          now + claimMs,
+          rows.map((row) => row.listing_id),
+        ]);
+      }
+      return rows.map(dispatchSql.rowToDispatch);
+    });
+  }
+
+  async recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const channelId = await this.holds(client, channel, epoch);
+      if (channelId === undefined) return false;
+      for (const result of results) {
+        if (result.status === 'ok') await client.query(numbered(dispatchSql.sample), [channelId, now, now, Number(result.listingId), result.desiredVersion]);
+        const { sql, params } = dispatchSql.result(result, now);
+        await client.query(numbered(sql), params);
+      }
+      return true;
+    });
+  }
+
+  async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
+    const { rows } = await this.pool.query<Record<string, unknown>>(numbered(dispatchSql.status), [now]);
+    const out: ChannelSyncStatus[] = [];
+    for (const row of rows) {
+      const samples = await this.pool.query<{ latency_ms: number }>(
+        'SELECT latency_ms FROM push_samples WHERE channel_id = $1 AND at >= $2 ORDER BY id DESC LIMIT 10000',
+        [row.channel_id, now - 15 * 60_000],
+      );
+      out.push(dispatchSql.statusFromRow(row, now, latencyPercentiles(samples.rows.map((sample) => Number(sample.latency_ms)))));
+    }
+    return out;
+  }
+
+  async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
+    const { rows } = await this.pool.query<Record<string, unknown>>(numbered(dispatchSql.dead).replace('$1 IS NULL', '$1::text IS NULL'), [
+      options.channel ?? null,
+      options.channel ?? null,
+      options.limit,
+    ]);
+    return rows.map(dispatchSql.deadFromRow);
+  }
+
+  async redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number> {
+    const result = await this.pool.query(numbered(dispatchSql.redrive).replace('$2 IS NULL', '$2::text IS NULL'), [
+      now,
+      options.channel ?? null,
+      options.channel ?? null,
+      options.limit,
+    ]);
+    return result.rowCount ?? 0;
+  }
+
+  async pruneSamples(before: EpochMs): Promise<number> {
+    return (await this.pool.query('DELETE FROM push_samples WHERE at < $1', [before])).rowCount ?? 0;
+  }
+}

@@ -1,0 +1,72 @@
+import type { EpochMs } from '../core/clock.js';
+
+/**
+ * The storage side of propagation (implemented by both stores). The outbox row is the
+ * listing's `listing_quantities` row: the newest desired quantity, written in the ledger
+ * transaction; these methods claim due rows for a channel, record what the channel answered,
+ * and report.
+ *
+ * Fencing: a channel's push loop runs in the process holding the channel's lease; every claim
+ * and every result carries the lease epoch, and a write with an older epoch changes nothing
+ * (a paused former owner cannot overwrite newer state).
+ */
+
+export interface DispatchRow {
+  listingId: string;
+  externalId: string;
+  externalLocationId: string | null;
+  quantity: number;
+  desiredVersion: number;
+  channelQuantity: number | null;
+  attempts: number;
+  /** Oldest unacknowledged change (commit time), for latency. */
+  pendingSince: EpochMs | null;
+}
+
+export type DispatchResult =
+  | { listingId: string; desiredVersion: number; status: 'ok'; channelQuantity: number; pushedQuantity: number }
+  | { listingId: string; desiredVersion: number; status: 'stale'; channelQuantity: number | null }
+  | { listingId: string; desiredVersion: number; status: 'retry'; dueAt: EpochMs; error: string; dead: boolean }
+  | { listingId: string; desiredVersion: number; status: 'permanent'; error: string };
+
+export interface ChannelSyncStatus {
+  channel: string;
+  platform: string;
+  queueDepth: number;
+  oldestPendingAgeMs: number | null;
+  lastSuccessAt: EpochMs | null;
+  consecutiveFailures: number;
+  deadLetters: number;
+  pushLatencyP50Ms: number | null;
+  pushLatencyP95Ms: number | null;
+  leaseOwner: string | null;
+}
+
+export interface DeadLetter {
+  listingId: string;
+  channel: string;
+  sku: string;
+  externalId: string;
+  quantity: number;
+  attempts: number;
+  lastError: string | null;
+  since: EpochMs | null;
+}
+
+export interface DispatchStore {
+  /** Take or renew the channel's lease; returns the epoch held, or null when another live owner has it. */
+  acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null>;
+  releaseLease(channel: string, owner: string): Promise<void>;
+  /**
+   * Claim up to `limit` due rows of the channel, most urgent first: the channel shows more than
+   * desired (above all desired 0) before what only raises a quantity. Claimed rows are not
+   * claimable again until `now + claimMs` (a crashed pusher's claims come back by themselves).
+   */
+  claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]>;
+  /** Record the answers; ignored entirely when `epoch` is no longer the channel's lease epoch. */
+  recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean>;
+  syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]>;
+  listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]>;
+  /** Move up to `limit` dead letters back to pending (due now, attempts reset); returns how many. */
+  redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number>;
+}
