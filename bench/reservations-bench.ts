@@ -24,7 +24,7 @@ const { values } = parseArgs({
     trials: { type: 'string', default: '20' },
   },
 });
-const main = new URL('../dist/main.js', import.meta.url).pathname;
+const main = new URL('../dist/src/main.js', import.meta.url).pathname;
 const loader = new URL('./support/http-load.ts', import.meta.url).pathname;
 
 async function startServer(database: string, port: number): Promise<{ process: ChildProcess; url: string; output: () => string }> {

@@ -1,4 +1,4 @@
-// Compiles src/ to dist/ and copies the SQL migrations beside the compiled stores.
+// Compiles src/ and sim/ to dist/ and copies the SQL migrations beside the compiled stores.
 // Runs on `npm install` (prepare), so `npm install && npm start` works on a fresh clone.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ rmSync('dist', { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit' });
 for (const engine of ['sqlite', 'postgres']) {
   const from = `src/store/${engine}/migrations`;
-  const to = `dist/store/${engine}/migrations`;
+  const to = `dist/src/store/${engine}/migrations`;
   mkdirSync(to, { recursive: true });
   for (const name of readdirSync(from)) cpSync(`${from}/${name}`, `${to}/${name}`);
 }

@@ -128,6 +128,15 @@ export const dispatchSql = {
     };
   },
 
+  /** Params: channel code. */
+  loadCursor: `SELECT cc.cursor FROM channel_cursors cc JOIN channels c ON c.id = cc.channel_id WHERE c.code = ?`,
+  /** Params: cursor, now, channel code. */
+  saveCursor: `INSERT INTO channel_cursors (channel_id, cursor, updated_at) SELECT id, ?, ? FROM channels WHERE code = ?
+    ON CONFLICT (channel_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
+  /** Params: channel code, external id. */
+  listingByExternalId: `SELECT l.id, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
+    WHERE c.code = ? AND l.external_id = ?`,
+
   /** Params: now, channel code or null, channel code or null, limit. */
   redrive: `UPDATE listing_quantities SET dispatch_state = 'pending', attempts = 0, due_at = ?, last_error = NULL, claimed_until = NULL
     WHERE listing_id IN (SELECT lq.listing_id FROM listing_quantities lq JOIN channels c ON c.id = lq.channel_id

@@ -67,6 +67,12 @@ export interface DispatchStore {
   recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean>;
   syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]>;
   listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]>;
+  /** An order poller's saved position for the channel, or null. */
+  loadCursor(channel: string): Promise<string | null>;
+  /** Save it, after the lines it returned are applied. */
+  saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void>;
+  /** The listing a channel knows by this id (for order lines), or null. */
+  listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null>;
   /** Move up to `limit` dead letters back to pending (due now, attempts reset); returns how many. */
   redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number>;
 }

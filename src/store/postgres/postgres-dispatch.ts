@@ -103,6 +103,19 @@ export class PostgresDispatch {
     return result.rowCount ?? 0;
   }
 
+  async loadCursor(channel: string): Promise<string | null> {
+    return (await this.pool.query<{ cursor: string }>(numbered(dispatchSql.loadCursor), [channel])).rows[0]?.cursor ?? null;
+  }
+
+  async saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void> {
+    await this.pool.query(numbered(dispatchSql.saveCursor), [cursor, now, channel]);
+  }
+
+  async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
+    const row = (await this.pool.query<{ id: number; sku: string }>(numbered(dispatchSql.listingByExternalId), [channel, externalId])).rows[0];
+    return row ? { listingId: String(row.id), sku: row.sku } : null;
+  }
+
   async pruneSamples(before: EpochMs): Promise<number> {
     return (await this.pool.query('DELETE FROM push_samples WHERE at < $1', [before])).rowCount ?? 0;
   }

@@ -94,6 +94,19 @@ export class SqliteDispatch {
     return this.db.prepare(dispatchSql.redrive).run(now, options.channel ?? null, options.channel ?? null, options.limit).changes;
   }
 
+  loadCursor(channel: string): string | null {
+    return this.db.prepare<[string], { cursor: string }>(dispatchSql.loadCursor).get(channel)?.cursor ?? null;
+  }
+
+  saveCursor(channel: string, cursor: string, now: EpochMs): void {
+    this.db.prepare(dispatchSql.saveCursor).run(cursor, now, channel);
+  }
+
+  listingByExternalId(channel: string, externalId: string): { listingId: string; sku: string } | null {
+    const row = this.db.prepare<[string, string], { id: number; sku: string }>(dispatchSql.listingByExternalId).get(channel, externalId);
+    return row ? { listingId: String(row.id), sku: row.sku } : null;
+  }
+
   pruneSamples(before: EpochMs): number {
     return this.db.prepare('DELETE FROM push_samples WHERE at < ?').run(before).changes;
   }

@@ -850,6 +850,18 @@ export class SqliteStore implements LedgerStore {
     return this.dispatch.redrive(options, now);
   }
 
+  async loadCursor(channel: string): Promise<string | null> {
+    return this.dispatch.loadCursor(channel);
+  }
+
+  async saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void> {
+    this.dispatch.saveCursor(channel, cursor, now);
+  }
+
+  async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
+    return this.dispatch.listingByExternalId(channel, externalId);
+  }
+
   // --- tokens ------------------------------------------------------------------------------
 
   async createToken(token: { id: string; name: string; scope: TokenScope; hash: string; createdAt: EpochMs }): Promise<void> {

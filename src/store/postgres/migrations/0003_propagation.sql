@@ -45,3 +45,12 @@ CREATE TABLE push_samples (
   at         BIGINT  NOT NULL
 );
 CREATE INDEX push_samples_channel_at ON push_samples (channel_id, at);
+
+-- Order pollers' positions (Bol.com orders...), saved only after the lines they returned are
+-- applied to the ledger: a crash between the two re-polls the same lines, which the ledger's
+-- idempotency keys (from the business event) turn into no-ops.
+CREATE TABLE channel_cursors (
+  channel_id BIGINT PRIMARY KEY REFERENCES channels (id),
+  cursor     TEXT    NOT NULL,
+  updated_at BIGINT NOT NULL
+);
