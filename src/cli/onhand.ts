@@ -5,6 +5,7 @@ import { tokenScopes } from '../store/ledger-store.js';
 import { issueToken } from '../http/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
+import { addSyncCommands } from './sync-commands.js';
 import { CliFailure, configFrom, integer, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 
 export type { CliRuntime } from './cli-support.js';
@@ -93,6 +94,7 @@ export function buildCli(runtime: CliRuntime): Command {
     );
 
   addAvailabilityCommands(program, runtime);
+  addSyncCommands(program, runtime);
   return program;
 }
 

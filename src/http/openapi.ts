@@ -31,6 +31,7 @@ export const openApiOptions: SwaggerOptions = {
       { name: 'listings', description: 'Variants as channels sell them, and the items that match no variant' },
       { name: 'rule sets', description: 'Versioned availability rules: create, dry run, activate, roll back' },
       { name: 'availability', description: 'What each listing may show, and why' },
+      { name: 'sync', description: 'Propagation to channels: status per connection, dead letters and redrive' },
       { name: 'health', description: 'Liveness and readiness probes' },
     ],
   },

@@ -12,6 +12,7 @@ import { openApiOptions } from './openapi.js';
 import { apiPlugin } from './plugins/api.js';
 import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
+import { syncPlugin } from './plugins/sync.js';
 
 export interface ServerDeps {
   store: LedgerStore;
@@ -115,5 +116,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(healthPlugin, { store: deps.store });
   await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   await app.register(availabilityPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   return app;
 }

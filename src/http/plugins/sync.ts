@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../core/clock.js';
+import type { AvailabilityStore } from '../../store/availability-store.js';
+import type { DispatchStore } from '../../sync/dispatch-store.js';
+import { guardWithBearerAuth, type TokenLookup } from '../auth.js';
+import { ProblemError } from '../errors.js';
+import { deadLetterView, syncStatusView } from '../sync-mapping.js';
+import { DeadLetterList, DeadLetterQuery, RedriveBody, RedriveResult, SyncStatusView } from '../sync-schemas.js';
+import { route } from './api.js';
+
+export interface SyncDeps {
+  store: DispatchStore & Pick<AvailabilityStore, 'getChannel'> & TokenLookup;
+  clock: Clock;
+}
+
+/**
+ * Propagation as an operator sees it: per channel connection, how far behind it is and how
+ * fast it acknowledges; the listings that gave up (dead letters) and sending them again.
+ * Like the other plugins, each handler maps the request to the port and the answer back.
+ */
+export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDeps): Promise<void> {
+  guardWithBearerAuth(app, store);
+
+  /** A named channel must exist: a typo must not read as "nothing to do". */
+  async function knownChannel(code: string | undefined): Promise<void> {
+    if (code !== undefined && !(await store.getChannel(code))) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${code}`);
+  }
+
+  app.get(
+    '/sync/status',
+    route(
+      'read',
+      'sync',
+      'Per channel connection: queue depth, oldest pending age, last success, consecutive failures, dead letters, push latency',
+      {
+        description:
+          'Push latency is measured from the ledger commit to the channel acknowledgement, over the pushes of the last 15 minutes ' +
+          '(null when there were none).',
+        response: { 200: SyncStatusView },
+      },
+    ),
+    async () => ({ channels: (await store.syncStatus(clock.now())).map(syncStatusView) }),
+  );
+
+  app.get<{ Querystring: DeadLetterQuery }>(
+    '/dead-letters',
+    route(
+      'read',
+      'sync',
+      'Listings the channel refused for good or after the last retry, each with its newest desired quantity and the last error',
+      { querystring: DeadLetterQuery, response: { 200: DeadLetterList } },
+      [404],
+    ),
+    async (request) => {
+      const { channel, limit } = request.query;
+      await knownChannel(channel);
+      return { items: (await store.listDeadLetters({ channel, limit })).map(deadLetterView) };
+    },
+  );
+
+  app.post<{ Body: RedriveBody }>(
+    '/dead-letters/redrive',
+    route(
+      'admin',
+      'sync',
+      'Move dead letters back to pending (due now, attempts reset), optionally of one channel',
+      { description: 'Answers how many were moved; the push loop sends their newest desired quantity.', body: RedriveBody, response: { 200: RedriveResult } },
+      [404, 413],
+    ),
+    async (request) => {
+      const { channel, limit } = request.body;
+      await knownChannel(channel);
+      return { redriven: await store.redrive({ channel, limit }, clock.now()) };
+    },
+  );
+}

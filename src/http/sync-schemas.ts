@@ -1,0 +1,64 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { limits } from '../core/limits.js';
+import { Closed, Limit, Nullable, Timestamp } from './schemas.js';
+
+/**
+ * Request and response schemas of the sync routes (status, dead letters, redrive), in the style
+ * of schemas.ts: every request object closed, every string and number bounded.
+ */
+
+// Bounds not yet in core/limits.ts (candidates for it; core/ is not this layer's to edit).
+/** Most dead letters one redrive moves back to pending. */
+export const redriveLimitMax = 10_000;
+
+const ChannelCode = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'Channel code, e.g. `bol`, `shop-nl`' });
+const Count = Type.Integer({ minimum: 0 });
+const Milliseconds = Nullable(Type.Number({ minimum: 0 }));
+
+// --- status ----------------------------------------------------------------------------------
+
+export const ChannelSyncStatusView = Type.Object({
+  channel: Type.String(),
+  platform: Type.String(),
+  queue_depth: Type.Integer({ description: 'Listings whose newest desired quantity the channel has not acknowledged yet (dead letters excluded)' }),
+  oldest_pending_age_ms: Type.Union([Type.Integer(), Type.Null()], { description: 'Age of the oldest unacknowledged change; null when nothing is pending' }),
+  last_success_at: Nullable(Timestamp),
+  consecutive_failures: Count,
+  dead_letters: Count,
+  push_latency_p50_ms: Milliseconds,
+  push_latency_p95_ms: Milliseconds,
+  lease_owner: Type.Union([Type.String(), Type.Null()], { description: 'The process pushing this channel now; null when none holds the lease' }),
+});
+export type ChannelSyncStatusView = Static<typeof ChannelSyncStatusView>;
+
+export const SyncStatusView = Type.Object({ channels: Type.Array(ChannelSyncStatusView) });
+export type SyncStatusView = Static<typeof SyncStatusView>;
+
+// --- dead letters ----------------------------------------------------------------------------
+
+export const DeadLetterQuery = Closed({ channel: Type.Optional(ChannelCode), limit: Limit });
+export type DeadLetterQuery = Static<typeof DeadLetterQuery>;
+
+export const DeadLetterView = Type.Object({
+  listing_id: Type.String(),
+  channel: Type.String(),
+  sku: Type.String(),
+  external_id: Type.String(),
+  quantity: Type.Integer({ description: 'The newest desired quantity, pushed on redrive' }),
+  attempts: Count,
+  last_error: Nullable(Type.String()),
+  since: Type.Union([Timestamp, Type.Null()], { description: 'Commit time of the oldest change the channel has not acknowledged' }),
+});
+export type DeadLetterView = Static<typeof DeadLetterView>;
+
+export const DeadLetterList = Type.Object({ items: Type.Array(DeadLetterView) });
+export type DeadLetterList = Static<typeof DeadLetterList>;
+
+export const RedriveBody = Closed({
+  channel: Type.Optional(ChannelCode),
+  limit: Type.Integer({ minimum: 1, maximum: redriveLimitMax, description: 'Most dead letters to move back to pending' }),
+});
+export type RedriveBody = Static<typeof RedriveBody>;
+
+export const RedriveResult = Type.Object({ redriven: Count });
+export type RedriveResult = Static<typeof RedriveResult>;
