@@ -16,12 +16,57 @@ import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { Sweeper } from './store/sweeper.js';
 import { randomIds, systemClock } from './system-clock.js';
+import { hostname } from 'node:os';
+import type { Clock } from './core/clock.js';
+import { BolConnector } from './connectors/bol/bol-connector.js';
+import { initialBolOrdersCursor, type BolOrdersCursor } from './connectors/bol/bol-orders.js';
+import { bolConnectorSettings, resolveSettings } from './connectors/connector-settings.js';
+import { startDemoChannels } from './demo/demo-channels.js';
+import type { ChannelRecord } from './store/availability-store.js';
+import { Propagation, type ChannelRuntime } from './sync/propagation.js';
+import { defaultRetryPolicy } from './sync/retry-policy.js';
 
 export async function openStore(config: Config): Promise<LedgerStore> {
   if (storeProfile(config.database) === 'postgres') {
     return new PostgresStore({ connectionString: config.database, poolSize: config.pgPoolSize, allowAsyncCommit: config.allowAsyncCommit });
   }
   return new SqliteStore({ filename: resolve(config.database) });
+}
+
+/**
+ * The connector for a channel, from its `settings.connector` (the only place that picks
+ * connector adapters). Channels without connector settings are tracked but not pushed.
+ */
+export function channelRuntime(channel: ChannelRecord, clock: Clock): ChannelRuntime | undefined {
+  const raw = channel.settings.connector;
+  if (raw === undefined) return undefined;
+  switch (channel.platform) {
+    case 'bol': {
+      const settings = resolveSettings(channel.code, bolConnectorSettings, raw);
+      const connector = new BolConnector({
+        account: settings.account ?? channel.code,
+        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
+        ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
+        clientId: settings.client_id,
+        clientSecret: settings.client_secret,
+        ...(settings.managed_by_retailer === undefined ? {} : { managedByRetailer: settings.managed_by_retailer }),
+        clock,
+      });
+      return {
+        channel: channel.code,
+        connector,
+        poller: {
+          intervalMs: settings.poll_interval_ms ?? 5000,
+          poll: async (cursor) => {
+            const result = await connector.pollOpenOrders(cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor());
+            return { lines: result.lines, cursor: JSON.stringify(result.cursor), ...(result.error ? { error: result.error.reason } : {}) };
+          },
+        },
+      };
+    }
+    default:
+      throw new Error(`channel ${channel.code}: no connector for platform ${channel.platform} yet`);
+  }
 }
 
 function describeDatabase(config: Config): string {
@@ -55,10 +100,37 @@ export async function serve(config: Config): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   sweeper.start();
 
+  // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.
+  const demoChannels = config.demo ? await startDemoChannels(store, ledger, systemClock) : undefined;
+  const runtimes: ChannelRuntime[] = [];
+  for (const channel of await store.listChannels()) {
+    try {
+      const runtime = channelRuntime(channel, systemClock);
+      if (runtime) runtimes.push(runtime);
+    } catch (error) {
+      logger.error({ channel: channel.code, err: error }, 'channel not connected');
+    }
+  }
+  const propagation = new Propagation({
+    store,
+    ledger,
+    clock: systemClock,
+    owner: `${hostname()}:${process.pid}`,
+    policy: defaultRetryPolicy,
+    channels: runtimes,
+    onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
+    onOrders: (channel, report) => {
+      if (report.applied + report.refused.length + report.unmapped.length > 0) logger.info({ channel, ...report }, 'channel orders ingested');
+    },
+  });
+  propagation.start();
+
   const lines = [
     `onhand is running on ${describeDatabase(config)}`,
     `  API      ${address}/v1`,
     `  API docs ${address}/docs`,
+    `  channels ${runtimes.map((runtime) => runtime.channel).join(', ') || 'none connected (add settings.connector to a channel)'}`,
+    ...(demoChannels ? [`  demo     simulated ${demoChannels.describe()}; orders arrive every few seconds`] : []),
   ];
   if (bootstrapToken) {
     lines.push(
@@ -76,6 +148,8 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await app.close(); // stops accepting requests, finishes in-flight ones
+    await propagation.stop();
+    await demoChannels?.stop();
     await sweeper.stop();
     await ledger.close(); // applies what is queued
     await store.close();

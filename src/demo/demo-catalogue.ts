@@ -171,7 +171,8 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
   for (const channel of ['shop', 'bol']) {
     const items = variants.map((variant, index) => ({
       channel,
-      externalId: channel === 'shop' ? `gid://shopify/InventoryItem/${1000 + index}` : `bol-offer-${variant.sku.toLowerCase()}`,
+      // Bol.com offer ids are UUIDs; deterministic ones keep the demo the same everywhere.
+      externalId: channel === 'shop' ? `gid://shopify/InventoryItem/${1000 + index}` : `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
       sku: variant.sku,
       rank: channel === 'shop' ? 1 : 2,
     }));

@@ -61,7 +61,7 @@ export function channelView(record: ChannelRecord): ChannelView {
     code: record.code,
     name: record.name,
     platform: record.platform,
-    settings: record.settings,
+    settings: redactSecrets(record.settings),
     locations: record.locations,
     push_latency_p95_ms: record.pushLatencyP95Ms,
     created_at: iso(record.createdAt),
@@ -192,4 +192,19 @@ export function explanationView(explained: ListingExplanation): ExplanationView 
     explanation: explained.explanation,
     text: explainText(explained.sku, listingAvailability(explained)),
   };
+}
+
+/**
+ * Channel settings leave the API without their secrets (connector credentials live there):
+ * any key that names a secret, token or password shows "***" (an `env:NAME` reference, which
+ * holds no secret, is shown as it is).
+ */
+export function redactSecrets(settings: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(settings)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) out[name] = redactSecrets(value as Record<string, unknown>);
+    else if (/secret|token|password|key$/i.test(name) && !(typeof value === 'string' && value.startsWith('env:'))) out[name] = '***';
+    else out[name] = value;
+  }
+  return out;
 }

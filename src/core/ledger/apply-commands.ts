@@ -47,7 +47,12 @@ export interface VariantRef {
   id: number;
   sku: string;
   isBundle: boolean;
+  /** A bundle's components (the store loads them for bundles named in a batch). */
+  components?: readonly { variantId: number; sku: string; quantity: number }[] | undefined;
 }
+
+/** Sales facts a bundle takes: each becomes one movement per component (kit quantity x per-kit quantity). */
+const bundleFactTypes = new Set(['order', 'cancellation', 'shipment', 'sale', 'return']);
 
 export interface LocationRef {
   id: number;
@@ -293,6 +298,8 @@ type Judgement =
       reservation?: ReservationState;
       purchaseOrderLine?: PurchaseOrderLineState;
       count?: { at: EpochMs; sourceVersion: number | null };
+      /** The bundle a sales fact was recorded for (its legs are the components'). */
+      bundleSku?: string;
     };
 
 function sold(legs: Leg[], units: number): Leg[] {
@@ -460,7 +467,11 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       return refuse('unknown_location', `no location with code ${JSON.stringify(otherCode)}`);
     }
     if (variant.isBundle) {
-      return refuse('invalid', `${command.sku} is a bundle: it holds no stock of its own; record movements on its components`);
+      if (!bundleFactTypes.has(command.type)) {
+        return refuse('invalid', `${command.sku} is a bundle: it holds no stock of its own; record ${command.type} movements on its components`);
+      }
+      if (occurredAt > now + limits.sourceClockSkewMsMax) return futureRefusal(occurredAt);
+      return judgeBundleFact(command as LevelCommand & { quantity: number }, variant, location);
     }
     if (occurredAt > now + limits.sourceClockSkewMsMax) return futureRefusal(occurredAt);
     const level = touch(variant.id, location.id);
@@ -600,6 +611,45 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
     }
   }
 
+  /**
+   * A kit sold (or cancelled, shipped, returned) on a channel moves its components: one leg per
+   * component, quantity x per-kit quantity, each judged like the same fact on a plain variant.
+   * Selling a kit thereby lowers every other kit that shares a component.
+   */
+  function judgeBundleFact(command: LevelCommand & { quantity: number }, bundle: VariantRef, location: LocationRef): Judgement {
+    const components = bundle.components ?? [];
+    if (components.length === 0) return refuse('invalid', `bundle ${bundle.sku} has no components`);
+    const legs: Leg[] = [];
+    for (const component of components) {
+      const units = command.quantity * component.quantity;
+      const level = touch(component.variantId, location.id);
+      const leg = (partial: Partial<Deltas>): Leg => ({
+        variantId: component.variantId, locationId: location.id, deltas: deltas(partial), guarded: false, counterpartLocationId: null,
+      });
+      switch (command.type) {
+        case 'order':
+          legs.push({ ...leg({ reserved: units }), sold: units });
+          break;
+        case 'sale':
+          legs.push({ ...leg({ onHand: -units }), sold: units });
+          break;
+        case 'cancellation':
+        case 'shipment':
+          if (level.reserved - level.held < units) {
+            return refuse('invalid', `reserved for orders of component ${component.sku} is ${level.reserved - level.held}, cannot ${command.type === 'shipment' ? 'ship' : 'cancel'} ${units}`);
+          }
+          legs.push(leg(command.type === 'shipment' ? { reserved: -units, onHand: -units } : { reserved: -units }));
+          break;
+        case 'return':
+          legs.push(leg({ [bucketField[(command as LevelCommand & { to?: StockBucket }).to ?? 'quarantine']]: units }));
+          break;
+        default:
+          return refuse('invalid', `${command.type} is not a sale of bundle ${bundle.sku}`);
+      }
+    }
+    return { status: 'applied', type: command.type as MovementType, legs, bundleSku: bundle.sku };
+  }
+
   function judgeReservationCommand(command: LedgerCommand & { type: 'commit' | 'release' }, occurredAt: EpochMs): Judgement {
     const known = currentReservation(command.reservationId);
     if (!known) return refuse('unknown_reservation', `no reservation ${command.reservationId}`);
@@ -677,7 +727,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         judgement.legs,
         {
           occurredAt,
-          reason: command.type === 'adjustment' ? command.reason : (command.note ?? null),
+          reason: command.type === 'adjustment' ? command.reason : judgement.bundleSku ? `bundle ${judgement.bundleSku}` : (command.note ?? null),
           sourceSystem: command.source?.system ?? null,
           sourceReference: command.source?.reference ?? null,
           reservationId,
@@ -694,7 +744,8 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       const primary = records[0]!;
       const primaryLevel = levels.get(levelKey(primary.variantId, primary.locationId))!;
       const reservation = judgement.reservation;
-      const sku = reservation?.sku ?? (command as LevelCommand).sku;
+      // For a bundle fact the level shown is its first component's.
+      const sku = reservation?.sku ?? (judgement.bundleSku ? (snapshot.variants.get(judgement.bundleSku)?.components?.[0]?.sku ?? (command as LevelCommand).sku) : (command as LevelCommand).sku);
       const locationCode = reservation?.locationCode ?? (command as LevelCommand).location;
       const oversold = records.reduce((sum, record) => sum + record.oversold, 0);
       answer = {
@@ -815,6 +866,7 @@ export function touchedLevels(
     const location = locations.get(item.location);
     if (!variant || !location) continue;
     add(variant.id, location.id);
+    for (const component of variant.components ?? []) add(component.variantId, location.id);
     const other = otherLocationCode(item);
     const otherLocation = other === undefined ? undefined : locations.get(other);
     if (otherLocation) add(variant.id, otherLocation.id);

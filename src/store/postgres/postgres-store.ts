@@ -517,6 +517,19 @@ export class PostgresStore implements LedgerStore {
         [needs.skus],
       );
       for (const row of rows) variants.set(row.sku, { id: row.id, sku: row.sku, isBundle: row.is_bundle === 1 });
+      const bundles = rows.filter((row) => row.is_bundle === 1);
+      if (bundles.length > 0) {
+        const { rows: components } = await client.query<{ bundle_id: number; variantId: number; sku: string; quantity: number }>(
+          `SELECT b.bundle_id, b.component_id AS "variantId", v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+           WHERE b.bundle_id = ANY($1::bigint[]) ORDER BY v.sku COLLATE "C"`,
+          [bundles.map((row) => row.id)],
+        );
+        for (const bundle of bundles) {
+          variants.get(bundle.sku)!.components = components
+            .filter((component) => component.bundle_id === bundle.id)
+            .map(({ variantId, sku, quantity }) => ({ variantId, sku, quantity }));
+        }
+      }
     }
     if (needs.locationCodes.length > 0) {
       const { rows } = await client.query<{ id: number; code: string }>('SELECT id, code FROM locations WHERE code = ANY($1::text[])', [

@@ -475,7 +475,16 @@ export class SqliteStore implements LedgerStore {
     const variants = new Map<string, VariantRef>();
     for (const sku of needs.skus) {
       const row = sql.variantBySku.get(sku);
-      if (row) variants.set(sku, { id: row.id, sku: row.sku, isBundle: row.is_bundle === 1 });
+      if (!row) continue;
+      const components =
+        row.is_bundle === 1
+          ? this.db
+              .prepare<[number], { variantId: number; sku: string; quantity: number }>(
+                'SELECT b.component_id AS variantId, v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id WHERE b.bundle_id = ? ORDER BY v.sku',
+              )
+              .all(row.id)
+          : undefined;
+      variants.set(sku, { id: row.id, sku: row.sku, isBundle: row.is_bundle === 1, components });
     }
     const locations = new Map<string, LocationRef>();
     for (const code of needs.locationCodes) {

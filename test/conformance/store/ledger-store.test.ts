@@ -122,6 +122,38 @@ for (const factory of STORES) {
       assert.equal(stock?.locations.find((location) => location.location === 'WH1')?.available, 2);
     });
 
+    it('records a sale of a kit on its components, lowering every kit that shares them', async () => {
+      const { run } = harness(store, T0 + 5_000);
+      await store.upsertVariants([{ sku: 'K-CAP', name: 'cap' }, { sku: 'K-TEE', name: 'tee' }], T0);
+      await store.upsertVariants(
+        [
+          { sku: 'KIT-TEE2', name: 'Two tees', components: [{ sku: 'K-TEE', quantity: 2 }] },
+          { sku: 'KIT-CAP-TEE', name: 'Cap + tee', components: [{ sku: 'K-CAP', quantity: 1 }, { sku: 'K-TEE', quantity: 1 }] },
+        ],
+        T0,
+      );
+      await run({ type: 'receipt', key: 'kit-cap', sku: 'K-CAP', location: 'WH2', quantity: 4 }, { type: 'receipt', key: 'kit-tee', sku: 'K-TEE', location: 'WH2', quantity: 6 });
+      const [order] = await run({ type: 'order', key: 'kit-order', sku: 'KIT-TEE2', location: 'WH2', quantity: 2 });
+      assert.equal(order?.status, 'applied');
+      assert.equal(order?.movement_ids?.length, 1, 'KIT-TEE2 = 2 x K-TEE: one component leg');
+      const tee = (await store.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
+      assert.deepEqual([tee.on_hand, tee.reserved, tee.available], [6, 4, 2]);
+      const other = (await store.getStock('KIT-CAP-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
+      assert.equal(other.available, 2, 'the other kit sharing K-TEE drops too');
+      const [cancel] = await run({ type: 'cancellation', key: 'kit-cancel', sku: 'KIT-TEE2', location: 'WH2', quantity: 1 });
+      assert.equal(cancel?.status, 'applied');
+      assert.equal((await store.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!.reserved, 2);
+      const [tooMany] = await run({ type: 'shipment', key: 'kit-ship', sku: 'KIT-TEE2', location: 'WH2', quantity: 2 });
+      assert.equal(tooMany?.status, 'invalid', 'only 1 kit (2 tees) is ordered');
+      const [reserve] = await run({ type: 'reserve', key: 'kit-reserve', sku: 'KIT-TEE2', location: 'WH2', quantity: 1 });
+      assert.equal(reserve?.status, 'invalid', 'requests on a kit are made on its components');
+      const [sale] = await run({ type: 'sale', key: 'kit-sale', sku: 'KIT-CAP-TEE', location: 'WH2', quantity: 1 });
+      assert.equal(sale?.movement_ids?.length, 2, 'one leg per component');
+      const history = await store.listMovements('K-TEE', { location: 'WH2', limit: 1 });
+      assert.equal(history?.items[0]?.reason, 'bundle KIT-CAP-TEE');
+      assert.deepEqual((await store.verify()).mismatches, []);
+    });
+
     it('tracks purchase orders: incoming, partial receipts, protected lines', async () => {
       const { run } = harness(store);
       const po = await store.upsertPurchaseOrder(
