@@ -32,7 +32,7 @@ export interface ChannelDispatcherOptions {
   claimMs?: number;
   /** Rows claimed per tick. @default 500 */
   batchSizeMax?: number;
-  /** Sleep when nothing was due. @default 25 */
+  /** Sleep when nothing was due (or the rate budget is empty). @default 25 */
   idleMs?: number;
   onError?: (error: unknown) => void;
 }
@@ -54,7 +54,15 @@ export class ChannelDispatcher {
     this.stats.ticks += 1;
     const epoch = await store.acquireLease(channel, this.options.owner, clock.now(), this.options.leaseTtlMs ?? 15_000);
     if (epoch === null) return 0;
-    const rows = await store.claimDue(channel, epoch, clock.now(), this.options.batchSizeMax ?? 500, this.options.claimMs ?? 30_000);
+    // Claim only what the platform takes now (its rate budget), not a big batch: a claimed row
+    // carries its desired value from claim time, so a claim that waits seconds in the rate
+    // limiter pushes stale values and keeps newer, more urgent rows waiting behind it.
+    // Measured (bench:propagation, Bol.com limits): claims of 500 -> at-risk p95 ~7 s.
+    const batchSizeMax = this.options.batchSizeMax ?? 500;
+    const budget = connector.rateLimit();
+    const limit = Number.isFinite(budget.available) ? Math.max(1, Math.min(batchSizeMax, Math.floor(budget.available))) : batchSizeMax;
+    if (budget.available < 1 && budget.waitMs > 0) return 0;
+    const rows = await store.claimDue(channel, epoch, clock.now(), limit, this.options.claimMs ?? 30_000);
     if (rows.length === 0) return 0;
     for (let start = 0; start < rows.length; start += connector.maxBatchSize) {
       const chunk = rows.slice(start, start + connector.maxBatchSize);

@@ -166,6 +166,8 @@ export class BolRateLimiter {
   }
 
   status(name: BolRateRuleName): RateLimitStatus {
+    // No rule for it (a test or simulator without limits): nothing to wait for.
+    if (!this.states.has(name)) return { available: Number.POSITIVE_INFINITY, capacity: Number.POSITIVE_INFINITY, waitMs: 0 };
     const state = this.state(name);
     const now = this.now();
     const waitMs = this.waitMs(state, now);
