@@ -20,7 +20,8 @@ import { hostname } from 'node:os';
 import type { Clock } from './core/clock.js';
 import { BolConnector } from './connectors/bol/bol-connector.js';
 import { initialBolOrdersCursor, type BolOrdersCursor } from './connectors/bol/bol-orders.js';
-import { bolConnectorSettings, resolveSettings } from './connectors/connector-settings.js';
+import { bolConnectorSettings, resolveSettings, shopifyConnectorSettings } from './connectors/connector-settings.js';
+import { ShopifyConnector } from './connectors/shopify/shopify-connector.js';
 import { startDemoChannels } from './demo/demo-channels.js';
 import type { ChannelRecord } from './store/availability-store.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
@@ -64,6 +65,18 @@ export function channelRuntime(channel: ChannelRecord, clock: Clock): ChannelRun
         },
       };
     }
+    case 'shopify': {
+      // Orders arrive by webhook (POST /webhooks/shopify/<channel>); this is the push side.
+      const settings = resolveSettings(channel.code, shopifyConnectorSettings, raw);
+      const connector = new ShopifyConnector({
+        shopDomain: settings.shop_domain,
+        accessToken: settings.access_token,
+        locationId: settings.location_id,
+        ...(settings.api_version ? { apiVersion: settings.api_version } : {}),
+        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
+      });
+      return { channel: channel.code, connector };
+    }
     default:
       throw new Error(`channel ${channel.code}: no connector for platform ${channel.platform} yet`);
   }
@@ -101,7 +114,7 @@ export async function serve(config: Config): Promise<void> {
   sweeper.start();
 
   // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.
-  const demoChannels = config.demo ? await startDemoChannels(store, ledger, systemClock) : undefined;
+  const demoChannels = config.demo ? await startDemoChannels(store, ledger, systemClock, address) : undefined;
   const runtimes: ChannelRuntime[] = [];
   for (const channel of await store.listChannels()) {
     try {

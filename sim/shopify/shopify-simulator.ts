@@ -382,9 +382,12 @@ export class ShopifySimulator {
    * A product variant with its inventory item, stocked at the given locations
    * (`{ [locationGid]: available }`; default: 0 at the first location). Returns the gids.
    */
-  addItem(options: { sku: string; levels?: Record<string, number> }): { inventoryItemId: string; variantId: string; sku: string } {
+  addItem(options: { sku: string; levels?: Record<string, number>; inventoryItemId?: string }): { inventoryItemId: string; variantId: string; sku: string } {
     const serial = this.#nextId++;
-    const item: Item = { id: 44_000_000_000_000 + serial, variantId: 45_000_000_000_000 + serial, productId: 8_000_000_000_000 + serial, sku: options.sku, levels: new Map() };
+    // A given inventory item gid (the demo keeps its listings' ids stable across restarts).
+    const fixed = options.inventoryItemId === undefined ? null : numericId(options.inventoryItemId, 'InventoryItem');
+    if (options.inventoryItemId !== undefined && (fixed === null || this.#items.has(fixed))) throw new SimulatorError(`bad or duplicate inventory item ${options.inventoryItemId}`);
+    const item: Item = { id: fixed ?? 44_000_000_000_000 + serial, variantId: 45_000_000_000_000 + serial, productId: 8_000_000_000_000 + serial, sku: options.sku, levels: new Map() };
     const levels = options.levels ?? { [this.defaultLocationId]: 0 };
     for (const [locationGid, available] of Object.entries(levels)) {
       const locationId = numericId(locationGid, 'Location');

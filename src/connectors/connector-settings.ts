@@ -20,6 +20,23 @@ export const bolConnectorSettings = z
 
 export type BolConnectorSettings = z.infer<typeof bolConnectorSettings>;
 
+export const shopifyConnectorSettings = z
+  .object({
+    shop_domain: z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$/i, 'a *.myshopify.com domain'),
+    access_token: z.string().min(1),
+    /** The Shopify location (gid) the channel's quantities are set at. */
+    location_id: z.string().min(1),
+    /** The app's client secret that signs webhooks; during a rotation, the previous one too. */
+    webhook_secret: z.string().min(1),
+    previous_webhook_secret: z.string().min(1).optional(),
+    api_version: z.string().optional(),
+    /** Origin instead of https://<shop_domain> (the simulator). */
+    base_url: z.string().url().optional(),
+  })
+  .strict();
+
+export type ShopifyConnectorSettings = z.infer<typeof shopifyConnectorSettings>;
+
 export class ConnectorSettingsError extends Error {
   readonly code = 'ONH_ERR_CONFIG';
 }

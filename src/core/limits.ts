@@ -43,6 +43,8 @@ export const limits = Object.freeze({
   pageSizeDefault: 100,
   /** Request body bytes (Fastify default is 1 MiB; a 1,000-movement batch needs ~300 KiB). */
   requestBodyBytesMax: 2 * 1024 * 1024,
+  /** Largest webhook body accepted (Shopify orders with many lines stay far below). */
+  webhookBodyBytesMax: 1024 * 1024,
   /** Whole-request deadline; Fastify's default is 0 = unbounded (RELIABILITY S5). */
   requestTimeoutMs: 30_000,
   /** Reservations expired per sweep transaction. */

@@ -21,6 +21,8 @@ export const errorRegistry = {
   ONH_ERR_MALFORMED_REQUEST: { status: 400, title: 'The request cannot be parsed' },
   ONH_ERR_CURSOR: { status: 400, title: 'The cursor is not one this server issued' },
   ONH_ERR_UNAUTHENTICATED: { status: 401, title: 'A valid bearer token is required' },
+  ONH_ERR_WEBHOOK_SIGNATURE: { status: 401, title: 'The webhook signature does not verify' },
+  ONH_ERR_WEBHOOK_INVALID: { status: 400, title: 'The webhook payload is not valid for its topic' },
   ONH_ERR_FORBIDDEN: { status: 403, title: 'The token lacks the scope this route needs' },
   ONH_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   ONH_ERR_VARIANT_NOT_FOUND: { status: 404, title: 'No variant with this sku' },

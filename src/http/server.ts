@@ -1,3 +1,4 @@
+import { webhooksPlugin } from './plugins/webhooks.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Ajv, type Options as AjvOptions } from 'ajv';
@@ -117,5 +118,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   await app.register(availabilityPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(webhooksPlugin, { prefix: '/webhooks', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   return app;
 }
