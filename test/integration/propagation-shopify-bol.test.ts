@@ -1,0 +1,149 @@
+/**
+ * The product's promise end to end, on every store: a sale on one channel lowers the other.
+ * A real onhand HTTP server receives the Shopify simulator's signed webhooks; the order becomes
+ * a ledger fact (keyed by shop, order, line and kind); the listing quantities are recomputed in
+ * the same transaction; the dispatcher pushes them to Shopify (GraphQL, compare-and-set) and
+ * to the Bol.com simulator (PATCH offer). Also: a webhook with a bad signature is refused with
+ * 401 and changes nothing; the same order delivered again (a retry, a duplicate with a new
+ * delivery id) is applied once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { BolSimulator } from '../../sim/bol/bol-simulator.js';
+import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
+import { BolConnector } from '../../src/connectors/bol/bol-connector.js';
+import { ShopifyConnector } from '../../src/connectors/shopify/shopify-connector.js';
+import { signShopifyWebhook } from '../../src/connectors/shopify/shopify-webhooks.js';
+import type { LedgerCommand } from '../../src/core/ledger/command.js';
+import { buildServer } from '../../src/http/server.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
+import type { LedgerStore } from '../../src/store/ledger-store.js';
+import { Propagation } from '../../src/sync/propagation.js';
+import { defaultRetryPolicy } from '../../src/sync/retry-policy.js';
+import { STORES, type TestStore } from '../support/stores.js';
+
+for (const factory of STORES) {
+  describe(`${factory.name}: Shopify order -> ledger -> Bol.com (simulated)`, { skip: factory.skip, concurrency: false }, () => {
+    let test: TestStore;
+    let store: LedgerStore;
+    let ledger: GroupCommitter;
+    let app: FastifyInstance;
+    let propagation: Propagation;
+    const bol = new BolSimulator();
+    let shopify: ShopifySimulator;
+    let offerId = '';
+    let itemId = '';
+    let webhookUrl = '';
+    let key = 0;
+    const clock = { now: () => Date.now() };
+
+    const drain = async () => {
+      for (let round = 0; round < 30; round += 1) {
+        let pushed = 0;
+        for (const dispatcher of propagation.dispatchers.values()) pushed += await dispatcher.tick();
+        if (pushed === 0) return;
+      }
+      throw new Error('dispatch did not settle');
+    };
+    const reserved = async () => (await store.getStock('TEE', Date.now()))!.total.reserved;
+
+    before(async () => {
+      test = await factory.create();
+      store = test.store;
+      ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
+      app = await buildServer({ store, ledger, clock, ids: { next: (prefix) => `${prefix}_${++key}` } });
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      webhookUrl = `${address}/webhooks/shopify/shop`;
+      shopify = new ShopifySimulator({ webhookUrl });
+      const shopifyUrl = await shopify.start();
+      const bolUrl = await bol.start();
+      itemId = shopify.addItem({ sku: 'TEE' }).inventoryItemId;
+      offerId = bol.seedOffer({ amount: 0 });
+      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.upsertVariants([{ sku: 'TEE', name: 'Tee' }], clock.now());
+      await store.upsertChannels(
+        [
+          {
+            code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1'],
+            settings: { connector: { shop_domain: shopify.shopDomain, access_token: shopify.accessToken, location_id: shopify.defaultLocationId, webhook_secret: 'simulator-app-secret', base_url: shopifyUrl } },
+          },
+          { code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] },
+        ],
+        clock.now(),
+      );
+      await store.upsertListings([{ channel: 'shop', externalId: itemId, sku: 'TEE' }, { channel: 'bol', externalId: offerId, sku: 'TEE' }], clock.now());
+      propagation = new Propagation({
+        store, ledger, clock, owner: 'test', policy: defaultRetryPolicy,
+        onError: (channel, error) => assert.fail(`${channel}: ${String(error)}`),
+        channels: [
+          { channel: 'shop', connector: new ShopifyConnector({ shopDomain: shopify.shopDomain, baseUrl: shopifyUrl, accessToken: shopify.accessToken, locationId: shopify.defaultLocationId }) },
+          { channel: 'bol', connector: new BolConnector({ account: 'sim', baseUrl: bolUrl, tokenUrl: bol.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' }) },
+        ],
+      });
+      await ledger.submit([{ type: 'receipt', key: 'stock', payloadHash: 'stock', sku: 'TEE', location: 'WH1', quantity: 10 } as LedgerCommand]);
+      await drain();
+    });
+    after(async () => {
+      await propagation.stop();
+      await shopify.stop();
+      await bol.stop();
+      await app.close();
+      await ledger.close();
+      await test.cleanup();
+    });
+
+    it('starts with both channels showing the ledger', () => {
+      assert.equal(shopify.available(itemId), 10);
+      assert.equal(bol.offerState(offerId).amount, 10);
+    });
+
+    it('a Shopify order lowers Bol.com', async () => {
+      shopify.createOrder({ lines: [{ inventoryItemId: itemId, quantity: 3 }] });
+      await shopify.webhooksIdle();
+      assert.equal(await reserved(), 3, 'the order is a ledger fact');
+      await drain();
+      assert.equal(bol.offerState(offerId).amount, 7);
+      assert.equal(shopify.available(itemId), 7, 'Shopify decremented itself; our push agrees (compare-and-set)');
+      assert.equal(bol.stats().rateLimitViolations, 0);
+    });
+
+    it('refuses a webhook with a bad signature (401) and changes nothing', async () => {
+      const body = JSON.stringify({ id: 1, admin_graphql_api_id: 'gid://shopify/Order/1', created_at: new Date().toISOString(), line_items: [] });
+      const before = await store.canonicalDump();
+      const response = await fetch(webhookUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': 'orders/create',
+          'x-shopify-shop-domain': shopify.shopDomain,
+          'x-shopify-hmac-sha256': signShopifyWebhook(body, 'not-the-secret'),
+        },
+        body,
+      });
+      assert.equal(response.status, 401);
+      assert.equal(response.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(((await response.json()) as { code: string }).code, 'ONH_ERR_WEBHOOK_SIGNATURE');
+      assert.deepEqual(await store.canonicalDump(), before);
+    });
+
+    it('applies an order and its cancellation once, however often and in whatever order they are delivered', async () => {
+      shopify.faults.webhookDuplicateRate = 1; // every event delivered twice, under two delivery ids
+      shopify.faults.webhookDelayMsMax = 30; // deliveries overtake each other
+      const { orderId } = shopify.createOrder({ lines: [{ inventoryItemId: itemId, quantity: 2 }] });
+      await shopify.webhooksIdle();
+      assert.equal(await reserved(), 5, 'the order once (3 + 2), not twice');
+      shopify.cancelOrder(orderId, { restock: true });
+      await shopify.webhooksIdle();
+      assert.equal(await reserved(), 3, 'the cancellation once');
+      const creates = shopify.deliveries.filter((delivery) => delivery.topic === 'orders/create' && delivery.status === 200);
+      const events = new Set(creates.map((delivery) => delivery.eventId));
+      assert.ok(creates.length > events.size, 'some events were in fact delivered more than once');
+      shopify.faults.webhookDuplicateRate = 0;
+      shopify.faults.webhookDelayMsMax = 0;
+      await drain();
+      assert.equal(bol.offerState(offerId).amount, 7);
+      assert.equal(shopify.available(itemId), 7);
+    });
+  });
+}
