@@ -21,11 +21,16 @@ const urgency = `CASE
     ELSE 2 END`;
 
 export const dispatchSql = {
-  /** Params: channel id, now (due), now (claim expiry), limit. */
+  /**
+   * Params: channel id, now (due), now (claim expiry), lease epoch, limit. A claim made under an
+   * older epoch shields nothing: its owner was fenced out when the lease changed hands, so a
+   * dead process's rows are taken over with the lease (<= TTL), not after the claim period.
+   */
   claim: `SELECT lq.listing_id, l.external_id, l.external_location_id, lq.quantity, lq.desired_version, lq.channel_quantity,
       lq.attempts, lq.pending_since, ${urgency} AS urgency
     FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id
-    WHERE lq.channel_id = ? AND lq.dispatch_state = 'pending' AND lq.due_at <= ? AND (lq.claimed_until IS NULL OR lq.claimed_until <= ?)
+    WHERE lq.channel_id = ? AND lq.dispatch_state = 'pending' AND lq.due_at <= ?
+      AND (lq.claimed_until IS NULL OR lq.claimed_until <= ? OR lq.claimed_epoch <> ?)
     ORDER BY urgency, lq.due_at, lq.listing_id
     LIMIT ?`,
 

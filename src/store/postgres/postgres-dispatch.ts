@@ -46,7 +46,7 @@ export class PostgresDispatch {
     return this.transaction(async (client) => {
       const channelId = await this.holds(client, channel, epoch);
       if (channelId === undefined) return [];
-      const { rows } = await client.query<Record<string, unknown>>(`${numbered(dispatchSql.claim)} FOR UPDATE OF lq SKIP LOCKED`, [channelId, now, now, limit]);
+      const { rows } = await client.query<Record<string, unknown>>(`${numbered(dispatchSql.claim)} FOR UPDATE OF lq SKIP LOCKED`, [channelId, now, now, epoch, limit]);
       if (rows.length > 0) {
         await client.query('UPDATE listing_quantities SET claimed_epoch = $1, claimed_until = $2 WHERE listing_id = ANY($3::bigint[])', [
           epoch,

@@ -49,7 +49,7 @@ export class SqliteDispatch {
       .transaction(() => {
         const channelId = this.channelId(channel);
         if (channelId === undefined || !this.holds(channelId, epoch)) return [];
-        const rows = this.db.prepare<[number, number, number, number], Record<string, unknown>>(dispatchSql.claim).all(channelId, now, now, limit);
+        const rows = this.db.prepare<[number, number, number, number, number], Record<string, unknown>>(dispatchSql.claim).all(channelId, now, now, epoch, limit);
         const claim = this.db.prepare('UPDATE listing_quantities SET claimed_epoch = ?, claimed_until = ? WHERE listing_id = ?');
         for (const row of rows) claim.run(epoch, now + claimMs, row.listing_id);
         return rows.map(dispatchSql.rowToDispatch);

@@ -1,0 +1,105 @@
+/**
+ * RELIABILITY D1/P2 at test scale: the dispatcher runs in its own OS process and is killed
+ * (SIGKILL) at random moments in the middle of pushes, five times, while the ledger keeps
+ * changing; a new process takes over (the killed one's lease expires, its claims come back).
+ * After the last restart: every Bol.com offer equals the ledger's quantity (nothing lost), and
+ * no write after a listing's last change carries an older value (no stale overwrite).
+ */
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { BolSimulator } from '../../sim/bol/bol-simulator.js';
+import type { LedgerCommand } from '../../src/core/ledger/command.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
+import type { LedgerStore } from '../../src/store/ledger-store.js';
+import { STORES, type TestStore } from '../support/stores.js';
+
+const worker = new URL('../support/dispatch-worker.ts', import.meta.url).pathname;
+
+for (const factory of STORES) {
+  describe(`${factory.name}: dispatcher killed mid-push`, { skip: factory.skip, concurrency: false }, () => {
+    let test: TestStore;
+    let store: LedgerStore;
+    let ledger: GroupCommitter;
+    const sim = new BolSimulator();
+    const offers = new Map<string, string>();
+    const lastChangeAt = new Map<string, number>();
+    let children: ChildProcess[] = [];
+
+    const start = (owner: string) =>
+      new Promise<ChildProcess>((resolve, reject) => {
+        const child = fork(worker, [test.database, owner], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        children.push(child);
+        child.once('message', () => resolve(child));
+        child.once('error', reject);
+      });
+
+    before(async () => {
+      test = await factory.create();
+      store = test.store;
+      const clock = { now: () => Date.now() };
+      let ids = 0;
+      ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
+      const url = await sim.start();
+      const skus = Array.from({ length: 30 }, (_, index) => `S${index}`);
+      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
+      await store.upsertChannels(
+        [{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'], settings: { connector: { client_id: 'onhand-sim', client_secret: 'onhand-sim-secret', base_url: url, token_url: sim.tokenUrl, account: 'crash' } } }],
+        clock.now(),
+      );
+      for (const sku of skus) offers.set(sku, sim.seedOffer({ amount: 0 }));
+      await store.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
+      await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 50 }) as LedgerCommand));
+    });
+    after(async () => {
+      for (const child of children) child.kill('SIGKILL');
+      await ledger.close();
+      await sim.stop();
+      await test.cleanup();
+    });
+
+    it('converges after five kills, with no older value written over a newer one', async () => {
+      let changes = 0;
+      let running = true;
+      const skus = [...offers.keys()];
+      const load = (async () => {
+        while (running) {
+          const sku = skus[changes % skus.length]!;
+          const type = changes % 3 === 0 ? 'receipt' : 'sale';
+          await ledger.submit([{ type, key: `c${changes}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1 } as LedgerCommand]);
+          lastChangeAt.set(sku, Date.now());
+          changes += 1;
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      for (let kill = 0; kill < 5; kill += 1) {
+        const child = await start(`worker-${kill}`);
+        await new Promise((resolve) => setTimeout(resolve, 150 + ((kill * 97) % 300)));
+        child.kill('SIGKILL');
+      }
+      running = false;
+      await load;
+      // The survivor: takes over the channel once the last victim's 15 s lease has expired.
+      await start('survivor');
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const [status] = await store.syncStatus(Date.now());
+        if (status && status.queueDepth === 0 && status.leaseOwner === 'survivor') break;
+        if (Date.now() > deadline) assert.fail(`did not converge: ${JSON.stringify(status)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.ok(changes > 100, `the ledger kept changing during the kills (${changes} changes)`);
+      for (const [sku, offerId] of offers) {
+        const desired = (await store.getAvailability(sku))![0]!.quantity;
+        const state = sim.offerState(offerId);
+        assert.equal(state.amount, desired, `${sku}: Bol.com shows the ledger's quantity`);
+        const since = lastChangeAt.get(sku) ?? 0;
+        for (const write of state.stockHistory.filter((each) => each.at > since + 50)) {
+          assert.equal(write.amount, desired, `${sku}: a write after the last change carries the final value`);
+        }
+      }
+      assert.equal(sim.stats().rateLimitViolations, 0);
+    });
+  });
+}
