@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
 import { BolConnector } from '../../src/connectors/bol/bol-connector.js';
+import { initialBolOrdersCursor, type BolOrdersCursor } from '../../src/connectors/bol/bol-orders.js';
 import { ShopifyConnector } from '../../src/connectors/shopify/shopify-connector.js';
 import { signShopifyWebhook } from '../../src/connectors/shopify/shopify-webhooks.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
@@ -73,12 +74,22 @@ for (const factory of STORES) {
         clock.now(),
       );
       await store.upsertListings([{ channel: 'shop', externalId: itemId, sku: 'TEE' }, { channel: 'bol', externalId: offerId, sku: 'TEE' }], clock.now());
+      const bolConnector = new BolConnector({ account: 'sim', baseUrl: bolUrl, tokenUrl: bol.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
       propagation = new Propagation({
         store, ledger, clock, owner: 'test', policy: defaultRetryPolicy,
         onError: (channel, error) => assert.fail(`${channel}: ${String(error)}`),
         channels: [
           { channel: 'shop', connector: new ShopifyConnector({ shopDomain: shopify.shopDomain, baseUrl: shopifyUrl, accessToken: shopify.accessToken, locationId: shopify.defaultLocationId }) },
-          { channel: 'bol', connector: new BolConnector({ account: 'sim', baseUrl: bolUrl, tokenUrl: bol.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' }) },
+          {
+            channel: 'bol',
+            connector: bolConnector,
+            poller: {
+              poll: async (cursor) => {
+                const result = await bolConnector.pollOpenOrders(cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor());
+                return { lines: result.lines, cursor: JSON.stringify(result.cursor) };
+              },
+            },
+          },
         ],
       });
       await ledger.submit([{ type: 'receipt', key: 'stock', payloadHash: 'stock', sku: 'TEE', location: 'WH1', quantity: 10 } as LedgerCommand]);
@@ -108,6 +119,19 @@ for (const factory of STORES) {
       assert.equal(bol.stats().rateLimitViolations, 0);
     });
 
+    it('and the reverse: a Bol.com order, polled, lowers Shopify', async () => {
+      bol.createOrder({ items: [{ offerId, quantity: 1 }] });
+      const report = await propagation.pollOnce('bol');
+      assert.equal(report?.applied, 1);
+      assert.equal(await reserved(), 4);
+      await drain();
+      assert.equal(shopify.available(itemId), 6);
+      assert.equal(bol.offerState(offerId).amount, 6);
+      // Put the stock back for the cases below.
+      await ledger.submit([{ type: 'receipt', key: 'restock', payloadHash: 'restock', sku: 'TEE', location: 'WH1', quantity: 1 } as LedgerCommand]);
+      await drain();
+    });
+
     it('refuses a webhook with a bad signature (401) and changes nothing', async () => {
       const body = JSON.stringify({ id: 1, admin_graphql_api_id: 'gid://shopify/Order/1', created_at: new Date().toISOString(), line_items: [] });
       const before = await store.canonicalDump();
@@ -132,10 +156,10 @@ for (const factory of STORES) {
       shopify.faults.webhookDelayMsMax = 30; // deliveries overtake each other
       const { orderId } = shopify.createOrder({ lines: [{ inventoryItemId: itemId, quantity: 2 }] });
       await shopify.webhooksIdle();
-      assert.equal(await reserved(), 5, 'the order once (3 + 2), not twice');
+      assert.equal(await reserved(), 6, 'the order once (4 + 2), not twice');
       shopify.cancelOrder(orderId, { restock: true });
       await shopify.webhooksIdle();
-      assert.equal(await reserved(), 3, 'the cancellation once');
+      assert.equal(await reserved(), 4, 'the cancellation once');
       const creates = shopify.deliveries.filter((delivery) => delivery.topic === 'orders/create' && delivery.status === 200);
       const events = new Set(creates.map((delivery) => delivery.eventId));
       assert.ok(creates.length > events.size, 'some events were in fact delivered more than once');
