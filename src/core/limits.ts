@@ -43,6 +43,11 @@ export const limits = Object.freeze({
   pageSizeDefault: 100,
   /** Request body bytes (Fastify default is 1 MiB; a 1,000-movement batch needs ~300 KiB). */
   requestBodyBytesMax: 2 * 1024 * 1024,
+  /**
+   * How long a channel showing LESS than desired is left alone before it is corrected: long
+   * enough for the order webhook of a sale the channel took to arrive (RELIABILITY R1).
+   */
+  driftGraceMs: 60_000,
   /** Largest webhook body accepted (Shopify orders with many lines stay far below). */
   webhookBodyBytesMax: 1024 * 1024,
   /** Whole-request deadline; Fastify's default is 0 = unbounded (RELIABILITY S5). */

@@ -133,6 +133,21 @@ export const dispatchSql = {
     };
   },
 
+  /**
+   * Params, in order: see `noticeLevelParams`. Marks the row pending (unless dead) when the
+   * channel shows something else than desired: due now when it shows more, after the grace when less.
+   */
+  noticeLevel: `UPDATE listing_quantities SET channel_quantity = ?,
+      dispatch_state = CASE WHEN dispatch_state = 'dead' OR quantity = ? THEN dispatch_state ELSE 'pending' END,
+      due_at = CASE WHEN dispatch_state = 'dead' OR quantity = ? THEN due_at WHEN ? > quantity THEN ? ELSE ? END,
+      pending_since = CASE WHEN pending_since IS NULL AND dispatch_state <> 'dead' AND quantity <> ? THEN ? ELSE pending_since END
+    WHERE listing_id = (SELECT l.id FROM listings l JOIN channels c ON c.id = l.channel_id WHERE c.code = ? AND l.external_id = ?)
+    RETURNING quantity`,
+
+  noticeLevelParams: (channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number) => [
+    shown, shown, shown, shown, now, now + graceMs, shown, now, channel, externalId,
+  ],
+
   /** Params: channel code. */
   loadCursor: `SELECT cc.cursor FROM channel_cursors cc JOIN channels c ON c.id = cc.channel_id WHERE c.code = ?`,
   /** Params: cursor, now, channel code. */

@@ -67,6 +67,14 @@ export interface DispatchStore {
   recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean>;
   syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]>;
   listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]>;
+  /**
+   * The channel reports what it shows now (Shopify inventory_levels/update, a read-back). Equal
+   * to the desired quantity: nothing to do (our own push's echo, or consistent). More than
+   * desired: an oversell risk, pushed back at once. Less: possibly a sale whose order has not
+   * reached us yet, so the fix waits `graceMs` (reconciliation must never re-expose sold stock).
+   * Returns what it concluded; `unknown` when no listing has this external id.
+   */
+  noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'>;
   /** An order poller's saved position for the channel, or null. */
   loadCursor(channel: string): Promise<string | null>;
   /** Save it, after the lines it returned are applied. */

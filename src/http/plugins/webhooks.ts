@@ -76,6 +76,14 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
       if (!parsed.ok) throw new ProblemError('ONH_ERR_WEBHOOK_INVALID', parsed.reason);
       const event = shopifyWebhookToOrderLines(headers.topic ?? '', parsed.payload, settings.shop_domain);
       if (event.kind === 'invalid') throw new ProblemError('ONH_ERR_WEBHOOK_INVALID', event.reason);
+      if (event.kind === 'level') {
+        // What Shopify shows now: our own push's echo, or an edit made in Shopify's admin.
+        if (event.available !== null && event.locationId === settings.location_id) {
+          const seen = await deps.store.noticeChannelLevel(channel.code, event.inventoryItemId, event.available, deps.clock.now(), limits.driftGraceMs);
+          if (seen === 'drift') request.log.info({ channel: channel.code, item: event.inventoryItemId, shown: event.available }, 'channel drift noticed');
+        }
+        return { applied: 0, replayed: 0, refused: 0, unmapped: 0, ignored: true };
+      }
       if (event.kind !== 'lines') return { applied: 0, replayed: 0, refused: 0, unmapped: 0, ignored: true };
       const report = await ingestOrderLines(event.lines, channel, deps.store, deps.ledger);
       if (report.refused.length > 0 || report.unmapped.length > 0) request.log.warn({ channel: channel.code, report }, 'webhook lines not applied');

@@ -103,6 +103,13 @@ export class PostgresDispatch {
     return result.rowCount ?? 0;
   }
 
+  async noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'> {
+    const sql = numbered(dispatchSql.noticeLevel).replace('quantity = $2 THEN', 'quantity = $2::bigint THEN').replace('WHEN $4 > quantity', 'WHEN $4::bigint > quantity');
+    const { rows } = await this.pool.query<{ quantity: number }>(sql, dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
+    const row = rows[0];
+    return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
+  }
+
   async loadCursor(channel: string): Promise<string | null> {
     return (await this.pool.query<{ cursor: string }>(numbered(dispatchSql.loadCursor), [channel])).rows[0]?.cursor ?? null;
   }

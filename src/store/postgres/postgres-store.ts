@@ -978,6 +978,10 @@ export class PostgresStore implements LedgerStore {
     return this.dispatch.redrive(options, now);
   }
 
+  async noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'> {
+    return this.dispatch.noticeChannelLevel(channel, externalId, shown, now, graceMs);
+  }
+
   async loadCursor(channel: string): Promise<string | null> {
     return this.dispatch.loadCursor(channel);
   }

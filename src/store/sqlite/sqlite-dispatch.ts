@@ -94,6 +94,11 @@ export class SqliteDispatch {
     return this.db.prepare(dispatchSql.redrive).run(now, options.channel ?? null, options.channel ?? null, options.limit).changes;
   }
 
+  noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): 'consistent' | 'drift' | 'unknown' {
+    const row = this.db.prepare<unknown[], { quantity: number }>(dispatchSql.noticeLevel).get(...dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
+    return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
+  }
+
   loadCursor(channel: string): string | null {
     return this.db.prepare<[string], { cursor: string }>(dispatchSql.loadCursor).get(channel)?.cursor ?? null;
   }

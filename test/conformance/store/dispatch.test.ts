@@ -174,6 +174,25 @@ for (const factory of STORES) {
       assert.equal(channel.shown.get('offer-A'), 3);
     });
 
+    it('notices what the channel shows: more than desired is fixed at once, less only after the grace', async () => {
+      const pusher = dispatcher();
+      while ((await pusher.tick()) > 0);
+      const desiredB = (await rowOf('B')).quantity;
+      assert.equal(await store.noticeChannelLevel('bol', 'offer-B', desiredB, now, 60_000), 'consistent', 'our own echo');
+      assert.equal(await pusher.tick(), 0);
+      channel.shown.set('offer-B', desiredB + 5); // edited up in the channel's admin: oversell risk
+      assert.equal(await store.noticeChannelLevel('bol', 'offer-B', desiredB + 5, now, 60_000), 'drift');
+      assert.equal(await pusher.tick(), 1, 'pushed back at once');
+      assert.equal(channel.shown.get('offer-B'), desiredB);
+      channel.shown.set('offer-B', desiredB - 2); // lower: perhaps a sale whose order is on its way
+      assert.equal(await store.noticeChannelLevel('bol', 'offer-B', desiredB - 2, now, 60_000), 'drift');
+      assert.equal(await pusher.tick(), 0, 'left alone during the grace');
+      now += 60_000;
+      assert.equal(await pusher.tick(), 1, 'corrected after the grace');
+      assert.equal(channel.shown.get('offer-B'), desiredB);
+      assert.equal(await store.noticeChannelLevel('bol', 'no-such-offer', 1, now, 60_000), 'unknown');
+    });
+
     it('lets one process push a channel at a time, and fences a former owner out', async () => {
       const first = dispatcher('p1', { leaseTtlMs: 15_000 });
       const second = dispatcher('p2', { leaseTtlMs: 15_000 });
