@@ -319,8 +319,9 @@ export function listingQuantity(row: Record<string, unknown>): ListingQuantity {
  * The outbox part of a listing_quantities upsert (ON CONFLICT DO UPDATE; every right-hand side
  * reads the OLD row, `t` being the table's name or alias, `excluded` the new values):
  * a changed desired value bumps desired_version and makes the row pending (a dead letter stays
- * dead but keeps the newest value); a row already pending keeps its due time (a throttled
- * channel's backoff is kept: ten changes stay one push); a rewrite that only moves the rule
+ * dead but keeps the newest value); a row backing off after failed attempts keeps its due time
+ * (a throttled channel's backoff is kept: ten changes stay one push), any other change is due at
+ * once (a drift grace, for one, must not delay a new value); a rewrite that only moves the rule
  * version changes nothing for dispatch.
  */
 export function outboxOnConflict(t: string): string {
@@ -329,6 +330,8 @@ export function outboxOnConflict(t: string): string {
     dispatch_state = CASE WHEN ${same} THEN ${t}.dispatch_state WHEN ${t}.dispatch_state = 'dead' THEN 'dead' ELSE 'pending' END,
     pending_since = CASE WHEN ${same} THEN ${t}.pending_since WHEN ${t}.dispatch_state = 'done' THEN excluded.computed_at
                          ELSE COALESCE(${t}.pending_since, excluded.computed_at) END,
-    due_at = CASE WHEN NOT ${same} AND ${t}.dispatch_state = 'done' THEN excluded.computed_at ELSE ${t}.due_at END,
+    due_at = CASE WHEN ${same} OR (${t}.dispatch_state = 'pending' AND ${t}.attempts > 0) THEN ${t}.due_at
+                  WHEN ${t}.dispatch_state = 'pending' AND ${t}.due_at < excluded.computed_at THEN ${t}.due_at
+                  ELSE excluded.computed_at END,
     channel_id = excluded.channel_id`;
 }

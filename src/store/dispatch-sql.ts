@@ -139,7 +139,8 @@ export const dispatchSql = {
    */
   noticeLevel: `UPDATE listing_quantities SET channel_quantity = ?,
       dispatch_state = CASE WHEN dispatch_state = 'dead' OR quantity = ? THEN dispatch_state ELSE 'pending' END,
-      due_at = CASE WHEN dispatch_state = 'dead' OR quantity = ? THEN due_at WHEN ? > quantity THEN ? ELSE ? END,
+      due_at = CASE WHEN dispatch_state = 'dead' OR quantity = ? THEN due_at WHEN ? > quantity THEN ?
+                    WHEN dispatch_state = 'pending' THEN due_at ELSE ? END,
       pending_since = CASE WHEN pending_since IS NULL AND dispatch_state <> 'dead' AND quantity <> ? THEN ? ELSE pending_since END
     WHERE listing_id = (SELECT l.id FROM listings l JOIN channels c ON c.id = l.channel_id WHERE c.code = ? AND l.external_id = ?)
     RETURNING quantity`,
