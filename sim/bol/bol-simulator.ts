@@ -42,6 +42,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { components as OffersV11 } from '../../src/connectors/bol/generated/offers-v11.js';
 import type { components as RetailerV10 } from '../../src/connectors/bol/generated/retailer-v10.js';
+import { mulberry32 } from '../prng.js';
 
 type OfferResponse = OffersV11['schemas']['OfferResponse'];
 type Problem = RetailerV10['schemas']['Problem'];
@@ -222,17 +223,6 @@ class HttpAnswer {
   ) {}
 }
 
-/** Deterministic PRNG (mulberry32) so a fault rate replays with its seed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const iso = (ms: number) => new Date(ms).toISOString();

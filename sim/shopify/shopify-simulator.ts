@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { argumentValue, parseOperation, type OperationField } from './graphql-operation.js';
 import { scaledScheduler, type WebhookScheduler } from './webhook-scheduler.js';
+import { mulberry32 } from '../prng.js';
 
 /**
  * A local Shopify shop: the inventory subset of the Admin GraphQL API, its cost bucket, its
@@ -223,17 +224,6 @@ function numericId(value: unknown, type: string): number | null {
   return Number.isSafeInteger(id) ? id : null;
 }
 
-/** Deterministic dice (mulberry32), so a seeded test sees the same faults every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -319,7 +309,7 @@ export class ShopifySimulator {
     this.#webhookUrl = options.webhookUrl ?? null;
     this.#scheduler = options.scheduler ?? scaledScheduler(1);
     this.#idempotencyRetentionMs = options.idempotencyRetentionMs ?? 24 * 3600_000;
-    this.#random = seededRandom(options.seed ?? 1);
+    this.#random = mulberry32(options.seed ?? 1);
     this.#now = options.now ?? (() => performance.now());
     this.#wallNow = options.wallNow ?? (() => Date.now());
     this.#bucketLevel = this.maximumAvailable;

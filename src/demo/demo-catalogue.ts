@@ -3,6 +3,7 @@ import type { LedgerCommand } from '../core/ledger/command.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { LedgerStore, LocationInput, VariantInput } from '../store/ledger-store.js';
 import { payloadHash } from '../store/payload-hash.js';
+import { mulberry32 } from '../../sim/prng.js';
 
 /**
  * The demo catalogue `onhand serve --demo` loads into an empty database: a small apparel
@@ -43,17 +44,6 @@ export const demoLocations: LocationInput[] = [
   { code: 'STORE-UTR', name: 'Utrecht store', kind: 'store' },
 ];
 
-/** Small deterministic PRNG (mulberry32) so the demo is the same on every machine. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export function demoVariants(): VariantInput[] {
   const variants: VariantInput[] = [];
@@ -113,7 +103,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
   const variants = demoVariants();
   await store.upsertLocations(demoLocations, now);
   await store.upsertVariants(variants, now);
-  const random = prng(20_261_123);
+  const random = mulberry32(20_261_123);
   const plain = variants.filter((variant) => !variant.components);
   const receipts: LedgerCommand[] = [];
   for (const variant of plain) {
