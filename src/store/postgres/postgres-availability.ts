@@ -136,7 +136,7 @@ export class PostgresAvailability {
   async contextFromPlan(db: Db, plan: BatchAvailabilityPlan, levels: readonly LevelState[]): Promise<AvailabilityContext> {
     const variants = (await db.query<{ id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id = ANY($1::bigint[])', [plan.affected])).rows;
     const incoming = plan.config.needsIncoming ? await this.incomingOf(db, plan.affected) : [];
-    const current = (await db.query<CurrentRow>('SELECT * FROM listing_quantities WHERE variant_id = ANY($1::bigint[])', [plan.affected])).rows;
+    const current = (await db.query<CurrentRow>('SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id = ANY($1::bigint[])', [plan.affected])).rows;
     return buildContext(plan.config, { variants, components: plan.components, listings: plan.listings, levels, incoming, current });
   }
 

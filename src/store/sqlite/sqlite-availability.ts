@@ -186,7 +186,7 @@ export class SqliteAvailability {
           )
           .all(ids)
       : [];
-    const current = this.sql<[string], CurrentRow>(`SELECT * FROM listing_quantities WHERE variant_id IN (${inList})`).all(ids);
+    const current = this.sql<[string], CurrentRow>(`SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id IN (${inList})`).all(ids);
     return buildContext(config, { variants, components, listings, levels, incoming, current });
   }
 
@@ -249,7 +249,7 @@ export class SqliteAvailability {
         ).all(first, last)
       : [];
     const current = this.sql<[number, number], CurrentRow>(
-      'SELECT * FROM listing_quantities WHERE variant_id BETWEEN ? AND ?',
+      'SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id BETWEEN ? AND ?',
     ).all(first, last);
     const context = buildContext(config, { variants, components, listings, levels, incoming, current });
     const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);

@@ -89,7 +89,7 @@ export class SqliteVariantCache {
       const level = levelFromRow(row);
       this.entries.get(level.variantId)?.levels.set(level.locationId, level);
     }
-    for (const row of this.sql<[string], CurrentRow & { variant_id: number }>(`SELECT * FROM listing_quantities WHERE variant_id IN (${inList})`).all(ids)) {
+    for (const row of this.sql<[string], CurrentRow & { variant_id: number }>(`SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id IN (${inList})`).all(ids)) {
       this.entries.get(row.variant_id)?.current.set(Number(row.listing_id), row);
     }
   }

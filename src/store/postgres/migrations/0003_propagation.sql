@@ -22,7 +22,6 @@ ALTER TABLE listing_quantities ADD COLUMN pushed_at BIGINT;
 ALTER TABLE listing_quantities ADD COLUMN claimed_epoch BIGINT;
 ALTER TABLE listing_quantities ADD COLUMN claimed_until BIGINT;
 
-CREATE INDEX listing_quantities_due ON listing_quantities (due_at) WHERE dispatch_state = 'pending';
 
 -- Per channel: which listing belongs to which channel, for claims by channel.
 ALTER TABLE listing_quantities ADD COLUMN channel_id BIGINT;
