@@ -2,7 +2,8 @@
  * bench:propagation - from ledger commit to the channel showing the new quantity, end to end:
  * movements through the GroupCommitter -> listing quantity recomputed in the same transaction
  * -> outbox row -> ChannelDispatcher (lease, claim, push) -> the real Bol.com connector ->
- * the Bol.com simulator (HTTP on loopback), which records every stock write with its time.
+ * the Bol.com simulator (HTTP on loopback, in its own process as a real platform would be),
+ * which records every stock write with its time (same machine clock).
  *
  * Scenarios: 200 and 2,000 movements/s over the variants with the simulator and connector
  * unthrottled; with Bol.com's real limits (offers PATCH 50 per second), 20/s within the budget
@@ -19,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BolSimulator } from '../sim/bol/bol-simulator.js';
+import { fork, type ChildProcess } from 'node:child_process';
 import { BolConnector } from '../src/connectors/bol/bol-connector.js';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
@@ -58,10 +59,22 @@ const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : s
 /** Movements per second as a function of seconds since the load started. */
 type RateProfile = (second: number) => number;
 
+/** Ask the simulator process something and wait for its answer. */
+function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (answer) => resolve(answer as T));
+    if (message !== undefined) child.send(message as object);
+  });
+}
+
 async function scenario(name: string, rate: RateProfile, realLimits: boolean, variantCount = defaultVariantCount) {
   const { store, cleanup } = await open();
-  const sim = new BolSimulator(realLimits ? {} : { rateRules: [] });
-  const url = await sim.start();
+  // The simulated platform runs in its own process, as a real one would.
+  const simProcess = fork(new URL('./support/bol-sim-process.ts', import.meta.url).pathname, [realLimits ? 'limits' : 'open'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const { url, tokenUrl } = await ask<{ url: string; tokenUrl: string }>(simProcess, undefined);
   const clock = { now: () => Date.now() };
   let ids = 0;
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
@@ -69,13 +82,14 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   const skus = Array.from({ length: variantCount }, (_, index) => `V${index}`);
   await store.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
   await store.upsertChannels([{ code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'], pushLatencyP95Ms: 1000 }], clock.now());
-  const offerOf = new Map(skus.map((sku) => [sku, sim.seedOffer({ amount: 0 })]));
+  const seededOffers = (await ask<{ offers: string[] }>(simProcess, { seed: skus.length })).offers;
+  const offerOf = new Map(skus.map((sku, index) => [sku, seededOffers[index]!]));
   await store.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offerOf.get(sku)!, sku })), clock.now());
   await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1000 }) as LedgerCommand));
   const connector = new BolConnector({
     account: 'bench',
     baseUrl: url,
-    tokenUrl: sim.tokenUrl,
+    tokenUrl,
     clientId: 'onhand-sim',
     clientSecret: 'onhand-sim-secret',
     ...(realLimits ? {} : { rateRules: [], pushConcurrencyMax: 32, maxBatchSize: 100 }),
@@ -125,6 +139,7 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   const loadEnd = Date.now();
   const drained = await settled(120_000);
   await propagation.stop();
+  const history = await ask<{ offers: Record<string, { at: number; amount: number }[]>; rateLimitViolations: number }>(simProcess, { history: true });
 
   const latencies: number[] = [];
   const risky: number[] = [];
@@ -132,7 +147,7 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   let patches = 0;
   for (const [offerId, list] of events) {
     list.sort((a, b) => a.at - b.at);
-    const writes = sim.offerState(offerId).stockHistory.filter((write) => write.at >= loadStart - 1000);
+    const writes = (history.offers[offerId] ?? []).filter((write) => write.at >= loadStart - 1000);
     patches += writes.filter((write) => write.at >= loadStart).length;
     list.forEach((event, index) => {
       const acceptable = new Set(list.slice(index).map((later) => later.desired));
@@ -160,7 +175,6 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   }
   latencies.sort((a, b) => a - b);
   risky.sort((a, b) => a - b);
-  const stats = sim.stats();
   const result = {
     bench: 'propagation',
     store: values.store,
@@ -174,12 +188,11 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
     at_risk_p95_ms: percentile(risky, 95),
     at_risk_max_ms: risky[risky.length - 1] ?? 0,
     at_risk_share: Number((riskyTotal / (variantCount * (loadEnd - loadStart))).toFixed(4)),
-    rate_limit_violations: stats.rateLimitViolations,
+    rate_limit_violations: history.rateLimitViolations,
     drained,
   };
   console.log(JSON.stringify(result));
   await ledger.close();
-  await sim.stop();
   await cleanup();
   return result;
 }

@@ -1,0 +1,23 @@
+/**
+ * The Bol.com simulator in its own process for bench:propagation, so the simulated platform
+ * does not share onhand's event loop (a real platform never does). IPC: {seed: n} -> offer ids;
+ * {history: true} -> every offer's stock writes and the simulator's stats.
+ */
+import { BolSimulator } from '../../sim/bol/bol-simulator.js';
+
+const realLimits = process.argv[2] === 'limits';
+const sim = new BolSimulator(realLimits ? {} : { rateRules: [] });
+const url = await sim.start();
+const seeded: string[] = [];
+process.on('message', (message: { seed?: number; history?: boolean }) => {
+  if (message.seed !== undefined) {
+    const offers = Array.from({ length: message.seed }, () => sim.seedOffer({ amount: 0 }));
+    seeded.push(...offers);
+    process.send!({ offers });
+  } else if (message.history) {
+    const offers: Record<string, { at: number; amount: number }[]> = {};
+    for (const offerId of seeded) offers[offerId] = [...sim.offerState(offerId).stockHistory];
+    process.send!({ offers, rateLimitViolations: sim.stats().rateLimitViolations }, () => void sim.stop().then(() => process.exit(0)));
+  }
+});
+process.send!({ url, tokenUrl: sim.tokenUrl });
