@@ -36,6 +36,8 @@ const { values } = parseArgs({
     variants: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '8' },
     store: { type: 'string', default: 'sqlite' },
+    'busy-ms': { type: 'string' },
+    only: { type: 'string' },
   },
 });
 const defaultVariantCount = Number(values.variants);
@@ -96,6 +98,7 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   });
   const propagation = new Propagation({
     store, ledger, clock, owner: 'bench', policy: defaultRetryPolicy, channels: [{ channel: 'bol', connector }],
+    ...(values['busy-ms'] === undefined ? {} : { busyMs: Number(values['busy-ms']) }),
     onError: (channel, error) => console.error(channel, String(error)),
   });
   propagation.start();
@@ -207,7 +210,9 @@ const scenarios: [string, RateProfile, boolean, number?][] = [
   // The same burst on 50 hot listings: what one second of the budget can fix.
   ['Bol.com limits, 10x burst on 50 listings', (second) => (second >= 1 && second < 2 ? 500 : 20), true, 50],
 ];
-for (const [name, rate, limits, variants] of scenarios) results.push(await scenario(name, rate, limits, variants));
+for (const [name, rate, limits, variants] of scenarios) {
+  if (values.only === undefined || name.includes(values.only)) results.push(await scenario(name, rate, limits, variants));
+}
 console.log('\n| store | scenario | movements/s | latency p50 ms | p95 ms | p99 ms | API calls / movement | at-risk p95 ms | at-risk max ms | at-risk share | 429 violations |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {

@@ -34,6 +34,12 @@ export interface ChannelDispatcherOptions {
   batchSizeMax?: number;
   /** Sleep when nothing was due (or the rate budget is empty). @default 25 */
   idleMs?: number;
+  /**
+   * Sleep after a tick that pushed something: changes arriving meanwhile coalesce into the next
+   * claim (one write carries several ledger changes), which keeps a busy channel from spending
+   * one platform call, and one event-loop turn, per movement. @default 0
+   */
+  busyMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -126,7 +132,7 @@ export class ChannelDispatcher {
       if (this.stopped) return;
       this.running = this.tick()
         .then((pushed) => {
-          if (!this.stopped) this.timer = setTimeout(loop, pushed > 0 ? 0 : (this.options.idleMs ?? 25));
+          if (!this.stopped) this.timer = setTimeout(loop, pushed > 0 ? (this.options.busyMs ?? 0) : (this.options.idleMs ?? 25));
         })
         .catch((error) => {
           this.options.onError?.(error);

@@ -29,6 +29,8 @@ export interface PropagationOptions {
   channels: readonly ChannelRuntime[];
   onError: (channel: string, error: unknown) => void;
   onOrders?: (channel: string, report: OrderIngestReport) => void;
+  /** See ChannelDispatcherOptions.busyMs. @default 0 */
+  busyMs?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class Propagation {
           clock: options.clock,
           owner: options.owner,
           policy: options.policy,
+          ...(options.busyMs === undefined ? {} : { busyMs: options.busyMs }),
           onError: (error) => options.onError(runtime.channel, error),
         }),
       );
