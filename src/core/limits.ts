@@ -48,6 +48,8 @@ export const limits = Object.freeze({
    * enough for the order webhook of a sale the channel took to arrive (RELIABILITY R1).
    */
   driftGraceMs: 60_000,
+  /** Push-latency samples kept (sync status reads the last 15 minutes of them). */
+  pushSampleRetentionMs: 60 * 60 * 1000,
   /** Largest webhook body accepted (Shopify orders with many lines stay far below). */
   webhookBodyBytesMax: 1024 * 1024,
   /** Whole-request deadline; Fastify's default is 0 = unbounded (RELIABILITY S5). */

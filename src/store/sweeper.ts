@@ -6,7 +6,7 @@ import type { LedgerStore } from './ledger-store.js';
 /**
  * Housekeeping that never decides anything: expiry is logical (reads and requests already see
  * a due reservation as released), so the sweeper only writes down what is already true, and
- * prunes idempotency answers older than the retention.
+ * prunes idempotency answers older than the retention and push-latency samples older than an hour.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -49,6 +49,8 @@ export class Sweeper {
     const levels = await this.store.dueReservationLevels(now, limits.sweepBatchSizeMax);
     await this.ledger.tidy(levels);
     const prunedAnswers = await this.store.pruneAnswers(now - this.options.retentionDays * 86_400_000, limits.pruneBatchSizeMax);
+    // Latency percentiles read the last 15 minutes; an hour of samples is kept, no more.
+    await this.store.pruneSamples(now - limits.pushSampleRetentionMs);
     let refreshedListings = 0;
     const refreshMs = this.options.availabilityRefreshMs ?? 0;
     if (refreshMs > 0 && (this.lastRefreshAt === undefined || now - this.lastRefreshAt >= refreshMs)) {

@@ -81,6 +81,8 @@ export interface DispatchStore {
   saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void>;
   /** The listing a channel knows by this id (for order lines), or null. */
   listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null>;
+  /** Delete push-latency samples recorded before `before` (the sweeper keeps the last hour). */
+  pruneSamples(before: EpochMs): Promise<number>;
   /** Move up to `limit` dead letters back to pending (due now, attempts reset); returns how many. */
   redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number>;
 }

@@ -982,6 +982,10 @@ export class PostgresStore implements LedgerStore {
     return this.dispatch.noticeChannelLevel(channel, externalId, shown, now, graceMs);
   }
 
+  async pruneSamples(before: EpochMs): Promise<number> {
+    return this.dispatch.pruneSamples(before);
+  }
+
   async loadCursor(channel: string): Promise<string | null> {
     return this.dispatch.loadCursor(channel);
   }

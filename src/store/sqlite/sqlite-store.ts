@@ -863,6 +863,10 @@ export class SqliteStore implements LedgerStore {
     return this.dispatch.noticeChannelLevel(channel, externalId, shown, now, graceMs);
   }
 
+  async pruneSamples(before: EpochMs): Promise<number> {
+    return this.dispatch.pruneSamples(before);
+  }
+
   async loadCursor(channel: string): Promise<string | null> {
     return this.dispatch.loadCursor(channel);
   }

@@ -102,6 +102,10 @@ for (const factory of STORES) {
       assert.equal(status?.queueDepth, 0);
       assert.equal(status?.deadLetters, 0);
       assert.equal(status?.pushLatencyP50Ms, 0, 'pushed in the same (fake) millisecond as the commit');
+      // Samples are bounded: the sweeper prunes what is older than the retention.
+      assert.equal(await store.pruneSamples(now), 0, 'nothing older than now');
+      assert.ok((await store.pruneSamples(now + 1)) >= 4, 'the four pushes were sampled');
+      assert.equal((await store.syncStatus(now))[0]?.pushLatencyP50Ms, null);
     });
 
     it('coalesces changes made while the channel is down into one push of the newest value', async () => {
