@@ -114,6 +114,14 @@ export interface CurrentRow {
   rule_version: number | null;
 }
 
+/**
+ * Open purchase-order lines still expected, for pre-order offers; each caller appends its own
+ * variant filter (an id list, a range, an array).
+ */
+export const incomingLinesSelect = `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
+  FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
+  WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND`;
+
 export interface IncomingLineRow {
   variant_id: number;
   location_id: number;

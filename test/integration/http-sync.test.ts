@@ -13,40 +13,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ChannelConnector, PushItem, PushOutcome } from '../../src/connectors/channel-connector.js';
 import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
 import { validateRetryPolicy } from '../../src/sync/retry-policy.js';
 import { assertProblem, startHttpHarness, type HttpHarness } from '../support/http-harness.js';
+import { ScriptedChannel } from '../support/scripted-channel.js';
 
-/** A channel in memory: acknowledges every push except the offers in `refused`. */
-class ScriptedChannel implements ChannelConnector {
-  readonly platform = 'custom';
-  readonly maxBatchSize = 10;
-  readonly shown = new Map<string, number>();
-  readonly refused = new Set<string>();
-
-  async pushLevels(items: readonly PushItem[]): Promise<PushOutcome[]> {
-    return items.map((item) => {
-      if (this.refused.has(item.externalId)) return { listingId: item.listingId, status: 'permanent', reason: 'unknown offer' };
-      this.shown.set(item.externalId, item.quantity);
-      return { listingId: item.listingId, status: 'ok', channelQuantity: item.quantity };
-    });
-  }
-
-  async readLevels(items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[]) {
-    return items.map((item) => ({ listingId: item.listingId, quantity: this.shown.get(item.externalId) ?? null }));
-  }
-
-  rateLimit() {
-    return { available: 1, capacity: 1, waitMs: 0 };
-  }
-}
 
 const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
 
 describe('HTTP sync: status, dead letters, redrive', () => {
   let h: HttpHarness;
-  const channel = new ScriptedChannel();
+  const channel = new ScriptedChannel(10);
   let pusher: ChannelDispatcher;
 
   const status = async () => {
@@ -87,7 +64,7 @@ describe('HTTP sync: status, dead letters, redrive', () => {
     });
     assert.equal(receipts.statusCode, 200, receipts.body);
     assert.ok(receipts.json().results.every((result: any) => result.status === 'applied'), receipts.body);
-    channel.refused.add('offer-B');
+    channel.permanent.add('offer-B');
     pusher = new ChannelDispatcher({ channel: 'bol', connector: channel, store: h.store, clock: h.clock, owner: 'pusher-1', policy, random: () => 0.5 });
   });
   after(async () => {
@@ -194,7 +171,7 @@ describe('HTTP sync: status, dead letters, redrive', () => {
   });
 
   it('redrives: the dead letter is pending again and the next push delivers its newest quantity', async () => {
-    channel.refused.clear();
+    channel.permanent.clear();
     h.clock.advance(500);
     const redrive = await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'admin', payload: { channel: 'bol', limit: 10 } });
     assert.equal(redrive.statusCode, 200, redrive.body);

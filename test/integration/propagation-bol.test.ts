@@ -10,32 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { BolConnector } from '../../src/connectors/bol/bol-connector.js';
 import { initialBolOrdersCursor, type BolOrdersCursor } from '../../src/connectors/bol/bol-orders.js';
-import type { ChannelConnector, PushItem, PushOutcome } from '../../src/connectors/channel-connector.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { Propagation } from '../../src/sync/propagation.js';
 import { defaultRetryPolicy } from '../../src/sync/retry-policy.js';
+import { ScriptedChannel } from '../support/scripted-channel.js';
 import { STORES, type TestStore } from '../support/stores.js';
 
-/** A second channel that simply shows what it is told (the own shop). */
-class MirrorChannel implements ChannelConnector {
-  readonly platform = 'custom';
-  readonly maxBatchSize = 100;
-  readonly shown = new Map<string, number>();
-  async pushLevels(items: readonly PushItem[]): Promise<PushOutcome[]> {
-    return items.map((item) => {
-      this.shown.set(item.externalId, item.quantity);
-      return { listingId: item.listingId, status: 'ok', channelQuantity: item.quantity };
-    });
-  }
-  async readLevels(items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[]) {
-    return items.map((item) => ({ listingId: item.listingId, quantity: this.shown.get(item.externalId) ?? null }));
-  }
-  rateLimit() {
-    return { available: 1, capacity: 1, waitMs: 0 };
-  }
-}
 
 for (const factory of STORES) {
   describe(`${factory.name}: propagation with Bol.com (simulated)`, { skip: factory.skip, concurrency: false }, () => {
@@ -44,7 +26,7 @@ for (const factory of STORES) {
     let ledger: GroupCommitter;
     let propagation: Propagation;
     const sim = new BolSimulator();
-    const shop = new MirrorChannel();
+    const shop = new ScriptedChannel();
     let offers: Record<string, string> = {};
     let key = 0;
 

@@ -25,6 +25,7 @@ import {
   type ComponentRow,
   type CurrentRow,
   type IncomingLineRow,
+  incomingLinesSelect,
   type ListingRefRow,
 } from '../availability-rows.js';
 import type {
@@ -143,9 +144,7 @@ export class PostgresAvailability {
   private async incomingOf(db: Db, variantIds: readonly number[]): Promise<IncomingLineRow[]> {
     return (
       await db.query<IncomingLineRow>(
-        `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
-         FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
-         WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id = ANY($1::bigint[])`,
+        `${incomingLinesSelect} pol.variant_id = ANY($1::bigint[])`,
         [variantIds],
       )
     ).rows;

@@ -23,6 +23,7 @@ import {
   type ComponentRow,
   type CurrentRow,
   type IncomingLineRow,
+  incomingLinesSelect,
   type ListingRefRow,
 } from '../availability-rows.js';
 import type {
@@ -137,9 +138,7 @@ export class SqliteAvailability {
     const entries = affected.map((id) => [id, this.cache.get(id)] as const).filter((entry) => entry[1] !== undefined);
     const incoming = config.needsIncoming
       ? this.sql<[string], IncomingLineRow>(
-          `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
-           FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
-           WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id IN (${inList})`,
+          `${incomingLinesSelect} pol.variant_id IN (${inList})`,
         ).all(JSON.stringify(affected))
       : [];
     return buildContext(config, {
@@ -180,9 +179,7 @@ export class SqliteAvailability {
     const levels = this.sql<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(readIds).map(levelFromRow);
     const incoming = config.needsIncoming
       ? this.sql<[string], IncomingLineRow>(
-            `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
-             FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
-             WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id IN (${inList})`,
+            `${incomingLinesSelect} pol.variant_id IN (${inList})`,
           )
           .all(ids)
       : [];
@@ -243,9 +240,7 @@ export class SqliteAvailability {
     const variants = this.sql<[number, number], { id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id BETWEEN ? AND ?').all(first, last);
     const incoming = config.needsIncoming
       ? this.sql<[number, number], IncomingLineRow>(
-          `SELECT pol.variant_id, pol.location_id, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
-           FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
-           WHERE po.status = 'open' AND pol.quantity_ordered > pol.quantity_received AND pol.variant_id BETWEEN ? AND ?`,
+          `${incomingLinesSelect} pol.variant_id BETWEEN ? AND ?`,
         ).all(first, last)
       : [];
     const current = this.sql<[number, number], CurrentRow>(
@@ -258,10 +253,8 @@ export class SqliteAvailability {
 
 
   /** Recompute the listings of these variants now (inside the caller's transaction). */
-  recomputeVariants(variantIds: readonly number[], now: EpochMs, ruleSet?: { rules: RuleSet; version: number | null }): { listings: number; writes: ListingQuantityWrite[] } {
-    const base = this.loadConfig();
-    const config = ruleSet ? { ...base, ruleSet: ruleSet.rules, ruleVersion: ruleSet.version } : base;
-    const context = this.contextFor(variantIds, config);
+  recomputeVariants(variantIds: readonly number[], now: EpochMs): { listings: number; writes: ListingQuantityWrite[] } {
+    const context = this.contextFor(variantIds, this.loadConfig());
     if (!context) return { listings: 0, writes: [] };
     const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);
     return { listings: results.length, writes: changedWrites(context, results, now) };

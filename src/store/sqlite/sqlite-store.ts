@@ -13,7 +13,6 @@ import {
   type CommandAnswer,
   type LedgerSnapshot,
   type LocationRef,
-  type MovementRecord,
   type PurchaseOrderLineState,
   type ReservationState,
   type StoredAnswer,

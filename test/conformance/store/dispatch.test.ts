@@ -9,46 +9,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ChannelConnector, PushItem, PushOutcome } from '../../../src/connectors/channel-connector.js';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { ChannelDispatcher } from '../../../src/sync/dispatcher.js';
 import { retryDelayMs, validateRetryPolicy } from '../../../src/sync/retry-policy.js';
+import { ScriptedChannel } from '../../support/scripted-channel.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
-/** A channel in memory: shows a quantity per external id; behaviour scripted per test. */
-class ScriptedChannel implements ChannelConnector {
-  readonly platform = 'custom';
-  readonly maxBatchSize = 2;
-  readonly shown = new Map<string, number>();
-  readonly log: PushItem[] = [];
-  mode: 'up' | 'down' | 'throttled' = 'up';
-  permanent = new Set<string>();
-
-  async pushLevels(items: readonly PushItem[]): Promise<PushOutcome[]> {
-    return items.map((item) => {
-      this.log.push(item);
-      if (this.permanent.has(item.externalId)) return { listingId: item.listingId, status: 'permanent', reason: 'unknown offer' };
-      if (this.mode === 'down') return { listingId: item.listingId, status: 'retry', reason: '503 from the channel' };
-      if (this.mode === 'throttled') return { listingId: item.listingId, status: 'retry', reason: '429', retryAfterMs: 60_000 };
-      const shows = this.shown.get(item.externalId);
-      if (item.expectedChannelQuantity !== null && shows !== undefined && shows !== item.expectedChannelQuantity) {
-        return { listingId: item.listingId, status: 'stale', channelQuantity: shows, reason: 'compare mismatch' };
-      }
-      this.shown.set(item.externalId, item.quantity);
-      return { listingId: item.listingId, status: 'ok', channelQuantity: item.quantity };
-    });
-  }
-
-  async readLevels(items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[]) {
-    return items.map((item) => ({ listingId: item.listingId, quantity: this.shown.get(item.externalId) ?? null }));
-  }
-
-  rateLimit() {
-    return { available: 1, capacity: 1, waitMs: 0 };
-  }
-}
 
 const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
 
@@ -72,7 +40,7 @@ for (const factory of STORES) {
     const clock = { now: () => now };
     let ledger: GroupCommitter;
     let key = 0;
-    const channel = new ScriptedChannel();
+    const channel = new ScriptedChannel(2);
     const dispatcher = (owner = 'p1', options: Partial<ConstructorParameters<typeof ChannelDispatcher>[0]> = {}) =>
       new ChannelDispatcher({ channel: 'bol', connector: channel, store, clock, owner, policy, random: () => 0.5, ...options });
     const move = (commands: Record<string, unknown>[]) =>
