@@ -89,6 +89,18 @@ export class GroupCommitter {
     assert(this.inFlightMax >= 1 && this.inFlightMax <= limits.groupCommitInFlightMax);
   }
 
+  private readonly commitListeners = new Set<() => void>();
+
+  /**
+   * Call `listener` after every committed batch (after its submissions are answered), e.g. to
+   * wake the dispatchers: a commit may have made outbox rows due. Returns the unsubscribe.
+   * Commits made by other processes are not seen (their dispatchers poll).
+   */
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
   /** Commands waiting for a transaction. */
   get depth(): number {
     return this.queuedItems;
@@ -163,6 +175,7 @@ export class GroupCommitter {
         offset += submission.commandCount;
       }
       assert.equal(offset, answers.length, 'every answer reaches its submission');
+      for (const listener of this.commitListeners) listener();
     } catch (error) {
       if (batch.length === 1) {
         batch[0]!.reject(error);

@@ -31,6 +31,8 @@ export interface PropagationOptions {
   onOrders?: (channel: string, report: OrderIngestReport) => void;
   /** See ChannelDispatcherOptions.busyMs. @default 0 */
   busyMs?: number;
+  /** See ChannelDispatcherOptions.claimsInFlightMax. @default 4 */
+  claimsInFlightMax?: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export class Propagation {
   private readonly pollTimers = new Map<string, NodeJS.Timeout>();
   private readonly polling = new Map<string, Promise<void>>();
   private stopped = true;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: PropagationOptions) {
     for (const runtime of options.channels) {
@@ -57,6 +60,7 @@ export class Propagation {
           owner: options.owner,
           policy: options.policy,
           ...(options.busyMs === undefined ? {} : { busyMs: options.busyMs }),
+          ...(options.claimsInFlightMax === undefined ? {} : { claimsInFlightMax: options.claimsInFlightMax }),
           onError: (error) => options.onError(runtime.channel, error),
         }),
       );
@@ -66,6 +70,11 @@ export class Propagation {
   start(): void {
     this.stopped = false;
     for (const dispatcher of this.dispatchers.values()) dispatcher.start();
+    // A commit may have made outbox rows due: claim now rather than at the next idle poll
+    // (25 ms). Measured: bench/README.md, Propagation.
+    this.unsubscribe = this.options.ledger.onCommit(() => {
+      for (const dispatcher of this.dispatchers.values()) dispatcher.wake();
+    });
     for (const runtime of this.options.channels) if (runtime.poller) this.schedulePoll(runtime, 0);
   }
 
@@ -107,6 +116,7 @@ export class Propagation {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     for (const timer of this.pollTimers.values()) clearTimeout(timer);
     await Promise.all([...this.polling.values()]);
     await Promise.all([...this.dispatchers.values()].map((dispatcher) => dispatcher.stop()));
