@@ -226,6 +226,7 @@ export class SqliteStore implements LedgerStore {
   }
 
   async close(): Promise<void> {
+    this.dispatch.close();
     if (this.db.open) this.db.close();
   }
 
