@@ -1,7 +1,7 @@
 /**
  * The Bol.com simulator in its own process for bench:propagation, so the simulated platform
  * does not share onhand's event loop (a real platform never does). IPC: {seed: n} -> offer ids;
- * {history: true} -> every offer's stock writes and the simulator's stats.
+ * {history: true} -> every offer's stock writes and the simulator's stats; {cpu: true} -> its CPU time.
  */
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 
@@ -9,8 +9,10 @@ const realLimits = process.argv[2] === 'limits';
 const sim = new BolSimulator(realLimits ? {} : { rateRules: [] });
 const url = await sim.start();
 const seeded: string[] = [];
-process.on('message', (message: { seed?: number; history?: boolean }) => {
-  if (message.seed !== undefined) {
+process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolean }) => {
+  if (message.cpu) {
+    process.send!({ cpu: process.cpuUsage() });
+  } else if (message.seed !== undefined) {
     const offers = Array.from({ length: message.seed }, () => sim.seedOffer({ amount: 0 }));
     seeded.push(...offers);
     process.send!({ offers });

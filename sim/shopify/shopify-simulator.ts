@@ -187,6 +187,8 @@ export interface LevelWrite {
   after: number;
   source: 'api' | 'order' | 'cancel' | 'refund' | 'edit';
   idempotencyKey: string | null;
+  /** Wall-clock time of the write (bench:propagation measures latency with it). */
+  at: number;
 }
 
 export interface WebhookDeliveryRecord {
@@ -421,7 +423,7 @@ export class ShopifySimulator {
     const before = level.available;
     level.available = available;
     level.updatedAt = this.#wallNow();
-    this.writes.push({ inventoryItemId: gid('InventoryItem', itemId), locationId: gid('Location', locationId), before, after: available, source, idempotencyKey });
+    this.writes.push({ inventoryItemId: gid('InventoryItem', itemId), locationId: gid('Location', locationId), before, after: available, source, idempotencyKey, at: level.updatedAt });
     if (this.writes.length > 100_000) this.writes.shift();
     if (before !== available) {
       this.#emit('inventory_levels/update', {
