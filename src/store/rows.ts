@@ -1,5 +1,5 @@
 import type { LevelState } from '../core/ledger/level.js';
-import type { MovementRecord, PurchaseOrderLineState, ReservationState } from '../core/ledger/apply-commands.js';
+import { appliedAnswer, type MovementRecord, type PurchaseOrderLineState, type ReservationState, type StoredAnswer } from '../core/ledger/apply-commands.js';
 import type { TokenRecord, TokenScope, VerifyReport } from './ledger-store.js';
 
 /** Row <-> domain mapping shared by both adapters (same column names in both schemas). */
@@ -86,8 +86,64 @@ export function movementValues(movement: MovementRecord): (string | number | nul
     movement.after.onHand, movement.after.reserved, movement.after.damaged, movement.after.quarantine, movement.after.inTransit,
     movement.guarded ? 1 : 0, movement.oversold, movement.occurredAt, movement.recordedAt,
     movement.reason, movement.sourceSystem, movement.sourceReference, movement.reservationId, movement.purchaseOrderId,
-    movement.purchaseOrderLine, movement.counterpartLocationId,
+    movement.purchaseOrderLine, movement.counterpartLocationId, movement.payloadHash,
   ];
+}
+
+/** Columns {@link foldedAnswers} reads: a movement with its level's sku and location code. */
+export const commandLegColumns = `m.command_key AS key, m.payload_hash, m.leg, m.id, m.on_hand, m.reserved, m.damaged, m.quarantine,
+  m.in_transit, m.version, m.oversold, v.sku, l.code`;
+
+export interface CommandLegRow {
+  key: string;
+  leg: number;
+  payload_hash: string | null;
+  id: number;
+  on_hand: number;
+  reserved: number;
+  damaged: number;
+  quarantine: number;
+  in_transit: number;
+  version: number;
+  oversold: number;
+  sku: string;
+  code: string;
+}
+
+/**
+ * Answers of applied commands folded into their movements (see `appliedAnswer`): the legs of
+ * every key whose leg 0 carries a payload hash, in leg order. Keys whose movements carry none
+ * (a command that changed a reservation, an expiry) have their answer stored apart.
+ */
+export function foldedAnswers(rows: readonly CommandLegRow[], into: Map<string, StoredAnswer>): void {
+  const byKey = new Map<string, CommandLegRow[]>();
+  for (const row of rows) {
+    let legs = byKey.get(row.key);
+    if (!legs) byKey.set(row.key, (legs = []));
+    legs.push(row);
+  }
+  for (const [key, legs] of byKey) {
+    legs.sort((a, b) => Number(a.leg) - Number(b.leg));
+    const hash = legs[0]!.payload_hash;
+    if (Number(legs[0]!.leg) !== 0 || hash === null || into.has(key)) continue;
+    into.set(key, {
+      payloadHash: hash,
+      answer: appliedAnswer(
+        key,
+        legs.map((row) => ({
+          id: Number(row.id),
+          sku: row.sku,
+          location: row.code,
+          after: {
+            onHand: Number(row.on_hand), reserved: Number(row.reserved), damaged: Number(row.damaged),
+            quarantine: Number(row.quarantine), inTransit: Number(row.in_transit),
+          },
+          version: Number(row.version),
+          oversold: Number(row.oversold),
+        })),
+      ),
+    });
+  }
 }
 
 /** Shared by both stores' verify(): stored levels against the fold of their movements. */

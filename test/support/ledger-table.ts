@@ -24,6 +24,7 @@ import assert from 'node:assert/strict';
 import {
   applyCommands,
   purchaseOrderLineKey,
+  systemKeyPrefix,
   type BatchItem,
   type BatchOutcome,
   type CommandAnswer,
@@ -39,6 +40,7 @@ import {
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { addDeltas, available, emptyLevel, levelKey, quantityFields, zeroQuantities, type LevelState, type Quantities } from '../../src/core/ledger/level.js';
 import type { VerdictStatus } from '../../src/core/verdicts.js';
+import { foldedAnswers } from '../../src/store/rows.js';
 
 /** Reference timestamp (graphile's REFERENCE_TIMESTAMP idea): every row runs "now" = T0 unless it says otherwise. */
 export const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -315,16 +317,43 @@ export function checkOutcomeInvariants(given: Given | undefined, items: readonly
   assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'movement ids increase in write order');
 
   // 4: answers name their own movements; stored answers are the judged ones.
-  const stored = outcome.writes.answers.map((answer) => answer.key);
+  // An answer is stored apart (refusals, reservation commands) or folded into its command's
+  // movements (leg 0 carries the payload hash), never both.
+  const folded = outcome.writes.movements.filter((movement) => movement.payloadHash !== null);
+  for (const movement of folded) assert.equal(movement.leg, 0, `${movement.commandKey}: only leg 0 carries the payload hash`);
+  const stored = [...outcome.writes.answers.map((answer) => answer.key), ...folded.map((movement) => movement.commandKey)];
   assert.equal(new Set(stored).size, stored.length, 'an answer is stored once per key');
   commands.forEach((command, index) => {
     const answer = outcome.answers[index]!;
     assert.equal(answer.key, command.key);
     if (answer.replayed || answer.status === 'conflict') return;
-    assert.ok(stored.includes(command.key), `answer for ${command.key} is stored`);
+    // A reserved key is refused like a schema error: every time, nothing stored.
+    assert.equal(stored.includes(command.key), !command.key.startsWith(systemKeyPrefix), `answer for ${command.key} is stored`);
     if (answer.status === 'applied') {
       const own = outcome.writes.movements.filter((movement) => movement.commandKey === command.key).map((movement) => movement.id);
       assert.deepEqual(answer.movement_ids, own, `${command.key}: names exactly its movements`);
+      const isFolded = folded.some((movement) => movement.commandKey === command.key);
+      assert.equal(isFolded, answer.reservation === undefined, `${command.key}: folded exactly when it changed no reservation`);
+      if (isFolded) {
+        assert.equal(folded.find((movement) => movement.commandKey === command.key)!.payloadHash, command.payloadHash ?? `hash:${command.key}`);
+        // What a store loads back for a replay (the legs by key, with sku and code) rebuilds this very answer.
+        const rebuilt = new Map<string, StoredAnswer>();
+        foldedAnswers(
+          outcome.writes.movements
+            .filter((movement) => movement.commandKey === command.key)
+            .reverse() // the store may return legs in any order
+            .map((movement) => ({
+              key: movement.commandKey, leg: movement.leg, payload_hash: movement.payloadHash, id: movement.id,
+              on_hand: movement.after.onHand, reserved: movement.after.reserved, damaged: movement.after.damaged,
+              quarantine: movement.after.quarantine, in_transit: movement.after.inTransit, version: movement.version,
+              oversold: movement.oversold,
+              sku: [...variantsBySku.values()].find((variant) => variant.id === movement.variantId)!.sku,
+              code: [...locationsByCode.values()].find((location) => location.id === movement.locationId)!.code,
+            })),
+          rebuilt,
+        );
+        assert.equal(JSON.stringify(rebuilt.get(command.key)?.answer), JSON.stringify(answer), `${command.key}: the folded answer rebuilds byte for byte`);
+      }
     } else {
       assert.equal(answer.movement_ids, undefined, `${command.key}: a refusal names no movement`);
       assert.equal(

@@ -738,6 +738,13 @@ const storedApplied: CommandAnswer = {
 describe('idempotency', () => {
   table([
     {
+      name: 'a key in the sys: namespace (onhand\'s own movements, e.g. expiries) is refused and not stored',
+      given: { levels: { [A1]: { onHand: 1 } } },
+      when: [{ type: 'receipt', key: 'sys:expire:res_1', sku: 'A', location: 'WH1', quantity: 5 }],
+      then: [{ status: 'invalid', detail: /reserved for onhand/ }],
+      movements: [],
+    },
+    {
       name: 'same key, same payload as a stored answer: the first answer replayed as exists, nothing written',
       given: { answers: { k1: { payloadHash: 'hash:k1', answer: storedApplied } } },
       when: [{ type: 'receipt', key: 'k1', sku: 'A', location: 'WH1', quantity: 5 }],

@@ -22,7 +22,6 @@ import {
   type Deltas,
   type LevelState,
   type Quantities,
-  zeroQuantities,
 } from './level.js';
 
 /**
@@ -184,7 +183,47 @@ export interface MovementRecord {
   purchaseOrderId: string | null;
   purchaseOrderLine: number | null;
   counterpartLocationId: number | null;
+  /**
+   * Set on leg 0 of a command whose answer is not stored apart: its answer is rebuilt from its
+   * movements ({@link appliedAnswer}), so the payload hash that decides replay vs. conflict
+   * lives here. Null on other legs, on system movements and on commands with a stored answer.
+   */
+  payloadHash: string | null;
 }
+
+/** One recorded leg of an applied command, as {@link appliedAnswer} needs it (leg order). */
+export interface RecordedLeg {
+  id: number;
+  /** Sku and location code of the leg's level. */
+  sku: string;
+  location: string;
+  after: Quantities;
+  version: number;
+  oversold: number;
+}
+
+/**
+ * The answer to an applied command that changed no reservation, built from its movements only.
+ * The core answers such commands with this function and stores no separate answer for them, so
+ * a store that loads the legs back (by command key, in leg order) rebuilds the same answer,
+ * byte for byte, for a replay: one row less per command on the hot path.
+ */
+export function appliedAnswer(key: string, legs: readonly RecordedLeg[]): CommandAnswer {
+  const primary = legs[0];
+  assert(primary !== undefined, `applied command ${key} has no movement`);
+  let oversold = 0;
+  for (const leg of legs) oversold += leg.oversold;
+  return {
+    key,
+    status: 'applied',
+    movement_ids: legs.map((leg) => leg.id),
+    level: levelView({ ...primary.after, version: primary.version }, primary.sku, primary.location),
+    ...(oversold > 0 ? { oversold } : {}),
+  };
+}
+
+/** Keys the ledger uses for its own movements (reservation expiry); refused from clients. */
+export const systemKeyPrefix = 'sys:';
 
 export interface LevelWrite {
   level: LevelState;
@@ -194,6 +233,7 @@ export interface LevelWrite {
 }
 
 export interface WriteSet {
+  /** Answers to store apart: refusals and commands that changed a reservation (the rest are folded into movements). */
   answers: { key: string; payloadHash: string; answer: CommandAnswer; recordedAt: EpochMs }[];
   movements: MovementRecord[];
   levels: LevelWrite[];
@@ -249,7 +289,7 @@ export function reservationView(reservation: ReservationState, now: EpochMs): Re
   };
 }
 
-export function levelView(level: LevelState & Quantities, sku: string, location: string): LevelView {
+export function levelView(level: Quantities & { version: number }, sku: string, location: string): LevelView {
   return {
     sku,
     location,
@@ -270,7 +310,13 @@ const bucketField: Record<StockBucket, 'onHand' | 'damaged' | 'quarantine'> = {
 };
 
 function deltas(partial: Partial<Deltas>): Deltas {
-  return { ...zeroQuantities, ...partial };
+  return {
+    onHand: partial.onHand ?? 0,
+    reserved: partial.reserved ?? 0,
+    damaged: partial.damaged ?? 0,
+    quarantine: partial.quarantine ?? 0,
+    inTransit: partial.inTransit ?? 0,
+  };
 }
 
 export function purchaseOrderLineKey(purchaseOrderId: string, line: number): string {
@@ -368,11 +414,18 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         type === 'order' || type === 'sale' ? Math.max(0, -available(after)) - Math.max(0, -available(before)) : 0;
       if (leg.guarded) assert(available(after) >= 0, 'a request never drives available below zero');
       const velocity = leg.sold ? recordSale({ rate: before.velocityRate, at: before.velocityAt }, leg.sold, now) : undefined;
+      // Field by field (no spreads): this runs for every leg of every command.
       const next: LevelState = {
-        ...before,
-        ...after,
+        variantId: before.variantId,
+        locationId: before.locationId,
+        onHand: after.onHand,
+        reserved: after.reserved,
+        damaged: after.damaged,
+        quarantine: after.quarantine,
+        inTransit: after.inTransit,
         held: before.held + (leg.held ?? 0),
-        ...(velocity ? { velocityRate: velocity.rate, velocityAt: velocity.at } : {}),
+        velocityRate: velocity ? velocity.rate : before.velocityRate,
+        velocityAt: velocity ? velocity.at : before.velocityAt,
         version: before.version + 1,
         lastCountAt: count ? count.at : before.lastCountAt,
         lastCountSourceVersion: count ? (count.sourceVersion ?? before.lastCountSourceVersion) : before.lastCountSourceVersion,
@@ -400,6 +453,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         purchaseOrderId: meta.purchaseOrderId,
         purchaseOrderLine: meta.purchaseOrderLine,
         counterpartLocationId: leg.counterpartLocationId,
+        payloadHash: null,
       };
       if (leg.deltas.onHand !== 0) {
         const list = batchOnHandDeltas.get(key) ?? [];
@@ -431,7 +485,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       const held = reservation.quantity;
       recordMovements(
         'expire',
-        `sys:expire:${reservation.id}`,
+        `${systemKeyPrefix}expire:${reservation.id}`,
         [{ variantId, locationId, deltas: deltas({ reserved: -held }), held: -held, guarded: false, counterpartLocationId: null }],
         {
           occurredAt: reservation.expiresAt,
@@ -710,6 +764,11 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       );
       continue;
     }
+    if (command.key.startsWith(systemKeyPrefix)) {
+      // Not stored: like a schema error, it is refused the same way every time.
+      answers.push({ key: command.key, status: 'invalid', detail: `keys starting with ${systemKeyPrefix} are reserved for onhand's own movements` });
+      continue;
+    }
     const occurredAt = command.occurredAt ?? now;
     const judgement =
       command.type === 'commit' || command.type === 'release'
@@ -742,24 +801,43 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         purchaseOrderLines.set(purchaseOrderLineKey(line.purchaseOrderId, line.line), line);
       }
       const primary = records[0]!;
-      const primaryLevel = levels.get(levelKey(primary.variantId, primary.locationId))!;
       const reservation = judgement.reservation;
-      // For a bundle fact the level shown is its first component's.
+      // For a bundle fact the level shown is its first component's (leg 0).
       const sku = reservation?.sku ?? (judgement.bundleSku ? (snapshot.variants.get(judgement.bundleSku)?.components?.[0]?.sku ?? (command as LevelCommand).sku) : (command as LevelCommand).sku);
       const locationCode = reservation?.locationCode ?? (command as LevelCommand).location;
-      const oversold = records.reduce((sum, record) => sum + record.oversold, 0);
-      answer = {
-        key: command.key,
-        status: 'applied',
-        movement_ids: records.map((record) => record.id),
-        level: levelView(primaryLevel, sku, locationCode),
-        ...(reservation ? { reservation: reservationView(reservation, now) } : {}),
-        ...(oversold > 0 ? { oversold } : {}),
-      };
+      if (reservation) {
+        const primaryLevel = levels.get(levelKey(primary.variantId, primary.locationId))!;
+        const oversold = records.reduce((sum, record) => sum + record.oversold, 0);
+        answer = {
+          key: command.key,
+          status: 'applied',
+          movement_ids: records.map((record) => record.id),
+          level: levelView(primaryLevel, sku, locationCode),
+          reservation: reservationView(reservation, now),
+          ...(oversold > 0 ? { oversold } : {}),
+        };
+      } else {
+        // Folded: the answer is a function of the movements (legs touch distinct levels, so leg
+        // 0's resulting level is the command's primary level), and leg 0 carries the hash.
+        answer = appliedAnswer(
+          command.key,
+          records.map((record, index) => ({
+            id: record.id,
+            sku: index === 0 ? sku : '',
+            location: index === 0 ? locationCode : '',
+            after: record.after,
+            version: record.version,
+            oversold: record.oversold,
+          })),
+        );
+        primary.payloadHash = command.payloadHash;
+      }
     }
     const stored: StoredAnswer = { payloadHash: command.payloadHash, answer };
     batchAnswers.set(command.key, stored);
-    writes.answers.push({ key: command.key, payloadHash: command.payloadHash, answer, recordedAt: now });
+    if (answer.status !== 'applied' || answer.reservation) {
+      writes.answers.push({ key: command.key, payloadHash: command.payloadHash, answer, recordedAt: now });
+    }
     answers.push(answer);
   }
 

@@ -61,7 +61,18 @@ import {
   type UnmappedItem,
 } from '../availability-store.js';
 import type { RuleSet } from '../../core/availability/rule-set.js';
-import { compareLevels, levelFromRow, movementValues, purchaseOrderLineFromRow, reservationFromRow, tokenFromRow, type ReservationRow } from '../rows.js';
+import {
+  commandLegColumns,
+  compareLevels,
+  foldedAnswers,
+  levelFromRow,
+  movementValues,
+  purchaseOrderLineFromRow,
+  reservationFromRow,
+  tokenFromRow,
+  type CommandLegRow,
+  type ReservationRow,
+} from '../rows.js';
 import {
   bundleStockView,
   CursorError,
@@ -134,7 +145,7 @@ const movementColumns = [
   ['d_in_transit', 'bigint'], ['on_hand', 'bigint'], ['reserved', 'bigint'], ['damaged', 'bigint'], ['quarantine', 'bigint'],
   ['in_transit', 'bigint'], ['guarded', 'smallint'], ['oversold', 'bigint'], ['occurred_at', 'bigint'], ['recorded_at', 'bigint'],
   ['reason', 'text'], ['source_system', 'text'], ['source_reference', 'text'], ['reservation_id', 'text'],
-  ['purchase_order_id', 'text'], ['purchase_order_line', 'bigint'], ['counterpart_location_id', 'bigint'],
+  ['purchase_order_id', 'text'], ['purchase_order_line', 'bigint'], ['counterpart_location_id', 'bigint'], ['payload_hash', 'text'],
 ] as const;
 
 /** `INSERT INTO table (cols) SELECT * FROM unnest($1::t1[], ...)`: one statement for N rows. */
@@ -589,11 +600,22 @@ export class PostgresStore implements LedgerStore {
     }
     const answers = new Map<string, StoredAnswer>();
     if (needs.keys.length > 0) {
-      const { rows } = await client.query<{ key: string; payload_hash: string; answer: string }>(
-        'SELECT key, payload_hash, answer::text AS answer FROM command_answers WHERE key = ANY($1::text[])',
+      // One round trip for both kinds of stored answer: rows with `answer` come from
+      // command_answers, the others are legs of commands whose answer is folded into them.
+      const { rows } = await client.query<CommandLegRow & { answer: string | null }>(
+        `SELECT key, payload_hash, 0 AS leg, 0 AS id, 0 AS on_hand, 0 AS reserved, 0 AS damaged, 0 AS quarantine, 0 AS in_transit,
+           0 AS version, 0 AS oversold, '' AS sku, '' AS code, answer::text AS answer
+         FROM command_answers WHERE key = ANY($1::text[])
+         UNION ALL
+         SELECT ${commandLegColumns}, NULL AS answer
+         FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
+         WHERE m.command_key = ANY($1::text[])`,
         [needs.keys],
       );
-      for (const row of rows) answers.set(row.key, { payloadHash: row.payload_hash, answer: JSON.parse(row.answer) as CommandAnswer });
+      for (const row of rows) {
+        if (row.answer !== null) answers.set(row.key, { payloadHash: row.payload_hash!, answer: JSON.parse(row.answer) as CommandAnswer });
+      }
+      foldedAnswers(rows.filter((row) => row.answer === null), answers);
     }
     const countBaselines = new Map<string, number>();
     const counts = countQueries(items, variants, locations, now);
@@ -829,7 +851,7 @@ export class PostgresStore implements LedgerStore {
       ),
       movements: await dump(
         `SELECT m.command_key, m.leg, m.type, v.sku, l.code, m.version, m.d_on_hand, m.d_reserved, m.d_damaged, m.d_quarantine, m.d_in_transit,
-           m.on_hand, m.reserved, m.damaged, m.quarantine, m.in_transit, m.guarded, m.oversold, m.occurred_at, m.recorded_at
+           m.on_hand, m.reserved, m.damaged, m.quarantine, m.in_transit, m.guarded, m.oversold, m.occurred_at, m.recorded_at, m.payload_hash
          FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
          ORDER BY v.sku COLLATE "C", l.code COLLATE "C", m.version`,
       ),

@@ -58,7 +58,18 @@ import {
   type UnmappedItem,
 } from '../availability-store.js';
 import type { RuleSet } from '../../core/availability/rule-set.js';
-import { compareLevels, levelFromRow, movementValues, purchaseOrderLineFromRow, reservationFromRow, tokenFromRow, type ReservationRow } from '../rows.js';
+import {
+  commandLegColumns,
+  compareLevels,
+  foldedAnswers,
+  levelFromRow,
+  movementValues,
+  purchaseOrderLineFromRow,
+  reservationFromRow,
+  tokenFromRow,
+  type CommandLegRow,
+  type ReservationRow,
+} from '../rows.js';
 import {
   bundleStockView,
   CursorError,
@@ -87,6 +98,9 @@ const movementSelect = `
   JOIN variants v ON v.id = m.variant_id
   JOIN locations l ON l.id = m.location_id
   LEFT JOIN locations c ON c.id = m.counterpart_location_id`;
+
+const commandLegSelect = `SELECT ${commandLegColumns}
+  FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id`;
 
 const reservationSelect = `
   SELECT r.*, v.sku AS sku, l.code AS location_code
@@ -163,8 +177,8 @@ export class SqliteStore implements LedgerStore {
         `INSERT INTO movements (id, command_key, leg, type, variant_id, location_id, version,
            d_on_hand, d_reserved, d_damaged, d_quarantine, d_in_transit,
            on_hand, reserved, damaged, quarantine, in_transit, guarded, oversold, occurred_at, recorded_at,
-           reason, source_system, source_reference, reservation_id, purchase_order_id, purchase_order_line, counterpart_location_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           reason, source_system, source_reference, reservation_id, purchase_order_id, purchase_order_line, counterpart_location_id, payload_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertLevel: db.prepare(
         `INSERT INTO levels (variant_id, location_id, on_hand, reserved, damaged, quarantine, in_transit, held, version,
@@ -180,12 +194,16 @@ export class SqliteStore implements LedgerStore {
         `INSERT INTO movements (id, command_key, leg, type, variant_id, location_id, version,
            d_on_hand, d_reserved, d_damaged, d_quarantine, d_in_transit,
            on_hand, reserved, damaged, quarantine, in_transit, guarded, oversold, occurred_at, recorded_at,
-           reason, source_system, source_reference, reservation_id, purchase_order_id, purchase_order_line, counterpart_location_id)
-         VALUES ${Array.from({ length: insertChunkRows }, () => `(${Array.from({ length: 28 }, () => '?').join(', ')})`).join(', ')}`,
+           reason, source_system, source_reference, reservation_id, purchase_order_id, purchase_order_line, counterpart_location_id, payload_hash)
+         VALUES ${Array.from({ length: insertChunkRows }, () => `(${Array.from({ length: 29 }, () => '?').join(', ')})`).join(', ')}`,
       ),
       insertReservationsChunk: db.prepare(
         `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, expires_at, created_at, resolved_at)
          VALUES ${Array.from({ length: insertChunkRows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      ),
+      commandLeg: db.prepare<[string], CommandLegRow>(`${commandLegSelect} WHERE m.command_key = ?`),
+      commandLegsChunk: db.prepare<string[], CommandLegRow>(
+        `${commandLegSelect} WHERE m.command_key IN (${Array.from({ length: insertChunkRows }, () => '?').join(', ')})`,
       ),
       answersChunk: db.prepare<string[], { key: string; payload_hash: string; answer: string }>(
         `SELECT key, payload_hash, answer FROM command_answers WHERE key IN (${Array.from({ length: insertChunkRows }, () => '?').join(', ')})`,
@@ -508,14 +526,19 @@ export class SqliteStore implements LedgerStore {
     const answers = new Map<string, StoredAnswer>();
     const storeAnswer = (row: { key: string; payload_hash: string; answer: string }) =>
       answers.set(row.key, { payloadHash: row.payload_hash, answer: JSON.parse(row.answer) as CommandAnswer });
+    const legs: CommandLegRow[] = [];
     let keyIndex = 0;
     for (; keyIndex + insertChunkRows <= needs.keys.length; keyIndex += insertChunkRows) {
-      for (const row of sql.answersChunk.all(...needs.keys.slice(keyIndex, keyIndex + insertChunkRows))) storeAnswer(row);
+      const chunk = needs.keys.slice(keyIndex, keyIndex + insertChunkRows);
+      for (const row of sql.answersChunk.all(...chunk)) storeAnswer(row);
+      legs.push(...sql.commandLegsChunk.all(...chunk));
     }
     for (; keyIndex < needs.keys.length; keyIndex += 1) {
       const row = sql.answer.get(needs.keys[keyIndex]!);
       if (row) storeAnswer({ ...row, key: needs.keys[keyIndex]! });
+      legs.push(...sql.commandLeg.all(needs.keys[keyIndex]!));
     }
+    foldedAnswers(legs, answers);
     const countBaselines = new Map<string, number>();
     for (const query of countQueries(items, variants, locations, now)) {
       countBaselines.set(query.key, sql.countBaseline.get(query.variantId, query.locationId, query.countedAt)?.total ?? 0);
@@ -696,7 +719,7 @@ export class SqliteStore implements LedgerStore {
       ),
       movements: dump(
         `SELECT m.command_key, m.leg, m.type, v.sku, l.code, m.version, m.d_on_hand, m.d_reserved, m.d_damaged, m.d_quarantine, m.d_in_transit,
-           m.on_hand, m.reserved, m.damaged, m.quarantine, m.in_transit, m.guarded, m.oversold, m.occurred_at, m.recorded_at
+           m.on_hand, m.reserved, m.damaged, m.quarantine, m.in_transit, m.guarded, m.oversold, m.occurred_at, m.recorded_at, m.payload_hash
          FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id ORDER BY v.sku, l.code, m.version`,
       ),
       reservations: dump(

@@ -264,14 +264,22 @@ for (const factory of STORES) {
       assert.deepEqual((await store.verify()).mismatches, []);
     });
 
-    it('prunes idempotency answers only past the retention', async () => {
+    it('prunes stored answers only past the retention; an applied fact keeps its answer in its movements', async () => {
       const h = harness(store, T0 + 20_000);
       await h.run({ type: 'receipt', key: 'prune-me', sku: 'CAP', location: 'WH2', quantity: 1 });
-      assert.equal(await store.pruneAnswers(T0 + 20_000, 1000) >= 0, true);
-      const [replay] = await h.run({ type: 'receipt', key: 'prune-me', sku: 'CAP', location: 'WH2', quantity: 1 });
-      assert.equal(replay?.status, 'exists', 'kept while within retention');
+      const refusal = { type: 'reserve', key: 'prune-refusal', sku: 'CAP', location: 'WH2', quantity: 1000 } as const;
+      assert.equal((await h.run(refusal))[0]?.status, 'insufficient');
+      await store.pruneAnswers(T0 + 20_000, 1000);
+      const [kept] = await h.run(refusal);
+      assert.equal(kept?.replayed, true, 'a refusal is kept while within retention');
       const pruned = await store.pruneAnswers(T0 + 20_001, 100_000);
       assert.ok(pruned >= 1);
+      const [again] = await h.run(refusal);
+      assert.equal(again?.status, 'insufficient');
+      assert.equal(again?.replayed, undefined, 'a pruned refusal is judged anew');
+      const [replay] = await h.run({ type: 'receipt', key: 'prune-me', sku: 'CAP', location: 'WH2', quantity: 1 });
+      assert.equal(replay?.status, 'exists', 'the answer of an applied fact lives as long as its movement');
+      assert.equal(replay?.level?.on_hand, 1);
     });
 
     it('judges the same key sent through two connections at once exactly once', async () => {
