@@ -212,14 +212,31 @@ export function appliedAnswer(key: string, legs: readonly RecordedLeg[]): Comman
   const primary = legs[0];
   assert(primary !== undefined, `applied command ${key} has no movement`);
   let oversold = 0;
-  for (const leg of legs) oversold += leg.oversold;
-  return {
+  const ids: number[] = [];
+  for (const leg of legs) {
+    oversold += leg.oversold;
+    ids.push(leg.id);
+  }
+  const { after } = primary;
+  // Built field by field, in the order the API shows them (no spreads: this runs per command).
+  const answer: CommandAnswer = {
     key,
     status: 'applied',
-    movement_ids: legs.map((leg) => leg.id),
-    level: levelView({ ...primary.after, version: primary.version }, primary.sku, primary.location),
-    ...(oversold > 0 ? { oversold } : {}),
+    movement_ids: ids,
+    level: {
+      sku: primary.sku,
+      location: primary.location,
+      on_hand: after.onHand,
+      reserved: after.reserved,
+      available: after.onHand - after.reserved,
+      damaged: after.damaged,
+      quarantine: after.quarantine,
+      in_transit: after.inTransit,
+      version: primary.version,
+    },
   };
+  if (oversold > 0) answer.oversold = oversold;
+  return answer;
 }
 
 /** Keys the ledger uses for its own movements (reservation expiry); refused from clients. */
@@ -375,7 +392,9 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
   const reservations = new Map<string, { reservation: ReservationState; created: boolean }>();
   const purchaseOrderLines = new Map<string, PurchaseOrderLineState>();
   const batchAnswers = new Map<string, StoredAnswer>();
+  // In-batch on_hand deltas by level, for a late count's baseline: kept only when a count is in the batch.
   const batchOnHandDeltas = new Map<string, { occurredAt: EpochMs; onHand: number }[]>();
+  const batchHasCount = items.some((item) => item.type === 'count');
   const writes: WriteSet = { answers: [], movements: [], levels: [], reservations: [], purchaseOrderLines: [], listingQuantities: [] };
   const answers: CommandAnswer[] = [];
 
@@ -455,7 +474,7 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         counterpartLocationId: leg.counterpartLocationId,
         payloadHash: null,
       };
-      if (leg.deltas.onHand !== 0) {
+      if (batchHasCount && leg.deltas.onHand !== 0) {
         const list = batchOnHandDeltas.get(key) ?? [];
         list.push({ occurredAt: meta.occurredAt, onHand: leg.deltas.onHand });
         batchOnHandDeltas.set(key, list);
