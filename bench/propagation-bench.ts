@@ -244,6 +244,8 @@ const scenarios: [string, RateProfile, boolean, number?, Platform?][] = [
   ['Bol.com limits, 10x burst (500 in 1 s, then 20/s)', (second) => (second >= 1 && second < 2 ? 500 : 20), true],
   // The same burst on 50 hot listings: what one second of the budget can fix.
   ['Bol.com limits, 10x burst on 50 listings', (second) => (second >= 1 && second < 2 ? 500 : 20), true, 50],
+  // Sustained load far above the budget (40x): what coalescing saves, in API calls per movement.
+  ['Bol.com limits, 2,000/s sustained (40x the budget)', () => 2000, true],
   ['Shopify unthrottled, 2,000/s', () => 2000, false, undefined, 'shopify'],
   ['Shopify limits (Standard), 10x burst (500 in 1 s, then 20/s)', (second) => (second >= 1 && second < 2 ? 500 : 20), true, undefined, 'shopify'],
 ];
