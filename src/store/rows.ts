@@ -1,6 +1,7 @@
 import type { LevelState } from '../core/ledger/level.js';
 import { appliedAnswer, type MovementRecord, type PurchaseOrderLineState, type ReservationState, type StoredAnswer } from '../core/ledger/apply-commands.js';
 import type { TokenRecord, TokenScope, VerifyReport } from './ledger-store.js';
+import type { MovementRow } from './views.js';
 
 /** Row <-> domain mapping shared by both adapters (same column names in both schemas). */
 
@@ -94,21 +95,10 @@ export function movementValues(movement: MovementRecord): (string | number | nul
 export const commandLegColumns = `m.command_key AS key, m.payload_hash, m.leg, m.id, m.on_hand, m.reserved, m.damaged, m.quarantine,
   m.in_transit, m.version, m.oversold, v.sku, l.code`;
 
-export interface CommandLegRow {
-  key: string;
-  leg: number;
-  payload_hash: string | null;
-  id: number;
-  on_hand: number;
-  reserved: number;
-  damaged: number;
-  quarantine: number;
-  in_transit: number;
-  version: number;
-  oversold: number;
-  sku: string;
-  code: string;
-}
+export type CommandLegRow = Pick<
+  MovementRow,
+  'leg' | 'id' | 'sku' | 'on_hand' | 'reserved' | 'damaged' | 'quarantine' | 'in_transit' | 'version' | 'oversold'
+> & { key: string; payload_hash: string | null; code: string };
 
 /**
  * Answers of applied commands folded into their movements (see `appliedAnswer`): the legs of
