@@ -208,7 +208,7 @@ export interface RecordedLeg {
  * a store that loads the legs back (by command key, in leg order) rebuilds the same answer,
  * byte for byte, for a replay: one row less per command on the hot path.
  */
-export function appliedAnswer(key: string, legs: readonly RecordedLeg[]): CommandAnswer {
+export function appliedAnswer(key: string, legs: readonly RecordedLeg[], reservation?: ReservationView): CommandAnswer {
   const primary = legs[0];
   assert(primary !== undefined, `applied command ${key} has no movement`);
   let oversold = 0;
@@ -217,24 +217,14 @@ export function appliedAnswer(key: string, legs: readonly RecordedLeg[]): Comman
     oversold += leg.oversold;
     ids.push(leg.id);
   }
-  const { after } = primary;
   // Built field by field, in the order the API shows them (no spreads: this runs per command).
   const answer: CommandAnswer = {
     key,
     status: 'applied',
     movement_ids: ids,
-    level: {
-      sku: primary.sku,
-      location: primary.location,
-      on_hand: after.onHand,
-      reserved: after.reserved,
-      available: after.onHand - after.reserved,
-      damaged: after.damaged,
-      quarantine: after.quarantine,
-      in_transit: after.inTransit,
-      version: primary.version,
-    },
+    level: levelView(primary.after, primary.version, primary.sku, primary.location),
   };
+  if (reservation) answer.reservation = reservation;
   if (oversold > 0) answer.oversold = oversold;
   return answer;
 }
@@ -306,17 +296,17 @@ export function reservationView(reservation: ReservationState, now: EpochMs): Re
   };
 }
 
-export function levelView(level: Quantities & { version: number }, sku: string, location: string): LevelView {
+export function levelView(quantities: Quantities, version: number, sku: string, location: string): LevelView {
   return {
     sku,
     location,
-    on_hand: level.onHand,
-    reserved: level.reserved,
-    available: available(level),
-    damaged: level.damaged,
-    quarantine: level.quarantine,
-    in_transit: level.inTransit,
-    version: level.version,
+    on_hand: quantities.onHand,
+    reserved: quantities.reserved,
+    available: available(quantities),
+    damaged: quantities.damaged,
+    quarantine: quantities.quarantine,
+    in_transit: quantities.inTransit,
+    version,
   };
 }
 
@@ -824,33 +814,22 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       // For a bundle fact the level shown is its first component's (leg 0).
       const sku = reservation?.sku ?? (judgement.bundleSku ? (snapshot.variants.get(judgement.bundleSku)?.components?.[0]?.sku ?? (command as LevelCommand).sku) : (command as LevelCommand).sku);
       const locationCode = reservation?.locationCode ?? (command as LevelCommand).location;
-      if (reservation) {
-        const primaryLevel = levels.get(levelKey(primary.variantId, primary.locationId))!;
-        const oversold = records.reduce((sum, record) => sum + record.oversold, 0);
-        answer = {
-          key: command.key,
-          status: 'applied',
-          movement_ids: records.map((record) => record.id),
-          level: levelView(primaryLevel, sku, locationCode),
-          reservation: reservationView(reservation, now),
-          ...(oversold > 0 ? { oversold } : {}),
-        };
-      } else {
-        // Folded: the answer is a function of the movements (legs touch distinct levels, so leg
-        // 0's resulting level is the command's primary level), and leg 0 carries the hash.
-        answer = appliedAnswer(
-          command.key,
-          records.map((record, index) => ({
-            id: record.id,
-            sku: index === 0 ? sku : '',
-            location: index === 0 ? locationCode : '',
-            after: record.after,
-            version: record.version,
-            oversold: record.oversold,
-          })),
-        );
-        primary.payloadHash = command.payloadHash;
-      }
+      // Legs touch distinct levels, so leg 0's resulting level is the command's primary level.
+      answer = appliedAnswer(
+        command.key,
+        records.map((record, index) => ({
+          id: record.id,
+          sku: index === 0 ? sku : '',
+          location: index === 0 ? locationCode : '',
+          after: record.after,
+          version: record.version,
+          oversold: record.oversold,
+        })),
+        reservation ? reservationView(reservation, now) : undefined,
+      );
+      // Folded: without a reservation the answer is a function of the movements alone, and leg
+      // 0 carries the hash (a reservation's view is stored with the answer instead).
+      if (!reservation) primary.payloadHash = command.payloadHash;
     }
     const stored: StoredAnswer = { payloadHash: command.payloadHash, answer };
     batchAnswers.set(command.key, stored);
