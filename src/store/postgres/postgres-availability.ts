@@ -133,6 +133,24 @@ export class PostgresAvailability {
     return { config: await this.loadConfig(db), affected, components, listings, lockVariants: variantsToRead(affected, components) };
   }
 
+  /**
+   * Lock the rows of the variants whose levels a recompute reads (`FOR NO KEY UPDATE`, in id
+   * order), BEFORE their levels are locked and read. Level row locks alone leave a gap: a
+   * batch that creates a new level (a first receipt or transfer at a location) inserts a row
+   * the other batch's `SELECT ... FOR UPDATE` cannot lock, and in READ COMMITTED a statement
+   * that waited on a lock still reads from its own snapshot, so it would compute a kit or a
+   * listing without that new level and store a stale quantity. The variant row always exists,
+   * every writer that recomputes a variant's listings holds it until commit, and the level
+   * statement that follows takes a fresh snapshot after the lock is granted. `NO KEY UPDATE`
+   * does not conflict with the `KEY SHARE` locks foreign-key checks take, so batches that only
+   * insert movements or levels referencing these variants are never blocked by it. Deadlock
+   * free: every transaction that takes these locks takes them first, in id order.
+   */
+  async lockVariants(db: Db, variantIds: readonly number[]): Promise<void> {
+    if (variantIds.length === 0) return;
+    await db.query('SELECT id FROM variants WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [variantIds]);
+  }
+
   /** The context, once the plan's levels are locked and read. */
   async contextFromPlan(db: Db, plan: BatchAvailabilityPlan, levels: readonly LevelState[]): Promise<AvailabilityContext> {
     const variants = (await db.query<{ id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id = ANY($1::bigint[])', [plan.affected])).rows;
@@ -156,6 +174,7 @@ export class PostgresAvailability {
     if (listings.length === 0) return undefined;
     const components = await this.componentsOf(db, variantIds);
     const read = variantsToRead(variantIds, components);
+    if (lock) await this.lockVariants(db, read);
     const levels = (
       await db.query<Record<string, unknown>>(
         `SELECT * FROM levels WHERE variant_id = ANY($1::bigint[]) ORDER BY variant_id, location_id ${lock ? 'FOR UPDATE' : ''}`,

@@ -564,6 +564,7 @@ export class PostgresStore implements LedgerStore {
     // so the listing quantities it stores are computed from levels nobody else can change.
     const plan = await this.availability.planForBatch(client, [...new Set(touchedVariants)]);
     const levels = new Map<string, LevelState>();
+    if (plan) await this.availability.lockVariants(client, plan.lockVariants);
     if (touched.length > 0) {
       const { rows } = plan
         ? await client.query<Record<string, unknown>>(
