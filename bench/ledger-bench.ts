@@ -8,7 +8,8 @@
  * 1 unit judged against available, so the guard is on the hot path. Latency is submit ->
  * durable answer. After each run: oversold units from requests (must be 0) and verify().
  *
- * Usage: npm run bench:ledger [-- --stores sqlite,postgres --commands 200000 --clients 2000]
+ * Usage: npm run bench:ledger [-- --stores sqlite,postgres --mix requests,facts --shapes hot,spread
+ *   --commands 200000 --clients 2000]
  * Prints one JSON line per scenario, then a table. Never asserts timings.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +32,8 @@ const { values } = parseArgs({
     // requests: half receipts, half reservation requests (the guard on the hot path);
     // facts: receipts, orders and sales only (what channel and WMS feeds send).
     mix: { type: 'string', default: 'requests,facts' },
+    // hot: one level; spread: `--variants` variants.
+    shapes: { type: 'string', default: 'hot,spread' },
     "in-flight": { type: "string" },
     // > 0: list every variant on this many channels first, so each batch also recomputes and
     // stores the desired quantity of every affected listing (issue 3's incremental recompute).
@@ -149,7 +152,7 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
 const results = [];
 for (const engine of values.stores.split(',')) {
   for (const mix of values.mix.split(',')) {
-    for (const shape of ['hot', 'spread'] as const) results.push(await scenario(engine, shape, mix));
+    for (const shape of values.shapes.split(',') as ('hot' | 'spread')[]) results.push(await scenario(engine, shape, mix));
   }
 }
 console.log('\n| store | mix | shape | commands/s | p50 ms | p99 ms | mean batch | oversold | verify | peak RSS MiB |');

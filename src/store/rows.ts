@@ -81,14 +81,22 @@ export function purchaseOrderLineFromRow(row: Record<string, unknown>): Purchase
 
 /** Column values of a movement, in the order both stores insert them. */
 export function movementValues(movement: MovementRecord): (string | number | null)[] {
-  return [
+  const values: (string | number | null)[] = [];
+  pushMovementValues(movement, values);
+  return values;
+}
+
+/** {@link movementValues} appended to `out`: multi-row INSERTs bind one flat array, with no array per row. */
+export function pushMovementValues(movement: MovementRecord, out: unknown[]): void {
+  const { deltas, after } = movement;
+  out.push(
     movement.id, movement.commandKey, movement.leg, movement.type, movement.variantId, movement.locationId, movement.version,
-    movement.deltas.onHand, movement.deltas.reserved, movement.deltas.damaged, movement.deltas.quarantine, movement.deltas.inTransit,
-    movement.after.onHand, movement.after.reserved, movement.after.damaged, movement.after.quarantine, movement.after.inTransit,
+    deltas.onHand, deltas.reserved, deltas.damaged, deltas.quarantine, deltas.inTransit,
+    after.onHand, after.reserved, after.damaged, after.quarantine, after.inTransit,
     movement.guarded ? 1 : 0, movement.oversold, movement.occurredAt, movement.recordedAt,
     movement.reason, movement.sourceSystem, movement.sourceReference, movement.reservationId, movement.purchaseOrderId,
     movement.purchaseOrderLine, movement.counterpartLocationId, movement.payloadHash,
-  ];
+  );
 }
 
 /** Columns {@link foldedAnswers} reads: a movement with its level's sku and location code. */

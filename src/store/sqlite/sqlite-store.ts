@@ -63,7 +63,7 @@ import {
   compareLevels,
   foldedAnswers,
   levelFromRow,
-  movementValues,
+  pushMovementValues,
   purchaseOrderLineFromRow,
   reservationFromRow,
   tokenFromRow,
@@ -559,7 +559,7 @@ export class SqliteStore implements LedgerStore {
     const { writes } = outcome;
     // Multi-row INSERTs: better-sqlite3 pays a fixed cost per run(); 100 rows per statement
     // took direct applyBatch from 85k to see bench/README.md commands/s.
-    insertChunked(writes.movements.map(movementValues), sql.insertMovementsChunk, sql.insertMovement);
+    insertChunked(writes.movements, pushMovementValues, sql.insertMovementsChunk, sql.insertMovement);
     for (const { level, previousVersion, created } of writes.levels) {
       if (created) {
         sql.insertLevel.run(level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine,
@@ -572,14 +572,14 @@ export class SqliteStore implements LedgerStore {
       }
     }
     insertChunked(
-      writes.answers.map((stored) => [stored.key, stored.payloadHash, JSON.stringify(stored.answer), stored.recordedAt]),
+      writes.answers,
+      (stored, out) => out.push(stored.key, stored.payloadHash, JSON.stringify(stored.answer), stored.recordedAt),
       sql.insertAnswersChunk,
       sql.insertAnswer,
     );
     insertChunked(
-      writes.reservations
-        .filter((entry) => entry.created)
-        .map(({ reservation: r }) => [r.id, r.key, r.variantId, r.locationId, r.quantity, r.committedQuantity, r.status, r.expiresAt, r.createdAt, r.resolvedAt]),
+      writes.reservations.filter((entry) => entry.created),
+      ({ reservation: r }, out) => out.push(r.id, r.key, r.variantId, r.locationId, r.quantity, r.committedQuantity, r.status, r.expiresAt, r.createdAt, r.resolvedAt),
       sql.insertReservationsChunk,
       sql.insertReservation,
     );
@@ -931,9 +931,20 @@ export class SqliteStore implements LedgerStore {
 /** Rows per multi-row INSERT (28 columns x 100 = 2,800 parameters, far below SQLite's 32,766). */
 const insertChunkRows = 100;
 
-function insertChunked(rows: unknown[][], chunk: Database.Statement, single: Database.Statement): void {
+function insertChunked<T>(rows: readonly T[], write: (row: T, out: unknown[]) => void, chunk: Database.Statement, single: Database.Statement): void {
+  // One flat parameter array per statement (better-sqlite3 binds an array's elements in order):
+  // no array per row, no spread of thousands of arguments.
+  const params: unknown[] = [];
   let index = 0;
-  for (; index + insertChunkRows <= rows.length; index += insertChunkRows) chunk.run(...rows.slice(index, index + insertChunkRows).flat());
-  for (; index < rows.length; index += 1) single.run(...rows[index]!);
+  for (; index + insertChunkRows <= rows.length; index += insertChunkRows) {
+    params.length = 0;
+    for (let row = index; row < index + insertChunkRows; row += 1) write(rows[row]!, params);
+    chunk.run(params);
+  }
+  for (; index < rows.length; index += 1) {
+    params.length = 0;
+    write(rows[index]!, params);
+    single.run(params);
+  }
 }
 
