@@ -47,6 +47,6 @@ for (const variant of mode) {
   }
   const per = variant.includes('multi') ? 100 : 1;
   const ins = db.prepare(`INSERT INTO movements (${cols}) VALUES ${Array(per).fill(one).join(',')}`);
-  const tx = db.transaction(() => { for (let i = 0; i < 5000 / per; i++) { const a = []; for (let j = 0; j < per; j++) a.push(...row()); ins.run(a); } });
+  const tx = db.transaction(() => { for (let i = 0; i < 5000 / per; i++) { const a = []; for (let j = 0; j < per; j++) a.push(...row()); if (variant.includes('spread')) ins.run(...a); else ins.run(a); } });
   time(variant, N, () => { for (let k = 0; k < N / 5000; k++) tx(); });
 }
