@@ -212,6 +212,23 @@ for (const factory of STORES) {
       assert.deepEqual((await store.verify()).mismatches, []);
     });
 
+    it('stores every text byte-exact: tabs, newlines, backslashes and COPY markers in keys, reasons and sources', async () => {
+      const { run } = harness(store);
+      const awkward = 'a\tb\nc\r\\N \\.\n\\ \u00e9\u{1F4E6} "quoted" \'single\'';
+      const [movement] = await run({ type: 'adjustment', key: `odd:${awkward}`, sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: awkward, source: { system: `s\t${awkward}`, reference: '\\N' } });
+      assert.equal(movement?.status, 'applied');
+      const [nullish] = await run({ type: 'adjustment', key: '\\N', sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: '\\.' });
+      assert.equal(nullish?.status, 'applied', 'a key spelled like COPY\'s NULL marker is a key');
+      const history = await store.listMovements('TEE-RED-L', { limit: 2, location: 'WH2' });
+      assert.deepEqual(
+        history?.items.map((item) => [item.key, item.reason, item.source.system, item.source.reference]),
+        [['\\N', '\\.', null, null], [`odd:${awkward}`, awkward, `s\t${awkward}`, '\\N']],
+      );
+      const [replay] = await run({ type: 'adjustment', key: `odd:${awkward}`, sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: awkward, source: { system: `s\t${awkward}`, reference: '\\N' } });
+      assert.equal(replay?.status, 'exists', 'the stored key matches the key as sent');
+      assert.deepEqual((await store.verify()).mismatches, []);
+    });
+
     it('expires reservations logically, and the sweeper only writes it down', async () => {
       const h = harness(store, T0 + 10_000);
       await h.run({ type: 'receipt', key: 'exp-r', sku: 'TEE-RED-M', location: 'WH2', quantity: 3 });
