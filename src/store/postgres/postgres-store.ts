@@ -823,9 +823,11 @@ export class PostgresStore implements LedgerStore {
     );
     const { rows: counted } = await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM movements');
     const { rows: orphans } = await this.pool.query<Record<string, number | string>>(
-      `SELECT v.sku, l.code, count(*) AS n FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
+      `SELECT COALESCE(v.sku, '#' || m.variant_id) AS sku, COALESCE(l.code, '#' || m.location_id) AS code, count(*) AS n
+       FROM (SELECT variant_id, location_id FROM movements UNION ALL SELECT variant_id, location_id FROM reservations) m
+       LEFT JOIN variants v ON v.id = m.variant_id LEFT JOIN locations l ON l.id = m.location_id
        WHERE NOT EXISTS (SELECT 1 FROM levels lv WHERE lv.variant_id = m.variant_id AND lv.location_id = m.location_id)
-       GROUP BY v.sku, l.code`,
+       GROUP BY 1, 2`,
     );
     return compareLevels(rows, orphans, counted[0]!.n);
   }

@@ -700,9 +700,11 @@ export class SqliteStore implements LedgerStore {
     const movementsChecked = this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM movements').get()!.n;
     const orphans = this.db
       .prepare<[], Record<string, number | string>>(
-        `SELECT v.sku, l.code, count(*) AS n FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
+        `SELECT COALESCE(v.sku, '#' || m.variant_id) AS sku, COALESCE(l.code, '#' || m.location_id) AS code, count(*) AS n
+         FROM (SELECT variant_id, location_id FROM movements UNION ALL SELECT variant_id, location_id FROM reservations) m
+         LEFT JOIN variants v ON v.id = m.variant_id LEFT JOIN locations l ON l.id = m.location_id
          WHERE NOT EXISTS (SELECT 1 FROM levels lv WHERE lv.variant_id = m.variant_id AND lv.location_id = m.location_id)
-         GROUP BY v.sku, l.code`,
+         GROUP BY 1, 2`,
       )
       .all();
     return compareLevels(rows, orphans, movementsChecked);

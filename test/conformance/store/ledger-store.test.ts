@@ -229,6 +229,32 @@ for (const factory of STORES) {
       assert.deepEqual((await store.verify()).mismatches, []);
     });
 
+    it('verify reports a reservation whose level is missing (PostgreSQL keeps no foreign keys on reservations)', async () => {
+      assert.deepEqual((await store.verify()).mismatches, []);
+      const insert = `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, created_at)
+        SELECT 'res_orphan', 'orphan', v.id, l.id, 1, 0, 'released', 0 FROM variants v, locations l WHERE v.sku = 'TEE-RED-M' AND l.code = 'WH2'`;
+      const remove = "DELETE FROM reservations WHERE id = 'res_orphan'";
+      const sql = async (statement: string) => {
+        if (test.database.startsWith('postgres')) {
+          const client = new pg.Client({ connectionString: test.database });
+          await client.connect();
+          await client.query(statement);
+          await client.end();
+        } else {
+          const db = new Database(test.database);
+          db.prepare(statement).run();
+          db.close();
+        }
+      };
+      await sql(insert);
+      try {
+        assert.deepEqual((await store.verify()).mismatches, [{ sku: 'TEE-RED-M', location: 'WH2', field: 'level_missing', stored: 0, recomputed: 1 }]);
+      } finally {
+        await sql(remove);
+      }
+      assert.deepEqual((await store.verify()).mismatches, []);
+    });
+
     it('expires reservations logically, and the sweeper only writes it down', async () => {
       const h = harness(store, T0 + 10_000);
       await h.run({ type: 'receipt', key: 'exp-r', sku: 'TEE-RED-M', location: 'WH2', quantity: 3 });
