@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
+import { limits } from '../src/core/limits.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
 import type { LedgerStore } from '../src/store/ledger-store.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
@@ -34,7 +35,10 @@ const { values } = parseArgs({
     mix: { type: 'string', default: 'requests,facts' },
     // hot: one level; spread: `--variants` variants.
     shapes: { type: 'string', default: 'hot,spread' },
-    "in-flight": { type: "string" },
+    // Batches in flight at once (default: the store's, 1 on SQLite, 2 on PostgreSQL).
+    'in-flight': { type: 'string' },
+    // Commands per batch at most (default: the product's, limits.groupCommitBatchSizeMax).
+    batch: { type: 'string' },
     // > 0: list every variant on this many channels first, so each batch also recomputes and
     // stores the desired quantity of every affected listing (issue 3's incremental recompute).
     channels: { type: 'string', default: '0' },
@@ -90,7 +94,11 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
     }
   }
   let counter = 0;
-  const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_${++counter}` }, { batchSizeMax: Math.min(clients, 10_000), queueDepthMax: 100_000, ...(values["in-flight"] ? { inFlightMax: Number(values["in-flight"]) } : {}) });
+  const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_${++counter}` }, {
+    batchSizeMax: values.batch ? Number(values.batch) : limits.groupCommitBatchSizeMax,
+    queueDepthMax: 100_000,
+    ...(values['in-flight'] ? { inFlightMax: Number(values['in-flight']) } : {}),
+  });
   const latencies = new Float64Array(totalCommands);
   let issued = 0;
   let refused = 0;

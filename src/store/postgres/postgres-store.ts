@@ -195,6 +195,12 @@ const updateReservationsSql = `
   FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS u(id, committed_quantity, status, resolved_at)
   WHERE r.id = u.id`;
 
+/** `count` fresh movement ids, ascending (unused ones are gaps). */
+async function allocateMovementIds(client: pg.PoolClient, count: number): Promise<number[]> {
+  const { rows } = await client.query<{ id: number }>("SELECT nextval('movements_id_seq') AS id FROM generate_series(1, $1::int)", [count]);
+  return rows.map((row) => row.id).sort((a, b) => a - b);
+}
+
 export class PostgresStore implements LedgerStore {
   readonly name = 'postgres';
   readonly capabilities = { engine: 'postgres', singleWriter: false, supportsSkipLocked: true, multiProcess: true } as const;
@@ -539,6 +545,31 @@ export class PostgresStore implements LedgerStore {
       ]);
       for (const row of rows) locations.set(row.code, row);
     }
+    // Stored answers and movement ids are read BEFORE the level locks, outside the critical
+    // section that batches on one hot level serialise on (-20% of its time). Idempotency does
+    // not rest on that lock: a key first answered by a concurrent batch after this read collides
+    // on UNIQUE (command_key, leg) or command_answers' primary key (23505), and the batch is
+    // re-run, reading it then.
+    const answers = new Map<string, StoredAnswer>();
+    if (needs.keys.length > 0) {
+      // One round trip for both kinds of stored answer: rows with `answer` come from
+      // command_answers, the others are legs of commands whose answer is folded into them.
+      const { rows } = await client.query<CommandLegRow & { answer: string | null }>(
+        `SELECT key, payload_hash, 0 AS leg, 0 AS id, 0 AS on_hand, 0 AS reserved, 0 AS damaged, 0 AS quarantine, 0 AS in_transit,
+           0 AS version, 0 AS oversold, '' AS sku, '' AS code, answer::text AS answer
+         FROM command_answers WHERE key = ANY($1::text[])
+         UNION ALL
+         SELECT ${commandLegColumns}, NULL AS answer
+         FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
+         WHERE m.command_key = ANY($1::text[])`,
+        [needs.keys],
+      );
+      for (const row of rows) {
+        if (row.answer !== null) answers.set(row.key, { payloadHash: row.payload_hash!, answer: JSON.parse(row.answer) as CommandAnswer });
+      }
+      foldedAnswers(rows.filter((row) => row.answer === null), answers);
+    }
+    const movementIds = await allocateMovementIds(client, 2 * items.length);
     const readReservations = async () => {
       const found = new Map<string, ReservationState>();
       if (needs.reservationIds.length === 0) return found;
@@ -590,25 +621,6 @@ export class PostgresStore implements LedgerStore {
         dueReservations.set(key, list);
       }
     }
-    const answers = new Map<string, StoredAnswer>();
-    if (needs.keys.length > 0) {
-      // One round trip for both kinds of stored answer: rows with `answer` come from
-      // command_answers, the others are legs of commands whose answer is folded into them.
-      const { rows } = await client.query<CommandLegRow & { answer: string | null }>(
-        `SELECT key, payload_hash, 0 AS leg, 0 AS id, 0 AS on_hand, 0 AS reserved, 0 AS damaged, 0 AS quarantine, 0 AS in_transit,
-           0 AS version, 0 AS oversold, '' AS sku, '' AS code, answer::text AS answer
-         FROM command_answers WHERE key = ANY($1::text[])
-         UNION ALL
-         SELECT ${commandLegColumns}, NULL AS answer
-         FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
-         WHERE m.command_key = ANY($1::text[])`,
-        [needs.keys],
-      );
-      for (const row of rows) {
-        if (row.answer !== null) answers.set(row.key, { payloadHash: row.payload_hash!, answer: JSON.parse(row.answer) as CommandAnswer });
-      }
-      foldedAnswers(rows.filter((row) => row.answer === null), answers);
-    }
     const countBaselines = new Map<string, number>();
     const counts = countQueries(items, variants, locations, now);
     if (counts.length > 0) {
@@ -633,15 +645,10 @@ export class PostgresStore implements LedgerStore {
         purchaseOrderLines.set(purchaseOrderLineKey(line.purchaseOrderId, line.line), line);
       }
     }
-    // Movement ids: at most two legs per command plus one per due expiry. Unused ids are gaps.
+    // Movement ids: at most two legs per command (taken before the locks) plus one per due expiry.
     let dueCount = 0;
     for (const list of dueReservations.values()) dueCount += list.length;
-    const idCount = 2 * items.length + dueCount;
-    const { rows: idRows } = await client.query<{ id: number }>(
-      "SELECT nextval('movements_id_seq') AS id FROM generate_series(1, $1::int)",
-      [idCount],
-    );
-    const movementIds = idRows.map((row) => row.id).sort((a, b) => a - b);
+    if (dueCount > 0) movementIds.push(...(await allocateMovementIds(client, dueCount)));
     let nextId = 0;
 
     const outcome = applyCommands(
