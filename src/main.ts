@@ -92,7 +92,7 @@ function describeDatabase(config: Config): string {
 export async function serve(config: Config): Promise<void> {
   const store = await openStore(config);
   const migration = await store.migrate();
-  const ledger = new GroupCommitter(store, systemClock, randomIds);
+  const ledger = new GroupCommitter(store, systemClock, randomIds, { batchSizeMax: config.groupCommitMax });
   const app = await buildServer({ store, ledger, clock: systemClock, ids: randomIds, logger: { level: config.logLevel } });
   const logger = app.log;
   if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');

@@ -24,6 +24,7 @@ export function buildCli(runtime: CliRuntime): Command {
     .option('--allow-async-commit', 'start even if PostgreSQL synchronous_commit is off (acknowledged commands may be lost)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env ONHAND_LOG_LEVEL)')
     .option('--pg-pool-size <n>', 'PostgreSQL connections (env ONHAND_PG_POOL_SIZE)', integer('--pg-pool-size'))
+    .option('--group-commit-max <n>', 'most commands per ledger transaction, 1000-10000 (env ONHAND_GROUP_COMMIT_MAX)', integer('--group-commit-max'))
     .option('--idempotency-retention-days <days>', 'keep idempotency keys this long (env ONHAND_IDEMPOTENCY_RETENTION_DAYS)', integer('--idempotency-retention-days'))
     .option('--sweep-interval-ms <ms>', 'expiry sweep and key pruning interval (env ONHAND_SWEEP_INTERVAL_MS)', integer('--sweep-interval-ms'))
     .option('--availability-refresh-ms <ms>', 'full availability refresh for time-dependent rules, 0 = off (env ONHAND_AVAILABILITY_REFRESH_MS)', integer('--availability-refresh-ms'))

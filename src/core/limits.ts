@@ -20,8 +20,10 @@ export const limits = Object.freeze({
   movementsPerRequestMax: 1_000,
   /** Most items in one bulk upsert (variants, locations). */
   upsertBatchSizeMax: 1_000,
-  /** Most commands applied in one group-commit transaction. */
+  /** Most commands applied in one group-commit transaction (default; `--group-commit-max` sets it). */
   groupCommitBatchSizeMax: 2_000,
+  /** Ceiling of `--group-commit-max`. */
+  groupCommitBatchSizeCeiling: 10_000,
   /** Most group-commit transactions in flight at once per process (PostgreSQL; SQLite uses 1). */
   groupCommitInFlightMax: 4,
   /** Most commands waiting for a group commit before new ones are refused (backpressure). */
@@ -64,7 +66,8 @@ export const limits = Object.freeze({
 });
 
 assert(limits.movementsPerRequestMax <= limits.groupCommitBatchSizeMax);
-assert(limits.groupCommitBatchSizeMax <= limits.groupCommitQueueDepthMax);
+assert(limits.groupCommitBatchSizeMax <= limits.groupCommitBatchSizeCeiling);
+assert(limits.groupCommitBatchSizeCeiling <= limits.groupCommitQueueDepthMax);
 assert(limits.pageSizeDefault <= limits.pageSizeMax);
 assert(limits.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000);
 assert(limits.idempotencyRetentionDaysMin <= limits.idempotencyRetentionDaysDefault);

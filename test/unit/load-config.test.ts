@@ -25,6 +25,9 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ port: 9000, database: 'x.db' }, env).port, 9000);
     assert.equal(loadConfig({ port: 9000, database: 'x.db' }, env).database, 'x.db');
     assert.equal(loadConfig({}, { ONHAND_ALLOW_ASYNC_COMMIT: 'yes' }).allowAsyncCommit, true);
+    assert.equal(loadConfig({}, {}).groupCommitMax, 2000);
+    assert.equal(loadConfig({}, { ONHAND_GROUP_COMMIT_MAX: '5000' }).groupCommitMax, 5000);
+    assert.equal(loadConfig({ groupCommitMax: 1000 }, { ONHAND_GROUP_COMMIT_MAX: '5000' }).groupCommitMax, 1000);
   });
 
   const bad: [string, Record<string, unknown>, NodeJS.ProcessEnv, RegExp][] = [
@@ -34,6 +37,8 @@ describe('loadConfig', () => {
     ['an unknown log level', {}, { ONHAND_LOG_LEVEL: 'loud' }, /ONHAND_LOG_LEVEL="loud"/],
     ['a boolean that is not one', {}, { ONHAND_DEMO: 'maybe' }, /ONHAND_DEMO="maybe": expected true or false/],
     ['a pool of zero', {}, { ONHAND_PG_POOL_SIZE: '0' }, /ONHAND_PG_POOL_SIZE="0"/],
+    ['a group commit smaller than one full request', {}, { ONHAND_GROUP_COMMIT_MAX: '999' }, /ONHAND_GROUP_COMMIT_MAX="999"/],
+    ['a group commit above its ceiling', { groupCommitMax: 10001 }, {}, /--group-commit-max=10001/],
   ];
   for (const [name, flags, env, message] of bad) {
     it(`refuses ${name}, naming the setting`, () => {
