@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { copyLine, copyRows } from '../src/store/postgres/copy-rows.js';
+import { copyRows } from '../src/store/postgres/copy-rows.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { createTestDatabase } from '../test/support/stores.js';
@@ -103,10 +103,9 @@ async function postgres() {
       let n = 0;
       let started = performance.now();
       for (let done = 0; done < rows; done += perTransaction) {
-        let text = '';
-        for (let index = 0; index < perTransaction; index += 1) text += copyLine(movement(++n));
+        const batch = Array.from({ length: perTransaction }, () => movement(++n));
         await client.query('BEGIN');
-        await copyRows(client, 'movements', columns, text);
+        await copyRows(client, 'movements', columns, batch, (row, out) => out.push(...row));
         await client.query('COMMIT');
       }
       report('postgres', `COPY of ${perTransaction} movements per transaction`, rows, performance.now() - started);

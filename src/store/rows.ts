@@ -1,5 +1,5 @@
 import type { LevelState } from '../core/ledger/level.js';
-import { appliedAnswer, type MovementRecord, type PurchaseOrderLineState, type ReservationState, type StoredAnswer } from '../core/ledger/apply-commands.js';
+import { appliedAnswer, type MovementRecord, type PurchaseOrderLineState, type ReservationState, type StoredAnswer, type WriteSet } from '../core/ledger/apply-commands.js';
 import type { TokenRecord, TokenScope, VerifyReport } from './ledger-store.js';
 import type { MovementRow } from './views.js';
 
@@ -79,15 +79,14 @@ export function purchaseOrderLineFromRow(row: Record<string, unknown>): Purchase
   };
 }
 
-/** Column values of a movement, in the order both stores insert them. */
-export function movementValues(movement: MovementRecord): (string | number | null)[] {
-  const values: (string | number | null)[] = [];
-  pushMovementValues(movement, values);
-  return values;
-}
+/** A value bound to a statement or written to a COPY line. */
+export type SqlValue = string | number | null;
 
-/** {@link movementValues} appended to `out`: multi-row INSERTs bind one flat array, with no array per row. */
-export function pushMovementValues(movement: MovementRecord, out: unknown[]): void {
+/**
+ * Column values of a movement, in the order both stores insert them, appended to `out`: a
+ * multi-row INSERT binds one flat list and a COPY writes one line, with no array per row.
+ */
+export function pushMovementValues(movement: MovementRecord, out: SqlValue[]): void {
   const { deltas, after } = movement;
   out.push(
     movement.id, movement.commandKey, movement.leg, movement.type, movement.variantId, movement.locationId, movement.version,
@@ -97,6 +96,22 @@ export function pushMovementValues(movement: MovementRecord, out: unknown[]): vo
     movement.reason, movement.sourceSystem, movement.sourceReference, movement.reservationId, movement.purchaseOrderId,
     movement.purchaseOrderLine, movement.counterpartLocationId, movement.payloadHash,
   );
+}
+
+/** Columns of an inserted reservation, in the order of {@link pushReservationValues}. */
+export const reservationInsertColumns = [
+  'id', 'key', 'variant_id', 'location_id', 'quantity', 'committed_quantity', 'status', 'expires_at', 'created_at', 'resolved_at',
+] as const;
+
+export function pushReservationValues(r: ReservationState, out: SqlValue[]): void {
+  out.push(r.id, r.key, r.variantId, r.locationId, r.quantity, r.committedQuantity, r.status, r.expiresAt, r.createdAt, r.resolvedAt);
+}
+
+/** Columns of an inserted stored answer, in the order of {@link pushAnswerValues}. */
+export const answerInsertColumns = ['key', 'payload_hash', 'answer', 'recorded_at'] as const;
+
+export function pushAnswerValues(stored: WriteSet['answers'][number], out: SqlValue[]): void {
+  out.push(stored.key, stored.payloadHash, JSON.stringify(stored.answer), stored.recordedAt);
 }
 
 /** Columns {@link foldedAnswers} reads: a movement with its level's sku and location code. */
@@ -143,6 +158,16 @@ export function foldedAnswers(rows: readonly CommandLegRow[], into: Map<string, 
     });
   }
 }
+
+/**
+ * Shared by both stores' verify(): movements and reservations whose level row is missing (per
+ * variant and location, with `#id` where the variant or location itself is gone).
+ */
+export const levelMissingSql = `SELECT COALESCE(v.sku, '#' || m.variant_id) AS sku, COALESCE(l.code, '#' || m.location_id) AS code, count(*) AS n
+  FROM (SELECT variant_id, location_id FROM movements UNION ALL SELECT variant_id, location_id FROM reservations) m
+  LEFT JOIN variants v ON v.id = m.variant_id LEFT JOIN locations l ON l.id = m.location_id
+  WHERE NOT EXISTS (SELECT 1 FROM levels lv WHERE lv.variant_id = m.variant_id AND lv.location_id = m.location_id)
+  GROUP BY 1, 2`;
 
 /** Shared by both stores' verify(): stored levels against the fold of their movements. */
 export function compareLevels(

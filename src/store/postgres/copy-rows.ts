@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { SqlValue } from '../rows.js';
 
 /**
  * Bulk insert with `COPY ... FROM STDIN` (text format), inside the caller's transaction.
@@ -13,8 +14,21 @@ import { from as copyFrom } from 'pg-copy-streams';
  * document). A failed COPY fails the statement like an INSERT would (constraint errors keep
  * their SQLSTATE, so the store's retry on 23505 still applies).
  */
-export async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], text: string): Promise<void> {
-  if (text.length === 0) return;
+export async function copyRows<T>(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: readonly T[],
+  write: (row: T, out: SqlValue[]) => void,
+): Promise<void> {
+  if (rows.length === 0) return;
+  let text = '';
+  const values: SqlValue[] = [];
+  for (const row of rows) {
+    values.length = 0;
+    write(row, values);
+    text += copyLine(values);
+  }
   const sink = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   await pipeline(Readable.from([text]), sink);
 }

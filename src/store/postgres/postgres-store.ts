@@ -41,7 +41,7 @@ import {
   type VerifyReport,
 } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
-import { copyLine, copyRows } from './copy-rows.js';
+import { copyRows } from './copy-rows.js';
 import { PostgresAvailability, recomputeChunkVariants } from './postgres-availability.js';
 import { PostgresDispatch } from './postgres-dispatch.js';
 import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
@@ -63,11 +63,16 @@ import {
 } from '../availability-store.js';
 import type { RuleSet } from '../../core/availability/rule-set.js';
 import {
+  answerInsertColumns,
   commandLegColumns,
   compareLevels,
   foldedAnswers,
   levelFromRow,
-  movementValues,
+  levelMissingSql,
+  pushAnswerValues,
+  pushMovementValues,
+  pushReservationValues,
+  reservationInsertColumns,
   purchaseOrderLineFromRow,
   reservationFromRow,
   tokenFromRow,
@@ -174,8 +179,6 @@ function toColumns(rows: readonly (readonly unknown[])[], width: number): unknow
  * movement without a level.
  */
 const movementColumnNames = movementColumns.map(([name]) => name);
-const answerColumnNames = ['key', 'payload_hash', 'answer', 'recorded_at'];
-const reservationColumnNames = ['id', 'key', 'variant_id', 'location_id', 'quantity', 'committed_quantity', 'status', 'expires_at', 'created_at', 'resolved_at'];
 
 const levelColumns = [
   ['variant_id', 'bigint'], ['location_id', 'bigint'], ['on_hand', 'bigint'], ['reserved', 'bigint'], ['damaged', 'bigint'],
@@ -694,27 +697,13 @@ export class PostgresStore implements LedgerStore {
       // Pair assertion: every level we judged is the level we overwrite.
       assert.equal(result.rowCount, updated.length, 'a level changed under its row lock');
     }
-    if (writes.movements.length > 0) {
-      let text = '';
-      for (const movement of writes.movements) text += copyLine(movementValues(movement));
-      await copyRows(client, 'movements', movementColumnNames, text);
-    }
-    if (writes.answers.length > 0) {
-      // Key order: two batches inserting overlapping keys take the unique index's locks in one order.
-      const sorted = [...writes.answers].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      let text = '';
-      for (const stored of sorted) text += copyLine([stored.key, stored.payloadHash, JSON.stringify(stored.answer), stored.recordedAt]);
-      await copyRows(client, 'command_answers', answerColumnNames, text);
-    }
+    await copyRows(client, 'movements', movementColumnNames, writes.movements, pushMovementValues);
+    // Key order: two batches inserting overlapping keys take the unique index's locks in one order.
+    const sortedAnswers = [...writes.answers].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await copyRows(client, 'command_answers', answerInsertColumns, sortedAnswers, pushAnswerValues);
     const newReservations = writes.reservations.filter((entry) => entry.created).map((entry) => entry.reservation);
     const changedReservations = writes.reservations.filter((entry) => !entry.created).map((entry) => entry.reservation);
-    if (newReservations.length > 0) {
-      let text = '';
-      for (const r of newReservations) {
-        text += copyLine([r.id, r.key, r.variantId, r.locationId, r.quantity, r.committedQuantity, r.status, r.expiresAt, r.createdAt, r.resolvedAt]);
-      }
-      await copyRows(client, 'reservations', reservationColumnNames, text);
-    }
+    await copyRows(client, 'reservations', reservationInsertColumns, newReservations, pushReservationValues);
     if (changedReservations.length > 0) {
       await client.query(updateReservationsSql, toColumns(changedReservations.map((r) => [r.id, r.committedQuantity, r.status, r.resolvedAt]), 4));
     }
@@ -830,11 +819,7 @@ export class PostgresStore implements LedgerStore {
     );
     const { rows: counted } = await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM movements');
     const { rows: orphans } = await this.pool.query<Record<string, number | string>>(
-      `SELECT COALESCE(v.sku, '#' || m.variant_id) AS sku, COALESCE(l.code, '#' || m.location_id) AS code, count(*) AS n
-       FROM (SELECT variant_id, location_id FROM movements UNION ALL SELECT variant_id, location_id FROM reservations) m
-       LEFT JOIN variants v ON v.id = m.variant_id LEFT JOIN locations l ON l.id = m.location_id
-       WHERE NOT EXISTS (SELECT 1 FROM levels lv WHERE lv.variant_id = m.variant_id AND lv.location_id = m.location_id)
-       GROUP BY 1, 2`,
+      levelMissingSql,
     );
     return compareLevels(rows, orphans, counted[0]!.n);
   }

@@ -63,12 +63,16 @@ import {
   compareLevels,
   foldedAnswers,
   levelFromRow,
+  levelMissingSql,
+  pushAnswerValues,
   pushMovementValues,
+  pushReservationValues,
   purchaseOrderLineFromRow,
   reservationFromRow,
   tokenFromRow,
   type CommandLegRow,
   type ReservationRow,
+  type SqlValue,
 } from '../rows.js';
 import {
   bundleStockView,
@@ -557,8 +561,8 @@ export class SqliteStore implements LedgerStore {
     const outcome = applyCommands(snapshot, items, { now, newReservationId, newMovementId: () => nextMovementId++ });
 
     const { writes } = outcome;
-    // Multi-row INSERTs: better-sqlite3 pays a fixed cost per run(); 100 rows per statement
-    // took direct applyBatch from 85k to see bench/README.md commands/s.
+    // Multi-row INSERTs: better-sqlite3 pays a fixed cost per run(), so 100 rows per statement
+    // (bench/README.md).
     insertChunked(writes.movements, pushMovementValues, sql.insertMovementsChunk, sql.insertMovement);
     for (const { level, previousVersion, created } of writes.levels) {
       if (created) {
@@ -573,13 +577,13 @@ export class SqliteStore implements LedgerStore {
     }
     insertChunked(
       writes.answers,
-      (stored, out) => out.push(stored.key, stored.payloadHash, JSON.stringify(stored.answer), stored.recordedAt),
+      pushAnswerValues,
       sql.insertAnswersChunk,
       sql.insertAnswer,
     );
     insertChunked(
-      writes.reservations.filter((entry) => entry.created),
-      ({ reservation: r }, out) => out.push(r.id, r.key, r.variantId, r.locationId, r.quantity, r.committedQuantity, r.status, r.expiresAt, r.createdAt, r.resolvedAt),
+      writes.reservations.filter((entry) => entry.created).map((entry) => entry.reservation),
+      pushReservationValues,
       sql.insertReservationsChunk,
       sql.insertReservation,
     );
@@ -700,11 +704,7 @@ export class SqliteStore implements LedgerStore {
     const movementsChecked = this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM movements').get()!.n;
     const orphans = this.db
       .prepare<[], Record<string, number | string>>(
-        `SELECT COALESCE(v.sku, '#' || m.variant_id) AS sku, COALESCE(l.code, '#' || m.location_id) AS code, count(*) AS n
-         FROM (SELECT variant_id, location_id FROM movements UNION ALL SELECT variant_id, location_id FROM reservations) m
-         LEFT JOIN variants v ON v.id = m.variant_id LEFT JOIN locations l ON l.id = m.location_id
-         WHERE NOT EXISTS (SELECT 1 FROM levels lv WHERE lv.variant_id = m.variant_id AND lv.location_id = m.location_id)
-         GROUP BY 1, 2`,
+        levelMissingSql,
       )
       .all();
     return compareLevels(rows, orphans, movementsChecked);
@@ -930,13 +930,13 @@ export class SqliteStore implements LedgerStore {
   }
 }
 
-/** Rows per multi-row INSERT (28 columns x 100 = 2,800 parameters, far below SQLite's 32,766). */
+/** Rows per multi-row INSERT (29 columns x 100 = 2,900 parameters, far below SQLite's 32,766). */
 const insertChunkRows = 100;
 
-function insertChunked<T>(rows: readonly T[], write: (row: T, out: unknown[]) => void, chunk: Database.Statement, single: Database.Statement): void {
+function insertChunked<T>(rows: readonly T[], write: (row: T, out: SqlValue[]) => void, chunk: Database.Statement, single: Database.Statement): void {
   // One flat parameter list per statement, passed as arguments: better-sqlite3 binds its call's
   // own arguments faster than an array argument's elements (callgrind: -9k instructions per row).
-  const params: unknown[] = [];
+  const params: SqlValue[] = [];
   let index = 0;
   for (; index + insertChunkRows <= rows.length; index += insertChunkRows) {
     params.length = 0;
