@@ -117,6 +117,8 @@ describe('style: imports follow the layer table of docs/ARCHITECTURE.md', () => 
     ['a multi-line import', { 'src/cli/a.ts': "import {\n  a,\n  b,\n} from '../http/b.js';" }, /\(cli -> http\) \[import at line 1/],
     ['a dynamic import of a room it may not import', { 'src/sync/a.ts': "const m = await import('../ingest/b.js');" }, /\(sync -> ingest\) \[import\(\)/],
     ['a static import of the demo from main', { 'src/main.ts': "import { loadDemo } from './demo/demo-catalogue.js';" }, /\(main -> demo\) \[import at line 1: import where only import\(\) is allowed/],
+    ['a re-export of the demo from main', { 'src/main.ts': "export { loadDemo } from './demo/demo-catalogue.js';" }, /\(main -> demo\) \[export from at line 1: export from where only import\(\) is allowed/],
+    ['an inline type specifier does not make an import type-only', { 'src/main.ts': "import { type DemoOptions } from './demo/demo-catalogue.js';" }, /\(main -> demo\) \[import at line 1/],
     ['sim imported by product code', { 'src/http/a.ts': "import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';" }, /\(http -> sim\)/],
     ['a computed dynamic import', { 'src/main.ts': 'const m = await import(name);' }, /computed specifier/],
     ['a file in no room', { 'src/stray.ts': "import { x } from './core/limits.js';" }, /no room/],
@@ -134,6 +136,7 @@ describe('style: imports follow the layer table of docs/ARCHITECTURE.md', () => 
     ['an allowed edge', { 'src/sync/a.ts': "import type { LedgerStore } from '../store/ledger-store.js';\nimport { x } from '../core/limits.js';" }],
     ['packages and node modules', { 'src/http/a.ts': "import Fastify from 'fastify';\nimport { join } from 'node:path';" }],
     ['the demo loaded dynamically by main', { 'src/main.ts': "const { loadDemo } = await import('./demo/demo-catalogue.js');" }],
+    ['a type-only import of the demo by main (erased, loads nothing)', { 'src/main.ts': "import type { DemoOptions } from './demo/demo-catalogue.js';\ntype Demo = typeof import('./demo/demo-channels.js');" }],
     ['the demo importing sim', { 'src/demo/a.ts': "import { mulberry32 } from '../../sim/prng.js';" }],
     ['import-like text in comments and strings', { 'src/core/a.ts': "// import { x } from '../store/b.js';\n/* export * from '../http/c.js' */\nconst s = \"import('../sync/d.js')\";\nconst t = `from '../cli/e.js'`;" }],
   ];
