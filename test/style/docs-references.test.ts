@@ -79,9 +79,9 @@ describe('style: the documents reference what exists', () => {
 
   it('catches a broken link, a link out of the repository, a missing test file and a missing title', () => {
     const readme = join(repositoryRoot, 'README.md');
-    assert.deepEqual(brokenLinks(readme, '[a](docs/nothing-here.md) [b](../elsewhere/DESIGN.md) [c](https://example.com) [d](#top)'), [
+    assert.deepEqual(brokenLinks(readme, '[a](docs/nothing-here.md) [b](../elsewhere/notes.md) [c](https://example.com) [d](#top)'), [
       'README.md: docs/nothing-here.md',
-      'README.md: ../elsewhere/DESIGN.md',
+      'README.md: ../elsewhere/notes.md',
     ]);
     const read = (path: string) => (path === 'test/a.test.ts' ? "it('does a thing', () => {}); it('bol\\'s rule', () => {});" : undefined);
     assert.deepEqual(missingProofs('- `test/a.test.ts`: "does a thing"; "bol\'s rule"; "does another"\n- `test/b.test.ts`: "x"', read), [
