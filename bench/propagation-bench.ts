@@ -143,7 +143,7 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   let movements = 0;
   let dueSoFar = 0;
   let last = loadStart;
-  for (let slice = 0; Date.now() < loadStart + seconds * 1000; slice += 1) {
+  while (Date.now() < loadStart + seconds * 1000) {
     const at = Date.now();
     dueSoFar += ((at - last) / 1000) * rate((at - loadStart) / 1000);
     last = at;
@@ -237,7 +237,7 @@ const results = [];
 // Bol.com's offers PATCH budget is 50/s: a 10x burst is 500 changes within one second.
 // Shopify (Standard plan: 2,000-point bucket, 100 points/s; one inventorySetQuantities of up to
 // 250 quantities costs ~10 points): the same load, so the two platforms compare directly.
-const scenarios: [string, RateProfile, boolean, number?, Platform?][] = [
+const scenarios: [string, RateProfile, boolean, (number | undefined)?, Platform?][] = [
   ['unthrottled, 200/s', () => 200, false],
   ['unthrottled, 2,000/s', () => 2000, false],
   ['Bol.com limits, 20/s (within the budget)', () => 20, true],

@@ -128,7 +128,9 @@ export function ruleSetSummary(record: RuleSetVersion): RuleSetSummary {
 }
 
 export function ruleSetView(record: RuleSetVersion): RuleSetView {
-  return { ...ruleSetSummary(record), rules: record.rules };
+  // Same shape but for optional members set to undefined, which the JSON reply drops
+  // (ruleSetMirrorsCore in availability-schemas.ts checks the rest).
+  return { ...ruleSetSummary(record), rules: record.rules as RuleSetView['rules'] };
 }
 
 export function ruleSetEventView(event: RuleSetEvent): RuleSetEventView {

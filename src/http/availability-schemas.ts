@@ -34,6 +34,16 @@ const rankMax = 1_000_000;
 /** Compile-time check that a schema's static type and a core type are the same, both ways. */
 type Mirrors<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
+/**
+ * A core type as its JSON reply carries it: an optional member the core sets to `undefined` is
+ * absent on the wire (JSON.stringify drops it), which is how TypeBox types an optional member.
+ */
+type Serialized<T> = T extends readonly (infer E)[]
+  ? Serialized<E>[]
+  : T extends object
+    ? { [K in keyof T]: Serialized<Partial<Pick<T, K>> extends Pick<T, K> ? Exclude<T[K], undefined> : T[K]> }
+    : T;
+
 const ChannelCode = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'Channel code, e.g. `bol`, `shop-nl`' });
 const ExternalId = Type.String({ minLength: 1, maxLength: limits.codeLengthMax });
 const Count = Type.Integer({ description: 'Whole units; the rule-set check wants >= 0' });
@@ -213,7 +223,7 @@ export const RuleSetDocument = Closed(
   },
   { description: 'A whole rule set (see core/availability/rule-set.ts)' },
 );
-const ruleSetMirrorsCore: Mirrors<Static<typeof RuleSetDocument>, RuleSet> = true;
+const ruleSetMirrorsCore: Mirrors<Static<typeof RuleSetDocument>, Serialized<RuleSet>> = true;
 void ruleSetMirrorsCore;
 
 export const RuleSetCreateBody = Closed({ rules: RuleSetDocument, note: Type.Optional(Text) });

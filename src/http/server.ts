@@ -39,7 +39,7 @@ const pathParameterLengthMax = limits.codeLengthMax * 12;
 /** Never log a bearer token, wherever a serializer might put the headers. */
 const redactPaths = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'];
 
-function loggerOptions(logger: ServerDeps['logger']): FastifyServerOptions['logger'] {
+function loggerOptions(logger: ServerDeps['logger']): NonNullable<FastifyServerOptions['logger']> {
   if (!logger) return false;
   const options = (logger === true ? {} : logger) as Exclude<FastifyServerOptions['logger'], boolean | undefined>;
   return { ...options, redact: { paths: redactPaths, censor: '[redacted]' } };
