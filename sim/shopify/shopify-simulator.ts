@@ -779,39 +779,60 @@ export class ShopifySimulator {
     if (!reasons.has(input.reason)) userErrors.push({ code: 'INVALID_REASON', field: ['input', 'reason'], message: 'The specified reason is invalid.' });
     const seen = new Set<string>();
     const targets: { itemId: number; locationId: number; quantity: number }[] = [];
-    input.quantities.forEach((quantity, index) => {
+    for (const [index, quantity] of input.quantities.entries()) {
       const path = (name: string) => ['input', 'quantities', String(index), name];
       const itemId = numericId(quantity.inventoryItemId, 'InventoryItem');
       const locationId = numericId(quantity.locationId, 'Location');
       const item = itemId === null ? undefined : this.#items.get(itemId);
-      if (!item) return userErrors.push({ code: 'INVALID_INVENTORY_ITEM', field: path('inventoryItemId'), message: 'The specified inventory item could not be found.' });
-      if (locationId === null || !this.#locations.has(locationId)) return userErrors.push({ code: 'INVALID_LOCATION', field: path('locationId'), message: 'The specified location could not be found.' });
+      if (!item) {
+        userErrors.push({ code: 'INVALID_INVENTORY_ITEM', field: path('inventoryItemId'), message: 'The specified inventory item could not be found.' });
+        continue;
+      }
+      if (locationId === null || !this.#locations.has(locationId)) {
+        userErrors.push({ code: 'INVALID_LOCATION', field: path('locationId'), message: 'The specified location could not be found.' });
+        continue;
+      }
       const pair = `${itemId}|${locationId}`;
-      if (seen.has(pair)) return userErrors.push({ code: 'NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR', field: path('inventoryItemId'), message: 'The combination of inventoryItemId and locationId must be unique.' });
+      if (seen.has(pair)) {
+        userErrors.push({ code: 'NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR', field: path('inventoryItemId'), message: 'The combination of inventoryItemId and locationId must be unique.' });
+        continue;
+      }
       seen.add(pair);
       const level = item.levels.get(locationId);
-      if (!level) return userErrors.push({ code: 'ITEM_NOT_STOCKED_AT_LOCATION', field: path('inventoryItemId'), message: 'The specified inventory item is not stocked at the location.' });
-      if (quantity.quantity < 0) return userErrors.push({ code: 'INVALID_QUANTITY_NEGATIVE', field: path('quantity'), message: "The quantity can't be negative." });
-      if (quantity.quantity > 1_000_000_000) return userErrors.push({ code: 'INVALID_QUANTITY_TOO_HIGH', field: path('quantity'), message: "The total quantity can't be higher than 1,000,000,000." });
+      if (!level) {
+        userErrors.push({ code: 'ITEM_NOT_STOCKED_AT_LOCATION', field: path('inventoryItemId'), message: 'The specified inventory item is not stocked at the location.' });
+        continue;
+      }
+      if (quantity.quantity < 0) {
+        userErrors.push({ code: 'INVALID_QUANTITY_NEGATIVE', field: path('quantity'), message: "The quantity can't be negative." });
+        continue;
+      }
+      if (quantity.quantity > 1_000_000_000) {
+        userErrors.push({ code: 'INVALID_QUANTITY_TOO_HIGH', field: path('quantity'), message: "The total quantity can't be higher than 1,000,000,000." });
+        continue;
+      }
       // The compare-and-set check, per version (CHANNELS.md 1.2).
       if (ordinal >= 202601 && 'changeFromQuantity' in quantity) {
         if (quantity.changeFromQuantity !== null && quantity.changeFromQuantity !== level.available) {
-          return userErrors.push({ code: 'CHANGE_FROM_QUANTITY_STALE', field: path('changeFromQuantity'), message: 'The changeFromQuantity value does not match persisted value.' });
+          userErrors.push({ code: 'CHANGE_FROM_QUANTITY_STALE', field: path('changeFromQuantity'), message: 'The changeFromQuantity value does not match persisted value.' });
+          continue;
         }
       } else if (ordinal >= 202604) {
         // "Omitting changeFromQuantity returns an error" [doc]; which code is unverified.
-        return userErrors.push({ code: 'CHANGE_FROM_QUANTITY_STALE', field: path('changeFromQuantity'), message: 'changeFromQuantity must be provided for each quantity; pass null to opt out of the check.' });
+        userErrors.push({ code: 'CHANGE_FROM_QUANTITY_STALE', field: path('changeFromQuantity'), message: 'changeFromQuantity must be provided for each quantity; pass null to opt out of the check.' });
+        continue;
       } else if (input.ignoreCompareQuantity !== true) {
         if (quantity.compareQuantity === undefined || quantity.compareQuantity === null) {
-          return userErrors.push({ code: 'COMPARE_QUANTITY_REQUIRED', field: path('compareQuantity'), message: 'The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.' });
+          userErrors.push({ code: 'COMPARE_QUANTITY_REQUIRED', field: path('compareQuantity'), message: 'The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.' });
+          continue;
         }
         if (quantity.compareQuantity !== level.available) {
-          return userErrors.push({ code: 'COMPARE_QUANTITY_STALE', field: path('compareQuantity'), message: 'The compareQuantity value does not match persisted value.' });
+          userErrors.push({ code: 'COMPARE_QUANTITY_STALE', field: path('compareQuantity'), message: 'The compareQuantity value does not match persisted value.' });
+          continue;
         }
       }
       targets.push({ itemId: item.id, locationId, quantity: quantity.quantity });
-      return undefined;
-    });
+    }
     if (userErrors.length > 0) {
       this.stats.userErrorAnswers += 1;
       return { inventoryAdjustmentGroup: null, userErrors };

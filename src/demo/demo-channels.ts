@@ -63,7 +63,10 @@ export async function startDemoChannels(store: LedgerStore, _ledger: GroupCommit
   );
   // A shopper buys one unit of something Bol.com shows in stock, every ~3 s.
   let seed = 7;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
   let turn = 0;
   const timer = setInterval(() => {
     turn += 1;

@@ -1,5 +1,5 @@
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
-import { movementCommandTypes } from '../core/ledger/command.js';
+import type { movementCommandTypes } from '../core/ledger/command.js';
 import { limits } from '../core/limits.js';
 import { locationKinds } from '../store/ledger-store.js';
 import { errorRegistry } from './errors.js';

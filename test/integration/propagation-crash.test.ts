@@ -24,7 +24,7 @@ for (const factory of STORES) {
     let ledger: GroupCommitter;
     const sim = new BolSimulator();
     const offers = new Map<string, string>();
-    let children: ChildProcess[] = [];
+    const children: ChildProcess[] = [];
 
     const start = (owner: string) =>
       new Promise<ChildProcess>((resolve, reject) => {

@@ -583,7 +583,7 @@ class SubmitStep implements ModelCommand {
     if (submissions.length > 1) run.stats.concurrentSteps += 1;
     expectations.forEach((expected, index) => {
       assert.equal(answers[index]!.length, expected.length, 'one answer per command');
-      expected.forEach((expectation, position) => checkAnswer(run, expectation, answers[index]![position]));
+      for (const [position, expectation] of expected.entries()) checkAnswer(run, expectation, answers[index]![position]);
       run.stats.commands += expected.length;
     });
     await checkStock(run);

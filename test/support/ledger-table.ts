@@ -391,7 +391,9 @@ export function runRow(row: Row): BatchOutcome {
   const outcome = apply(row.given, row.when);
   checkOutcomeInvariants(row.given, row.when, outcome);
   assert.equal(outcome.answers.length, row.then.length, 'the row names one expectation per command');
-  row.then.forEach((expect, index) => checkAnswer(outcome.answers[index]!, expect, `command ${index} (${outcome.answers[index]!.key})`));
+  for (const [index, expect] of row.then.entries()) {
+    checkAnswer(outcome.answers[index]!, expect, `command ${index} (${outcome.answers[index]!.key})`);
+  }
 
   if (row.levels) {
     const snapshot = buildSnapshot(row.given);

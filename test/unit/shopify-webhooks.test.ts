@@ -80,7 +80,7 @@ describe('verifyShopifyWebhook', () => {
     // 32 bytes = 43 base64 digits + "="; the 43rd digit carries 4 data bits and 2 spare bits.
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
     const last = alphabet.indexOf(header[42]!);
-    const variant = header.slice(0, 42) + alphabet[last | 1]! + '=';
+    const variant = `${header.slice(0, 42)}${alphabet[last | 1]!}=`;
     assert.notEqual(variant, header);
     assert.deepEqual(Buffer.from(variant, 'base64'), Buffer.from(header, 'base64'), 'Node decodes both to the same digest');
     assert.equal(verifyShopifyWebhook(body, variant, [SECRET]), false);

@@ -1,6 +1,6 @@
 import type { components as OffersV11 } from './generated/offers-v11.js';
 import type { components as RetailerV10, operations as RetailerV10Operations } from './generated/retailer-v10.js';
-import { BolAuth, BolAuthError, parseRetryAfterMs } from './bol-auth.js';
+import { type BolAuth, BolAuthError, parseRetryAfterMs } from './bol-auth.js';
 import { type BolRateLimiter, type BolRateRuleName, bolLimits, findBolRateRule } from './bol-limits.js';
 import { BolTransport, headerValue, type TransportAnswer } from './bol-transport.js';
 

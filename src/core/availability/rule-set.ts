@@ -67,9 +67,15 @@ const merged = new WeakMap<RuleSet, Map<string, ChannelRules>>();
  */
 export function channelRules(ruleSet: RuleSet, channelCode: string): ChannelRules {
   let byChannel = merged.get(ruleSet);
-  if (!byChannel) merged.set(ruleSet, (byChannel = new Map()));
+  if (!byChannel) {
+    byChannel = new Map();
+    merged.set(ruleSet, byChannel);
+  }
   let rules = byChannel.get(channelCode);
-  if (!rules) byChannel.set(channelCode, (rules = mergeChannelRules(ruleSet, channelCode)));
+  if (!rules) {
+    rules = mergeChannelRules(ruleSet, channelCode);
+    byChannel.set(channelCode, rules);
+  }
   return rules;
 }
 

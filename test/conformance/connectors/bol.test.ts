@@ -298,7 +298,7 @@ describe('bol: rate limits', () => {
       assert.equal(stats.requestsByRule['offers-write'], 500, 'one PATCH per offer, none wasted');
       assert.equal(done.size, 500);
       assert.ok([...done.values()].every((outcome) => outcome.status === 'ok'));
-      offers.forEach((offerId, index) => assert.equal(sim.offerState(offerId).amount, index % 37));
+      for (const [index, offerId] of offers.entries()) assert.equal(sim.offerState(offerId).amount, index % 37);
       assert.ok(elapsedMs >= 9_000, `bounded by bol's 50/s (${elapsedMs} ms)`);
       // No timing assertion here (tests never assert speed): a sliding window over the
       // server's arrival times jitters with machine load. bol's own fixed-window count (the

@@ -95,7 +95,7 @@ for (const factory of STORES) {
     let test: TestStore;
     let store: LedgerStore;
     let other: LedgerStore;
-    let now = T0;
+    const now = T0;
     let key = 0;
     const ledgers: GroupCommitter[] = [];
     const submit = (ledger: GroupCommitter, commands: Record<string, unknown>[]) =>
