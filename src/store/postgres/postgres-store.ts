@@ -13,7 +13,6 @@ import {
   type BatchItem,
   type CommandAnswer,
   type LocationRef,
-  type MovementRecord,
   type PurchaseOrderLineState,
   type ReservationState,
   type ReservationView,
