@@ -1,7 +1,10 @@
+import type { OrderPollIntake, WebhookIntake } from './channel-intake.js';
+
 /**
- * THE connector port: what the dispatcher (src/sync/) needs from a sales platform, whatever
- * its API. One folder per platform implements it (shopify/, bol/...), each tested by one
- * connector conformance suite against its simulator in sim/.
+ * THE connector port: what the dispatcher (src/sync/), the intake (src/ingest/) and the
+ * read-back (src/reconcile/) need from a sales platform, whatever its API. One folder per
+ * platform implements it (shopify/, bol/...), each tested by one connector conformance suite
+ * against its simulator in sim/.
  *
  * Every push is an ABSOLUTE quantity ("set to N", never "add N"): a push retried after a lost
  * response cannot double-apply. Where the platform can compare-and-set (Shopify's
@@ -61,7 +64,12 @@ export interface RateLimitStatus {
   waitMs: number;
 }
 
-export interface ChannelConnector {
+/**
+ * Push, read back, and the intake members the platform has (channel-intake.ts): webhooks
+ * (`verifyWebhook`, `parseWebhook`) where the platform signs them, `pollOrders` where it is
+ * polled. A platform with neither is pushed to only.
+ */
+export interface ChannelConnector extends Partial<WebhookIntake>, Partial<OrderPollIntake> {
   readonly platform: string;
   /** Most items in one pushLevels call (Shopify: 250 quantities per mutation; Bol: 1 offer per PATCH). */
   readonly maxBatchSize: number;
@@ -71,4 +79,14 @@ export interface ChannelConnector {
   readLevels(items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[], signal?: AbortSignal): Promise<{ listingId: string; quantity: number | null }[]>;
   /** The connector's view of the platform's rate budget (from the platform's own headers/extensions). */
   rateLimit(): RateLimitStatus;
+}
+
+/** The connector takes webhooks. */
+export function takesWebhooks(connector: ChannelConnector): connector is ChannelConnector & WebhookIntake {
+  return typeof connector.verifyWebhook === 'function' && typeof connector.parseWebhook === 'function';
+}
+
+/** The connector's orders are polled. */
+export function pollsOrders(connector: ChannelConnector): connector is ChannelConnector & OrderPollIntake {
+  return typeof connector.pollOrders === 'function' && typeof connector.pollIntervalMs === 'number';
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert';
 import type { Clock } from '../../core/clock.js';
 import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
+import type { OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
 import { BolAuth } from './bol-auth.js';
 import { BolClient } from './bol-client.js';
 import { type BolRateRule, BolRateLimiter, bolLimits, bolRateRules } from './bol-limits.js';
-import { type BolOrdersCursor, type BolOrdersPollResult, BolOrderPoller } from './bol-orders.js';
+import { type BolOrdersCursor, type BolOrdersPollResult, BolOrderPoller, initialBolOrdersCursor } from './bol-orders.js';
 
 /**
  * Bol.com behind the connector port: Offers API v11 for stock, Retailer API v10 for orders.
@@ -54,6 +55,8 @@ export interface BolConnectorConfig {
   rateRules?: readonly BolRateRule[];
   /** @default bolLimits.tokenFailureHoldOffMs (1 s) */
   tokenFailureHoldOffMs?: number;
+  /** Pause between two order polls. @default 5000 */
+  pollIntervalMs?: number;
 }
 
 const int32Max = 2_147_483_647;
@@ -73,9 +76,10 @@ async function mapBounded<T, R>(items: readonly T[], concurrency: number, work: 
   return results;
 }
 
-export class BolConnector implements ChannelConnector {
+export class BolConnector implements ChannelConnector, OrderPollIntake {
   readonly platform = 'bol';
   readonly maxBatchSize: number;
+  readonly pollIntervalMs: number;
   private readonly managedByRetailer: boolean;
   private readonly pushConcurrencyMax: number;
   private readonly auth: BolAuth;
@@ -88,6 +92,7 @@ export class BolConnector implements ChannelConnector {
     this.maxBatchSize = config.maxBatchSize ?? bolLimits.pushBatchSizeMax;
     this.pushConcurrencyMax = config.pushConcurrencyMax ?? bolLimits.pushConcurrencyMax;
     this.managedByRetailer = config.managedByRetailer ?? true;
+    this.pollIntervalMs = config.pollIntervalMs ?? 5000;
     assert(this.maxBatchSize >= 1 && this.pushConcurrencyMax >= 1);
     assert(config.account !== '' && !config.account.includes(':'), 'bol account must be non-empty without ":" (it is part of order keys)');
     this.auth = new BolAuth({
@@ -165,5 +170,11 @@ export class BolConnector implements ChannelConnector {
   /** One bounded poll of the OPEN FBR orders; see bol-orders.ts. Persist `cursor` after applying `lines`. */
   pollOpenOrders(cursor: BolOrdersCursor, signal?: AbortSignal): Promise<BolOrdersPollResult> {
     return this.poller.pollOpenOrders(cursor, signal);
+  }
+
+  /** The port's poll: the cursor is the JSON of a BolOrdersCursor, opaque to ingest. */
+  async pollOrders(cursor: string | null, signal?: AbortSignal): Promise<OrderPollBatch> {
+    const result = await this.pollOpenOrders(cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor(), signal);
+    return { lines: result.lines, cursor: JSON.stringify(result.cursor), ...(result.error ? { error: result.error.reason } : {}) };
   }
 }

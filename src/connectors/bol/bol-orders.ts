@@ -1,4 +1,5 @@
 import type { ChannelOrderLine } from '../channel-connector.js';
+import { businessEventKey } from '../channel-intake.js';
 import type { BolCallResult, BolClient, BolOrder, BolOrderItem, GetOrdersQuery, ReducedOrders } from './bol-client.js';
 import { bolLimits } from './bol-limits.js';
 
@@ -189,15 +190,15 @@ export class BolOrderPoller {
       // The listing is keyed by the offer id; without one (bol may omit it) the EAN is all we have.
       const externalId = item.offer?.offerId ?? item.product?.ean ?? '';
       const sku = item.offer?.reference ?? null;
-      const prefix = `bol:${this.config.account}:${order.orderId}:${item.orderItemId}`;
+      const lineKey = (kind: ChannelOrderLine['kind']) => businessEventKey('bol', this.config.account, [order.orderId, item.orderItemId], kind);
       if (remembered.quantity !== item.quantity) {
-        lines.push({ key: `${prefix}:order`, kind: 'order', externalId, sku, quantity: item.quantity, orderReference: order.orderId, occurredAt: parseTime(order.orderPlacedDateTime, now) });
+        lines.push({ key: lineKey('order'), kind: 'order', externalId, sku, quantity: item.quantity, orderReference: order.orderId, occurredAt: parseTime(order.orderPlacedDateTime, now) });
         remembered.quantity = item.quantity;
       }
       if (!remembered.cancelled && hasCancellation(item)) {
         const units = item.quantityCancelled > 0 ? item.quantityCancelled : item.quantity - item.quantityShipped;
         if (units > 0) {
-          lines.push({ key: `${prefix}:cancellation`, kind: 'cancellation', externalId, sku, quantity: units, orderReference: order.orderId, occurredAt: parseTime(item.latestChangedDateTime, now) });
+          lines.push({ key: lineKey('cancellation'), kind: 'cancellation', externalId, sku, quantity: units, orderReference: order.orderId, occurredAt: parseTime(item.latestChangedDateTime, now) });
         }
         remembered.cancelled = true;
       }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
+import type { IntakeEvent, WebhookCheck, WebhookDelivery, WebhookIntake } from '../channel-intake.js';
 import { ShopifyGraphqlClient, type GraphqlOutcome } from './shopify-client.js';
 import { shopifyLimits } from './shopify-limits.js';
 import {
@@ -19,6 +20,7 @@ import {
   type ShopifyVersionFeatures,
   type UserErrorEffect,
 } from './shopify-mapping.js';
+import { checkShopifyDelivery, shopifyDeliveryToEvent, type ShopifyWebhookConnection } from './shopify-webhooks.js';
 
 /**
  * Shopify through the Admin GraphQL API (issue 4 item 5; CHANNELS.md section 1).
@@ -69,6 +71,8 @@ export const shopifyConnectorConfigSchema = z
     requestTimeoutMs: z.number().int().min(100).max(120_000).default(shopifyLimits.requestTimeoutMsDefault),
     /** @default 1000 */
     bucketWaitMsMax: z.number().int().min(0).max(60_000).default(shopifyLimits.bucketWaitMsMaxDefault),
+    /** The app secrets that sign webhooks: current first, the previous one during a rotation. None = no webhook verifies. */
+    webhookSecrets: z.array(z.string().min(1)).max(4).default([]),
   })
   .strict();
 
@@ -101,7 +105,7 @@ interface Slot {
 
 type ChunkResult = { outcomes: Map<number, PushOutcome>; stop: GraphqlOutcome | null };
 
-export class ShopifyConnector implements ChannelConnector {
+export class ShopifyConnector implements ChannelConnector, WebhookIntake {
   readonly platform = 'shopify';
   readonly maxBatchSize = shopifyLimits.quantitiesPerMutationMax;
   readonly config: Readonly<z.output<typeof shopifyConnectorConfigSchema>>;
@@ -109,6 +113,7 @@ export class ShopifyConnector implements ChannelConnector {
   readonly #client: ShopifyGraphqlClient;
   #mutationCost: number = shopifyLimits.mutationCostEstimate;
   #readCostPerItem: number = shopifyLimits.readCostPerItemEstimate;
+  readonly #webhooks: ShopifyWebhookConnection;
 
   constructor(config: ShopifyConnectorConfig, dependencies: ShopifyConnectorDependencies = {}) {
     this.config = Object.freeze(shopifyConnectorConfigSchema.parse(config));
@@ -122,6 +127,16 @@ export class ShopifyConnector implements ChannelConnector {
       fetch: dependencies.fetch,
       now: dependencies.now ?? (() => performance.now()),
     });
+    this.#webhooks = { shopDomain: this.config.shopDomain, locationId: this.config.locationId, secrets: this.config.webhookSecrets };
+  }
+
+  /** Orders arrive by webhook (shopify-webhooks.ts): the HMAC and the shop domain. */
+  verifyWebhook(delivery: WebhookDelivery): WebhookCheck {
+    return checkShopifyDelivery(delivery, this.#webhooks);
+  }
+
+  parseWebhook(delivery: WebhookDelivery): IntakeEvent {
+    return shopifyDeliveryToEvent(delivery, this.#webhooks);
   }
 
   rateLimit(): RateLimitStatus {

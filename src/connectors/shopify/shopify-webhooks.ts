@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { ChannelOrderLine } from '../channel-connector.js';
+import { businessEventKey, type IntakeEvent, type WebhookCheck, type WebhookDelivery } from '../channel-intake.js';
 
 /**
  * Shopify webhooks in: signature check on the raw bytes, and the mapping from a delivery to ledger
@@ -256,7 +257,7 @@ function orderLines(topic: 'orders/create' | 'orders/cancelled', payload: unknow
     const units = cancelling ? line.quantity - (refunded.get(line.id) ?? 0) : line.quantity;
     if (units <= 0) continue;
     lines.push({
-      key: `shopify:${shop}:${orderId}:${lineItemId}:${kind}`,
+      key: businessEventKey('shopify', shop, [orderId, lineItemId], kind),
       kind,
       externalId: `gid://shopify/ProductVariant/${line.variant_id}`,
       sku: line.sku ? line.sku : null,
@@ -284,7 +285,7 @@ function refundLines(topic: 'refunds/create', payload: unknown, shop: string): S
     const variant = line.line_item?.variant_id;
     if (variant === null || variant === undefined) return { kind: 'invalid', topic, reason: `refund_line_items.${line.id}: line_item.variant_id missing` };
     lines.push({
-      key: `shopify:${shop}:${refund.order_id}:${refund.id}:${line.id}:${kind}`,
+      key: businessEventKey('shopify', shop, [refund.order_id, refund.id, line.id], kind),
       kind,
       externalId: `gid://shopify/ProductVariant/${variant}`,
       sku: line.line_item?.sku ? line.line_item.sku : null,
@@ -311,4 +312,46 @@ function levelSignal(topic: 'inventory_levels/update', payload: unknown): Shopif
     available: level.available,
     updatedAt: Date.parse(level.updated_at),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The connector port's webhook intake (channel-intake.ts)
+
+export interface ShopifyWebhookConnection {
+  /** The connection's shop; X-Shopify-Shop-Domain must name it. */
+  shopDomain: string;
+  /** The location this connection pushes to: level updates elsewhere are ignored. */
+  locationId: string | null;
+  /** Current secret first, then the previous one during a rotation. */
+  secrets: readonly string[];
+}
+
+/**
+ * 1. the HMAC over the raw bytes, with the current or the previous secret, before anything is
+ *    parsed; 2. X-Shopify-Shop-Domain (unsigned, so only after 1) must be this connection's shop.
+ */
+export function checkShopifyDelivery(delivery: WebhookDelivery, connection: ShopifyWebhookConnection): WebhookCheck {
+  const headers = readShopifyWebhookHeaders(delivery.headers);
+  if (!verifyShopifyWebhook(delivery.body, headers.hmac, connection.secrets)) return { ok: false, reason: 'X-Shopify-Hmac-Sha256 does not verify' };
+  if ((headers.shopDomain ?? '').toLowerCase() !== connection.shopDomain.toLowerCase()) return { ok: false, reason: 'X-Shopify-Shop-Domain is not this channel\'s shop' };
+  return { ok: true };
+}
+
+/** A verified delivery as a platform-neutral intake event. */
+export function shopifyDeliveryToEvent(delivery: WebhookDelivery, connection: ShopifyWebhookConnection): IntakeEvent {
+  const headers = readShopifyWebhookHeaders(delivery.headers);
+  const parsed = parseShopifyWebhookBody(delivery.body);
+  if (!parsed.ok) return { kind: 'invalid', reason: parsed.reason };
+  const event = shopifyWebhookToOrderLines(headers.topic ?? '', parsed.payload, connection.shopDomain);
+  switch (event.kind) {
+    case 'lines':
+      return { kind: 'lines', lines: event.lines };
+    case 'level':
+      if (event.available === null || event.locationId !== connection.locationId) return { kind: 'ignored', reason: `${event.topic}: not a level this connection pushes` };
+      return { kind: 'level', externalId: event.inventoryItemId, quantity: event.available };
+    case 'ignored':
+      return { kind: 'ignored', reason: `topic ${event.topic}` };
+    case 'invalid':
+      return { kind: 'invalid', reason: event.reason };
+  }
 }

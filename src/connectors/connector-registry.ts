@@ -1,0 +1,52 @@
+import type { Clock } from '../core/clock.js';
+import { BolConnector } from './bol/bol-connector.js';
+import type { ChannelConnector } from './channel-connector.js';
+import { bolConnectorSettings, resolveSettings, shopifyConnectorSettings } from './connector-settings.js';
+import { ShopifyConnector } from './shopify/shopify-connector.js';
+
+/** What the registry reads of a channel (the store's ChannelRecord has these fields). */
+export interface ConnectableChannel {
+  code: string;
+  platform: string;
+  settings: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The connector for a channel, from its `settings.connector`: the one place that picks a
+ * connector by platform. A new platform adds its case here, its settings schema in
+ * connector-settings.ts, and its own folder; push, intake and read-back then work unchanged.
+ * Channels without connector settings are tracked but not connected (undefined).
+ * Throws ConnectorSettingsError on settings that do not validate.
+ */
+export function connectChannel(channel: ConnectableChannel, clock: Clock): ChannelConnector | undefined {
+  const raw = channel.settings['connector'];
+  if (raw === undefined) return undefined;
+  switch (channel.platform) {
+    case 'bol': {
+      const settings = resolveSettings(channel.code, bolConnectorSettings, raw);
+      return new BolConnector({
+        account: settings.account ?? channel.code,
+        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
+        ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
+        clientId: settings.client_id,
+        clientSecret: settings.client_secret,
+        ...(settings.managed_by_retailer === undefined ? {} : { managedByRetailer: settings.managed_by_retailer }),
+        ...(settings.poll_interval_ms === undefined ? {} : { pollIntervalMs: settings.poll_interval_ms }),
+        clock,
+      });
+    }
+    case 'shopify': {
+      const settings = resolveSettings(channel.code, shopifyConnectorSettings, raw);
+      return new ShopifyConnector({
+        shopDomain: settings.shop_domain,
+        accessToken: settings.access_token,
+        locationId: settings.location_id,
+        webhookSecrets: [settings.webhook_secret, ...(settings.previous_webhook_secret ? [settings.previous_webhook_secret] : [])],
+        ...(settings.api_version ? { apiVersion: settings.api_version } : {}),
+        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
+      });
+    }
+    default:
+      throw new Error(`channel ${channel.code}: no connector for platform ${channel.platform} yet`);
+  }
+}
