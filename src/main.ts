@@ -18,12 +18,10 @@ import { Sweeper } from './store/sweeper.js';
 import { randomIds, systemClock } from './system-clock.js';
 import { hostname } from 'node:os';
 import type { Clock } from './core/clock.js';
-import { BolConnector } from './connectors/bol/bol-connector.js';
-import { initialBolOrdersCursor, type BolOrdersCursor } from './connectors/bol/bol-orders.js';
-import { bolConnectorSettings, resolveSettings, shopifyConnectorSettings } from './connectors/connector-settings.js';
-import { ShopifyConnector } from './connectors/shopify/shopify-connector.js';
+import { connectChannel } from './connectors/connector-registry.js';
 import { startDemoChannels } from './demo/demo-channels.js';
 import type { ChannelRecord } from './store/availability-store.js';
+import { OrderPolling } from './ingest/order-polling.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
 import { defaultRetryPolicy } from './sync/retry-policy.js';
 
@@ -35,51 +33,12 @@ export async function openStore(config: Config): Promise<LedgerStore> {
 }
 
 /**
- * The connector for a channel, from its `settings.connector` (the only place that picks
- * connector adapters). Channels without connector settings are tracked but not pushed.
+ * The connector for a channel, from its `settings.connector` (connector-registry.ts picks the
+ * adapter). Channels without connector settings are tracked but not pushed.
  */
 export function channelRuntime(channel: ChannelRecord, clock: Clock): ChannelRuntime | undefined {
-  const raw = channel.settings.connector;
-  if (raw === undefined) return undefined;
-  switch (channel.platform) {
-    case 'bol': {
-      const settings = resolveSettings(channel.code, bolConnectorSettings, raw);
-      const connector = new BolConnector({
-        account: settings.account ?? channel.code,
-        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
-        ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
-        clientId: settings.client_id,
-        clientSecret: settings.client_secret,
-        ...(settings.managed_by_retailer === undefined ? {} : { managedByRetailer: settings.managed_by_retailer }),
-        clock,
-      });
-      return {
-        channel: channel.code,
-        connector,
-        poller: {
-          intervalMs: settings.poll_interval_ms ?? 5000,
-          poll: async (cursor) => {
-            const result = await connector.pollOpenOrders(cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor());
-            return { lines: result.lines, cursor: JSON.stringify(result.cursor), ...(result.error ? { error: result.error.reason } : {}) };
-          },
-        },
-      };
-    }
-    case 'shopify': {
-      // Orders arrive by webhook (POST /webhooks/shopify/<channel>); this is the push side.
-      const settings = resolveSettings(channel.code, shopifyConnectorSettings, raw);
-      const connector = new ShopifyConnector({
-        shopDomain: settings.shop_domain,
-        accessToken: settings.access_token,
-        locationId: settings.location_id,
-        ...(settings.api_version ? { apiVersion: settings.api_version } : {}),
-        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
-      });
-      return { channel: channel.code, connector };
-    }
-    default:
-      throw new Error(`channel ${channel.code}: no connector for platform ${channel.platform} yet`);
-  }
+  const connector = connectChannel(channel, clock);
+  return connector ? { channel: channel.code, connector } : undefined;
 }
 
 function describeDatabase(config: Config): string {
@@ -124,19 +83,30 @@ export async function serve(config: Config): Promise<void> {
       logger.error({ channel: channel.code, err: error }, 'channel not connected');
     }
   }
+  const owner = `${hostname()}:${process.pid}`;
   const propagation = new Propagation({
     store,
     ledger,
     clock: systemClock,
-    owner: `${hostname()}:${process.pid}`,
+    owner,
     policy: defaultRetryPolicy,
+    channels: runtimes,
+    onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
+  });
+  propagation.start();
+  // Orders of the polled platforms, under the same owner and lease as their push loop.
+  const polling = new OrderPolling({
+    store,
+    ledger,
+    clock: systemClock,
+    owner,
     channels: runtimes,
     onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
     onOrders: (channel, report) => {
       if (report.applied + report.refused.length + report.unmapped.length > 0) logger.info({ channel, ...report }, 'channel orders ingested');
     },
   });
-  propagation.start();
+  polling.start();
 
   const lines = [
     `onhand is running on ${describeDatabase(config)}`,
@@ -161,6 +131,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await app.close(); // stops accepting requests, finishes in-flight ones
+    await polling.stop();
     await propagation.stop();
     await demoChannels?.stop();
     await sweeper.stop();

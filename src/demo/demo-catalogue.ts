@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { LedgerStore, LocationInput, VariantInput } from '../store/ledger-store.js';
-import { payloadHash } from '../store/payload-hash.js';
+import { payloadHash } from '../ingest/payload-hash.js';
 import { mulberry32 } from '../../sim/prng.js';
 
 /**

@@ -7,7 +7,7 @@ import type {
   VariantInput,
   VariantRecord,
 } from '../store/ledger-store.js';
-import { payloadHash } from '../store/payload-hash.js';
+import { payloadHash } from '../ingest/payload-hash.js';
 import type {
   CommitBody,
   LocationView,

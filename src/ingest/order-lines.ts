@@ -4,7 +4,7 @@ import type { LedgerCommand } from '../core/ledger/command.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { ChannelRecord } from '../store/availability-store.js';
 import type { LedgerStore } from '../store/ledger-store.js';
-import { payloadHash } from '../store/payload-hash.js';
+import { payloadHash } from './payload-hash.js';
 
 /**
  * Channel order lines (from webhooks or polling) become ledger FACTS: an order the channel

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { BolConnector } from '../../src/connectors/bol/bol-connector.js';
-import { initialBolOrdersCursor, type BolOrdersCursor } from '../../src/connectors/bol/bol-orders.js';
+import { initialBolOrdersCursor } from '../../src/connectors/bol/bol-orders.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
+import { OrderPolling } from '../../src/ingest/order-polling.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { Propagation } from '../../src/sync/propagation.js';
@@ -25,6 +26,7 @@ for (const factory of STORES) {
     let store: LedgerStore;
     let ledger: GroupCommitter;
     let propagation: Propagation;
+    let polling: OrderPolling;
     const sim = new BolSimulator();
     const shop = new ScriptedChannel();
     let offers: Record<string, string> = {};
@@ -64,29 +66,16 @@ for (const factory of STORES) {
         clock.now(),
       );
       const bol = new BolConnector({ account: 'sim', baseUrl: url, tokenUrl: sim.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
-      propagation = new Propagation({
-        store,
-        ledger,
-        clock,
-        owner: 'test',
-        policy: defaultRetryPolicy,
-        onError: (channel, error) => assert.fail(`${channel}: ${String(error)}`),
-        channels: [
-          {
-            channel: 'bol',
-            connector: bol,
-            poller: {
-              poll: async (cursor) => {
-                const result = await bol.pollOpenOrders(cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor());
-                return { lines: result.lines, cursor: JSON.stringify(result.cursor), ...(result.error ? { error: result.error.reason } : {}) };
-              },
-            },
-          },
-          { channel: 'shop', connector: shop },
-        ],
-      });
+      const channels = [
+        { channel: 'bol', connector: bol },
+        { channel: 'shop', connector: shop },
+      ];
+      const onError = (channel: string, error: unknown) => assert.fail(`${channel}: ${String(error)}`);
+      propagation = new Propagation({ store, ledger, clock, owner: 'test', policy: defaultRetryPolicy, onError, channels });
+      polling = new OrderPolling({ store, ledger, clock, owner: 'test', onError, channels });
     });
     after(async () => {
+      await polling.stop();
       await propagation.stop();
       await ledger.close();
       await sim.stop();
@@ -107,7 +96,7 @@ for (const factory of STORES) {
 
     it('turns a Bol.com order into a ledger fact that lowers every channel, once', async () => {
       sim.createOrder({ items: [{ offerId: offers['TEE-M']!, quantity: 2 }] });
-      const report = await propagation.pollOnce('bol');
+      const report = await polling.pollOnce('bol');
       assert.deepEqual([report?.applied, report?.unmapped.length, report?.refused.length], [1, 0, 0]);
       await drain();
       assert.equal(shop.shown.get('shop-TEE-M'), 3, 'the other channel shows the sale');
@@ -116,7 +105,7 @@ for (const factory of STORES) {
       assert.deepEqual([stock?.total.on_hand, stock?.total.reserved, stock?.total.available], [5, 2, 3]);
       // A crash after applying but before saving the cursor re-polls the same order: no change.
       await store.saveCursor('bol', JSON.stringify(initialBolOrdersCursor()), Date.now());
-      const again = await propagation.pollOnce('bol');
+      const again = await polling.pollOnce('bol');
       assert.deepEqual([again?.applied, again?.replayed], [0, 1]);
       assert.equal((await store.getStock('TEE-M', Date.now()))?.total.reserved, 2);
       assert.equal(sim.stats().rateLimitViolations, 0);

@@ -13,11 +13,11 @@ import type { FastifyInstance } from 'fastify';
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
 import { BolConnector } from '../../src/connectors/bol/bol-connector.js';
-import { initialBolOrdersCursor, type BolOrdersCursor } from '../../src/connectors/bol/bol-orders.js';
 import { ShopifyConnector } from '../../src/connectors/shopify/shopify-connector.js';
 import { signShopifyWebhook } from '../../src/connectors/shopify/shopify-webhooks.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { buildServer } from '../../src/http/server.js';
+import { OrderPolling } from '../../src/ingest/order-polling.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { Propagation } from '../../src/sync/propagation.js';
@@ -31,6 +31,7 @@ for (const factory of STORES) {
     let ledger: GroupCommitter;
     let app: FastifyInstance;
     let propagation: Propagation;
+    let polling: OrderPolling;
     const bol = new BolSimulator();
     let shopify: ShopifySimulator;
     let offerId = '';
@@ -75,27 +76,18 @@ for (const factory of STORES) {
       );
       await store.upsertListings([{ channel: 'shop', externalId: itemId, sku: 'TEE' }, { channel: 'bol', externalId: offerId, sku: 'TEE' }], clock.now());
       const bolConnector = new BolConnector({ account: 'sim', baseUrl: bolUrl, tokenUrl: bol.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
-      propagation = new Propagation({
-        store, ledger, clock, owner: 'test', policy: defaultRetryPolicy,
-        onError: (channel, error) => assert.fail(`${channel}: ${String(error)}`),
-        channels: [
-          { channel: 'shop', connector: new ShopifyConnector({ shopDomain: shopify.shopDomain, baseUrl: shopifyUrl, accessToken: shopify.accessToken, locationId: shopify.defaultLocationId }) },
-          {
-            channel: 'bol',
-            connector: bolConnector,
-            poller: {
-              poll: async (cursor) => {
-                const result = await bolConnector.pollOpenOrders(cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor());
-                return { lines: result.lines, cursor: JSON.stringify(result.cursor) };
-              },
-            },
-          },
-        ],
-      });
+      const channels = [
+        { channel: 'shop', connector: new ShopifyConnector({ shopDomain: shopify.shopDomain, baseUrl: shopifyUrl, accessToken: shopify.accessToken, locationId: shopify.defaultLocationId }) },
+        { channel: 'bol', connector: bolConnector },
+      ];
+      const onError = (channel: string, error: unknown) => assert.fail(`${channel}: ${String(error)}`);
+      propagation = new Propagation({ store, ledger, clock, owner: 'test', policy: defaultRetryPolicy, onError, channels });
+      polling = new OrderPolling({ store, ledger, clock, owner: 'test', onError, channels });
       await ledger.submit([{ type: 'receipt', key: 'stock', payloadHash: 'stock', sku: 'TEE', location: 'WH1', quantity: 10 } as LedgerCommand]);
       await drain();
     });
     after(async () => {
+      await polling.stop();
       await propagation.stop();
       await shopify.stop();
       await bol.stop();
@@ -121,7 +113,7 @@ for (const factory of STORES) {
 
     it('and the reverse: a Bol.com order, polled, lowers Shopify', async () => {
       bol.createOrder({ items: [{ offerId, quantity: 1 }] });
-      const report = await propagation.pollOnce('bol');
+      const report = await polling.pollOnce('bol');
       assert.equal(report?.applied, 1);
       assert.equal(await reserved(), 4);
       await drain();

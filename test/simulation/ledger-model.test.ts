@@ -44,7 +44,7 @@ import { limits } from '../../src/core/limits.js';
 import type { VerdictStatus } from '../../src/core/verdicts.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore, MovementView, StockLocationView } from '../../src/store/ledger-store.js';
-import { payloadHash } from '../../src/store/payload-hash.js';
+import { payloadHash } from '../../src/ingest/payload-hash.js';
 import { Sweeper } from '../../src/store/sweeper.js';
 import { STORES, type TestStore } from '../support/stores.js';
 import { ReferenceLedger, zero, type Expectation, type ModelReservation, type Quantities } from './ledger-reference-model.js';

@@ -1,0 +1,91 @@
+import type { Clock } from '../core/clock.js';
+import { pollsOrders, type ChannelConnector } from '../connectors/channel-connector.js';
+import type { OrderPollIntake } from '../connectors/channel-intake.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { LedgerStore } from '../store/ledger-store.js';
+import { ingestOrderLines, type OrderIngestReport } from './order-lines.js';
+
+/** A connected channel; only those whose connector polls orders (channel-intake.ts) are polled. */
+export interface PolledChannel {
+  channel: string;
+  connector: ChannelConnector;
+}
+
+export interface OrderPollingOptions {
+  store: Pick<LedgerStore, 'acquireLease' | 'getChannel' | 'loadCursor' | 'saveCursor' | 'listingByExternalId'>;
+  ledger: GroupCommitter;
+  clock: Clock;
+  /** This process, as the channel lease knows it (the dispatcher uses the same owner and lease). */
+  owner: string;
+  channels: readonly PolledChannel[];
+  onError: (channel: string, error: unknown) => void;
+  onOrders?: (channel: string, report: OrderIngestReport) => void;
+  /** @default 15000, the dispatcher's lease TTL */
+  leaseTtlMs?: number;
+}
+
+/**
+ * The order loop of every channel whose platform is polled (Bol.com pushes nothing we may rely
+ * on, docs/channels/bol.md). It runs only in the process holding the channel's lease, the same
+ * lease as the channel's push loop, so a platform's rate budget is spent by one process at a
+ * time. One channel's poll never waits for another's.
+ */
+export class OrderPolling {
+  private readonly channels: { channel: string; connector: ChannelConnector & OrderPollIntake }[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly polling = new Map<string, Promise<void>>();
+  private stopped = true;
+
+  constructor(private readonly options: OrderPollingOptions) {
+    for (const { channel, connector } of options.channels) if (pollsOrders(connector)) this.channels.push({ channel, connector });
+  }
+
+  start(): void {
+    this.stopped = false;
+    for (const { channel } of this.channels) this.schedule(channel, 0);
+  }
+
+  private schedule(channel: string, delayMs: number): void {
+    if (this.stopped) return;
+    const intervalMs = this.channels.find((each) => each.channel === channel)!.connector.pollIntervalMs;
+    this.timers.set(
+      channel,
+      setTimeout(() => {
+        const run = this.pollOnce(channel)
+          .then(() => undefined)
+          .catch((error) => this.options.onError(channel, error))
+          .finally(() => {
+            this.polling.delete(channel);
+            this.schedule(channel, intervalMs);
+          });
+        this.polling.set(channel, run);
+      }, delayMs),
+    );
+  }
+
+  /**
+   * One poll of a channel's orders, if this process holds the channel's lease: poll from the
+   * saved cursor, apply the lines to the ledger (durably), THEN save the cursor, so a crash in
+   * between re-reads the same orders and their keys answer `exists`.
+   */
+  async pollOnce(channel: string): Promise<OrderIngestReport | null> {
+    const polled = this.channels.find((each) => each.channel === channel);
+    if (!polled) return null;
+    const { store, clock, owner } = this.options;
+    if ((await store.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? 15_000)) === null) return null;
+    const record = await store.getChannel(channel);
+    if (!record) return null;
+    const batch = await polled.connector.pollOrders(await store.loadCursor(channel));
+    const report = await ingestOrderLines(batch.lines, record, store, this.options.ledger);
+    await store.saveCursor(channel, batch.cursor, clock.now());
+    if (batch.error) this.options.onError(channel, new Error(batch.error));
+    this.options.onOrders?.(channel, report);
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    await Promise.all([...this.polling.values()]);
+  }
+}

@@ -1,0 +1,80 @@
+import type { Clock } from '../core/clock.js';
+import { limits } from '../core/limits.js';
+import { takesWebhooks, type ChannelConnector } from '../connectors/channel-connector.js';
+import type { WebhookDelivery } from '../connectors/channel-intake.js';
+import { connectChannel } from '../connectors/connector-registry.js';
+import type { ChannelRecord } from '../store/availability-store.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { LedgerStore } from '../store/ledger-store.js';
+import { ingestOrderLines, type OrderIngestReport } from './order-lines.js';
+
+export interface WebhookIntakeDeps {
+  store: Pick<LedgerStore, 'getChannel' | 'noticeChannelLevel' | 'listingByExternalId'>;
+  ledger: GroupCommitter;
+  clock: Clock;
+  /** The connector of a channel; @default connectChannel (connector-registry.ts). */
+  connect?: (channel: ChannelRecord, clock: Clock) => ChannelConnector | undefined;
+}
+
+/** What became of one delivery; the transport turns the refusals into its own errors. */
+export type WebhookReceipt =
+  /** No channel of this platform with connector settings, or its connector takes no webhooks. */
+  | { status: 'unknown-channel'; reason: string }
+  /** The signature (or the account it names) does not verify: nothing was parsed. */
+  | { status: 'unauthentic'; reason: string }
+  /** Authentic but malformed: a retry will not improve it. */
+  | { status: 'invalid'; reason: string }
+  | {
+      status: 'accepted';
+      channel: string;
+      /** Nothing turned into a ledger fact (a topic not handled, or a level update). */
+      ignored: boolean;
+      report: OrderIngestReport;
+      /** A level update that differs from the desired quantity. */
+      drift?: { externalId: string; shown: number };
+    };
+
+const nothing = (): OrderIngestReport => ({ applied: 0, replayed: 0, refused: [], unmapped: [] });
+
+/**
+ * One signed webhook delivery, platform-neutral:
+ * 1. the channel must exist, be of the route's platform and have a connector that takes webhooks;
+ * 2. the connector verifies the RAW bytes (signature, account) before anything is parsed,
+ *    logged or stored;
+ * 3. the connector parses it into an intake event, whose lines carry keys from the BUSINESS
+ *    event (never the delivery id), so a redelivery or a duplicate changes nothing;
+ * 4. lines are applied as ledger facts (durably, before the caller answers); a level update is
+ *    compared with the desired quantity and never becomes a fact.
+ */
+export async function receiveWebhook(deps: WebhookIntakeDeps, platform: string, channelCode: string, delivery: WebhookDelivery): Promise<WebhookReceipt> {
+  const channel = await deps.store.getChannel(channelCode);
+  if (!channel || channel.platform !== platform || channel.settings['connector'] === undefined) {
+    return { status: 'unknown-channel', reason: `no ${platform} channel ${channelCode} with connector settings` };
+  }
+  const connector = (deps.connect ?? connectChannel)(channel, deps.clock);
+  if (!connector || !takesWebhooks(connector)) return { status: 'unknown-channel', reason: `channel ${channelCode} takes no webhooks` };
+  const check = connector.verifyWebhook(delivery);
+  if (!check.ok) return { status: 'unauthentic', reason: check.reason };
+  const event = connector.parseWebhook(delivery);
+  switch (event.kind) {
+    case 'invalid':
+      return { status: 'invalid', reason: event.reason };
+    case 'ignored':
+      return { status: 'accepted', channel: channel.code, ignored: true, report: nothing() };
+    case 'level': {
+      if (event.quantity === null) return { status: 'accepted', channel: channel.code, ignored: true, report: nothing() };
+      const seen = await deps.store.noticeChannelLevel(channel.code, event.externalId, event.quantity, deps.clock.now(), limits.driftGraceMs);
+      return {
+        status: 'accepted',
+        channel: channel.code,
+        ignored: true,
+        report: nothing(),
+        ...(seen === 'drift' ? { drift: { externalId: event.externalId, shown: event.quantity } } : {}),
+      };
+    }
+    case 'lines': {
+      const report = await ingestOrderLines(event.lines, channel, deps.store, deps.ledger);
+      return { status: 'accepted', channel: channel.code, ignored: false, report };
+    }
+  }
+}
