@@ -52,6 +52,11 @@ export const limits = Object.freeze({
   driftGraceMs: 60_000,
   /** Push-latency samples kept (sync status reads the last 15 minutes of them). */
   pushSampleRetentionMs: 60 * 60 * 1000,
+  /**
+   * Listings read back from a channel per readLevels call: Shopify's 250 ids per `nodes` query;
+   * the connectors split further where their platform takes less (Bol.com: one GET per offer).
+   */
+  readBackChunkMax: 250,
   /** Largest webhook body accepted (Shopify orders with many lines stay far below). */
   webhookBodyBytesMax: 1024 * 1024,
   /** Whole-request deadline; Fastify's default is 0 = unbounded (RELIABILITY S5). */
@@ -69,5 +74,6 @@ assert(limits.movementsPerRequestMax <= limits.groupCommitBatchSizeMax);
 assert(limits.groupCommitBatchSizeMax <= limits.groupCommitBatchSizeCeiling);
 assert(limits.groupCommitBatchSizeCeiling <= limits.groupCommitQueueDepthMax);
 assert(limits.pageSizeDefault <= limits.pageSizeMax);
+assert(limits.readBackChunkMax <= limits.pageSizeMax);
 assert(limits.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000);
 assert(limits.idempotencyRetentionDaysMin <= limits.idempotencyRetentionDaysDefault);

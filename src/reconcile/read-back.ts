@@ -1,0 +1,82 @@
+import { limits } from '../core/limits.js';
+import type { ChannelConnector } from '../connectors/channel-connector.js';
+import type { LedgerStore } from '../store/ledger-store.js';
+
+/** One listing: what onhand wants the channel to show against what the channel shows. */
+export interface ListingReadBack {
+  listingId: string;
+  sku: string;
+  externalId: string;
+  externalLocationId: string | null;
+  /** The stored desired quantity; null when none is computed yet. */
+  desired: number | null;
+  /** What the channel shows now; null when the channel does not know the item (or the read failed). */
+  shown: number | null;
+  /** Why the read of this listing's chunk failed; null when it was read. */
+  readError: string | null;
+}
+
+export type ReadBackStore = Pick<LedgerStore, 'listListings' | 'getAvailability'>;
+
+export interface ReadBackOptions {
+  /** Listings per readLevels call, at most limits.readBackChunkMax. @default limits.readBackChunkMax */
+  chunkSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads back what a channel shows for its listings, one chunk at a time: a page of the
+ * channel's listings from the store (in id order), their stored desired quantities, then one
+ * readLevels call for the page. Memory and the size of each platform call stay bounded by the
+ * chunk, whatever the number of listings. A chunk whose read fails is yielded with `readError`
+ * on each listing and the walk goes on: one bad page never hides the others.
+ *
+ * Cost per chunk: one listListings page, one getAvailability per distinct sku in the page, and
+ * one readLevels call (which the connector splits to its platform's own limits).
+ */
+export async function* readBackChunks(store: ReadBackStore, connector: ChannelConnector, channel: string, options: ReadBackOptions = {}): AsyncGenerator<ListingReadBack[]> {
+  const chunkSize = Math.max(1, Math.min(options.chunkSize ?? limits.readBackChunkMax, limits.readBackChunkMax));
+  let afterId: string | undefined;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const listings = await store.listListings({ channel, afterId, limit: chunkSize });
+    if (listings.length === 0) return;
+    afterId = listings[listings.length - 1]!.id;
+
+    const desired = new Map<string, number>();
+    for (const sku of new Set(listings.map((listing) => listing.sku))) {
+      for (const quantity of (await store.getAvailability(sku)) ?? []) desired.set(quantity.listingId, quantity.quantity);
+    }
+
+    const shown = new Map<string, number | null>();
+    let readError: string | null = null;
+    try {
+      const levels = await connector.readLevels(
+        listings.map((listing) => ({ listingId: listing.id, externalId: listing.externalId, externalLocationId: listing.externalLocationId })),
+        options.signal,
+      );
+      for (const level of levels) shown.set(level.listingId, level.quantity);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      readError = error instanceof Error ? error.message.slice(0, limits.textLengthMax) : String(error).slice(0, limits.textLengthMax);
+    }
+
+    yield listings.map((listing) => ({
+      listingId: listing.id,
+      sku: listing.sku,
+      externalId: listing.externalId,
+      externalLocationId: listing.externalLocationId,
+      desired: desired.get(listing.id) ?? null,
+      shown: shown.get(listing.id) ?? null,
+      readError,
+    }));
+    if (listings.length < chunkSize) return;
+  }
+}
+
+/** Every listing of the channel, read back (readBackChunks collected). */
+export async function readBack(store: ReadBackStore, connector: ChannelConnector, channel: string, options: ReadBackOptions = {}): Promise<ListingReadBack[]> {
+  const all: ListingReadBack[] = [];
+  for await (const chunk of readBackChunks(store, connector, channel, options)) all.push(...chunk);
+  return all;
+}
