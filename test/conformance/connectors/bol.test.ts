@@ -424,6 +424,27 @@ describe('bol: orders polling', () => {
   });
 });
 
+describe('bol: orders through the connector port', () => {
+  it('pollOrders: null starts a scan, the cursor is an opaque string that resumes it, a failure is a partial batch with a reason', async () => {
+    await withBol({ connector: { pollIntervalMs: 2000 } }, async (sim, connector) => {
+      assert.equal(connector.pollIntervalMs, 2000);
+      const offerId = sim.seedOffer({ reference: 'SKU-PORT' });
+      const order = sim.createOrder({ items: [{ offerId, quantity: 2 }] });
+      const first = await connector.pollOrders(null);
+      assert.equal(first.error, undefined);
+      assert.deepEqual(first.lines.map((line) => [line.key, line.externalId, line.sku, line.quantity]), [[`bol:shop1:${order.orderId}:${order.orderItemIds[0]}:order`, offerId, 'SKU-PORT', 2]]);
+      assert.equal(typeof first.cursor, 'string');
+      assert.deepEqual((await connector.pollOrders(first.cursor)).lines, [], 'the saved cursor remembers the line');
+      assert.equal((await connector.pollOrders(null)).lines.length, 1, 'from the start again: the same key, which the ledger dedupes');
+      sim.injectFaults({ serverErrorsNext: 1, serverErrorStatus: 500 });
+      const failed = await connector.pollOrders(first.cursor);
+      assert.ok(failed.error !== undefined && failed.error.length > 0);
+      assert.deepEqual(failed.lines, []);
+      await assert.rejects(connector.pollOrders('not json'));
+    });
+  });
+});
+
 describe('bol: generated types', () => {
   it('src/connectors/bol/generated is what scripts/generate-bol-types.mjs makes from specs/bol', () => {
     const out = mkdtempSync(join(tmpdir(), 'onhand-bol-types-'));

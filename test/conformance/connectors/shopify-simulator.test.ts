@@ -297,6 +297,43 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
     }
   });
 
+  it('through the connector port: verifyWebhook and parseWebhook give the same facts, levels only at the connection\'s location', async () => {
+    const endpoint = await receiver(() => 200);
+    const sim = new ShopifySimulator({ plan: 'plus', appSecret: 'app-secret-new' });
+    const url = await sim.start();
+    try {
+      sim.subscribeWebhooks(endpoint.url);
+      const location = sim.defaultLocationId;
+      const elsewhere = sim.addLocation('Shop floor');
+      const a = sim.addItem({ sku: 'PORT-A', levels: { [location]: 10, [elsewhere]: 5 } });
+      const order = sim.createOrder({ lines: [{ inventoryItemId: a.inventoryItemId, quantity: 2 }] });
+      sim.cancelOrder(order.orderId);
+      await sim.webhooksIdle();
+      const connector = (secrets: string[], shopDomain = sim.shopDomain) =>
+        new ShopifyConnector({ shopDomain, baseUrl: url, accessToken: sim.accessToken, locationId: location, webhookSecrets: secrets });
+      const rotated = connector(['app-secret-newer', 'app-secret-new']);
+      const deliveries = endpoint.received.map((delivery) => ({ body: delivery.body, headers: delivery.headers }));
+      assert.ok(deliveries.length >= 4);
+      assert.ok(deliveries.every((delivery) => rotated.verifyWebhook(delivery).ok), 'the previous secret verifies during a rotation');
+      assert.ok(deliveries.every((delivery) => !connector(['some-other-secret']).verifyWebhook(delivery).ok));
+      assert.deepEqual(connector(['app-secret-new'], 'another-shop.myshopify.com').verifyWebhook(deliveries[0]!), { ok: false, reason: 'X-Shopify-Shop-Domain is not this channel\'s shop' });
+
+      const events = deliveries.map((delivery) => rotated.parseWebhook(delivery));
+      const expected = endpoint.received.map((delivery) => ingest(delivery, ['app-secret-new']));
+      const lines = events.flatMap((event) => (event.kind === 'lines' ? event.lines.map((line) => `${line.key}=${line.quantity}`) : []));
+      const raw = expected.flatMap((result) => (result.verified && result.event.kind === 'lines' ? result.event.lines.map((line) => `${line.key}=${line.quantity}`) : []));
+      assert.deepEqual(lines, raw);
+      assert.equal(lines.length, 2, 'the order and its cancellation');
+      const levels = events.flatMap((event) => (event.kind === 'level' ? [`${event.externalId === a.inventoryItemId}=${event.quantity}`] : []));
+      assert.deepEqual(levels.sort(), ['true=10', 'true=8'].sort());
+      const rawLevels = expected.filter((result) => result.verified && result.event.kind === 'level').length;
+      assert.equal(events.filter((event) => event.kind === 'ignored').length, rawLevels - levels.length, 'levels at other locations are ignored');
+    } finally {
+      await sim.stop();
+      endpoint.server.close();
+    }
+  });
+
   it('retries non-2xx 8 times over about 4 hours with the original payload, Webhook-Id and Triggered-At, then gives up', async () => {
     // First event: fails 3 times then succeeds. Second event: always fails.
     let failingWebhookId: string | undefined;
