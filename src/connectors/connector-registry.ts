@@ -11,10 +11,22 @@ export interface ConnectableChannel {
   settings: Readonly<Record<string, unknown>>;
 }
 
+/** The platforms that sign their webhooks (route `POST /webhooks/<platform>/<channel>`), as the API docs describe them. */
+export const webhookPlatforms: readonly { platform: string; summary: string; description: string }[] = [
+  {
+    platform: 'shopify',
+    summary: 'A Shopify webhook (orders/create, orders/cancelled, refunds/create, inventory_levels/update)',
+    description:
+      'Authenticated by X-Shopify-Hmac-Sha256 over the raw body with the channel\'s webhook secret; no bearer token. ' +
+      'Order events become ledger facts with keys from the business event.',
+  },
+];
+
 /**
  * The connector for a channel, from its `settings.connector`: the one place that picks a
- * connector by platform. A new platform adds its case here, its settings schema in
- * connector-settings.ts, and its own folder; push, intake and read-back then work unchanged.
+ * connector by platform. A new platform adds its case here (and to webhookPlatforms if it
+ * signs webhooks), its settings schema in connector-settings.ts, and its own folder; push,
+ * intake and read-back then work unchanged.
  * Channels without connector settings are tracked but not connected (undefined).
  * Throws ConnectorSettingsError on settings that do not validate.
  */

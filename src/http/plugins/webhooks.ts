@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
+import { webhookPlatforms } from '../../connectors/connector-registry.js';
 import { receiveWebhook } from '../../ingest/webhook-intake.js';
 import type { GroupCommitter } from '../../store/group-commit.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
@@ -14,17 +15,6 @@ export interface WebhooksDeps {
   clock: Clock;
 }
 
-/** The platforms that sign their webhooks, with what the API docs say about each route. */
-const webhookRoutes = [
-  {
-    platform: 'shopify',
-    summary: 'A Shopify webhook (orders/create, orders/cancelled, refunds/create, inventory_levels/update)',
-    description:
-      'Authenticated by X-Shopify-Hmac-Sha256 over the raw body with the channel\'s webhook secret; no bearer token. ' +
-      'Order events become ledger facts with keys from the business event.',
-  },
-] as const;
-
 /**
  * Signed webhooks from the channels (no bearer token: the signature is the credential):
  * `POST /webhooks/<platform>/<channel>`. This plugin only keeps the RAW body bytes (a
@@ -35,7 +25,7 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.webhookBodyBytesMax }, (_request, body, done) => done(null, body));
 
-  for (const route of webhookRoutes) {
+  for (const route of webhookPlatforms) {
     app.post(
       `/${route.platform}/:channel`,
       {
