@@ -57,6 +57,8 @@ export const limits = Object.freeze({
    * the connectors split further where their platform takes less (Bol.com: one GET per offer).
    */
   readBackChunkMax: 250,
+  /** Channel connectors kept for webhook intake (one per channel; beyond this the oldest is rebuilt on use). */
+  webhookConnectorsCachedMax: 1_000,
   /** Largest webhook body accepted (Shopify orders with many lines stay far below). */
   webhookBodyBytesMax: 1024 * 1024,
   /** Whole-request deadline; Fastify's default is 0 = unbounded (RELIABILITY S5). */

@@ -34,6 +34,31 @@ export type WebhookReceipt =
       drift?: { externalId: string; shown: number };
     };
 
+/**
+ * A connect function that keeps one connector per channel and rebuilds it when the channel's
+ * connector settings change, so a delivery does not pay for validating the settings and
+ * building a client: measured on this 2-core VM under load, about 0.5 ms per delivery
+ * (settings 0.15 ms, Shopify client 0.33 ms) against 1 us for the settings comparison. An
+ * `env:NAME` setting is read when the connector is built: a changed variable is seen after a
+ * restart or a settings change, as for the push side.
+ */
+export function cachedConnectors(
+  connect: (channel: ChannelRecord, clock: Clock) => ChannelConnector | undefined = connectChannel,
+  max: number = limits.webhookConnectorsCachedMax,
+): (channel: ChannelRecord, clock: Clock) => ChannelConnector | undefined {
+  const cache = new Map<string, { settings: string; connector: ChannelConnector | undefined }>();
+  return (channel, clock) => {
+    const settings = JSON.stringify(channel.settings['connector']);
+    const hit = cache.get(channel.code);
+    if (hit !== undefined && hit.settings === settings) return hit.connector;
+    const connector = connect(channel, clock);
+    cache.delete(channel.code);
+    if (cache.size >= max) cache.delete(cache.keys().next().value!);
+    cache.set(channel.code, { settings, connector });
+    return connector;
+  };
+}
+
 const nothing = (): OrderIngestReport => ({ applied: 0, replayed: 0, refused: [], unmapped: [] });
 
 /**

@@ -11,7 +11,7 @@ import type { IntakeEvent, OrderPollBatch, WebhookDelivery } from '../../src/con
 import { businessEventKey } from '../../src/connectors/channel-intake.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { OrderPolling } from '../../src/ingest/order-polling.js';
-import { receiveWebhook } from '../../src/ingest/webhook-intake.js';
+import { cachedConnectors, receiveWebhook } from '../../src/ingest/webhook-intake.js';
 import type { ChannelRecord } from '../../src/store/availability-store.js';
 import type { GroupCommitter } from '../../src/store/group-commit.js';
 
@@ -133,6 +133,24 @@ describe('receiveWebhook over the port', () => {
     }
     assert.deepEqual(notices, [['woo1', 'item-1', 9], ['woo1', 'item-1', 4]]);
     assert.equal(submitted.length, 0);
+  });
+});
+
+describe('cachedConnectors', () => {
+  it('builds a channel\'s connector once, again when its settings change, and keeps at most `max`', () => {
+    const built: string[] = [];
+    const connect = cachedConnectors((record) => {
+      built.push(record.code);
+      return webhookConnector();
+    }, 2);
+    const a = channel('a', 'woo', { connector: { secret: 1 } });
+    const first = connect(a, clock);
+    assert.equal(connect(a, clock), first);
+    assert.notEqual(connect(channel('a', 'woo', { connector: { secret: 2 } }), clock), first);
+    connect(channel('b', 'woo'), clock);
+    connect(channel('c', 'woo'), clock); // evicts a, the oldest
+    connect(channel('a', 'woo', { connector: { secret: 2 } }), clock);
+    assert.deepEqual(built, ['a', 'a', 'b', 'c', 'a']);
   });
 });
 

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import { webhookPlatforms } from '../../connectors/connector-registry.js';
-import { receiveWebhook } from '../../ingest/webhook-intake.js';
+import { cachedConnectors, receiveWebhook } from '../../ingest/webhook-intake.js';
 import type { GroupCommitter } from '../../store/group-commit.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
 import { ProblemError } from '../errors.js';
@@ -22,6 +22,7 @@ export interface WebhooksDeps {
  * verification, the parsing and the ledger facts are src/ingest/webhook-intake.ts.
  */
 export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): Promise<void> {
+  const intake = { ...deps, connect: cachedConnectors() };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.webhookBodyBytesMax }, (_request, body, done) => done(null, body));
 
@@ -49,7 +50,7 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
       },
       async (request: FastifyRequest<{ Params: { channel: string } }>) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const receipt = await receiveWebhook(deps, route.platform, request.params.channel, { body, headers: request.headers });
+        const receipt = await receiveWebhook(intake, route.platform, request.params.channel, { body, headers: request.headers });
         switch (receipt.status) {
           case 'unknown-channel':
             throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', receipt.reason);
