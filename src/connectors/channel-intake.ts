@@ -61,6 +61,11 @@ export interface OrderPollIntake {
  * from what the platform says happened (order, line, refund ids), never from a delivery or a
  * poll, so a redelivery, a re-poll or two pollers map to the same key.
  */
-export function businessEventKey(platform: string, account: string, parts: readonly string[], kind: ChannelOrderLine['kind']): string {
+export function businessEventKey(
+  platform: string,
+  account: string,
+  parts: readonly string[],
+  kind: ChannelOrderLine['kind'],
+): string {
   return [platform, account, ...parts, kind].join(':');
 }

@@ -17,7 +17,7 @@ export const webhookPlatforms: readonly { platform: string; summary: string; des
     platform: 'shopify',
     summary: 'A Shopify webhook (orders/create, orders/cancelled, refunds/create, inventory_levels/update)',
     description:
-      'Authenticated by X-Shopify-Hmac-Sha256 over the raw body with the channel\'s webhook secret; no bearer token. ' +
+      "Authenticated by X-Shopify-Hmac-Sha256 over the raw body with the channel's webhook secret; no bearer token. " +
       'Order events become ledger facts with keys from the business event.',
   },
 ];
@@ -31,7 +31,7 @@ export const webhookPlatforms: readonly { platform: string; summary: string; des
  * Throws ConnectorSettingsError on settings that do not validate.
  */
 export function connectChannel(channel: ConnectableChannel, clock: Clock): ChannelConnector | undefined {
-  const raw = channel.settings['connector'];
+  const raw = channel.settings.connector;
   if (raw === undefined) return undefined;
   switch (channel.platform) {
     case 'bol': {
@@ -53,7 +53,10 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
         shopDomain: settings.shop_domain,
         accessToken: settings.access_token,
         locationId: settings.location_id,
-        webhookSecrets: [settings.webhook_secret, ...(settings.previous_webhook_secret ? [settings.previous_webhook_secret] : [])],
+        webhookSecrets: [
+          settings.webhook_secret,
+          ...(settings.previous_webhook_secret ? [settings.previous_webhook_secret] : []),
+        ],
         ...(settings.api_version ? { apiVersion: settings.api_version } : {}),
         ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
       });

@@ -37,7 +37,8 @@ export class OrderPolling {
   private stopped = true;
 
   constructor(private readonly options: OrderPollingOptions) {
-    for (const { channel, connector } of options.channels) if (pollsOrders(connector)) this.channels.push({ channel, connector });
+    for (const { channel, connector } of options.channels)
+      if (pollsOrders(connector)) this.channels.push({ channel, connector });
   }
 
   start(): void {
@@ -72,7 +73,8 @@ export class OrderPolling {
     const polled = this.channels.find((each) => each.channel === channel);
     if (!polled) return null;
     const { store, clock, owner } = this.options;
-    if ((await store.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? 15_000)) === null) return null;
+    if ((await store.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? 15_000)) === null)
+      return null;
     const record = await store.getChannel(channel);
     if (!record) return null;
     const batch = await polled.connector.pollOrders(await store.loadCursor(channel));

@@ -48,7 +48,7 @@ export function cachedConnectors(
 ): (channel: ChannelRecord, clock: Clock) => ChannelConnector | undefined {
   const cache = new Map<string, { settings: string; connector: ChannelConnector | undefined }>();
   return (channel, clock) => {
-    const settings = JSON.stringify(channel.settings['connector']);
+    const settings = JSON.stringify(channel.settings.connector);
     const hit = cache.get(channel.code);
     if (hit !== undefined && hit.settings === settings) return hit.connector;
     const connector = connect(channel, clock);
@@ -71,13 +71,19 @@ const nothing = (): OrderIngestReport => ({ applied: 0, replayed: 0, refused: []
  * 4. lines are applied as ledger facts (durably, before the caller answers); a level update is
  *    compared with the desired quantity and never becomes a fact.
  */
-export async function receiveWebhook(deps: WebhookIntakeDeps, platform: string, channelCode: string, delivery: WebhookDelivery): Promise<WebhookReceipt> {
+export async function receiveWebhook(
+  deps: WebhookIntakeDeps,
+  platform: string,
+  channelCode: string,
+  delivery: WebhookDelivery,
+): Promise<WebhookReceipt> {
   const channel = await deps.store.getChannel(channelCode);
-  if (!channel || channel.platform !== platform || channel.settings['connector'] === undefined) {
+  if (!channel || channel.platform !== platform || channel.settings.connector === undefined) {
     return { status: 'unknown-channel', reason: `no ${platform} channel ${channelCode} with connector settings` };
   }
   const connector = (deps.connect ?? connectChannel)(channel, deps.clock);
-  if (!connector || !takesWebhooks(connector)) return { status: 'unknown-channel', reason: `channel ${channelCode} takes no webhooks` };
+  if (!connector || !takesWebhooks(connector))
+    return { status: 'unknown-channel', reason: `channel ${channelCode} takes no webhooks` };
   const check = connector.verifyWebhook(delivery);
   if (!check.ok) return { status: 'unauthentic', reason: check.reason };
   const event = connector.parseWebhook(delivery);
@@ -87,8 +93,15 @@ export async function receiveWebhook(deps: WebhookIntakeDeps, platform: string, 
     case 'ignored':
       return { status: 'accepted', channel: channel.code, ignored: true, report: nothing() };
     case 'level': {
-      if (event.quantity === null) return { status: 'accepted', channel: channel.code, ignored: true, report: nothing() };
-      const seen = await deps.store.noticeChannelLevel(channel.code, event.externalId, event.quantity, deps.clock.now(), limits.driftGraceMs);
+      if (event.quantity === null)
+        return { status: 'accepted', channel: channel.code, ignored: true, report: nothing() };
+      const seen = await deps.store.noticeChannelLevel(
+        channel.code,
+        event.externalId,
+        event.quantity,
+        deps.clock.now(),
+        limits.driftGraceMs,
+      );
       return {
         status: 'accepted',
         channel: channel.code,

@@ -34,7 +34,12 @@ export interface ReadBackOptions {
  * Cost per chunk: one listListings page, one getAvailability per distinct sku in the page, and
  * one readLevels call (which the connector splits to its platform's own limits).
  */
-export async function* readBackChunks(store: ReadBackStore, connector: ChannelConnector, channel: string, options: ReadBackOptions = {}): AsyncGenerator<ListingReadBack[]> {
+export async function* readBackChunks(
+  store: ReadBackStore,
+  connector: ChannelConnector,
+  channel: string,
+  options: ReadBackOptions = {},
+): AsyncGenerator<ListingReadBack[]> {
   const chunkSize = Math.max(1, Math.min(options.chunkSize ?? limits.readBackChunkMax, limits.readBackChunkMax));
   let afterId: string | undefined;
   for (;;) {
@@ -45,20 +50,28 @@ export async function* readBackChunks(store: ReadBackStore, connector: ChannelCo
 
     const desired = new Map<string, number>();
     for (const sku of new Set(listings.map((listing) => listing.sku))) {
-      for (const quantity of (await store.getAvailability(sku)) ?? []) desired.set(quantity.listingId, quantity.quantity);
+      for (const quantity of (await store.getAvailability(sku)) ?? [])
+        desired.set(quantity.listingId, quantity.quantity);
     }
 
     const shown = new Map<string, number | null>();
     let readError: string | null = null;
     try {
       const levels = await connector.readLevels(
-        listings.map((listing) => ({ listingId: listing.id, externalId: listing.externalId, externalLocationId: listing.externalLocationId })),
+        listings.map((listing) => ({
+          listingId: listing.id,
+          externalId: listing.externalId,
+          externalLocationId: listing.externalLocationId,
+        })),
         options.signal,
       );
       for (const level of levels) shown.set(level.listingId, level.quantity);
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      readError = error instanceof Error ? error.message.slice(0, limits.textLengthMax) : String(error).slice(0, limits.textLengthMax);
+      readError =
+        error instanceof Error
+          ? error.message.slice(0, limits.textLengthMax)
+          : String(error).slice(0, limits.textLengthMax);
     }
 
     yield listings.map((listing) => ({
@@ -75,7 +88,12 @@ export async function* readBackChunks(store: ReadBackStore, connector: ChannelCo
 }
 
 /** Every listing of the channel, read back (readBackChunks collected). */
-export async function readBack(store: ReadBackStore, connector: ChannelConnector, channel: string, options: ReadBackOptions = {}): Promise<ListingReadBack[]> {
+export async function readBack(
+  store: ReadBackStore,
+  connector: ChannelConnector,
+  channel: string,
+  options: ReadBackOptions = {},
+): Promise<ListingReadBack[]> {
   const all: ListingReadBack[] = [];
   for await (const chunk of readBackChunks(store, connector, channel, options)) all.push(...chunk);
   return all;

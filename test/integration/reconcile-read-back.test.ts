@@ -57,15 +57,32 @@ for (const factory of STORES) {
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
       const bolUrl = await bolSim.start();
       const shopifyUrl = await shopifySim.start();
-      bol = new BolConnector({ account: 'sim', baseUrl: bolUrl, tokenUrl: bolSim.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
-      shopify = new ShopifyConnector({ shopDomain: shopifySim.shopDomain, baseUrl: shopifyUrl, accessToken: shopifySim.accessToken, locationId: shopifySim.defaultLocationId });
+      bol = new BolConnector({
+        account: 'sim',
+        baseUrl: bolUrl,
+        tokenUrl: bolSim.tokenUrl,
+        clientId: 'onhand-sim',
+        clientSecret: 'onhand-sim-secret',
+      });
+      shopify = new ShopifyConnector({
+        shopDomain: shopifySim.shopDomain,
+        baseUrl: shopifyUrl,
+        accessToken: shopifySim.accessToken,
+        locationId: shopifySim.defaultLocationId,
+      });
       // What the channels show: sku index + 1 on Bol.com, 10 x that on Shopify; onhand wants 4 of each.
       skus.forEach((sku, index) => {
         offers.set(sku, bolSim.seedOffer({ amount: index + 1 }));
-        items.set(sku, shopifySim.addItem({ sku, levels: { [shopifySim.defaultLocationId]: 10 * (index + 1) } }).inventoryItemId);
+        items.set(
+          sku,
+          shopifySim.addItem({ sku, levels: { [shopifySim.defaultLocationId]: 10 * (index + 1) } }).inventoryItemId,
+        );
       });
       await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
+      await store.upsertVariants(
+        skus.map((sku) => ({ sku, name: sku })),
+        clock.now(),
+      );
       await store.upsertChannels(
         [
           { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] },
@@ -82,7 +99,19 @@ for (const factory of STORES) {
         ],
         clock.now(),
       );
-      await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `r-${sku}`, payloadHash: `r-${sku}`, sku, location: 'WH1', quantity: 4 }) as LedgerCommand));
+      await ledger.submit(
+        skus.map(
+          (sku) =>
+            ({
+              type: 'receipt',
+              key: `r-${sku}`,
+              payloadHash: `r-${sku}`,
+              sku,
+              location: 'WH1',
+              quantity: 4,
+            }) as LedgerCommand,
+        ),
+      );
     });
     after(async () => {
       await ledger.close();
@@ -97,13 +126,20 @@ for (const factory of STORES) {
       assert.deepEqual(sizes, [4, 2]);
       assert.deepEqual(
         result.map((each) => [each.sku, each.desired, each.shown, each.readError]),
-        [['A', 4, 1, null], ['B', 4, 2, null], ['C', 4, 3, null], ['D', 4, 4, null], ['E', 4, 5, null], ['A', 4, null, null]],
+        [
+          ['A', 4, 1, null],
+          ['B', 4, 2, null],
+          ['C', 4, 3, null],
+          ['D', 4, 4, null],
+          ['E', 4, 5, null],
+          ['A', 4, null, null],
+        ],
       );
       assert.ok(result.every((each) => each.externalId.length > 0 && each.externalLocationId === null));
       assert.equal(new Set(result.map((each) => each.listingId)).size, 6);
     });
 
-    it('Shopify: desired against shown per listing, at the connection\'s location', async () => {
+    it("Shopify: desired against shown per listing, at the connection's location", async () => {
       const { wrapped, sizes } = recording(shopify);
       const result = await readBack(store, wrapped, 'shop', { chunkSize: 2 });
       assert.deepEqual(sizes, [2, 2, 1]);
@@ -120,7 +156,17 @@ for (const factory of STORES) {
       assert.deepEqual(sizes, [3, 2]);
       assert.deepEqual(
         chunks.map((chunk) => chunk.map((each) => [each.sku, each.shown, each.readError])),
-        [[['A', null, 'channel unreachable'], ['B', null, 'channel unreachable'], ['C', null, 'channel unreachable']], [['D', 40, null], ['E', 50, null]]],
+        [
+          [
+            ['A', null, 'channel unreachable'],
+            ['B', null, 'channel unreachable'],
+            ['C', null, 'channel unreachable'],
+          ],
+          [
+            ['D', 40, null],
+            ['E', 50, null],
+          ],
+        ],
       );
     });
 

@@ -16,8 +16,21 @@ import type { ChannelRecord } from '../../src/store/availability-store.js';
 import type { GroupCommitter } from '../../src/store/group-commit.js';
 
 const clock = { now: () => 1_700_000_000_000 };
-const channel = (code: string, platform: string, settings: Record<string, unknown> = { connector: {} }): ChannelRecord =>
-  ({ code, name: code, platform, settings, locations: ['WH1'], pushLatencyP95Ms: 2000, createdAt: 0, updatedAt: 0 }) as ChannelRecord;
+const channel = (
+  code: string,
+  platform: string,
+  settings: Record<string, unknown> = { connector: {} },
+): ChannelRecord =>
+  ({
+    code,
+    name: code,
+    platform,
+    settings,
+    locations: ['WH1'],
+    pushLatencyP95Ms: 2000,
+    createdAt: 0,
+    updatedAt: 0,
+  }) as ChannelRecord;
 
 /** A ledger that applies every command once and answers `exists` after. */
 function fakeLedger() {
@@ -41,7 +54,8 @@ function fakeStore(channels: ChannelRecord[]) {
   let leaseOwner: string | null = null;
   const store = {
     getChannel: async (code: string) => channels.find((each) => each.code === code) ?? null,
-    listingByExternalId: async (_channel: string, externalId: string) => (externalId === 'item-1' ? { listingId: 'l1', sku: 'TEE' } : null),
+    listingByExternalId: async (_channel: string, externalId: string) =>
+      externalId === 'item-1' ? { listingId: 'l1', sku: 'TEE' } : null,
     noticeChannelLevel: async (code: string, externalId: string, shown: number) => {
       notices.push([code, externalId, shown]);
       return shown === 4 ? ('consistent' as const) : ('drift' as const);
@@ -75,9 +89,14 @@ function webhookConnector(): ChannelConnector {
     pushLevels: async () => [],
     readLevels: async () => [],
     rateLimit: () => ({ available: 1, capacity: 1, waitMs: 0 }),
-    verifyWebhook: (delivery) => (delivery.headers['x-secret'] === 's3cret' ? { ok: true } : { ok: false, reason: 'bad secret' }),
+    verifyWebhook: (delivery) =>
+      delivery.headers['x-secret'] === 's3cret' ? { ok: true } : { ok: false, reason: 'bad secret' },
     parseWebhook: (delivery): IntakeEvent => {
-      const body = JSON.parse(delivery.body.toString('utf8')) as { type: string; order?: string; shown?: number | null };
+      const body = JSON.parse(delivery.body.toString('utf8')) as {
+        type: string;
+        order?: string;
+        shown?: number | null;
+      };
       if (body.type === 'order') return { kind: 'lines', lines: [line(body.order!)] };
       if (body.type === 'level') return { kind: 'level', externalId: 'item-1', quantity: body.shown ?? null };
       if (body.type === 'broken') return { kind: 'invalid', reason: 'no order id' };
@@ -86,25 +105,42 @@ function webhookConnector(): ChannelConnector {
   };
 }
 
-const delivery = (body: unknown, secret = 's3cret'): WebhookDelivery => ({ body: Buffer.from(JSON.stringify(body)), headers: { 'x-secret': secret } });
+const delivery = (body: unknown, secret = 's3cret'): WebhookDelivery => ({
+  body: Buffer.from(JSON.stringify(body)),
+  headers: { 'x-secret': secret },
+});
 
 describe('receiveWebhook over the port', () => {
   const setup = () => {
-    const { store, notices } = fakeStore([channel('woo1', 'woo'), channel('bare', 'woo', {}), channel('other', 'shopify')]);
+    const { store, notices } = fakeStore([
+      channel('woo1', 'woo'),
+      channel('bare', 'woo', {}),
+      channel('other', 'shopify'),
+    ]);
     const { ledger, submitted } = fakeLedger();
     const deps = { store, ledger, clock, connect: () => webhookConnector() };
     return { deps, notices, submitted };
   };
 
-  it('refuses an unknown channel, another platform\'s channel and one without connector settings', async () => {
+  it("refuses an unknown channel, another platform's channel and one without connector settings", async () => {
     const { deps } = setup();
-    for (const code of ['nope', 'other', 'bare']) assert.equal((await receiveWebhook(deps, 'woo', code, delivery({ type: 'order', order: '1' }))).status, 'unknown-channel');
+    for (const code of ['nope', 'other', 'bare'])
+      assert.equal(
+        (await receiveWebhook(deps, 'woo', code, delivery({ type: 'order', order: '1' }))).status,
+        'unknown-channel',
+      );
   });
 
   it('refuses what does not verify before parsing it, and what is malformed after', async () => {
     const { deps, submitted } = setup();
-    assert.deepEqual(await receiveWebhook(deps, 'woo', 'woo1', { body: Buffer.from('not json'), headers: {} }), { status: 'unauthentic', reason: 'bad secret' });
-    assert.deepEqual(await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'broken' })), { status: 'invalid', reason: 'no order id' });
+    assert.deepEqual(await receiveWebhook(deps, 'woo', 'woo1', { body: Buffer.from('not json'), headers: {} }), {
+      status: 'unauthentic',
+      reason: 'bad secret',
+    });
+    assert.deepEqual(await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'broken' })), {
+      status: 'invalid',
+      reason: 'no order id',
+    });
     assert.equal(submitted.length, 0);
   });
 
@@ -115,29 +151,38 @@ describe('receiveWebhook over the port', () => {
     assert.deepEqual([first.ignored, first.report.applied, first.report.replayed], [false, 1, 0]);
     const again = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'order', order: '77' }));
     assert.ok(again.status === 'accepted' && again.report.replayed === 1);
-    assert.deepEqual(submitted.map((command) => [command.type, command.key, 'sku' in command ? command.sku : null]), [
-      ['order', 'woo:shop1:77:1:order', 'TEE'],
-      ['order', 'woo:shop1:77:1:order', 'TEE'],
-    ]);
+    assert.deepEqual(
+      submitted.map((command) => [command.type, command.key, 'sku' in command ? command.sku : null]),
+      [
+        ['order', 'woo:shop1:77:1:order', 'TEE'],
+        ['order', 'woo:shop1:77:1:order', 'TEE'],
+      ],
+    );
   });
 
   it('a level is noticed, never a fact: drift is reported, a null level and other topics are ignored', async () => {
     const { deps, notices, submitted } = setup();
     const drift = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'level', shown: 9 }));
-    assert.deepEqual(drift.status === 'accepted' && [drift.ignored, drift.drift], [true, { externalId: 'item-1', shown: 9 }]);
+    assert.deepEqual(drift.status === 'accepted' && [drift.ignored, drift.drift], [
+      true,
+      { externalId: 'item-1', shown: 9 },
+    ]);
     const consistent = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'level', shown: 4 }));
     assert.ok(consistent.status === 'accepted' && consistent.drift === undefined);
     for (const body of [{ type: 'level', shown: null }, { type: 'customer' }]) {
       const ignored = await receiveWebhook(deps, 'woo', 'woo1', delivery(body));
       assert.ok(ignored.status === 'accepted' && ignored.ignored && ignored.report.applied === 0);
     }
-    assert.deepEqual(notices, [['woo1', 'item-1', 9], ['woo1', 'item-1', 4]]);
+    assert.deepEqual(notices, [
+      ['woo1', 'item-1', 9],
+      ['woo1', 'item-1', 4],
+    ]);
     assert.equal(submitted.length, 0);
   });
 });
 
 describe('cachedConnectors', () => {
-  it('builds a channel\'s connector once, again when its settings change, and keeps at most `max`', () => {
+  it("builds a channel's connector once, again when its settings change, and keeps at most `max`", () => {
     const built: string[] = [];
     const connect = cachedConnectors((record) => {
       built.push(record.code);
@@ -166,7 +211,11 @@ describe('OrderPolling over the port', () => {
       pollIntervalMs: 60_000,
       pollOrders: async (cursor): Promise<OrderPollBatch> => {
         const page = cursor === null ? 0 : Number(cursor);
-        return { lines: pages[page] ?? [], cursor: String(Math.min(page + 1, pages.length)), ...(error ? { error } : {}) };
+        return {
+          lines: pages[page] ?? [],
+          cursor: String(Math.min(page + 1, pages.length)),
+          ...(error ? { error } : {}),
+        };
       },
     };
   }
@@ -174,7 +223,16 @@ describe('OrderPolling over the port', () => {
   it('polls from the saved cursor, applies the lines, then saves the next cursor', async () => {
     const { store, cursors } = fakeStore([channel('woo1', 'woo')]);
     const { ledger } = fakeLedger();
-    const polling = new OrderPolling({ store, ledger, clock, owner: 'p1', channels: [{ channel: 'woo1', connector: pollingConnector([[line('1'), line('2')], [line('2', 'cancellation')]]) }], onError: (_, error) => assert.fail(String(error)) });
+    const polling = new OrderPolling({
+      store,
+      ledger,
+      clock,
+      owner: 'p1',
+      channels: [
+        { channel: 'woo1', connector: pollingConnector([[line('1'), line('2')], [line('2', 'cancellation')]]) },
+      ],
+      onError: (_, error) => assert.fail(String(error)),
+    });
     assert.deepEqual((await polling.pollOnce('woo1'))?.applied, 2);
     assert.equal(cursors.get('woo1'), '1');
     assert.deepEqual((await polling.pollOnce('woo1'))?.applied, 1);
@@ -187,9 +245,26 @@ describe('OrderPolling over the port', () => {
     const { store } = fakeStore([channel('woo1', 'woo'), channel('hook', 'woo')]);
     const { ledger } = fakeLedger();
     const errors: string[] = [];
-    const channels = [{ channel: 'woo1', connector: pollingConnector([[line('1')]], 'page 2: HTTP 503') }, { channel: 'hook', connector: webhookConnector() }];
-    const first = new OrderPolling({ store, ledger, clock, owner: 'p1', channels, onError: (code, error) => errors.push(`${code}: ${(error as Error).message}`) });
-    const second = new OrderPolling({ store, ledger, clock, owner: 'p2', channels, onError: () => assert.fail('p2 must not poll') });
+    const channels = [
+      { channel: 'woo1', connector: pollingConnector([[line('1')]], 'page 2: HTTP 503') },
+      { channel: 'hook', connector: webhookConnector() },
+    ];
+    const first = new OrderPolling({
+      store,
+      ledger,
+      clock,
+      owner: 'p1',
+      channels,
+      onError: (code, error) => errors.push(`${code}: ${(error as Error).message}`),
+    });
+    const second = new OrderPolling({
+      store,
+      ledger,
+      clock,
+      owner: 'p2',
+      channels,
+      onError: () => assert.fail('p2 must not poll'),
+    });
     assert.equal(await first.pollOnce('hook'), null);
     assert.equal((await first.pollOnce('woo1'))?.applied, 1);
     assert.equal(await second.pollOnce('woo1'), null, 'another process holds the lease');
