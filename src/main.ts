@@ -9,7 +9,7 @@ import { storeProfile } from './config/config-schema.js';
 import { runCli, type CliRuntime } from './cli/onhand.js';
 import { loadDemo } from './demo/demo-catalogue.js';
 import { buildServer } from './http/server.js';
-import { issueToken } from './http/tokens.js';
+import { issueToken } from './api/tokens.js';
 import { GroupCommitter } from './store/group-commit.js';
 import type { LedgerStore } from './store/ledger-store.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';

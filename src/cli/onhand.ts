@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import type { TokenScope } from '../store/ledger-store.js';
 import { tokenScopes } from '../store/ledger-store.js';
-import { issueToken } from '../http/tokens.js';
+import { issueToken } from '../api/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
 import { addSyncCommands } from './sync-commands.js';

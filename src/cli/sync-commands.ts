@@ -1,8 +1,8 @@
 import type { Command, CommanderError } from 'commander';
 import type { EpochMs } from '../core/clock.js';
 import { limits } from '../core/limits.js';
-import { deadLetterView, syncStatusView } from '../http/sync-mapping.js';
-import { redriveLimitMax } from '../http/sync-schemas.js';
+import { deadLetterView, syncStatusView } from '../api/sync-mapping.js';
+import { redriveLimitMax } from '../api/sync-schemas.js';
 import type { ChannelSyncStatus, DeadLetter } from '../sync/dispatch-store.js';
 import { systemClock } from '../system-clock.js';
 import { CliFailure, integer, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';

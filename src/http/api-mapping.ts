@@ -1,4 +1,5 @@
 import type { EpochMs } from '../core/clock.js';
+import { epochMs, iso } from '../api/iso-time.js';
 import type { CommitCommand, LedgerCommand, ReleaseCommand, ReserveCommand } from '../core/ledger/command.js';
 import type {
   LocationRecord,
@@ -25,17 +26,8 @@ import type {
  * camelCase with epoch milliseconds. One function per concept and direction, nothing else.
  */
 
-/** RFC 3339 -> epoch ms. The body validator's date-time format already refused what Date cannot parse. */
-export function epochMs(text: string): EpochMs {
-  return Date.parse(text);
-}
-
 function optionalEpochMs(text: string | undefined): EpochMs | undefined {
   return text === undefined ? undefined : epochMs(text);
-}
-
-export function iso(ms: EpochMs): string {
-  return new Date(ms).toISOString();
 }
 
 /**

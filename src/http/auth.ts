@@ -2,7 +2,7 @@ import assert from 'node:assert';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { LedgerStore, TokenRecord, TokenScope } from '../store/ledger-store.js';
 import { ProblemError } from './errors.js';
-import { hashToken, isTokenShaped, scopeAllows } from './tokens.js';
+import { hashToken, isTokenShaped, scopeAllows } from '../api/tokens.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

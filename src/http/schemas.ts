@@ -1,7 +1,8 @@
-import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import type { movementCommandTypes } from '../core/ledger/command.js';
 import { limits } from '../core/limits.js';
 import { locationKinds } from '../store/ledger-store.js';
+import { Closed, Identifier, Limit, LocationCode, Nullable, Sku, Text, Timestamp } from '../api/schema-primitives.js';
 import { errorRegistry } from './errors.js';
 
 /**
@@ -16,25 +17,12 @@ import { errorRegistry } from './errors.js';
  * so they list every field the store's views carry.
  */
 
-// --- building blocks -------------------------------------------------------------------------
+// --- building blocks (the shared ones are in src/api/schema-primitives.ts) ---------------------
 
-/** A closed object: unknown fields are refused. */
-export function Closed<P extends TProperties>(properties: P, options: { title?: string; description?: string } = {}) {
-  return Type.Object(properties, { additionalProperties: false, ...options });
-}
-
-export function Nullable<T extends TSchema>(schema: T) {
-  return Type.Union([schema, Type.Null()]);
-}
-
-export const Sku = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'Stock keeping unit' });
-export const LocationCode = Type.String({ minLength: 1, maxLength: limits.codeLengthMax });
-export const Identifier = Type.String({ minLength: 1, maxLength: limits.codeLengthMax });
 function KeyOf(description: string) {
   return Type.String({ minLength: 1, maxLength: limits.idempotencyKeyLengthMax, description });
 }
 const Key = KeyOf('Idempotency key, unique per business event (same key + same payload = the first answer)');
-export const Text = Type.String({ minLength: 1, maxLength: limits.textLengthMax });
 function QuantityOf(description?: string) {
   return Type.Integer({ minimum: 1, maximum: limits.quantityMax, ...(description ? { description } : {}) });
 }
@@ -55,7 +43,6 @@ const Source = Closed({
   system: Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'The sending system' }),
   reference: Type.Optional(Text),
 });
-export const Timestamp = Type.String({ format: 'date-time' });
 
 // --- catalogue ---------------------------------------------------------------------------------
 
@@ -361,7 +348,6 @@ export const IdParams = Closed({ id: Identifier });
 export type SkuParams = Static<typeof SkuParams>;
 export type IdParams = Static<typeof IdParams>;
 
-export const Limit = Type.Integer({ minimum: 1, maximum: limits.pageSizeMax, default: limits.pageSizeDefault });
 /** Cursors are short base64url strings we issued; the bound only stops abuse. */
 const Cursor = Type.String({ minLength: 1, maxLength: 64 });
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { hashToken, issueToken } from '../../src/http/tokens.js';
+import { hashToken, issueToken } from '../../src/api/tokens.js';
 import { assertProblem, startHttpHarness, type HttpHarness } from '../support/http-harness.js';
 
 const writeRoute = { method: 'PUT' as const, url: '/v1/locations', payload: { locations: [{ code: 'WH9', name: 'Nine', kind: 'store' }] } };

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { IdSource } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
-import { issueToken } from '../../src/http/tokens.js';
+import { issueToken } from '../../src/api/tokens.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { STORES, type TestStore } from '../support/stores.js';
 

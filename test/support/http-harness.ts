@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Clock, IdSource } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
-import { issueToken } from '../../src/http/tokens.js';
+import { issueToken } from '../../src/api/tokens.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { TokenScope } from '../../src/store/ledger-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';

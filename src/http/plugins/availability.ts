@@ -18,7 +18,7 @@ import {
   ruleSetView,
   unmappedEntryView,
   unmappedView,
-} from '../availability-mapping.js';
+} from '../../api/availability-mapping.js';
 import {
   ActivateBody,
   AvailabilityView,
@@ -43,9 +43,9 @@ import {
   UnmappedList,
   UnmappedQuery,
   VersionParams,
-} from '../availability-schemas.js';
+} from '../../api/availability-schemas.js';
 import { ProblemError, type ProblemDetail } from '../errors.js';
-import { rollbackRefusal } from '../rule-set-rollback.js';
+import { rollbackRefusal } from '../../api/rule-set-rollback.js';
 import { IdParams, SkuParams, UpsertReport } from '../schemas.js';
 import { emptyBodyIsObject, route } from './api.js';
 

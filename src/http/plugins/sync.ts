@@ -4,8 +4,8 @@ import type { AvailabilityStore } from '../../store/availability-store.js';
 import type { DispatchStore } from '../../sync/dispatch-store.js';
 import { guardWithBearerAuth, type TokenLookup } from '../auth.js';
 import { ProblemError } from '../errors.js';
-import { deadLetterView, syncStatusView } from '../sync-mapping.js';
-import { DeadLetterList, DeadLetterQuery, RedriveBody, RedriveResult, SyncStatusView } from '../sync-schemas.js';
+import { deadLetterView, syncStatusView } from '../../api/sync-mapping.js';
+import { DeadLetterList, DeadLetterQuery, RedriveBody, RedriveResult, SyncStatusView } from '../../api/sync-schemas.js';
 import { route } from './api.js';
 
 export interface SyncDeps {

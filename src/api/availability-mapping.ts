@@ -14,7 +14,7 @@ import type {
   RuleSetVersion,
   UnmappedItem,
 } from '../store/availability-store.js';
-import { iso } from './api-mapping.js';
+import { iso } from './iso-time.js';
 import type {
   ChannelItem,
   ChannelView,
@@ -32,7 +32,7 @@ import type {
 } from './availability-schemas.js';
 
 /**
- * The availability part of the API's mapping (see api-mapping.ts): snake_case JSON with
+ * The availability part of the API's mapping (see src/http/api-mapping.ts): snake_case JSON with
  * RFC 3339 times at the edge, camelCase with epoch milliseconds in the store port. One
  * function per concept and direction. Rule sets and explanation steps are snake_case in the
  * core already and pass through unchanged.

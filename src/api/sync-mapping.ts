@@ -1,9 +1,9 @@
 import type { ChannelSyncStatus, DeadLetter } from '../sync/dispatch-store.js';
-import { iso } from './api-mapping.js';
+import { iso } from './iso-time.js';
 import type { ChannelSyncStatusView, DeadLetterView } from './sync-schemas.js';
 
 /**
- * The sync part of the API's mapping (see api-mapping.ts): snake_case JSON with RFC 3339 times
+ * The sync part of the API's mapping (see src/http/api-mapping.ts): snake_case JSON with RFC 3339 times
  * at the edge, camelCase with epoch milliseconds in the port. `onhand status --json` and
  * `onhand dead-letters --json` print the same views.
  */

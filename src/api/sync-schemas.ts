@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { limits } from '../core/limits.js';
-import { Closed, Limit, Nullable, Timestamp } from './schemas.js';
+import { Closed, Limit, Nullable, Timestamp } from './schema-primitives.js';
 
 /**
  * Request and response schemas of the sync routes (status, dead letters, redrive), in the style
- * of schemas.ts: every request object closed, every string and number bounded.
+ * of src/http/schemas.ts: every request object closed, every string and number bounded.
  */
 
 // Bounds not yet in core/limits.ts (candidates for it; core/ is not this layer's to edit).

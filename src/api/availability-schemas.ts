@@ -3,12 +3,12 @@ import type { ExplainStep } from '../core/availability/compute-available.js';
 import type { RuleSet } from '../core/availability/rule-set.js';
 import { limits } from '../core/limits.js';
 import { platforms } from '../store/availability-store.js';
-import { Closed, Identifier, Limit, LocationCode, Nullable, Sku, Text, Timestamp } from './schemas.js';
+import { Closed, Identifier, Limit, LocationCode, Nullable, Sku, Text, Timestamp } from './schema-primitives.js';
 
 /**
  * Request and response schemas of the availability routes (channels, listings, rule sets,
- * availability, explain), in the style of schemas.ts: every request object is closed, every
- * string and array bounded, numbers typed.
+ * availability, explain), in the style of src/http/schemas.ts: every request object is
+ * closed, every string and array bounded, numbers typed.
  *
  * Rule sets are checked here for SHAPE only (closed objects, integers where the core wants
  * whole numbers). Their MEANING (a negative percentage, a cap below zero, an unknown channel
