@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import type { Config } from './config/config-schema.js';
 import { storeProfile } from './config/config-schema.js';
 import { runCli, type CliRuntime } from './cli/onhand.js';
-import { loadDemo } from './demo/demo-catalogue.js';
 import { buildServer } from './http/server.js';
 import { issueToken } from './api/tokens.js';
 import { GroupCommitter } from './store/group-commit.js';
@@ -19,7 +18,6 @@ import { randomIds, systemClock } from './system-clock.js';
 import { hostname } from 'node:os';
 import type { Clock } from './core/clock.js';
 import { connectChannel } from './connectors/connector-registry.js';
-import { startDemoChannels } from './demo/demo-channels.js';
 import type { ChannelRecord } from './store/availability-store.js';
 import { OrderPolling } from './ingest/order-polling.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
@@ -61,8 +59,11 @@ export async function serve(config: Config): Promise<void> {
     availabilityRefreshMs: config.availabilityRefreshMs,
     onError: (error) => logger.error({ err: error }, 'sweep failed'),
   });
-  if (config.demo) {
-    const report = await loadDemo(store, ledger, systemClock);
+  // The demo and the simulators it runs are loaded only for `serve --demo`: `onhand --help`
+  // and a plain `serve` never read src/demo/ or sim/ (test/cli/onhand-binary.test.ts).
+  const demo = config.demo ? await import('./demo/demo.js') : undefined;
+  if (demo) {
+    const report = await demo.loadDemo(store, ledger, systemClock);
     if (report) logger.info(report, 'demo catalogue loaded');
   }
   let bootstrapToken: string | undefined;
@@ -73,7 +74,7 @@ export async function serve(config: Config): Promise<void> {
   sweeper.start();
 
   // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.
-  const demoChannels = config.demo ? await startDemoChannels(store, ledger, systemClock, address) : undefined;
+  const demoChannels = demo ? await demo.startDemoChannels(store, ledger, systemClock, address) : undefined;
   const runtimes: ChannelRuntime[] = [];
   for (const channel of await store.listChannels()) {
     try {
