@@ -144,9 +144,9 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGTERM', (signal) => void stop(signal));
 }
 
-const runtime: CliRuntime = { openStore, serve };
+const runtime: CliRuntime = { openStore, serve, stdout: process.stdout, stderr: process.stderr, env: process.env };
 
 // Run as the `onhand` binary (not when imported by tests).
 if (process.argv[1] && /(main|onhand)(\.[cm]?[jt]s)?$/.test(process.argv[1])) {
-  await runCli(runtime, process.argv);
+  process.exitCode = await runCli(runtime, process.argv);
 }

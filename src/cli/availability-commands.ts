@@ -10,7 +10,7 @@ import { problemErrorsMax } from '../http/errors.js';
 import { rollbackRefusal } from '../api/rule-set-rollback.js';
 import type { AvailabilityStore, ListingRecord, RecomputeReport } from '../store/availability-store.js';
 import { systemClock } from '../system-clock.js';
-import { CliFailure, integer, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
+import { CliFailure, integer, say, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 import { progressBar } from './progress-bar.js';
 
 /**
@@ -71,8 +71,12 @@ async function refusingBadRules<T>(file: string, work: () => Promise<T>): Promis
 }
 
 /** Run a bulk recompute with a progress bar on stderr (the store reports variants done). */
-async function withProgress<T>(label: string, work: (onProgress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
-  const bar = progressBar(label, 'variants');
+async function withProgress<T>(
+  runtime: CliRuntime,
+  label: string,
+  work: (onProgress: (done: number, total: number) => void) => Promise<T>,
+): Promise<T> {
+  const bar = progressBar(label, 'variants', runtime.stderr);
   try {
     return await work(bar.update);
   } finally {
@@ -100,8 +104,8 @@ function authorOption(command: Command): Command {
   return command.option('--author <name>', 'who does this, for the audit (default: $USER)').option('--note <text>', 'why, for the audit');
 }
 
-function author(flags: Flags): string {
-  return String(flags.author ?? process.env.USER ?? process.env.LOGNAME ?? 'cli');
+function author(flags: Flags, env: NodeJS.ProcessEnv): string {
+  return String(flags.author ?? env.USER ?? env.LOGNAME ?? 'cli');
 }
 
 export function addAvailabilityCommands(program: Command, runtime: CliRuntime): void {
@@ -120,7 +124,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
           const explained = await store.explainListing(listing.id, systemClock.now());
           if (explained) texts.push(`listing ${listing.id} (${listing.externalId})\n${explainText(sku, listingAvailability(explained))}`);
         }
-        console.log(texts.join('\n\n'));
+        say(runtime, texts.join('\n\n'));
       }),
     );
 
@@ -128,8 +132,8 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
     .description('recompute what every listing shows (progress on stderr, the report on stdout)')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const report = await withProgress('recompute', (onProgress) => store.recomputeAll(systemClock.now(), onProgress));
-        console.log(recomputeSummary(report));
+        const report = await withProgress(runtime, 'recompute', (onProgress) => store.recomputeAll(systemClock.now(), onProgress));
+        say(runtime, recomputeSummary(report));
       }),
     );
 
@@ -140,9 +144,9 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
         const versions = await store.listRuleSets();
-        if (versions.length === 0) console.log('no rule sets');
+        if (versions.length === 0) say(runtime, 'no rule sets');
         for (const each of versions) {
-          console.log(`v${each.version}\t${each.active ? 'active' : '-'}\t${new Date(each.createdAt).toISOString()}\t${each.author}\t${each.note ?? ''}`);
+          say(runtime, `v${each.version}\t${each.active ? 'active' : '-'}\t${new Date(each.createdAt).toISOString()}\t${each.author}\t${each.note ?? ''}`);
         }
       }),
     );
@@ -154,7 +158,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       withStore(runtime, flags, async (store) => {
         const record = await store.getRuleSet(version);
         if (!record) throw new CliFailure(`no rule set version ${version}`, 1);
-        console.log(JSON.stringify(ruleSetView(record), null, 2));
+        say(runtime, JSON.stringify(ruleSetView(record), null, 2));
       }),
     );
 
@@ -166,9 +170,9 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       const ruleSet = readRulesFile(file); // before opening the store: a bad file touches nothing
       await withStore(runtime, flags, async (store) => {
         const created = await refusingBadRules(file, () =>
-          store.createRuleSet({ rules: ruleSet, author: author(flags), note: flags.note as string | undefined }, systemClock.now()),
+          store.createRuleSet({ rules: ruleSet, author: author(flags, runtime.env), note: flags.note as string | undefined }, systemClock.now()),
         );
-        console.log(`created rule set v${created.version}; it is not active: onhand rules dry-run --file ${file}, then onhand rules activate ${created.version}`);
+        say(runtime, `created rule set v${created.version}; it is not active: onhand rules dry-run --file ${file}, then onhand rules activate ${created.version}`);
       });
     });
 
@@ -183,11 +187,11 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       await withStore(runtime, flags, async (store) => {
         const report = await refusingBadRules(file, () => store.dryRunRuleSet(ruleSet, systemClock.now(), limit));
         const base = report.baseVersion === null ? 'no active rule set' : `active rule set v${report.baseVersion}`;
-        console.log(`dry run against ${base}: ${report.listings} listings, ${report.changed} would change`);
+        say(runtime, `dry run against ${base}: ${report.listings} listings, ${report.changed} would change`);
         for (const change of report.changes) {
-          console.log(`  ${change.sku} on ${change.channel} (listing ${change.listingId}): ${change.current} -> ${change.proposed}`);
+          say(runtime, `  ${change.sku} on ${change.channel} (listing ${change.listingId}): ${change.current} -> ${change.proposed}`);
         }
-        if (report.changed > report.changes.length) console.log(`  ... and ${report.changed - report.changes.length} more`);
+        if (report.changed > report.changes.length) say(runtime, `  ... and ${report.changed - report.changes.length} more`);
       });
     });
 
@@ -202,11 +206,11 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
             const refusal = await rollbackRefusal(store, version);
             if (refusal) throw new CliFailure(`cannot roll back: ${refusal.reason}`, 1);
           }
-          const by = { author: author(flags), note: flags.note as string | undefined };
-          const report = await withProgress(action, (onProgress) =>
+          const by = { author: author(flags, runtime.env), note: flags.note as string | undefined };
+          const report = await withProgress(runtime, action, (onProgress) =>
             refusingBadRules(`rule set v${version}`, () => store.activateRuleSet(version, by, systemClock.now(), onProgress)),
           );
-          console.log(`rule set v${version} is active; ${recomputeSummary(report)}`);
+          say(runtime, `rule set v${version} is active; ${recomputeSummary(report)}`);
         }),
       );
   }

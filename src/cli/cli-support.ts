@@ -8,13 +8,33 @@ import type { LedgerStore } from '../store/ledger-store.js';
  * `--database` option, and opening a migrated store for one command.
  */
 
+/** Where a command writes: process.stdout / process.stderr, or a buffer in tests. */
+export interface CliOutput {
+  isTTY?: boolean | undefined;
+  write(text: string): unknown;
+}
+
 /**
  * The `onhand` command's runtime. Adapters are not chosen here: main.ts passes `openStore` and
- * `serve` (CONVENTIONS: main.ts is the only composition root).
+ * `serve` (CONVENTIONS: main.ts is the only composition root), and the process's streams and
+ * environment, so that tests run the whole CLI in-process with their own.
  */
 export interface CliRuntime {
   openStore(config: Config): Promise<LedgerStore>;
   serve(config: Config): Promise<void>;
+  stdout: CliOutput;
+  stderr: CliOutput;
+  env: NodeJS.ProcessEnv;
+}
+
+/** One line on stdout (what console.log would print). */
+export function say(runtime: CliRuntime, text: string): void {
+  runtime.stdout.write(`${text}\n`);
+}
+
+/** One line on stderr (what console.error would print). */
+export function complain(runtime: CliRuntime, text: string): void {
+  runtime.stderr.write(`${text}\n`);
 }
 
 export type Flags = Record<string, unknown>;
@@ -26,6 +46,13 @@ export class CliFailure extends Error {
     readonly exitCode: 1 | 2,
   ) {
     super(message);
+  }
+}
+
+/** Exit with this code after what the command printed, with no further message (verify's mismatches). */
+export class CliExit extends Error {
+  constructor(readonly exitCode: 1 | 2) {
+    super(`exit ${exitCode}`);
   }
 }
 
@@ -43,17 +70,17 @@ export function withDatabase(command: Command): Command {
   );
 }
 
-export function configFrom(flags: Flags): Config {
+export function configFrom(flags: Flags, env: NodeJS.ProcessEnv): Config {
   const picked: Partial<Record<keyof Config, unknown>> = {};
   // Every setting the schema knows, so a new one cannot be forgotten here.
   for (const name of Object.keys(configSources) as (keyof Config)[]) {
     if (flags[name] !== undefined) picked[name] = flags[name];
   }
-  return loadConfig(picked);
+  return loadConfig(picked, env);
 }
 
 export async function withStore<T>(runtime: CliRuntime, flags: Flags, work: (store: LedgerStore) => Promise<T>): Promise<T> {
-  const store = await runtime.openStore(configFrom(flags));
+  const store = await runtime.openStore(configFrom(flags, runtime.env));
   try {
     await store.migrate();
     return await work(store);

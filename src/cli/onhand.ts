@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import type { TokenScope } from '../store/ledger-store.js';
 import { tokenScopes } from '../store/ledger-store.js';
@@ -6,15 +6,22 @@ import { issueToken } from '../api/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
 import { addSyncCommands } from './sync-commands.js';
-import { CliFailure, configFrom, integer, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
+import { CliExit, CliFailure, complain, configFrom, integer, say, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 
-export type { CliRuntime } from './cli-support.js';
+export type { CliOutput, CliRuntime } from './cli-support.js';
 
 export function buildCli(runtime: CliRuntime): Command {
   const program = new Command('onhand')
     .description('onhand: one stock ledger for every sales channel')
     .showHelpAfterError()
-    .configureOutput({ outputError: (text, write) => write(`onhand: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({
+      writeOut: (text) => runtime.stdout.write(text),
+      writeErr: (text) => runtime.stderr.write(text),
+      outputError: (text, write) => write(`onhand: ${text.replace(/^error: /, '')}`),
+    })
+    // Usage errors and --help throw a CommanderError with the exit code instead of calling
+    // process.exit, so runCli returns the code (subcommands inherit this when created).
+    .exitOverride();
 
   withDatabase(program.command('serve'))
     .description('start the HTTP API (migrates the database first)')
@@ -28,16 +35,16 @@ export function buildCli(runtime: CliRuntime): Command {
     .option('--idempotency-retention-days <days>', 'keep idempotency keys this long (env ONHAND_IDEMPOTENCY_RETENTION_DAYS)', integer('--idempotency-retention-days'))
     .option('--sweep-interval-ms <ms>', 'expiry sweep and key pruning interval (env ONHAND_SWEEP_INTERVAL_MS)', integer('--sweep-interval-ms'))
     .option('--availability-refresh-ms <ms>', 'full availability refresh for time-dependent rules, 0 = off (env ONHAND_AVAILABILITY_REFRESH_MS)', integer('--availability-refresh-ms'))
-    .action(async (flags: Flags) => runtime.serve(configFrom(flags)));
+    .action(async (flags: Flags) => runtime.serve(configFrom(flags, runtime.env)));
 
   withDatabase(program.command('migrate'))
     .description('apply pending database migrations')
     .action(async (flags: Flags) => {
-      const config = configFrom(flags);
+      const config = configFrom(flags, runtime.env);
       const store = await runtime.openStore(config);
       try {
         const report = await store.migrate();
-        console.log(report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : `up to date at ${report.current}`);
+        say(runtime, report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : `up to date at ${report.current}`);
       } finally {
         await store.close();
       }
@@ -51,8 +58,8 @@ export function buildCli(runtime: CliRuntime): Command {
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
         const issued = await issueToken(store, { name: String(flags.name), scope: flags.scope as TokenScope }, systemClock, randomIds);
-        console.log(`created token ${issued.id} (${issued.scope}): ${issued.token}`);
-        console.log('store it now: it is not shown again');
+        say(runtime, `created token ${issued.id} (${issued.scope}): ${issued.token}`);
+        say(runtime, 'store it now: it is not shown again');
       }),
     );
   withDatabase(token.command('list'))
@@ -60,10 +67,10 @@ export function buildCli(runtime: CliRuntime): Command {
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
         const tokens = await store.listTokens();
-        if (tokens.length === 0) console.log('no tokens');
+        if (tokens.length === 0) say(runtime, 'no tokens');
         for (const each of tokens) {
           const state = each.revokedAt === null ? 'active' : `revoked ${new Date(each.revokedAt).toISOString()}`;
-          console.log(`${each.id}\t${each.scope}\t${each.name}\t${new Date(each.createdAt).toISOString()}\t${state}`);
+          say(runtime, `${each.id}\t${each.scope}\t${each.name}\t${new Date(each.createdAt).toISOString()}\t${state}`);
         }
       }),
     );
@@ -72,12 +79,8 @@ export function buildCli(runtime: CliRuntime): Command {
     .argument('<id>', 'token id, as `token list` shows it')
     .action(async (id: string, flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        if (!(await store.revokeToken(id, systemClock.now()))) {
-          console.error(`onhand: no active token ${id}`);
-          process.exitCode = 1;
-          return;
-        }
-        console.log(`revoked ${id}`);
+        if (!(await store.revokeToken(id, systemClock.now()))) throw new CliFailure(`no active token ${id}`, 1);
+        say(runtime, `revoked ${id}`);
       }),
     );
 
@@ -87,10 +90,10 @@ export function buildCli(runtime: CliRuntime): Command {
       withStore(runtime, flags, async (store) => {
         const report = await store.verify();
         for (const mismatch of report.mismatches) {
-          console.log(`MISMATCH ${mismatch.sku} @ ${mismatch.location}: ${mismatch.field} stored ${mismatch.stored}, movements say ${mismatch.recomputed}`);
+          say(runtime, `MISMATCH ${mismatch.sku} @ ${mismatch.location}: ${mismatch.field} stored ${mismatch.stored}, movements say ${mismatch.recomputed}`);
         }
-        console.log(`checked ${report.levelsChecked} levels and ${report.movementsChecked} movements: ${report.mismatches.length} mismatches`);
-        if (report.mismatches.length > 0) process.exitCode = 1;
+        say(runtime, `checked ${report.levelsChecked} levels and ${report.movementsChecked} movements: ${report.mismatches.length} mismatches`);
+        if (report.mismatches.length > 0) throw new CliExit(1);
       }),
     );
 
@@ -99,20 +102,26 @@ export function buildCli(runtime: CliRuntime): Command {
   return program;
 }
 
-/** Run the CLI; configuration errors and command refusals become one clear message and their exit code. */
-export async function runCli(runtime: CliRuntime, argv: string[]): Promise<void> {
+/**
+ * Run the CLI with `argv` as process.argv would hold it (`node`, the script, then the
+ * arguments) and return the exit code: 0 done, the command's code for a refusal or a usage
+ * error, 2 for a bad configuration, each with one clear message on stderr. Anything else is a
+ * bug and is thrown.
+ */
+export async function runCli(runtime: CliRuntime, argv: readonly string[]): Promise<number> {
   try {
-    await buildCli(runtime).parseAsync(argv);
+    await buildCli(runtime).parseAsync([...argv]);
+    return 0;
   } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode; // commander printed the message or the help
+    if (error instanceof CliExit) return error.exitCode;
     if (error instanceof CliFailure) {
-      console.error(`onhand: ${error.message}`);
-      process.exitCode = error.exitCode;
-      return;
+      complain(runtime, `onhand: ${error.message}`);
+      return error.exitCode;
     }
     if (error instanceof ConfigError || (error as { code?: string }).code === 'ONH_ERR_DURABILITY') {
-      console.error(`onhand: ${(error as Error).message}`);
-      process.exitCode = 2;
-      return;
+      complain(runtime, `onhand: ${(error as Error).message}`);
+      return 2;
     }
     throw error;
   }

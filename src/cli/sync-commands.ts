@@ -1,11 +1,11 @@
-import type { Command, CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import type { EpochMs } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import { deadLetterView, syncStatusView } from '../api/sync-mapping.js';
 import { redriveLimitMax } from '../api/sync-schemas.js';
 import type { ChannelSyncStatus, DeadLetter } from '../sync/dispatch-store.js';
 import { systemClock } from '../system-clock.js';
-import { CliFailure, integer, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
+import { CliFailure, integer, say, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 
 /**
  * `onhand status` and `onhand dead-letters [redrive]`: propagation as an operator sees it.
@@ -80,7 +80,9 @@ function limitWithin(flags: Flags, max: number): number {
 
 /** Argument errors of these commands exit 2 (commander's default is 1); help still exits 0. */
 function usageErrorsExit2(command: Command): Command {
-  return command.exitOverride((error: CommanderError) => process.exit(error.exitCode === 0 ? 0 : 2));
+  return command.exitOverride((error: CommanderError) => {
+    throw new CommanderError(error.exitCode === 0 ? 0 : 2, error.code, error.message);
+  });
 }
 
 export function addSyncCommands(program: Command, runtime: CliRuntime): void {
@@ -91,7 +93,7 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
       withStore(runtime, flags, async (store) => {
         const now = systemClock.now();
         const channels = await store.syncStatus(now);
-        console.log(flags.json ? JSON.stringify({ channels: channels.map(syncStatusView) }, null, 2) : statusTable(channels, now));
+        say(runtime, flags.json ? JSON.stringify({ channels: channels.map(syncStatusView) }, null, 2) : statusTable(channels, now));
       }),
     );
 
@@ -115,8 +117,8 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
       await withStore(runtime, flags, async (store) => {
         const channel = await knownChannel(store, flags);
         const letters = await store.listDeadLetters({ channel, limit });
-        if (flags.json) console.log(JSON.stringify({ items: letters.map(deadLetterView) }, null, 2));
-        else console.log(letters.length === 0 ? 'no dead letters' : deadLetterTable(letters));
+        if (flags.json) say(runtime, JSON.stringify({ items: letters.map(deadLetterView) }, null, 2));
+        else say(runtime, letters.length === 0 ? 'no dead letters' : deadLetterTable(letters));
       });
     });
 
@@ -133,7 +135,7 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
       await withStore(runtime, flags, async (store) => {
         const channel = await knownChannel(store, flags);
         const redriven = await store.redrive({ channel, limit }, systemClock.now());
-        console.log(`redriven ${redriven} dead letter${redriven === 1 ? '' : 's'}${channel ? ` on ${channel}` : ''}`);
+        say(runtime, `redriven ${redriven} dead letter${redriven === 1 ? '' : 's'}${channel ? ` on ${channel}` : ''}`);
       });
     });
 }

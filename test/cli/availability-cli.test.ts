@@ -1,5 +1,5 @@
 /**
- * The availability commands as a user runs them: real processes (`src/main.ts` through tsx) on
+ * The availability commands as a user runs them: in-process (test/support/cli-harness.ts) on
  * a temp SQLite file prepared through the store port. Goal: `explain` prints the readable
  * explanation of each listing (naming the limiting bundle component and each rule's units),
  * `recompute` prints its report with progress on stderr, `rules` creates, dry-runs, activates
@@ -8,7 +8,6 @@
  * The progress bar's two renderings (terminal and plain) are checked in-process.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,17 +16,12 @@ import { progressBar, progressLine } from '../../src/cli/progress-bar.js';
 import { movementCommand } from '../../src/http/api-mapping.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { onhand as run } from '../support/cli-harness.js';
 
-const main = new URL('../../src/main.ts', import.meta.url).pathname;
 const referenceTime = Date.parse('2026-03-02T09:00:00.000Z');
 
 function onhand(args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: '', ONHAND_DATABASE: '', USER: 'tester' },
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return run(args, { USER: 'tester' });
 }
 
 /**
@@ -86,40 +80,40 @@ describe('onhand availability commands', { concurrency: false }, () => {
   });
   after(() => rmSync(directory, { recursive: true, force: true }));
 
-  it('answers --help for every availability command', () => {
+  it('answers --help for every availability command', async () => {
     for (const args of [['explain'], ['recompute'], ['rules'], ['rules', 'list'], ['rules', 'show'], ['rules', 'create'], ['rules', 'dry-run'], ['rules', 'activate'], ['rules', 'rollback']]) {
-      const result = onhand([...args, '--help']);
+      const result = await onhand([...args, '--help']);
       assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stdout, /Usage: onhand/);
     }
   });
 
-  it('explain prints why each listing shows what it shows', () => {
-    const kit = onhand(['explain', 'KIT', '--channel', 'bol', '--database', database]);
+  it('explain prints why each listing shows what it shows', async () => {
+    const kit = await onhand(['explain', 'KIT', '--channel', 'bol', '--database', database]);
     assert.equal(kit.code, 0, kit.stderr);
     for (const line of ['KIT on bol shows 1 (rule set v1)', 'WH1: available 2, contributes 2 (limited by component B)', 'pool: 2', '- 1 fixed buffer', 'cap 5: not reached', '= 1']) {
       assert.ok(kit.stdout.includes(line), `${line}\n---\n${kit.stdout}`);
     }
-    const a = onhand(['explain', 'A', '--channel', 'bol', '--database', database]);
+    const a = await onhand(['explain', 'A', '--channel', 'bol', '--database', database]);
     assert.match(a.stdout, /A on bol shows 5 \(rule set v1\)[\s\S]*cap 5: applied\n {2}= 5/);
 
-    const noChannel = onhand(['explain', 'A', '--channel', 'amazon', '--database', database]);
+    const noChannel = await onhand(['explain', 'A', '--channel', 'amazon', '--database', database]);
     assert.equal(noChannel.code, 1);
     assert.match(noChannel.stderr, /no channel amazon/);
-    const noListing = onhand(['explain', 'B', '--channel', 'bol', '--database', database]);
+    const noListing = await onhand(['explain', 'B', '--channel', 'bol', '--database', database]);
     assert.equal(noListing.code, 1);
     assert.match(noListing.stderr, /no listing of B on channel bol/);
-    assert.notEqual(onhand(['explain', 'A', '--database', database]).code, 0, '--channel is required');
+    assert.notEqual((await onhand(['explain', 'A', '--database', database])).code, 0, '--channel is required');
   });
 
-  it('recompute prints its report, with progress on stderr', () => {
-    const result = onhand(['recompute', '--database', database]);
+  it('recompute prints its report, with progress on stderr', async () => {
+    const result = await onhand(['recompute', '--database', database]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^recomputed 2 listings of 2 variants under rule set v1: \d+ changed\n$/);
     assert.match(result.stderr, /recompute: 100% 2\/2 variants/);
   });
 
-  it('rules create from a bad file exits 2 with a clear message, and creates nothing', () => {
+  it('rules create from a bad file exits 2 with a clear message, and creates nothing', async () => {
     const cases: { name: string; text: string; expect: RegExp[] }[] = [
       { name: 'broken.json', text: '{\n  "channels": {\n    "bol": { "cap": 5, }\n  }\n}\n', expect: [/broken\.json is not valid JSON/, /line 3, column \d+/] },
       { name: 'shape.json', text: JSON.stringify({ channels: { bol: { cap: 'five', capp: 1 } } }), expect: [/shape\.json: is not a rule set/, /\/channels\/bol\/cap: /, /\/channels\/bol\/capp: /] },
@@ -130,53 +124,53 @@ describe('onhand availability commands', { concurrency: false }, () => {
       },
     ];
     for (const { name, text, expect } of cases) {
-      const result = onhand(['rules', 'create', '--file', file(name, text), '--database', database]);
+      const result = await onhand(['rules', 'create', '--file', file(name, text), '--database', database]);
       assert.equal(result.code, 2, `${name}: ${result.stdout}${result.stderr}`);
       for (const pattern of expect) assert.match(result.stderr, pattern, name);
     }
-    const missing = onhand(['rules', 'create', '--file', join(directory, 'nope.json'), '--database', database]);
+    const missing = await onhand(['rules', 'create', '--file', join(directory, 'nope.json'), '--database', database]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read rules file .*nope\.json/);
-    const dryRun = onhand(['rules', 'dry-run', '--file', join(directory, 'meaning.json'), '--database', database]);
+    const dryRun = await onhand(['rules', 'dry-run', '--file', join(directory, 'meaning.json'), '--database', database]);
     assert.equal(dryRun.code, 2);
     assert.match(dryRun.stderr, /\/channels\/bol\/cap/);
-    assert.match(onhand(['rules', 'list', '--database', database]).stdout, /^v1\tactive\t[^\n]*\tsetup\tfirst\n$/, 'still only v1');
+    assert.match((await onhand(['rules', 'list', '--database', database])).stdout, /^v1\tactive\t[^\n]*\tsetup\tfirst\n$/, 'still only v1');
   });
 
-  it('rules create, dry-run, activate and rollback a version; list and show them', () => {
+  it('rules create, dry-run, activate and rollback a version; list and show them', async () => {
     const rules = file('v2.json', JSON.stringify({ channels: { bol: { cap: 3 } } }));
-    const created = onhand(['rules', 'create', '--file', rules, '--note', 'tighter', '--database', database]);
+    const created = await onhand(['rules', 'create', '--file', rules, '--note', 'tighter', '--database', database]);
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /created rule set v2/);
 
-    const dryRun = onhand(['rules', 'dry-run', '--file', rules, '--database', database]);
+    const dryRun = await onhand(['rules', 'dry-run', '--file', rules, '--database', database]);
     assert.equal(dryRun.code, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /dry run against active rule set v1: 2 listings, 2 would change/);
     assert.match(dryRun.stdout, /A on bol \(listing \S+\): 5 -> 3/);
     assert.match(dryRun.stdout, /KIT on bol \(listing \S+\): 1 -> 2/);
 
-    const activated = onhand(['rules', 'activate', '2', '--database', database]);
+    const activated = await onhand(['rules', 'activate', '2', '--database', database]);
     assert.equal(activated.code, 0, activated.stderr);
     assert.match(activated.stdout, /rule set v2 is active; recomputed 2 listings of 2 variants under rule set v2/);
     assert.match(activated.stderr, /activate: 100% 2\/2 variants/);
-    assert.match(onhand(['explain', 'A', '--channel', 'bol', '--database', database]).stdout, /A on bol shows 3 \(rule set v2\)/);
+    assert.match((await onhand(['explain', 'A', '--channel', 'bol', '--database', database])).stdout, /A on bol shows 3 \(rule set v2\)/);
 
-    const forward = onhand(['rules', 'rollback', '2', '--database', database]);
+    const forward = await onhand(['rules', 'rollback', '2', '--database', database]);
     assert.equal(forward.code, 1);
     assert.match(forward.stderr, /cannot roll back: version 2 is not earlier than the active version 2/);
-    const unknown = onhand(['rules', 'activate', '9', '--database', database]);
+    const unknown = await onhand(['rules', 'activate', '9', '--database', database]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no rule set version 9/);
 
-    const rolledBack = onhand(['rules', 'rollback', '1', '--note', 'too tight', '--database', database]);
+    const rolledBack = await onhand(['rules', 'rollback', '1', '--note', 'too tight', '--database', database]);
     assert.equal(rolledBack.code, 0, rolledBack.stderr);
-    assert.match(onhand(['explain', 'A', '--channel', 'bol', '--database', database]).stdout, /A on bol shows 5 \(rule set v1\)/);
+    assert.match((await onhand(['explain', 'A', '--channel', 'bol', '--database', database])).stdout, /A on bol shows 5 \(rule set v1\)/);
 
-    const list = onhand(['rules', 'list', '--database', database]).stdout.trim().split('\n');
+    const list = (await onhand(['rules', 'list', '--database', database])).stdout.trim().split('\n');
     assert.equal(list.length, 2);
     assert.match(list[0]!, /^v2\t-\t\S+\ttester\ttighter$/);
     assert.match(list[1]!, /^v1\tactive\t/);
-    const shown = JSON.parse(onhand(['rules', 'show', '2', '--database', database]).stdout);
+    const shown = JSON.parse((await onhand(['rules', 'show', '2', '--database', database])).stdout);
     assert.deepEqual({ version: shown.version, author: shown.author, note: shown.note, active: shown.active, rules: shown.rules }, {
       version: 2,
       author: 'tester',
@@ -188,7 +182,7 @@ describe('onhand availability commands', { concurrency: false }, () => {
 });
 
 describe('progress bar', () => {
-  it('redraws one line in place on a terminal, only when it changes', () => {
+  it('redraws one line in place on a terminal, only when it changes', async () => {
     const written: string[] = [];
     const bar = progressBar('recompute', 'listings', { isTTY: true, write: (text: string) => written.push(text) });
     bar.update(0, 1_000_000);
@@ -204,7 +198,7 @@ describe('progress bar', () => {
     ]);
   });
 
-  it('prints a plain line per 10% elsewhere, and one at the end', () => {
+  it('prints a plain line per 10% elsewhere, and one at the end', async () => {
     const written: string[] = [];
     const bar = progressBar('activate', 'variants', { isTTY: false, write: (text: string) => written.push(text) });
     for (let done = 0; done <= 1000; done += 50) bar.update(done, 1000);

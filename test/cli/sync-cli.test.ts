@@ -1,5 +1,5 @@
 /**
- * The sync commands as a user runs them: real processes (`src/main.ts` through tsx) on a temp
+ * The sync commands as a user runs them: in-process (test/support/cli-harness.ts) on a temp
  * SQLite file prepared through the store port. Goal: `status` prints one readable line per
  * channel (queue depth, oldest pending age humanized, last success, failures, dead letters,
  * p50/p95) and `--json` the same JSON as GET /v1/sync/status; `dead-letters` lists what a
@@ -13,7 +13,6 @@
  * read the real clock (ages, "ago", and the 15-minute latency window).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,16 +24,10 @@ import { GroupCommitter } from '../../src/store/group-commit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
 import { validateRetryPolicy } from '../../src/sync/retry-policy.js';
-
-const main = new URL('../../src/main.ts', import.meta.url).pathname;
+import { onhand as run } from '../support/cli-harness.js';
 
 function onhand(args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: '', ONHAND_DATABASE: '', USER: 'tester' },
-    timeout: 60_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return run(args, { USER: 'tester' });
 }
 
 /** Acknowledges every push except the offers in `refused` (refused for good). */
@@ -95,7 +88,7 @@ async function prepare(database: string): Promise<void> {
 }
 
 describe('humanizeMs', () => {
-  it('says durations the way people read them', () => {
+  it('says durations the way people read them', async () => {
     const cases: [number, string][] = [
       [0, '0ms'],
       [850, '850ms'],
@@ -121,16 +114,16 @@ describe('onhand sync commands', { concurrency: false }, () => {
   });
   after(() => rmSync(directory, { recursive: true, force: true }));
 
-  it('answers --help for every sync command', () => {
+  it('answers --help for every sync command', async () => {
     for (const args of [['status'], ['dead-letters'], ['dead-letters', 'redrive']]) {
-      const result = onhand([...args, '--help']);
+      const result = await onhand([...args, '--help']);
       assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stdout, /Usage: onhand/);
     }
   });
 
-  it('status prints one readable line per channel', () => {
-    const result = onhand(['status', '--database', database]);
+  it('status prints one readable line per channel', async () => {
+    const result = await onhand(['status', '--database', database]);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 3, result.stdout);
@@ -143,8 +136,8 @@ describe('onhand sync commands', { concurrency: false }, () => {
     assert.equal(new Set(columns).size, 1, `aligned columns:\n${result.stdout}`);
   });
 
-  it('status --json prints the same JSON as GET /v1/sync/status', () => {
-    const result = onhand(['status', '--json', '--database', database]);
+  it('status --json prints the same JSON as GET /v1/sync/status', async () => {
+    const result = await onhand(['status', '--json', '--database', database]);
     assert.equal(result.code, 0, result.stderr);
     const { channels } = JSON.parse(result.stdout);
     assert.deepEqual(
@@ -175,15 +168,15 @@ describe('onhand sync commands', { concurrency: false }, () => {
     assert.ok(shop.oldest_pending_age_ms >= 60_000, String(shop.oldest_pending_age_ms));
   });
 
-  it('dead-letters lists what a channel refused, as a table or JSON, all or of one channel', () => {
-    const table = onhand(['dead-letters', '--database', database]);
+  it('dead-letters lists what a channel refused, as a table or JSON, all or of one channel', async () => {
+    const table = await onhand(['dead-letters', '--database', database]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^LISTING +CHANNEL +SKU +EXTERNAL ID +QUANTITY +ATTEMPTS +SINCE +LAST ERROR$/);
     assert.match(lines[1]!, /^\d+ +bol +B +offer-B +3 +1 +\d{4}-\d\d-\d\dT[\d:.]+Z +unknown offer$/);
     assert.equal(lines.length, 2);
 
-    const json = onhand(['dead-letters', '--channel', 'bol', '--limit', '1', '--json', '--database', database]);
+    const json = await onhand(['dead-letters', '--channel', 'bol', '--limit', '1', '--json', '--database', database]);
     assert.equal(json.code, 0, json.stderr);
     const { items } = JSON.parse(json.stdout);
     assert.deepEqual(
@@ -191,15 +184,15 @@ describe('onhand sync commands', { concurrency: false }, () => {
       [['bol', 'B', 'offer-B', 3, 1, 'unknown offer']],
     );
 
-    const none = onhand(['dead-letters', '--channel', 'shop', '--database', database]);
+    const none = await onhand(['dead-letters', '--channel', 'shop', '--database', database]);
     assert.equal(none.code, 0, none.stderr);
     assert.equal(none.stdout, 'no dead letters\n');
-    const unknown = onhand(['dead-letters', '--channel', 'amazon', '--database', database]);
+    const unknown = await onhand(['dead-letters', '--channel', 'amazon', '--database', database]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /onhand: no channel amazon/);
   });
 
-  it('refuses bad arguments with a clear message and exit code 2, changing nothing', () => {
+  it('refuses bad arguments with a clear message and exit code 2, changing nothing', async () => {
     const cases: [string[], RegExp][] = [
       [['dead-letters', '--limit', '0'], /--limit must be between 1 and 500/],
       [['dead-letters', '--limit', '501'], /--limit must be between 1 and 500/],
@@ -212,28 +205,28 @@ describe('onhand sync commands', { concurrency: false }, () => {
       [['status', '--verbose'], /unknown option '--verbose'/],
     ];
     for (const [args, message] of cases) {
-      const result = onhand([...args, '--database', database]);
+      const result = await onhand([...args, '--database', database]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
       assert.match(result.stderr, message, args.join(' '));
     }
-    const unknown = onhand(['dead-letters', 'redrive', '--limit', '5', '--channel', 'amazon', '--database', database]);
+    const unknown = await onhand(['dead-letters', 'redrive', '--limit', '5', '--channel', 'amazon', '--database', database]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no channel amazon/);
-    assert.equal(JSON.parse(onhand(['status', '--json', '--database', database]).stdout).channels[0].dead_letters, 1, 'nothing changed');
+    assert.equal(JSON.parse((await onhand(['status', '--json', '--database', database])).stdout).channels[0].dead_letters, 1, 'nothing changed');
   });
 
-  it('dead-letters redrive moves dead letters back to pending and prints how many', () => {
-    const ofShop = onhand(['dead-letters', '--channel', 'shop', 'redrive', '--limit', '5', '--database', database]);
+  it('dead-letters redrive moves dead letters back to pending and prints how many', async () => {
+    const ofShop = await onhand(['dead-letters', '--channel', 'shop', 'redrive', '--limit', '5', '--database', database]);
     assert.equal(ofShop.code, 0, ofShop.stderr);
     assert.equal(ofShop.stdout, 'redriven 0 dead letters on shop\n', '--channel before `redrive` still names the channel');
 
-    const result = onhand(['dead-letters', 'redrive', '--limit', '5', '--channel', 'bol', '--database', database]);
+    const result = await onhand(['dead-letters', 'redrive', '--limit', '5', '--channel', 'bol', '--database', database]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'redriven 1 dead letter on bol\n');
-    const bol = JSON.parse(onhand(['status', '--json', '--database', database]).stdout).channels[0];
+    const bol = JSON.parse((await onhand(['status', '--json', '--database', database])).stdout).channels[0];
     assert.equal(bol.dead_letters, 0);
     assert.equal(bol.queue_depth, 1, 'pending again, for the push loop');
-    assert.equal(onhand(['dead-letters', '--database', database]).stdout, 'no dead letters\n');
-    assert.equal(onhand(['dead-letters', 'redrive', '--limit', '5', '--database', database]).stdout, 'redriven 0 dead letters\n');
+    assert.equal((await onhand(['dead-letters', '--database', database])).stdout, 'no dead letters\n');
+    assert.equal((await onhand(['dead-letters', 'redrive', '--limit', '5', '--database', database])).stdout, 'redriven 0 dead letters\n');
   });
 });

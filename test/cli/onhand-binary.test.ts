@@ -1,0 +1,161 @@
+/**
+ * The built `onhand` binary as a user starts it: the few things that need a real process.
+ * Goal: it starts, answers --help and exits with the documented codes; `serve` prints a
+ * one-time admin token on first start only, loads the demo catalogue with --demo, shuts down
+ * cleanly on SIGTERM, and `verify` exits 0 on the served database and 1 when a level
+ * disagrees with its movements.
+ *
+ * The load path: those runs take test/support/load-recorder.mjs, which logs each module the
+ * process resolves. `onhand --help` and a plain `serve` load nothing under src/demo/ or sim/
+ * (the simulators are for the demo, tests and benches); `serve --demo` loads both. Everything
+ * else about the commands is tested in-process (onhand-cli, availability-cli, sync-cli).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { ensureBuilt } from '../support/built-binary.js';
+
+const recorder = new URL('../support/load-recorder.mjs', import.meta.url).pathname;
+let binary: string;
+let directory: string;
+let logs = 0;
+
+const environment = { ...process.env, DATABASE_URL: '', ONHAND_DATABASE: '' };
+
+function newLog(): string {
+  return join(directory, `loaded-${++logs}.txt`);
+}
+
+/** The dist/ files a process loaded, relative to dist/ (`src/main.js`, `sim/prng.js`...). */
+function loaded(log: string): string[] {
+  if (!existsSync(log)) return [];
+  const urls = readFileSync(log, 'utf8').split('\n').filter((url) => url.includes('/dist/'));
+  return [...new Set(urls.map((url) => url.slice(url.indexOf('/dist/') + '/dist/'.length)))].sort();
+}
+
+function demoOrSimulator(files: readonly string[]): string[] {
+  return files.filter((file) => file.startsWith('sim/') || file.startsWith('src/demo/'));
+}
+
+/**
+ * The recorder's hooks run off the main thread and roughly double a start-up (0.6 s -> 1.4 s of
+ * CPU for --help), so only the runs that check the load path take it.
+ */
+function recorded(record: boolean): { flags: string[]; env: NodeJS.ProcessEnv; log: string | undefined } {
+  if (!record) return { flags: [], env: environment, log: undefined };
+  const log = newLog();
+  return { flags: ['--import', recorder], env: { ...environment, ONHAND_LOAD_LOG: log }, log };
+}
+
+function onhand(args: string[], options: { record?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+  const run = recorded(options.record ?? false);
+  const result = spawnSync(process.execPath, [...run.flags, binary, ...args], {
+    encoding: 'utf8',
+    env: { ...run.env, ...options.env },
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, loaded: run.log ? loaded(run.log) : [] };
+}
+
+/** Start `onhand serve`, wait for its banner, return its output, what it loaded, and a stop function. */
+async function serve(args: string[], record = false): Promise<{ banner: string; loaded: string[]; stop: () => Promise<number | null> }> {
+  const run = recorded(record);
+  const child = spawn(process.execPath, [...run.flags, binary, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: run.env,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  for (let waited = 0; !output.includes('API docs'); waited += 50) {
+    if (waited > 30_000 || child.exitCode !== null) throw new Error(`serve did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    banner: output,
+    loaded: run.log ? loaded(run.log) : [],
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('onhand binary', { concurrency: false }, () => {
+  before(() => {
+    binary = ensureBuilt();
+    directory = mkdtempSync(join(tmpdir(), 'onhand-binary-'));
+  });
+  after(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('--help starts, prints the usage, exits 0, and loads neither the demo nor a simulator', () => {
+    const result = onhand(['--help'], { record: true });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Usage: onhand/);
+    assert.ok(result.loaded.includes('src/main.js') && result.loaded.includes('src/cli/onhand.js'), `the recorder saw the CLI load:\n${result.loaded.join('\n')}`);
+    assert.deepEqual(demoOrSimulator(result.loaded), []);
+  });
+
+  it('exits 1 on a usage error and on a refusal, 2 on a bad setting or bad arguments', () => {
+    const database = join(directory, 'codes.db');
+    const unknown = onhand(['bogus']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /onhand: unknown command 'bogus'/);
+    const revoke = onhand(['token', 'revoke', 'tok_none', '--database', database]);
+    assert.equal(revoke.code, 1);
+    assert.match(revoke.stderr, /onhand: no active token tok_none/);
+    const setting = onhand(['verify', '--database', database], { env: { ONHAND_IDEMPOTENCY_RETENTION_DAYS: '0' } });
+    assert.equal(setting.code, 2);
+    assert.match(setting.stderr, /ONHAND_IDEMPOTENCY_RETENTION_DAYS/);
+    const limit = onhand(['dead-letters', '--limit', '0', '--database', database]);
+    assert.equal(limit.code, 2);
+    assert.match(limit.stderr, /--limit must be between 1 and 500/);
+  });
+
+  it('a plain serve loads neither the demo nor a simulator', async () => {
+    const plain = await serve(['--database', join(directory, 'plain.db')], true);
+    assert.match(plain.banner, /onhand is running on SQLite/);
+    assert.match(plain.banner, /channels +none connected/);
+    assert.ok(plain.loaded.includes('src/http/server.js'), `the recorder saw the server load:\n${plain.loaded.join('\n')}`);
+    assert.deepEqual(demoOrSimulator(plain.loaded), []);
+    assert.equal(await plain.stop(), 0, 'a clean shutdown on SIGTERM');
+  });
+
+  it('serve prints a one-time admin token on first start, loads the demo, and verify passes on it', async () => {
+    const fresh = join(directory, 'serve.db');
+    const first = await serve(['--demo', '--database', fresh], true);
+    assert.ok(first.loaded.includes('src/demo/demo.js'), `serve --demo loads the demo:\n${first.loaded.join('\n')}`);
+    assert.ok(first.loaded.some((file) => file.startsWith('sim/')), 'and the simulators it runs');
+    const token = /onh_admin_\S+/.exec(first.banner)?.[0];
+    assert.ok(token, first.banner);
+    const address = /API +(http:\/\/\S+)\/v1/.exec(first.banner)![1];
+    const stock = await fetch(`${address}/v1/stock/TEE-RED-M`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(stock.status, 200);
+    const variants = await fetch(`${address}/v1/variants?limit=500`, { headers: { authorization: `Bearer ${token}` } });
+    const listed = (await variants.json()) as { items?: unknown[]; variants?: unknown[] } | unknown[];
+    const count = Array.isArray(listed) ? listed.length : (listed.items ?? listed.variants ?? []).length;
+    assert.ok(count >= 180 && count <= 250, `about 200 demo variants, got ${count}`);
+    assert.equal(await first.stop(), 0, 'a clean shutdown on SIGTERM');
+    const second = await serve(['--demo', '--database', fresh]);
+    assert.doesNotMatch(second.banner, /onh_admin_/, 'the token is shown once, on the first start only');
+    await second.stop();
+    const verify = onhand(['verify', '--database', fresh]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /0 mismatches/);
+  });
+
+  it('verify exits 1 and names the level when a stored level disagrees with its movements', () => {
+    const fresh = join(directory, 'serve.db');
+    const db = new Database(fresh);
+    db.prepare('UPDATE levels SET on_hand = on_hand + 1 WHERE (variant_id, location_id) = (SELECT variant_id, location_id FROM levels WHERE version > 0 LIMIT 1)').run();
+    db.close();
+    const verify = onhand(['verify', '--database', fresh]);
+    assert.equal(verify.code, 1);
+    assert.match(verify.stdout, /MISMATCH \S+ @ \S+: on_hand stored \d+, movements say \d+/);
+  });
+});
