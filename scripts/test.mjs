@@ -1,7 +1,8 @@
 // Runs every test file under test/ with Node's own test runner (TypeScript through tsx).
 // Usage: npm test [-- <path filter>...]   e.g. npm test -- conformance
 // STORES=sqlite npm test  runs the store suites on SQLite only (CI runs both, see test/support/stores.ts).
-// ONHAND_MODEL_RUNS=<n> runs the model-based test n times longer (test/simulation/ledger-model.test.ts).
+// ONHAND_SIM_RUNS=<n> runs the model-based test longer (test/simulation/ledger-model.test.ts).
+// The PostgreSQL suites clone one template database, migrated once here (test/support/pg-template.ts).
 // At the end it prints the wall time, the sum of per-file durations and the ten slowest files.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -20,9 +21,27 @@ if (files.length === 0) {
   console.error(`no test file matches ${filters.join(' ')}`);
   process.exit(1);
 }
+const started = Date.now();
+// One migrated PostgreSQL database per run, cloned by every suite that needs one.
+const wantsPostgres = (process.env.STORES ?? 'postgres').split(',').some((name) => name.trim() === 'postgres');
+const usesStores = files.some((file) => readFileSync(file, 'utf8').includes('support/stores'));
+let template;
+if (wantsPostgres && usesStores && !process.env.ONHAND_TEST_PG_TEMPLATE) {
+  const name = `onhand_template_${process.pid}_${Date.now().toString(36)}`;
+  const made = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/pg-template.ts', name], { stdio: 'inherit', env: process.env });
+  if (made.status === 0) template = name;
+}
+async function dropTemplate() {
+  if (!template) return;
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: process.env.ONHAND_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+  await admin.end();
+}
+
 const scratch = mkdtempSync(join(tmpdir(), 'onhand-test-times-'));
 const timesFile = join(scratch, 'durations.tsv');
-const started = Date.now();
 const result = spawnSync(
   process.execPath,
   [
@@ -31,7 +50,7 @@ const result = spawnSync(
     `--test-reporter=${new URL('./test-durations.mjs', import.meta.url).href}`, `--test-reporter-destination=${timesFile}`,
     ...files,
   ],
-  { stdio: 'inherit', env: process.env },
+  { stdio: 'inherit', env: template ? { ...process.env, ONHAND_TEST_PG_TEMPLATE: template } : process.env },
 );
 const wallMs = Date.now() - started;
 try {
@@ -47,4 +66,5 @@ try {
   // No durations (the runner failed before any test): the exit status says why.
 }
 rmSync(scratch, { recursive: true, force: true });
+await dropTemplate();
 process.exit(result.status ?? 1);
