@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import type { Config } from './config/config-schema.js';
 import { storeProfile } from './config/config-schema.js';
 import { runCli, type CliRuntime } from './cli/onhand.js';
-import { buildServer } from './http/server.js';
 import { issueToken } from './api/tokens.js';
 import { GroupCommitter } from './store/group-commit.js';
 import type { LedgerStore } from './store/ledger-store.js';
@@ -50,6 +49,10 @@ export async function serve(config: Config): Promise<void> {
   const store = await openStore(config);
   const migration = await store.migrate();
   const ledger = new GroupCommitter(store, systemClock, randomIds, { batchSizeMax: config.groupCommitMax });
+  // Fastify, its plugins and the route schemas are about 70% of what this file loads: only
+  // `serve` needs them, so the other commands (and the crash tests' dispatcher processes,
+  // which import channelRuntime from here) start without them.
+  const { buildServer } = await import('./http/server.js');
   const app = await buildServer({ store, ledger, clock: systemClock, ids: randomIds, logger: { level: config.logLevel } });
   const logger = app.log;
   if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');
