@@ -16,6 +16,8 @@ import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { STORES, type TestStore } from '../support/stores.js';
 
 const worker = new URL('../support/dispatch-worker.ts', import.meta.url).pathname;
+/** The dispatcher's default lease (src/sync/dispatcher.ts): how long a killed owner holds the channel. */
+const leaseTtlMs = 15_000;
 
 for (const factory of STORES) {
   describe(`${factory.name}: dispatcher killed mid-push`, { skip: factory.skip, concurrency: false }, () => {
@@ -26,13 +28,17 @@ for (const factory of STORES) {
     const offers = new Map<string, string>();
     const children: ChildProcess[] = [];
 
-    const start = (owner: string) =>
+    const start = (owner: string, aheadMs = 0) =>
       new Promise<ChildProcess>((resolve, reject) => {
-        const child = fork(worker, [test.database, owner], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        const child = fork(worker, [test.database, owner, String(aheadMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
         children.push(child);
         child.once('message', () => resolve(child));
         child.once('error', reject);
       });
+
+    /** Every worker, forked and loaded in before() (a start costs seconds on a busy machine); each pushes once sent "go". */
+    let victims: ChildProcess[] = [];
+    let survivor: ChildProcess;
 
     before(async () => {
       test = await factory.create();
@@ -51,6 +57,8 @@ for (const factory of STORES) {
       for (const sku of skus) offers.set(sku, sim.seedOffer({ amount: 0 }));
       await store.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
       await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 50 }) as LedgerCommand));
+      // The survivor's clock runs the lease TTL ahead (see the test).
+      [survivor, ...victims] = await Promise.all([start('survivor', leaseTtlMs), ...Array.from({ length: 5 }, (_, kill) => start(`worker-${kill}`))]);
     });
     after(async () => {
       for (const child of children) child.kill('SIGKILL');
@@ -73,20 +81,28 @@ for (const factory of STORES) {
         }
       })();
       for (let kill = 0; kill < 5; kill += 1) {
-        const child = await start(`worker-${kill}`);
+        const child = victims[kill]!;
+        child.send('go');
         await new Promise((resolve) => setTimeout(resolve, 150 + ((kill * 97) % 300)));
+        // The workers were loaded beforehand, so a round no longer lasts a start-up: let the
+        // ledger change at least 25 times a round, as it did while each worker was starting.
+        for (const waitUntil = Date.now() + 10_000; changes < (kill + 1) * 25 && Date.now() < waitUntil; ) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
         child.kill('SIGKILL');
         if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
       }
       running = false;
       await load;
-      // The survivor: takes over the channel once the last victim's 15 s lease has expired.
+      // The survivor: takes over the channel once the last victim's 15 s lease has expired. Its
+      // clock runs the lease TTL ahead instead of the test waiting 15 s: it starts as if after
+      // the wait (the lease is all that clock decides here; the checks below use the real one).
       // Every killed worker is dead by now, so no request of theirs can still land: from here on
       // the only writer is the survivor (no clock grace: a dead worker's in-flight write may land
       // after a newer commit, which is why the check starts here and not at the last change).
       await new Promise((resolve) => setTimeout(resolve, 200)); // requests already on the wire are served
       const survivorAt = Date.now();
-      await start('survivor');
+      survivor.send('go');
       const deadline = Date.now() + 60_000;
       for (;;) {
         const [status] = await store.syncStatus(Date.now());
