@@ -40,6 +40,9 @@ async function dropTemplate() {
   await admin.end();
 }
 
+// Ctrl-C reaches the test runner too (one process group): outlive it to drop the template.
+process.on('SIGINT', () => undefined);
+
 const scratch = mkdtempSync(join(tmpdir(), 'onhand-test-times-'));
 const timesFile = join(scratch, 'durations.tsv');
 const result = spawnSync(

@@ -9,8 +9,9 @@
  *
  * The rows are made as in production: listings on two channels, receipts through the group
  * committer, and a ChannelDispatcher pushing channel `bol` to a scripted connector that refuses
- * offer-B for good. The clock is pinned a minute before the real time, because the commands
- * read the real clock (ages, "ago", and the 15-minute latency window).
+ * offer-B for good. The clock is pinned 61 s before the real time, because the commands read
+ * the real clock (ages, "ago", and the 15-minute latency window): the push 1.5 s later is then
+ * at least 59.5 s old when the commands run, in-process and right after.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,7 +53,7 @@ const connector: ChannelConnector = {
  * acknowledged, B dead ("unknown offer"). shop lists A and was never pushed (queue 1).
  */
 async function prepare(database: string): Promise<void> {
-  let now = Date.now() - 60_000;
+  let now = Date.now() - 61_000;
   const clock = { now: () => now };
   const store = new SqliteStore({ filename: database });
   await store.migrate();
