@@ -7,9 +7,8 @@ import { Closed, Limit, Nullable, Timestamp } from './schema-primitives.js';
  * of src/http/schemas.ts: every request object closed, every string and number bounded.
  */
 
-// Bounds not yet in core/limits.ts (candidates for it; core/ is not this layer's to edit).
-/** Most dead letters one redrive moves back to pending. */
-export const redriveLimitMax = 10_000;
+/** Most dead letters one redrive moves back to pending (core/limits.ts says why). */
+export const redriveLimitMax = limits.redriveLimitMax;
 
 const ChannelCode = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'Channel code, e.g. `bol`, `shop-nl`' });
 const Count = Type.Integer({ minimum: 0 });

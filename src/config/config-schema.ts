@@ -12,10 +12,10 @@ export const configSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65_535).default(7400),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    idempotencyRetentionDays: z.coerce.number().int().min(limits.idempotencyRetentionDaysMin).max(3650).default(limits.idempotencyRetentionDaysDefault),
-    sweepIntervalMs: z.coerce.number().int().min(100).max(3_600_000).default(1000),
-    availabilityRefreshMs: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
-    pgPoolSize: z.coerce.number().int().min(1).max(200).default(10),
+    idempotencyRetentionDays: z.coerce.number().int().min(limits.idempotencyRetentionDaysMin).max(limits.idempotencyRetentionDaysMax).default(limits.idempotencyRetentionDaysDefault),
+    sweepIntervalMs: z.coerce.number().int().min(limits.sweepIntervalMsMin).max(limits.sweepIntervalMsMax).default(limits.sweepIntervalMsDefault),
+    availabilityRefreshMs: z.coerce.number().int().min(0).max(limits.availabilityRefreshMsMax).default(limits.availabilityRefreshMsDefault),
+    pgPoolSize: z.coerce.number().int().min(1).max(limits.pgPoolSizeMax).default(limits.pgPoolSizeDefault),
     // Commands per group-commit transaction at most: larger batches amortise the commit under
     // saturation (SQLite: +10-18% commands/s at 5,000, bench/README.md) but each holds the
     // writer (and, on SQLite, the event loop) longer. At least one full request.

@@ -1,9 +1,12 @@
 import assert from 'node:assert';
 
 /**
- * Every bound in one place (CONVENTIONS 12, TIGER_STYLE "put a limit on everything").
- * Names carry their unit last. Relations between limits are asserted at module load, so a
- * bad edit fails the first test that imports this file.
+ * Every bound onhand keeps, in one place: sizes, counts, durations and defaults, each with the
+ * reason for its value. Names carry their unit last (`leaseTtlMs`, `requestBodyBytesMax`). The
+ * relations other code relies on between them are listed in {@link limitRelations} and checked
+ * at module load, so a bad edit fails the first test (and the first process) that imports this
+ * file. The platforms' own published limits (rate limits, array sizes) are facts about them, not
+ * bounds of ours: they stay with each connector (bol-limits.ts, shopify-limits.ts).
  */
 export const limits = Object.freeze({
   /** Largest quantity in one movement or reservation. */
@@ -70,12 +73,207 @@ export const limits = Object.freeze({
   /** Default and minimum idempotency-key retention. */
   idempotencyRetentionDaysDefault: 7,
   idempotencyRetentionDaysMin: 1,
+  /** Longest idempotency-key retention accepted: ten years, beyond any retry or audit window. */
+  idempotencyRetentionDaysMax: 3650,
+  /** Sweeper period: due reservations are written expired and old keys pruned this often (expiry itself is logical). */
+  sweepIntervalMsDefault: 1000,
+  /** A shorter sweep period spends transactions on nothing: each sweep is at least one write transaction. */
+  sweepIntervalMsMin: 100,
+  /** An hour: beyond it, expired holds and pruned keys pile up for no gain. */
+  sweepIntervalMsMax: 60 * 60 * 1000,
+  /**
+   * Full recompute of every listing although no movement touched it: rules that depend on time
+   * (the velocity buffer decays, store counts age) move quantities by themselves. 5 minutes is well
+   * under the 15-minute velocity half-life (src/core/availability/velocity.ts).
+   */
+  availabilityRefreshMsDefault: 5 * 60 * 1000,
+  /** At least once a day when enabled (0 disables it). */
+  availabilityRefreshMsMax: 24 * 60 * 60 * 1000,
+  /** PostgreSQL connections per process: group-commit transactions in flight, plus reads and the dispatcher. */
+  pgPoolSizeDefault: 10,
+  /** PostgreSQL's default max_connections is 100: 200 from one process is already a misconfiguration. */
+  pgPoolSizeMax: 200,
+
+  // HTTP server: socket bounds besides requestTimeoutMs, and answer sizes.
+  /** An idle socket is closed after a minute (Fastify's default is 0 = never). */
+  connectionTimeoutMs: 60_000,
+  /** Keep-alive outlives the 60 s idle timeout of common load balancers, so they close first, not us mid-request. */
+  keepAliveTimeoutMs: 72_000,
+  /**
+   * Longest path parameter: codes of at most codeLengthMax characters, each at most 12 bytes once
+   * UTF-8 (4 bytes) is percent-encoded (x3).
+   */
+  pathParameterLengthMax: 100 * 12,
+  /**
+   * Most entries in a problem's `errors`: a 2 MiB body of 1,000 bad movements could otherwise
+   * yield a multi-megabyte answer; the first 100 say what is wrong.
+   */
+  problemErrorsMax: 100,
+  /**
+   * Most dead letters moved back to pending by one redrive: each becomes a push, and 10,000 is
+   * already about 3.5 minutes of Bol.com's offer-write budget (50 per second).
+   */
+  redriveLimitMax: 10_000,
+  /** Push-latency percentiles of sync status are read over the last 15 minutes. */
+  pushLatencyWindowMs: 15 * 60 * 1000,
+
+  // Push side (src/sync): the dispatcher's lease, claims and loops, and the retry policy.
+  /**
+   * How long a channel's lease outlives its last renewal: one process pushes a channel at a time
+   * (a platform's rate limit holds cluster-wide) and a dead owner's channel is taken over within
+   * this plus one idle round. Every round renews it.
+   */
+  leaseTtlMs: 15_000,
+  /**
+   * How long a claim shields its rows from other claims; a crashed pusher's rows come back after
+   * it. Longer than the lease: a push in flight when its owner's lease lapses is not pushed again
+   * by the next owner before it has finished or timed out.
+   */
+  claimTtlMs: 30_000,
+  /**
+   * Rows claimed per dispatcher round (the run loop claims at most one connector batch per loop).
+   * A claimed row carries its desired value from claim time: measured with bench:propagation at
+   * Bol.com's limits, claims of 500 give an at-risk p95 of about 7 s; the rate budget caps it further.
+   */
+  claimBatchSizeMax: 500,
+  /**
+   * Sleep of a dispatcher loop when nothing was due. A commit wakes a sleeping loop at once, so this
+   * only bounds how late rows that fall due by time (retries) are seen.
+   */
+  dispatchIdleMs: 25,
+  /** Sleep after a round that pushed something, to coalesce changes into the next claim (0: claim again at once). */
+  dispatchBusyMs: 0,
+  /** Sleep of a loop after an error, so a failing store or connector is not hammered. */
+  dispatchErrorPauseMs: 1000,
+  /** Claims pushed at once per channel by the run loop; measured in bench/README.md (Propagation). */
+  claimsInFlightMax: 4,
+  /** Delay before the first retry of a failed push (then x retryBackoffCoefficient per attempt, with jitter). */
+  retryInitialDelayMs: 1000,
+  retryBackoffCoefficient: 2,
+  /** A configured policy backs off at most x10 per attempt: that reaches the 10-minute cap by the fourth attempt. */
+  retryBackoffCoefficientCeiling: 10,
+  /** Longest delay between two attempts: a channel down for hours is retried every 10 minutes. */
+  retryDelayMsMax: 10 * 60 * 1000,
+  /** Failed attempts before a listing goes to the dead-letter list: 9 delays of 1, 2, ..., 256 s, 4 to 8.5 minutes with jitter. */
+  retryAttemptsMax: 10,
+  /** Ceiling of a configured attemptsMax: 100 attempts at the 10-minute cap is most of a day. */
+  retryAttemptsCeiling: 100,
+  /** Order poll interval of a polled channel: a sale there reaches the ledger within about 5 s. */
+  orderPollIntervalMs: 5_000,
+
+  // Connectors: onhand's own bounds on its calls to the platforms (the platforms' published
+  // limits stay with each connector, in bol-limits.ts and shopify-limits.ts).
+  /** Deadline of one outbound HTTP request: every outbound call has a timeout. */
+  outboundRequestTimeoutMs: 10_000,
+  /** How long a Shopify push may wait for the cost bucket before it answers `retry` instead. */
+  shopifyBucketWaitMsMax: 1_000,
+  /** Mutations in one Shopify push chunk: the first, then one per round that removed stale or bad items. */
+  shopifyPushRoundsMax: 4,
+  /**
+   * How long a Shopify request we gave up on (timeout, reset) still counts as possibly on its way:
+   * once the connection is gone a request that has not fully arrived cannot run, so a few seconds
+   * cover proxies and queues in between.
+   */
+  shopifyReleaseGraceMs: 5_000,
+  /** Cost points kept in hand on top of a request's cost, against clock rounding between us and Shopify. */
+  shopifyBucketSafetyMarginPoints: 1,
+  /** Offers per Bol.com push: one PATCH each, so small (the dispatcher coalesces before the connector). */
+  bolPushBatchSizeMax: 20,
+  /** PATCHes in flight at once per Bol.com connection (50 per second at ~100 ms each needs ~5). */
+  bolPushConcurrencyMax: 8,
+  /** GETs in flight at once when reading Bol.com offers back. */
+  bolReadConcurrencyMax: 4,
+  /** Longest a Bol.com request waits for its rate window before the push answers `retry` instead. */
+  bolLimiterWaitMsMax: 1_500,
+  /**
+   * Margin of the sliding window kept over each of Bol.com's fixed windows: max(ratio x window,
+   * minimum), against network jitter (src/connectors/bol/bol-limits.ts explains it).
+   */
+  bolWindowMarginRatio: 0.05,
+  bolWindowMarginMsMin: 25,
+  /** Renew a Bol.com token at this fraction of its lifetime (299 s -> after 239 s), in the background. */
+  bolTokenRefreshRatio: 0.8,
+  /** Never send a Bol.com token older than this fraction of its lifetime (299 s -> 284 s); wait for renewal. */
+  bolTokenUseRatioMax: 0.95,
+  /** After a failed token request, wait this long before the next: Bol.com blocks addresses that hammer it. */
+  bolTokenFailureHoldOffMs: 1_000,
+  /** Pages of Bol.com's order list per poll: its budget is 25 list requests per minute. */
+  bolOrdersPagesPerPollMax: 10,
+  /** Bol.com order details fetched per poll (one request each, 25 per second). */
+  bolOrderDetailsPerPollMax: 100,
+  /** Bol.com order ids whose detail is still owed, carried in the poll cursor. */
+  bolDeferredOrdersMax: 1_000,
+  /** Bol.com order items remembered for dedupe in the poll cursor (oldest evicted beyond this). */
+  bolRememberedOrderItemsMax: 20_000,
+  /** A full scan of Bol.com's open orders at least this often; between them, change-interval polls. */
+  bolOrdersFullScanIntervalMs: 10 * 60 * 1000,
 });
 
-assert(limits.movementsPerRequestMax <= limits.groupCommitBatchSizeMax);
-assert(limits.groupCommitBatchSizeMax <= limits.groupCommitBatchSizeCeiling);
-assert(limits.groupCommitBatchSizeCeiling <= limits.groupCommitQueueDepthMax);
-assert(limits.pageSizeDefault <= limits.pageSizeMax);
-assert(limits.readBackChunkMax <= limits.pageSizeMax);
-assert(limits.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000);
-assert(limits.idempotencyRetentionDaysMin <= limits.idempotencyRetentionDaysDefault);
+/** A set of bounds of the same names (what {@link checkLimits} takes: a test may pass a broken one). */
+export type Limits = { readonly [name in keyof typeof limits]: number };
+
+/**
+ * The relations between bounds that the code relies on, each with what breaks without it.
+ * Kept as data so a test can check a broken set and see it caught.
+ */
+export const limitRelations: readonly { holds: (l: Limits) => boolean; why: string }[] = [
+  { holds: (l) => l.movementsPerRequestMax <= l.groupCommitBatchSizeMax, why: 'a full movements request fits one group commit' },
+  { holds: (l) => l.groupCommitBatchSizeMax <= l.groupCommitBatchSizeCeiling, why: 'the default group commit lies within its ceiling' },
+  { holds: (l) => l.groupCommitBatchSizeCeiling <= l.groupCommitQueueDepthMax, why: 'a full group commit can queue' },
+  { holds: (l) => l.pageSizeDefault <= l.pageSizeMax, why: 'the default page size is allowed' },
+  { holds: (l) => l.readBackChunkMax <= l.pageSizeMax, why: 'a read-back chunk of listings is one page of the listings list' },
+  { holds: (l) => l.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000, why: 'sums of a million quantities stay exact integers' },
+  {
+    holds: (l) => l.idempotencyRetentionDaysMin <= l.idempotencyRetentionDaysDefault && l.idempotencyRetentionDaysDefault <= l.idempotencyRetentionDaysMax,
+    why: 'the default idempotency retention lies within its bounds',
+  },
+  {
+    holds: (l) => l.sweepIntervalMsMin <= l.sweepIntervalMsDefault && l.sweepIntervalMsDefault <= l.sweepIntervalMsMax,
+    why: 'the default sweep interval lies within its bounds',
+  },
+  { holds: (l) => l.availabilityRefreshMsDefault <= l.availabilityRefreshMsMax, why: 'the default availability refresh is allowed' },
+  { holds: (l) => l.pgPoolSizeDefault <= l.pgPoolSizeMax, why: 'the default PostgreSQL pool size is allowed' },
+  { holds: (l) => l.webhookBodyBytesMax <= l.requestBodyBytesMax, why: 'a webhook body is a request body: the server would refuse it first' },
+  { holds: (l) => l.problemErrorsMax <= l.movementsPerRequestMax, why: 'a problem never lists more errors than a request has commands' },
+  { holds: (l) => l.pathParameterLengthMax >= l.codeLengthMax * 12, why: 'a percent-encoded code of codeLengthMax characters fits a path parameter' },
+  { holds: (l) => l.requestTimeoutMs <= l.connectionTimeoutMs, why: 'a request meets its own deadline before its socket is closed as idle' },
+  { holds: (l) => l.keepAliveTimeoutMs > 60_000, why: 'keep-alive outlives the 60 s idle timeout of common load balancers' },
+  { holds: (l) => l.pushSampleRetentionMs >= l.pushLatencyWindowMs, why: 'push-latency samples are kept for the whole window sync status reads' },
+  { holds: (l) => l.leaseTtlMs < l.claimTtlMs, why: 'a claim outlives the lease it was made under: the next owner does not push rows still in flight' },
+  {
+    holds: (l) => Math.max(l.dispatchIdleMs, l.dispatchBusyMs, l.dispatchErrorPauseMs) < l.leaseTtlMs,
+    why: 'a dispatcher loop renews its lease before it lapses, even when idle or after an error',
+  },
+  {
+    holds: (l) => l.outboundRequestTimeoutMs + Math.max(l.bolLimiterWaitMsMax, l.shopifyBucketWaitMsMax) < l.claimTtlMs,
+    why: 'one push request, with its wait for the rate budget, ends while its rows are still claimed',
+  },
+  {
+    holds: (l) => l.bolLimiterWaitMsMax < l.outboundRequestTimeoutMs && l.shopifyBucketWaitMsMax < l.outboundRequestTimeoutMs,
+    why: 'waiting for a rate budget never takes longer than the request it admits',
+  },
+  { holds: (l) => l.bolPushBatchSizeMax <= l.claimBatchSizeMax, why: 'a claim holds at least one Bol.com push batch' },
+  { holds: (l) => l.bolPushConcurrencyMax <= l.bolPushBatchSizeMax, why: 'Bol.com push concurrency is bounded by what one push holds' },
+  {
+    holds: (l) => l.bolTokenRefreshRatio < l.bolTokenUseRatioMax && l.bolTokenUseRatioMax < 1,
+    why: 'a Bol.com token is renewed before it is too old to use, and never used past its lifetime',
+  },
+  { holds: (l) => l.bolOrderDetailsPerPollMax <= l.bolDeferredOrdersMax, why: 'one poll cannot owe more Bol.com order details than the cursor carries' },
+  {
+    holds: (l) => l.retryInitialDelayMs >= 1 && l.retryInitialDelayMs <= l.retryDelayMsMax,
+    why: 'the first retry delay is positive and within the longest delay',
+  },
+  {
+    holds: (l) => l.retryBackoffCoefficient >= 1 && l.retryBackoffCoefficient <= l.retryBackoffCoefficientCeiling,
+    why: 'the default backoff never shrinks and lies within its ceiling',
+  },
+  { holds: (l) => l.retryAttemptsMax >= 1 && l.retryAttemptsMax <= l.retryAttemptsCeiling, why: 'the default attempts lie within their ceiling' },
+];
+
+/** The relations a set of limits breaks (empty when every one holds). */
+export function checkLimits(candidate: Limits): string[] {
+  return limitRelations.filter((relation) => !relation.holds(candidate)).map((relation) => relation.why);
+}
+
+const broken = checkLimits(limits);
+assert(broken.length === 0, `src/core/limits.ts breaks: ${broken.join('; ')}`);

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { CommandAnswer } from '../core/ledger/apply-commands.js';
 import type { VerdictStatus } from '../core/verdicts.js';
+import { limits } from '../core/limits.js';
 
 /**
  * THE error registry (CONVENTIONS 14): every error that leaves the process has an `ONH_ERR_*`
@@ -78,11 +79,8 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-/**
- * At most this many entries in a problem's `errors`: a 2 MiB body of 1,000 bad movements
- * could otherwise yield a multi-megabyte answer. (Belongs in core/limits.ts; see the report.)
- */
-export const problemErrorsMax = 100;
+/** At most this many entries in a problem's `errors` (core/limits.ts says why). */
+export const problemErrorsMax = limits.problemErrorsMax;
 
 export const problemContentType = 'application/problem+json; charset=utf-8';
 

@@ -25,16 +25,10 @@ export interface ServerDeps {
   logger?: boolean | object;
 }
 
-/**
- * Socket bounds besides limits.requestTimeoutMs (candidates for core/limits.ts):
- * - an idle socket is closed after a minute;
- * - keep-alive outlives the 60 s idle timeout of common load balancers (Fastify's default);
- * - path parameters are codes of at most limits.codeLengthMax characters, i.e. at most 12
- *   bytes each once UTF-8 (4) is percent-encoded (x3).
- */
-const connectionTimeoutMs = 60_000;
-const keepAliveTimeoutMs = 72_000;
-const pathParameterLengthMax = limits.codeLengthMax * 12;
+/** Socket bounds besides limits.requestTimeoutMs; their reasons are in core/limits.ts. */
+const connectionTimeoutMs = limits.connectionTimeoutMs;
+const keepAliveTimeoutMs = limits.keepAliveTimeoutMs;
+const pathParameterLengthMax = limits.pathParameterLengthMax;
 
 /** Never log a bearer token, wherever a serializer might put the headers. */
 const redactPaths = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'];

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { limits } from '../core/limits.js';
 import { pollsOrders, type ChannelConnector } from '../connectors/channel-connector.js';
 import type { OrderPollIntake } from '../connectors/channel-intake.js';
 import type { GroupCommitter } from '../store/group-commit.js';
@@ -20,7 +21,7 @@ export interface OrderPollingOptions {
   channels: readonly PolledChannel[];
   onError: (channel: string, error: unknown) => void;
   onOrders?: (channel: string, report: OrderIngestReport) => void;
-  /** @default 15000, the dispatcher's lease TTL */
+  /** @default limits.leaseTtlMs, the dispatcher's lease TTL */
   leaseTtlMs?: number;
 }
 
@@ -73,7 +74,7 @@ export class OrderPolling {
     const polled = this.channels.find((each) => each.channel === channel);
     if (!polled) return null;
     const { store, clock, owner } = this.options;
-    if ((await store.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? 15_000)) === null)
+    if ((await store.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs)) === null)
       return null;
     const record = await store.getChannel(channel);
     if (!record) return null;

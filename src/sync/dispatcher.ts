@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { ChannelConnector, PushItem, PushOutcome } from '../connectors/channel-connector.js';
 import { retryDelayMs, validateRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { DispatchResult, DispatchRow, DispatchStore } from './dispatch-store.js';
+import { limits } from '../core/limits.js';
 
 /**
  * The push loop of ONE channel connection (DESIGN "dispatcher"). Each tick:
@@ -26,18 +27,18 @@ export interface ChannelDispatcherOptions {
   policy: RetryPolicy;
   /** Injected randomness for jitter (tests pin it). @default Math.random */
   random?: () => number;
-  /** @default 15000 (RELIABILITY 5: lease TTL 15 s, a dead owner's work taken over within 20 s) */
+  /** @default limits.leaseTtlMs */
   leaseTtlMs?: number;
-  /** How long a claim shields its rows; a crashed pusher's rows come back after it. @default 30000 */
+  /** How long a claim shields its rows; a crashed pusher's rows come back after it. @default limits.claimTtlMs */
   claimMs?: number;
-  /** Rows claimed per tick. @default 500 */
+  /** Rows claimed per tick. @default limits.claimBatchSizeMax */
   batchSizeMax?: number;
-  /** Sleep when nothing was due (or the rate budget is empty), unless woken. @default 25 */
+  /** Sleep when nothing was due (or the rate budget is empty), unless woken. @default limits.dispatchIdleMs */
   idleMs?: number;
   /**
    * Sleep after a tick that pushed something: changes arriving meanwhile coalesce into the next
    * claim (one write carries several ledger changes), which keeps a busy channel from spending
-   * one platform call, and one event-loop turn, per movement. @default 0
+   * one platform call, and one event-loop turn, per movement. @default limits.dispatchBusyMs
    */
   busyMs?: number;
   /**
@@ -48,7 +49,7 @@ export interface ChannelDispatcherOptions {
    * until its result is recorded), and a rate-limited connector's budget is shared: a claim takes
    * at most what the budget has left after the rows already in flight. `tick()` itself is
    * unchanged (one claim, pushed batch after batch). Measured in bench/README.md (Propagation).
-   * @default 4
+   * @default limits.claimsInFlightMax
    */
   claimsInFlightMax?: number;
   onError?: (error: unknown) => void;
@@ -65,7 +66,7 @@ export class ChannelDispatcher {
 
   /** One claim-push-record round; returns how many rows it pushed. */
   async tick(): Promise<number> {
-    return this.round(this.options.batchSizeMax ?? 500);
+    return this.round(this.options.batchSizeMax ?? limits.claimBatchSizeMax);
   }
 
   /** Rows claimed and not yet recorded, over every claim of this dispatcher. */
@@ -74,7 +75,7 @@ export class ChannelDispatcher {
   private async round(batchSizeMax: number): Promise<number> {
     const { store, connector, channel, clock } = this.options;
     this.stats.ticks += 1;
-    const epoch = await store.acquireLease(channel, this.options.owner, clock.now(), this.options.leaseTtlMs ?? 15_000);
+    const epoch = await store.acquireLease(channel, this.options.owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs);
     if (epoch === null) return 0;
     // Claim only what the platform takes now (its rate budget), not a big batch: a claimed row
     // carries its desired value from claim time, so a claim that waits seconds in the rate
@@ -89,7 +90,7 @@ export class ChannelDispatcher {
       if (left < 1 && this.rowsInFlight > 0) return 0;
       limit = Math.max(1, Math.min(batchSizeMax, left));
     }
-    const rows = await store.claimDue(channel, epoch, clock.now(), limit, this.options.claimMs ?? 30_000);
+    const rows = await store.claimDue(channel, epoch, clock.now(), limit, this.options.claimMs ?? limits.claimTtlMs);
     if (rows.length === 0) return 0;
     this.rowsInFlight += rows.length;
     let unrecorded = rows.length;
@@ -161,8 +162,8 @@ export class ChannelDispatcher {
    */
   start(): void {
     this.stopped = false;
-    const loops = Math.max(1, this.options.claimsInFlightMax ?? 4);
-    const batch = Math.min(this.options.batchSizeMax ?? 500, loops > 1 ? this.options.connector.maxBatchSize : Number.POSITIVE_INFINITY);
+    const loops = Math.max(1, this.options.claimsInFlightMax ?? limits.claimsInFlightMax);
+    const batch = Math.min(this.options.batchSizeMax ?? limits.claimBatchSizeMax, loops > 1 ? this.options.connector.maxBatchSize : Number.POSITIVE_INFINITY);
     for (let index = 0; index < loops; index += 1) this.startLoop(index, batch, loops);
   }
 
@@ -182,16 +183,16 @@ export class ChannelDispatcher {
           // A full claim: more is probably due; let a sleeping loop claim it too.
           if (pushed >= batch && loops > 1) this.wake();
           if (this.stopped) return;
-          if (pushed > 0) this.pausing.set(index, setTimeout(run, this.options.busyMs ?? 0));
+          if (pushed > 0) this.pausing.set(index, setTimeout(run, this.options.busyMs ?? limits.dispatchBusyMs));
           else if (this.wakeMissed) {
             // A wake came while every loop was claiming: its claim may have been too early.
             this.wakeMissed = false;
             this.pausing.set(index, setTimeout(run, 0));
-          } else this.sleeping.set(index, setTimeout(run, this.options.idleMs ?? 25));
+          } else this.sleeping.set(index, setTimeout(run, this.options.idleMs ?? limits.dispatchIdleMs));
         })
         .catch((error) => {
           this.options.onError?.(error);
-          if (!this.stopped) this.pausing.set(index, setTimeout(run, 1000));
+          if (!this.stopped) this.pausing.set(index, setTimeout(run, limits.dispatchErrorPauseMs));
         });
       this.runningLoops.set(index, round);
       this.wakers.set(index, run);

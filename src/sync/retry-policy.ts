@@ -1,4 +1,5 @@
 import assert from 'node:assert';
+import { limits } from '../core/limits.js';
 
 /**
  * Retry policy as a validated value (CONVENTIONS 11, after Temporal's compileRetryPolicy):
@@ -8,17 +9,22 @@ import assert from 'node:assert';
  * dead-letter list, keeping its newest desired value.
  */
 export interface RetryPolicy {
-  /** @default 1000 */
+  /** @default limits.retryInitialDelayMs */
   initialDelayMs: number;
-  /** @default 2 */
+  /** @default limits.retryBackoffCoefficient */
   backoffCoefficient: number;
-  /** @default 600000 (10 minutes) */
+  /** @default limits.retryDelayMsMax */
   delayMsMax: number;
-  /** @default 10 */
+  /** @default limits.retryAttemptsMax */
   attemptsMax: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = Object.freeze({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 600_000, attemptsMax: 10 });
+export const defaultRetryPolicy: RetryPolicy = Object.freeze({
+  initialDelayMs: limits.retryInitialDelayMs,
+  backoffCoefficient: limits.retryBackoffCoefficient,
+  delayMsMax: limits.retryDelayMsMax,
+  attemptsMax: limits.retryAttemptsMax,
+});
 
 export class RetryPolicyError extends Error {
   readonly code = 'ONH_ERR_CONFIG';
@@ -27,9 +33,9 @@ export class RetryPolicyError extends Error {
 export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
   const problems: string[] = [];
   if (!(Number.isInteger(policy.initialDelayMs) && policy.initialDelayMs >= 1)) problems.push('initialDelayMs must be a whole number >= 1');
-  if (!(policy.backoffCoefficient >= 1 && policy.backoffCoefficient <= 10)) problems.push('backoffCoefficient must be between 1 and 10');
+  if (!(policy.backoffCoefficient >= 1 && policy.backoffCoefficient <= limits.retryBackoffCoefficientCeiling)) problems.push(`backoffCoefficient must be between 1 and ${limits.retryBackoffCoefficientCeiling}`);
   if (!(Number.isInteger(policy.delayMsMax) && policy.delayMsMax >= policy.initialDelayMs)) problems.push('delayMsMax must be >= initialDelayMs');
-  if (!(Number.isInteger(policy.attemptsMax) && policy.attemptsMax >= 1 && policy.attemptsMax <= 100)) problems.push('attemptsMax must be between 1 and 100');
+  if (!(Number.isInteger(policy.attemptsMax) && policy.attemptsMax >= 1 && policy.attemptsMax <= limits.retryAttemptsCeiling)) problems.push(`attemptsMax must be between 1 and ${limits.retryAttemptsCeiling}`);
   if (problems.length > 0) throw new RetryPolicyError(`invalid retry policy: ${problems.join('; ')}`);
   return Object.freeze({ ...policy });
 }

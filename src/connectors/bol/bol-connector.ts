@@ -1,5 +1,6 @@
 import assert from 'node:assert';
 import type { Clock } from '../../core/clock.js';
+import { limits } from '../../core/limits.js';
 import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
 import type { OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
 import { BolAuth } from './bol-auth.js';
@@ -55,7 +56,7 @@ export interface BolConnectorConfig {
   rateRules?: readonly BolRateRule[];
   /** @default bolLimits.tokenFailureHoldOffMs (1 s) */
   tokenFailureHoldOffMs?: number;
-  /** Pause between two order polls. @default 5000 */
+  /** Pause between two order polls. @default limits.orderPollIntervalMs */
   pollIntervalMs?: number;
 }
 
@@ -92,7 +93,7 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
     this.maxBatchSize = config.maxBatchSize ?? bolLimits.pushBatchSizeMax;
     this.pushConcurrencyMax = config.pushConcurrencyMax ?? bolLimits.pushConcurrencyMax;
     this.managedByRetailer = config.managedByRetailer ?? true;
-    this.pollIntervalMs = config.pollIntervalMs ?? 5000;
+    this.pollIntervalMs = config.pollIntervalMs ?? limits.orderPollIntervalMs;
     assert(this.maxBatchSize >= 1 && this.pushConcurrencyMax >= 1);
     assert(config.account !== '' && !config.account.includes(':'), 'bol account must be non-empty without ":" (it is part of order keys)');
     this.auth = new BolAuth({

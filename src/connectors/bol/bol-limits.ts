@@ -1,9 +1,10 @@
 import assert from 'node:assert';
+import { limits } from '../../core/limits.js';
 import type { RateLimitStatus } from '../channel-connector.js';
 
 /**
- * Bol.com's per-endpoint rate limits and every bound of the Bol connector (CONVENTIONS 12; kept
- * here rather than in core/limits.ts because they are bol's numbers, not onhand's).
+ * Bol.com's per-endpoint rate limits (bol's numbers, kept with the connector) and the Bol
+ * connector's bounds (onhand's own, defined in core/limits.ts).
  *
  * bol limits each (client, method, path pattern) with a FIXED window: at most `capacity` requests
  * per `windowMs`, then 429 with Retry-After (CHANNELS.md 3.7, 6). We do not know where bol's windows
@@ -38,45 +39,28 @@ export const bolRateRules: readonly BolRateRule[] = Object.freeze([
 ]);
 
 export const bolLimits = Object.freeze({
-  /** Deadline of one HTTP request (RELIABILITY P5: every outbound call has a timeout). */
-  requestTimeoutMs: 10_000,
-  /** Offers per pushLevels call: one PATCH each, so small (the dispatcher coalesces before us). */
-  pushBatchSizeMax: 20,
-  /** PATCHes in flight at once per connection (50/s at ~100 ms each needs ~5). */
-  pushConcurrencyMax: 8,
-  /** GETs in flight at once for readLevels. */
-  readConcurrencyMax: 4,
-  /** Longest a request waits for its window before the push answers `retry` instead. */
-  limiterWaitMsMax: 1_500,
-  /** Sliding-window margin: max(ratio x window, minimum) (see the file comment). */
-  windowMarginRatio: 0.05,
-  windowMarginMsMin: 25,
-  /** Renew the token at this fraction of expires_in (299 s -> after 239 s), in the background. */
-  tokenRefreshRatio: 0.8,
-  /** Never send a token older than this fraction of its lifetime (299 s -> 284 s); wait for renewal. */
-  tokenUseRatioMax: 0.95,
-  /** After a failed token request, wait this long before the next (bol blocks IPs that hammer it, 3.1). */
-  tokenFailureHoldOffMs: 1_000,
-  /** Pages of GET /retailer/orders per poll (25 requests/min budget, 3.7). */
-  ordersPagesPerPollMax: 10,
-  /** Order details fetched per poll (GET /retailer/orders/{id}, 25/s). */
-  orderDetailsPerPollMax: 100,
-  /** Order ids whose detail is still owed, carried in the cursor. */
-  deferredOrdersMax: 1_000,
-  /** Order items remembered for dedupe in the cursor (oldest-seen evicted beyond this). */
-  rememberedOrderItemsMax: 20_000,
-  /** A full scan of the OPEN orders at least this often; between them, change-interval polls. */
-  ordersFullScanIntervalMs: 10 * 60_000,
+  // onhand's own bounds on its bol calls come from core/limits.ts (the reasons and the relations
+  // between them are there); bol's own numbers follow.
+  requestTimeoutMs: limits.outboundRequestTimeoutMs,
+  pushBatchSizeMax: limits.bolPushBatchSizeMax,
+  pushConcurrencyMax: limits.bolPushConcurrencyMax,
+  readConcurrencyMax: limits.bolReadConcurrencyMax,
+  limiterWaitMsMax: limits.bolLimiterWaitMsMax,
+  windowMarginRatio: limits.bolWindowMarginRatio,
+  windowMarginMsMin: limits.bolWindowMarginMsMin,
+  tokenRefreshRatio: limits.bolTokenRefreshRatio,
+  tokenUseRatioMax: limits.bolTokenUseRatioMax,
+  tokenFailureHoldOffMs: limits.bolTokenFailureHoldOffMs,
+  ordersPagesPerPollMax: limits.bolOrdersPagesPerPollMax,
+  orderDetailsPerPollMax: limits.bolOrderDetailsPerPollMax,
+  deferredOrdersMax: limits.bolDeferredOrdersMax,
+  rememberedOrderItemsMax: limits.bolRememberedOrderItemsMax,
+  ordersFullScanIntervalMs: limits.bolOrdersFullScanIntervalMs,
   /** bol's maximum change-interval-minute (retailer-api-v10.json). */
   changeIntervalMinuteMax: 60,
   /** Orders per page of GET /retailer/orders (3.5). */
   ordersPageSize: 50,
 });
-
-assert(bolLimits.pushConcurrencyMax <= bolLimits.pushBatchSizeMax);
-assert(bolLimits.tokenRefreshRatio < bolLimits.tokenUseRatioMax && bolLimits.tokenUseRatioMax < 1);
-assert(bolLimits.orderDetailsPerPollMax <= bolLimits.deferredOrdersMax);
-assert(bolLimits.limiterWaitMsMax < bolLimits.requestTimeoutMs);
 
 export function findBolRateRule(rules: readonly BolRateRule[], method: string, path: string): BolRateRule | undefined {
   return rules.find((rule) => rule.methods.includes(method) && rule.path.test(path));

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { limits } from '../../core/limits.js';
 import type { RateLimitStatus } from '../channel-connector.js';
 
 /**
@@ -23,12 +24,10 @@ export const shopifyLimits = Object.freeze({
   readCostPerItemEstimate: 3,
   /** INVALID_QUANTITY_TOO_HIGH above 1,000,000,000 [spec InventorySetQuantitiesUserErrorCode]. */
   quantityMax: 1_000_000_000,
-  /** Per-request deadline (RELIABILITY P5: "every outbound call has a timeout"). */
-  requestTimeoutMsDefault: 10_000,
-  /** How long pushLevels may wait for the bucket before it answers `retry` instead. */
-  bucketWaitMsMaxDefault: 1_000,
-  /** Mutations in one pushLevels chunk: the first, then one per round that removed stale/bad items. */
-  pushRoundsMax: 4,
+  // onhand's own bounds on its Shopify calls come from core/limits.ts (the reasons are there).
+  requestTimeoutMsDefault: limits.outboundRequestTimeoutMs,
+  bucketWaitMsMaxDefault: limits.shopifyBucketWaitMsMax,
+  pushRoundsMax: limits.shopifyPushRoundsMax,
   /**
    * What the connector assumes before the first `throttleStatus` arrives: the oldest documented
    * bucket (1000 points, 50/s) [doc: help.shopify.com graphql-admin-api-rate-limits]. Until then
@@ -36,14 +35,8 @@ export const shopifyLimits = Object.freeze({
    */
   assumedMaximumAvailable: 1000,
   assumedRestoreRatePerSecond: 50,
-  /**
-   * How long a request we gave up on (timeout, reset) still counts as possibly on its way to
-   * Shopify. Once the connection is gone a request that has not fully arrived cannot run, so a
-   * few seconds cover proxies and queues in between.
-   */
-  releaseGraceMs: 5_000,
-  /** Points kept in hand on top of a request's cost, against clock rounding between us and Shopify. */
-  bucketSafetyMarginPoints: 1,
+  releaseGraceMs: limits.shopifyReleaseGraceMs,
+  bucketSafetyMarginPoints: limits.shopifyBucketSafetyMarginPoints,
 });
 
 /** `extensions.cost.throttleStatus` as Shopify sends it on every GraphQL answer [doc]. */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { EpochMs } from '../../core/clock.js';
+import { limits } from '../../core/limits.js';
 import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
 import { dispatchSql, latencyPercentiles, numbered } from '../dispatch-sql.js';
 
@@ -77,7 +78,7 @@ export class PostgresDispatch {
     for (const row of rows) {
       const samples = await this.pool.query<{ latency_ms: number }>(
         'SELECT latency_ms FROM push_samples WHERE channel_id = $1 AND at >= $2 ORDER BY id DESC LIMIT 10000',
-        [row.channel_id, now - 15 * 60_000],
+        [row.channel_id, now - limits.pushLatencyWindowMs],
       );
       out.push(dispatchSql.statusFromRow(row, now, latencyPercentiles(samples.rows.map((sample) => Number(sample.latency_ms)))));
     }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { EpochMs } from '../../core/clock.js';
+import { limits } from '../../core/limits.js';
 import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
 import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
 
@@ -143,7 +144,7 @@ export class SqliteDispatch {
     return rows.map((row) => {
       const samples = this.db
         .prepare<[number, number], { latency_ms: number }>('SELECT latency_ms FROM push_samples WHERE channel_id = ? AND at >= ? ORDER BY id DESC LIMIT 10000')
-        .all(Number(row.channel_id), now - 15 * 60_000)
+        .all(Number(row.channel_id), now - limits.pushLatencyWindowMs)
         .map((sample) => sample.latency_ms);
       return dispatchSql.statusFromRow(row, now, latencyPercentiles(samples));
     });
