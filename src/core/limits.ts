@@ -217,29 +217,67 @@ export type Limits = { readonly [name in keyof typeof limits]: number };
  * Kept as data so a test can check a broken set and see it caught.
  */
 export const limitRelations: readonly { holds: (l: Limits) => boolean; why: string }[] = [
-  { holds: (l) => l.movementsPerRequestMax <= l.groupCommitBatchSizeMax, why: 'a full movements request fits one group commit' },
-  { holds: (l) => l.groupCommitBatchSizeMax <= l.groupCommitBatchSizeCeiling, why: 'the default group commit lies within its ceiling' },
+  {
+    holds: (l) => l.movementsPerRequestMax <= l.groupCommitBatchSizeMax,
+    why: 'a full movements request fits one group commit',
+  },
+  {
+    holds: (l) => l.groupCommitBatchSizeMax <= l.groupCommitBatchSizeCeiling,
+    why: 'the default group commit lies within its ceiling',
+  },
   { holds: (l) => l.groupCommitBatchSizeCeiling <= l.groupCommitQueueDepthMax, why: 'a full group commit can queue' },
   { holds: (l) => l.pageSizeDefault <= l.pageSizeMax, why: 'the default page size is allowed' },
-  { holds: (l) => l.readBackChunkMax <= l.pageSizeMax, why: 'a read-back chunk of listings is one page of the listings list' },
-  { holds: (l) => l.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000, why: 'sums of a million quantities stay exact integers' },
   {
-    holds: (l) => l.idempotencyRetentionDaysMin <= l.idempotencyRetentionDaysDefault && l.idempotencyRetentionDaysDefault <= l.idempotencyRetentionDaysMax,
+    holds: (l) => l.readBackChunkMax <= l.pageSizeMax,
+    why: 'a read-back chunk of listings is one page of the listings list',
+  },
+  {
+    holds: (l) => l.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000,
+    why: 'sums of a million quantities stay exact integers',
+  },
+  {
+    holds: (l) =>
+      l.idempotencyRetentionDaysMin <= l.idempotencyRetentionDaysDefault &&
+      l.idempotencyRetentionDaysDefault <= l.idempotencyRetentionDaysMax,
     why: 'the default idempotency retention lies within its bounds',
   },
   {
     holds: (l) => l.sweepIntervalMsMin <= l.sweepIntervalMsDefault && l.sweepIntervalMsDefault <= l.sweepIntervalMsMax,
     why: 'the default sweep interval lies within its bounds',
   },
-  { holds: (l) => l.availabilityRefreshMsDefault <= l.availabilityRefreshMsMax, why: 'the default availability refresh is allowed' },
+  {
+    holds: (l) => l.availabilityRefreshMsDefault <= l.availabilityRefreshMsMax,
+    why: 'the default availability refresh is allowed',
+  },
   { holds: (l) => l.pgPoolSizeDefault <= l.pgPoolSizeMax, why: 'the default PostgreSQL pool size is allowed' },
-  { holds: (l) => l.webhookBodyBytesMax <= l.requestBodyBytesMax, why: 'a webhook body is a request body: the server would refuse it first' },
-  { holds: (l) => l.problemErrorsMax <= l.movementsPerRequestMax, why: 'a problem never lists more errors than a request has commands' },
-  { holds: (l) => l.pathParameterLengthMax >= l.codeLengthMax * 12, why: 'a percent-encoded code of codeLengthMax characters fits a path parameter' },
-  { holds: (l) => l.requestTimeoutMs <= l.connectionTimeoutMs, why: 'a request meets its own deadline before its socket is closed as idle' },
-  { holds: (l) => l.keepAliveTimeoutMs > 60_000, why: 'keep-alive outlives the 60 s idle timeout of common load balancers' },
-  { holds: (l) => l.pushSampleRetentionMs >= l.pushLatencyWindowMs, why: 'push-latency samples are kept for the whole window sync status reads' },
-  { holds: (l) => l.leaseTtlMs < l.claimTtlMs, why: 'a claim outlives the lease it was made under: the next owner does not push rows still in flight' },
+  {
+    holds: (l) => l.webhookBodyBytesMax <= l.requestBodyBytesMax,
+    why: 'a webhook body is a request body: the server would refuse it first',
+  },
+  {
+    holds: (l) => l.problemErrorsMax <= l.movementsPerRequestMax,
+    why: 'a problem never lists more errors than a request has commands',
+  },
+  {
+    holds: (l) => l.pathParameterLengthMax >= l.codeLengthMax * 12,
+    why: 'a percent-encoded code of codeLengthMax characters fits a path parameter',
+  },
+  {
+    holds: (l) => l.requestTimeoutMs <= l.connectionTimeoutMs,
+    why: 'a request meets its own deadline before its socket is closed as idle',
+  },
+  {
+    holds: (l) => l.keepAliveTimeoutMs > 60_000,
+    why: 'keep-alive outlives the 60 s idle timeout of common load balancers',
+  },
+  {
+    holds: (l) => l.pushSampleRetentionMs >= l.pushLatencyWindowMs,
+    why: 'push-latency samples are kept for the whole window sync status reads',
+  },
+  {
+    holds: (l) => l.leaseTtlMs < l.claimTtlMs,
+    why: 'a claim outlives the lease it was made under: the next owner does not push rows still in flight',
+  },
   {
     holds: (l) => Math.max(l.dispatchIdleMs, l.dispatchBusyMs, l.dispatchErrorPauseMs) < l.leaseTtlMs,
     why: 'a dispatcher loop renews its lease before it lapses, even when idle or after an error',
@@ -249,16 +287,23 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
     why: 'one push request, with its wait for the rate budget, ends while its rows are still claimed',
   },
   {
-    holds: (l) => l.bolLimiterWaitMsMax < l.outboundRequestTimeoutMs && l.shopifyBucketWaitMsMax < l.outboundRequestTimeoutMs,
+    holds: (l) =>
+      l.bolLimiterWaitMsMax < l.outboundRequestTimeoutMs && l.shopifyBucketWaitMsMax < l.outboundRequestTimeoutMs,
     why: 'waiting for a rate budget never takes longer than the request it admits',
   },
   { holds: (l) => l.bolPushBatchSizeMax <= l.claimBatchSizeMax, why: 'a claim holds at least one Bol.com push batch' },
-  { holds: (l) => l.bolPushConcurrencyMax <= l.bolPushBatchSizeMax, why: 'Bol.com push concurrency is bounded by what one push holds' },
+  {
+    holds: (l) => l.bolPushConcurrencyMax <= l.bolPushBatchSizeMax,
+    why: 'Bol.com push concurrency is bounded by what one push holds',
+  },
   {
     holds: (l) => l.bolTokenRefreshRatio < l.bolTokenUseRatioMax && l.bolTokenUseRatioMax < 1,
     why: 'a Bol.com token is renewed before it is too old to use, and never used past its lifetime',
   },
-  { holds: (l) => l.bolOrderDetailsPerPollMax <= l.bolDeferredOrdersMax, why: 'one poll cannot owe more Bol.com order details than the cursor carries' },
+  {
+    holds: (l) => l.bolOrderDetailsPerPollMax <= l.bolDeferredOrdersMax,
+    why: 'one poll cannot owe more Bol.com order details than the cursor carries',
+  },
   {
     holds: (l) => l.retryInitialDelayMs >= 1 && l.retryInitialDelayMs <= l.retryDelayMsMax,
     why: 'the first retry delay is positive and within the longest delay',
@@ -267,7 +312,10 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
     holds: (l) => l.retryBackoffCoefficient >= 1 && l.retryBackoffCoefficient <= l.retryBackoffCoefficientCeiling,
     why: 'the default backoff never shrinks and lies within its ceiling',
   },
-  { holds: (l) => l.retryAttemptsMax >= 1 && l.retryAttemptsMax <= l.retryAttemptsCeiling, why: 'the default attempts lie within their ceiling' },
+  {
+    holds: (l) => l.retryAttemptsMax >= 1 && l.retryAttemptsMax <= l.retryAttemptsCeiling,
+    why: 'the default attempts lie within their ceiling',
+  },
 ];
 
 /** The relations a set of limits breaks (empty when every one holds). */

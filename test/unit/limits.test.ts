@@ -25,42 +25,92 @@ describe('limits', () => {
     ['an idle sleep longer than the lease', { dispatchIdleMs: limits.leaseTtlMs + 1 }, /renews its lease/],
     ['an error pause longer than the lease', { dispatchErrorPauseMs: limits.leaseTtlMs }, /renews its lease/],
     ['a request timeout longer than a claim', { outboundRequestTimeoutMs: limits.claimTtlMs }, /still claimed/],
-    ['a rate wait longer than the request', { bolLimiterWaitMsMax: limits.outboundRequestTimeoutMs }, /rate budget never takes longer/],
+    [
+      'a rate wait longer than the request',
+      { bolLimiterWaitMsMax: limits.outboundRequestTimeoutMs },
+      /rate budget never takes longer/,
+    ],
     ['a first retry delay above the longest', { retryInitialDelayMs: limits.retryDelayMsMax + 1 }, /first retry delay/],
     ['a backoff that shrinks', { retryBackoffCoefficient: 0.5 }, /backoff never shrinks/],
-    ['default attempts above the ceiling', { retryAttemptsMax: limits.retryAttemptsCeiling + 1 }, /attempts lie within/],
+    [
+      'default attempts above the ceiling',
+      { retryAttemptsMax: limits.retryAttemptsCeiling + 1 },
+      /attempts lie within/,
+    ],
     ['a webhook body above the request body', { webhookBodyBytesMax: limits.requestBodyBytesMax + 1 }, /webhook body/],
-    ['a request deadline after the idle socket timeout', { requestTimeoutMs: limits.connectionTimeoutMs + 1 }, /own deadline/],
-    ['samples dropped inside the latency window', { pushSampleRetentionMs: limits.pushLatencyWindowMs - 1 }, /whole window/],
-    ['a movements request above a group commit', { movementsPerRequestMax: limits.groupCommitBatchSizeMax + 1 }, /fits one group commit/],
+    [
+      'a request deadline after the idle socket timeout',
+      { requestTimeoutMs: limits.connectionTimeoutMs + 1 },
+      /own deadline/,
+    ],
+    [
+      'samples dropped inside the latency window',
+      { pushSampleRetentionMs: limits.pushLatencyWindowMs - 1 },
+      /whole window/,
+    ],
+    [
+      'a movements request above a group commit',
+      { movementsPerRequestMax: limits.groupCommitBatchSizeMax + 1 },
+      /fits one group commit/,
+    ],
     ['a sweep default below its minimum', { sweepIntervalMsDefault: limits.sweepIntervalMsMin - 1 }, /sweep interval/],
     ['a Bol.com token used past its lifetime', { bolTokenUseRatioMax: 1 }, /token/],
     ['a claim smaller than a Bol.com push', { claimBatchSizeMax: limits.bolPushBatchSizeMax - 1 }, /push batch/],
-    ['a default group commit above its ceiling', { groupCommitBatchSizeMax: limits.groupCommitBatchSizeCeiling + 1 }, /within its ceiling/],
-    ['a queue shorter than a group commit', { groupCommitQueueDepthMax: limits.groupCommitBatchSizeCeiling - 1 }, /can queue/],
+    [
+      'a default group commit above its ceiling',
+      { groupCommitBatchSizeMax: limits.groupCommitBatchSizeCeiling + 1 },
+      /within its ceiling/,
+    ],
+    [
+      'a queue shorter than a group commit',
+      { groupCommitQueueDepthMax: limits.groupCommitBatchSizeCeiling - 1 },
+      /can queue/,
+    ],
     ['a default page above the largest', { pageSizeDefault: limits.pageSizeMax + 1 }, /page size/],
     ['a read-back chunk above a page', { readBackChunkMax: limits.pageSizeMax + 1 }, /read-back chunk/],
     ['quantities whose sums lose precision', { quantityMax: Number.MAX_SAFE_INTEGER }, /exact integers/],
-    ['a retention default above its maximum', { idempotencyRetentionDaysDefault: limits.idempotencyRetentionDaysMax + 1 }, /retention/],
-    ['a refresh default above its maximum', { availabilityRefreshMsDefault: limits.availabilityRefreshMsMax + 1 }, /availability refresh/],
+    [
+      'a retention default above its maximum',
+      { idempotencyRetentionDaysDefault: limits.idempotencyRetentionDaysMax + 1 },
+      /retention/,
+    ],
+    [
+      'a refresh default above its maximum',
+      { availabilityRefreshMsDefault: limits.availabilityRefreshMsMax + 1 },
+      /availability refresh/,
+    ],
     ['a pool default above its maximum', { pgPoolSizeDefault: limits.pgPoolSizeMax + 1 }, /pool size/],
     ['more problem errors than commands', { problemErrorsMax: limits.movementsPerRequestMax + 1 }, /more errors/],
     ['a path parameter too short for a code', { pathParameterLengthMax: limits.codeLengthMax }, /percent-encoded/],
-    ['a keep-alive within the load balancers\' timeout', { keepAliveTimeoutMs: 60_000 }, /keep-alive/],
-    ['more Bol.com pushes in flight than a batch holds', { bolPushConcurrencyMax: limits.bolPushBatchSizeMax + 1 }, /push concurrency/],
-    ['more Bol.com details per poll than the cursor carries', { bolOrderDetailsPerPollMax: limits.bolDeferredOrdersMax + 1 }, /order details/],
+    ["a keep-alive within the load balancers' timeout", { keepAliveTimeoutMs: 60_000 }, /keep-alive/],
+    [
+      'more Bol.com pushes in flight than a batch holds',
+      { bolPushConcurrencyMax: limits.bolPushBatchSizeMax + 1 },
+      /push concurrency/,
+    ],
+    [
+      'more Bol.com details per poll than the cursor carries',
+      { bolOrderDetailsPerPollMax: limits.bolDeferredOrdersMax + 1 },
+      /order details/,
+    ],
   ];
   for (const [name, change, why] of broken) {
     it(`catches ${name}`, () => {
       const candidate: Limits = { ...limits, ...change };
       const found = checkLimits(candidate);
-      assert.ok(found.some((each) => why.test(each)), `${JSON.stringify(change)} gave ${JSON.stringify(found)}`);
+      assert.ok(
+        found.some((each) => why.test(each)),
+        `${JSON.stringify(change)} gave ${JSON.stringify(found)}`,
+      );
     });
   }
 
   it('every relation is caught by at least one broken set above', () => {
     const caught = new Set<string>();
     for (const [, change] of broken) for (const why of checkLimits({ ...limits, ...change })) caught.add(why);
-    assert.deepEqual(limitRelations.map((relation) => relation.why).filter((why) => !caught.has(why)), []);
+    assert.deepEqual(
+      limitRelations.map((relation) => relation.why).filter((why) => !caught.has(why)),
+      [],
+    );
   });
 });

@@ -48,7 +48,11 @@ export { collectNeeds, countQueries, touchedLevels, type BatchNeeds } from './ba
  * Apply a batch of commands to a snapshot. Pure: the snapshot is not mutated; the outcome
  * lists every row to write.
  */
-export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchItem[], context: ApplyContext): BatchOutcome {
+export function applyCommands(
+  snapshot: LedgerSnapshot,
+  items: readonly BatchItem[],
+  context: ApplyContext,
+): BatchOutcome {
   const { now } = context;
   const batch = new BatchWorkingSet(snapshot, items, context);
   const writes = batch.writes;
@@ -70,7 +74,11 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
     }
     if (command.key.startsWith(systemKeyPrefix)) {
       // Not stored: like a schema error, it is refused the same way every time.
-      answers.push({ key: command.key, status: 'invalid', detail: `keys starting with ${systemKeyPrefix} are reserved for onhand's own movements` });
+      answers.push({
+        key: command.key,
+        status: 'invalid',
+        detail: `keys starting with ${systemKeyPrefix} are reserved for onhand's own movements`,
+      });
       continue;
     }
     const occurredAt = command.occurredAt ?? now;
@@ -87,7 +95,12 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
         judgement.legs,
         {
           occurredAt,
-          reason: command.type === 'adjustment' ? command.reason : judgement.bundleSku ? `bundle ${judgement.bundleSku}` : (command.note ?? null),
+          reason:
+            command.type === 'adjustment'
+              ? command.reason
+              : judgement.bundleSku
+                ? `bundle ${judgement.bundleSku}`
+                : (command.note ?? null),
           sourceSystem: command.source?.system ?? null,
           sourceReference: command.source?.reference ?? null,
           reservationId: reservation ? reservation.id : null,
@@ -99,7 +112,13 @@ export function applyCommands(snapshot: LedgerSnapshot, items: readonly BatchIte
       if (reservation) batch.putReservation(reservation, command.type === 'reserve');
       if (judgement.purchaseOrderLine) batch.putPurchaseOrderLine(judgement.purchaseOrderLine);
       // Legs touch distinct levels, so leg 0's resulting level is the command's primary level.
-      answer = answerOfLegs(command.key, records, judgement.sku, judgement.location, reservation ? reservationView(reservation, now) : undefined);
+      answer = answerOfLegs(
+        command.key,
+        records,
+        judgement.sku,
+        judgement.location,
+        reservation ? reservationView(reservation, now) : undefined,
+      );
       // Folded: without a reservation the answer is a function of the movements alone, and leg
       // 0 carries the hash (a reservation's view is stored with the answer instead).
       const primary = records[0];

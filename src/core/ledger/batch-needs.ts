@@ -64,7 +64,8 @@ export function touchedLevels(
   reservations: ReadonlyMap<string, ReservationState>,
 ): { variantId: number; locationId: number }[] {
   const out = new Map<string, { variantId: number; locationId: number }>();
-  const add = (variantId: number, locationId: number) => out.set(levelKey(variantId, locationId), { variantId, locationId });
+  const add = (variantId: number, locationId: number) =>
+    out.set(levelKey(variantId, locationId), { variantId, locationId });
   for (const item of items) {
     if (item.type === 'tidy') {
       add(item.variantId, item.locationId);
@@ -99,7 +100,8 @@ export function countQueries(
     if (item.type !== 'count') continue;
     const variant = variants.get(item.sku);
     const location = locations.get(item.location);
-    if (variant && location) out.push({ key: item.key, variantId: variant.id, locationId: location.id, countedAt: item.occurredAt ?? now });
+    if (variant && location)
+      out.push({ key: item.key, variantId: variant.id, locationId: location.id, countedAt: item.occurredAt ?? now });
   }
   return out;
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert';
 import type { EpochMs } from '../clock.js';
 import { recordSale } from '../availability/velocity.js';
-import { affectedVariants, changedWrites, computeListings, type AvailabilityContext, type ListingQuantityWrite } from '../availability/recompute.js';
+import {
+  affectedVariants,
+  changedWrites,
+  computeListings,
+  type AvailabilityContext,
+  type ListingQuantityWrite,
+} from '../availability/recompute.js';
 import type { StoredAnswer } from './command-answer.js';
 import type { MovementType } from './command.js';
 import { deltas, leg, type CountMark, type Leg } from './judgement.js';
@@ -14,7 +20,15 @@ import {
   type PurchaseOrderLineState,
   type ReservationState,
 } from './ledger-snapshot.js';
-import { addDeltas, assertHeldInvariant, assertLevelInvariants, available, emptyLevel, levelKey, type LevelState } from './level.js';
+import {
+  addDeltas,
+  assertHeldInvariant,
+  assertLevelInvariants,
+  available,
+  emptyLevel,
+  levelKey,
+  type LevelState,
+} from './level.js';
 import type { MovementRecord, WriteSet } from './write-set.js';
 
 /** Everything a movement carries besides its leg. */
@@ -46,7 +60,14 @@ export class BatchWorkingSet {
   readonly snapshot: LedgerSnapshot;
   readonly context: ApplyContext;
   readonly now: EpochMs;
-  readonly writes: WriteSet = { answers: [], movements: [], levels: [], reservations: [], purchaseOrderLines: [], listingQuantities: [] };
+  readonly writes: WriteSet = {
+    answers: [],
+    movements: [],
+    levels: [],
+    reservations: [],
+    purchaseOrderLines: [],
+    listingQuantities: [],
+  };
   /** By level key, in first-touch order (the order levels are written in). */
   private readonly levels = new Map<string, LevelSlot>();
   private readonly reservations = new Map<string, { reservation: ReservationState; created: boolean }>();
@@ -114,22 +135,34 @@ export class BatchWorkingSet {
       const held = reservation.quantity;
       const expiry = leg(variantId, locationId, deltas({ reserved: -held }));
       expiry.held = -held;
-      this.record('expire', `${systemKeyPrefix}expire:${reservation.id}`, [expiry], {
-        occurredAt: reservation.expiresAt,
-        reason: 'reservation expired',
-        sourceSystem: 'onhand',
-        sourceReference: reservation.id,
-        reservationId: reservation.id,
-        purchaseOrderId: null,
-        purchaseOrderLine: null,
-      }, null);
+      this.record(
+        'expire',
+        `${systemKeyPrefix}expire:${reservation.id}`,
+        [expiry],
+        {
+          occurredAt: reservation.expiresAt,
+          reason: 'reservation expired',
+          sourceSystem: 'onhand',
+          sourceReference: reservation.id,
+          reservationId: reservation.id,
+          purchaseOrderId: null,
+          purchaseOrderLine: null,
+        },
+        null,
+      );
       this.putReservation({ ...reservation, status: 'expired', resolvedAt: reservation.expiresAt }, false);
     }
     return slot;
   }
 
   /** Records one movement per leg, in leg order, and moves each leg's level. */
-  record(type: MovementType, commandKey: string, legs: readonly Leg[], meta: MovementMeta, count: CountMark | null): MovementRecord[] {
+  record(
+    type: MovementType,
+    commandKey: string,
+    legs: readonly Leg[],
+    meta: MovementMeta,
+    count: CountMark | null,
+  ): MovementRecord[] {
     const records: MovementRecord[] = [];
     const now = this.now;
     for (let index = 0; index < legs.length; index += 1) {
@@ -142,7 +175,9 @@ export class BatchWorkingSet {
       const oversold =
         type === 'order' || type === 'sale' ? Math.max(0, -available(after)) - Math.max(0, -available(before)) : 0;
       if (leg.guarded) assert(available(after) >= 0, 'a request never drives available below zero');
-      const velocity = leg.sold ? recordSale({ rate: before.velocityRate, at: before.velocityAt }, leg.sold, now) : undefined;
+      const velocity = leg.sold
+        ? recordSale({ rate: before.velocityRate, at: before.velocityAt }, leg.sold, now)
+        : undefined;
       // Field by field (no spreads): this runs for every leg of every command.
       const next: LevelState = {
         variantId: before.variantId,
@@ -157,7 +192,9 @@ export class BatchWorkingSet {
         velocityAt: velocity ? velocity.at : before.velocityAt,
         version: before.version + 1,
         lastCountAt: count ? count.at : before.lastCountAt,
-        lastCountSourceVersion: count ? (count.sourceVersion ?? before.lastCountSourceVersion) : before.lastCountSourceVersion,
+        lastCountSourceVersion: count
+          ? (count.sourceVersion ?? before.lastCountSourceVersion)
+          : before.lastCountSourceVersion,
       };
       assertHeldInvariant(next);
       slot.level = next;
@@ -232,7 +269,10 @@ export class BatchWorkingSet {
     const batchByVariant = new Map<number, Map<number, LevelState>>();
     for (const { level } of this.levels.values()) {
       let byLocation = batchByVariant.get(level.variantId);
-      if (!byLocation) batchByVariant.set(level.variantId, (byLocation = new Map()));
+      if (!byLocation) {
+        byLocation = new Map();
+        batchByVariant.set(level.variantId, byLocation);
+      }
       byLocation.set(level.locationId, level);
     }
     const levelsOf = (variantId: number): LevelState[] => {
@@ -240,7 +280,8 @@ export class BatchWorkingSet {
       const stored = context.levels.get(variantId) ?? [];
       if (!newer) return [...stored];
       const merged = stored.map((level) => newer.get(level.locationId) ?? level);
-      for (const level of newer.values()) if (!stored.some((each) => each.locationId === level.locationId)) merged.push(level);
+      for (const level of newer.values())
+        if (!stored.some((each) => each.locationId === level.locationId)) merged.push(level);
       return merged;
     };
     const results = computeListings(context, affectedVariants(changed, context.bundlesByComponent), levelsOf, this.now);

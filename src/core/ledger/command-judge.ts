@@ -43,7 +43,10 @@ function judgeLevelCommand(batch: BatchWorkingSet, command: LevelCommand, occurr
   }
   if (variant.isBundle) {
     if (!isBundleFact(command)) {
-      return refuse('invalid', `${command.sku} is a bundle: it holds no stock of its own; record ${command.type} movements on its components`);
+      return refuse(
+        'invalid',
+        `${command.sku} is a bundle: it holds no stock of its own; record ${command.type} movements on its components`,
+      );
     }
     if (occurredAt > batch.now + limits.sourceClockSkewMsMax) return futureRefusal(occurredAt);
     return judgeBundleFact(command, variant, location, batch);

@@ -22,11 +22,20 @@ export function judgeCount(
   if (level.lastCountAt !== null && countedAt <= level.lastCountAt) {
     return refuse('stale', `a count at ${new Date(level.lastCountAt).toISOString()} is already applied`);
   }
-  if (sourceVersion !== null && level.lastCountSourceVersion !== null && sourceVersion <= level.lastCountSourceVersion) {
+  if (
+    sourceVersion !== null &&
+    level.lastCountSourceVersion !== null &&
+    sourceVersion <= level.lastCountSourceVersion
+  ) {
     return refuse('stale', `a count with source version ${level.lastCountSourceVersion} is already applied`);
   }
   const target = command.onHand + batch.countBaseline(command.key, variant.id, location.id, countedAt);
-  const counted = applied('count', [leg(variant.id, location.id, deltas({ onHand: target - level.onHand }))], command.sku, command.location);
+  const counted = applied(
+    'count',
+    [leg(variant.id, location.id, deltas({ onHand: target - level.onHand }))],
+    command.sku,
+    command.location,
+  );
   counted.count = { at: countedAt, sourceVersion };
   return counted;
 }

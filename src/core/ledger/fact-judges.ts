@@ -26,19 +26,40 @@ export function isBundleFact(command: { type: string }): command is BundleFactCo
   return type === 'order' || type === 'cancellation' || type === 'shipment' || type === 'sale' || type === 'return';
 }
 
-export function judgeAdjustment(command: AdjustmentCommand, variant: VariantRef, location: LocationRef, level: LevelState): Judgement {
+export function judgeAdjustment(
+  command: AdjustmentCommand,
+  variant: VariantRef,
+  location: LocationRef,
+  level: LevelState,
+): Judgement {
   // Only a decrease can be refused: raising an on_hand that facts drove negative is always right.
   if (command.quantity < 0 && level.onHand + command.quantity < 0) {
-    return refuse('insufficient', `adjustment of ${command.quantity} would leave on_hand at ${level.onHand + command.quantity}`);
+    return refuse(
+      'insufficient',
+      `adjustment of ${command.quantity} would leave on_hand at ${level.onHand + command.quantity}`,
+    );
   }
-  return applied('adjustment', [leg(variant.id, location.id, deltas({ onHand: command.quantity }))], command.sku, command.location);
+  return applied(
+    'adjustment',
+    [leg(variant.id, location.id, deltas({ onHand: command.quantity }))],
+    command.sku,
+    command.location,
+  );
 }
 
-export function judgeStatus(command: StatusCommand, variant: VariantRef, location: LocationRef, level: LevelState): Judgement {
+export function judgeStatus(
+  command: StatusCommand,
+  variant: VariantRef,
+  location: LocationRef,
+  level: LevelState,
+): Judgement {
   if (command.from === command.to) return refuse('invalid', 'a status change needs two different buckets');
   const from = bucketField[command.from];
   if (level[from] < command.quantity) {
-    return refuse('insufficient', `${command.from} is ${level[from]}, cannot move ${command.quantity} to ${command.to}`);
+    return refuse(
+      'insufficient',
+      `${command.from} is ${level[from]}, cannot move ${command.quantity} to ${command.to}`,
+    );
   }
   const moved = deltas({ [from]: -command.quantity, [bucketField[command.to]]: command.quantity });
   return applied('status', [leg(variant.id, location.id, moved)], command.sku, command.location);
@@ -50,14 +71,32 @@ export function judgeOrder(command: OrderCommand, variant: VariantRef, location:
   return applied('order', [ordered], command.sku, command.location);
 }
 
-export function judgeCancellation(command: CancellationCommand, variant: VariantRef, location: LocationRef, level: LevelState): Judgement {
+export function judgeCancellation(
+  command: CancellationCommand,
+  variant: VariantRef,
+  location: LocationRef,
+  level: LevelState,
+): Judgement {
   if (level.reserved - level.held < command.quantity) {
-    return refuse('invalid', `reserved for orders is ${level.reserved - level.held}, cannot cancel ${command.quantity}`);
+    return refuse(
+      'invalid',
+      `reserved for orders is ${level.reserved - level.held}, cannot cancel ${command.quantity}`,
+    );
   }
-  return applied('cancellation', [leg(variant.id, location.id, deltas({ reserved: -command.quantity }))], command.sku, command.location);
+  return applied(
+    'cancellation',
+    [leg(variant.id, location.id, deltas({ reserved: -command.quantity }))],
+    command.sku,
+    command.location,
+  );
 }
 
-export function judgeShipment(command: ShipmentCommand, variant: VariantRef, location: LocationRef, level: LevelState): Judgement {
+export function judgeShipment(
+  command: ShipmentCommand,
+  variant: VariantRef,
+  location: LocationRef,
+  level: LevelState,
+): Judgement {
   if (level.reserved - level.held < command.quantity) {
     return refuse(
       'invalid',
@@ -101,7 +140,11 @@ export function judgeBundleFact(
     switch (command.type) {
       case 'order':
       case 'sale': {
-        const sold = leg(component.variantId, location.id, deltas(command.type === 'order' ? { reserved: units } : { onHand: -units }));
+        const sold = leg(
+          component.variantId,
+          location.id,
+          deltas(command.type === 'order' ? { reserved: units } : { onHand: -units }),
+        );
         sold.sold = units;
         legs.push(sold);
         break;
@@ -109,9 +152,18 @@ export function judgeBundleFact(
       case 'cancellation':
       case 'shipment':
         if (level.reserved - level.held < units) {
-          return refuse('invalid', `reserved for orders of component ${component.sku} is ${level.reserved - level.held}, cannot ${command.type === 'shipment' ? 'ship' : 'cancel'} ${units}`);
+          return refuse(
+            'invalid',
+            `reserved for orders of component ${component.sku} is ${level.reserved - level.held}, cannot ${command.type === 'shipment' ? 'ship' : 'cancel'} ${units}`,
+          );
         }
-        legs.push(leg(component.variantId, location.id, deltas(command.type === 'shipment' ? { reserved: -units, onHand: -units } : { reserved: -units })));
+        legs.push(
+          leg(
+            component.variantId,
+            location.id,
+            deltas(command.type === 'shipment' ? { reserved: -units, onHand: -units } : { reserved: -units }),
+          ),
+        );
         break;
       case 'return':
         legs.push(leg(component.variantId, location.id, deltas({ [bucketField[command.to ?? 'quarantine']]: units })));

@@ -66,7 +66,17 @@ export function futureRefusal(occurredAt: EpochMs): Refusal {
 }
 
 export function applied(type: MovementType, legs: Leg[], sku: string, location: string): Applied {
-  return { status: 'applied', type, legs, sku, location, reservation: null, purchaseOrderLine: null, count: null, bundleSku: null };
+  return {
+    status: 'applied',
+    type,
+    legs,
+    sku,
+    location,
+    reservation: null,
+    purchaseOrderLine: null,
+    count: null,
+    bundleSku: null,
+  };
 }
 
 /** A leg with no held or sold units; a judge sets those on the leg it returns. */

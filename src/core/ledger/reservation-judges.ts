@@ -23,7 +23,10 @@ export function judgeReserve(
     return refuse('invalid', 'expires_in_s must be at least 1 second');
   }
   if (available(level) < command.quantity) {
-    return refuse('insufficient', `available ${available(level)} at ${command.location}, reservation of ${command.quantity} refused`);
+    return refuse(
+      'insufficient',
+      `available ${available(level)} at ${command.location}, reservation of ${command.quantity} refused`,
+    );
   }
   const now = batch.now;
   const reservation: ReservationState = {
@@ -52,7 +55,11 @@ export function judgeReserve(
  * released part leaves `reserved`: the committed units stay reserved as an order (they leave
  * on_hand with the shipment).
  */
-export function judgeResolution(batch: BatchWorkingSet, command: CommitCommand | ReleaseCommand, occurredAt: EpochMs): Judgement {
+export function judgeResolution(
+  batch: BatchWorkingSet,
+  command: CommitCommand | ReleaseCommand,
+  occurredAt: EpochMs,
+): Judgement {
   const known = batch.currentReservation(command.reservationId);
   if (!known) return refuse('unknown_reservation', `no reservation ${command.reservationId}`);
   const now = batch.now;
@@ -61,7 +68,10 @@ export function judgeResolution(batch: BatchWorkingSet, command: CommitCommand |
   // The touch may have expired it: read its state again (it exists: it was known).
   const reservation = batch.currentReservation(command.reservationId) ?? known;
   if (reservation.status === 'expired') {
-    return refuse('reservation_expired', `reservation ${reservation.id} expired at ${isoOrNull(reservation.expiresAt)}`);
+    return refuse(
+      'reservation_expired',
+      `reservation ${reservation.id} expired at ${isoOrNull(reservation.expiresAt)}`,
+    );
   }
   if (reservation.status !== 'pending') {
     return refuse('reservation_closed', `reservation ${reservation.id} is already ${reservation.status}`);
@@ -78,7 +88,11 @@ export function judgeResolution(batch: BatchWorkingSet, command: CommitCommand |
     return refuse('invalid', `cannot commit ${committed}: reservation ${reservation.id} holds ${reservation.quantity}`);
   }
   // The rest is released now.
-  const resolved = leg(reservation.variantId, reservation.locationId, deltas({ reserved: -(reservation.quantity - committed) }));
+  const resolved = leg(
+    reservation.variantId,
+    reservation.locationId,
+    deltas({ reserved: -(reservation.quantity - committed) }),
+  );
   resolved.held = -reservation.quantity;
   if (committed > 0) resolved.sold = committed;
   const judged = applied('commit', [resolved], reservation.sku, reservation.locationCode);

@@ -22,7 +22,10 @@ export function judgeTransferOut(
   assert(other !== undefined, 'the destination of a transfer_out is resolved before it is judged');
   if (other.id === location.id) return refuse('invalid', 'a transfer needs two different locations');
   if (available(level) < command.quantity) {
-    return refuse('insufficient', `available ${available(level)} at ${command.location}, transfer of ${command.quantity} refused`);
+    return refuse(
+      'insufficient',
+      `available ${available(level)} at ${command.location}, transfer of ${command.quantity} refused`,
+    );
   }
   return applied(
     'transfer_out',
@@ -44,8 +47,16 @@ export function judgeTransferIn(
 ): Judgement {
   if (other && other.id === location.id) return refuse('invalid', 'a transfer needs two different locations');
   if (level.inTransit < command.quantity) {
-    return refuse('invalid', `in_transit is ${level.inTransit} at ${command.location}, cannot receive ${command.quantity} from a transfer`);
+    return refuse(
+      'invalid',
+      `in_transit is ${level.inTransit} at ${command.location}, cannot receive ${command.quantity} from a transfer`,
+    );
   }
   const arrived = deltas({ inTransit: -command.quantity, onHand: command.quantity });
-  return applied('transfer_in', [leg(variant.id, location.id, arrived, false, other?.id ?? null)], command.sku, command.location);
+  return applied(
+    'transfer_in',
+    [leg(variant.id, location.id, arrived, false, other?.id ?? null)],
+    command.sku,
+    command.location,
+  );
 }
