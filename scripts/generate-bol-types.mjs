@@ -1,17 +1,17 @@
 // Generates the TypeScript types of the Bol.com APIs from their official OpenAPI documents
-// (issue 4 item 6: generated, never hand-written), with openapi-typescript 7.
+// (generated, never hand-written, so they cannot drift from bol's documents), with openapi-typescript 7.
 //
 //   npm run generate:bol                 writes src/connectors/bol/generated/{offers-v11,retailer-v10}.ts
 //   node scripts/generate-bol-types.mjs --out <dir>   writes the same files into <dir> (the freshness test)
 //
-// Input: the copies in specs/bol/ (unmodified copies of ../shared/specs/bol/, see SOURCE.txt there;
-// vendored so that a fresh clone and CI regenerate byte for byte without the shared folder).
+// Input: the copies in specs/bol/ (unmodified copies of bol's published documents, see SOURCE.txt
+// there; vendored so that a fresh clone and CI regenerate byte for byte without a network).
 //
 // One repair, done in memory and stated in each generated header: offers-api-v11.json points its
 // 400/404/409/500/503/504 responses at "../common/responses.yaml#/components/responses/<NAME>",
 // a file bol did not publish with the spec (SOURCE.txt, caveat 2), so openapi-typescript cannot
 // resolve them. We point them at local components/responses/<NAME> whose body is bol's `Problem`
-// schema, copied from retailer-api-v10.json (bol's error body on every API, CHANNELS.md 3.6),
+// schema, copied from retailer-api-v10.json (bol's error body on every API, docs/channels/bol.md),
 // under the v11 media type. Nothing else in the documents is touched.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

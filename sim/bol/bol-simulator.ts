@@ -1,41 +1,44 @@
 /**
  * A local Bol.com Retailer API: a real HTTP server (port 0) that behaves like bol as the official
- * specs (specs/bol/*.json) and ../shared/specs/CHANNELS.md sections 3 and 6 describe it, small
- * enough to read in one sitting. The connector conformance suite runs BolConnector against it.
+ * specs (specs/bol/*.json) and docs/channels/bol.md describe it, small enough to read in one
+ * sitting. The connector conformance suite runs BolConnector against it.
  *
- * What it reproduces (every fact cites its CHANNELS.md section):
- * - OAuth2 client credentials (3.1): `POST /token?grant_type=client_credentials` with Basic auth
- *   -> `{access_token, token_type: "Bearer", expires_in, scope}`; tokens expire (299 s by default,
- *   configurable so a test sees renewal) and an expired or unknown token gets 401.
- * - Offers API v11 (3.3): `PATCH /retailer/offers/{offer-id}` `{stock: {amount, managedByRetailer}}`
- *   -> 204 (optionally visible only after a propagation delay, section 6); `GET` the offer ->
- *   `OfferResponse` with `stock {amount, correctedStock, managedByRetailer}`; unknown offer -> 404
- *   Problem; media type `application/vnd.retailer.v11+json` only (3.2): a wrong Accept -> 406, a
- *   wrong Content-Type -> 415 (codes and wording as in retailer-api-v10.json's 406/415 answers).
- * - correctedStock (3.3, Stock schema): managedByRetailer=false -> amount minus ALL open order
- *   units; true -> amount minus the units of orders placed AFTER the last offer update ("open and
- *   processed orders", so a shipped unit of such an order still counts). Never below 0 ("when this
- *   reaches 0, your offer will not be for sale").
- * - Orders v10 (3.5): `GET /retailer/orders?page&fulfilment-method&status&change-interval-minute`
- *   -> `ReducedOrders`, 50 orders a page, `{}` past the last page, change-interval-minute <= 60;
+ * What it reproduces (in brackets, the heading of docs/channels/bol.md that states the fact; [2nd]
+ * marks a figure from a secondary source, [unverified] a shape bol does not document):
+ * - OAuth2 client credentials (Authentication): `POST /token?grant_type=client_credentials` with
+ *   Basic auth -> `{access_token, token_type: "Bearer", expires_in, scope}`; tokens expire (299 s
+ *   by default, configurable so a test sees renewal) and an expired or unknown token gets 401.
+ * - Offers API v11 (Push: one PATCH per offer): `PATCH /retailer/offers/{offer-id}`
+ *   `{stock: {amount, managedByRetailer}}` -> 204 (optionally visible only after a propagation
+ *   delay); `GET` the offer -> `OfferResponse` with `stock {amount, correctedStock,
+ *   managedByRetailer}`; unknown offer -> 404 Problem; media type `application/vnd.retailer.v11+json`
+ *   only (Media types): a wrong Accept -> 406, a wrong Content-Type -> 415 (codes and wording as in
+ *   retailer-api-v10.json's 406/415 answers).
+ * - correctedStock (Push: one PATCH per offer; the Stock schema): managedByRetailer=false -> amount
+ *   minus ALL open order units; true -> amount minus the units of orders placed AFTER the last
+ *   offer update ("open and processed orders", so a shipped unit of such an order still counts).
+ *   Never below 0 ("when this reaches 0, your offer will not be for sale").
+ * - Orders v10 (Orders in: polling):
+ *   `GET /retailer/orders?page&fulfilment-method&status&change-interval-minute` -> `ReducedOrders`,
+ *   50 orders a page, `{}` past the last page, change-interval-minute <= 60;
  *   `GET /retailer/orders/{order-id}` -> `Order` (offer id, reference, quantities) or 404.
- * - Rate limits (3.7, 6): fixed windows per (client, rule), the numbers of the 3.7 table
+ * - Rate limits (Rate limits): fixed windows per (client, rule), the numbers of its table
  *   (offers writes 50/s, offer reads 25/s, order list 25/min, order detail 25/s), windows aligned
  *   to multiples of their length; `x-ratelimit-limit/-remaining/-reset` on every answer; over
  *   budget -> 429 Problem with `Retry-After` (seconds). It COUNTS violations (429s the client
  *   caused by overshooting) and requests that arrive before a Retry-After it gave has elapsed.
- * - Errors (3.6): `Problem {type: "https://api.bol.com/problems", title, status, detail, host,
- *   instance, violations}`.
+ * - Errors (Push: one PATCH per offer): `Problem {type: "https://api.bol.com/problems", title,
+ *   status, detail, host, instance, violations}`.
  * - Faults per test: added latency, 5xx (rate or next N), 429 storms, lost responses (the write is
  *   applied, then the connection is dropped), token endpoint failures, revoked and denied clients.
  * - Test helpers (not bol's API): seed offers, create/cancel/ship orders, edit stock out of band,
  *   read state and counters.
  *
- * What it does NOT reproduce: the deprecated v10 offer writes and their ProcessStatus (3.4), push
- * subscriptions (3.8), `latest-change-date` (accepted, ignored), offer creation/deletion/list,
- * prices, FBB, token scopes, bol's exact 401/403/429 bodies and token error bodies ([unverified] in
- * 3.1/3.7: we answer Problem / OAuth2-style `{error}` bodies), IP blocking on token abuse (we only
- * count token requests).
+ * What it does NOT reproduce (What the simulator models): the deprecated v10 offer writes and their
+ * ProcessStatus, push subscriptions, `latest-change-date` (accepted, ignored), offer
+ * creation/deletion/list, prices, FBB, token scopes, bol's exact 401/403/429 bodies and token error
+ * bodies ([unverified]: bol does not publish them; we answer Problem / OAuth2-style `{error}`
+ * bodies), IP blocking on token abuse (we only count token requests).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -53,14 +56,14 @@ type Order = RetailerV10['schemas']['Order'];
 const mediaV11 = 'application/vnd.retailer.v11+json';
 const mediaV10 = 'application/vnd.retailer.v10+json';
 const problemType = 'https://api.bol.com/problems';
-/** Orders per page of `GET /retailer/orders` (3.5: "page size of 50"). */
+/** Orders per page of `GET /retailer/orders` (docs/channels/bol.md, Orders in: polling). */
 const ordersPageSize = 50;
 const requestBodyBytesMax = 64 * 1024;
 const requestLogLengthMax = 10_000;
 const int32Max = 2_147_483_647;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** One rate-limit rule: bol's (method, path-match, time unit, capacity) of 3.7. */
+/** One rate-limit rule: bol's (method, path-match, time unit, capacity) (docs/channels/bol.md, Rate limits). */
 export interface BolSimulatorRateRule {
   name: string;
   methods: readonly string[];
@@ -70,8 +73,8 @@ export interface BolSimulatorRateRule {
 }
 
 /**
- * The 3.7 table (transcribed from bol's published ratelimits [2nd]). bol does not list the v11
- * PATCH: like the brief and CHANNELS.md 0 we give it the PUT/DELETE bucket of /retailer/offers/*.
+ * The table of docs/channels/bol.md, Rate limits (transcribed from bol's published ratelimits [2nd]).
+ * bol does not list the v11 PATCH: like the connector we give it the PUT/DELETE bucket of /retailer/offers/*.
  */
 export const bolSimulatorRateRules: readonly BolSimulatorRateRule[] = Object.freeze([
   { name: 'orders-list', methods: ['GET'], path: /^\/retailer\/orders$/, capacity: 25, windowMs: 60_000 },
@@ -85,11 +88,11 @@ export const bolSimulatorRateRules: readonly BolSimulatorRateRule[] = Object.fre
 export interface BolSimulatorOptions {
   /** API clients (client id and secret). @default one client `onhand-sim` / `onhand-sim-secret` */
   clients?: readonly { clientId: string; clientSecret: string }[];
-  /** Token lifetime, `expires_in`. @default 299 (3.1) */
+  /** Token lifetime, `expires_in`. @default 299 (docs/channels/bol.md, Authentication) */
   tokenLifetimeSeconds?: number;
   /** @default bolSimulatorRateRules */
   rateRules?: readonly BolSimulatorRateRule[];
-  /** Time between a 204 on PATCH and the new stock being visible (section 6). @default 0 */
+  /** Time between a 204 on PATCH and the new stock being visible (v11 writes may show later). @default 0 */
   propagationDelayMs?: number;
   /** A request arriving this soon after a 429 is not a Retry-After violation (it was in flight). @default 250 */
   retryAfterGraceMs?: number;
@@ -464,7 +467,7 @@ export class BolSimulator {
     return item;
   }
 
-  /** Applies the PATCHes whose propagation delay has passed (section 6: v11 writes show later). */
+  /** Applies the PATCHes whose propagation delay has passed (v11 writes may show later). */
   private settle(offer: SimOffer): void {
     const now = this.now();
     while (offer.pending.length > 0 && offer.pending[0]!.applyAt <= now) {
@@ -483,7 +486,7 @@ export class BolSimulator {
   /**
    * Stock schema: "The available stock after accounting for open and processed orders". UpdateStock:
    * managedByRetailer=false -> "all open orders are used"; true -> "only orders that are placed
-   * after the last offer update are taken into account" (CHANNELS.md 3.3).
+   * after the last offer update are taken into account" (docs/channels/bol.md, Push: one PATCH per offer).
    */
   private correctedStock(offer: SimOffer): number {
     let reserved = 0;
@@ -570,7 +573,7 @@ export class BolSimulator {
     return new HttpAnswer(status, body, media, headers);
   }
 
-  /** The OAuth2 token endpoint (3.1). Error bodies follow RFC 6749 5.2 [unverified for bol]. */
+  /** The OAuth2 token endpoint (docs/channels/bol.md). Error bodies follow RFC 6749 5.2 [unverified for bol]. */
   private token(method: string, url: URL, authorization: string | undefined): HttpAnswer | 'drop' {
     if (this.faults.tokenFailuresNext > 0) {
       this.faults.tokenFailuresNext--;
@@ -591,7 +594,7 @@ export class BolSimulator {
     }
     const now = this.now();
     const lifetime = this.tokenLifetimeSeconds;
-    // JWT-shaped like bol's (3.1) but opaque to the client; the simulator keeps the truth.
+    // JWT-shaped like bol's but opaque to the client; the simulator keeps the truth.
     const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const accessToken = `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: clientId, iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + lifetime })}.${randomBytes(16).toString('base64url')}`;
     for (const [token, entry] of this.tokens) if (entry.expiresAt < now) this.tokens.delete(token);
@@ -605,7 +608,7 @@ export class BolSimulator {
     const media = path.startsWith('/retailer/offers') ? mediaV11 : mediaV10;
     const now = this.now();
 
-    // 1. Authentication (3.1): bearer token, known, not expired, client not revoked.
+    // 1. Authentication: bearer token, known, not expired, client not revoked.
     const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const token = bearer === undefined ? undefined : this.tokens.get(bearer);
     if (token === undefined || token.expiresAt <= now || this.revokedClients.has(token.clientId)) {
@@ -618,7 +621,7 @@ export class BolSimulator {
       return this.problem(403, 'Forbidden', 'The client is not allowed to use this resource.', path, media);
     }
 
-    // 2. Rate limits (3.7): storms first (bol's own), then the fixed window of the matching rule.
+    // 2. Rate limits: storms first (bol's own), then the fixed window of the matching rule.
     const rule = this.rules.find((candidate) => candidate.methods.includes(method) && candidate.path.test(path));
     let rateHeaders: Record<string, string> = {};
     if (rule !== undefined) {
@@ -652,7 +655,7 @@ export class BolSimulator {
       };
     }
 
-    // 3. Technical failures bol documents as retryable (3.6): 500/503/504, nothing applied.
+    // 3. Technical failures bol documents as retryable: 500/503/504, nothing applied.
     if (this.faults.serverErrorsNext > 0 || (this.faults.serverErrorRate > 0 && this.random() < this.faults.serverErrorRate)) {
       if (this.faults.serverErrorsNext > 0) this.faults.serverErrorsNext--;
       this.counters.injectedServerErrors++;
@@ -665,7 +668,7 @@ export class BolSimulator {
       return this.problem(this.faults.rejectStatus, { 400: 'Bad Request', 409: 'Conflict', 422: 'Unprocessable Entity' }[this.faults.rejectStatus], 'Bad request: The sent request does not meet the API specification.', path, media, [{ name: 'injected', reason: 'Injected refusal.' }], rateHeaders);
     }
 
-    // 4. Content negotiation (3.2): only this API version's media type.
+    // 4. Content negotiation (docs/channels/bol.md, Media types): only this API version's media type.
     const accept = request.headers.accept;
     if (accept !== undefined && !accept.split(',').some((part) => [media, '*/*'].includes(part.split(';')[0]!.trim().toLowerCase()))) {
       this.counters.notAcceptable++;
@@ -759,7 +762,7 @@ export class BolSimulator {
       } else {
         const candidate = stock as Record<string, unknown>;
         if (candidate.amount !== undefined) {
-          // The v11 schema has no maximum (3.3); int32 and, like v10's 0..999, never negative.
+          // The v11 schema has no maximum; int32 and, like v10's 0..999, never negative.
           if (typeof candidate.amount !== 'number' || !Number.isInteger(candidate.amount) || candidate.amount < 0 || candidate.amount > int32Max) {
             violations.push({ name: 'stock.amount', reason: 'Must be an integer between 0 and 2147483647.' });
           } else {
@@ -832,7 +835,7 @@ export class BolSimulator {
       });
     }
     const slice = matching.slice((page - 1) * ordersPageSize, page * ordersPageSize);
-    // Past the last page bol answers an empty object, not `{orders: []}` (3.5 [unverified]).
+    // Past the last page bol answers an empty object, not `{orders: []}` ([unverified]; docs/channels/bol.md).
     const body: ReducedOrders | Record<string, never> = slice.length === 0 ? {} : { orders: slice };
     return new HttpAnswer(200, body, media);
   }

@@ -8,9 +8,10 @@ import { mulberry32 } from '../prng.js';
 
 /**
  * A local Shopify shop: the inventory subset of the Admin GraphQL API, its cost bucket, its
- * webhooks, and faults on demand (issue 4 item 7). Every behaviour below follows
- * shared/specs/CHANNELS.md section 1 and section 6 ("what a faithful simulator must reproduce");
- * the tag after a fact says where it comes from ([spec] the 2025-01 schema extract, [doc] Shopify's
+ * webhooks, and faults on demand, so the connector is tested against something that answers like
+ * Shopify. Every behaviour below is a platform fact listed with its source in
+ * docs/channels/shopify.md (its last section, What the simulator models, sums them up); the tag
+ * after a fact says where it comes from ([spec] the 2025-01 schema extract, [doc] Shopify's
  * documentation, [2nd] a secondary source, [unverified] the shape is our best guess).
  *
  * Reproduced:
@@ -71,7 +72,8 @@ export interface ShopifySimulatorOptions {
   plan?: keyof typeof shopifyPlans | number;
   /** Bucket size. @default 2000 [unverified for the new tiers] */
   maximumAvailable?: number;
-  /** THROTTLED as HTTP 429 instead of 200 (CHANNELS.md 7.2 leaves the status open). @default false */
+  /** THROTTLED as HTTP 429 instead of 200 (Shopify's status for it is not settled: docs/channels/shopify.md,
+   * Rate limit: the cost bucket). @default false */
   throttleWithHttp429?: boolean;
   /** Where webhooks go; none until set (also settable with subscribeWebhooks). */
   webhookUrl?: string;
@@ -118,13 +120,16 @@ const noFaults: ShopifyFaults = Object.freeze({
 
 export type InjectedFault = 'server-error' | 'throttle' | 'lost-response';
 
-/** The API versions this shop answers (quarterly names, CHANNELS.md 1). */
+/** The API versions this shop answers (quarterly names: docs/channels/shopify.md, API and authentication). */
 export const simulatedVersions = Object.freeze(['2025-01', '2025-04', '2025-07', '2025-10', '2026-01', '2026-04', '2026-07', '2026-10', 'unstable']);
 
 /** 8 retries, doubling, about 4 hours in all (1+2+4+...+64 min + 113 min = 240 min) [doc: count and span; steps unverified]. */
 export const webhookRetryDelaysMs = Object.freeze([1, 2, 4, 8, 16, 32, 64, 113].map((minutes) => minutes * 60_000));
 
-/** Documented reasons for inventory changes (CHANNELS.md 1.2) [2nd]; others -> INVALID_REASON. */
+/**
+ * Documented reasons for inventory changes (docs/channels/shopify.md, Push: inventorySetQuantities)
+ * [2nd]; others -> INVALID_REASON.
+ */
 const reasons = new Set([
   'correction', 'cycle_count_available', 'damaged', 'movement_created', 'movement_updated', 'movement_received', 'movement_canceled',
   'other', 'promotion', 'quality_control', 'received', 'reservation_created', 'reservation_deleted', 'reservation_updated', 'restock',
@@ -507,7 +512,8 @@ export class ShopifySimulator {
         extensions: this.#costExtension(plan.requestedCost, null),
       });
     }
-    // Admission: the bucket must hold the whole requested cost before execution (CHANNELS.md 1.5).
+    // Admission: the bucket must hold the whole requested cost before execution
+    // (docs/channels/shopify.md, Rate limit: the cost bucket).
     const available = this.#bucket();
     if (available < plan.requestedCost) {
       this.stats.rateLimitViolations += 1;
@@ -811,7 +817,7 @@ export class ShopifySimulator {
         userErrors.push({ code: 'INVALID_QUANTITY_TOO_HIGH', field: path('quantity'), message: "The total quantity can't be higher than 1,000,000,000." });
         continue;
       }
-      // The compare-and-set check, per version (CHANNELS.md 1.2).
+      // The compare-and-set check, per version (docs/channels/shopify.md, Push: inventorySetQuantities).
       if (ordinal >= 202601 && 'changeFromQuantity' in quantity) {
         if (quantity.changeFromQuantity !== null && quantity.changeFromQuantity !== level.available) {
           userErrors.push({ code: 'CHANGE_FROM_QUANTITY_STALE', field: path('changeFromQuantity'), message: 'The changeFromQuantity value does not match persisted value.' });
@@ -934,7 +940,7 @@ export class ShopifySimulator {
     return order;
   }
 
-  /** REST Order, trimmed to the fields an inventory app reads (CHANNELS.md 1.7). */
+  /** REST Order, trimmed to the fields an inventory app reads (docs/channels/shopify.md, Webhooks). */
   #orderPayload(order: Order): Record<string, unknown> {
     return {
       id: order.id,
@@ -973,7 +979,7 @@ export class ShopifySimulator {
     };
   }
 
-  /** REST Refund (CHANNELS.md 1.7 [unverified field list]). */
+  /** REST Refund (docs/channels/shopify.md, Webhooks; the field list is [unverified]). */
   #refundPayload(order: Order, refund: Refund): Record<string, unknown> {
     return {
       id: refund.id,

@@ -1,8 +1,9 @@
 import { bolLimits } from './bol-limits.js';
 
 /**
- * OAuth2 client credentials for bol (CHANNELS.md 3.1): `POST <tokenUrl>?grant_type=client_credentials`
- * with `Authorization: Basic base64(id:secret)` -> `{access_token, token_type: "Bearer", expires_in: 299}`.
+ * OAuth2 client credentials for bol (docs/channels/bol.md, Authentication):
+ * `POST <tokenUrl>?grant_type=client_credentials` with `Authorization: Basic base64(id:secret)`
+ * -> `{access_token, token_type: "Bearer", expires_in: 299}`.
  *
  * Why renew early and in one flight: a token sent at second 298 can arrive expired and cost a 401
  * plus a retry; and bol warns that excessive token requests get an IP blocked. So:

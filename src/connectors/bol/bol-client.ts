@@ -14,8 +14,8 @@ import { BolTransport, headerValue, type TransportAnswer } from './bol-transport
  * 4. feeds bol's rate headers back to the limiter,
  * 5. on 401 renews the token ONCE and repeats (a token can expire in flight),
  * 6. classifies the answer: `ok`, or `failed` with `retryable` (429, 5xx, network, timeout) or not
- *    (400, 403, 404, 406, 415, a second 401...) - CHANNELS.md 3.6: 500/504 "can be retried",
- *    404/400 are functional.
+ *    (400, 403, 404, 406, 415, a second 401...) - bol documents 500/503/504 as retryable
+ *    and 400/404 as functional (docs/channels/bol.md, Push: one PATCH per offer, the errors).
  * It never throws for a platform answer.
  */
 
@@ -29,7 +29,7 @@ export type BolOrder = RetailerV10['schemas']['Order'];
 export type BolOrderItem = RetailerV10['schemas']['OrderOrderItem'];
 export type GetOrdersQuery = NonNullable<RetailerV10Operations['get-orders']['parameters']['query']>;
 
-/** Media types (CHANNELS.md 3.2): offers are v11, orders v10; a wrong one gets 406/415. */
+/** Media types (docs/channels/bol.md, Media types): offers are v11, orders v10; a wrong one gets 406/415. */
 export const bolMediaTypes = Object.freeze({ offersV11: 'application/vnd.retailer.v11+json', retailerV10: 'application/vnd.retailer.v10+json' });
 
 export type BolCallResult<T> =
@@ -81,7 +81,7 @@ export class BolClient {
     this.transport.close();
   }
 
-  /** Offers v11 `PATCH /retailer/offers/{offer-id}` -> 204 (CHANNELS.md 3.3). */
+  /** Offers v11 `PATCH /retailer/offers/{offer-id}` -> 204 (docs/channels/bol.md, Push: one PATCH per offer). */
   patchOffer(offerId: string, request: PatchOfferRequest, signal?: AbortSignal): Promise<BolCallResult<undefined>> {
     return this.call({ method: 'PATCH', path: `/retailer/offers/${encodeURIComponent(offerId)}`, media: bolMediaTypes.offersV11, body: request, expectBody: false }, signal);
   }
@@ -196,7 +196,7 @@ function classifyFailure<T>(operation: Operation, pathname: string, status: numb
   const reason = `bol ${operation.method} ${pathname} answered ${status}${detail === '' ? '' : `: ${detail}`}`;
   const base = { kind: 'failed' as const, status, reason, ...(problem === undefined ? {} : { problem }) };
   if (status === 429) {
-    // bol sends Retry-After with its 429 (3.7); without one, wait a window.
+    // bol sends Retry-After with its 429 (docs/channels/bol.md, Rate limits); without one, wait a window.
     return { ...base, retryable: true, retryAfterMs: retryAfterMs ?? (ruleName === 'orders-list' ? 60_000 : 1_000) };
   }
   if (status >= 500 || status === 408) return { ...base, retryable: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };

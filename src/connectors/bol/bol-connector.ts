@@ -12,12 +12,13 @@ import { type BolOrdersCursor, type BolOrdersPollResult, BolOrderPoller, initial
  * Bol.com behind the connector port: Offers API v11 for stock, Retailer API v10 for orders.
  *
  * Push: one `PATCH /retailer/offers/{offer-id}` `{stock: {amount, managedByRetailer}}` per offer,
- * an ABSOLUTE amount (a retried push after a lost answer sets the same value again, RELIABILITY
- * P6), inside the client-side model of bol's 50-per-second window, at most `pushConcurrencyMax` in
- * flight. bol has no compare-and-set, so `expectedChannelQuantity` is not used and the outcome is
- * never `stale`.
+ * an ABSOLUTE amount (a retried push after a lost answer sets the same value again,
+ * docs/RELIABILITY.md, section 11), inside the client-side model of bol's 50-per-second window, at
+ * most `pushConcurrencyMax` in flight. bol has no compare-and-set, so `expectedChannelQuantity` is
+ * not used and the outcome is never `stale`.
  *
- * managedByRetailer (CHANNELS.md 3.3) decides how bol derives what it sells, `correctedStock`:
+ * managedByRetailer decides how bol derives what it sells, `correctedStock` (docs/channels/bol.md,
+ * Push: one PATCH per offer):
  * - `true` (default): correctedStock = amount - orders placed AFTER our last update. onhand's
  *   ledger already subtracts every Bol order it has ingested, so bol subtracts only the ones we
  *   cannot have seen yet: nothing is subtracted twice. Residual risk: an order placed just before
@@ -26,7 +27,7 @@ import { type BolOrdersCursor, type BolOrdersPollResult, BolOrderPoller, initial
  * - `false`: correctedStock = amount - ALL open bol orders. Pushing the ledger's available amount
  *   would subtract every open Bol order twice (once in the ledger, once at bol) until it ships;
  *   choose it only if the quantity you push adds back the units reserved for open Bol orders
- *   (the port carries no such figure today; see the report of issue 4).
+ *   (the port carries no such figure today).
  *
  * Read-back returns `correctedStock`: what bol offers for sale now (it becomes unavailable at 0).
  */
@@ -52,7 +53,7 @@ export interface BolConnectorConfig {
   pushConcurrencyMax?: number;
   /** @default bolLimits.limiterWaitMsMax (1.5 s) */
   limiterWaitMsMax?: number;
-  /** bol's windows; change only when bol publishes new ones. @default bolRateRules (CHANNELS.md 3.7) */
+  /** bol's windows; change only when bol publishes new ones. @default bolRateRules (docs/channels/bol.md) */
   rateRules?: readonly BolRateRule[];
   /** @default bolLimits.tokenFailureHoldOffMs (1 s) */
   tokenFailureHoldOffMs?: number;

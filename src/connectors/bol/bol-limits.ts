@@ -7,7 +7,7 @@ import type { RateLimitStatus } from '../channel-connector.js';
  * connector's bounds (onhand's own, defined in core/limits.ts).
  *
  * bol limits each (client, method, path pattern) with a FIXED window: at most `capacity` requests
- * per `windowMs`, then 429 with Retry-After (CHANNELS.md 3.7, 6). We do not know where bol's windows
+ * per `windowMs`, then 429 with Retry-After (docs/channels/bol.md, Rate limits). We do not know where bol's windows
  * start, nor how long a request takes to reach bol, so a fixed window on our side could let through
  * up to twice the capacity across a boundary. The limiter therefore keeps a SLIDING log of send
  * times over `windowMs + margin`: any interval of length windowMs (wherever bol's window sits)
@@ -26,8 +26,9 @@ export interface BolRateRule {
 }
 
 /**
- * CHANNELS.md 3.7, transcribed from bol's published ratelimits [2nd]. bol's table has no row for
- * the v11 PATCH; it is a write to /retailer/offers/*, so it takes the PUT/DELETE bucket (50/s).
+ * docs/channels/bol.md, Rate limits: transcribed from bol's published ratelimits (secondary). bol's
+ * table has no row for the v11 PATCH; it is a write to /retailer/offers/*, so it takes the
+ * PUT/DELETE bucket (50/s).
  */
 export const bolRateRules: readonly BolRateRule[] = Object.freeze([
   { name: 'orders-list', methods: ['GET'], path: /^\/retailer\/orders$/, capacity: 25, windowMs: 60_000 },
@@ -58,7 +59,7 @@ export const bolLimits = Object.freeze({
   ordersFullScanIntervalMs: limits.bolOrdersFullScanIntervalMs,
   /** bol's maximum change-interval-minute (retailer-api-v10.json). */
   changeIntervalMinuteMax: 60,
-  /** Orders per page of GET /retailer/orders (3.5). */
+  /** Orders per page of GET /retailer/orders (docs/channels/bol.md, Orders in: polling). */
   ordersPageSize: 50,
 });
 

@@ -4,9 +4,9 @@ import type { BolCallResult, BolClient, BolOrder, BolOrderItem, GetOrdersQuery, 
 import { bolLimits } from './bol-limits.js';
 
 /**
- * Orders in by polling (CHANNELS.md 3.5): bol pushes nothing we must rely on (push messages "may
- * arrive out of order or not at all", 3.8), so onhand reads `GET /retailer/orders?fulfilment-method=FBR
- * &status=OPEN` and turns what it sees into ledger facts.
+ * Orders in by polling (docs/channels/bol.md, Orders in: polling): bol pushes nothing we must rely
+ * on (push messages "may arrive out of order or not at all"), so onhand reads
+ * `GET /retailer/orders?fulfilment-method=FBR&status=OPEN` and turns what it sees into ledger facts.
  *
  * Keys come from the business event, never from a page or a poll:
  * `bol:<account>:<orderId>:<orderItemId>:order|cancellation`, so a re-poll, a restart that re-reads
@@ -28,8 +28,8 @@ import { bolLimits } from './bol-limits.js';
  *    `cancellation` line (cancelled units, or for a customer's cancellation request the units not
  *    shipped).
  * 5. Return the lines with the NEXT cursor; the caller persists it only after applying the lines,
- *    so a crash in between re-reads and the keys dedupe (RELIABILITY I2: the cursor only advances
- *    past durable work).
+ *    so a crash in between re-reads and the keys dedupe (the cursor only advances past durable
+ *    work: docs/RELIABILITY.md, section 14).
  * A full scan that completes forgets the order items it did not see (shipped or cancelled, no
  * longer OPEN), which bounds the cursor; an item missed by a page shift and later seen again
  * re-emits its line under the same key, which the ledger answers `exists`.

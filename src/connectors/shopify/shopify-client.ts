@@ -4,10 +4,10 @@ import { costExtensionSchema } from './shopify-mapping.js';
 
 /**
  * One GraphQL call to the Admin API, with the three things the connector needs around Shopify's
- * own client (`@shopify/admin-api-client`, as issue 4 asks - no hand-rolled HTTP layer):
+ * own client (`@shopify/admin-api-client`, rather than an HTTP layer of our own):
  * admission through the cost bucket before sending, a bounded deadline, and one classified
  * answer. The library is used with `retries: 0`: retrying is the dispatcher's decision
- * (issue 4 item 3), and the library's own retry would sleep 1 s blind to the bucket.
+ * (src/sync/retry-policy.ts), and the library's own retry would sleep 1 s blind to the bucket.
  */
 
 export interface ShopifyClientOptions {
@@ -124,8 +124,9 @@ export class ShopifyGraphqlClient {
 /**
  * HTTP-level answers. 401/403: the token is wrong or lacks `write_inventory` - no retry will fix
  * it. 402 (shop frozen for payment) and 423 (shop locked) need a human too. 404: wrong shop or
- * version. 429 can come from GraphQL too (CHANNELS.md 1.5: "client must ... also treat HTTP 429
- * as throttle"). 408 and 5xx are transient; any other 4xx means our request is malformed.
+ * version. 429 can come from GraphQL too: whether Shopify throttles with 200 or 429 is not
+ * settled, so both are a throttle (docs/channels/shopify.md, Rate limit: the cost bucket). 408 and
+ * 5xx are transient; any other 4xx means our request is malformed.
  */
 export function classifyHttpStatus(status: number, retryAfterHeader: string | null, throttle: ThrottleStatus | null, estimatedCost: number): GraphqlOutcome {
   if (status === 429) {
@@ -144,9 +145,10 @@ type GraphqlErrorLike = { message?: string; extensions?: { code?: string } };
 
 /**
  * Top-level GraphQL errors (not userErrors). THROTTLED is the bucket speaking (HTTP 200 in
- * practice, CHANNELS.md 1.5): wait (requested - available) / restoreRate. INTERNAL_SERVER_ERROR is
- * transient. Everything else (ACCESS_DENIED, MAX_COST_EXCEEDED, validation of our query or
- * variables, a missing @idempotent on 2026-04) fails the same way every time.
+ * practice; docs/channels/shopify.md, Rate limit: the cost bucket): wait (requested - available)
+ * / restoreRate. INTERNAL_SERVER_ERROR is transient. Everything else (ACCESS_DENIED,
+ * MAX_COST_EXCEEDED, validation of our query or variables, a missing @idempotent on 2026-04)
+ * fails the same way every time.
  */
 export function classifyGraphqlErrors(errors: readonly GraphqlErrorLike[], requestedCost: number, throttle: ThrottleStatus | null): GraphqlOutcome {
   const codes = errors.map((error) => error.extensions?.code ?? '');

@@ -23,7 +23,7 @@ import {
 import { checkShopifyDelivery, shopifyDeliveryToEvent, type ShopifyWebhookConnection } from './shopify-webhooks.js';
 
 /**
- * Shopify through the Admin GraphQL API (issue 4 item 5; CHANNELS.md section 1).
+ * Shopify through the Admin GraphQL API (docs/channels/shopify.md: the platform facts used here).
  *
  * Push = `inventorySetQuantities` on `available`: ABSOLUTE quantities (a retried push can never
  * double-apply), at most 250 per mutation, each carrying the quantity we last saw on the channel
@@ -43,14 +43,15 @@ import { checkShopifyDelivery, shopifyDeliveryToEvent, type ShopifyWebhookConnec
  * - permanent: 401/403 (every item), or a userError about one item (unknown item or location, not
  *   stocked there, quantity out of range) - for that item only.
  *
- * A userError fails the whole mutation (nothing applied, CHANNELS.md 1.2), so after removing the
+ * A userError fails the whole mutation (nothing applied; docs/channels/shopify.md, Push:
+ * inventorySetQuantities), so after removing the
  * items it names the connector sends the rest again, in the same pushLevels call (at most
  * `pushRoundsMax` mutations per chunk).
  *
  * Waiting for the bucket: every request is admitted by the connector's bucket model first
  * (shopify-limits.ts). It waits at most `bucketWaitMsMax` (default 1 s; 0 = never wait); beyond
  * that the items come back `retry` with the wait as `retryAfterMs`, and the dispatcher, which
- * knows the urgency of each listing, decides what to push when (issue 4 item 4). `rateLimit()`
+ * knows the urgency of each listing, decides what to push when (docs/RELIABILITY.md, section 10). `rateLimit()`
  * tells it the budget before it builds a batch.
  */
 

@@ -3,8 +3,11 @@ import { limits } from '../../core/limits.js';
 import type { RateLimitStatus } from '../channel-connector.js';
 
 /**
- * Shopify's numbers in one place (CONVENTIONS 12), each with its source in
- * shared/specs/CHANNELS.md section 1, and the connector's model of the cost-based leaky bucket.
+ * Shopify's numbers in one place, each with its source (docs/channels/shopify.md lists them with
+ * their URLs), and the connector's model of the cost-based leaky bucket. They stay here rather than
+ * in core/limits.ts because they are Shopify's figures, not onhand's. The tag after a figure says
+ * where it comes from: [doc] Shopify's documentation, [spec] the 2025-01 schema extract, [2nd] a
+ * secondary source.
  */
 export const shopifyLimits = Object.freeze({
   /** "Input arguments that accept an array have a maximum size of 250 for all APIs" [doc: shopify.dev/docs/api/usage/limits]. */
@@ -51,12 +54,13 @@ export type BucketAdmission =
   | { admitted: false; retryAfterMs: number; reason: string };
 
 /**
- * The connector's picture of Shopify's leaky bucket (CHANNELS.md 1.5: a request is admitted only
+ * The connector's picture of Shopify's leaky bucket (docs/channels/shopify.md, Rate limit: the
+ * cost bucket: a request is admitted only
  * if `currentlyAvailable >= requestedQueryCost`; the bucket refills at `restoreRate` points/s up
  * to `maximumAvailable`; the difference requested - actual is refunded after execution).
  *
  * Why a local model and not just "send and see": a THROTTLED answer is a rate-limit violation the
- * simulator counts (issue 4 wants zero) and wastes a round trip. So every request is admitted
+ * simulator counts (the target is zero) and wastes a round trip. So every request is admitted
  * here first, and the model must never think the bucket holds MORE than Shopify's does:
  *
  * 1. available(now) = min(max, base + elapsed x restoreRate) - inFlight, where `base` is a lower
@@ -82,7 +86,7 @@ export type BucketAdmission =
  *
  * Waiting is bounded: if the head of the queue would wait longer than the caller allows, it is not
  * admitted and gets the wait as `retryAfterMs` - the dispatcher decides what to push first
- * (issue 4, urgency order) rather than the connector blocking.
+ * (in urgency order, docs/RELIABILITY.md, section 10) rather than the connector blocking.
  */
 export class CostBucket {
   readonly #now: () => number;
@@ -286,7 +290,10 @@ export class CostBucket {
   }
 }
 
-/** Wait for a THROTTLED answer: the missing points at the restore rate (CHANNELS.md 1.5). */
+/**
+ * Wait for a THROTTLED answer: the missing points at the restore rate (docs/channels/shopify.md,
+ * Rate limit: the cost bucket).
+ */
 export function throttledRetryAfterMs(requestedCost: number, status: ThrottleStatus): number {
   const missing = requestedCost - status.currentlyAvailable;
   if (!(status.restoreRate > 0) || !(missing > 0)) return 1000;

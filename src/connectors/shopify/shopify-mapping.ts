@@ -4,10 +4,12 @@ import { z } from 'zod';
 /**
  * Between onhand's port and Shopify's Admin GraphQL API: ids, the per-version shape of
  * `inventorySetQuantities`, the operations the connector sends, and validation of what comes back
- * (a channel's answer is untrusted input too - OWASP API10, RELIABILITY 1.9).
+ * (a channel's answer is untrusted input too - OWASP API10: a malformed answer is a failed call,
+ * never a crash).
  *
- * Sources: shared/specs/shopify/admin-graphql-2025-01.inventory-extract.json [spec] and
- * CHANNELS.md section 1 with the changelog entries it cites [doc].
+ * Sources, listed with their URLs in docs/channels/shopify.md: [spec] Shopify's Admin GraphQL
+ * schema extract for 2025-01 (Data model), [doc] Shopify's documentation and the changelog entries
+ * on compare-and-set and idempotency (Push: inventorySetQuantities).
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -32,7 +34,8 @@ export function parseShopifyGid(gid: string): { type: string; id: string } | nul
 // API versions
 
 /**
- * What changes between versions for `inventorySetQuantities` (shared/specs/shopify/SOURCE.txt):
+ * What changes between versions for `inventorySetQuantities` (docs/channels/shopify.md,
+ * Push: inventorySetQuantities):
  * - up to 2025-10: `compareQuantity` per quantity + `ignoreCompareQuantity` on the input [spec
  *   2025-01]; stale -> COMPARE_QUANTITY_STALE; the `@idempotent` directive does not exist (the
  *   2025-01 schema's directive list is accessRestricted, deprecated, include, oneOf, skip,
@@ -63,7 +66,8 @@ export function shopifyVersionFeatures(version: string): ShopifyVersionFeatures 
 
 /**
  * The mutation. The idempotency key is a literal in the directive, as in every example Shopify
- * publishes (CHANNELS.md 1.2); it is a UUID we derive ourselves (hex and dashes), so no escaping.
+ * publishes (docs/channels/shopify.md, Push: inventorySetQuantities); it is a UUID we derive
+ * ourselves (hex and dashes), so no escaping.
  */
 export function setQuantitiesMutation(idempotencyKey: string | null): string {
   if (idempotencyKey !== null && !/^[0-9a-f-]{36}$/.test(idempotencyKey)) throw new Error(`bad idempotency key ${idempotencyKey}`);
@@ -222,7 +226,7 @@ export const readLevelsPayloadSchema = z.object({
 /**
  * What a userError code means for the items (InventorySetQuantitiesUserErrorCode [spec 2025-01],
  * plus CHANGE_FROM_QUANTITY_STALE and the IDEMPOTENCY_* codes of 2026-01+ [doc enum pages]).
- * A userError fails the whole call: nothing was applied ("the whole call fails", CHANNELS.md 1.2).
+ * A userError fails the whole call: nothing was applied (docs/channels/shopify.md, Push: inventorySetQuantities).
  */
 export type UserErrorEffect =
   /** The item's compare value did not match: `stale`. */

@@ -6,10 +6,10 @@ import { businessEventKey, type IntakeEvent, type WebhookCheck, type WebhookDeli
 /**
  * Shopify webhooks in: signature check on the raw bytes, and the mapping from a delivery to ledger
  * facts whose idempotency keys come from the BUSINESS event (shop, order, line, kind), never from
- * X-Shopify-Webhook-Id (RELIABILITY I1: dedupe on the delivery id only re-applies a business
- * event Shopify sends twice under two delivery ids).
+ * X-Shopify-Webhook-Id (docs/RELIABILITY.md, section 1: dedupe on the delivery id would re-apply a
+ * business event Shopify sends twice under two delivery ids).
  *
- * Facts followed (CHANNELS.md 1.7, RELIABILITY 1.4 and 1.9):
+ * Facts followed (docs/channels/shopify.md, Webhooks; the promise is docs/RELIABILITY.md, section 15):
  * - X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(raw body, app client secret)); a rotated secret
  *   "can take up to an hour" to be used, so the previous secret is accepted alongside.
  * - Retries (8 over 4 hours) carry the original payload; deliveries are unordered and may repeat.
@@ -27,7 +27,7 @@ const base64Digest = /^[A-Za-z0-9+/]{43}=$/;
 
 /**
  * True only if `hmacHeader` is the base64 HMAC-SHA256 of `rawBody` under one of `secrets`.
- * Never throws (RELIABILITY 1.9: "never let the RangeError become a 500"):
+ * Never throws: a malformed header must be a 401, never a RangeError that becomes a 500:
  * 1. the header must be canonical base64 of exactly 32 bytes - anything else (hex, wrong length,
  *    whitespace, a second header joined with a comma, non-canonical padding bits) is rejected
  *    before any comparison, which leaks only the public length;
@@ -73,7 +73,7 @@ export interface ShopifyWebhookHeaders {
   webhookId: string | null;
   /** Shared by duplicates of one event. */
   eventId: string | null;
-  /** Unsigned and informational only (RELIABILITY 1.9). */
+  /** Unsigned, so informational only: never trusted for ordering or keys. */
   triggeredAt: string | null;
   apiVersion: string | null;
 }
