@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Composition root (CONVENTIONS 3, 16): the ONLY place that chooses adapters for ports and
+ * Composition root (docs/ARCHITECTURE.md, The tree: src/main.ts): the ONLY place that chooses adapters for ports and
  * hands out the real clock and id source. Everything below receives them.
  */
 import { resolve } from 'node:path';

@@ -16,7 +16,7 @@ export interface CliOutput {
 
 /**
  * The `onhand` command's runtime. Adapters are not chosen here: main.ts passes `openStore` and
- * `serve` (CONVENTIONS: main.ts is the only composition root), and the process's streams and
+ * `serve` (main.ts is the only composition root: docs/ARCHITECTURE.md), and the process's streams and
  * environment, so that tests run the whole CLI in-process with their own.
  */
 export interface CliRuntime {

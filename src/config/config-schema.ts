@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { limits } from '../core/limits.js';
 
 /**
- * THE configuration schema (CONVENTIONS 16): one place for every setting and its default.
+ * THE configuration schema: one place for every setting and its default (docs/ARCHITECTURE.md,
+ * The tree: src/config).
  * `database` decides the store profile: a `postgres://` (or `postgresql://`) URL selects
  * PostgreSQL, anything else is a SQLite file path. No other knob can disagree with it.
  */

@@ -6,7 +6,7 @@ import type { VerdictStatus } from '../core/verdicts.js';
 import { limits } from '../core/limits.js';
 
 /**
- * THE error registry (CONVENTIONS 14): every error that leaves the process has an `ONH_ERR_*`
+ * THE error registry: every error that leaves the process has an `ONH_ERR_*`
  * code listed here with its HTTP status and title, and is sent as an RFC 9457 problem
  * (`application/problem+json`). `docs/errors.md` documents every code; the style test
  * `test/style/error-registry.test.ts` fails when the two disagree, or when `src/` names a

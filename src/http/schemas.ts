@@ -11,7 +11,7 @@ import { errorRegistry } from './errors.js';
  * Request bodies are validated by an Ajv that neither coerces nor strips (see server.ts), and
  * every body object is closed (`additionalProperties: false`): a field we do not know is a
  * 400, never silently dropped (OWASP API3, mass assignment). Every string and array is bounded
- * by core/limits.ts (CONVENTIONS 12).
+ * by core/limits.ts, where every bound of the product lives (docs/ARCHITECTURE.md, The tree).
  *
  * Response schemas double as serializers (fast-json-stringify drops what they do not list),
  * so they list every field the store's views carry.

@@ -62,7 +62,8 @@ function validatorCompiler() {
 
 /**
  * The HTTP server: health probes, the OpenAPI document and its UI, and the /v1 API, each a
- * plugin (CONVENTIONS 15). Every error leaves as an RFC 9457 problem (errors.ts).
+ * plugin, so a route is added in one file (docs/ARCHITECTURE.md, A new route or CLI command).
+ * Every error leaves as an RFC 9457 problem (errors.ts).
  */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({

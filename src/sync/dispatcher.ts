@@ -5,7 +5,7 @@ import type { DispatchResult, DispatchRow, DispatchStore } from './dispatch-stor
 import { limits } from '../core/limits.js';
 
 /**
- * The push loop of ONE channel connection (DESIGN "dispatcher"). Each tick:
+ * The push loop of ONE channel connection (docs/ARCHITECTURE.md, The data flow, step 6). Each tick:
  * 1. take or renew the channel's lease (one process pushes a channel at a time, so the
  *    platform's rate limit holds cluster-wide; a dead owner's lease expires after `leaseTtlMs`);
  * 2. claim the due rows, most urgent first (the store orders them), bounded by `batchSizeMax`;
@@ -27,7 +27,10 @@ export interface ChannelDispatcherOptions {
   policy: RetryPolicy;
   /** Injected randomness for jitter (tests pin it). @default Math.random */
   random?: () => number;
-  /** @default limits.leaseTtlMs */
+  /**
+   * Renewed while the owner works, so a dead owner's channel is taken over once it runs out
+   * (docs/RELIABILITY.md, section 12). @default limits.leaseTtlMs
+   */
   leaseTtlMs?: number;
   /** How long a claim shields its rows; a crashed pusher's rows come back after it. @default limits.claimTtlMs */
   claimMs?: number;

@@ -2,7 +2,8 @@ import assert from 'node:assert';
 import { limits } from '../core/limits.js';
 
 /**
- * Retry policy as a validated value (CONVENTIONS 11, after Temporal's compileRetryPolicy):
+ * Retry policy as a validated value, after Temporal's compileRetryPolicy (the promise it serves:
+ * docs/RELIABILITY.md, section 13):
  * delay = min(initial x coefficient^(attempt-1), max) x (0.5 + random/2), i.e. capped
  * exponential backoff with jitter; a platform's Retry-After overrides it (it is never shorter
  * than what the platform asked). After `attemptsMax` failed attempts the listing goes to the

@@ -56,8 +56,9 @@ export interface AvailabilityDeps {
 
 /**
  * The store refuses rules that mean something impossible with a CatalogueError (recognised by
- * its code, CONVENTIONS 14). On the rule-set routes that is ONH_ERR_INVALID_RULES, its paths
- * made JSON pointers into the request body (`/channels/bol/cap` -> `/rules/channels/bol/cap`).
+ * its code, never by instanceof: see src/http/errors.ts). On the rule-set routes that is
+ * ONH_ERR_INVALID_RULES, its paths made JSON pointers into the request body
+ * (`/channels/bol/cap` -> `/rules/channels/bol/cap`).
  */
 async function refusingBadRules<T>(pathPrefix: string, work: () => Promise<T>): Promise<T> {
   try {
