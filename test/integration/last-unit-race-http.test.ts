@@ -1,6 +1,6 @@
 /**
- * Goal: no oversell through the HTTP API under concurrency, on every store (CONVENTIONS 4,
- * RELIABILITY L1 over HTTP; ACIDRain: the last-unit race is also a security test).
+ * Goal: no oversell through the HTTP API under concurrency, on every store in test/support/stores.ts
+ * (docs/RELIABILITY.md, section 2, over HTTP; ACIDRain: the last-unit race is also a security test).
  *
  * Method: a real server on 127.0.0.1 (port 0) over each store in STORES; 10 units received,
  * then 100 concurrent fetch() POST /v1/reservations of 1 unit with distinct keys. Exactly 10

@@ -1,9 +1,10 @@
 /**
- * RELIABILITY P4 at test scale: a burst of 10x Bol.com's offers PATCH budget (50 per second)
- * lands in one ledger transaction: 100 listings drop to 0 (the channel shows stock that is
- * gone: an oversell risk) and 400 rise. Through the real connector and the simulator with its
- * real windows: zero rate-limit violations, the 100 urgent listings are written before any
- * raise, and each listing is written once (the changes are absolute and coalesced).
+ * The rate budget at test scale (docs/RELIABILITY.md, sections 10 and 11): a burst of 10x
+ * Bol.com's offers PATCH budget (50 per second) lands in one ledger transaction: 100 listings drop
+ * to 0 (the channel shows stock that is gone: an oversell risk) and 400 rise. Through the real
+ * connector and the simulator with its real windows: zero rate-limit violations, the 100 urgent
+ * listings are written before any raise, and each listing is written once (the changes are absolute
+ * and coalesced).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

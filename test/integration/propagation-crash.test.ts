@@ -1,9 +1,10 @@
 /**
- * RELIABILITY D1/P2 at test scale: the dispatcher runs in its own OS process and is killed
- * (SIGKILL) at random moments in the middle of pushes, five times, while the ledger keeps
- * changing; a new process takes over (the killed one's lease expires, its claims come back).
- * After the last restart: every Bol.com offer equals the ledger's quantity (nothing lost), and
- * no write after a listing's last change carries an older value (no stale overwrite).
+ * Crash safety and the lease at test scale (docs/RELIABILITY.md, sections 12 and 14): the
+ * dispatcher runs in its own OS process and is killed (SIGKILL) at random moments in the middle of
+ * pushes, five times, while the ledger keeps changing; a new process takes over (the killed one's
+ * lease expires, its claims come back). After the last restart: every Bol.com offer equals the
+ * ledger's quantity (nothing lost), and no write after a listing's last change carries an older
+ * value (no stale overwrite).
  */
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,6 @@
 /**
- * L1 `ledger-model` (RELIABILITY 3.A, with the L6 expiry and L7 idempotency promises folded in):
+ * `ledger-model` (docs/RELIABILITY.md, sections 1, 2, 4, 6 and 7: idempotency, no oversell, group
+ * commit, verify and expiry, in one run):
  * model-based test of the whole write path - GroupCommitter -> store.applyBatch -> the pure core
  * -> SQL - against a naive reference model (./ledger-reference-model.ts), on EVERY store in STORES.
  *

@@ -8,7 +8,8 @@
  * - Reservation holds are not movements here: `reserved` = the fold's order/cancellation/shipment
  *   deltas + what each reservation holds NOW (pending and not yet past expiresAt: its quantity;
  *   committed: its committed units; otherwise 0). Expiry is therefore purely logical - the model
- *   never "sweeps" - which is exactly the promise the ledger makes (RELIABILITY L6).
+ *   never "sweeps" - which is exactly the promise the ledger makes (docs/RELIABILITY.md,
+ *   section 7).
  * - Commands are judged strictly one after another in submission order (the order the group
  *   committer applies them), each against the state left by the previous one.
  * - A cancellation or shipment may take only units reserved for ORDERS: reserved minus what

@@ -1,5 +1,5 @@
 /**
- * Goal: the core stays pure (CONVENTIONS 1, 2): every .ts file under src/core imports only
+ * Goal: the core stays pure (docs/ARCHITECTURE.md, The tree and Layers): every .ts file under src/core imports only
  * relative paths inside src/core and `node:assert`, and never reads the clock (`Date.now`,
  * `new Date()`), draws randomness (`Math.random`, `crypto`), touches `process`, timers or
  * `performance`. The build fails otherwise, as TigerBeetle's tidy.zig does.

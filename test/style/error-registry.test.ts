@@ -1,5 +1,5 @@
 /**
- * Goal: one error registry for everything that leaves the process (CONVENTIONS 14, after
+ * Goal: one error registry for everything that leaves the process (docs/errors.md, after
  * Fastify's test/internals/errors.test.js).
  *
  * Method: read the table of docs/errors.md and compare it, code by code and status by status,

@@ -1,5 +1,5 @@
 /**
- * The checker behind test/style/core-purity.test.ts (CONVENTIONS 1; TigerBeetle's tidy.zig idea:
+ * The checker behind test/style/core-purity.test.ts (docs/ARCHITECTURE.md, Layers; TigerBeetle's tidy.zig idea:
  * style is checked by a test). A file under src/core may import only relative paths that stay
  * inside src/core, and `node:assert`; it may not read the clock, draw random numbers, touch the
  * process, crypto, timers or `performance`.

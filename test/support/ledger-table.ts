@@ -1,5 +1,5 @@
 /**
- * A small table DSL for the pure ledger core (CONVENTIONS 19, after TigerBeetle's
+ * A small table DSL for the pure ledger core (after TigerBeetle's
  * `state_machine_tests.zig`): a row names a starting snapshot in a few words, a batch of commands,
  * and what must come out (one expectation per command, optionally the final levels, the movements
  * and the reservation rows written). `runRow` builds the `LedgerSnapshot` the way a store would

@@ -1,5 +1,6 @@
 /**
- * The stores every conformance suite runs on (CONVENTIONS 4, after Kysely's DIALECTS).
+ * The stores every conformance suite runs on, so each case proves both engines (after Kysely's
+ * DIALECTS).
  *
  * - sqlite: a fresh file in a temp directory per store.
  * - postgres: a fresh database with a unique name on ONHAND_TEST_PG_URL (default

@@ -1,6 +1,6 @@
 /**
  * Goal: the promises of computeVariantAvailability (src/core/availability/compute-available.ts)
- * that no table can cover exhaustively (issue 3, "Property tests"):
+ * that no table can cover exhaustively:
  *   (a) every quantity is an integer, never negative, never above the pool;
  *   (b) a bundle never shows more than any single component allows;
  *   (c) monotone: more stock never lowers any listing's quantity, for the same rules;

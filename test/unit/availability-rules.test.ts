@@ -1,7 +1,7 @@
 /**
  * Goal: pin down what each channel listing may show (src/core/availability/compute-available.ts),
  * rule by rule and in combination, the meaning checks of rule sets (rule-set.ts) and the decayed
- * sales velocity (velocity.ts) - the "table-driven unit tests for every rule" of issue 3.
+ * sales velocity (velocity.ts): a table of cases for every rule.
  *
  * Method: a small builder (`build`) turns a compact row - levels by location code, channels with
  * their locations in priority order, listings with ranks, a rule set, optional bundle components,
@@ -365,8 +365,8 @@ describe('buffer: zero at or below (on the pool)', () => {
 });
 
 describe('buffer: dynamic (velocity x p95 seconds x safety factor, rounded, clamped)', () => {
-  // Rounded to the nearest unit (core change at 18:20, the brief said "rounded up"): a decayed
-  // rate never reaches 0, so rounding up kept a 1-unit buffer for hours after a single sale.
+  // Rounded to the nearest unit, not up: a decayed rate never reaches 0, so rounding up kept a
+  // 1-unit buffer for hours after a single sale.
   table([
     {
       name: '0.025 units/s x 60 s x 2 = 3 units held back',
@@ -815,8 +815,8 @@ describe('pre-order: incoming stock, separate from quantity', () => {
       check: (results) => assert.deepEqual(get(results, L).preorder, { quantity: 3, earliest_at: iso(T0 + 7 * DAY), latest_at: iso(T0 + 7 * DAY) }),
     },
     {
-      // Past-due lines keep the date their purchase order states (the core's choice since the brief
-      // said "dated now": a date that moved with `now` would rewrite every listing on every recompute).
+      // Past-due lines keep the date their purchase order states, not "now": a date that moved
+      // with `now` would rewrite every listing on every recompute.
       name: "past-due lines are still offered, with the purchase order's own date",
       levels: { WH1: 1 },
       incoming: [{ location: 'WH1', quantity: 6, inDays: -3 }, { location: 'WH1', quantity: 1, inDays: 2 }],

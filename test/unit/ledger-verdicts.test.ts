@@ -1,5 +1,6 @@
 /**
- * Goal: pin down the ledger's decision procedure, `applyCommands`, as data (CONVENTIONS 6, 19):
+ * Goal: pin down the ledger's decision procedure, `applyCommands`, as data (verdicts are
+ * values, src/core/verdicts.ts; tables, test/support/ledger-table.ts):
  * every movement type, every verdict status, and the rules that are easy to get subtly wrong -
  * group judgement, in-batch idempotency, logical expiry on first touch and its order, commit at
  * the expiry instant, partial commit, late counts over stored and in-batch movements, stale

@@ -2,19 +2,20 @@
  * Goal: the connector's model of Shopify's cost bucket (CostBucket in
  * src/connectors/shopify/shopify-limits.ts) never admits a request the real bucket would refuse -
  * whatever the order in which requests reach Shopify and answers come back, with refunds, lost
- * answers and requests that never arrive (RELIABILITY P4: zero THROTTLED caused by our overshoot).
+ * answers and requests that never arrive (zero THROTTLED caused by our overshoot: docs/RELIABILITY.md, section 11).
  *
- * Method: a discrete-event model on a fake clock. The "server" is Shopify's bucket as CHANNELS.md
- * 1.5 describes it (admit only if currentlyAvailable >= requested; refill at restoreRate up to
- * maximumAvailable; refund requested - actual after execution). fast-check draws a schedule of
- * steps: time passes; the client asks to send a request (admitted only if the model says it fits
- * now, `waitMsMax` 0); a random request on the wire reaches the server; a random answer reaches
- * the client (or is lost, or the client gives up on a request still on the wire - it may then land
- * during the model's grace period, `releaseGraceMs`, and never after: the connection is gone,
- * which is the model's stated assumption). A request the server must
- * refuse is a violation; the property is "no violation" over 1,000 schedules of 100 to 400 steps.
- * It also checks liveness: after every answer is in and the bucket had time to refill, a request
- * is admitted again (an earlier version of the model could stall for good).
+ * Method: a discrete-event model on a fake clock. The "server" is Shopify's bucket as
+ * docs/channels/shopify.md (Rate limit: the cost bucket) describes it (admit only if
+ * currentlyAvailable >= requested; refill at restoreRate up to maximumAvailable; refund requested -
+ * actual after execution). fast-check draws a schedule of steps: time passes; the client asks to
+ * send a request (admitted only if the model says it fits now, `waitMsMax` 0); a random request on
+ * the wire reaches the server; a random answer reaches the client (or is lost, or the client gives
+ * up on a request still on the wire - it may then land during the model's grace period,
+ * `releaseGraceMs`, and never after: the connection is gone, which is the model's stated
+ * assumption). A request the server must refuse is a violation; the property is "no violation" over
+ * 1,000 schedules of 100 to 400 steps. It also checks liveness: after every answer is in and the
+ * bucket had time to refill, a request is admitted again (an earlier version of the model could
+ * stall for good).
  *
  * Controls (run by hand, not kept): subtracting in-flight cost inside the cap, or resetting the
  * level from an older answer without the requests that finished since, both make it fail within
@@ -55,7 +56,7 @@ describe('CostBucket against a model of Shopify\'s bucket', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(step, { minLength: 100, maxLength: 400 }),
-        // Buckets Shopify documents: 1000 points (legacy), 2000 and up [CHANNELS.md 1.5]. The model
+        // Buckets Shopify documents: 1000 points (legacy), 2000 and up (docs/channels/shopify.md). The model
         // assumes 1000 points at 50/s until the first answer, so smaller ones are out of scope.
         fc.constantFrom(1000, 2000, 4000),
         fc.constantFrom(50, 100, 200, 1000, 2000),

@@ -1,6 +1,6 @@
 /**
  * Goal: Shopify webhook input is handled safely and maps to the right ledger facts
- * (src/connectors/shopify/shopify-webhooks.ts; issue 4 item 5; RELIABILITY 1.4, 1.9, I1, S1).
+ * (src/connectors/shopify/shopify-webhooks.ts; docs/RELIABILITY.md, sections 1 and 15).
  *
  * (a) verifyShopifyWebhook accepts exactly base64(HMAC-SHA256(raw body, secret)) for the current
  *     or previous secret, and nothing else: a flipped body bit, a flipped header bit, a wrong
@@ -144,7 +144,7 @@ describe('verifyShopifyWebhook', () => {
 
 // -----------------------------------------------------------------------------------------------
 
-/** REST payloads as Shopify sends them (trimmed; fields from CHANNELS.md 1.7 and public samples). */
+/** REST payloads as Shopify sends them (trimmed; fields from docs/channels/shopify.md and public samples). */
 const orderCreated = {
   id: 5600000000101,
   admin_graphql_api_id: 'gid://shopify/Order/5600000000101',

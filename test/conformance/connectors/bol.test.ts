@@ -1,5 +1,5 @@
 /**
- * Connector conformance, Bol.com half (CONVENTIONS 5; issue 4 items 6 and 7): BolConnector
+ * Connector conformance, Bol.com half (docs/ARCHITECTURE.md, A new connector, step 6): BolConnector
  * against the Bol simulator (sim/bol/bol-simulator.ts), a real HTTP server on loopback. No mocks:
  * every case goes through fetch, the token endpoint, the rate windows and the fault switches.
  *

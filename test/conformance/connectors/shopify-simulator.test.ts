@@ -1,5 +1,6 @@
 /**
- * The Shopify simulator is only useful if it answers like Shopify (CHANNELS.md section 6). Goal:
+ * The Shopify simulator is only useful if it answers like Shopify (docs/channels/shopify.md,
+ * What the simulator models). Goal:
  * pin its answers with raw GraphQL over HTTP, without the connector in between, so a connector
  * test cannot pass because both sides share a mistake; and run its webhooks end to end into a
  * receiver that uses the real verification and mapping (src/connectors/shopify/shopify-webhooks.ts).

@@ -1,5 +1,6 @@
 /**
- * Connector conformance, Shopify half (CONVENTIONS 5; issue 4 items 5 and 7; RELIABILITY P4, P6).
+ * Connector conformance, Shopify half (docs/ARCHITECTURE.md, A new connector, step 6; the
+ * promises are docs/RELIABILITY.md, sections 11 and 13).
  *
  * Goal: what the ChannelConnector port promises holds for ShopifyConnector against the Shopify
  * simulator (sim/shopify/) over real HTTP on 127.0.0.1 - push and read back, batches split at
@@ -8,7 +9,7 @@
  * credentials and unknown items classified permanent, transient failures classified retry.
  *
  * Method: every case runs on two API versions, because the compare-and-set and idempotency
- * contract changed between them (shared/specs/shopify/SOURCE.txt):
+ * contract changed between them (docs/channels/shopify.md, Push: inventorySetQuantities):
  *   - 2026-04: changeFromQuantity + @idempotent, both mandatory;
  *   - 2025-01: compareQuantity / ignoreCompareQuantity, no idempotency directive (the version of
  *     the schema extract) - here a lost answer is recovered by the compare failing and the
@@ -296,7 +297,7 @@ for (const target of TARGETS) {
     });
   });
 
-  describe(`${target.name}: the cost bucket under a burst (RELIABILITY P4)`, () => {
+  describe(`${target.name}: the cost bucket under a burst`, () => {
     // A small bucket (100 points = 10 mutations) that refills at 1000 points/s, so a burst of
     // 10x the bucket drains in about a second.
     let sim: ShopifySimulator;

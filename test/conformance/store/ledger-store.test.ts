@@ -1,5 +1,5 @@
 /**
- * Store conformance (CONVENTIONS 4): the same cases on every store in STORES - SQLite and the
+ * Store conformance: the same cases on every store in STORES - SQLite and the
  * real PostgreSQL on 127.0.0.1:5432 (CI must run both). No mocks.
  *
  * Goal: what the port promises holds on each engine - catalogue rules, purchase orders,

@@ -1,8 +1,9 @@
 /**
- * RELIABILITY D3's control: onhand refuses to acknowledge commands on a PostgreSQL that could
- * lose them (synchronous_commit=off), unless the operator explicitly accepts the risk. A guard
- * that does not trip is a failure, so this test turns the setting off for a real database.
- * (SQLite's guard: the store asserts synchronous=FULL when it opens; see sqlite-store.ts.)
+ * The control for docs/RELIABILITY.md, section 3 (durable before acknowledged): onhand refuses to
+ * acknowledge commands on a PostgreSQL that could lose them (synchronous_commit=off), unless the
+ * operator explicitly accepts the risk. A guard that does not trip is a failure, so this test turns
+ * the setting off for a real database. (SQLite's guard: the store asserts synchronous=FULL when it
+ * opens; see sqlite-store.ts.)
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
