@@ -40,7 +40,7 @@ const { values } = parseArgs({
     // Commands per batch at most (default: the product's, limits.groupCommitBatchSizeMax).
     batch: { type: 'string' },
     // > 0: list every variant on this many channels first, so each batch also recomputes and
-    // stores the desired quantity of every affected listing (issue 3's incremental recompute).
+    // stores the desired quantity of every affected listing (the incremental recompute, docs/RELIABILITY.md, section 8).
     channels: { type: 'string', default: '0' },
   },
 });

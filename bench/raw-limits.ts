@@ -1,6 +1,6 @@
 /**
- * bench:raw - the storage engines' raw write limits on THIS machine, the yardstick issue 2
- * gives its ledger targets against ("SQLite about 150k single-row movements/s with 1000 per
+ * bench:raw - the storage engines' raw write limits on THIS machine, the yardstick the
+ * ledger's throughput targets were set against ("SQLite about 150k single-row movements/s with 1000 per
  * transaction, 4.5k/s with one per transaction, synchronous=FULL; PostgreSQL about 58k/s
  * batched, 3.5k/s one per transaction on a hot row"). VMs differ by 2x from one session to the
  * next, so bench:ledger's figures are read against these, measured in the same hour.
