@@ -1,5 +1,5 @@
 /**
- * Time and identity are injected into the core (CONVENTIONS 2): the core never reads a clock
+ * Time and identity are injected into the core (docs/ARCHITECTURE.md, The tree): the core never reads a clock
  * and never draws a random number, so every decision is a pure function of its inputs and a
  * test can pin time to a reference timestamp.
  */

@@ -50,7 +50,7 @@ export const limits = Object.freeze({
   requestBodyBytesMax: 2 * 1024 * 1024,
   /**
    * How long a channel showing LESS than desired is left alone before it is corrected: long
-   * enough for the order webhook of a sale the channel took to arrive (RELIABILITY R1).
+   * enough for the order webhook of a sale the channel took to arrive (docs/RELIABILITY.md, section 11).
    */
   driftGraceMs: 60_000,
   /** Push-latency samples kept (sync status reads the last 15 minutes of them). */
@@ -64,7 +64,7 @@ export const limits = Object.freeze({
   webhookConnectorsCachedMax: 1_000,
   /** Largest webhook body accepted (Shopify orders with many lines stay far below). */
   webhookBodyBytesMax: 1024 * 1024,
-  /** Whole-request deadline; Fastify's default is 0 = unbounded (RELIABILITY S5). */
+  /** Whole-request deadline; Fastify's default is 0 = unbounded (docs/RELIABILITY.md, section 13). */
   requestTimeoutMs: 30_000,
   /** Reservations expired per sweep transaction. */
   sweepBatchSizeMax: 1_000,

@@ -1,6 +1,6 @@
 /**
- * The closed set of answers the ledger gives to a command (CONVENTIONS 6: verdicts are data,
- * exceptions are for bugs and IO faults). Ordered by precedence: when several apply, the
+ * The closed set of answers the ledger gives to a command. Verdicts are data;
+ * exceptions are for bugs and IO faults. Ordered by precedence: when several apply, the
  * first in this list is the answer (a replayed key is answered before anything is looked up,
  * an unknown variant before the level is judged, and so on).
  */
