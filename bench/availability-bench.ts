@@ -64,7 +64,7 @@ function phase(name: string, started: number, extra: Record<string, unknown> = {
 
 const { store, cleanup } = await open();
 let started = performance.now();
-await store.upsertLocations(
+await store.catalogue.upsertLocations(
   [
     { code: 'WH1', name: 'Main', kind: 'warehouse' },
     { code: 'WH2', name: '3PL', kind: '3pl' },
@@ -75,7 +75,7 @@ await store.upsertLocations(
 for (let start = 0; start < plainCount; start += 1000) {
   const chunk = [];
   for (let index = start; index < Math.min(plainCount, start + 1000); index += 1) chunk.push({ sku: `V${index}`, name: `Variant ${index}`, barcode: String(8_700_000_000_000 + index) });
-  await store.upsertVariants(chunk, now);
+  await store.catalogue.upsertVariants(chunk, now);
 }
 for (let start = 0; start < bundleCount; start += 1000) {
   const chunk = [];
@@ -91,7 +91,7 @@ for (let start = 0; start < bundleCount; start += 1000) {
       ],
     });
   }
-  await store.upsertVariants(chunk, now);
+  await store.catalogue.upsertVariants(chunk, now);
 }
 phase('catalogue', started, { variants: variantCount, bundles: bundleCount });
 
@@ -112,7 +112,7 @@ await Promise.all(receipts);
 phase('opening stock (before any listing)', started);
 
 started = performance.now();
-await store.upsertChannels(
+await store.availability.upsertChannels(
   channels.map((code, index) => ({ code, name: code, platform: (['shopify', 'bol', 'amazon', 'custom'] as const)[index]!, locations: index === 3 ? ['WH2'] : ['WH1', 'WH2', 'ST1'] })),
   now,
 );
@@ -123,7 +123,7 @@ for (const [channelIndex, channel] of channels.entries()) {
       const sku = index < plainCount ? `V${index}` : `K${index - plainCount}`;
       chunk.push({ channel, externalId: `${channel}-${sku}`, ...(channelIndex === 1 && index < plainCount ? { barcode: String(8_700_000_000_000 + index) } : { sku }), rank: channelIndex + 1 });
     }
-    await store.upsertListings(chunk, now);
+    await store.availability.upsertListings(chunk, now);
   }
 }
 phase('listings (normalizer + first compute)', started, { listings: variantCount * channels.length });
@@ -140,12 +140,12 @@ const rulesV2 = {
 };
 const results = [];
 for (const [name, rules] of [['activate v1', rulesV1], ['rule change to v2', rulesV2]] as const) {
-  const version = await store.createRuleSet({ rules, author: 'bench' }, now);
+  const version = await store.availability.createRuleSet({ rules, author: 'bench' }, now);
   peakRss = 0;
   peakHeap = 0;
   sample();
   started = performance.now();
-  const report = await store.activateRuleSet(version.version, { author: 'bench' }, now);
+  const report = await store.availability.activateRuleSet(version.version, { author: 'bench' }, now);
   sample();
   const seconds = phase(name, started, { ...report, peak_rss_mib: Math.round(peakRss / 1048576), peak_heap_mib: Math.round(peakHeap / 1048576) });
   results.push({ name, seconds, ...report, rss: Math.round(peakRss / 1048576), heap: Math.round(peakHeap / 1048576) });

@@ -73,23 +73,23 @@ function percentile(sorted: Float64Array, p: number): number {
 async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
   const { store, cleanup } = await open(engine);
   const variantCount = shape === 'hot' ? 1 : spreadVariants;
-  await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
+  await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
   for (let start = 0; start < variantCount; start += 1000) {
     const chunk = [];
     for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) chunk.push({ sku: `SKU-${index}`, name: `Variant ${index}` });
-    await store.upsertVariants(chunk, 1);
+    await store.catalogue.upsertVariants(chunk, 1);
   }
   const channelCount = Number(values.channels);
   if (channelCount > 0) {
     const codes = Array.from({ length: channelCount }, (_, index) => `ch${index}`);
-    await store.upsertChannels(codes.map((code) => ({ code, name: code, platform: 'custom' as const, locations: ['WH1'] })), 1);
-    const version = await store.createRuleSet({ rules: { defaults: { buffer: { units: 1 } }, channels: { ch0: { cap: 50 } } }, author: 'bench' }, 1);
-    await store.activateRuleSet(version.version, { author: 'bench' }, 1);
+    await store.availability.upsertChannels(codes.map((code) => ({ code, name: code, platform: 'custom' as const, locations: ['WH1'] })), 1);
+    const version = await store.availability.createRuleSet({ rules: { defaults: { buffer: { units: 1 } }, channels: { ch0: { cap: 50 } } }, author: 'bench' }, 1);
+    await store.availability.activateRuleSet(version.version, { author: 'bench' }, 1);
     for (const code of codes) {
       for (let start = 0; start < variantCount; start += 1000) {
         const chunk = [];
         for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) chunk.push({ channel: code, externalId: `${code}-${index}`, sku: `SKU-${index}` });
-        await store.upsertListings(chunk, 1);
+        await store.availability.upsertListings(chunk, 1);
       }
     }
   }
@@ -127,10 +127,10 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
   const probe = shape === 'hot' ? ['SKU-0'] : ['SKU-0', 'SKU-1', `SKU-${variantCount - 1}`];
   let oversoldUnits = 0;
   for (const sku of probe) {
-    const stock = await store.getStock(sku, Date.now());
+    const stock = await store.ledger.getStock(sku, Date.now());
     oversoldUnits += Math.max(0, -(stock?.total.available ?? 0));
   }
-  const verify = await store.verify();
+  const verify = await store.ledger.verify();
   const result = {
     bench: 'ledger',
     store: engine,

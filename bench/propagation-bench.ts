@@ -89,13 +89,13 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   const clock = { now: () => Date.now() };
   let ids = 0;
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
-  await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+  await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
   const skus = Array.from({ length: variantCount }, (_, index) => `V${index}`);
-  await store.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
-  await store.upsertChannels([{ code: 'bol', name: platform, platform, locations: ['WH1'], pushLatencyP95Ms: 1000 }], clock.now());
+  await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
+  await store.availability.upsertChannels([{ code: 'bol', name: platform, platform, locations: ['WH1'], pushLatencyP95Ms: 1000 }], clock.now());
   const seededOffers = (await ask<{ offers: string[] }>(simProcess, { seed: skus.length })).offers;
   const offerOf = new Map(skus.map((sku, index) => [sku, seededOffers[index]!]));
-  await store.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offerOf.get(sku)!, sku })), clock.now());
+  await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offerOf.get(sku)!, sku })), clock.now());
   await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1000 }) as LedgerCommand));
   const connector: ChannelConnector =
     platform === 'bol'
@@ -118,7 +118,7 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   const settled = async (limitMs: number) => {
     const until = Date.now() + limitMs;
     while (Date.now() < until) {
-      const [status] = await store.syncStatus(Date.now());
+      const [status] = await store.outbox.syncStatus(Date.now());
       if (status && status.queueDepth === 0) return true;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

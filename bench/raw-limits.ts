@@ -64,8 +64,8 @@ async function sqlite() {
     const filename = join(directory, 'raw.db');
     const store = new SqliteStore({ filename });
     await store.migrate();
-    await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
-    await store.upsertVariants([{ sku: 'RAW', name: 'Raw' }], 1);
+    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
+    await store.catalogue.upsertVariants([{ sku: 'RAW', name: 'Raw' }], 1);
     await store.close();
     const db = new Database(filename);
     db.pragma('journal_mode = WAL');
@@ -94,8 +94,8 @@ async function postgres() {
   try {
     const store = new PostgresStore({ connectionString: database.url, poolSize: 1 });
     await store.migrate();
-    await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
-    await store.upsertVariants([{ sku: 'RAW', name: 'Raw' }], 1);
+    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
+    await store.catalogue.upsertVariants([{ sku: 'RAW', name: 'Raw' }], 1);
     await store.close();
     const pool = new pg.Pool({ connectionString: database.url, max: 1 });
     const client = await pool.connect();

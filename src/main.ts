@@ -70,7 +70,7 @@ export async function serve(config: Config): Promise<void> {
     if (report) logger.info(report, 'demo catalogue loaded');
   }
   let bootstrapToken: string | undefined;
-  if ((await store.countTokens()) === 0) {
+  if ((await store.tokens.countTokens()) === 0) {
     bootstrapToken = (await issueToken(store, { name: 'bootstrap admin', scope: 'admin' }, systemClock, randomIds)).token;
   }
   const address = await app.listen({ host: config.host, port: config.port });
@@ -79,7 +79,7 @@ export async function serve(config: Config): Promise<void> {
   // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.
   const demoChannels = demo ? await demo.startDemoChannels(store, ledger, systemClock, address) : undefined;
   const runtimes: ChannelRuntime[] = [];
-  for (const channel of await store.listChannels()) {
+  for (const channel of await store.availability.listChannels()) {
     try {
       const runtime = channelRuntime(channel, systemClock);
       if (runtime) runtimes.push(runtime);

@@ -1,7 +1,7 @@
 import type { EpochMs } from '../core/clock.js';
 import { explainText, type ListingAvailability } from '../core/availability/compute-available.js';
 import type {
-  AvailabilityStore,
+  AvailabilityPort,
   ChannelInput,
   ChannelRecord,
   DryRunReport,
@@ -39,7 +39,7 @@ import type {
  */
 
 /** The port names no type for a mapping; this is its parameter's item. */
-type MappingInput = Parameters<AvailabilityStore['upsertMappings']>[0][number];
+type MappingInput = Parameters<AvailabilityPort['upsertMappings']>[0][number];
 
 function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : iso(ms);

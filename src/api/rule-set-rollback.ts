@@ -1,4 +1,4 @@
-import type { AvailabilityStore } from '../store/availability-store.js';
+import type { AvailabilityPort } from '../store/availability-store.js';
 
 /**
  * A rollback is an activation of an EARLIER version, checked before anything changes; the API
@@ -10,7 +10,7 @@ import type { AvailabilityStore } from '../store/availability-store.js';
  * @example const refusal = await rollbackRefusal(store, 2); // { activeVersion: 2, reason: 'version 2 is not earlier than the active version 2' }
  */
 export async function rollbackRefusal(
-  store: Pick<AvailabilityStore, 'listRuleSets'>,
+  store: Pick<AvailabilityPort, 'listRuleSets'>,
   version: number,
 ): Promise<{ activeVersion: number | null; reason: string } | null> {
   const activeVersion = (await store.listRuleSets()).find((each) => each.active)?.version ?? null;

@@ -1,4 +1,4 @@
-import type { ChannelSyncStatus, DeadLetter } from '../sync/dispatch-store.js';
+import type { ChannelSyncStatus, DeadLetter } from '../store/outbox-port.js';
 import { iso } from './iso-time.js';
 import type { ChannelSyncStatusView, DeadLetterView } from './sync-schemas.js';
 

@@ -56,6 +56,6 @@ export async function issueToken(
   const token = `onh_${request.scope}_${randomBytes(32).toString('base64url')}`;
   assert(isTokenShaped(token));
   const id = ids.next('tok');
-  await store.createToken({ id, name: request.name, scope: request.scope, hash: hashToken(token), createdAt: clock.now() });
+  await store.tokens.createToken({ id, name: request.name, scope: request.scope, hash: hashToken(token), createdAt: clock.now() });
   return { id, token, scope: request.scope, name: request.name };
 }

@@ -8,7 +8,7 @@ import { listingAvailability, ruleSetView } from '../api/availability-mapping.js
 import { RuleSetDocument } from '../api/availability-schemas.js';
 import { problemErrorsMax } from '../http/errors.js';
 import { rollbackRefusal } from '../api/rule-set-rollback.js';
-import type { AvailabilityStore, ListingRecord, RecomputeReport } from '../store/availability-store.js';
+import type { AvailabilityPort, ListingRecord, RecomputeReport } from '../store/availability-store.js';
 import { systemClock } from '../system-clock.js';
 import { CliFailure, integer, say, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 import { progressBar } from './progress-bar.js';
@@ -90,7 +90,7 @@ function recomputeSummary(report: RecomputeReport): string {
 }
 
 /** Every listing of a sku on a channel, page by page. */
-async function listingsOf(store: AvailabilityStore, sku: string, channel: string): Promise<ListingRecord[]> {
+async function listingsOf(store: AvailabilityPort, sku: string, channel: string): Promise<ListingRecord[]> {
   const listings: ListingRecord[] = [];
   for (let afterId: string | undefined; ; ) {
     const page = await store.listListings({ channel, sku, afterId, limit: limits.pageSizeMax });
@@ -116,12 +116,12 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
     .action(async (sku: string, flags: Flags) =>
       withStore(runtime, flags, async (store) => {
         const channel = String(flags.channel);
-        if (!(await store.getChannel(channel))) throw new CliFailure(`no channel ${channel}`, 1);
-        const listings = await listingsOf(store, sku, channel);
+        if (!(await store.availability.getChannel(channel))) throw new CliFailure(`no channel ${channel}`, 1);
+        const listings = await listingsOf(store.availability, sku, channel);
         if (listings.length === 0) throw new CliFailure(`no listing of ${sku} on channel ${channel}`, 1);
         const texts: string[] = [];
         for (const listing of listings) {
-          const explained = await store.explainListing(listing.id, systemClock.now());
+          const explained = await store.availability.explainListing(listing.id, systemClock.now());
           if (explained) texts.push(`listing ${listing.id} (${listing.externalId})\n${explainText(sku, listingAvailability(explained))}`);
         }
         say(runtime, texts.join('\n\n'));
@@ -132,7 +132,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
     .description('recompute what every listing shows (progress on stderr, the report on stdout)')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const report = await withProgress(runtime, 'recompute', (onProgress) => store.recomputeAll(systemClock.now(), onProgress));
+        const report = await withProgress(runtime, 'recompute', (onProgress) => store.availability.recomputeAll(systemClock.now(), onProgress));
         say(runtime, recomputeSummary(report));
       }),
     );
@@ -143,7 +143,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
     .description('every version, newest first: version, active, created, author, note')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const versions = await store.listRuleSets();
+        const versions = await store.availability.listRuleSets();
         if (versions.length === 0) say(runtime, 'no rule sets');
         for (const each of versions) {
           say(runtime, `v${each.version}\t${each.active ? 'active' : '-'}\t${new Date(each.createdAt).toISOString()}\t${each.author}\t${each.note ?? ''}`);
@@ -156,7 +156,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
     .argument('<version>', 'version number', integer('version'))
     .action(async (version: number, flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const record = await store.getRuleSet(version);
+        const record = await store.availability.getRuleSet(version);
         if (!record) throw new CliFailure(`no rule set version ${version}`, 1);
         say(runtime, JSON.stringify(ruleSetView(record), null, 2));
       }),
@@ -170,7 +170,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       const ruleSet = readRulesFile(file); // before opening the store: a bad file touches nothing
       await withStore(runtime, flags, async (store) => {
         const created = await refusingBadRules(file, () =>
-          store.createRuleSet({ rules: ruleSet, author: author(flags, runtime.env), note: flags.note as string | undefined }, systemClock.now()),
+          store.availability.createRuleSet({ rules: ruleSet, author: author(flags, runtime.env), note: flags.note as string | undefined }, systemClock.now()),
         );
         say(runtime, `created rule set v${created.version}; it is not active: onhand rules dry-run --file ${file}, then onhand rules activate ${created.version}`);
       });
@@ -185,7 +185,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       const ruleSet = readRulesFile(file);
       const limit = Math.min(Math.max(1, Number(flags.limit)), limits.pageSizeMax);
       await withStore(runtime, flags, async (store) => {
-        const report = await refusingBadRules(file, () => store.dryRunRuleSet(ruleSet, systemClock.now(), limit));
+        const report = await refusingBadRules(file, () => store.availability.dryRunRuleSet(ruleSet, systemClock.now(), limit));
         const base = report.baseVersion === null ? 'no active rule set' : `active rule set v${report.baseVersion}`;
         say(runtime, `dry run against ${base}: ${report.listings} listings, ${report.changed} would change`);
         for (const change of report.changes) {
@@ -201,14 +201,14 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       .argument('<version>', 'version number', integer('version'))
       .action(async (version: number, flags: Flags) =>
         withStore(runtime, flags, async (store) => {
-          if (!(await store.getRuleSet(version))) throw new CliFailure(`no rule set version ${version}`, 1);
+          if (!(await store.availability.getRuleSet(version))) throw new CliFailure(`no rule set version ${version}`, 1);
           if (action === 'rollback') {
-            const refusal = await rollbackRefusal(store, version);
+            const refusal = await rollbackRefusal(store.availability, version);
             if (refusal) throw new CliFailure(`cannot roll back: ${refusal.reason}`, 1);
           }
           const by = { author: author(flags, runtime.env), note: flags.note as string | undefined };
           const report = await withProgress(runtime, action, (onProgress) =>
-            refusingBadRules(`rule set v${version}`, () => store.activateRuleSet(version, by, systemClock.now(), onProgress)),
+            refusingBadRules(`rule set v${version}`, () => store.availability.activateRuleSet(version, by, systemClock.now(), onProgress)),
           );
           say(runtime, `rule set v${version} is active; ${recomputeSummary(report)}`);
         }),

@@ -66,7 +66,7 @@ export function buildCli(runtime: CliRuntime): Command {
     .description('list tokens (never their secrets)')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const tokens = await store.listTokens();
+        const tokens = await store.tokens.listTokens();
         if (tokens.length === 0) say(runtime, 'no tokens');
         for (const each of tokens) {
           const state = each.revokedAt === null ? 'active' : `revoked ${new Date(each.revokedAt).toISOString()}`;
@@ -79,7 +79,7 @@ export function buildCli(runtime: CliRuntime): Command {
     .argument('<id>', 'token id, as `token list` shows it')
     .action(async (id: string, flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        if (!(await store.revokeToken(id, systemClock.now()))) throw new CliFailure(`no active token ${id}`, 1);
+        if (!(await store.tokens.revokeToken(id, systemClock.now()))) throw new CliFailure(`no active token ${id}`, 1);
         say(runtime, `revoked ${id}`);
       }),
     );
@@ -88,7 +88,7 @@ export function buildCli(runtime: CliRuntime): Command {
     .description('recompute every level from its movements; exits 1 on any mismatch')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const report = await store.verify();
+        const report = await store.ledger.verify();
         for (const mismatch of report.mismatches) {
           say(runtime, `MISMATCH ${mismatch.sku} @ ${mismatch.location}: ${mismatch.field} stored ${mismatch.stored}, movements say ${mismatch.recomputed}`);
         }

@@ -3,7 +3,7 @@ import type { EpochMs } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import { deadLetterView, syncStatusView } from '../api/sync-mapping.js';
 import { redriveLimitMax } from '../api/sync-schemas.js';
-import type { ChannelSyncStatus, DeadLetter } from '../sync/dispatch-store.js';
+import type { ChannelSyncStatus, DeadLetter } from '../store/outbox-port.js';
 import { systemClock } from '../system-clock.js';
 import { CliFailure, integer, say, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 
@@ -92,7 +92,7 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
         const now = systemClock.now();
-        const channels = await store.syncStatus(now);
+        const channels = await store.outbox.syncStatus(now);
         say(runtime, flags.json ? JSON.stringify({ channels: channels.map(syncStatusView) }, null, 2) : statusTable(channels, now));
       }),
     );
@@ -115,8 +115,8 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
     .action(async (flags: Flags) => {
       const limit = limitWithin(flags, limits.pageSizeMax);
       await withStore(runtime, flags, async (store) => {
-        const channel = await knownChannel(store, flags);
-        const letters = await store.listDeadLetters({ channel, limit });
+        const channel = await knownChannel(store.availability, flags);
+        const letters = await store.outbox.listDeadLetters({ channel, limit });
         if (flags.json) say(runtime, JSON.stringify({ items: letters.map(deadLetterView) }, null, 2));
         else say(runtime, letters.length === 0 ? 'no dead letters' : deadLetterTable(letters));
       });
@@ -133,8 +133,8 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
       if (flags.limit === undefined) throw new CliFailure(`dead-letters redrive needs --limit <n> (1 to ${redriveLimitMax})`, 2);
       const limit = limitWithin(flags, redriveLimitMax);
       await withStore(runtime, flags, async (store) => {
-        const channel = await knownChannel(store, flags);
-        const redriven = await store.redrive({ channel, limit }, systemClock.now());
+        const channel = await knownChannel(store.availability, flags);
+        const redriven = await store.outbox.redrive({ channel, limit }, systemClock.now());
         say(runtime, `redriven ${redriven} dead letter${redriven === 1 ? '' : 's'}${channel ? ` on ${channel}` : ''}`);
       });
     });

@@ -98,11 +98,11 @@ export interface DemoReport {
 
 /** Load the demo into an empty database. Returns null (and does nothing) when variants exist. */
 export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock: Clock): Promise<DemoReport | null> {
-  if ((await store.listVariants({ limit: 1 })).length > 0) return null;
+  if ((await store.catalogue.listVariants({ limit: 1 })).length > 0) return null;
   const now = clock.now();
   const variants = demoVariants();
-  await store.upsertLocations(demoLocations, now);
-  await store.upsertVariants(variants, now);
+  await store.catalogue.upsertLocations(demoLocations, now);
+  await store.catalogue.upsertVariants(variants, now);
   const random = mulberry32(20_261_123);
   const plain = variants.filter((variant) => !variant.components);
   const receipts: LedgerCommand[] = [];
@@ -133,7 +133,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     { id: 'PO-DEMO-1003', supplier: 'Nordic Knits', days: 21, skus: plain.filter((v) => /^(SCARF|BEANIE|GLOVES)-/.test(v.sku)) },
   ];
   for (const order of orders) {
-    await store.upsertPurchaseOrder(
+    await store.catalogue.upsertPurchaseOrder(
       {
         id: order.id,
         supplier: order.supplier,
@@ -150,7 +150,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     );
   }
   // Two sales channels, every variant listed on both, and a first rule set.
-  await store.upsertChannels(
+  await store.availability.upsertChannels(
     [
       { code: 'shop', name: 'Own Shopify shop', platform: 'shopify', locations: ['WH-AMS', 'STORE-UTR', 'WH-RTM'], pushLatencyP95Ms: 800 },
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
@@ -166,9 +166,9 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       sku: variant.sku,
       rank: channel === 'shop' ? 1 : 2,
     }));
-    listings += (await store.upsertListings(items, now)).created;
+    listings += (await store.availability.upsertListings(items, now)).created;
   }
-  const rules = await store.createRuleSet(
+  const rules = await store.availability.createRuleSet(
     {
       author: 'demo',
       note: 'demo rules: a unit of safety everywhere, Bol.com capped and kept off the store, pre-order on the own shop',
@@ -183,7 +183,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     },
     now,
   );
-  await store.activateRuleSet(rules.version, { author: 'demo' }, now);
+  await store.availability.activateRuleSet(rules.version, { author: 'demo' }, now);
   return {
     variants: variants.length,
     bundles: variants.length - plain.length,

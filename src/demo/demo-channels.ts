@@ -20,7 +20,7 @@ export interface DemoChannels {
 async function externalIds(store: LedgerStore, channel: string): Promise<{ externalId: string; sku: string }[]> {
   const out: { externalId: string; sku: string }[] = [];
   for (let after: string | undefined; ; ) {
-    const page = await store.listListings({ channel, afterId: after, limit: 500 });
+    const page = await store.availability.listListings({ channel, afterId: after, limit: 500 });
     if (page.length === 0) return out;
     out.push(...page.map((listing) => ({ externalId: listing.externalId, sku: listing.sku })));
     after = page[page.length - 1]!.id;
@@ -39,8 +39,8 @@ function withConnector(channel: ChannelRecord, connector: Record<string, unknown
 }
 
 export async function startDemoChannels(store: LedgerStore, _ledger: GroupCommitter, clock: Clock, serverUrl: string): Promise<DemoChannels | undefined> {
-  const channel = await store.getChannel('bol');
-  const shopChannel = await store.getChannel('shop');
+  const channel = await store.availability.getChannel('bol');
+  const shopChannel = await store.availability.getChannel('shop');
   if (!channel || !shopChannel) return undefined;
   const sim = new BolSimulator();
   const url = await sim.start();
@@ -48,7 +48,7 @@ export async function startDemoChannels(store: LedgerStore, _ledger: GroupCommit
   const shopify = new ShopifySimulator({ webhookUrl: `${serverUrl}/webhooks/shopify/${shopChannel.code}` });
   const shopifyUrl = await shopify.start();
   const items = (await externalIds(store, 'shop')).map(({ externalId, sku }) => shopify.addItem({ sku, inventoryItemId: externalId }).inventoryItemId);
-  await store.upsertChannels(
+  await store.availability.upsertChannels(
     [
       withConnector(channel, { client_id: 'onhand-sim', client_secret: 'onhand-sim-secret', base_url: url, token_url: sim.tokenUrl, account: 'demo', poll_interval_ms: 2000 }),
       withConnector(shopChannel, {

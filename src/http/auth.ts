@@ -1,6 +1,6 @@
 import assert from 'node:assert';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { LedgerStore, TokenRecord, TokenScope } from '../store/ledger-store.js';
+import type { TokenPort, TokenRecord, TokenScope } from '../store/ledger-store.js';
 import { ProblemError } from './errors.js';
 import { hashToken, isTokenShaped, scopeAllows } from '../api/tokens.js';
 
@@ -18,7 +18,7 @@ declare module 'fastify' {
 const realm = 'Bearer realm="onhand"';
 
 /** What authentication needs of the store. */
-export type TokenLookup = Pick<LedgerStore, 'findTokenByHash'>;
+export type TokenLookup = Pick<TokenPort, 'findTokenByHash'>;
 
 function unauthenticated(detail: string, invalid: boolean): ProblemError {
   // RFC 6750 section 3: a request without credentials gets a bare challenge; a bad token

@@ -3,7 +3,7 @@ import type { CommandAnswer } from '../core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { ChannelRecord } from '../store/availability-store.js';
-import type { LedgerStore } from '../store/ledger-store.js';
+import type { OutboxPort } from '../store/outbox-port.js';
 import { payloadHash } from './payload-hash.js';
 
 /**
@@ -31,7 +31,7 @@ const typeOf = { order: 'order', cancellation: 'cancellation', return: 'return' 
 export async function ingestOrderLines(
   lines: readonly ChannelOrderLine[],
   channel: Pick<ChannelRecord, 'code' | 'platform' | 'locations'>,
-  store: Pick<LedgerStore, 'listingByExternalId'>,
+  store: Pick<OutboxPort, 'listingByExternalId'>,
   ledger: GroupCommitter,
 ): Promise<OrderIngestReport> {
   const report: OrderIngestReport = { applied: 0, replayed: 0, refused: [], unmapped: [] };

@@ -3,7 +3,8 @@ import { limits } from '../core/limits.js';
 import { pollsOrders, type ChannelConnector } from '../connectors/channel-connector.js';
 import type { OrderPollIntake } from '../connectors/channel-intake.js';
 import type { GroupCommitter } from '../store/group-commit.js';
-import type { LedgerStore } from '../store/ledger-store.js';
+import type { AvailabilityPort } from '../store/availability-store.js';
+import type { OutboxPort } from '../store/outbox-port.js';
 import { ingestOrderLines, type OrderIngestReport } from './order-lines.js';
 
 /** A connected channel; only those whose connector polls orders (channel-intake.ts) are polled. */
@@ -13,7 +14,10 @@ export interface PolledChannel {
 }
 
 export interface OrderPollingOptions {
-  store: Pick<LedgerStore, 'acquireLease' | 'getChannel' | 'loadCursor' | 'saveCursor' | 'listingByExternalId'>;
+  store: {
+    availability: Pick<AvailabilityPort, 'getChannel'>;
+    outbox: Pick<OutboxPort, 'acquireLease' | 'loadCursor' | 'saveCursor' | 'listingByExternalId'>;
+  };
   ledger: GroupCommitter;
   clock: Clock;
   /** This process, as the channel lease knows it (the dispatcher uses the same owner and lease). */
@@ -74,13 +78,13 @@ export class OrderPolling {
     const polled = this.channels.find((each) => each.channel === channel);
     if (!polled) return null;
     const { store, clock, owner } = this.options;
-    if ((await store.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs)) === null)
+    if ((await store.outbox.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs)) === null)
       return null;
-    const record = await store.getChannel(channel);
+    const record = await store.availability.getChannel(channel);
     if (!record) return null;
-    const batch = await polled.connector.pollOrders(await store.loadCursor(channel));
-    const report = await ingestOrderLines(batch.lines, record, store, this.options.ledger);
-    await store.saveCursor(channel, batch.cursor, clock.now());
+    const batch = await polled.connector.pollOrders(await store.outbox.loadCursor(channel));
+    const report = await ingestOrderLines(batch.lines, record, store.outbox, this.options.ledger);
+    await store.outbox.saveCursor(channel, batch.cursor, clock.now());
     if (batch.error) this.options.onError(channel, new Error(batch.error));
     this.options.onOrders?.(channel, report);
     return report;

@@ -3,13 +3,16 @@ import { limits } from '../core/limits.js';
 import { takesWebhooks, type ChannelConnector } from '../connectors/channel-connector.js';
 import type { WebhookDelivery } from '../connectors/channel-intake.js';
 import { connectChannel } from '../connectors/connector-registry.js';
-import type { ChannelRecord } from '../store/availability-store.js';
+import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
 import type { GroupCommitter } from '../store/group-commit.js';
-import type { LedgerStore } from '../store/ledger-store.js';
+import type { OutboxPort } from '../store/outbox-port.js';
 import { ingestOrderLines, type OrderIngestReport } from './order-lines.js';
 
 export interface WebhookIntakeDeps {
-  store: Pick<LedgerStore, 'getChannel' | 'noticeChannelLevel' | 'listingByExternalId'>;
+  store: {
+    availability: Pick<AvailabilityPort, 'getChannel'>;
+    outbox: Pick<OutboxPort, 'noticeChannelLevel' | 'listingByExternalId'>;
+  };
   ledger: GroupCommitter;
   clock: Clock;
   /** The connector of a channel; @default connectChannel (connector-registry.ts). */
@@ -77,7 +80,7 @@ export async function receiveWebhook(
   channelCode: string,
   delivery: WebhookDelivery,
 ): Promise<WebhookReceipt> {
-  const channel = await deps.store.getChannel(channelCode);
+  const channel = await deps.store.availability.getChannel(channelCode);
   if (!channel || channel.platform !== platform || channel.settings.connector === undefined) {
     return { status: 'unknown-channel', reason: `no ${platform} channel ${channelCode} with connector settings` };
   }
@@ -95,7 +98,7 @@ export async function receiveWebhook(
     case 'level': {
       if (event.quantity === null)
         return { status: 'accepted', channel: channel.code, ignored: true, report: nothing() };
-      const seen = await deps.store.noticeChannelLevel(
+      const seen = await deps.store.outbox.noticeChannelLevel(
         channel.code,
         event.externalId,
         event.quantity,
@@ -111,7 +114,7 @@ export async function receiveWebhook(
       };
     }
     case 'lines': {
-      const report = await ingestOrderLines(event.lines, channel, deps.store, deps.ledger);
+      const report = await ingestOrderLines(event.lines, channel, deps.store.outbox, deps.ledger);
       return { status: 'accepted', channel: channel.code, ignored: false, report };
     }
   }

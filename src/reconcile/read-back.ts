@@ -1,6 +1,6 @@
 import { limits } from '../core/limits.js';
 import type { ChannelConnector } from '../connectors/channel-connector.js';
-import type { LedgerStore } from '../store/ledger-store.js';
+import type { AvailabilityPort } from '../store/availability-store.js';
 
 /** One listing: what onhand wants the channel to show against what the channel shows. */
 export interface ListingReadBack {
@@ -16,7 +16,7 @@ export interface ListingReadBack {
   readError: string | null;
 }
 
-export type ReadBackStore = Pick<LedgerStore, 'listListings' | 'getAvailability'>;
+export type ReadBackStore = Pick<AvailabilityPort, 'listListings' | 'getAvailability'>;
 
 export interface ReadBackOptions {
   /** Listings per readLevels call, at most limits.readBackChunkMax. @default limits.readBackChunkMax */

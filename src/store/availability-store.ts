@@ -3,7 +3,7 @@ import type { ExplainStep, PreorderOffer } from '../core/availability/compute-av
 import type { RuleSet } from '../core/availability/rule-set.js';
 
 /**
- * The availability part of the storage port: channels, listings, the normalizer's mapping
+ * The availability slice of the storage port (`store.availability`): channels, listings, the normalizer's mapping
  * table, versioned rule sets and the stored desired quantity of every listing. Both adapters
  * implement it (SQLite and PostgreSQL); the conformance suite runs on both.
  *
@@ -153,7 +153,7 @@ export class UnknownRuleSetError extends Error {
   }
 }
 
-export interface AvailabilityStore {
+export interface AvailabilityPort {
   upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }>;
   listChannels(): Promise<ChannelRecord[]>;
   getChannel(code: string): Promise<ChannelRecord | null>;

@@ -1,5 +1,5 @@
 import type { EpochMs } from '../core/clock.js';
-import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../sync/dispatch-store.js';
+import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from './outbox-port.js';
 
 /**
  * SQL of the dispatch side, shared by both engines: written with `?` placeholders, each used

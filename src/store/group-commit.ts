@@ -77,7 +77,7 @@ export class GroupCommitter {
   readonly stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0, isolatedRetries: 0 };
 
   constructor(
-    private readonly store: LedgerStore,
+    private readonly store: Pick<LedgerStore, 'ledger' | 'capabilities'>,
     private readonly clock: Clock,
     private readonly ids: IdSource,
     options: GroupCommitOptions = {},
@@ -165,7 +165,7 @@ export class GroupCommitter {
   private async run(batch: Submission[]): Promise<void> {
     const items = batch.flatMap((submission) => submission.items);
     try {
-      const answers = await this.store.applyBatch(items, this.clock.now(), () => this.ids.next('res'));
+      const answers = await this.store.ledger.applyBatch(items, this.clock.now(), () => this.ids.next('res'));
       this.stats.batches += 1;
       this.stats.commands += answers.length;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, items.length);

@@ -1,11 +1,11 @@
 import type { EpochMs } from '../core/clock.js';
 import type { BatchItem, CommandAnswer, LevelView, ReservationView } from '../core/ledger/apply-commands.js';
-import type { AvailabilityStore } from './availability-store.js';
-import type { DispatchStore } from '../sync/dispatch-store.js';
+import type { AvailabilityPort } from './availability-store.js';
+import type { OutboxPort } from './outbox-port.js';
 
 /**
- * THE storage port (CONVENTIONS 3). Two adapters implement it: `sqlite/` (embedded default,
- * better-sqlite3, single writer) and `postgres/` (pg, several processes). Engine differences
+ * The storage port's records and views; the port itself is {@link LedgerStore}, at the end.
+ * Two adapters implement it: `sqlite/` (embedded default, better-sqlite3, single writer) and `postgres/` (pg, several processes). Engine differences
  * live only under `store/<engine>/`; callers read {@link StoreCapabilities}, never the engine
  * name. One conformance suite (`test/conformance/store/`) runs on both.
  *
@@ -186,29 +186,11 @@ export class CatalogueError extends Error {
   }
 }
 
-export interface LedgerStore extends AvailabilityStore, DispatchStore {
-  readonly name: string;
-  readonly capabilities: StoreCapabilities;
-
-  /** Apply pending numbered migrations. Safe to call concurrently from several processes. */
-  migrate(): Promise<MigrationReport>;
-  /** Release connections and file handles. */
-  close(): Promise<void>;
-
-  // --- catalogue -------------------------------------------------------------------------
-  /** Bulk upsert by sku, all-or-nothing: a bad item throws {@link CatalogueError} and nothing changes. */
-  upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport>;
-  /** Bulk upsert by code, all-or-nothing. */
-  upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport>;
-  getVariant(sku: string): Promise<VariantRecord | null>;
-  /** Variants ordered by sku, after `afterSku`. */
-  listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]>;
-  listLocations(): Promise<LocationRecord[]>;
-  /** Create or replace a purchase order; received quantities are kept per line. All-or-nothing. */
-  upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord>;
-  getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null>;
-
-  // --- ledger ----------------------------------------------------------------------------
+/**
+ * The ledger slice (`store.ledger`): the batch transaction that judges and records commands,
+ * the read views over what it recorded, and the maintenance that tidies it.
+ */
+export interface LedgerPort {
   /**
    * Apply a batch in ONE durable transaction, each command judged on its own; resolves once
    * the transaction is committed. Throws only for IO faults and bugs (the batch then changed
@@ -227,18 +209,31 @@ export interface LedgerStore extends AvailabilityStore, DispatchStore {
   getReservation(id: string, now: EpochMs): Promise<ReservationView | null>;
   /** Sales facts that drove available below zero, newest first. */
   listOversells(options: { cursor?: string | undefined; limit: number }): Promise<Page<MovementView>>;
-
-  // --- maintenance -------------------------------------------------------------------------
   /** Levels holding pending reservations due at `now` (for the sweeper to tidy). */
   dueReservationLevels(now: EpochMs, limit: number): Promise<{ variantId: number; locationId: number }[]>;
   /** Delete stored idempotency answers recorded before `before`; returns how many. */
   pruneAnswers(before: EpochMs, limit: number): Promise<number>;
   /** Recompute every level from its movements and compare with the stored level. */
   verify(): Promise<VerifyReport>;
-  /** Every table's rows in a canonical order, for cross-engine comparison in tests. */
-  canonicalDump(): Promise<Record<string, unknown[]>>;
+}
 
-  // --- tokens ------------------------------------------------------------------------------
+/** The catalogue slice (`store.catalogue`): variants and bundles, locations, purchase orders. */
+export interface CataloguePort {
+  /** Bulk upsert by sku, all-or-nothing: a bad item throws {@link CatalogueError} and nothing changes. */
+  upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport>;
+  /** Bulk upsert by code, all-or-nothing. */
+  upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport>;
+  getVariant(sku: string): Promise<VariantRecord | null>;
+  /** Variants ordered by sku, after `afterSku`. */
+  listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]>;
+  listLocations(): Promise<LocationRecord[]>;
+  /** Create or replace a purchase order; received quantities are kept per line. All-or-nothing. */
+  upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord>;
+  getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null>;
+}
+
+/** The token slice (`store.tokens`): API tokens, stored as hashes only. */
+export interface TokenPort {
   createToken(token: { id: string; name: string; scope: TokenScope; hash: string; createdAt: EpochMs }): Promise<void>;
   /** The live (not revoked) token with this hash. */
   findTokenByHash(hash: string): Promise<TokenRecord | null>;
@@ -246,4 +241,38 @@ export interface LedgerStore extends AvailabilityStore, DispatchStore {
   /** Returns false when no live token has this id. */
   revokeToken(id: string, at: EpochMs): Promise<boolean>;
   countTokens(): Promise<number>;
+}
+
+/**
+ * THE storage port: one object per database, its methods grouped in slices so that a consumer
+ * takes only the slice it uses (the dispatcher an {@link OutboxPort}, the token check a
+ * {@link TokenPort}...).
+ *
+ * | slice | holds |
+ * |---|---|
+ * | `ledger` | applyBatch, stock / movement / reservation / oversell views, expiry and answer pruning, verify |
+ * | `catalogue` | variants, bundles, locations, purchase orders |
+ * | `availability` | channels, listings, mappings, rule sets, stored desired quantities, recompute |
+ * | `outbox` | channel leases, claims and results, sync status, dead letters, poll cursors, drift notices |
+ * | `tokens` | API tokens |
+ *
+ * What belongs to the database as a whole (migrations, closing, the cross-engine dump) stays
+ * on the store itself. The slices of one store share its connections and transactions: a
+ * catalogue write recomputes the availability it changes in the same transaction.
+ */
+export interface LedgerStore {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+  readonly ledger: LedgerPort;
+  readonly catalogue: CataloguePort;
+  readonly availability: AvailabilityPort;
+  readonly outbox: OutboxPort;
+  readonly tokens: TokenPort;
+
+  /** Apply pending numbered migrations. Safe to call concurrently from several processes. */
+  migrate(): Promise<MigrationReport>;
+  /** Release connections and file handles. */
+  close(): Promise<void>;
+  /** Every table's rows in a canonical order, for cross-engine comparison in tests. */
+  canonicalDump(): Promise<Record<string, unknown[]>>;
 }

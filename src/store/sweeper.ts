@@ -13,7 +13,7 @@ export class Sweeper {
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly store: LedgerStore,
+    private readonly store: Pick<LedgerStore, 'ledger' | 'outbox' | 'availability'>,
     private readonly ledger: GroupCommitter,
     private readonly clock: Clock,
     private readonly options: {
@@ -46,16 +46,16 @@ export class Sweeper {
   /** One pass; returns what it did. */
   async sweepOnce(): Promise<{ expiredLevels: number; prunedAnswers: number; refreshedListings: number }> {
     const now = this.clock.now();
-    const levels = await this.store.dueReservationLevels(now, limits.sweepBatchSizeMax);
+    const levels = await this.store.ledger.dueReservationLevels(now, limits.sweepBatchSizeMax);
     await this.ledger.tidy(levels);
-    const prunedAnswers = await this.store.pruneAnswers(now - this.options.retentionDays * 86_400_000, limits.pruneBatchSizeMax);
+    const prunedAnswers = await this.store.ledger.pruneAnswers(now - this.options.retentionDays * 86_400_000, limits.pruneBatchSizeMax);
     // Latency percentiles read the last 15 minutes; an hour of samples is kept, no more.
-    await this.store.pruneSamples(now - limits.pushSampleRetentionMs);
+    await this.store.outbox.pruneSamples(now - limits.pushSampleRetentionMs);
     let refreshedListings = 0;
     const refreshMs = this.options.availabilityRefreshMs ?? 0;
     if (refreshMs > 0 && (this.lastRefreshAt === undefined || now - this.lastRefreshAt >= refreshMs)) {
       this.lastRefreshAt = now;
-      refreshedListings = (await this.store.recomputeAll(now)).changed;
+      refreshedListings = (await this.store.availability.recomputeAll(now)).changed;
     }
     return { expiredLevels: levels.length, prunedAnswers, refreshedListings };
   }

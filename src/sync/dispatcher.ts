@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { ChannelConnector, PushItem, PushOutcome } from '../connectors/channel-connector.js';
 import { retryDelayMs, validateRetryPolicy, type RetryPolicy } from './retry-policy.js';
-import type { DispatchResult, DispatchRow, DispatchStore } from './dispatch-store.js';
+import type { DispatchResult, DispatchRow, OutboxPort } from '../store/outbox-port.js';
 import { limits } from '../core/limits.js';
 
 /**
@@ -20,7 +20,7 @@ import { limits } from '../core/limits.js';
 export interface ChannelDispatcherOptions {
   channel: string;
   connector: ChannelConnector;
-  store: DispatchStore;
+  outbox: OutboxPort;
   clock: Clock;
   /** This process's name in the lease table. */
   owner: string;
@@ -76,9 +76,9 @@ export class ChannelDispatcher {
   private rowsInFlight = 0;
 
   private async round(batchSizeMax: number): Promise<number> {
-    const { store, connector, channel, clock } = this.options;
+    const { outbox, connector, channel, clock } = this.options;
     this.stats.ticks += 1;
-    const epoch = await store.acquireLease(channel, this.options.owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs);
+    const epoch = await outbox.acquireLease(channel, this.options.owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs);
     if (epoch === null) return 0;
     // Claim only what the platform takes now (its rate budget), not a big batch: a claimed row
     // carries its desired value from claim time, so a claim that waits seconds in the rate
@@ -93,7 +93,7 @@ export class ChannelDispatcher {
       if (left < 1 && this.rowsInFlight > 0) return 0;
       limit = Math.max(1, Math.min(batchSizeMax, left));
     }
-    const rows = await store.claimDue(channel, epoch, clock.now(), limit, this.options.claimMs ?? limits.claimTtlMs);
+    const rows = await outbox.claimDue(channel, epoch, clock.now(), limit, this.options.claimMs ?? limits.claimTtlMs);
     if (rows.length === 0) return 0;
     this.rowsInFlight += rows.length;
     let unrecorded = rows.length;
@@ -102,7 +102,7 @@ export class ChannelDispatcher {
         const chunk = rows.slice(start, start + connector.maxBatchSize);
         const outcomes = await this.push(chunk);
         const results = chunk.map((row, index) => this.result(row, outcomes[index]!));
-        const recorded = await store.recordResults(channel, epoch, results, clock.now());
+        const recorded = await outbox.recordResults(channel, epoch, results, clock.now());
         this.rowsInFlight -= chunk.length;
         unrecorded -= chunk.length;
         if (!recorded) {
@@ -231,6 +231,6 @@ export class ChannelDispatcher {
     this.sleeping.clear();
     this.pausing.clear();
     await Promise.all(this.runningLoops.values());
-    await this.options.store.releaseLease(this.options.channel, this.options.owner).catch(() => undefined);
+    await this.options.outbox.releaseLease(this.options.channel, this.options.owner).catch(() => undefined);
   }
 }

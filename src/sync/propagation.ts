@@ -11,7 +11,7 @@ export interface ChannelRuntime {
 }
 
 export interface PropagationOptions {
-  store: LedgerStore;
+  store: Pick<LedgerStore, 'outbox'>;
   ledger: GroupCommitter;
   clock: Clock;
   owner: string;
@@ -41,7 +41,7 @@ export class Propagation {
         new ChannelDispatcher({
           channel: runtime.channel,
           connector: runtime.connector,
-          store: options.store,
+          outbox: options.store.outbox,
           clock: options.clock,
           owner: options.owner,
           policy: options.policy,

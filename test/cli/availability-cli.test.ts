@@ -34,8 +34,8 @@ async function prepare(database: string): Promise<void> {
   let n = 0;
   const ledger = new GroupCommitter(store, { now: () => referenceTime }, { next: (prefix) => `${prefix}_${++n}` });
   try {
-    await store.upsertLocations([{ code: 'WH1', name: 'Main warehouse', kind: 'warehouse' }], referenceTime);
-    await store.upsertVariants(
+    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main warehouse', kind: 'warehouse' }], referenceTime);
+    await store.catalogue.upsertVariants(
       [
         { sku: 'A', name: 'Variant A' },
         { sku: 'B', name: 'Variant B' },
@@ -48,8 +48,8 @@ async function prepare(database: string): Promise<void> {
       movementCommand({ key: 'r2', type: 'receipt', sku: 'B', location: 'WH1', quantity: 4 }),
     ]);
     assert.ok(answers.every((answer) => answer.status === 'applied'), JSON.stringify(answers));
-    await store.upsertChannels([{ code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] }], referenceTime);
-    const listings = await store.upsertListings(
+    await store.availability.upsertChannels([{ code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] }], referenceTime);
+    const listings = await store.availability.upsertListings(
       [
         { channel: 'bol', externalId: 'bol-A', sku: 'A' },
         { channel: 'bol', externalId: 'bol-KIT', sku: 'KIT' },
@@ -57,8 +57,8 @@ async function prepare(database: string): Promise<void> {
       referenceTime,
     );
     assert.equal(listings.created, 2);
-    await store.createRuleSet({ rules: { channels: { bol: { cap: 5, buffer: { units: 1 } } } }, author: 'setup', note: 'first' }, referenceTime);
-    await store.activateRuleSet(1, { author: 'setup' }, referenceTime);
+    await store.availability.createRuleSet({ rules: { channels: { bol: { cap: 5, buffer: { units: 1 } } } }, author: 'setup', note: 'first' }, referenceTime);
+    await store.availability.activateRuleSet(1, { author: 'setup' }, referenceTime);
   } finally {
     await ledger.close();
     await store.close();

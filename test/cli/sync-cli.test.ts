@@ -60,16 +60,16 @@ async function prepare(database: string): Promise<void> {
   let n = 0;
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++n}` });
   try {
-    await store.upsertLocations([{ code: 'WH1', name: 'Main warehouse', kind: 'warehouse' }], now);
-    await store.upsertVariants(['A', 'B', 'C'].map((sku) => ({ sku, name: `Variant ${sku}` })), now);
-    await store.upsertChannels(
+    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main warehouse', kind: 'warehouse' }], now);
+    await store.catalogue.upsertVariants(['A', 'B', 'C'].map((sku) => ({ sku, name: `Variant ${sku}` })), now);
+    await store.availability.upsertChannels(
       [
         { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] },
         { code: 'shop', name: 'Own shop', platform: 'shopify', locations: ['WH1'] },
       ],
       now,
     );
-    await store.upsertListings(
+    await store.availability.upsertListings(
       [...['A', 'B', 'C'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), { channel: 'shop', externalId: 'shop-A', sku: 'A' }],
       now,
     );
@@ -79,7 +79,7 @@ async function prepare(database: string): Promise<void> {
     assert.ok(answers.every((answer) => answer.status === 'applied'), JSON.stringify(answers));
     now += 1_500;
     const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
-    const pusher = new ChannelDispatcher({ channel: 'bol', connector, store, clock, owner: 'pusher-1', policy, leaseTtlMs: 1_000 });
+    const pusher = new ChannelDispatcher({ channel: 'bol', connector, outbox: store.outbox, clock, owner: 'pusher-1', policy, leaseTtlMs: 1_000 });
     while ((await pusher.tick()) > 0);
     await pusher.stop();
   } finally {

@@ -69,17 +69,17 @@ for (const factory of STORES) {
     const move = (commands: Record<string, unknown>[]) =>
       ledger.submit(commands.map((command) => ({ ...command, key: `k${++key}`, payloadHash: `h${key}` }) as unknown as LedgerCommand));
     const sale = (sku: string) => move([{ type: 'sale', sku, location: 'WH1', quantity: 1 }]);
-    const settled = async () => (await store.syncStatus(Date.now()))[0]?.queueDepth === 0;
+    const settled = async () => (await store.outbox.syncStatus(Date.now()))[0]?.queueDepth === 0;
     const channel = new HoldingChannel(1);
 
     before(async () => {
       test = await factory.create();
       store = test.store;
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
-      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
-      await store.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], clock.now());
-      await store.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), clock.now());
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
+      await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], clock.now());
+      await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), clock.now());
       await move(skus.map((sku) => ({ type: 'receipt', sku, location: 'WH1', quantity: 50 })));
     });
     after(async () => {
@@ -92,7 +92,7 @@ for (const factory of STORES) {
         store, ledger, clock, owner: 'p1', policy, channels: [{ channel: 'bol', connector: channel }], onError: (_, error) => assert.fail(String(error)),
       });
       // One loop that sleeps an hour when nothing is due: only a wake can push the sale below.
-      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, store, clock, owner: 'p1', policy, idleMs: hourMs, claimsInFlightMax: 1 });
+      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner: 'p1', policy, idleMs: hourMs, claimsInFlightMax: 1 });
       propagation.dispatchers.set('bol', dispatcher);
       propagation.start();
       try {
@@ -106,7 +106,7 @@ for (const factory of STORES) {
     });
 
     it('a batch held at the channel does not hold back another listing committed after it', async () => {
-      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, store, clock, owner: 'p1', policy, idleMs: 5, claimsInFlightMax: 2 });
+      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner: 'p1', policy, idleMs: 5, claimsInFlightMax: 2 });
       dispatcher.start();
       try {
         await until(settled, 'nothing due');
@@ -127,7 +127,7 @@ for (const factory of STORES) {
 
     it('claims in flight share a rate-limited budget: never more rows out than it allows', async () => {
       channel.budget = 2;
-      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, store, clock, owner: 'p1', policy, idleMs: 5, claimsInFlightMax: 4 });
+      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner: 'p1', policy, idleMs: 5, claimsInFlightMax: 4 });
       dispatcher.start();
       try {
         await until(settled, 'nothing due');

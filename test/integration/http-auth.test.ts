@@ -73,7 +73,7 @@ describe('HTTP authentication and scopes', () => {
     const issued = await issueToken(h.store, { name: 'temporary', scope: 'write' }, h.clock, h.ids);
     const headers = { authorization: `Bearer ${issued.token}` };
     assert.equal((await h.call({ ...readRoute, as: null, headers })).statusCode, 200);
-    assert.equal(await h.store.revokeToken(issued.id, h.clock.now()), true);
+    assert.equal(await h.store.tokens.revokeToken(issued.id, h.clock.now()), true);
     assertProblem(await h.call({ ...readRoute, as: null, headers }), 401, 'ONH_ERR_UNAUTHENTICATED');
   });
 
@@ -81,9 +81,9 @@ describe('HTTP authentication and scopes', () => {
     const issued = await issueToken(h.store, { name: 'erp', scope: 'read' }, h.clock, h.ids);
     assert.match(issued.token, /^onh_read_[A-Za-z0-9_-]{43}$/);
     assert.match(issued.id, /^tok_/);
-    const dump = JSON.stringify(await h.store.listTokens());
+    const dump = JSON.stringify(await h.store.tokens.listTokens());
     assert.ok(!dump.includes(issued.token));
-    assert.equal((await h.store.findTokenByHash(hashToken(issued.token)))?.id, issued.id);
+    assert.equal((await h.store.tokens.findTokenByHash(hashToken(issued.token)))?.id, issued.id);
     assert.equal(hashToken(issued.token), hashToken(issued.token));
     assert.match(hashToken(issued.token), /^[0-9a-f]{64}$/);
   });

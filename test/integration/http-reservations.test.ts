@@ -135,6 +135,6 @@ describe('HTTP reservations', () => {
   });
 
   it('the ledger stays consistent', async () => {
-    assert.deepEqual((await h.store.verify()).mismatches, []);
+    assert.deepEqual((await h.store.ledger.verify()).mismatches, []);
   });
 });

@@ -34,10 +34,23 @@ function registeredRoutes(tree: string): Set<string> {
   return routes;
 }
 
-function withFault<K extends keyof LedgerStore>(store: LedgerStore, method: K, fault: () => never): LedgerStore {
+function withFault<S extends 'ledger' | 'catalogue' | 'availability' | 'outbox' | 'tokens', K extends keyof LedgerStore[S]>(
+  store: LedgerStore,
+  slice: S,
+  method: K,
+  fault: () => never,
+): LedgerStore {
+  const faulty = (target: object, name: PropertyKey) =>
+    new Proxy(target, {
+      get(inner, property, receiver) {
+        if (property === name) return async () => fault();
+        const value = Reflect.get(inner, property, receiver);
+        return typeof value === 'function' ? value.bind(inner) : value;
+      },
+    });
   return new Proxy(store, {
     get(target, property, receiver) {
-      if (property === method) return async () => fault();
+      if (property === slice) return faulty(target[slice], method);
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -106,7 +119,7 @@ describe('HTTP server', () => {
   });
 
   it('is not ready when the store does not answer', async () => {
-    const store = withFault(h.store, 'countTokens', () => {
+    const store = withFault(h.store, 'tokens', 'countTokens', () => {
       throw new Error('connection refused');
     });
     const app = await buildServer({ store, ledger: h.ledger, clock: h.clock, ids: h.ids });
@@ -129,7 +142,7 @@ describe('HTTP server', () => {
 
   it('hides internal errors behind a 500 problem naming the request id', async () => {
     const secret = 'SQLITE_CORRUPT at /var/lib/onhand/onhand.db page 42';
-    const store = withFault(h.store, 'getVariant', () => {
+    const store = withFault(h.store, 'catalogue', 'getVariant', () => {
       throw new Error(secret);
     });
     const app = await buildServer({ store, ledger: h.ledger, clock: h.clock, ids: h.ids });
@@ -220,7 +233,7 @@ describe('HTTP server', () => {
           return async () => {
             entered();
             await held;
-            return target.listLocations();
+            return target.catalogue.listLocations();
           };
         }
         const value = Reflect.get(target, property, receiver);

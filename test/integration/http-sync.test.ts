@@ -65,7 +65,7 @@ describe('HTTP sync: status, dead letters, redrive', () => {
     assert.equal(receipts.statusCode, 200, receipts.body);
     assert.ok(receipts.json().results.every((result: any) => result.status === 'applied'), receipts.body);
     channel.permanent.add('offer-B');
-    pusher = new ChannelDispatcher({ channel: 'bol', connector: channel, store: h.store, clock: h.clock, owner: 'pusher-1', policy, random: () => 0.5 });
+    pusher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: h.store.outbox, clock: h.clock, owner: 'pusher-1', policy, random: () => 0.5 });
   });
   after(async () => {
     await pusher.stop();

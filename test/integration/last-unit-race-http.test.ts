@@ -79,7 +79,7 @@ for (const factory of STORES) {
       const stock = await send('GET', '/v1/stock/LAST');
       const level = stock.body.locations.find((location: any) => location.location === 'WH1');
       assert.deepEqual({ on_hand: level.on_hand, reserved: level.reserved, available: level.available }, { on_hand: units, reserved: units, available: 0 });
-      assert.deepEqual((await testStore.store.verify()).mismatches, []);
+      assert.deepEqual((await testStore.store.ledger.verify()).mismatches, []);
     });
   });
 }

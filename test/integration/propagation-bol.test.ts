@@ -48,16 +48,16 @@ for (const factory of STORES) {
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
       const url = await sim.start();
       offers = { 'TEE-M': sim.seedOffer({ amount: 0 }), 'TEE-L': sim.seedOffer({ amount: 0 }) };
-      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.upsertVariants([{ sku: 'TEE-M', name: 'Tee M' }, { sku: 'TEE-L', name: 'Tee L' }], clock.now());
-      await store.upsertChannels(
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.catalogue.upsertVariants([{ sku: 'TEE-M', name: 'Tee M' }, { sku: 'TEE-L', name: 'Tee L' }], clock.now());
+      await store.availability.upsertChannels(
         [
           { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] },
           { code: 'shop', name: 'Own shop', platform: 'custom', locations: ['WH1'] },
         ],
         clock.now(),
       );
-      await store.upsertListings(
+      await store.availability.upsertListings(
         [
           ...Object.entries(offers).map(([sku, offerId]) => ({ channel: 'bol', externalId: offerId, sku })),
           { channel: 'shop', externalId: 'shop-TEE-M', sku: 'TEE-M' },
@@ -101,18 +101,18 @@ for (const factory of STORES) {
       await drain();
       assert.equal(shop.shown.get('shop-TEE-M'), 3, 'the other channel shows the sale');
       assert.equal(sim.offerState(offers['TEE-M']!).amount, 3);
-      const stock = await store.getStock('TEE-M', Date.now());
+      const stock = await store.ledger.getStock('TEE-M', Date.now());
       assert.deepEqual([stock?.total.on_hand, stock?.total.reserved, stock?.total.available], [5, 2, 3]);
       // A crash after applying but before saving the cursor re-polls the same order: no change.
-      await store.saveCursor('bol', JSON.stringify(initialBolOrdersCursor()), Date.now());
+      await store.outbox.saveCursor('bol', JSON.stringify(initialBolOrdersCursor()), Date.now());
       const again = await polling.pollOnce('bol');
       assert.deepEqual([again?.applied, again?.replayed], [0, 1]);
-      assert.equal((await store.getStock('TEE-M', Date.now()))?.total.reserved, 2);
+      assert.equal((await store.ledger.getStock('TEE-M', Date.now()))?.total.reserved, 2);
       assert.equal(sim.stats().rateLimitViolations, 0);
     });
 
     it('reports the sync status per connection', async () => {
-      const status = await store.syncStatus(Date.now());
+      const status = await store.outbox.syncStatus(Date.now());
       assert.deepEqual(status.map((each) => [each.channel, each.queueDepth, each.deadLetters]), [['bol', 0, 0], ['shop', 0, 0]]);
       assert.ok(status.every((each) => each.pushLatencyP95Ms !== null && each.lastSuccessAt !== null));
     });

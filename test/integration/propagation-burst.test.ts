@@ -32,7 +32,7 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       const deadline = Date.now() + 60_000;
       for (;;) {
         await dispatcher.tick();
-        if ((await store.syncStatus(Date.now()))[0]!.queueDepth === 0) return;
+        if ((await store.outbox.syncStatus(Date.now()))[0]!.queueDepth === 0) return;
         if (Date.now() > deadline) throw new Error('did not drain');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -45,11 +45,11 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       let ids = 0;
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
       const url = await sim.start();
-      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
-      await store.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], clock.now());
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
+      await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], clock.now());
       for (const sku of skus) offers.set(sku, sim.seedOffer({ amount: 0 }));
-      await store.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
+      await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
       const connector = new BolConnector({ account: 'burst', baseUrl: url, tokenUrl: sim.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
       propagation = new Propagation({ store, ledger, clock, owner: 'test', policy: defaultRetryPolicy, channels: [{ channel: 'bol', connector }], onError: () => undefined });
       await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 5 }) as LedgerCommand));

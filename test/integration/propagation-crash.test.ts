@@ -49,14 +49,14 @@ for (const factory of STORES) {
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
       const url = await sim.start();
       const skus = Array.from({ length: 30 }, (_, index) => `S${index}`);
-      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
-      await store.upsertChannels(
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
+      await store.availability.upsertChannels(
         [{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'], settings: { connector: { client_id: 'onhand-sim', client_secret: 'onhand-sim-secret', base_url: url, token_url: sim.tokenUrl, account: 'crash' } } }],
         clock.now(),
       );
       for (const sku of skus) offers.set(sku, sim.seedOffer({ amount: 0 }));
-      await store.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
+      await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
       await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 50 }) as LedgerCommand));
       // The survivor's clock runs the lease TTL ahead (see the test).
       [survivor, ...victims] = await Promise.all([start('survivor', leaseTtlMs), ...Array.from({ length: 5 }, (_, kill) => start(`worker-${kill}`))]);
@@ -106,14 +106,14 @@ for (const factory of STORES) {
       survivor.send('go');
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const [status] = await store.syncStatus(Date.now());
+        const [status] = await store.outbox.syncStatus(Date.now());
         if (status && status.queueDepth === 0 && status.leaseOwner === 'survivor') break;
         if (Date.now() > deadline) assert.fail(`did not converge: ${JSON.stringify(status)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       assert.ok(changes > 100, `the ledger kept changing during the kills (${changes} changes)`);
       for (const [sku, offerId] of offers) {
-        const desired = (await store.getAvailability(sku))![0]!.quantity;
+        const desired = (await store.availability.getAvailability(sku))![0]!.quantity;
         const state = sim.offerState(offerId);
         assert.equal(state.amount, desired, `${sku}: Bol.com shows the ledger's quantity`);
         for (const write of state.stockHistory.filter((each) => each.at >= survivorAt)) {

@@ -48,7 +48,7 @@ for (const factory of STORES) {
       }
       throw new Error('dispatch did not settle');
     };
-    const reserved = async () => (await store.getStock('TEE', Date.now()))!.total.reserved;
+    const reserved = async () => (await store.ledger.getStock('TEE', Date.now()))!.total.reserved;
 
     before(async () => {
       test = await factory.create();
@@ -62,9 +62,9 @@ for (const factory of STORES) {
       const bolUrl = await bol.start();
       itemId = shopify.addItem({ sku: 'TEE' }).inventoryItemId;
       offerId = bol.seedOffer({ amount: 0 });
-      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.upsertVariants([{ sku: 'TEE', name: 'Tee' }], clock.now());
-      await store.upsertChannels(
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.catalogue.upsertVariants([{ sku: 'TEE', name: 'Tee' }], clock.now());
+      await store.availability.upsertChannels(
         [
           {
             code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1'],
@@ -74,7 +74,7 @@ for (const factory of STORES) {
         ],
         clock.now(),
       );
-      await store.upsertListings([{ channel: 'shop', externalId: itemId, sku: 'TEE' }, { channel: 'bol', externalId: offerId, sku: 'TEE' }], clock.now());
+      await store.availability.upsertListings([{ channel: 'shop', externalId: itemId, sku: 'TEE' }, { channel: 'bol', externalId: offerId, sku: 'TEE' }], clock.now());
       const bolConnector = new BolConnector({ account: 'sim', baseUrl: bolUrl, tokenUrl: bol.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
       const channels = [
         { channel: 'shop', connector: new ShopifyConnector({ shopDomain: shopify.shopDomain, baseUrl: shopifyUrl, accessToken: shopify.accessToken, locationId: shopify.defaultLocationId }) },

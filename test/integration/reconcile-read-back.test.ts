@@ -78,19 +78,19 @@ for (const factory of STORES) {
           shopifySim.addItem({ sku, levels: { [shopifySim.defaultLocationId]: 10 * (index + 1) } }).inventoryItemId,
         );
       });
-      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.upsertVariants(
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
+      await store.catalogue.upsertVariants(
         skus.map((sku) => ({ sku, name: sku })),
         clock.now(),
       );
-      await store.upsertChannels(
+      await store.availability.upsertChannels(
         [
           { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] },
           { code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1'] },
         ],
         clock.now(),
       );
-      await store.upsertListings(
+      await store.availability.upsertListings(
         [
           ...skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })),
           // An offer Bol.com has never heard of (a valid UUID): shown null.
@@ -122,7 +122,7 @@ for (const factory of STORES) {
 
     it('Bol.com: desired against shown per listing, in chunks of at most the chunk size', async () => {
       const { wrapped, sizes } = recording(bol);
-      const result = await readBack(store, wrapped, 'bol', { chunkSize: 4 });
+      const result = await readBack(store.availability, wrapped, 'bol', { chunkSize: 4 });
       assert.deepEqual(sizes, [4, 2]);
       assert.deepEqual(
         result.map((each) => [each.sku, each.desired, each.shown, each.readError]),
@@ -141,7 +141,7 @@ for (const factory of STORES) {
 
     it("Shopify: desired against shown per listing, at the connection's location", async () => {
       const { wrapped, sizes } = recording(shopify);
-      const result = await readBack(store, wrapped, 'shop', { chunkSize: 2 });
+      const result = await readBack(store.availability, wrapped, 'shop', { chunkSize: 2 });
       assert.deepEqual(sizes, [2, 2, 1]);
       assert.deepEqual(
         result.map((each) => [each.sku, each.externalId, each.desired, each.shown]),
@@ -152,7 +152,7 @@ for (const factory of STORES) {
     it('a failed chunk is reported on its listings; the next chunk is still read', async () => {
       const { wrapped, sizes } = recording(shopify, [1]);
       const chunks: { sku: string; shown: number | null; readError: string | null }[][] = [];
-      for await (const chunk of readBackChunks(store, wrapped, 'shop', { chunkSize: 3 })) chunks.push(chunk);
+      for await (const chunk of readBackChunks(store.availability, wrapped, 'shop', { chunkSize: 3 })) chunks.push(chunk);
       assert.deepEqual(sizes, [3, 2]);
       assert.deepEqual(
         chunks.map((chunk) => chunk.map((each) => [each.sku, each.shown, each.readError])),
@@ -172,10 +172,10 @@ for (const factory of STORES) {
 
     it('the chunk size is bounded by limits.readBackChunkMax, and a channel without listings reads nothing', async () => {
       const { wrapped, sizes } = recording(bol);
-      assert.equal((await readBack(store, wrapped, 'bol', { chunkSize: 10 * limits.readBackChunkMax })).length, 6);
+      assert.equal((await readBack(store.availability, wrapped, 'bol', { chunkSize: 10 * limits.readBackChunkMax })).length, 6);
       assert.deepEqual(sizes, [6]);
       const none = recording(bol);
-      assert.deepEqual(await readBack(store, none.wrapped, 'no-such-channel'), []);
+      assert.deepEqual(await readBack(store.availability, none.wrapped, 'no-such-channel'), []);
       assert.deepEqual(none.sizes, []);
     });
   });

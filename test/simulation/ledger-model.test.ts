@@ -163,8 +163,8 @@ async function startRun(store: LedgerStore, storeName: string, stats: Stats): Pr
   const prefix = `${storeName[0]}${++runCounter}`;
   const skus: [string, string] = [`${prefix}-A`, `${prefix}-B`];
   const bundle = `${prefix}-KIT`;
-  await store.upsertVariants([{ sku: skus[0], name: 'A' }, { sku: skus[1], name: 'B' }, { sku: bundle, name: 'Kit', components: [{ sku: skus[0], quantity: 2 }] }], T0);
-  await store.upsertPurchaseOrder(
+  await store.catalogue.upsertVariants([{ sku: skus[0], name: 'A' }, { sku: skus[1], name: 'B' }, { sku: bundle, name: 'Kit', components: [{ sku: skus[0], quantity: 2 }] }], T0);
+  await store.catalogue.upsertPurchaseOrder(
     {
       id: `${prefix}-PO1`,
       status: 'open',
@@ -175,7 +175,7 @@ async function startRun(store: LedgerStore, storeName: string, stats: Stats): Pr
     },
     T0,
   );
-  await store.upsertPurchaseOrder({ id: `${prefix}-PO2`, status: 'cancelled', lines: [{ line: 1, sku: skus[0], location: 'WH1', quantity: 5, expectedAt: null }] }, T0);
+  await store.catalogue.upsertPurchaseOrder({ id: `${prefix}-PO2`, status: 'cancelled', lines: [{ line: 1, sku: skus[0], location: 'WH1', quantity: 5, expectedAt: null }] }, T0);
   const model = new ReferenceLedger(T0, skus, [bundle], LOCATIONS, [
     { purchaseOrderId: `${prefix}-PO1`, line: 1, sku: skus[0], location: 'WH1', ordered: 20, received: 0, cancelled: false },
     { purchaseOrderId: `${prefix}-PO1`, line: 2, sku: skus[1], location: 'WH2', ordered: 10, received: 0, cancelled: false },
@@ -454,7 +454,7 @@ function assertReservation(run: Run, reservation: ModelReservation, view: Record
 async function checkStock(run: Run): Promise<void> {
   const { model, real } = run;
   for (const sku of run.skus) {
-    const stock = await real.store.getStock(sku, model.now);
+    const stock = await real.store.ledger.getStock(sku, model.now);
     assert.ok(stock, `${sku}: stock`);
     const expectedLocations = LOCATIONS.filter((code) => model.touched.has(`${sku}@${code}`) || model.incoming(sku, code) > 0);
     assert.deepEqual(stock.locations.map((view) => view.location), expectedLocations, `${sku}: locations`);
@@ -469,7 +469,7 @@ async function checkStock(run: Run): Promise<void> {
     assertLevel(stock.total as unknown as Record<string, unknown>, total, `${sku}: total`);
   }
   // The bundle: kits = floor(max(0, component) / 2) per location where the component has a level.
-  const kit = await real.store.getStock(run.bundle, model.now);
+  const kit = await real.store.ledger.getStock(run.bundle, model.now);
   assert.ok(kit?.is_bundle);
   const component = run.skus[0];
   const codes = LOCATIONS.filter((code) => model.touched.has(`${component}@${code}`));
@@ -485,7 +485,7 @@ async function allMovements(store: LedgerStore, sku: string): Promise<MovementVi
   const out: MovementView[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 100; page += 1) {
-    const result = await store.listMovements(sku, { limit: limits.pageSizeMax, ...(cursor ? { cursor } : {}) });
+    const result = await store.ledger.listMovements(sku, { limit: limits.pageSizeMax, ...(cursor ? { cursor } : {}) });
     assert.ok(result);
     out.push(...result.items);
     if (!result.next_cursor) return out.reverse();
@@ -514,7 +514,7 @@ async function checkEndOfRun(run: Run): Promise<void> {
   const expiries = new Map<string, MovementView[]>();
   for (const reservation of model.reservations) {
     assert.ok(reservation.id, `reservation ${reservation.key} was named`);
-    const view = await real.store.getReservation(reservation.id, model.now);
+    const view = await real.store.ledger.getReservation(reservation.id, model.now);
     assert.ok(view, `reservation ${reservation.id} stored`);
     assertReservation(run, reservation, view as unknown as Record<string, unknown>, 'end of run');
     const resolutions = movements.filter((movement) => movement.reservation_id === reservation.id && movement.type !== 'reserve');
@@ -546,7 +546,7 @@ async function checkEndOfRun(run: Run): Promise<void> {
     }
   }
 
-  const report = await real.store.verify();
+  const report = await real.store.ledger.verify();
   assert.deepEqual(report.mismatches, [], 'store.verify(): stored levels equal the fold of their movements');
 }
 
@@ -704,7 +704,7 @@ for (const factory of STORES) {
 
     before(async () => {
       test = await factory.create();
-      await test.store.upsertLocations(LOCATIONS.map((code) => ({ code, name: code, kind: 'warehouse' as const })), T0);
+      await test.store.catalogue.upsertLocations(LOCATIONS.map((code) => ({ code, name: code, kind: 'warehouse' as const })), T0);
     });
     after(async () => {
       await test?.cleanup();

@@ -18,7 +18,7 @@ const store: LedgerStore = database.startsWith('postgres') ? new PostgresStore({
 const clock = { now: () => Date.now() + Number(aheadMs) };
 let ids = 0;
 const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${owner}_${++ids}` });
-const channels = (await store.listChannels())
+const channels = (await store.availability.listChannels())
   .map((channel) => channelRuntime(channel, clock))
   .filter((runtime): runtime is ChannelRuntime => runtime !== undefined)
   .map((runtime) => ({ channel: runtime.channel, connector: runtime.connector })); // pushes only

@@ -52,8 +52,10 @@ function fakeStore(channels: ChannelRecord[]) {
   const notices: [string, string, number][] = [];
   const cursors = new Map<string, string>();
   let leaseOwner: string | null = null;
-  const store = {
+  const availability = {
     getChannel: async (code: string) => channels.find((each) => each.code === code) ?? null,
+  };
+  const outbox = {
     listingByExternalId: async (_channel: string, externalId: string) =>
       externalId === 'item-1' ? { listingId: 'l1', sku: 'TEE' } : null,
     noticeChannelLevel: async (code: string, externalId: string, shown: number) => {
@@ -68,7 +70,7 @@ function fakeStore(channels: ChannelRecord[]) {
     loadCursor: async (code: string) => cursors.get(code) ?? null,
     saveCursor: async (code: string, cursor: string) => void cursors.set(code, cursor),
   };
-  return { store, notices, cursors };
+  return { store: { availability, outbox }, notices, cursors };
 }
 
 const line = (order: string, kind: ChannelOrderLine['kind'] = 'order'): ChannelOrderLine => ({

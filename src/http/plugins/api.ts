@@ -84,7 +84,7 @@ export async function emptyBodyIsObject(request: FastifyRequest): Promise<void> 
  * and maps the answer back; refusals become problems (errors.ts), nothing else is decided here.
  */
 export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: ApiDeps): Promise<void> {
-  guardWithBearerAuth(app, store);
+  guardWithBearerAuth(app, store.tokens);
 
   async function submitOne(command: LedgerCommand): Promise<CommandAnswer> {
     const [answer] = await ledger.submit([command]);
@@ -93,7 +93,7 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
   }
 
   async function availableAt(sku: string, location: string): Promise<number> {
-    const stock = await store.getStock(sku, clock.now());
+    const stock = await store.ledger.getStock(sku, clock.now());
     return stock?.locations.find((level) => level.location === location)?.available ?? 0;
   }
 
@@ -111,14 +111,14 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
   app.put<{ Body: VariantsBody }>(
     '/variants',
     route('write', 'catalogue', 'Create or update variants by sku (all or nothing)', { body: VariantsBody, response: { 200: UpsertReport } }, [413, 422]),
-    async (request) => store.upsertVariants(request.body.variants.map(variantInput), clock.now()),
+    async (request) => store.catalogue.upsertVariants(request.body.variants.map(variantInput), clock.now()),
   );
 
   app.get<{ Params: SkuParams }>(
     '/variants/:sku',
     route('read', 'catalogue', 'One variant, with its components', { params: SkuParams, response: { 200: VariantView } }, [404]),
     async (request) => {
-      const variant = await store.getVariant(request.params.sku);
+      const variant = await store.catalogue.getVariant(request.params.sku);
       if (!variant) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
       return variantView(variant);
     },
@@ -130,7 +130,7 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     async (request) => {
       const { after, limit } = request.query;
       // One more than asked tells whether another page exists.
-      const rows = await store.listVariants({ afterSku: after, limit: limit + 1 });
+      const rows = await store.catalogue.listVariants({ afterSku: after, limit: limit + 1 });
       const items = rows.slice(0, limit).map(variantView);
       return { items, next_after: rows.length > limit ? items[items.length - 1]!.sku : null };
     },
@@ -139,13 +139,13 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
   app.put<{ Body: LocationsBody }>(
     '/locations',
     route('write', 'catalogue', 'Create or update locations by code (all or nothing)', { body: LocationsBody, response: { 200: UpsertReport } }, [413, 422]),
-    async (request) => store.upsertLocations(request.body.locations, clock.now()),
+    async (request) => store.catalogue.upsertLocations(request.body.locations, clock.now()),
   );
 
   app.get(
     '/locations',
     route('read', 'catalogue', 'All locations', { response: { 200: LocationList } }),
-    async () => ({ items: (await store.listLocations()).map(locationView) }),
+    async () => ({ items: (await store.catalogue.listLocations()).map(locationView) }),
   );
 
   // --- purchase orders -----------------------------------------------------------------------
@@ -159,14 +159,14 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
       { params: IdParams, body: PurchaseOrderBody, response: { 200: PurchaseOrderView } },
       [413, 422],
     ),
-    async (request) => purchaseOrderView(await store.upsertPurchaseOrder(purchaseOrderInput(request.params.id, request.body), clock.now())),
+    async (request) => purchaseOrderView(await store.catalogue.upsertPurchaseOrder(purchaseOrderInput(request.params.id, request.body), clock.now())),
   );
 
   app.get<{ Params: IdParams }>(
     '/purchase-orders/:id',
     route('read', 'purchase orders', 'One purchase order', { params: IdParams, response: { 200: PurchaseOrderView } }, [404]),
     async (request) => {
-      const order = await store.getPurchaseOrder(request.params.id);
+      const order = await store.catalogue.getPurchaseOrder(request.params.id);
       if (!order) throw notFound('ONH_ERR_PURCHASE_ORDER_NOT_FOUND', `purchase order ${request.params.id}`);
       return purchaseOrderView(order);
     },
@@ -222,7 +222,7 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     '/reservations/:id',
     route('read', 'reservations', 'One reservation (a pending one past its expiry shows as expired)', { params: IdParams, response: { 200: ReservationView } }, [404]),
     async (request) => {
-      const reservation = await store.getReservation(request.params.id, clock.now());
+      const reservation = await store.ledger.getReservation(request.params.id, clock.now());
       if (!reservation) throw notFound('ONH_ERR_RESERVATION_NOT_FOUND', `reservation ${request.params.id}`);
       return reservation;
     },
@@ -264,7 +264,7 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     '/stock/:sku',
     route('read', 'stock', 'Stock of a variant per location and in total, with incoming purchase orders', { params: SkuParams, response: { 200: StockView } }, [404]),
     async (request) => {
-      const stock = await store.getStock(request.params.sku, clock.now());
+      const stock = await store.ledger.getStock(request.params.sku, clock.now());
       if (!stock) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
       return stock;
     },
@@ -274,7 +274,7 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     '/stock/:sku/movements',
     route('read', 'stock', 'History of a variant, newest first', { params: SkuParams, querystring: MovementsQuery, response: { 200: MovementPage } }, [404]),
     async (request) => {
-      const page = await store.listMovements(request.params.sku, request.query);
+      const page = await store.ledger.listMovements(request.params.sku, request.query);
       if (!page) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
       return page;
     },
@@ -283,6 +283,6 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
   app.get<{ Querystring: PageQuery }>(
     '/oversells',
     route('read', 'stock', 'Sales that drove available below zero, newest first', { querystring: PageQuery, response: { 200: MovementPage } }),
-    async (request) => store.listOversells(request.query),
+    async (request) => store.ledger.listOversells(request.query),
   );
 }

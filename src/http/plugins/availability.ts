@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
-import type { AvailabilityStore } from '../../store/availability-store.js';
-import { actorOf, guardWithBearerAuth, type TokenLookup } from '../auth.js';
+import type { LedgerStore } from '../../store/ledger-store.js';
+import { actorOf, guardWithBearerAuth } from '../auth.js';
 import {
   channelInput,
   channelView,
@@ -50,7 +50,7 @@ import { IdParams, SkuParams, UpsertReport } from '../schemas.js';
 import { emptyBodyIsObject, route } from './api.js';
 
 export interface AvailabilityDeps {
-  store: AvailabilityStore & TokenLookup;
+  store: Pick<LedgerStore, 'availability' | 'tokens'>;
   clock: Clock;
 }
 
@@ -78,10 +78,10 @@ async function refusingBadRules<T>(pathPrefix: string, work: () => Promise<T>): 
  * to the port and the answer back; the store and the core decide everything else.
  */
 export async function availabilityPlugin(app: FastifyInstance, { store, clock }: AvailabilityDeps): Promise<void> {
-  guardWithBearerAuth(app, store);
+  guardWithBearerAuth(app, store.tokens);
 
   async function ruleSetOrNotFound(version: number) {
-    const ruleSet = await store.getRuleSet(version);
+    const ruleSet = await store.availability.getRuleSet(version);
     if (!ruleSet) throw new ProblemError('ONH_ERR_RULE_SET_NOT_FOUND', `no rule set version ${version}`);
     return ruleSet;
   }
@@ -101,20 +101,20 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       },
       [413, 422],
     ),
-    async (request) => store.upsertChannels(request.body.channels.map(channelInput), clock.now()),
+    async (request) => store.availability.upsertChannels(request.body.channels.map(channelInput), clock.now()),
   );
 
   app.get(
     '/channels',
     route('read', 'channels', 'All channels', { response: { 200: ChannelList } }),
-    async () => ({ items: (await store.listChannels()).map(channelView) }),
+    async () => ({ items: (await store.availability.listChannels()).map(channelView) }),
   );
 
   app.get<{ Params: ChannelParams }>(
     '/channels/:code',
     route('read', 'channels', 'One channel', { params: ChannelParams, response: { 200: ChannelView } }, [404]),
     async (request) => {
-      const channel = await store.getChannel(request.params.code);
+      const channel = await store.availability.getChannel(request.params.code);
       if (!channel) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${request.params.code}`);
       return channelView(channel);
     },
@@ -138,7 +138,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       [413, 422],
     ),
     async (request) => {
-      const report = await store.upsertListings(request.body.listings.map(listingInput), clock.now());
+      const report = await store.availability.upsertListings(request.body.listings.map(listingInput), clock.now());
       return { created: report.created, updated: report.updated, unmapped: report.unmapped.map(unmappedView) };
     },
   );
@@ -149,7 +149,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     async (request) => {
       const { channel, sku, after, limit } = request.query;
       // One more than asked tells whether another page exists.
-      const rows = await store.listListings({ channel, sku, afterId: after, limit: limit + 1 });
+      const rows = await store.availability.listListings({ channel, sku, afterId: after, limit: limit + 1 });
       const items = rows.slice(0, limit).map(listingView);
       return { items, next_after: rows.length > limit ? items[items.length - 1]!.id : null };
     },
@@ -159,7 +159,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     '/listings/:id',
     route('read', 'listings', 'One listing', { params: IdParams, response: { 200: ListingView } }, [404]),
     async (request) => {
-      const listing = await store.getListing(request.params.id);
+      const listing = await store.availability.getListing(request.params.id);
       if (!listing) throw new ProblemError('ONH_ERR_LISTING_NOT_FOUND', `no listing ${request.params.id}`);
       return listingView(listing);
     },
@@ -179,14 +179,14 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       [413, 422],
     ),
     async (request) =>
-      store.upsertMappings(request.body.mappings.map(mappingInput), clock.now()),
+      store.availability.upsertMappings(request.body.mappings.map(mappingInput), clock.now()),
   );
 
   app.get<{ Querystring: UnmappedQuery }>(
     '/unmapped',
     route('read', 'listings', 'Channel items reported unmapped and not mapped since, newest first', { querystring: UnmappedQuery, response: { 200: UnmappedList } }),
     async (request) => {
-      const items = await store.listUnmapped({ channel: request.query.channel, limit: request.query.limit });
+      const items = await store.availability.listUnmapped({ channel: request.query.channel, limit: request.query.limit });
       return { items: items.map(unmappedEntryView) };
     },
   );
@@ -208,7 +208,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     ),
     async (request, reply) => {
       const { rules, note } = request.body;
-      const created = await refusingBadRules('/rules', () => store.createRuleSet({ rules, author: actorOf(request), note }, clock.now()));
+      const created = await refusingBadRules('/rules', () => store.availability.createRuleSet({ rules, author: actorOf(request), note }, clock.now()));
       reply.code(201).header('location', `${app.prefix}/rule-sets/${created.version}`);
       return ruleSetView(created);
     },
@@ -217,13 +217,13 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
   app.get(
     '/rule-sets',
     route('read', 'rule sets', 'Every rule-set version, with who created it and which is active', { response: { 200: RuleSetList } }),
-    async () => ({ items: (await store.listRuleSets()).map(ruleSetSummary) }),
+    async () => ({ items: (await store.availability.listRuleSets()).map(ruleSetSummary) }),
   );
 
   app.get(
     '/rule-sets/events',
     route('read', 'rule sets', 'The audit: every creation and activation, with who and when', { response: { 200: RuleSetEventList } }),
-    async () => ({ items: (await store.ruleSetEvents()).map(ruleSetEventView) }),
+    async () => ({ items: (await store.availability.ruleSetEvents()).map(ruleSetEventView) }),
   );
 
   app.get<{ Params: VersionParams }>(
@@ -243,7 +243,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     ),
     async (request) => {
       const { rules, limit = limits.pageSizeDefault } = request.body;
-      return dryRunReportView(await refusingBadRules('/rules', () => store.dryRunRuleSet(rules, clock.now(), limit)));
+      return dryRunReportView(await refusingBadRules('/rules', () => store.availability.dryRunRuleSet(rules, clock.now(), limit)));
     },
   );
 
@@ -262,7 +262,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     // An unknown version: the store's UnknownRuleSetError carries ONH_ERR_RULE_SET_NOT_FOUND.
     async (request) => {
       const by = { author: actorOf(request), note: request.body.note };
-      return recomputeReportView(await refusingBadRules('', () => store.activateRuleSet(request.params.version, by, clock.now())));
+      return recomputeReportView(await refusingBadRules('', () => store.availability.activateRuleSet(request.params.version, by, clock.now())));
     },
   );
 
@@ -285,10 +285,10 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     },
     async (request) => {
       const { version } = await ruleSetOrNotFound(request.params.version);
-      const refusal = await rollbackRefusal(store, version);
+      const refusal = await rollbackRefusal(store.availability, version);
       if (refusal) throw new ProblemError('ONH_ERR_NOT_EARLIER', refusal.reason, { members: { active_version: refusal.activeVersion } });
       const by = { author: actorOf(request), note: request.body.note };
-      return recomputeReportView(await refusingBadRules('', () => store.activateRuleSet(version, by, clock.now())));
+      return recomputeReportView(await refusingBadRules('', () => store.availability.activateRuleSet(version, by, clock.now())));
     },
   );
 
@@ -304,7 +304,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       [404],
     ),
     async (request) => {
-      const listings = await store.getAvailability(request.params.sku);
+      const listings = await store.availability.getAvailability(request.params.sku);
       if (!listings) throw new ProblemError('ONH_ERR_VARIANT_NOT_FOUND', `no variant with sku ${request.params.sku}`);
       return { sku: request.params.sku, listings: listings.map(listingQuantityView) };
     },
@@ -320,7 +320,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       [404],
     ),
     async (request) => {
-      const explained = await store.explainListing(request.params.id, clock.now());
+      const explained = await store.availability.explainListing(request.params.id, clock.now());
       if (!explained) throw new ProblemError('ONH_ERR_LISTING_NOT_FOUND', `no listing ${request.params.id}`);
       return explanationView(explained);
     },

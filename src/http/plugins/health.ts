@@ -20,7 +20,7 @@ export async function healthPlugin(app: FastifyInstance, options: { store: Ledge
     { schema: { tags, summary: 'Readiness: the store answers', response: { 200: HealthStatus, ...problemResponses([503]) } } },
     async (request) => {
       try {
-        await options.store.countTokens();
+        await options.store.tokens.countTokens();
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
         throw new ProblemError('ONH_ERR_UNAVAILABLE', 'the store does not answer');

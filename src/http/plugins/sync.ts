@@ -1,15 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../core/clock.js';
-import type { AvailabilityStore } from '../../store/availability-store.js';
-import type { DispatchStore } from '../../sync/dispatch-store.js';
-import { guardWithBearerAuth, type TokenLookup } from '../auth.js';
+import type { LedgerStore } from '../../store/ledger-store.js';
+import { guardWithBearerAuth } from '../auth.js';
 import { ProblemError } from '../errors.js';
 import { deadLetterView, syncStatusView } from '../../api/sync-mapping.js';
 import { DeadLetterList, DeadLetterQuery, RedriveBody, RedriveResult, SyncStatusView } from '../../api/sync-schemas.js';
 import { route } from './api.js';
 
 export interface SyncDeps {
-  store: DispatchStore & Pick<AvailabilityStore, 'getChannel'> & TokenLookup;
+  store: Pick<LedgerStore, 'outbox' | 'availability' | 'tokens'>;
   clock: Clock;
 }
 
@@ -19,11 +18,11 @@ export interface SyncDeps {
  * Like the other plugins, each handler maps the request to the port and the answer back.
  */
 export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDeps): Promise<void> {
-  guardWithBearerAuth(app, store);
+  guardWithBearerAuth(app, store.tokens);
 
   /** A named channel must exist: a typo must not read as "nothing to do". */
   async function knownChannel(code: string | undefined): Promise<void> {
-    if (code !== undefined && !(await store.getChannel(code))) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${code}`);
+    if (code !== undefined && !(await store.availability.getChannel(code))) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${code}`);
   }
 
   app.get(
@@ -39,7 +38,7 @@ export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDep
         response: { 200: SyncStatusView },
       },
     ),
-    async () => ({ channels: (await store.syncStatus(clock.now())).map(syncStatusView) }),
+    async () => ({ channels: (await store.outbox.syncStatus(clock.now())).map(syncStatusView) }),
   );
 
   app.get<{ Querystring: DeadLetterQuery }>(
@@ -54,7 +53,7 @@ export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDep
     async (request) => {
       const { channel, limit } = request.query;
       await knownChannel(channel);
-      return { items: (await store.listDeadLetters({ channel, limit })).map(deadLetterView) };
+      return { items: (await store.outbox.listDeadLetters({ channel, limit })).map(deadLetterView) };
     },
   );
 
@@ -70,7 +69,7 @@ export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDep
     async (request) => {
       const { channel, limit } = request.body;
       await knownChannel(channel);
-      return { redriven: await store.redrive({ channel, limit }, clock.now()) };
+      return { redriven: await store.outbox.redrive({ channel, limit }, clock.now()) };
     },
   );
 }

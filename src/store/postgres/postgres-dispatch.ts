@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { EpochMs } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
-import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
+import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
 import { dispatchSql, latencyPercentiles, numbered } from '../dispatch-sql.js';
 
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
@@ -12,7 +12,7 @@ type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T
  * the channel's lease is one atomic upsert (a takeover bumps the epoch), and results are
  * written only while the lease row, locked `FOR SHARE`, still carries the writer's epoch.
  */
-export class PostgresDispatch {
+export class PostgresDispatch implements OutboxPort {
   constructor(
     private readonly pool: pg.Pool,
     private readonly transaction: Transaction,

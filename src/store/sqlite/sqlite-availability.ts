@@ -187,6 +187,14 @@ export class SqliteAvailability {
     return buildContext(config, { variants, components, listings, levels, incoming, current });
   }
 
+  /** Recompute these variants' listings inside the current transaction; returns how many listings. */
+  recomputeNow(variantIds: readonly number[], now: EpochMs): number {
+    this.dropCache();
+    const { listings, writes } = this.recomputeVariants(variantIds, now);
+    this.writeQuantities(writes);
+    return listings;
+  }
+
   writeQuantities(writes: readonly ListingQuantityWrite[]): void {
     if (writes.length === 0) return;
     const channelIds = this.loadConfig().channelIds;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { EpochMs } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
-import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from '../../sync/dispatch-store.js';
+import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
 import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
 
 /**
@@ -32,7 +32,7 @@ import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
  * better-sqlite3 runs every transaction inside one synchronous call and no SqliteStore write
  * transaction spans an await, so the two connections of one process never wait for each other.
  */
-export class SqliteDispatch {
+export class SqliteDispatch implements OutboxPort {
   private readonly db: Database.Database;
   private readonly ownsConnection: boolean;
   private readonly statements = new Map<string, Database.Statement>();
@@ -81,7 +81,7 @@ export class SqliteDispatch {
     return (this.statement('SELECT id FROM channels WHERE code = ?').get(code) as { id: number } | undefined)?.id;
   }
 
-  acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): number | null {
+  async acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null> {
     return this.db
       .transaction(() => {
         const channelId = this.channelId(channel);
@@ -103,7 +103,7 @@ export class SqliteDispatch {
       .immediate();
   }
 
-  releaseLease(channel: string, owner: string): void {
+  async releaseLease(channel: string, owner: string): Promise<void> {
     this.db.prepare('UPDATE channel_leases SET expires_at = 0 WHERE owner = ? AND channel_id = (SELECT id FROM channels WHERE code = ?)').run(owner, channel);
   }
 
@@ -111,7 +111,7 @@ export class SqliteDispatch {
     return this.statement('SELECT 1 AS ok FROM channel_leases WHERE channel_id = ? AND epoch = ?').get(channelId, epoch) !== undefined;
   }
 
-  claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): DispatchRow[] {
+  async claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]> {
     return this.db
       .transaction(() => {
         const channelId = this.channelId(channel);
@@ -124,7 +124,8 @@ export class SqliteDispatch {
       .immediate();
   }
 
-  recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): boolean {
+  async recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean> {
+    // Only dispatch columns change: the availability cache (quantities, rule versions) stays valid.
     return this.db
       .transaction(() => {
         const channelId = this.channelId(channel);
@@ -139,7 +140,7 @@ export class SqliteDispatch {
       .immediate();
   }
 
-  syncStatus(now: EpochMs): ChannelSyncStatus[] {
+  async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
     const rows = this.db.prepare<[number], Record<string, unknown>>(dispatchSql.status).all(now);
     return rows.map((row) => {
       const samples = this.db
@@ -150,36 +151,36 @@ export class SqliteDispatch {
     });
   }
 
-  listDeadLetters(options: { channel?: string | undefined; limit: number }): DeadLetter[] {
+  async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
     return this.db
       .prepare<unknown[], Record<string, unknown>>(dispatchSql.dead)
       .all(options.channel ?? null, options.channel ?? null, options.limit)
       .map(dispatchSql.deadFromRow);
   }
 
-  redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): number {
+  async redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number> {
     return this.ledger.prepare(dispatchSql.redrive).run(now, options.channel ?? null, options.channel ?? null, options.limit).changes;
   }
 
-  noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): 'consistent' | 'drift' | 'unknown' {
+  async noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'> {
     const row = this.ledger.prepare<unknown[], { quantity: number }>(dispatchSql.noticeLevel).get(...dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
     return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
   }
 
-  loadCursor(channel: string): string | null {
+  async loadCursor(channel: string): Promise<string | null> {
     return this.db.prepare<[string], { cursor: string }>(dispatchSql.loadCursor).get(channel)?.cursor ?? null;
   }
 
-  saveCursor(channel: string, cursor: string, now: EpochMs): void {
+  async saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void> {
     this.ledger.prepare(dispatchSql.saveCursor).run(cursor, now, channel);
   }
 
-  listingByExternalId(channel: string, externalId: string): { listingId: string; sku: string } | null {
+  async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
     const row = this.db.prepare<[string, string], { id: number; sku: string }>(dispatchSql.listingByExternalId).get(channel, externalId);
     return row ? { listingId: String(row.id), sku: row.sku } : null;
   }
 
-  pruneSamples(before: EpochMs): number {
+  async pruneSamples(before: EpochMs): Promise<number> {
     return this.db.prepare('DELETE FROM push_samples WHERE at < ?').run(before).changes;
   }
 }

@@ -20,7 +20,7 @@ const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 const day = 86_400_000;
 
 async function seed(store: LedgerStore) {
-  await store.upsertLocations(
+  await store.catalogue.upsertLocations(
     [
       { code: 'WH1', name: 'Main', kind: 'warehouse' },
       { code: 'WH2', name: '3PL', kind: '3pl' },
@@ -28,7 +28,7 @@ async function seed(store: LedgerStore) {
     ],
     T0,
   );
-  await store.upsertVariants(
+  await store.catalogue.upsertVariants(
     [
       { sku: 'A', name: 'A', barcode: '8710000000001' },
       { sku: 'B', name: 'B', barcode: '8710000000002' },
@@ -36,14 +36,14 @@ async function seed(store: LedgerStore) {
     ],
     T0,
   );
-  await store.upsertVariants(
+  await store.catalogue.upsertVariants(
     [
       { sku: 'KIT-AB', name: 'Kit 2A+B', components: [{ sku: 'A', quantity: 2 }, { sku: 'B', quantity: 1 }] },
       { sku: 'KIT-AC', name: 'Kit A+C', components: [{ sku: 'A', quantity: 1 }, { sku: 'C', quantity: 1 }] },
     ],
     T0,
   );
-  await store.upsertChannels(
+  await store.availability.upsertChannels(
     [
       { code: 'shop', name: 'Own shop', platform: 'shopify', locations: ['WH1', 'ST1'], pushLatencyP95Ms: 800 },
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1', 'WH2'], pushLatencyP95Ms: 4000 },
@@ -51,7 +51,7 @@ async function seed(store: LedgerStore) {
     ],
     T0,
   );
-  const report = await store.upsertListings(
+  const report = await store.availability.upsertListings(
     [
       { channel: 'shop', externalId: 'gid://shopify/InventoryItem/1', sku: 'A', rank: 1 },
       { channel: 'bol', externalId: 'offer-a', barcode: '8710000000001', rank: 2 },
@@ -115,55 +115,55 @@ for (const factory of STORES) {
     });
 
     it('normalizes channel items: explicit mapping, then sku, then barcode; unmapped are kept and listed', async () => {
-      const listings = await store.listListings({ limit: 50 });
+      const listings = await store.availability.listListings({ limit: 50 });
       assert.deepEqual(listings.map((listing) => listing.matchedBy).sort(), ['barcode', 'sku', 'sku', 'sku', 'sku', 'sku', 'sku', 'sku', 'sku']);
-      assert.deepEqual((await store.listUnmapped({ limit: 10 })).map((item) => item.externalId), ['offer-unknown']);
-      await store.upsertMappings([{ channel: 'bol', externalId: 'offer-unknown', sku: 'C' }], T0);
-      const again = await store.upsertListings([{ channel: 'bol', externalId: 'offer-unknown', sku: 'NOPE' }], T0);
+      assert.deepEqual((await store.availability.listUnmapped({ limit: 10 })).map((item) => item.externalId), ['offer-unknown']);
+      await store.availability.upsertMappings([{ channel: 'bol', externalId: 'offer-unknown', sku: 'C' }], T0);
+      const again = await store.availability.upsertListings([{ channel: 'bol', externalId: 'offer-unknown', sku: 'NOPE' }], T0);
       assert.deepEqual(again, { created: 1, updated: 0, unmapped: [] });
-      assert.equal((await store.listListings({ channel: 'bol', sku: 'C', limit: 5 }))[0]?.matchedBy, 'mapping');
-      assert.deepEqual(await store.listUnmapped({ limit: 10 }), [], 'a mapped item leaves the unmapped list');
-      await assert.rejects(store.upsertListings([{ channel: 'ebay', externalId: 'x', sku: 'A' }], T0), CatalogueError);
+      assert.equal((await store.availability.listListings({ channel: 'bol', sku: 'C', limit: 5 }))[0]?.matchedBy, 'mapping');
+      assert.deepEqual(await store.availability.listUnmapped({ limit: 10 }), [], 'a mapped item leaves the unmapped list');
+      await assert.rejects(store.availability.upsertListings([{ channel: 'ebay', externalId: 'x', sku: 'A' }], T0), CatalogueError);
     });
 
     it('versions rule sets: refuses bad rules, dry-runs without storing, activates, rolls back', async () => {
-      await assert.rejects(store.createRuleSet({ rules: { channels: { bol: { cap: -1 } } }, author: 'ann' }, T0), CatalogueError);
-      await assert.rejects(store.createRuleSet({ rules: { defaults: { buffer: { percent: 120 } } }, author: 'ann' }, T0), CatalogueError);
-      await assert.rejects(store.createRuleSet({ rules: { channels: { bol: { exclude_locations: ['NOWHERE'] } } }, author: 'ann' }, T0), CatalogueError);
-      assert.deepEqual(await store.listRuleSets(), []);
+      await assert.rejects(store.availability.createRuleSet({ rules: { channels: { bol: { cap: -1 } } }, author: 'ann' }, T0), CatalogueError);
+      await assert.rejects(store.availability.createRuleSet({ rules: { defaults: { buffer: { percent: 120 } } }, author: 'ann' }, T0), CatalogueError);
+      await assert.rejects(store.availability.createRuleSet({ rules: { channels: { bol: { exclude_locations: ['NOWHERE'] } } }, author: 'ann' }, T0), CatalogueError);
+      assert.deepEqual(await store.availability.listRuleSets(), []);
       await submit(ledgers[0]!, [{ type: 'receipt', sku: 'A', location: 'WH1', quantity: 20 }, { type: 'receipt', sku: 'B', location: 'WH1', quantity: 4 }]);
-      const before = await store.getAvailability('A');
-      const v1 = await store.createRuleSet({ rules, author: 'ann', note: 'launch' }, T0);
+      const before = await store.availability.getAvailability('A');
+      const v1 = await store.availability.createRuleSet({ rules, author: 'ann', note: 'launch' }, T0);
       assert.equal(v1.version, 1);
-      const dry = await store.dryRunRuleSet(rules, now, 100);
+      const dry = await store.availability.dryRunRuleSet(rules, now, 100);
       assert.ok(dry.changed > 0);
-      assert.deepEqual(await store.getAvailability('A'), before, 'a dry run stores nothing');
+      assert.deepEqual(await store.availability.getAvailability('A'), before, 'a dry run stores nothing');
       const bolA = dry.changes.find((change) => change.channel === 'bol' && change.sku === 'A');
       assert.deepEqual([bolA?.current, bolA?.proposed], [20, 5], 'bol is capped at 5');
-      const report = await store.activateRuleSet(1, { author: 'ann' }, now);
+      const report = await store.availability.activateRuleSet(1, { author: 'ann' }, now);
       assert.equal(report.ruleVersion, 1);
-      assert.equal((await store.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 5);
-      const v2 = await store.createRuleSet({ rules: { ...rules, channels: { ...rules.channels, bol: { cap: 2 } } }, author: 'bob' }, now);
-      await store.activateRuleSet(v2.version, { author: 'bob' }, now);
-      assert.equal((await store.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 2);
-      await store.activateRuleSet(1, { author: 'bob', note: 'rollback' }, now);
-      assert.equal((await store.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 5);
-      assert.deepEqual((await store.ruleSetEvents()).map((event) => [event.version, event.action, event.author]), [
+      assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 5);
+      const v2 = await store.availability.createRuleSet({ rules: { ...rules, channels: { ...rules.channels, bol: { cap: 2 } } }, author: 'bob' }, now);
+      await store.availability.activateRuleSet(v2.version, { author: 'bob' }, now);
+      assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 2);
+      await store.availability.activateRuleSet(1, { author: 'bob', note: 'rollback' }, now);
+      assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 5);
+      assert.deepEqual((await store.availability.ruleSetEvents()).map((event) => [event.version, event.action, event.author]), [
         [1, 'activated', 'bob'], [2, 'activated', 'bob'], [2, 'created', 'bob'], [1, 'activated', 'ann'], [1, 'created', 'ann'],
       ]);
-      assert.deepEqual((await store.listRuleSets()).map((version) => [version.version, version.active]), [[2, false], [1, true]]);
-      await assert.rejects(store.activateRuleSet(99, { author: 'x' }, now), UnknownRuleSetError);
+      assert.deepEqual((await store.availability.listRuleSets()).map((version) => [version.version, version.active]), [[2, false], [1, true]]);
+      await assert.rejects(store.availability.activateRuleSet(99, { author: 'x' }, now), UnknownRuleSetError);
     });
 
     it('explains a listing: each location, each rule and its units, the limiting component', async () => {
-      const kit = (await store.listListings({ channel: 'bol', sku: 'KIT-AB', limit: 1 }))[0]!;
-      const explained = (await store.explainListing(kit.id, now))!;
+      const kit = (await store.availability.listListings({ channel: 'bol', sku: 'KIT-AB', limit: 1 }))[0]!;
+      const explained = (await store.availability.explainListing(kit.id, now))!;
       assert.equal(explained.quantity, explained.storedQuantity);
       const location = explained.explanation.find((step) => step.step === 'location' && step.location === 'WH1');
       assert.deepEqual(location, { step: 'location', location: 'WH1', available: 4, contributes: 4, limited_by: 'B' });
       assert.ok(explained.explanation.some((step) => step.step === 'location' && step.location === 'WH2' && step.excluded === 'excluded by rule'));
       assert.ok(explained.explanation.some((step) => step.step === 'cap'));
-      assert.equal(await store.explainListing('999999', now), null);
+      assert.equal(await store.availability.explainListing('999999', now), null);
     });
 
     it('incremental recompute equals full recompute after any movement sequence, sequential and concurrent', async () => {
@@ -178,10 +178,10 @@ for (const factory of STORES) {
           } else {
             for (const batch of batches) await submit(ledgers[0]!, batch);
           }
-          const report = await store.recomputeAll(now);
+          const report = await store.availability.recomputeAll(now);
           assert.equal(report.changed, 0, `full recompute changed ${report.changed} listings the incremental one had stored`);
           for (const sku of ['A', 'B', 'C', 'KIT-AB', 'KIT-AC']) {
-            for (const listing of (await store.getAvailability(sku))!) {
+            for (const listing of (await store.availability.getAvailability(sku))!) {
               assert.ok(Number.isSafeInteger(listing.quantity) && listing.quantity >= 0);
               if (listing.channel === 'bol') assert.ok(listing.quantity <= 5);
             }
@@ -189,19 +189,19 @@ for (const factory of STORES) {
         }),
         { numRuns: factory.name === 'postgres' ? 15 : 30 },
       );
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
     it('offers incoming stock as pre-order on the channel whose rules allow it, never as stock', async () => {
-      await store.upsertPurchaseOrder(
+      await store.catalogue.upsertPurchaseOrder(
         { id: 'PO-9', status: 'open', lines: [{ line: 1, sku: 'C', location: 'WH1', quantity: 12, expectedAt: now + 3 * day }, { line: 2, sku: 'C', location: 'WH1', quantity: 5, expectedAt: now + 40 * day }] },
         now,
       );
-      const shopC = (await store.getAvailability('C'))!.find((listing) => listing.channel === 'shop')!;
+      const shopC = (await store.availability.getAvailability('C'))!.find((listing) => listing.channel === 'shop')!;
       assert.deepEqual(shopC.preorder, { quantity: 12, earliest_at: new Date(now + 3 * day).toISOString(), latest_at: new Date(now + 3 * day).toISOString() });
-      const bolC = (await store.getAvailability('C'))!.find((listing) => listing.channel === 'bol')!;
+      const bolC = (await store.availability.getAvailability('C'))!.find((listing) => listing.channel === 'bol')!;
       assert.equal(bolC.preorder, null);
-      assert.equal((await store.recomputeAll(now)).changed, 0);
+      assert.equal((await store.availability.recomputeAll(now)).changed, 0);
     });
   });
 }

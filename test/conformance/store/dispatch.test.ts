@@ -42,19 +42,19 @@ for (const factory of STORES) {
     let key = 0;
     const channel = new ScriptedChannel(2);
     const dispatcher = (owner = 'p1', options: Partial<ConstructorParameters<typeof ChannelDispatcher>[0]> = {}) =>
-      new ChannelDispatcher({ channel: 'bol', connector: channel, store, clock, owner, policy, random: () => 0.5, ...options });
+      new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner, policy, random: () => 0.5, ...options });
     const move = (commands: Record<string, unknown>[]) =>
       ledger.submit(commands.map((command) => ({ ...command, key: `k${++key}`, payloadHash: `h${key}` }) as unknown as LedgerCommand));
-    const rowOf = async (sku: string) => (await store.getAvailability(sku))![0]!;
+    const rowOf = async (sku: string) => (await store.availability.getAvailability(sku))![0]!;
 
     before(async () => {
       test = await factory.create();
       store = test.store;
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
-      await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], now);
-      await store.upsertVariants(['A', 'B', 'C', 'D'].map((sku) => ({ sku, name: sku })), now);
-      await store.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], now);
-      await store.upsertListings(['A', 'B', 'C', 'D'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), now);
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], now);
+      await store.catalogue.upsertVariants(['A', 'B', 'C', 'D'].map((sku) => ({ sku, name: sku })), now);
+      await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], now);
+      await store.availability.upsertListings(['A', 'B', 'C', 'D'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), now);
       await move(['A', 'B', 'C', 'D'].map((sku) => ({ type: 'receipt', sku, location: 'WH1', quantity: 5 })));
     });
     after(async () => {
@@ -66,14 +66,14 @@ for (const factory of STORES) {
       const pusher = dispatcher();
       while ((await pusher.tick()) > 0);
       assert.deepEqual([...channel.shown.entries()].sort(), [['offer-A', 5], ['offer-B', 5], ['offer-C', 5], ['offer-D', 5]]);
-      const [status] = await store.syncStatus(now);
+      const [status] = await store.outbox.syncStatus(now);
       assert.equal(status?.queueDepth, 0);
       assert.equal(status?.deadLetters, 0);
       assert.equal(status?.pushLatencyP50Ms, 0, 'pushed in the same (fake) millisecond as the commit');
       // Samples are bounded: the sweeper prunes what is older than the retention.
-      assert.equal(await store.pruneSamples(now), 0, 'nothing older than now');
-      assert.ok((await store.pruneSamples(now + 1)) >= 4, 'the four pushes were sampled');
-      assert.equal((await store.syncStatus(now))[0]?.pushLatencyP50Ms, null);
+      assert.equal(await store.outbox.pruneSamples(now), 0, 'nothing older than now');
+      assert.ok((await store.outbox.pruneSamples(now + 1)) >= 4, 'the four pushes were sampled');
+      assert.equal((await store.outbox.syncStatus(now))[0]?.pushLatencyP50Ms, null);
     });
 
     it('coalesces changes made while the channel is down into one push of the newest value', async () => {
@@ -111,17 +111,17 @@ for (const factory of STORES) {
         await pusher.tick();
         now += 60_000;
       }
-      const dead = await store.listDeadLetters({ channel: 'bol', limit: 10 });
+      const dead = await store.outbox.listDeadLetters({ channel: 'bol', limit: 10 });
       assert.deepEqual(dead.map((letter) => [letter.sku, letter.quantity, letter.attempts]), [['B', 9, 3]]);
       assert.match(dead[0]!.lastError ?? '', /503/);
       await move([{ type: 'receipt', sku: 'B', location: 'WH1', quantity: 1 }]); // 10, while dead
-      assert.deepEqual((await store.listDeadLetters({ limit: 10 })).map((letter) => letter.quantity), [10], 'kept dead, with the newest desired value');
+      assert.deepEqual((await store.outbox.listDeadLetters({ limit: 10 })).map((letter) => letter.quantity), [10], 'kept dead, with the newest desired value');
       channel.mode = 'up';
       assert.equal(await pusher.tick(), 0, 'a dead letter is not pushed');
-      assert.equal(await store.redrive({ channel: 'bol', limit: 10 }, now), 1);
+      assert.equal(await store.outbox.redrive({ channel: 'bol', limit: 10 }, now), 1);
       while ((await pusher.tick()) > 0);
       assert.equal(channel.shown.get('offer-B'), 10);
-      assert.equal((await store.syncStatus(now))[0]?.deadLetters, 0);
+      assert.equal((await store.outbox.syncStatus(now))[0]?.deadLetters, 0);
     });
 
     it('dead-letters a permanent error at once, with its reason', async () => {
@@ -129,10 +129,10 @@ for (const factory of STORES) {
       await move([{ type: 'sale', sku: 'D', location: 'WH1', quantity: 1 }]);
       const pusher = dispatcher();
       await pusher.tick();
-      const dead = await store.listDeadLetters({ limit: 10 });
+      const dead = await store.outbox.listDeadLetters({ limit: 10 });
       assert.deepEqual(dead.map((letter) => [letter.sku, letter.attempts, letter.lastError]), [['D', 1, 'unknown offer']]);
       channel.permanent.clear();
-      await store.redrive({ limit: 10 }, now);
+      await store.outbox.redrive({ limit: 10 }, now);
       while ((await pusher.tick()) > 0);
     });
 
@@ -150,38 +150,38 @@ for (const factory of STORES) {
       const pusher = dispatcher();
       while ((await pusher.tick()) > 0);
       const desiredB = (await rowOf('B')).quantity;
-      assert.equal(await store.noticeChannelLevel('bol', 'offer-B', desiredB, now, 60_000), 'consistent', 'our own echo');
+      assert.equal(await store.outbox.noticeChannelLevel('bol', 'offer-B', desiredB, now, 60_000), 'consistent', 'our own echo');
       assert.equal(await pusher.tick(), 0);
       channel.shown.set('offer-B', desiredB + 5); // edited up in the channel's admin: oversell risk
-      assert.equal(await store.noticeChannelLevel('bol', 'offer-B', desiredB + 5, now, 60_000), 'drift');
+      assert.equal(await store.outbox.noticeChannelLevel('bol', 'offer-B', desiredB + 5, now, 60_000), 'drift');
       assert.equal(await pusher.tick(), 1, 'pushed back at once');
       assert.equal(channel.shown.get('offer-B'), desiredB);
       channel.shown.set('offer-B', desiredB - 2); // lower: perhaps a sale whose order is on its way
-      assert.equal(await store.noticeChannelLevel('bol', 'offer-B', desiredB - 2, now, 60_000), 'drift');
+      assert.equal(await store.outbox.noticeChannelLevel('bol', 'offer-B', desiredB - 2, now, 60_000), 'drift');
       assert.equal(await pusher.tick(), 0, 'left alone during the grace');
       now += 60_000;
       assert.equal(await pusher.tick(), 1, 'corrected after the grace');
       assert.equal(channel.shown.get('offer-B'), desiredB);
-      assert.equal(await store.noticeChannelLevel('bol', 'no-such-offer', 1, now, 60_000), 'unknown');
+      assert.equal(await store.outbox.noticeChannelLevel('bol', 'no-such-offer', 1, now, 60_000), 'unknown');
     });
 
     it('lets one process push a channel at a time, and fences a former owner out', async () => {
       const first = dispatcher('p1', { leaseTtlMs: 15_000 });
       const second = dispatcher('p2', { leaseTtlMs: 15_000 });
       await move([{ type: 'receipt', sku: 'C', location: 'WH1', quantity: 4 }]);
-      const epoch = await store.acquireLease('bol', 'p1', now, 15_000);
+      const epoch = await store.outbox.acquireLease('bol', 'p1', now, 15_000);
       assert.ok(epoch !== null);
       assert.equal(await second.tick(), 0, 'p2 does not push while p1 holds the lease');
       now += 16_000; // p1 paused past its lease
       assert.equal(await second.tick(), 1, 'p2 takes over');
       assert.equal(channel.shown.get('offer-C'), 4);
-      const rows = await store.claimDue('bol', epoch!, now, 10, 30_000);
+      const rows = await store.outbox.claimDue('bol', epoch!, now, 10, 30_000);
       assert.deepEqual(rows, [], 'the former owner claims nothing');
-      const accepted = await store.recordResults('bol', epoch!, [{ listingId: '1', desiredVersion: 99, status: 'ok', channelQuantity: 0, pushedQuantity: 0 }], now);
+      const accepted = await store.outbox.recordResults('bol', epoch!, [{ listingId: '1', desiredVersion: 99, status: 'ok', channelQuantity: 0, pushedQuantity: 0 }], now);
       assert.equal(accepted, false, "the former owner's late answer changes nothing");
       await first.stop();
       await second.stop();
-      assert.equal((await store.getAvailability('C'))![0]!.quantity, 4);
+      assert.equal((await store.availability.getAvailability('C'))![0]!.quantity, 4);
       assert.equal((await rowOf('A')).quantity, 3);
     });
   });

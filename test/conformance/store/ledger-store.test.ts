@@ -44,14 +44,14 @@ function harness(store: LedgerStore, start = T0) {
 }
 
 async function seedCatalogue(store: LedgerStore) {
-  await store.upsertLocations(
+  await store.catalogue.upsertLocations(
     [
       { code: 'WH1', name: 'Main', kind: 'warehouse' },
       { code: 'WH2', name: 'Overflow', kind: '3pl' },
     ],
     T0,
   );
-  await store.upsertVariants(
+  await store.catalogue.upsertVariants(
     [
       { sku: 'TEE-RED-M', name: 'Tee red M', barcode: '8712345000017', attributes: { colour: 'red', size: 'M' } },
       { sku: 'TEE-RED-L', name: 'Tee red L' },
@@ -82,10 +82,10 @@ for (const factory of STORES) {
     });
 
     it('upserts the catalogue and enforces bundle rules all-or-nothing', async () => {
-      const variant = await store.getVariant('TEE-RED-M');
+      const variant = await store.catalogue.getVariant('TEE-RED-M');
       assert.equal(variant?.barcode, '8712345000017');
       assert.deepEqual(variant?.attributes, { colour: 'red', size: 'M' });
-      const report = await store.upsertVariants(
+      const report = await store.catalogue.upsertVariants(
         [
           { sku: 'TEE-RED-M', name: 'Tee red medium' },
           { sku: 'KIT-2', name: 'Two tees', components: [{ sku: 'TEE-RED-M', quantity: 2 }] },
@@ -93,8 +93,8 @@ for (const factory of STORES) {
         T0 + 1,
       );
       assert.deepEqual(report, { created: 1, updated: 1 });
-      assert.equal((await store.getVariant('TEE-RED-M'))?.name, 'Tee red medium');
-      assert.deepEqual((await store.getVariant('KIT-2'))?.components, [{ sku: 'TEE-RED-M', quantity: 2 }]);
+      assert.equal((await store.catalogue.getVariant('TEE-RED-M'))?.name, 'Tee red medium');
+      assert.deepEqual((await store.catalogue.getVariant('KIT-2'))?.components, [{ sku: 'TEE-RED-M', quantity: 2 }]);
 
       const before = await store.canonicalDump();
       for (const bad of [
@@ -104,12 +104,12 @@ for (const factory of STORES) {
         [{ sku: 'NEW-OK', name: 'fine' }, { sku: 'NEW-OK', name: 'twice' }],
         [{ sku: 'TEE-RED-M', name: 'component turned bundle', components: [{ sku: 'CAP', quantity: 1 }] }],
       ]) {
-        await assert.rejects(store.upsertVariants(bad, T0 + 2), CatalogueError);
+        await assert.rejects(store.catalogue.upsertVariants(bad, T0 + 2), CatalogueError);
       }
       assert.deepEqual(await store.canonicalDump(), before, 'a rejected upsert changes nothing');
-      const page = await store.listVariants({ afterSku: 'CAP', limit: 2 });
+      const page = await store.catalogue.listVariants({ afterSku: 'CAP', limit: 2 });
       assert.deepEqual(page.map((each) => each.sku), ['KIT-2', 'TEE-RED-L']);
-      assert.deepEqual((await store.listLocations()).map((location) => location.code), ['WH1', 'WH2']);
+      assert.deepEqual((await store.catalogue.listLocations()).map((location) => location.code), ['WH1', 'WH2']);
     });
 
     it('refuses movements on a bundle and computes its stock from components', async () => {
@@ -117,15 +117,15 @@ for (const factory of STORES) {
       const [answer] = await run({ type: 'receipt', key: 'kit-receipt', sku: 'KIT-2', location: 'WH1', quantity: 1 });
       assert.equal(answer?.status, 'invalid');
       await run({ type: 'receipt', key: 'tee-m-wh1', sku: 'TEE-RED-M', location: 'WH1', quantity: 5 });
-      const stock = await store.getStock('KIT-2', T0);
+      const stock = await store.ledger.getStock('KIT-2', T0);
       assert.equal(stock?.is_bundle, true);
       assert.equal(stock?.locations.find((location) => location.location === 'WH1')?.available, 2);
     });
 
     it('records a sale of a kit on its components, lowering every kit that shares them', async () => {
       const { run } = harness(store, T0 + 5_000);
-      await store.upsertVariants([{ sku: 'K-CAP', name: 'cap' }, { sku: 'K-TEE', name: 'tee' }], T0);
-      await store.upsertVariants(
+      await store.catalogue.upsertVariants([{ sku: 'K-CAP', name: 'cap' }, { sku: 'K-TEE', name: 'tee' }], T0);
+      await store.catalogue.upsertVariants(
         [
           { sku: 'KIT-TEE2', name: 'Two tees', components: [{ sku: 'K-TEE', quantity: 2 }] },
           { sku: 'KIT-CAP-TEE', name: 'Cap + tee', components: [{ sku: 'K-CAP', quantity: 1 }, { sku: 'K-TEE', quantity: 1 }] },
@@ -136,45 +136,45 @@ for (const factory of STORES) {
       const [order] = await run({ type: 'order', key: 'kit-order', sku: 'KIT-TEE2', location: 'WH2', quantity: 2 });
       assert.equal(order?.status, 'applied');
       assert.equal(order?.movement_ids?.length, 1, 'KIT-TEE2 = 2 x K-TEE: one component leg');
-      const tee = (await store.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
+      const tee = (await store.ledger.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
       assert.deepEqual([tee.on_hand, tee.reserved, tee.available], [6, 4, 2]);
-      const other = (await store.getStock('KIT-CAP-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
+      const other = (await store.ledger.getStock('KIT-CAP-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
       assert.equal(other.available, 2, 'the other kit sharing K-TEE drops too');
       const [cancel] = await run({ type: 'cancellation', key: 'kit-cancel', sku: 'KIT-TEE2', location: 'WH2', quantity: 1 });
       assert.equal(cancel?.status, 'applied');
-      assert.equal((await store.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!.reserved, 2);
+      assert.equal((await store.ledger.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!.reserved, 2);
       const [tooMany] = await run({ type: 'shipment', key: 'kit-ship', sku: 'KIT-TEE2', location: 'WH2', quantity: 2 });
       assert.equal(tooMany?.status, 'invalid', 'only 1 kit (2 tees) is ordered');
       const [reserve] = await run({ type: 'reserve', key: 'kit-reserve', sku: 'KIT-TEE2', location: 'WH2', quantity: 1 });
       assert.equal(reserve?.status, 'invalid', 'requests on a kit are made on its components');
       const [sale] = await run({ type: 'sale', key: 'kit-sale', sku: 'KIT-CAP-TEE', location: 'WH2', quantity: 1 });
       assert.equal(sale?.movement_ids?.length, 2, 'one leg per component');
-      const history = await store.listMovements('K-TEE', { location: 'WH2', limit: 1 });
+      const history = await store.ledger.listMovements('K-TEE', { location: 'WH2', limit: 1 });
       assert.equal(history?.items[0]?.reason, 'bundle KIT-CAP-TEE');
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
     it('tracks purchase orders: incoming, partial receipts, protected lines', async () => {
       const { run } = harness(store);
-      const po = await store.upsertPurchaseOrder(
+      const po = await store.catalogue.upsertPurchaseOrder(
         { id: 'PO-1', supplier: 'Acme', status: 'open', lines: [{ line: 1, sku: 'TEE-RED-L', location: 'WH2', quantity: 10, expectedAt: T0 + 86_400_000 }] },
         T0,
       );
       assert.equal(po.lines[0]?.incoming, 10);
       const [receipt] = await run({ type: 'receipt', key: 'po-1-r1', sku: 'TEE-RED-L', location: 'WH2', quantity: 4, purchaseOrder: { id: 'PO-1', line: 1 } });
       assert.equal(receipt?.status, 'applied');
-      const stock = await store.getStock('TEE-RED-L', T0);
+      const stock = await store.ledger.getStock('TEE-RED-L', T0);
       assert.equal(stock?.total.incoming, 6);
       assert.equal(stock?.total.on_hand, 4);
       assert.deepEqual(stock?.incoming.map((line) => [line.purchase_order, line.quantity, line.expected_at]), [
         ['PO-1', 6, new Date(T0 + 86_400_000).toISOString()],
       ]);
-      await assert.rejects(store.upsertPurchaseOrder({ id: 'PO-1', status: 'open', lines: [] }, T0 + 1), CatalogueError);
+      await assert.rejects(store.catalogue.upsertPurchaseOrder({ id: 'PO-1', status: 'open', lines: [] }, T0 + 1), CatalogueError);
       const [wrongLine] = await run({ type: 'receipt', key: 'po-1-r2', sku: 'TEE-RED-M', location: 'WH2', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } });
       assert.equal(wrongLine?.status, 'invalid');
-      await store.upsertPurchaseOrder({ id: 'PO-1', status: 'cancelled', lines: [{ line: 1, sku: 'TEE-RED-L', location: 'WH2', quantity: 10, expectedAt: null }] }, T0 + 2);
-      assert.equal((await store.getStock('TEE-RED-L', T0))?.total.incoming, 0);
-      assert.equal((await store.getPurchaseOrder('PO-1'))?.lines[0]?.quantityReceived, 4, 'received quantities survive an update');
+      await store.catalogue.upsertPurchaseOrder({ id: 'PO-1', status: 'cancelled', lines: [{ line: 1, sku: 'TEE-RED-L', location: 'WH2', quantity: 10, expectedAt: null }] }, T0 + 2);
+      assert.equal((await store.ledger.getStock('TEE-RED-L', T0))?.total.incoming, 0);
+      assert.equal((await store.catalogue.getPurchaseOrder('PO-1'))?.lines[0]?.quantityReceived, 4, 'received quantities survive an update');
     });
 
     it('keeps an immutable, paginated history and lists oversells', async () => {
@@ -182,19 +182,19 @@ for (const factory of STORES) {
       await run({ type: 'receipt', key: 'cap-r', sku: 'CAP', location: 'WH1', quantity: 1 });
       const [order] = await run({ type: 'order', key: 'cap-o', sku: 'CAP', location: 'WH1', quantity: 3, source: { system: 'shopify', reference: '#1001' } });
       assert.equal(order?.oversold, 2);
-      const oversells = await store.listOversells({ limit: 10 });
+      const oversells = await store.ledger.listOversells({ limit: 10 });
       assert.equal(oversells.items[0]?.key, 'cap-o');
       assert.equal(oversells.items[0]?.oversold, 2);
       assert.equal(oversells.items[0]?.source.reference, '#1001');
       for (let index = 0; index < 5; index += 1) await run({ type: 'adjustment', key: `cap-adj-${index}`, sku: 'CAP', location: 'WH1', quantity: 1, reason: 'found' });
-      const first = await store.listMovements('CAP', { limit: 3 });
+      const first = await store.ledger.listMovements('CAP', { limit: 3 });
       assert.equal(first?.items.length, 3);
       assert.deepEqual(first?.items.map((item) => item.key), ['cap-adj-4', 'cap-adj-3', 'cap-adj-2']);
-      const second = await store.listMovements('CAP', { limit: 3, cursor: first!.next_cursor! });
+      const second = await store.ledger.listMovements('CAP', { limit: 3, cursor: first!.next_cursor! });
       assert.deepEqual(second?.items.map((item) => item.key), ['cap-adj-1', 'cap-adj-0', 'cap-o']);
-      const filtered = await store.listMovements('CAP', { limit: 10, location: 'WH2' });
+      const filtered = await store.ledger.listMovements('CAP', { limit: 10, location: 'WH2' });
       assert.equal(filtered?.items.length, 0);
-      assert.equal(await store.listMovements('NOPE', { limit: 1 }), null);
+      assert.equal(await store.ledger.listMovements('NOPE', { limit: 1 }), null);
 
       // The audit refuses edits at the database itself, not only in our code.
       if (test.database.startsWith('postgres')) {
@@ -209,7 +209,7 @@ for (const factory of STORES) {
         assert.throws(() => db.prepare('DELETE FROM movements').run(), /append-only/);
         db.close();
       }
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
     it('stores every text byte-exact: tabs, newlines, backslashes and COPY markers in keys, reasons and sources', async () => {
@@ -219,18 +219,18 @@ for (const factory of STORES) {
       assert.equal(movement?.status, 'applied');
       const [nullish] = await run({ type: 'adjustment', key: '\\N', sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: '\\.' });
       assert.equal(nullish?.status, 'applied', 'a key spelled like COPY\'s NULL marker is a key');
-      const history = await store.listMovements('TEE-RED-L', { limit: 2, location: 'WH2' });
+      const history = await store.ledger.listMovements('TEE-RED-L', { limit: 2, location: 'WH2' });
       assert.deepEqual(
         history?.items.map((item) => [item.key, item.reason, item.source.system, item.source.reference]),
         [['\\N', '\\.', null, null], [`odd:${awkward}`, awkward, `s\t${awkward}`, '\\N']],
       );
       const [replay] = await run({ type: 'adjustment', key: `odd:${awkward}`, sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: awkward, source: { system: `s\t${awkward}`, reference: '\\N' } });
       assert.equal(replay?.status, 'exists', 'the stored key matches the key as sent');
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
     it('verify reports a reservation whose level is missing (PostgreSQL keeps no foreign keys on reservations)', async () => {
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
       const insert = `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, created_at)
         SELECT 'res_orphan', 'orphan', v.id, l.id, 1, 0, 'released', 0 FROM variants v, locations l WHERE v.sku = 'TEE-RED-M' AND l.code = 'WH2'`;
       const remove = "DELETE FROM reservations WHERE id = 'res_orphan'";
@@ -248,11 +248,11 @@ for (const factory of STORES) {
       };
       await sql(insert);
       try {
-        assert.deepEqual((await store.verify()).mismatches, [{ sku: 'TEE-RED-M', location: 'WH2', field: 'level_missing', stored: 0, recomputed: 1 }]);
+        assert.deepEqual((await store.ledger.verify()).mismatches, [{ sku: 'TEE-RED-M', location: 'WH2', field: 'level_missing', stored: 0, recomputed: 1 }]);
       } finally {
         await sql(remove);
       }
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
     it('expires reservations logically, and the sweeper only writes it down', async () => {
@@ -261,28 +261,28 @@ for (const factory of STORES) {
       const [held] = await h.run({ type: 'reserve', key: 'exp-hold', sku: 'TEE-RED-M', location: 'WH2', quantity: 3, expiresInSeconds: 60 });
       assert.equal(held?.status, 'applied');
       const id = held!.reservation!.id;
-      const at = (ms: number) => store.getStock('TEE-RED-M', T0 + 10_000 + ms).then((stock) => stock!.locations.find((l) => l.location === 'WH2')!.available);
+      const at = (ms: number) => store.ledger.getStock('TEE-RED-M', T0 + 10_000 + ms).then((stock) => stock!.locations.find((l) => l.location === 'WH2')!.available);
       assert.equal(await at(59_999), 0, 'never expired early');
       assert.equal(await at(60_000), 3, 'available at the expiry instant, before any sweep');
-      assert.equal((await store.getReservation(id, T0 + 10_000 + 60_000))?.status, 'expired');
+      assert.equal((await store.ledger.getReservation(id, T0 + 10_000 + 60_000))?.status, 'expired');
       h.advance(60_000);
       const [commit] = await h.run({ type: 'commit', key: 'exp-commit', reservationId: id });
       assert.equal(commit?.status, 'reservation_expired');
       const sweeper = new Sweeper(store, h.ledger, h.clock, { intervalMs: 1000, retentionDays: 7, onError: (error) => assert.fail(String(error)) });
-      assert.deepEqual(await store.dueReservationLevels(h.clock.now(), 10), [], 'the commit already expired it on touch');
+      assert.deepEqual(await store.ledger.dueReservationLevels(h.clock.now(), 10), [], 'the commit already expired it on touch');
       await h.run({ type: 'reserve', key: 'exp-hold-2', sku: 'TEE-RED-M', location: 'WH2', quantity: 1, expiresInSeconds: 1 });
       h.advance(1000);
-      assert.equal((await store.dueReservationLevels(h.clock.now(), 10)).length, 1);
+      assert.equal((await store.ledger.dueReservationLevels(h.clock.now(), 10)).length, 1);
       const swept = await sweeper.sweepOnce();
       assert.equal(swept.expiredLevels, 1);
-      assert.deepEqual(await store.dueReservationLevels(h.clock.now(), 10), []);
-      const history = await store.listMovements('TEE-RED-M', { location: 'WH2', limit: 1 });
+      assert.deepEqual(await store.ledger.dueReservationLevels(h.clock.now(), 10), []);
+      const history = await store.ledger.listMovements('TEE-RED-M', { location: 'WH2', limit: 1 });
       assert.equal(history?.items[0]?.type, 'expire');
     });
 
     it('keeps reservation holds apart from orders: facts cannot take held units', async () => {
       const h = harness(store, T0 + 15_000);
-      await store.upsertVariants([{ sku: 'HOLD', name: 'hold test' }], T0);
+      await store.catalogue.upsertVariants([{ sku: 'HOLD', name: 'hold test' }], T0);
       await h.run({ type: 'receipt', key: 'hold-r', sku: 'HOLD', location: 'WH1', quantity: 5 });
       const [held] = await h.run({ type: 'reserve', key: 'hold-1', sku: 'HOLD', location: 'WH1', quantity: 3, expiresInSeconds: 10 });
       await h.run({ type: 'order', key: 'hold-o', sku: 'HOLD', location: 'WH1', quantity: 1 });
@@ -304,7 +304,7 @@ for (const factory of STORES) {
         [after?.level?.on_hand, after?.level?.reserved, after?.level?.available],
         [3, 0, 3],
       );
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
     it('prunes stored answers only past the retention; an applied fact keeps its answer in its movements', async () => {
@@ -312,10 +312,10 @@ for (const factory of STORES) {
       await h.run({ type: 'receipt', key: 'prune-me', sku: 'CAP', location: 'WH2', quantity: 1 });
       const refusal = { type: 'reserve', key: 'prune-refusal', sku: 'CAP', location: 'WH2', quantity: 1000 } as const;
       assert.equal((await h.run(refusal))[0]?.status, 'insufficient');
-      await store.pruneAnswers(T0 + 20_000, 1000);
+      await store.ledger.pruneAnswers(T0 + 20_000, 1000);
       const [kept] = await h.run(refusal);
       assert.equal(kept?.replayed, true, 'a refusal is kept while within retention');
-      const pruned = await store.pruneAnswers(T0 + 20_001, 100_000);
+      const pruned = await store.ledger.pruneAnswers(T0 + 20_001, 100_000);
       assert.ok(pruned >= 1);
       const [again] = await h.run(refusal);
       assert.equal(again?.status, 'insufficient');
@@ -334,7 +334,7 @@ for (const factory of STORES) {
       const answers = (await Promise.all([a.run(command), b.run(command), a.run(command), b.run(command)])).flat();
       assert.equal(answers.filter((answer) => answer.status === 'applied').length, 1);
       assert.equal(answers.filter((answer) => answer.status === 'exists').length, 3);
-      const stock = await store.getStock('TEE-RED-L', T0 + 30_000);
+      const stock = await store.ledger.getStock('TEE-RED-L', T0 + 30_000);
       assert.equal(stock!.locations.find((l) => l.location === 'WH1')!.reserved, 1);
     });
 
@@ -343,7 +343,7 @@ for (const factory of STORES) {
       const ledgers = stores.map((each) => harness(each, T0 + 40_000));
       await ledgers[0]!.run({ type: 'receipt', key: 'race-stock', sku: 'TEE-RED-M', location: 'WH1', quantity: 10 - 5 });
       // 5 units were received earlier in this suite at WH1 and 2 kits' worth is not reserved: level is 10 now.
-      const level = (await store.getStock('TEE-RED-M', T0 + 40_000))!.locations.find((l) => l.location === 'WH1')!;
+      const level = (await store.ledger.getStock('TEE-RED-M', T0 + 40_000))!.locations.find((l) => l.location === 'WH1')!;
       assert.equal(level.available, 10);
       const answers = (
         await Promise.all(
@@ -354,16 +354,16 @@ for (const factory of STORES) {
       ).flat();
       assert.equal(answers.filter((answer) => answer.status === 'applied').length, 10);
       assert.equal(answers.filter((answer) => answer.status === 'insufficient').length, 90);
-      const after = (await store.getStock('TEE-RED-M', T0 + 40_000))!.locations.find((l) => l.location === 'WH1')!;
+      const after = (await store.ledger.getStock('TEE-RED-M', T0 + 40_000))!.locations.find((l) => l.location === 'WH1')!;
       assert.equal(after.reserved, 10, 'no lost update: reserved equals the successes');
       assert.equal(after.available, 0);
-      assert.deepEqual((await store.verify()).mismatches, []);
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
     for (const processes of [2, 4]) {
       it(`last-unit race, ${processes} OS processes: 100 requests for 10 units -> exactly 10`, async () => {
         const sku = `RACE-${processes}`;
-        await store.upsertVariants([{ sku, name: `race ${processes}` }], T0);
+        await store.catalogue.upsertVariants([{ sku, name: `race ${processes}` }], T0);
         await harness(store).run({ type: 'receipt', key: `race-${processes}-stock`, sku, location: 'WH1', quantity: 10 });
         const workers = Array.from({ length: processes }, (_, index) =>
           fork(new URL('../../support/race-worker.ts', import.meta.url).pathname, [test.database, String(index), String(100 / processes), sku, 'WH1'], {
@@ -385,10 +385,10 @@ for (const factory of STORES) {
         assert.equal(statuses.length, 100);
         assert.equal(statuses.filter((status) => status === 'applied').length, 10);
         assert.equal(statuses.filter((status) => status === 'insufficient').length, 90);
-        const level = (await store.getStock(sku, Date.now()))!.locations[0]!;
+        const level = (await store.ledger.getStock(sku, Date.now()))!.locations[0]!;
         assert.equal(level.reserved, 10);
         assert.equal(level.available, 0);
-        assert.deepEqual((await store.verify()).mismatches, []);
+        assert.deepEqual((await store.ledger.verify()).mismatches, []);
       });
     }
   });

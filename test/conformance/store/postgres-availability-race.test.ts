@@ -39,11 +39,11 @@ describe('postgres: a new level created by a concurrent batch is seen by every r
     other = await test.reopen();
     admin = new pg.Client({ connectionString: test.database });
     await admin.connect();
-    await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }, { code: 'WH2', name: '3PL', kind: '3pl' }], T0);
-    await store.upsertVariants([{ sku: 'A', name: 'A' }], T0);
-    await store.upsertVariants([{ sku: 'KIT', name: 'Kit', components: [{ sku: 'A', quantity: 1 }] }], T0);
-    await store.upsertChannels([{ code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1', 'WH2'] }], T0);
-    await store.upsertListings([{ channel: 'shop', externalId: 'kit', sku: 'KIT' }, { channel: 'shop', externalId: 'a', sku: 'A' }], T0);
+    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }, { code: 'WH2', name: '3PL', kind: '3pl' }], T0);
+    await store.catalogue.upsertVariants([{ sku: 'A', name: 'A' }], T0);
+    await store.catalogue.upsertVariants([{ sku: 'KIT', name: 'Kit', components: [{ sku: 'A', quantity: 1 }] }], T0);
+    await store.availability.upsertChannels([{ code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1', 'WH2'] }], T0);
+    await store.availability.upsertListings([{ channel: 'shop', externalId: 'kit', sku: 'KIT' }, { channel: 'shop', externalId: 'a', sku: 'A' }], T0);
     let ids = 0;
     for (const each of [store, other]) ledgers.push(new GroupCommitter(each, { now: () => T0 }, { next: (prefix) => `${prefix}_${ledgers.length}_${++ids}` }));
   });
@@ -67,9 +67,9 @@ describe('postgres: a new level created by a concurrent batch is seen by every r
     const [received, sold] = await Promise.all([receipt, sale]);
     assert.deepEqual([received![0]?.status, sold![0]?.status], ['applied', 'applied']);
 
-    const kit = (await store.getAvailability('KIT'))!.find((listing) => listing.channel === 'shop');
+    const kit = (await store.availability.getAvailability('KIT'))!.find((listing) => listing.channel === 'shop');
     assert.equal(kit?.quantity, 14, 'the kit counts WH1 (9) and the new WH2 level (5)');
-    assert.equal((await store.getAvailability('A'))!.find((listing) => listing.channel === 'shop')?.quantity, 14);
-    assert.equal((await store.recomputeAll(T0)).changed, 0, 'the full recompute agrees with what the batches stored');
+    assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'shop')?.quantity, 14);
+    assert.equal((await store.availability.recomputeAll(T0)).changed, 0, 'the full recompute agrees with what the batches stored');
   });
 });

@@ -20,12 +20,12 @@ describe('sqlite: the dispatch connection', () => {
       const filename = join(directory, 'onhand.db');
       const store = new SqliteStore({ filename });
       await store.migrate();
-      const internals = store as unknown as { db: Database.Database; dispatch: { synchronous: number } };
+      const internals = store as unknown as { db: Database.Database; outbox: { synchronous: number } };
       assert.equal(internals.db.pragma('synchronous', { simple: true }), 2, 'ledger connection: FULL');
-      assert.equal(internals.dispatch.synchronous, 1, 'dispatch connection: NORMAL');
+      assert.equal(internals.outbox.synchronous, 1, 'dispatch connection: NORMAL');
       const now = Date.UTC(2026, 10, 23);
-      await store.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: [] }], now);
-      assert.equal(await store.acquireLease('bol', 'p1', now, 15_000), 1);
+      await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: [] }], now);
+      assert.equal(await store.outbox.acquireLease('bol', 'p1', now, 15_000), 1);
       // The lease written through the dispatch connection is in the file the ledger reads.
       const other = new Database(filename, { readonly: true });
       assert.deepEqual(other.prepare('SELECT owner, epoch FROM channel_leases').all(), [{ owner: 'p1', epoch: 1 }]);

@@ -37,8 +37,8 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
     const objectsBefore = schemaObjects();
 
     const store = new SqliteStore({ filename });
-    await store.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }, { code: 'WH2', name: 'Second', kind: 'store' }], T0);
-    await store.upsertVariants([{ sku: 'A', name: 'A' }, { sku: 'B', name: 'B' }], T0);
+    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }, { code: 'WH2', name: 'Second', kind: 'store' }], T0);
+    await store.catalogue.upsertVariants([{ sku: 'A', name: 'A' }, { sku: 'B', name: 'B' }], T0);
     let id = 0;
     const commands = [
       { type: 'receipt', sku: 'A', location: 'WH1', quantity: 10, reason: 'po 1', source: { system: 'wms', reference: 'r-1' } },
@@ -48,13 +48,13 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
       { type: 'reserve', sku: 'A', location: 'WH1', quantity: 1 },
       { type: 'order', sku: 'B', location: 'WH2', quantity: 1 },
     ];
-    const answers = await store.applyBatch(
+    const answers = await store.ledger.applyBatch(
       commands.map((command, index) => ({ ...command, key: `k${index}`, payloadHash: `h${index}`, occurredAt: T0 + index }) as unknown as LedgerCommand),
       T0 + 10,
       () => `res_${++id}`,
     );
     assert.deepEqual(answers.map((answer) => answer.status), ['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
-    await store.applyBatch([{ type: 'commit', reservationId: 'res_1', quantity: 1, key: 'c1', payloadHash: 'hc1', occurredAt: T0 + 20 } as unknown as LedgerCommand], T0 + 20, () => 'unused');
+    await store.ledger.applyBatch([{ type: 'commit', reservationId: 'res_1', quantity: 1, key: 'c1', payloadHash: 'hc1', occurredAt: T0 + 20 } as unknown as LedgerCommand], T0 + 20, () => 'unused');
     const movementsBefore = old.prepare('SELECT * FROM movements ORDER BY id').all();
     const reservationsBefore = old.prepare('SELECT * FROM reservations ORDER BY id').all();
     assert.ok(movementsBefore.length >= 7);
@@ -65,10 +65,10 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
     assert.deepEqual(old.prepare('SELECT * FROM movements ORDER BY id').all(), movementsBefore, 'same rows, same ids');
     assert.deepEqual(old.prepare('SELECT * FROM reservations ORDER BY id').all(), reservationsBefore);
     assert.deepEqual(schemaObjects(), objectsBefore, 'same indexes (and automatic ones) and triggers');
-    assert.deepEqual((await store.verify()).mismatches, []);
+    assert.deepEqual((await store.ledger.verify()).mismatches, []);
     const variantA = (old.prepare("SELECT id FROM variants WHERE sku = 'A'").get() as { id: number }).id;
     assert.deepEqual(
-      (await store.listMovements('A', { limit: 10 }))?.items.map((item) => item.id),
+      (await store.ledger.listMovements('A', { limit: 10 }))?.items.map((item) => item.id),
       (movementsBefore as { id: number; variant_id: number }[]).filter((row) => row.variant_id === variantA).map((row) => row.id).reverse(),
       'history by variant still served, newest first',
     );

@@ -1,7 +1,8 @@
 import type { EpochMs } from '../core/clock.js';
 
 /**
- * The storage side of propagation (implemented by both stores). The outbox row is the
+ * The outbox slice of the storage port (`store.outbox`): the storage side of propagation,
+ * implemented by both stores. The outbox row is the
  * listing's `listing_quantities` row: the newest desired quantity, written in the ledger
  * transaction; these methods claim due rows for a channel, record what the channel answered,
  * and report.
@@ -53,7 +54,7 @@ export interface DeadLetter {
   since: EpochMs | null;
 }
 
-export interface DispatchStore {
+export interface OutboxPort {
   /** Take or renew the channel's lease; returns the epoch held, or null when another live owner has it. */
   acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null>;
   releaseLease(channel: string, owner: string): Promise<void>;

@@ -1,0 +1,139 @@
+import type pg from 'pg';
+import type { EpochMs } from '../../core/clock.js';
+import type { RuleSet } from '../../core/availability/rule-set.js';
+import {
+  UnknownRuleSetError,
+  type AvailabilityPort,
+  type ChannelInput,
+  type ChannelRecord,
+  type DryRunReport,
+  type ListingExplanation,
+  type ListingInput,
+  type ListingQuantity,
+  type ListingRecord,
+  type ListingUpsertReport,
+  type MappingInput,
+  type RecomputeReport,
+  type RuleSetEvent,
+  type RuleSetVersion,
+  type UnmappedItem,
+} from '../availability-store.js';
+import { recomputeChunkVariants, type PostgresAvailability } from './postgres-availability.js';
+import type { PostgresPool } from './postgres-pool.js';
+
+/** The availability slice on PostgreSQL: each write one transaction over {@link PostgresAvailability}. */
+export class PostgresAvailabilityStore implements AvailabilityPort {
+  private readonly pool: pg.Pool;
+
+  constructor(
+    private readonly db: PostgresPool,
+    private readonly availability: PostgresAvailability,
+  ) {
+    this.pool = db.pool;
+  }
+
+  async upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
+    const report = await this.db.transaction((client) => this.availability.upsertChannels(client, channels, now));
+    await this.recomputeAll(now); // a channel's locations feed every one of its listings
+    return report;
+  }
+
+  async listChannels(): Promise<ChannelRecord[]> {
+    return this.availability.listChannels(this.pool);
+  }
+
+  async getChannel(code: string): Promise<ChannelRecord | null> {
+    return (await this.listChannels()).find((channel) => channel.code === code) ?? null;
+  }
+
+  async upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport> {
+    return this.db.transaction(async (client) => {
+      const { variantIds, ...report } = await this.availability.upsertListings(client, listings, now);
+      await this.availability.recomputeVariants(client, variantIds, now);
+      return report;
+    });
+  }
+
+  async upsertMappings(mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
+    return this.db.transaction((client) => this.availability.upsertMappings(client, mappings, now));
+  }
+
+  async listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
+    return this.availability.listListings(this.pool, options);
+  }
+
+  async getListing(id: string): Promise<ListingRecord | null> {
+    return this.availability.getListing(this.pool, id);
+  }
+
+  async listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
+    return this.availability.listUnmapped(this.pool, options);
+  }
+
+  async createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion> {
+    const version = await this.db.transaction((client) => this.availability.createRuleSet(client, input, now));
+    return (await this.getRuleSet(version))!;
+  }
+
+  async listRuleSets(): Promise<RuleSetVersion[]> {
+    return this.availability.listRuleSets(this.pool);
+  }
+
+  async getRuleSet(version: number): Promise<RuleSetVersion | null> {
+    return this.availability.getRuleSet(this.pool, version);
+  }
+
+  async ruleSetEvents(): Promise<RuleSetEvent[]> {
+    return this.availability.ruleSetEvents(this.pool);
+  }
+
+  async dryRunRuleSet(rules: RuleSet, now: EpochMs, limit: number): Promise<DryRunReport> {
+    await this.availability.checkRules(this.pool, rules);
+    const report: DryRunReport = { baseVersion: (await this.availability.loadConfig(this.pool)).ruleVersion, listings: 0, changed: 0, changes: [] };
+    for (let after = 0; ; ) {
+      const ids = await this.availability.listedVariants(this.pool, after, recomputeChunkVariants);
+      if (ids.length === 0) break;
+      await this.availability.dryRunChunk(this.pool, ids, rules, now, report);
+      after = ids[ids.length - 1]!;
+    }
+    report.changes.sort((a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1));
+    report.changes = report.changes.slice(0, limit);
+    return report;
+  }
+
+  async activateRuleSet(
+    version: number,
+    by: { author: string; note?: string | null | undefined },
+    now: EpochMs,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RecomputeReport> {
+    if (!(await this.db.transaction((client) => this.availability.activate(client, version, by, now)))) throw new UnknownRuleSetError(version);
+    return this.recomputeAll(now, onProgress);
+  }
+
+  async getAvailability(sku: string): Promise<ListingQuantity[] | null> {
+    return this.availability.getAvailability(this.pool, sku);
+  }
+
+  async explainListing(listingId: string, now: EpochMs): Promise<ListingExplanation | null> {
+    return this.availability.explainListing(this.pool, listingId, now);
+  }
+
+  /** Every listed variant in chunks, each chunk one transaction holding its variants' level locks. */
+  async recomputeAll(now: EpochMs, onProgress?: (done: number, total: number) => void): Promise<RecomputeReport> {
+    const total = await this.availability.countListedVariants(this.pool);
+    const report: RecomputeReport = { variants: 0, listings: 0, changed: 0, ruleVersion: (await this.availability.loadConfig(this.pool)).ruleVersion };
+    onProgress?.(0, total);
+    for (let after = 0; ; ) {
+      const ids = await this.availability.listedVariants(this.pool, after, recomputeChunkVariants);
+      if (ids.length === 0) break;
+      const { listings, changed } = await this.db.transaction((client) => this.availability.recomputeVariants(client, ids, now));
+      report.listings += listings;
+      report.changed += changed;
+      report.variants += ids.length;
+      after = ids[ids.length - 1]!;
+      onProgress?.(report.variants, total);
+    }
+    return report;
+  }
+}

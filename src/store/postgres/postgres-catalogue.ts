@@ -1,0 +1,246 @@
+import type pg from 'pg';
+import type { EpochMs } from '../../core/clock.js';
+import { checkVariantUpsert, type ExistingVariantFacts } from '../../core/catalogue.js';
+import {
+  CatalogueError,
+  type CataloguePort,
+  type LocationInput,
+  type LocationRecord,
+  type PurchaseOrderInput,
+  type PurchaseOrderRecord,
+  type UpsertReport,
+  type VariantInput,
+  type VariantRecord,
+} from '../ledger-store.js';
+import type { PostgresAvailability } from './postgres-availability.js';
+import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
+
+/** The catalogue slice on PostgreSQL: set-based upserts, each write one transaction that recomputes the listings it affects. */
+export class PostgresCatalogue implements CataloguePort {
+  private readonly pool: pg.Pool;
+
+  constructor(
+    private readonly db: PostgresPool,
+    private readonly availability: PostgresAvailability,
+  ) {
+    this.pool = db.pool;
+  }
+
+  async upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport> {
+    return this.db.transaction(async (client) => {
+      const skus = new Set<string>();
+      for (const variant of variants) {
+        skus.add(variant.sku);
+        for (const component of variant.components ?? []) skus.add(component.sku);
+      }
+      // Serialise catalogue writers: bundle rules read other rows.
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('onhand_catalogue'))");
+      const { rows } = await client.query<{ sku: string; is_bundle: number; used: boolean; moved: boolean }>(
+        `SELECT v.sku, v.is_bundle,
+           EXISTS (SELECT 1 FROM bundle_components b WHERE b.component_id = v.id) AS used,
+           EXISTS (SELECT 1 FROM levels l WHERE l.variant_id = v.id AND l.version > 0) AS moved
+         FROM variants v WHERE v.sku = ANY($1::text[])`,
+        [[...skus]],
+      );
+      const facts = new Map<string, ExistingVariantFacts>(
+        rows.map((row) => [row.sku, { sku: row.sku, isBundle: row.is_bundle === 1, usedAsComponent: row.used, hasMovements: row.moved }]),
+      );
+      const problems = checkVariantUpsert(variants, facts);
+      if (problems.length > 0) throw new CatalogueError('variants rejected; nothing was changed', problems);
+      const upserted = await client.query<{ id: number; sku: string; created: boolean }>(
+        `INSERT INTO variants (sku, name, barcode, product_group, attributes, is_bundle, created_at, updated_at)
+         SELECT u.sku, u.name, u.barcode, u.product_group, u.attributes::jsonb, u.is_bundle, $7, $7
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[])
+           AS u(sku, name, barcode, product_group, attributes, is_bundle)
+         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, barcode = excluded.barcode, product_group = excluded.product_group,
+           attributes = excluded.attributes, is_bundle = excluded.is_bundle, updated_at = excluded.updated_at
+         RETURNING id, sku, (xmax = 0) AS created`,
+        [
+          variants.map((variant) => variant.sku),
+          variants.map((variant) => variant.name),
+          variants.map((variant) => variant.barcode ?? null),
+          variants.map((variant) => variant.productGroup ?? null),
+          variants.map((variant) => JSON.stringify(variant.attributes ?? {})),
+          variants.map((variant) => ((variant.components?.length ?? 0) > 0 ? 1 : 0)),
+          now,
+        ],
+      );
+      const bundleIds = upserted.rows.map((row) => row.id);
+      await client.query('DELETE FROM bundle_components WHERE bundle_id = ANY($1::bigint[])', [bundleIds]);
+      const componentRows = variants.flatMap((variant) =>
+        (variant.components ?? []).map((component) => [variant.sku, component.sku, component.quantity] as const),
+      );
+      if (componentRows.length > 0) {
+        await client.query(
+          `INSERT INTO bundle_components (bundle_id, component_id, quantity)
+           SELECT b.id, c.id, u.quantity FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(bundle, component, quantity)
+           JOIN variants b ON b.sku = u.bundle JOIN variants c ON c.sku = u.component`,
+          toColumns(componentRows, 3),
+        );
+      }
+      await this.availability.recomputeVariants(client, upserted.rows.map((row) => row.id).sort((a, b) => a - b), now);
+      const created = upserted.rows.filter((row) => row.created).length;
+      return { created, updated: upserted.rows.length - created };
+    });
+  }
+
+  async upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport> {
+    const seen = new Set<string>();
+    const problems: { path: string; message: string }[] = [];
+    locations.forEach((location, index) => {
+      if (seen.has(location.code)) problems.push({ path: `/locations/${index}/code`, message: `code ${location.code} appears twice` });
+      seen.add(location.code);
+    });
+    if (problems.length > 0) throw new CatalogueError('locations rejected; nothing was changed', problems);
+    return this.db.transaction(async (client) => {
+      const { rows } = await client.query<{ created: boolean }>(
+        `INSERT INTO locations (code, name, kind, created_at, updated_at)
+         SELECT u.code, u.name, u.kind, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(code, name, kind)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at
+         RETURNING (xmax = 0) AS created`,
+        [locations.map((location) => location.code), locations.map((location) => location.name), locations.map((location) => location.kind), now],
+      );
+      await this.availability.bumpConfig(client); // codes and kinds are cached with the channels
+      const created = rows.filter((row) => row.created).length;
+      return { created, updated: rows.length - created };
+    });
+  }
+
+  async getVariant(sku: string): Promise<VariantRecord | null> {
+    const { rows } = await this.pool.query<Record<string, unknown>>('SELECT * FROM variants WHERE sku = $1', [sku]);
+    return rows[0] ? (await this.variantsFromRows(rows))[0]! : null;
+  }
+
+  private async variantsFromRows(rows: Record<string, unknown>[]): Promise<VariantRecord[]> {
+    const ids = rows.map((row) => Number(row.id));
+    const components = await this.pool.query<{ bundle_id: number; sku: string; quantity: number }>(
+      `SELECT b.bundle_id, v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+       WHERE b.bundle_id = ANY($1::bigint[]) ORDER BY v.sku`,
+      [ids],
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      sku: row.sku as string,
+      name: row.name as string,
+      barcode: (row.barcode as string | null) ?? null,
+      productGroup: (row.product_group as string | null) ?? null,
+      attributes: row.attributes as Record<string, string>,
+      isBundle: Number(row.is_bundle) === 1,
+      components: components.rows
+        .filter((component) => component.bundle_id === Number(row.id))
+        .map((component) => ({ sku: component.sku, quantity: component.quantity })),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+    }));
+  }
+
+  async listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]> {
+    // COLLATE "C": the same byte order as SQLite's default, whatever the database's locale.
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      'SELECT * FROM variants WHERE sku COLLATE "C" > $1 ORDER BY sku COLLATE "C" LIMIT $2',
+      [options.afterSku ?? '', options.limit],
+    );
+    return this.variantsFromRows(rows);
+  }
+
+  async listLocations(): Promise<LocationRecord[]> {
+    const { rows } = await this.pool.query<{ id: number; code: string; name: string; kind: LocationRecord['kind']; created_at: number; updated_at: number }>(
+      'SELECT * FROM locations ORDER BY code COLLATE "C"',
+    );
+    return rows.map((row) => ({ id: row.id, code: row.code, name: row.name, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at }));
+  }
+
+  async upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord> {
+    await this.db.transaction(async (client) => {
+      const problems: { path: string; message: string }[] = [];
+      const variants = await client.query<{ id: number; sku: string; is_bundle: number }>(
+        'SELECT id, sku, is_bundle FROM variants WHERE sku = ANY($1::text[])',
+        [order.lines.map((line) => line.sku)],
+      );
+      const locations = await client.query<{ id: number; code: string }>('SELECT id, code FROM locations WHERE code = ANY($1::text[])', [
+        order.lines.map((line) => line.location),
+      ]);
+      const variantBySku = new Map(variants.rows.map((row) => [row.sku, row]));
+      const locationByCode = new Map(locations.rows.map((row) => [row.code, row]));
+      const numbers = new Set<number>();
+      const resolved = order.lines.map((line, index) => {
+        const variant = variantBySku.get(line.sku);
+        const location = locationByCode.get(line.location);
+        if (!variant) problems.push({ path: `/lines/${index}/sku`, message: `unknown sku ${line.sku}` });
+        else if (variant.is_bundle === 1) problems.push({ path: `/lines/${index}/sku`, message: `${line.sku} is a bundle; order its components` });
+        if (!location) problems.push({ path: `/lines/${index}/location`, message: `unknown location ${line.location}` });
+        if (numbers.has(line.line)) problems.push({ path: `/lines/${index}/line`, message: `line ${line.line} appears twice` });
+        numbers.add(line.line);
+        return { ...line, variantId: variant?.id ?? 0, locationId: location?.id ?? 0 };
+      });
+      await client.query(
+        `INSERT INTO purchase_orders (id, supplier, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (id) DO UPDATE SET supplier = excluded.supplier, status = excluded.status, updated_at = excluded.updated_at`,
+        [order.id, order.supplier ?? null, order.status, now],
+      );
+      // Lock the lines: a receipt against one of them holds the same lock while it adds to quantity_received.
+      const existing = await client.query<{ line: number; variant_id: number; location_id: number; quantity_received: number }>(
+        'SELECT line, variant_id, location_id, quantity_received FROM purchase_order_lines WHERE purchase_order_id = $1 FOR UPDATE',
+        [order.id],
+      );
+      for (const line of existing.rows) {
+        if (line.quantity_received === 0) continue;
+        const next = resolved.find((candidate) => candidate.line === line.line);
+        if (!next) problems.push({ path: '/lines', message: `line ${line.line} has receipts and cannot be removed` });
+        else if (next.variantId !== line.variant_id || next.locationId !== line.location_id) {
+          problems.push({ path: '/lines', message: `line ${line.line} has receipts: its sku and location cannot change` });
+        }
+      }
+      if (problems.length > 0) throw new CatalogueError('purchase order rejected; nothing was changed', problems);
+      const received = new Map(existing.rows.map((line) => [line.line, line.quantity_received]));
+      await client.query('DELETE FROM purchase_order_lines WHERE purchase_order_id = $1', [order.id]);
+      if (resolved.length > 0) {
+        await client.query(
+          unnestInsert('purchase_order_lines', [
+            ['purchase_order_id', 'text'], ['line', 'bigint'], ['variant_id', 'bigint'], ['location_id', 'bigint'],
+            ['quantity_ordered', 'bigint'], ['quantity_received', 'bigint'], ['expected_at', 'bigint'],
+          ]),
+          toColumns(
+            resolved.map((line) => [order.id, line.line, line.variantId, line.locationId, line.quantity, received.get(line.line) ?? 0, line.expectedAt]),
+            7,
+          ),
+        );
+      }
+      // Pre-order offers follow incoming stock.
+      const variantIds = [...new Set([...resolved.map((line) => line.variantId), ...existing.rows.map((line) => line.variant_id)])].sort((a, b) => a - b);
+      await this.availability.recomputeVariants(client, variantIds, now);
+    });
+    return (await this.getPurchaseOrder(order.id))!;
+  }
+
+  async getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null> {
+    const order = await this.pool.query<{ id: string; supplier: string | null; status: PurchaseOrderRecord['status']; created_at: number; updated_at: number }>(
+      'SELECT * FROM purchase_orders WHERE id = $1',
+      [id],
+    );
+    const header = order.rows[0];
+    if (!header) return null;
+    const lines = await this.pool.query<{ line: number; sku: string; code: string; quantity_ordered: number; quantity_received: number; expected_at: number | null }>(
+      `SELECT pol.line, v.sku, l.code, pol.quantity_ordered, pol.quantity_received, pol.expected_at
+       FROM purchase_order_lines pol JOIN variants v ON v.id = pol.variant_id JOIN locations l ON l.id = pol.location_id
+       WHERE pol.purchase_order_id = $1 ORDER BY pol.line`,
+      [id],
+    );
+    return {
+      id: header.id,
+      supplier: header.supplier,
+      status: header.status,
+      createdAt: header.created_at,
+      updatedAt: header.updated_at,
+      lines: lines.rows.map((line) => ({
+        line: line.line,
+        sku: line.sku,
+        location: line.code,
+        quantityOrdered: line.quantity_ordered,
+        quantityReceived: line.quantity_received,
+        incoming: header.status === 'open' ? Math.max(0, line.quantity_ordered - line.quantity_received) : 0,
+        expectedAt: line.expected_at,
+      })),
+    };
+  }
+}

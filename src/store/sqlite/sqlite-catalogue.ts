@@ -1,0 +1,238 @@
+import type Database from 'better-sqlite3';
+import type { EpochMs } from '../../core/clock.js';
+import { checkVariantUpsert, type ExistingVariantFacts } from '../../core/catalogue.js';
+import {
+  CatalogueError,
+  type CataloguePort,
+  type LocationInput,
+  type LocationRecord,
+  type PurchaseOrderInput,
+  type PurchaseOrderRecord,
+  type UpsertReport,
+  type VariantInput,
+  type VariantRecord,
+} from '../ledger-store.js';
+import type { SqliteAvailability } from './sqlite-availability.js';
+
+/** The catalogue slice on SQLite: each write is one IMMEDIATE transaction that also recomputes the listings it affects. */
+export class SqliteCatalogue implements CataloguePort {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly availability: SqliteAvailability,
+  ) {}
+
+  async upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport> {
+    const db = this.db;
+    const run = db.transaction(() => {
+      const skus = new Set<string>();
+      for (const variant of variants) {
+        skus.add(variant.sku);
+        for (const component of variant.components ?? []) skus.add(component.sku);
+      }
+      const facts = new Map<string, ExistingVariantFacts>();
+      const factStatement = db.prepare<[string], { sku: string; is_bundle: number; used: number; moved: number }>(
+        `SELECT v.sku, v.is_bundle,
+           EXISTS (SELECT 1 FROM bundle_components b WHERE b.component_id = v.id) AS used,
+           EXISTS (SELECT 1 FROM levels l WHERE l.variant_id = v.id AND l.version > 0) AS moved
+         FROM variants v WHERE v.sku = ?`,
+      );
+      for (const sku of skus) {
+        const row = factStatement.get(sku);
+        if (row) facts.set(sku, { sku, isBundle: row.is_bundle === 1, usedAsComponent: row.used === 1, hasMovements: row.moved === 1 });
+      }
+      const problems = checkVariantUpsert(variants, facts);
+      if (problems.length > 0) throw new CatalogueError('variants rejected; nothing was changed', problems);
+      const upsert = db.prepare<unknown[], { id: number; created: number }>(
+        `INSERT INTO variants (sku, name, barcode, product_group, attributes, is_bundle, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, barcode = excluded.barcode,
+           product_group = excluded.product_group, attributes = excluded.attributes,
+           is_bundle = excluded.is_bundle, updated_at = excluded.updated_at
+         RETURNING id, created_at = ${Number(now)} AS created`,
+      );
+      let created = 0;
+      let updated = 0;
+      const ids = new Map<string, number>();
+      for (const variant of variants) {
+        const row = upsert.get(
+          variant.sku,
+          variant.name,
+          variant.barcode ?? null,
+          variant.productGroup ?? null,
+          JSON.stringify(variant.attributes ?? {}),
+          (variant.components?.length ?? 0) > 0 ? 1 : 0,
+          now,
+          now,
+        )!;
+        ids.set(variant.sku, row.id);
+        if (row.created === 1) created += 1;
+        else updated += 1;
+      }
+      const idOf = db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?');
+      for (const variant of variants) {
+        const bundleId = ids.get(variant.sku)!;
+        db.prepare('DELETE FROM bundle_components WHERE bundle_id = ?').run(bundleId);
+        for (const component of variant.components ?? []) {
+          db.prepare('INSERT INTO bundle_components (bundle_id, component_id, quantity) VALUES (?, ?, ?)').run(
+            bundleId,
+            idOf.get(component.sku)!.id,
+            component.quantity,
+          );
+        }
+      }
+      this.availability.recomputeNow([...ids.values()], now);
+      return { created, updated };
+    });
+    return run.immediate();
+  }
+
+
+  async upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport> {
+    const db = this.db;
+    const run = db.transaction(() => {
+      const seen = new Set<string>();
+      const problems: { path: string; message: string }[] = [];
+      locations.forEach((location, index) => {
+        if (seen.has(location.code)) problems.push({ path: `/locations/${index}/code`, message: `code ${location.code} appears twice` });
+        seen.add(location.code);
+      });
+      if (problems.length > 0) throw new CatalogueError('locations rejected; nothing was changed', problems);
+      const upsert = db.prepare<unknown[], { created: number }>(
+        `INSERT INTO locations (code, name, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at
+         RETURNING created_at = ${Number(now)} AS created`,
+      );
+      let created = 0;
+      for (const location of locations) {
+        if (upsert.get(location.code, location.name, location.kind, now, now)!.created === 1) created += 1;
+      }
+      this.availability.invalidate(); // codes and kinds are cached with the channels
+      return { created, updated: locations.length - created };
+    });
+    return run.immediate();
+  }
+
+  async getVariant(sku: string): Promise<VariantRecord | null> {
+    const row = this.db.prepare<[string], Record<string, unknown>>('SELECT * FROM variants WHERE sku = ?').get(sku);
+    return row ? this.variantFromRow(row) : null;
+  }
+
+  private variantFromRow(row: Record<string, unknown>): VariantRecord {
+    const components = this.db
+      .prepare<[number], { sku: string; quantity: number }>(
+        'SELECT v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id WHERE b.bundle_id = ? ORDER BY v.sku',
+      )
+      .all(row.id as number);
+    return {
+      id: row.id as number,
+      sku: row.sku as string,
+      name: row.name as string,
+      barcode: (row.barcode as string | null) ?? null,
+      productGroup: (row.product_group as string | null) ?? null,
+      attributes: JSON.parse(row.attributes as string) as Record<string, string>,
+      isBundle: row.is_bundle === 1,
+      components,
+      createdAt: row.created_at as number,
+      updatedAt: row.updated_at as number,
+    };
+  }
+
+  async listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]> {
+    return this.db
+      .prepare<[string, number], Record<string, unknown>>('SELECT * FROM variants WHERE sku > ? ORDER BY sku LIMIT ?')
+      .all(options.afterSku ?? '', options.limit)
+      .map((row) => this.variantFromRow(row));
+  }
+
+  async listLocations(): Promise<LocationRecord[]> {
+    return this.db
+      .prepare<[], { id: number; code: string; name: string; kind: LocationRecord['kind']; created_at: number; updated_at: number }>(
+        'SELECT * FROM locations ORDER BY code',
+      )
+      .all()
+      .map((row) => ({ id: row.id, code: row.code, name: row.name, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at }));
+  }
+
+  async upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord> {
+    const db = this.db;
+    const run = db.transaction(() => {
+      const problems: { path: string; message: string }[] = [];
+      const resolved = order.lines.map((line, index) => {
+        const variant = db.prepare<[string], { id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE sku = ?').get(line.sku);
+        const location = db.prepare<[string], { id: number; code: string }>('SELECT id, code FROM locations WHERE code = ?').get(line.location);
+        if (!variant) problems.push({ path: `/lines/${index}/sku`, message: `unknown sku ${line.sku}` });
+        else if (variant.is_bundle === 1) problems.push({ path: `/lines/${index}/sku`, message: `${line.sku} is a bundle; order its components` });
+        if (!location) problems.push({ path: `/lines/${index}/location`, message: `unknown location ${line.location}` });
+        return { ...line, variantId: variant?.id ?? 0, locationId: location?.id ?? 0 };
+      });
+      const numbers = new Set<number>();
+      order.lines.forEach((line, index) => {
+        if (numbers.has(line.line)) problems.push({ path: `/lines/${index}/line`, message: `line ${line.line} appears twice` });
+        numbers.add(line.line);
+      });
+      const existing = db
+        .prepare<[string], { line: number; variant_id: number; location_id: number; quantity_received: number }>(
+          'SELECT line, variant_id, location_id, quantity_received FROM purchase_order_lines WHERE purchase_order_id = ?',
+        )
+        .all(order.id);
+      for (const line of existing) {
+        if (line.quantity_received === 0) continue;
+        const next = resolved.find((candidate) => candidate.line === line.line);
+        if (!next) problems.push({ path: '/lines', message: `line ${line.line} has receipts and cannot be removed` });
+        else if (next.variantId !== line.variant_id || next.locationId !== line.location_id) {
+          problems.push({ path: '/lines', message: `line ${line.line} has receipts: its sku and location cannot change` });
+        }
+      }
+      if (problems.length > 0) throw new CatalogueError('purchase order rejected; nothing was changed', problems);
+      db.prepare(
+        `INSERT INTO purchase_orders (id, supplier, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET supplier = excluded.supplier, status = excluded.status, updated_at = excluded.updated_at`,
+      ).run(order.id, order.supplier ?? null, order.status, now, now);
+      const received = new Map(existing.map((line) => [line.line, line.quantity_received]));
+      db.prepare('DELETE FROM purchase_order_lines WHERE purchase_order_id = ?').run(order.id);
+      const insert = db.prepare(
+        `INSERT INTO purchase_order_lines (purchase_order_id, line, variant_id, location_id, quantity_ordered, quantity_received, expected_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const line of resolved) {
+        insert.run(order.id, line.line, line.variantId, line.locationId, line.quantity, received.get(line.line) ?? 0, line.expectedAt);
+      }
+      // Pre-order offers follow incoming stock.
+      this.availability.recomputeNow([...new Set([...resolved.map((line) => line.variantId), ...existing.map((line) => line.variant_id)])], now);
+    });
+    run.immediate();
+    return (await this.getPurchaseOrder(order.id))!;
+  }
+
+  async getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null> {
+    const order = this.db
+      .prepare<[string], { id: string; supplier: string | null; status: PurchaseOrderRecord['status']; created_at: number; updated_at: number }>(
+        'SELECT * FROM purchase_orders WHERE id = ?',
+      )
+      .get(id);
+    if (!order) return null;
+    const lines = this.db
+      .prepare<[string], { line: number; sku: string; code: string; quantity_ordered: number; quantity_received: number; expected_at: number | null }>(
+        `SELECT pol.line, v.sku, l.code, pol.quantity_ordered, pol.quantity_received, pol.expected_at
+         FROM purchase_order_lines pol JOIN variants v ON v.id = pol.variant_id JOIN locations l ON l.id = pol.location_id
+         WHERE pol.purchase_order_id = ? ORDER BY pol.line`,
+      )
+      .all(id);
+    return {
+      id: order.id,
+      supplier: order.supplier,
+      status: order.status,
+      createdAt: order.created_at,
+      updatedAt: order.updated_at,
+      lines: lines.map((line) => ({
+        line: line.line,
+        sku: line.sku,
+        location: line.code,
+        quantityOrdered: line.quantity_ordered,
+        quantityReceived: line.quantity_received,
+        incoming: order.status === 'open' ? Math.max(0, line.quantity_ordered - line.quantity_received) : 0,
+        expectedAt: line.expected_at,
+      })),
+    };
+  }
+}
