@@ -7,7 +7,8 @@ import { PostgresCatalogue } from './postgres-catalogue.js';
 import { PostgresDispatch } from './postgres-dispatch.js';
 import { PostgresLedger } from './postgres-ledger.js';
 import { PostgresPool } from './postgres-pool.js';
-import { PostgresTokens } from './postgres-tokens.js';
+import { PostgresExecutor } from './postgres-executor.js';
+import { SqlTokens } from '../sql/sql-tokens.js';
 
 /** The production store: PostgreSQL through `pg`, shared by several onhand processes. */
 
@@ -30,7 +31,7 @@ export class PostgresStore implements LedgerStore {
   readonly catalogue: PostgresCatalogue;
   readonly availability: PostgresAvailabilityStore;
   readonly outbox: PostgresDispatch;
-  readonly tokens: PostgresTokens;
+  readonly tokens: SqlTokens;
   private readonly db: PostgresPool;
   private readonly pool: pg.Pool;
 
@@ -42,7 +43,7 @@ export class PostgresStore implements LedgerStore {
     this.catalogue = new PostgresCatalogue(this.db, availability);
     this.availability = new PostgresAvailabilityStore(this.db, availability);
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work));
-    this.tokens = new PostgresTokens(this.pool);
+    this.tokens = new SqlTokens(new PostgresExecutor(this.pool));
   }
 
   /** Batches re-run after a retryable conflict (for benchmarks and tests). */

@@ -7,7 +7,8 @@ import { SqliteAvailabilityStore } from './sqlite-availability-store.js';
 import { SqliteCatalogue } from './sqlite-catalogue.js';
 import { SqliteDispatch } from './sqlite-dispatch.js';
 import { SqliteLedger } from './sqlite-ledger.js';
-import { SqliteTokens } from './sqlite-tokens.js';
+import { SqliteExecutor } from './sqlite-executor.js';
+import { SqlTokens } from '../sql/sql-tokens.js';
 
 /**
  * The embedded default store: one SQLite file, WAL, synchronous=FULL.
@@ -31,8 +32,9 @@ export class SqliteStore implements LedgerStore {
   readonly catalogue: SqliteCatalogue;
   readonly availability: SqliteAvailabilityStore;
   readonly outbox: SqliteDispatch;
-  readonly tokens: SqliteTokens;
+  readonly tokens: SqlTokens;
   private readonly db: Database.Database;
+  private readonly sql: SqliteExecutor;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.filename);
@@ -56,7 +58,8 @@ export class SqliteStore implements LedgerStore {
     this.catalogue = new SqliteCatalogue(this.db, availability);
     this.availability = new SqliteAvailabilityStore(this.db, availability);
     this.outbox = new SqliteDispatch(this.db);
-    this.tokens = new SqliteTokens(this.db);
+    this.sql = new SqliteExecutor(this.db);
+    this.tokens = new SqlTokens(this.sql);
   }
 
   async migrate(): Promise<MigrationReport> {
@@ -74,6 +77,7 @@ export class SqliteStore implements LedgerStore {
       if (run.immediate()) applied.push(migration.id);
     }
     this.ledger.reset();
+    this.sql.reset();
     return { applied, current: migrations[migrations.length - 1]?.id ?? '' };
   }
 

@@ -1,0 +1,27 @@
+import type pg from 'pg';
+import type { SqlDialect, SqlExecutor } from '../sql/sql-executor.js';
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  byteOrder: ' COLLATE "C"',
+  anyOf: (param, type) => `= ANY($${param}::${type}[])`,
+};
+
+/** Shared SQL on a pool (or one client, inside a transaction). */
+export class PostgresExecutor implements SqlExecutor {
+  readonly dialect = postgresDialect;
+
+  constructor(private readonly db: pg.Pool | pg.PoolClient) {}
+
+  async all<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.db.query(sql, params as unknown[])).rows as Row[];
+  }
+
+  async get<Row>(sql: string, params: readonly unknown[] = []): Promise<Row | undefined> {
+    return (await this.db.query(sql, params as unknown[])).rows[0] as Row | undefined;
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.db.query(sql, params as unknown[])).rowCount ?? 0;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The small query layer the cold paths are written once over (catalogue reads, tokens, read
+ * views, maintenance). Each engine supplies an executor; the hot paths (applyBatch, the
+ * availability context, the outbox claim, PostgreSQL's COPY, SQLite's variant cache) keep
+ * their own engine code, for the reasons given where they live.
+ *
+ * Shared SQL follows three rules:
+ * - placeholders are `$1, $2...` (PostgreSQL's style; SQLite reads `$1` as a named parameter,
+ *   which the SQLite executor binds by number), a number may repeat;
+ * - an id list is one parameter holding a JS array, matched with {@link SqlDialect.anyOf};
+ * - what differs by dialect comes from {@link SqlDialect}, never from an engine test.
+ *
+ * Row values are normalised here, in one place: integers are JS numbers on both engines
+ * (PostgreSQL's int8 parser, below 2^53 by limits.quantityMax), JSON columns are read with
+ * {@link jsonValue} (text on SQLite, parsed jsonb on PostgreSQL) and boolean results with
+ * {@link flag} (0/1 on SQLite, true/false on PostgreSQL).
+ */
+export interface SqlExecutor {
+  readonly dialect: SqlDialect;
+  all<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  get<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row | undefined>;
+  /** Run a statement that returns no rows; resolves to the number of rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'postgres';
+  /**
+   * Appended to a text ORDER BY or comparison: byte order on both engines. SQLite compares
+   * bytes by default; PostgreSQL needs `COLLATE "C"` whatever the database's locale.
+   */
+  readonly byteOrder: string;
+  /** `<column> <anyOf(...)>`: the column is one of the array held by parameter `param`. */
+  anyOf(param: number, type: 'bigint' | 'text'): string;
+}
+
+/** A JSON column's value: text on SQLite, already parsed (jsonb) on PostgreSQL. */
+export function jsonValue<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** A boolean result (EXISTS, a comparison): 0/1 on SQLite, true/false on PostgreSQL. */
+export function flag(value: unknown): boolean {
+  return value === true || Number(value) === 1;
+}

@@ -1,0 +1,57 @@
+import type Database from 'better-sqlite3';
+import type { SqlDialect, SqlExecutor } from '../sql/sql-executor.js';
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  byteOrder: '',
+  // SQLite takes an id list as one JSON array parameter.
+  anyOf: (param) => `IN (SELECT value FROM json_each($${param}))`,
+};
+
+/**
+ * Shared SQL on a better-sqlite3 connection. `$n` is a named parameter to SQLite: the values
+ * are bound as `{ n: value }`; arrays become JSON text (for `json_each`), booleans 0/1.
+ * Statements are prepared once per SQL text.
+ */
+export class SqliteExecutor implements SqlExecutor {
+  readonly dialect = sqliteDialect;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Forget prepared statements (a migration changes the schema they were prepared on). */
+  reset(): void {
+    this.statements.clear();
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Unused numbers are fine: better-sqlite3 ignores keys the statement does not name. */
+  private bind(params: readonly unknown[]): unknown[] {
+    if (params.length === 0) return [];
+    const named: Record<number, unknown> = {};
+    params.forEach((value, index) => {
+      named[index + 1] = Array.isArray(value) ? JSON.stringify(value) : typeof value === 'boolean' ? Number(value) : (value ?? null);
+    });
+    return [named];
+  }
+
+  async all<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return this.statement(sql).all(...this.bind(params)) as Row[];
+  }
+
+  async get<Row>(sql: string, params: readonly unknown[] = []): Promise<Row | undefined> {
+    return this.statement(sql).get(...this.bind(params)) as Row | undefined;
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.statement(sql).run(...this.bind(params)).changes;
+  }
+}
