@@ -6,29 +6,25 @@ import {
   collectNeeds,
   countQueries,
   purchaseOrderLineKey,
-  reservationView,
   touchedLevels,
   type BatchItem,
   type CommandAnswer,
   type LocationRef,
   type PurchaseOrderLineState,
   type ReservationState,
-  type ReservationView,
   type StoredAnswer,
   type VariantRef,
 } from '../../core/ledger/apply-commands.js';
 import { levelKey, type LevelState } from '../../core/ledger/level.js';
-import type { LedgerPort, MovementView, Page, StockView, VerifyReport } from '../ledger-store.js';
+import type { LedgerPort } from '../ledger-store.js';
 import { copyRows } from './copy-rows.js';
 import type { PostgresAvailability } from './postgres-availability.js';
-import { toColumns, unnestInsert, type PostgresPool, type Queryable } from './postgres-pool.js';
+import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
 import {
   answerInsertColumns,
   commandLegColumns,
-  compareLevels,
   foldedAnswers,
   levelFromRow,
-  levelMissingSql,
   pushAnswerValues,
   pushMovementValues,
   pushReservationValues,
@@ -38,17 +34,8 @@ import {
   type CommandLegRow,
   type ReservationRow,
 } from '../rows.js';
-import {
-  bundleStockView,
-  CursorError,
-  decodeCursor,
-  movementView,
-  pageOf,
-  stockView,
-  type IncomingRow,
-  type LevelRow,
-  type MovementRow,
-} from '../views.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
+import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
 
 /**
  * The ledger slice on PostgreSQL.
@@ -69,16 +56,7 @@ import {
  * level or answer at once) roll the batch back and run it again, up to limits.batchAttemptsMax.
  */
 
-const reservationSelect = `
-  SELECT r.*, v.sku AS sku, l.code AS location_code
-  FROM reservations r JOIN variants v ON v.id = r.variant_id JOIN locations l ON l.id = r.location_id`;
 
-const movementSelect = `
-  SELECT m.*, v.sku AS sku, l.code AS location_code, c.code AS counterpart_code
-  FROM movements m
-  JOIN variants v ON v.id = m.variant_id
-  JOIN locations l ON l.id = m.location_id
-  LEFT JOIN locations c ON c.id = m.counterpart_location_id`;
 
 const movementColumns = [
   ['id', 'bigint'], ['command_key', 'text'], ['leg', 'bigint'], ['type', 'text'], ['variant_id', 'bigint'], ['location_id', 'bigint'],
@@ -123,13 +101,15 @@ async function allocateMovementIds(client: pg.PoolClient, count: number): Promis
   return rows.map((row) => row.id).sort((a, b) => a - b);
 }
 
-export class PostgresLedger implements LedgerPort {
+export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
   private readonly pool: pg.Pool;
 
   constructor(
     private readonly db: PostgresPool,
     private readonly availability: PostgresAvailability,
+    views: SqlExecutor,
   ) {
+    super(views);
     this.pool = db.pool;
   }
 
@@ -346,84 +326,7 @@ export class PostgresLedger implements LedgerPort {
     }
   }
 
-  private async levelRows(db: Queryable, variantId: number, now: EpochMs): Promise<LevelRow[]> {
-    const { rows } = await db.query<LevelRow>(
-      `SELECT l.code AS location_code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version, lv.last_count_at,
-         COALESCE((SELECT sum(r.quantity) FROM reservations r WHERE r.variant_id = lv.variant_id AND r.location_id = lv.location_id
-           AND r.status = 'pending' AND r.expires_at IS NOT NULL AND r.expires_at <= $1), 0) AS due_held
-       FROM levels lv JOIN locations l ON l.id = lv.location_id WHERE lv.variant_id = $2 ORDER BY l.code COLLATE "C"`,
-      [now, variantId],
-    );
-    return rows;
-  }
-
-  async getStock(sku: string, now: EpochMs): Promise<StockView | null> {
-    const { rows } = await this.pool.query<{ id: number; sku: string; name: string; is_bundle: number }>(
-      'SELECT id, sku, name, is_bundle FROM variants WHERE sku = $1',
-      [sku],
-    );
-    const variant = rows[0];
-    if (!variant) return null;
-    if (variant.is_bundle === 1) {
-      const components = await this.pool.query<{ id: number; sku: string; quantity: number }>(
-        `SELECT v.id, v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
-         WHERE b.bundle_id = $1 ORDER BY v.sku COLLATE "C"`,
-        [variant.id],
-      );
-      const withLevels = [];
-      for (const component of components.rows) withLevels.push({ ...component, levels: await this.levelRows(this.pool, component.id, now) });
-      return bundleStockView(variant, withLevels);
-    }
-    const incoming = await this.pool.query<IncomingRow>(
-      `SELECT pol.purchase_order_id, pol.line, l.code AS location_code, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
-       FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id JOIN locations l ON l.id = pol.location_id
-       WHERE pol.variant_id = $1 AND po.status = 'open' AND pol.quantity_ordered > pol.quantity_received
-       ORDER BY pol.expected_at NULLS LAST, pol.purchase_order_id COLLATE "C", pol.line`,
-      [variant.id],
-    );
-    return stockView(variant, await this.levelRows(this.pool, variant.id, now), incoming.rows);
-  }
-
-  async listMovements(
-    sku: string,
-    options: { location?: string | undefined; cursor?: string | undefined; limit: number },
-  ): Promise<Page<MovementView> | null> {
-    const before = decodeCursor(options.cursor);
-    if (before === 'invalid') throw new CursorError('cursor is not one this server issued');
-    const { rows: found } = await this.pool.query<{ id: number }>('SELECT id FROM variants WHERE sku = $1', [sku]);
-    if (!found[0]) return null;
-    const { rows } = await this.pool.query<MovementRow>(
-      `${movementSelect} WHERE m.variant_id = $1 AND m.id < $2 AND ($3::text IS NULL OR l.code = $3) ORDER BY m.id DESC LIMIT $4`,
-      [found[0].id, before ?? Number.MAX_SAFE_INTEGER, options.location ?? null, options.limit + 1],
-    );
-    return pageOf(rows, options.limit, movementView);
-  }
-
-  async getReservation(id: string, now: EpochMs): Promise<ReservationView | null> {
-    const { rows } = await this.pool.query<ReservationRow>(`${reservationSelect} WHERE r.id = $1`, [id]);
-    return rows[0] ? reservationView(reservationFromRow(rows[0]), now) : null;
-  }
-
-  async listOversells(options: { cursor?: string | undefined; limit: number }): Promise<Page<MovementView>> {
-    const before = decodeCursor(options.cursor);
-    if (before === 'invalid') throw new CursorError('cursor is not one this server issued');
-    const { rows } = await this.pool.query<MovementRow>(
-      `${movementSelect} WHERE m.oversold > 0 AND m.id < $1 ORDER BY m.id DESC LIMIT $2`,
-      [before ?? Number.MAX_SAFE_INTEGER, options.limit + 1],
-    );
-    return pageOf(rows, options.limit, movementView);
-  }
-
   // --- maintenance ---------------------------------------------------------------------------
-
-  async dueReservationLevels(now: EpochMs, limit: number): Promise<{ variantId: number; locationId: number }[]> {
-    const { rows } = await this.pool.query<{ variant_id: number; location_id: number }>(
-      `SELECT DISTINCT variant_id, location_id FROM reservations
-       WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY variant_id, location_id LIMIT $2`,
-      [now, limit],
-    );
-    return rows.map((row) => ({ variantId: row.variant_id, locationId: row.location_id }));
-  }
 
   async pruneAnswers(before: EpochMs, limit: number): Promise<number> {
     const result = await this.pool.query(
@@ -433,23 +336,4 @@ export class PostgresLedger implements LedgerPort {
     return result.rowCount ?? 0;
   }
 
-  async verify(): Promise<VerifyReport> {
-    const { rows } = await this.pool.query<Record<string, number | string>>(
-      `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version,
-         COALESCE(m.on_hand, 0) AS m_on_hand, COALESCE(m.reserved, 0) AS m_reserved, COALESCE(m.damaged, 0) AS m_damaged,
-         COALESCE(m.quarantine, 0) AS m_quarantine, COALESCE(m.in_transit, 0) AS m_in_transit, COALESCE(m.n, 0) AS m_version,
-         lv.held, COALESCE((SELECT sum(r.quantity) FROM reservations r WHERE r.variant_id = lv.variant_id AND r.location_id = lv.location_id
-           AND r.status = 'pending'), 0) AS m_held
-       FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id
-       LEFT JOIN (SELECT variant_id, location_id, sum(d_on_hand) AS on_hand, sum(d_reserved) AS reserved, sum(d_damaged) AS damaged,
-                    sum(d_quarantine) AS quarantine, sum(d_in_transit) AS in_transit, count(*) AS n
-                  FROM movements GROUP BY variant_id, location_id) m
-         ON m.variant_id = lv.variant_id AND m.location_id = lv.location_id`,
-    );
-    const { rows: counted } = await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM movements');
-    const { rows: orphans } = await this.pool.query<Record<string, number | string>>(
-      levelMissingSql,
-    );
-    return compareLevels(rows, orphans, counted[0]!.n);
-  }
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { LedgerStore, MigrationReport } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
+import { canonicalDump } from '../sql/canonical-dump.js';
 import { PostgresAvailability } from './postgres-availability.js';
 import { PostgresAvailabilityStore } from './postgres-availability-store.js';
 import { PostgresCatalogue } from './postgres-catalogue.js';
@@ -34,16 +35,19 @@ export class PostgresStore implements LedgerStore {
   readonly tokens: SqlTokens;
   private readonly db: PostgresPool;
   private readonly pool: pg.Pool;
+  private readonly sql: PostgresExecutor;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.db = new PostgresPool(options.connectionString, options.poolSize ?? 10);
     this.pool = this.db.pool;
+    const sql = new PostgresExecutor(this.pool);
+    this.sql = sql;
     const availability = new PostgresAvailability();
-    this.ledger = new PostgresLedger(this.db, availability);
+    this.ledger = new PostgresLedger(this.db, availability, sql);
     this.catalogue = new PostgresCatalogue(this.db, availability);
     this.availability = new PostgresAvailabilityStore(this.db, availability);
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work));
-    this.tokens = new SqlTokens(new PostgresExecutor(this.pool));
+    this.tokens = new SqlTokens(sql);
   }
 
   /** Batches re-run after a retryable conflict (for benchmarks and tests). */
@@ -93,27 +97,6 @@ export class PostgresStore implements LedgerStore {
   }
 
   async canonicalDump(): Promise<Record<string, unknown[]>> {
-    const dump = async (sql: string) => (await this.pool.query(sql)).rows;
-    return {
-      variants: (await dump('SELECT sku, name, barcode, product_group, attributes::text AS attributes, is_bundle FROM variants ORDER BY sku COLLATE "C"')).map(
-        (row) => ({ ...row, attributes: JSON.stringify(JSON.parse(row.attributes as string)) }),
-      ),
-      locations: await dump('SELECT code, name, kind FROM locations ORDER BY code COLLATE "C"'),
-      levels: await dump(
-        `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.held, lv.version, lv.last_count_at, lv.last_count_source_version
-         FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id ORDER BY v.sku COLLATE "C", l.code COLLATE "C"`,
-      ),
-      movements: await dump(
-        `SELECT m.command_key, m.leg, m.type, v.sku, l.code, m.version, m.d_on_hand, m.d_reserved, m.d_damaged, m.d_quarantine, m.d_in_transit,
-           m.on_hand, m.reserved, m.damaged, m.quarantine, m.in_transit, m.guarded, m.oversold, m.occurred_at, m.recorded_at, m.payload_hash
-         FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
-         ORDER BY v.sku COLLATE "C", l.code COLLATE "C", m.version`,
-      ),
-      reservations: await dump(
-        `SELECT r.key, v.sku, l.code, r.quantity, r.committed_quantity, r.status, r.expires_at, r.created_at, r.resolved_at
-         FROM reservations r JOIN variants v ON v.id = r.variant_id JOIN locations l ON l.id = r.location_id ORDER BY r.key COLLATE "C"`,
-      ),
-      answers: await dump('SELECT key, payload_hash, recorded_at FROM command_answers ORDER BY key COLLATE "C"'),
-    };
+    return canonicalDump(this.sql);
   }
 }

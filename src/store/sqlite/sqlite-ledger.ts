@@ -6,7 +6,6 @@ import {
   collectNeeds,
   countQueries,
   purchaseOrderLineKey,
-  reservationView,
   touchedLevels,
   type BatchItem,
   type CommandAnswer,
@@ -19,14 +18,12 @@ import {
   type WriteSet,
 } from '../../core/ledger/apply-commands.js';
 import { levelKey, type LevelState } from '../../core/ledger/level.js';
-import type { LedgerPort, MovementView, Page, StockView, VerifyReport } from '../ledger-store.js';
+import type { LedgerPort } from '../ledger-store.js';
 import type { SqliteAvailability } from './sqlite-availability.js';
 import {
   commandLegColumns,
-  compareLevels,
   foldedAnswers,
   levelFromRow,
-  levelMissingSql,
   pushAnswerValues,
   pushMovementValues,
   pushReservationValues,
@@ -36,17 +33,8 @@ import {
   type ReservationRow,
   type SqlValue,
 } from '../rows.js';
-import {
-  bundleStockView,
-  CursorError,
-  decodeCursor,
-  movementView,
-  pageOf,
-  stockView,
-  type IncomingRow,
-  type LevelRow,
-  type MovementRow,
-} from '../views.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
+import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
 
 /**
  * The ledger slice on SQLite. Every write transaction is `BEGIN IMMEDIATE`, i.e. it takes
@@ -56,27 +44,21 @@ import {
  * batch).
  */
 
-const movementSelect = `
-  SELECT m.*, v.sku AS sku, l.code AS location_code, c.code AS counterpart_code
-  FROM movements m
-  JOIN variants v ON v.id = m.variant_id
-  JOIN locations l ON l.id = m.location_id
-  LEFT JOIN locations c ON c.id = m.counterpart_location_id`;
 
 const commandLegSelect = `SELECT ${commandLegColumns}
   FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id`;
 
-const reservationSelect = `
-  SELECT r.*, v.sku AS sku, l.code AS location_code
-  FROM reservations r JOIN variants v ON v.id = r.variant_id JOIN locations l ON l.id = r.location_id`;
 
-export class SqliteLedger implements LedgerPort {
+export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
   private prepared: ReturnType<SqliteLedger['prepare']> | undefined;
 
   constructor(
     private readonly db: Database.Database,
     private readonly availability: SqliteAvailability,
-  ) {}
+    views: SqlExecutor,
+  ) {
+    super(views);
+  }
 
   /** Statements are prepared on first use; a migration changes the schema they were prepared on. */
   reset(): void {
@@ -285,83 +267,7 @@ export class SqliteLedger implements LedgerPort {
     return { answers: outcome.answers, writes };
   }
 
-  private levelRows(variantId: number, now: EpochMs): LevelRow[] {
-    return this.db
-      .prepare<[EpochMs, number], LevelRow>(
-        `SELECT l.code AS location_code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version, lv.last_count_at,
-           COALESCE((SELECT sum(r.quantity) FROM reservations r WHERE r.variant_id = lv.variant_id AND r.location_id = lv.location_id
-             AND r.status = 'pending' AND r.expires_at IS NOT NULL AND r.expires_at <= ?), 0) AS due_held
-         FROM levels lv JOIN locations l ON l.id = lv.location_id WHERE lv.variant_id = ? ORDER BY l.code`,
-      )
-      .all(now, variantId);
-  }
-
-  async getStock(sku: string, now: EpochMs): Promise<StockView | null> {
-    const variant = this.db.prepare<[string], { id: number; sku: string; name: string; is_bundle: number }>(
-      'SELECT id, sku, name, is_bundle FROM variants WHERE sku = ?',
-    ).get(sku);
-    if (!variant) return null;
-    if (variant.is_bundle === 1) {
-      const components = this.db
-        .prepare<[number], { id: number; sku: string; quantity: number }>(
-          'SELECT v.id, v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id WHERE b.bundle_id = ? ORDER BY v.sku',
-        )
-        .all(variant.id);
-      return bundleStockView(variant, components.map((component) => ({ ...component, levels: this.levelRows(component.id, now) })));
-    }
-    const incoming = this.db
-      .prepare<[number], IncomingRow>(
-        `SELECT pol.purchase_order_id, pol.line, l.code AS location_code, pol.quantity_ordered - pol.quantity_received AS quantity, pol.expected_at
-         FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id JOIN locations l ON l.id = pol.location_id
-         WHERE pol.variant_id = ? AND po.status = 'open' AND pol.quantity_ordered > pol.quantity_received
-         ORDER BY pol.expected_at IS NULL, pol.expected_at, pol.purchase_order_id, pol.line`,
-      )
-      .all(variant.id);
-    return stockView(variant, this.levelRows(variant.id, now), incoming);
-  }
-
-  async listMovements(
-    sku: string,
-    options: { location?: string | undefined; cursor?: string | undefined; limit: number },
-  ): Promise<Page<MovementView> | null> {
-    const variant = this.sql.variantBySku.get(sku);
-    if (!variant) return null;
-    const before = decodeCursor(options.cursor);
-    if (before === 'invalid') throw new CursorError('cursor is not one this server issued');
-    const rows = this.db
-      .prepare<unknown[], MovementRow>(
-        `${movementSelect} WHERE m.variant_id = ? AND m.id < ? ${options.location === undefined ? '' : 'AND l.code = ?'}
-         ORDER BY m.id DESC LIMIT ?`,
-      )
-      .all(...[variant.id, before ?? Number.MAX_SAFE_INTEGER, ...(options.location === undefined ? [] : [options.location]), options.limit + 1]);
-    return pageOf(rows, options.limit, movementView);
-  }
-
-  async getReservation(id: string, now: EpochMs): Promise<ReturnType<typeof reservationView> | null> {
-    const row = this.sql.reservationById.get(id);
-    return row ? reservationView(reservationFromRow(row), now) : null;
-  }
-
-  async listOversells(options: { cursor?: string | undefined; limit: number }): Promise<Page<MovementView>> {
-    const before = decodeCursor(options.cursor);
-    if (before === 'invalid') throw new CursorError('cursor is not one this server issued');
-    const rows = this.db
-      .prepare<[number, number], MovementRow>(`${movementSelect} WHERE m.oversold > 0 AND m.id < ? ORDER BY m.id DESC LIMIT ?`)
-      .all(before ?? Number.MAX_SAFE_INTEGER, options.limit + 1);
-    return pageOf(rows, options.limit, movementView);
-  }
-
   // --- maintenance ---------------------------------------------------------------------------
-
-  async dueReservationLevels(now: EpochMs, limit: number): Promise<{ variantId: number; locationId: number }[]> {
-    return this.db
-      .prepare<[EpochMs, number], { variant_id: number; location_id: number }>(
-        `SELECT DISTINCT variant_id, location_id FROM reservations
-         WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY variant_id, location_id LIMIT ?`,
-      )
-      .all(now, limit)
-      .map((row) => ({ variantId: row.variant_id, locationId: row.location_id }));
-  }
 
   async pruneAnswers(before: EpochMs, limit: number): Promise<number> {
     // Rowid order is recording order (one writer), so the oldest `limit` rows are the candidates:
@@ -374,29 +280,6 @@ export class SqliteLedger implements LedgerPort {
       .run(limit, before).changes;
   }
 
-  async verify(): Promise<VerifyReport> {
-    const rows = this.db
-      .prepare<[], Record<string, number | string>>(
-        `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.version,
-           COALESCE(m.on_hand, 0) AS m_on_hand, COALESCE(m.reserved, 0) AS m_reserved, COALESCE(m.damaged, 0) AS m_damaged,
-           COALESCE(m.quarantine, 0) AS m_quarantine, COALESCE(m.in_transit, 0) AS m_in_transit, COALESCE(m.n, 0) AS m_version,
-           lv.held, COALESCE((SELECT sum(r.quantity) FROM reservations r WHERE r.variant_id = lv.variant_id AND r.location_id = lv.location_id
-             AND r.status = 'pending'), 0) AS m_held
-         FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id
-         LEFT JOIN (SELECT variant_id, location_id, sum(d_on_hand) AS on_hand, sum(d_reserved) AS reserved, sum(d_damaged) AS damaged,
-                      sum(d_quarantine) AS quarantine, sum(d_in_transit) AS in_transit, count(*) AS n
-                    FROM movements GROUP BY variant_id, location_id) m
-           ON m.variant_id = lv.variant_id AND m.location_id = lv.location_id`,
-      )
-      .all();
-    const movementsChecked = this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM movements').get()!.n;
-    const orphans = this.db
-      .prepare<[], Record<string, number | string>>(
-        levelMissingSql,
-      )
-      .all();
-    return compareLevels(rows, orphans, movementsChecked);
-  }
 }
 
 /** Rows per multi-row INSERT (29 columns x 100 = 2,900 parameters, far below SQLite's 32,766). */

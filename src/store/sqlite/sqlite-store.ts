@@ -2,6 +2,7 @@ import assert from 'node:assert';
 import Database from 'better-sqlite3';
 import type { LedgerStore, MigrationReport } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
+import { canonicalDump } from '../sql/canonical-dump.js';
 import { SqliteAvailability } from './sqlite-availability.js';
 import { SqliteAvailabilityStore } from './sqlite-availability-store.js';
 import { SqliteCatalogue } from './sqlite-catalogue.js';
@@ -53,12 +54,12 @@ export class SqliteStore implements LedgerStore {
     // Durability guard (RELIABILITY 0.5): an acknowledged command must survive a power cut.
     const synchronous = this.db.pragma('synchronous', { simple: true });
     if (synchronous !== 2) throw new Error(`SQLite synchronous is ${String(synchronous)}, expected 2 (FULL)`);
+    this.sql = new SqliteExecutor(this.db);
     const availability = new SqliteAvailability(this.db);
-    this.ledger = new SqliteLedger(this.db, availability);
+    this.ledger = new SqliteLedger(this.db, availability, this.sql);
     this.catalogue = new SqliteCatalogue(this.db, availability);
     this.availability = new SqliteAvailabilityStore(this.db, availability);
     this.outbox = new SqliteDispatch(this.db);
-    this.sql = new SqliteExecutor(this.db);
     this.tokens = new SqlTokens(this.sql);
   }
 
@@ -87,24 +88,6 @@ export class SqliteStore implements LedgerStore {
   }
 
   async canonicalDump(): Promise<Record<string, unknown[]>> {
-    const dump = (sql: string) => this.db.prepare(sql).all();
-    return {
-      variants: dump('SELECT sku, name, barcode, product_group, attributes, is_bundle FROM variants ORDER BY sku'),
-      locations: dump('SELECT code, name, kind FROM locations ORDER BY code'),
-      levels: dump(
-        `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.held, lv.version, lv.last_count_at, lv.last_count_source_version
-         FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id ORDER BY v.sku, l.code`,
-      ),
-      movements: dump(
-        `SELECT m.command_key, m.leg, m.type, v.sku, l.code, m.version, m.d_on_hand, m.d_reserved, m.d_damaged, m.d_quarantine, m.d_in_transit,
-           m.on_hand, m.reserved, m.damaged, m.quarantine, m.in_transit, m.guarded, m.oversold, m.occurred_at, m.recorded_at, m.payload_hash
-         FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id ORDER BY v.sku, l.code, m.version`,
-      ),
-      reservations: dump(
-        `SELECT r.key, v.sku, l.code, r.quantity, r.committed_quantity, r.status, r.expires_at, r.created_at, r.resolved_at
-         FROM reservations r JOIN variants v ON v.id = r.variant_id JOIN locations l ON l.id = r.location_id ORDER BY r.key`,
-      ),
-      answers: dump('SELECT key, payload_hash, recorded_at FROM command_answers ORDER BY key'),
-    };
+    return canonicalDump(this.sql);
   }
 }
