@@ -1,29 +1,27 @@
-import type pg from 'pg';
 import type { EpochMs } from '../../core/clock.js';
 import { checkVariantUpsert, type ExistingVariantFacts } from '../../core/catalogue.js';
 import {
   CatalogueError,
   type CataloguePort,
   type LocationInput,
-  type LocationRecord,
   type PurchaseOrderInput,
   type PurchaseOrderRecord,
   type UpsertReport,
   type VariantInput,
-  type VariantRecord,
 } from '../ledger-store.js';
 import type { PostgresAvailability } from './postgres-availability.js';
 import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
+import { SqlCatalogueViews } from '../sql/sql-catalogue-views.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
 
 /** The catalogue slice on PostgreSQL: set-based upserts, each write one transaction that recomputes the listings it affects. */
-export class PostgresCatalogue implements CataloguePort {
-  private readonly pool: pg.Pool;
-
+export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePort {
   constructor(
     private readonly db: PostgresPool,
     private readonly availability: PostgresAvailability,
+    views: SqlExecutor,
   ) {
-    this.pool = db.pool;
+    super(views);
   }
 
   async upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport> {
@@ -106,49 +104,7 @@ export class PostgresCatalogue implements CataloguePort {
     });
   }
 
-  async getVariant(sku: string): Promise<VariantRecord | null> {
-    const { rows } = await this.pool.query<Record<string, unknown>>('SELECT * FROM variants WHERE sku = $1', [sku]);
-    return rows[0] ? (await this.variantsFromRows(rows))[0]! : null;
-  }
 
-  private async variantsFromRows(rows: Record<string, unknown>[]): Promise<VariantRecord[]> {
-    const ids = rows.map((row) => Number(row.id));
-    const components = await this.pool.query<{ bundle_id: number; sku: string; quantity: number }>(
-      `SELECT b.bundle_id, v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
-       WHERE b.bundle_id = ANY($1::bigint[]) ORDER BY v.sku`,
-      [ids],
-    );
-    return rows.map((row) => ({
-      id: Number(row.id),
-      sku: row.sku as string,
-      name: row.name as string,
-      barcode: (row.barcode as string | null) ?? null,
-      productGroup: (row.product_group as string | null) ?? null,
-      attributes: row.attributes as Record<string, string>,
-      isBundle: Number(row.is_bundle) === 1,
-      components: components.rows
-        .filter((component) => component.bundle_id === Number(row.id))
-        .map((component) => ({ sku: component.sku, quantity: component.quantity })),
-      createdAt: Number(row.created_at),
-      updatedAt: Number(row.updated_at),
-    }));
-  }
-
-  async listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]> {
-    // COLLATE "C": the same byte order as SQLite's default, whatever the database's locale.
-    const { rows } = await this.pool.query<Record<string, unknown>>(
-      'SELECT * FROM variants WHERE sku COLLATE "C" > $1 ORDER BY sku COLLATE "C" LIMIT $2',
-      [options.afterSku ?? '', options.limit],
-    );
-    return this.variantsFromRows(rows);
-  }
-
-  async listLocations(): Promise<LocationRecord[]> {
-    const { rows } = await this.pool.query<{ id: number; code: string; name: string; kind: LocationRecord['kind']; created_at: number; updated_at: number }>(
-      'SELECT * FROM locations ORDER BY code COLLATE "C"',
-    );
-    return rows.map((row) => ({ id: row.id, code: row.code, name: row.name, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at }));
-  }
 
   async upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord> {
     await this.db.transaction(async (client) => {
@@ -211,36 +167,5 @@ export class PostgresCatalogue implements CataloguePort {
       await this.availability.recomputeVariants(client, variantIds, now);
     });
     return (await this.getPurchaseOrder(order.id))!;
-  }
-
-  async getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null> {
-    const order = await this.pool.query<{ id: string; supplier: string | null; status: PurchaseOrderRecord['status']; created_at: number; updated_at: number }>(
-      'SELECT * FROM purchase_orders WHERE id = $1',
-      [id],
-    );
-    const header = order.rows[0];
-    if (!header) return null;
-    const lines = await this.pool.query<{ line: number; sku: string; code: string; quantity_ordered: number; quantity_received: number; expected_at: number | null }>(
-      `SELECT pol.line, v.sku, l.code, pol.quantity_ordered, pol.quantity_received, pol.expected_at
-       FROM purchase_order_lines pol JOIN variants v ON v.id = pol.variant_id JOIN locations l ON l.id = pol.location_id
-       WHERE pol.purchase_order_id = $1 ORDER BY pol.line`,
-      [id],
-    );
-    return {
-      id: header.id,
-      supplier: header.supplier,
-      status: header.status,
-      createdAt: header.created_at,
-      updatedAt: header.updated_at,
-      lines: lines.rows.map((line) => ({
-        line: line.line,
-        sku: line.sku,
-        location: line.code,
-        quantityOrdered: line.quantity_ordered,
-        quantityReceived: line.quantity_received,
-        incoming: header.status === 'open' ? Math.max(0, line.quantity_ordered - line.quantity_received) : 0,
-        expectedAt: line.expected_at,
-      })),
-    };
   }
 }

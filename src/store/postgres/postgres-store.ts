@@ -44,7 +44,7 @@ export class PostgresStore implements LedgerStore {
     this.sql = sql;
     const availability = new PostgresAvailability();
     this.ledger = new PostgresLedger(this.db, availability, sql);
-    this.catalogue = new PostgresCatalogue(this.db, availability);
+    this.catalogue = new PostgresCatalogue(this.db, availability, sql);
     this.availability = new PostgresAvailabilityStore(this.db, availability);
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work));
     this.tokens = new SqlTokens(sql);

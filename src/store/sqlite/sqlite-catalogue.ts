@@ -5,21 +5,24 @@ import {
   CatalogueError,
   type CataloguePort,
   type LocationInput,
-  type LocationRecord,
   type PurchaseOrderInput,
   type PurchaseOrderRecord,
   type UpsertReport,
   type VariantInput,
-  type VariantRecord,
 } from '../ledger-store.js';
 import type { SqliteAvailability } from './sqlite-availability.js';
+import { SqlCatalogueViews } from '../sql/sql-catalogue-views.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
 
 /** The catalogue slice on SQLite: each write is one IMMEDIATE transaction that also recomputes the listings it affects. */
-export class SqliteCatalogue implements CataloguePort {
+export class SqliteCatalogue extends SqlCatalogueViews implements CataloguePort {
   constructor(
     private readonly db: Database.Database,
     private readonly availability: SqliteAvailability,
-  ) {}
+    views: SqlExecutor,
+  ) {
+    super(views);
+  }
 
   async upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport> {
     const db = this.db;
@@ -86,7 +89,6 @@ export class SqliteCatalogue implements CataloguePort {
     return run.immediate();
   }
 
-
   async upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport> {
     const db = this.db;
     const run = db.transaction(() => {
@@ -112,46 +114,7 @@ export class SqliteCatalogue implements CataloguePort {
     return run.immediate();
   }
 
-  async getVariant(sku: string): Promise<VariantRecord | null> {
-    const row = this.db.prepare<[string], Record<string, unknown>>('SELECT * FROM variants WHERE sku = ?').get(sku);
-    return row ? this.variantFromRow(row) : null;
-  }
 
-  private variantFromRow(row: Record<string, unknown>): VariantRecord {
-    const components = this.db
-      .prepare<[number], { sku: string; quantity: number }>(
-        'SELECT v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id WHERE b.bundle_id = ? ORDER BY v.sku',
-      )
-      .all(row.id as number);
-    return {
-      id: row.id as number,
-      sku: row.sku as string,
-      name: row.name as string,
-      barcode: (row.barcode as string | null) ?? null,
-      productGroup: (row.product_group as string | null) ?? null,
-      attributes: JSON.parse(row.attributes as string) as Record<string, string>,
-      isBundle: row.is_bundle === 1,
-      components,
-      createdAt: row.created_at as number,
-      updatedAt: row.updated_at as number,
-    };
-  }
-
-  async listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]> {
-    return this.db
-      .prepare<[string, number], Record<string, unknown>>('SELECT * FROM variants WHERE sku > ? ORDER BY sku LIMIT ?')
-      .all(options.afterSku ?? '', options.limit)
-      .map((row) => this.variantFromRow(row));
-  }
-
-  async listLocations(): Promise<LocationRecord[]> {
-    return this.db
-      .prepare<[], { id: number; code: string; name: string; kind: LocationRecord['kind']; created_at: number; updated_at: number }>(
-        'SELECT * FROM locations ORDER BY code',
-      )
-      .all()
-      .map((row) => ({ id: row.id, code: row.code, name: row.name, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at }));
-  }
 
   async upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord> {
     const db = this.db;
@@ -202,37 +165,5 @@ export class SqliteCatalogue implements CataloguePort {
     });
     run.immediate();
     return (await this.getPurchaseOrder(order.id))!;
-  }
-
-  async getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null> {
-    const order = this.db
-      .prepare<[string], { id: string; supplier: string | null; status: PurchaseOrderRecord['status']; created_at: number; updated_at: number }>(
-        'SELECT * FROM purchase_orders WHERE id = ?',
-      )
-      .get(id);
-    if (!order) return null;
-    const lines = this.db
-      .prepare<[string], { line: number; sku: string; code: string; quantity_ordered: number; quantity_received: number; expected_at: number | null }>(
-        `SELECT pol.line, v.sku, l.code, pol.quantity_ordered, pol.quantity_received, pol.expected_at
-         FROM purchase_order_lines pol JOIN variants v ON v.id = pol.variant_id JOIN locations l ON l.id = pol.location_id
-         WHERE pol.purchase_order_id = ? ORDER BY pol.line`,
-      )
-      .all(id);
-    return {
-      id: order.id,
-      supplier: order.supplier,
-      status: order.status,
-      createdAt: order.created_at,
-      updatedAt: order.updated_at,
-      lines: lines.map((line) => ({
-        line: line.line,
-        sku: line.sku,
-        location: line.code,
-        quantityOrdered: line.quantity_ordered,
-        quantityReceived: line.quantity_received,
-        incoming: order.status === 'open' ? Math.max(0, line.quantity_ordered - line.quantity_received) : 0,
-        expectedAt: line.expected_at,
-      })),
-    };
   }
 }
