@@ -5,30 +5,29 @@ import {
   UnknownRuleSetError,
   type AvailabilityPort,
   type ChannelInput,
-  type ChannelRecord,
   type DryRunReport,
   type ListingExplanation,
   type ListingInput,
-  type ListingQuantity,
-  type ListingRecord,
   type ListingUpsertReport,
   type MappingInput,
   type RecomputeReport,
-  type RuleSetEvent,
   type RuleSetVersion,
-  type UnmappedItem,
 } from '../availability-store.js';
+import { SqlAvailabilityViews } from '../sql/sql-availability-views.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
 import { recomputeChunkVariants, type PostgresAvailability } from './postgres-availability.js';
 import type { PostgresPool } from './postgres-pool.js';
 
 /** The availability slice on PostgreSQL: each write one transaction over {@link PostgresAvailability}. */
-export class PostgresAvailabilityStore implements AvailabilityPort {
+export class PostgresAvailabilityStore extends SqlAvailabilityViews implements AvailabilityPort {
   private readonly pool: pg.Pool;
 
   constructor(
     private readonly db: PostgresPool,
     private readonly availability: PostgresAvailability,
+    views: SqlExecutor,
   ) {
+    super(views);
     this.pool = db.pool;
   }
 
@@ -36,14 +35,6 @@ export class PostgresAvailabilityStore implements AvailabilityPort {
     const report = await this.db.transaction((client) => this.availability.upsertChannels(client, channels, now));
     await this.recomputeAll(now); // a channel's locations feed every one of its listings
     return report;
-  }
-
-  async listChannels(): Promise<ChannelRecord[]> {
-    return this.availability.listChannels(this.pool);
-  }
-
-  async getChannel(code: string): Promise<ChannelRecord | null> {
-    return (await this.listChannels()).find((channel) => channel.code === code) ?? null;
   }
 
   async upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport> {
@@ -58,33 +49,9 @@ export class PostgresAvailabilityStore implements AvailabilityPort {
     return this.db.transaction((client) => this.availability.upsertMappings(client, mappings, now));
   }
 
-  async listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
-    return this.availability.listListings(this.pool, options);
-  }
-
-  async getListing(id: string): Promise<ListingRecord | null> {
-    return this.availability.getListing(this.pool, id);
-  }
-
-  async listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
-    return this.availability.listUnmapped(this.pool, options);
-  }
-
   async createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion> {
     const version = await this.db.transaction((client) => this.availability.createRuleSet(client, input, now));
     return (await this.getRuleSet(version))!;
-  }
-
-  async listRuleSets(): Promise<RuleSetVersion[]> {
-    return this.availability.listRuleSets(this.pool);
-  }
-
-  async getRuleSet(version: number): Promise<RuleSetVersion | null> {
-    return this.availability.getRuleSet(this.pool, version);
-  }
-
-  async ruleSetEvents(): Promise<RuleSetEvent[]> {
-    return this.availability.ruleSetEvents(this.pool);
   }
 
   async dryRunRuleSet(rules: RuleSet, now: EpochMs, limit: number): Promise<DryRunReport> {
@@ -111,12 +78,9 @@ export class PostgresAvailabilityStore implements AvailabilityPort {
     return this.recomputeAll(now, onProgress);
   }
 
-  async getAvailability(sku: string): Promise<ListingQuantity[] | null> {
-    return this.availability.getAvailability(this.pool, sku);
-  }
-
   async explainListing(listingId: string, now: EpochMs): Promise<ListingExplanation | null> {
-    return this.availability.explainListing(this.pool, listingId, now);
+    const listing = await this.getListing(listingId);
+    return listing ? this.availability.explainListing(this.pool, listing, now) : null;
   }
 
   /** Every listed variant in chunks, each chunk one transaction holding its variants' level locks. */

@@ -13,11 +13,7 @@ import {
   outboxOnConflict,
   availabilityConfig,
   buildContext,
-  channelRecords,
-  listingQuantity,
-  listingRecord,
   matchListings,
-  ruleSetVersion,
   variantsToRead,
   type AvailabilityConfig,
   type ChannelLocationRow,
@@ -30,17 +26,12 @@ import {
 } from '../availability-rows.js';
 import type {
   ChannelInput,
-  ChannelRecord,
   DryRunReport,
   ListingExplanation,
   ListingInput,
-  ListingQuantity,
   ListingRecord,
   ListingUpsertReport,
   MappingInput,
-  RuleSetEvent,
-  RuleSetVersion,
-  UnmappedItem,
 } from '../availability-store.js';
 import { CatalogueError } from '../ledger-store.js';
 import { levelFromRow } from '../rows.js';
@@ -264,13 +255,6 @@ export class PostgresAvailability {
     return { created, updated: channels.length - created };
   }
 
-  async listChannels(db: Db): Promise<ChannelRecord[]> {
-    return channelRecords(
-      (await db.query<ChannelRow>('SELECT * FROM channels ORDER BY code COLLATE "C"')).rows,
-      (await db.query<ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id')).rows,
-    );
-  }
-
   // --- listings ------------------------------------------------------------------------------
 
   async upsertListings(db: Db, listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport & { variantIds: number[] }> {
@@ -345,37 +329,7 @@ export class PostgresAvailability {
     return { created, updated: mappings.length - created };
   }
 
-  private listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
-
-  async listListings(db: Db, options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
-    if (options.afterId !== undefined && !/^\d{1,15}$/.test(options.afterId)) return []; // not an id this store issued
-    const { rows } = await db.query<Record<string, unknown>>(
-      `${this.listingSelect} WHERE l.id > $1 AND ($2::text IS NULL OR c.code = $2) AND ($3::text IS NULL OR v.sku = $3) ORDER BY l.id LIMIT $4`,
-      [Number(options.afterId ?? 0), options.channel ?? null, options.sku ?? null, options.limit],
-    );
-    return rows.map(listingRecord);
-  }
-
-  async getListing(db: Db, id: string): Promise<ListingRecord | null> {
-    if (!/^\d{1,15}$/.test(id)) return null;
-    const { rows } = await db.query<Record<string, unknown>>(`${this.listingSelect} WHERE l.id = $1`, [Number(id)]);
-    return rows[0] ? listingRecord(rows[0]) : null;
-  }
-
-  async listUnmapped(db: Db, options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
-    const { rows } = await db.query<{ code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
-      `SELECT c.code, u.external_id, u.sku, u.barcode, u.reason, u.at FROM unmapped_items u JOIN channels c ON c.id = u.channel_id
-       WHERE ($1::text IS NULL OR c.code = $1) ORDER BY u.at DESC, u.external_id COLLATE "C" LIMIT $2`,
-      [options.channel ?? null, options.limit],
-    );
-    return rows.map((row, index) => ({ index, channel: row.code, externalId: row.external_id, sku: row.sku, barcode: row.barcode, reason: row.reason, at: row.at }));
-  }
-
   // --- rule sets -----------------------------------------------------------------------------
-
-  private async activeVersion(db: Db): Promise<number | null> {
-    return (await db.query<{ v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1')).rows[0]!.v;
-  }
 
   async checkRules(db: Db, rules: RuleSet): Promise<void> {
     const channelCodes = new Set((await db.query<{ code: string }>('SELECT code FROM channels')).rows.map((row) => row.code));
@@ -391,24 +345,6 @@ export class PostgresAvailability {
     await db.query('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES ($1, $2, $3, $4, $5)', [version, JSON.stringify(input.rules), input.author, input.note ?? null, now]);
     await db.query('INSERT INTO rule_set_events (version, action, author, note, at) VALUES ($1, $2, $3, $4, $5)', [version, 'created', input.author, input.note ?? null, now]);
     return version;
-  }
-
-  private ruleSelect = `SELECT r.version, r.rules::text AS rules, r.author, r.note, r.created_at,
-    (SELECT max(e.at) FROM rule_set_events e WHERE e.version = r.version AND e.action = 'activated') AS activated_at FROM rule_sets r`;
-
-  async listRuleSets(db: Db): Promise<RuleSetVersion[]> {
-    const active = await this.activeVersion(db);
-    return (await db.query<Record<string, unknown>>(`${this.ruleSelect} ORDER BY r.version DESC`)).rows.map((row) => ruleSetVersion(row, active));
-  }
-
-  async getRuleSet(db: Db, version: number): Promise<RuleSetVersion | null> {
-    const { rows } = await db.query<Record<string, unknown>>(`${this.ruleSelect} WHERE r.version = $1`, [version]);
-    return rows[0] ? ruleSetVersion(rows[0], await this.activeVersion(db)) : null;
-  }
-
-  async ruleSetEvents(db: Db): Promise<RuleSetEvent[]> {
-    const { rows } = await db.query<{ version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>('SELECT * FROM rule_set_events ORDER BY id DESC');
-    return rows.map((row) => ({ version: row.version, action: row.action, author: row.author, note: row.note, at: row.at }));
   }
 
   async activate(db: Db, version: number, by: { author: string; note?: string | null | undefined }, now: EpochMs): Promise<boolean> {
@@ -440,20 +376,8 @@ export class PostgresAvailability {
     }
   }
 
-  async getAvailability(db: Db, sku: string): Promise<ListingQuantity[] | null> {
-    const variant = (await db.query<{ id: number }>('SELECT id FROM variants WHERE sku = $1', [sku])).rows[0];
-    if (!variant) return null;
-    const { rows } = await db.query<Record<string, unknown>>(
-      `SELECT q.*, l.external_id, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
-       JOIN listing_quantities q ON q.listing_id = l.id WHERE l.variant_id = $1 ORDER BY c.code COLLATE "C", l.id`,
-      [variant.id],
-    );
-    return rows.map(listingQuantity);
-  }
-
-  async explainListing(db: Db, id: string, now: EpochMs): Promise<ListingExplanation | null> {
-    const listing = await this.getListing(db, id);
-    if (!listing) return null;
+  async explainListing(db: Db, listing: ListingRecord, now: EpochMs): Promise<ListingExplanation | null> {
+    const id = listing.id;
     const variantId = (await db.query<{ variant_id: number }>('SELECT variant_id FROM listings WHERE id = $1', [Number(id)])).rows[0]!.variant_id;
     const context = (await this.contextFor(db, [variantId], await this.loadConfig(db), false))!;
     const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find((entry) => entry.result.listingId === id);

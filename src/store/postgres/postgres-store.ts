@@ -45,7 +45,7 @@ export class PostgresStore implements LedgerStore {
     const availability = new PostgresAvailability();
     this.ledger = new PostgresLedger(this.db, availability, sql);
     this.catalogue = new PostgresCatalogue(this.db, availability, sql);
-    this.availability = new PostgresAvailabilityStore(this.db, availability);
+    this.availability = new PostgresAvailabilityStore(this.db, availability, sql);
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work));
     this.tokens = new SqlTokens(sql);
   }

@@ -5,39 +5,31 @@ import {
   UnknownRuleSetError,
   type AvailabilityPort,
   type ChannelInput,
-  type ChannelRecord,
   type DryRunReport,
   type ListingExplanation,
   type ListingInput,
-  type ListingQuantity,
-  type ListingRecord,
   type ListingUpsertReport,
   type RecomputeReport,
-  type RuleSetEvent,
   type RuleSetVersion,
-  type UnmappedItem,
 } from '../availability-store.js';
+import { SqlAvailabilityViews } from '../sql/sql-availability-views.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
 import { recomputeChunkVariants, type SqliteAvailability } from './sqlite-availability.js';
 
 /** The availability slice on SQLite: each write one IMMEDIATE transaction over {@link SqliteAvailability}. */
-export class SqliteAvailabilityStore implements AvailabilityPort {
+export class SqliteAvailabilityStore extends SqlAvailabilityViews implements AvailabilityPort {
   constructor(
     private readonly db: Database.Database,
     private readonly availability: SqliteAvailability,
-  ) {}
+    views: SqlExecutor,
+  ) {
+    super(views);
+  }
 
   async upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
     const report = this.db.transaction(() => this.availability.upsertChannels(channels, now)).immediate();
     await this.recomputeAll(now); // a channel's locations feed every one of its listings
     return report;
-  }
-
-  async listChannels(): Promise<ChannelRecord[]> {
-    return this.availability.listChannels();
-  }
-
-  async getChannel(code: string): Promise<ChannelRecord | null> {
-    return this.availability.listChannels().find((channel) => channel.code === code) ?? null;
   }
 
   async upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport> {
@@ -55,32 +47,9 @@ export class SqliteAvailabilityStore implements AvailabilityPort {
     return this.db.transaction(() => this.availability.upsertMappings(mappings, now)).immediate();
   }
 
-  async listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
-    return this.availability.listListings(options);
-  }
-
-  async getListing(id: string): Promise<ListingRecord | null> {
-    return this.availability.getListing(id);
-  }
-
-  async listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
-    return this.availability.listUnmapped(options);
-  }
-
   async createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion> {
-    return this.db.transaction(() => this.availability.createRuleSet(input, now)).immediate();
-  }
-
-  async listRuleSets(): Promise<RuleSetVersion[]> {
-    return this.availability.listRuleSets();
-  }
-
-  async getRuleSet(version: number): Promise<RuleSetVersion | null> {
-    return this.availability.getRuleSet(version);
-  }
-
-  async ruleSetEvents(): Promise<RuleSetEvent[]> {
-    return this.availability.ruleSetEvents();
+    const version = this.db.transaction(() => this.availability.createRuleSet(input, now)).immediate();
+    return (await this.getRuleSet(version))!;
   }
 
   async dryRunRuleSet(rules: RuleSet, now: EpochMs, limit: number): Promise<DryRunReport> {
@@ -108,12 +77,9 @@ export class SqliteAvailabilityStore implements AvailabilityPort {
     return this.recomputeAll(now, onProgress);
   }
 
-  async getAvailability(sku: string): Promise<ListingQuantity[] | null> {
-    return this.availability.getAvailability(sku);
-  }
-
   async explainListing(listingId: string, now: EpochMs): Promise<ListingExplanation | null> {
-    return this.availability.explainListing(listingId, now);
+    const listing = await this.getListing(listingId);
+    return listing ? this.availability.explainListing(listing, now) : null;
   }
 
   /**

@@ -12,10 +12,7 @@ import {
   outboxOnConflict,
   availabilityConfig,
   buildContext,
-  listingQuantity,
-  listingRecord,
   matchListings,
-  ruleSetVersion,
   variantsToRead,
   type AvailabilityConfig,
   type ChannelLocationRow,
@@ -28,18 +25,12 @@ import {
 } from '../availability-rows.js';
 import type {
   ChannelInput,
-  ChannelRecord,
   DryRunReport,
   ListingExplanation,
   ListingInput,
-  ListingQuantity,
   ListingRecord,
   ListingUpsertReport,
-  RuleSetEvent,
-  RuleSetVersion,
-  UnmappedItem,
 } from '../availability-store.js';
-import { channelRecords } from '../availability-rows.js';
 import { CatalogueError } from '../ledger-store.js';
 import { levelFromRow } from '../rows.js';
 import { SqliteVariantCache } from './sqlite-variant-cache.js';
@@ -151,7 +142,6 @@ export class SqliteAvailability {
     });
   }
 
-
   /** Context for computing `variantIds` (all must be given; bundles' components are read too). */
   contextFor(
     variantIds: readonly number[],
@@ -259,7 +249,6 @@ export class SqliteAvailability {
     return { variants: variantIds.length, listings: results.length, writes: changedWrites(context, results, now) };
   }
 
-
   /** Recompute the listings of these variants now (inside the caller's transaction). */
   recomputeVariants(variantIds: readonly number[], now: EpochMs): { listings: number; writes: ListingQuantityWrite[] } {
     const context = this.contextFor(variantIds, this.loadConfig());
@@ -302,13 +291,6 @@ export class SqliteAvailability {
     }
     this.bumpConfig();
     return { created, updated: channels.length - created };
-  }
-
-  listChannels(): ChannelRecord[] {
-    return channelRecords(
-      this.sql<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
-      this.sql<[], ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id').all(),
-    );
   }
 
   // --- listings ------------------------------------------------------------------------------
@@ -382,37 +364,7 @@ export class SqliteAvailability {
     return { created, updated: mappings.length - created };
   }
 
-  private listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
-
-  listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): ListingRecord[] {
-    if (options.afterId !== undefined && !/^\d{1,15}$/.test(options.afterId)) return []; // not an id this store issued
-    return this.sql<unknown[], Record<string, unknown>>(
-        `${this.listingSelect} WHERE l.id > ? AND (? IS NULL OR c.code = ?) AND (? IS NULL OR v.sku = ?) ORDER BY l.id LIMIT ?`,
-      )
-      .all(Number(options.afterId ?? 0), options.channel ?? null, options.channel ?? null, options.sku ?? null, options.sku ?? null, options.limit)
-      .map(listingRecord);
-  }
-
-  getListing(id: string): ListingRecord | null {
-    if (!/^\d{1,15}$/.test(id)) return null;
-    const row = this.sql<[number], Record<string, unknown>>(`${this.listingSelect} WHERE l.id = ?`).get(Number(id));
-    return row ? listingRecord(row) : null;
-  }
-
-  listUnmapped(options: { channel?: string | undefined; limit: number }): (UnmappedItem & { at: EpochMs })[] {
-    return this.sql<unknown[], { code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
-        `SELECT c.code, u.external_id, u.sku, u.barcode, u.reason, u.at FROM unmapped_items u JOIN channels c ON c.id = u.channel_id
-         WHERE (? IS NULL OR c.code = ?) ORDER BY u.at DESC, u.external_id LIMIT ?`,
-      )
-      .all(options.channel ?? null, options.channel ?? null, options.limit)
-      .map((row, index) => ({ index, channel: row.code, externalId: row.external_id, sku: row.sku, barcode: row.barcode, reason: row.reason, at: row.at }));
-  }
-
   // --- rule sets -----------------------------------------------------------------------------
-
-  private activeVersion(): number | null {
-    return this.sql<[], { v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1').get()!.v;
-  }
 
   checkRules(rules: RuleSet): void {
     const channelCodes = new Set(this.sql<[], { code: string }>('SELECT code FROM channels').all().map((row) => row.code));
@@ -421,30 +373,12 @@ export class SqliteAvailability {
     if (problems.length > 0) throw new CatalogueError('rule set rejected; nothing was changed', problems);
   }
 
-  createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): RuleSetVersion {
+  createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): number {
     this.checkRules(input.rules);
     const version = (this.sql<[], { v: number | null }>('SELECT max(version) AS v FROM rule_sets').get()!.v ?? 0) + 1;
     this.sql('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES (?, ?, ?, ?, ?)').run(version, JSON.stringify(input.rules), input.author, input.note ?? null, now);
     this.sql('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'created', input.author, input.note ?? null, now);
-    return this.getRuleSet(version)!;
-  }
-
-  private ruleSelect = `SELECT r.*, (SELECT max(e.at) FROM rule_set_events e WHERE e.version = r.version AND e.action = 'activated') AS activated_at FROM rule_sets r`;
-
-  listRuleSets(): RuleSetVersion[] {
-    const active = this.activeVersion();
-    return this.sql<[], Record<string, unknown>>(`${this.ruleSelect} ORDER BY r.version DESC`).all().map((row) => ruleSetVersion(row, active));
-  }
-
-  getRuleSet(version: number): RuleSetVersion | null {
-    const row = this.sql<[number], Record<string, unknown>>(`${this.ruleSelect} WHERE r.version = ?`).get(version);
-    return row ? ruleSetVersion(row, this.activeVersion()) : null;
-  }
-
-  ruleSetEvents(): RuleSetEvent[] {
-    return this.sql<[], { version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>('SELECT * FROM rule_set_events ORDER BY id DESC')
-      .all()
-      .map((row) => ({ version: row.version, action: row.action, author: row.author, note: row.note, at: row.at }));
+    return version;
   }
 
   /** Switch the active version; returns false for an unknown version. */
@@ -479,20 +413,8 @@ export class SqliteAvailability {
     }
   }
 
-  getAvailability(sku: string): ListingQuantity[] | null {
-    const variant = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(sku);
-    if (!variant) return null;
-    return this.sql<[number], Record<string, unknown>>(
-        `SELECT q.*, l.external_id, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
-         JOIN listing_quantities q ON q.listing_id = l.id WHERE l.variant_id = ? ORDER BY c.code, l.id`,
-      )
-      .all(variant.id)
-      .map(listingQuantity);
-  }
-
-  explainListing(id: string, now: EpochMs): ListingExplanation | null {
-    const listing = this.getListing(id);
-    if (!listing) return null;
+  explainListing(listing: ListingRecord, now: EpochMs): ListingExplanation | null {
+    const id = listing.id;
     const variantId = this.sql<[number], { variant_id: number }>('SELECT variant_id FROM listings WHERE id = ?').get(Number(id))!.variant_id;
     const context = this.contextFor([variantId], this.loadConfig())!;
     const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find(

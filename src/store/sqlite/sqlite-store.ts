@@ -58,7 +58,7 @@ export class SqliteStore implements LedgerStore {
     const availability = new SqliteAvailability(this.db);
     this.ledger = new SqliteLedger(this.db, availability, this.sql);
     this.catalogue = new SqliteCatalogue(this.db, availability, this.sql);
-    this.availability = new SqliteAvailabilityStore(this.db, availability);
+    this.availability = new SqliteAvailabilityStore(this.db, availability, this.sql);
     this.outbox = new SqliteDispatch(this.db);
     this.tokens = new SqlTokens(this.sql);
   }

@@ -1,0 +1,90 @@
+import type { EpochMs } from '../../core/clock.js';
+import type { ChannelRecord, ListingQuantity, ListingRecord, RuleSetEvent, RuleSetVersion, UnmappedItem } from '../availability-store.js';
+import { channelRecords, listingQuantity, listingRecord, ruleSetVersion, type ChannelLocationRow, type ChannelRow } from '../availability-rows.js';
+import type { SqlExecutor } from './sql-executor.js';
+
+const listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
+
+const ruleSelect = `SELECT r.version, r.rules, r.author, r.note, r.created_at,
+  (SELECT max(e.at) FROM rule_set_events e WHERE e.version = r.version AND e.action = 'activated') AS activated_at FROM rule_sets r`;
+
+/** Listing ids are integers the store issued; anything else names no listing. */
+const listingId = /^\d{1,15}$/;
+
+/**
+ * The availability slice's reads, one SQL text for both engines: channels, listings, unmapped
+ * items, rule sets and the stored desired quantities. Each engine's availability extends it
+ * with its writes and recomputes, which run on the engine's availability context loading (the
+ * hot path shared with applyBatch).
+ */
+export abstract class SqlAvailabilityViews {
+  constructor(protected readonly views: SqlExecutor) {}
+
+  async listChannels(): Promise<ChannelRecord[]> {
+    return channelRecords(
+      await this.views.all<ChannelRow>(`SELECT * FROM channels ORDER BY code${this.views.dialect.byteOrder}`),
+      await this.views.all<ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id'),
+    );
+  }
+
+  async getChannel(code: string): Promise<ChannelRecord | null> {
+    return (await this.listChannels()).find((channel) => channel.code === code) ?? null;
+  }
+
+  async listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
+    if (options.afterId !== undefined && !listingId.test(options.afterId)) return []; // not an id this store issued
+    const params: unknown[] = [Number(options.afterId ?? 0), options.limit];
+    const where = [
+      options.channel === undefined ? '' : `AND c.code = $${params.push(options.channel)}`,
+      options.sku === undefined ? '' : `AND v.sku = $${params.push(options.sku)}`,
+    ].join(' ');
+    return (await this.views.all(`${listingSelect} WHERE l.id > $1 ${where} ORDER BY l.id LIMIT $2`, params)).map(listingRecord);
+  }
+
+  async getListing(id: string): Promise<ListingRecord | null> {
+    if (!listingId.test(id)) return null;
+    const row = await this.views.get(`${listingSelect} WHERE l.id = $1`, [Number(id)]);
+    return row ? listingRecord(row) : null;
+  }
+
+  async listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
+    const rows = await this.views.all<{ code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
+      `SELECT c.code, u.external_id, u.sku, u.barcode, u.reason, u.at FROM unmapped_items u JOIN channels c ON c.id = u.channel_id
+       ${options.channel === undefined ? '' : 'WHERE c.code = $2'} ORDER BY u.at DESC, u.external_id${this.views.dialect.byteOrder} LIMIT $1`,
+      [options.limit, ...(options.channel === undefined ? [] : [options.channel])],
+    );
+    return rows.map((row, index) => ({ index, channel: row.code, externalId: row.external_id, sku: row.sku, barcode: row.barcode, reason: row.reason, at: row.at }));
+  }
+
+  private async activeVersion(): Promise<number | null> {
+    return (await this.views.get<{ v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1'))!.v;
+  }
+
+  async listRuleSets(): Promise<RuleSetVersion[]> {
+    const active = await this.activeVersion();
+    return (await this.views.all(`${ruleSelect} ORDER BY r.version DESC`)).map((row) => ruleSetVersion(row, active));
+  }
+
+  async getRuleSet(version: number): Promise<RuleSetVersion | null> {
+    const row = await this.views.get(`${ruleSelect} WHERE r.version = $1`, [version]);
+    return row ? ruleSetVersion(row, await this.activeVersion()) : null;
+  }
+
+  async ruleSetEvents(): Promise<RuleSetEvent[]> {
+    const rows = await this.views.all<{ version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>(
+      'SELECT * FROM rule_set_events ORDER BY id DESC',
+    );
+    return rows.map((row) => ({ version: row.version, action: row.action, author: row.author, note: row.note, at: row.at }));
+  }
+
+  async getAvailability(sku: string): Promise<ListingQuantity[] | null> {
+    const variant = await this.views.get<{ id: number }>('SELECT id FROM variants WHERE sku = $1', [sku]);
+    if (!variant) return null;
+    const rows = await this.views.all(
+      `SELECT q.*, l.external_id, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
+       JOIN listing_quantities q ON q.listing_id = l.id WHERE l.variant_id = $1 ORDER BY c.code${this.views.dialect.byteOrder}, l.id`,
+      [variant.id],
+    );
+    return rows.map(listingQuantity);
+  }
+}
