@@ -2,8 +2,11 @@ import type { EpochMs } from '../core/clock.js';
 import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from './outbox-port.js';
 
 /**
- * SQL of the dispatch side, shared by both engines: written with `?` placeholders, each used
- * once and in order; `numbered()` turns them into `$1, $2...` for PostgreSQL.
+ * SQL of the dispatch side, shared by both engines. The hot statements (claim, results, the
+ * drift notice) are written with `?` placeholders, each used once and in order, run by each
+ * engine's outbox; `numbered()` turns them into `$1, $2...` for PostgreSQL. The cold ones
+ * (status, dead letters, cursors) use `$n` and run on the shared executor
+ * (sql/sql-outbox-views.ts).
  */
 export function numbered(sql: string): string {
   let index = 0;
@@ -90,14 +93,14 @@ export const dispatchSql = {
     }
   },
 
-  /** Params: now. One row per channel. */
+  /** Params: $1 now. One row per channel. */
   status: `SELECT c.id AS channel_id, c.code, c.platform,
       (SELECT count(*) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending') AS queue_depth,
       (SELECT min(q.pending_since) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending') AS oldest_pending,
       (SELECT max(q.pushed_at) FROM listing_quantities q WHERE q.channel_id = c.id) AS last_success,
       (SELECT max(q.attempts) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending') AS failures,
       (SELECT count(*) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'dead') AS dead,
-      (SELECT owner FROM channel_leases cl WHERE cl.channel_id = c.id AND cl.expires_at > ?) AS lease_owner
+      (SELECT owner FROM channel_leases cl WHERE cl.channel_id = c.id AND cl.expires_at > $1) AS lease_owner
     FROM channels c ORDER BY c.code`,
 
   statusFromRow(row: Record<string, unknown>, now: EpochMs, latency: { p50: number | null; p95: number | null }): ChannelSyncStatus {
@@ -115,10 +118,10 @@ export const dispatchSql = {
     };
   },
 
-  /** Params: channel code or null, limit. */
-  dead: `SELECT lq.listing_id, c.code, v.sku, l.external_id, lq.quantity, lq.attempts, lq.last_error, lq.pending_since
+  /** Params: $1 limit, $2 channel code (when `byChannel`). */
+  dead: (byChannel: boolean) => `SELECT lq.listing_id, c.code, v.sku, l.external_id, lq.quantity, lq.attempts, lq.last_error, lq.pending_since
     FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
-    WHERE lq.dispatch_state = 'dead' AND (? IS NULL OR c.code = ?) ORDER BY lq.listing_id LIMIT ?`,
+    WHERE lq.dispatch_state = 'dead' ${byChannel ? 'AND c.code = $2' : ''} ORDER BY lq.listing_id LIMIT $1`,
 
   deadFromRow(row: Record<string, unknown>): DeadLetter {
     return {
@@ -149,19 +152,19 @@ export const dispatchSql = {
     shown, shown, shown, shown, now, now + graceMs, shown, now, channel, externalId,
   ],
 
-  /** Params: channel code. */
-  loadCursor: `SELECT cc.cursor FROM channel_cursors cc JOIN channels c ON c.id = cc.channel_id WHERE c.code = ?`,
-  /** Params: cursor, now, channel code. */
-  saveCursor: `INSERT INTO channel_cursors (channel_id, cursor, updated_at) SELECT id, ?, ? FROM channels WHERE code = ?
+  /** Params: $1 channel code. */
+  loadCursor: `SELECT cc.cursor FROM channel_cursors cc JOIN channels c ON c.id = cc.channel_id WHERE c.code = $1`,
+  /** Params: $1 cursor, $2 now, $3 channel code. */
+  saveCursor: `INSERT INTO channel_cursors (channel_id, cursor, updated_at) SELECT id, $1, $2 FROM channels WHERE code = $3
     ON CONFLICT (channel_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
-  /** Params: channel code, external id. */
+  /** Params: $1 channel code, $2 external id. */
   listingByExternalId: `SELECT l.id, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
-    WHERE c.code = ? AND l.external_id = ?`,
+    WHERE c.code = $1 AND l.external_id = $2`,
 
-  /** Params: now, channel code or null, channel code or null, limit. */
-  redrive: `UPDATE listing_quantities SET dispatch_state = 'pending', attempts = 0, due_at = ?, last_error = NULL, claimed_until = NULL
+  /** Params: $1 now, $2 limit, $3 channel code (when `byChannel`). */
+  redrive: (byChannel: boolean) => `UPDATE listing_quantities SET dispatch_state = 'pending', attempts = 0, due_at = $1, last_error = NULL, claimed_until = NULL
     WHERE listing_id IN (SELECT lq.listing_id FROM listing_quantities lq JOIN channels c ON c.id = lq.channel_id
-      WHERE lq.dispatch_state = 'dead' AND (? IS NULL OR c.code = ?) ORDER BY lq.listing_id LIMIT ?)`,
+      WHERE lq.dispatch_state = 'dead' ${byChannel ? 'AND c.code = $3' : ''} ORDER BY lq.listing_id LIMIT $2)`,
 };
 
 export function latencyPercentiles(samples: readonly number[]): { p50: number | null; p95: number | null } {

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import type { EpochMs } from '../../core/clock.js';
-import { limits } from '../../core/limits.js';
-import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
-import { dispatchSql, latencyPercentiles, numbered } from '../dispatch-sql.js';
+import type { DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
+import { dispatchSql, numbered } from '../dispatch-sql.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
+import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
 
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
@@ -12,11 +13,14 @@ type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T
  * the channel's lease is one atomic upsert (a takeover bumps the epoch), and results are
  * written only while the lease row, locked `FOR SHARE`, still carries the writer's epoch.
  */
-export class PostgresDispatch implements OutboxPort {
+export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
   constructor(
     private readonly pool: pg.Pool,
     private readonly transaction: Transaction,
-  ) {}
+    sql: SqlExecutor,
+  ) {
+    super(sql, sql);
+  }
 
   async acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null> {
     const { rows } = await this.pool.query<{ epoch: number }>(
@@ -29,10 +33,6 @@ export class PostgresDispatch implements OutboxPort {
       [channel, owner, now, ttlMs],
     );
     return rows[0]?.epoch ?? null;
-  }
-
-  async releaseLease(channel: string, owner: string): Promise<void> {
-    await this.pool.query('UPDATE channel_leases SET expires_at = 0 WHERE owner = $1 AND channel_id = (SELECT id FROM channels WHERE code = $2)', [owner, channel]);
   }
 
   private async holds(client: pg.PoolClient, channel: string, epoch: number): Promise<number | undefined> {
@@ -72,59 +72,10 @@ export class PostgresDispatch implements OutboxPort {
     });
   }
 
-  async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
-    const { rows } = await this.pool.query<Record<string, unknown>>(numbered(dispatchSql.status), [now]);
-    const out: ChannelSyncStatus[] = [];
-    for (const row of rows) {
-      const samples = await this.pool.query<{ latency_ms: number }>(
-        'SELECT latency_ms FROM push_samples WHERE channel_id = $1 AND at >= $2 ORDER BY id DESC LIMIT 10000',
-        [row.channel_id, now - limits.pushLatencyWindowMs],
-      );
-      out.push(dispatchSql.statusFromRow(row, now, latencyPercentiles(samples.rows.map((sample) => Number(sample.latency_ms)))));
-    }
-    return out;
-  }
-
-  async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
-    const { rows } = await this.pool.query<Record<string, unknown>>(numbered(dispatchSql.dead).replace('$1 IS NULL', '$1::text IS NULL'), [
-      options.channel ?? null,
-      options.channel ?? null,
-      options.limit,
-    ]);
-    return rows.map(dispatchSql.deadFromRow);
-  }
-
-  async redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number> {
-    const result = await this.pool.query(numbered(dispatchSql.redrive).replace('$2 IS NULL', '$2::text IS NULL'), [
-      now,
-      options.channel ?? null,
-      options.channel ?? null,
-      options.limit,
-    ]);
-    return result.rowCount ?? 0;
-  }
-
   async noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'> {
     const sql = numbered(dispatchSql.noticeLevel).replace('quantity = $2 THEN', 'quantity = $2::bigint THEN').replace('WHEN $4 > quantity', 'WHEN $4::bigint > quantity');
     const { rows } = await this.pool.query<{ quantity: number }>(sql, dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
     const row = rows[0];
     return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
-  }
-
-  async loadCursor(channel: string): Promise<string | null> {
-    return (await this.pool.query<{ cursor: string }>(numbered(dispatchSql.loadCursor), [channel])).rows[0]?.cursor ?? null;
-  }
-
-  async saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void> {
-    await this.pool.query(numbered(dispatchSql.saveCursor), [cursor, now, channel]);
-  }
-
-  async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
-    const row = (await this.pool.query<{ id: number; sku: string }>(numbered(dispatchSql.listingByExternalId), [channel, externalId])).rows[0];
-    return row ? { listingId: String(row.id), sku: row.sku } : null;
-  }
-
-  async pruneSamples(before: EpochMs): Promise<number> {
-    return (await this.pool.query('DELETE FROM push_samples WHERE at < $1', [before])).rowCount ?? 0;
   }
 }

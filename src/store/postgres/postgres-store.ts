@@ -46,7 +46,7 @@ export class PostgresStore implements LedgerStore {
     this.ledger = new PostgresLedger(this.db, availability, sql);
     this.catalogue = new PostgresCatalogue(this.db, availability, sql);
     this.availability = new PostgresAvailabilityStore(this.db, availability, sql);
-    this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work));
+    this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work), sql);
     this.tokens = new SqlTokens(sql);
   }
 

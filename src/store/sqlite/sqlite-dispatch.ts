@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import type { EpochMs } from '../../core/clock.js';
-import { limits } from '../../core/limits.js';
-import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
-import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
+import type { DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
+import { dispatchSql } from '../dispatch-sql.js';
+import type { SqlExecutor } from '../sql/sql-executor.js';
+import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
+import { SqliteExecutor } from './sqlite-executor.js';
 
 /**
  * Propagation on SQLite: the single writer makes each claim and each result one short
@@ -32,7 +34,8 @@ import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
  * better-sqlite3 runs every transaction inside one synchronous call and no SqliteStore write
  * transaction spans an await, so the two connections of one process never wait for each other.
  */
-export class SqliteDispatch implements OutboxPort {
+export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
+  private readonly ledger: Database.Database;
   private readonly db: Database.Database;
   private readonly ownsConnection: boolean;
   private readonly statements = new Map<string, Database.Statement>();
@@ -42,20 +45,12 @@ export class SqliteDispatch implements OutboxPort {
    * stick stay on it (a noticed channel level, acknowledged to Shopify's webhook; an operator's
    * redrive; an order poll cursor).
    */
-  constructor(private readonly ledger: Database.Database) {
-    const ledgerConnection = ledger;
-    if (ledgerConnection.memory) {
-      this.db = ledgerConnection;
-      this.ownsConnection = false;
-    } else {
-      this.db = new Database(ledgerConnection.name);
-      this.db.pragma(`busy_timeout = ${Number(ledgerConnection.pragma('busy_timeout', { simple: true }))}`);
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma('cache_size = -8192');
-      this.db.pragma('wal_autocheckpoint = 4000');
-      this.ownsConnection = true;
-    }
+  constructor(ledger: Database.Database, ledgerSql: SqlExecutor) {
+    const db = ledger.memory ? ledger : dispatchConnection(ledger);
+    super(new SqliteExecutor(db), ledgerSql);
+    this.ledger = ledger;
+    this.db = db;
+    this.ownsConnection = db !== ledger;
   }
 
   /** The dispatch connection's synchronous level (1 = NORMAL), for the test of the above. */
@@ -103,10 +98,6 @@ export class SqliteDispatch implements OutboxPort {
       .immediate();
   }
 
-  async releaseLease(channel: string, owner: string): Promise<void> {
-    this.db.prepare('UPDATE channel_leases SET expires_at = 0 WHERE owner = ? AND channel_id = (SELECT id FROM channels WHERE code = ?)').run(owner, channel);
-  }
-
   private holds(channelId: number, epoch: number): boolean {
     return this.statement('SELECT 1 AS ok FROM channel_leases WHERE channel_id = ? AND epoch = ?').get(channelId, epoch) !== undefined;
   }
@@ -140,47 +131,19 @@ export class SqliteDispatch implements OutboxPort {
       .immediate();
   }
 
-  async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
-    const rows = this.db.prepare<[number], Record<string, unknown>>(dispatchSql.status).all(now);
-    return rows.map((row) => {
-      const samples = this.db
-        .prepare<[number, number], { latency_ms: number }>('SELECT latency_ms FROM push_samples WHERE channel_id = ? AND at >= ? ORDER BY id DESC LIMIT 10000')
-        .all(Number(row.channel_id), now - limits.pushLatencyWindowMs)
-        .map((sample) => sample.latency_ms);
-      return dispatchSql.statusFromRow(row, now, latencyPercentiles(samples));
-    });
-  }
-
-  async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
-    return this.db
-      .prepare<unknown[], Record<string, unknown>>(dispatchSql.dead)
-      .all(options.channel ?? null, options.channel ?? null, options.limit)
-      .map(dispatchSql.deadFromRow);
-  }
-
-  async redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number> {
-    return this.ledger.prepare(dispatchSql.redrive).run(now, options.channel ?? null, options.channel ?? null, options.limit).changes;
-  }
-
   async noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'> {
     const row = this.ledger.prepare<unknown[], { quantity: number }>(dispatchSql.noticeLevel).get(...dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
     return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
   }
+}
 
-  async loadCursor(channel: string): Promise<string | null> {
-    return this.db.prepare<[string], { cursor: string }>(dispatchSql.loadCursor).get(channel)?.cursor ?? null;
-  }
-
-  async saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void> {
-    this.ledger.prepare(dispatchSql.saveCursor).run(cursor, now, channel);
-  }
-
-  async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
-    const row = this.db.prepare<[string, string], { id: number; sku: string }>(dispatchSql.listingByExternalId).get(channel, externalId);
-    return row ? { listingId: String(row.id), sku: row.sku } : null;
-  }
-
-  async pruneSamples(before: EpochMs): Promise<number> {
-    return this.db.prepare('DELETE FROM push_samples WHERE at < ?').run(before).changes;
-  }
+/** The second connection to the same file, for dispatch bookkeeping (see {@link SqliteDispatch}). */
+function dispatchConnection(ledger: Database.Database): Database.Database {
+  const db = new Database(ledger.name);
+  db.pragma(`busy_timeout = ${Number(ledger.pragma('busy_timeout', { simple: true }))}`);
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('cache_size = -8192');
+  db.pragma('wal_autocheckpoint = 4000');
+  return db;
 }

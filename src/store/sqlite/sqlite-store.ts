@@ -59,7 +59,7 @@ export class SqliteStore implements LedgerStore {
     this.ledger = new SqliteLedger(this.db, availability, this.sql);
     this.catalogue = new SqliteCatalogue(this.db, availability, this.sql);
     this.availability = new SqliteAvailabilityStore(this.db, availability, this.sql);
-    this.outbox = new SqliteDispatch(this.db);
+    this.outbox = new SqliteDispatch(this.db, this.sql);
     this.tokens = new SqlTokens(this.sql);
   }
 
