@@ -58,7 +58,7 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
     await this.availability.checkRules(this.pool, rules);
     const report: DryRunReport = { baseVersion: (await this.availability.loadConfig(this.pool)).ruleVersion, listings: 0, changed: 0, changes: [] };
     for (let after = 0; ; ) {
-      const ids = await this.availability.listedVariants(this.pool, after, recomputeChunkVariants);
+      const ids = await this.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
       await this.availability.dryRunChunk(this.pool, ids, rules, now, report);
       after = ids[ids.length - 1]!;
@@ -85,11 +85,11 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
 
   /** Every listed variant in chunks, each chunk one transaction holding its variants' level locks. */
   async recomputeAll(now: EpochMs, onProgress?: (done: number, total: number) => void): Promise<RecomputeReport> {
-    const total = await this.availability.countListedVariants(this.pool);
+    const total = await this.countListedVariants();
     const report: RecomputeReport = { variants: 0, listings: 0, changed: 0, ruleVersion: (await this.availability.loadConfig(this.pool)).ruleVersion };
     onProgress?.(0, total);
     for (let after = 0; ; ) {
-      const ids = await this.availability.listedVariants(this.pool, after, recomputeChunkVariants);
+      const ids = await this.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
       const { listings, changed } = await this.db.transaction((client) => this.availability.recomputeVariants(client, ids, now));
       report.listings += listings;

@@ -354,15 +354,6 @@ export class PostgresAvailability {
     return true;
   }
 
-  async listedVariants(db: Db, afterId: number, limit: number): Promise<number[]> {
-    const { rows } = await db.query<{ variant_id: number }>('SELECT DISTINCT variant_id FROM listings WHERE variant_id > $1 ORDER BY variant_id LIMIT $2', [afterId, limit]);
-    return rows.map((row) => row.variant_id);
-  }
-
-  async countListedVariants(db: Db): Promise<number> {
-    return (await db.query<{ n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings')).rows[0]!.n;
-  }
-
   async dryRunChunk(db: Db, variantIds: readonly number[], rules: RuleSet, now: EpochMs, report: DryRunReport): Promise<void> {
     const config = { ...(await this.loadConfig(db)), ruleSet: rules, ruleVersion: null };
     const context = await this.contextFor(db, variantIds, config, false);

@@ -87,4 +87,17 @@ export abstract class SqlAvailabilityViews {
     );
     return rows.map(listingQuantity);
   }
+
+  /** Variant ids that have listings, after `afterId`, in id order: the chunks of a bulk recompute. */
+  protected async listedVariants(afterId: number, limit: number): Promise<number[]> {
+    const rows = await this.views.all<{ variant_id: number }>(
+      'SELECT DISTINCT variant_id FROM listings WHERE variant_id > $1 ORDER BY variant_id LIMIT $2',
+      [afterId, limit],
+    );
+    return rows.map((row) => Number(row.variant_id));
+  }
+
+  protected async countListedVariants(): Promise<number> {
+    return Number((await this.views.get<{ n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings'))!.n);
+  }
 }

@@ -56,7 +56,7 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
     this.availability.checkRules(rules);
     const report: DryRunReport = { baseVersion: this.availability.loadConfig().ruleVersion, listings: 0, changed: 0, changes: [] };
     for (let after = 0; ; ) {
-      const ids = this.availability.listedVariants(after, recomputeChunkVariants);
+      const ids = await this.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
       this.db.transaction(() => this.availability.dryRunChunk(ids, rules, now, report))();
       after = ids[ids.length - 1]!;
@@ -87,11 +87,11 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
    * transaction; the event loop runs between chunks so the API stays responsive.
    */
   async recomputeAll(now: EpochMs, onProgress?: (done: number, total: number) => void): Promise<RecomputeReport> {
-    const total = this.availability.countListedVariants();
+    const total = await this.countListedVariants();
     const report: RecomputeReport = { variants: 0, listings: 0, changed: 0, ruleVersion: this.availability.loadConfig().ruleVersion };
     onProgress?.(0, total);
     for (let after = 0; ; ) {
-      const ids = this.availability.listedVariants(after, recomputeChunkVariants);
+      const ids = await this.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
       const [first, last] = [ids[0]!, ids[ids.length - 1]!];
       this.availability.dropCache();

@@ -389,17 +389,6 @@ export class SqliteAvailability {
     return true;
   }
 
-  /** Variant ids that have listings, after `afterId`, in id order. */
-  listedVariants(afterId: number, limit: number): number[] {
-    return this.sql<[number, number], { variant_id: number }>('SELECT DISTINCT variant_id FROM listings WHERE variant_id > ? ORDER BY variant_id LIMIT ?')
-      .all(afterId, limit)
-      .map((row) => row.variant_id);
-  }
-
-  countListedVariants(): number {
-    return this.sql<[], { n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings').get()!.n;
-  }
-
   dryRunChunk(variantIds: readonly number[], rules: RuleSet, now: EpochMs, report: DryRunReport): void {
     const config = { ...this.loadConfig(), ruleSet: rules, ruleVersion: null };
     const context = this.contextFor(variantIds, config);
