@@ -131,9 +131,9 @@ export type CommandLegRow = Pick<
 export function foldedAnswers(rows: readonly CommandLegRow[], into: Map<string, StoredAnswer>): void {
   const byKey = new Map<string, CommandLegRow[]>();
   for (const row of rows) {
-    let legs = byKey.get(row.key);
-    if (!legs) byKey.set(row.key, (legs = []));
-    legs.push(row);
+    const legs = byKey.get(row.key);
+    if (legs) legs.push(row);
+    else byKey.set(row.key, [row]);
   }
   for (const [key, legs] of byKey) {
     legs.sort((a, b) => Number(a.leg) - Number(b.leg));

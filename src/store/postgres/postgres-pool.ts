@@ -61,7 +61,7 @@ export function toColumns(rows: readonly (readonly unknown[])[], width: number):
   const columns: unknown[][] = Array.from({ length: width }, () => []);
   for (const row of rows) {
     assert.equal(row.length, width);
-    row.forEach((value, index) => columns[index]!.push(value));
+    for (let index = 0; index < width; index += 1) columns[index]!.push(row[index]);
   }
   return columns;
 }

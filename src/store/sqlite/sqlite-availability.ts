@@ -75,7 +75,10 @@ export class SqliteAvailability {
   /** Prepared once per connection (lazily: the tables exist only after migration). */
   private sql<Params extends unknown[] = unknown[], Row = unknown>(text: string): Database.Statement<Params, Row> {
     let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
     return statement as Database.Statement<Params, Row>;
   }
 
