@@ -33,12 +33,6 @@ const rooms = parseLayerTable(architecture);
  */
 const knownViolations: string[] = [
   'src/cli/availability-commands.ts -> src/http/errors.ts (cli -> http)',
-  'src/store/dispatch-sql.ts -> src/sync/dispatch-store.ts (store -> sync)',
-  'src/store/ledger-store.ts -> src/sync/dispatch-store.ts (store -> sync)',
-  'src/store/postgres/postgres-dispatch.ts -> src/sync/dispatch-store.ts (store -> sync)',
-  'src/store/postgres/postgres-store.ts -> src/sync/dispatch-store.ts (store -> sync)',
-  'src/store/sqlite/sqlite-dispatch.ts -> src/sync/dispatch-store.ts (store -> sync)',
-  'src/store/sqlite/sqlite-store.ts -> src/sync/dispatch-store.ts (store -> sync)',
 ];
 
 function readTree(): Map<string, string> {
