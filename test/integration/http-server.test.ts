@@ -227,15 +227,22 @@ describe('HTTP server', () => {
     let entered!: () => void;
     const held = new Promise<void>((resolve) => (releaseRequest = resolve));
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
-    const store = new Proxy(h.store, {
+    const catalogue = new Proxy(h.store.catalogue, {
       get(target, property, receiver) {
         if (property === 'listLocations') {
           return async () => {
             entered();
             await held;
-            return target.catalogue.listLocations();
+            return target.listLocations();
           };
         }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const store: LedgerStore = new Proxy(h.store, {
+      get(target, property, receiver) {
+        if (property === 'catalogue') return catalogue;
         const value = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       },
