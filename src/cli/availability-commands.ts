@@ -6,7 +6,6 @@ import type { RuleSet } from '../core/availability/rule-set.js';
 import { limits } from '../core/limits.js';
 import { listingAvailability, ruleSetView } from '../api/availability-mapping.js';
 import { RuleSetDocument } from '../api/availability-schemas.js';
-import { problemErrorsMax } from '../http/errors.js';
 import { rollbackRefusal } from '../api/rule-set-rollback.js';
 import type { AvailabilityPort, ListingRecord, RecomputeReport } from '../store/availability-store.js';
 import { systemClock } from '../system-clock.js';
@@ -26,7 +25,7 @@ interface RuleProblem {
 }
 
 function rulesRejected(file: string, why: string, problems: readonly RuleProblem[]): CliFailure {
-  const lines = problems.slice(0, problemErrorsMax).map((problem) => `  ${problem.path || '/'}: ${problem.message}`);
+  const lines = problems.slice(0, limits.problemErrorsMax).map((problem) => `  ${problem.path || '/'}: ${problem.message}`);
   return new CliFailure([`${file}: ${why}`, ...lines].join('\n'), 2);
 }
 
