@@ -14,7 +14,7 @@ export function numbered(sql: string): string {
 }
 
 /**
- * Urgency (CONVENTIONS: push first what risks an oversell): 0 when the channel shows stock and
+ * Urgency (push first what risks an oversell; docs/RELIABILITY.md, section 10): 0 when the channel shows stock and
  * desired is 0, 1 when it shows more than desired (or we do not know what it shows), 2 when the
  * push only raises a quantity. What it shows = what it last answered, else what we last pushed.
  */

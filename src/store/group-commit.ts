@@ -6,7 +6,7 @@ import { limits } from '../core/limits.js';
 import type { LedgerStore } from './ledger-store.js';
 
 /**
- * Group commit (DESIGN "Storage"): commands that arrive while a transaction is running are
+ * Group commit (docs/RELIABILITY.md, section 4): commands that arrive while a transaction is running are
  * queued and applied together in the next one, each still judged on its own. A submission is
  * answered only after the transaction holding it is committed (durable).
  *

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * Numbered SQL migrations (CONVENTIONS 18): `NNNN_name.sql`, applied in order, each in a
+ * Numbered SQL migrations (docs/ARCHITECTURE.md, A new table): `NNNN_name.sql`, applied in order, each in a
  * transaction that first records its number, so a concurrent migrator collides and backs off.
  * A shipped file is never edited.
  */

@@ -56,7 +56,7 @@ export class PostgresStore implements LedgerStore {
   }
 
   /**
-   * Refuse to run where an acknowledged command could be lost (RELIABILITY 0.5, D3):
+   * Refuse to run where an acknowledged command could be lost (docs/RELIABILITY.md, section 3):
    * synchronous_commit=off acknowledges before the WAL is flushed, fsync=off never flushes.
    */
   async checkDurability(): Promise<void> {

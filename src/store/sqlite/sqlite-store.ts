@@ -51,7 +51,7 @@ export class SqliteStore implements LedgerStore {
     // Checkpoint every ~16 MiB of WAL instead of ~4 MiB: fewer, larger checkpoints on the commit path.
     this.db.pragma('wal_autocheckpoint = 4000');
     this.db.pragma('foreign_keys = ON');
-    // Durability guard (RELIABILITY 0.5): an acknowledged command must survive a power cut.
+    // Durability guard (docs/RELIABILITY.md, section 3): an acknowledged command must survive a power cut.
     const synchronous = this.db.pragma('synchronous', { simple: true });
     if (synchronous !== 2) throw new Error(`SQLite synchronous is ${String(synchronous)}, expected 2 (FULL)`);
     this.sql = new SqliteExecutor(this.db);
