@@ -1,0 +1,207 @@
+import type { components as RetailerV10 } from '../../src/connectors/bol/generated/retailer-v10.js';
+import type { OfferCatalogue } from './offer-catalogue.js';
+import { HttpAnswer, iso, type Problem, problem } from './problem-answer.js';
+
+type ReducedOrders = RetailerV10['schemas']['ReducedOrders'];
+type ReducedOrder = RetailerV10['schemas']['ReducedOrder'];
+type Order = RetailerV10['schemas']['Order'];
+
+/** Orders per page of `GET /retailer/orders` (docs/channels/bol.md, Orders in: polling). */
+const ordersPageSize = 50;
+
+export interface SimOrderItem {
+  orderItemId: string;
+  offerId: string;
+  ean: string;
+  quantity: number;
+  quantityShipped: number;
+  quantityCancelled: number;
+  cancellationRequest: boolean;
+  latestChangedAt: number;
+}
+
+export interface SimOrder {
+  orderId: string;
+  placedAt: number;
+  items: SimOrderItem[];
+}
+
+function statusOf(item: SimOrderItem): 'OPEN' | 'HANDLED' {
+  return item.quantityShipped + item.quantityCancelled >= item.quantity ? 'HANDLED' : 'OPEN';
+}
+
+/**
+ * Orders v10 (docs/channels/bol.md, Orders in: polling): the orders a test places, cancels and
+ * ships, the paged list and the detail the connector polls.
+ */
+export class OrderBook {
+  private orderSequence = 0;
+  private orderItemSequence = 0;
+
+  constructor(
+    /** Shared with the offers, which read it for correctedStock. */
+    private readonly orders: Map<string, SimOrder>,
+    private readonly offers: OfferCatalogue,
+    private readonly now: () => number,
+  ) {}
+
+  get(orderId: string): SimOrder | undefined {
+    return this.orders.get(orderId);
+  }
+
+  /** A customer places an order (FBR, all items OPEN). */
+  createOrder(order: { items: readonly { offerId: string; quantity: number }[]; placedAt?: number }): {
+    orderId: string;
+    orderItemIds: string[];
+  } {
+    const placedAt = order.placedAt ?? this.now();
+    const orderId = `A2K${(++this.orderSequence).toString(36).toUpperCase().padStart(7, '0')}`;
+    const items = order.items.map((item) => {
+      const offer = this.offers.requireOffer(item.offerId);
+      if (!Number.isInteger(item.quantity) || item.quantity < 1) throw new Error(`bad quantity ${item.quantity}`);
+      return {
+        orderItemId: String(2_012_345_678 + ++this.orderItemSequence),
+        offerId: offer.offerId,
+        ean: offer.ean,
+        quantity: item.quantity,
+        quantityShipped: 0,
+        quantityCancelled: 0,
+        cancellationRequest: false,
+        latestChangedAt: placedAt,
+      } satisfies SimOrderItem;
+    });
+    this.orders.set(orderId, { orderId, placedAt, items });
+    return { orderId, orderItemIds: items.map((item) => item.orderItemId) };
+  }
+
+  /** The customer asks to cancel (the item stays OPEN until the retailer cancels it). */
+  requestCancellation(orderId: string, orderItemId: string): void {
+    const item = this.requireOrderItem(orderId, orderItemId);
+    item.cancellationRequest = true;
+    item.latestChangedAt = this.now();
+  }
+
+  /** The item is cancelled (by the retailer or bol): its open units become cancelled, HANDLED. */
+  cancelOrderItem(orderId: string, orderItemId: string): void {
+    const item = this.requireOrderItem(orderId, orderItemId);
+    item.quantityCancelled = item.quantity - item.quantityShipped;
+    item.latestChangedAt = this.now();
+  }
+
+  /** The retailer ships the item's open units: HANDLED. */
+  shipOrderItem(orderId: string, orderItemId: string): void {
+    const item = this.requireOrderItem(orderId, orderItemId);
+    item.quantityShipped = item.quantity - item.quantityCancelled;
+    item.latestChangedAt = this.now();
+  }
+
+  private requireOrderItem(orderId: string, orderItemId: string): SimOrderItem {
+    const item = this.orders.get(orderId)?.items.find((candidate) => candidate.orderItemId === orderItemId);
+    if (item === undefined) throw new Error(`unknown order item ${orderId}/${orderItemId}`);
+    return item;
+  }
+
+  listOrders(url: URL, media: string): HttpAnswer {
+    const query = url.searchParams;
+    const violations: Problem['violations'] = [];
+    const page = Number(query.get('page') ?? '1');
+    if (!Number.isInteger(page) || page < 1)
+      violations.push({ name: 'page', reason: 'Must be an integer of at least 1.' });
+    const method = query.get('fulfilment-method') ?? 'FBR';
+    if (!['FBR', 'FBB', 'ALL'].includes(method))
+      violations.push({
+        name: 'fulfilment-method',
+        reason: `Request contains invalid value(s): '${method}', allowed values: FBR, FBB, ALL.`,
+      });
+    const status = query.get('status') ?? 'OPEN';
+    if (!['OPEN', 'SHIPPED', 'ALL'].includes(status))
+      violations.push({
+        name: 'status',
+        reason: `Request contains invalid value(s): '${status}', allowed values: OPEN, SHIPPED, ALL.`,
+      });
+    const intervalText = query.get('change-interval-minute');
+    const interval = intervalText === null ? null : Number(intervalText);
+    if (interval !== null && (!Number.isInteger(interval) || interval < 1 || interval > 60)) {
+      violations.push({ name: 'change-interval-minute', reason: 'Must be an integer between 1 and 60.' });
+    }
+    if (violations.length > 0)
+      return problem(
+        400,
+        'Bad Request',
+        'Bad request: The sent request does not meet the API specification.',
+        url.pathname,
+        media,
+        violations,
+      );
+    const changedSince = interval === null ? null : this.now() - interval * 60_000;
+    const matching: ReducedOrder[] = [];
+    const sorted = [...this.orders.values()].sort(
+      (a, b) => a.placedAt - b.placedAt || a.orderId.localeCompare(b.orderId),
+    );
+    for (const order of sorted) {
+      if (method === 'FBB') continue; // every simulated offer is FBR
+      const items = order.items.filter((item) => {
+        const itemStatus = statusOf(item);
+        if (status === 'OPEN' && itemStatus !== 'OPEN') return false;
+        if (status === 'SHIPPED' && item.quantityShipped === 0) return false;
+        return changedSince === null || item.latestChangedAt >= changedSince;
+      });
+      if (items.length === 0) continue;
+      matching.push({
+        orderId: order.orderId,
+        orderPlacedDateTime: iso(order.placedAt),
+        orderItems: items.map((item) => ({
+          orderItemId: item.orderItemId,
+          ean: item.ean,
+          fulfilmentMethod: 'FBR',
+          fulfilmentStatus: statusOf(item),
+          quantity: item.quantity,
+          quantityShipped: item.quantityShipped,
+          quantityCancelled: item.quantityCancelled,
+          cancellationRequest: item.cancellationRequest,
+          latestChangedDateTime: iso(item.latestChangedAt),
+        })),
+      });
+    }
+    const slice = matching.slice((page - 1) * ordersPageSize, page * ordersPageSize);
+    // Past the last page bol answers an empty object, not `{orders: []}` ([unverified]; docs/channels/bol.md).
+    const body: ReducedOrders | Record<string, never> = slice.length === 0 ? {} : { orders: slice };
+    return new HttpAnswer(200, body, media);
+  }
+
+  orderDetail(order: SimOrder): Order {
+    return {
+      orderId: order.orderId,
+      pickupPoint: false,
+      orderPlacedDateTime: iso(order.placedAt),
+      shipmentDetails: {
+        salutation: 'UNKNOWN',
+        firstName: 'Sim',
+        surname: 'Customer',
+        streetName: 'Simstraat',
+        houseNumber: '1',
+        zipCode: '1000 AA',
+        city: 'Amsterdam',
+        countryCode: 'NL',
+      },
+      orderItems: order.items.map((item) => {
+        const offer = this.offers.get(item.offerId);
+        return {
+          orderItemId: item.orderItemId,
+          cancellationRequest: item.cancellationRequest,
+          fulfilment: { method: 'FBR', timeFrameType: 'REGULAR' },
+          offer: { offerId: item.offerId, reference: offer?.reference ?? null },
+          product: { ean: item.ean, title: `Simulated product ${item.ean}` },
+          quantity: item.quantity,
+          quantityShipped: item.quantityShipped,
+          quantityCancelled: item.quantityCancelled,
+          unitPrice: 9.99,
+          totalPrice: 9.99 * item.quantity,
+          discounts: [],
+          commission: 1.0,
+          latestChangedDateTime: iso(item.latestChangedAt),
+        };
+      }),
+    };
+  }
+}
