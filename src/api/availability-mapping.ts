@@ -1,3 +1,4 @@
+import { redactChannelSettings } from '../connectors/connector-settings.js';
 import type { EpochMs } from '../core/clock.js';
 import { explainText, type ListingAvailability } from '../core/availability/compute-available.js';
 import type {
@@ -61,7 +62,7 @@ export function channelView(record: ChannelRecord): ChannelView {
     code: record.code,
     name: record.name,
     platform: record.platform,
-    settings: redactSecrets(record.settings),
+    settings: redactChannelSettings(record.platform, record.settings),
     locations: record.locations,
     push_latency_p95_ms: record.pushLatencyP95Ms,
     created_at: iso(record.createdAt),
@@ -194,19 +195,4 @@ export function explanationView(explained: ListingExplanation): ExplanationView 
     explanation: explained.explanation,
     text: explainText(explained.sku, listingAvailability(explained)),
   };
-}
-
-/**
- * Channel settings leave the API without their secrets (connector credentials live there):
- * any key that names a secret, token or password shows "***" (an `env:NAME` reference, which
- * holds no secret, is shown as it is).
- */
-export function redactSecrets(settings: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(settings)) {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) out[name] = redactSecrets(value as Record<string, unknown>);
-    else if (/secret|token|password|key$/i.test(name) && !(typeof value === 'string' && value.startsWith('env:'))) out[name] = '***';
-    else out[name] = value;
-  }
-  return out;
 }

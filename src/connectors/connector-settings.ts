@@ -63,3 +63,83 @@ export function resolveSettings<T>(channel: string, schema: z.ZodType<T>, raw: u
   }
   return parsed.data;
 }
+
+// --- what a read token may see -------------------------------------------------------------
+
+/**
+ * What each connector field holds, so that redaction goes by what a value is, not by its key:
+ * `secret` is shown only as an `env:NAME` reference, `url` loses its userinfo, `plain` is
+ * shown when it is a scalar. The tables are checked against the schemas at compile time, so a
+ * new field must be classified.
+ */
+export type SettingKind = 'plain' | 'secret' | 'url';
+
+const bolSettingKinds = {
+  client_id: 'plain',
+  client_secret: 'secret',
+  base_url: 'url',
+  token_url: 'url',
+  account: 'plain',
+  managed_by_retailer: 'plain',
+  poll_interval_ms: 'plain',
+} as const satisfies Record<keyof BolConnectorSettings, SettingKind>;
+
+const shopifySettingKinds = {
+  shop_domain: 'plain',
+  access_token: 'secret',
+  location_id: 'plain',
+  webhook_secret: 'secret',
+  previous_webhook_secret: 'secret',
+  api_version: 'plain',
+  base_url: 'url',
+} as const satisfies Record<keyof ShopifyConnectorSettings, SettingKind>;
+
+export const connectorSettingKinds: Readonly<Record<string, Readonly<Record<string, SettingKind>>>> = Object.freeze({
+  bol: bolSettingKinds,
+  shopify: shopifySettingKinds,
+});
+
+export const redacted = '***';
+const envReference = /^env:[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/** A URL without its userinfo; anything that is not a URL is not shown. */
+function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return redacted;
+  }
+  if (url.username === '' && url.password === '') return text;
+  url.username = '';
+  url.password = '';
+  return url.toString();
+}
+
+function redactValue(kind: SettingKind | undefined, value: unknown): unknown {
+  if (typeof value === 'string' && envReference.test(value)) return value;
+  if (kind === 'url') return typeof value === 'string' ? redactUrl(value) : redacted;
+  if (kind !== 'plain') return redacted;
+  if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value) ? redactUrl(value) : value;
+  return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : redacted;
+}
+
+/**
+ * A channel's settings as a read token sees them. Only fields the platform's connector
+ * classifies are shown (at the top level too, where descriptive copies such as `shop_domain`
+ * live), each by its kind; every other key keeps its name and shows "***", whatever it holds.
+ * Never recursive, so a stored document of any depth is shown in constant stack.
+ */
+export function redactChannelSettings(platform: string, settings: unknown): Record<string, unknown> {
+  const kinds = connectorSettingKinds[platform] ?? {};
+  const kindOf = (name: string) => (Object.hasOwn(kinds, name) ? kinds[name] : undefined);
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) return {};
+  // fromEntries defines own properties, so a stored `__proto__` key stays a key.
+  return Object.fromEntries(
+    Object.entries(settings).map(([name, value]): [string, unknown] => {
+      if (name !== 'connector') return [name, redactValue(kindOf(name), value)];
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return [name, redacted];
+      return [name, Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, redactValue(kindOf(field), inner)]))];
+    }),
+  );
+}

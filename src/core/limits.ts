@@ -207,6 +207,27 @@ export const limits = Object.freeze({
   bolRememberedOrderItemsMax: 20_000,
   /** A full scan of Bol.com's open orders at least this often; between them, change-interval polls. */
   bolOrdersFullScanIntervalMs: 10 * 60 * 1000,
+
+  // Request hardening: what the edge refuses before anything reaches a store.
+  /**
+   * From the first header byte to the last body byte of one request (Node's requestTimeout and
+   * headersTimeout). A 2 MiB body at 200 KB/s still arrives; a stalled one is answered 408 and
+   * its socket closed.
+   */
+  requestReceiveTimeoutMs: 10_000,
+  /** How often Node checks sockets against requestReceiveTimeoutMs (Node's default is 30 s). */
+  requestReceiveCheckIntervalMs: 1_000,
+  /**
+   * Deepest JSON a request may carry (query and path parameters count as depth 1). The deepest
+   * schema is a rule set: rules.channels.<code>.buffer.dynamic.floor, depth 6.
+   */
+  requestJsonDepthMax: 32,
+  /** Deepest channel settings document: settings.connector.<field> is depth 2. */
+  channelSettingsDepthMax: 8,
+  /** Largest channel settings document, as JSON (a connector's settings take about 500 bytes). */
+  channelSettingsBytesMax: 16 * 1024,
+  /** Largest rule set, as JSON (1,000 channels with every rule take about 300 KiB). */
+  ruleSetBytesMax: 512 * 1024,
 });
 
 /** A set of bounds of the same names (what {@link checkLimits} takes: a test may pass a broken one). */
@@ -315,6 +336,15 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.retryAttemptsMax >= 1 && l.retryAttemptsMax <= l.retryAttemptsCeiling,
     why: 'the default attempts lie within their ceiling',
+  },
+  {
+    holds: (l) => l.requestReceiveTimeoutMs + l.requestReceiveCheckIntervalMs < l.requestTimeoutMs,
+    why: 'a stalled body is answered 408 (receive deadline) before the handler deadline answers 503',
+  },
+  { holds: (l) => l.channelSettingsDepthMax < l.requestJsonDepthMax, why: 'channel settings nest within a request' },
+  {
+    holds: (l) => l.channelSettingsBytesMax < l.requestBodyBytesMax && l.ruleSetBytesMax < l.requestBodyBytesMax,
+    why: 'a settings document and a rule set fit one request body',
   },
 ];
 

@@ -43,6 +43,7 @@ export const errorRegistry = {
   ONH_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The content type is not supported' },
   ONH_ERR_CATALOGUE: { status: 422, title: 'The catalogue change was rejected' },
   ONH_ERR_INVALID_RULES: { status: 422, title: 'The rule set was rejected' },
+  ONH_ERR_RESERVED_KEY: { status: 422, title: 'The idempotency key is reserved for onhand or a channel intake' },
   ONH_ERR_UNKNOWN_VARIANT: { status: 422, title: 'The command names an unknown variant' },
   ONH_ERR_UNKNOWN_LOCATION: { status: 422, title: 'The command names an unknown location' },
   ONH_ERR_INVALID_COMMAND: { status: 422, title: 'The command is well-formed but impossible' },
@@ -196,8 +197,10 @@ export function validationDetails(errors: readonly AjvError[], part: string): Pr
 }
 
 /** Fastify's own client errors (body parser, router) and what they mean to a client. */
-function frameworkCode(error: FastifyError): ErrorCode | undefined {
+function frameworkCode(error: FastifyError, request: FastifyRequest): ErrorCode | undefined {
   if (!error.code?.startsWith('FST_')) return undefined;
+  // The deadline passed while the body was still arriving: nothing ran, the outcome is known.
+  if (error.code === 'FST_ERR_HANDLER_TIMEOUT' && !request.raw.complete) return 'ONH_ERR_REQUEST_TIMEOUT';
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'ONH_ERR_BODY_TOO_LARGE';
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'ONH_ERR_UNSUPPORTED_MEDIA_TYPE';
   // The handler ran past handlerTimeout. A ledger command may still commit afterwards, so
@@ -233,7 +236,7 @@ export function problemOf(error: unknown, request: FastifyRequest): { body: Prob
     const errors = Array.isArray(fastifyError.errors) ? (fastifyError.errors as ProblemDetail[]) : undefined;
     return { body: problem(fastifyError.code, fastifyError.message, errors), headers: {} };
   }
-  const code = error instanceof Error ? frameworkCode(fastifyError) : undefined;
+  const code = error instanceof Error ? frameworkCode(fastifyError, request) : undefined;
   if (code) return { body: problem(code, fastifyError.message), headers: {} };
   request.log.error({ err: error }, 'unhandled error');
   return { body: problem('ONH_ERR_INTERNAL', `an internal error occurred; quote request id ${request.id}`), headers: {} };
@@ -242,6 +245,8 @@ export function problemOf(error: unknown, request: FastifyRequest): { body: Prob
 export function problemErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { body, headers } = problemOf(error, request);
   if (body.status < 500) request.log.info({ code: body.code, status: body.status }, body.detail);
+  // A request whose body never arrived leaves unread bytes on the socket: close it.
+  if (body.code === 'ONH_ERR_REQUEST_TIMEOUT') reply.header('connection', 'close');
   return sendProblem(reply, body, headers);
 }
 

@@ -10,6 +10,7 @@ import type { GroupCommitter } from '../store/group-commit.js';
 import type { LedgerStore } from '../store/ledger-store.js';
 import { clientErrorHandler, notFoundHandler, problemErrorHandler, ProblemError } from './errors.js';
 import { openApiOptions } from './openapi.js';
+import { collectQueryNames, guardRequestText, logRedactPaths, requestSerializer } from './request-guards.js';
 import { apiPlugin } from './plugins/api.js';
 import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
@@ -30,13 +31,19 @@ const connectionTimeoutMs = limits.connectionTimeoutMs;
 const keepAliveTimeoutMs = limits.keepAliveTimeoutMs;
 const pathParameterLengthMax = limits.pathParameterLengthMax;
 
-/** Never log a bearer token, wherever a serializer might put the headers. */
-const redactPaths = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization'];
-
-function loggerOptions(logger: ServerDeps['logger']): NonNullable<FastifyServerOptions['logger']> {
+/**
+ * Never log a credential: bearer tokens and webhook signatures are censored wherever a
+ * serializer might put the headers, and the request line keeps only the query parameters
+ * the routes declare (request-guards.ts), so `?access_token=` never reaches the log.
+ */
+function loggerOptions(logger: ServerDeps['logger'], queryNames: ReadonlySet<string>): NonNullable<FastifyServerOptions['logger']> {
   if (!logger) return false;
-  const options = (logger === true ? {} : logger) as Exclude<FastifyServerOptions['logger'], boolean | undefined>;
-  return { ...options, redact: { paths: redactPaths, censor: '[redacted]' } };
+  const options = (logger === true ? {} : logger) as Exclude<FastifyServerOptions['logger'], boolean | undefined> & { serializers?: object };
+  return {
+    ...options,
+    serializers: { ...options.serializers, req: requestSerializer(queryNames) },
+    redact: { paths: logRedactPaths, censor: '[redacted]' },
+  };
 }
 
 /**
@@ -66,11 +73,15 @@ function validatorCompiler() {
  * Every error leaves as an RFC 9457 problem (errors.ts).
  */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const queryNames = new Set<string>();
   const app = Fastify({
-    logger: loggerOptions(deps.logger),
+    logger: loggerOptions(deps.logger, queryNames),
     bodyLimit: limits.requestBodyBytesMax,
-    // Fastify's default 0 is unbounded (a slow client could hold a socket forever).
-    requestTimeout: limits.requestTimeoutMs,
+    // Fastify's default 0 is unbounded (a slow client could hold a socket forever). Shorter
+    // than the handler deadline, and checked every second instead of Node's 30 s, so a stalled
+    // body is answered 408 by clientErrorHandler and its socket closed, not 503 "outcome unknown".
+    requestTimeout: limits.requestReceiveTimeoutMs,
+    http: { connectionsCheckingInterval: limits.requestReceiveCheckIntervalMs },
     // Bounds the whole route lifecycle; past it the outcome is unknown (ONH_ERR_TIMEOUT).
     handlerTimeout: limits.requestTimeoutMs,
     connectionTimeout: connectionTimeoutMs,
@@ -87,6 +98,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  collectQueryNames(app, queryNames);
+  guardRequestText(app);
 
   // Graceful shutdown. close() stops accepting connections and drops the idle ones; a
   // keep-alive connection busy at that moment would otherwise stay open after its response

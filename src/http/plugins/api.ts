@@ -18,6 +18,7 @@ import {
 } from '../api-mapping.js';
 import { guardWithBearerAuth } from '../auth.js';
 import { ProblemError, verdictProblem } from '../errors.js';
+import { refuseReservedKeys } from '../request-guards.js';
 import {
   CommitBody,
   IdParams,
@@ -186,10 +187,13 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
         body: MovementsBody,
         response: { 200: MovementsResult },
       },
-      [413],
+      [413, 422],
     ),
     // Map every item before submitting any, so that nothing is applied unless all map.
-    async (request) => ({ results: await ledger.submit(request.body.movements.map(movementCommand)) }),
+    async (request) => {
+      refuseReservedKeys(request.body.movements.map((movement, index) => ({ path: `/movements/${index}/key`, key: movement.key })));
+      return { results: await ledger.submit(request.body.movements.map(movementCommand)) };
+    },
   );
 
   // --- reservations --------------------------------------------------------------------------
@@ -208,6 +212,7 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
       [409, 413, 422],
     ),
     async (request, reply) => {
+      refuseReservedKeys([{ path: '/key', key: request.body.key }]);
       const command = reserveCommand(request.body);
       const answer = await submitOne(command);
       // `available` in the problem is read after the refusal: what a client may ask for now.
@@ -240,7 +245,10 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
       ),
       preValidation: emptyBodyIsObject,
     },
-    async (request, reply) => reservationResult(reply, await submitOne(commitCommand(request.params.id, request.body)), 200),
+    async (request, reply) => {
+      refuseReservedKeys([{ path: '/key', key: request.body.key }]);
+      return reservationResult(reply, await submitOne(commitCommand(request.params.id, request.body)), 200);
+    },
   );
 
   app.post<{ Params: IdParams; Body: ReleaseBody }>(
@@ -255,7 +263,10 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
       ),
       preValidation: emptyBodyIsObject,
     },
-    async (request, reply) => reservationResult(reply, await submitOne(releaseCommand(request.params.id, request.body)), 200),
+    async (request, reply) => {
+      refuseReservedKeys([{ path: '/key', key: request.body.key }]);
+      return reservationResult(reply, await submitOne(releaseCommand(request.params.id, request.body)), 200);
+    },
   );
 
   // --- stock ---------------------------------------------------------------------------------

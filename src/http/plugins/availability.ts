@@ -46,6 +46,7 @@ import {
 } from '../../api/availability-schemas.js';
 import { ProblemError, type ProblemDetail } from '../errors.js';
 import { rollbackRefusal } from '../../api/rule-set-rollback.js';
+import { refuseOversizedDocuments } from '../request-guards.js';
 import { IdParams, SkuParams, UpsertReport } from '../schemas.js';
 import { emptyBodyIsObject, route } from './api.js';
 
@@ -101,7 +102,17 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       },
       [413, 422],
     ),
-    async (request) => store.availability.upsertChannels(request.body.channels.map(channelInput), clock.now()),
+    async (request) => {
+      refuseOversizedDocuments(
+        request.body.channels.map((channel, index) => ({
+          path: `/channels/${index}/settings`,
+          value: channel.settings,
+          depthMax: limits.channelSettingsDepthMax,
+          bytesMax: limits.channelSettingsBytesMax,
+        })),
+      );
+      return store.availability.upsertChannels(request.body.channels.map(channelInput), clock.now());
+    },
   );
 
   app.get(
@@ -208,6 +219,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     ),
     async (request, reply) => {
       const { rules, note } = request.body;
+      refuseOversizedDocuments([{ path: '/rules', value: rules, depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax }]);
       const created = await refusingBadRules('/rules', () => store.availability.createRuleSet({ rules, author: actorOf(request), note }, clock.now()));
       reply.code(201).header('location', `${app.prefix}/rule-sets/${created.version}`);
       return ruleSetView(created);
@@ -243,6 +255,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     ),
     async (request) => {
       const { rules, limit = limits.pageSizeDefault } = request.body;
+      refuseOversizedDocuments([{ path: '/rules', value: rules, depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax }]);
       return dryRunReportView(await refusingBadRules('/rules', () => store.availability.dryRunRuleSet(rules, clock.now(), limit)));
     },
   );
