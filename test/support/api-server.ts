@@ -1,0 +1,79 @@
+/**
+ * An onhand HTTP server over any store of STORES (the http-harness is SQLite only): a fake
+ * clock, sequential ids, one token per scope, requests through app.inject(), and a snapshot
+ * of everything a request could change, to prove that a refused request changed nothing.
+ */
+import assert from 'node:assert/strict';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { IdSource } from '../../src/core/clock.js';
+import { buildServer } from '../../src/http/server.js';
+import { issueToken } from '../../src/http/tokens.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
+import type { LedgerStore, TokenScope } from '../../src/store/ledger-store.js';
+import { referenceTime } from './http-harness.js';
+import type { StoreFactory, TestStore } from './stores.js';
+
+export interface ApiServer {
+  app: FastifyInstance;
+  store: LedgerStore;
+  ledger: GroupCommitter;
+  tokens: Record<TokenScope, string>;
+  call(options: InjectOptions & { as?: TokenScope | null }): Promise<LightMyRequestResponse>;
+  /** Every table a request may write, read through the port. */
+  snapshot(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(factory: StoreFactory, options: { logger?: object } = {}): Promise<ApiServer> {
+  const testStore: TestStore = await factory.create();
+  const { store } = testStore;
+  const clock = { now: () => referenceTime };
+  let n = 0;
+  const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
+  const ledger = new GroupCommitter(store, clock, ids);
+  const app = await buildServer({ store, ledger, clock, ids, ...(options.logger ? { logger: options.logger } : {}) });
+  const tokens = {
+    read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,
+    write: (await issueToken(store, { name: 'writer', scope: 'write' }, clock, ids)).token,
+    admin: (await issueToken(store, { name: 'admin', scope: 'admin' }, clock, ids)).token,
+  };
+  async function call({ as = 'admin', headers, ...rest }: InjectOptions & { as?: TokenScope | null }) {
+    return app.inject({ ...rest, headers: { ...(as ? { authorization: `Bearer ${tokens[as]}` } : {}), ...headers } });
+  }
+  return {
+    app,
+    store,
+    ledger,
+    tokens,
+    call,
+    async snapshot() {
+      const now = clock.now();
+      return {
+        ledger: await store.canonicalDump(),
+        channels: await store.listChannels(),
+        listings: await store.listListings({ limit: 10_000 }),
+        unmapped: await store.listUnmapped({ limit: 10_000 }),
+        ruleSets: await store.listRuleSets(),
+        ruleSetEvents: await store.ruleSetEvents(),
+        purchaseOrder: await store.getPurchaseOrder('PO-1'),
+        deadLetters: await store.listDeadLetters({ limit: 10_000 }),
+        sync: await store.syncStatus(now),
+        tokens: await store.countTokens(),
+      };
+    },
+    async close() {
+      await app.close();
+      await ledger.close();
+      await testStore.cleanup();
+    },
+  };
+}
+
+/** Assert an RFC 9457 problem with this status and code; returns its body. */
+export function problemOf(response: LightMyRequestResponse, status: number, code: string): Record<string, any> {
+  assert.equal(response.statusCode, status, response.body);
+  assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+  const body = response.json();
+  assert.equal(body.code, code, response.body);
+  return body;
+}
