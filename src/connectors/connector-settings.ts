@@ -143,3 +143,35 @@ export function redactChannelSettings(platform: string, settings: unknown): Reco
     }),
   );
 }
+
+// --- checked when stored ---------------------------------------------------------------------
+
+const connectorSchemas: Readonly<Record<string, z.ZodObject>> = Object.freeze({ bol: bolConnectorSettings, shopify: shopifyConnectorSettings });
+
+/**
+ * Why a channel's `settings.connector` would not start, found when it is stored rather than
+ * when a webhook arrives or the server starts: unknown fields (a typo would otherwise leave a
+ * secret unread), wrong types, missing required fields. An `env:NAME` reference stands for any
+ * field, since the environment is read only at start. Paths are relative to `connector`.
+ */
+export function connectorSettingsFaults(platform: string, raw: unknown): { path: string; message: string }[] {
+  const schema = connectorSchemas[platform];
+  if (!schema) return [{ path: '', message: `platform ${platform} has no connector yet` }];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [{ path: '', message: 'must be an object' }];
+  const faults: { path: string; message: string }[] = [];
+  const shape = schema.shape as Record<string, z.ZodType>;
+  for (const [field, value] of Object.entries(raw)) {
+    const fieldSchema = Object.hasOwn(shape, field) ? shape[field] : undefined;
+    if (!fieldSchema) {
+      faults.push({ path: `/${field}`, message: 'is not a field of this connector' });
+      continue;
+    }
+    if (typeof value === 'string' && envReference.test(value)) continue;
+    const parsed = fieldSchema.safeParse(value);
+    if (!parsed.success) faults.push({ path: `/${field}`, message: parsed.error.issues[0]?.message ?? 'is invalid' });
+  }
+  for (const [field, fieldSchema] of Object.entries(shape)) {
+    if (!Object.hasOwn(raw, field) && !fieldSchema.safeParse(undefined).success) faults.push({ path: `/${field}`, message: 'is required' });
+  }
+  return faults;
+}

@@ -65,10 +65,10 @@ export const logRedactPaths = ['req', 'request', ''].flatMap((owner) =>
  * is logged as `[redacted]`, whatever its name. Headers are not logged.
  */
 export function requestSerializer(declaredQueryNames: ReadonlySet<string>) {
-  return (request: FastifyRequest) =>
+  return (request: FastifyRequest): Record<string, unknown> =>
     // Anything else logged under `req` is left to the redaction paths.
     typeof request?.url !== 'string'
-      ? request
+      ? (request as unknown as Record<string, unknown>)
       : {
           method: request.method,
           url: logSafeUrl(request.url, declaredQueryNames),

@@ -81,7 +81,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // than the handler deadline, and checked every second instead of Node's 30 s, so a stalled
     // body is answered 408 by clientErrorHandler and its socket closed, not 503 "outcome unknown".
     requestTimeout: limits.requestReceiveTimeoutMs,
-    http: { connectionsCheckingInterval: limits.requestReceiveCheckIntervalMs },
+    // Node checks a body against requestTimeout only when headersTimeout is not longer
+    // (measured on Node 20: with its 60 s default, a stalled body was never answered).
+    http: { connectionsCheckingInterval: limits.requestReceiveCheckIntervalMs, headersTimeout: limits.requestReceiveTimeoutMs },
     // Bounds the whole route lifecycle; past it the outcome is unknown (ONH_ERR_TIMEOUT).
     handlerTimeout: limits.requestTimeoutMs,
     connectionTimeout: connectionTimeoutMs,

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { jsonFaults } from '../core/json-bounds.js';
 import { limits } from '../core/limits.js';
 import { takesWebhooks, type ChannelConnector } from '../connectors/channel-connector.js';
 import type { WebhookDelivery } from '../connectors/channel-intake.js';
@@ -90,6 +91,10 @@ export async function receiveWebhook(
   const check = connector.verifyWebhook(delivery);
   if (!check.ok) return { status: 'unauthentic', reason: check.reason };
   const event = connector.parseWebhook(delivery);
+  // Signed is not storable: every string of the event follows the rules of any request
+  // (core/json-bounds.ts), else a NUL in a sku would fail on PostgreSQL only.
+  const fault = event.kind === 'invalid' ? undefined : jsonFaults(event, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
+  if (fault) return { status: 'invalid', reason: `the payload holds text onhand does not accept: ${fault.path} ${fault.message}` };
   switch (event.kind) {
     case 'invalid':
       return { status: 'invalid', reason: event.reason };

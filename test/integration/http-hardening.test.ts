@@ -116,6 +116,26 @@ for (const factory of STORES) {
       assert.deepEqual(rules.errors.map((error: any) => error.path), ['/rules']);
     });
 
+    it('refuses connector settings that would not start: unknown fields, wrong types, missing fields', async () => {
+      const connector = { shop_domain: 'a.myshopify.com', access_token: 'env:SHOP_TOKEN', location_id: 'gid-1', webhook_secret: 'w' };
+      const channel = (settings: object) => ({ code: 'c1', name: 'C', platform: 'shopify', locations: ['WH1'], settings });
+      const body = await refusedUnchanged(
+        {
+          method: 'PUT',
+          url: '/v1/channels',
+          payload: { channels: [channel({ connector: { ...connector, webhook_secrets: 'typo' } }), channel({ connector: { ...connector, webhook_secret: { a: 1 }, location_id: undefined } })] },
+        },
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.deepEqual(body.errors.map((error: any) => error.path).sort(), [
+        '/channels/0/settings/connector/webhook_secrets',
+        '/channels/1/settings/connector/location_id',
+        '/channels/1/settings/connector/webhook_secret',
+      ]);
+      assert.equal((await s.call({ method: 'PUT', url: '/v1/channels', payload: { channels: [channel({ connector })] } })).statusCode, 200);
+    });
+
     it('shows channels whatever their stored settings hold (an older version stored deeper ones)', async () => {
       await s.store.upsertChannels(
         [{ code: 'old', name: 'Old', platform: 'shopify', locations: ['WH1'], settings: { connector: { webhook_secret: nested(2_000) }, deep: nested(2_000) } }],

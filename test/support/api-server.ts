@@ -48,18 +48,20 @@ export async function startApiServer(factory: StoreFactory, options: { logger?: 
     call,
     async snapshot() {
       const now = clock.now();
-      return {
-        ledger: await store.canonicalDump(),
-        channels: await store.listChannels(),
-        listings: await store.listListings({ limit: 10_000 }),
-        unmapped: await store.listUnmapped({ limit: 10_000 }),
-        ruleSets: await store.listRuleSets(),
-        ruleSetEvents: await store.ruleSetEvents(),
-        purchaseOrder: await store.getPurchaseOrder('PO-1'),
-        deadLetters: await store.listDeadLetters({ limit: 10_000 }),
-        sync: await store.syncStatus(now),
-        tokens: await store.countTokens(),
-      };
+      // In parallel: on PostgreSQL each read takes a pool connection of its own.
+      const [ledgerDump, channels, listings, unmapped, ruleSets, ruleSetEvents, purchaseOrder, deadLetters, sync, tokenCount] = await Promise.all([
+        store.canonicalDump(),
+        store.listChannels(),
+        store.listListings({ limit: 10_000 }),
+        store.listUnmapped({ limit: 10_000 }),
+        store.listRuleSets(),
+        store.ruleSetEvents(),
+        store.getPurchaseOrder('PO-1'),
+        store.listDeadLetters({ limit: 10_000 }),
+        store.syncStatus(now),
+        store.countTokens(),
+      ]);
+      return { ledger: ledgerDump, channels, listings, unmapped, ruleSets, ruleSetEvents, purchaseOrder, deadLetters, sync, tokens: tokenCount };
     },
     async close() {
       await app.close();

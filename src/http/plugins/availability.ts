@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { connectorSettingsFaults } from '../../connectors/connector-settings.js';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
@@ -73,6 +74,19 @@ async function refusingBadRules<T>(pathPrefix: string, work: () => Promise<T>): 
   }
 }
 
+/** A channel's connector settings are checked when stored (a 400 naming each field), not at start. */
+function refuseInvalidConnectors(channels: readonly { platform: string; settings?: Record<string, unknown> | undefined }[]): void {
+  const errors = channels.flatMap((channel, index) =>
+    channel.settings?.connector === undefined
+      ? []
+      : connectorSettingsFaults(channel.platform, channel.settings.connector).map((fault) => ({
+          path: `/channels/${index}/settings/connector${fault.path}`,
+          message: fault.message,
+        })),
+  );
+  if (errors.length > 0) throw new ProblemError('ONH_ERR_VALIDATION', 'the connector settings would not start', { errors });
+}
+
 /**
  * Channels, listings and the normalizer's mapping table, versioned rule sets, and what each
  * listing may show (with its explanation). Like the api plugin, each handler maps the request
@@ -111,6 +125,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
           bytesMax: limits.channelSettingsBytesMax,
         })),
       );
+      refuseInvalidConnectors(request.body.channels);
       return store.availability.upsertChannels(request.body.channels.map(channelInput), clock.now());
     },
   );

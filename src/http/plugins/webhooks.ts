@@ -50,7 +50,15 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
       },
       async (request: FastifyRequest<{ Params: { channel: string } }>) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const receipt = await receiveWebhook(intake, route.platform, request.params.channel, { body, headers: request.headers });
+        const receipt = await receiveWebhook(intake, route.platform, request.params.channel, { body, headers: request.headers }).catch(
+          (error: unknown) => {
+            // Connector settings stored before they were checked at write, or an env: variable
+            // this process lacks: the operator's to fix; a 503 makes the platform deliver again.
+            if ((error as { code?: unknown }).code !== 'ONH_ERR_CONFIG') throw error;
+            request.log.error({ channel: request.params.channel, reason: (error as Error).message }, 'webhook channel misconfigured');
+            throw new ProblemError('ONH_ERR_UNAVAILABLE', `channel ${request.params.channel} takes no webhooks until its connector settings are fixed`);
+          },
+        );
         switch (receipt.status) {
           case 'unknown-channel':
             throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', receipt.reason);
