@@ -138,7 +138,7 @@ for (const factory of STORES) {
 
     it('shows channels whatever their stored settings hold (an older version stored deeper ones)', async () => {
       await s.store.upsertChannels(
-        [{ code: 'old', name: 'Old', platform: 'shopify', locations: ['WH1'], settings: { connector: { webhook_secret: nested(2_000) }, deep: nested(2_000) } }],
+        [{ code: 'old', name: 'Old', platform: 'shopify', locations: ['WH1'], settings: { connector: { webhook_secret: nested(4_000) }, deep: nested(4_000) } }],
         0,
       );
       const list = await s.call({ method: 'GET', url: '/v1/channels', as: 'read' });
