@@ -36,9 +36,14 @@ function pointerToken(key: string): string {
  * `faultsMax` of them. Iterative, so a hostile depth cannot exhaust the stack; it never
  * descends below `depthMax`, so its work is bounded by the value's size.
  */
-export function jsonFaults(value: unknown, options: { depthMax: number; faultsMax: number; pathPrefix?: string }): JsonFault[] {
+export function jsonFaults(
+  value: unknown,
+  options: { depthMax: number; faultsMax: number; pathPrefix?: string },
+): JsonFault[] {
   const faults: JsonFault[] = [];
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: options.pathPrefix ?? '', depth: 0 }];
+  const stack: { value: unknown; path: string; depth: number }[] = [
+    { value, path: options.pathPrefix ?? '', depth: 0 },
+  ];
   while (stack.length > 0 && faults.length < options.faultsMax) {
     const { value: node, path, depth } = stack.pop()!;
     if (typeof node === 'string') {
@@ -51,7 +56,9 @@ export function jsonFaults(value: unknown, options: { depthMax: number; faultsMa
       faults.push({ path, message: `nests deeper than ${options.depthMax} levels` });
       continue;
     }
-    const entries: [string, unknown][] = Array.isArray(node) ? node.map((item, index) => [String(index), item]) : Object.entries(node);
+    const entries: [string, unknown][] = Array.isArray(node)
+      ? node.map((item, index) => [String(index), item])
+      : Object.entries(node);
     for (let index = entries.length - 1; index >= 0; index -= 1) {
       const [key, item] = entries[index]!;
       const itemPath = `${path}/${pointerToken(key)}`;

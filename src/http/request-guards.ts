@@ -20,14 +20,23 @@ export function guardRequestText(app: FastifyInstance): void {
     ];
     for (const [part, value, pathPrefix] of parts) {
       if (value === undefined || Buffer.isBuffer(value)) continue;
-      const faults = jsonFaults(value, { depthMax: limits.requestJsonDepthMax, faultsMax: problemErrorsMax, pathPrefix });
-      if (faults.length > 0) throw new ProblemError('ONH_ERR_VALIDATION', `the ${part} holds text or nesting onhand does not accept`, { errors: faults });
+      const faults = jsonFaults(value, {
+        depthMax: limits.requestJsonDepthMax,
+        faultsMax: problemErrorsMax,
+        pathPrefix,
+      });
+      if (faults.length > 0)
+        throw new ProblemError('ONH_ERR_VALIDATION', `the ${part} holds text or nesting onhand does not accept`, {
+          errors: faults,
+        });
     }
   });
 }
 
 /** Refuse a document over its bounds with a 400 naming it, before it is stored. */
-export function refuseOversizedDocuments(documents: { path: string; value: unknown; depthMax: number; bytesMax: number }[]): void {
+export function refuseOversizedDocuments(
+  documents: { path: string; value: unknown; depthMax: number; bytesMax: number }[],
+): void {
   const errors: ProblemDetail[] = [];
   for (const { path, value, depthMax, bytesMax } of documents) {
     if (value === undefined) continue;
@@ -45,9 +54,13 @@ export function refuseReservedKeys(keys: { path: string; key: string | undefined
     if (owner) errors.push({ path, message: `is reserved for ${owner}` });
   }
   if (errors.length > 0) {
-    throw new ProblemError('ONH_ERR_RESERVED_KEY', 'an idempotency key uses a prefix reserved for onhand or a channel intake; nothing was applied', {
-      errors,
-    });
+    throw new ProblemError(
+      'ONH_ERR_RESERVED_KEY',
+      'an idempotency key uses a prefix reserved for onhand or a channel intake; nothing was applied',
+      {
+        errors,
+      },
+    );
   }
 }
 
@@ -102,7 +115,8 @@ export function logSafeUrl(url: string, declaredQueryNames: ReadonlySet<string>)
 /** Collect every query parameter name a route's schema declares (for requestSerializer). */
 export function collectQueryNames(app: FastifyInstance, names: Set<string>): void {
   app.addHook('onRoute', (options) => {
-    const querystring = (options.schema as { querystring?: { properties?: Record<string, unknown> } } | undefined)?.querystring;
+    const querystring = (options.schema as { querystring?: { properties?: Record<string, unknown> } } | undefined)
+      ?.querystring;
     for (const name of Object.keys(querystring?.properties ?? {})) names.add(name);
   });
 }

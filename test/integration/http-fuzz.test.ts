@@ -66,25 +66,50 @@ interface Valid {
 const valid: Record<string, Valid> = {
   'GET /healthz': {},
   'GET /readyz': {},
-  'PUT /v1/variants': { body: { variants: [{ sku: 'B', name: 'Variant B', barcode: '8712345', attributes: { color: 'red' }, components: [{ sku: 'A', quantity: 2 }] }] } },
+  'PUT /v1/variants': {
+    body: {
+      variants: [
+        {
+          sku: 'B',
+          name: 'Variant B',
+          barcode: '8712345',
+          attributes: { color: 'red' },
+          components: [{ sku: 'A', quantity: 2 }],
+        },
+      ],
+    },
+  },
   'GET /v1/variants': { query: { after: 'A', limit: '10' } },
   'GET /v1/variants/{sku}': { params: { sku: 'A' } },
   'PUT /v1/locations': { body: { locations: [{ code: 'WH2', name: 'Second', kind: 'warehouse' }] } },
   'GET /v1/locations': {},
   'PUT /v1/purchase-orders/{id}': {
     params: { id: 'PO-1' },
-    body: { supplier: 'Acme', status: 'open', lines: [{ line: 1, sku: 'A', location: 'WH1', quantity: 5, expected_at: '2026-04-01T00:00:00Z' }] },
+    body: {
+      supplier: 'Acme',
+      status: 'open',
+      lines: [{ line: 1, sku: 'A', location: 'WH1', quantity: 5, expected_at: '2026-04-01T00:00:00Z' }],
+    },
   },
   'GET /v1/purchase-orders/{id}': { params: { id: 'PO-1' } },
   'POST /v1/movements': {
     body: {
       movements: [
-        { key: 'fuzz-receipt', type: 'receipt', sku: 'A', location: 'WH1', quantity: 3, source: { system: 'erp', reference: 'r-1' } },
+        {
+          key: 'fuzz-receipt',
+          type: 'receipt',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 3,
+          source: { system: 'erp', reference: 'r-1' },
+        },
         { key: 'fuzz-adjust', type: 'adjustment', sku: 'A', location: 'WH1', quantity: -1, reason: 'broken' },
       ],
     },
   },
-  'POST /v1/reservations': { body: { key: 'fuzz-hold', sku: 'A', location: 'WH1', quantity: 1, expires_in_s: 600, note: 'cart' } },
+  'POST /v1/reservations': {
+    body: { key: 'fuzz-hold', sku: 'A', location: 'WH1', quantity: 1, expires_in_s: 600, note: 'cart' },
+  },
   'GET /v1/reservations/{id}': { params: { id: 'res_seed' } },
   'POST /v1/reservations/{id}/commit': { params: { id: 'res_seed' }, body: { key: 'fuzz-commit', quantity: 1 } },
   'POST /v1/reservations/{id}/release': { params: { id: 'res_seed' }, body: { key: 'fuzz-release' } },
@@ -100,21 +125,35 @@ const valid: Record<string, Valid> = {
           platform: 'shopify',
           locations: ['WH1'],
           push_latency_p95_ms: 800,
-          settings: { connector: { shop_domain: shop, access_token: 'env:ONHAND_FUZZ_SHOP_TOKEN', location_id: 'gid://shopify/Location/1', webhook_secret: webhookSecret } },
+          settings: {
+            connector: {
+              shop_domain: shop,
+              access_token: 'env:ONHAND_FUZZ_SHOP_TOKEN',
+              location_id: 'gid://shopify/Location/1',
+              webhook_secret: webhookSecret,
+            },
+          },
         },
       ],
     },
   },
   'GET /v1/channels': {},
   'GET /v1/channels/{code}': { params: { code: 'shop' } },
-  'PUT /v1/listings': { body: { listings: [{ channel: 'shop', external_id: 'gid-1', sku: 'A', external_refs: { product: 'p-1' }, rank: 5 }] } },
+  'PUT /v1/listings': {
+    body: {
+      listings: [{ channel: 'shop', external_id: 'gid-1', sku: 'A', external_refs: { product: 'p-1' }, rank: 5 }],
+    },
+  },
   'GET /v1/listings': { query: { channel: 'shop', sku: 'A', limit: '10' } },
   'GET /v1/listings/{id}': { params: { id: 'lst_seed' } },
   'PUT /v1/listing-mappings': { body: { mappings: [{ channel: 'shop', external_id: 'gid-2', sku: 'A' }] } },
   'GET /v1/unmapped': { query: { channel: 'shop', limit: '10' } },
   'POST /v1/rule-sets': {
     body: {
-      rules: { defaults: { buffer: { units: 1, percent: 5, dynamic: { safety_factor: 1.5, floor: 0, ceiling: 10 } } }, channels: { shop: { cap: 100, exclude_locations: ['WH2'] } } },
+      rules: {
+        defaults: { buffer: { units: 1, percent: 5, dynamic: { safety_factor: 1.5, floor: 0, ceiling: 10 } } },
+        channels: { shop: { cap: 100, exclude_locations: ['WH2'] } },
+      },
       note: 'fuzz',
     },
   },
@@ -150,26 +189,48 @@ interface Request {
   as: TokenScope | null;
 }
 
-function build(operation: string, parts: Valid & { raw?: string | Buffer; rawParams?: Record<string, string>; rawQuery?: string; contentType?: string | null; as?: TokenScope | null }): Request {
+function build(
+  operation: string,
+  parts: Valid & {
+    raw?: string | Buffer;
+    rawParams?: Record<string, string>;
+    rawQuery?: string;
+    contentType?: string | null;
+    as?: TokenScope | null;
+  },
+): Request {
   const [method, template] = operation.split(' ') as [string, string];
-  let url = template.replace(/\{(\w+)\}/g, (_, name: string) => parts.rawParams?.[name] ?? encodeURIComponent(parts.params?.[name] ?? 'x'));
+  let url = template.replace(
+    /\{(\w+)\}/g,
+    (_, name: string) => parts.rawParams?.[name] ?? encodeURIComponent(parts.params?.[name] ?? 'x'),
+  );
   const query = parts.rawQuery ?? new URLSearchParams(parts.query ?? {}).toString();
   if (query) url += `?${query}`;
   const payload = parts.raw ?? (parts.body === undefined ? undefined : JSON.stringify(parts.body));
   const headers: Record<string, string> = {};
-  if (payload !== undefined && parts.contentType !== null) headers['content-type'] = parts.contentType ?? 'application/json';
+  if (payload !== undefined && parts.contentType !== null)
+    headers['content-type'] = parts.contentType ?? 'application/json';
   if (parts.webhook) {
     Object.assign(headers, parts.webhook);
-    headers['x-shopify-hmac-sha256'] = createHmac('sha256', webhookSecret).update(payload ?? '').digest('base64');
+    headers['x-shopify-hmac-sha256'] = createHmac('sha256', webhookSecret)
+      .update(payload ?? '')
+      .digest('base64');
   }
-  return { method, url, headers, ...(payload === undefined ? {} : { payload }), as: parts.as === undefined ? 'admin' : parts.as };
+  return {
+    method,
+    url,
+    headers,
+    ...(payload === undefined ? {} : { payload }),
+    as: parts.as === undefined ? 'admin' : parts.as,
+  };
 }
 
 /** Every JSON Pointer-like path into a value (root included), as key lists. */
 function pathsOf(value: Json, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   out.push(path);
-  if (Array.isArray(value)) value.forEach((item, index) => pathsOf(item, [...path, index], out));
-  else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) pathsOf(item, [...path, key], out);
+  if (Array.isArray(value)) for (const [index, item] of value.entries()) pathsOf(item, [...path, index], out);
+  else if (value !== null && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) pathsOf(item, [...path, key], out);
   return out;
 }
 
@@ -191,20 +252,95 @@ function renameKeyAt(value: Json, path: (string | number)[], name: string): Json
   for (const step of parent) node = node[step];
   const entries = Object.entries(node).map(([key, item]) => [key === last ? name : key, item]);
   for (const key of Object.keys(node)) delete node[key];
-  for (const [key, item] of entries) Object.defineProperty(node, key as string, { value: item, enumerable: true, writable: true, configurable: true });
+  for (const [key, item] of entries)
+    Object.defineProperty(node, key as string, { value: item, enumerable: true, writable: true, configurable: true });
   return copy;
 }
 
 const megabytes10 = 'x'.repeat(10 * 1024 * 1024);
 const deepText = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
 const deepObjectText = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
-const oddTexts = ['\u0000', 'a\u0000b', '\ud800', 'x\udc00', '\ud83d\ude00', '\u202e\u0301', 'ǅ', '%00', '../..', '<script>', "'; DROP TABLE variants; --", 'x'.repeat(10_000)];
-const oddParams = ['%00', 'a%00b', '%2F', '..', '%2E%2E', '%', '%E0%A4%A', '%ED%A0%80', '%F0%9F%98%80', 'a'.repeat(2_000), '%20', '-1', '0', '1e3', '9007199254740993', '__proto__', 'constructor'];
-const oddQueries = ['limit=0', 'limit=-1', 'limit=1e3', 'limit=9007199254740993', 'limit=abc', 'limit=1&limit=2', 'after=%00', 'cursor=%ED%A0%80', 'cursor=zzz', '__proto__=x', 'constructor[prototype]=x', 'unknown=1', 'channel=' + 'c'.repeat(5_000), 'location=%00'];
-const contentTypes = [null, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/jsonx', 'application/json, text/plain'];
+const oddTexts = [
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udc00',
+  '\ud83d\ude00',
+  '\u202e\u0301',
+  'ǅ',
+  '%00',
+  '../..',
+  '<script>',
+  "'; DROP TABLE variants; --",
+  'x'.repeat(10_000),
+];
+const oddParams = [
+  '%00',
+  'a%00b',
+  '%2F',
+  '..',
+  '%2E%2E',
+  '%',
+  '%E0%A4%A',
+  '%ED%A0%80',
+  '%F0%9F%98%80',
+  'a'.repeat(2_000),
+  '%20',
+  '-1',
+  '0',
+  '1e3',
+  '9007199254740993',
+  '__proto__',
+  'constructor',
+];
+const oddQueries = [
+  'limit=0',
+  'limit=-1',
+  'limit=1e3',
+  'limit=9007199254740993',
+  'limit=abc',
+  'limit=1&limit=2',
+  'after=%00',
+  'cursor=%ED%A0%80',
+  'cursor=zzz',
+  '__proto__=x',
+  'constructor[prototype]=x',
+  'unknown=1',
+  `channel=${'c'.repeat(5_000)}`,
+  'location=%00',
+];
+const contentTypes = [
+  null,
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=latin1',
+  'application/jsonx',
+  'application/json, text/plain',
+];
 
 const evilValue: fc.Arbitrary<Json> = fc.oneof(
-  fc.constantFrom<Json>(null, true, false, 0, -0, -1, 1.5, 2 ** 31, 2 ** 53, -(2 ** 53), 1e308, -1e308, 5e-324, '', [], {}, '1', 'true', 'null'),
+  fc.constantFrom<Json>(
+    null,
+    true,
+    false,
+    0,
+    -0,
+    -1,
+    1.5,
+    2 ** 31,
+    2 ** 53,
+    -(2 ** 53),
+    1e308,
+    -1e308,
+    5e-324,
+    '',
+    [],
+    {},
+    '1',
+    'true',
+    'null',
+  ),
   fc.constantFrom<Json>(...oddTexts),
   fc.string({ unit: 'binary', maxLength: 20 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
@@ -213,7 +349,10 @@ const evilValue: fc.Arbitrary<Json> = fc.oneof(
   fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 3 }),
 );
-const evilKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'k\u0000', '\ud800', 'x'.repeat(500), ''), fc.string({ unit: 'binary', maxLength: 8 }));
+const evilKey = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'k\u0000', '\ud800', 'x'.repeat(500), ''),
+  fc.string({ unit: 'binary', maxLength: 8 }),
+);
 
 /** A mutation of an operation's valid request. */
 function mutation(operation: string): fc.Arbitrary<Request> {
@@ -225,16 +364,22 @@ function mutation(operation: string): fc.Arbitrary<Request> {
   ];
   if (bodyPaths.length > 0) {
     choices.push(
-      fc.tuple(fc.constantFrom(...bodyPaths), evilValue).map(([path, value]) => build(operation, { ...base, body: replaceAt(base.body!, path, value) })),
-      fc.tuple(fc.constantFrom(...bodyPaths.filter((path) => typeof path[path.length - 1] === 'string')), evilKey).map(([path, name]) =>
-        build(operation, { ...base, body: renameKeyAt(base.body!, path, name) }),
-      ),
+      fc
+        .tuple(fc.constantFrom(...bodyPaths), evilValue)
+        .map(([path, value]) => build(operation, { ...base, body: replaceAt(base.body!, path, value) })),
+      fc
+        .tuple(fc.constantFrom(...bodyPaths.filter((path) => typeof path[path.length - 1] === 'string')), evilKey)
+        .map(([path, name]) => build(operation, { ...base, body: renameKeyAt(base.body!, path, name) })),
       fc.constantFrom(...contentTypes).map((contentType) => build(operation, { ...base, contentType })),
     );
   }
   const names = Object.keys(base.params ?? {});
   if (names.length > 0) {
-    choices.push(fc.tuple(fc.constantFrom(...names), fc.constantFrom(...oddParams)).map(([name, value]) => build(operation, { ...base, rawParams: { [name]: value } })));
+    choices.push(
+      fc
+        .tuple(fc.constantFrom(...names), fc.constantFrom(...oddParams))
+        .map(([name, value]) => build(operation, { ...base, rawParams: { [name]: value } })),
+    );
   }
   return fc.oneof(...choices);
 }
@@ -243,14 +388,19 @@ function mutation(operation: string): fc.Arbitrary<Request> {
 function edgeCases(operation: string): Request[] {
   const base = valid[operation]!;
   const cases: Request[] = [];
-  for (const value of oddParams.slice(0, 9)) for (const name of Object.keys(base.params ?? {})) cases.push(build(operation, { ...base, rawParams: { [name]: value } }));
+  for (const value of oddParams.slice(0, 9))
+    for (const name of Object.keys(base.params ?? {}))
+      cases.push(build(operation, { ...base, rawParams: { [name]: value } }));
   for (const rawQuery of oddQueries.slice(0, 6)) cases.push(build(operation, { ...base, rawQuery }));
   if (base.body === undefined) return cases;
   const json = JSON.stringify(base.body);
   for (const path of pathsOf(base.body)) {
     const leaf = path.reduce<any>((node, step) => node[step], base.body);
-    if (typeof leaf === 'string') for (const text of ['a\u0000', '\ud800', 'x'.repeat(10_000)]) cases.push(build(operation, { ...base, body: replaceAt(base.body, path, text) }));
-    if (typeof path[path.length - 1] === 'string') cases.push(build(operation, { ...base, body: renameKeyAt(base.body, path, 'k\u0000') }));
+    if (typeof leaf === 'string')
+      for (const text of ['a\u0000', '\ud800', 'x'.repeat(10_000)])
+        cases.push(build(operation, { ...base, body: replaceAt(base.body, path, text) }));
+    if (typeof path[path.length - 1] === 'string')
+      cases.push(build(operation, { ...base, body: renameKeyAt(base.body, path, 'k\u0000') }));
   }
   const raws: (string | Buffer)[] = [
     `${json.slice(0, -1)},${json.slice(1)}`, // every top-level key twice
@@ -284,9 +434,22 @@ for (const factory of STORES) {
     before(async () => {
       s = await startApiServer(factory);
       const seedRequests: [string, Valid][] = [
-        ['PUT /v1/locations', { body: { locations: [{ code: 'WH1', name: 'Main', kind: 'warehouse' }, { code: 'WH2', name: 'Second', kind: 'store' }] } }],
+        [
+          'PUT /v1/locations',
+          {
+            body: {
+              locations: [
+                { code: 'WH1', name: 'Main', kind: 'warehouse' },
+                { code: 'WH2', name: 'Second', kind: 'store' },
+              ],
+            },
+          },
+        ],
         ['PUT /v1/variants', { body: { variants: [{ sku: 'A', name: 'Variant A' }] } }],
-        ['POST /v1/movements', { body: { movements: [{ key: 'seed-receipt', type: 'receipt', sku: 'A', location: 'WH1', quantity: 100 }] } }],
+        [
+          'POST /v1/movements',
+          { body: { movements: [{ key: 'seed-receipt', type: 'receipt', sku: 'A', location: 'WH1', quantity: 100 }] } },
+        ],
         ['PUT /v1/channels', valid['PUT /v1/channels']!],
         ['PUT /v1/listings', valid['PUT /v1/listings']!],
         ['POST /v1/rule-sets', valid['POST /v1/rule-sets']!],
@@ -302,15 +465,19 @@ for (const factory of STORES) {
         assert.ok(response.statusCode < 300, `${operation}: ${response.body}`);
         if (operation === 'POST /v1/reservations') reservations.push(response.json().reservation.id);
         if (operation === 'PUT /v1/listings') {
-          const listing = (await s.call({ method: 'GET', url: '/v1/listings?channel=shop', as: 'read' })).json().items[0];
-          for (const name of ['GET /v1/listings/{id}', 'GET /v1/listings/{id}/explain']) valid[name]!.params!.id = listing.id;
+          const listing = (await s.call({ method: 'GET', url: '/v1/listings?channel=shop', as: 'read' })).json()
+            .items[0];
+          for (const name of ['GET /v1/listings/{id}', 'GET /v1/listings/{id}/explain'])
+            valid[name]!.params!.id = listing.id;
         }
       }
       valid['GET /v1/reservations/{id}']!.params!.id = reservations[0]!;
       valid['POST /v1/reservations/{id}/commit']!.params!.id = reservations[0]!;
       valid['POST /v1/reservations/{id}/release']!.params!.id = reservations[1]!;
       const document = (await s.call({ method: 'GET', url: '/openapi.json', as: null })).json();
-      operations = Object.entries<Record<string, unknown>>(document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
+      operations = Object.entries<Record<string, unknown>>(document.paths).flatMap(([path, item]) =>
+        Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+      );
     });
     after(async () => s?.close());
 
@@ -325,16 +492,24 @@ for (const factory of STORES) {
       assert.ok(Object.hasOwn(errorRegistry, problem.code), what);
       assert.equal(problem.status, response.statusCode, what);
       const afterwards = await s.snapshot();
-      if (ledgerRefusals.has(problem.code)) assert.deepEqual(withoutAnswers(afterwards), withoutAnswers(before), `a ledger refusal changed state: ${what}`);
+      if (ledgerRefusals.has(problem.code))
+        assert.deepEqual(withoutAnswers(afterwards), withoutAnswers(before), `a ledger refusal changed state: ${what}`);
       else assert.deepEqual(afterwards, before, `a refused request changed state: ${what}`);
     }
 
     it('has a valid request for every operation of /openapi.json, and each is accepted', async () => {
       assert.ok(operations.length >= 38, `only ${operations.length} operations`);
-      assert.deepEqual(operations.filter((operation) => !(operation in valid)), [], 'operations without a valid request in this table');
+      assert.deepEqual(
+        operations.filter((operation) => !(operation in valid)),
+        [],
+        'operations without a valid request in this table',
+      );
       for (const operation of operations) {
         const response = await s.call(build(operation, valid[operation]!));
-        assert.ok(response.statusCode < 300 || operation.endsWith('/rollback'), `${operation}: ${response.statusCode} ${response.body.slice(0, 300)}`);
+        assert.ok(
+          response.statusCode < 300 || operation.endsWith('/rollback'),
+          `${operation}: ${response.statusCode} ${response.body.slice(0, 300)}`,
+        );
       }
     });
 

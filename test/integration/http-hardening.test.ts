@@ -62,33 +62,72 @@ for (const factory of STORES) {
         ['lone-\ud800', '/movements/0/key'],
         ['lone-\udfff-low', '/movements/0/key'],
       ]) {
-        const body = await refusedUnchanged({ method: 'POST', url: '/v1/movements', payload: { movements: [{ key, ...movement }] } }, 400, 'ONH_ERR_VALIDATION');
-        assert.deepEqual(body.errors.map((error: any) => error.path), [path]);
+        const body = await refusedUnchanged(
+          { method: 'POST', url: '/v1/movements', payload: { movements: [{ key, ...movement }] } },
+          400,
+          'ONH_ERR_VALIDATION',
+        );
+        assert.deepEqual(
+          body.errors.map((error: any) => error.path),
+          [path],
+        );
       }
       // A surrogate pair is well-formed text and stays accepted.
-      const pair = await s.call({ method: 'POST', url: '/v1/movements', payload: { movements: [{ key: 'pair-\ud83d\ude00', ...movement }] } });
+      const pair = await s.call({
+        method: 'POST',
+        url: '/v1/movements',
+        payload: { movements: [{ key: 'pair-\ud83d\ude00', ...movement }] },
+      });
       assert.equal(pair.json().results[0].status, 'applied', pair.body);
 
       const keyName = await refusedUnchanged(
-        { method: 'PUT', url: '/v1/variants', payload: { variants: [{ sku: 'A', name: 'A', attributes: { 'x\u0000': 'y' } }] } },
+        {
+          method: 'PUT',
+          url: '/v1/variants',
+          payload: { variants: [{ sku: 'A', name: 'A', attributes: { 'x\u0000': 'y' } }] },
+        },
         400,
         'ONH_ERR_VALIDATION',
       );
-      assert.deepEqual(keyName.errors.map((error: any) => error.path), ['/variants/0/attributes/x\u0000']);
-      const param = await refusedUnchanged({ method: 'GET', url: '/v1/stock/A%00', as: 'read' }, 400, 'ONH_ERR_VALIDATION');
-      assert.deepEqual(param.errors.map((error: any) => error.path), ['params/sku']);
-      const query = await refusedUnchanged({ method: 'GET', url: '/v1/variants?after=%00', as: 'read' }, 400, 'ONH_ERR_VALIDATION');
-      assert.deepEqual(query.errors.map((error: any) => error.path), ['querystring/after']);
+      assert.deepEqual(
+        keyName.errors.map((error: any) => error.path),
+        ['/variants/0/attributes/x\u0000'],
+      );
+      const param = await refusedUnchanged(
+        { method: 'GET', url: '/v1/stock/A%00', as: 'read' },
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.deepEqual(
+        param.errors.map((error: any) => error.path),
+        ['params/sku'],
+      );
+      const query = await refusedUnchanged(
+        { method: 'GET', url: '/v1/variants?after=%00', as: 'read' },
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.deepEqual(
+        query.errors.map((error: any) => error.path),
+        ['querystring/after'],
+      );
     });
 
     it('refuses over-deep and over-large channel settings and rule sets at write time', async () => {
       const channel = { code: 'deep', name: 'Deep', platform: 'custom', locations: ['WH1'] };
       const deep = await refusedUnchanged(
-        { method: 'PUT', url: '/v1/channels', payload: { channels: [{ ...channel, settings: { a: nested(limits.channelSettingsDepthMax) } }] } },
+        {
+          method: 'PUT',
+          url: '/v1/channels',
+          payload: { channels: [{ ...channel, settings: { a: nested(limits.channelSettingsDepthMax) } }] },
+        },
         400,
         'ONH_ERR_VALIDATION',
       );
-      assert.deepEqual(deep.errors.map((error: any) => error.path), ['/channels/0/settings']);
+      assert.deepEqual(
+        deep.errors.map((error: any) => error.path),
+        ['/channels/0/settings'],
+      );
       const veryDeep = await refusedUnchanged(
         {
           method: 'PUT',
@@ -102,28 +141,64 @@ for (const factory of STORES) {
       );
       assert.ok(veryDeep.errors.length >= 1);
       const large = await refusedUnchanged(
-        { method: 'PUT', url: '/v1/channels', payload: { channels: [{ ...channel, settings: { a: 'x'.repeat(limits.channelSettingsBytesMax) } }] } },
+        {
+          method: 'PUT',
+          url: '/v1/channels',
+          payload: { channels: [{ ...channel, settings: { a: 'x'.repeat(limits.channelSettingsBytesMax) } }] },
+        },
         400,
         'ONH_ERR_VALIDATION',
       );
-      assert.deepEqual(large.errors.map((error: any) => error.path), ['/channels/0/settings']);
-      const ok = await s.call({ method: 'PUT', url: '/v1/channels', payload: { channels: [{ ...channel, settings: { a: nested(limits.channelSettingsDepthMax - 1) } }] } });
+      assert.deepEqual(
+        large.errors.map((error: any) => error.path),
+        ['/channels/0/settings'],
+      );
+      const ok = await s.call({
+        method: 'PUT',
+        url: '/v1/channels',
+        payload: { channels: [{ ...channel, settings: { a: nested(limits.channelSettingsDepthMax - 1) } }] },
+      });
       assert.equal(ok.statusCode, 200, ok.body);
 
       const exclude = Array.from({ length: 200 }, (_, index) => `L${index}`.padEnd(90, 'x'));
-      const channels = Object.fromEntries(Array.from({ length: 40 }, (_, index) => [`c${index}`, { exclude_locations: exclude }]));
-      const rules = await refusedUnchanged({ method: 'POST', url: '/v1/rule-sets', payload: { rules: { channels } } }, 400, 'ONH_ERR_VALIDATION');
-      assert.deepEqual(rules.errors.map((error: any) => error.path), ['/rules']);
+      const channels = Object.fromEntries(
+        Array.from({ length: 40 }, (_, index) => [`c${index}`, { exclude_locations: exclude }]),
+      );
+      const rules = await refusedUnchanged(
+        { method: 'POST', url: '/v1/rule-sets', payload: { rules: { channels } } },
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.deepEqual(
+        rules.errors.map((error: any) => error.path),
+        ['/rules'],
+      );
     });
 
     it('refuses connector settings that would not start: unknown fields, wrong types, missing fields', async () => {
-      const connector = { shop_domain: 'a.myshopify.com', access_token: 'env:SHOP_TOKEN', location_id: 'gid-1', webhook_secret: 'w' };
-      const channel = (settings: object) => ({ code: 'c1', name: 'C', platform: 'shopify', locations: ['WH1'], settings });
+      const connector = {
+        shop_domain: 'a.myshopify.com',
+        access_token: 'env:SHOP_TOKEN',
+        location_id: 'gid-1',
+        webhook_secret: 'w',
+      };
+      const channel = (settings: object) => ({
+        code: 'c1',
+        name: 'C',
+        platform: 'shopify',
+        locations: ['WH1'],
+        settings,
+      });
       const body = await refusedUnchanged(
         {
           method: 'PUT',
           url: '/v1/channels',
-          payload: { channels: [channel({ connector: { ...connector, webhook_secrets: 'typo' } }), channel({ connector: { ...connector, webhook_secret: { a: 1 }, location_id: undefined } })] },
+          payload: {
+            channels: [
+              channel({ connector: { ...connector, webhook_secrets: 'typo' } }),
+              channel({ connector: { ...connector, webhook_secret: { a: 1 }, location_id: undefined } }),
+            ],
+          },
         },
         400,
         'ONH_ERR_VALIDATION',
@@ -133,12 +208,24 @@ for (const factory of STORES) {
         '/channels/1/settings/connector/location_id',
         '/channels/1/settings/connector/webhook_secret',
       ]);
-      assert.equal((await s.call({ method: 'PUT', url: '/v1/channels', payload: { channels: [channel({ connector })] } })).statusCode, 200);
+      assert.equal(
+        (await s.call({ method: 'PUT', url: '/v1/channels', payload: { channels: [channel({ connector })] } }))
+          .statusCode,
+        200,
+      );
     });
 
     it('shows channels whatever their stored settings hold (an older version stored deeper ones)', async () => {
       await s.store.upsertChannels(
-        [{ code: 'old', name: 'Old', platform: 'shopify', locations: ['WH1'], settings: { connector: { webhook_secret: nested(4_000) }, deep: nested(4_000) } }],
+        [
+          {
+            code: 'old',
+            name: 'Old',
+            platform: 'shopify',
+            locations: ['WH1'],
+            settings: { connector: { webhook_secret: nested(4_000) }, deep: nested(4_000) },
+          },
+        ],
         0,
       );
       const list = await s.call({ method: 'GET', url: '/v1/channels', as: 'read' });
@@ -147,7 +234,10 @@ for (const factory of STORES) {
       assert.deepEqual(old.settings, { connector: { webhook_secret: '***' }, deep: '***' });
       assert.equal((await s.call({ method: 'GET', url: '/v1/channels/old', as: 'read' })).statusCode, 200);
       // Overwritten, as an operator would, so that later snapshots compare shallow documents.
-      await s.store.upsertChannels([{ code: 'old', name: 'Old', platform: 'shopify', locations: ['WH1'], settings: {} }], 0);
+      await s.store.upsertChannels(
+        [{ code: 'old', name: 'Old', platform: 'shopify', locations: ['WH1'], settings: {} }],
+        0,
+      );
     });
 
     it('shows a read token no secret: by field kind, URLs without userinfo, env references as they are', async () => {
@@ -165,7 +255,10 @@ for (const factory of STORES) {
           private_key_pem: '-----BEGIN PRIVATE KEY-----secret',
         },
       };
-      await s.store.upsertChannels([{ code: 'shh', name: 'Shh', platform: 'shopify', locations: ['WH1'], settings }], 0);
+      await s.store.upsertChannels(
+        [{ code: 'shh', name: 'Shh', platform: 'shopify', locations: ['WH1'], settings }],
+        0,
+      );
       const shown = await s.call({ method: 'GET', url: '/v1/channels/shh', as: 'read' });
       assert.deepEqual(shown.json().settings, {
         shop_domain: 'shop.myshopify.com',
@@ -181,25 +274,55 @@ for (const factory of STORES) {
           private_key_pem: '***',
         },
       });
-      assert.ok(!/secret|hunter2|pass-secret|c2VjcmV0/.test(JSON.stringify(shown.json().settings).replace(/webhook_secret|env:SHOP_PREVIOUS_SECRET/g, '')));
+      assert.ok(
+        !/secret|hunter2|pass-secret|c2VjcmV0/.test(
+          JSON.stringify(shown.json().settings).replace(/webhook_secret|env:SHOP_PREVIOUS_SECRET/g, ''),
+        ),
+      );
     });
 
     it('reserves the keys of onhand and of every channel intake (422, nothing applied)', async () => {
       const movement = { type: 'receipt', sku: 'A', location: 'WH1', quantity: 1 };
       for (const prefix of ['sys:', ...Object.values(intakeKeyPrefixes)]) {
         const body = await refusedUnchanged(
-          { method: 'POST', url: '/v1/movements', as: 'write', payload: { movements: [{ key: 'mine-1', ...movement }, { key: `${prefix}shop:1:2:order`, ...movement }] } },
+          {
+            method: 'POST',
+            url: '/v1/movements',
+            as: 'write',
+            payload: {
+              movements: [
+                { key: 'mine-1', ...movement },
+                { key: `${prefix}shop:1:2:order`, ...movement },
+              ],
+            },
+          },
           422,
           'ONH_ERR_RESERVED_KEY',
         );
-        assert.deepEqual(body.errors.map((error: any) => error.path), ['/movements/1/key']);
+        assert.deepEqual(
+          body.errors.map((error: any) => error.path),
+          ['/movements/1/key'],
+        );
         await refusedUnchanged(
-          { method: 'POST', url: '/v1/reservations', as: 'write', payload: { key: `${prefix}r`, sku: 'A', location: 'WH1', quantity: 1 } },
+          {
+            method: 'POST',
+            url: '/v1/reservations',
+            as: 'write',
+            payload: { key: `${prefix}r`, sku: 'A', location: 'WH1', quantity: 1 },
+          },
           422,
           'ONH_ERR_RESERVED_KEY',
         );
-        await refusedUnchanged({ method: 'POST', url: '/v1/reservations/res_x/commit', as: 'write', payload: { key: `${prefix}c` } }, 422, 'ONH_ERR_RESERVED_KEY');
-        await refusedUnchanged({ method: 'POST', url: '/v1/reservations/res_x/release', as: 'write', payload: { key: `${prefix}c` } }, 422, 'ONH_ERR_RESERVED_KEY');
+        await refusedUnchanged(
+          { method: 'POST', url: '/v1/reservations/res_x/commit', as: 'write', payload: { key: `${prefix}c` } },
+          422,
+          'ONH_ERR_RESERVED_KEY',
+        );
+        await refusedUnchanged(
+          { method: 'POST', url: '/v1/reservations/res_x/release', as: 'write', payload: { key: `${prefix}c` } },
+          422,
+          'ONH_ERR_RESERVED_KEY',
+        );
       }
     });
 
@@ -208,9 +331,22 @@ for (const factory of STORES) {
       const secret = `onh_admin_${'q'.repeat(43)}`;
       await s.call({ method: 'GET', url: `/v1/variants?access_token=${secret}&limit=5`, as: null });
       await s.call({ method: 'GET', url: `/v1/variants?${secret}`, as: 'read' });
-      await s.call({ method: 'GET', url: '/v1/variants?limit=5', as: null, headers: { authorization: `Bearer ${secret}` } });
-      await s.call({ method: 'POST', url: '/webhooks/shopify/shh', payload: '{}', headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': secret } });
-      s.app.log.info({ req: { headers: { 'x-shopify-hmac-sha256': secret, authorization: secret, cookie: secret } } }, 'headers');
+      await s.call({
+        method: 'GET',
+        url: '/v1/variants?limit=5',
+        as: null,
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      await s.call({
+        method: 'POST',
+        url: '/webhooks/shopify/shh',
+        payload: '{}',
+        headers: { 'content-type': 'application/json', 'x-shopify-hmac-sha256': secret },
+      });
+      s.app.log.info(
+        { req: { headers: { 'x-shopify-hmac-sha256': secret, authorization: secret, cookie: secret } } },
+        'headers',
+      );
       const log = logLines.join('');
       assert.ok(log.includes('limit=5'), 'declared query parameters are logged');
       assert.ok(log.includes('[redacted]'));
@@ -222,7 +358,10 @@ for (const factory of STORES) {
       await s.app.listen({ port: 0, host: '127.0.0.1' });
       const deadlineMs = 300;
       assert.equal(s.app.server.requestTimeout, limits.requestReceiveTimeoutMs);
-      assert.ok(s.app.server.headersTimeout <= s.app.server.requestTimeout, 'else Node never checks a body against requestTimeout');
+      assert.ok(
+        s.app.server.headersTimeout <= s.app.server.requestTimeout,
+        'else Node never checks a body against requestTimeout',
+      );
       // Shortened for the test, keeping the relation the server configures.
       s.app.server.headersTimeout = deadlineMs;
       s.app.server.requestTimeout = deadlineMs;
@@ -248,8 +387,25 @@ for (const factory of STORES) {
 describe('channel settings redaction (property)', () => {
   const runs = Number(process.env.ONHAND_FUZZ_RUNS ?? 200);
   const secret = fc.stringMatching(/^[A-Za-z0-9]{12,20}$/).map((text) => `SECRET${text}`);
-  const knownNames = ['connector', 'shop_domain', 'access_token', 'webhook_secret', 'previous_webhook_secret', 'base_url', 'token_url', 'client_id', 'client_secret', 'account', 'location_id', 'api_version', 'poll_interval_ms'];
-  const name = fc.oneof(fc.constantFrom(...knownNames, 'passwd', 'auth', 'authorization', 'private_key_pem', '__proto__', 'key'), fc.string({ maxLength: 12 }));
+  const knownNames = [
+    'connector',
+    'shop_domain',
+    'access_token',
+    'webhook_secret',
+    'previous_webhook_secret',
+    'base_url',
+    'token_url',
+    'client_id',
+    'client_secret',
+    'account',
+    'location_id',
+    'api_version',
+    'poll_interval_ms',
+  ];
+  const name = fc.oneof(
+    fc.constantFrom(...knownNames, 'passwd', 'auth', 'authorization', 'private_key_pem', '__proto__', 'key'),
+    fc.string({ maxLength: 12 }),
+  );
   // Every leaf that carries the secret: raw, in a URL's userinfo, in a query, as an object or array.
   const secretLeaf = fc.oneof(
     secret,
@@ -260,9 +416,21 @@ describe('channel settings redaction (property)', () => {
     secret.map((text) => [text]),
     secret.map((text) => `env:${text}-not-a-name`),
   );
-  const leaf = fc.oneof(secretLeaf, fc.integer(), fc.boolean(), fc.constant(null), fc.constant('env:SOME_NAME'), fc.string({ maxLength: 8 }));
+  const leaf = fc.oneof(
+    secretLeaf,
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant('env:SOME_NAME'),
+    fc.string({ maxLength: 8 }),
+  );
   const tree = fc.letrec((tie) => ({
-    node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(name, tie('node'), { maxKeys: 4 })),
+    node: fc.oneof(
+      { depthSize: 'small' },
+      leaf,
+      fc.array(tie('node'), { maxLength: 3 }),
+      fc.dictionary(name, tie('node'), { maxKeys: 4 }),
+    ),
   })).node;
   const settings = fc.dictionary(name, fc.oneof(tree, fc.dictionary(name, tree, { maxKeys: 6 })), { maxKeys: 8 });
 
@@ -280,12 +448,16 @@ describe('channel settings redaction (property)', () => {
         const plain = new Set(plainOf[platform] ?? []);
         const collect = (object: unknown) => {
           if (object === null || typeof object !== 'object' || Array.isArray(object)) return;
-          for (const [key, value] of Object.entries(object)) if (plain.has(key) && typeof value === 'string' && !value.includes('://')) allowed.add(value);
+          for (const [key, value] of Object.entries(object))
+            if (plain.has(key) && typeof value === 'string' && !value.includes('://')) allowed.add(value);
         };
         collect(generated);
         collect((generated as Record<string, unknown>).connector);
         for (const match of shown.matchAll(/SECRET[A-Za-z0-9]{12,20}/g)) {
-          assert.ok([...allowed].some((value) => value.includes(match[0])), `shown: ${match[0]} in ${shown}`);
+          assert.ok(
+            [...allowed].some((value) => value.includes(match[0])),
+            `shown: ${match[0]} in ${shown}`,
+          );
         }
       }),
       { numRuns: runs },

@@ -49,7 +49,18 @@ export async function startApiServer(factory: StoreFactory, options: { logger?: 
     async snapshot() {
       const now = clock.now();
       // In parallel: on PostgreSQL each read takes a pool connection of its own.
-      const [ledgerDump, channels, listings, unmapped, ruleSets, ruleSetEvents, purchaseOrder, deadLetters, sync, tokenCount] = await Promise.all([
+      const [
+        ledgerDump,
+        channels,
+        listings,
+        unmapped,
+        ruleSets,
+        ruleSetEvents,
+        purchaseOrder,
+        deadLetters,
+        sync,
+        tokenCount,
+      ] = await Promise.all([
         store.canonicalDump(),
         store.listChannels(),
         store.listListings({ limit: 10_000 }),
@@ -61,7 +72,18 @@ export async function startApiServer(factory: StoreFactory, options: { logger?: 
         store.syncStatus(now),
         store.countTokens(),
       ]);
-      return { ledger: ledgerDump, channels, listings, unmapped, ruleSets, ruleSetEvents, purchaseOrder, deadLetters, sync, tokens: tokenCount };
+      return {
+        ledger: ledgerDump,
+        channels,
+        listings,
+        unmapped,
+        ruleSets,
+        ruleSetEvents,
+        purchaseOrder,
+        deadLetters,
+        sync,
+        tokens: tokenCount,
+      };
     },
     async close() {
       await app.close();
