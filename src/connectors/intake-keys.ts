@@ -1,18 +1,20 @@
 import { systemKeyPrefix } from '../core/ledger/apply-commands.js';
 
 /**
- * The idempotency-key prefix of each platform's intake: order lines from its webhooks or its
- * order poll are keyed `<prefix><account>:<order>:<line>:<kind>` (shopify-webhooks.ts,
- * bol-orders.ts). A client of the API must not take such a key first: the channel's real order
- * line would then be refused as a conflict. A new platform with an intake adds its prefix here.
+ * The platforms whose channel intake keys its order lines `<platform>:<account>:...:<kind>`
+ * (businessEventKey in channel-intake.ts): every platform a channel may have, so a platform
+ * whose intake lands later is reserved already. The list mirrors the store's `platforms`
+ * (test/integration/http-hardening.test.ts checks both).
  */
-export const intakeKeyPrefixes = Object.freeze({ shopify: 'shopify:', bol: 'bol:' });
+export const intakePlatforms = Object.freeze(['shopify', 'woocommerce', 'bol', 'amazon', 'gmc', 'custom']);
 
-/** Who a key is reserved for (onhand itself, or a platform's intake), or undefined for a client key. */
+/**
+ * Who a key is reserved for (onhand itself, or a platform's intake), or undefined for a client
+ * key. A client of the API must not take such a key first: the channel's real order line would
+ * then be refused as a conflict.
+ */
 export function reservedKeyOwner(key: string): string | undefined {
   if (key.startsWith(systemKeyPrefix)) return `onhand's own movements (${systemKeyPrefix})`;
-  for (const [platform, prefix] of Object.entries(intakeKeyPrefixes)) {
-    if (key.startsWith(prefix)) return `the ${platform} intake (${prefix})`;
-  }
-  return undefined;
+  const platform = intakePlatforms.find((name) => key.startsWith(`${name}:`));
+  return platform === undefined ? undefined : `the ${platform} channel intake (${platform}:)`;
 }

@@ -1,3 +1,5 @@
+import { jsonFaults } from '../core/json-bounds.js';
+import { limits } from '../core/limits.js';
 import type { ChannelOrderLine } from '../connectors/channel-connector.js';
 import type { CommandAnswer } from '../core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
@@ -38,6 +40,12 @@ export async function ingestOrderLines(
   const location = channel.locations[0];
   const commands: LedgerCommand[] = [];
   for (const line of lines) {
+    // Text no store may hold (core/json-bounds.ts) is refused here, whatever the platform sent.
+    const fault = jsonFaults(line, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
+    if (fault) {
+      report.refused.push({ key: line.key, status: 'invalid', detail: `${fault.path} ${fault.message}` });
+      continue;
+    }
     const sku = (await store.listingByExternalId(channel.code, line.externalId))?.sku ?? line.sku;
     if (!sku || location === undefined) {
       report.unmapped.push({ key: line.key, externalId: line.externalId, sku: line.sku });

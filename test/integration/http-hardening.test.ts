@@ -15,8 +15,10 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { redactChannelSettings } from '../../src/connectors/connector-settings.js';
-import { intakeKeyPrefixes } from '../../src/connectors/intake-keys.js';
+import { businessEventKey } from '../../src/connectors/channel-intake.js';
+import { intakePlatforms } from '../../src/connectors/intake-keys.js';
 import { limits } from '../../src/core/limits.js';
+import { ingestOrderLines } from '../../src/ingest/order-lines.js';
 import { platforms } from '../../src/store/availability-store.js';
 import { problemOf, startApiServer, type ApiServer } from '../support/api-server.js';
 import { STORES } from '../support/stores.js';
@@ -283,7 +285,11 @@ for (const factory of STORES) {
 
     it('reserves the keys of onhand and of every channel intake (422, nothing applied)', async () => {
       const movement = { type: 'receipt', sku: 'A', location: 'WH1', quantity: 1 };
-      for (const prefix of ['sys:', ...Object.values(intakeKeyPrefixes)]) {
+      assert.deepEqual([...intakePlatforms].sort(), [...platforms].sort(), 'every platform is reserved');
+      for (const prefix of [
+        'sys:',
+        ...platforms.map((platform) => `${businessEventKey(platform, 'acct', [], 'order').split(':')[0]}:`),
+      ]) {
         const body = await refusedUnchanged(
           {
             method: 'POST',
@@ -324,6 +330,32 @@ for (const factory of STORES) {
           'ONH_ERR_RESERVED_KEY',
         );
       }
+    });
+
+    it('refuses order lines from a poll whose text the ledger does not accept, before the store', async () => {
+      const line = {
+        kind: 'order',
+        externalId: 'gid-9',
+        sku: 'A',
+        quantity: 1,
+        orderReference: 'o-1',
+        occurredAt: 0,
+      } as const;
+      const before = await s.snapshot();
+      const report = await ingestOrderLines(
+        [
+          { ...line, key: 'bol:acct:o-1:\ud800:order' },
+          { ...line, key: 'bol:acct:o-1:2:order', sku: 'A\u0000' },
+        ],
+        { code: 'poll', platform: 'bol', locations: ['WH1'] },
+        s.store,
+        s.ledger,
+      );
+      assert.deepEqual(
+        report.refused.map((refusal) => refusal.status),
+        ['invalid', 'invalid'],
+      );
+      assert.deepEqual(await s.snapshot(), before);
     });
 
     it('never logs a credential: query-string tokens, Authorization, webhook signatures', async () => {
