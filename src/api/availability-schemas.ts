@@ -67,7 +67,10 @@ export const ChannelItem = Closed({
     Type.Record(Type.String(), Type.Unknown(), {
       maxProperties: channelSettingsMax,
       propertyNames: { minLength: 1, maxLength: limits.codeLengthMax },
-      description: 'Platform settings (shop domain, API version...); never secrets',
+      description:
+        `Platform settings; \`connector\` holds the connector's fields, checked when stored. At most ` +
+        `${limits.channelSettingsDepthMax} levels and ${limits.channelSettingsBytesMax} bytes as JSON. Shown by what ` +
+        'each field is: secrets as `***` (an `env:NAME` reference as it is), URLs without userinfo, unknown keys as `***`',
     }),
   ),
   locations: Type.Array(LocationCode, {
