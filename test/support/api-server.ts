@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { IdSource } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
-import { issueToken } from '../../src/http/tokens.js';
+import { issueToken } from '../../src/api/tokens.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore, TokenScope } from '../../src/store/ledger-store.js';
 import { referenceTime } from './http-harness.js';
