@@ -68,6 +68,13 @@ describe('limits', () => {
     ],
     ['a default page above the largest', { pageSizeDefault: limits.pageSizeMax + 1 }, /page size/],
     ['a read-back chunk above a page', { readBackChunkMax: limits.pageSizeMax + 1 }, /read-back chunk/],
+    [
+      'a receive deadline after the handler deadline',
+      { requestReceiveTimeoutMs: limits.requestTimeoutMs },
+      /stalled body is answered 408/,
+    ],
+    ['settings nested deeper than a request', { channelSettingsDepthMax: limits.requestJsonDepthMax }, /nest within a request/],
+    ['a rule set larger than a request body', { ruleSetBytesMax: limits.requestBodyBytesMax }, /fit one request body/],
     ['quantities whose sums lose precision', { quantityMax: Number.MAX_SAFE_INTEGER }, /exact integers/],
     [
       'a retention default above its maximum',
