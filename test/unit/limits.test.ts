@@ -73,7 +73,11 @@ describe('limits', () => {
       { requestReceiveTimeoutMs: limits.requestTimeoutMs },
       /stalled body is answered 408/,
     ],
-    ['settings nested deeper than a request', { channelSettingsDepthMax: limits.requestJsonDepthMax }, /nest within a request/],
+    [
+      'settings nested deeper than a request',
+      { channelSettingsDepthMax: limits.requestJsonDepthMax },
+      /nest within a request/,
+    ],
     ['a rule set larger than a request body', { ruleSetBytesMax: limits.requestBodyBytesMax }, /fit one request body/],
     ['quantities whose sums lose precision', { quantityMax: Number.MAX_SAFE_INTEGER }, /exact integers/],
     [
