@@ -218,7 +218,7 @@ for (const factory of STORES) {
     });
 
     it('shows channels whatever their stored settings hold (an older version stored deeper ones)', async () => {
-      await s.store.upsertChannels(
+      await s.store.availability.upsertChannels(
         [
           {
             code: 'old',
@@ -236,7 +236,7 @@ for (const factory of STORES) {
       assert.deepEqual(old.settings, { connector: { webhook_secret: '***' }, deep: '***' });
       assert.equal((await s.call({ method: 'GET', url: '/v1/channels/old', as: 'read' })).statusCode, 200);
       // Overwritten, as an operator would, so that later snapshots compare shallow documents.
-      await s.store.upsertChannels(
+      await s.store.availability.upsertChannels(
         [{ code: 'old', name: 'Old', platform: 'shopify', locations: ['WH1'], settings: {} }],
         0,
       );
@@ -257,7 +257,7 @@ for (const factory of STORES) {
           private_key_pem: '-----BEGIN PRIVATE KEY-----secret',
         },
       };
-      await s.store.upsertChannels(
+      await s.store.availability.upsertChannels(
         [{ code: 'shh', name: 'Shh', platform: 'shopify', locations: ['WH1'], settings }],
         0,
       );
@@ -348,7 +348,7 @@ for (const factory of STORES) {
           { ...line, key: 'bol:acct:o-1:2:order', sku: 'A\u0000' },
         ],
         { code: 'poll', platform: 'bol', locations: ['WH1'] },
-        s.store,
+        s.store.outbox,
         s.ledger,
       );
       assert.deepEqual(
