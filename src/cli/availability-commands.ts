@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { Command } from 'commander';
 import { explainText } from '../core/availability/compute-available.js';
 import type { RuleSet } from '../core/availability/rule-set.js';
+import { documentFault, jsonFaults } from '../core/json-bounds.js';
 import { limits } from '../core/limits.js';
 import { listingAvailability, ruleSetView } from '../api/availability-mapping.js';
 import { RuleSetDocument } from '../api/availability-schemas.js';
@@ -53,6 +54,12 @@ function readRulesFile(file: string): RuleSet {
   } catch (error) {
     throw new CliFailure(`${file} is not valid JSON: ${jsonErrorAt(error as Error, text)}`, 2);
   }
+  // The same bounds the API applies to `rules` (src/http/plugins/availability.ts), checked
+  // before the schema so a hostile file cannot make the schema walk deep.
+  const textFaults = jsonFaults(parsed, { depthMax: limits.requestJsonDepthMax, faultsMax: limits.problemErrorsMax });
+  if (textFaults.length > 0) throw rulesRejected(file, 'is not a rule set', textFaults);
+  const sizeFault = documentFault(parsed, { depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax });
+  if (sizeFault) throw rulesRejected(file, 'is not a rule set', [{ path: '', message: sizeFault }]);
   const problems = [...Value.Errors(RuleSetDocument, parsed)].map((error) => ({ path: error.path, message: error.message }));
   if (problems.length > 0) throw rulesRejected(file, 'is not a rule set', problems);
   return parsed as RuleSet;

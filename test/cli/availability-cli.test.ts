@@ -117,6 +117,9 @@ describe('onhand availability commands', { concurrency: false }, () => {
     const cases: { name: string; text: string; expect: RegExp[] }[] = [
       { name: 'broken.json', text: '{\n  "channels": {\n    "bol": { "cap": 5, }\n  }\n}\n', expect: [/broken\.json is not valid JSON/, /line 3, column \d+/] },
       { name: 'shape.json', text: JSON.stringify({ channels: { bol: { cap: 'five', capp: 1 } } }), expect: [/shape\.json: is not a rule set/, /\/channels\/bol\/cap: /, /\/channels\/bol\/capp: /] },
+      { name: 'nul.json', text: JSON.stringify({ channels: { bol: { note: 'a\u0000b' } } }), expect: [/nul\.json: is not a rule set/, /\/channels\/bol\/note: must not contain U\+0000/] },
+      { name: 'deep.json', text: `${'['.repeat(5000)}${']'.repeat(5000)}`, expect: [/deep\.json: is not a rule set/, /nests deeper than \d+ levels/] },
+      { name: 'large.json', text: JSON.stringify({ note: 'x'.repeat(600 * 1024) }), expect: [/large\.json: is not a rule set/, /bytes as JSON; at most 524288/] },
       {
         name: 'meaning.json',
         text: JSON.stringify({ defaults: { buffer: { percent: -5 } }, channels: { bol: { cap: -1 }, amazon: {} } }),
