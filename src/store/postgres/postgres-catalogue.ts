@@ -1,5 +1,5 @@
 import type { EpochMs } from '../../core/clock.js';
-import { checkVariantUpsert, type ExistingVariantFacts } from '../../core/catalogue.js';
+import { checkVariantUpsert } from '../../core/catalogue.js';
 import {
   CatalogueError,
   type CataloguePort,
@@ -13,6 +13,19 @@ import type { PostgresAvailability } from './postgres-availability.js';
 import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
 import { SqlCatalogueViews } from '../sql/sql-catalogue-views.js';
 import type { SqlExecutor } from '../sql/sql-executor.js';
+import {
+  deleteBundleComponents,
+  deletePurchaseOrderLines,
+  locationsByCode,
+  purchaseOrderHeaderParams,
+  purchaseOrderLinesForRewrite,
+  type StoredPurchaseOrderLine,
+  upsertPurchaseOrderHeader,
+  variantFacts,
+  variantFactsFromRows,
+  variantsBySku,
+} from '../sql/sql-catalogue-writes.js';
+import { PostgresExecutor } from './postgres-executor.js';
 
 /** The catalogue slice on PostgreSQL: set-based upserts, each write one transaction that recomputes the listings it affects. */
 export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePort {
@@ -33,16 +46,8 @@ export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePor
       }
       // Serialise catalogue writers: bundle rules read other rows.
       await client.query("SELECT pg_advisory_xact_lock(hashtext('onhand_catalogue'))");
-      const { rows } = await client.query<{ sku: string; is_bundle: number; used: boolean; moved: boolean }>(
-        `SELECT v.sku, v.is_bundle,
-           EXISTS (SELECT 1 FROM bundle_components b WHERE b.component_id = v.id) AS used,
-           EXISTS (SELECT 1 FROM levels l WHERE l.variant_id = v.id AND l.version > 0) AS moved
-         FROM variants v WHERE v.sku = ANY($1::text[])`,
-        [[...skus]],
-      );
-      const facts = new Map<string, ExistingVariantFacts>(
-        rows.map((row) => [row.sku, { sku: row.sku, isBundle: row.is_bundle === 1, usedAsComponent: row.used, hasMovements: row.moved }]),
-      );
+      const sql = new PostgresExecutor(client);
+      const facts = variantFactsFromRows(await sql.all(variantFacts(sql.dialect), [[...skus]]));
       const problems = checkVariantUpsert(variants, facts);
       if (problems.length > 0) throw new CatalogueError('variants rejected; nothing was changed', problems);
       const upserted = await client.query<{ id: number; sku: string; created: boolean }>(
@@ -64,7 +69,7 @@ export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePor
         ],
       );
       const bundleIds = upserted.rows.map((row) => row.id);
-      await client.query('DELETE FROM bundle_components WHERE bundle_id = ANY($1::bigint[])', [bundleIds]);
+      await sql.run(deleteBundleComponents(sql.dialect), [bundleIds]);
       const componentRows = variants.flatMap((variant) =>
         (variant.components ?? []).map((component) => [variant.sku, component.sku, component.quantity] as const),
       );
@@ -76,7 +81,11 @@ export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePor
           toColumns(componentRows, 3),
         );
       }
-      await this.availability.recomputeVariants(client, upserted.rows.map((row) => row.id).sort((a, b) => a - b), now);
+      await this.availability.recomputeVariants(
+        client,
+        upserted.rows.map((row) => row.id).sort((a, b) => a - b),
+        now,
+      );
       const created = upserted.rows.filter((row) => row.created).length;
       return { created, updated: upserted.rows.length - created };
     });
@@ -86,7 +95,8 @@ export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePor
     const seen = new Set<string>();
     const problems: { path: string; message: string }[] = [];
     locations.forEach((location, index) => {
-      if (seen.has(location.code)) problems.push({ path: `/locations/${index}/code`, message: `code ${location.code} appears twice` });
+      if (seen.has(location.code))
+        problems.push({ path: `/locations/${index}/code`, message: `code ${location.code} appears twice` });
       seen.add(location.code);
     });
     if (problems.length > 0) throw new CatalogueError('locations rejected; nothing was changed', problems);
@@ -96,7 +106,12 @@ export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePor
          SELECT u.code, u.name, u.kind, $4, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(code, name, kind)
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at
          RETURNING (xmax = 0) AS created`,
-        [locations.map((location) => location.code), locations.map((location) => location.name), locations.map((location) => location.kind), now],
+        [
+          locations.map((location) => location.code),
+          locations.map((location) => location.name),
+          locations.map((location) => location.kind),
+          now,
+        ],
       );
       await this.availability.bumpConfig(client); // codes and kinds are cached with the channels
       const created = rows.filter((row) => row.created).length;
@@ -104,66 +119,84 @@ export class PostgresCatalogue extends SqlCatalogueViews implements CataloguePor
     });
   }
 
-
-
   async upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord> {
     await this.db.transaction(async (client) => {
       const problems: { path: string; message: string }[] = [];
-      const variants = await client.query<{ id: number; sku: string; is_bundle: number }>(
-        'SELECT id, sku, is_bundle FROM variants WHERE sku = ANY($1::text[])',
-        [order.lines.map((line) => line.sku)],
+      const sql = new PostgresExecutor(client);
+      const variantBySku = new Map(
+        (
+          await sql.all<{ id: number; sku: string; is_bundle: number }>(variantsBySku(sql.dialect), [
+            order.lines.map((line) => line.sku),
+          ])
+        ).map((row) => [row.sku, row]),
       );
-      const locations = await client.query<{ id: number; code: string }>('SELECT id, code FROM locations WHERE code = ANY($1::text[])', [
-        order.lines.map((line) => line.location),
-      ]);
-      const variantBySku = new Map(variants.rows.map((row) => [row.sku, row]));
-      const locationByCode = new Map(locations.rows.map((row) => [row.code, row]));
+      const locationByCode = new Map(
+        (
+          await sql.all<{ id: number; code: string }>(locationsByCode(sql.dialect), [
+            order.lines.map((line) => line.location),
+          ])
+        ).map((row) => [row.code, row]),
+      );
       const numbers = new Set<number>();
       const resolved = order.lines.map((line, index) => {
         const variant = variantBySku.get(line.sku);
         const location = locationByCode.get(line.location);
         if (!variant) problems.push({ path: `/lines/${index}/sku`, message: `unknown sku ${line.sku}` });
-        else if (variant.is_bundle === 1) problems.push({ path: `/lines/${index}/sku`, message: `${line.sku} is a bundle; order its components` });
-        if (!location) problems.push({ path: `/lines/${index}/location`, message: `unknown location ${line.location}` });
-        if (numbers.has(line.line)) problems.push({ path: `/lines/${index}/line`, message: `line ${line.line} appears twice` });
+        else if (variant.is_bundle === 1)
+          problems.push({ path: `/lines/${index}/sku`, message: `${line.sku} is a bundle; order its components` });
+        if (!location)
+          problems.push({ path: `/lines/${index}/location`, message: `unknown location ${line.location}` });
+        if (numbers.has(line.line))
+          problems.push({ path: `/lines/${index}/line`, message: `line ${line.line} appears twice` });
         numbers.add(line.line);
         return { ...line, variantId: variant?.id ?? 0, locationId: location?.id ?? 0 };
       });
-      await client.query(
-        `INSERT INTO purchase_orders (id, supplier, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-         ON CONFLICT (id) DO UPDATE SET supplier = excluded.supplier, status = excluded.status, updated_at = excluded.updated_at`,
-        [order.id, order.supplier ?? null, order.status, now],
-      );
-      // Lock the lines: a receipt against one of them holds the same lock while it adds to quantity_received.
-      const existing = await client.query<{ line: number; variant_id: number; location_id: number; quantity_received: number }>(
-        'SELECT line, variant_id, location_id, quantity_received FROM purchase_order_lines WHERE purchase_order_id = $1 FOR UPDATE',
-        [order.id],
-      );
-      for (const line of existing.rows) {
+      await sql.run(upsertPurchaseOrderHeader, purchaseOrderHeaderParams(order, now));
+      const existing = await sql.all<StoredPurchaseOrderLine>(purchaseOrderLinesForRewrite(sql.dialect), [order.id]);
+      for (const line of existing) {
         if (line.quantity_received === 0) continue;
         const next = resolved.find((candidate) => candidate.line === line.line);
         if (!next) problems.push({ path: '/lines', message: `line ${line.line} has receipts and cannot be removed` });
         else if (next.variantId !== line.variant_id || next.locationId !== line.location_id) {
-          problems.push({ path: '/lines', message: `line ${line.line} has receipts: its sku and location cannot change` });
+          problems.push({
+            path: '/lines',
+            message: `line ${line.line} has receipts: its sku and location cannot change`,
+          });
         }
       }
       if (problems.length > 0) throw new CatalogueError('purchase order rejected; nothing was changed', problems);
-      const received = new Map(existing.rows.map((line) => [line.line, line.quantity_received]));
-      await client.query('DELETE FROM purchase_order_lines WHERE purchase_order_id = $1', [order.id]);
+      const received = new Map(existing.map((line) => [line.line, line.quantity_received]));
+      await sql.run(deletePurchaseOrderLines, [order.id]);
+      // One unnest statement for all lines: one round trip (SQLite runs one prepared statement per line).
       if (resolved.length > 0) {
         await client.query(
           unnestInsert('purchase_order_lines', [
-            ['purchase_order_id', 'text'], ['line', 'bigint'], ['variant_id', 'bigint'], ['location_id', 'bigint'],
-            ['quantity_ordered', 'bigint'], ['quantity_received', 'bigint'], ['expected_at', 'bigint'],
+            ['purchase_order_id', 'text'],
+            ['line', 'bigint'],
+            ['variant_id', 'bigint'],
+            ['location_id', 'bigint'],
+            ['quantity_ordered', 'bigint'],
+            ['quantity_received', 'bigint'],
+            ['expected_at', 'bigint'],
           ]),
           toColumns(
-            resolved.map((line) => [order.id, line.line, line.variantId, line.locationId, line.quantity, received.get(line.line) ?? 0, line.expectedAt]),
+            resolved.map((line) => [
+              order.id,
+              line.line,
+              line.variantId,
+              line.locationId,
+              line.quantity,
+              received.get(line.line) ?? 0,
+              line.expectedAt,
+            ]),
             7,
           ),
         );
       }
       // Pre-order offers follow incoming stock.
-      const variantIds = [...new Set([...resolved.map((line) => line.variantId), ...existing.rows.map((line) => line.variant_id)])].sort((a, b) => a - b);
+      const variantIds = [
+        ...new Set([...resolved.map((line) => line.variantId), ...existing.map((line) => line.variant_id)]),
+      ].sort((a, b) => a - b);
       await this.availability.recomputeVariants(client, variantIds, now);
     });
     return (await this.getPurchaseOrder(order.id))!;

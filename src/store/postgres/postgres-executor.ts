@@ -5,6 +5,7 @@ export const postgresDialect: SqlDialect = {
   name: 'postgres',
   byteOrder: ' COLLATE "C"',
   anyOf: (param, type) => `= ANY($${param}::${type}[])`,
+  lockRows: ' FOR UPDATE',
 };
 
 /** Shared SQL on a pool (or one client, inside a transaction). */

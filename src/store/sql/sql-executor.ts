@@ -32,6 +32,12 @@ export interface SqlDialect {
   readonly byteOrder: string;
   /** `<column> <anyOf(...)>`: the column is one of the array held by parameter `param`. */
   anyOf(param: number, type: 'bigint' | 'text'): string;
+  /**
+   * Appended to a SELECT whose rows the transaction goes on to rewrite: `FOR UPDATE` on
+   * PostgreSQL (row locks against a concurrent writer); nothing on SQLite, whose write
+   * transactions already hold the one database write lock.
+   */
+  readonly lockRows: string;
 }
 
 /** A JSON column's value: text on SQLite, already parsed (jsonb) on PostgreSQL. */

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EpochMs } from '../../core/clock.js';
-import { checkVariantUpsert, type ExistingVariantFacts } from '../../core/catalogue.js';
+import { checkVariantUpsert } from '../../core/catalogue.js';
 import {
   CatalogueError,
   type CataloguePort,
@@ -12,16 +12,28 @@ import {
 } from '../ledger-store.js';
 import type { SqliteAvailability } from './sqlite-availability.js';
 import { SqlCatalogueViews } from '../sql/sql-catalogue-views.js';
-import type { SqlExecutor } from '../sql/sql-executor.js';
+import {
+  deleteBundleComponents,
+  deletePurchaseOrderLines,
+  locationsByCode,
+  purchaseOrderHeaderParams,
+  purchaseOrderLinesForRewrite,
+  type StoredPurchaseOrderLine,
+  upsertPurchaseOrderHeader,
+  variantFacts,
+  variantFactsFromRows,
+  variantsBySku,
+} from '../sql/sql-catalogue-writes.js';
+import type { SqliteExecutor } from './sqlite-executor.js';
 
 /** The catalogue slice on SQLite: each write is one IMMEDIATE transaction that also recomputes the listings it affects. */
 export class SqliteCatalogue extends SqlCatalogueViews implements CataloguePort {
   constructor(
     private readonly db: Database.Database,
     private readonly availability: SqliteAvailability,
-    views: SqlExecutor,
+    private readonly sql: SqliteExecutor,
   ) {
-    super(views);
+    super(sql);
   }
 
   async upsertVariants(variants: readonly VariantInput[], now: EpochMs): Promise<UpsertReport> {
@@ -32,17 +44,7 @@ export class SqliteCatalogue extends SqlCatalogueViews implements CataloguePort 
         skus.add(variant.sku);
         for (const component of variant.components ?? []) skus.add(component.sku);
       }
-      const facts = new Map<string, ExistingVariantFacts>();
-      const factStatement = db.prepare<[string], { sku: string; is_bundle: number; used: number; moved: number }>(
-        `SELECT v.sku, v.is_bundle,
-           EXISTS (SELECT 1 FROM bundle_components b WHERE b.component_id = v.id) AS used,
-           EXISTS (SELECT 1 FROM levels l WHERE l.variant_id = v.id AND l.version > 0) AS moved
-         FROM variants v WHERE v.sku = ?`,
-      );
-      for (const sku of skus) {
-        const row = factStatement.get(sku);
-        if (row) facts.set(sku, { sku, isBundle: row.is_bundle === 1, usedAsComponent: row.used === 1, hasMovements: row.moved === 1 });
-      }
+      const facts = variantFactsFromRows(this.sql.allNow(variantFacts(this.sql.dialect), [[...skus]]));
       const problems = checkVariantUpsert(variants, facts);
       if (problems.length > 0) throw new CatalogueError('variants rejected; nothing was changed', problems);
       const upsert = db.prepare<unknown[], { id: number; created: number }>(
@@ -72,9 +74,9 @@ export class SqliteCatalogue extends SqlCatalogueViews implements CataloguePort 
         else updated += 1;
       }
       const idOf = db.prepare<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?');
+      this.sql.runNow(deleteBundleComponents(this.sql.dialect), [[...ids.values()]]);
       for (const variant of variants) {
         const bundleId = ids.get(variant.sku)!;
-        db.prepare('DELETE FROM bundle_components WHERE bundle_id = ?').run(bundleId);
         for (const component of variant.components ?? []) {
           db.prepare('INSERT INTO bundle_components (bundle_id, component_id, quantity) VALUES (?, ?, ?)').run(
             bundleId,
@@ -95,7 +97,8 @@ export class SqliteCatalogue extends SqlCatalogueViews implements CataloguePort 
       const seen = new Set<string>();
       const problems: { path: string; message: string }[] = [];
       locations.forEach((location, index) => {
-        if (seen.has(location.code)) problems.push({ path: `/locations/${index}/code`, message: `code ${location.code} appears twice` });
+        if (seen.has(location.code))
+          problems.push({ path: `/locations/${index}/code`, message: `code ${location.code} appears twice` });
         seen.add(location.code);
       });
       if (problems.length > 0) throw new CatalogueError('locations rejected; nothing was changed', problems);
@@ -114,54 +117,79 @@ export class SqliteCatalogue extends SqlCatalogueViews implements CataloguePort 
     return run.immediate();
   }
 
-
-
   async upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord> {
     const db = this.db;
     const run = db.transaction(() => {
       const problems: { path: string; message: string }[] = [];
+      const variantBySku = new Map(
+        this.sql
+          .allNow<{ id: number; sku: string; is_bundle: number }>(variantsBySku(this.sql.dialect), [
+            order.lines.map((line) => line.sku),
+          ])
+          .map((row) => [row.sku, row]),
+      );
+      const locationByCode = new Map(
+        this.sql
+          .allNow<{ id: number; code: string }>(locationsByCode(this.sql.dialect), [
+            order.lines.map((line) => line.location),
+          ])
+          .map((row) => [row.code, row]),
+      );
       const resolved = order.lines.map((line, index) => {
-        const variant = db.prepare<[string], { id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE sku = ?').get(line.sku);
-        const location = db.prepare<[string], { id: number; code: string }>('SELECT id, code FROM locations WHERE code = ?').get(line.location);
+        const variant = variantBySku.get(line.sku);
+        const location = locationByCode.get(line.location);
         if (!variant) problems.push({ path: `/lines/${index}/sku`, message: `unknown sku ${line.sku}` });
-        else if (variant.is_bundle === 1) problems.push({ path: `/lines/${index}/sku`, message: `${line.sku} is a bundle; order its components` });
-        if (!location) problems.push({ path: `/lines/${index}/location`, message: `unknown location ${line.location}` });
+        else if (variant.is_bundle === 1)
+          problems.push({ path: `/lines/${index}/sku`, message: `${line.sku} is a bundle; order its components` });
+        if (!location)
+          problems.push({ path: `/lines/${index}/location`, message: `unknown location ${line.location}` });
         return { ...line, variantId: variant?.id ?? 0, locationId: location?.id ?? 0 };
       });
       const numbers = new Set<number>();
       order.lines.forEach((line, index) => {
-        if (numbers.has(line.line)) problems.push({ path: `/lines/${index}/line`, message: `line ${line.line} appears twice` });
+        if (numbers.has(line.line))
+          problems.push({ path: `/lines/${index}/line`, message: `line ${line.line} appears twice` });
         numbers.add(line.line);
       });
-      const existing = db
-        .prepare<[string], { line: number; variant_id: number; location_id: number; quantity_received: number }>(
-          'SELECT line, variant_id, location_id, quantity_received FROM purchase_order_lines WHERE purchase_order_id = ?',
-        )
-        .all(order.id);
+      const existing = this.sql.allNow<StoredPurchaseOrderLine>(purchaseOrderLinesForRewrite(this.sql.dialect), [
+        order.id,
+      ]);
       for (const line of existing) {
         if (line.quantity_received === 0) continue;
         const next = resolved.find((candidate) => candidate.line === line.line);
         if (!next) problems.push({ path: '/lines', message: `line ${line.line} has receipts and cannot be removed` });
         else if (next.variantId !== line.variant_id || next.locationId !== line.location_id) {
-          problems.push({ path: '/lines', message: `line ${line.line} has receipts: its sku and location cannot change` });
+          problems.push({
+            path: '/lines',
+            message: `line ${line.line} has receipts: its sku and location cannot change`,
+          });
         }
       }
       if (problems.length > 0) throw new CatalogueError('purchase order rejected; nothing was changed', problems);
-      db.prepare(
-        `INSERT INTO purchase_orders (id, supplier, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET supplier = excluded.supplier, status = excluded.status, updated_at = excluded.updated_at`,
-      ).run(order.id, order.supplier ?? null, order.status, now, now);
+      this.sql.runNow(upsertPurchaseOrderHeader, purchaseOrderHeaderParams(order, now));
       const received = new Map(existing.map((line) => [line.line, line.quantity_received]));
-      db.prepare('DELETE FROM purchase_order_lines WHERE purchase_order_id = ?').run(order.id);
+      this.sql.runNow(deletePurchaseOrderLines, [order.id]);
+      // One prepared statement per line: in-process, a row costs no round trip (PostgreSQL sends one unnest).
       const insert = db.prepare(
         `INSERT INTO purchase_order_lines (purchase_order_id, line, variant_id, location_id, quantity_ordered, quantity_received, expected_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const line of resolved) {
-        insert.run(order.id, line.line, line.variantId, line.locationId, line.quantity, received.get(line.line) ?? 0, line.expectedAt);
+        insert.run(
+          order.id,
+          line.line,
+          line.variantId,
+          line.locationId,
+          line.quantity,
+          received.get(line.line) ?? 0,
+          line.expectedAt,
+        );
       }
       // Pre-order offers follow incoming stock.
-      this.availability.recomputeNow([...new Set([...resolved.map((line) => line.variantId), ...existing.map((line) => line.variant_id)])], now);
+      this.availability.recomputeNow(
+        [...new Set([...resolved.map((line) => line.variantId), ...existing.map((line) => line.variant_id)])],
+        now,
+      );
     });
     run.immediate();
     return (await this.getPurchaseOrder(order.id))!;

@@ -6,12 +6,17 @@ export const sqliteDialect: SqlDialect = {
   byteOrder: '',
   // SQLite takes an id list as one JSON array parameter.
   anyOf: (param) => `IN (SELECT value FROM json_each($${param}))`,
+  // One writer at a time already: an IMMEDIATE transaction holds the database's write lock.
+  lockRows: '',
 };
 
 /**
  * Shared SQL on a better-sqlite3 connection. `$n` is a named parameter to SQLite: the values
  * are bound as `{ n: value }`; arrays become JSON text (for `json_each`), booleans 0/1.
- * Statements are prepared once per SQL text.
+ * Statements are prepared once per SQL text. The `...Now` forms run the same statements
+ * synchronously, for the writes that share SQL with PostgreSQL but must run inside a
+ * better-sqlite3 `db.transaction` (kept synchronous: an await inside it would let another
+ * batch on this connection nest in it as a savepoint, and a rollback could undo that batch).
  */
 export class SqliteExecutor implements SqlExecutor {
   readonly dialect = sqliteDialect;
@@ -38,20 +43,36 @@ export class SqliteExecutor implements SqlExecutor {
     if (params.length === 0) return [];
     const named: Record<number, unknown> = {};
     params.forEach((value, index) => {
-      named[index + 1] = Array.isArray(value) ? JSON.stringify(value) : typeof value === 'boolean' ? Number(value) : (value ?? null);
+      named[index + 1] = Array.isArray(value)
+        ? JSON.stringify(value)
+        : typeof value === 'boolean'
+          ? Number(value)
+          : (value ?? null);
     });
     return [named];
   }
 
-  async all<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+  allNow<Row = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Row[] {
     return this.statement(sql).all(...this.bind(params)) as Row[];
   }
 
-  async get<Row>(sql: string, params: readonly unknown[] = []): Promise<Row | undefined> {
+  getNow<Row = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Row | undefined {
     return this.statement(sql).get(...this.bind(params)) as Row | undefined;
   }
 
-  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+  runNow(sql: string, params: readonly unknown[] = []): number {
     return this.statement(sql).run(...this.bind(params)).changes;
+  }
+
+  async all<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return this.allNow<Row>(sql, params);
+  }
+
+  async get<Row>(sql: string, params: readonly unknown[] = []): Promise<Row | undefined> {
+    return this.getNow<Row>(sql, params);
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.runNow(sql, params);
   }
 }
