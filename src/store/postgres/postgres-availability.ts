@@ -36,6 +36,33 @@ import type {
 import { CatalogueError } from '../ledger-store.js';
 import { levelFromRow } from '../rows.js';
 
+import { flag } from '../sql/sql-executor.js';
+import {
+  activateRuleSet,
+  channelCodes,
+  channelIdsByCode,
+  channelParams,
+  deleteChannelLocations,
+  deleteUnmappedItem,
+  insertRuleSet,
+  insertRuleSetEvent,
+  lastRuleSetVersion,
+  listingParams,
+  locationCodes,
+  locationIdsByCode,
+  rememberUnmappedItem,
+  ruleSetEventParams,
+  ruleSetExists,
+  ruleSetParams,
+  unmappedItemParams,
+  upsertChannel,
+  upsertListing,
+  upsertMapping,
+  variantIdsByBarcode,
+  variantIdsBySku,
+} from '../sql/sql-availability-writes.js';
+import { PostgresExecutor } from './postgres-executor.js';
+
 type Db = pg.Pool | pg.PoolClient;
 
 /** Variants per bulk-recompute transaction. */
@@ -69,13 +96,26 @@ export class PostgresAvailability {
     const ruleRow =
       state.active_rule_version === null
         ? undefined
-        : (await db.query<{ version: number; rules: RuleSet }>('SELECT version, rules FROM rule_sets WHERE version = $1', [state.active_rule_version])).rows[0];
+        : (
+            await db.query<{ version: number; rules: RuleSet }>(
+              'SELECT version, rules FROM rule_sets WHERE version = $1',
+              [state.active_rule_version],
+            )
+          ).rows[0];
     this.config = availabilityConfig({
       configVersion: state.config_version,
       ruleRow,
       channels: (await db.query<ChannelRow>('SELECT * FROM channels ORDER BY code COLLATE "C"')).rows,
-      links: (await db.query<ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id')).rows,
-      locations: (await db.query<{ id: number; code: string; kind: ChannelLocationRow['kind'] }>('SELECT id, code, kind FROM locations')).rows,
+      links: (
+        await db.query<ChannelLocationRow>(
+          'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
+        )
+      ).rows,
+      locations: (
+        await db.query<{ id: number; code: string; kind: ChannelLocationRow['kind'] }>(
+          'SELECT id, code, kind FROM locations',
+        )
+      ).rows,
     });
     return this.config;
   }
@@ -121,7 +161,13 @@ export class PostgresAvailability {
     const affected = [...affectedVariants(touched, bundleMap(components))].sort((a, b) => a - b);
     const listings = await this.listingsOf(db, affected);
     if (listings.length === 0) return undefined;
-    return { config: await this.loadConfig(db), affected, components, listings, lockVariants: variantsToRead(affected, components) };
+    return {
+      config: await this.loadConfig(db),
+      affected,
+      components,
+      listings,
+      lockVariants: variantsToRead(affected, components),
+    };
   }
 
   /**
@@ -143,24 +189,46 @@ export class PostgresAvailability {
   }
 
   /** The context, once the plan's levels are locked and read. */
-  async contextFromPlan(db: Db, plan: BatchAvailabilityPlan, levels: readonly LevelState[]): Promise<AvailabilityContext> {
-    const variants = (await db.query<{ id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id = ANY($1::bigint[])', [plan.affected])).rows;
+  async contextFromPlan(
+    db: Db,
+    plan: BatchAvailabilityPlan,
+    levels: readonly LevelState[],
+  ): Promise<AvailabilityContext> {
+    const variants = (
+      await db.query<{ id: number; sku: string; is_bundle: number }>(
+        'SELECT id, sku, is_bundle FROM variants WHERE id = ANY($1::bigint[])',
+        [plan.affected],
+      )
+    ).rows;
     const incoming = plan.config.needsIncoming ? await this.incomingOf(db, plan.affected) : [];
-    const current = (await db.query<CurrentRow>('SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id = ANY($1::bigint[])', [plan.affected])).rows;
-    return buildContext(plan.config, { variants, components: plan.components, listings: plan.listings, levels, incoming, current });
+    const current = (
+      await db.query<CurrentRow>(
+        'SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id = ANY($1::bigint[])',
+        [plan.affected],
+      )
+    ).rows;
+    return buildContext(plan.config, {
+      variants,
+      components: plan.components,
+      listings: plan.listings,
+      levels,
+      incoming,
+      current,
+    });
   }
 
   private async incomingOf(db: Db, variantIds: readonly number[]): Promise<IncomingLineRow[]> {
-    return (
-      await db.query<IncomingLineRow>(
-        `${incomingLinesSelect} pol.variant_id = ANY($1::bigint[])`,
-        [variantIds],
-      )
-    ).rows;
+    return (await db.query<IncomingLineRow>(`${incomingLinesSelect} pol.variant_id = ANY($1::bigint[])`, [variantIds]))
+      .rows;
   }
 
   /** Context for computing `variantIds`, locking their levels when `lock` (a write transaction). */
-  async contextFor(db: Db, variantIds: readonly number[], config: AvailabilityConfig, lock: boolean): Promise<AvailabilityContext | undefined> {
+  async contextFor(
+    db: Db,
+    variantIds: readonly number[],
+    config: AvailabilityConfig,
+    lock: boolean,
+  ): Promise<AvailabilityContext | undefined> {
     const listings = await this.listingsOf(db, variantIds);
     if (listings.length === 0) return undefined;
     const components = await this.componentsOf(db, variantIds);
@@ -207,7 +275,11 @@ export class PostgresAvailability {
   }
 
   /** Recompute and store these variants' listings (inside the caller's transaction, levels locked). */
-  async recomputeVariants(db: Db, variantIds: readonly number[], now: EpochMs): Promise<{ listings: number; changed: number }> {
+  async recomputeVariants(
+    db: Db,
+    variantIds: readonly number[],
+    now: EpochMs,
+  ): Promise<{ listings: number; changed: number }> {
     const context = await this.contextFor(db, variantIds, await this.loadConfig(db), true);
     if (!context) return { listings: 0, changed: 0 };
     const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);
@@ -218,37 +290,51 @@ export class PostgresAvailability {
 
   // --- channels ------------------------------------------------------------------------------
 
-  async upsertChannels(db: Db, channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
-    const locationIds = new Map((await db.query<{ id: number; code: string }>('SELECT id, code FROM locations')).rows.map((row) => [row.code, row.id]));
+  async upsertChannels(
+    db: Db,
+    channels: readonly ChannelInput[],
+    now: EpochMs,
+  ): Promise<{ created: number; updated: number }> {
+    const sql = new PostgresExecutor(db);
+    const locationIds = new Map(
+      (await sql.all<{ id: number; code: string }>(locationIdsByCode)).map((row) => [row.code, row.id]),
+    );
     const problems: { path: string; message: string }[] = [];
     const seen = new Set<string>();
     channels.forEach((channel, index) => {
-      if (seen.has(channel.code)) problems.push({ path: `/channels/${index}/code`, message: `code ${channel.code} appears twice` });
+      if (seen.has(channel.code))
+        problems.push({ path: `/channels/${index}/code`, message: `code ${channel.code} appears twice` });
       seen.add(channel.code);
       const codes = new Set<string>();
       channel.locations.forEach((code, position) => {
-        if (!locationIds.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `unknown location ${code}` });
-        if (codes.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `location ${code} appears twice` });
+        if (!locationIds.has(code))
+          problems.push({ path: `/channels/${index}/locations/${position}`, message: `unknown location ${code}` });
+        if (codes.has(code))
+          problems.push({
+            path: `/channels/${index}/locations/${position}`,
+            message: `location ${code} appears twice`,
+          });
         codes.add(code);
       });
     });
     if (problems.length > 0) throw new CatalogueError('channels rejected; nothing was changed', problems);
     let created = 0;
     for (const channel of channels) {
-      const { rows } = await db.query<{ id: number; created: boolean }>(
-        `INSERT INTO channels (code, name, platform, settings, push_latency_p95_ms, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name, platform = excluded.platform, settings = excluded.settings,
-           push_latency_p95_ms = excluded.push_latency_p95_ms, updated_at = excluded.updated_at
-         RETURNING id, (xmax = 0) AS created`,
-        [channel.code, channel.name, channel.platform, JSON.stringify(channel.settings ?? {}), channel.pushLatencyP95Ms ?? 2000, now],
-      );
-      const row = rows[0]!;
-      if (row.created) created += 1;
-      await db.query('DELETE FROM channel_locations WHERE channel_id = $1', [row.id]);
+      const row = (await sql.get<{ id: number; created: boolean }>(
+        upsertChannel(sql.dialect),
+        channelParams(channel, now),
+      ))!;
+      if (flag(row.created)) created += 1;
+      await sql.run(deleteChannelLocations, [row.id]);
+      // One unnest statement per channel: one round trip (SQLite runs one prepared statement per location).
       await db.query(
         `INSERT INTO channel_locations (channel_id, location_id, priority)
          SELECT $1, location_id, priority FROM unnest($2::bigint[], $3::bigint[]) AS u(location_id, priority)`,
-        [row.id, channel.locations.map((code) => locationIds.get(code)), channel.locations.map((_, index) => index + 1)],
+        [
+          row.id,
+          channel.locations.map((code) => locationIds.get(code)),
+          channel.locations.map((_, index) => index + 1),
+        ],
       );
     }
     await this.bumpConfig(db);
@@ -257,13 +343,22 @@ export class PostgresAvailability {
 
   // --- listings ------------------------------------------------------------------------------
 
-  async upsertListings(db: Db, listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport & { variantIds: number[] }> {
-    const channelIds = new Map((await db.query<{ id: number; code: string }>('SELECT id, code FROM channels')).rows.map((row) => [row.code, row.id]));
+  async upsertListings(
+    db: Db,
+    listings: readonly ListingInput[],
+    now: EpochMs,
+  ): Promise<ListingUpsertReport & { variantIds: number[] }> {
+    const sql = new PostgresExecutor(db);
+    const channelIds = new Map(
+      (await sql.all<{ id: number; code: string }>(channelIdsByCode)).map((row) => [row.code, row.id]),
+    );
     const problems: { path: string; message: string }[] = [];
     listings.forEach((listing, index) => {
-      if (!channelIds.has(listing.channel)) problems.push({ path: `/listings/${index}/channel`, message: `unknown channel ${listing.channel}` });
+      if (!channelIds.has(listing.channel))
+        problems.push({ path: `/listings/${index}/channel`, message: `unknown channel ${listing.channel}` });
     });
     if (problems.length > 0) throw new CatalogueError('listings rejected; nothing was changed', problems);
+    // One statement for all (channel, external id) pairs: one round trip (SQLite looks each pair up in-process).
     const mappings = new Map(
       (
         await db.query<{ channel_id: number; external_id: string; variant_id: number }>(
@@ -274,57 +369,64 @@ export class PostgresAvailability {
       ).rows.map((row) => [`${row.channel_id}:${row.external_id}`, row.variant_id]),
     );
     const skus = listings.map((listing) => listing.sku).filter((sku): sku is string => sku !== undefined);
-    const bySku = new Map((await db.query<{ id: number; sku: string }>('SELECT id, sku FROM variants WHERE sku = ANY($1::text[])', [skus])).rows.map((row) => [row.sku, row.id]));
-    const barcodes = listings.map((listing) => listing.barcode).filter((barcode): barcode is string => barcode !== undefined);
+    const bySku = new Map(
+      (await sql.all<{ id: number; sku: string }>(variantIdsBySku(sql.dialect), [skus])).map((row) => [
+        row.sku,
+        row.id,
+      ]),
+    );
+    const barcodes = listings
+      .map((listing) => listing.barcode)
+      .filter((barcode): barcode is string => barcode !== undefined);
     const byBarcode = new Map<string, number[]>();
-    for (const row of (await db.query<{ id: number; barcode: string }>('SELECT id, barcode FROM variants WHERE barcode = ANY($1::text[])', [barcodes])).rows) {
+    for (const row of await sql.all<{ id: number; barcode: string }>(variantIdsByBarcode(sql.dialect), [barcodes])) {
       byBarcode.set(row.barcode, [...(byBarcode.get(row.barcode) ?? []), row.id]);
     }
     const { matched, unmapped } = matchListings(listings, { channelIds, mappings, bySku, byBarcode });
     let created = 0;
     for (const entry of matched) {
-      const { item } = entry;
-      const { rows } = await db.query<{ created: boolean }>(
-        `INSERT INTO listings (channel_id, variant_id, external_id, external_location_id, external_refs, rank, matched_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-         ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, external_location_id = excluded.external_location_id,
-           external_refs = excluded.external_refs, rank = excluded.rank, matched_by = excluded.matched_by, updated_at = excluded.updated_at
-         RETURNING (xmax = 0) AS created`,
-        [entry.channelId, entry.variantId, item.externalId, item.externalLocationId ?? null, JSON.stringify(item.externalRefs ?? {}), item.rank ?? 100, entry.matchedBy, now],
-      );
-      if (rows[0]!.created) created += 1;
-      await db.query('DELETE FROM unmapped_items WHERE channel_id = $1 AND external_id = $2', [entry.channelId, item.externalId]);
+      if (flag((await sql.get<{ created: boolean }>(upsertListing(sql.dialect), listingParams(entry, now)))!.created))
+        created += 1;
+      await sql.run(deleteUnmappedItem, [entry.channelId, entry.item.externalId]);
     }
-    for (const item of unmapped) {
-      await db.query(
-        `INSERT INTO unmapped_items (channel_id, external_id, sku, barcode, reason, at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (channel_id, external_id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, reason = excluded.reason, at = excluded.at`,
-        [channelIds.get(item.channel), item.externalId, item.sku, item.barcode, item.reason, now],
-      );
-    }
-    return { created, updated: matched.length - created, unmapped, variantIds: [...new Set(matched.map((entry) => entry.variantId))].sort((a, b) => a - b) };
+    for (const item of unmapped)
+      await sql.run(rememberUnmappedItem, unmappedItemParams(channelIds.get(item.channel), item, now));
+    return {
+      created,
+      updated: matched.length - created,
+      unmapped,
+      variantIds: [...new Set(matched.map((entry) => entry.variantId))].sort((a, b) => a - b),
+    };
   }
 
-  async upsertMappings(db: Db, mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
-    const channelIds = new Map((await db.query<{ id: number; code: string }>('SELECT id, code FROM channels')).rows.map((row) => [row.code, row.id]));
+  async upsertMappings(
+    db: Db,
+    mappings: readonly MappingInput[],
+    now: EpochMs,
+  ): Promise<{ created: number; updated: number }> {
+    const sql = new PostgresExecutor(db);
+    const channelIds = new Map(
+      (await sql.all<{ id: number; code: string }>(channelIdsByCode)).map((row) => [row.code, row.id]),
+    );
     const variantIds = new Map(
-      (await db.query<{ id: number; sku: string }>('SELECT id, sku FROM variants WHERE sku = ANY($1::text[])', [mappings.map((mapping) => mapping.sku)])).rows.map((row) => [row.sku, row.id]),
+      (
+        await sql.all<{ id: number; sku: string }>(variantIdsBySku(sql.dialect), [
+          mappings.map((mapping) => mapping.sku),
+        ])
+      ).map((row) => [row.sku, row.id]),
     );
     const problems: { path: string; message: string }[] = [];
     mappings.forEach((mapping, index) => {
-      if (!channelIds.has(mapping.channel)) problems.push({ path: `/mappings/${index}/channel`, message: `unknown channel ${mapping.channel}` });
-      if (!variantIds.has(mapping.sku)) problems.push({ path: `/mappings/${index}/sku`, message: `unknown sku ${mapping.sku}` });
+      if (!channelIds.has(mapping.channel))
+        problems.push({ path: `/mappings/${index}/channel`, message: `unknown channel ${mapping.channel}` });
+      if (!variantIds.has(mapping.sku))
+        problems.push({ path: `/mappings/${index}/sku`, message: `unknown sku ${mapping.sku}` });
     });
     if (problems.length > 0) throw new CatalogueError('mappings rejected; nothing was changed', problems);
     let created = 0;
     for (const mapping of mappings) {
-      const { rows } = await db.query<{ created: boolean }>(
-        `INSERT INTO listing_mappings (channel_id, external_id, variant_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-         ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, updated_at = excluded.updated_at
-         RETURNING (xmax = 0) AS created`,
-        [channelIds.get(mapping.channel), mapping.externalId, variantIds.get(mapping.sku), now],
-      );
-      if (rows[0]!.created) created += 1;
+      const params = [channelIds.get(mapping.channel), mapping.externalId, variantIds.get(mapping.sku), now];
+      if (flag((await sql.get<{ created: boolean }>(upsertMapping(sql.dialect), params))!.created)) created += 1;
     }
     return { created, updated: mappings.length - created };
   }
@@ -332,29 +434,48 @@ export class PostgresAvailability {
   // --- rule sets -----------------------------------------------------------------------------
 
   async checkRules(db: Db, rules: RuleSet): Promise<void> {
-    const channelCodes = new Set((await db.query<{ code: string }>('SELECT code FROM channels')).rows.map((row) => row.code));
-    const locationCodes = new Set((await db.query<{ code: string }>('SELECT code FROM locations')).rows.map((row) => row.code));
-    const problems = checkRuleSet(rules, channelCodes, locationCodes);
+    const sql = new PostgresExecutor(db);
+    const channels = new Set((await sql.all<{ code: string }>(channelCodes)).map((row) => row.code));
+    const locations = new Set((await sql.all<{ code: string }>(locationCodes)).map((row) => row.code));
+    const problems = checkRuleSet(rules, channels, locations);
     if (problems.length > 0) throw new CatalogueError('rule set rejected; nothing was changed', problems);
   }
 
-  async createRuleSet(db: Db, input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<number> {
+  async createRuleSet(
+    db: Db,
+    input: { rules: RuleSet; author: string; note?: string | null | undefined },
+    now: EpochMs,
+  ): Promise<number> {
+    const sql = new PostgresExecutor(db);
     await this.checkRules(db, input.rules);
+    // Serialise rule set writers: the next version is max + 1 (SQLite's IMMEDIATE transaction already does).
     await db.query("SELECT pg_advisory_xact_lock(hashtext('onhand_rule_sets'))");
-    const version = ((await db.query<{ v: number | null }>('SELECT max(version) AS v FROM rule_sets')).rows[0]!.v ?? 0) + 1;
-    await db.query('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES ($1, $2, $3, $4, $5)', [version, JSON.stringify(input.rules), input.author, input.note ?? null, now]);
-    await db.query('INSERT INTO rule_set_events (version, action, author, note, at) VALUES ($1, $2, $3, $4, $5)', [version, 'created', input.author, input.note ?? null, now]);
+    const version = ((await sql.get<{ v: number | null }>(lastRuleSetVersion))!.v ?? 0) + 1;
+    await sql.run(insertRuleSet, ruleSetParams(version, input, now));
+    await sql.run(insertRuleSetEvent, ruleSetEventParams(version, 'created', input, now));
     return version;
   }
 
-  async activate(db: Db, version: number, by: { author: string; note?: string | null | undefined }, now: EpochMs): Promise<boolean> {
-    if ((await db.query('SELECT 1 FROM rule_sets WHERE version = $1', [version])).rowCount === 0) return false;
-    await db.query('UPDATE availability_state SET active_rule_version = $1, config_version = config_version + 1 WHERE id = 1', [version]);
-    await db.query('INSERT INTO rule_set_events (version, action, author, note, at) VALUES ($1, $2, $3, $4, $5)', [version, 'activated', by.author, by.note ?? null, now]);
+  async activate(
+    db: Db,
+    version: number,
+    by: { author: string; note?: string | null | undefined },
+    now: EpochMs,
+  ): Promise<boolean> {
+    const sql = new PostgresExecutor(db);
+    if (!(await sql.get(ruleSetExists, [version]))) return false;
+    await sql.run(activateRuleSet, [version]);
+    await sql.run(insertRuleSetEvent, ruleSetEventParams(version, 'activated', by, now));
     return true;
   }
 
-  async dryRunChunk(db: Db, variantIds: readonly number[], rules: RuleSet, now: EpochMs, report: DryRunReport): Promise<void> {
+  async dryRunChunk(
+    db: Db,
+    variantIds: readonly number[],
+    rules: RuleSet,
+    now: EpochMs,
+    report: DryRunReport,
+  ): Promise<void> {
     const config = { ...(await this.loadConfig(db)), ruleSet: rules, ruleVersion: null };
     const context = await this.contextFor(db, variantIds, config, false);
     if (!context) return;
@@ -363,15 +484,25 @@ export class PostgresAvailability {
       const current = context.current.get(result.listingId)?.quantity ?? 0;
       if (current === result.quantity) continue;
       report.changed += 1;
-      report.changes.push({ listingId: result.listingId, channel: result.channelCode, sku, current, proposed: result.quantity });
+      report.changes.push({
+        listingId: result.listingId,
+        channel: result.channelCode,
+        sku,
+        current,
+        proposed: result.quantity,
+      });
     }
   }
 
   async explainListing(db: Db, listing: ListingRecord, now: EpochMs): Promise<ListingExplanation | null> {
     const id = listing.id;
-    const variantId = (await db.query<{ variant_id: number }>('SELECT variant_id FROM listings WHERE id = $1', [Number(id)])).rows[0]!.variant_id;
+    const variantId = (
+      await db.query<{ variant_id: number }>('SELECT variant_id FROM listings WHERE id = $1', [Number(id)])
+    ).rows[0]!.variant_id;
     const context = (await this.contextFor(db, [variantId], await this.loadConfig(db), false))!;
-    const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find((entry) => entry.result.listingId === id);
+    const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find(
+      (entry) => entry.result.listingId === id,
+    );
     if (!found) return null;
     const { result } = found;
     return {
@@ -392,6 +523,7 @@ export class PostgresAvailability {
 
 function bundleMap(rows: readonly ComponentRow[]): Map<number, number[]> {
   const map = new Map<number, number[]>();
-  for (const row of rows) map.set(Number(row.component_id), [...(map.get(Number(row.component_id)) ?? []), Number(row.bundle_id)]);
+  for (const row of rows)
+    map.set(Number(row.component_id), [...(map.get(Number(row.component_id)) ?? []), Number(row.bundle_id)]);
   return map;
 }

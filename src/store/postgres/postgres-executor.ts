@@ -6,6 +6,7 @@ export const postgresDialect: SqlDialect = {
   byteOrder: ' COLLATE "C"',
   anyOf: (param, type) => `= ANY($${param}::${type}[])`,
   lockRows: ' FOR UPDATE',
+  inserted: '(xmax = 0)',
 };
 
 /** Shared SQL on a pool (or one client, inside a transaction). */

@@ -38,6 +38,12 @@ export interface SqlDialect {
    * transactions already hold the one database write lock.
    */
   readonly lockRows: string;
+  /**
+   * A RETURNING expression, true when an `INSERT ... ON CONFLICT DO UPDATE` inserted the row:
+   * `xmax = 0` on PostgreSQL; on SQLite `created_at = updated_at` (the statement writes both
+   * with the same now, and an update leaves created_at older).
+   */
+  readonly inserted: string;
 }
 
 /** A JSON column's value: text on SQLite, already parsed (jsonb) on PostgreSQL. */

@@ -34,6 +34,32 @@ import type {
 import { CatalogueError } from '../ledger-store.js';
 import { levelFromRow } from '../rows.js';
 import { SqliteVariantCache } from './sqlite-variant-cache.js';
+import type { SqliteExecutor } from './sqlite-executor.js';
+import { flag } from '../sql/sql-executor.js';
+import {
+  activateRuleSet,
+  channelCodes,
+  channelIdsByCode,
+  channelParams,
+  deleteChannelLocations,
+  deleteUnmappedItem,
+  insertRuleSet,
+  insertRuleSetEvent,
+  lastRuleSetVersion,
+  listingParams,
+  locationCodes,
+  locationIdsByCode,
+  rememberUnmappedItem,
+  ruleSetEventParams,
+  ruleSetExists,
+  ruleSetParams,
+  unmappedItemParams,
+  upsertChannel,
+  upsertListing,
+  upsertMapping,
+  variantIdsByBarcode,
+  variantIdsBySku,
+} from '../sql/sql-availability-writes.js';
 import type { LevelState } from '../../core/ledger/level.js';
 
 /** SQLite takes id lists as one JSON array parameter: `IN (SELECT value FROM json_each(?))`. */
@@ -58,7 +84,10 @@ export class SqliteAvailability {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly cache: SqliteVariantCache;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly shared: SqliteExecutor,
+  ) {
     this.cache = new SqliteVariantCache(db, (text) => this.sql(text));
   }
 
@@ -96,7 +125,9 @@ export class SqliteAvailability {
     const ruleRow =
       state.active_rule_version === null
         ? undefined
-        : this.sql<[number], { version: number; rules: string }>('SELECT version, rules FROM rule_sets WHERE version = ?').get(state.active_rule_version);
+        : this.sql<[number], { version: number; rules: string }>(
+            'SELECT version, rules FROM rule_sets WHERE version = ?',
+          ).get(state.active_rule_version);
     this.config = availabilityConfig({
       configVersion: state.config_version,
       ruleRow,
@@ -104,7 +135,9 @@ export class SqliteAvailability {
       links: this.sql<[], ChannelLocationRow>(
         'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
       ).all(),
-      locations: this.sql<[], { id: number; code: string; kind: ChannelLocationRow['kind'] }>('SELECT id, code, kind FROM locations').all(),
+      locations: this.sql<[], { id: number; code: string; kind: ChannelLocationRow['kind'] }>(
+        'SELECT id, code, kind FROM locations',
+      ).all(),
     });
     return this.config;
   }
@@ -131,9 +164,9 @@ export class SqliteAvailability {
     this.cache.ensure(read);
     const entries = affected.map((id) => [id, this.cache.get(id)] as const).filter((entry) => entry[1] !== undefined);
     const incoming = config.needsIncoming
-      ? this.sql<[string], IncomingLineRow>(
-          `${incomingLinesSelect} pol.variant_id IN (${inList})`,
-        ).all(JSON.stringify(affected))
+      ? this.sql<[string], IncomingLineRow>(`${incomingLinesSelect} pol.variant_id IN (${inList})`).all(
+          JSON.stringify(affected),
+        )
       : [];
     return buildContext(config, {
       variants: entries.map(([id, entry]) => ({ id, sku: entry!.sku, is_bundle: entry!.isBundle ? 1 : 0 })),
@@ -153,10 +186,9 @@ export class SqliteAvailability {
   ): AvailabilityContext | undefined {
     const ids = JSON.stringify(variantIds);
     const listings = this.sql<[string], ListingRefRow>(
-        `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
          WHERE l.variant_id IN (${inList}) ORDER BY l.id`,
-      )
-      .all(ids);
+    ).all(ids);
     if (listings.length === 0) return undefined;
     const variants = this.sql<[string], { id: number; sku: string; is_bundle: number }>(
       `SELECT id, sku, is_bundle FROM variants WHERE id IN (${inList})`,
@@ -164,19 +196,19 @@ export class SqliteAvailability {
     const components =
       knownComponents ??
       this.sql<[string], ComponentRow>(
-          `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+        `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
            WHERE b.bundle_id IN (${inList})`,
-        )
-        .all(ids);
+      ).all(ids);
     const readIds = JSON.stringify(variantsToRead(variantIds, components));
-    const levels = this.sql<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(readIds).map(levelFromRow);
+    const levels = this.sql<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`)
+      .all(readIds)
+      .map(levelFromRow);
     const incoming = config.needsIncoming
-      ? this.sql<[string], IncomingLineRow>(
-            `${incomingLinesSelect} pol.variant_id IN (${inList})`,
-          )
-          .all(ids)
+      ? this.sql<[string], IncomingLineRow>(`${incomingLinesSelect} pol.variant_id IN (${inList})`).all(ids)
       : [];
-    const current = this.sql<[string], CurrentRow>(`SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id IN (${inList})`).all(ids);
+    const current = this.sql<[string], CurrentRow>(
+      `SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id IN (${inList})`,
+    ).all(ids);
     return buildContext(config, { variants, components, listings, levels, incoming, current });
   }
 
@@ -202,8 +234,17 @@ export class SqliteAvailability {
            rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
       );
     const values = (write: ListingQuantityWrite) => [
-      write.variantId, Number(write.listingId), channelIds.get(write.channelCode) ?? null, write.quantity, write.preorderQuantity,
-      write.preorderEarliestAt, write.preorderLatestAt, write.ruleVersion, write.computedAt, write.computedAt, write.computedAt,
+      write.variantId,
+      Number(write.listingId),
+      channelIds.get(write.channelCode) ?? null,
+      write.quantity,
+      write.preorderQuantity,
+      write.preorderEarliestAt,
+      write.preorderLatestAt,
+      write.ruleVersion,
+      write.computedAt,
+      write.computedAt,
+      write.computedAt,
     ];
     let index = 0;
     for (; index + upsertChunkRows <= writes.length; index += upsertChunkRows) {
@@ -216,7 +257,11 @@ export class SqliteAvailability {
    * One chunk of the bulk recompute: every listed variant with id in [first, last], read with
    * range scans in index order instead of thousands of point lookups.
    */
-  recomputeRange(first: number, last: number, now: EpochMs): { variants: number; listings: number; writes: ListingQuantityWrite[] } {
+  recomputeRange(
+    first: number,
+    last: number,
+    now: EpochMs,
+  ): { variants: number; listings: number; writes: ListingQuantityWrite[] } {
     const config = this.loadConfig();
     const listings = this.sql<[number, number], ListingRefRow>(
       `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
@@ -229,20 +274,27 @@ export class SqliteAvailability {
        WHERE b.bundle_id BETWEEN ? AND ?`,
     ).all(first, last);
     // Only what availability reads (available, count age, velocity): a third of the columns.
-    const levels = this.sql<[number, number], Record<string, unknown>>(`SELECT ${availabilityLevelColumns} FROM levels WHERE variant_id BETWEEN ? AND ?`)
+    const levels = this.sql<[number, number], Record<string, unknown>>(
+      `SELECT ${availabilityLevelColumns} FROM levels WHERE variant_id BETWEEN ? AND ?`,
+    )
       .all(first, last)
       .map(levelFromRow);
     const outside = [...new Set(components.map((row) => row.component_id))].filter((id) => id < first || id > last);
     if (outside.length > 0) {
-      for (const row of this.sql<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(JSON.stringify(outside))) {
+      for (const row of this.sql<[string], Record<string, unknown>>(
+        `SELECT * FROM levels WHERE variant_id IN (${inList})`,
+      ).all(JSON.stringify(outside))) {
         levels.push(levelFromRow(row));
       }
     }
-    const variants = this.sql<[number, number], { id: number; sku: string; is_bundle: number }>('SELECT id, sku, is_bundle FROM variants WHERE id BETWEEN ? AND ?').all(first, last);
+    const variants = this.sql<[number, number], { id: number; sku: string; is_bundle: number }>(
+      'SELECT id, sku, is_bundle FROM variants WHERE id BETWEEN ? AND ?',
+    ).all(first, last);
     const incoming = config.needsIncoming
-      ? this.sql<[number, number], IncomingLineRow>(
-          `${incomingLinesSelect} pol.variant_id BETWEEN ? AND ?`,
-        ).all(first, last)
+      ? this.sql<[number, number], IncomingLineRow>(`${incomingLinesSelect} pol.variant_id BETWEEN ? AND ?`).all(
+          first,
+          last,
+        )
       : [];
     const current = this.sql<[number, number], CurrentRow>(
       'SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id BETWEEN ? AND ?',
@@ -263,33 +315,41 @@ export class SqliteAvailability {
   // --- channels ------------------------------------------------------------------------------
 
   upsertChannels(channels: readonly ChannelInput[], now: EpochMs): { created: number; updated: number } {
+    const sql = this.shared;
     const problems: { path: string; message: string }[] = [];
-    const locationIds = new Map(this.sql<[], { id: number; code: string }>('SELECT id, code FROM locations').all().map((row) => [row.code, row.id]));
+    const locationIds = new Map(
+      sql.allNow<{ id: number; code: string }>(locationIdsByCode).map((row) => [row.code, row.id]),
+    );
     const seen = new Set<string>();
     channels.forEach((channel, index) => {
-      if (seen.has(channel.code)) problems.push({ path: `/channels/${index}/code`, message: `code ${channel.code} appears twice` });
+      if (seen.has(channel.code))
+        problems.push({ path: `/channels/${index}/code`, message: `code ${channel.code} appears twice` });
       seen.add(channel.code);
       const codes = new Set<string>();
       channel.locations.forEach((code, position) => {
-        if (!locationIds.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `unknown location ${code}` });
-        if (codes.has(code)) problems.push({ path: `/channels/${index}/locations/${position}`, message: `location ${code} appears twice` });
+        if (!locationIds.has(code))
+          problems.push({ path: `/channels/${index}/locations/${position}`, message: `unknown location ${code}` });
+        if (codes.has(code))
+          problems.push({
+            path: `/channels/${index}/locations/${position}`,
+            message: `location ${code} appears twice`,
+          });
         codes.add(code);
       });
     });
     if (problems.length > 0) throw new CatalogueError('channels rejected; nothing was changed', problems);
     let created = 0;
-    const upsert = this.sql<unknown[], { id: number; created: number }>(
-      `INSERT INTO channels (code, name, platform, settings, push_latency_p95_ms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (code) DO UPDATE SET name = excluded.name, platform = excluded.platform, settings = excluded.settings,
-         push_latency_p95_ms = excluded.push_latency_p95_ms, updated_at = excluded.updated_at
-       RETURNING id, created_at = updated_at AS created`,
-    );
     for (const channel of channels) {
-      const row = upsert.get(channel.code, channel.name, channel.platform, JSON.stringify(channel.settings ?? {}), channel.pushLatencyP95Ms ?? 2000, now, now)!;
-      if (row.created === 1) created += 1;
-      this.sql('DELETE FROM channel_locations WHERE channel_id = ?').run(row.id);
+      const row = sql.getNow<{ id: number; created: number }>(upsertChannel(sql.dialect), channelParams(channel, now))!;
+      if (flag(row.created)) created += 1;
+      sql.runNow(deleteChannelLocations, [row.id]);
+      // One prepared statement per location, in-process (PostgreSQL sends one unnest).
       channel.locations.forEach((code, index) => {
-        this.sql('INSERT INTO channel_locations (channel_id, location_id, priority) VALUES (?, ?, ?)').run(row.id, locationIds.get(code), index + 1);
+        this.sql('INSERT INTO channel_locations (channel_id, location_id, priority) VALUES (?, ?, ?)').run(
+          row.id,
+          locationIds.get(code),
+          index + 1,
+        );
       });
     }
     this.bumpConfig();
@@ -299,70 +359,79 @@ export class SqliteAvailability {
   // --- listings ------------------------------------------------------------------------------
 
   upsertListings(listings: readonly ListingInput[], now: EpochMs): ListingUpsertReport & { variantIds: number[] } {
-    const channelIds = new Map(this.sql<[], { id: number; code: string }>('SELECT id, code FROM channels').all().map((row) => [row.code, row.id]));
+    const sql = this.shared;
+    const channelIds = new Map(
+      sql.allNow<{ id: number; code: string }>(channelIdsByCode).map((row) => [row.code, row.id]),
+    );
     const problems: { path: string; message: string }[] = [];
     listings.forEach((listing, index) => {
-      if (!channelIds.has(listing.channel)) problems.push({ path: `/listings/${index}/channel`, message: `unknown channel ${listing.channel}` });
+      if (!channelIds.has(listing.channel))
+        problems.push({ path: `/listings/${index}/channel`, message: `unknown channel ${listing.channel}` });
     });
     if (problems.length > 0) throw new CatalogueError('listings rejected; nothing was changed', problems);
     const mappings = new Map<string, number>();
-    const mappingStatement = this.sql<[number, string], { variant_id: number }>('SELECT variant_id FROM listing_mappings WHERE channel_id = ? AND external_id = ?');
-    const bySku = new Map<string, number>();
-    const skuStatement = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?');
-    const byBarcode = new Map<string, number[]>();
-    const barcodeStatement = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE barcode = ?');
+    // One indexed lookup per (channel, external id) pair, in-process (PostgreSQL joins an unnest of the pairs).
+    const mappingStatement = this.sql<[number, string], { variant_id: number }>(
+      'SELECT variant_id FROM listing_mappings WHERE channel_id = ? AND external_id = ?',
+    );
     for (const listing of listings) {
       const channelId = channelIds.get(listing.channel)!;
       const mapped = mappingStatement.get(channelId, listing.externalId);
       if (mapped) mappings.set(`${channelId}:${listing.externalId}`, mapped.variant_id);
-      if (listing.sku !== undefined) {
-        const row = skuStatement.get(listing.sku);
-        if (row) bySku.set(listing.sku, row.id);
-      }
-      if (listing.barcode !== undefined) byBarcode.set(listing.barcode, barcodeStatement.all(listing.barcode).map((row) => row.id));
+    }
+    const skus = listings.map((listing) => listing.sku).filter((sku): sku is string => sku !== undefined);
+    const bySku = new Map(
+      sql.allNow<{ id: number; sku: string }>(variantIdsBySku(sql.dialect), [skus]).map((row) => [row.sku, row.id]),
+    );
+    const barcodes = listings
+      .map((listing) => listing.barcode)
+      .filter((barcode): barcode is string => barcode !== undefined);
+    const byBarcode = new Map<string, number[]>();
+    for (const row of sql.allNow<{ id: number; barcode: string }>(variantIdsByBarcode(sql.dialect), [barcodes])) {
+      byBarcode.set(row.barcode, [...(byBarcode.get(row.barcode) ?? []), row.id]);
     }
     const { matched, unmapped } = matchListings(listings, { channelIds, mappings, bySku, byBarcode });
-    const upsert = this.sql<unknown[], { created: number }>(
-      `INSERT INTO listings (channel_id, variant_id, external_id, external_location_id, external_refs, rank, matched_by, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, external_location_id = excluded.external_location_id,
-         external_refs = excluded.external_refs, rank = excluded.rank, matched_by = excluded.matched_by, updated_at = excluded.updated_at
-       RETURNING created_at = updated_at AS created`,
-    );
     let created = 0;
     for (const entry of matched) {
-      const { item } = entry;
-      const row = upsert.get(entry.channelId, entry.variantId, item.externalId, item.externalLocationId ?? null, JSON.stringify(item.externalRefs ?? {}), item.rank ?? 100, entry.matchedBy, now, now)!;
-      if (row.created === 1) created += 1;
-      this.sql('DELETE FROM unmapped_items WHERE channel_id = ? AND external_id = ?').run(entry.channelId, item.externalId);
+      if (flag(sql.getNow<{ created: number }>(upsertListing(sql.dialect), listingParams(entry, now))!.created))
+        created += 1;
+      sql.runNow(deleteUnmappedItem, [entry.channelId, entry.item.externalId]);
     }
-    const remember = this.sql(
-      `INSERT INTO unmapped_items (channel_id, external_id, sku, barcode, reason, at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (channel_id, external_id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, reason = excluded.reason, at = excluded.at`,
-    );
-    for (const item of unmapped) remember.run(channelIds.get(item.channel), item.externalId, item.sku, item.barcode, item.reason, now);
-    return { created, updated: matched.length - created, unmapped, variantIds: [...new Set(matched.map((entry) => entry.variantId))] };
+    for (const item of unmapped)
+      sql.runNow(rememberUnmappedItem, unmappedItemParams(channelIds.get(item.channel), item, now));
+    return {
+      created,
+      updated: matched.length - created,
+      unmapped,
+      variantIds: [...new Set(matched.map((entry) => entry.variantId))],
+    };
   }
 
-  upsertMappings(mappings: readonly { channel: string; externalId: string; sku: string }[], now: EpochMs): { created: number; updated: number } {
+  upsertMappings(
+    mappings: readonly { channel: string; externalId: string; sku: string }[],
+    now: EpochMs,
+  ): { created: number; updated: number } {
+    const sql = this.shared;
+    const channelIds = new Map(
+      sql.allNow<{ id: number; code: string }>(channelIdsByCode).map((row) => [row.code, row.id]),
+    );
+    const variantIds = new Map(
+      sql
+        .allNow<{ id: number; sku: string }>(variantIdsBySku(sql.dialect), [mappings.map((mapping) => mapping.sku)])
+        .map((row) => [row.sku, row.id]),
+    );
     const problems: { path: string; message: string }[] = [];
-    const resolved = mappings.map((mapping, index) => {
-      const channel = this.sql<[string], { id: number }>('SELECT id FROM channels WHERE code = ?').get(mapping.channel);
-      const variant = this.sql<[string], { id: number }>('SELECT id FROM variants WHERE sku = ?').get(mapping.sku);
-      if (!channel) problems.push({ path: `/mappings/${index}/channel`, message: `unknown channel ${mapping.channel}` });
-      if (!variant) problems.push({ path: `/mappings/${index}/sku`, message: `unknown sku ${mapping.sku}` });
-      return { ...mapping, channelId: channel?.id ?? 0, variantId: variant?.id ?? 0 };
+    mappings.forEach((mapping, index) => {
+      if (!channelIds.has(mapping.channel))
+        problems.push({ path: `/mappings/${index}/channel`, message: `unknown channel ${mapping.channel}` });
+      if (!variantIds.has(mapping.sku))
+        problems.push({ path: `/mappings/${index}/sku`, message: `unknown sku ${mapping.sku}` });
     });
     if (problems.length > 0) throw new CatalogueError('mappings rejected; nothing was changed', problems);
     let created = 0;
-    for (const mapping of resolved) {
-      const row = this.sql<unknown[], { created: number }>(
-          `INSERT INTO listing_mappings (channel_id, external_id, variant_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, updated_at = excluded.updated_at
-           RETURNING created_at = updated_at AS created`,
-        )
-        .get(mapping.channelId, mapping.externalId, mapping.variantId, now, now)!;
-      if (row.created === 1) created += 1;
+    for (const mapping of mappings) {
+      const params = [channelIds.get(mapping.channel), mapping.externalId, variantIds.get(mapping.sku), now];
+      if (flag(sql.getNow<{ created: number }>(upsertMapping(sql.dialect), params)!.created)) created += 1;
     }
     return { created, updated: mappings.length - created };
   }
@@ -370,25 +439,28 @@ export class SqliteAvailability {
   // --- rule sets -----------------------------------------------------------------------------
 
   checkRules(rules: RuleSet): void {
-    const channelCodes = new Set(this.sql<[], { code: string }>('SELECT code FROM channels').all().map((row) => row.code));
-    const locationCodes = new Set(this.sql<[], { code: string }>('SELECT code FROM locations').all().map((row) => row.code));
-    const problems = checkRuleSet(rules, channelCodes, locationCodes);
+    const sql = this.shared;
+    const channels = new Set(sql.allNow<{ code: string }>(channelCodes).map((row) => row.code));
+    const locations = new Set(sql.allNow<{ code: string }>(locationCodes).map((row) => row.code));
+    const problems = checkRuleSet(rules, channels, locations);
     if (problems.length > 0) throw new CatalogueError('rule set rejected; nothing was changed', problems);
   }
 
   createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): number {
+    const sql = this.shared;
     this.checkRules(input.rules);
-    const version = (this.sql<[], { v: number | null }>('SELECT max(version) AS v FROM rule_sets').get()!.v ?? 0) + 1;
-    this.sql('INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES (?, ?, ?, ?, ?)').run(version, JSON.stringify(input.rules), input.author, input.note ?? null, now);
-    this.sql('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'created', input.author, input.note ?? null, now);
+    const version = (sql.getNow<{ v: number | null }>(lastRuleSetVersion)!.v ?? 0) + 1;
+    sql.runNow(insertRuleSet, ruleSetParams(version, input, now));
+    sql.runNow(insertRuleSetEvent, ruleSetEventParams(version, 'created', input, now));
     return version;
   }
 
   /** Switch the active version; returns false for an unknown version. */
   activate(version: number, by: { author: string; note?: string | null | undefined }, now: EpochMs): boolean {
-    if (!this.sql('SELECT 1 FROM rule_sets WHERE version = ?').get(version)) return false;
-    this.sql('UPDATE availability_state SET active_rule_version = ?, config_version = config_version + 1 WHERE id = 1').run(version);
-    this.sql('INSERT INTO rule_set_events (version, action, author, note, at) VALUES (?, ?, ?, ?, ?)').run(version, 'activated', by.author, by.note ?? null, now);
+    const sql = this.shared;
+    if (!sql.getNow(ruleSetExists, [version])) return false;
+    sql.runNow(activateRuleSet, [version]);
+    sql.runNow(insertRuleSetEvent, ruleSetEventParams(version, 'activated', by, now));
     return true;
   }
 
@@ -401,13 +473,21 @@ export class SqliteAvailability {
       const current = context.current.get(result.listingId)?.quantity ?? 0;
       if (current === result.quantity) continue;
       report.changed += 1;
-      report.changes.push({ listingId: result.listingId, channel: result.channelCode, sku, current, proposed: result.quantity });
+      report.changes.push({
+        listingId: result.listingId,
+        channel: result.channelCode,
+        sku,
+        current,
+        proposed: result.quantity,
+      });
     }
   }
 
   explainListing(listing: ListingRecord, now: EpochMs): ListingExplanation | null {
     const id = listing.id;
-    const variantId = this.sql<[number], { variant_id: number }>('SELECT variant_id FROM listings WHERE id = ?').get(Number(id))!.variant_id;
+    const variantId = this.sql<[number], { variant_id: number }>('SELECT variant_id FROM listings WHERE id = ?').get(
+      Number(id),
+    )!.variant_id;
     const context = this.contextFor([variantId], this.loadConfig())!;
     const found = computeListings(context, [variantId], (variant) => context.levels.get(variant) ?? [], now, true).find(
       (entry) => entry.result.listingId === id,
@@ -440,4 +520,3 @@ function bundleMap(rows: readonly ComponentRow[]): Map<number, number[]> {
   }
   return map;
 }
-

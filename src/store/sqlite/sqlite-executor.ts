@@ -8,6 +8,7 @@ export const sqliteDialect: SqlDialect = {
   anyOf: (param) => `IN (SELECT value FROM json_each($${param}))`,
   // One writer at a time already: an IMMEDIATE transaction holds the database's write lock.
   lockRows: '',
+  inserted: 'created_at = updated_at',
 };
 
 /**

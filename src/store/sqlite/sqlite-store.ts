@@ -28,7 +28,12 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements LedgerStore {
   readonly name = 'sqlite';
-  readonly capabilities = { engine: 'sqlite', singleWriter: true, supportsSkipLocked: false, multiProcess: true } as const;
+  readonly capabilities = {
+    engine: 'sqlite',
+    singleWriter: true,
+    supportsSkipLocked: false,
+    multiProcess: true,
+  } as const;
   readonly ledger: SqliteLedger;
   readonly catalogue: SqliteCatalogue;
   readonly availability: SqliteAvailabilityStore;
@@ -55,7 +60,7 @@ export class SqliteStore implements LedgerStore {
     const synchronous = this.db.pragma('synchronous', { simple: true });
     if (synchronous !== 2) throw new Error(`SQLite synchronous is ${String(synchronous)}, expected 2 (FULL)`);
     this.sql = new SqliteExecutor(this.db);
-    const availability = new SqliteAvailability(this.db);
+    const availability = new SqliteAvailability(this.db, this.sql);
     this.ledger = new SqliteLedger(this.db, availability, this.sql);
     this.catalogue = new SqliteCatalogue(this.db, availability, this.sql);
     this.availability = new SqliteAvailabilityStore(this.db, availability, this.sql);

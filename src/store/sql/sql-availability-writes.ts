@@ -1,0 +1,113 @@
+import type { EpochMs } from '../../core/clock.js';
+import type { RuleSet } from '../../core/availability/rule-set.js';
+import type { MatchedListing } from '../availability-rows.js';
+import type { ChannelInput, UnmappedItem } from '../availability-store.js';
+import type { SqlDialect } from './sql-executor.js';
+
+/**
+ * The availability slice's cold writes (channels, listings, mappings, rule sets), one SQL text
+ * for both engines with their parameter builders. Each engine runs them inside its own
+ * transaction, next to its recompute: SQLite synchronously inside `db.transaction`, PostgreSQL
+ * on the transaction's client. Upserts report `created` with {@link SqlDialect.inserted}; read
+ * it with `flag()`.
+ */
+
+export const channelIdsByCode = 'SELECT id, code FROM channels';
+export const locationIdsByCode = 'SELECT id, code FROM locations';
+export const channelCodes = 'SELECT code FROM channels';
+export const locationCodes = 'SELECT code FROM locations';
+
+export const upsertChannel = (d: SqlDialect): string =>
+  `INSERT INTO channels (code, name, platform, settings, push_latency_p95_ms, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
+   ON CONFLICT (code) DO UPDATE SET name = excluded.name, platform = excluded.platform, settings = excluded.settings,
+     push_latency_p95_ms = excluded.push_latency_p95_ms, updated_at = excluded.updated_at
+   RETURNING id, ${d.inserted} AS created`;
+
+export function channelParams(channel: ChannelInput, now: EpochMs): unknown[] {
+  return [
+    channel.code,
+    channel.name,
+    channel.platform,
+    JSON.stringify(channel.settings ?? {}),
+    channel.pushLatencyP95Ms ?? 2000,
+    now,
+  ];
+}
+
+/** Parameter 1: the channel's id; its locations are written again after it. */
+export const deleteChannelLocations = 'DELETE FROM channel_locations WHERE channel_id = $1';
+
+/** Parameter 1: skus. */
+export const variantIdsBySku = (d: SqlDialect): string =>
+  `SELECT id, sku FROM variants WHERE sku ${d.anyOf(1, 'text')}`;
+
+/** Parameter 1: barcodes (a barcode may belong to more than one variant). */
+export const variantIdsByBarcode = (d: SqlDialect): string =>
+  `SELECT id, barcode FROM variants WHERE barcode ${d.anyOf(1, 'text')}`;
+
+export const upsertListing = (d: SqlDialect): string =>
+  `INSERT INTO listings (channel_id, variant_id, external_id, external_location_id, external_refs, rank, matched_by, created_at, updated_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+   ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, external_location_id = excluded.external_location_id,
+     external_refs = excluded.external_refs, rank = excluded.rank, matched_by = excluded.matched_by, updated_at = excluded.updated_at
+   RETURNING ${d.inserted} AS created`;
+
+export function listingParams(entry: MatchedListing, now: EpochMs): unknown[] {
+  const { item } = entry;
+  return [
+    entry.channelId,
+    entry.variantId,
+    item.externalId,
+    item.externalLocationId ?? null,
+    JSON.stringify(item.externalRefs ?? {}),
+    item.rank ?? 100,
+    entry.matchedBy,
+    now,
+  ];
+}
+
+/** Parameters: channel id, external id. A matched listing is no longer unmapped. */
+export const deleteUnmappedItem = 'DELETE FROM unmapped_items WHERE channel_id = $1 AND external_id = $2';
+
+export const rememberUnmappedItem = `INSERT INTO unmapped_items (channel_id, external_id, sku, barcode, reason, at) VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (channel_id, external_id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, reason = excluded.reason, at = excluded.at`;
+
+export function unmappedItemParams(channelId: number | undefined, item: UnmappedItem, now: EpochMs): unknown[] {
+  return [channelId, item.externalId, item.sku, item.barcode, item.reason, now];
+}
+
+export const upsertMapping = (d: SqlDialect): string =>
+  `INSERT INTO listing_mappings (channel_id, external_id, variant_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+   ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, updated_at = excluded.updated_at
+   RETURNING ${d.inserted} AS created`;
+
+export const lastRuleSetVersion = 'SELECT max(version) AS v FROM rule_sets';
+
+export const insertRuleSet =
+  'INSERT INTO rule_sets (version, rules, author, note, created_at) VALUES ($1, $2, $3, $4, $5)';
+
+export function ruleSetParams(
+  version: number,
+  input: { rules: RuleSet; author: string; note?: string | null | undefined },
+  now: EpochMs,
+): unknown[] {
+  return [version, JSON.stringify(input.rules), input.author, input.note ?? null, now];
+}
+
+export const insertRuleSetEvent =
+  'INSERT INTO rule_set_events (version, action, author, note, at) VALUES ($1, $2, $3, $4, $5)';
+
+export function ruleSetEventParams(
+  version: number,
+  action: 'created' | 'activated',
+  by: { author: string; note?: string | null | undefined },
+  now: EpochMs,
+): unknown[] {
+  return [version, action, by.author, by.note ?? null, now];
+}
+
+export const ruleSetExists = 'SELECT 1 AS found FROM rule_sets WHERE version = $1';
+
+/** Parameter 1: the version to make active; cached configs reload on the bumped config_version. */
+export const activateRuleSet =
+  'UPDATE availability_state SET active_rule_version = $1, config_version = config_version + 1 WHERE id = 1';
