@@ -48,17 +48,37 @@ async function open(): Promise<{ store: LedgerStore; cleanup: () => Promise<void
     const database = await createTestDatabase();
     const store = new PostgresStore({ connectionString: database.url, poolSize: 4 });
     await store.migrate();
-    return { store, cleanup: async () => { await store.close(); await database.drop(); } };
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await database.drop();
+      },
+    };
   }
   const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
   const store = new SqliteStore({ filename: process.env.BENCH_DB ?? join(directory, 'availability.db') });
   await store.migrate();
-  return { store, cleanup: async () => { await store.close(); rmSync(directory, { recursive: true, force: true }); } };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
 }
 
 function phase(name: string, started: number, extra: Record<string, unknown> = {}) {
   const seconds = (performance.now() - started) / 1000;
-  console.log(JSON.stringify({ bench: 'availability', store: values.store, phase: name, seconds: Number(seconds.toFixed(2)), ...extra }));
+  console.log(
+    JSON.stringify({
+      bench: 'availability',
+      store: values.store,
+      phase: name,
+      seconds: Number(seconds.toFixed(2)),
+      ...extra,
+    }),
+  );
   return seconds;
 }
 
@@ -74,7 +94,8 @@ await store.catalogue.upsertLocations(
 );
 for (let start = 0; start < plainCount; start += 1000) {
   const chunk = [];
-  for (let index = start; index < Math.min(plainCount, start + 1000); index += 1) chunk.push({ sku: `V${index}`, name: `Variant ${index}`, barcode: String(8_700_000_000_000 + index) });
+  for (let index = start; index < Math.min(plainCount, start + 1000); index += 1)
+    chunk.push({ sku: `V${index}`, name: `Variant ${index}`, barcode: String(8_700_000_000_000 + index) });
   await store.catalogue.upsertVariants(chunk, now);
 }
 for (let start = 0; start < bundleCount; start += 1000) {
@@ -103,7 +124,15 @@ for (let index = 0; index < plainCount; index += 1) {
   const commands: LedgerCommand[] = [];
   for (const [offset, location] of ['WH1', 'WH2', 'ST1'].entries()) {
     const quantity = (index * 31 + offset * 17) % 23;
-    if (quantity > 0) commands.push({ type: 'receipt', key: `stock-${index}-${location}`, payloadHash: 'h', sku: `V${index}`, location, quantity });
+    if (quantity > 0)
+      commands.push({
+        type: 'receipt',
+        key: `stock-${index}-${location}`,
+        payloadHash: 'h',
+        sku: `V${index}`,
+        location,
+        quantity,
+      });
   }
   receipts.push(ledger.submit(commands));
   if (receipts.length >= 2000) await Promise.all(receipts.splice(0));
@@ -113,7 +142,12 @@ phase('opening stock (before any listing)', started);
 
 started = performance.now();
 await store.availability.upsertChannels(
-  channels.map((code, index) => ({ code, name: code, platform: (['shopify', 'bol', 'amazon', 'custom'] as const)[index]!, locations: index === 3 ? ['WH2'] : ['WH1', 'WH2', 'ST1'] })),
+  channels.map((code, index) => ({
+    code,
+    name: code,
+    platform: (['shopify', 'bol', 'amazon', 'custom'] as const)[index]!,
+    locations: index === 3 ? ['WH2'] : ['WH1', 'WH2', 'ST1'],
+  })),
   now,
 );
 for (const [channelIndex, channel] of channels.entries()) {
@@ -121,7 +155,12 @@ for (const [channelIndex, channel] of channels.entries()) {
     const chunk = [];
     for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) {
       const sku = index < plainCount ? `V${index}` : `K${index - plainCount}`;
-      chunk.push({ channel, externalId: `${channel}-${sku}`, ...(channelIndex === 1 && index < plainCount ? { barcode: String(8_700_000_000_000 + index) } : { sku }), rank: channelIndex + 1 });
+      chunk.push({
+        channel,
+        externalId: `${channel}-${sku}`,
+        ...(channelIndex === 1 && index < plainCount ? { barcode: String(8_700_000_000_000 + index) } : { sku }),
+        rank: channelIndex + 1,
+      });
     }
     await store.availability.upsertListings(chunk, now);
   }
@@ -130,16 +169,27 @@ phase('listings (normalizer + first compute)', started, { listings: variantCount
 
 const rulesV1 = {
   defaults: { buffer: { units: 1 } },
-  channels: { bol: { cap: 10, exclude_locations: ['ST1'] }, amazon: { buffer: { percent: 20 } }, b2b: { allocation: { units: 2 } } },
+  channels: {
+    bol: { cap: 10, exclude_locations: ['ST1'] },
+    amazon: { buffer: { percent: 20 } },
+    b2b: { allocation: { units: 2 } },
+  },
   low_stock: { threshold: 3, listings_max: 2 },
 };
 const rulesV2 = {
   defaults: { buffer: { units: 2, zero_at_or_below: 1 } },
-  channels: { bol: { cap: 5, exclude_locations: ['ST1'] }, amazon: { buffer: { percent: 25 } }, b2b: { allocation: { percent: 10 } } },
+  channels: {
+    bol: { cap: 5, exclude_locations: ['ST1'] },
+    amazon: { buffer: { percent: 25 } },
+    b2b: { allocation: { percent: 10 } },
+  },
   low_stock: { threshold: 4, listings_max: 1 },
 };
 const results = [];
-for (const [name, rules] of [['activate v1', rulesV1], ['rule change to v2', rulesV2]] as const) {
+for (const [name, rules] of [
+  ['activate v1', rulesV1],
+  ['rule change to v2', rulesV2],
+] as const) {
   const version = await store.availability.createRuleSet({ rules, author: 'bench' }, now);
   peakRss = 0;
   peakHeap = 0;
@@ -147,7 +197,11 @@ for (const [name, rules] of [['activate v1', rulesV1], ['rule change to v2', rul
   started = performance.now();
   const report = await store.availability.activateRuleSet(version.version, { author: 'bench' }, now);
   sample();
-  const seconds = phase(name, started, { ...report, peak_rss_mib: Math.round(peakRss / 1048576), peak_heap_mib: Math.round(peakHeap / 1048576) });
+  const seconds = phase(name, started, {
+    ...report,
+    peak_rss_mib: Math.round(peakRss / 1048576),
+    peak_heap_mib: Math.round(peakHeap / 1048576),
+  });
   results.push({ name, seconds, ...report, rss: Math.round(peakRss / 1048576), heap: Math.round(peakHeap / 1048576) });
 }
 clearInterval(sampler);
@@ -157,5 +211,7 @@ if (!process.env.BENCH_DB) await cleanup();
 console.log(`\n| store | phase | listings | changed | seconds | listings/s | peak RSS MiB | peak heap MiB |`);
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const result of results) {
-  console.log(`| ${values.store} | ${result.name} | ${result.listings} | ${result.changed} | ${result.seconds.toFixed(2)} | ${Math.round(result.listings / result.seconds)} | ${result.rss} | ${result.heap} |`);
+  console.log(
+    `| ${values.store} | ${result.name} | ${result.listings} | ${result.changed} | ${result.seconds.toFixed(2)} | ${Math.round(result.listings / result.seconds)} | ${result.rss} | ${result.heap} |`,
+  );
 }

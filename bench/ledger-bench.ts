@@ -58,12 +58,24 @@ async function open(engine: string): Promise<Opened> {
     const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
     const store = new SqliteStore({ filename: join(directory, 'bench.db') });
     await store.migrate();
-    return { store, cleanup: async () => { await store.close(); rmSync(directory, { recursive: true, force: true }); } };
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        rmSync(directory, { recursive: true, force: true });
+      },
+    };
   }
   const database = await createTestDatabase();
   const store = new PostgresStore({ connectionString: database.url, poolSize: 4 });
   await store.migrate();
-  return { store, cleanup: async () => { await store.close(); await database.drop(); } };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await database.drop();
+    },
+  };
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -76,29 +88,42 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
   await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
   for (let start = 0; start < variantCount; start += 1000) {
     const chunk = [];
-    for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) chunk.push({ sku: `SKU-${index}`, name: `Variant ${index}` });
+    for (let index = start; index < Math.min(variantCount, start + 1000); index += 1)
+      chunk.push({ sku: `SKU-${index}`, name: `Variant ${index}` });
     await store.catalogue.upsertVariants(chunk, 1);
   }
   const channelCount = Number(values.channels);
   if (channelCount > 0) {
     const codes = Array.from({ length: channelCount }, (_, index) => `ch${index}`);
-    await store.availability.upsertChannels(codes.map((code) => ({ code, name: code, platform: 'custom' as const, locations: ['WH1'] })), 1);
-    const version = await store.availability.createRuleSet({ rules: { defaults: { buffer: { units: 1 } }, channels: { ch0: { cap: 50 } } }, author: 'bench' }, 1);
+    await store.availability.upsertChannels(
+      codes.map((code) => ({ code, name: code, platform: 'custom' as const, locations: ['WH1'] })),
+      1,
+    );
+    const version = await store.availability.createRuleSet(
+      { rules: { defaults: { buffer: { units: 1 } }, channels: { ch0: { cap: 50 } } }, author: 'bench' },
+      1,
+    );
     await store.availability.activateRuleSet(version.version, { author: 'bench' }, 1);
     for (const code of codes) {
       for (let start = 0; start < variantCount; start += 1000) {
         const chunk = [];
-        for (let index = start; index < Math.min(variantCount, start + 1000); index += 1) chunk.push({ channel: code, externalId: `${code}-${index}`, sku: `SKU-${index}` });
+        for (let index = start; index < Math.min(variantCount, start + 1000); index += 1)
+          chunk.push({ channel: code, externalId: `${code}-${index}`, sku: `SKU-${index}` });
         await store.availability.upsertListings(chunk, 1);
       }
     }
   }
   let counter = 0;
-  const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_${++counter}` }, {
-    batchSizeMax: values.batch ? Number(values.batch) : limits.groupCommitBatchSizeMax,
-    queueDepthMax: 100_000,
-    ...(values['in-flight'] ? { inFlightMax: Number(values['in-flight']) } : {}),
-  });
+  const ledger = new GroupCommitter(
+    store,
+    { now: () => Date.now() },
+    { next: (prefix) => `${prefix}_${++counter}` },
+    {
+      batchSizeMax: values.batch ? Number(values.batch) : limits.groupCommitBatchSizeMax,
+      queueDepthMax: 100_000,
+      ...(values['in-flight'] ? { inFlightMax: Number(values['in-flight']) } : {}),
+    },
+  );
   const latencies = new Float64Array(totalCommands);
   let issued = 0;
   let refused = 0;
@@ -160,11 +185,14 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
 const results = [];
 for (const engine of values.stores.split(',')) {
   for (const mix of values.mix.split(',')) {
-    for (const shape of values.shapes.split(',') as ('hot' | 'spread')[]) results.push(await scenario(engine, shape, mix));
+    for (const shape of values.shapes.split(',') as ('hot' | 'spread')[])
+      results.push(await scenario(engine, shape, mix));
   }
 }
 console.log('\n| store | mix | shape | commands/s | p50 ms | p99 ms | mean batch | oversold | verify | peak RSS MiB |');
 console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.store} | ${r.mix} | ${r.shape} | ${r.commands_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.mean_batch} | ${r.oversold_units} | ${r.verify_mismatches} mismatches | ${r.peak_rss_mib} |`);
+  console.log(
+    `| ${r.store} | ${r.mix} | ${r.shape} | ${r.commands_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.mean_batch} | ${r.oversold_units} | ${r.verify_mismatches} mismatches | ${r.peak_rss_mib} |`,
+  );
 }

@@ -55,15 +55,28 @@ async function open(): Promise<{ store: LedgerStore; cleanup: () => Promise<void
     const database = await createTestDatabase();
     const store = new PostgresStore({ connectionString: database.url, poolSize: 6 });
     await store.migrate();
-    return { store, cleanup: async () => { await store.close(); await database.drop(); } };
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await database.drop();
+      },
+    };
   }
   const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
   const store = new SqliteStore({ filename: join(directory, 'propagation.db') });
   await store.migrate();
-  return { store, cleanup: async () => { await store.close(); rmSync(directory, { recursive: true, force: true }); } };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** Movements per second as a function of seconds since the load started. */
 type RateProfile = (second: number) => number;
@@ -78,25 +91,59 @@ function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
 
 type Platform = 'bol' | 'shopify';
 
-async function scenario(name: string, rate: RateProfile, realLimits: boolean, variantCount = defaultVariantCount, platform: Platform = 'bol') {
+async function scenario(
+  name: string,
+  rate: RateProfile,
+  realLimits: boolean,
+  variantCount = defaultVariantCount,
+  platform: Platform = 'bol',
+) {
   const { store, cleanup } = await open();
   // The simulated platform runs in its own process, as a real one would.
-  const simProcess = fork(new URL(`./support/${platform}-sim-process.ts`, import.meta.url).pathname, [realLimits ? 'limits' : 'open'], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const sim = await ask<{ url: string; tokenUrl: string; shopDomain: string; accessToken: string; locationId: string }>(simProcess, undefined);
+  const simProcess = fork(
+    new URL(`./support/${platform}-sim-process.ts`, import.meta.url).pathname,
+    [realLimits ? 'limits' : 'open'],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const sim = await ask<{ url: string; tokenUrl: string; shopDomain: string; accessToken: string; locationId: string }>(
+    simProcess,
+    undefined,
+  );
   const clock = { now: () => Date.now() };
   let ids = 0;
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
   await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
   const skus = Array.from({ length: variantCount }, (_, index) => `V${index}`);
-  await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
-  await store.availability.upsertChannels([{ code: 'bol', name: platform, platform, locations: ['WH1'], pushLatencyP95Ms: 1000 }], clock.now());
+  await store.catalogue.upsertVariants(
+    skus.map((sku) => ({ sku, name: sku })),
+    clock.now(),
+  );
+  await store.availability.upsertChannels(
+    [{ code: 'bol', name: platform, platform, locations: ['WH1'], pushLatencyP95Ms: 1000 }],
+    clock.now(),
+  );
   const seededOffers = (await ask<{ offers: string[] }>(simProcess, { seed: skus.length })).offers;
   const offerOf = new Map(skus.map((sku, index) => [sku, seededOffers[index]!]));
-  await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offerOf.get(sku)!, sku })), clock.now());
-  await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1000 }) as LedgerCommand));
+  await store.availability.upsertListings(
+    skus.map((sku) => ({ channel: 'bol', externalId: offerOf.get(sku)!, sku })),
+    clock.now(),
+  );
+  await ledger.submit(
+    skus.map(
+      (sku) =>
+        ({
+          type: 'receipt',
+          key: `open-${sku}`,
+          payloadHash: 'h',
+          sku,
+          location: 'WH1',
+          quantity: 1000,
+        }) as LedgerCommand,
+    ),
+  );
   const connector: ChannelConnector =
     platform === 'bol'
       ? new BolConnector({
@@ -107,9 +154,19 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
           clientSecret: 'onhand-sim-secret',
           ...(realLimits ? {} : { rateRules: [], pushConcurrencyMax: 32, maxBatchSize: 100 }),
         })
-      : new ShopifyConnector({ shopDomain: sim.shopDomain, baseUrl: sim.url, accessToken: sim.accessToken, locationId: sim.locationId });
+      : new ShopifyConnector({
+          shopDomain: sim.shopDomain,
+          baseUrl: sim.url,
+          accessToken: sim.accessToken,
+          locationId: sim.locationId,
+        });
   const propagation = new Propagation({
-    store, ledger, clock, owner: 'bench', policy: defaultRetryPolicy, channels: [{ channel: 'bol', connector }],
+    store,
+    ledger,
+    clock,
+    owner: 'bench',
+    policy: defaultRetryPolicy,
+    channels: [{ channel: 'bol', connector }],
     ...(values['busy-ms'] === undefined ? {} : { busyMs: Number(values['busy-ms']) }),
     ...(values.claims === undefined ? {} : { claimsInFlightMax: Number(values.claims) }),
     onError: (channel, error) => console.error(channel, String(error)),
@@ -150,7 +207,14 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
     const due = Math.floor(dueSoFar);
     for (; movements < due; movements += 1) {
       const sku = skus[(movements * 7919) % skus.length]!;
-      const command = { type: movements % 2 === 0 ? 'sale' : 'receipt', key: `m${movements}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1 } as LedgerCommand;
+      const command = {
+        type: movements % 2 === 0 ? 'sale' : 'receipt',
+        key: `m${movements}`,
+        payloadHash: 'h',
+        sku,
+        location: 'WH1',
+        quantity: 1,
+      } as LedgerCommand;
       pending.push(
         ledger.submit([command]).then(([answer]) => {
           const list = events.get(offerOf.get(sku)!) ?? [];
@@ -165,11 +229,16 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
   const loadEnd = Date.now();
   const cpu = process.cpuUsage(cpuStart);
   const { cpu: simCpu } = await ask<{ cpu: NodeJS.CpuUsage }>(simProcess, { cpu: true });
-  const coreShare = (usage: { user: number; system: number }) => Number(((usage.user + usage.system) / 1000 / (loadEnd - loadStart)).toFixed(2));
+  const coreShare = (usage: { user: number; system: number }) =>
+    Number(((usage.user + usage.system) / 1000 / (loadEnd - loadStart)).toFixed(2));
   const drained = await settled(120_000);
   await propagation.stop();
-  const shopifyCalls = ((await ask<{ calls?: number }>(simProcess, { cpu: true })).calls ?? 0) - (simCpuStart.calls ?? 0);
-  const history = await ask<{ offers: Record<string, { at: number; amount: number }[]>; rateLimitViolations: number }>(simProcess, { history: true });
+  const shopifyCalls =
+    ((await ask<{ calls?: number }>(simProcess, { cpu: true })).calls ?? 0) - (simCpuStart.calls ?? 0);
+  const history = await ask<{ offers: Record<string, { at: number; amount: number }[]>; rateLimitViolations: number }>(
+    simProcess,
+    { history: true },
+  );
 
   const latencies: number[] = [];
   const risky: number[] = [];
@@ -186,7 +255,11 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
     });
     // Risk timeline: the channel shows more than desired.
     const timeline = [
-      ...list.map((event) => ({ at: event.at, desired: event.desired as number | undefined, shown: undefined as number | undefined })),
+      ...list.map((event) => ({
+        at: event.at,
+        desired: event.desired as number | undefined,
+        shown: undefined as number | undefined,
+      })),
       ...writes.map((write) => ({ at: write.at, desired: undefined, shown: write.amount })),
     ].sort((a, b) => a.at - b.at);
     let desired = 1000;
@@ -225,7 +298,10 @@ async function scenario(name: string, rate: RateProfile, realLimits: boolean, va
     drained,
     // CPU during the load, in cores: the onhand process (ledger, dispatcher, load generator) and the simulator.
     onhand_cpu_cores: coreShare(cpu),
-    sim_cpu_cores: coreShare({ user: simCpu.user - simCpuStart.cpu.user, system: simCpu.system - simCpuStart.cpu.system }),
+    sim_cpu_cores: coreShare({
+      user: simCpu.user - simCpuStart.cpu.user,
+      system: simCpu.system - simCpuStart.cpu.system,
+    }),
   };
   console.log(JSON.stringify(result));
   await ledger.close();
@@ -247,13 +323,24 @@ const scenarios: [string, RateProfile, boolean, (number | undefined)?, Platform?
   // Sustained load far above the budget (40x): what coalescing saves, in API calls per movement.
   ['Bol.com limits, 2,000/s sustained (40x the budget)', () => 2000, true],
   ['Shopify unthrottled, 2,000/s', () => 2000, false, undefined, 'shopify'],
-  ['Shopify limits (Standard), 10x burst (500 in 1 s, then 20/s)', (second) => (second >= 1 && second < 2 ? 500 : 20), true, undefined, 'shopify'],
+  [
+    'Shopify limits (Standard), 10x burst (500 in 1 s, then 20/s)',
+    (second) => (second >= 1 && second < 2 ? 500 : 20),
+    true,
+    undefined,
+    'shopify',
+  ],
 ];
 for (const [name, rate, limits, variants, platform] of scenarios) {
-  if (values.only === undefined || name.includes(values.only)) results.push(await scenario(name, rate, limits, variants, platform));
+  if (values.only === undefined || name.includes(values.only))
+    results.push(await scenario(name, rate, limits, variants, platform));
 }
-console.log('\n| store | platform | scenario | movements/s | latency p50 ms | p95 ms | p99 ms | API calls / movement | at-risk p95 ms | at-risk max ms | at-risk share | 429 violations | onhand CPU cores | simulator CPU cores |');
+console.log(
+  '\n| store | platform | scenario | movements/s | latency p50 ms | p95 ms | p99 ms | API calls / movement | at-risk p95 ms | at-risk max ms | at-risk share | 429 violations | onhand CPU cores | simulator CPU cores |',
+);
 console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.store} | ${r.platform} | ${r.scenario} | ${r.movements_per_s} | ${r.latency_p50_ms} | ${r.latency_p95_ms} | ${r.latency_p99_ms} | ${r.api_calls_per_movement} | ${r.at_risk_p95_ms} | ${r.at_risk_max_ms} | ${r.at_risk_share} | ${r.rate_limit_violations} | ${r.onhand_cpu_cores} | ${r.sim_cpu_cores} |`);
+  console.log(
+    `| ${r.store} | ${r.platform} | ${r.scenario} | ${r.movements_per_s} | ${r.latency_p50_ms} | ${r.latency_p95_ms} | ${r.latency_p99_ms} | ${r.api_calls_per_movement} | ${r.at_risk_p95_ms} | ${r.at_risk_max_ms} | ${r.at_risk_share} | ${r.rate_limit_violations} | ${r.onhand_cpu_cores} | ${r.sim_cpu_cores} |`,
+  );
 }

@@ -34,9 +34,30 @@ const { values } = parseArgs({
 });
 const rows = Number(values.rows);
 const perTransaction = 1000;
-const columns = ['id', 'command_key', 'leg', 'type', 'variant_id', 'location_id', 'version', 'd_on_hand', 'd_reserved', 'd_damaged',
-  'd_quarantine', 'd_in_transit', 'on_hand', 'reserved', 'damaged', 'quarantine', 'in_transit', 'guarded', 'oversold', 'occurred_at',
-  'recorded_at', 'payload_hash'];
+const columns = [
+  'id',
+  'command_key',
+  'leg',
+  'type',
+  'variant_id',
+  'location_id',
+  'version',
+  'd_on_hand',
+  'd_reserved',
+  'd_damaged',
+  'd_quarantine',
+  'd_in_transit',
+  'on_hand',
+  'reserved',
+  'damaged',
+  'quarantine',
+  'in_transit',
+  'guarded',
+  'oversold',
+  'occurred_at',
+  'recorded_at',
+  'payload_hash',
+];
 
 /** Movement n: a sale of one unit on one level (variant 1, location 1), version n. */
 function movement(n: number): (string | number)[] {
@@ -71,7 +92,9 @@ async function sqlite() {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    const insert = db.prepare(`INSERT INTO movements (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    const insert = db.prepare(
+      `INSERT INTO movements (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    );
     let n = 0;
     const batch = db.transaction((count: number) => {
       for (let index = 0; index < count; index += 1) insert.run(...movement(++n));

@@ -27,11 +27,18 @@ const { values } = parseArgs({
 const main = new URL('../dist/src/main.js', import.meta.url).pathname;
 const loader = new URL('./support/http-load.ts', import.meta.url).pathname;
 
-async function startServer(database: string, port: number): Promise<{ process: ChildProcess; url: string; output: () => string }> {
+async function startServer(
+  database: string,
+  port: number,
+): Promise<{ process: ChildProcess; url: string; output: () => string }> {
   let output = '';
-  const child = spawn(process.execPath, [main, 'serve', '--database', database, '--port', String(port), '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [main, 'serve', '--database', database, '--port', String(port), '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}`;
@@ -53,10 +60,19 @@ async function api(url: string, token: string, method: string, path: string, bod
 }
 
 function load(urls: string[], token: string, concurrency: number, count: number, sku: string, prefix: string) {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', loader, urls.join(','), token, String(concurrency), String(count), sku, 'WH1', prefix], {
-    encoding: 'utf8',
-  });
-  return JSON.parse(output.trim().split('\n').pop()!) as { statuses: Record<string, number>; requests_per_s: number; p50_ms: number; p99_ms: number };
+  const output = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', loader, urls.join(','), token, String(concurrency), String(count), sku, 'WH1', prefix],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return JSON.parse(output.trim().split('\n').pop()!) as {
+    statuses: Record<string, number>;
+    requests_per_s: number;
+    p50_ms: number;
+    p99_ms: number;
+  };
 }
 
 const rows: string[] = [];
@@ -68,9 +84,13 @@ for (const engine of values.stores.split(',')) {
   const token = /onh_admin_[A-Za-z0-9_-]+/.exec(first.output())![0];
   const second = await startServer(database, 7501);
   try {
-    await api(first.url, token, 'PUT', '/v1/locations', { locations: [{ code: 'WH1', name: 'Main', kind: 'warehouse' }] });
+    await api(first.url, token, 'PUT', '/v1/locations', {
+      locations: [{ code: 'WH1', name: 'Main', kind: 'warehouse' }],
+    });
     await api(first.url, token, 'PUT', '/v1/variants', { variants: [{ sku: 'HOT', name: 'Hot variant' }] });
-    await api(first.url, token, 'POST', '/v1/movements', { movements: [{ key: 'hot-stock', type: 'receipt', sku: 'HOT', location: 'WH1', quantity: 100_000_000 }] });
+    await api(first.url, token, 'POST', '/v1/movements', {
+      movements: [{ key: 'hot-stock', type: 'receipt', sku: 'HOT', location: 'WH1', quantity: 100_000_000 }],
+    });
 
     const throughput = load([first.url], token, Number(values.clients), Number(values.requests), 'HOT', 'tp');
     const result = { bench: 'reservations-http', store: engine, clients: Number(values.clients), ...throughput };
@@ -81,15 +101,31 @@ for (const engine of values.stores.split(',')) {
     for (let trial = 0; trial < Number(values.trials); trial += 1) {
       const sku = `RACE-${trial}`;
       await api(first.url, token, 'PUT', '/v1/variants', { variants: [{ sku, name: `race ${trial}` }] });
-      await api(first.url, token, 'POST', '/v1/movements', { movements: [{ key: `race-${trial}-stock`, type: 'receipt', sku, location: 'WH1', quantity: 10 }] });
+      await api(first.url, token, 'POST', '/v1/movements', {
+        movements: [{ key: `race-${trial}-stock`, type: 'receipt', sku, location: 'WH1', quantity: 10 }],
+      });
       const race = load([first.url, second.url], token, 100, 100, sku, `race-${trial}`);
       successes.push(race.statuses['201'] ?? 0);
-      const stock = (await (await fetch(`${first.url}/v1/stock/${sku}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { total: { available: number } };
+      const stock = (await (
+        await fetch(`${first.url}/v1/stock/${sku}`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { total: { available: number } };
       oversold += Math.max(0, -stock.total.available) + Math.max(0, (race.statuses['201'] ?? 0) - 10);
     }
-    const race = { bench: 'last-unit-race-http', store: engine, processes: 2, stock: 10, requests: 100, trials: successes.length, successes_min: Math.min(...successes), successes_max: Math.max(...successes), oversold_units: oversold };
+    const race = {
+      bench: 'last-unit-race-http',
+      store: engine,
+      processes: 2,
+      stock: 10,
+      requests: 100,
+      trials: successes.length,
+      successes_min: Math.min(...successes),
+      successes_max: Math.max(...successes),
+      oversold_units: oversold,
+    };
     console.log(JSON.stringify(race));
-    rows.push(`| ${engine} | ${result.requests_per_s} | ${result.p50_ms} | ${result.p99_ms} | ${race.trials} | ${race.successes_min}-${race.successes_max} | ${race.oversold_units} |`);
+    rows.push(
+      `| ${engine} | ${result.requests_per_s} | ${result.p50_ms} | ${result.p99_ms} | ${race.trials} | ${race.successes_min}-${race.successes_max} | ${race.oversold_units} |`,
+    );
   } finally {
     first.process.kill('SIGTERM');
     second.process.kill('SIGTERM');
@@ -98,6 +134,8 @@ for (const engine of values.stores.split(',')) {
     rmSync(directory, { recursive: true, force: true });
   }
 }
-console.log('\n| store | reservations/s (32 clients, HTTP) | p50 ms | p99 ms | race trials (stock 10, 100 requests, 2 processes) | successes per trial | oversold units |');
+console.log(
+  '\n| store | reservations/s (32 clients, HTTP) | p50 ms | p99 ms | race trials (stock 10, 100 requests, 2 processes) | successes per trial | oversold units |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) console.log(row);

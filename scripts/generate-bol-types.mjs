@@ -21,14 +21,16 @@ import openapiTS, { astToString } from 'openapi-typescript';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const specDirectory = join(root, 'specs', 'bol');
 const outIndex = process.argv.indexOf('--out');
-const outDirectory = outIndex === -1 ? join(root, 'src', 'connectors', 'bol', 'generated') : resolve(process.argv[outIndex + 1] ?? '');
+const outDirectory =
+  outIndex === -1 ? join(root, 'src', 'connectors', 'bol', 'generated') : resolve(process.argv[outIndex + 1] ?? '');
 
 const readJson = (name) => JSON.parse(readFileSync(join(specDirectory, name), 'utf8'));
 const retailer = readJson('retailer-api-v10.json');
 const offers = readJson('offers-api-v11.json');
 
 const commonResponseDescriptions = {
-  '400_BAD_REQUEST': 'Bad request: The sent request does not meet the API specification. Please check the error message(s) for more information.',
+  '400_BAD_REQUEST':
+    'Bad request: The sent request does not meet the API specification. Please check the error message(s) for more information.',
   '404_NOT_FOUND': 'Not found: The requested item could not be found.',
   '409_CONFLICT': 'Conflict: the request conflicts with the current state of the resource.',
   '500_INTERNAL_SERVER_ERROR': 'Internal server error (technical, may be retried).',
@@ -93,4 +95,6 @@ await generate(offers, 'offers-v11.ts', 'offers-api-v11.json', [
   'Repair (in memory): the unresolvable "../common/responses.yaml" refs point at local',
   `responses/{${used.join(',')}} whose body is bol's Problem schema copied from retailer-api-v10.json.`,
 ]);
-await generate(retailer, 'retailer-v10.ts', 'retailer-api-v10.json', ['The whole Retailer API v10; onhand uses orders (GET /retailer/orders, /retailer/orders/{order-id}) and Problem.']);
+await generate(retailer, 'retailer-v10.ts', 'retailer-api-v10.json', [
+  'The whole Retailer API v10; onhand uses orders (GET /retailer/orders, /retailer/orders/{order-id}) and Problem.',
+]);

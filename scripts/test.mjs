@@ -16,7 +16,9 @@ function walk(directory) {
   });
 }
 const filters = process.argv.slice(2);
-const files = walk('test').sort().filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)));
+const files = walk('test')
+  .sort()
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)));
 if (files.length === 0) {
   console.error(`no test file matches ${filters.join(' ')}`);
   process.exit(1);
@@ -28,13 +30,18 @@ const usesStores = files.some((file) => readFileSync(file, 'utf8').includes('sup
 let template;
 if (wantsPostgres && usesStores && !process.env.ONHAND_TEST_PG_TEMPLATE) {
   const name = `onhand_template_${process.pid}_${Date.now().toString(36)}`;
-  const made = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/pg-template.ts', name], { stdio: 'inherit', env: process.env });
+  const made = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/pg-template.ts', name], {
+    stdio: 'inherit',
+    env: process.env,
+  });
   if (made.status === 0) template = name;
 }
 async function dropTemplate() {
   if (!template) return;
   const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: process.env.ONHAND_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+  const admin = new pg.Client({
+    connectionString: process.env.ONHAND_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
   await admin.end();
@@ -48,22 +55,33 @@ const timesFile = join(scratch, 'durations.tsv');
 const result = spawnSync(
   process.execPath,
   [
-    '--import', 'tsx', '--test', '--test-concurrency=2',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${new URL('./test-durations.mjs', import.meta.url).href}`, `--test-reporter-destination=${timesFile}`,
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${new URL('./test-durations.mjs', import.meta.url).href}`,
+    `--test-reporter-destination=${timesFile}`,
     ...files,
   ],
   { stdio: 'inherit', env: template ? { ...process.env, ONHAND_TEST_PG_TEMPLATE: template } : process.env },
 );
 const wallMs = Date.now() - started;
 try {
-  const rows = readFileSync(timesFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
-    const [ms, file] = line.split('\t');
-    return { ms: Number(ms), file: relative(process.cwd(), file) };
-  });
+  const rows = readFileSync(timesFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [ms, file] = line.split('\t');
+      return { ms: Number(ms), file: relative(process.cwd(), file) };
+    });
   rows.sort((a, b) => b.ms - a.ms);
   const sumMs = rows.reduce((sum, row) => sum + row.ms, 0);
-  console.log(`\nwall ${(wallMs / 1000).toFixed(1)} s; sum of per-file durations ${(sumMs / 1000).toFixed(1)} s over ${rows.length} files; slowest:`);
+  console.log(
+    `\nwall ${(wallMs / 1000).toFixed(1)} s; sum of per-file durations ${(sumMs / 1000).toFixed(1)} s over ${rows.length} files; slowest:`,
+  );
   for (const row of rows.slice(0, 10)) console.log(`  ${(row.ms / 1000).toFixed(1).padStart(6)} s  ${row.file}`);
 } catch {
   // No durations (the runner failed before any test): the exit status says why.

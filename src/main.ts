@@ -24,7 +24,11 @@ import { defaultRetryPolicy } from './sync/retry-policy.js';
 
 export async function openStore(config: Config): Promise<LedgerStore> {
   if (storeProfile(config.database) === 'postgres') {
-    return new PostgresStore({ connectionString: config.database, poolSize: config.pgPoolSize, allowAsyncCommit: config.allowAsyncCommit });
+    return new PostgresStore({
+      connectionString: config.database,
+      poolSize: config.pgPoolSize,
+      allowAsyncCommit: config.allowAsyncCommit,
+    });
   }
   return new SqliteStore({ filename: resolve(config.database) });
 }
@@ -53,7 +57,13 @@ export async function serve(config: Config): Promise<void> {
   // `serve` needs them, so the other commands (and the crash tests' dispatcher processes,
   // which import channelRuntime from here) start without them.
   const { buildServer } = await import('./http/server.js');
-  const app = await buildServer({ store, ledger, clock: systemClock, ids: randomIds, logger: { level: config.logLevel } });
+  const app = await buildServer({
+    store,
+    ledger,
+    clock: systemClock,
+    ids: randomIds,
+    logger: { level: config.logLevel },
+  });
   const logger = app.log;
   if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');
   const sweeper = new Sweeper(store, ledger, systemClock, {
@@ -71,7 +81,8 @@ export async function serve(config: Config): Promise<void> {
   }
   let bootstrapToken: string | undefined;
   if ((await store.tokens.countTokens()) === 0) {
-    bootstrapToken = (await issueToken(store, { name: 'bootstrap admin', scope: 'admin' }, systemClock, randomIds)).token;
+    bootstrapToken = (await issueToken(store, { name: 'bootstrap admin', scope: 'admin' }, systemClock, randomIds))
+      .token;
   }
   const address = await app.listen({ host: config.host, port: config.port });
   sweeper.start();
@@ -107,7 +118,8 @@ export async function serve(config: Config): Promise<void> {
     channels: runtimes,
     onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
     onOrders: (channel, report) => {
-      if (report.applied + report.refused.length + report.unmapped.length > 0) logger.info({ channel, ...report }, 'channel orders ingested');
+      if (report.applied + report.refused.length + report.unmapped.length > 0)
+        logger.info({ channel, ...report }, 'channel orders ingested');
     },
   });
   polling.start();

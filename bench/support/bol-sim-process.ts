@@ -19,7 +19,10 @@ process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolea
   } else if (message.history) {
     const offers: Record<string, { at: number; amount: number }[]> = {};
     for (const offerId of seeded) offers[offerId] = [...sim.offerState(offerId).stockHistory];
-    process.send!({ offers, rateLimitViolations: sim.stats().rateLimitViolations }, () => void sim.stop().then(() => process.exit(0)));
+    process.send!(
+      { offers, rateLimitViolations: sim.stats().rateLimitViolations },
+      () => void sim.stop().then(() => process.exit(0)),
+    );
   }
 });
 process.send!({ url, tokenUrl: sim.tokenUrl });

@@ -23,7 +23,11 @@ function post(url: URL, body: string): Promise<number> {
         port: url.port,
         path: '/v1/reservations',
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
       },
       (response) => {
         response.resume();
@@ -39,7 +43,10 @@ async function client(id: number) {
   while (issued < Number(count)) {
     const index = issued++;
     const started = performance.now();
-    const status = await post(urls[index % urls.length]!, JSON.stringify({ key: `${keyPrefix}-${id}-${index}`, sku, location, quantity: 1 }));
+    const status = await post(
+      urls[index % urls.length]!,
+      JSON.stringify({ key: `${keyPrefix}-${id}-${index}`, sku, location, quantity: 1 }),
+    );
     latencies.push(performance.now() - started);
     statuses[status] = (statuses[status] ?? 0) + 1;
   }
@@ -49,5 +56,8 @@ await Promise.all(Array.from({ length: Number(concurrency) }, (_, id) => client(
 const elapsed = (performance.now() - started) / 1000;
 agent.destroy();
 latencies.sort((a, b) => a - b);
-const at = (p: number) => Number(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2));
-console.log(JSON.stringify({ statuses, requests_per_s: Math.round(latencies.length / elapsed), p50_ms: at(50), p99_ms: at(99) }));
+const at = (p: number) =>
+  Number(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2));
+console.log(
+  JSON.stringify({ statuses, requests_per_s: Math.round(latencies.length / elapsed), p50_ms: at(50), p99_ms: at(99) }),
+);

@@ -8,21 +8,30 @@
 import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
 
 const realLimits = process.argv[2] === 'limits';
-const sim = new ShopifySimulator(realLimits ? { plan: 'standard' } : { plan: 1_000_000_000, maximumAvailable: 1_000_000_000 });
+const sim = new ShopifySimulator(
+  realLimits ? { plan: 'standard' } : { plan: 1_000_000_000, maximumAvailable: 1_000_000_000 },
+);
 const url = await sim.start();
 const seeded: string[] = [];
 process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolean }) => {
   if (message.cpu) {
     process.send!({ cpu: process.cpuUsage(), calls: sim.stats.graphqlRequests });
   } else if (message.seed !== undefined) {
-    const items = Array.from({ length: message.seed }, (_, index) => sim.addItem({ sku: `V${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId);
+    const items = Array.from(
+      { length: message.seed },
+      (_, index) => sim.addItem({ sku: `V${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId,
+    );
     seeded.push(...items);
     process.send!({ offers: items });
   } else if (message.history) {
     const offers: Record<string, { at: number; amount: number }[]> = {};
     for (const id of seeded) offers[id] = [];
-    for (const write of sim.writes) if (write.source === 'api') offers[write.inventoryItemId]?.push({ at: write.at, amount: write.after });
-    process.send!({ offers, rateLimitViolations: sim.stats.rateLimitViolations }, () => void sim.stop().then(() => process.exit(0)));
+    for (const write of sim.writes)
+      if (write.source === 'api') offers[write.inventoryItemId]?.push({ at: write.at, amount: write.after });
+    process.send!(
+      { offers, rateLimitViolations: sim.stats.rateLimitViolations },
+      () => void sim.stop().then(() => process.exit(0)),
+    );
   }
 });
 process.send!({ url, shopDomain: sim.shopDomain, accessToken: sim.accessToken, locationId: sim.defaultLocationId });

@@ -90,7 +90,8 @@ export function parseOperation(source: string): ParsedOperation | string {
   let name: string | null = null;
   if (text[i] !== '{') {
     const keyword = readName(text, i);
-    if (!keyword || !['query', 'mutation', 'subscription'].includes(keyword.name)) return `Parse error on "${text.slice(i, i + 20)}"`;
+    if (!keyword || !['query', 'mutation', 'subscription'].includes(keyword.name))
+      return `Parse error on "${text.slice(i, i + 20)}"`;
     type = keyword.name as ParsedOperation['type'];
     i = skipIgnored(text, keyword.end);
     const operationName = readName(text, i);
@@ -117,7 +118,8 @@ export function parseOperation(source: string): ParsedOperation | string {
   }
   const bodyEnd = closeOf(text, i);
   if (bodyEnd < 0) return 'Parse error: unbalanced braces';
-  if (skipIgnored(text, bodyEnd) !== text.length) return 'simulator: one operation per document, without fragment definitions';
+  if (skipIgnored(text, bodyEnd) !== text.length)
+    return 'simulator: one operation per document, without fragment definitions';
 
   const fields: OperationField[] = [];
   i = skipIgnored(text, i + 1);

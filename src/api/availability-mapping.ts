@@ -154,7 +154,12 @@ export function dryRunReportView(report: DryRunReport): DryRunReportView {
 }
 
 export function recomputeReportView(report: RecomputeReport): RecomputeReportView {
-  return { variants: report.variants, listings: report.listings, changed: report.changed, rule_version: report.ruleVersion };
+  return {
+    variants: report.variants,
+    listings: report.listings,
+    changed: report.changed,
+    rule_version: report.ruleVersion,
+  };
 }
 
 export function listingQuantityView(quantity: ListingQuantity): ListingQuantityView {

@@ -44,7 +44,11 @@ type Serialized<T> = T extends readonly (infer E)[]
     ? { [K in keyof T]: Serialized<Partial<Pick<T, K>> extends Pick<T, K> ? Exclude<T[K], undefined> : T[K]> }
     : T;
 
-const ChannelCode = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'Channel code, e.g. `bol`, `shop-nl`' });
+const ChannelCode = Type.String({
+  minLength: 1,
+  maxLength: limits.codeLengthMax,
+  description: 'Channel code, e.g. `bol`, `shop-nl`',
+});
 const ExternalId = Type.String({ minLength: 1, maxLength: limits.codeLengthMax });
 const Count = Type.Integer({ description: 'Whole units; the rule-set check wants >= 0' });
 const Percent = Type.Number({ description: 'Percentage; the rule-set check wants 0 to 100' });
@@ -79,7 +83,11 @@ export const ChannelItem = Closed({
     description: 'Location codes that feed the channel, in priority order (first = preferred)',
   }),
   push_latency_p95_ms: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: pushLatencyP95MsMax, description: 'Measured p95 push latency, for the velocity buffer; default 2000' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: pushLatencyP95MsMax,
+      description: 'Measured p95 push latency, for the velocity buffer; default 2000',
+    }),
   ),
 });
 export type ChannelItem = Static<typeof ChannelItem>;
@@ -113,7 +121,8 @@ export const ListingItem = Closed({
   external_id: Type.String({
     minLength: 1,
     maxLength: limits.codeLengthMax,
-    description: "The channel's id for the item: Bol offer id, Amazon seller SKU, Shopify inventory item id, Woo product/variation id",
+    description:
+      "The channel's id for the item: Bol offer id, Amazon seller SKU, Shopify inventory item id, Woo product/variation id",
   }),
   sku: Type.Optional(Sku),
   barcode: Type.Optional(Identifier),
@@ -124,7 +133,13 @@ export const ListingItem = Closed({
       propertyNames: { minLength: 1, maxLength: limits.codeLengthMax },
     }),
   ),
-  rank: Type.Optional(Type.Integer({ minimum: 0, maximum: rankMax, description: 'Lower is more important when stock runs low; default 100' })),
+  rank: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: rankMax,
+      description: 'Lower is more important when stock runs low; default 100',
+    }),
+  ),
 });
 export type ListingItem = Static<typeof ListingItem>;
 
@@ -146,7 +161,9 @@ export type UnmappedView = Static<typeof UnmappedView>;
 export const ListingUpsertResult = Type.Object({
   created: Integer,
   updated: Integer,
-  unmapped: Type.Array(UnmappedView, { description: 'Items that matched no variant: kept and listed by GET /v1/unmapped, never dropped' }),
+  unmapped: Type.Array(UnmappedView, {
+    description: 'Items that matched no variant: kept and listed by GET /v1/unmapped, never dropped',
+  }),
 });
 
 export const UnmappedList = Items(Type.Object({ ...UnmappedView.properties, at: Timestamp }));
@@ -198,7 +215,10 @@ const BufferRules = Closed({
   dynamic: Type.Optional(
     Closed(
       { safety_factor: Type.Number(), floor: Type.Optional(Count), ceiling: Type.Optional(Count) },
-      { description: "Units sold per second x the channel's p95 push latency x safety_factor, clamped to [floor, ceiling]" },
+      {
+        description:
+          "Units sold per second x the channel's p95 push latency x safety_factor, clamped to [floor, ceiling]",
+      },
     ),
   ),
 });
@@ -235,7 +255,11 @@ export type RuleSetCreateBody = Static<typeof RuleSetCreateBody>;
 export const DryRunBody = Closed({
   rules: RuleSetDocument,
   limit: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: limits.pageSizeMax, description: `Most changes listed; default ${limits.pageSizeDefault}` }),
+    Type.Integer({
+      minimum: 1,
+      maximum: limits.pageSizeMax,
+      description: `Most changes listed; default ${limits.pageSizeDefault}`,
+    }),
   ),
 });
 export type DryRunBody = Static<typeof DryRunBody>;
@@ -272,11 +296,19 @@ export type RuleSetEventView = Static<typeof RuleSetEventView>;
 export const RuleSetEventList = Items(RuleSetEventView);
 
 export const DryRunReportView = Type.Object({
-  base_version: Nullable(Type.Integer({ description: 'The active version compared against; null when none is active' })),
+  base_version: Nullable(
+    Type.Integer({ description: 'The active version compared against; null when none is active' }),
+  ),
   listings: Integer,
   changed: Integer,
   changes: Type.Array(
-    Type.Object({ listing_id: Type.String(), channel: Type.String(), sku: Type.String(), current: Integer, proposed: Integer }),
+    Type.Object({
+      listing_id: Type.String(),
+      channel: Type.String(),
+      sku: Type.String(),
+      current: Integer,
+      proposed: Integer,
+    }),
     { description: 'The first changes, biggest drops first' },
   ),
 });
@@ -329,7 +361,11 @@ const explainSteps = [
     parts: Type.Array(Type.Object({ source: Type.String(), percent: Type.Number() }, { additionalProperties: false })),
   }),
   Step('allocation', { channel: Type.String(), units: Integer }),
-  Step('buffer', { kind: Type.Union([Type.Literal('fixed'), Type.Literal('dynamic')]), units: Integer, detail: Type.Optional(Type.String()) }),
+  Step('buffer', {
+    kind: Type.Union([Type.Literal('fixed'), Type.Literal('dynamic')]),
+    units: Integer,
+    detail: Type.Optional(Type.String()),
+  }),
   Step('zero_threshold', { at_or_below: Integer, applied: Type.Boolean() }),
   Step('low_stock', { threshold: Integer, listings_max: Integer, position: Integer, applied: Type.Boolean() }),
   Step('cap', { cap: Integer, applied: Type.Boolean() }),
@@ -346,7 +382,9 @@ export const ExplanationView = Type.Object({
   channel: Type.String(),
   sku: Type.String(),
   quantity: Type.Integer({ description: 'What the listing shows now, recomputed for this answer' }),
-  stored_quantity: Nullable(Type.Integer({ description: 'What propagation pushes; equals quantity unless a recompute is pending' })),
+  stored_quantity: Nullable(
+    Type.Integer({ description: 'What propagation pushes; equals quantity unless a recompute is pending' }),
+  ),
   pool: Integer,
   preorder: Nullable(PreorderView),
   rule_version: Integer,

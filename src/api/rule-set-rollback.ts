@@ -14,7 +14,9 @@ export async function rollbackRefusal(
   version: number,
 ): Promise<{ activeVersion: number | null; reason: string } | null> {
   const activeVersion = (await store.listRuleSets()).find((each) => each.active)?.version ?? null;
-  if (activeVersion === null) return { activeVersion, reason: 'no rule set is active, so there is nothing to roll back from' };
-  if (version >= activeVersion) return { activeVersion, reason: `version ${version} is not earlier than the active version ${activeVersion}` };
+  if (activeVersion === null)
+    return { activeVersion, reason: 'no rule set is active, so there is nothing to roll back from' };
+  if (version >= activeVersion)
+    return { activeVersion, reason: `version ${version} is not earlier than the active version ${activeVersion}` };
   return null;
 }

@@ -10,7 +10,11 @@ import { Closed, Limit, Nullable, Timestamp } from './schema-primitives.js';
 /** Most dead letters one redrive moves back to pending (core/limits.ts says why). */
 export const redriveLimitMax = limits.redriveLimitMax;
 
-const ChannelCode = Type.String({ minLength: 1, maxLength: limits.codeLengthMax, description: 'Channel code, e.g. `bol`, `shop-nl`' });
+const ChannelCode = Type.String({
+  minLength: 1,
+  maxLength: limits.codeLengthMax,
+  description: 'Channel code, e.g. `bol`, `shop-nl`',
+});
 const Count = Type.Integer({ minimum: 0 });
 const Milliseconds = Nullable(Type.Number({ minimum: 0 }));
 
@@ -19,14 +23,20 @@ const Milliseconds = Nullable(Type.Number({ minimum: 0 }));
 export const ChannelSyncStatusView = Type.Object({
   channel: Type.String(),
   platform: Type.String(),
-  queue_depth: Type.Integer({ description: 'Listings whose newest desired quantity the channel has not acknowledged yet (dead letters excluded)' }),
-  oldest_pending_age_ms: Type.Union([Type.Integer(), Type.Null()], { description: 'Age of the oldest unacknowledged change; null when nothing is pending' }),
+  queue_depth: Type.Integer({
+    description: 'Listings whose newest desired quantity the channel has not acknowledged yet (dead letters excluded)',
+  }),
+  oldest_pending_age_ms: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Age of the oldest unacknowledged change; null when nothing is pending',
+  }),
   last_success_at: Nullable(Timestamp),
   consecutive_failures: Count,
   dead_letters: Count,
   push_latency_p50_ms: Milliseconds,
   push_latency_p95_ms: Milliseconds,
-  lease_owner: Type.Union([Type.String(), Type.Null()], { description: 'The process pushing this channel now; null when none holds the lease' }),
+  lease_owner: Type.Union([Type.String(), Type.Null()], {
+    description: 'The process pushing this channel now; null when none holds the lease',
+  }),
 });
 export type ChannelSyncStatusView = Static<typeof ChannelSyncStatusView>;
 
@@ -46,7 +56,9 @@ export const DeadLetterView = Type.Object({
   quantity: Type.Integer({ description: 'The newest desired quantity, pushed on redrive' }),
   attempts: Count,
   last_error: Nullable(Type.String()),
-  since: Type.Union([Timestamp, Type.Null()], { description: 'Commit time of the oldest change the channel has not acknowledged' }),
+  since: Type.Union([Timestamp, Type.Null()], {
+    description: 'Commit time of the oldest change the channel has not acknowledged',
+  }),
 });
 export type DeadLetterView = Static<typeof DeadLetterView>;
 
@@ -55,7 +67,11 @@ export type DeadLetterList = Static<typeof DeadLetterList>;
 
 export const RedriveBody = Closed({
   channel: Type.Optional(ChannelCode),
-  limit: Type.Integer({ minimum: 1, maximum: redriveLimitMax, description: 'Most dead letters to move back to pending' }),
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: redriveLimitMax,
+    description: 'Most dead letters to move back to pending',
+  }),
 });
 export type RedriveBody = Static<typeof RedriveBody>;
 

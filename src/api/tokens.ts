@@ -52,10 +52,19 @@ export async function issueToken(
   ids: IdSource,
 ): Promise<IssuedToken> {
   assert(tokenScopes.includes(request.scope), `scope must be one of ${tokenScopes.join(', ')}`);
-  assert(request.name.length >= 1 && request.name.length <= limits.textLengthMax, 'token name must be 1..textLengthMax characters');
+  assert(
+    request.name.length >= 1 && request.name.length <= limits.textLengthMax,
+    'token name must be 1..textLengthMax characters',
+  );
   const token = `onh_${request.scope}_${randomBytes(32).toString('base64url')}`;
   assert(isTokenShaped(token));
   const id = ids.next('tok');
-  await store.tokens.createToken({ id, name: request.name, scope: request.scope, hash: hashToken(token), createdAt: clock.now() });
+  await store.tokens.createToken({
+    id,
+    name: request.name,
+    scope: request.scope,
+    hash: hashToken(token),
+    createdAt: clock.now(),
+  });
   return { id, token, scope: request.scope, name: request.name };
 }

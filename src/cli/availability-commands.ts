@@ -26,7 +26,9 @@ interface RuleProblem {
 }
 
 function rulesRejected(file: string, why: string, problems: readonly RuleProblem[]): CliFailure {
-  const lines = problems.slice(0, limits.problemErrorsMax).map((problem) => `  ${problem.path || '/'}: ${problem.message}`);
+  const lines = problems
+    .slice(0, limits.problemErrorsMax)
+    .map((problem) => `  ${problem.path || '/'}: ${problem.message}`);
   return new CliFailure([`${file}: ${why}`, ...lines].join('\n'), 2);
 }
 
@@ -60,7 +62,10 @@ function readRulesFile(file: string): RuleSet {
   if (textFaults.length > 0) throw rulesRejected(file, 'is not a rule set', textFaults);
   const sizeFault = documentFault(parsed, { depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax });
   if (sizeFault) throw rulesRejected(file, 'is not a rule set', [{ path: '', message: sizeFault }]);
-  const problems = [...Value.Errors(RuleSetDocument, parsed)].map((error) => ({ path: error.path, message: error.message }));
+  const problems = [...Value.Errors(RuleSetDocument, parsed)].map((error) => ({
+    path: error.path,
+    message: error.message,
+  }));
   if (problems.length > 0) throw rulesRejected(file, 'is not a rule set', problems);
   return parsed as RuleSet;
 }
@@ -107,7 +112,9 @@ async function listingsOf(store: AvailabilityPort, sku: string, channel: string)
 }
 
 function authorOption(command: Command): Command {
-  return command.option('--author <name>', 'who does this, for the audit (default: $USER)').option('--note <text>', 'why, for the audit');
+  return command
+    .option('--author <name>', 'who does this, for the audit (default: $USER)')
+    .option('--note <text>', 'why, for the audit');
 }
 
 function author(flags: Flags, env: NodeJS.ProcessEnv): string {
@@ -116,7 +123,7 @@ function author(flags: Flags, env: NodeJS.ProcessEnv): string {
 
 export function addAvailabilityCommands(program: Command, runtime: CliRuntime): void {
   withDatabase(program.command('explain'))
-    .description("why each listing of a variant on a channel shows what it shows")
+    .description('why each listing of a variant on a channel shows what it shows')
     .argument('<sku>', 'the variant')
     .requiredOption('--channel <code>', 'the channel')
     .action(async (sku: string, flags: Flags) =>
@@ -128,7 +135,10 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
         const texts: string[] = [];
         for (const listing of listings) {
           const explained = await store.availability.explainListing(listing.id, systemClock.now());
-          if (explained) texts.push(`listing ${listing.id} (${listing.externalId})\n${explainText(sku, listingAvailability(explained))}`);
+          if (explained)
+            texts.push(
+              `listing ${listing.id} (${listing.externalId})\n${explainText(sku, listingAvailability(explained))}`,
+            );
         }
         say(runtime, texts.join('\n\n'));
       }),
@@ -138,7 +148,9 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
     .description('recompute what every listing shows (progress on stderr, the report on stdout)')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const report = await withProgress(runtime, 'recompute', (onProgress) => store.availability.recomputeAll(systemClock.now(), onProgress));
+        const report = await withProgress(runtime, 'recompute', (onProgress) =>
+          store.availability.recomputeAll(systemClock.now(), onProgress),
+        );
         say(runtime, recomputeSummary(report));
       }),
     );
@@ -152,7 +164,10 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
         const versions = await store.availability.listRuleSets();
         if (versions.length === 0) say(runtime, 'no rule sets');
         for (const each of versions) {
-          say(runtime, `v${each.version}\t${each.active ? 'active' : '-'}\t${new Date(each.createdAt).toISOString()}\t${each.author}\t${each.note ?? ''}`);
+          say(
+            runtime,
+            `v${each.version}\t${each.active ? 'active' : '-'}\t${new Date(each.createdAt).toISOString()}\t${each.author}\t${each.note ?? ''}`,
+          );
         }
       }),
     );
@@ -176,45 +191,69 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       const ruleSet = readRulesFile(file); // before opening the store: a bad file touches nothing
       await withStore(runtime, flags, async (store) => {
         const created = await refusingBadRules(file, () =>
-          store.availability.createRuleSet({ rules: ruleSet, author: author(flags, runtime.env), note: flags.note as string | undefined }, systemClock.now()),
+          store.availability.createRuleSet(
+            { rules: ruleSet, author: author(flags, runtime.env), note: flags.note as string | undefined },
+            systemClock.now(),
+          ),
         );
-        say(runtime, `created rule set v${created.version}; it is not active: onhand rules dry-run --file ${file}, then onhand rules activate ${created.version}`);
+        say(
+          runtime,
+          `created rule set v${created.version}; it is not active: onhand rules dry-run --file ${file}, then onhand rules activate ${created.version}`,
+        );
       });
     });
 
   withDatabase(rules.command('dry-run'))
     .description('what every listing would show under a rules file, against now (nothing is stored)')
     .requiredOption('--file <path>', 'JSON rules file')
-    .option('--limit <n>', `changes to list (at most ${limits.pageSizeMax})`, integer('--limit'), limits.pageSizeDefault)
+    .option(
+      '--limit <n>',
+      `changes to list (at most ${limits.pageSizeMax})`,
+      integer('--limit'),
+      limits.pageSizeDefault,
+    )
     .action(async (flags: Flags) => {
       const file = String(flags.file);
       const ruleSet = readRulesFile(file);
       const limit = Math.min(Math.max(1, Number(flags.limit)), limits.pageSizeMax);
       await withStore(runtime, flags, async (store) => {
-        const report = await refusingBadRules(file, () => store.availability.dryRunRuleSet(ruleSet, systemClock.now(), limit));
+        const report = await refusingBadRules(file, () =>
+          store.availability.dryRunRuleSet(ruleSet, systemClock.now(), limit),
+        );
         const base = report.baseVersion === null ? 'no active rule set' : `active rule set v${report.baseVersion}`;
         say(runtime, `dry run against ${base}: ${report.listings} listings, ${report.changed} would change`);
         for (const change of report.changes) {
-          say(runtime, `  ${change.sku} on ${change.channel} (listing ${change.listingId}): ${change.current} -> ${change.proposed}`);
+          say(
+            runtime,
+            `  ${change.sku} on ${change.channel} (listing ${change.listingId}): ${change.current} -> ${change.proposed}`,
+          );
         }
-        if (report.changed > report.changes.length) say(runtime, `  ... and ${report.changed - report.changes.length} more`);
+        if (report.changed > report.changes.length)
+          say(runtime, `  ... and ${report.changed - report.changes.length} more`);
       });
     });
 
   for (const action of ['activate', 'rollback'] as const) {
     authorOption(withDatabase(rules.command(action)))
-      .description(action === 'activate' ? 'make a version active and recompute every listing' : 'activate an earlier version and recompute every listing')
+      .description(
+        action === 'activate'
+          ? 'make a version active and recompute every listing'
+          : 'activate an earlier version and recompute every listing',
+      )
       .argument('<version>', 'version number', integer('version'))
       .action(async (version: number, flags: Flags) =>
         withStore(runtime, flags, async (store) => {
-          if (!(await store.availability.getRuleSet(version))) throw new CliFailure(`no rule set version ${version}`, 1);
+          if (!(await store.availability.getRuleSet(version)))
+            throw new CliFailure(`no rule set version ${version}`, 1);
           if (action === 'rollback') {
             const refusal = await rollbackRefusal(store.availability, version);
             if (refusal) throw new CliFailure(`cannot roll back: ${refusal.reason}`, 1);
           }
           const by = { author: author(flags, runtime.env), note: flags.note as string | undefined };
           const report = await withProgress(runtime, action, (onProgress) =>
-            refusingBadRules(`rule set v${version}`, () => store.availability.activateRuleSet(version, by, systemClock.now(), onProgress)),
+            refusingBadRules(`rule set v${version}`, () =>
+              store.availability.activateRuleSet(version, by, systemClock.now(), onProgress),
+            ),
           );
           say(runtime, `rule set v${version} is active; ${recomputeSummary(report)}`);
         }),

@@ -66,7 +66,10 @@ export function integer(name: string) {
 /** Options every command takes. */
 export function withDatabase(command: Command): Command {
   return command.addOption(
-    new Option('--database <path-or-url>', 'SQLite file path or postgres:// URL (env DATABASE_URL / ONHAND_DATABASE)').default(undefined, './onhand.db'),
+    new Option(
+      '--database <path-or-url>',
+      'SQLite file path or postgres:// URL (env DATABASE_URL / ONHAND_DATABASE)',
+    ).default(undefined, './onhand.db'),
   );
 }
 
@@ -79,7 +82,11 @@ export function configFrom(flags: Flags, env: NodeJS.ProcessEnv): Config {
   return loadConfig(picked, env);
 }
 
-export async function withStore<T>(runtime: CliRuntime, flags: Flags, work: (store: LedgerStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  runtime: CliRuntime,
+  flags: Flags,
+  work: (store: LedgerStore) => Promise<T>,
+): Promise<T> {
   const store = await runtime.openStore(configFrom(flags, runtime.env));
   try {
     await store.migrate();

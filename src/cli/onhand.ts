@@ -6,7 +6,18 @@ import { issueToken } from '../api/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
 import { addSyncCommands } from './sync-commands.js';
-import { CliExit, CliFailure, complain, configFrom, integer, say, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
+import {
+  CliExit,
+  CliFailure,
+  complain,
+  configFrom,
+  integer,
+  say,
+  withDatabase,
+  withStore,
+  type CliRuntime,
+  type Flags,
+} from './cli-support.js';
 
 export type { CliOutput, CliRuntime } from './cli-support.js';
 
@@ -28,13 +39,32 @@ export function buildCli(runtime: CliRuntime): Command {
     .option('--host <host>', 'address to listen on (env ONHAND_HOST)')
     .option('--port <port>', 'port to listen on (env ONHAND_PORT)', integer('--port'))
     .option('--demo', 'load the demo catalogue into an empty database')
-    .option('--allow-async-commit', 'start even if PostgreSQL synchronous_commit is off (acknowledged commands may be lost)')
+    .option(
+      '--allow-async-commit',
+      'start even if PostgreSQL synchronous_commit is off (acknowledged commands may be lost)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env ONHAND_LOG_LEVEL)')
     .option('--pg-pool-size <n>', 'PostgreSQL connections (env ONHAND_PG_POOL_SIZE)', integer('--pg-pool-size'))
-    .option('--group-commit-max <n>', 'most commands per ledger transaction, 1000-10000 (env ONHAND_GROUP_COMMIT_MAX)', integer('--group-commit-max'))
-    .option('--idempotency-retention-days <days>', 'keep idempotency keys this long (env ONHAND_IDEMPOTENCY_RETENTION_DAYS)', integer('--idempotency-retention-days'))
-    .option('--sweep-interval-ms <ms>', 'expiry sweep and key pruning interval (env ONHAND_SWEEP_INTERVAL_MS)', integer('--sweep-interval-ms'))
-    .option('--availability-refresh-ms <ms>', 'full availability refresh for time-dependent rules, 0 = off (env ONHAND_AVAILABILITY_REFRESH_MS)', integer('--availability-refresh-ms'))
+    .option(
+      '--group-commit-max <n>',
+      'most commands per ledger transaction, 1000-10000 (env ONHAND_GROUP_COMMIT_MAX)',
+      integer('--group-commit-max'),
+    )
+    .option(
+      '--idempotency-retention-days <days>',
+      'keep idempotency keys this long (env ONHAND_IDEMPOTENCY_RETENTION_DAYS)',
+      integer('--idempotency-retention-days'),
+    )
+    .option(
+      '--sweep-interval-ms <ms>',
+      'expiry sweep and key pruning interval (env ONHAND_SWEEP_INTERVAL_MS)',
+      integer('--sweep-interval-ms'),
+    )
+    .option(
+      '--availability-refresh-ms <ms>',
+      'full availability refresh for time-dependent rules, 0 = off (env ONHAND_AVAILABILITY_REFRESH_MS)',
+      integer('--availability-refresh-ms'),
+    )
     .action(async (flags: Flags) => runtime.serve(configFrom(flags, runtime.env)));
 
   withDatabase(program.command('migrate'))
@@ -44,7 +74,10 @@ export function buildCli(runtime: CliRuntime): Command {
       const store = await runtime.openStore(config);
       try {
         const report = await store.migrate();
-        say(runtime, report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : `up to date at ${report.current}`);
+        say(
+          runtime,
+          report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : `up to date at ${report.current}`,
+        );
       } finally {
         await store.close();
       }
@@ -53,11 +86,18 @@ export function buildCli(runtime: CliRuntime): Command {
   const token = program.command('token').description('manage API tokens');
   withDatabase(token.command('create'))
     .description('create a token and print it once (only its hash is stored)')
-    .addOption(new Option('--scope <scope>', 'read, write or admin').choices(tokenScopes as string[]).makeOptionMandatory())
+    .addOption(
+      new Option('--scope <scope>', 'read, write or admin').choices(tokenScopes as string[]).makeOptionMandatory(),
+    )
     .option('--name <name>', 'what the token is for', 'cli')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
-        const issued = await issueToken(store, { name: String(flags.name), scope: flags.scope as TokenScope }, systemClock, randomIds);
+        const issued = await issueToken(
+          store,
+          { name: String(flags.name), scope: flags.scope as TokenScope },
+          systemClock,
+          randomIds,
+        );
         say(runtime, `created token ${issued.id} (${issued.scope}): ${issued.token}`);
         say(runtime, 'store it now: it is not shown again');
       }),
@@ -90,9 +130,15 @@ export function buildCli(runtime: CliRuntime): Command {
       withStore(runtime, flags, async (store) => {
         const report = await store.ledger.verify();
         for (const mismatch of report.mismatches) {
-          say(runtime, `MISMATCH ${mismatch.sku} @ ${mismatch.location}: ${mismatch.field} stored ${mismatch.stored}, movements say ${mismatch.recomputed}`);
+          say(
+            runtime,
+            `MISMATCH ${mismatch.sku} @ ${mismatch.location}: ${mismatch.field} stored ${mismatch.stored}, movements say ${mismatch.recomputed}`,
+          );
         }
-        say(runtime, `checked ${report.levelsChecked} levels and ${report.movementsChecked} movements: ${report.mismatches.length} mismatches`);
+        say(
+          runtime,
+          `checked ${report.levelsChecked} levels and ${report.movementsChecked} movements: ${report.mismatches.length} mismatches`,
+        );
         if (report.mismatches.length > 0) throw new CliExit(1);
       }),
     );

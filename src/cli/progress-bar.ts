@@ -58,7 +58,8 @@ export function progressBar(label: string, unit: string, stream: ProgressStream 
       const percent = percentOf(done, total);
       if (percent < nextPlainPercent) return;
       stream.write(`${label}: ${percent}% ${done}/${total} ${unit}\n`);
-      nextPlainPercent = percent === 100 ? Number.POSITIVE_INFINITY : (Math.floor(percent / plainStepPercent) + 1) * plainStepPercent;
+      nextPlainPercent =
+        percent === 100 ? Number.POSITIVE_INFINITY : (Math.floor(percent / plainStepPercent) + 1) * plainStepPercent;
     },
     finish() {
       if (interactive && drawn !== '') stream.write('\n');

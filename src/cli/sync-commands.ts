@@ -34,13 +34,31 @@ function latency(ms: number | null): string {
 /** Columns padded to their widest cell; the last column is not padded. */
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The sync status as a table, one line per channel connection. */
 export function statusTable(channels: readonly ChannelSyncStatus[], now: EpochMs): string {
   if (channels.length === 0) return 'no channels';
-  const header = ['CHANNEL', 'PLATFORM', 'QUEUE', 'OLDEST PENDING', 'LAST SUCCESS', 'FAILURES', 'DEAD', 'P50', 'P95', 'LEASE'];
+  const header = [
+    'CHANNEL',
+    'PLATFORM',
+    'QUEUE',
+    'OLDEST PENDING',
+    'LAST SUCCESS',
+    'FAILURES',
+    'DEAD',
+    'P50',
+    'P95',
+    'LEASE',
+  ];
   const rows = channels.map((status) => [
     status.channel,
     status.platform,
@@ -74,7 +92,8 @@ function deadLetterTable(letters: readonly DeadLetter[]): string {
 /** A --limit within bounds, else exit 2 naming the bounds. */
 function limitWithin(flags: Flags, max: number): number {
   const limit = Number(flags.limit);
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > max) throw new CliFailure(`--limit must be between 1 and ${max}`, 2);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > max)
+    throw new CliFailure(`--limit must be between 1 and ${max}`, 2);
   return limit;
 }
 
@@ -87,17 +106,25 @@ function usageErrorsExit2(command: Command): Command {
 
 export function addSyncCommands(program: Command, runtime: CliRuntime): void {
   usageErrorsExit2(withDatabase(program.command('status')))
-    .description('sync status per channel: queue depth, oldest pending age, last success, failures, dead letters, push latency p50/p95')
+    .description(
+      'sync status per channel: queue depth, oldest pending age, last success, failures, dead letters, push latency p50/p95',
+    )
     .option('--json', 'print the status as JSON (the same as GET /v1/sync/status)')
     .action(async (flags: Flags) =>
       withStore(runtime, flags, async (store) => {
         const now = systemClock.now();
         const channels = await store.outbox.syncStatus(now);
-        say(runtime, flags.json ? JSON.stringify({ channels: channels.map(syncStatusView) }, null, 2) : statusTable(channels, now));
+        say(
+          runtime,
+          flags.json ? JSON.stringify({ channels: channels.map(syncStatusView) }, null, 2) : statusTable(channels, now),
+        );
       }),
     );
 
-  async function knownChannel(store: { getChannel(code: string): Promise<unknown> }, flags: Flags): Promise<string | undefined> {
+  async function knownChannel(
+    store: { getChannel(code: string): Promise<unknown> },
+    flags: Flags,
+  ): Promise<string | undefined> {
     if (flags.channel === undefined) return undefined;
     const channel = String(flags.channel);
     if (!(await store.getChannel(channel))) throw new CliFailure(`no channel ${channel}`, 1);
@@ -108,7 +135,9 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
   // knows, wherever it stands: `dead-letters redrive --limit 5 --channel bol` sets the parent's
   // --limit and --channel. Redrive reads its options from both, its own first.
   const deadLetters = usageErrorsExit2(withDatabase(program.command('dead-letters')))
-    .description('list dead letters: listings a channel refused for good or after the last retry (`dead-letters redrive` sends them again)')
+    .description(
+      'list dead letters: listings a channel refused for good or after the last retry (`dead-letters redrive` sends them again)',
+    )
     .option('--channel <code>', 'only this channel')
     .option('--limit <n>', `at most this many (1 to ${limits.pageSizeMax})`, integer('--limit'), limits.pageSizeDefault)
     .option('--json', 'print JSON (the same as GET /v1/dead-letters)')
@@ -123,14 +152,23 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
     });
 
   withDatabase(deadLetters.command('redrive'))
-    .description('move dead letters back to pending (due now, attempts reset); the push loop sends their newest quantity')
+    .description(
+      'move dead letters back to pending (due now, attempts reset); the push loop sends their newest quantity',
+    )
     .option('--limit <n>', `at most this many (1 to ${redriveLimitMax}); required`, integer('--limit'))
     .option('--channel <code>', 'only this channel')
     .action(async (own: Flags) => {
       const parent = deadLetters.opts();
-      const given = (name: string) => own[name] ?? (deadLetters.getOptionValueSource(name) === 'cli' ? parent[name] : undefined);
-      const flags: Flags = { ...own, limit: given('limit'), channel: given('channel'), database: own.database ?? parent.database };
-      if (flags.limit === undefined) throw new CliFailure(`dead-letters redrive needs --limit <n> (1 to ${redriveLimitMax})`, 2);
+      const given = (name: string) =>
+        own[name] ?? (deadLetters.getOptionValueSource(name) === 'cli' ? parent[name] : undefined);
+      const flags: Flags = {
+        ...own,
+        limit: given('limit'),
+        channel: given('channel'),
+        database: own.database ?? parent.database,
+      };
+      if (flags.limit === undefined)
+        throw new CliFailure(`dead-letters redrive needs --limit <n> (1 to ${redriveLimitMax})`, 2);
       const limit = limitWithin(flags, redriveLimitMax);
       await withStore(runtime, flags, async (store) => {
         const channel = await knownChannel(store.availability, flags);

@@ -13,9 +13,24 @@ export const configSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65_535).default(7400),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    idempotencyRetentionDays: z.coerce.number().int().min(limits.idempotencyRetentionDaysMin).max(limits.idempotencyRetentionDaysMax).default(limits.idempotencyRetentionDaysDefault),
-    sweepIntervalMs: z.coerce.number().int().min(limits.sweepIntervalMsMin).max(limits.sweepIntervalMsMax).default(limits.sweepIntervalMsDefault),
-    availabilityRefreshMs: z.coerce.number().int().min(0).max(limits.availabilityRefreshMsMax).default(limits.availabilityRefreshMsDefault),
+    idempotencyRetentionDays: z.coerce
+      .number()
+      .int()
+      .min(limits.idempotencyRetentionDaysMin)
+      .max(limits.idempotencyRetentionDaysMax)
+      .default(limits.idempotencyRetentionDaysDefault),
+    sweepIntervalMs: z.coerce
+      .number()
+      .int()
+      .min(limits.sweepIntervalMsMin)
+      .max(limits.sweepIntervalMsMax)
+      .default(limits.sweepIntervalMsDefault),
+    availabilityRefreshMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(limits.availabilityRefreshMsMax)
+      .default(limits.availabilityRefreshMsDefault),
     pgPoolSize: z.coerce.number().int().min(1).max(limits.pgPoolSizeMax).default(limits.pgPoolSizeDefault),
     // Commands per group-commit transaction at most: larger batches amortise the commit under
     // saturation (SQLite: +10-18% commands/s at 5,000, bench/README.md) but each holds the

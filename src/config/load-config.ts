@@ -5,14 +5,26 @@ export class ConfigError extends Error {
   readonly code = 'ONH_ERR_CONFIG';
 }
 
-const booleanWords: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
+const booleanWords: Record<string, boolean> = {
+  true: true,
+  '1': true,
+  yes: true,
+  on: true,
+  false: false,
+  '0': false,
+  no: false,
+  off: false,
+};
 
 /**
  * Flags win over the environment, the environment over defaults. The result is validated
  * against {@link configSchema} and frozen; an invalid value throws a {@link ConfigError}
  * naming the flag or variable, e.g. `ONHAND_PORT="abc": expected a number`.
  */
-export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  flags: Partial<Record<keyof Config, unknown>>,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
   const raw: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
   for (const [name, source] of Object.entries(configSources) as [keyof Config, { flag: string; env: string[] }][]) {
@@ -26,7 +38,8 @@ export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: N
     let value: unknown = env[variable];
     if (name === 'allowAsyncCommit' || name === 'demo') {
       const word = String(value).toLowerCase();
-      if (!(word in booleanWords)) throw new ConfigError(`${variable}=${JSON.stringify(value)}: expected true or false`);
+      if (!(word in booleanWords))
+        throw new ConfigError(`${variable}=${JSON.stringify(value)}: expected true or false`);
       value = booleanWords[word];
     }
     raw[name] = value;

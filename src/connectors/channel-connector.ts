@@ -76,7 +76,10 @@ export interface ChannelConnector extends Partial<WebhookIntake>, Partial<OrderP
   /** Push desired quantities; one outcome per item, in order. Never throws for a platform answer. */
   pushLevels(items: readonly PushItem[], signal?: AbortSignal): Promise<PushOutcome[]>;
   /** What the channel shows now, for reconciliation and after a stale compare. null = not found. */
-  readLevels(items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[], signal?: AbortSignal): Promise<{ listingId: string; quantity: number | null }[]>;
+  readLevels(
+    items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[],
+    signal?: AbortSignal,
+  ): Promise<{ listingId: string; quantity: number | null }[]>;
   /** The connector's view of the platform's rate budget (from the platform's own headers/extensions). */
   rateLimit(): RateLimitStatus;
 }

@@ -42,16 +42,24 @@ export class ConnectorSettingsError extends Error {
 }
 
 /** Resolve `env:NAME` references and validate; the error names the channel and the field. */
-export function resolveSettings<T>(channel: string, schema: z.ZodType<T>, raw: unknown, env: NodeJS.ProcessEnv = process.env): T {
+export function resolveSettings<T>(
+  channel: string,
+  schema: z.ZodType<T>,
+  raw: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   const resolve = (value: unknown): unknown => {
     if (typeof value === 'string' && value.startsWith('env:')) {
       const name = value.slice(4);
       const found = env[name];
-      if (found === undefined) throw new ConnectorSettingsError(`channel ${channel}: environment variable ${name} is not set`);
+      if (found === undefined)
+        throw new ConnectorSettingsError(`channel ${channel}: environment variable ${name} is not set`);
       return found;
     }
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, inner]) => [key, resolve(inner)]));
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([key, inner]) => [key, resolve(inner)]),
+      );
     }
     return value;
   };
@@ -139,14 +147,20 @@ export function redactChannelSettings(platform: string, settings: unknown): Reco
     Object.entries(settings).map(([name, value]): [string, unknown] => {
       if (name !== 'connector') return [name, redactValue(kindOf(name), value)];
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return [name, redacted];
-      return [name, Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, redactValue(kindOf(field), inner)]))];
+      return [
+        name,
+        Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, redactValue(kindOf(field), inner)])),
+      ];
     }),
   );
 }
 
 // --- checked when stored ---------------------------------------------------------------------
 
-const connectorSchemas: Readonly<Record<string, z.ZodObject>> = Object.freeze({ bol: bolConnectorSettings, shopify: shopifyConnectorSettings });
+const connectorSchemas: Readonly<Record<string, z.ZodObject>> = Object.freeze({
+  bol: bolConnectorSettings,
+  shopify: shopifyConnectorSettings,
+});
 
 /**
  * Why a channel's `settings.connector` would not start, found when it is stored rather than
@@ -157,7 +171,8 @@ const connectorSchemas: Readonly<Record<string, z.ZodObject>> = Object.freeze({ 
 export function connectorSettingsFaults(platform: string, raw: unknown): { path: string; message: string }[] {
   const schema = connectorSchemas[platform];
   if (!schema) return [{ path: '', message: `platform ${platform} has no connector yet` }];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [{ path: '', message: 'must be an object' }];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return [{ path: '', message: 'must be an object' }];
   const faults: { path: string; message: string }[] = [];
   const shape = schema.shape as Record<string, z.ZodType>;
   for (const [field, value] of Object.entries(raw)) {
@@ -171,7 +186,8 @@ export function connectorSettingsFaults(platform: string, raw: unknown): { path:
     if (!parsed.success) faults.push({ path: `/${field}`, message: parsed.error.issues[0]?.message ?? 'is invalid' });
   }
   for (const [field, fieldSchema] of Object.entries(shape)) {
-    if (!Object.hasOwn(raw, field) && !fieldSchema.safeParse(undefined).success) faults.push({ path: `/${field}`, message: 'is required' });
+    if (!Object.hasOwn(raw, field) && !fieldSchema.safeParse(undefined).success)
+      faults.push({ path: `/${field}`, message: 'is required' });
   }
   return faults;
 }

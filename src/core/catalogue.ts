@@ -39,7 +39,8 @@ export function checkVariantUpsert(
   const problems: CatalogueProblem[] = [];
   const inRequest = new Map<string, VariantUpsertItem>();
   items.forEach((item, index) => {
-    if (inRequest.has(item.sku)) problems.push({ path: `/variants/${index}/sku`, message: `sku ${item.sku} appears twice` });
+    if (inRequest.has(item.sku))
+      problems.push({ path: `/variants/${index}/sku`, message: `sku ${item.sku} appears twice` });
     inRequest.set(item.sku, item);
   });
   const willBeBundle = (sku: string): boolean => {
@@ -57,14 +58,23 @@ export function checkVariantUpsert(
       return;
     }
     if (components.length > limits.bundleComponentsMax) {
-      problems.push({ path: `/variants/${index}/components`, message: `at most ${limits.bundleComponentsMax} components` });
+      problems.push({
+        path: `/variants/${index}/components`,
+        message: `at most ${limits.bundleComponentsMax} components`,
+      });
     }
     const facts = existing.get(item.sku);
     if (facts?.hasMovements) {
-      problems.push({ path: `/variants/${index}/components`, message: `${item.sku} has stock movements: it cannot become a bundle` });
+      problems.push({
+        path: `/variants/${index}/components`,
+        message: `${item.sku} has stock movements: it cannot become a bundle`,
+      });
     }
     if (facts?.usedAsComponent) {
-      problems.push({ path: `/variants/${index}/components`, message: `${item.sku} is a component of a bundle: it cannot become a bundle` });
+      problems.push({
+        path: `/variants/${index}/components`,
+        message: `${item.sku} is a component of a bundle: it cannot become a bundle`,
+      });
     }
     const seen = new Set<string>();
     components.forEach((component, componentIndex) => {

@@ -21,21 +21,99 @@ interface Product {
 }
 
 const products: Product[] = [
-  { code: 'TEE', name: 'Organic tee', group: 'tops', colours: ['RED', 'BLUE', 'BLACK', 'WHITE', 'GREEN'], sizes: ['XS', 'S', 'M', 'L', 'XL', 'XXL'] },
-  { code: 'HOODIE', name: 'Heavy hoodie', group: 'tops', colours: ['GREY', 'NAVY', 'BLACK', 'SAND'], sizes: ['XS', 'S', 'M', 'L', 'XL', 'XXL'] },
-  { code: 'SNEAKER', name: 'Canvas sneaker', group: 'shoes', colours: ['WHITE', 'BLACK', 'RED'], sizes: ['38', '39', '40', '41', '42', '43', '44', '45', '46'] },
-  { code: 'JEANS', name: 'Straight jeans', group: 'bottoms', colours: ['INDIGO', 'BLACK', 'STONE'], sizes: ['28', '30', '32', '34', '36', '38'] },
-  { code: 'JACKET', name: 'Rain jacket', group: 'outerwear', colours: ['YELLOW', 'NAVY', 'OLIVE', 'BLACK'], sizes: ['S', 'M', 'L', 'XL'] },
-  { code: 'SOCKS', name: 'Rib socks', group: 'accessories', colours: ['WHITE', 'BLACK', 'GREY', 'RED', 'GREEN'], sizes: ['36-40', '41-46'] },
-  { code: 'CAP', name: 'Six-panel cap', group: 'accessories', colours: ['BLACK', 'NAVY', 'SAND', 'RED', 'GREEN', 'WHITE'], sizes: ['ONE'] },
-  { code: 'SCARF', name: 'Wool scarf', group: 'accessories', colours: ['GREY', 'CAMEL', 'NAVY', 'RED'], sizes: ['ONE'] },
-  { code: 'BEANIE', name: 'Knit beanie', group: 'accessories', colours: ['BLACK', 'GREY', 'ORANGE', 'NAVY', 'GREEN'], sizes: ['ONE'] },
-  { code: 'POLO', name: 'Pique polo', group: 'tops', colours: ['WHITE', 'NAVY', 'GREEN'], sizes: ['S', 'M', 'L', 'XL'] },
-  { code: 'SHORTS', name: 'Chino shorts', group: 'bottoms', colours: ['SAND', 'NAVY', 'OLIVE'], sizes: ['28', '30', '32', '34', '36'] },
+  {
+    code: 'TEE',
+    name: 'Organic tee',
+    group: 'tops',
+    colours: ['RED', 'BLUE', 'BLACK', 'WHITE', 'GREEN'],
+    sizes: ['XS', 'S', 'M', 'L', 'XL', 'XXL'],
+  },
+  {
+    code: 'HOODIE',
+    name: 'Heavy hoodie',
+    group: 'tops',
+    colours: ['GREY', 'NAVY', 'BLACK', 'SAND'],
+    sizes: ['XS', 'S', 'M', 'L', 'XL', 'XXL'],
+  },
+  {
+    code: 'SNEAKER',
+    name: 'Canvas sneaker',
+    group: 'shoes',
+    colours: ['WHITE', 'BLACK', 'RED'],
+    sizes: ['38', '39', '40', '41', '42', '43', '44', '45', '46'],
+  },
+  {
+    code: 'JEANS',
+    name: 'Straight jeans',
+    group: 'bottoms',
+    colours: ['INDIGO', 'BLACK', 'STONE'],
+    sizes: ['28', '30', '32', '34', '36', '38'],
+  },
+  {
+    code: 'JACKET',
+    name: 'Rain jacket',
+    group: 'outerwear',
+    colours: ['YELLOW', 'NAVY', 'OLIVE', 'BLACK'],
+    sizes: ['S', 'M', 'L', 'XL'],
+  },
+  {
+    code: 'SOCKS',
+    name: 'Rib socks',
+    group: 'accessories',
+    colours: ['WHITE', 'BLACK', 'GREY', 'RED', 'GREEN'],
+    sizes: ['36-40', '41-46'],
+  },
+  {
+    code: 'CAP',
+    name: 'Six-panel cap',
+    group: 'accessories',
+    colours: ['BLACK', 'NAVY', 'SAND', 'RED', 'GREEN', 'WHITE'],
+    sizes: ['ONE'],
+  },
+  {
+    code: 'SCARF',
+    name: 'Wool scarf',
+    group: 'accessories',
+    colours: ['GREY', 'CAMEL', 'NAVY', 'RED'],
+    sizes: ['ONE'],
+  },
+  {
+    code: 'BEANIE',
+    name: 'Knit beanie',
+    group: 'accessories',
+    colours: ['BLACK', 'GREY', 'ORANGE', 'NAVY', 'GREEN'],
+    sizes: ['ONE'],
+  },
+  {
+    code: 'POLO',
+    name: 'Pique polo',
+    group: 'tops',
+    colours: ['WHITE', 'NAVY', 'GREEN'],
+    sizes: ['S', 'M', 'L', 'XL'],
+  },
+  {
+    code: 'SHORTS',
+    name: 'Chino shorts',
+    group: 'bottoms',
+    colours: ['SAND', 'NAVY', 'OLIVE'],
+    sizes: ['28', '30', '32', '34', '36'],
+  },
   { code: 'TOTE', name: 'Canvas tote', group: 'accessories', colours: ['NATURAL', 'BLACK'], sizes: ['ONE'] },
-  { code: 'BELT', name: 'Leather belt', group: 'accessories', colours: ['BROWN', 'BLACK'], sizes: ['85', '90', '95', '100', '105'] },
+  {
+    code: 'BELT',
+    name: 'Leather belt',
+    group: 'accessories',
+    colours: ['BROWN', 'BLACK'],
+    sizes: ['85', '90', '95', '100', '105'],
+  },
   { code: 'GLOVES', name: 'Wool gloves', group: 'accessories', colours: ['GREY', 'BLACK'], sizes: ['S', 'M', 'L'] },
-  { code: 'LONGSLEEVE', name: 'Longsleeve tee', group: 'tops', colours: ['ECRU', 'NAVY', 'BLACK'], sizes: ['S', 'M', 'L', 'XL', 'XXL'] },
+  {
+    code: 'LONGSLEEVE',
+    name: 'Longsleeve tee',
+    group: 'tops',
+    colours: ['ECRU', 'NAVY', 'BLACK'],
+    sizes: ['S', 'M', 'L', 'XL', 'XXL'],
+  },
 ];
 
 export const demoLocations: LocationInput[] = [
@@ -43,7 +121,6 @@ export const demoLocations: LocationInput[] = [
   { code: 'WH-RTM', name: 'Rotterdam 3PL', kind: '3pl' },
   { code: 'STORE-UTR', name: 'Utrecht store', kind: 'store' },
 ];
-
 
 export function demoVariants(): VariantInput[] {
   const variants: VariantInput[] = [];
@@ -63,13 +140,27 @@ export function demoVariants(): VariantInput[] {
     }
   }
   variants.push(
-    { sku: 'BUNDLE-TEE-3PACK-BLACK-M', name: 'Tee 3-pack, black, M', productGroup: 'bundles', components: [{ sku: 'TEE-BLACK-M', quantity: 3 }] },
-    { sku: 'BUNDLE-TEE-3PACK-WHITE-L', name: 'Tee 3-pack, white, L', productGroup: 'bundles', components: [{ sku: 'TEE-WHITE-L', quantity: 3 }] },
+    {
+      sku: 'BUNDLE-TEE-3PACK-BLACK-M',
+      name: 'Tee 3-pack, black, M',
+      productGroup: 'bundles',
+      components: [{ sku: 'TEE-BLACK-M', quantity: 3 }],
+    },
+    {
+      sku: 'BUNDLE-TEE-3PACK-WHITE-L',
+      name: 'Tee 3-pack, white, L',
+      productGroup: 'bundles',
+      components: [{ sku: 'TEE-WHITE-L', quantity: 3 }],
+    },
     {
       sku: 'BUNDLE-WINTER-SET-GREY',
       name: 'Winter set: scarf, beanie and gloves, grey',
       productGroup: 'bundles',
-      components: [{ sku: 'SCARF-GREY', quantity: 1 }, { sku: 'BEANIE-GREY', quantity: 1 }, { sku: 'GLOVES-GREY-M', quantity: 1 }],
+      components: [
+        { sku: 'SCARF-GREY', quantity: 1 },
+        { sku: 'BEANIE-GREY', quantity: 1 },
+        { sku: 'GLOVES-GREY-M', quantity: 1 },
+      ],
     },
     {
       sku: 'BUNDLE-SOCKS-5PACK',
@@ -115,11 +206,36 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       // The store's stock comes from a cycle count (POS on-hand plus a fresh count), which
       // makes it eligible for pickup under the shop's rule; warehouses receive it.
       if (location.kind === 'store') {
-        const payload = { type: 'count', sku: variant.sku, location: location.code, on_hand: quantity, key: `demo-count-${variant.sku}-${location.code}` };
-        receipts.push({ type: 'count', key: payload.key, sku: variant.sku, location: location.code, onHand: quantity, payloadHash: payloadHash(payload), source: { system: 'demo', reference: 'cycle-count' } });
+        const payload = {
+          type: 'count',
+          sku: variant.sku,
+          location: location.code,
+          on_hand: quantity,
+          key: `demo-count-${variant.sku}-${location.code}`,
+        };
+        receipts.push({
+          type: 'count',
+          key: payload.key,
+          sku: variant.sku,
+          location: location.code,
+          onHand: quantity,
+          payloadHash: payloadHash(payload),
+          source: { system: 'demo', reference: 'cycle-count' },
+        });
       } else {
-        const payload = { type: 'receipt', sku: variant.sku, location: location.code, quantity, key: `demo-opening-${variant.sku}-${location.code}` };
-        receipts.push({ ...payload, type: 'receipt', payloadHash: payloadHash(payload), source: { system: 'demo', reference: 'opening-stock' } });
+        const payload = {
+          type: 'receipt',
+          sku: variant.sku,
+          location: location.code,
+          quantity,
+          key: `demo-opening-${variant.sku}-${location.code}`,
+        };
+        receipts.push({
+          ...payload,
+          type: 'receipt',
+          payloadHash: payloadHash(payload),
+          source: { system: 'demo', reference: 'opening-stock' },
+        });
       }
     }
   }
@@ -128,9 +244,24 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
   }
   const day = 86_400_000;
   const orders = [
-    { id: 'PO-DEMO-1001', supplier: 'Fair Cotton Ltd', days: 3, skus: plain.filter((v) => v.sku.startsWith('TEE-')).slice(0, 12) },
-    { id: 'PO-DEMO-1002', supplier: 'Canvas & Co', days: 10, skus: plain.filter((v) => v.sku.startsWith('SNEAKER-')).slice(0, 9) },
-    { id: 'PO-DEMO-1003', supplier: 'Nordic Knits', days: 21, skus: plain.filter((v) => /^(SCARF|BEANIE|GLOVES)-/.test(v.sku)) },
+    {
+      id: 'PO-DEMO-1001',
+      supplier: 'Fair Cotton Ltd',
+      days: 3,
+      skus: plain.filter((v) => v.sku.startsWith('TEE-')).slice(0, 12),
+    },
+    {
+      id: 'PO-DEMO-1002',
+      supplier: 'Canvas & Co',
+      days: 10,
+      skus: plain.filter((v) => v.sku.startsWith('SNEAKER-')).slice(0, 9),
+    },
+    {
+      id: 'PO-DEMO-1003',
+      supplier: 'Nordic Knits',
+      days: 21,
+      skus: plain.filter((v) => /^(SCARF|BEANIE|GLOVES)-/.test(v.sku)),
+    },
   ];
   for (const order of orders) {
     await store.catalogue.upsertPurchaseOrder(
@@ -152,7 +283,13 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
   // Two sales channels, every variant listed on both, and a first rule set.
   await store.availability.upsertChannels(
     [
-      { code: 'shop', name: 'Own Shopify shop', platform: 'shopify', locations: ['WH-AMS', 'STORE-UTR', 'WH-RTM'], pushLatencyP95Ms: 800 },
+      {
+        code: 'shop',
+        name: 'Own Shopify shop',
+        platform: 'shopify',
+        locations: ['WH-AMS', 'STORE-UTR', 'WH-RTM'],
+        pushLatencyP95Ms: 800,
+      },
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
     ],
     now,
@@ -162,7 +299,10 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     const items = variants.map((variant, index) => ({
       channel,
       // Bol.com offer ids are UUIDs; deterministic ones keep the demo the same everywhere.
-      externalId: channel === 'shop' ? `gid://shopify/InventoryItem/${1000 + index}` : `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
+      externalId:
+        channel === 'shop'
+          ? `gid://shopify/InventoryItem/${1000 + index}`
+          : `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
       sku: variant.sku,
       rank: channel === 'shop' ? 1 : 2,
     }));

@@ -38,19 +38,35 @@ function withConnector(channel: ChannelRecord, connector: Record<string, unknown
   };
 }
 
-export async function startDemoChannels(store: LedgerStore, _ledger: GroupCommitter, clock: Clock, serverUrl: string): Promise<DemoChannels | undefined> {
+export async function startDemoChannels(
+  store: LedgerStore,
+  _ledger: GroupCommitter,
+  clock: Clock,
+  serverUrl: string,
+): Promise<DemoChannels | undefined> {
   const channel = await store.availability.getChannel('bol');
   const shopChannel = await store.availability.getChannel('shop');
   if (!channel || !shopChannel) return undefined;
   const sim = new BolSimulator();
   const url = await sim.start();
-  const offerIds = (await externalIds(store, 'bol')).map(({ externalId }) => sim.seedOffer({ offerId: externalId, amount: 0 }));
+  const offerIds = (await externalIds(store, 'bol')).map(({ externalId }) =>
+    sim.seedOffer({ offerId: externalId, amount: 0 }),
+  );
   const shopify = new ShopifySimulator({ webhookUrl: `${serverUrl}/webhooks/shopify/${shopChannel.code}` });
   const shopifyUrl = await shopify.start();
-  const items = (await externalIds(store, 'shop')).map(({ externalId, sku }) => shopify.addItem({ sku, inventoryItemId: externalId }).inventoryItemId);
+  const items = (await externalIds(store, 'shop')).map(
+    ({ externalId, sku }) => shopify.addItem({ sku, inventoryItemId: externalId }).inventoryItemId,
+  );
   await store.availability.upsertChannels(
     [
-      withConnector(channel, { client_id: 'onhand-sim', client_secret: 'onhand-sim-secret', base_url: url, token_url: sim.tokenUrl, account: 'demo', poll_interval_ms: 2000 }),
+      withConnector(channel, {
+        client_id: 'onhand-sim',
+        client_secret: 'onhand-sim-secret',
+        base_url: url,
+        token_url: sim.tokenUrl,
+        account: 'demo',
+        poll_interval_ms: 2000,
+      }),
       withConnector(shopChannel, {
         shop_domain: shopify.shopDomain,
         access_token: shopify.accessToken,
@@ -82,7 +98,8 @@ export async function startDemoChannels(store: LedgerStore, _ledger: GroupCommit
   }, 3000);
   timer.unref();
   return {
-    describe: () => `Shopify shop at ${shopifyUrl} (${items.length} items) and Bol.com account at ${url} (${offerIds.length} offers)`,
+    describe: () =>
+      `Shopify shop at ${shopifyUrl} (${items.length} items) and Bol.com account at ${url} (${offerIds.length} offers)`,
     stop: async () => {
       clearInterval(timer);
       await shopify.stop();

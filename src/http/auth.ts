@@ -32,7 +32,8 @@ function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
   if (header === undefined) throw unauthenticated('send Authorization: Bearer <token>', false);
   const match = /^Bearer +(\S+)$/i.exec(header);
-  if (!match || !isTokenShaped(match[1]!)) throw unauthenticated('the Authorization header does not hold an onhand bearer token', true);
+  if (!match || !isTokenShaped(match[1]!))
+    throw unauthenticated('the Authorization header does not hold an onhand bearer token', true);
   return match[1]!;
 }
 

@@ -105,7 +105,12 @@ export class ProblemError extends Error {
   }
 }
 
-export function problem(code: ErrorCode, detail: string, errors?: ProblemDetail[], members: Record<string, unknown> = {}): Problem {
+export function problem(
+  code: ErrorCode,
+  detail: string,
+  errors?: ProblemDetail[],
+  members: Record<string, unknown> = {},
+): Problem {
   const { status, title } = errorRegistry[code];
   const body: Problem = {
     type: problemType(code),
@@ -174,13 +179,20 @@ export function validationDetails(errors: readonly AjvError[], part: string): Pr
       case 'required':
         return { path: `${prefix}${instancePath}/${String(params.missingProperty)}`, message: 'is required' };
       case 'additionalProperties':
-        return { path: `${prefix}${instancePath}/${String(params.additionalProperty)}`, message: 'is not a known field' };
+        return {
+          path: `${prefix}${instancePath}/${String(params.additionalProperty)}`,
+          message: 'is not a known field',
+        };
       case 'discriminator':
-        return { path: `${prefix}${instancePath}/${String(params.tag)}`, message: 'must be one of the documented types' };
+        return {
+          path: `${prefix}${instancePath}/${String(params.tag)}`,
+          message: 'must be one of the documented types',
+        };
       case 'not': {
         // Ajv says "must NOT be valid"; our only `not` is `{ const: 0 }` (a non-zero adjustment).
         const forbidden = (error.schema as { const?: unknown } | undefined)?.const;
-        const message = forbidden === undefined ? (error.message ?? keyword) : `must not be ${JSON.stringify(forbidden)}`;
+        const message =
+          forbidden === undefined ? (error.message ?? keyword) : `must not be ${JSON.stringify(forbidden)}`;
         return { path: `${prefix}${instancePath}`, message };
       }
       default:
@@ -239,7 +251,10 @@ export function problemOf(error: unknown, request: FastifyRequest): { body: Prob
   const code = error instanceof Error ? frameworkCode(fastifyError, request) : undefined;
   if (code) return { body: problem(code, fastifyError.message), headers: {} };
   request.log.error({ err: error }, 'unhandled error');
-  return { body: problem('ONH_ERR_INTERNAL', `an internal error occurred; quote request id ${request.id}`), headers: {} };
+  return {
+    body: problem('ONH_ERR_INTERNAL', `an internal error occurred; quote request id ${request.id}`),
+    headers: {},
+  };
 }
 
 export function problemErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -251,7 +266,10 @@ export function problemErrorHandler(error: unknown, request: FastifyRequest, rep
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendProblem(reply, problem('ONH_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  return sendProblem(
+    reply,
+    problem('ONH_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 }
 
 /**

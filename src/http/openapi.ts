@@ -18,7 +18,11 @@ export const openApiOptions: SwaggerOptions = {
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'An API token `onh_<scope>_<secret>`; scopes read < write < admin' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API token `onh_<scope>_<secret>`; scopes read < write < admin',
+        },
       },
     },
     tags: [

@@ -121,7 +121,13 @@ export const PurchaseOrderBody = Closed({
     Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('cancelled')], { default: 'open' }),
   ),
   lines: Type.Array(
-    Closed({ line: LineNumber, sku: Sku, location: LocationCode, quantity: Quantity, expected_at: Type.Optional(DateTime) }),
+    Closed({
+      line: LineNumber,
+      sku: Sku,
+      location: LocationCode,
+      quantity: Quantity,
+      expected_at: Type.Optional(DateTime),
+    }),
     { minItems: 1, maxItems: limits.purchaseOrderLinesMax },
   ),
 });
@@ -149,7 +155,11 @@ export type PurchaseOrderView = Static<typeof PurchaseOrderView>;
 
 // --- movements -------------------------------------------------------------------------------------
 
-function movement<T extends (typeof movementCommandTypes)[number], P extends TProperties>(type: T, properties: P, description: string) {
+function movement<T extends (typeof movementCommandTypes)[number], P extends TProperties>(
+  type: T,
+  properties: P,
+  description: string,
+) {
   return Closed(
     {
       key: Key,
@@ -182,14 +192,26 @@ const movementItems = [
     },
     'An absolute on_hand counted at occurred_at',
   ),
-  movement('transfer_out', { quantity: Quantity, to_location: LocationCode }, 'Stock leaving for another location (a request)'),
-  movement('transfer_in', { quantity: Quantity, from_location: Type.Optional(LocationCode) }, 'Stock arriving from a transfer'),
+  movement(
+    'transfer_out',
+    { quantity: Quantity, to_location: LocationCode },
+    'Stock leaving for another location (a request)',
+  ),
+  movement(
+    'transfer_in',
+    { quantity: Quantity, from_location: Type.Optional(LocationCode) },
+    'Stock arriving from a transfer',
+  ),
   movement('status', { quantity: Quantity, from: Bucket, to: Bucket }, 'Units moved between buckets'),
   movement('order', quantityOnly, 'A sales order: reserves units'),
   movement('cancellation', quantityOnly, 'An order cancelled: releases reserved units'),
   movement('shipment', quantityOnly, 'An order shipped: units leave reserved and on_hand'),
   movement('sale', quantityOnly, 'A sale without an order (point of sale): units leave on_hand'),
-  movement('return', { quantity: Quantity, to: Type.Optional(Bucket) }, 'Units returned; quarantine unless `to` says otherwise'),
+  movement(
+    'return',
+    { quantity: Quantity, to: Type.Optional(Bucket) },
+    'Units returned; quarantine unless `to` says otherwise',
+  ),
 ] as const;
 
 /**
@@ -250,7 +272,9 @@ export const CommandAnswer = Type.Object({
   level: Type.Optional(LevelView),
   reservation: Type.Optional(ReservationView),
   oversold: Type.Optional(Type.Integer({ description: 'Units this fact sold beyond what was available' })),
-  replayed: Type.Optional(Type.Boolean({ description: 'This is the stored answer to an earlier command with this key' })),
+  replayed: Type.Optional(
+    Type.Boolean({ description: 'This is the stored answer to an earlier command with this key' }),
+  ),
 });
 
 export const MovementsResult = Type.Object({ results: Type.Array(CommandAnswer) });
@@ -288,7 +312,11 @@ export const ReservationBody = Closed({
   location: LocationCode,
   quantity: Quantity,
   expires_in_s: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: limits.reservationExpirySecondsMax, description: 'Absent: held until committed or released' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: limits.reservationExpirySecondsMax,
+      description: 'Absent: held until committed or released',
+    }),
   ),
   source: Type.Optional(Source),
   note: Type.Optional(Text),
@@ -354,7 +382,11 @@ const Cursor = Type.String({ minLength: 1, maxLength: 64 });
 export const PageQuery = Closed({ cursor: Type.Optional(Cursor), limit: Limit });
 export type PageQuery = Static<typeof PageQuery>;
 
-export const MovementsQuery = Closed({ location: Type.Optional(LocationCode), cursor: Type.Optional(Cursor), limit: Limit });
+export const MovementsQuery = Closed({
+  location: Type.Optional(LocationCode),
+  cursor: Type.Optional(Cursor),
+  limit: Limit,
+});
 export type MovementsQuery = Static<typeof MovementsQuery>;
 
 export const VariantListQuery = Closed({ after: Type.Optional(Sku), limit: Limit });

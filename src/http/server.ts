@@ -36,9 +36,14 @@ const pathParameterLengthMax = limits.pathParameterLengthMax;
  * serializer might put the headers, and the request line keeps only the query parameters
  * the routes declare (request-guards.ts), so `?access_token=` never reaches the log.
  */
-function loggerOptions(logger: ServerDeps['logger'], queryNames: ReadonlySet<string>): NonNullable<FastifyServerOptions['logger']> {
+function loggerOptions(
+  logger: ServerDeps['logger'],
+  queryNames: ReadonlySet<string>,
+): NonNullable<FastifyServerOptions['logger']> {
   if (!logger) return false;
-  const options = (logger === true ? {} : logger) as Exclude<FastifyServerOptions['logger'], boolean | undefined> & { serializers?: object };
+  const options = (logger === true ? {} : logger) as Exclude<FastifyServerOptions['logger'], boolean | undefined> & {
+    serializers?: object;
+  };
   return {
     ...options,
     serializers: { ...options.serializers, req: requestSerializer(queryNames) },
@@ -61,7 +66,10 @@ function validatorCompiler() {
   const parameters = new Ajv({ ...shared, coerceTypes: true, useDefaults: true });
   const rfc3339 = addFormats.default.get('date-time', 'full') as { validate: (text: string) => boolean };
   for (const ajv of [body, parameters]) {
-    ajv.addFormat('date-time', { type: 'string', validate: (text: string) => rfc3339.validate(text) && Number.isFinite(Date.parse(text)) });
+    ajv.addFormat('date-time', {
+      type: 'string',
+      validate: (text: string) => rfc3339.validate(text) && Number.isFinite(Date.parse(text)),
+    });
   }
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
     (httpPart === 'body' ? body : parameters).compile(schema);
@@ -83,7 +91,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestTimeout: limits.requestReceiveTimeoutMs,
     // Node checks a body against requestTimeout only when headersTimeout is not longer
     // (measured on Node 20: with its 60 s default, a stalled body was never answered).
-    http: { connectionsCheckingInterval: limits.requestReceiveCheckIntervalMs, headersTimeout: limits.requestReceiveTimeoutMs },
+    http: {
+      connectionsCheckingInterval: limits.requestReceiveCheckIntervalMs,
+      headersTimeout: limits.requestReceiveTimeoutMs,
+    },
     // Bounds the whole route lifecycle; past it the outcome is unknown (ONH_ERR_TIMEOUT).
     handlerTimeout: limits.requestTimeoutMs,
     connectionTimeout: connectionTimeoutMs,
@@ -128,6 +139,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   await app.register(availabilityPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
-  await app.register(webhooksPlugin, { prefix: '/webhooks', store: deps.store, ledger: deps.ledger, clock: deps.clock });
+  await app.register(webhooksPlugin, {
+    prefix: '/webhooks',
+    store: deps.store,
+    ledger: deps.ledger,
+    clock: deps.clock,
+  });
   return app;
 }

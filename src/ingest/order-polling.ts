@@ -78,7 +78,10 @@ export class OrderPolling {
     const polled = this.channels.find((each) => each.channel === channel);
     if (!polled) return null;
     const { store, clock, owner } = this.options;
-    if ((await store.outbox.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs)) === null)
+    if (
+      (await store.outbox.acquireLease(channel, owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs)) ===
+      null
+    )
       return null;
     const record = await store.availability.getChannel(channel);
     if (!record) return null;

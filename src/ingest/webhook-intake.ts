@@ -93,8 +93,13 @@ export async function receiveWebhook(
   const event = connector.parseWebhook(delivery);
   // Signed is not storable: every string of the event follows the rules of any request
   // (core/json-bounds.ts), else a NUL in a sku would fail on PostgreSQL only.
-  const fault = event.kind === 'invalid' ? undefined : jsonFaults(event, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
-  if (fault) return { status: 'invalid', reason: `the payload holds text onhand does not accept: ${fault.path} ${fault.message}` };
+  const fault =
+    event.kind === 'invalid' ? undefined : jsonFaults(event, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
+  if (fault)
+    return {
+      status: 'invalid',
+      reason: `the payload holds text onhand does not accept: ${fault.path} ${fault.message}`,
+    };
   switch (event.kind) {
     case 'invalid':
       return { status: 'invalid', reason: event.reason };

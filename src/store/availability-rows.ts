@@ -1,9 +1,21 @@
 import type { EpochMs } from '../core/clock.js';
 import type { ChannelDefinition, ListingRef, LocationKindName } from '../core/availability/compute-available.js';
-import type { AvailabilityContext, AvailabilityVariant, StoredListingQuantity } from '../core/availability/recompute.js';
+import type {
+  AvailabilityContext,
+  AvailabilityVariant,
+  StoredListingQuantity,
+} from '../core/availability/recompute.js';
 import type { RuleSet } from '../core/availability/rule-set.js';
 import type { LevelState } from '../core/ledger/level.js';
-import type { ChannelRecord, ListingInput, ListingRecord, ListingQuantity, Platform, RuleSetVersion, UnmappedItem } from './availability-store.js';
+import type {
+  ChannelRecord,
+  ListingInput,
+  ListingRecord,
+  ListingQuantity,
+  Platform,
+  RuleSetVersion,
+  UnmappedItem,
+} from './availability-store.js';
 
 /**
  * Row <-> domain mapping for availability, shared by both adapters: they run their own SQL
@@ -74,12 +86,16 @@ export function availabilityConfig(input: {
       code: record.code,
       pushLatencyP95Ms: record.pushLatencyP95Ms,
       locations: input.links
-        .filter((link) => Number(link.channel_id) === Number(input.channels.find((row) => row.code === record.code)!.id))
+        .filter(
+          (link) => Number(link.channel_id) === Number(input.channels.find((row) => row.code === record.code)!.id),
+        )
         .sort((a, b) => Number(a.priority) - Number(b.priority))
         .map((link) => ({ code: link.code, kind: link.kind })),
     });
   }
-  const needsIncoming = Boolean(ruleSet.defaults?.preorder) || Object.values(ruleSet.channels ?? {}).some((rules) => Boolean(rules.preorder));
+  const needsIncoming =
+    Boolean(ruleSet.defaults?.preorder) ||
+    Object.values(ruleSet.channels ?? {}).some((rules) => Boolean(rules.preorder));
   return {
     configVersion: input.configVersion,
     ruleSet,
@@ -192,7 +208,11 @@ export function buildContext(
   const incoming = new Map<number, { locationId: number; quantity: number; expectedAt: EpochMs | null }[]>();
   for (const row of rows.incoming) {
     const list = incoming.get(Number(row.variant_id)) ?? [];
-    list.push({ locationId: Number(row.location_id), quantity: Number(row.quantity), expectedAt: row.expected_at === null ? null : Number(row.expected_at) });
+    list.push({
+      locationId: Number(row.location_id),
+      quantity: Number(row.quantity),
+      expectedAt: row.expected_at === null ? null : Number(row.expected_at),
+    });
     incoming.set(Number(row.variant_id), list);
   }
   return {
@@ -267,9 +287,16 @@ export function matchListings(
       matched.push({ index, item, channelId, variantId: byBarcode[0]!, matchedBy: 'barcode' });
       return;
     }
-    if (byBarcode.length > 1) unmapped.push(unmappedItem(`barcode ${item.barcode} belongs to ${byBarcode.length} variants; add a mapping`));
-    else if (item.sku === undefined && item.barcode === undefined) unmapped.push(unmappedItem('no mapping, and neither sku nor barcode given'));
-    else unmapped.push(unmappedItem(`no variant with ${[item.sku && `sku ${item.sku}`, item.barcode && `barcode ${item.barcode}`].filter(Boolean).join(' or ')}`));
+    if (byBarcode.length > 1)
+      unmapped.push(unmappedItem(`barcode ${item.barcode} belongs to ${byBarcode.length} variants; add a mapping`));
+    else if (item.sku === undefined && item.barcode === undefined)
+      unmapped.push(unmappedItem('no mapping, and neither sku nor barcode given'));
+    else
+      unmapped.push(
+        unmappedItem(
+          `no variant with ${[item.sku && `sku ${item.sku}`, item.barcode && `barcode ${item.barcode}`].filter(Boolean).join(' or ')}`,
+        ),
+      );
   });
   return { matched, unmapped };
 }

@@ -162,13 +162,21 @@ export interface AvailabilityPort {
   upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport>;
   /** Explicit mappings: this channel item is this sku (wins over sku and barcode matching). */
   upsertMappings(mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }>;
-  listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]>;
+  listListings(options: {
+    channel?: string | undefined;
+    sku?: string | undefined;
+    afterId?: string | undefined;
+    limit: number;
+  }): Promise<ListingRecord[]>;
   getListing(id: string): Promise<ListingRecord | null>;
   /** Items reported unmapped and not mapped since, newest first. */
   listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]>;
 
   /** A new version (never activated by creating it). Meaning is checked: bad rules throw CatalogueError. */
-  createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion>;
+  createRuleSet(
+    input: { rules: RuleSet; author: string; note?: string | null | undefined },
+    now: EpochMs,
+  ): Promise<RuleSetVersion>;
   listRuleSets(): Promise<RuleSetVersion[]>;
   getRuleSet(version: number): Promise<RuleSetVersion | null>;
   ruleSetEvents(): Promise<RuleSetEvent[]>;

@@ -70,7 +70,15 @@ export const dispatchSql = {
               dispatch_state = CASE WHEN desired_version = ? THEN 'done' ELSE dispatch_state END,
               pending_since = CASE WHEN desired_version = ? THEN NULL ELSE computed_at END
             WHERE listing_id = ?`,
-          params: [result.pushedQuantity, result.desiredVersion, result.channelQuantity, now, result.desiredVersion, result.desiredVersion, listingId],
+          params: [
+            result.pushedQuantity,
+            result.desiredVersion,
+            result.channelQuantity,
+            now,
+            result.desiredVersion,
+            result.desiredVersion,
+            listingId,
+          ],
         };
       case 'stale':
         // The channel sold meanwhile: remember what it shows, push again at once with that compare value.
@@ -103,7 +111,11 @@ export const dispatchSql = {
       (SELECT owner FROM channel_leases cl WHERE cl.channel_id = c.id AND cl.expires_at > $1) AS lease_owner
     FROM channels c ORDER BY c.code`,
 
-  statusFromRow(row: Record<string, unknown>, now: EpochMs, latency: { p50: number | null; p95: number | null }): ChannelSyncStatus {
+  statusFromRow(
+    row: Record<string, unknown>,
+    now: EpochMs,
+    latency: { p50: number | null; p95: number | null },
+  ): ChannelSyncStatus {
     return {
       channel: row.code as string,
       platform: row.platform as string,
@@ -119,7 +131,9 @@ export const dispatchSql = {
   },
 
   /** Params: $1 limit, $2 channel code (when `byChannel`). */
-  dead: (byChannel: boolean) => `SELECT lq.listing_id, c.code, v.sku, l.external_id, lq.quantity, lq.attempts, lq.last_error, lq.pending_since
+  dead: (
+    byChannel: boolean,
+  ) => `SELECT lq.listing_id, c.code, v.sku, l.external_id, lq.quantity, lq.attempts, lq.last_error, lq.pending_since
     FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
     WHERE lq.dispatch_state = 'dead' ${byChannel ? 'AND c.code = $2' : ''} ORDER BY lq.listing_id LIMIT $1`,
 
@@ -149,7 +163,16 @@ export const dispatchSql = {
     RETURNING quantity`,
 
   noticeLevelParams: (channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number) => [
-    shown, shown, shown, shown, now, now + graceMs, shown, now, channel, externalId,
+    shown,
+    shown,
+    shown,
+    shown,
+    now,
+    now + graceMs,
+    shown,
+    now,
+    channel,
+    externalId,
   ],
 
   /** Params: $1 channel code. */
@@ -162,7 +185,9 @@ export const dispatchSql = {
     WHERE c.code = $1 AND l.external_id = $2`,
 
   /** Params: $1 now, $2 limit, $3 channel code (when `byChannel`). */
-  redrive: (byChannel: boolean) => `UPDATE listing_quantities SET dispatch_state = 'pending', attempts = 0, due_at = $1, last_error = NULL, claimed_until = NULL
+  redrive: (
+    byChannel: boolean,
+  ) => `UPDATE listing_quantities SET dispatch_state = 'pending', attempts = 0, due_at = $1, last_error = NULL, claimed_until = NULL
     WHERE listing_id IN (SELECT lq.listing_id FROM listing_quantities lq JOIN channels c ON c.id = lq.channel_id
       WHERE lq.dispatch_state = 'dead' ${byChannel ? 'AND c.code = $3' : ''} ORDER BY lq.listing_id LIMIT $2)`,
 };

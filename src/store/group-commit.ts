@@ -114,13 +114,17 @@ export class GroupCommitter {
   /** Touch levels so that their due reservations expire (the sweeper's tidy-up). */
   async tidy(levels: readonly { variantId: number; locationId: number }[]): Promise<void> {
     if (levels.length === 0) return;
-    await this.enqueue(levels.map((level) => ({ type: 'tidy' as const, ...level })), 0);
+    await this.enqueue(
+      levels.map((level) => ({ type: 'tidy' as const, ...level })),
+      0,
+    );
   }
 
   private enqueue(items: readonly BatchItem[], commandCount: number): Promise<CommandAnswer[]> {
     if (this.closed) return Promise.reject(new LedgerClosedError());
     if (items.length === 0) return Promise.resolve([]);
-    if (this.queuedItems + items.length > this.queueDepthMax) return Promise.reject(new QueueFullError(this.queuedItems));
+    if (this.queuedItems + items.length > this.queueDepthMax)
+      return Promise.reject(new QueueFullError(this.queuedItems));
     return new Promise<CommandAnswer[]>((resolve, reject) => {
       this.queue.push({ items, commandCount, resolve, reject });
       this.queuedItems += items.length;

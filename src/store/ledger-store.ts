@@ -14,7 +14,13 @@ import type { OutboxPort } from './outbox-port.js';
  */
 
 export type LocationKind = 'warehouse' | 'store' | 'dropship' | '3pl' | 'marketplace_fulfilment';
-export const locationKinds: readonly LocationKind[] = ['warehouse', 'store', 'dropship', '3pl', 'marketplace_fulfilment'];
+export const locationKinds: readonly LocationKind[] = [
+  'warehouse',
+  'store',
+  'dropship',
+  '3pl',
+  'marketplace_fulfilment',
+];
 
 export type TokenScope = 'read' | 'write' | 'admin';
 export const tokenScopes: readonly TokenScope[] = ['read', 'write', 'admin'];
@@ -137,7 +143,14 @@ export interface MovementView {
   location: string;
   counterpart_location: string | null;
   quantities: { on_hand: number; reserved: number; damaged: number; quarantine: number; in_transit: number };
-  resulting: { on_hand: number; reserved: number; available: number; damaged: number; quarantine: number; in_transit: number };
+  resulting: {
+    on_hand: number;
+    reserved: number;
+    available: number;
+    damaged: number;
+    quarantine: number;
+    in_transit: number;
+  };
   version: number;
   oversold: number;
   reason: string | null;

@@ -75,7 +75,13 @@ export interface OutboxPort {
    * reached us yet, so the fix waits `graceMs` (reconciliation must never re-expose sold stock).
    * Returns what it concluded; `unknown` when no listing has this external id.
    */
-  noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'>;
+  noticeChannelLevel(
+    channel: string,
+    externalId: string,
+    shown: number,
+    now: EpochMs,
+    graceMs: number,
+  ): Promise<'consistent' | 'drift' | 'unknown'>;
   /** An order poller's saved position for the channel, or null. */
   loadCursor(channel: string): Promise<string | null>;
   /** Save it, after the lines it returned are applied. */

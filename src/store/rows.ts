@@ -1,5 +1,12 @@
 import type { LevelState } from '../core/ledger/level.js';
-import { appliedAnswer, type MovementRecord, type PurchaseOrderLineState, type ReservationState, type StoredAnswer, type WriteSet } from '../core/ledger/apply-commands.js';
+import {
+  appliedAnswer,
+  type MovementRecord,
+  type PurchaseOrderLineState,
+  type ReservationState,
+  type StoredAnswer,
+  type WriteSet,
+} from '../core/ledger/apply-commands.js';
 import type { TokenRecord, TokenScope, VerifyReport } from './ledger-store.js';
 import type { MovementRow } from './views.js';
 
@@ -62,7 +69,10 @@ export function levelFromRow(row: Record<string, unknown>): LevelState {
     velocityAt: row.velocity_at === null || row.velocity_at === undefined ? null : Number(row.velocity_at),
     version: Number(row.version ?? 0),
     lastCountAt: row.last_count_at === null ? null : Number(row.last_count_at),
-    lastCountSourceVersion: row.last_count_source_version === null || row.last_count_source_version === undefined ? null : Number(row.last_count_source_version),
+    lastCountSourceVersion:
+      row.last_count_source_version === null || row.last_count_source_version === undefined
+        ? null
+        : Number(row.last_count_source_version),
   };
 }
 
@@ -89,22 +99,65 @@ export type SqlValue = string | number | null;
 export function pushMovementValues(movement: MovementRecord, out: SqlValue[]): void {
   const { deltas, after } = movement;
   out.push(
-    movement.id, movement.commandKey, movement.leg, movement.type, movement.variantId, movement.locationId, movement.version,
-    deltas.onHand, deltas.reserved, deltas.damaged, deltas.quarantine, deltas.inTransit,
-    after.onHand, after.reserved, after.damaged, after.quarantine, after.inTransit,
-    movement.guarded ? 1 : 0, movement.oversold, movement.occurredAt, movement.recordedAt,
-    movement.reason, movement.sourceSystem, movement.sourceReference, movement.reservationId, movement.purchaseOrderId,
-    movement.purchaseOrderLine, movement.counterpartLocationId, movement.payloadHash,
+    movement.id,
+    movement.commandKey,
+    movement.leg,
+    movement.type,
+    movement.variantId,
+    movement.locationId,
+    movement.version,
+    deltas.onHand,
+    deltas.reserved,
+    deltas.damaged,
+    deltas.quarantine,
+    deltas.inTransit,
+    after.onHand,
+    after.reserved,
+    after.damaged,
+    after.quarantine,
+    after.inTransit,
+    movement.guarded ? 1 : 0,
+    movement.oversold,
+    movement.occurredAt,
+    movement.recordedAt,
+    movement.reason,
+    movement.sourceSystem,
+    movement.sourceReference,
+    movement.reservationId,
+    movement.purchaseOrderId,
+    movement.purchaseOrderLine,
+    movement.counterpartLocationId,
+    movement.payloadHash,
   );
 }
 
 /** Columns of an inserted reservation, in the order of {@link pushReservationValues}. */
 export const reservationInsertColumns = [
-  'id', 'key', 'variant_id', 'location_id', 'quantity', 'committed_quantity', 'status', 'expires_at', 'created_at', 'resolved_at',
+  'id',
+  'key',
+  'variant_id',
+  'location_id',
+  'quantity',
+  'committed_quantity',
+  'status',
+  'expires_at',
+  'created_at',
+  'resolved_at',
 ] as const;
 
 export function pushReservationValues(r: ReservationState, out: SqlValue[]): void {
-  out.push(r.id, r.key, r.variantId, r.locationId, r.quantity, r.committedQuantity, r.status, r.expiresAt, r.createdAt, r.resolvedAt);
+  out.push(
+    r.id,
+    r.key,
+    r.variantId,
+    r.locationId,
+    r.quantity,
+    r.committedQuantity,
+    r.status,
+    r.expiresAt,
+    r.createdAt,
+    r.resolvedAt,
+  );
 }
 
 /** Columns of an inserted stored answer, in the order of {@link pushAnswerValues}. */
@@ -148,8 +201,11 @@ export function foldedAnswers(rows: readonly CommandLegRow[], into: Map<string, 
           sku: row.sku,
           location: row.code,
           after: {
-            onHand: Number(row.on_hand), reserved: Number(row.reserved), damaged: Number(row.damaged),
-            quarantine: Number(row.quarantine), inTransit: Number(row.in_transit),
+            onHand: Number(row.on_hand),
+            reserved: Number(row.reserved),
+            damaged: Number(row.damaged),
+            quarantine: Number(row.quarantine),
+            inTransit: Number(row.in_transit),
           },
           version: Number(row.version),
           oversold: Number(row.oversold),
@@ -188,12 +244,24 @@ export function compareLevels(
   for (const row of rows) {
     for (const [stored, recomputed] of fields) {
       if (Number(row[stored]) !== Number(row[recomputed])) {
-        mismatches.push({ sku: String(row.sku), location: String(row.code), field: stored, stored: Number(row[stored]), recomputed: Number(row[recomputed]) });
+        mismatches.push({
+          sku: String(row.sku),
+          location: String(row.code),
+          field: stored,
+          stored: Number(row[stored]),
+          recomputed: Number(row[recomputed]),
+        });
       }
     }
   }
   for (const orphan of orphans) {
-    mismatches.push({ sku: String(orphan.sku), location: String(orphan.code), field: 'level_missing', stored: 0, recomputed: Number(orphan.n) });
+    mismatches.push({
+      sku: String(orphan.sku),
+      location: String(orphan.code),
+      field: 'level_missing',
+      stored: 0,
+      recomputed: Number(orphan.n),
+    });
   }
   return { levelsChecked: rows.length, movementsChecked, mismatches };
 }

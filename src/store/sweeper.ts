@@ -48,7 +48,10 @@ export class Sweeper {
     const now = this.clock.now();
     const levels = await this.store.ledger.dueReservationLevels(now, limits.sweepBatchSizeMax);
     await this.ledger.tidy(levels);
-    const prunedAnswers = await this.store.ledger.pruneAnswers(now - this.options.retentionDays * 86_400_000, limits.pruneBatchSizeMax);
+    const prunedAnswers = await this.store.ledger.pruneAnswers(
+      now - this.options.retentionDays * 86_400_000,
+      limits.pruneBatchSizeMax,
+    );
     // Latency percentiles read the last 15 minutes; an hour of samples is kept, no more.
     await this.store.outbox.pruneSamples(now - limits.pushSampleRetentionMs);
     let refreshedListings = 0;

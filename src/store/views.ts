@@ -89,7 +89,11 @@ export class CursorError extends Error {
   readonly code = 'ONH_ERR_CURSOR';
 }
 
-export function pageOf<T extends { id: number }>(rows: T[], limit: number, map: (row: T) => MovementView): Page<MovementView> {
+export function pageOf<T extends { id: number }>(
+  rows: T[],
+  limit: number,
+  map: (row: T) => MovementView,
+): Page<MovementView> {
   const items = rows.slice(0, limit).map(map);
   const last = items[items.length - 1];
   return { items, next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null };
@@ -177,12 +181,27 @@ export function stockView(
   const locations = [...codes].sort().map((code) =>
     locationView(
       byCode.get(code) ?? {
-        location_code: code, on_hand: 0, reserved: 0, damaged: 0, quarantine: 0, in_transit: 0, version: 0, last_count_at: null, due_held: 0,
+        location_code: code,
+        on_hand: 0,
+        reserved: 0,
+        damaged: 0,
+        quarantine: 0,
+        in_transit: 0,
+        version: 0,
+        last_count_at: null,
+        due_held: 0,
       },
       incomingByLocation.get(code) ?? 0,
     ),
   );
-  return { sku: variant.sku, name: variant.name, is_bundle: false, locations, total: totals(locations), incoming: incomingView(incoming) };
+  return {
+    sku: variant.sku,
+    name: variant.name,
+    is_bundle: false,
+    locations,
+    total: totals(locations),
+    incoming: incomingView(incoming),
+  };
 }
 
 /**
@@ -205,7 +224,16 @@ export function bundleStockView(variant: { sku: string; name: string }, componen
     if (!Number.isFinite(kitsAvailable)) kitsAvailable = 0;
     if (!Number.isFinite(kitsOnHand)) kitsOnHand = 0;
     return {
-      location: code, on_hand: kitsOnHand, reserved: 0, available: kitsAvailable, damaged: 0, quarantine: 0, in_transit: 0, version: 0, last_count_at: null, incoming: 0,
+      location: code,
+      on_hand: kitsOnHand,
+      reserved: 0,
+      available: kitsAvailable,
+      damaged: 0,
+      quarantine: 0,
+      in_transit: 0,
+      version: 0,
+      last_count_at: null,
+      incoming: 0,
     };
   });
   return {

@@ -78,7 +78,12 @@ export class ChannelDispatcher {
   private async round(batchSizeMax: number): Promise<number> {
     const { outbox, connector, channel, clock } = this.options;
     this.stats.ticks += 1;
-    const epoch = await outbox.acquireLease(channel, this.options.owner, clock.now(), this.options.leaseTtlMs ?? limits.leaseTtlMs);
+    const epoch = await outbox.acquireLease(
+      channel,
+      this.options.owner,
+      clock.now(),
+      this.options.leaseTtlMs ?? limits.leaseTtlMs,
+    );
     if (epoch === null) return 0;
     // Claim only what the platform takes now (its rate budget), not a big batch: a claimed row
     // carries its desired value from claim time, so a claim that waits seconds in the rate
@@ -130,11 +135,16 @@ export class ChannelDispatcher {
     }));
     try {
       const outcomes = await this.options.connector.pushLevels(items);
-      if (outcomes.length !== items.length) throw new Error(`connector answered ${outcomes.length} outcomes for ${items.length} items`);
+      if (outcomes.length !== items.length)
+        throw new Error(`connector answered ${outcomes.length} outcomes for ${items.length} items`);
       return outcomes;
     } catch (error) {
       // A connector must not throw for a platform answer; if it does, treat it as retryable.
-      return items.map((item) => ({ listingId: item.listingId, status: 'retry' as const, reason: `connector error: ${(error as Error).message}` }));
+      return items.map((item) => ({
+        listingId: item.listingId,
+        status: 'retry' as const,
+        reason: `connector error: ${(error as Error).message}`,
+      }));
     }
   }
 
@@ -151,7 +161,13 @@ export class ChannelDispatcher {
       case 'retry': {
         const attempt = row.attempts + 1;
         const delay = retryDelayMs(this.policy, attempt, (this.options.random ?? Math.random)(), outcome.retryAfterMs);
-        return { ...base, status: 'retry', dueAt: this.options.clock.now() + delay, error: outcome.reason, dead: attempt >= this.policy.attemptsMax };
+        return {
+          ...base,
+          status: 'retry',
+          dueAt: this.options.clock.now() + delay,
+          error: outcome.reason,
+          dead: attempt >= this.policy.attemptsMax,
+        };
       }
       case 'permanent':
         return { ...base, status: 'permanent', error: outcome.reason };
@@ -166,7 +182,10 @@ export class ChannelDispatcher {
   start(): void {
     this.stopped = false;
     const loops = Math.max(1, this.options.claimsInFlightMax ?? limits.claimsInFlightMax);
-    const batch = Math.min(this.options.batchSizeMax ?? limits.claimBatchSizeMax, loops > 1 ? this.options.connector.maxBatchSize : Number.POSITIVE_INFINITY);
+    const batch = Math.min(
+      this.options.batchSizeMax ?? limits.claimBatchSizeMax,
+      loops > 1 ? this.options.connector.maxBatchSize : Number.POSITIVE_INFINITY,
+    );
     for (let index = 0; index < loops; index += 1) this.startLoop(index, batch, loops);
   }
 

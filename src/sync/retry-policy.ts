@@ -33,10 +33,20 @@ export class RetryPolicyError extends Error {
 
 export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
   const problems: string[] = [];
-  if (!(Number.isInteger(policy.initialDelayMs) && policy.initialDelayMs >= 1)) problems.push('initialDelayMs must be a whole number >= 1');
-  if (!(policy.backoffCoefficient >= 1 && policy.backoffCoefficient <= limits.retryBackoffCoefficientCeiling)) problems.push(`backoffCoefficient must be between 1 and ${limits.retryBackoffCoefficientCeiling}`);
-  if (!(Number.isInteger(policy.delayMsMax) && policy.delayMsMax >= policy.initialDelayMs)) problems.push('delayMsMax must be >= initialDelayMs');
-  if (!(Number.isInteger(policy.attemptsMax) && policy.attemptsMax >= 1 && policy.attemptsMax <= limits.retryAttemptsCeiling)) problems.push(`attemptsMax must be between 1 and ${limits.retryAttemptsCeiling}`);
+  if (!(Number.isInteger(policy.initialDelayMs) && policy.initialDelayMs >= 1))
+    problems.push('initialDelayMs must be a whole number >= 1');
+  if (!(policy.backoffCoefficient >= 1 && policy.backoffCoefficient <= limits.retryBackoffCoefficientCeiling))
+    problems.push(`backoffCoefficient must be between 1 and ${limits.retryBackoffCoefficientCeiling}`);
+  if (!(Number.isInteger(policy.delayMsMax) && policy.delayMsMax >= policy.initialDelayMs))
+    problems.push('delayMsMax must be >= initialDelayMs');
+  if (
+    !(
+      Number.isInteger(policy.attemptsMax) &&
+      policy.attemptsMax >= 1 &&
+      policy.attemptsMax <= limits.retryAttemptsCeiling
+    )
+  )
+    problems.push(`attemptsMax must be between 1 and ${limits.retryAttemptsCeiling}`);
   if (problems.length > 0) throw new RetryPolicyError(`invalid retry policy: ${problems.join('; ')}`);
   return Object.freeze({ ...policy });
 }

@@ -39,7 +39,14 @@ async function prepare(database: string): Promise<void> {
       [
         { sku: 'A', name: 'Variant A' },
         { sku: 'B', name: 'Variant B' },
-        { sku: 'KIT', name: 'Kit', components: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 2 }] },
+        {
+          sku: 'KIT',
+          name: 'Kit',
+          components: [
+            { sku: 'A', quantity: 1 },
+            { sku: 'B', quantity: 2 },
+          ],
+        },
       ],
       referenceTime,
     );
@@ -47,8 +54,14 @@ async function prepare(database: string): Promise<void> {
       movementCommand({ key: 'r1', type: 'receipt', sku: 'A', location: 'WH1', quantity: 10 }),
       movementCommand({ key: 'r2', type: 'receipt', sku: 'B', location: 'WH1', quantity: 4 }),
     ]);
-    assert.ok(answers.every((answer) => answer.status === 'applied'), JSON.stringify(answers));
-    await store.availability.upsertChannels([{ code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] }], referenceTime);
+    assert.ok(
+      answers.every((answer) => answer.status === 'applied'),
+      JSON.stringify(answers),
+    );
+    await store.availability.upsertChannels(
+      [{ code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] }],
+      referenceTime,
+    );
     const listings = await store.availability.upsertListings(
       [
         { channel: 'bol', externalId: 'bol-A', sku: 'A' },
@@ -57,7 +70,10 @@ async function prepare(database: string): Promise<void> {
       referenceTime,
     );
     assert.equal(listings.created, 2);
-    await store.availability.createRuleSet({ rules: { channels: { bol: { cap: 5, buffer: { units: 1 } } } }, author: 'setup', note: 'first' }, referenceTime);
+    await store.availability.createRuleSet(
+      { rules: { channels: { bol: { cap: 5, buffer: { units: 1 } } } }, author: 'setup', note: 'first' },
+      referenceTime,
+    );
     await store.availability.activateRuleSet(1, { author: 'setup' }, referenceTime);
   } finally {
     await ledger.close();
@@ -81,7 +97,17 @@ describe('onhand availability commands', { concurrency: false }, () => {
   after(() => rmSync(directory, { recursive: true, force: true }));
 
   it('answers --help for every availability command', async () => {
-    for (const args of [['explain'], ['recompute'], ['rules'], ['rules', 'list'], ['rules', 'show'], ['rules', 'create'], ['rules', 'dry-run'], ['rules', 'activate'], ['rules', 'rollback']]) {
+    for (const args of [
+      ['explain'],
+      ['recompute'],
+      ['rules'],
+      ['rules', 'list'],
+      ['rules', 'show'],
+      ['rules', 'create'],
+      ['rules', 'dry-run'],
+      ['rules', 'activate'],
+      ['rules', 'rollback'],
+    ]) {
       const result = await onhand([...args, '--help']);
       assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stdout, /Usage: onhand/);
@@ -91,7 +117,14 @@ describe('onhand availability commands', { concurrency: false }, () => {
   it('explain prints why each listing shows what it shows', async () => {
     const kit = await onhand(['explain', 'KIT', '--channel', 'bol', '--database', database]);
     assert.equal(kit.code, 0, kit.stderr);
-    for (const line of ['KIT on bol shows 1 (rule set v1)', 'WH1: available 2, contributes 2 (limited by component B)', 'pool: 2', '- 1 fixed buffer', 'cap 5: not reached', '= 1']) {
+    for (const line of [
+      'KIT on bol shows 1 (rule set v1)',
+      'WH1: available 2, contributes 2 (limited by component B)',
+      'pool: 2',
+      '- 1 fixed buffer',
+      'cap 5: not reached',
+      '= 1',
+    ]) {
       assert.ok(kit.stdout.includes(line), `${line}\n---\n${kit.stdout}`);
     }
     const a = await onhand(['explain', 'A', '--channel', 'bol', '--database', database]);
@@ -115,15 +148,40 @@ describe('onhand availability commands', { concurrency: false }, () => {
 
   it('rules create from a bad file exits 2 with a clear message, and creates nothing', async () => {
     const cases: { name: string; text: string; expect: RegExp[] }[] = [
-      { name: 'broken.json', text: '{\n  "channels": {\n    "bol": { "cap": 5, }\n  }\n}\n', expect: [/broken\.json is not valid JSON/, /line 3, column \d+/] },
-      { name: 'shape.json', text: JSON.stringify({ channels: { bol: { cap: 'five', capp: 1 } } }), expect: [/shape\.json: is not a rule set/, /\/channels\/bol\/cap: /, /\/channels\/bol\/capp: /] },
-      { name: 'nul.json', text: JSON.stringify({ channels: { bol: { note: 'a\u0000b' } } }), expect: [/nul\.json: is not a rule set/, /\/channels\/bol\/note: must not contain U\+0000/] },
-      { name: 'deep.json', text: `${'['.repeat(5000)}${']'.repeat(5000)}`, expect: [/deep\.json: is not a rule set/, /nests deeper than \d+ levels/] },
-      { name: 'large.json', text: JSON.stringify({ note: 'x'.repeat(600 * 1024) }), expect: [/large\.json: is not a rule set/, /bytes as JSON; at most 524288/] },
+      {
+        name: 'broken.json',
+        text: '{\n  "channels": {\n    "bol": { "cap": 5, }\n  }\n}\n',
+        expect: [/broken\.json is not valid JSON/, /line 3, column \d+/],
+      },
+      {
+        name: 'shape.json',
+        text: JSON.stringify({ channels: { bol: { cap: 'five', capp: 1 } } }),
+        expect: [/shape\.json: is not a rule set/, /\/channels\/bol\/cap: /, /\/channels\/bol\/capp: /],
+      },
+      {
+        name: 'nul.json',
+        text: JSON.stringify({ channels: { bol: { note: 'a\u0000b' } } }),
+        expect: [/nul\.json: is not a rule set/, /\/channels\/bol\/note: must not contain U\+0000/],
+      },
+      {
+        name: 'deep.json',
+        text: `${'['.repeat(5000)}${']'.repeat(5000)}`,
+        expect: [/deep\.json: is not a rule set/, /nests deeper than \d+ levels/],
+      },
+      {
+        name: 'large.json',
+        text: JSON.stringify({ note: 'x'.repeat(600 * 1024) }),
+        expect: [/large\.json: is not a rule set/, /bytes as JSON; at most 524288/],
+      },
       {
         name: 'meaning.json',
         text: JSON.stringify({ defaults: { buffer: { percent: -5 } }, channels: { bol: { cap: -1 }, amazon: {} } }),
-        expect: [/meaning\.json: rule set rejected/, /\/defaults\/buffer\/percent: must be between 0 and 100/, /\/channels\/bol\/cap: must be a whole number >= 0/, /\/channels\/amazon: unknown channel amazon/],
+        expect: [
+          /meaning\.json: rule set rejected/,
+          /\/defaults\/buffer\/percent: must be between 0 and 100/,
+          /\/channels\/bol\/cap: must be a whole number >= 0/,
+          /\/channels\/amazon: unknown channel amazon/,
+        ],
       },
     ];
     for (const { name, text, expect } of cases) {
@@ -134,10 +192,21 @@ describe('onhand availability commands', { concurrency: false }, () => {
     const missing = await onhand(['rules', 'create', '--file', join(directory, 'nope.json'), '--database', database]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read rules file .*nope\.json/);
-    const dryRun = await onhand(['rules', 'dry-run', '--file', join(directory, 'meaning.json'), '--database', database]);
+    const dryRun = await onhand([
+      'rules',
+      'dry-run',
+      '--file',
+      join(directory, 'meaning.json'),
+      '--database',
+      database,
+    ]);
     assert.equal(dryRun.code, 2);
     assert.match(dryRun.stderr, /\/channels\/bol\/cap/);
-    assert.match((await onhand(['rules', 'list', '--database', database])).stdout, /^v1\tactive\t[^\n]*\tsetup\tfirst\n$/, 'still only v1');
+    assert.match(
+      (await onhand(['rules', 'list', '--database', database])).stdout,
+      /^v1\tactive\t[^\n]*\tsetup\tfirst\n$/,
+      'still only v1',
+    );
   });
 
   it('rules create, dry-run, activate and rollback a version; list and show them', async () => {
@@ -156,7 +225,10 @@ describe('onhand availability commands', { concurrency: false }, () => {
     assert.equal(activated.code, 0, activated.stderr);
     assert.match(activated.stdout, /rule set v2 is active; recomputed 2 listings of 2 variants under rule set v2/);
     assert.match(activated.stderr, /activate: 100% 2\/2 variants/);
-    assert.match((await onhand(['explain', 'A', '--channel', 'bol', '--database', database])).stdout, /A on bol shows 3 \(rule set v2\)/);
+    assert.match(
+      (await onhand(['explain', 'A', '--channel', 'bol', '--database', database])).stdout,
+      /A on bol shows 3 \(rule set v2\)/,
+    );
 
     const forward = await onhand(['rules', 'rollback', '2', '--database', database]);
     assert.equal(forward.code, 1);
@@ -167,20 +239,26 @@ describe('onhand availability commands', { concurrency: false }, () => {
 
     const rolledBack = await onhand(['rules', 'rollback', '1', '--note', 'too tight', '--database', database]);
     assert.equal(rolledBack.code, 0, rolledBack.stderr);
-    assert.match((await onhand(['explain', 'A', '--channel', 'bol', '--database', database])).stdout, /A on bol shows 5 \(rule set v1\)/);
+    assert.match(
+      (await onhand(['explain', 'A', '--channel', 'bol', '--database', database])).stdout,
+      /A on bol shows 5 \(rule set v1\)/,
+    );
 
     const list = (await onhand(['rules', 'list', '--database', database])).stdout.trim().split('\n');
     assert.equal(list.length, 2);
     assert.match(list[0]!, /^v2\t-\t\S+\ttester\ttighter$/);
     assert.match(list[1]!, /^v1\tactive\t/);
     const shown = JSON.parse((await onhand(['rules', 'show', '2', '--database', database])).stdout);
-    assert.deepEqual({ version: shown.version, author: shown.author, note: shown.note, active: shown.active, rules: shown.rules }, {
-      version: 2,
-      author: 'tester',
-      note: 'tighter',
-      active: false,
-      rules: { channels: { bol: { cap: 3 } } },
-    });
+    assert.deepEqual(
+      { version: shown.version, author: shown.author, note: shown.note, active: shown.active, rules: shown.rules },
+      {
+        version: 2,
+        author: 'tester',
+        note: 'tighter',
+        active: false,
+        rules: { channels: { bol: { cap: 3 } } },
+      },
+    );
   });
 });
 

@@ -33,7 +33,9 @@ function newLog(): string {
 /** The dist/ files a process loaded, relative to dist/ (`src/main.js`, `sim/prng.js`...). */
 function loaded(log: string): string[] {
   if (!existsSync(log)) return [];
-  const urls = readFileSync(log, 'utf8').split('\n').filter((url) => url.includes('/dist/'));
+  const urls = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((url) => url.includes('/dist/'));
   return [...new Set(urls.map((url) => url.slice(url.indexOf('/dist/') + '/dist/'.length)))].sort();
 }
 
@@ -62,12 +64,19 @@ function onhand(args: string[], options: { record?: boolean; env?: NodeJS.Proces
 }
 
 /** Start `onhand serve`, wait for its banner, return its output, what it loaded, and a stop function. */
-async function serve(args: string[], record = false): Promise<{ banner: string; loaded: string[]; stop: () => Promise<number | null> }> {
+async function serve(
+  args: string[],
+  record = false,
+): Promise<{ banner: string; loaded: string[]; stop: () => Promise<number | null> }> {
   const run = recorded(record);
-  const child = spawn(process.execPath, [...run.flags, binary, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: run.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...run.flags, binary, 'serve', '--port', '0', '--log-level', 'warn', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: run.env,
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -97,7 +106,10 @@ describe('onhand binary', { concurrency: false }, () => {
     const result = onhand(['--help'], { record: true });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Usage: onhand/);
-    assert.ok(result.loaded.includes('src/main.js') && result.loaded.includes('src/cli/onhand.js'), `the recorder saw the CLI load:\n${result.loaded.join('\n')}`);
+    assert.ok(
+      result.loaded.includes('src/main.js') && result.loaded.includes('src/cli/onhand.js'),
+      `the recorder saw the CLI load:\n${result.loaded.join('\n')}`,
+    );
     assert.deepEqual(demoOrSimulator(result.loaded), []);
   });
 
@@ -121,7 +133,10 @@ describe('onhand binary', { concurrency: false }, () => {
     const plain = await serve(['--database', join(directory, 'plain.db')], true);
     assert.match(plain.banner, /onhand is running on SQLite/);
     assert.match(plain.banner, /channels +none connected/);
-    assert.ok(plain.loaded.includes('src/http/server.js'), `the recorder saw the server load:\n${plain.loaded.join('\n')}`);
+    assert.ok(
+      plain.loaded.includes('src/http/server.js'),
+      `the recorder saw the server load:\n${plain.loaded.join('\n')}`,
+    );
     assert.deepEqual(demoOrSimulator(plain.loaded), []);
     assert.equal(await plain.stop(), 0, 'a clean shutdown on SIGTERM');
   });
@@ -130,7 +145,10 @@ describe('onhand binary', { concurrency: false }, () => {
     const fresh = join(directory, 'serve.db');
     const first = await serve(['--demo', '--database', fresh], true);
     assert.ok(first.loaded.includes('src/demo/demo.js'), `serve --demo loads the demo:\n${first.loaded.join('\n')}`);
-    assert.ok(first.loaded.some((file) => file.startsWith('sim/')), 'and the simulators it runs');
+    assert.ok(
+      first.loaded.some((file) => file.startsWith('sim/')),
+      'and the simulators it runs',
+    );
     const token = /onh_admin_\S+/.exec(first.banner)?.[0];
     assert.ok(token, first.banner);
     const address = /API +(http:\/\/\S+)\/v1/.exec(first.banner)![1];
@@ -152,7 +170,9 @@ describe('onhand binary', { concurrency: false }, () => {
   it('verify exits 1 and names the level when a stored level disagrees with its movements', () => {
     const fresh = join(directory, 'serve.db');
     const db = new Database(fresh);
-    db.prepare('UPDATE levels SET on_hand = on_hand + 1 WHERE (variant_id, location_id) = (SELECT variant_id, location_id FROM levels WHERE version > 0 LIMIT 1)').run();
+    db.prepare(
+      'UPDATE levels SET on_hand = on_hand + 1 WHERE (variant_id, location_id) = (SELECT variant_id, location_id FROM levels WHERE version > 0 LIMIT 1)',
+    ).run();
     db.close();
     const verify = onhand(['verify', '--database', fresh]);
     assert.equal(verify.code, 1);

@@ -23,7 +23,16 @@ describe('onhand CLI', { concurrency: false }, () => {
   after(() => rmSync(directory, { recursive: true, force: true }));
 
   it('answers --help for every command', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['migrate', '--help'], ['token', '--help'], ['token', 'create', '--help'], ['token', 'list', '--help'], ['token', 'revoke', '--help'], ['verify', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['serve', '--help'],
+      ['migrate', '--help'],
+      ['token', '--help'],
+      ['token', 'create', '--help'],
+      ['token', 'list', '--help'],
+      ['token', 'revoke', '--help'],
+      ['verify', '--help'],
+    ]) {
       const result = await onhand(args);
       assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stdout, /Usage: onhand/);
@@ -32,9 +41,14 @@ describe('onhand CLI', { concurrency: false }, () => {
   });
 
   it('migrates, then says it is up to date', async () => {
-    const shipped = readdirSync(new URL('../../src/store/sqlite/migrations/', import.meta.url)).map((name) => name.replace(/\.sql$/, '')).sort();
+    const shipped = readdirSync(new URL('../../src/store/sqlite/migrations/', import.meta.url))
+      .map((name) => name.replace(/\.sql$/, ''))
+      .sort();
     assert.equal((await onhand(['migrate', '--database', database])).stdout.trim(), `applied ${shipped.join(', ')}`);
-    assert.equal((await onhand(['migrate', '--database', database])).stdout.trim(), `up to date at ${shipped[shipped.length - 1]}`);
+    assert.equal(
+      (await onhand(['migrate', '--database', database])).stdout.trim(),
+      `up to date at ${shipped[shipped.length - 1]}`,
+    );
   });
 
   it('creates, lists and revokes tokens; only a hash is stored', async () => {
@@ -47,7 +61,10 @@ describe('onhand CLI', { concurrency: false }, () => {
     const stored = JSON.stringify(db.prepare('SELECT * FROM tokens').all());
     db.close();
     assert.ok(!stored.includes(secret!), 'the secret itself is never stored');
-    assert.match((await onhand(['token', 'list', '--database', database])).stdout, new RegExp(`${id}\\twrite\\twms\\t.*\\tactive`));
+    assert.match(
+      (await onhand(['token', 'list', '--database', database])).stdout,
+      new RegExp(`${id}\\twrite\\twms\\t.*\\tactive`),
+    );
     assert.equal((await onhand(['token', 'revoke', id!, '--database', database])).code, 0);
     assert.match((await onhand(['token', 'list', '--database', database])).stdout, /revoked/);
     const again = await onhand(['token', 'revoke', id!, '--database', database]);

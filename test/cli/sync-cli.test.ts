@@ -61,7 +61,10 @@ async function prepare(database: string): Promise<void> {
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++n}` });
   try {
     await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main warehouse', kind: 'warehouse' }], now);
-    await store.catalogue.upsertVariants(['A', 'B', 'C'].map((sku) => ({ sku, name: `Variant ${sku}` })), now);
+    await store.catalogue.upsertVariants(
+      ['A', 'B', 'C'].map((sku) => ({ sku, name: `Variant ${sku}` })),
+      now,
+    );
     await store.availability.upsertChannels(
       [
         { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] },
@@ -70,16 +73,41 @@ async function prepare(database: string): Promise<void> {
       now,
     );
     await store.availability.upsertListings(
-      [...['A', 'B', 'C'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), { channel: 'shop', externalId: 'shop-A', sku: 'A' }],
+      [
+        ...['A', 'B', 'C'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })),
+        { channel: 'shop', externalId: 'shop-A', sku: 'A' },
+      ],
       now,
     );
     const answers = await ledger.submit(
-      ([['A', 5], ['B', 3], ['C', 2]] as const).map(([sku, quantity]) => movementCommand({ key: `r-${sku}`, type: 'receipt', sku, location: 'WH1', quantity })),
+      (
+        [
+          ['A', 5],
+          ['B', 3],
+          ['C', 2],
+        ] as const
+      ).map(([sku, quantity]) => movementCommand({ key: `r-${sku}`, type: 'receipt', sku, location: 'WH1', quantity })),
     );
-    assert.ok(answers.every((answer) => answer.status === 'applied'), JSON.stringify(answers));
+    assert.ok(
+      answers.every((answer) => answer.status === 'applied'),
+      JSON.stringify(answers),
+    );
     now += 1_500;
-    const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
-    const pusher = new ChannelDispatcher({ channel: 'bol', connector, outbox: store.outbox, clock, owner: 'pusher-1', policy, leaseTtlMs: 1_000 });
+    const policy = validateRetryPolicy({
+      initialDelayMs: 1000,
+      backoffCoefficient: 2,
+      delayMsMax: 8000,
+      attemptsMax: 3,
+    });
+    const pusher = new ChannelDispatcher({
+      channel: 'bol',
+      connector,
+      outbox: store.outbox,
+      clock,
+      owner: 'pusher-1',
+      policy,
+      leaseTtlMs: 1_000,
+    });
     while ((await pusher.tick()) > 0);
     await pusher.stop();
   } finally {
@@ -128,12 +156,17 @@ describe('onhand sync commands', { concurrency: false }, () => {
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 3, result.stdout);
-    assert.match(lines[0]!, /^CHANNEL +PLATFORM +QUEUE +OLDEST PENDING +LAST SUCCESS +FAILURES +DEAD +P50 +P95 +LEASE$/);
+    assert.match(
+      lines[0]!,
+      /^CHANNEL +PLATFORM +QUEUE +OLDEST PENDING +LAST SUCCESS +FAILURES +DEAD +P50 +P95 +LEASE$/,
+    );
     // bol: nothing pending, pushed about a minute ago, one dead letter, 1.5 s from commit to acknowledgement.
     assert.match(lines[1]!, /^bol +bol +0 +- +(59s|1m( \d+s)?) ago +0 +1 +1\.5s +1\.5s +-$/, lines[1]);
     // shop: never pushed; its listing has waited about a minute.
     assert.match(lines[2]!, /^shop +shopify +1 +1m( \d+s)? +never +0 +0 +- +- +-$/, lines[2]);
-    const columns = lines.map((line) => line.indexOf('PLATFORM') >= 0 ? line.indexOf('PLATFORM') : line.search(/ (bol|shopify) /) + 1);
+    const columns = lines.map((line) =>
+      line.indexOf('PLATFORM') >= 0 ? line.indexOf('PLATFORM') : line.search(/ (bol|shopify) /) + 1,
+    );
     assert.equal(new Set(columns).size, 1, `aligned columns:\n${result.stdout}`);
   });
 
@@ -181,7 +214,14 @@ describe('onhand sync commands', { concurrency: false }, () => {
     assert.equal(json.code, 0, json.stderr);
     const { items } = JSON.parse(json.stdout);
     assert.deepEqual(
-      items.map((item: any) => [item.channel, item.sku, item.external_id, item.quantity, item.attempts, item.last_error]),
+      items.map((item: any) => [
+        item.channel,
+        item.sku,
+        item.external_id,
+        item.quantity,
+        item.attempts,
+        item.last_error,
+      ]),
       [['bol', 'B', 'offer-B', 3, 1, 'unknown offer']],
     );
 
@@ -210,24 +250,62 @@ describe('onhand sync commands', { concurrency: false }, () => {
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
       assert.match(result.stderr, message, args.join(' '));
     }
-    const unknown = await onhand(['dead-letters', 'redrive', '--limit', '5', '--channel', 'amazon', '--database', database]);
+    const unknown = await onhand([
+      'dead-letters',
+      'redrive',
+      '--limit',
+      '5',
+      '--channel',
+      'amazon',
+      '--database',
+      database,
+    ]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no channel amazon/);
-    assert.equal(JSON.parse((await onhand(['status', '--json', '--database', database])).stdout).channels[0].dead_letters, 1, 'nothing changed');
+    assert.equal(
+      JSON.parse((await onhand(['status', '--json', '--database', database])).stdout).channels[0].dead_letters,
+      1,
+      'nothing changed',
+    );
   });
 
   it('dead-letters redrive moves dead letters back to pending and prints how many', async () => {
-    const ofShop = await onhand(['dead-letters', '--channel', 'shop', 'redrive', '--limit', '5', '--database', database]);
+    const ofShop = await onhand([
+      'dead-letters',
+      '--channel',
+      'shop',
+      'redrive',
+      '--limit',
+      '5',
+      '--database',
+      database,
+    ]);
     assert.equal(ofShop.code, 0, ofShop.stderr);
-    assert.equal(ofShop.stdout, 'redriven 0 dead letters on shop\n', '--channel before `redrive` still names the channel');
+    assert.equal(
+      ofShop.stdout,
+      'redriven 0 dead letters on shop\n',
+      '--channel before `redrive` still names the channel',
+    );
 
-    const result = await onhand(['dead-letters', 'redrive', '--limit', '5', '--channel', 'bol', '--database', database]);
+    const result = await onhand([
+      'dead-letters',
+      'redrive',
+      '--limit',
+      '5',
+      '--channel',
+      'bol',
+      '--database',
+      database,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'redriven 1 dead letter on bol\n');
     const bol = JSON.parse((await onhand(['status', '--json', '--database', database])).stdout).channels[0];
     assert.equal(bol.dead_letters, 0);
     assert.equal(bol.queue_depth, 1, 'pending again, for the push loop');
     assert.equal((await onhand(['dead-letters', '--database', database])).stdout, 'no dead letters\n');
-    assert.equal((await onhand(['dead-letters', 'redrive', '--limit', '5', '--database', database])).stdout, 'redriven 0 dead letters\n');
+    assert.equal(
+      (await onhand(['dead-letters', 'redrive', '--limit', '5', '--database', database])).stdout,
+      'redriven 0 dead letters\n',
+    );
   });
 });

@@ -33,7 +33,8 @@ class HoldingChannel extends ScriptedChannel {
     this.inFlight += items.length;
     this.inFlightPeak = Math.max(this.inFlightPeak, this.inFlight);
     try {
-      if (items.some((item) => this.held.has(item.externalId))) await new Promise<void>((resolve) => this.releases.push(resolve));
+      if (items.some((item) => this.held.has(item.externalId)))
+        await new Promise<void>((resolve) => this.releases.push(resolve));
       return await super.pushLevels(items);
     } finally {
       this.inFlight -= items.length;
@@ -67,7 +68,11 @@ for (const factory of STORES) {
     const clock = { now: () => Date.now() };
     const skus = ['A', 'B', 'C', 'D'];
     const move = (commands: Record<string, unknown>[]) =>
-      ledger.submit(commands.map((command) => ({ ...command, key: `k${++key}`, payloadHash: `h${key}` }) as unknown as LedgerCommand));
+      ledger.submit(
+        commands.map(
+          (command) => ({ ...command, key: `k${++key}`, payloadHash: `h${key}` }) as unknown as LedgerCommand,
+        ),
+      );
     const sale = (sku: string) => move([{ type: 'sale', sku, location: 'WH1', quantity: 1 }]);
     const settled = async () => (await store.outbox.syncStatus(Date.now()))[0]?.queueDepth === 0;
     const channel = new HoldingChannel(1);
@@ -77,9 +82,18 @@ for (const factory of STORES) {
       store = test.store;
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
       await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
-      await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], clock.now());
-      await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), clock.now());
+      await store.catalogue.upsertVariants(
+        skus.map((sku) => ({ sku, name: sku })),
+        clock.now(),
+      );
+      await store.availability.upsertChannels(
+        [{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }],
+        clock.now(),
+      );
+      await store.availability.upsertListings(
+        skus.map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })),
+        clock.now(),
+      );
       await move(skus.map((sku) => ({ type: 'receipt', sku, location: 'WH1', quantity: 50 })));
     });
     after(async () => {
@@ -89,10 +103,25 @@ for (const factory of STORES) {
 
     it('a commit wakes a sleeping dispatcher: the change goes out without waiting out idleMs', async () => {
       const propagation = new Propagation({
-        store, ledger, clock, owner: 'p1', policy, channels: [{ channel: 'bol', connector: channel }], onError: (_, error) => assert.fail(String(error)),
+        store,
+        ledger,
+        clock,
+        owner: 'p1',
+        policy,
+        channels: [{ channel: 'bol', connector: channel }],
+        onError: (_, error) => assert.fail(String(error)),
       });
       // One loop that sleeps an hour when nothing is due: only a wake can push the sale below.
-      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner: 'p1', policy, idleMs: hourMs, claimsInFlightMax: 1 });
+      const dispatcher = new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: store.outbox,
+        clock,
+        owner: 'p1',
+        policy,
+        idleMs: hourMs,
+        claimsInFlightMax: 1,
+      });
       propagation.dispatchers.set('bol', dispatcher);
       propagation.start();
       try {
@@ -106,7 +135,16 @@ for (const factory of STORES) {
     });
 
     it('a batch held at the channel does not hold back another listing committed after it', async () => {
-      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner: 'p1', policy, idleMs: 5, claimsInFlightMax: 2 });
+      const dispatcher = new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: store.outbox,
+        clock,
+        owner: 'p1',
+        policy,
+        idleMs: 5,
+        claimsInFlightMax: 2,
+      });
       dispatcher.start();
       try {
         await until(settled, 'nothing due');
@@ -127,7 +165,16 @@ for (const factory of STORES) {
 
     it('claims in flight share a rate-limited budget: never more rows out than it allows', async () => {
       channel.budget = 2;
-      const dispatcher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner: 'p1', policy, idleMs: 5, claimsInFlightMax: 4 });
+      const dispatcher = new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: store.outbox,
+        clock,
+        owner: 'p1',
+        policy,
+        idleMs: 5,
+        claimsInFlightMax: 4,
+      });
       dispatcher.start();
       try {
         await until(settled, 'nothing due');
@@ -142,7 +189,11 @@ for (const factory of STORES) {
         assert.equal(channel.inFlightPeak, 2);
         channel.release();
         await until(settled, 'everything pushed once released');
-        assert.deepEqual(skus.map((sku) => channel.shown.get(`offer-${sku}`)), [48, 48, 48, 49], 'every sale reached the channel');
+        assert.deepEqual(
+          skus.map((sku) => channel.shown.get(`offer-${sku}`)),
+          [48, 48, 48, 49],
+          'every sale reached the channel',
+        );
         assert.ok(channel.inFlightPeak <= 2, `at most 2 rows out at once, saw ${channel.inFlightPeak}`);
       } finally {
         channel.release();

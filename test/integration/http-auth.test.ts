@@ -11,7 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { hashToken, issueToken } from '../../src/api/tokens.js';
 import { assertProblem, startHttpHarness, type HttpHarness } from '../support/http-harness.js';
 
-const writeRoute = { method: 'PUT' as const, url: '/v1/locations', payload: { locations: [{ code: 'WH9', name: 'Nine', kind: 'store' }] } };
+const writeRoute = {
+  method: 'PUT' as const,
+  url: '/v1/locations',
+  payload: { locations: [{ code: 'WH9', name: 'Nine', kind: 'store' }] },
+};
 const readRoute = { method: 'GET' as const, url: '/v1/locations' };
 
 describe('HTTP authentication and scopes', () => {
@@ -49,7 +53,13 @@ describe('HTTP authentication and scopes', () => {
   }
 
   it('401 before the body is read or validated', async () => {
-    const response = await h.call({ method: 'POST', url: '/v1/movements', as: null, payload: '{not json', headers: { 'content-type': 'application/json' } });
+    const response = await h.call({
+      method: 'POST',
+      url: '/v1/movements',
+      as: null,
+      payload: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
     assertProblem(response, 401, 'ONH_ERR_UNAUTHENTICATED');
   });
 
@@ -97,7 +107,12 @@ describe('HTTP authentication and scopes', () => {
         const url = path.replace(/\{[^}]+\}/g, 'X');
         const anonymous = await h.call({ method: method.toUpperCase() as 'GET', url, as: null });
         assertProblem(anonymous, 401, 'ONH_ERR_UNAUTHENTICATED');
-        const forged = await h.call({ method: method.toUpperCase() as 'GET', url, as: null, headers: { authorization: `Bearer onh_admin_${'b'.repeat(43)}` } });
+        const forged = await h.call({
+          method: method.toUpperCase() as 'GET',
+          url,
+          as: null,
+          headers: { authorization: `Bearer onh_admin_${'b'.repeat(43)}` },
+        });
         assertProblem(forged, 401, 'ONH_ERR_UNAUTHENTICATED');
         operations += 1;
       }
@@ -116,7 +131,10 @@ describe('HTTP authentication and scopes', () => {
 
   it('redacts the Authorization header wherever a log line carries headers', async () => {
     const secret = `onh_write_${'d'.repeat(43)}`;
-    h.app.log.info({ req: { headers: { authorization: `Bearer ${secret}` } }, headers: { authorization: secret } }, 'headers');
+    h.app.log.info(
+      { req: { headers: { authorization: `Bearer ${secret}` } }, headers: { authorization: secret } },
+      'headers',
+    );
     const log = logLines.join('');
     assert.ok(!log.includes(secret));
     assert.match(log, /\[redacted\]/);

@@ -35,7 +35,10 @@ const rulesV1 = { channels: { bol: { cap: 5 } } };
  * shop A floor(15 x 0.8) - 1 = 11, D floor(6 x 0.8) - 1 = 3, KIT floor(2 x 0.8) - 1 = 0;
  * bol A min(10 - 1, 2) = 2, KIT 2 - 1 = 1, C 3 - 1 = 2.
  */
-const rulesV2 = { defaults: { buffer: { units: 1 } }, channels: { bol: { cap: 2 }, shop: { buffer: { percent: 20 } } } };
+const rulesV2 = {
+  defaults: { buffer: { units: 1 } },
+  channels: { bol: { cap: 2 }, shop: { buffer: { percent: 20 } } },
+};
 
 describe('HTTP availability: channels, listings, rule sets, explain', () => {
   let h: HttpHarness;
@@ -63,7 +66,14 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       payload: {
         variants: [
           { sku: 'D', name: 'Variant D', barcode: '8710000000004' },
-          { sku: 'KIT', name: 'Kit of A and 2 B', components: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 2 }] },
+          {
+            sku: 'KIT',
+            name: 'Kit of A and 2 B',
+            components: [
+              { sku: 'A', quantity: 1 },
+              { sku: 'B', quantity: 2 },
+            ],
+          },
         ],
       },
     });
@@ -74,7 +84,10 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       payload: { movements: stock.map((line, index) => ({ key: `receipt-${index}`, type: 'receipt', ...line })) },
     });
     assert.equal(receipts.statusCode, 200, receipts.body);
-    assert.ok(receipts.json().results.every((result: any) => result.status === 'applied'), receipts.body);
+    assert.ok(
+      receipts.json().results.every((result: any) => result.status === 'applied'),
+      receipts.body,
+    );
   });
   after(async () => h.close());
 
@@ -82,14 +95,26 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
 
   it('creates and updates channels (admin), and lists them with their locations in priority order', async () => {
     const channels = [
-      { code: 'shop', name: 'Own shop', platform: 'shopify', settings: { shop_domain: 'example.myshopify.com' }, locations: ['WH1', 'WH2'], push_latency_p95_ms: 800 },
+      {
+        code: 'shop',
+        name: 'Own shop',
+        platform: 'shopify',
+        settings: { shop_domain: 'example.myshopify.com' },
+        locations: ['WH1', 'WH2'],
+        push_latency_p95_ms: 800,
+      },
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] },
     ];
     const created = await h.call({ method: 'PUT', url: '/v1/channels', payload: { channels }, as: 'admin' });
     assert.equal(created.statusCode, 200, created.body);
     assert.deepEqual(created.json(), { created: 2, updated: 0 });
     h.clock.advance(1_000);
-    const updated = await h.call({ method: 'PUT', url: '/v1/channels', payload: { channels: channels.slice(0, 1) }, as: 'admin' });
+    const updated = await h.call({
+      method: 'PUT',
+      url: '/v1/channels',
+      payload: { channels: channels.slice(0, 1) },
+      as: 'admin',
+    });
     assert.deepEqual(updated.json(), { created: 0, updated: 1 });
 
     const list = (await h.call({ method: 'GET', url: '/v1/channels', as: 'read' })).json();
@@ -107,7 +132,11 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
     });
     const bol = (await h.call({ method: 'GET', url: '/v1/channels/bol', as: 'read' })).json();
     assert.equal(bol.push_latency_p95_ms, 2000, 'the documented default');
-    assertProblem(await h.call({ method: 'GET', url: '/v1/channels/nope', as: 'read' }), 404, 'ONH_ERR_CHANNEL_NOT_FOUND');
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/channels/nope', as: 'read' }),
+      404,
+      'ONH_ERR_CHANNEL_NOT_FOUND',
+    );
   });
 
   it('refuses a channel fed by an unknown location (422, nothing changed) and bad shapes (400)', async () => {
@@ -119,7 +148,10 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       as: 'admin',
     });
     const problem = assertProblem(unknown, 422, 'ONH_ERR_CATALOGUE');
-    assert.deepEqual(problem.errors.map((error: any) => error.path), ['/channels/0/locations/1']);
+    assert.deepEqual(
+      problem.errors.map((error: any) => error.path),
+      ['/channels/0/locations/1'],
+    );
     assert.deepEqual((await h.call({ method: 'GET', url: '/v1/channels', as: 'read' })).json(), before);
 
     const shape = await h.call({
@@ -129,7 +161,8 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       as: 'admin',
     });
     const paths = assertProblem(shape, 400, 'ONH_ERR_VALIDATION').errors.map((error: any) => error.path);
-    for (const path of ['/channels/0/platform', '/channels/0/locations', '/channels/0/secret']) assert.ok(paths.includes(path), JSON.stringify(paths));
+    for (const path of ['/channels/0/platform', '/channels/0/locations', '/channels/0/secret'])
+      assert.ok(paths.includes(path), JSON.stringify(paths));
   });
 
   // --- listings --------------------------------------------------------------------------------
@@ -140,8 +173,19 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       url: '/v1/listings',
       payload: {
         listings: [
-          { channel: 'shop', external_id: 'shop-A', sku: 'A', external_location_id: 'gid://shopify/Location/1', rank: 1 },
-          { channel: 'shop', external_id: 'shop-D', barcode: '8710000000004', external_refs: { product_id: '41', variation_id: '42' } },
+          {
+            channel: 'shop',
+            external_id: 'shop-A',
+            sku: 'A',
+            external_location_id: 'gid://shopify/Location/1',
+            rank: 1,
+          },
+          {
+            channel: 'shop',
+            external_id: 'shop-D',
+            barcode: '8710000000004',
+            external_refs: { product_id: '41', variation_id: '42' },
+          },
           { channel: 'shop', external_id: 'shop-KIT', sku: 'KIT' },
           { channel: 'bol', external_id: 'bol-A', sku: 'A', rank: 5 },
           { channel: 'bol', external_id: 'bol-KIT', sku: 'KIT' },
@@ -166,7 +210,9 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
     const unmapped = (await h.call({ method: 'GET', url: '/v1/unmapped?channel=bol', as: 'read' })).json();
     assert.deepEqual(unmapped.items.map((item: any) => item.external_id).sort(), ['bol-C', 'bol-GHOST']);
     assert.ok(unmapped.items.every((item: any) => item.at === new Date(h.clock.now()).toISOString()));
-    assert.deepEqual((await h.call({ method: 'GET', url: '/v1/unmapped?channel=shop', as: 'read' })).json(), { items: [] });
+    assert.deepEqual((await h.call({ method: 'GET', url: '/v1/unmapped?channel=shop', as: 'read' })).json(), {
+      items: [],
+    });
 
     const shopD = (await h.call({ method: 'GET', url: '/v1/listings?channel=shop&sku=D', as: 'read' })).json().items;
     assert.equal(shopD.length, 1);
@@ -175,15 +221,30 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
   });
 
   it('maps an item explicitly; the mapping wins and the item leaves the unmapped list', async () => {
-    const mapped = await h.call({ method: 'PUT', url: '/v1/listing-mappings', payload: { mappings: [{ channel: 'bol', external_id: 'bol-C', sku: 'C' }] } });
+    const mapped = await h.call({
+      method: 'PUT',
+      url: '/v1/listing-mappings',
+      payload: { mappings: [{ channel: 'bol', external_id: 'bol-C', sku: 'C' }] },
+    });
     assert.equal(mapped.statusCode, 200, mapped.body);
     assert.deepEqual(mapped.json(), { created: 1, updated: 0 });
-    const again = await h.call({ method: 'PUT', url: '/v1/listings', payload: { listings: [{ channel: 'bol', external_id: 'bol-C', barcode: '0000000000000' }] } });
+    const again = await h.call({
+      method: 'PUT',
+      url: '/v1/listings',
+      payload: { listings: [{ channel: 'bol', external_id: 'bol-C', barcode: '0000000000000' }] },
+    });
     assert.deepEqual(again.json(), { created: 1, updated: 0, unmapped: [] });
     const unmapped = (await h.call({ method: 'GET', url: '/v1/unmapped', as: 'read' })).json();
-    assert.deepEqual(unmapped.items.map((item: any) => item.external_id), ['bol-GHOST']);
+    assert.deepEqual(
+      unmapped.items.map((item: any) => item.external_id),
+      ['bol-GHOST'],
+    );
 
-    const unknownSku = await h.call({ method: 'PUT', url: '/v1/listing-mappings', payload: { mappings: [{ channel: 'nope', external_id: 'x', sku: 'GHOST' }] } });
+    const unknownSku = await h.call({
+      method: 'PUT',
+      url: '/v1/listing-mappings',
+      payload: { mappings: [{ channel: 'nope', external_id: 'x', sku: 'GHOST' }] },
+    });
     const paths = assertProblem(unknownSku, 422, 'ONH_ERR_CATALOGUE').errors.map((error: any) => error.path);
     assert.deepEqual(paths.sort(), ['/mappings/0/channel', '/mappings/0/sku']);
   });
@@ -197,31 +258,56 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       seen.push(...page.items);
       after = page.next_after;
     } while (after);
-    assert.deepEqual(seen.map((listing) => listing.external_id).sort(), ['bol-A', 'bol-C', 'bol-KIT', 'shop-A', 'shop-D', 'shop-KIT']);
+    assert.deepEqual(seen.map((listing) => listing.external_id).sort(), [
+      'bol-A',
+      'bol-C',
+      'bol-KIT',
+      'shop-A',
+      'shop-D',
+      'shop-KIT',
+    ]);
     for (const listing of seen) ids.set(listing.external_id, listing.id);
 
     const bolC = (await h.call({ method: 'GET', url: `/v1/listings/${ids.get('bol-C')}`, as: 'read' })).json();
-    assert.deepEqual({ ...bolC, id: undefined, created_at: undefined, updated_at: undefined }, {
-      id: undefined,
-      channel: 'bol',
-      sku: 'C',
-      external_id: 'bol-C',
-      external_location_id: null,
-      external_refs: {},
-      rank: 100,
-      matched_by: 'mapping',
-      created_at: undefined,
-      updated_at: undefined,
-    });
+    assert.deepEqual(
+      { ...bolC, id: undefined, created_at: undefined, updated_at: undefined },
+      {
+        id: undefined,
+        channel: 'bol',
+        sku: 'C',
+        external_id: 'bol-C',
+        external_location_id: null,
+        external_refs: {},
+        rank: 100,
+        matched_by: 'mapping',
+        created_at: undefined,
+        updated_at: undefined,
+      },
+    );
     const shopA = seen.find((listing) => listing.external_id === 'shop-A');
     assert.equal(shopA.external_location_id, 'gid://shopify/Location/1');
     assert.equal(shopA.matched_by, 'sku');
     assert.equal(shopA.rank, 1);
-    assertProblem(await h.call({ method: 'GET', url: '/v1/listings/999999', as: 'read' }), 404, 'ONH_ERR_LISTING_NOT_FOUND');
-    assertProblem(await h.call({ method: 'GET', url: '/v1/listings/999999/explain', as: 'read' }), 404, 'ONH_ERR_LISTING_NOT_FOUND');
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/listings/999999', as: 'read' }),
+      404,
+      'ONH_ERR_LISTING_NOT_FOUND',
+    );
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/listings/999999/explain', as: 'read' }),
+      404,
+      'ONH_ERR_LISTING_NOT_FOUND',
+    );
 
-    const unknownChannel = await h.call({ method: 'PUT', url: '/v1/listings', payload: { listings: [{ channel: 'amazon', external_id: 'x', sku: 'A' }] } });
-    assert.deepEqual(assertProblem(unknownChannel, 422, 'ONH_ERR_CATALOGUE').errors.map((error: any) => error.path), ['/listings/0/channel']);
+    const unknownChannel = await h.call({
+      method: 'PUT',
+      url: '/v1/listings',
+      payload: { listings: [{ channel: 'amazon', external_id: 'x', sku: 'A' }] },
+    });
+    assert.deepEqual(
+      assertProblem(unknownChannel, 422, 'ONH_ERR_CATALOGUE').errors.map((error: any) => error.path),
+      ['/listings/0/channel'],
+    );
   });
 
   it('shows what every listing of a sku may show, before any rule set', async () => {
@@ -231,17 +317,34 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
     assert.deepEqual(view, {
       sku: 'D',
       listings: [
-        { listing_id: ids.get('shop-D'), channel: 'shop', external_id: 'shop-D', quantity: 6, preorder: null, rule_version: view.listings[0].rule_version, computed_at: view.listings[0].computed_at },
+        {
+          listing_id: ids.get('shop-D'),
+          channel: 'shop',
+          external_id: 'shop-D',
+          quantity: 6,
+          preorder: null,
+          rule_version: view.listings[0].rule_version,
+          computed_at: view.listings[0].computed_at,
+        },
       ],
     });
-    assertProblem(await h.call({ method: 'GET', url: '/v1/availability/NOPE', as: 'read' }), 404, 'ONH_ERR_VARIANT_NOT_FOUND');
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/availability/NOPE', as: 'read' }),
+      404,
+      'ONH_ERR_VARIANT_NOT_FOUND',
+    );
   });
 
   // --- rule sets -------------------------------------------------------------------------------
 
   it('creates versions with the token name as author; creating does not activate', async () => {
     h.clock.advance(60_000);
-    const first = await h.call({ method: 'POST', url: '/v1/rule-sets', payload: { rules: rulesV1, note: 'cap bol at 5' }, as: 'admin' });
+    const first = await h.call({
+      method: 'POST',
+      url: '/v1/rule-sets',
+      payload: { rules: rulesV1, note: 'cap bol at 5' },
+      as: 'admin',
+    });
     assert.equal(first.statusCode, 201, first.body);
     assert.equal(first.headers.location, '/v1/rule-sets/1');
     assert.deepEqual(first.json(), {
@@ -255,9 +358,19 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
     });
     assert.deepEqual(await quantities('A'), { 'bol-A': 10, 'shop-A': 15 }, 'not active yet');
 
-    const activated = await h.call({ method: 'POST', url: '/v1/rule-sets/1/activate', payload: { note: 'first rules' }, as: 'admin' });
+    const activated = await h.call({
+      method: 'POST',
+      url: '/v1/rule-sets/1/activate',
+      payload: { note: 'first rules' },
+      as: 'admin',
+    });
     assert.equal(activated.statusCode, 200, activated.body);
-    const { changed, ...report } = activated.json() as { changed: number; variants: number; listings: number; rule_version: number };
+    const { changed, ...report } = activated.json() as {
+      changed: number;
+      variants: number;
+      listings: number;
+      rule_version: number;
+    };
     assert.deepEqual(report, { variants: 4, listings: 6, rule_version: 1 });
     assert.ok(changed >= 1, 'at least bol-A changed');
     assert.deepEqual(await quantities('A'), { 'bol-A': 5, 'shop-A': 15 });
@@ -276,20 +389,34 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
         [2, 'admin', false, false],
       ],
     );
-    assert.ok(list.items.every((each: any) => !('rules' in each)), 'the list names versions, GET /v1/rule-sets/{version} shows rules');
+    assert.ok(
+      list.items.every((each: any) => !('rules' in each)),
+      'the list names versions, GET /v1/rule-sets/{version} shows rules',
+    );
     assert.deepEqual((await h.call({ method: 'GET', url: '/v1/rule-sets/2', as: 'read' })).json().rules, rulesV2);
-    assertProblem(await h.call({ method: 'GET', url: '/v1/rule-sets/99', as: 'read' }), 404, 'ONH_ERR_RULE_SET_NOT_FOUND');
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/rule-sets/99', as: 'read' }),
+      404,
+      'ONH_ERR_RULE_SET_NOT_FOUND',
+    );
   });
 
   it('dry-runs rules: every change against the active version, biggest drops first, nothing stored', async () => {
     const before = await ruleSetState();
-    const response = await h.call({ method: 'POST', url: '/v1/rule-sets/dry-run', payload: { rules: rulesV2 }, as: 'admin' });
+    const response = await h.call({
+      method: 'POST',
+      url: '/v1/rule-sets/dry-run',
+      payload: { rules: rulesV2 },
+      as: 'admin',
+    });
     assert.equal(response.statusCode, 200, response.body);
     const report = response.json();
     assert.equal(report.base_version, 1);
     assert.equal(report.listings, 6);
     assert.equal(report.changed, 6);
-    const changes = Object.fromEntries(report.changes.map((change: any) => [`${change.channel}:${change.sku}`, [change.current, change.proposed]]));
+    const changes = Object.fromEntries(
+      report.changes.map((change: any) => [`${change.channel}:${change.sku}`, [change.current, change.proposed]]),
+    );
     assert.deepEqual(changes, {
       'shop:A': [15, 11],
       'shop:D': [6, 3],
@@ -298,11 +425,22 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       'bol:KIT': [2, 1],
       'bol:C': [3, 2],
     });
-    assert.deepEqual(report.changes[0], { listing_id: ids.get('shop-A'), channel: 'shop', sku: 'A', current: 15, proposed: 11 });
+    assert.deepEqual(report.changes[0], {
+      listing_id: ids.get('shop-A'),
+      channel: 'shop',
+      sku: 'A',
+      current: 15,
+      proposed: 11,
+    });
     const drops = report.changes.map((change: any) => change.proposed - change.current);
-    assert.deepEqual(drops, [...drops].sort((a, b) => a - b));
+    assert.deepEqual(
+      drops,
+      [...drops].sort((a, b) => a - b),
+    );
 
-    const limited = (await h.call({ method: 'POST', url: '/v1/rule-sets/dry-run', payload: { rules: rulesV2, limit: 2 }, as: 'admin' })).json();
+    const limited = (
+      await h.call({ method: 'POST', url: '/v1/rule-sets/dry-run', payload: { rules: rulesV2, limit: 2 }, as: 'admin' })
+    ).json();
     assert.equal(limited.changes.length, 2);
     assert.equal(limited.changed, 6);
     assert.deepEqual(await ruleSetState(), before, 'a dry run stores nothing');
@@ -312,26 +450,58 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
     h.clock.advance(60_000);
     const activated = await h.call({ method: 'POST', url: '/v1/rule-sets/2/activate', as: 'admin' });
     assert.equal(activated.statusCode, 200, activated.body);
-    assert.deepEqual(activated.json(), { variants: 4, listings: 6, changed: 6, rule_version: 2 }, 'every listing shows less under v2');
+    assert.deepEqual(
+      activated.json(),
+      { variants: 4, listings: 6, changed: 6, rule_version: 2 },
+      'every listing shows less under v2',
+    );
     assert.deepEqual(await quantities('A'), { 'bol-A': 2, 'shop-A': 11 });
     assert.deepEqual(await quantities('KIT'), { 'bol-KIT': 1, 'shop-KIT': 0 });
     assert.ok((await quantities('D'))['shop-D'] === 3);
 
     h.clock.advance(60_000);
-    const rolledBack = await h.call({ method: 'POST', url: '/v1/rule-sets/1/rollback', payload: { note: 'too tight' }, as: 'admin' });
+    const rolledBack = await h.call({
+      method: 'POST',
+      url: '/v1/rule-sets/1/rollback',
+      payload: { note: 'too tight' },
+      as: 'admin',
+    });
     assert.equal(rolledBack.statusCode, 200, rolledBack.body);
     assert.equal(rolledBack.json().rule_version, 1);
     assert.deepEqual(await quantities('A'), { 'bol-A': 5, 'shop-A': 15 });
     assert.deepEqual(await quantities('KIT'), { 'bol-KIT': 2, 'shop-KIT': 2 });
     const versions = (await h.call({ method: 'GET', url: '/v1/rule-sets', as: 'read' })).json().items;
-    assert.deepEqual(versions.filter((each: any) => each.active).map((each: any) => each.version), [1]);
+    assert.deepEqual(
+      versions.filter((each: any) => each.active).map((each: any) => each.version),
+      [1],
+    );
 
-    const later = assertProblem(await h.call({ method: 'POST', url: '/v1/rule-sets/2/rollback', as: 'admin' }), 409, 'ONH_ERR_NOT_EARLIER');
+    const later = assertProblem(
+      await h.call({ method: 'POST', url: '/v1/rule-sets/2/rollback', as: 'admin' }),
+      409,
+      'ONH_ERR_NOT_EARLIER',
+    );
     assert.equal(later.active_version, 1);
-    assertProblem(await h.call({ method: 'POST', url: '/v1/rule-sets/1/rollback', as: 'admin' }), 409, 'ONH_ERR_NOT_EARLIER');
-    assertProblem(await h.call({ method: 'POST', url: '/v1/rule-sets/99/rollback', as: 'admin' }), 404, 'ONH_ERR_RULE_SET_NOT_FOUND');
-    assertProblem(await h.call({ method: 'POST', url: '/v1/rule-sets/99/activate', as: 'admin' }), 404, 'ONH_ERR_RULE_SET_NOT_FOUND');
-    assertProblem(await h.call({ method: 'POST', url: '/v1/rule-sets/1/activate', payload: { reason: 'x' }, as: 'admin' }), 400, 'ONH_ERR_VALIDATION');
+    assertProblem(
+      await h.call({ method: 'POST', url: '/v1/rule-sets/1/rollback', as: 'admin' }),
+      409,
+      'ONH_ERR_NOT_EARLIER',
+    );
+    assertProblem(
+      await h.call({ method: 'POST', url: '/v1/rule-sets/99/rollback', as: 'admin' }),
+      404,
+      'ONH_ERR_RULE_SET_NOT_FOUND',
+    );
+    assertProblem(
+      await h.call({ method: 'POST', url: '/v1/rule-sets/99/activate', as: 'admin' }),
+      404,
+      'ONH_ERR_RULE_SET_NOT_FOUND',
+    );
+    assertProblem(
+      await h.call({ method: 'POST', url: '/v1/rule-sets/1/activate', payload: { reason: 'x' }, as: 'admin' }),
+      400,
+      'ONH_ERR_VALIDATION',
+    );
   });
 
   it('records who created and activated which version, and when, newest first', async () => {
@@ -353,26 +523,36 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
     const response = await h.call({ method: 'GET', url: `/v1/listings/${ids.get('shop-KIT')}/explain`, as: 'read' });
     assert.equal(response.statusCode, 200, response.body);
     const body = response.json();
-    assert.deepEqual({ ...body, text: undefined }, {
-      listing_id: ids.get('shop-KIT'),
-      channel: 'shop',
-      sku: 'KIT',
-      quantity: 0,
-      stored_quantity: 0,
-      pool: 2,
-      preorder: null,
-      rule_version: 2,
-      explanation: [
-        { step: 'location', location: 'WH1', available: 2, contributes: 2, limited_by: 'B' },
-        { step: 'location', location: 'WH2', available: 0, contributes: 0, limited_by: 'B' },
-        { step: 'pool', units: 2 },
-        { step: 'shares', percent: 20, held_back: 1, parts: [{ source: 'buffer', percent: 20 }] },
-        { step: 'buffer', kind: 'fixed', units: 1 },
-        { step: 'result', quantity: 0 },
-      ],
-      text: undefined,
-    });
-    for (const line of ['KIT on shop shows 0 (rule set v2)', 'WH1: available 2, contributes 2 (limited by component B)', 'pool: 2', '- 1 held back as 20% (buffer 20%)', '- 1 fixed buffer', '= 0']) {
+    assert.deepEqual(
+      { ...body, text: undefined },
+      {
+        listing_id: ids.get('shop-KIT'),
+        channel: 'shop',
+        sku: 'KIT',
+        quantity: 0,
+        stored_quantity: 0,
+        pool: 2,
+        preorder: null,
+        rule_version: 2,
+        explanation: [
+          { step: 'location', location: 'WH1', available: 2, contributes: 2, limited_by: 'B' },
+          { step: 'location', location: 'WH2', available: 0, contributes: 0, limited_by: 'B' },
+          { step: 'pool', units: 2 },
+          { step: 'shares', percent: 20, held_back: 1, parts: [{ source: 'buffer', percent: 20 }] },
+          { step: 'buffer', kind: 'fixed', units: 1 },
+          { step: 'result', quantity: 0 },
+        ],
+        text: undefined,
+      },
+    );
+    for (const line of [
+      'KIT on shop shows 0 (rule set v2)',
+      'WH1: available 2, contributes 2 (limited by component B)',
+      'pool: 2',
+      '- 1 held back as 20% (buffer 20%)',
+      '- 1 fixed buffer',
+      '= 0',
+    ]) {
       assert.ok(body.text.includes(line), `${line}\n---\n${body.text}`);
     }
   });
@@ -397,18 +577,37 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
     const cases: { rules: object; path: string }[] = [
       { rules: { channels: { shop: { buffer: { percent: -5 } } } }, path: '/rules/channels/shop/buffer/percent' },
       { rules: { channels: { bol: { cap: -1 } } }, path: '/rules/channels/bol/cap' },
-      { rules: { channels: { bol: { exclude_locations: ['WH1', 'NOWHERE'] } } }, path: '/rules/channels/bol/exclude_locations/1' },
+      {
+        rules: { channels: { bol: { exclude_locations: ['WH1', 'NOWHERE'] } } },
+        path: '/rules/channels/bol/exclude_locations/1',
+      },
       { rules: { channels: { amazon: { cap: 1 } } }, path: '/rules/channels/amazon' },
       { rules: { defaults: { buffer: { percent: 150 } } }, path: '/rules/defaults/buffer/percent' },
     ];
     for (const { rules, path } of cases) {
       for (const url of ['/v1/rule-sets', '/v1/rule-sets/dry-run']) {
-        const problem = assertProblem(await h.call({ method: 'POST', url, payload: { rules }, as: 'admin' }), 422, 'ONH_ERR_INVALID_RULES');
-        assert.ok(problem.errors.some((error: any) => error.path === path && error.message.length > 0), `${url} ${JSON.stringify(rules)}: ${JSON.stringify(problem.errors)}`);
+        const problem = assertProblem(
+          await h.call({ method: 'POST', url, payload: { rules }, as: 'admin' }),
+          422,
+          'ONH_ERR_INVALID_RULES',
+        );
+        assert.ok(
+          problem.errors.some((error: any) => error.path === path && error.message.length > 0),
+          `${url} ${JSON.stringify(rules)}: ${JSON.stringify(problem.errors)}`,
+        );
       }
     }
-    const several = await h.call({ method: 'POST', url: '/v1/rule-sets', payload: { rules: { channels: { bol: { cap: -1, buffer: { units: -2 } } } } }, as: 'admin' });
-    assert.equal(assertProblem(several, 422, 'ONH_ERR_INVALID_RULES').errors.length, 2, 'every problem, not just the first');
+    const several = await h.call({
+      method: 'POST',
+      url: '/v1/rule-sets',
+      payload: { rules: { channels: { bol: { cap: -1, buffer: { units: -2 } } } } },
+      as: 'admin',
+    });
+    assert.equal(
+      assertProblem(several, 422, 'ONH_ERR_INVALID_RULES').errors.length,
+      2,
+      'every problem, not just the first',
+    );
     assert.deepEqual(await ruleSetState(), before);
     assert.deepEqual(await h.store.canonicalDump(), dump);
   });
@@ -421,8 +620,15 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       { rules: { low_stock: { threshold: 3 } }, path: '/rules/low_stock/listings_max' },
     ];
     for (const { rules, path } of cases) {
-      const problem = assertProblem(await h.call({ method: 'POST', url: '/v1/rule-sets', payload: { rules }, as: 'admin' }), 400, 'ONH_ERR_VALIDATION');
-      assert.ok(problem.errors.some((error: any) => error.path === path), `${JSON.stringify(rules)}: ${JSON.stringify(problem.errors)}`);
+      const problem = assertProblem(
+        await h.call({ method: 'POST', url: '/v1/rule-sets', payload: { rules }, as: 'admin' }),
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.ok(
+        problem.errors.some((error: any) => error.path === path),
+        `${JSON.stringify(rules)}: ${JSON.stringify(problem.errors)}`,
+      );
     }
   });
 
@@ -432,9 +638,24 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
       { method: 'POST', url: '/v1/rule-sets/dry-run', payload: { rules: rulesV1 }, as: 'write' },
       { method: 'POST', url: '/v1/rule-sets/1/activate', as: 'write' },
       { method: 'POST', url: '/v1/rule-sets/1/rollback', as: 'write' },
-      { method: 'PUT', url: '/v1/channels', payload: { channels: [{ code: 'x', name: 'X', platform: 'custom', locations: [] }] }, as: 'write' },
-      { method: 'PUT', url: '/v1/listings', payload: { listings: [{ channel: 'bol', external_id: 'x', sku: 'A' }] }, as: 'read' },
-      { method: 'PUT', url: '/v1/listing-mappings', payload: { mappings: [{ channel: 'bol', external_id: 'x', sku: 'A' }] }, as: 'read' },
+      {
+        method: 'PUT',
+        url: '/v1/channels',
+        payload: { channels: [{ code: 'x', name: 'X', platform: 'custom', locations: [] }] },
+        as: 'write',
+      },
+      {
+        method: 'PUT',
+        url: '/v1/listings',
+        payload: { listings: [{ channel: 'bol', external_id: 'x', sku: 'A' }] },
+        as: 'read',
+      },
+      {
+        method: 'PUT',
+        url: '/v1/listing-mappings',
+        payload: { mappings: [{ channel: 'bol', external_id: 'x', sku: 'A' }] },
+        as: 'read',
+      },
     ] as const;
     for (const request of forbidden) {
       const problem = assertProblem(await h.call({ ...request }), 403, 'ONH_ERR_FORBIDDEN');
@@ -449,13 +670,23 @@ describe('HTTP availability: channels, listings, rule sets, explain', () => {
   it('reflects a movement at once: the store recomputes in the ledger transaction', async () => {
     // v2 is active. Selling 4 A at WH1 leaves a shop pool of 11: floor(11 x 0.8) - 1 = 7.
     // bol stays capped at 2 (6 - 1 = 5 > 2); the kit keeps 2 at WH1 (B still limits).
-    const sale = await h.call({ method: 'POST', url: '/v1/movements', payload: { movements: [{ key: 'sale-1', type: 'sale', sku: 'A', location: 'WH1', quantity: 4 }] } });
+    const sale = await h.call({
+      method: 'POST',
+      url: '/v1/movements',
+      payload: { movements: [{ key: 'sale-1', type: 'sale', sku: 'A', location: 'WH1', quantity: 4 }] },
+    });
     assert.equal(sale.json().results[0].status, 'applied', sale.body);
     assert.deepEqual(await quantities('A'), { 'bol-A': 2, 'shop-A': 7 });
     // A sale of B lowers every kit using it: 2 B at WH1 make 1 kit; bol shows 1 - 1 = 0.
-    await h.call({ method: 'POST', url: '/v1/movements', payload: { movements: [{ key: 'sale-2', type: 'sale', sku: 'B', location: 'WH1', quantity: 2 }] } });
+    await h.call({
+      method: 'POST',
+      url: '/v1/movements',
+      payload: { movements: [{ key: 'sale-2', type: 'sale', sku: 'B', location: 'WH1', quantity: 2 }] },
+    });
     assert.deepEqual(await quantities('KIT'), { 'bol-KIT': 0, 'shop-KIT': 0 });
-    const explained = (await h.call({ method: 'GET', url: `/v1/listings/${ids.get('bol-KIT')}/explain`, as: 'read' })).json();
+    const explained = (
+      await h.call({ method: 'GET', url: `/v1/listings/${ids.get('bol-KIT')}/explain`, as: 'read' })
+    ).json();
     assert.equal(explained.pool, 1);
     assert.equal(explained.stored_quantity, explained.quantity, 'stored and recomputed agree');
   });

@@ -24,8 +24,21 @@ describe('HTTP catalogue and purchase orders', () => {
       url: '/v1/variants',
       payload: {
         variants: [
-          { sku: 'A', name: 'Variant A, renamed', barcode: '8710000000001', product_group: 'shirts', attributes: { size: 'M', colour: 'blue' } },
-          { sku: 'GIFT', name: 'Gift box', components: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 2 }] },
+          {
+            sku: 'A',
+            name: 'Variant A, renamed',
+            barcode: '8710000000001',
+            product_group: 'shirts',
+            attributes: { size: 'M', colour: 'blue' },
+          },
+          {
+            sku: 'GIFT',
+            name: 'Gift box',
+            components: [
+              { sku: 'A', quantity: 1 },
+              { sku: 'B', quantity: 2 },
+            ],
+          },
         ],
       },
     });
@@ -48,8 +61,15 @@ describe('HTTP catalogue and purchase orders', () => {
     });
     const gift = (await h.call({ method: 'GET', url: '/v1/variants/GIFT', as: 'read' })).json();
     assert.equal(gift.is_bundle, true);
-    assert.deepEqual(gift.components, [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 2 }]);
-    assertProblem(await h.call({ method: 'GET', url: '/v1/variants/NOPE', as: 'read' }), 404, 'ONH_ERR_VARIANT_NOT_FOUND');
+    assert.deepEqual(gift.components, [
+      { sku: 'A', quantity: 1 },
+      { sku: 'B', quantity: 2 },
+    ]);
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/variants/NOPE', as: 'read' }),
+      404,
+      'ONH_ERR_VARIANT_NOT_FOUND',
+    );
   });
 
   it('lists variants by sku, page by page', async () => {
@@ -69,7 +89,12 @@ describe('HTTP catalogue and purchase orders', () => {
     const response = await h.call({
       method: 'PUT',
       url: '/v1/variants',
-      payload: { variants: [{ sku: 'K2', name: 'Kit', components: [{ sku: 'GHOST', quantity: 1 }] }, { sku: 'K2', name: 'Twice' }] },
+      payload: {
+        variants: [
+          { sku: 'K2', name: 'Kit', components: [{ sku: 'GHOST', quantity: 1 }] },
+          { sku: 'K2', name: 'Twice' },
+        ],
+      },
     });
     const problem = assertProblem(response, 422, 'ONH_ERR_CATALOGUE');
     const paths = problem.errors.map((error: any) => error.path);
@@ -79,12 +104,37 @@ describe('HTTP catalogue and purchase orders', () => {
   });
 
   it('upserts and lists locations', async () => {
-    const response = await h.call({ method: 'PUT', url: '/v1/locations', payload: { locations: [{ code: 'SHOP', name: 'Shop', kind: 'store' }, { code: 'WH1', name: 'Main', kind: 'warehouse' }] } });
+    const response = await h.call({
+      method: 'PUT',
+      url: '/v1/locations',
+      payload: {
+        locations: [
+          { code: 'SHOP', name: 'Shop', kind: 'store' },
+          { code: 'WH1', name: 'Main', kind: 'warehouse' },
+        ],
+      },
+    });
     assert.deepEqual(response.json(), { created: 1, updated: 1 });
     const list = (await h.call({ method: 'GET', url: '/v1/locations', as: 'read' })).json();
-    assert.deepEqual(list.items.map((location: any) => [location.code, location.kind]), [['SHOP', 'store'], ['WH1', 'warehouse'], ['WH2', 'warehouse']]);
+    assert.deepEqual(
+      list.items.map((location: any) => [location.code, location.kind]),
+      [
+        ['SHOP', 'store'],
+        ['WH1', 'warehouse'],
+        ['WH2', 'warehouse'],
+      ],
+    );
     assertProblem(
-      await h.call({ method: 'PUT', url: '/v1/locations', payload: { locations: [{ code: 'X', name: 'X', kind: 'store' }, { code: 'X', name: 'Y', kind: 'store' }] } }),
+      await h.call({
+        method: 'PUT',
+        url: '/v1/locations',
+        payload: {
+          locations: [
+            { code: 'X', name: 'X', kind: 'store' },
+            { code: 'X', name: 'Y', kind: 'store' },
+          ],
+        },
+      }),
       422,
       'ONH_ERR_CATALOGUE',
     );
@@ -95,19 +145,32 @@ describe('HTTP catalogue and purchase orders', () => {
     const response = await h.call({
       method: 'PUT',
       url: '/v1/purchase-orders/PO-1',
-      payload: { supplier: 'Acme', lines: [{ line: 1, sku: 'B', location: 'WH1', quantity: 12, expected_at: expected }] },
+      payload: {
+        supplier: 'Acme',
+        lines: [{ line: 1, sku: 'B', location: 'WH1', quantity: 12, expected_at: expected }],
+      },
     });
     assert.equal(response.statusCode, 200, response.body);
     const order = response.json();
     assert.equal(order.status, 'open', 'status defaults to open');
     assert.deepEqual(order.lines, [
-      { line: 1, sku: 'B', location: 'WH1', quantity_ordered: 12, quantity_received: 0, incoming: 12, expected_at: expected },
+      {
+        line: 1,
+        sku: 'B',
+        location: 'WH1',
+        quantity_ordered: 12,
+        quantity_received: 0,
+        incoming: 12,
+        expected_at: expected,
+      },
     ]);
     assert.deepEqual((await h.call({ method: 'GET', url: '/v1/purchase-orders/PO-1', as: 'read' })).json(), order);
 
     const stock = (await h.call({ method: 'GET', url: '/v1/stock/B', as: 'read' })).json();
     assert.equal(stock.total.incoming, 12);
-    assert.deepEqual(stock.incoming, [{ purchase_order: 'PO-1', line: 1, location: 'WH1', quantity: 12, expected_at: expected }]);
+    assert.deepEqual(stock.incoming, [
+      { purchase_order: 'PO-1', line: 1, location: 'WH1', quantity: 12, expected_at: expected },
+    ]);
   });
 
   it('a receipt against the line reduces incoming', async () => {
@@ -115,7 +178,18 @@ describe('HTTP catalogue and purchase orders', () => {
       await h.call({
         method: 'POST',
         url: '/v1/movements',
-        payload: { movements: [{ key: 'po-1-1', type: 'receipt', sku: 'B', location: 'WH1', quantity: 5, purchase_order: { id: 'PO-1', line: 1 } }] },
+        payload: {
+          movements: [
+            {
+              key: 'po-1-1',
+              type: 'receipt',
+              sku: 'B',
+              location: 'WH1',
+              quantity: 5,
+              purchase_order: { id: 'PO-1', line: 1 },
+            },
+          ],
+        },
       })
     ).json().results;
     assert.equal(results[0].status, 'applied');
@@ -138,17 +212,31 @@ describe('HTTP catalogue and purchase orders', () => {
   it('a bundle shows what its components allow', async () => {
     const stock = (await h.call({ method: 'GET', url: '/v1/stock/GIFT', as: 'read' })).json();
     assert.equal(stock.is_bundle, true);
-    assert.deepEqual(stock.components, [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 2 }]);
+    assert.deepEqual(stock.components, [
+      { sku: 'A', quantity: 1 },
+      { sku: 'B', quantity: 2 },
+    ]);
   });
 
   it('refuses a purchase order naming unknown things (422) and answers 404 for an unknown one', async () => {
     const problem = assertProblem(
-      await h.call({ method: 'PUT', url: '/v1/purchase-orders/PO-2', payload: { lines: [{ line: 1, sku: 'NOPE', location: 'WH1', quantity: 1 }] } }),
+      await h.call({
+        method: 'PUT',
+        url: '/v1/purchase-orders/PO-2',
+        payload: { lines: [{ line: 1, sku: 'NOPE', location: 'WH1', quantity: 1 }] },
+      }),
       422,
       'ONH_ERR_CATALOGUE',
     );
-    assert.deepEqual(problem.errors.map((error: any) => error.path), ['/lines/0/sku']);
-    assertProblem(await h.call({ method: 'GET', url: '/v1/purchase-orders/PO-2', as: 'read' }), 404, 'ONH_ERR_PURCHASE_ORDER_NOT_FOUND');
+    assert.deepEqual(
+      problem.errors.map((error: any) => error.path),
+      ['/lines/0/sku'],
+    );
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/purchase-orders/PO-2', as: 'read' }),
+      404,
+      'ONH_ERR_PURCHASE_ORDER_NOT_FOUND',
+    );
     assertProblem(await h.call({ method: 'GET', url: '/v1/stock/NOPE', as: 'read' }), 404, 'ONH_ERR_VARIANT_NOT_FOUND');
   });
 });

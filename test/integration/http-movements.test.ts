@@ -35,7 +35,13 @@ describe('HTTP movements', () => {
   }
 
   it('a receipt shows in the stock view', async () => {
-    const [answer] = await post({ key: 'rcpt-1', type: 'receipt', ...at('A', 'WH1'), quantity: 10, source: { system: 'erp', reference: 'GRN-7' } });
+    const [answer] = await post({
+      key: 'rcpt-1',
+      type: 'receipt',
+      ...at('A', 'WH1'),
+      quantity: 10,
+      source: { system: 'erp', reference: 'GRN-7' },
+    });
     assert.equal(answer!.status, 'applied');
     assert.equal(answer!.level.on_hand, 10);
     const view = await stock('A');
@@ -49,7 +55,14 @@ describe('HTTP movements', () => {
   it('applies every movement type, in request order, one answer each', async () => {
     const results = await post(
       { key: 'm-adj', type: 'adjustment', ...at('A', 'WH1'), quantity: -2, reason: 'damaged in handling' },
-      { key: 'm-count', type: 'count', ...at('A', 'WH1'), on_hand: 20, occurred_at: new Date(h.clock.now()).toISOString(), source_version: 1 },
+      {
+        key: 'm-count',
+        type: 'count',
+        ...at('A', 'WH1'),
+        on_hand: 20,
+        occurred_at: new Date(h.clock.now()).toISOString(),
+        source_version: 1,
+      },
       { key: 'm-tout', type: 'transfer_out', ...at('A', 'WH1'), quantity: 5, to_location: 'WH2' },
       { key: 'm-tin', type: 'transfer_in', ...at('A', 'WH2'), quantity: 5, from_location: 'WH1' },
       { key: 'm-status', type: 'status', ...at('A', 'WH1'), quantity: 3, from: 'on_hand', to: 'damaged' },
@@ -61,14 +74,22 @@ describe('HTTP movements', () => {
     );
     assert.deepEqual(
       results.map((answer) => [answer.key, answer.status]),
-      ['m-adj', 'm-count', 'm-tout', 'm-tin', 'm-status', 'm-order', 'm-cancel', 'm-ship', 'm-sale', 'm-return'].map((key) => [key, 'applied']),
+      ['m-adj', 'm-count', 'm-tout', 'm-tin', 'm-status', 'm-order', 'm-cancel', 'm-ship', 'm-sale', 'm-return'].map(
+        (key) => [key, 'applied'],
+      ),
     );
     const view = await stock('A');
     const wh1 = view.locations.find((level: any) => level.location === 'WH1');
     const wh2 = view.locations.find((level: any) => level.location === 'WH2');
     // 10 -2 -> count 20 -> -5 transfer -> -3 damaged -> order 4, cancel 1, ship 3 (-3) -> sale -2 = 7.
     assert.deepEqual(
-      { on_hand: wh1.on_hand, reserved: wh1.reserved, damaged: wh1.damaged, quarantine: wh1.quarantine, available: wh1.available },
+      {
+        on_hand: wh1.on_hand,
+        reserved: wh1.reserved,
+        damaged: wh1.damaged,
+        quarantine: wh1.quarantine,
+        available: wh1.available,
+      },
       { on_hand: 7, reserved: 0, damaged: 3, quarantine: 1, available: 7 },
     );
     assert.deepEqual({ on_hand: wh2.on_hand, in_transit: wh2.in_transit }, { on_hand: 5, in_transit: 0 });
@@ -80,7 +101,13 @@ describe('HTTP movements', () => {
       { key: 'r-unknown-sku', type: 'receipt', ...at('NOPE', 'WH1'), quantity: 1 },
       { key: 'r-unknown-loc', type: 'receipt', ...at('A', 'MARS'), quantity: 1 },
       { key: 'r-short', type: 'transfer_out', ...at('A', 'WH1'), quantity: 1000, to_location: 'WH2' },
-      { key: 'r-future', type: 'sale', ...at('A', 'WH1'), quantity: 1, occurred_at: new Date(h.clock.now() + 3_600_000).toISOString() },
+      {
+        key: 'r-future',
+        type: 'sale',
+        ...at('A', 'WH1'),
+        quantity: 1,
+        occurred_at: new Date(h.clock.now() + 3_600_000).toISOString(),
+      },
       { key: 'r-ok', type: 'receipt', ...at('C', 'WH1'), quantity: 2 },
     );
     assert.deepEqual(
@@ -108,7 +135,11 @@ describe('HTTP movements', () => {
     assert.equal(seen.length, 12);
     assert.equal(pages, 3);
     const ids = seen.map((movement) => movement.id);
-    assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => b - a),
+      'newest first',
+    );
     assert.equal(new Set(ids).size, ids.length, 'no movement twice');
     assert.equal(seen.at(-1).type, 'receipt');
     assert.deepEqual(seen.at(-1).source, { system: 'erp', reference: 'GRN-7' });
@@ -117,7 +148,10 @@ describe('HTTP movements', () => {
     assert.equal(sale.recorded_at, new Date(h.clock.now()).toISOString());
 
     const wh2 = (await h.call({ method: 'GET', url: '/v1/stock/A/movements?location=WH2', as: 'read' })).json();
-    assert.deepEqual(wh2.items.map((movement: any) => movement.type), ['transfer_in', 'transfer_out']);
+    assert.deepEqual(
+      wh2.items.map((movement: any) => movement.type),
+      ['transfer_in', 'transfer_out'],
+    );
     assert.equal(wh2.next_cursor, null);
   });
 
@@ -131,7 +165,13 @@ describe('HTTP movements', () => {
     h.clock.advance(1_000);
     const results = await post(
       { key: 'b-rcpt', type: 'receipt', ...at('B', 'WH1'), quantity: 1 },
-      { key: 'b-order', type: 'order', ...at('B', 'WH1'), quantity: 3, source: { system: 'shopify', reference: '#1001' } },
+      {
+        key: 'b-order',
+        type: 'order',
+        ...at('B', 'WH1'),
+        quantity: 3,
+        source: { system: 'shopify', reference: '#1001' },
+      },
     );
     assert.equal(results[1]!.status, 'applied', 'an order is a fact: it is applied even when short');
     assert.equal(results[1]!.oversold, 2);
@@ -152,7 +192,14 @@ describe('HTTP movements', () => {
     h.clock.advance(60_000);
     const before = await h.store.canonicalDump();
     // Same payload, keys in another order: the hash is over canonical JSON.
-    const [replayed] = await post({ note: 'pallet 9', quantity: 4, location: 'WH2', sku: 'C', type: 'receipt', key: 'idem-1' });
+    const [replayed] = await post({
+      note: 'pallet 9',
+      quantity: 4,
+      location: 'WH2',
+      sku: 'C',
+      type: 'receipt',
+      key: 'idem-1',
+    });
     assert.equal(replayed!.status, 'exists');
     assert.equal(replayed!.replayed, true);
     assert.deepEqual(replayed!.movement_ids, applied!.movement_ids);

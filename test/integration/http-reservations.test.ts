@@ -24,16 +24,26 @@ describe('HTTP reservations', () => {
   after(async () => h.close());
 
   const reserve = (body: object) => h.call({ method: 'POST', url: '/v1/reservations', payload: body });
-  const commit = (id: string, body?: object) => h.call({ method: 'POST', url: `/v1/reservations/${id}/commit`, ...(body ? { payload: body } : {}) });
-  const release = (id: string, body?: object) => h.call({ method: 'POST', url: `/v1/reservations/${id}/release`, ...(body ? { payload: body } : {}) });
+  const commit = (id: string, body?: object) =>
+    h.call({ method: 'POST', url: `/v1/reservations/${id}/commit`, ...(body ? { payload: body } : {}) });
+  const release = (id: string, body?: object) =>
+    h.call({ method: 'POST', url: `/v1/reservations/${id}/release`, ...(body ? { payload: body } : {}) });
   const get = (id: string) => h.call({ method: 'GET', url: `/v1/reservations/${id}`, as: 'read' });
   const available = async (sku: string, location: string) =>
-    (await h.call({ method: 'GET', url: `/v1/stock/${sku}`, as: 'read' })).json().locations.find((level: any) => level.location === location);
+    (await h.call({ method: 'GET', url: `/v1/stock/${sku}`, as: 'read' }))
+      .json()
+      .locations.find((level: any) => level.location === location);
 
   let first: { id: string };
 
   it('201 with the reservation and its level', async () => {
-    const response = await reserve({ key: 'cart-1', sku: 'A', location: 'WH1', quantity: 4, source: { system: 'web', reference: 'cart 1' } });
+    const response = await reserve({
+      key: 'cart-1',
+      sku: 'A',
+      location: 'WH1',
+      quantity: 4,
+      source: { system: 'web', reference: 'cart 1' },
+    });
     assert.equal(response.statusCode, 201, response.body);
     const body = response.json();
     assert.equal(body.reservation.status, 'pending');
@@ -47,7 +57,13 @@ describe('HTTP reservations', () => {
   });
 
   it('a replayed POST answers 201 with the same body and Idempotent-Replayed: true', async () => {
-    const response = await reserve({ key: 'cart-1', sku: 'A', location: 'WH1', quantity: 4, source: { system: 'web', reference: 'cart 1' } });
+    const response = await reserve({
+      key: 'cart-1',
+      sku: 'A',
+      location: 'WH1',
+      quantity: 4,
+      source: { system: 'web', reference: 'cart 1' },
+    });
     assert.equal(response.statusCode, 201);
     assert.equal(response.headers['idempotent-replayed'], 'true');
     assert.equal(response.json().reservation.id, first.id);
@@ -56,23 +72,47 @@ describe('HTTP reservations', () => {
 
   it('409 ONH_ERR_IDEMPOTENCY_CONFLICT for the same key with another body', async () => {
     const before = await h.store.canonicalDump();
-    assertProblem(await reserve({ key: 'cart-1', sku: 'A', location: 'WH1', quantity: 5 }), 409, 'ONH_ERR_IDEMPOTENCY_CONFLICT');
+    assertProblem(
+      await reserve({ key: 'cart-1', sku: 'A', location: 'WH1', quantity: 5 }),
+      409,
+      'ONH_ERR_IDEMPOTENCY_CONFLICT',
+    );
     assert.deepEqual(await h.store.canonicalDump(), before);
   });
 
   it('409 ONH_ERR_INSUFFICIENT with what is available', async () => {
-    const problem = assertProblem(await reserve({ key: 'cart-2', sku: 'A', location: 'WH1', quantity: 7 }), 409, 'ONH_ERR_INSUFFICIENT');
+    const problem = assertProblem(
+      await reserve({ key: 'cart-2', sku: 'A', location: 'WH1', quantity: 7 }),
+      409,
+      'ONH_ERR_INSUFFICIENT',
+    );
     assert.equal(problem.available, 6);
     assert.equal(problem.key, 'cart-2');
     assert.match(problem.detail, /available 6/);
   });
 
   it('422 for an unknown variant or location, or a bundle', async () => {
-    assertProblem(await reserve({ key: 'cart-3', sku: 'NOPE', location: 'WH1', quantity: 1 }), 422, 'ONH_ERR_UNKNOWN_VARIANT');
-    assertProblem(await reserve({ key: 'cart-4', sku: 'A', location: 'MARS', quantity: 1 }), 422, 'ONH_ERR_UNKNOWN_LOCATION');
-    const kit = await h.call({ method: 'PUT', url: '/v1/variants', payload: { variants: [{ sku: 'KIT', name: 'Kit', components: [{ sku: 'C', quantity: 2 }] }] } });
+    assertProblem(
+      await reserve({ key: 'cart-3', sku: 'NOPE', location: 'WH1', quantity: 1 }),
+      422,
+      'ONH_ERR_UNKNOWN_VARIANT',
+    );
+    assertProblem(
+      await reserve({ key: 'cart-4', sku: 'A', location: 'MARS', quantity: 1 }),
+      422,
+      'ONH_ERR_UNKNOWN_LOCATION',
+    );
+    const kit = await h.call({
+      method: 'PUT',
+      url: '/v1/variants',
+      payload: { variants: [{ sku: 'KIT', name: 'Kit', components: [{ sku: 'C', quantity: 2 }] }] },
+    });
     assert.equal(kit.statusCode, 200, kit.body);
-    assertProblem(await reserve({ key: 'cart-5', sku: 'KIT', location: 'WH1', quantity: 1 }), 422, 'ONH_ERR_INVALID_COMMAND');
+    assertProblem(
+      await reserve({ key: 'cart-5', sku: 'KIT', location: 'WH1', quantity: 1 }),
+      422,
+      'ONH_ERR_INVALID_COMMAND',
+    );
   });
 
   it('commits part of a reservation; the rest is released', async () => {
@@ -115,7 +155,8 @@ describe('HTTP reservations', () => {
   });
 
   it('expires on the clock: GET shows expired, commit is 409 expired, the units are available again', async () => {
-    const held = (await reserve({ key: 'cart-8', sku: 'A', location: 'WH1', quantity: 5, expires_in_s: 60 })).json().reservation;
+    const held = (await reserve({ key: 'cart-8', sku: 'A', location: 'WH1', quantity: 5, expires_in_s: 60 })).json()
+      .reservation;
     assert.equal(held.expires_at, new Date(h.clock.now() + 60_000).toISOString());
     assert.equal((await available('A', 'WH1')).reserved, 8);
     h.clock.advance(59_999);

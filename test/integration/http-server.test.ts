@@ -34,12 +34,10 @@ function registeredRoutes(tree: string): Set<string> {
   return routes;
 }
 
-function withFault<S extends 'ledger' | 'catalogue' | 'availability' | 'outbox' | 'tokens', K extends keyof LedgerStore[S]>(
-  store: LedgerStore,
-  slice: S,
-  method: K,
-  fault: () => never,
-): LedgerStore {
+function withFault<
+  S extends 'ledger' | 'catalogue' | 'availability' | 'outbox' | 'tokens',
+  K extends keyof LedgerStore[S],
+>(store: LedgerStore, slice: S, method: K, fault: () => never): LedgerStore {
   const faulty = (target: object, name: PropertyKey) =>
     new Proxy(target, {
       get(inner, property, receiver) {
@@ -99,7 +97,10 @@ describe('HTTP server', () => {
         const success = operation.responses['200'] ?? operation.responses['201'];
         assert.ok(success?.content?.['application/json']?.schema, `${name} documents no success body`);
         for (const status of ['400', '401', '403', '500']) {
-          assert.ok(operation.responses[status]?.content?.['application/problem+json'], `${name} does not document ${status}`);
+          assert.ok(
+            operation.responses[status]?.content?.['application/problem+json'],
+            `${name} does not document ${status}`,
+          );
         }
       }
     }
@@ -137,7 +138,11 @@ describe('HTTP server', () => {
   });
 
   it('answers a malformed URL with a 400 problem', async () => {
-    assertProblem(await h.call({ method: 'GET', url: '/v1/stock/%E0%A4%A', as: 'read' }), 400, 'ONH_ERR_MALFORMED_REQUEST');
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/stock/%E0%A4%A', as: 'read' }),
+      400,
+      'ONH_ERR_MALFORMED_REQUEST',
+    );
   });
 
   it('hides internal errors behind a 500 problem naming the request id', async () => {
@@ -147,7 +152,11 @@ describe('HTTP server', () => {
     });
     const app = await buildServer({ store, ledger: h.ledger, clock: h.clock, ids: h.ids });
     try {
-      const response = await app.inject({ method: 'GET', url: '/v1/variants/A', headers: { authorization: `Bearer ${h.tokens.read}` } });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/v1/variants/A',
+        headers: { authorization: `Bearer ${h.tokens.read}` },
+      });
       const problem = assertProblem(response, 500, 'ONH_ERR_INTERNAL');
       assert.ok(!response.body.includes('SQLITE'), 'internals leaked');
       assert.match(problem.detail, /request id/);
@@ -203,7 +212,9 @@ describe('HTTP server', () => {
     // request whose headers are half sent when close() begins reaches the server as it drains.
     const app = await buildServer({ store: h.store, ledger: h.ledger, clock: h.clock, ids: h.ids });
     await app.listen({ port: 0, host: '127.0.0.1' });
-    const firstBytes = new Promise<void>((resolve) => app.server.once('connection', (socket) => socket.once('data', () => resolve())));
+    const firstBytes = new Promise<void>((resolve) =>
+      app.server.once('connection', (socket) => socket.once('data', () => resolve())),
+    );
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
     let received = '';
     socket.on('data', (chunk) => (received += String(chunk)));
@@ -253,7 +264,9 @@ describe('HTTP server', () => {
     let received = '';
     socket.on('data', (chunk) => (received += String(chunk)));
     const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write(`GET /v1/locations HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer ${h.tokens.read}\r\n\r\n`);
+    socket.write(
+      `GET /v1/locations HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer ${h.tokens.read}\r\n\r\n`,
+    );
     await inHandler;
     const closing = app.close();
     while (app.server.listening) await new Promise((resolve) => setImmediate(resolve));

@@ -18,7 +18,6 @@ import { validateRetryPolicy } from '../../src/sync/retry-policy.js';
 import { assertProblem, startHttpHarness, type HttpHarness } from '../support/http-harness.js';
 import { ScriptedChannel } from '../support/scripted-channel.js';
 
-
 const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
 
 describe('HTTP sync: status, dead letters, redrive', () => {
@@ -53,19 +52,40 @@ describe('HTTP sync: status, dead letters, redrive', () => {
     const listings = await h.call({
       method: 'PUT',
       url: '/v1/listings',
-      payload: { listings: ['A', 'B', 'C'].map((sku) => ({ channel: 'bol', external_id: `offer-${sku}`, sku })).concat([{ channel: 'shop', external_id: 'shop-A', sku: 'A' }]) },
+      payload: {
+        listings: ['A', 'B', 'C']
+          .map((sku) => ({ channel: 'bol', external_id: `offer-${sku}`, sku }))
+          .concat([{ channel: 'shop', external_id: 'shop-A', sku: 'A' }]),
+      },
     });
     assert.equal(listings.statusCode, 200, listings.body);
     assert.equal(listings.json().created, 4);
     const receipts = await h.call({
       method: 'POST',
       url: '/v1/movements',
-      payload: { movements: [['A', 5], ['B', 3], ['C', 2]].map(([sku, quantity]) => ({ key: `receipt-${sku}`, type: 'receipt', sku, location: 'WH1', quantity })) },
+      payload: {
+        movements: [
+          ['A', 5],
+          ['B', 3],
+          ['C', 2],
+        ].map(([sku, quantity]) => ({ key: `receipt-${sku}`, type: 'receipt', sku, location: 'WH1', quantity })),
+      },
     });
     assert.equal(receipts.statusCode, 200, receipts.body);
-    assert.ok(receipts.json().results.every((result: any) => result.status === 'applied'), receipts.body);
+    assert.ok(
+      receipts.json().results.every((result: any) => result.status === 'applied'),
+      receipts.body,
+    );
     channel.permanent.add('offer-B');
-    pusher = new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: h.store.outbox, clock: h.clock, owner: 'pusher-1', policy, random: () => 0.5 });
+    pusher = new ChannelDispatcher({
+      channel: 'bol',
+      connector: channel,
+      outbox: h.store.outbox,
+      clock: h.clock,
+      owner: 'pusher-1',
+      policy,
+      random: () => 0.5,
+    });
   });
   after(async () => {
     await pusher.stop();
@@ -132,13 +152,24 @@ describe('HTTP sync: status, dead letters, redrive', () => {
     assert.deepEqual(ofBol.json().items, [letter]);
     const ofShop = await h.call({ method: 'GET', url: '/v1/dead-letters?channel=shop', as: 'read' });
     assert.deepEqual(ofShop.json(), { items: [] });
-    assertProblem(await h.call({ method: 'GET', url: '/v1/dead-letters?channel=amazon', as: 'read' }), 404, 'ONH_ERR_CHANNEL_NOT_FOUND');
+    assertProblem(
+      await h.call({ method: 'GET', url: '/v1/dead-letters?channel=amazon', as: 'read' }),
+      404,
+      'ONH_ERR_CHANNEL_NOT_FOUND',
+    );
   });
 
   it('refuses bad queries and bodies with 400 problems naming the field', async () => {
     for (const query of ['limit=0', 'limit=501', 'limit=ten', 'channel=', 'bogus=1']) {
-      const body = assertProblem(await h.call({ method: 'GET', url: `/v1/dead-letters?${query}`, as: 'read' }), 400, 'ONH_ERR_VALIDATION');
-      assert.ok(body.errors.every((error: any) => error.path.startsWith('querystring')), JSON.stringify(body.errors));
+      const body = assertProblem(
+        await h.call({ method: 'GET', url: `/v1/dead-letters?${query}`, as: 'read' }),
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.ok(
+        body.errors.every((error: any) => error.path.startsWith('querystring')),
+        JSON.stringify(body.errors),
+      );
     }
     const bad: [unknown, string][] = [
       [{}, '/limit'],
@@ -149,23 +180,52 @@ describe('HTTP sync: status, dead letters, redrive', () => {
       [{ limit: 1, everything: true }, '/everything'],
     ];
     for (const [payload, path] of bad) {
-      const body = assertProblem(await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'admin', payload: payload as object }), 400, 'ONH_ERR_VALIDATION');
-      assert.ok(body.errors.some((error: any) => error.path === path), `${JSON.stringify(payload)}: ${JSON.stringify(body.errors)}`);
+      const body = assertProblem(
+        await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'admin', payload: payload as object }),
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.ok(
+        body.errors.some((error: any) => error.path === path),
+        `${JSON.stringify(payload)}: ${JSON.stringify(body.errors)}`,
+      );
     }
     assert.equal((await status()).bol.dead_letters, 1, 'nothing changed');
   });
 
   it('redrives only for an admin token, and refuses an unknown channel', async () => {
-    assertProblem(await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'read', payload: { limit: 10 } }), 403, 'ONH_ERR_FORBIDDEN');
-    assertProblem(await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'write', payload: { limit: 10 } }), 403, 'ONH_ERR_FORBIDDEN');
-    assertProblem(await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: null, payload: { limit: 10 } }), 401, 'ONH_ERR_UNAUTHENTICATED');
+    assertProblem(
+      await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'read', payload: { limit: 10 } }),
+      403,
+      'ONH_ERR_FORBIDDEN',
+    );
+    assertProblem(
+      await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'write', payload: { limit: 10 } }),
+      403,
+      'ONH_ERR_FORBIDDEN',
+    );
+    assertProblem(
+      await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: null, payload: { limit: 10 } }),
+      401,
+      'ONH_ERR_UNAUTHENTICATED',
+    );
     const unknown = assertProblem(
-      await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'admin', payload: { channel: 'amazon', limit: 10 } }),
+      await h.call({
+        method: 'POST',
+        url: '/v1/dead-letters/redrive',
+        as: 'admin',
+        payload: { channel: 'amazon', limit: 10 },
+      }),
       404,
       'ONH_ERR_CHANNEL_NOT_FOUND',
     );
     assert.match(unknown.detail, /amazon/);
-    const ofShop = await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'admin', payload: { channel: 'shop', limit: 10 } });
+    const ofShop = await h.call({
+      method: 'POST',
+      url: '/v1/dead-letters/redrive',
+      as: 'admin',
+      payload: { channel: 'shop', limit: 10 },
+    });
     assert.deepEqual(ofShop.json(), { redriven: 0 });
     assert.equal((await status()).bol.dead_letters, 1, 'nothing changed');
   });
@@ -173,7 +233,12 @@ describe('HTTP sync: status, dead letters, redrive', () => {
   it('redrives: the dead letter is pending again and the next push delivers its newest quantity', async () => {
     channel.permanent.clear();
     h.clock.advance(500);
-    const redrive = await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'admin', payload: { channel: 'bol', limit: 10 } });
+    const redrive = await h.call({
+      method: 'POST',
+      url: '/v1/dead-letters/redrive',
+      as: 'admin',
+      payload: { channel: 'bol', limit: 10 },
+    });
     assert.equal(redrive.statusCode, 200, redrive.body);
     assert.deepEqual(redrive.json(), { redriven: 1 });
     const pending = (await status()).bol;
@@ -187,7 +252,12 @@ describe('HTTP sync: status, dead letters, redrive', () => {
     assert.equal(done.queue_depth, 0);
     assert.equal(done.dead_letters, 0);
     assert.equal(done.consecutive_failures, 0);
-    const again = await h.call({ method: 'POST', url: '/v1/dead-letters/redrive', as: 'admin', payload: { limit: 10 } });
+    const again = await h.call({
+      method: 'POST',
+      url: '/v1/dead-letters/redrive',
+      as: 'admin',
+      payload: { limit: 10 },
+    });
     assert.deepEqual(again.json(), { redriven: 0 }, 'nothing left to redrive');
   });
 

@@ -71,14 +71,21 @@ for (const factory of STORES) {
       );
       const created = answers.filter((answer) => answer.status === 201);
       const refused = answers.filter((answer) => answer.status === 409);
-      assert.equal(created.length, units, JSON.stringify(answers.filter((answer) => answer.status !== 201 && answer.status !== 409)));
+      assert.equal(
+        created.length,
+        units,
+        JSON.stringify(answers.filter((answer) => answer.status !== 201 && answer.status !== 409)),
+      );
       assert.equal(refused.length, racers - units);
       for (const answer of refused) assert.equal(answer.body.code, 'ONH_ERR_INSUFFICIENT');
       assert.equal(new Set(created.map((answer) => answer.body.reservation.id)).size, units);
 
       const stock = await send('GET', '/v1/stock/LAST');
       const level = stock.body.locations.find((location: any) => location.location === 'WH1');
-      assert.deepEqual({ on_hand: level.on_hand, reserved: level.reserved, available: level.available }, { on_hand: units, reserved: units, available: 0 });
+      assert.deepEqual(
+        { on_hand: level.on_hand, reserved: level.reserved, available: level.available },
+        { on_hand: units, reserved: units, available: 0 },
+      );
       assert.deepEqual((await testStore.store.ledger.verify()).mismatches, []);
     });
   });

@@ -19,7 +19,6 @@ import { defaultRetryPolicy } from '../../src/sync/retry-policy.js';
 import { ScriptedChannel } from '../support/scripted-channel.js';
 import { STORES, type TestStore } from '../support/stores.js';
 
-
 for (const factory of STORES) {
   describe(`${factory.name}: propagation with Bol.com (simulated)`, { skip: factory.skip, concurrency: false }, () => {
     let test: TestStore;
@@ -49,7 +48,13 @@ for (const factory of STORES) {
       const url = await sim.start();
       offers = { 'TEE-M': sim.seedOffer({ amount: 0 }), 'TEE-L': sim.seedOffer({ amount: 0 }) };
       await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.catalogue.upsertVariants([{ sku: 'TEE-M', name: 'Tee M' }, { sku: 'TEE-L', name: 'Tee L' }], clock.now());
+      await store.catalogue.upsertVariants(
+        [
+          { sku: 'TEE-M', name: 'Tee M' },
+          { sku: 'TEE-L', name: 'Tee L' },
+        ],
+        clock.now(),
+      );
       await store.availability.upsertChannels(
         [
           { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] },
@@ -65,13 +70,27 @@ for (const factory of STORES) {
         ],
         clock.now(),
       );
-      const bol = new BolConnector({ account: 'sim', baseUrl: url, tokenUrl: sim.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
+      const bol = new BolConnector({
+        account: 'sim',
+        baseUrl: url,
+        tokenUrl: sim.tokenUrl,
+        clientId: 'onhand-sim',
+        clientSecret: 'onhand-sim-secret',
+      });
       const channels = [
         { channel: 'bol', connector: bol },
         { channel: 'shop', connector: shop },
       ];
       const onError = (channel: string, error: unknown) => assert.fail(`${channel}: ${String(error)}`);
-      propagation = new Propagation({ store, ledger, clock, owner: 'test', policy: defaultRetryPolicy, onError, channels });
+      propagation = new Propagation({
+        store,
+        ledger,
+        clock,
+        owner: 'test',
+        policy: defaultRetryPolicy,
+        onError,
+        channels,
+      });
       polling = new OrderPolling({ store, ledger, clock, owner: 'test', onError, channels });
     });
     after(async () => {
@@ -113,7 +132,13 @@ for (const factory of STORES) {
 
     it('reports the sync status per connection', async () => {
       const status = await store.outbox.syncStatus(Date.now());
-      assert.deepEqual(status.map((each) => [each.channel, each.queueDepth, each.deadLetters]), [['bol', 0, 0], ['shop', 0, 0]]);
+      assert.deepEqual(
+        status.map((each) => [each.channel, each.queueDepth, each.deadLetters]),
+        [
+          ['bol', 0, 0],
+          ['shop', 0, 0],
+        ],
+      );
       assert.ok(status.every((each) => each.pushLatencyP95Ms !== null && each.lastSuccessAt !== null));
     });
   });

@@ -18,7 +18,10 @@ import { defaultRetryPolicy } from '../../src/sync/retry-policy.js';
 import { STORES, type TestStore } from '../support/stores.js';
 
 for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
-  describe(`${factory.name}: a 10x burst under Bol.com's real limits`, { skip: factory.skip, concurrency: false }, () => {
+  describe(`${factory.name}: a 10x burst under Bol.com's real limits`, {
+    skip: factory.skip,
+    concurrency: false,
+  }, () => {
     let test: TestStore;
     let store: LedgerStore;
     let ledger: GroupCommitter;
@@ -46,13 +49,48 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
       const url = await sim.start();
       await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
-      await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], clock.now());
+      await store.catalogue.upsertVariants(
+        skus.map((sku) => ({ sku, name: sku })),
+        clock.now(),
+      );
+      await store.availability.upsertChannels(
+        [{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }],
+        clock.now(),
+      );
       for (const sku of skus) offers.set(sku, sim.seedOffer({ amount: 0 }));
-      await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
-      const connector = new BolConnector({ account: 'burst', baseUrl: url, tokenUrl: sim.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
-      propagation = new Propagation({ store, ledger, clock, owner: 'test', policy: defaultRetryPolicy, channels: [{ channel: 'bol', connector }], onError: () => undefined });
-      await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 5 }) as LedgerCommand));
+      await store.availability.upsertListings(
+        skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })),
+        clock.now(),
+      );
+      const connector = new BolConnector({
+        account: 'burst',
+        baseUrl: url,
+        tokenUrl: sim.tokenUrl,
+        clientId: 'onhand-sim',
+        clientSecret: 'onhand-sim-secret',
+      });
+      propagation = new Propagation({
+        store,
+        ledger,
+        clock,
+        owner: 'test',
+        policy: defaultRetryPolicy,
+        channels: [{ channel: 'bol', connector }],
+        onError: () => undefined,
+      });
+      await ledger.submit(
+        skus.map(
+          (sku) =>
+            ({
+              type: 'receipt',
+              key: `open-${sku}`,
+              payloadHash: 'h',
+              sku,
+              location: 'WH1',
+              quantity: 5,
+            }) as LedgerCommand,
+        ),
+      );
       await drain();
     });
     after(async () => {
@@ -65,19 +103,38 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
     it('writes the urgent listings first, within the budget, once each', async () => {
       const burstAt = Date.now();
       await ledger.submit(
-        skus.map((sku, index) =>
-          (index % 5 === 0
-            ? { type: 'sale', key: `burst-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 5 }
-            : { type: 'receipt', key: `burst-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1 }) as LedgerCommand,
+        skus.map(
+          (sku, index) =>
+            (index % 5 === 0
+              ? { type: 'sale', key: `burst-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 5 }
+              : {
+                  type: 'receipt',
+                  key: `burst-${sku}`,
+                  payloadHash: 'h',
+                  sku,
+                  location: 'WH1',
+                  quantity: 1,
+                }) as LedgerCommand,
         ),
       );
       await drain();
       const writes = skus
-        .flatMap((sku) => sim.offerState(offers.get(sku)!).stockHistory.filter((write) => write.at >= burstAt).map((write) => ({ sku, ...write })))
+        .flatMap((sku) =>
+          sim
+            .offerState(offers.get(sku)!)
+            .stockHistory.filter((write) => write.at >= burstAt)
+            .map((write) => ({ sku, ...write })),
+        )
         .sort((a, b) => a.at - b.at);
       assert.equal(writes.length, 500, 'one write per listing');
-      assert.ok(writes.slice(0, 100).every((write) => write.amount === 0), 'the 100 listings that dropped to 0 go first');
-      assert.ok(writes.slice(100).every((write) => write.amount === 6), 'then the raises');
+      assert.ok(
+        writes.slice(0, 100).every((write) => write.amount === 0),
+        'the 100 listings that dropped to 0 go first',
+      );
+      assert.ok(
+        writes.slice(100).every((write) => write.amount === 6),
+        'then the raises',
+      );
       assert.equal(sim.stats().rateLimitViolations, 0);
       assert.ok(writes[writes.length - 1]!.at - burstAt >= 8_000, 'bounded by 50 writes per second');
     });

@@ -31,7 +31,10 @@ for (const factory of STORES) {
 
     const start = (owner: string, aheadMs = 0) =>
       new Promise<ChildProcess>((resolve, reject) => {
-        const child = fork(worker, [test.database, owner, String(aheadMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        const child = fork(worker, [test.database, owner, String(aheadMs)], {
+          execArgv: ['--import', 'tsx'],
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        });
         children.push(child);
         child.once('message', () => resolve(child));
         child.once('error', reject);
@@ -50,16 +53,53 @@ for (const factory of STORES) {
       const url = await sim.start();
       const skus = Array.from({ length: 30 }, (_, index) => `S${index}`);
       await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
-      await store.catalogue.upsertVariants(skus.map((sku) => ({ sku, name: sku })), clock.now());
+      await store.catalogue.upsertVariants(
+        skus.map((sku) => ({ sku, name: sku })),
+        clock.now(),
+      );
       await store.availability.upsertChannels(
-        [{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'], settings: { connector: { client_id: 'onhand-sim', client_secret: 'onhand-sim-secret', base_url: url, token_url: sim.tokenUrl, account: 'crash' } } }],
+        [
+          {
+            code: 'bol',
+            name: 'Bol',
+            platform: 'bol',
+            locations: ['WH1'],
+            settings: {
+              connector: {
+                client_id: 'onhand-sim',
+                client_secret: 'onhand-sim-secret',
+                base_url: url,
+                token_url: sim.tokenUrl,
+                account: 'crash',
+              },
+            },
+          },
+        ],
         clock.now(),
       );
       for (const sku of skus) offers.set(sku, sim.seedOffer({ amount: 0 }));
-      await store.availability.upsertListings(skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })), clock.now());
-      await ledger.submit(skus.map((sku) => ({ type: 'receipt', key: `open-${sku}`, payloadHash: 'h', sku, location: 'WH1', quantity: 50 }) as LedgerCommand));
+      await store.availability.upsertListings(
+        skus.map((sku) => ({ channel: 'bol', externalId: offers.get(sku)!, sku })),
+        clock.now(),
+      );
+      await ledger.submit(
+        skus.map(
+          (sku) =>
+            ({
+              type: 'receipt',
+              key: `open-${sku}`,
+              payloadHash: 'h',
+              sku,
+              location: 'WH1',
+              quantity: 50,
+            }) as LedgerCommand,
+        ),
+      );
       // The survivor's clock runs the lease TTL ahead (see the test).
-      [survivor, ...victims] = await Promise.all([start('survivor', leaseTtlMs), ...Array.from({ length: 5 }, (_, kill) => start(`worker-${kill}`))]);
+      [survivor, ...victims] = await Promise.all([
+        start('survivor', leaseTtlMs),
+        ...Array.from({ length: 5 }, (_, kill) => start(`worker-${kill}`)),
+      ]);
     });
     after(async () => {
       for (const child of children) child.kill('SIGKILL');
@@ -76,7 +116,9 @@ for (const factory of STORES) {
         while (running) {
           const sku = skus[changes % skus.length]!;
           const type = changes % 3 === 0 ? 'receipt' : 'sale';
-          await ledger.submit([{ type, key: `c${changes}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1 } as LedgerCommand]);
+          await ledger.submit([
+            { type, key: `c${changes}`, payloadHash: 'h', sku, location: 'WH1', quantity: 1 } as LedgerCommand,
+          ]);
           changes += 1;
           await new Promise((resolve) => setTimeout(resolve, 2));
         }

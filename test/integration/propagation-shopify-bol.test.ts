@@ -25,7 +25,10 @@ import { defaultRetryPolicy } from '../../src/sync/retry-policy.js';
 import { STORES, type TestStore } from '../support/stores.js';
 
 for (const factory of STORES) {
-  describe(`${factory.name}: Shopify order -> ledger -> Bol.com (simulated)`, { skip: factory.skip, concurrency: false }, () => {
+  describe(`${factory.name}: Shopify order -> ledger -> Bol.com (simulated)`, {
+    skip: factory.skip,
+    concurrency: false,
+  }, () => {
     let test: TestStore;
     let store: LedgerStore;
     let ledger: GroupCommitter;
@@ -67,23 +70,71 @@ for (const factory of STORES) {
       await store.availability.upsertChannels(
         [
           {
-            code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1'],
-            settings: { connector: { shop_domain: shopify.shopDomain, access_token: shopify.accessToken, location_id: shopify.defaultLocationId, webhook_secret: 'simulator-app-secret', base_url: shopifyUrl } },
+            code: 'shop',
+            name: 'Shop',
+            platform: 'shopify',
+            locations: ['WH1'],
+            settings: {
+              connector: {
+                shop_domain: shopify.shopDomain,
+                access_token: shopify.accessToken,
+                location_id: shopify.defaultLocationId,
+                webhook_secret: 'simulator-app-secret',
+                base_url: shopifyUrl,
+              },
+            },
           },
           { code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] },
         ],
         clock.now(),
       );
-      await store.availability.upsertListings([{ channel: 'shop', externalId: itemId, sku: 'TEE' }, { channel: 'bol', externalId: offerId, sku: 'TEE' }], clock.now());
-      const bolConnector = new BolConnector({ account: 'sim', baseUrl: bolUrl, tokenUrl: bol.tokenUrl, clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' });
+      await store.availability.upsertListings(
+        [
+          { channel: 'shop', externalId: itemId, sku: 'TEE' },
+          { channel: 'bol', externalId: offerId, sku: 'TEE' },
+        ],
+        clock.now(),
+      );
+      const bolConnector = new BolConnector({
+        account: 'sim',
+        baseUrl: bolUrl,
+        tokenUrl: bol.tokenUrl,
+        clientId: 'onhand-sim',
+        clientSecret: 'onhand-sim-secret',
+      });
       const channels = [
-        { channel: 'shop', connector: new ShopifyConnector({ shopDomain: shopify.shopDomain, baseUrl: shopifyUrl, accessToken: shopify.accessToken, locationId: shopify.defaultLocationId }) },
+        {
+          channel: 'shop',
+          connector: new ShopifyConnector({
+            shopDomain: shopify.shopDomain,
+            baseUrl: shopifyUrl,
+            accessToken: shopify.accessToken,
+            locationId: shopify.defaultLocationId,
+          }),
+        },
         { channel: 'bol', connector: bolConnector },
       ];
       const onError = (channel: string, error: unknown) => assert.fail(`${channel}: ${String(error)}`);
-      propagation = new Propagation({ store, ledger, clock, owner: 'test', policy: defaultRetryPolicy, onError, channels });
+      propagation = new Propagation({
+        store,
+        ledger,
+        clock,
+        owner: 'test',
+        policy: defaultRetryPolicy,
+        onError,
+        channels,
+      });
       polling = new OrderPolling({ store, ledger, clock, owner: 'test', onError, channels });
-      await ledger.submit([{ type: 'receipt', key: 'stock', payloadHash: 'stock', sku: 'TEE', location: 'WH1', quantity: 10 } as LedgerCommand]);
+      await ledger.submit([
+        {
+          type: 'receipt',
+          key: 'stock',
+          payloadHash: 'stock',
+          sku: 'TEE',
+          location: 'WH1',
+          quantity: 10,
+        } as LedgerCommand,
+      ]);
       await drain();
     });
     after(async () => {
@@ -120,12 +171,26 @@ for (const factory of STORES) {
       assert.equal(shopify.available(itemId), 6);
       assert.equal(bol.offerState(offerId).amount, 6);
       // Put the stock back for the cases below.
-      await ledger.submit([{ type: 'receipt', key: 'restock', payloadHash: 'restock', sku: 'TEE', location: 'WH1', quantity: 1 } as LedgerCommand]);
+      await ledger.submit([
+        {
+          type: 'receipt',
+          key: 'restock',
+          payloadHash: 'restock',
+          sku: 'TEE',
+          location: 'WH1',
+          quantity: 1,
+        } as LedgerCommand,
+      ]);
       await drain();
     });
 
     it('refuses a webhook with a bad signature (401) and changes nothing', async () => {
-      const body = JSON.stringify({ id: 1, admin_graphql_api_id: 'gid://shopify/Order/1', created_at: new Date().toISOString(), line_items: [] });
+      const body = JSON.stringify({
+        id: 1,
+        admin_graphql_api_id: 'gid://shopify/Order/1',
+        created_at: new Date().toISOString(),
+        line_items: [],
+      });
       const before = await store.canonicalDump();
       const response = await fetch(webhookUrl, {
         method: 'POST',
@@ -152,7 +217,9 @@ for (const factory of STORES) {
       shopify.cancelOrder(orderId, { restock: true });
       await shopify.webhooksIdle();
       assert.equal(await reserved(), 4, 'the cancellation once');
-      const creates = shopify.deliveries.filter((delivery) => delivery.topic === 'orders/create' && delivery.status === 200);
+      const creates = shopify.deliveries.filter(
+        (delivery) => delivery.topic === 'orders/create' && delivery.status === 200,
+      );
       const events = new Set(creates.map((delivery) => delivery.eventId));
       assert.ok(creates.length > events.size, 'some events were in fact delivered more than once');
       shopify.faults.webhookDuplicateRate = 0;

@@ -152,7 +152,8 @@ for (const factory of STORES) {
     it('a failed chunk is reported on its listings; the next chunk is still read', async () => {
       const { wrapped, sizes } = recording(shopify, [1]);
       const chunks: { sku: string; shown: number | null; readError: string | null }[][] = [];
-      for await (const chunk of readBackChunks(store.availability, wrapped, 'shop', { chunkSize: 3 })) chunks.push(chunk);
+      for await (const chunk of readBackChunks(store.availability, wrapped, 'shop', { chunkSize: 3 }))
+        chunks.push(chunk);
       assert.deepEqual(sizes, [3, 2]);
       assert.deepEqual(
         chunks.map((chunk) => chunk.map((each) => [each.sku, each.shown, each.readError])),
@@ -172,7 +173,10 @@ for (const factory of STORES) {
 
     it('the chunk size is bounded by limits.readBackChunkMax, and a channel without listings reads nothing', async () => {
       const { wrapped, sizes } = recording(bol);
-      assert.equal((await readBack(store.availability, wrapped, 'bol', { chunkSize: 10 * limits.readBackChunkMax })).length, 6);
+      assert.equal(
+        (await readBack(store.availability, wrapped, 'bol', { chunkSize: 10 * limits.readBackChunkMax })).length,
+        6,
+      );
       assert.deepEqual(sizes, [6]);
       const none = recording(bol);
       assert.deepEqual(await readBack(store.availability, none.wrapped, 'no-such-channel'), []);

@@ -48,7 +48,13 @@ import type { LedgerStore, MovementView, StockLocationView } from '../../src/sto
 import { payloadHash } from '../../src/ingest/payload-hash.js';
 import { Sweeper } from '../../src/store/sweeper.js';
 import { STORES, type TestStore } from '../support/stores.js';
-import { ReferenceLedger, zero, type Expectation, type ModelReservation, type Quantities } from './ledger-reference-model.js';
+import {
+  ReferenceLedger,
+  zero,
+  type Expectation,
+  type ModelReservation,
+  type Quantities,
+} from './ledger-reference-model.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 /**
@@ -69,7 +75,14 @@ const LOCATIONS = ['WH1', 'WH2'] as const;
 
 type Age = number | undefined;
 type Op =
-  | { t: 'receipt'; s: number; l: number; q: number; age: Age; po: 'none' | 'line' | 'mismatch' | 'cancelled' | 'missing' }
+  | {
+      t: 'receipt';
+      s: number;
+      l: number;
+      q: number;
+      age: Age;
+      po: 'none' | 'line' | 'mismatch' | 'cancelled' | 'missing';
+    }
   | { t: 'sale' | 'order'; s: number; l: number; q: number; age: Age }
   | { t: 'cancellation' | 'shipment'; s: number; l: number; q: number; age: Age; fit: boolean }
   | { t: 'return'; s: number; l: number; q: number; to: StockBucket | undefined }
@@ -81,14 +94,21 @@ type Op =
   | { t: 'reserve'; s: number; l: number; q: number; expiresIn: number | undefined; fit: boolean }
   | { t: 'commit'; pick: number; q: number | undefined; unknown: boolean; live: boolean }
   | { t: 'release'; pick: number; unknown: boolean; live: boolean }
-  | { t: 'invalid'; fault: 'unknown_sku' | 'unknown_location' | 'unknown_target' | 'bundle' | 'future' | 'future_edge'; q: number }
+  | {
+      t: 'invalid';
+      fault: 'unknown_sku' | 'unknown_location' | 'unknown_target' | 'bundle' | 'future' | 'future_edge';
+      q: number;
+    }
   | { t: 'replay'; pick: number; same: boolean; recent: boolean };
 
 const sku = fc.integer({ min: 0, max: 1 });
 const loc = fc.integer({ min: 0, max: 1 });
 const qty = fc.integer({ min: 1, max: 8 });
 /** Mostly "now"; sometimes late (up to 10 min), for late counts and late facts. */
-const age: fc.Arbitrary<Age> = fc.option(fc.oneof(fc.constantFrom(1, 1_000, 60_000, 600_000), fc.integer({ min: 0, max: 600_000 })), { freq: 3, nil: undefined });
+const age: fc.Arbitrary<Age> = fc.option(
+  fc.oneof(fc.constantFrom(1, 1_000, 60_000, 600_000), fc.integer({ min: 0, max: 600_000 })),
+  { freq: 3, nil: undefined },
+);
 const bucket = fc.constantFrom<StockBucket>('on_hand', 'damaged', 'quarantine');
 const expirySeconds = [1, 5, 30, 60, 120];
 /**
@@ -96,7 +116,9 @@ const expirySeconds = [1, 5, 30, 60, 120];
  * 30 s): two holds then expire at the same instant with different createdAt, the only case
  * where the createdAt tie-break of the expiry order shows.
  */
-const expiryGapsMs = [...new Set(expirySeconds.flatMap((a) => expirySeconds.filter((b) => b < a).map((b) => (a - b) * 1000)))];
+const expiryGapsMs = [
+  ...new Set(expirySeconds.flatMap((a) => expirySeconds.filter((b) => b < a).map((b) => (a - b) * 1000))),
+];
 /**
  * `fit`: size the quantity at run time to what the model has (in transit, reserved for orders,
  * in the source bucket, available), so success paths are common; the other quarter keeps the raw
@@ -105,25 +127,157 @@ const expiryGapsMs = [...new Set(expirySeconds.flatMap((a) => expirySeconds.filt
 const fit = fc.integer({ min: 0, max: 3 }).map((n) => n !== 0);
 const rarely = fc.integer({ min: 0, max: 9 }).map((n) => n === 0);
 const bucketPair = fc.constantFrom<[StockBucket, StockBucket]>(
-  ['on_hand', 'damaged'], ['on_hand', 'quarantine'], ['damaged', 'on_hand'], ['damaged', 'quarantine'],
-  ['quarantine', 'on_hand'], ['quarantine', 'damaged'], ['on_hand', 'damaged'], ['on_hand', 'on_hand'],
+  ['on_hand', 'damaged'],
+  ['on_hand', 'quarantine'],
+  ['damaged', 'on_hand'],
+  ['damaged', 'quarantine'],
+  ['quarantine', 'on_hand'],
+  ['quarantine', 'damaged'],
+  ['on_hand', 'damaged'],
+  ['on_hand', 'on_hand'],
 );
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('receipt' as const), s: sku, l: loc, q: fc.integer({ min: 1, max: 15 }), age, po: fc.constantFrom<'none' | 'line' | 'mismatch' | 'cancelled' | 'missing'>('none', 'none', 'none', 'none', 'none', 'none', 'line', 'line', 'mismatch', 'cancelled', 'missing') }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constantFrom('sale' as const, 'order' as const), s: sku, l: loc, q: qty, age }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constantFrom('cancellation' as const, 'shipment' as const), s: sku, l: loc, q: qty, age, fit }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('return' as const), s: sku, l: loc, q: qty, to: fc.option(bucket, { nil: undefined }) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('adjustment' as const), s: sku, l: loc, q: fc.integer({ min: -8, max: 8 }).filter((q) => q !== 0), age, fit }) },
-  { weight: 1, arbitrary: fc.tuple(sku, loc, qty, bucketPair, fit).map(([s, l, q, [from, to], fits]) => ({ t: 'status' as const, s, l, q, from, to, fit: fits })) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('count' as const), s: sku, l: loc, onHand: fc.integer({ min: 0, max: 15 }), age, version: fc.constantFrom<'none' | 'next' | 'same' | 'older'>('none', 'next', 'same', 'older') }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('transfer_out' as const), s: sku, l: loc, q: qty, same: rarely, fit }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('transfer_in' as const), s: sku, l: loc, q: qty, from: fc.constantFrom<'other' | 'none' | 'same'>('other', 'other', 'other', 'none', 'same'), fit }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('reserve' as const), s: sku, l: loc, q: qty, expiresIn: fc.option(fc.constantFrom(...expirySeconds), { freq: 2, nil: undefined }), fit }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('commit' as const), pick: fc.nat(), q: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }), unknown: rarely, live: fit }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('release' as const), pick: fc.nat(), unknown: fc.constant(false), live: fit }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('invalid' as const), fault: fc.constantFrom<'unknown_sku' | 'unknown_location' | 'unknown_target' | 'bundle' | 'future' | 'future_edge'>('unknown_sku', 'unknown_location', 'unknown_target', 'bundle', 'future', 'future_edge'), q: qty }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('replay' as const), pick: fc.nat(), same: fc.boolean(), recent: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant('receipt' as const),
+      s: sku,
+      l: loc,
+      q: fc.integer({ min: 1, max: 15 }),
+      age,
+      po: fc.constantFrom<'none' | 'line' | 'mismatch' | 'cancelled' | 'missing'>(
+        'none',
+        'none',
+        'none',
+        'none',
+        'none',
+        'none',
+        'line',
+        'line',
+        'mismatch',
+        'cancelled',
+        'missing',
+      ),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constantFrom('sale' as const, 'order' as const), s: sku, l: loc, q: qty, age }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constantFrom('cancellation' as const, 'shipment' as const),
+      s: sku,
+      l: loc,
+      q: qty,
+      age,
+      fit,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('return' as const),
+      s: sku,
+      l: loc,
+      q: qty,
+      to: fc.option(bucket, { nil: undefined }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('adjustment' as const),
+      s: sku,
+      l: loc,
+      q: fc.integer({ min: -8, max: 8 }).filter((q) => q !== 0),
+      age,
+      fit,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(sku, loc, qty, bucketPair, fit)
+      .map(([s, l, q, [from, to], fits]) => ({ t: 'status' as const, s, l, q, from, to, fit: fits })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('count' as const),
+      s: sku,
+      l: loc,
+      onHand: fc.integer({ min: 0, max: 15 }),
+      age,
+      version: fc.constantFrom<'none' | 'next' | 'same' | 'older'>('none', 'next', 'same', 'older'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('transfer_out' as const), s: sku, l: loc, q: qty, same: rarely, fit }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('transfer_in' as const),
+      s: sku,
+      l: loc,
+      q: qty,
+      from: fc.constantFrom<'other' | 'none' | 'same'>('other', 'other', 'other', 'none', 'same'),
+      fit,
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('reserve' as const),
+      s: sku,
+      l: loc,
+      q: qty,
+      expiresIn: fc.option(fc.constantFrom(...expirySeconds), { freq: 2, nil: undefined }),
+      fit,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('commit' as const),
+      pick: fc.nat(),
+      q: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
+      unknown: rarely,
+      live: fit,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('release' as const),
+      pick: fc.nat(),
+      unknown: fc.constant(false),
+      live: fit,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('invalid' as const),
+      fault: fc.constantFrom<
+        'unknown_sku' | 'unknown_location' | 'unknown_target' | 'bundle' | 'future' | 'future_edge'
+      >('unknown_sku', 'unknown_location', 'unknown_target', 'bundle', 'future', 'future_edge'),
+      q: qty,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('replay' as const),
+      pick: fc.nat(),
+      same: fc.boolean(),
+      recent: fc.boolean(),
+    }),
+  },
 );
 
 // --- one run: its own catalogue, model, ledger -----------------------------------------------
@@ -163,7 +317,14 @@ async function startRun(store: LedgerStore, storeName: string, stats: Stats): Pr
   const prefix = `${storeName[0]}${++runCounter}`;
   const skus: [string, string] = [`${prefix}-A`, `${prefix}-B`];
   const bundle = `${prefix}-KIT`;
-  await store.catalogue.upsertVariants([{ sku: skus[0], name: 'A' }, { sku: skus[1], name: 'B' }, { sku: bundle, name: 'Kit', components: [{ sku: skus[0], quantity: 2 }] }], T0);
+  await store.catalogue.upsertVariants(
+    [
+      { sku: skus[0], name: 'A' },
+      { sku: skus[1], name: 'B' },
+      { sku: bundle, name: 'Kit', components: [{ sku: skus[0], quantity: 2 }] },
+    ],
+    T0,
+  );
   await store.catalogue.upsertPurchaseOrder(
     {
       id: `${prefix}-PO1`,
@@ -175,17 +336,52 @@ async function startRun(store: LedgerStore, storeName: string, stats: Stats): Pr
     },
     T0,
   );
-  await store.catalogue.upsertPurchaseOrder({ id: `${prefix}-PO2`, status: 'cancelled', lines: [{ line: 1, sku: skus[0], location: 'WH1', quantity: 5, expectedAt: null }] }, T0);
+  await store.catalogue.upsertPurchaseOrder(
+    {
+      id: `${prefix}-PO2`,
+      status: 'cancelled',
+      lines: [{ line: 1, sku: skus[0], location: 'WH1', quantity: 5, expectedAt: null }],
+    },
+    T0,
+  );
   const model = new ReferenceLedger(T0, skus, [bundle], LOCATIONS, [
-    { purchaseOrderId: `${prefix}-PO1`, line: 1, sku: skus[0], location: 'WH1', ordered: 20, received: 0, cancelled: false },
-    { purchaseOrderId: `${prefix}-PO1`, line: 2, sku: skus[1], location: 'WH2', ordered: 10, received: 0, cancelled: false },
-    { purchaseOrderId: `${prefix}-PO2`, line: 1, sku: skus[0], location: 'WH1', ordered: 5, received: 0, cancelled: true },
+    {
+      purchaseOrderId: `${prefix}-PO1`,
+      line: 1,
+      sku: skus[0],
+      location: 'WH1',
+      ordered: 20,
+      received: 0,
+      cancelled: false,
+    },
+    {
+      purchaseOrderId: `${prefix}-PO1`,
+      line: 2,
+      sku: skus[1],
+      location: 'WH2',
+      ordered: 10,
+      received: 0,
+      cancelled: false,
+    },
+    {
+      purchaseOrderId: `${prefix}-PO2`,
+      line: 1,
+      sku: skus[0],
+      location: 'WH1',
+      ordered: 5,
+      received: 0,
+      cancelled: true,
+    },
   ]);
   let now = T0;
   let ids = 0;
   const clock = { now: () => now };
   const ledger = new GroupCommitter(store, clock, { next: (kind) => `${kind}_${prefix}_${++ids}` });
-  const sweeper = new Sweeper(store, ledger, clock, { intervalMs: 60_000, retentionDays: limits.idempotencyRetentionDaysDefault, onError: () => undefined });
+  const sweeper = new Sweeper(store, ledger, clock, {
+    intervalMs: 60_000,
+    retentionDays: limits.idempotencyRetentionDaysDefault,
+    onError: () => undefined,
+  });
   let keys = 0;
   stats.runs += 1;
   return {
@@ -223,7 +419,10 @@ function resolve(run: Run, op: Op): LedgerCommand | null {
    * When fitting and the op's own level has nothing to give, the first level (from the op's own,
    * in a fixed order) that has some: e.g. a transfer_in goes where units are in transit.
    */
-  const target = <T extends { s: number; l: number; fit: boolean }>(o: T, have: (s: number, l: number) => number): T => {
+  const target = <T extends { s: number; l: number; fit: boolean }>(
+    o: T,
+    have: (s: number, l: number) => number,
+  ): T => {
     if (!o.fit || have(o.s, o.l) > 0) return o;
     for (let index = 1; index < 4; index += 1) {
       const s = (o.s + (index >> 1)) % 2;
@@ -234,11 +433,24 @@ function resolve(run: Run, op: Op): LedgerCommand | null {
   };
   const ofOrders = (s: number, l: number) => level(s, l).reserved - model.pendingHolds(sku(s), location(l));
   const availableAt = (s: number, l: number) => model.available(sku(s), location(l));
-  op = op.t === 'cancellation' || op.t === 'shipment' ? target(op, ofOrders)
-    : op.t === 'transfer_in' ? target(op, (s, l) => level(s, l).inTransit)
-    : op.t === 'reserve' || op.t === 'transfer_out' ? target(op, availableAt)
-    : op.t === 'status' ? target(op, (s, l) => level(s, l)[({ on_hand: 'onHand', damaged: 'damaged', quarantine: 'quarantine' } as const)[(op as { from: StockBucket }).from]])
-    : op;
+  op =
+    op.t === 'cancellation' || op.t === 'shipment'
+      ? target(op, ofOrders)
+      : op.t === 'transfer_in'
+        ? target(op, (s, l) => level(s, l).inTransit)
+        : op.t === 'reserve' || op.t === 'transfer_out'
+          ? target(op, availableAt)
+          : op.t === 'status'
+            ? target(
+                op,
+                (s, l) =>
+                  level(s, l)[
+                    ({ on_hand: 'onHand', damaged: 'damaged', quarantine: 'quarantine' } as const)[
+                      (op as { from: StockBucket }).from
+                    ]
+                  ],
+              )
+            : op;
   switch (op.t) {
     case 'receipt': {
       let place = { sku: sku(op.s), location: location(op.l) };
@@ -255,16 +467,44 @@ function resolve(run: Run, op: Op): LedgerCommand | null {
       } else if (op.po === 'missing') {
         purchaseOrder = { id: `${run.prefix}-PO1`, line: 9 };
       }
-      return withHash({ type: 'receipt', key: key(), ...place, quantity: op.q, ...occurredAt(op.age), ...(purchaseOrder ? { purchaseOrder } : {}) });
+      return withHash({
+        type: 'receipt',
+        key: key(),
+        ...place,
+        quantity: op.q,
+        ...occurredAt(op.age),
+        ...(purchaseOrder ? { purchaseOrder } : {}),
+      });
     }
     case 'cancellation':
     case 'shipment':
-      return withHash({ type: op.t, key: key(), sku: sku(op.s), location: location(op.l), quantity: sized(op.q, ofOrders(op.s, op.l), op.fit), ...occurredAt(op.age) });
+      return withHash({
+        type: op.t,
+        key: key(),
+        sku: sku(op.s),
+        location: location(op.l),
+        quantity: sized(op.q, ofOrders(op.s, op.l), op.fit),
+        ...occurredAt(op.age),
+      });
     case 'sale':
     case 'order':
-      return withHash({ type: op.t, key: key(), sku: sku(op.s), location: location(op.l), quantity: op.q, ...occurredAt(op.age) });
+      return withHash({
+        type: op.t,
+        key: key(),
+        sku: sku(op.s),
+        location: location(op.l),
+        quantity: op.q,
+        ...occurredAt(op.age),
+      });
     case 'return':
-      return withHash({ type: 'return', key: key(), sku: sku(op.s), location: location(op.l), quantity: op.q, ...(op.to ? { to: op.to } : {}) });
+      return withHash({
+        type: 'return',
+        key: key(),
+        sku: sku(op.s),
+        location: location(op.l),
+        quantity: op.q,
+        ...(op.to ? { to: op.to } : {}),
+      });
     case 'adjustment':
       return withHash({
         type: 'adjustment',
@@ -277,12 +517,35 @@ function resolve(run: Run, op: Op): LedgerCommand | null {
       });
     case 'status': {
       const field = ({ on_hand: 'onHand', damaged: 'damaged', quarantine: 'quarantine' } as const)[op.from];
-      return withHash({ type: 'status', key: key(), sku: sku(op.s), location: location(op.l), quantity: sized(op.q, level(op.s, op.l)[field], op.fit), from: op.from, to: op.to });
+      return withHash({
+        type: 'status',
+        key: key(),
+        sku: sku(op.s),
+        location: location(op.l),
+        quantity: sized(op.q, level(op.s, op.l)[field], op.fit),
+        from: op.from,
+        to: op.to,
+      });
     }
     case 'count': {
       const last = model.countVersion(sku(op.s), location(op.l)) ?? 0;
-      const sourceVersion = op.version === 'none' ? undefined : op.version === 'next' ? last + 1 : op.version === 'same' ? last : Math.max(0, last - 1);
-      return withHash({ type: 'count', key: key(), sku: sku(op.s), location: location(op.l), onHand: op.onHand, ...occurredAt(op.age), ...(sourceVersion === undefined ? {} : { sourceVersion }) });
+      const sourceVersion =
+        op.version === 'none'
+          ? undefined
+          : op.version === 'next'
+            ? last + 1
+            : op.version === 'same'
+              ? last
+              : Math.max(0, last - 1);
+      return withHash({
+        type: 'count',
+        key: key(),
+        sku: sku(op.s),
+        location: location(op.l),
+        onHand: op.onHand,
+        ...occurredAt(op.age),
+        ...(sourceVersion === undefined ? {} : { sourceVersion }),
+      });
     }
     case 'transfer_out':
       return withHash({
@@ -318,7 +581,8 @@ function resolve(run: Run, op: Op): LedgerCommand | null {
       // Mostly a live one; otherwise any (closed and expired ones answer reservation_closed/_expired).
       const known = op.live && live.length > 0 ? live : named;
       if (known.length === 0 && !op.unknown) return null; // nothing to resolve yet: spend the step elsewhere
-      const reservationId = op.unknown || known.length === 0 ? `res_${run.prefix}_none` : known[op.pick % known.length]!.id!;
+      const reservationId =
+        op.unknown || known.length === 0 ? `res_${run.prefix}_none` : known[op.pick % known.length]!.id!;
       if (op.t === 'release') return withHash({ type: 'release', key: key(), reservationId });
       return withHash({ type: 'commit', key: key(), reservationId, ...(op.q === undefined ? {} : { quantity: op.q }) });
     }
@@ -330,13 +594,40 @@ function resolve(run: Run, op: Op): LedgerCommand | null {
         case 'unknown_location':
           return withHash({ type: 'sale', key: key(), sku: a, location: 'NOWHERE', quantity: op.q });
         case 'unknown_target':
-          return withHash({ type: 'transfer_out', key: key(), sku: a, location: 'WH1', quantity: op.q, toLocation: 'NOWHERE' });
+          return withHash({
+            type: 'transfer_out',
+            key: key(),
+            sku: a,
+            location: 'WH1',
+            quantity: op.q,
+            toLocation: 'NOWHERE',
+          });
         case 'bundle':
-          return withHash({ type: op.q % 2 === 0 ? 'receipt' : 'reserve', key: key(), sku: run.bundle, location: 'WH1', quantity: op.q });
+          return withHash({
+            type: op.q % 2 === 0 ? 'receipt' : 'reserve',
+            key: key(),
+            sku: run.bundle,
+            location: 'WH1',
+            quantity: op.q,
+          });
         case 'future':
-          return withHash({ type: 'sale', key: key(), sku: a, location: 'WH1', quantity: op.q, occurredAt: now + limits.sourceClockSkewMsMax + 1 });
+          return withHash({
+            type: 'sale',
+            key: key(),
+            sku: a,
+            location: 'WH1',
+            quantity: op.q,
+            occurredAt: now + limits.sourceClockSkewMsMax + 1,
+          });
         case 'future_edge':
-          return withHash({ type: 'receipt', key: key(), sku: a, location: 'WH2', quantity: op.q, occurredAt: now + limits.sourceClockSkewMsMax });
+          return withHash({
+            type: 'receipt',
+            key: key(),
+            sku: a,
+            location: 'WH2',
+            quantity: op.q,
+            occurredAt: now + limits.sourceClockSkewMsMax,
+          });
       }
       break;
     }
@@ -365,7 +656,10 @@ const quantityFields = [
 function assertLevel(actual: Record<string, unknown> | undefined, expected: Quantities, label: string): void {
   const view = actual ?? { on_hand: 0, reserved: 0, available: 0, damaged: 0, quarantine: 0, in_transit: 0 };
   const got = Object.fromEntries([...quantityFields.map(([api]) => [api, view[api]]), ['available', view.available]]);
-  const want = Object.fromEntries([...quantityFields.map(([api, field]) => [api, expected[field]]), ['available', expected.onHand - expected.reserved]]);
+  const want = Object.fromEntries([
+    ...quantityFields.map(([api, field]) => [api, expected[field]]),
+    ['available', expected.onHand - expected.reserved],
+  ]);
   assert.deepEqual(got, want, `${label}: level differs from the model's fold`);
 }
 
@@ -388,7 +682,11 @@ function checkAnswer(run: Run, expectation: Expectation, answer: CommandAnswer |
       assert.equal(answer.replayed, true, `${label}: replayed flag`);
       assert.ok(expectation.first.answer, `${label}: first answer known`);
       const firstStatus = expectation.first.answer.status;
-      assert.equal(withoutReplayMarks(answer, firstStatus), withoutReplayMarks(expectation.first.answer, firstStatus), `${label}: a replay is the first answer`);
+      assert.equal(
+        withoutReplayMarks(answer, firstStatus),
+        withoutReplayMarks(expectation.first.answer, firstStatus),
+        `${label}: a replay is the first answer`,
+      );
       return;
     }
     case 'conflict':
@@ -426,7 +724,12 @@ function checkAnswer(run: Run, expectation: Expectation, answer: CommandAnswer |
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function assertReservation(run: Run, reservation: ModelReservation, view: Record<string, unknown>, label: string): void {
+function assertReservation(
+  run: Run,
+  reservation: ModelReservation,
+  view: Record<string, unknown>,
+  label: string,
+): void {
   const status = run.model.statusOf(reservation);
   assert.deepEqual(
     {
@@ -456,13 +759,23 @@ async function checkStock(run: Run): Promise<void> {
   for (const sku of run.skus) {
     const stock = await real.store.ledger.getStock(sku, model.now);
     assert.ok(stock, `${sku}: stock`);
-    const expectedLocations = LOCATIONS.filter((code) => model.touched.has(`${sku}@${code}`) || model.incoming(sku, code) > 0);
-    assert.deepEqual(stock.locations.map((view) => view.location), expectedLocations, `${sku}: locations`);
+    const expectedLocations = LOCATIONS.filter(
+      (code) => model.touched.has(`${sku}@${code}`) || model.incoming(sku, code) > 0,
+    );
+    assert.deepEqual(
+      stock.locations.map((view) => view.location),
+      expectedLocations,
+      `${sku}: locations`,
+    );
     const total = zero();
     for (const code of LOCATIONS) {
       const view: StockLocationView | undefined = stock.locations.find((each) => each.location === code);
       const expected = model.level(sku, code);
-      assertLevel(view as unknown as Record<string, unknown> | undefined, expected, `getStock ${sku}@${code} at +${model.now - T0} ms`);
+      assertLevel(
+        view as unknown as Record<string, unknown> | undefined,
+        expected,
+        `getStock ${sku}@${code} at +${model.now - T0} ms`,
+      );
       assert.equal(view?.incoming ?? 0, model.incoming(sku, code), `${sku}@${code}: incoming`);
       for (const [, field] of quantityFields) total[field] += expected[field];
     }
@@ -473,10 +786,18 @@ async function checkStock(run: Run): Promise<void> {
   assert.ok(kit?.is_bundle);
   const component = run.skus[0];
   const codes = LOCATIONS.filter((code) => model.touched.has(`${component}@${code}`));
-  assert.deepEqual(kit.locations.map((view) => view.location), codes, 'bundle locations');
+  assert.deepEqual(
+    kit.locations.map((view) => view.location),
+    codes,
+    'bundle locations',
+  );
   for (const view of kit.locations) {
     const level = model.level(component, view.location);
-    assert.equal(view.available, Math.floor(Math.max(0, level.onHand - level.reserved) / 2), `bundle available at ${view.location}`);
+    assert.equal(
+      view.available,
+      Math.floor(Math.max(0, level.onHand - level.reserved) / 2),
+      `bundle available at ${view.location}`,
+    );
     assert.equal(view.on_hand, Math.floor(Math.max(0, level.onHand) / 2), `bundle on_hand at ${view.location}`);
   }
 }
@@ -517,11 +838,19 @@ async function checkEndOfRun(run: Run): Promise<void> {
     const view = await real.store.ledger.getReservation(reservation.id, model.now);
     assert.ok(view, `reservation ${reservation.id} stored`);
     assertReservation(run, reservation, view as unknown as Record<string, unknown>, 'end of run');
-    const resolutions = movements.filter((movement) => movement.reservation_id === reservation.id && movement.type !== 'reserve');
-    assert.ok(resolutions.length <= 1, `reservation ${reservation.id} resolved ${resolutions.length} times: ${resolutions.map((m) => m.type).join(', ')}`);
+    const resolutions = movements.filter(
+      (movement) => movement.reservation_id === reservation.id && movement.type !== 'reserve',
+    );
+    assert.ok(
+      resolutions.length <= 1,
+      `reservation ${reservation.id} resolved ${resolutions.length} times: ${resolutions.map((m) => m.type).join(', ')}`,
+    );
     const status = model.statusOf(reservation);
     if (status === 'committed' || status === 'released') {
-      assert.deepEqual(resolutions.map((movement) => movement.type), [status === 'committed' ? 'commit' : 'release']);
+      assert.deepEqual(
+        resolutions.map((movement) => movement.type),
+        [status === 'committed' ? 'commit' : 'release'],
+      );
     }
     for (const movement of resolutions.filter((each) => each.type === 'expire')) {
       assert.equal(status, 'expired', `reservation ${reservation.id} has an expire movement but is ${status}`);
@@ -540,7 +869,8 @@ async function checkEndOfRun(run: Run): Promise<void> {
     for (let index = 1; index < order.length; index += 1) {
       const [previous, current] = [order[index - 1]!, order[index]!];
       assert.ok(
-        previous.expiresAt! < current.expiresAt! || (previous.expiresAt === current.expiresAt && previous.createdAt <= current.createdAt),
+        previous.expiresAt! < current.expiresAt! ||
+          (previous.expiresAt === current.expiresAt && previous.createdAt <= current.createdAt),
         `expiries out of (expiresAt, createdAt) order: ${previous.id} before ${current.id}`,
       );
     }
@@ -586,12 +916,17 @@ class SubmitStep implements ModelCommand {
     // The model takes the submissions in call order. That is the ledger's order because
     // submissions made in one tick form one batch, applied in submission order. If group commit
     // ever splits them over batches in flight together, say so here rather than as a mismatch.
-    assert.equal(run.real.ledger.stats.batches - batchesBefore, 1, 'the submissions of one step were applied in one batch');
+    assert.equal(
+      run.real.ledger.stats.batches - batchesBefore,
+      1,
+      'the submissions of one step were applied in one batch',
+    );
     run.stats.steps += 1;
     if (submissions.length > 1) run.stats.concurrentSteps += 1;
     expectations.forEach((expected, index) => {
       assert.equal(answers[index]!.length, expected.length, 'one answer per command');
-      for (const [position, expectation] of expected.entries()) checkAnswer(run, expectation, answers[index]![position]);
+      for (const [position, expectation] of expected.entries())
+        checkAnswer(run, expectation, answers[index]![position]);
       run.stats.commands += expected.length;
     });
     await checkStock(run);
@@ -627,7 +962,10 @@ class AdvanceToExpiry implements ModelCommand {
   }
   async run(run: Run): Promise<void> {
     const ahead = run.model.reservations.filter(
-      (reservation) => run.model.statusOf(reservation) === 'pending' && reservation.expiresAt !== null && reservation.expiresAt + this.offsetMs > run.model.now,
+      (reservation) =>
+        run.model.statusOf(reservation) === 'pending' &&
+        reservation.expiresAt !== null &&
+        reservation.expiresAt + this.offsetMs > run.model.now,
     );
     if (ahead.length === 0) return;
     run.model.now = ahead[this.pick % ahead.length]!.expiresAt! + this.offsetMs;
@@ -685,26 +1023,53 @@ const commandArbs: fc.Arbitrary<ModelCommand>[] = [
   opArb.map((op) => new SubmitStep([[op]])),
   opArb.map((op) => new SubmitStep([[op]])),
   fc.array(opArb, { minLength: 2, maxLength: 4 }).map((ops) => new SubmitStep([ops])),
-  fc.array(fc.array(opArb, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 5 }).map((groups) => new SubmitStep(groups)),
+  fc
+    .array(fc.array(opArb, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 5 })
+    .map((groups) => new SubmitStep(groups)),
   // The same request sent several times at once (a client retrying while the first is in flight).
-  fc.tuple(opArb, fc.integer({ min: 1, max: 3 })).map(
-    ([op, copies]) => new SubmitStep([[op], ...Array.from({ length: copies }, () => [{ t: 'replay' as const, pick: 0, same: true, recent: true }])]),
-  ),
-  fc.oneof(fc.constantFrom(1, 999, 1_000, 5_000, 30_000, 61_000, 300_000), fc.constantFrom(...expiryGapsMs), fc.integer({ min: 1, max: 120_000 })).map((ms) => new AdvanceClock(ms)),
+  fc
+    .tuple(opArb, fc.integer({ min: 1, max: 3 }))
+    .map(
+      ([op, copies]) =>
+        new SubmitStep([
+          [op],
+          ...Array.from({ length: copies }, () => [{ t: 'replay' as const, pick: 0, same: true, recent: true }]),
+        ]),
+    ),
+  fc
+    .oneof(
+      fc.constantFrom(1, 999, 1_000, 5_000, 30_000, 61_000, 300_000),
+      fc.constantFrom(...expiryGapsMs),
+      fc.integer({ min: 1, max: 120_000 }),
+    )
+    .map((ms) => new AdvanceClock(ms)),
   fc.tuple(fc.nat(), fc.constantFrom<-1 | 0 | 1>(-1, 0, 1)).map(([pick, offset]) => new AdvanceToExpiry(pick, offset)),
   fc.constant(new Sweep()),
-  fc.tuple(sku, loc, fc.constantFrom(1, 5, 30), fc.constantFrom(1, 4, 25)).map(([s, l, expiresIn, gap]) => new TwinHolds(s, l, expiresIn, gap)),
+  fc
+    .tuple(sku, loc, fc.constantFrom(1, 5, 30), fc.constantFrom(1, 4, 25))
+    .map(([s, l, expiresIn, gap]) => new TwinHolds(s, l, expiresIn, gap)),
 ];
 
 for (const factory of STORES) {
   describe(`${factory.name}: ledger model (L1)`, { skip: factory.skip, concurrency: false }, () => {
     let test: TestStore;
-    const stats: Stats = { runs: 0, steps: 0, commands: 0, concurrentSteps: 0, statuses: new Map(), replays: 0, expiries: 0 };
+    const stats: Stats = {
+      runs: 0,
+      steps: 0,
+      commands: 0,
+      concurrentSteps: 0,
+      statuses: new Map(),
+      replays: 0,
+      expiries: 0,
+    };
     const numRuns = numRunsOf(factory.name);
 
     before(async () => {
       test = await factory.create();
-      await test.store.catalogue.upsertLocations(LOCATIONS.map((code) => ({ code, name: code, kind: 'warehouse' as const })), T0);
+      await test.store.catalogue.upsertLocations(
+        LOCATIONS.map((code) => ({ code, name: code, kind: 'warehouse' as const })),
+        T0,
+      );
     });
     after(async () => {
       await test?.cleanup();
@@ -713,15 +1078,18 @@ for (const factory of STORES) {
     it(`random command sequences agree with the reference model (numRuns ${numRuns}, maxCommands ${maxCommands})`, async () => {
       const started = performance.now();
       await fc.assert(
-        fc.asyncProperty(fc.commands(commandArbs, { maxCommands, size: 'max', ...(replayPath ? { replayPath } : {}) }), async (commands) => {
-          const run = await startRun(test.store, factory.name, stats);
-          try {
-            await fc.asyncModelRun(() => ({ model: run, real: run }), commands);
-            await checkEndOfRun(run);
-          } finally {
-            await run.real.ledger.close();
-          }
-        }),
+        fc.asyncProperty(
+          fc.commands(commandArbs, { maxCommands, size: 'max', ...(replayPath ? { replayPath } : {}) }),
+          async (commands) => {
+            const run = await startRun(test.store, factory.name, stats);
+            try {
+              await fc.asyncModelRun(() => ({ model: run, real: run }), commands);
+              await checkEndOfRun(run);
+            } finally {
+              await run.real.ledger.close();
+            }
+          },
+        ),
         { numRuns, ...(seed === undefined ? {} : { seed }), ...(path ? { path } : {}) },
       );
       const statuses = Object.fromEntries([...stats.statuses].sort(([a], [b]) => a.localeCompare(b)));
@@ -732,9 +1100,20 @@ for (const factory of STORES) {
       );
       // The run must have exercised the interesting paths, or it proves little (not checked when
       // replaying one counterexample).
-      if (path === undefined) for (const status of ['applied', 'exists', 'conflict', 'insufficient', 'invalid', 'stale', 'reservation_expired', 'reservation_closed', 'unknown_reservation'] as const) {
-        assert.ok((stats.statuses.get(status) ?? 0) > 0, `no ${status} answer in ${stats.runs} runs`);
-      }
+      if (path === undefined)
+        for (const status of [
+          'applied',
+          'exists',
+          'conflict',
+          'insufficient',
+          'invalid',
+          'stale',
+          'reservation_expired',
+          'reservation_closed',
+          'unknown_reservation',
+        ] as const) {
+          assert.ok((stats.statuses.get(status) ?? 0) > 0, `no ${status} answer in ${stats.runs} runs`);
+        }
     });
   });
 }

@@ -31,7 +31,11 @@ export interface Quantities {
 
 export const zero = (): Quantities => ({ onHand: 0, reserved: 0, damaged: 0, quarantine: 0, inTransit: 0 });
 
-const bucketField: Record<StockBucket, 'onHand' | 'damaged' | 'quarantine'> = { on_hand: 'onHand', damaged: 'damaged', quarantine: 'quarantine' };
+const bucketField: Record<StockBucket, 'onHand' | 'damaged' | 'quarantine'> = {
+  on_hand: 'onHand',
+  damaged: 'damaged',
+  quarantine: 'quarantine',
+};
 
 export interface ModelMovement {
   key: string;
@@ -122,7 +126,8 @@ export class ReferenceLedger {
     const level = zero();
     for (const movement of this.movements) {
       if (movement.sku !== sku || movement.location !== location) continue;
-      for (const field of Object.keys(movement.deltas) as (keyof Quantities)[]) level[field] += movement.deltas[field] ?? 0;
+      for (const field of Object.keys(movement.deltas) as (keyof Quantities)[])
+        level[field] += movement.deltas[field] ?? 0;
     }
     for (const reservation of this.reservations) {
       if (reservation.sku === sku && reservation.location === location) level.reserved += this.held(reservation);
@@ -138,7 +143,10 @@ export class ReferenceLedger {
   /** Units held right now by pending reservations at a level. */
   pendingHolds(sku: string, location: string): number {
     return this.reservations
-      .filter((reservation) => reservation.sku === sku && reservation.location === location && this.statusOf(reservation) === 'pending')
+      .filter(
+        (reservation) =>
+          reservation.sku === sku && reservation.location === location && this.statusOf(reservation) === 'pending',
+      )
       .reduce((sum, reservation) => sum + reservation.quantity, 0);
   }
 
@@ -199,13 +207,19 @@ export class ReferenceLedger {
     const { sku, location } = command;
     if (!this.plainSkus.includes(sku) && !this.bundleSkus.includes(sku)) return refuse('unknown_variant');
     if (!this.locations.includes(location)) return refuse('unknown_location');
-    const other = command.type === 'transfer_out' ? command.toLocation : command.type === 'transfer_in' ? command.fromLocation : undefined;
+    const other =
+      command.type === 'transfer_out'
+        ? command.toLocation
+        : command.type === 'transfer_in'
+          ? command.fromLocation
+          : undefined;
     if (other !== undefined && !this.locations.includes(other)) return refuse('unknown_location');
     if (this.bundleSkus.includes(sku)) return refuse('invalid');
 
     const before = this.level(sku, location);
     const availableBefore = before.onHand - before.reserved;
-    const move = (deltas: Partial<Quantities>, at = location) => this.movements.push({ key: command.key, sku, location: at, occurredAt, deltas });
+    const move = (deltas: Partial<Quantities>, at = location) =>
+      this.movements.push({ key: command.key, sku, location: at, occurredAt, deltas });
 
     switch (command.type) {
       case 'receipt': {
@@ -227,11 +241,13 @@ export class ReferenceLedger {
         const name = `${sku}@${location}`;
         const last = this.lastCount.get(name);
         if (last && occurredAt <= last.at) return refuse('stale');
-        if (command.sourceVersion !== undefined && last?.version != null && command.sourceVersion <= last.version) return refuse('stale');
+        if (command.sourceVersion !== undefined && last?.version != null && command.sourceVersion <= last.version)
+          return refuse('stale');
         // Movements that happened after the count stay on top of it.
         let later = 0;
         for (const movement of this.movements) {
-          if (movement.sku === sku && movement.location === location && movement.occurredAt > occurredAt) later += movement.deltas.onHand ?? 0;
+          if (movement.sku === sku && movement.location === location && movement.occurredAt > occurredAt)
+            later += movement.deltas.onHand ?? 0;
         }
         move({ onHand: command.onHand + later - before.onHand });
         this.lastCount.set(name, { at: occurredAt, version: command.sourceVersion ?? last?.version ?? null });
@@ -306,6 +322,15 @@ export class ReferenceLedger {
     reservation?: ModelReservation,
   ): Expectation {
     this.touched.add(`${sku}@${location}`);
-    return { kind: 'applied', command, legs, sku, location, after: this.level(sku, location), oversold, ...(reservation ? { reservation } : {}) };
+    return {
+      kind: 'applied',
+      command,
+      legs,
+      sku,
+      location,
+      after: this.level(sku, location),
+      oversold,
+      ...(reservation ? { reservation } : {}),
+    };
   }
 }

@@ -21,10 +21,16 @@ describe('style: src/core is pure', () => {
   it('every file under src/core keeps the rules', () => {
     const files = typeScriptFiles(coreRoot);
     // A walk that finds nothing must not pass vacuously.
-    assert.ok(files.some((file) => file.endsWith(join('ledger', 'apply-commands.ts'))), `walked ${files.length} files`);
+    assert.ok(
+      files.some((file) => file.endsWith(join('ledger', 'apply-commands.ts'))),
+      `walked ${files.length} files`,
+    );
     assert.ok(files.length >= 8, `walked ${files.length} files`);
     const violations = files.flatMap((file) => checkCoreSource(file, readFileSync(file, 'utf8'), coreRoot));
-    assert.deepEqual(violations.map((violation) => describeViolation(violation, repositoryRoot)), []);
+    assert.deepEqual(
+      violations.map((violation) => describeViolation(violation, repositoryRoot)),
+      [],
+    );
   });
 
   // A fake file at src/core/ledger/fake.ts: relative imports resolve from there.
@@ -32,8 +38,16 @@ describe('style: src/core is pure', () => {
   const check = (source: string) => checkCoreSource(fake, source, coreRoot).map((violation) => violation.rule);
 
   const planted: [string, string, RegExp][] = [
-    ['an upward relative import', "import { SqliteStore } from '../../store/sqlite/sqlite-store.js';", /import outside src\/core/],
-    ['a type-only upward import', "import type { LedgerStore } from '../../store/ledger-store.js';", /import outside src\/core/],
+    [
+      'an upward relative import',
+      "import { SqliteStore } from '../../store/sqlite/sqlite-store.js';",
+      /import outside src\/core/,
+    ],
+    [
+      'a type-only upward import',
+      "import type { LedgerStore } from '../../store/ledger-store.js';",
+      /import outside src\/core/,
+    ],
     ['a node module', "import { readFileSync } from 'node:fs';", /other than node:assert: node:fs/],
     ['node:crypto', "import { randomUUID } from 'node:crypto';", /node:crypto/],
     ['a package', "import pg from 'pg';", /other than node:assert: pg/],
@@ -61,7 +75,10 @@ describe('style: src/core is pure', () => {
   for (const [name, source, rule] of planted) {
     it(`catches a planted violation: ${name}`, () => {
       const rules = check(source);
-      assert.ok(rules.some((each) => rule.test(each)), `expected ${rule} in ${JSON.stringify(rules)}`);
+      assert.ok(
+        rules.some((each) => rule.test(each)),
+        `expected ${rule} in ${JSON.stringify(rules)}`,
+      );
     });
   }
 
@@ -72,15 +89,27 @@ describe('style: src/core is pure', () => {
 
   const accepted: [string, string][] = [
     ['node:assert', "import assert from 'node:assert';"],
-    ['relative imports inside src/core', "import { limits } from '../limits.js';\nimport type { LevelState } from './level.js';\nexport { available } from './level.js';"],
+    [
+      'relative imports inside src/core',
+      "import { limits } from '../limits.js';\nimport type { LevelState } from './level.js';\nexport { available } from './level.js';",
+    ],
     ['new Date(ms) with an argument', 'const text = new Date(ms).toISOString();'],
-    ['words in comments', '// Date.now, Math.random(), process.env, crypto, setTimeout and performance are banned\n/* new Date() */'],
-    ['words in strings', "const message = 'no process. here, no crypto, not Date.now()';\nconst other = \"setTimeout\";"],
+    [
+      'words in comments',
+      '// Date.now, Math.random(), process.env, crypto, setTimeout and performance are banned\n/* new Date() */',
+    ],
+    [
+      'words in strings',
+      'const message = \'no process. here, no crypto, not Date.now()\';\nconst other = "setTimeout";',
+    ],
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the accepted source is a template literal
     ['words in template text', 'const message = `the process. of Date.now() ${value} crypto`;'],
     ['a regex literal', 'const pattern = /process\\.env|Date\\.now/;'],
-    ['identifiers that merely contain the words', 'const processed = 1; const cryptographic = 2; const performanceMax = 3; const setTimeoutMs = 4;'],
-    ["an import specifier that contains a banned word, inside src/core", "import { x } from './process-helpers.js';"],
+    [
+      'identifiers that merely contain the words',
+      'const processed = 1; const cryptographic = 2; const performanceMax = 3; const setTimeoutMs = 4;',
+    ],
+    ['an import specifier that contains a banned word, inside src/core', "import { x } from './process-helpers.js';"],
   ];
   for (const [name, source] of accepted) {
     it(`accepts ${name}`, () => assert.deepEqual(check(source), []));

@@ -66,8 +66,14 @@ const readRepositoryFile = (path: string) => {
 describe('style: the documents reference what exists', () => {
   it('every relative link of README.md and docs/ names a file of the repository', () => {
     const files = markdownFiles();
-    assert.ok(files.some((file) => file.endsWith(join('docs', 'ARCHITECTURE.md'))), files.join('\n'));
-    assert.deepEqual(files.flatMap((file) => brokenLinks(file, readFileSync(file, 'utf8'))), []);
+    assert.ok(
+      files.some((file) => file.endsWith(join('docs', 'ARCHITECTURE.md'))),
+      files.join('\n'),
+    );
+    assert.deepEqual(
+      files.flatMap((file) => brokenLinks(file, readFileSync(file, 'utf8'))),
+      [],
+    );
   });
 
   it('every test docs/RELIABILITY.md cites exists, with the title it quotes', () => {
@@ -79,14 +85,15 @@ describe('style: the documents reference what exists', () => {
 
   it('catches a broken link, a link out of the repository, a missing test file and a missing title', () => {
     const readme = join(repositoryRoot, 'README.md');
-    assert.deepEqual(brokenLinks(readme, '[a](docs/nothing-here.md) [b](../elsewhere/notes.md) [c](https://example.com) [d](#top)'), [
-      'README.md: docs/nothing-here.md',
-      'README.md: ../elsewhere/notes.md',
-    ]);
-    const read = (path: string) => (path === 'test/a.test.ts' ? "it('does a thing', () => {}); it('bol\\'s rule', () => {});" : undefined);
-    assert.deepEqual(missingProofs('- `test/a.test.ts`: "does a thing"; "bol\'s rule"; "does another"\n- `test/b.test.ts`: "x"', read), [
-      'test/a.test.ts: no test titled "does another"',
-      'test/b.test.ts: no such file',
-    ]);
+    assert.deepEqual(
+      brokenLinks(readme, '[a](docs/nothing-here.md) [b](../elsewhere/notes.md) [c](https://example.com) [d](#top)'),
+      ['README.md: docs/nothing-here.md', 'README.md: ../elsewhere/notes.md'],
+    );
+    const read = (path: string) =>
+      path === 'test/a.test.ts' ? "it('does a thing', () => {}); it('bol\\'s rule', () => {});" : undefined;
+    assert.deepEqual(
+      missingProofs('- `test/a.test.ts`: "does a thing"; "bol\'s rule"; "does another"\n- `test/b.test.ts`: "x"', read),
+      ['test/a.test.ts: no test titled "does another"', 'test/b.test.ts: no such file'],
+    );
   });
 });

@@ -36,7 +36,11 @@ describe('error registry', () => {
     const documented = documentedCodes();
     for (const [code, status] of registry) {
       assert.ok(documented.has(code), `${code} is in src/http/errors.ts but not in docs/errors.md`);
-      assert.equal(documented.get(code), status, `${code}: docs/errors.md says ${documented.get(code)}, the registry ${status}`);
+      assert.equal(
+        documented.get(code),
+        status,
+        `${code}: docs/errors.md says ${documented.get(code)}, the registry ${status}`,
+      );
     }
   });
 

@@ -21,7 +21,9 @@ function newestMs(directory: string): number {
 }
 
 export function ensureBuilt(): string {
-  const stale = !existsSync(binary) || statSync(binary).mtimeMs < Math.max(newestMs(join(root, 'src')), newestMs(join(root, 'sim')));
+  const stale =
+    !existsSync(binary) ||
+    statSync(binary).mtimeMs < Math.max(newestMs(join(root, 'src')), newestMs(join(root, 'sim')));
   if (stale) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
   return binary;
 }

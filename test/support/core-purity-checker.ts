@@ -117,7 +117,12 @@ export function blankSource(source: string): { code: string; withStrings: string
         continue;
       } else templates[templates.length - 1] = depth - 1;
     }
-    if (char === '/' && (lastSignificant === '' || '(,=:[!&|?{};+-*%<>~^'.includes(lastSignificant) || /\breturn\s*$/.test(source.slice(Math.max(0, index - 8), index)))) {
+    if (
+      char === '/' &&
+      (lastSignificant === '' ||
+        '(,=:[!&|?{};+-*%<>~^'.includes(lastSignificant) ||
+        /\breturn\s*$/.test(source.slice(Math.max(0, index - 8), index)))
+    ) {
       // A regex literal: blank its body in `code` (it is data, like a string).
       index += 1;
       let inClass = false;
@@ -163,7 +168,15 @@ export function checkCoreSource(file: string, source: string, coreRoot: string):
   const { code, withStrings } = blankSource(source);
   const violations: PurityViolation[] = [];
   const at = (offset: number, rule: string, length: number) =>
-    violations.push({ file, line: lineAt(source, offset), rule, text: source.slice(offset, offset + length).replace(/\s+/g, ' ').slice(0, 120) });
+    violations.push({
+      file,
+      line: lineAt(source, offset),
+      rule,
+      text: source
+        .slice(offset, offset + length)
+        .replace(/\s+/g, ' ')
+        .slice(0, 120),
+    });
 
   for (const pattern of importPatterns) {
     for (const match of withStrings.matchAll(pattern)) {

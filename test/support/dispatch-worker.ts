@@ -14,7 +14,9 @@ import { Propagation, type ChannelRuntime } from '../../src/sync/propagation.js'
 import { defaultRetryPolicy } from '../../src/sync/retry-policy.js';
 
 const [database, owner, aheadMs = '0'] = process.argv.slice(2) as [string, string, string?];
-const store: LedgerStore = database.startsWith('postgres') ? new PostgresStore({ connectionString: database }) : new SqliteStore({ filename: database });
+const store: LedgerStore = database.startsWith('postgres')
+  ? new PostgresStore({ connectionString: database })
+  : new SqliteStore({ filename: database });
 const clock = { now: () => Date.now() + Number(aheadMs) };
 let ids = 0;
 const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${owner}_${++ids}` });
@@ -22,7 +24,15 @@ const channels = (await store.availability.listChannels())
   .map((channel) => channelRuntime(channel, clock))
   .filter((runtime): runtime is ChannelRuntime => runtime !== undefined)
   .map((runtime) => ({ channel: runtime.channel, connector: runtime.connector })); // pushes only
-const propagation = new Propagation({ store, ledger, clock, owner, policy: defaultRetryPolicy, channels, onError: () => undefined });
+const propagation = new Propagation({
+  store,
+  ledger,
+  clock,
+  owner,
+  policy: defaultRetryPolicy,
+  channels,
+  onError: () => undefined,
+});
 // Started ahead of its turn (loading the modules takes the longest): it pushes from "go" on.
 process.once('message', () => propagation.start());
 process.send?.('ready');

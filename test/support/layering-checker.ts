@@ -64,7 +64,13 @@ export function parseLayerTable(markdown: string, heading = 'Layers'): Room[] {
     if (/^#{1,6}\s/.test(lines[index]!)) throw new Error(`no table under the heading "${heading}"`);
     index += 1;
   }
-  const cells = (line: string) => line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((cell) => cell.trim());
+  const cells = (line: string) =>
+    line
+      .trim()
+      .replace(/^\|/, '')
+      .replace(/\|$/, '')
+      .split('|')
+      .map((cell) => cell.trim());
   const header = cells(lines[index] ?? '').map((cell) => cell.toLowerCase());
   const column = (pattern: RegExp) => {
     const found = header.findIndex((cell) => pattern.test(cell));
@@ -104,7 +110,8 @@ export function roomOf(path: string, rooms: Room[]): string | undefined {
   for (const room of rooms) {
     for (const prefix of room.paths) {
       const matches = prefix.endsWith('/') ? path.startsWith(prefix) : path === prefix;
-      if (matches && (best === undefined || prefix.length > best.length)) best = { name: room.name, length: prefix.length };
+      if (matches && (best === undefined || prefix.length > best.length))
+        best = { name: room.name, length: prefix.length };
     }
   }
   return best?.name;
@@ -173,7 +180,12 @@ export function checkLayering(files: Map<string, string>, rooms: Room[]): LayerV
         violations.push({ edge, fromRoom, toRoom, reason: `${edge.kind} where only import() is allowed` });
         continue;
       }
-      violations.push({ edge, fromRoom, toRoom, reason: toRoom === undefined ? 'target in no room' : 'backward import' });
+      violations.push({
+        edge,
+        fromRoom,
+        toRoom,
+        reason: toRoom === undefined ? 'target in no room' : 'backward import',
+      });
     }
   }
   return violations;

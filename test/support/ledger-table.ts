@@ -38,7 +38,16 @@ import {
   type VariantRef,
 } from '../../src/core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
-import { addDeltas, available, emptyLevel, levelKey, quantityFields, zeroQuantities, type LevelState, type Quantities } from '../../src/core/ledger/level.js';
+import {
+  addDeltas,
+  available,
+  emptyLevel,
+  levelKey,
+  quantityFields,
+  zeroQuantities,
+  type LevelState,
+  type Quantities,
+} from '../../src/core/ledger/level.js';
 import type { VerdictStatus } from '../../src/core/verdicts.js';
 import { foldedAnswers } from '../../src/store/rows.js';
 
@@ -102,7 +111,10 @@ export interface Given {
   purchaseOrderLines?: PurchaseOrderLineGiven[];
 }
 
-type LevelFields = Pick<LevelView, 'on_hand' | 'reserved' | 'available' | 'damaged' | 'quarantine' | 'in_transit' | 'version'>;
+type LevelFields = Pick<
+  LevelView,
+  'on_hand' | 'reserved' | 'available' | 'damaged' | 'quarantine' | 'in_transit' | 'version'
+>;
 
 export interface Expect {
   status: VerdictStatus;
@@ -133,7 +145,12 @@ export interface Row {
   when: Item[];
   then: Expect[];
   /** Levels after the batch (written, or as given when untouched); unnamed fields are not checked. */
-  levels?: Record<string, Partial<Quantities & { held: number; version: number; lastCountAt: number | null; lastCountSourceVersion: number | null }>>;
+  levels?: Record<
+    string,
+    Partial<
+      Quantities & { held: number; version: number; lastCountAt: number | null; lastCountSourceVersion: number | null }
+    >
+  >;
   /** The exact sequence of movements written. */
   movements?: MovementExpect[];
   /** Reservation rows written (final state), by id; `created` checks insert vs update. */
@@ -188,7 +205,10 @@ export function buildSnapshot(given: Given = {}): LedgerSnapshot {
     });
   }
   for (const [key, level] of levels) {
-    assert.ok(level.held <= level.reserved, `malformed row: level ${key} holds ${level.held} for reservations but reserves only ${level.reserved}`);
+    assert.ok(
+      level.held <= level.reserved,
+      `malformed row: level ${key} holds ${level.held} for reservations but reserves only ${level.reserved}`,
+    );
   }
   const reservations = new Map<string, ReservationState>();
   for (const spec of given.reservations ?? []) {
@@ -211,8 +231,13 @@ export function buildSnapshot(given: Given = {}): LedgerSnapshot {
   // As the stores load them: pending, due at now, ordered by (expires_at, created_at, id).
   const dueReservations = new Map<string, ReservationState[]>();
   const due = [...reservations.values()]
-    .filter((reservation) => reservation.status === 'pending' && reservation.expiresAt !== null && reservation.expiresAt <= now)
-    .sort((a, b) => a.expiresAt! - b.expiresAt! || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .filter(
+      (reservation) =>
+        reservation.status === 'pending' && reservation.expiresAt !== null && reservation.expiresAt <= now,
+    )
+    .sort(
+      (a, b) => a.expiresAt! - b.expiresAt! || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
   for (const reservation of due) {
     const key = levelKey(reservation.variantId, reservation.locationId);
     dueReservations.set(key, [...(dueReservations.get(key) ?? []), reservation]);
@@ -283,7 +308,11 @@ export function checkOutcomeInvariants(given: Given | undefined, items: readonly
     const start = running.get(key) ?? snapshot.levels.get(key) ?? emptyLevel(movement.variantId, movement.locationId);
     const after = addDeltas(start as Quantities, movement.deltas);
     assert.deepEqual(movement.after, after, `movement ${movement.id}: after = before + deltas`);
-    assert.equal(movement.version, (start as LevelState).version + 1, `movement ${movement.id}: version increments by one`);
+    assert.equal(
+      movement.version,
+      (start as LevelState).version + 1,
+      `movement ${movement.id}: version increments by one`,
+    );
     for (const field of ['reserved', 'damaged', 'quarantine', 'inTransit'] as const) {
       assert.ok(after[field] >= 0, `movement ${movement.id}: ${field} >= 0`);
     }
@@ -305,7 +334,10 @@ export function checkOutcomeInvariants(given: Given | undefined, items: readonly
     const reservations = new Map(snapshot.reservations);
     for (const { reservation } of outcome.writes.reservations) reservations.set(reservation.id, reservation);
     const pending = [...reservations.values()]
-      .filter((reservation) => levelKey(reservation.variantId, reservation.locationId) === key && reservation.status === 'pending')
+      .filter(
+        (reservation) =>
+          levelKey(reservation.variantId, reservation.locationId) === key && reservation.status === 'pending',
+      )
       .reduce((sum, reservation) => sum + reservation.quantity, 0);
     assert.equal(write.level.held, pending, `level ${key}: held = units of its pending reservations`);
     assert.ok(write.level.held >= 0 && write.level.held <= write.level.reserved, `level ${key}: 0 <= held <= reserved`);
@@ -314,28 +346,49 @@ export function checkOutcomeInvariants(given: Given | undefined, items: readonly
     assert.equal(write.previousVersion, stored?.version ?? 0);
   }
   const ids = outcome.writes.movements.map((movement) => movement.id);
-  assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'movement ids increase in write order');
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+    'movement ids increase in write order',
+  );
 
   // 4: answers name their own movements; stored answers are the judged ones.
   // An answer is stored apart (refusals, reservation commands) or folded into its command's
   // movements (leg 0 carries the payload hash), never both.
   const folded = outcome.writes.movements.filter((movement) => movement.payloadHash !== null);
-  for (const movement of folded) assert.equal(movement.leg, 0, `${movement.commandKey}: only leg 0 carries the payload hash`);
-  const stored = [...outcome.writes.answers.map((answer) => answer.key), ...folded.map((movement) => movement.commandKey)];
+  for (const movement of folded)
+    assert.equal(movement.leg, 0, `${movement.commandKey}: only leg 0 carries the payload hash`);
+  const stored = [
+    ...outcome.writes.answers.map((answer) => answer.key),
+    ...folded.map((movement) => movement.commandKey),
+  ];
   assert.equal(new Set(stored).size, stored.length, 'an answer is stored once per key');
   commands.forEach((command, index) => {
     const answer = outcome.answers[index]!;
     assert.equal(answer.key, command.key);
     if (answer.replayed || answer.status === 'conflict') return;
     // A reserved key is refused like a schema error: every time, nothing stored.
-    assert.equal(stored.includes(command.key), !command.key.startsWith(systemKeyPrefix), `answer for ${command.key} is stored`);
+    assert.equal(
+      stored.includes(command.key),
+      !command.key.startsWith(systemKeyPrefix),
+      `answer for ${command.key} is stored`,
+    );
     if (answer.status === 'applied') {
-      const own = outcome.writes.movements.filter((movement) => movement.commandKey === command.key).map((movement) => movement.id);
+      const own = outcome.writes.movements
+        .filter((movement) => movement.commandKey === command.key)
+        .map((movement) => movement.id);
       assert.deepEqual(answer.movement_ids, own, `${command.key}: names exactly its movements`);
       const isFolded = folded.some((movement) => movement.commandKey === command.key);
-      assert.equal(isFolded, answer.reservation === undefined, `${command.key}: folded exactly when it changed no reservation`);
+      assert.equal(
+        isFolded,
+        answer.reservation === undefined,
+        `${command.key}: folded exactly when it changed no reservation`,
+      );
       if (isFolded) {
-        assert.equal(folded.find((movement) => movement.commandKey === command.key)!.payloadHash, command.payloadHash ?? `hash:${command.key}`);
+        assert.equal(
+          folded.find((movement) => movement.commandKey === command.key)!.payloadHash,
+          command.payloadHash ?? `hash:${command.key}`,
+        );
         // What a store loads back for a replay (the legs by key, with sku and code) rebuilds this very answer.
         const rebuilt = new Map<string, StoredAnswer>();
         foldedAnswers(
@@ -343,16 +396,27 @@ export function checkOutcomeInvariants(given: Given | undefined, items: readonly
             .filter((movement) => movement.commandKey === command.key)
             .reverse() // the store may return legs in any order
             .map((movement) => ({
-              key: movement.commandKey, leg: movement.leg, payload_hash: movement.payloadHash, id: movement.id,
-              on_hand: movement.after.onHand, reserved: movement.after.reserved, damaged: movement.after.damaged,
-              quarantine: movement.after.quarantine, in_transit: movement.after.inTransit, version: movement.version,
+              key: movement.commandKey,
+              leg: movement.leg,
+              payload_hash: movement.payloadHash,
+              id: movement.id,
+              on_hand: movement.after.onHand,
+              reserved: movement.after.reserved,
+              damaged: movement.after.damaged,
+              quarantine: movement.after.quarantine,
+              in_transit: movement.after.inTransit,
+              version: movement.version,
               oversold: movement.oversold,
               sku: [...variantsBySku.values()].find((variant) => variant.id === movement.variantId)!.sku,
               code: [...locationsByCode.values()].find((location) => location.id === movement.locationId)!.code,
             })),
           rebuilt,
         );
-        assert.equal(JSON.stringify(rebuilt.get(command.key)?.answer), JSON.stringify(answer), `${command.key}: the folded answer rebuilds byte for byte`);
+        assert.equal(
+          JSON.stringify(rebuilt.get(command.key)?.answer),
+          JSON.stringify(answer),
+          `${command.key}: the folded answer rebuilds byte for byte`,
+        );
       }
     } else {
       assert.equal(answer.movement_ids, undefined, `${command.key}: a refusal names no movement`);
@@ -383,7 +447,8 @@ function checkAnswer(answer: CommandAnswer, expect: Expect, label: string): void
   if (expect.replayed !== undefined) assert.equal(answer.replayed, expect.replayed, `${label}: replayed`);
   else assert.equal(answer.replayed, undefined, `${label}: not a replay`);
   if (expect.detail) assert.match(answer.detail ?? '', expect.detail, `${label}: detail`);
-  if (expect.movements !== undefined) assert.equal(answer.movement_ids?.length ?? 0, expect.movements, `${label}: movements`);
+  if (expect.movements !== undefined)
+    assert.equal(answer.movement_ids?.length ?? 0, expect.movements, `${label}: movements`);
 }
 
 /** Runs one row: the outcome invariants, then the row's own expectations. Returns the outcome. */
@@ -399,7 +464,8 @@ export function runRow(row: Row): BatchOutcome {
     const snapshot = buildSnapshot(row.given);
     for (const [at, fields] of Object.entries(row.levels)) {
       const key = keyOf(at);
-      const level = outcome.writes.levels.find((write) => levelKey(write.level.variantId, write.level.locationId) === key)?.level ??
+      const level =
+        outcome.writes.levels.find((write) => levelKey(write.level.variantId, write.level.locationId) === key)?.level ??
         snapshot.levels.get(key);
       assert.ok(level, `level ${at} exists after the batch`);
       for (const [field, value] of Object.entries(fields)) {
@@ -422,7 +488,8 @@ export function runRow(row: Row): BatchOutcome {
       const deltas = Object.fromEntries(Object.entries(movement.deltas).map(([field, value]) => [field, value + 0]));
       if (expect.deltas) assert.deepEqual(deltas, { ...zeroQuantities, ...expect.deltas }, `${label}: deltas`);
       if (expect.occurredAt !== undefined) assert.equal(movement.occurredAt, expect.occurredAt, `${label}: occurredAt`);
-      if (expect.reservationId !== undefined) assert.equal(movement.reservationId, expect.reservationId, `${label}: reservationId`);
+      if (expect.reservationId !== undefined)
+        assert.equal(movement.reservationId, expect.reservationId, `${label}: reservationId`);
       if (expect.oversold !== undefined) assert.equal(movement.oversold, expect.oversold, `${label}: oversold`);
       if (expect.guarded !== undefined) assert.equal(movement.guarded, expect.guarded, `${label}: guarded`);
     });
@@ -438,12 +505,16 @@ export function runRow(row: Row): BatchOutcome {
       }
     }
   }
-  if (row.reservationWrites !== undefined) assert.equal(outcome.writes.reservations.length, row.reservationWrites, 'reservation rows written');
+  if (row.reservationWrites !== undefined)
+    assert.equal(outcome.writes.reservations.length, row.reservationWrites, 'reservation rows written');
   if (row.purchaseOrderLines) {
     for (const [key, fields] of Object.entries(row.purchaseOrderLines)) {
-      const line = outcome.writes.purchaseOrderLines.find((each) => purchaseOrderLineKey(each.purchaseOrderId, each.line) === key);
+      const line = outcome.writes.purchaseOrderLines.find(
+        (each) => purchaseOrderLineKey(each.purchaseOrderId, each.line) === key,
+      );
       assert.ok(line, `purchase order line ${key} is written`);
-      for (const [field, value] of Object.entries(fields)) assert.deepEqual(line[field as keyof PurchaseOrderLineState], value, `line ${key}.${field}`);
+      for (const [field, value] of Object.entries(fields))
+        assert.deepEqual(line[field as keyof PurchaseOrderLineState], value, `line ${key}.${field}`);
     }
   }
   return outcome;

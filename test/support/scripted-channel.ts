@@ -18,9 +18,11 @@ export class ScriptedChannel implements ChannelConnector {
   async pushLevels(items: readonly PushItem[]): Promise<PushOutcome[]> {
     return items.map((item) => {
       this.log.push(item);
-      if (this.permanent.has(item.externalId)) return { listingId: item.listingId, status: 'permanent', reason: 'unknown offer' };
+      if (this.permanent.has(item.externalId))
+        return { listingId: item.listingId, status: 'permanent', reason: 'unknown offer' };
       if (this.mode === 'down') return { listingId: item.listingId, status: 'retry', reason: '503 from the channel' };
-      if (this.mode === 'throttled') return { listingId: item.listingId, status: 'retry', reason: '429', retryAfterMs: 60_000 };
+      if (this.mode === 'throttled')
+        return { listingId: item.listingId, status: 'retry', reason: '429', retryAfterMs: 60_000 };
       const shows = this.shown.get(item.externalId);
       if (item.expectedChannelQuantity !== null && shows !== undefined && shows !== item.expectedChannelQuantity) {
         return { listingId: item.listingId, status: 'stale', channelQuantity: shows, reason: 'compare mismatch' };

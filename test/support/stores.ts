@@ -68,7 +68,8 @@ export function databaseUrl(name: string): string {
 }
 
 const template = process.env.ONHAND_TEST_PG_TEMPLATE;
-if (template !== undefined && !/^[a-z0-9_]+$/.test(template)) throw new Error(`ONHAND_TEST_PG_TEMPLATE=${template}: not a database name`);
+if (template !== undefined && !/^[a-z0-9_]+$/.test(template))
+  throw new Error(`ONHAND_TEST_PG_TEMPLATE=${template}: not a database name`);
 
 /** CREATE DATABASE, retried while another clone of the same template is starting (55006). */
 async function createDatabase(admin: pg.Client, name: string, from: string | undefined): Promise<void> {
@@ -87,7 +88,9 @@ async function createDatabase(admin: pg.Client, name: string, from: string | und
  * Create a PostgreSQL database; returns its URL and a drop function. `migrated`: a clone of the
  * run's migrated template when there is one (else empty, and the caller migrates).
  */
-export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  options: { migrated?: boolean } = {},
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = uniqueName('onhand_test');
   const admin = new pg.Client({ connectionString: pgAdminUrl });
   await admin.connect();

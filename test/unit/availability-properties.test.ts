@@ -69,13 +69,23 @@ const percentArb = (max: number) => fc.integer({ min: 0, max: max * 10 }).map((t
 const levelArb: fc.Arbitrary<LocationLevel> = fc.record({
   available: fc.integer({ min: -5, max: 30 }),
   // null: never counted; otherwise 0-72 h ago (pickup ages are drawn from 1-48 h).
-  lastCountAt: fc.option(fc.integer({ min: 0, max: 72 }).map((hours) => T0 - hours * HOUR), { freq: 4 }),
+  lastCountAt: fc.option(
+    fc.integer({ min: 0, max: 72 }).map((hours) => T0 - hours * HOUR),
+    { freq: 4 },
+  ),
 });
 
 /** Levels at most of the 4 locations (about 1 in 6 missing). */
 const levelsArb: fc.Arbitrary<Map<string, LocationLevel>> = fc
-  .tuple(...LOCATIONS.map((code) => fc.option(levelArb, { freq: 5 }).map((level): [string, LocationLevel | null] => [code, level])))
-  .map((entries) => new Map(entries.flatMap(([code, level]): [string, LocationLevel][] => (level === null ? [] : [[code, level]]))));
+  .tuple(
+    ...LOCATIONS.map((code) =>
+      fc.option(levelArb, { freq: 5 }).map((level): [string, LocationLevel | null] => [code, level]),
+    ),
+  )
+  .map(
+    (entries) =>
+      new Map(entries.flatMap(([code, level]): [string, LocationLevel][] => (level === null ? [] : [[code, level]]))),
+  );
 
 const channelRulesArb = (allocationPercentMax: number): fc.Arbitrary<ChannelRules> =>
   fc.record(
@@ -91,15 +101,23 @@ const channelRulesArb = (allocationPercentMax: number): fc.Arbitrary<ChannelRule
               floor: fc.integer({ min: 0, max: 3 }),
               width: fc.option(fc.integer({ min: 0, max: 10 })),
             })
-            .map(({ safety_factor, floor, width }) => (width === null ? { safety_factor, floor } : { safety_factor, floor, ceiling: floor + width })),
+            .map(({ safety_factor, floor, width }) =>
+              width === null ? { safety_factor, floor } : { safety_factor, floor, ceiling: floor + width },
+            ),
         },
         { requiredKeys: [] },
       ),
       cap: fc.option(fc.integer({ min: 0, max: 25 })),
-      allocation: fc.record({ units: fc.integer({ min: 0, max: 5 }), percent: percentArb(allocationPercentMax) }, { requiredKeys: [] }),
+      allocation: fc.record(
+        { units: fc.integer({ min: 0, max: 5 }), percent: percentArb(allocationPercentMax) },
+        { requiredKeys: [] },
+      ),
       exclude_locations: fc.subarray([...LOCATIONS], { maxLength: 2 }),
       pickup: fc.record({ count_max_age_hours: fc.integer({ min: 1, max: 48 }) }),
-      preorder: fc.record({ within_days: fc.integer({ min: 0, max: 14 }), cap: fc.integer({ min: 0, max: 20 }) }, { requiredKeys: ['within_days'] }),
+      preorder: fc.record(
+        { within_days: fc.integer({ min: 0, max: 14 }), cap: fc.integer({ min: 0, max: 20 }) },
+        { requiredKeys: ['within_days'] },
+      ),
     },
     { requiredKeys: [] },
   );
@@ -111,7 +129,9 @@ const ruleSetArb = (channelCodes: readonly string[]): fc.Arbitrary<RuleSet> =>
       defaults: channelRulesArb(0).map(({ allocation: _allocation, ...rest }) => rest),
       channels: fc
         .tuple(...channelCodes.map((code) => fc.option(channelRulesArb(30)).map((rules) => [code, rules] as const)))
-        .map((entries) => Object.fromEntries(entries.filter((entry): entry is readonly [string, ChannelRules] => entry[1] !== null))),
+        .map((entries) =>
+          Object.fromEntries(entries.filter((entry): entry is readonly [string, ChannelRules] => entry[1] !== null)),
+        ),
       low_stock: fc.record({ threshold: fc.integer({ min: 0, max: 8 }), listings_max: fc.integer({ min: 1, max: 3 }) }),
     },
     { requiredKeys: [] },
@@ -119,7 +139,13 @@ const ruleSetArb = (channelCodes: readonly string[]): fc.Arbitrary<RuleSet> =>
 
 const componentsArb = fc
   .uniqueArray(fc.constantFrom('A', 'B', 'C'), { minLength: 1, maxLength: 3 })
-  .chain((skus) => fc.tuple(...skus.map((sku) => fc.record({ sku: fc.constant(sku), quantity: fc.integer({ min: 1, max: 3 }), levels: levelsArb }))));
+  .chain((skus) =>
+    fc.tuple(
+      ...skus.map((sku) =>
+        fc.record({ sku: fc.constant(sku), quantity: fc.integer({ min: 1, max: 3 }), levels: levelsArb }),
+      ),
+    ),
+  );
 
 const inputArb: fc.Arbitrary<VariantAvailabilityInput> = fc
   .record({
@@ -133,7 +159,9 @@ const inputArb: fc.Arbitrary<VariantAvailabilityInput> = fc
           fc.record({
             code: fc.constant(code),
             // Priority order: a random permutation of 1-4 locations.
-            locations: fc.shuffledSubarray([...LOCATIONS], { minLength: 1 }).map((codes) => codes.map((location) => ({ code: location, kind: kinds[LOCATIONS.indexOf(location)]! }))),
+            locations: fc
+              .shuffledSubarray([...LOCATIONS], { minLength: 1 })
+              .map((codes) => codes.map((location) => ({ code: location, kind: kinds[LOCATIONS.indexOf(location)]! }))),
             pushLatencyP95Ms: fc.integer({ min: 1, max: 600 }).map((seconds) => seconds * 1000),
           }),
         ),
@@ -144,7 +172,10 @@ const inputArb: fc.Arbitrary<VariantAvailabilityInput> = fc
         fc.record({
           locationCode: fc.constantFrom(...LOCATIONS),
           quantity: fc.integer({ min: 0, max: 20 }),
-          expectedAt: fc.option(fc.integer({ min: -5, max: 15 }).map((days) => T0 + days * DAY), { freq: 5 }),
+          expectedAt: fc.option(
+            fc.integer({ min: -5, max: 15 }).map((days) => T0 + days * DAY),
+            { freq: 5 },
+          ),
         }),
         { maxLength: 3 },
       ),
@@ -152,8 +183,13 @@ const inputArb: fc.Arbitrary<VariantAvailabilityInput> = fc
         .array(fc.tuple(fc.constantFrom(...LOCATIONS), fc.double({ min: 0, max: 0.2, noNaN: true })), { maxLength: 4 })
         .map((entries) => new Map(entries)),
       listings: fc
-        .array(fc.record({ channelCode: fc.constantFrom(...channelCodes), rank: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 5 })
-        .map((listings): ListingRef[] => listings.map((listing, index) => ({ listingId: `ls-${(index * 7) % 5}${index}`, ...listing }))),
+        .array(fc.record({ channelCode: fc.constantFrom(...channelCodes), rank: fc.integer({ min: 1, max: 4 }) }), {
+          minLength: 1,
+          maxLength: 5,
+        })
+        .map((listings): ListingRef[] =>
+          listings.map((listing, index) => ({ listingId: `ls-${(index * 7) % 5}${index}`, ...listing })),
+        ),
       ruleSet: ruleSetArb(channelCodes),
     }),
   )
@@ -191,11 +227,20 @@ function eligibleModel(input: VariantAvailabilityInput, channelCode: string): st
 /** Units a location contributes in the model: max(0, available), or kits per min over components. */
 function unitsModel(input: VariantAvailabilityInput, code: string): number {
   if (!input.components) return Math.max(0, input.levels.get(code)?.available ?? 0);
-  return Math.min(...input.components.map((component) => Math.floor(Math.max(0, component.levels.get(code)?.available ?? 0) / component.quantity)));
+  return Math.min(
+    ...input.components.map((component) =>
+      Math.floor(Math.max(0, component.levels.get(code)?.available ?? 0) / component.quantity),
+    ),
+  );
 }
 
 /** The same input with `delta` more units at one location (of one component, for a bundle). */
-function withMoreStock(input: VariantAvailabilityInput, location: string, delta: number, componentIndex: number): VariantAvailabilityInput {
+function withMoreStock(
+  input: VariantAvailabilityInput,
+  location: string,
+  delta: number,
+  componentIndex: number,
+): VariantAvailabilityInput {
   const raise = (levels: ReadonlyMap<string, LocationLevel>) => {
     const next = new Map(levels);
     const level = levels.get(location);
@@ -205,10 +250,21 @@ function withMoreStock(input: VariantAvailabilityInput, location: string, delta:
   };
   if (!input.components) return { ...input, levels: raise(input.levels) };
   const index = componentIndex % input.components.length;
-  return { ...input, components: input.components.map((component, at) => (at === index ? { ...component, levels: raise(component.levels) } : component)) };
+  return {
+    ...input,
+    components: input.components.map((component, at) =>
+      at === index ? { ...component, levels: raise(component.levels) } : component,
+    ),
+  };
 }
 
-const answer = (result: ListingAvailability) => ({ listingId: result.listingId, channelCode: result.channelCode, quantity: result.quantity, pool: result.pool, preorder: result.preorder });
+const answer = (result: ListingAvailability) => ({
+  listingId: result.listingId,
+  channelCode: result.channelCode,
+  quantity: result.quantity,
+  pool: result.pool,
+  preorder: result.preorder,
+});
 const byListing = (results: ListingAvailability[]) => new Map(results.map((result) => [result.listingId, result]));
 const describeInput = (input: VariantAvailabilityInput) =>
   JSON.stringify(input, (_key, value: unknown) => (value instanceof Map ? Object.fromEntries(value) : value));
@@ -233,7 +289,10 @@ describe('availability properties', () => {
           assert.ok(Number.isSafeInteger(result.quantity), `${result.listingId}: ${result.quantity} is an integer`);
           assert.ok(result.quantity >= 0, `${result.listingId}: ${result.quantity} >= 0`);
           assert.ok(result.quantity <= result.pool, `${result.listingId}: ${result.quantity} <= pool ${result.pool}`);
-          const model = eligibleModel(input, result.channelCode).reduce((sum, code) => sum + unitsModel(input, code), 0);
+          const model = eligibleModel(input, result.channelCode).reduce(
+            (sum, code) => sum + unitsModel(input, code),
+            0,
+          );
           assert.equal(result.pool, model, `${result.listingId}: pool as the model computes it`);
         }
       }),
@@ -248,8 +307,15 @@ describe('availability properties', () => {
         for (const result of computeVariantAvailability(input)) {
           const eligible = eligibleModel(input, result.channelCode);
           for (const component of input.components!) {
-            const allows = eligible.reduce((sum, code) => sum + Math.floor(Math.max(0, component.levels.get(code)?.available ?? 0) / component.quantity), 0);
-            assert.ok(result.quantity <= allows, `${result.listingId}: ${result.quantity} kits, but component ${component.sku} allows ${allows}`);
+            const allows = eligible.reduce(
+              (sum, code) =>
+                sum + Math.floor(Math.max(0, component.levels.get(code)?.available ?? 0) / component.quantity),
+              0,
+            );
+            assert.ok(
+              result.quantity <= allows,
+              `${result.listingId}: ${result.quantity} kits, but component ${component.sku} allows ${allows}`,
+            );
           }
         }
       }),
@@ -269,8 +335,14 @@ describe('availability properties', () => {
           const after = computeVariantAvailability(withMoreStock(input, location, delta, componentIndex), false);
           before.forEach((result, index) => {
             const raised = after[index]!;
-            assert.ok(raised.pool >= result.pool, `${result.listingId}: pool ${result.pool} -> ${raised.pool} at +${delta} at ${location}`);
-            assert.ok(raised.quantity >= result.quantity, `${result.listingId}: ${result.quantity} -> ${raised.quantity} at +${delta} at ${location}`);
+            assert.ok(
+              raised.pool >= result.pool,
+              `${result.listingId}: pool ${result.pool} -> ${raised.pool} at +${delta} at ${location}`,
+            );
+            assert.ok(
+              raised.quantity >= result.quantity,
+              `${result.listingId}: ${result.quantity} -> ${raised.quantity} at +${delta} at ${location}`,
+            );
           });
           before = after;
         }
@@ -296,13 +368,23 @@ describe('availability properties', () => {
       fc.property(inputArb, (input) => {
         for (const result of computeVariantAvailability(input)) {
           const locations = result.explanation.flatMap((step) => (step.step === 'location' ? [step] : []));
-          assert.equal(locations.reduce((sum, step) => sum + step.contributes, 0), result.pool);
+          assert.equal(
+            locations.reduce((sum, step) => sum + step.contributes, 0),
+            result.pool,
+          );
           // Every channel location is explained exactly once, in priority order; excluded ones contribute 0.
           const channel = input.channels.get(result.channelCode)!;
-          assert.deepEqual(locations.map((step) => step.location), channel.locations.map((location) => location.code));
+          assert.deepEqual(
+            locations.map((step) => step.location),
+            channel.locations.map((location) => location.code),
+          );
           const eligible = new Set(eligibleModel(input, result.channelCode));
           for (const step of locations) {
-            assert.equal(step.excluded === undefined, eligible.has(step.location), `${step.location} excluded: ${step.excluded}`);
+            assert.equal(
+              step.excluded === undefined,
+              eligible.has(step.location),
+              `${step.location} excluded: ${step.excluded}`,
+            );
             assert.equal(step.contributes, eligible.has(step.location) ? unitsModel(input, step.location) : 0);
           }
           assert.deepEqual(result.explanation.at(-1), { step: 'result', quantity: result.quantity });
@@ -314,33 +396,46 @@ describe('availability properties', () => {
 
   it('(f) the order of the listings in the input changes no listing result', () => {
     const permutedArb = inputArb.chain((input) =>
-      fc.tuple(fc.constant(input), fc.shuffledSubarray([...input.listings], { minLength: input.listings.length, maxLength: input.listings.length })),
+      fc.tuple(
+        fc.constant(input),
+        fc.shuffledSubarray([...input.listings], {
+          minLength: input.listings.length,
+          maxLength: input.listings.length,
+        }),
+      ),
     );
     fc.assert(
       fc.property(permutedArb, ([input, listings]) => {
         const original = byListing(computeVariantAvailability(input));
         const permuted = computeVariantAvailability({ ...input, listings });
-        assert.deepEqual(permuted.map((result) => result.listingId), listings.map((listing) => listing.listingId), 'results in input order');
+        assert.deepEqual(
+          permuted.map((result) => result.listingId),
+          listings.map((listing) => listing.listingId),
+          'results in input order',
+        );
         for (const result of permuted) assert.deepEqual(answer(result), answer(original.get(result.listingId)!));
       }),
       params,
     );
   });
 
-  it(
-    '(f) ... and no listing explanation either',
-    {},
-    () => {
-      const permutedArb = inputArb.chain((input) =>
-        fc.tuple(fc.constant(input), fc.shuffledSubarray([...input.listings], { minLength: input.listings.length, maxLength: input.listings.length })),
-      );
-      fc.assert(
-        fc.property(permutedArb, ([input, listings]) => {
-          const original = byListing(computeVariantAvailability(input));
-          for (const result of computeVariantAvailability({ ...input, listings })) assert.deepEqual(result.explanation, original.get(result.listingId)!.explanation);
+  it('(f) ... and no listing explanation either', {}, () => {
+    const permutedArb = inputArb.chain((input) =>
+      fc.tuple(
+        fc.constant(input),
+        fc.shuffledSubarray([...input.listings], {
+          minLength: input.listings.length,
+          maxLength: input.listings.length,
         }),
-        params,
-      );
-    },
-  );
+      ),
+    );
+    fc.assert(
+      fc.property(permutedArb, ([input, listings]) => {
+        const original = byListing(computeVariantAvailability(input));
+        for (const result of computeVariantAvailability({ ...input, listings }))
+          assert.deepEqual(result.explanation, original.get(result.listingId)!.explanation);
+      }),
+      params,
+    );
+  });
 });

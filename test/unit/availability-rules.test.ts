@@ -76,7 +76,10 @@ function levelsOf(spec: Record<string, LevelSpec>): Map<string, LocationLevel> {
       code,
       typeof level === 'number'
         ? { available: level, lastCountAt: null }
-        : { available: level.available, lastCountAt: level.countedHoursAgo === null ? null : T0 - level.countedHoursAgo * HOUR },
+        : {
+            available: level.available,
+            lastCountAt: level.countedHoursAgo === null ? null : T0 - level.countedHoursAgo * HOUR,
+          },
     ]),
   );
 }
@@ -100,13 +103,18 @@ function build(row: Build): VariantAvailabilityInput {
       ] as const;
     }),
   );
-  const listings = (row.listings ?? Object.keys(channelSpecs).map((code, index): [string, string, number] => [`L-${code}`, code, index + 1])).map(
-    ([listingId, channelCode, rank]) => ({ listingId, channelCode, rank }),
-  );
+  const listings = (
+    row.listings ??
+    Object.keys(channelSpecs).map((code, index): [string, string, number] => [`L-${code}`, code, index + 1])
+  ).map(([listingId, channelCode, rank]) => ({ listingId, channelCode, rank }));
   return {
     sku: row.components ? 'KIT' : 'SKU-1',
     levels: levelsOf(row.levels ?? {}),
-    components: row.components?.map((component) => ({ sku: component.sku, quantity: component.quantity, levels: levelsOf(component.levels) })),
+    components: row.components?.map((component) => ({
+      sku: component.sku,
+      quantity: component.quantity,
+      levels: levelsOf(component.levels),
+    })),
     incoming: (row.incoming ?? []).map((line) => ({
       locationCode: line.location,
       quantity: line.quantity,
@@ -128,14 +136,27 @@ function checkInvariants(input: VariantAvailabilityInput, results: ListingAvaila
   results.forEach((result, index) => {
     assert.equal(result.listingId, input.listings[index]!.listingId, 'one result per listing, in input order');
     assert.ok(Number.isSafeInteger(result.quantity), `${result.listingId}: integer quantity`);
-    assert.ok(result.quantity >= 0 && result.quantity <= result.pool, `${result.listingId}: ${result.quantity} within [0, ${result.pool}]`);
+    assert.ok(
+      result.quantity >= 0 && result.quantity <= result.pool,
+      `${result.listingId}: ${result.quantity} within [0, ${result.pool}]`,
+    );
     assert.equal(result.ruleVersion, input.ruleVersion);
-    const contributions = result.explanation.filter((step) => step.step === 'location').reduce((sum, step) => sum + step.contributes, 0);
+    const contributions = result.explanation
+      .filter((step) => step.step === 'location')
+      .reduce((sum, step) => sum + step.contributes, 0);
     assert.equal(contributions, result.pool, `${result.listingId}: location contributions add up to the pool`);
-    assert.deepEqual(result.explanation.find((step) => step.step === 'pool'), { step: 'pool', units: result.pool });
+    assert.deepEqual(
+      result.explanation.find((step) => step.step === 'pool'),
+      { step: 'pool', units: result.pool },
+    );
     assert.deepEqual(result.explanation.at(-1), { step: 'result', quantity: result.quantity });
     const text = explainText(input.sku, result);
-    assert.ok(text.startsWith(`${input.sku} on ${result.channelCode} shows ${result.quantity} (rule set v${input.ruleVersion})`), text);
+    assert.ok(
+      text.startsWith(
+        `${input.sku} on ${result.channelCode} shows ${result.quantity} (rule set v${input.ruleVersion})`,
+      ),
+      text,
+    );
     assert.ok(text.includes(`  = ${result.quantity}`), text);
     const same = quiet[index]!;
     assert.deepEqual(
@@ -177,9 +198,14 @@ function table(rows: Row[]): void {
       const results = compute(row);
       const shows = Object.fromEntries(Object.keys(row.shows).map((id) => [id, get(results, id).quantity]));
       assert.deepEqual(shows, row.shows);
-      if (row.pool) assert.deepEqual(Object.fromEntries(Object.keys(row.pool).map((id) => [id, get(results, id).pool])), row.pool);
+      if (row.pool)
+        assert.deepEqual(Object.fromEntries(Object.keys(row.pool).map((id) => [id, get(results, id).pool])), row.pool);
       for (const [id, steps] of Object.entries(row.steps ?? {})) {
-        for (const step of steps) assert.ok(get(results, id).explanation.some((seen) => isDeepStrictEqual(seen, step)), `${id} explains ${JSON.stringify(step)}:\n${JSON.stringify(get(results, id).explanation)}`);
+        for (const step of steps)
+          assert.ok(
+            get(results, id).explanation.some((seen) => isDeepStrictEqual(seen, step)),
+            `${id} explains ${JSON.stringify(step)}:\n${JSON.stringify(get(results, id).explanation)}`,
+          );
       }
       row.check?.(results);
     });
@@ -207,14 +233,25 @@ describe('pool: the channel locations, in priority order', () => {
       channels: { shop: ['WH1', 'WH2'] },
       shows: { [L]: 8 },
       pool: { [L]: 8 },
-      steps: { [L]: [{ step: 'location', location: 'WH1', available: 5, contributes: 5 }, { step: 'location', location: 'WH2', available: 3, contributes: 3 }] },
+      steps: {
+        [L]: [
+          { step: 'location', location: 'WH1', available: 5, contributes: 5 },
+          { step: 'location', location: 'WH2', available: 3, contributes: 3 },
+        ],
+      },
     },
     {
       name: 'a location not linked to the channel never counts',
       levels: { WH1: 5, WH3: 100, STORE1: 40 },
       channels: { shop: ['WH1'] },
       shows: { [L]: 5 },
-      check: (results) => assert.deepEqual(get(results, L).explanation.filter((step) => step.step === 'location').map((step) => step.location), ['WH1']),
+      check: (results) =>
+        assert.deepEqual(
+          get(results, L)
+            .explanation.filter((step) => step.step === 'location')
+            .map((step) => step.location),
+          ['WH1'],
+        ),
     },
     {
       name: 'an excluded location contributes nothing and says why',
@@ -222,7 +259,9 @@ describe('pool: the channel locations, in priority order', () => {
       channels: { shop: ['WH1', 'WH2'] },
       rules: { channels: { shop: { exclude_locations: ['WH2'] } } },
       shows: { [L]: 5 },
-      steps: { [L]: [{ step: 'location', location: 'WH2', available: 0, contributes: 0, excluded: 'excluded by rule' }] },
+      steps: {
+        [L]: [{ step: 'location', location: 'WH2', available: 0, contributes: 0, excluded: 'excluded by rule' }],
+      },
     },
     {
       name: 'exclusions in defaults apply to every channel; a channel list replaces them',
@@ -267,7 +306,9 @@ describe('pool: the channel locations, in priority order', () => {
       shows: { [L]: 8 },
       check: (results) =>
         assert.deepEqual(
-          get(results, L).explanation.filter((step) => step.step === 'location').map((step) => step.location),
+          get(results, L)
+            .explanation.filter((step) => step.step === 'location')
+            .map((step) => step.location),
           ['WH2', 'STORE1', 'WH1'],
         ),
     },
@@ -278,9 +319,25 @@ describe('pool: the channel locations, in priority order', () => {
 
 describe('buffer: fixed units', () => {
   table([
-    { name: 'holds back its units', levels: { WH1: 8 }, rules: { defaults: { buffer: { units: 2 } } }, shows: { [L]: 6 }, steps: { [L]: [{ step: 'buffer', kind: 'fixed', units: 2 }] } },
-    { name: 'more units than the pool: 0, never negative', levels: { WH1: 3 }, rules: { defaults: { buffer: { units: 5 } } }, shows: { [L]: 0 } },
-    { name: 'equal to the pool: 0', levels: { WH1: 3 }, rules: { defaults: { buffer: { units: 3 } } }, shows: { [L]: 0 } },
+    {
+      name: 'holds back its units',
+      levels: { WH1: 8 },
+      rules: { defaults: { buffer: { units: 2 } } },
+      shows: { [L]: 6 },
+      steps: { [L]: [{ step: 'buffer', kind: 'fixed', units: 2 }] },
+    },
+    {
+      name: 'more units than the pool: 0, never negative',
+      levels: { WH1: 3 },
+      rules: { defaults: { buffer: { units: 5 } } },
+      shows: { [L]: 0 },
+    },
+    {
+      name: 'equal to the pool: 0',
+      levels: { WH1: 3 },
+      rules: { defaults: { buffer: { units: 3 } } },
+      shows: { [L]: 0 },
+    },
     {
       name: 'units 0 is no buffer (and no step)',
       levels: { WH1: 3 },
@@ -313,11 +370,36 @@ describe('buffer: percent (floor of the remaining share)', () => {
       shows: { [L]: 7 },
       steps: { [L]: [{ step: 'shares', percent: 10, held_back: 1, parts: [{ source: 'buffer', percent: 10 }] }] },
     },
-    { name: '25% of 8: exactly 6', levels: { WH1: 8 }, rules: { defaults: { buffer: { percent: 25 } } }, shows: { [L]: 6 } },
-    { name: '33% of 10: floor(6.7) = 6', levels: { WH1: 10 }, rules: { defaults: { buffer: { percent: 33 } } }, shows: { [L]: 6 } },
-    { name: '12.5% of 8: exactly 7', levels: { WH1: 8 }, rules: { defaults: { buffer: { percent: 12.5 } } }, shows: { [L]: 7 } },
-    { name: '57.7% of 1000: exactly 423, not 422 from floating-point noise', levels: { WH1: 1000 }, rules: { defaults: { buffer: { percent: 57.7 } } }, shows: { [L]: 423 } },
-    { name: '0.1% of 1000: exactly 999', levels: { WH1: 1000 }, rules: { defaults: { buffer: { percent: 0.1 } } }, shows: { [L]: 999 } },
+    {
+      name: '25% of 8: exactly 6',
+      levels: { WH1: 8 },
+      rules: { defaults: { buffer: { percent: 25 } } },
+      shows: { [L]: 6 },
+    },
+    {
+      name: '33% of 10: floor(6.7) = 6',
+      levels: { WH1: 10 },
+      rules: { defaults: { buffer: { percent: 33 } } },
+      shows: { [L]: 6 },
+    },
+    {
+      name: '12.5% of 8: exactly 7',
+      levels: { WH1: 8 },
+      rules: { defaults: { buffer: { percent: 12.5 } } },
+      shows: { [L]: 7 },
+    },
+    {
+      name: '57.7% of 1000: exactly 423, not 422 from floating-point noise',
+      levels: { WH1: 1000 },
+      rules: { defaults: { buffer: { percent: 57.7 } } },
+      shows: { [L]: 423 },
+    },
+    {
+      name: '0.1% of 1000: exactly 999',
+      levels: { WH1: 1000 },
+      rules: { defaults: { buffer: { percent: 0.1 } } },
+      shows: { [L]: 999 },
+    },
     { name: '100%: 0', levels: { WH1: 1000 }, rules: { defaults: { buffer: { percent: 100 } } }, shows: { [L]: 0 } },
     {
       name: '0%: no step',
@@ -326,8 +408,18 @@ describe('buffer: percent (floor of the remaining share)', () => {
       shows: { [L]: 9 },
       check: (results) => assert.ok(!get(results, L).explanation.some((step) => step.step === 'shares')),
     },
-    { name: '1% of 99: floor(98.01) = 98 (small pools keep at least the floor)', levels: { WH1: 99 }, rules: { defaults: { buffer: { percent: 1 } } }, shows: { [L]: 98 } },
-    { name: 'percent first, then units: 50% of 10 minus 2 = 3', levels: { WH1: 10 }, rules: { defaults: { buffer: { percent: 50, units: 2 } } }, shows: { [L]: 3 } },
+    {
+      name: '1% of 99: floor(98.01) = 98 (small pools keep at least the floor)',
+      levels: { WH1: 99 },
+      rules: { defaults: { buffer: { percent: 1 } } },
+      shows: { [L]: 98 },
+    },
+    {
+      name: 'percent first, then units: 50% of 10 minus 2 = 3',
+      levels: { WH1: 10 },
+      rules: { defaults: { buffer: { percent: 50, units: 2 } } },
+      shows: { [L]: 3 },
+    },
   ]);
 });
 
@@ -360,7 +452,12 @@ describe('buffer: zero at or below (on the pool)', () => {
       rules: { defaults: { buffer: { zero_at_or_below: 3 } } },
       shows: { [L]: 4 },
     },
-    { name: 'zero at or below 0: no effect', levels: { WH1: 1 }, rules: { defaults: { buffer: { zero_at_or_below: 0 } } }, shows: { [L]: 1 } },
+    {
+      name: 'zero at or below 0: no effect',
+      levels: { WH1: 1 },
+      rules: { defaults: { buffer: { zero_at_or_below: 0 } } },
+      shows: { [L]: 1 },
+    },
   ]);
 });
 
@@ -380,9 +477,27 @@ describe('buffer: dynamic (velocity x p95 seconds x safety factor, rounded, clam
         assert.equal(step.detail, '0.0250 units/s x 60.00 s p95 x 2 = 3, within [0, no ceiling]');
       },
     },
-    { name: 'rounded: 0.01 x 60 s x 2 = 1.2 holds 1', levels: { WH1: 10 }, velocity: { WH1: 0.01 }, rules: { defaults: { buffer: { dynamic: { safety_factor: 2 } } } }, shows: { [L]: 9 } },
-    { name: 'rounded: 0.01 x 60 s x 3 = 1.8 holds 2', levels: { WH1: 10 }, velocity: { WH1: 0.01 }, rules: { defaults: { buffer: { dynamic: { safety_factor: 3 } } } }, shows: { [L]: 8 } },
-    { name: 'rounded: 0.025 x 60 s x 1 = 1.5 holds 2 (half up)', levels: { WH1: 10 }, velocity: { WH1: 0.025 }, rules: { defaults: { buffer: { dynamic: { safety_factor: 1 } } } }, shows: { [L]: 8 } },
+    {
+      name: 'rounded: 0.01 x 60 s x 2 = 1.2 holds 1',
+      levels: { WH1: 10 },
+      velocity: { WH1: 0.01 },
+      rules: { defaults: { buffer: { dynamic: { safety_factor: 2 } } } },
+      shows: { [L]: 9 },
+    },
+    {
+      name: 'rounded: 0.01 x 60 s x 3 = 1.8 holds 2',
+      levels: { WH1: 10 },
+      velocity: { WH1: 0.01 },
+      rules: { defaults: { buffer: { dynamic: { safety_factor: 3 } } } },
+      shows: { [L]: 8 },
+    },
+    {
+      name: 'rounded: 0.025 x 60 s x 1 = 1.5 holds 2 (half up)',
+      levels: { WH1: 10 },
+      velocity: { WH1: 0.025 },
+      rules: { defaults: { buffer: { dynamic: { safety_factor: 1 } } } },
+      shows: { [L]: 8 },
+    },
     {
       name: 'a trickle (0.001 units/s x 60 s x 1.5 = 0.09) holds nothing: one old sale does not keep a unit back for hours',
       levels: { WH1: 10 },
@@ -411,7 +526,16 @@ describe('buffer: dynamic (velocity x p95 seconds x safety factor, rounded, clam
       velocity: { WH1: 1 },
       rules: { defaults: { buffer: { dynamic: { safety_factor: 1.5, floor: 1, ceiling: 5 } } } },
       shows: { [L]: 45 },
-      steps: { [L]: [{ step: 'buffer', kind: 'dynamic', units: 5, detail: '1.0000 units/s x 600.00 s p95 x 1.5 = 900, within [1, 5]' }] },
+      steps: {
+        [L]: [
+          {
+            step: 'buffer',
+            kind: 'dynamic',
+            units: 5,
+            detail: '1.0000 units/s x 600.00 s p95 x 1.5 = 900, within [1, 5]',
+          },
+        ],
+      },
     },
     {
       name: 'a slower channel keeps a larger buffer than a faster one for the same velocity',
@@ -427,7 +551,10 @@ describe('buffer: dynamic (velocity x p95 seconds x safety factor, rounded, clam
       levels: { WH1: 20, WH2: 20 },
       channels: { shop: ['WH1', 'WH2'] },
       velocity: { WH1: 0.05, WH2: 1, WH3: 1 },
-      rules: { defaults: { buffer: { dynamic: { safety_factor: 1 } } }, channels: { shop: { exclude_locations: ['WH2'] } } },
+      rules: {
+        defaults: { buffer: { dynamic: { safety_factor: 1 } } },
+        channels: { shop: { exclude_locations: ['WH2'] } },
+      },
       // 0.05 x 60 = 3.
       shows: { [L]: 17 },
     },
@@ -460,11 +587,33 @@ describe('buffer: dynamic (velocity x p95 seconds x safety factor, rounded, clam
 
 describe('cap', () => {
   table([
-    { name: 'cap 5 on a pool of 8: 5', levels: { WH1: 8 }, rules: { channels: { shop: { cap: 5 } } }, shows: { [L]: 5 }, steps: { [L]: [{ step: 'cap', cap: 5, applied: true }] } },
-    { name: 'cap 5 on a pool of 3: 3', levels: { WH1: 3 }, rules: { channels: { shop: { cap: 5 } } }, shows: { [L]: 3 }, steps: { [L]: [{ step: 'cap', cap: 5, applied: false }] } },
+    {
+      name: 'cap 5 on a pool of 8: 5',
+      levels: { WH1: 8 },
+      rules: { channels: { shop: { cap: 5 } } },
+      shows: { [L]: 5 },
+      steps: { [L]: [{ step: 'cap', cap: 5, applied: true }] },
+    },
+    {
+      name: 'cap 5 on a pool of 3: 3',
+      levels: { WH1: 3 },
+      rules: { channels: { shop: { cap: 5 } } },
+      shows: { [L]: 3 },
+      steps: { [L]: [{ step: 'cap', cap: 5, applied: false }] },
+    },
     { name: 'cap 0: 0', levels: { WH1: 3 }, rules: { channels: { shop: { cap: 0 } } }, shows: { [L]: 0 } },
-    { name: 'cap after buffers: 10 - 2 = 8, capped to 5', levels: { WH1: 10 }, rules: { channels: { shop: { cap: 5, buffer: { units: 2 } } } }, shows: { [L]: 5 } },
-    { name: 'cap above the buffered quantity: 6 - 2 = 4 stays 4', levels: { WH1: 6 }, rules: { channels: { shop: { cap: 5, buffer: { units: 2 } } } }, shows: { [L]: 4 } },
+    {
+      name: 'cap after buffers: 10 - 2 = 8, capped to 5',
+      levels: { WH1: 10 },
+      rules: { channels: { shop: { cap: 5, buffer: { units: 2 } } } },
+      shows: { [L]: 5 },
+    },
+    {
+      name: 'cap above the buffered quantity: 6 - 2 = 4 stays 4',
+      levels: { WH1: 6 },
+      rules: { channels: { shop: { cap: 5, buffer: { units: 2 } } } },
+      shows: { [L]: 4 },
+    },
     {
       name: 'cap null on a channel lifts the default cap',
       levels: { WH1: 10 },
@@ -493,13 +642,21 @@ describe('allocation: ring-fenced stock', () => {
       channels: { shop: ['WH1'], b2b: ['WH1'] },
       rules: { channels: { b2b: { allocation: { percent: 20 } } } },
       shows: { 'L-shop': 8, 'L-b2b': 10 },
-      steps: { 'L-shop': [{ step: 'shares', percent: 20, held_back: 2, parts: [{ source: 'allocation:b2b', percent: 20 }] }] },
+      steps: {
+        'L-shop': [{ step: 'shares', percent: 20, held_back: 2, parts: [{ source: 'allocation:b2b', percent: 20 }] }],
+      },
     },
     {
       name: "several channels' percentages and the buffer percent add up: shop 100-30-20-10 = 40%, b2b 80%, outlet 70%",
       levels: { WH1: 10 },
       channels: { shop: ['WH1'], b2b: ['WH1'], outlet: ['WH1'] },
-      rules: { channels: { shop: { buffer: { percent: 10 } }, b2b: { allocation: { percent: 30 } }, outlet: { allocation: { percent: 20 } } } },
+      rules: {
+        channels: {
+          shop: { buffer: { percent: 10 } },
+          b2b: { allocation: { percent: 30 } },
+          outlet: { allocation: { percent: 20 } },
+        },
+      },
       shows: { 'L-shop': 4, 'L-b2b': 8, 'L-outlet': 7 },
     },
     {
@@ -508,7 +665,19 @@ describe('allocation: ring-fenced stock', () => {
       channels: { shop: ['WH1'], b2b: ['WH1'], outlet: ['WH1'] },
       rules: { channels: { b2b: { allocation: { percent: 30 } }, outlet: { allocation: { percent: 30 } } } },
       shows: { 'L-shop': 2 },
-      steps: { 'L-shop': [{ step: 'shares', percent: 60, held_back: 3, parts: [{ source: 'allocation:b2b', percent: 30 }, { source: 'allocation:outlet', percent: 30 }] }] },
+      steps: {
+        'L-shop': [
+          {
+            step: 'shares',
+            percent: 60,
+            held_back: 3,
+            parts: [
+              { source: 'allocation:b2b', percent: 30 },
+              { source: 'allocation:outlet', percent: 30 },
+            ],
+          },
+        ],
+      },
     },
     {
       name: 'shares are capped at 100%: allocation 60% + buffer 50% leaves 0, never negative',
@@ -518,7 +687,10 @@ describe('allocation: ring-fenced stock', () => {
       shows: { 'L-shop': 0, 'L-b2b': 10 },
       check: (results) => {
         const step = get(results, 'L-shop').explanation.find((seen) => seen.step === 'shares');
-        assert.ok(step && step.step === 'shares' && step.percent === 100 && step.held_back === 10, JSON.stringify(step));
+        assert.ok(
+          step && step.step === 'shares' && step.percent === 100 && step.held_back === 10,
+          JSON.stringify(step),
+        );
       },
     },
     {
@@ -532,7 +704,11 @@ describe('allocation: ring-fenced stock', () => {
       name: 'a channel with several listings of the variant is fenced once, not per listing',
       levels: { WH1: 10 },
       channels: { shop: ['WH1'], b2b: ['WH1'] },
-      listings: [['L-shop', 'shop', 1], ['L-b2b-1', 'b2b', 2], ['L-b2b-2', 'b2b', 3]],
+      listings: [
+        ['L-shop', 'shop', 1],
+        ['L-b2b-1', 'b2b', 2],
+        ['L-b2b-2', 'b2b', 3],
+      ],
       rules: { channels: { b2b: { allocation: { units: 3 } } } },
       shows: { 'L-shop': 7, 'L-b2b-1': 10, 'L-b2b-2': 10 },
     },
@@ -540,7 +716,11 @@ describe('allocation: ring-fenced stock', () => {
       name: 'the same for a percentage: 20% fenced once for two b2b listings, not 40%',
       levels: { WH1: 10 },
       channels: { shop: ['WH1'], b2b: ['WH1'] },
-      listings: [['L-shop', 'shop', 1], ['L-b2b-1', 'b2b', 2], ['L-b2b-2', 'b2b', 3]],
+      listings: [
+        ['L-shop', 'shop', 1],
+        ['L-b2b-1', 'b2b', 2],
+        ['L-b2b-2', 'b2b', 3],
+      ],
       rules: { channels: { b2b: { allocation: { percent: 20 } } } },
       shows: { 'L-shop': 8, 'L-b2b-1': 10, 'L-b2b-2': 10 },
     },
@@ -583,7 +763,13 @@ describe('low stock: only the best-ranked listings show it', () => {
         'L-bol': [{ step: 'low_stock', threshold: 3, listings_max: 1, position: 2, applied: true }],
       },
     },
-    { name: 'pool 4 > threshold 3: every listing shows', levels: { WH1: 4 }, channels, rules, shows: { 'L-shop': 4, 'L-bol': 4, 'L-amazon': 4 } },
+    {
+      name: 'pool 4 > threshold 3: every listing shows',
+      levels: { WH1: 4 },
+      channels,
+      rules,
+      shows: { 'L-shop': 4, 'L-bol': 4, 'L-amazon': 4 },
+    },
     {
       name: 'listings_max 2: the best two show',
       levels: { WH1: 2 },
@@ -595,7 +781,11 @@ describe('low stock: only the best-ranked listings show it', () => {
       name: 'lower rank wins, whatever the input order',
       levels: { WH1: 2 },
       channels,
-      listings: [['L-shop', 'shop', 5], ['L-bol', 'bol', 1], ['L-amazon', 'amazon', 3]],
+      listings: [
+        ['L-shop', 'shop', 5],
+        ['L-bol', 'bol', 1],
+        ['L-amazon', 'amazon', 3],
+      ],
       rules,
       shows: { 'L-shop': 0, 'L-bol': 2, 'L-amazon': 0 },
     },
@@ -603,7 +793,11 @@ describe('low stock: only the best-ranked listings show it', () => {
       name: 'ties by listing id',
       levels: { WH1: 2 },
       channels,
-      listings: [['L-c', 'shop', 1], ['L-a', 'bol', 1], ['L-b', 'amazon', 1]],
+      listings: [
+        ['L-c', 'shop', 1],
+        ['L-a', 'bol', 1],
+        ['L-b', 'amazon', 1],
+      ],
       rules,
       shows: { 'L-c': 0, 'L-a': 2, 'L-b': 0 },
     },
@@ -669,7 +863,10 @@ describe('bundles: per location, min over components of floor(available / quanti
     {
       name: 'rules apply to kits: floor(9 kits x 90%) = 8, minus 1 unit, capped at 5',
       channels: { shop: ['WH1'] },
-      components: [{ sku: 'A', quantity: 1, levels: { WH1: 9 } }, { sku: 'B', quantity: 1, levels: { WH1: 20 } }],
+      components: [
+        { sku: 'A', quantity: 1, levels: { WH1: 9 } },
+        { sku: 'B', quantity: 1, levels: { WH1: 20 } },
+      ],
       rules: { channels: { shop: { buffer: { percent: 10, units: 1 }, cap: 5 } } },
       shows: { [L]: 5 },
     },
@@ -685,15 +882,34 @@ describe('bundles: per location, min over components of floor(available / quanti
   it('a component shared by two bundles: both are computed from it, and selling one kit lowers the other', () => {
     // KIT-1 = 2 x A + 1 x B; KIT-2 = 3 x A + 1 x C; A is shared.
     const kits = (a: number, b: number, c: number) => ({
-      kit1: get(compute({ components: [{ sku: 'A', quantity: 2, levels: { WH1: a } }, { sku: 'B', quantity: 1, levels: { WH1: b } }] }), L),
-      kit2: get(compute({ components: [{ sku: 'A', quantity: 3, levels: { WH1: a } }, { sku: 'C', quantity: 1, levels: { WH1: c } }] }), L),
+      kit1: get(
+        compute({
+          components: [
+            { sku: 'A', quantity: 2, levels: { WH1: a } },
+            { sku: 'B', quantity: 1, levels: { WH1: b } },
+          ],
+        }),
+        L,
+      ),
+      kit2: get(
+        compute({
+          components: [
+            { sku: 'A', quantity: 3, levels: { WH1: a } },
+            { sku: 'C', quantity: 1, levels: { WH1: c } },
+          ],
+        }),
+        L,
+      ),
     });
     const before = kits(6, 10, 10);
     assert.deepEqual([before.kit1.quantity, before.kit2.quantity], [3, 2]);
     // One KIT-1 sold: A - 2, B - 1.
     const after = kits(4, 9, 10);
     assert.deepEqual([after.kit1.quantity, after.kit2.quantity], [2, 1]);
-    assert.equal((after.kit2.explanation.find((step) => step.step === 'location') as { limited_by?: string }).limited_by, 'A');
+    assert.equal(
+      (after.kit2.explanation.find((step) => step.step === 'location') as { limited_by?: string }).limited_by,
+      'A',
+    );
     // Component A sold on its own (A - 2): both kits drop again.
     const alone = kits(2, 9, 10);
     assert.deepEqual([alone.kit1.quantity, alone.kit2.quantity], [1, 0]);
@@ -706,17 +922,45 @@ describe('pickup: a store counts only with a fresh cycle count', () => {
   const channels = { shop: ['WH1', 'STORE1'] };
   const pickup: RuleSet = { channels: { shop: { pickup: { count_max_age_hours: 24 } } } };
   table([
-    { name: 'store counted 2 h ago counts', levels: { WH1: 5, STORE1: { available: 3, countedHoursAgo: 2 } }, channels, rules: pickup, shows: { [L]: 8 } },
+    {
+      name: 'store counted 2 h ago counts',
+      levels: { WH1: 5, STORE1: { available: 3, countedHoursAgo: 2 } },
+      channels,
+      rules: pickup,
+      shows: { [L]: 8 },
+    },
     {
       name: 'store counted 30 h ago does not',
       levels: { WH1: 5, STORE1: { available: 3, countedHoursAgo: 30 } },
       channels,
       rules: pickup,
       shows: { [L]: 5 },
-      steps: { [L]: [{ step: 'location', location: 'STORE1', available: 0, contributes: 0, excluded: 'no cycle count within the pickup age' }] },
+      steps: {
+        [L]: [
+          {
+            step: 'location',
+            location: 'STORE1',
+            available: 0,
+            contributes: 0,
+            excluded: 'no cycle count within the pickup age',
+          },
+        ],
+      },
     },
-    { name: 'store counted exactly 24 h ago still counts', levels: { WH1: 5, STORE1: { available: 3, countedHoursAgo: 24 } }, channels, rules: pickup, shows: { [L]: 8 } },
-    { name: 'store never counted does not count', levels: { WH1: 5, STORE1: 3 }, channels, rules: pickup, shows: { [L]: 5 } },
+    {
+      name: 'store counted exactly 24 h ago still counts',
+      levels: { WH1: 5, STORE1: { available: 3, countedHoursAgo: 24 } },
+      channels,
+      rules: pickup,
+      shows: { [L]: 8 },
+    },
+    {
+      name: 'store never counted does not count',
+      levels: { WH1: 5, STORE1: 3 },
+      channels,
+      rules: pickup,
+      shows: { [L]: 5 },
+    },
     {
       name: 'warehouses are unaffected by a stale or missing count',
       levels: { WH1: { available: 5, countedHoursAgo: 500 }, WH2: 4 },
@@ -724,8 +968,19 @@ describe('pickup: a store counts only with a fresh cycle count', () => {
       rules: pickup,
       shows: { [L]: 9 },
     },
-    { name: 'other kinds (dropship) are unaffected', levels: { DROP: 6 }, channels: { shop: ['DROP'] }, rules: pickup, shows: { [L]: 6 } },
-    { name: 'without the pickup rule a stale store counts', levels: { WH1: 5, STORE1: { available: 3, countedHoursAgo: 300 } }, channels, shows: { [L]: 8 } },
+    {
+      name: 'other kinds (dropship) are unaffected',
+      levels: { DROP: 6 },
+      channels: { shop: ['DROP'] },
+      rules: pickup,
+      shows: { [L]: 6 },
+    },
+    {
+      name: 'without the pickup rule a stale store counts',
+      levels: { WH1: 5, STORE1: { available: 3, countedHoursAgo: 300 } },
+      channels,
+      shows: { [L]: 8 },
+    },
     {
       name: 'the rule is per channel: pos without it counts the stale store',
       levels: { STORE1: { available: 3, countedHoursAgo: 30 } },
@@ -782,7 +1037,11 @@ describe('pre-order: incoming stock, separate from quantity', () => {
       shows: { [L]: 4 },
       check: (results) => {
         const result = get(results, L);
-        assert.deepEqual(result.preorder, { quantity: 15, earliest_at: iso(T0 + 2 * DAY), latest_at: iso(T0 + 4 * DAY) });
+        assert.deepEqual(result.preorder, {
+          quantity: 15,
+          earliest_at: iso(T0 + 2 * DAY),
+          latest_at: iso(T0 + 4 * DAY),
+        });
         assert.ok(!result.explanation.some((step) => step.step === 'result' && step.quantity !== 4));
         assert.match(explainText('SKU-1', result), /pre-order: 15 expected 2025-03-12 to 2025-03-14/);
       },
@@ -809,20 +1068,36 @@ describe('pre-order: incoming stock, separate from quantity', () => {
     },
     {
       name: 'exactly N days counts, one millisecond later does not',
-      incoming: [{ location: 'WH1', quantity: 3, inDays: 7 }, { location: 'WH1', quantity: 4, inDays: 7 + 1 / DAY }],
+      incoming: [
+        { location: 'WH1', quantity: 3, inDays: 7 },
+        { location: 'WH1', quantity: 4, inDays: 7 + 1 / DAY },
+      ],
       rules: preorder7,
       shows: { [L]: 0 },
-      check: (results) => assert.deepEqual(get(results, L).preorder, { quantity: 3, earliest_at: iso(T0 + 7 * DAY), latest_at: iso(T0 + 7 * DAY) }),
+      check: (results) =>
+        assert.deepEqual(get(results, L).preorder, {
+          quantity: 3,
+          earliest_at: iso(T0 + 7 * DAY),
+          latest_at: iso(T0 + 7 * DAY),
+        }),
     },
     {
       // Past-due lines keep the date their purchase order states, not "now": a date that moved
       // with `now` would rewrite every listing on every recompute.
       name: "past-due lines are still offered, with the purchase order's own date",
       levels: { WH1: 1 },
-      incoming: [{ location: 'WH1', quantity: 6, inDays: -3 }, { location: 'WH1', quantity: 1, inDays: 2 }],
+      incoming: [
+        { location: 'WH1', quantity: 6, inDays: -3 },
+        { location: 'WH1', quantity: 1, inDays: 2 },
+      ],
       rules: preorder7,
       shows: { [L]: 1 },
-      check: (results) => assert.deepEqual(get(results, L).preorder, { quantity: 7, earliest_at: iso(T0 - 3 * DAY), latest_at: iso(T0 + 2 * DAY) }),
+      check: (results) =>
+        assert.deepEqual(get(results, L).preorder, {
+          quantity: 7,
+          earliest_at: iso(T0 - 3 * DAY),
+          latest_at: iso(T0 + 2 * DAY),
+        }),
     },
     {
       name: 'only past-due lines: offered, and the offer does not move with now',
@@ -871,7 +1146,10 @@ describe('pre-order: incoming stock, separate from quantity', () => {
     },
     {
       name: 'within 0 days: only what is due now',
-      incoming: [{ location: 'WH1', quantity: 2, inDays: 0 }, { location: 'WH1', quantity: 5, inDays: 1 }],
+      incoming: [
+        { location: 'WH1', quantity: 2, inDays: 0 },
+        { location: 'WH1', quantity: 5, inDays: 1 },
+      ],
       rules: { channels: { shop: { preorder: { within_days: 0 } } } },
       shows: { [L]: 0 },
       check: (results) => assert.equal(get(results, L).preorder?.quantity, 2),
@@ -887,7 +1165,10 @@ describe('explanation and explainText', () => {
       levels: { WH1: 30, WH2: -2, STORE1: { available: 9, countedHoursAgo: 99 } },
       channels: { shop: ['WH1', 'STORE1', 'WH2'], b2b: ['WH1'], own: ['WH1'] },
       velocity: { WH1: 0.025 },
-      incoming: [{ location: 'WH1', quantity: 12, inDays: 2 }, { location: 'WH2', quantity: 3, inDays: 5 }],
+      incoming: [
+        { location: 'WH1', quantity: 12, inDays: 2 },
+        { location: 'WH2', quantity: 3, inDays: 5 },
+      ],
       rules: {
         channels: {
           shop: {
@@ -907,7 +1188,20 @@ describe('explanation and explainText', () => {
     assert.equal(result.quantity, 12);
     assert.deepEqual(
       result.explanation.map((step) => step.step),
-      ['location', 'location', 'location', 'pool', 'shares', 'allocation', 'buffer', 'buffer', 'zero_threshold', 'low_stock', 'cap', 'result'],
+      [
+        'location',
+        'location',
+        'location',
+        'pool',
+        'shares',
+        'allocation',
+        'buffer',
+        'buffer',
+        'zero_threshold',
+        'low_stock',
+        'cap',
+        'result',
+      ],
     );
     const text = explainText(input.sku, result);
     const expected = [
@@ -936,7 +1230,10 @@ describe('explanation and explainText', () => {
       { step: 'pool', units: 3 },
       { step: 'result', quantity: 3 },
     ]);
-    assert.equal(explainText('SKU-1', result), 'SKU-1 on shop shows 3 (rule set v7)\n  WH1: available 3, contributes 3\n  pool: 3\n  = 3');
+    assert.equal(
+      explainText('SKU-1', result),
+      'SKU-1 on shop shows 3 (rule set v7)\n  WH1: available 3, contributes 3\n  pool: 3\n  = 3',
+    );
   });
 
   it('explainText says when the zero threshold and low stock apply', () => {
@@ -959,17 +1256,35 @@ describe('explanation and explainText', () => {
 
 describe('channelRules: channel over defaults, buffer merged field by field', () => {
   const ruleSet: RuleSet = {
-    defaults: { cap: 5, buffer: { units: 1, percent: 10, dynamic: { safety_factor: 1, floor: 2 } }, exclude_locations: ['WH2'] },
-    channels: { bol: { cap: 3, buffer: { percent: 20, dynamic: { safety_factor: 3 } } }, b2b: { allocation: { units: 4 } } },
+    defaults: {
+      cap: 5,
+      buffer: { units: 1, percent: 10, dynamic: { safety_factor: 1, floor: 2 } },
+      exclude_locations: ['WH2'],
+    },
+    channels: {
+      bol: { cap: 3, buffer: { percent: 20, dynamic: { safety_factor: 3 } } },
+      b2b: { allocation: { units: 4 } },
+    },
   };
   it('a channel without an override gets the defaults', () => {
-    assert.deepEqual(channelRules(ruleSet, 'shop'), { cap: 5, buffer: { units: 1, percent: 10, dynamic: { safety_factor: 1, floor: 2 } }, exclude_locations: ['WH2'] });
+    assert.deepEqual(channelRules(ruleSet, 'shop'), {
+      cap: 5,
+      buffer: { units: 1, percent: 10, dynamic: { safety_factor: 1, floor: 2 } },
+      exclude_locations: ['WH2'],
+    });
   });
   it('buffer fields merge; dynamic is replaced whole; other fields override', () => {
-    assert.deepEqual(channelRules(ruleSet, 'bol'), { cap: 3, buffer: { units: 1, percent: 20, dynamic: { safety_factor: 3 } }, exclude_locations: ['WH2'] });
+    assert.deepEqual(channelRules(ruleSet, 'bol'), {
+      cap: 3,
+      buffer: { units: 1, percent: 20, dynamic: { safety_factor: 3 } },
+      exclude_locations: ['WH2'],
+    });
   });
   it('no buffer anywhere: buffer undefined', () => {
-    assert.deepEqual(channelRules({ channels: { b2b: { allocation: { units: 4 } } } }, 'b2b'), { allocation: { units: 4 }, buffer: undefined });
+    assert.deepEqual(channelRules({ channels: { b2b: { allocation: { units: 4 } } } }, 'b2b'), {
+      allocation: { units: 4 },
+      buffer: undefined,
+    });
     assert.deepEqual(channelRules({}, 'x'), { buffer: undefined });
   });
 });
@@ -983,28 +1298,88 @@ describe('checkRuleSet: each bad rule gives a problem at its path', () => {
 
   const rows: [string, RuleSet, string[]][] = [
     ['negative buffer percent', { defaults: { buffer: { percent: -1 } } }, ['/defaults/buffer/percent']],
-    ['buffer percent above 100', { channels: { bol: { buffer: { percent: 100.5 } } } }, ['/channels/bol/buffer/percent']],
-    ['buffer percent NaN', { channels: { bol: { buffer: { percent: Number.NaN } } } }, ['/channels/bol/buffer/percent']],
-    ['negative allocation percent', { channels: { b2b: { allocation: { percent: -5 } } } }, ['/channels/b2b/allocation/percent']],
-    ['allocation percent above 100', { channels: { b2b: { allocation: { percent: 101 } } } }, ['/channels/b2b/allocation/percent', '/channels']],
+    [
+      'buffer percent above 100',
+      { channels: { bol: { buffer: { percent: 100.5 } } } },
+      ['/channels/bol/buffer/percent'],
+    ],
+    [
+      'buffer percent NaN',
+      { channels: { bol: { buffer: { percent: Number.NaN } } } },
+      ['/channels/bol/buffer/percent'],
+    ],
+    [
+      'negative allocation percent',
+      { channels: { b2b: { allocation: { percent: -5 } } } },
+      ['/channels/b2b/allocation/percent'],
+    ],
+    [
+      'allocation percent above 100',
+      { channels: { b2b: { allocation: { percent: 101 } } } },
+      ['/channels/b2b/allocation/percent', '/channels'],
+    ],
     ['negative buffer units', { channels: { shop: { buffer: { units: -1 } } } }, ['/channels/shop/buffer/units']],
     ['fractional buffer units', { channels: { shop: { buffer: { units: 1.5 } } } }, ['/channels/shop/buffer/units']],
-    ['negative allocation units', { channels: { b2b: { allocation: { units: -2 } } } }, ['/channels/b2b/allocation/units']],
-    ['negative zero_at_or_below', { defaults: { buffer: { zero_at_or_below: -1 } } }, ['/defaults/buffer/zero_at_or_below']],
+    [
+      'negative allocation units',
+      { channels: { b2b: { allocation: { units: -2 } } } },
+      ['/channels/b2b/allocation/units'],
+    ],
+    [
+      'negative zero_at_or_below',
+      { defaults: { buffer: { zero_at_or_below: -1 } } },
+      ['/defaults/buffer/zero_at_or_below'],
+    ],
     ['cap below zero', { channels: { bol: { cap: -1 } } }, ['/channels/bol/cap']],
     ['cap below zero in defaults', { defaults: { cap: -3 } }, ['/defaults/cap']],
-    ['dynamic floor above ceiling', { defaults: { buffer: { dynamic: { safety_factor: 1, floor: 5, ceiling: 2 } } } }, ['/defaults/buffer/dynamic']],
-    ['dynamic negative safety factor', { defaults: { buffer: { dynamic: { safety_factor: -1 } } } }, ['/defaults/buffer/dynamic/safety_factor']],
-    ['dynamic negative floor', { channels: { shop: { buffer: { dynamic: { safety_factor: 1, floor: -1 } } } } }, ['/channels/shop/buffer/dynamic/floor']],
-    ['unknown location in exclude_locations', { channels: { bol: { exclude_locations: ['WH1', 'WH9'] } } }, ['/channels/bol/exclude_locations/1']],
-    ['unknown location in default exclusions', { defaults: { exclude_locations: ['NOPE'] } }, ['/defaults/exclude_locations/0']],
+    [
+      'dynamic floor above ceiling',
+      { defaults: { buffer: { dynamic: { safety_factor: 1, floor: 5, ceiling: 2 } } } },
+      ['/defaults/buffer/dynamic'],
+    ],
+    [
+      'dynamic negative safety factor',
+      { defaults: { buffer: { dynamic: { safety_factor: -1 } } } },
+      ['/defaults/buffer/dynamic/safety_factor'],
+    ],
+    [
+      'dynamic negative floor',
+      { channels: { shop: { buffer: { dynamic: { safety_factor: 1, floor: -1 } } } } },
+      ['/channels/shop/buffer/dynamic/floor'],
+    ],
+    [
+      'unknown location in exclude_locations',
+      { channels: { bol: { exclude_locations: ['WH1', 'WH9'] } } },
+      ['/channels/bol/exclude_locations/1'],
+    ],
+    [
+      'unknown location in default exclusions',
+      { defaults: { exclude_locations: ['NOPE'] } },
+      ['/defaults/exclude_locations/0'],
+    ],
     ['unknown channel', { channels: { etsy: { cap: 1 } } }, ['/channels/etsy']],
-    ['allocations summing over 100%', { channels: { shop: { allocation: { percent: 60 } }, b2b: { allocation: { percent: 50 } } } }, ['/channels']],
+    [
+      'allocations summing over 100%',
+      { channels: { shop: { allocation: { percent: 60 } }, b2b: { allocation: { percent: 50 } } } },
+      ['/channels'],
+    ],
     ['low_stock listings_max 0', { low_stock: { threshold: 3, listings_max: 0 } }, ['/low_stock/listings_max']],
     ['low_stock negative threshold', { low_stock: { threshold: -1, listings_max: 1 } }, ['/low_stock/threshold']],
-    ['pickup age 0', { channels: { shop: { pickup: { count_max_age_hours: 0 } } } }, ['/channels/shop/pickup/count_max_age_hours']],
-    ['pre-order beyond a year', { channels: { shop: { preorder: { within_days: 400 } } } }, ['/channels/shop/preorder/within_days']],
-    ['pre-order negative cap', { channels: { shop: { preorder: { within_days: 7, cap: -1 } } } }, ['/channels/shop/preorder/cap']],
+    [
+      'pickup age 0',
+      { channels: { shop: { pickup: { count_max_age_hours: 0 } } } },
+      ['/channels/shop/pickup/count_max_age_hours'],
+    ],
+    [
+      'pre-order beyond a year',
+      { channels: { shop: { preorder: { within_days: 400 } } } },
+      ['/channels/shop/preorder/within_days'],
+    ],
+    [
+      'pre-order negative cap',
+      { channels: { shop: { preorder: { within_days: 7, cap: -1 } } } },
+      ['/channels/shop/preorder/cap'],
+    ],
   ];
   for (const [name, ruleSet, expected] of rows) {
     it(name, () => assert.deepEqual(paths(ruleSet), expected));
@@ -1012,24 +1387,36 @@ describe('checkRuleSet: each bad rule gives a problem at its path', () => {
 
   it('every problem has a message', () => {
     for (const [, ruleSet] of rows) {
-      for (const problem of checkRuleSet(ruleSet, channelCodes, locationCodes)) assert.ok(problem.message.length > 0, problem.path);
+      for (const problem of checkRuleSet(ruleSet, channelCodes, locationCodes))
+        assert.ok(problem.message.length > 0, problem.path);
     }
   });
 
   it('several problems are all reported', () => {
-    assert.deepEqual(paths({ defaults: { cap: -1 }, channels: { etsy: { buffer: { percent: 200 } } }, low_stock: { threshold: 1, listings_max: 0 } }), [
-      '/defaults/cap',
-      '/channels/etsy',
-      '/channels/etsy/buffer/percent',
-      '/low_stock/listings_max',
-    ]);
+    assert.deepEqual(
+      paths({
+        defaults: { cap: -1 },
+        channels: { etsy: { buffer: { percent: 200 } } },
+        low_stock: { threshold: 1, listings_max: 0 },
+      }),
+      ['/defaults/cap', '/channels/etsy', '/channels/etsy/buffer/percent', '/low_stock/listings_max'],
+    );
   });
 
   it('a valid rule set gives none (bounds included: 0 and 100 percent, allocations summing to exactly 100%)', () => {
     const valid: RuleSet = {
-      defaults: { buffer: { units: 1, percent: 0, zero_at_or_below: 0, dynamic: { safety_factor: 1.5, floor: 2, ceiling: 2 } }, exclude_locations: ['STORE1'] },
+      defaults: {
+        buffer: { units: 1, percent: 0, zero_at_or_below: 0, dynamic: { safety_factor: 1.5, floor: 2, ceiling: 2 } },
+        exclude_locations: ['STORE1'],
+      },
       channels: {
-        shop: { cap: null, allocation: { percent: 40 }, pickup: { count_max_age_hours: 24 }, preorder: { within_days: 365, cap: 0 }, exclude_locations: [] },
+        shop: {
+          cap: null,
+          allocation: { percent: 40 },
+          pickup: { count_max_age_hours: 24 },
+          preorder: { within_days: 365, cap: 0 },
+          exclude_locations: [],
+        },
         bol: { cap: 0, buffer: { percent: 100 }, exclude_locations: ['WH1', 'WH2'] },
         b2b: { allocation: { units: 10, percent: 60 } },
       },
@@ -1042,8 +1429,15 @@ describe('checkRuleSet: each bad rule gives a problem at its path', () => {
   it('an allocation in defaults is refused: inherited by every channel, each would fence stock off from all the others', () => {
     const ruleSet: RuleSet = { defaults: { allocation: { percent: 60 } }, channels: { shop: {}, b2b: {} } };
     // What it would do: each listing sees every other channel's 60%, and all show 0.
-    const results = compute({ levels: { WH1: 10 }, channels: { shop: ['WH1'], b2b: ['WH1'], bol: ['WH1'] }, rules: ruleSet });
-    assert.deepEqual([...results.values()].map((result) => result.quantity), [0, 0, 0]);
+    const results = compute({
+      levels: { WH1: 10 },
+      channels: { shop: ['WH1'], b2b: ['WH1'], bol: ['WH1'] },
+      rules: ruleSet,
+    });
+    assert.deepEqual(
+      [...results.values()].map((result) => result.quantity),
+      [0, 0, 0],
+    );
     assert.deepEqual(paths(ruleSet), ['/defaults/allocation']);
     assert.deepEqual(paths({ defaults: { allocation: { units: 2 } } }), ['/defaults/allocation']);
   });
@@ -1060,7 +1454,11 @@ describe('velocity: exponentially decayed units per second', () => {
   });
 
   it('a steady stream of r units/s converges to about r', () => {
-    for (const [unitsPerSale, secondsApart] of [[1, 1], [3, 10], [1, 120]] as const) {
+    for (const [unitsPerSale, secondsApart] of [
+      [1, 1],
+      [3, 10],
+      [1, 120],
+    ] as const) {
       const r = unitsPerSale / secondsApart;
       let velocity = never;
       let now = T0;

@@ -14,23 +14,43 @@ function reverseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reverseKeys);
   if (value === null || typeof value !== 'object') return value;
   // Object.fromEntries, not `out[name] =`: a "__proto__" key must stay an own property.
-  return Object.fromEntries(Object.keys(value).reverse().map((name) => [name, reverseKeys((value as Record<string, unknown>)[name])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .reverse()
+      .map((name) => [name, reverseKeys((value as Record<string, unknown>)[name])]),
+  );
 }
 
 describe('canonicalJson', () => {
   const rows: [string, unknown, string][] = [
     ['keys sorted, no whitespace', { b: 1, a: 2 }, '{"a":2,"b":1}'],
-    ['nested objects sorted at every depth', { z: { y: 1, x: [{ d: 1, c: 2 }] }, a: null }, '{"a":null,"z":{"x":[{"c":2,"d":1}],"y":1}}'],
+    [
+      'nested objects sorted at every depth',
+      { z: { y: 1, x: [{ d: 1, c: 2 }] }, a: null },
+      '{"a":null,"z":{"x":[{"c":2,"d":1}],"y":1}}',
+    ],
     ['arrays keep their order', [3, 1, 2], '[3,1,2]'],
     ['undefined members are dropped', { a: undefined, b: 1 }, '{"b":1}'],
     ['undefined in an array becomes null (as JSON.stringify)', [1, undefined, 2], '[1,null,2]'],
     ['empty object and array', { a: {}, b: [] }, '{"a":{},"b":[]}'],
     ['scalars as JSON', [true, false, null, 0, -1.5, 'x'], '[true,false,null,0,-1.5,"x"]'],
     ['strings escaped as JSON', { 'quo"te': 'line\nbreak \u2028 é' }, '{"quo\\"te":"line\\nbreak \u2028 é"}'],
-    ['-0 is 0, NaN and Infinity are null (as JSON.stringify)', [-0, Number.NaN, Number.POSITIVE_INFINITY], '[0,null,null]'],
-    ['keys sort by UTF-16 code units: uppercase before lowercase, digits first', { b: 1, B: 2, '10': 3, '9': 4 }, '{"10":3,"9":4,"B":2,"b":1}'],
+    [
+      '-0 is 0, NaN and Infinity are null (as JSON.stringify)',
+      [-0, Number.NaN, Number.POSITIVE_INFINITY],
+      '[0,null,null]',
+    ],
+    [
+      'keys sort by UTF-16 code units: uppercase before lowercase, digits first',
+      { b: 1, B: 2, '10': 3, '9': 4 },
+      '{"10":3,"9":4,"B":2,"b":1}',
+    ],
     ['a lone undefined is null', undefined, 'null'],
-    ['an own "__proto__" key (as JSON.parse makes it) is kept, sorted like any key', JSON.parse('{"a":2,"__proto__":{"x":1}}'), '{"__proto__":{"x":1},"a":2}'],
+    [
+      'an own "__proto__" key (as JSON.parse makes it) is kept, sorted like any key',
+      JSON.parse('{"a":2,"__proto__":{"x":1}}'),
+      '{"__proto__":{"x":1},"a":2}',
+    ],
   ];
   for (const [name, input, output] of rows) {
     it(name, () => assert.equal(canonicalJson(input), output));

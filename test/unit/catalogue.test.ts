@@ -6,11 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkVariantUpsert, type CatalogueProblem, type ExistingVariantFacts, type VariantUpsertItem } from '../../src/core/catalogue.js';
+import {
+  checkVariantUpsert,
+  type CatalogueProblem,
+  type ExistingVariantFacts,
+  type VariantUpsertItem,
+} from '../../src/core/catalogue.js';
 import { limits } from '../../src/core/limits.js';
 
 function facts(...list: (Partial<ExistingVariantFacts> & { sku: string })[]): Map<string, ExistingVariantFacts> {
-  return new Map(list.map((each) => [each.sku, { isBundle: false, usedAsComponent: false, hasMovements: false, ...each }]));
+  return new Map(
+    list.map((each) => [each.sku, { isBundle: false, usedAsComponent: false, hasMovements: false, ...each }]),
+  );
 }
 
 /** Stored: plain A and B (A is a component of KIT), bundle KIT = 2 x A, plain MOVED with stock history. */
@@ -32,7 +39,15 @@ const rows: Row[] = [
   { name: 'plain variants, new and existing, are fine', request: [{ sku: 'A' }, { sku: 'NEW' }], problems: [] },
   {
     name: 'a bundle of stored plain variants is fine',
-    request: [{ sku: 'KIT2', components: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 3 }] }],
+    request: [
+      {
+        sku: 'KIT2',
+        components: [
+          { sku: 'A', quantity: 1 },
+          { sku: 'B', quantity: 3 },
+        ],
+      },
+    ],
     problems: [],
   },
   {
@@ -58,7 +73,15 @@ const rows: Row[] = [
   },
   {
     name: 'an unknown component (neither stored nor in the request)',
-    request: [{ sku: 'KIT2', components: [{ sku: 'A', quantity: 1 }, { sku: 'GHOST', quantity: 1 }] }],
+    request: [
+      {
+        sku: 'KIT2',
+        components: [
+          { sku: 'A', quantity: 1 },
+          { sku: 'GHOST', quantity: 1 },
+        ],
+      },
+    ],
     problems: [{ path: '/variants/0/components/1', message: 'unknown component sku GHOST' }],
   },
   {
@@ -91,19 +114,41 @@ const rows: Row[] = [
   },
   {
     name: 'the same component twice in one bundle',
-    request: [{ sku: 'KIT2', components: [{ sku: 'B', quantity: 1 }, { sku: 'B', quantity: 2 }] }],
+    request: [
+      {
+        sku: 'KIT2',
+        components: [
+          { sku: 'B', quantity: 1 },
+          { sku: 'B', quantity: 2 },
+        ],
+      },
+    ],
     problems: [{ path: '/variants/0/components/1', message: 'component B appears twice' }],
   },
   {
     name: `more than ${limits.bundleComponentsMax} components`,
     existing: facts(...Array.from({ length: limits.bundleComponentsMax + 1 }, (_, index) => ({ sku: `P${index}` }))),
-    request: [{ sku: 'BIG', components: Array.from({ length: limits.bundleComponentsMax + 1 }, (_, index) => ({ sku: `P${index}`, quantity: 1 })) }],
+    request: [
+      {
+        sku: 'BIG',
+        components: Array.from({ length: limits.bundleComponentsMax + 1 }, (_, index) => ({
+          sku: `P${index}`,
+          quantity: 1,
+        })),
+      },
+    ],
     problems: [{ path: '/variants/0/components', message: `at most ${limits.bundleComponentsMax} components` }],
   },
   {
     name: 'every problem of a request is reported, each at its own path',
     request: [
-      { sku: 'X', components: [{ sku: 'X', quantity: 1 }, { sku: 'KIT', quantity: 1 }] },
+      {
+        sku: 'X',
+        components: [
+          { sku: 'X', quantity: 1 },
+          { sku: 'KIT', quantity: 1 },
+        ],
+      },
       { sku: 'X' },
       { sku: 'A', components: [{ sku: 'NOPE', quantity: 1 }] },
     ],

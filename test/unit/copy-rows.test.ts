@@ -32,11 +32,14 @@ describe('COPY text format', () => {
 
   it('round-trips any string: a line splits into the fields given', () => {
     fc.assert(
-      fc.property(fc.array(fc.option(fc.string({ unit: 'binary' }), { nil: null }), { minLength: 1, maxLength: 6 }), (values) => {
-        const line = copyLine(values);
-        assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'), 'one physical line per row');
-        assert.deepEqual(line.slice(0, -1).split('\t').map(decode), values);
-      }),
+      fc.property(
+        fc.array(fc.option(fc.string({ unit: 'binary' }), { nil: null }), { minLength: 1, maxLength: 6 }),
+        (values) => {
+          const line = copyLine(values);
+          assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'), 'one physical line per row');
+          assert.deepEqual(line.slice(0, -1).split('\t').map(decode), values);
+        },
+      ),
       { numRuns: 500 },
     );
   });

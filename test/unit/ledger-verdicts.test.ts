@@ -47,8 +47,13 @@ describe('facts: receipt', () => {
     },
     {
       name: 'receipt against an open purchase-order line counts it received, over-receipt included',
-      given: { levels: { [A1]: { onHand: 2 } }, purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: A1, quantityOrdered: 10, quantityReceived: 4 }] },
-      when: [{ type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 8, purchaseOrder: { id: 'PO-1', line: 1 } }],
+      given: {
+        levels: { [A1]: { onHand: 2 } },
+        purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: A1, quantityOrdered: 10, quantityReceived: 4 }],
+      },
+      when: [
+        { type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 8, purchaseOrder: { id: 'PO-1', line: 1 } },
+      ],
       then: [{ status: 'applied', level: { on_hand: 10 } }],
       purchaseOrderLines: { 'PO-1#1': { quantityReceived: 12, quantityOrdered: 10 } },
     },
@@ -64,36 +69,52 @@ describe('facts: receipt', () => {
     },
     {
       name: 'receipt against a closed purchase order is still applied (only cancelled lines refuse)',
-      given: { purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: A1, quantityOrdered: 10, quantityReceived: 10, status: 'closed' }] },
-      when: [{ type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } }],
+      given: {
+        purchaseOrderLines: [
+          { purchaseOrderId: 'PO-1', line: 1, at: A1, quantityOrdered: 10, quantityReceived: 10, status: 'closed' },
+        ],
+      },
+      when: [
+        { type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } },
+      ],
       then: [{ status: 'applied', level: { on_hand: 1 } }],
       purchaseOrderLines: { 'PO-1#1': { quantityReceived: 11 } },
     },
     {
       name: 'receipt against a missing purchase-order line is invalid and writes nothing',
       given: { purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: A1, quantityOrdered: 10 }] },
-      when: [{ type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 2 } }],
+      when: [
+        { type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 2 } },
+      ],
       then: [{ status: 'invalid', detail: /has no line 2/ }],
       movements: [],
     },
     {
       name: 'receipt against a line for another variant is invalid',
       given: { purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: 'B@WH1', quantityOrdered: 10 }] },
-      when: [{ type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } }],
+      when: [
+        { type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } },
+      ],
       then: [{ status: 'invalid', detail: /another variant or location/ }],
       movements: [],
     },
     {
       name: 'receipt against a line for another location is invalid',
       given: { purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: 'A@WH2', quantityOrdered: 10 }] },
-      when: [{ type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } }],
+      when: [
+        { type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } },
+      ],
       then: [{ status: 'invalid', detail: /another variant or location/ }],
       movements: [],
     },
     {
       name: 'receipt against a cancelled purchase order is invalid',
-      given: { purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: A1, quantityOrdered: 10, status: 'cancelled' }] },
-      when: [{ type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } }],
+      given: {
+        purchaseOrderLines: [{ purchaseOrderId: 'PO-1', line: 1, at: A1, quantityOrdered: 10, status: 'cancelled' }],
+      },
+      when: [
+        { type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } },
+      ],
       then: [{ status: 'invalid', detail: /cancelled/ }],
       movements: [],
     },
@@ -131,7 +152,11 @@ describe('facts: adjustment, status, return', () => {
         { type: 'adjustment', key: 'a2', sku: 'A', location: 'WH1', quantity: 4, reason: 'found' },
         { type: 'adjustment', key: 'a3', sku: 'A', location: 'WH1', quantity: -4, reason: 'lost' },
       ],
-      then: [{ status: 'applied', level: { on_hand: -1 } }, { status: 'applied', level: { on_hand: 3 } }, { status: 'insufficient' }],
+      then: [
+        { status: 'applied', level: { on_hand: -1 } },
+        { status: 'applied', level: { on_hand: 3 } },
+        { status: 'insufficient' },
+      ],
     },
     {
       name: 'status moves units between buckets: on_hand -> damaged -> quarantine -> on_hand',
@@ -250,7 +275,10 @@ describe('facts: order, sale, shipment, cancellation (oversell)', () => {
         { type: 'cancellation', key: 'c1', sku: 'A', location: 'WH1', quantity: 2 },
         { type: 'cancellation', key: 'c2', sku: 'A', location: 'WH1', quantity: 2 },
       ],
-      then: [{ status: 'applied', level: { reserved: 1, available: 4 } }, { status: 'invalid', detail: /reserved for orders is 1/ }],
+      then: [
+        { status: 'applied', level: { reserved: 1, available: 4 } },
+        { status: 'invalid', detail: /reserved for orders is 1/ },
+      ],
     },
     {
       name: 'order then shipment in one batch: the second sees the first',
@@ -259,7 +287,11 @@ describe('facts: order, sale, shipment, cancellation (oversell)', () => {
         { type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 3 },
         { type: 'shipment', key: 'sh1', sku: 'A', location: 'WH1', quantity: 3 },
       ],
-      then: [{ status: 'applied' }, { status: 'applied', level: { reserved: 3 } }, { status: 'applied', level: { on_hand: 1, reserved: 0 } }],
+      then: [
+        { status: 'applied' },
+        { status: 'applied', level: { reserved: 3 } },
+        { status: 'applied', level: { on_hand: 1, reserved: 0 } },
+      ],
     },
   ]);
 });
@@ -304,10 +336,21 @@ describe('facts: count (absolute, late counts, stale counts)', () => {
       name: 'late count adds the stored baseline and the in-batch movements after it',
       given: { levels: { [A1]: { onHand: 20 } }, countBaselines: { n1: 3 } },
       when: [
-        { type: 'adjustment', key: 'a1', sku: 'A', location: 'WH1', quantity: -1, reason: 'x', occurredAt: T0 - 2 * MINUTE },
+        {
+          type: 'adjustment',
+          key: 'a1',
+          sku: 'A',
+          location: 'WH1',
+          quantity: -1,
+          reason: 'x',
+          occurredAt: T0 - 2 * MINUTE,
+        },
         { type: 'count', key: 'n1', sku: 'A', location: 'WH1', onHand: 10, occurredAt: T0 - 5 * MINUTE },
       ],
-      then: [{ status: 'applied', level: { on_hand: 19 } }, { status: 'applied', level: { on_hand: 12 } }],
+      then: [
+        { status: 'applied', level: { on_hand: 19 } },
+        { status: 'applied', level: { on_hand: 12 } },
+      ],
     },
     {
       name: 'a count at the exact time of a movement does not keep that movement (strictly after only)',
@@ -325,7 +368,11 @@ describe('facts: count (absolute, late counts, stale counts)', () => {
         { type: 'count', key: 'n2', sku: 'A', location: 'WH1', onHand: 1, occurredAt: T0 - 6 * MINUTE },
         { type: 'count', key: 'n3', sku: 'A', location: 'WH1', onHand: 2, occurredAt: T0 - 5 * MINUTE + 1 },
       ],
-      then: [{ status: 'stale', detail: /already applied/ }, { status: 'stale' }, { status: 'applied', level: { on_hand: 2 } }],
+      then: [
+        { status: 'stale', detail: /already applied/ },
+        { status: 'stale' },
+        { status: 'applied', level: { on_hand: 2 } },
+      ],
       movements: [{ type: 'count', at: A1, deltas: { onHand: -3 } }],
       levels: { [A1]: { lastCountAt: T0 - 5 * MINUTE + 1 } },
     },
@@ -335,9 +382,21 @@ describe('facts: count (absolute, late counts, stale counts)', () => {
       when: [
         { type: 'count', key: 'n1', sku: 'A', location: 'WH1', onHand: 1, sourceVersion: 5 },
         { type: 'count', key: 'n2', sku: 'A', location: 'WH1', onHand: 1, sourceVersion: 4 },
-        { type: 'count', key: 'n3', sku: 'A', location: 'WH1', onHand: 2, sourceVersion: 6, occurredAt: T0 - 30 * MINUTE },
+        {
+          type: 'count',
+          key: 'n3',
+          sku: 'A',
+          location: 'WH1',
+          onHand: 2,
+          sourceVersion: 6,
+          occurredAt: T0 - 30 * MINUTE,
+        },
       ],
-      then: [{ status: 'stale', detail: /source version 5/ }, { status: 'stale' }, { status: 'applied', level: { on_hand: 2 } }],
+      then: [
+        { status: 'stale', detail: /source version 5/ },
+        { status: 'stale' },
+        { status: 'applied', level: { on_hand: 2 } },
+      ],
       levels: { [A1]: { lastCountSourceVersion: 6, lastCountAt: T0 - 30 * MINUTE } },
     },
     {
@@ -350,9 +409,33 @@ describe('facts: count (absolute, late counts, stale counts)', () => {
     {
       name: 'a count in the batch makes an older count later in the same batch stale',
       when: [
-        { type: 'count', key: 'n1', sku: 'A', location: 'WH1', onHand: 4, occurredAt: T0 - 2 * MINUTE, sourceVersion: 2 },
-        { type: 'count', key: 'n2', sku: 'A', location: 'WH1', onHand: 9, occurredAt: T0 - 3 * MINUTE, sourceVersion: 3 },
-        { type: 'count', key: 'n3', sku: 'A', location: 'WH1', onHand: 9, occurredAt: T0 - 1 * MINUTE, sourceVersion: 1 },
+        {
+          type: 'count',
+          key: 'n1',
+          sku: 'A',
+          location: 'WH1',
+          onHand: 4,
+          occurredAt: T0 - 2 * MINUTE,
+          sourceVersion: 2,
+        },
+        {
+          type: 'count',
+          key: 'n2',
+          sku: 'A',
+          location: 'WH1',
+          onHand: 9,
+          occurredAt: T0 - 3 * MINUTE,
+          sourceVersion: 3,
+        },
+        {
+          type: 'count',
+          key: 'n3',
+          sku: 'A',
+          location: 'WH1',
+          onHand: 9,
+          occurredAt: T0 - 1 * MINUTE,
+          sourceVersion: 1,
+        },
       ],
       then: [{ status: 'applied', level: { on_hand: 4 } }, { status: 'stale' }, { status: 'stale' }],
     },
@@ -428,7 +511,10 @@ describe('requests and transfers', () => {
         { type: 'transfer_out', key: 't1', sku: 'A', location: 'WH1', quantity: 4, toLocation: 'WH2' },
         { type: 'transfer_in', key: 't2', sku: 'A', location: 'WH2', quantity: 4, fromLocation: 'WH1' },
       ],
-      then: [{ status: 'applied', level: { on_hand: 0 } }, { status: 'applied', level: { on_hand: 4, in_transit: 0 } }],
+      then: [
+        { status: 'applied', level: { on_hand: 0 } },
+        { status: 'applied', level: { on_hand: 4, in_transit: 0 } },
+      ],
       levels: { [A1]: { onHand: 0 }, 'A@WH2': { onHand: 4, inTransit: 0, version: 2 } },
     },
   ]);
@@ -459,23 +545,54 @@ describe('catalogue and time validation', () => {
         { type: 'reserve', key: 'r2', sku: 'KIT', location: 'WH1', quantity: 1 },
         { type: 'receipt', key: 'r3', sku: 'KIT', location: 'NOWHERE', quantity: 1 },
       ],
-      then: [{ status: 'invalid', detail: /bundle/ }, { status: 'invalid', detail: /bundle/ }, { status: 'unknown_location' }],
+      then: [
+        { status: 'invalid', detail: /bundle/ },
+        { status: 'invalid', detail: /bundle/ },
+        { status: 'unknown_location' },
+      ],
       movements: [],
     },
     {
       name: `occurredAt up to sourceClockSkewMsMax (${limits.sourceClockSkewMsMax} ms) ahead is accepted; 1 ms more is invalid`,
       when: [
-        { type: 'receipt', key: 'r1', sku: 'A', location: 'WH1', quantity: 1, occurredAt: T0 + limits.sourceClockSkewMsMax },
-        { type: 'receipt', key: 'r2', sku: 'A', location: 'WH1', quantity: 1, occurredAt: T0 + limits.sourceClockSkewMsMax + 1 },
-        { type: 'sale', key: 's2', sku: 'A', location: 'WH1', quantity: 1, occurredAt: T0 + limits.sourceClockSkewMsMax + 1 },
+        {
+          type: 'receipt',
+          key: 'r1',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 1,
+          occurredAt: T0 + limits.sourceClockSkewMsMax,
+        },
+        {
+          type: 'receipt',
+          key: 'r2',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 1,
+          occurredAt: T0 + limits.sourceClockSkewMsMax + 1,
+        },
+        {
+          type: 'sale',
+          key: 's2',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 1,
+          occurredAt: T0 + limits.sourceClockSkewMsMax + 1,
+        },
       ],
-      then: [{ status: 'applied', level: { on_hand: 1 } }, { status: 'invalid', detail: /future/ }, { status: 'invalid', detail: /future/ }],
+      then: [
+        { status: 'applied', level: { on_hand: 1 } },
+        { status: 'invalid', detail: /future/ },
+        { status: 'invalid', detail: /future/ },
+      ],
       movements: [{ type: 'receipt', at: A1, occurredAt: T0 + limits.sourceClockSkewMsMax }],
     },
   ]);
 });
 
-const pendingHold = (extra: Partial<{ quantity: number; expiresAt: number | null; createdAt: number; id: string }> = {}) => ({
+const pendingHold = (
+  extra: Partial<{ quantity: number; expiresAt: number | null; createdAt: number; id: string }> = {},
+) => ({
   id: extra.id ?? 'res_1',
   at: A1,
   quantity: extra.quantity ?? 4,
@@ -493,7 +610,16 @@ describe('reservations: reserve, commit, release', () => {
         {
           status: 'applied',
           level: { on_hand: 5, reserved: 4, available: 1 },
-          reservation: { id: 'res_new_1', key: 'h1', status: 'pending', quantity: 4, committed_quantity: 0, expires_at: iso(T0 + 60 * SECOND), created_at: iso(T0), resolved_at: null },
+          reservation: {
+            id: 'res_new_1',
+            key: 'h1',
+            status: 'pending',
+            quantity: 4,
+            committed_quantity: 0,
+            expires_at: iso(T0 + 60 * SECOND),
+            created_at: iso(T0),
+            resolved_at: null,
+          },
         },
       ],
       movements: [{ type: 'reserve', at: A1, deltas: { reserved: 4 }, guarded: true, reservationId: 'res_new_1' }],
@@ -538,7 +664,13 @@ describe('reservations: reserve, commit, release', () => {
       name: 'full commit: the units stay reserved as an order',
       given: { now: T0, levels: { [A1]: { onHand: 10, reserved: 4 } }, reservations: [pendingHold()] },
       when: [{ type: 'commit', key: 'c1', reservationId: 'res_1' }],
-      then: [{ status: 'applied', level: { reserved: 4, available: 6 }, reservation: { status: 'committed', committed_quantity: 4, resolved_at: iso(T0) } }],
+      then: [
+        {
+          status: 'applied',
+          level: { reserved: 4, available: 6 },
+          reservation: { status: 'committed', committed_quantity: 4, resolved_at: iso(T0) },
+        },
+      ],
       movements: [{ type: 'commit', at: A1, deltas: { reserved: 0 }, reservationId: 'res_1' }],
       reservations: { res_1: { created: false, status: 'committed', committedQuantity: 4, resolvedAt: T0 } },
     },
@@ -550,7 +682,11 @@ describe('reservations: reserve, commit, release', () => {
         { type: 'shipment', key: 'sh1', sku: 'A', location: 'WH1', quantity: 1 },
       ],
       then: [
-        { status: 'applied', level: { reserved: 1, available: 9 }, reservation: { status: 'committed', committed_quantity: 1, quantity: 4 } },
+        {
+          status: 'applied',
+          level: { reserved: 1, available: 9 },
+          reservation: { status: 'committed', committed_quantity: 1, quantity: 4 },
+        },
         { status: 'applied', level: { on_hand: 9, reserved: 0, available: 9 } },
       ],
       movements: [
@@ -565,13 +701,22 @@ describe('reservations: reserve, commit, release', () => {
         { type: 'commit', key: 'c1', reservationId: 'res_1', quantity: 5 },
         { type: 'release', key: 'x1', reservationId: 'res_1' },
       ],
-      then: [{ status: 'invalid', detail: /holds 4/ }, { status: 'applied', reservation: { status: 'released' } }],
+      then: [
+        { status: 'invalid', detail: /holds 4/ },
+        { status: 'applied', reservation: { status: 'released' } },
+      ],
     },
     {
       name: 'release gives the held units back',
       given: { levels: { [A1]: { onHand: 10, reserved: 4 } }, reservations: [pendingHold()] },
       when: [{ type: 'release', key: 'x1', reservationId: 'res_1' }],
-      then: [{ status: 'applied', level: { reserved: 0, available: 10 }, reservation: { status: 'released', committed_quantity: 0 } }],
+      then: [
+        {
+          status: 'applied',
+          level: { reserved: 0, available: 10 },
+          reservation: { status: 'released', committed_quantity: 0 },
+        },
+      ],
       movements: [{ type: 'release', at: A1, deltas: { reserved: -4 } }],
     },
     {
@@ -622,7 +767,10 @@ describe('reservations: reserve, commit, release', () => {
         { type: 'reserve', key: 'h1', sku: 'A', location: 'WH1', quantity: 3, expiresInSeconds: 600 },
         { type: 'commit', key: 'c1', reservationId: 'res_new_1', quantity: 2 },
       ],
-      then: [{ status: 'applied' }, { status: 'applied', level: { reserved: 2, available: 1 }, reservation: { status: 'committed' } }],
+      then: [
+        { status: 'applied' },
+        { status: 'applied', level: { reserved: 2, available: 1 }, reservation: { status: 'committed' } },
+      ],
       reservations: { res_new_1: { created: true, status: 'committed', committedQuantity: 2 } },
       reservationWrites: 1,
     },
@@ -642,7 +790,11 @@ describe('reservations: logical expiry', () => {
     },
     {
       name: 'commit 1 ms before expiresAt is applied',
-      given: { now: T0, levels: { [A1]: { onHand: 10, reserved: 4 } }, reservations: [pendingHold({ expiresAt: T0 + 1 })] },
+      given: {
+        now: T0,
+        levels: { [A1]: { onHand: 10, reserved: 4 } },
+        reservations: [pendingHold({ expiresAt: T0 + 1 })],
+      },
       when: [{ type: 'commit', key: 'c1', reservationId: 'res_1' }],
       then: [{ status: 'applied', reservation: { status: 'committed' } }],
       movements: [{ type: 'commit', at: A1 }],
@@ -651,7 +803,10 @@ describe('reservations: logical expiry', () => {
       name: 'release after expiry is reservation_expired; an expiry already written answers the same',
       given: {
         levels: { [A1]: { onHand: 10, reserved: 4 } },
-        reservations: [pendingHold({ expiresAt: T0 - MINUTE }), { id: 'res_old', at: A1, quantity: 1, status: 'expired', expiresAt: T0 - 60 * MINUTE }],
+        reservations: [
+          pendingHold({ expiresAt: T0 - MINUTE }),
+          { id: 'res_old', at: A1, quantity: 1, status: 'expired', expiresAt: T0 - 60 * MINUTE },
+        ],
       },
       when: [
         { type: 'release', key: 'x1', reservationId: 'res_1' },
@@ -662,7 +817,10 @@ describe('reservations: logical expiry', () => {
     },
     {
       name: 'expiry on first touch: a request sees the units of a due hold as available',
-      given: { levels: { [A1]: { onHand: 5, reserved: 5 } }, reservations: [pendingHold({ quantity: 5, expiresAt: T0 - MINUTE })] },
+      given: {
+        levels: { [A1]: { onHand: 5, reserved: 5 } },
+        reservations: [pendingHold({ quantity: 5, expiresAt: T0 - MINUTE })],
+      },
       when: [{ type: 'reserve', key: 'h2', sku: 'A', location: 'WH1', quantity: 5 }],
       then: [{ status: 'applied', level: { reserved: 5, available: 0, version: 3 } }],
       movements: [
@@ -733,13 +891,23 @@ const storedApplied: CommandAnswer = {
   key: 'k1',
   status: 'applied',
   movement_ids: [7],
-  level: { sku: 'A', location: 'WH1', on_hand: 5, reserved: 0, available: 5, damaged: 0, quarantine: 0, in_transit: 0, version: 1 },
+  level: {
+    sku: 'A',
+    location: 'WH1',
+    on_hand: 5,
+    reserved: 0,
+    available: 5,
+    damaged: 0,
+    quarantine: 0,
+    in_transit: 0,
+    version: 1,
+  },
 };
 
 describe('idempotency', () => {
   table([
     {
-      name: 'a key in the sys: namespace (onhand\'s own movements, e.g. expiries) is refused and not stored',
+      name: "a key in the sys: namespace (onhand's own movements, e.g. expiries) is refused and not stored",
       given: { levels: { [A1]: { onHand: 1 } } },
       when: [{ type: 'receipt', key: 'sys:expire:res_1', sku: 'A', location: 'WH1', quantity: 5 }],
       then: [{ status: 'invalid', detail: /reserved for onhand/ }],
@@ -756,7 +924,9 @@ describe('idempotency', () => {
       name: 'a stored refusal is replayed as the refusal, even when the stock is now there',
       given: {
         levels: { [A1]: { onHand: 100 } },
-        answers: { k1: { payloadHash: 'hash:k1', answer: { key: 'k1', status: 'insufficient', detail: 'available 0' } } },
+        answers: {
+          k1: { payloadHash: 'hash:k1', answer: { key: 'k1', status: 'insufficient', detail: 'available 0' } },
+        },
       },
       when: [{ type: 'reserve', key: 'k1', sku: 'A', location: 'WH1', quantity: 5 }],
       then: [{ status: 'insufficient', replayed: true, detail: /^available 0$/ }],
@@ -865,7 +1035,8 @@ describe('group judgement', () => {
 
 /** A snapshot as a store would load it after an earlier outcome (levels and reservations written). */
 function afterWrites(levels: LevelWrite[], reservations: ReservationState[]) {
-  const at = (variantId: number, locationId: number) => `${variantId === 1 ? 'A' : 'B'}@${locationId === 10 ? 'WH1' : 'WH2'}`;
+  const at = (variantId: number, locationId: number) =>
+    `${variantId === 1 ? 'A' : 'B'}@${locationId === 10 ? 'WH1' : 'WH2'}`;
   return {
     levels: Object.fromEntries(levels.map(({ level }) => [at(level.variantId, level.locationId), { ...level }])),
     reservations: reservations.map((reservation) => ({
@@ -936,7 +1107,11 @@ describe('holds are not orders: cancellation and shipment take only reserved - h
         { type: 'commit', key: 'c1', reservationId: 'res_new_1', quantity: 3 },
         { type: 'shipment', key: 's1', sku: 'A', location: 'WH1', quantity: 3 },
       ],
-      then: [{ status: 'applied' }, { status: 'applied', level: { reserved: 3 } }, { status: 'applied', level: { on_hand: 7, reserved: 0 } }],
+      then: [
+        { status: 'applied' },
+        { status: 'applied', level: { reserved: 3 } },
+        { status: 'applied', level: { on_hand: 7, reserved: 0 } },
+      ],
       levels: { [A1]: { held: 0, reserved: 0 } },
     },
     {
@@ -946,7 +1121,10 @@ describe('holds are not orders: cancellation and shipment take only reserved - h
         { type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 2 },
         { type: 'cancellation', key: 'c1', sku: 'A', location: 'WH1', quantity: 2 },
       ],
-      then: [{ status: 'applied', oversold: 2, level: { reserved: 3, available: -2 } }, { status: 'applied', level: { reserved: 1 } }],
+      then: [
+        { status: 'applied', oversold: 2, level: { reserved: 3, available: -2 } },
+        { status: 'applied', level: { reserved: 1 } },
+      ],
       levels: { [A1]: { held: 1 } },
     },
   ]);
@@ -957,8 +1135,17 @@ describe('holds are not orders: cancellation and shipment take only reserved - h
       { type: 'reserve', key: 'h1', sku: 'A', location: 'WH1', quantity: 5, expiresInSeconds: 60 },
       { type: 'cancellation', key: 'f1', sku: 'A', location: 'WH1', quantity: 5 },
     ]);
-    assert.deepEqual(first.answers.map((answer) => answer.status), ['applied', 'applied', 'invalid']);
-    const later = { now: T0 + 61 * SECOND, ...afterWrites(first.writes.levels, first.writes.reservations.map(({ reservation }) => reservation)) };
+    assert.deepEqual(
+      first.answers.map((answer) => answer.status),
+      ['applied', 'applied', 'invalid'],
+    );
+    const later = {
+      now: T0 + 61 * SECOND,
+      ...afterWrites(
+        first.writes.levels,
+        first.writes.reservations.map(({ reservation }) => reservation),
+      ),
+    };
     const row: Row = {
       name: 'later',
       given: later,
@@ -966,7 +1153,10 @@ describe('holds are not orders: cancellation and shipment take only reserved - h
         { type: 'receipt', key: 'r9', sku: 'A', location: 'WH1', quantity: 1 },
         { type: 'cancellation', key: 'f2', sku: 'A', location: 'WH1', quantity: 2 },
       ],
-      then: [{ status: 'applied', level: { on_hand: 11, reserved: 2, available: 9 } }, { status: 'applied', level: { reserved: 0 } }],
+      then: [
+        { status: 'applied', level: { on_hand: 11, reserved: 2, available: 9 } },
+        { status: 'applied', level: { reserved: 0 } },
+      ],
       levels: { [A1]: { held: 0 } },
     };
     runRow(row);
@@ -978,17 +1168,37 @@ describe('precedence when several verdicts apply (verdictStatuses order)', () =>
     {
       // Regression (then CORE BUG-2, fixed in 5c66372): the future check ran before the lookups.
       name: 'unknown sku with an occurredAt far in the future is unknown_variant',
-      when: [{ type: 'receipt', key: 'r1', sku: 'NOPE', location: 'WH1', quantity: 1, occurredAt: T0 + limits.sourceClockSkewMsMax + 1 }],
+      when: [
+        {
+          type: 'receipt',
+          key: 'r1',
+          sku: 'NOPE',
+          location: 'WH1',
+          quantity: 1,
+          occurredAt: T0 + limits.sourceClockSkewMsMax + 1,
+        },
+      ],
       then: [{ status: 'unknown_variant' }],
     },
     {
       name: 'unknown location with an occurredAt far in the future is unknown_location',
-      when: [{ type: 'receipt', key: 'r1', sku: 'A', location: 'NOWHERE', quantity: 1, occurredAt: T0 + limits.sourceClockSkewMsMax + 1 }],
+      when: [
+        {
+          type: 'receipt',
+          key: 'r1',
+          sku: 'A',
+          location: 'NOWHERE',
+          quantity: 1,
+          occurredAt: T0 + limits.sourceClockSkewMsMax + 1,
+        },
+      ],
       then: [{ status: 'unknown_location' }],
     },
     {
       name: 'unknown reservation with an occurredAt far in the future is unknown_reservation',
-      when: [{ type: 'release', key: 'x1', reservationId: 'res_none', occurredAt: T0 + limits.sourceClockSkewMsMax + 1 }],
+      when: [
+        { type: 'release', key: 'x1', reservationId: 'res_none', occurredAt: T0 + limits.sourceClockSkewMsMax + 1 },
+      ],
       then: [{ status: 'unknown_reservation' }],
     },
     {
@@ -1002,7 +1212,10 @@ describe('precedence when several verdicts apply (verdictStatuses order)', () =>
       // `reservation_expired`, but an over-commit of a closed/expired reservation answers
       // closed/expired. The answer is the more useful one; the list (or a comment) should say so.
       name: 'over-commit of a committed reservation answers reservation_closed (not invalid)',
-      given: { levels: { [A1]: { onHand: 10, reserved: 4 } }, reservations: [{ id: 'res_c', at: A1, quantity: 4, status: 'committed', committedQuantity: 4 }] },
+      given: {
+        levels: { [A1]: { onHand: 10, reserved: 4 } },
+        reservations: [{ id: 'res_c', at: A1, quantity: 4, status: 'committed', committedQuantity: 4 }],
+      },
       when: [{ type: 'commit', key: 'c1', reservationId: 'res_c', quantity: 9 }],
       then: [{ status: 'reservation_closed' }],
     },

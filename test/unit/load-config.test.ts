@@ -33,16 +33,29 @@ describe('loadConfig', () => {
   const bad: [string, Record<string, unknown>, NodeJS.ProcessEnv, RegExp][] = [
     ['a port that is not a number', {}, { ONHAND_PORT: 'abc' }, /ONHAND_PORT="abc"/],
     ['a port out of range', { port: 70000 }, {}, /--port=70000/],
-    ['a retention under a day', {}, { ONHAND_IDEMPOTENCY_RETENTION_DAYS: '0' }, /ONHAND_IDEMPOTENCY_RETENTION_DAYS="0"/],
+    [
+      'a retention under a day',
+      {},
+      { ONHAND_IDEMPOTENCY_RETENTION_DAYS: '0' },
+      /ONHAND_IDEMPOTENCY_RETENTION_DAYS="0"/,
+    ],
     ['an unknown log level', {}, { ONHAND_LOG_LEVEL: 'loud' }, /ONHAND_LOG_LEVEL="loud"/],
     ['a boolean that is not one', {}, { ONHAND_DEMO: 'maybe' }, /ONHAND_DEMO="maybe": expected true or false/],
     ['a pool of zero', {}, { ONHAND_PG_POOL_SIZE: '0' }, /ONHAND_PG_POOL_SIZE="0"/],
-    ['a group commit smaller than one full request', {}, { ONHAND_GROUP_COMMIT_MAX: '999' }, /ONHAND_GROUP_COMMIT_MAX="999"/],
+    [
+      'a group commit smaller than one full request',
+      {},
+      { ONHAND_GROUP_COMMIT_MAX: '999' },
+      /ONHAND_GROUP_COMMIT_MAX="999"/,
+    ],
     ['a group commit above its ceiling', { groupCommitMax: 10001 }, {}, /--group-commit-max=10001/],
   ];
   for (const [name, flags, env, message] of bad) {
     it(`refuses ${name}, naming the setting`, () => {
-      assert.throws(() => loadConfig(flags, env), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+      assert.throws(
+        () => loadConfig(flags, env),
+        (error: unknown) => error instanceof ConfigError && message.test(error.message),
+      );
     });
   }
 

@@ -38,7 +38,10 @@ type Step =
 const fraction = (max: number) => fc.double({ min: 0, max, noNaN: true });
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 3_000 }) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('send' as const), cost: fraction(0.6), refund: fraction(0.6) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('send' as const), cost: fraction(0.6), refund: fraction(0.6) }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('arrive' as const), pick: fc.nat() }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('answer' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lose-answer' as const), pick: fc.nat({ max: 20 }) }) },
@@ -50,7 +53,7 @@ function take<T>(list: T[], pick: number): T | undefined {
   return list.splice(pick % list.length, 1)[0];
 }
 
-describe('CostBucket against a model of Shopify\'s bucket', () => {
+describe("CostBucket against a model of Shopify's bucket", () => {
   it('property: never admits what the server refuses, in any arrival and answer order (1,000 schedules)', async () => {
     let admittedTotal = 0;
     await fc.assert(
@@ -68,7 +71,11 @@ describe('CostBucket against a model of Shopify\'s bucket', () => {
             server.level = Math.min(maximumAvailable, server.level + ((now - server.at) / 1000) * restoreRate);
             server.at = now;
           };
-          const snapshot = (): ThrottleStatus => ({ maximumAvailable, currentlyAvailable: Math.floor(server.level * 100) / 100, restoreRate });
+          const snapshot = (): ThrottleStatus => ({
+            maximumAvailable,
+            currentlyAvailable: Math.floor(server.level * 100) / 100,
+            restoreRate,
+          });
           const wire: { ticket: number; cost: number; refund: number; abandonedAt?: number }[] = [];
           /** Abandoned requests past the grace period never arrive (the connection is closed). */
           const dropAbandoned = () => {
@@ -91,7 +98,12 @@ describe('CostBucket against a model of Shopify\'s bucket', () => {
                 const cost = Math.max(1, Math.round(current.cost * maximumAvailable));
                 const admission = await bucket.admit(cost, 0);
                 sent += admission.admitted ? 1 : 0;
-                if (admission.admitted) wire.push({ ticket: admission.ticket, cost, refund: Math.min(Math.round(current.refund * maximumAvailable), cost) });
+                if (admission.admitted)
+                  wire.push({
+                    ticket: admission.ticket,
+                    cost,
+                    refund: Math.min(Math.round(current.refund * maximumAvailable), cost),
+                  });
                 break;
               }
               case 'arrive': {
@@ -151,7 +163,7 @@ describe('CostBucket against a model of Shopify\'s bucket', () => {
     assert.ok(admittedTotal > 10_000, `${admittedTotal} admitted`);
   });
 
-  it('waits, then reports the wait as retryAfterMs when it exceeds the caller\'s limit', async () => {
+  it("waits, then reports the wait as retryAfterMs when it exceeds the caller's limit", async () => {
     let now = 0;
     const bucket = new CostBucket(() => now);
     const first = await bucket.admit(10, 0);

@@ -47,17 +47,35 @@ describe('verifyShopifyWebhook', () => {
     assert.equal(verifyShopifyWebhook(body, header, [SECRET]), true);
     assert.equal(signShopifyWebhook(body, SECRET), header);
     const signedWithOld = signShopifyWebhook(body, OLD_SECRET);
-    assert.equal(verifyShopifyWebhook(body, signedWithOld, [SECRET, OLD_SECRET]), true, 'old secret within the rotation window');
+    assert.equal(
+      verifyShopifyWebhook(body, signedWithOld, [SECRET, OLD_SECRET]),
+      true,
+      'old secret within the rotation window',
+    );
     assert.equal(verifyShopifyWebhook(body, signedWithOld, [SECRET]), false, 'old secret after the rotation window');
-    assert.equal(verifyShopifyWebhook(body, header, [OLD_SECRET, SECRET]), true, 'order of the secrets does not matter');
+    assert.equal(
+      verifyShopifyWebhook(body, header, [OLD_SECRET, SECRET]),
+      true,
+      'order of the secrets does not matter',
+    );
   });
 
   const rejected: [string, Buffer, string | undefined, string[]][] = [
     ['a flipped body bit', flipBit(body, 13), header, [SECRET]],
     ['a flipped header bit', body, String.fromCharCode(header.charCodeAt(0) ^ 1) + header.slice(1), [SECRET]],
     ['hex instead of base64', body, createHmac('sha256', SECRET).update(body).digest('hex'), [SECRET]],
-    ['a digest of 31 bytes', body, createHmac('sha256', SECRET).update(body).digest().subarray(0, 31).toString('base64'), [SECRET]],
-    ['a digest of 33 bytes', body, Buffer.concat([createHmac('sha256', SECRET).update(body).digest(), Buffer.from([0])]).toString('base64'), [SECRET]],
+    [
+      'a digest of 31 bytes',
+      body,
+      createHmac('sha256', SECRET).update(body).digest().subarray(0, 31).toString('base64'),
+      [SECRET],
+    ],
+    [
+      'a digest of 33 bytes',
+      body,
+      Buffer.concat([createHmac('sha256', SECRET).update(body).digest(), Buffer.from([0])]).toString('base64'),
+      [SECRET],
+    ],
     ['base64 without padding', body, header.replace(/=$/, ''), [SECRET]],
     ['base64url', body, createHmac('sha256', SECRET).update(body).digest('base64url'), [SECRET]],
     ['trailing whitespace', body, `${header} `, [SECRET]],
@@ -67,7 +85,12 @@ describe('verifyShopifyWebhook', () => {
     ['the wrong secret', body, header, ['another']],
     ['no secrets', body, header, []],
     ['an empty secret (skipped, never a key)', body, createHmac('sha256', '').update(body).digest('base64'), ['']],
-    ['an empty body, even correctly signed', Buffer.alloc(0), createHmac('sha256', SECRET).update('').digest('base64'), [SECRET]],
+    [
+      'an empty body, even correctly signed',
+      Buffer.alloc(0),
+      createHmac('sha256', SECRET).update('').digest('base64'),
+      [SECRET],
+    ],
     ['SHA-1 instead of SHA-256', body, createHmac('sha1', SECRET).update(body).digest('base64'), [SECRET]],
   ];
   for (const [name, candidateBody, candidateHeader, secrets] of rejected) {
@@ -82,7 +105,11 @@ describe('verifyShopifyWebhook', () => {
     const last = alphabet.indexOf(header[42]!);
     const variant = `${header.slice(0, 42)}${alphabet[last | 1]!}=`;
     assert.notEqual(variant, header);
-    assert.deepEqual(Buffer.from(variant, 'base64'), Buffer.from(header, 'base64'), 'Node decodes both to the same digest');
+    assert.deepEqual(
+      Buffer.from(variant, 'base64'),
+      Buffer.from(header, 'base64'),
+      'Node decodes both to the same digest',
+    );
     assert.equal(verifyShopifyWebhook(body, variant, [SECRET]), false);
   });
 
@@ -96,9 +123,15 @@ describe('verifyShopifyWebhook', () => {
       [body, header, null],
     ];
     for (const [candidateBody, candidateHeader, secrets] of odd) {
-      assert.doesNotThrow(() => verifyShopifyWebhook(candidateBody as Buffer, candidateHeader as string, secrets as string[]));
+      assert.doesNotThrow(() =>
+        verifyShopifyWebhook(candidateBody as Buffer, candidateHeader as string, secrets as string[]),
+      );
     }
-    assert.equal(verifyShopifyWebhook(body, header, [null, 7, SECRET] as unknown as string[]), true, 'odd entries are skipped, the real secret still works');
+    assert.equal(
+      verifyShopifyWebhook(body, header, [null, 7, SECRET] as unknown as string[]),
+      true,
+      'odd entries are skipped, the real secret still works',
+    );
   });
 
   it('property: any single-bit flip of the body is rejected (2,000 cases)', () => {
@@ -130,7 +163,11 @@ describe('verifyShopifyWebhook', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 256 }),
-        fc.oneof(fc.string({ maxLength: 100 }), fc.base64String({ minLength: 40, maxLength: 48 }), fc.constant(undefined)),
+        fc.oneof(
+          fc.string({ maxLength: 100 }),
+          fc.base64String({ minLength: 40, maxLength: 48 }),
+          fc.constant(undefined),
+        ),
         fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }),
         (bytes, candidateHeader, secrets) => {
           const verdict = verifyShopifyWebhook(Buffer.from(bytes), candidateHeader, secrets);
@@ -153,8 +190,21 @@ const orderCreated = {
   updated_at: '2026-11-23T10:00:00Z',
   cancelled_at: null,
   line_items: [
-    { id: 14000000000201, admin_graphql_api_id: 'gid://shopify/LineItem/14000000000201', variant_id: 45000000000301, product_id: 8000000000301, sku: 'MUG-RED', quantity: 2 },
-    { id: 14000000000202, admin_graphql_api_id: 'gid://shopify/LineItem/14000000000202', variant_id: 45000000000302, sku: '', quantity: 1 },
+    {
+      id: 14000000000201,
+      admin_graphql_api_id: 'gid://shopify/LineItem/14000000000201',
+      variant_id: 45000000000301,
+      product_id: 8000000000301,
+      sku: 'MUG-RED',
+      quantity: 2,
+    },
+    {
+      id: 14000000000202,
+      admin_graphql_api_id: 'gid://shopify/LineItem/14000000000202',
+      variant_id: 45000000000302,
+      sku: '',
+      quantity: 1,
+    },
     { id: 14000000000203, variant_id: null, sku: null, quantity: 1, title: 'Gift wrapping (custom item)' },
     { id: 14000000000204, variant_id: 45000000000303, sku: 'ZERO', quantity: 0 },
   ],
@@ -167,12 +217,31 @@ const refundCreated = {
   created_at: '2026-11-24T09:30:00Z',
   restock: true,
   refund_line_items: [
-    { id: 10000000000501, line_item_id: 14000000000201, location_id: 65000000000001, quantity: 1, restock_type: 'return', line_item: { id: 14000000000201, variant_id: 45000000000301, sku: 'MUG-RED', quantity: 2 } },
-    { id: 10000000000502, line_item_id: 14000000000202, location_id: 65000000000001, quantity: 1, restock_type: 'no_restock', line_item: { id: 14000000000202, variant_id: 45000000000302, sku: '', quantity: 1 } },
+    {
+      id: 10000000000501,
+      line_item_id: 14000000000201,
+      location_id: 65000000000001,
+      quantity: 1,
+      restock_type: 'return',
+      line_item: { id: 14000000000201, variant_id: 45000000000301, sku: 'MUG-RED', quantity: 2 },
+    },
+    {
+      id: 10000000000502,
+      line_item_id: 14000000000202,
+      location_id: 65000000000001,
+      quantity: 1,
+      restock_type: 'no_restock',
+      line_item: { id: 14000000000202, variant_id: 45000000000302, sku: '', quantity: 1 },
+    },
   ],
 };
 
-const orderCancelled = { ...orderCreated, cancelled_at: '2026-11-25T08:00:00Z', updated_at: '2026-11-25T08:00:00Z', refunds: [refundCreated] };
+const orderCancelled = {
+  ...orderCreated,
+  cancelled_at: '2026-11-25T08:00:00Z',
+  updated_at: '2026-11-25T08:00:00Z',
+  refunds: [refundCreated],
+};
 
 describe('shopifyWebhookToOrderLines', () => {
   it('orders/create: one order fact per stocked line, keyed shop:order:line:order', () => {
@@ -215,9 +284,20 @@ describe('shopifyWebhookToOrderLines', () => {
     assert.deepEqual(
       event.kind === 'lines' ? event.lines.map((line) => [line.key, line.kind, line.quantity, line.occurredAt]) : [],
       // Line 201: 2 ordered, 1 returned -> 1 to release. Line 202: 1 ordered, 1 refunded without restock -> nothing.
-      [[`shopify:${SHOP}:5600000000101:14000000000201:cancellation`, 'cancellation', 1, Date.parse('2026-11-25T08:00:00Z')]],
+      [
+        [
+          `shopify:${SHOP}:5600000000101:14000000000201:cancellation`,
+          'cancellation',
+          1,
+          Date.parse('2026-11-25T08:00:00Z'),
+        ],
+      ],
     );
-    assert.equal(shopifyWebhookToOrderLines('orders/cancelled', orderCreated, SHOP).kind, 'invalid', 'orders/cancelled without cancelled_at');
+    assert.equal(
+      shopifyWebhookToOrderLines('orders/cancelled', orderCreated, SHOP).kind,
+      'invalid',
+      'orders/cancelled without cancelled_at',
+    );
   });
 
   it('refunds/create: a return per restocked refund line, keyed shop:order:refund:refund line:return; no_restock skipped', () => {
@@ -236,15 +316,26 @@ describe('shopifyWebhookToOrderLines', () => {
         locationId: 'gid://shopify/Location/65000000000001',
       },
     ]);
-    const cancelRestock = { ...refundCreated, refund_line_items: [{ ...refundCreated.refund_line_items[0]!, restock_type: 'cancel' }] };
+    const cancelRestock = {
+      ...refundCreated,
+      refund_line_items: [{ ...refundCreated.refund_line_items[0]!, restock_type: 'cancel' }],
+    };
     const cancelled = shopifyWebhookToOrderLines('refunds/create', cancelRestock, SHOP);
-    assert.deepEqual(cancelled.kind === 'lines' ? cancelled.lines.map((line) => [line.key, line.kind]) : null, [[`shopify:${SHOP}:5600000000101:9200000000401:10000000000501:cancellation`, 'cancellation']]);
+    assert.deepEqual(cancelled.kind === 'lines' ? cancelled.lines.map((line) => [line.key, line.kind]) : null, [
+      [`shopify:${SHOP}:5600000000101:9200000000401:10000000000501:cancellation`, 'cancellation'],
+    ]);
   });
 
   it('inventory_levels/update: a level signal (for reconciliation and echo detection), never order lines', () => {
     const event = shopifyWebhookToOrderLines(
       'inventory_levels/update',
-      { inventory_item_id: 44000000000301, location_id: 65000000000001, available: 7, updated_at: '2026-11-23T10:00:01Z', admin_graphql_api_id: 'gid://shopify/InventoryLevel/65000000000001?inventory_item_id=44000000000301' },
+      {
+        inventory_item_id: 44000000000301,
+        location_id: 65000000000001,
+        available: 7,
+        updated_at: '2026-11-23T10:00:01Z',
+        admin_graphql_api_id: 'gid://shopify/InventoryLevel/65000000000001?inventory_item_id=44000000000301',
+      },
       SHOP,
     );
     assert.deepEqual(event, {
@@ -277,24 +368,53 @@ describe('shopifyWebhookToOrderLines', () => {
     assert.ok(parsed.ok);
     assert.equal((parsed.payload as { note: string }).note, 'id 12345678901234567890 in text stays text');
     const event = shopifyWebhookToOrderLines('orders/create', parsed.payload, SHOP);
-    assert.deepEqual(event.kind === 'lines' ? event.lines.map((line) => [line.key, line.externalId]) : event, [[`shopify:${SHOP}:9007199254740993123:18446744073709551615:order`, 'gid://shopify/ProductVariant/12345678901234567890']]);
+    assert.deepEqual(event.kind === 'lines' ? event.lines.map((line) => [line.key, line.externalId]) : event, [
+      [
+        `shopify:${SHOP}:9007199254740993123:18446744073709551615:order`,
+        'gid://shopify/ProductVariant/12345678901234567890',
+      ],
+    ]);
     const lossy = shopifyWebhookToOrderLines('orders/create', JSON.parse(raw.toString()), SHOP);
     assert.equal(lossy.kind, 'invalid');
     // When the exact gid is in the payload, it wins over a rounded number.
-    const withGid = shopifyWebhookToOrderLines('orders/create', { ...orderCreated, id: 5600000000101, admin_graphql_api_id: 'gid://shopify/Order/5600000000101' }, SHOP);
+    const withGid = shopifyWebhookToOrderLines(
+      'orders/create',
+      { ...orderCreated, id: 5600000000101, admin_graphql_api_id: 'gid://shopify/Order/5600000000101' },
+      SHOP,
+    );
     assert.equal(withGid.kind === 'lines' && withGid.lines[0]!.orderReference, '5600000000101');
     assert.deepEqual(parseShopifyWebhookBody(Buffer.from('{"truncated":')).ok, false);
   });
 
   const invalid: [string, string, unknown, string][] = [
     ['no line_items', 'orders/create', { ...orderCreated, line_items: undefined }, SHOP],
-    ['a negative quantity', 'orders/create', { ...orderCreated, line_items: [{ id: 1, variant_id: 2, quantity: -1 }] }, SHOP],
-    ['a fractional quantity', 'orders/create', { ...orderCreated, line_items: [{ id: 1, variant_id: 2, quantity: 1.5 }] }, SHOP],
+    [
+      'a negative quantity',
+      'orders/create',
+      { ...orderCreated, line_items: [{ id: 1, variant_id: 2, quantity: -1 }] },
+      SHOP,
+    ],
+    [
+      'a fractional quantity',
+      'orders/create',
+      { ...orderCreated, line_items: [{ id: 1, variant_id: 2, quantity: 1.5 }] },
+      SHOP,
+    ],
     ['an id that is not a number', 'orders/create', { ...orderCreated, id: 'abc' }, SHOP],
     ['a bad timestamp', 'orders/create', { ...orderCreated, created_at: 'yesterday' }, SHOP],
     ['an array instead of an object', 'refunds/create', [refundCreated], SHOP],
-    ['a refund line without its line item', 'refunds/create', { ...refundCreated, refund_line_items: [{ id: 1, line_item_id: 2, quantity: 1, restock_type: 'return' }] }, SHOP],
-    ['a level without available', 'inventory_levels/update', { inventory_item_id: 1, location_id: 2, updated_at: '2026-11-23T10:00:01Z' }, SHOP],
+    [
+      'a refund line without its line item',
+      'refunds/create',
+      { ...refundCreated, refund_line_items: [{ id: 1, line_item_id: 2, quantity: 1, restock_type: 'return' }] },
+      SHOP,
+    ],
+    [
+      'a level without available',
+      'inventory_levels/update',
+      { inventory_item_id: 1, location_id: 2, updated_at: '2026-11-23T10:00:01Z' },
+      SHOP,
+    ],
     ['a shop domain that is not *.myshopify.com', 'orders/create', orderCreated, 'evil.example.com'],
     ['a shop domain with a colon', 'orders/create', orderCreated, 'a:b.myshopify.com'],
     ['null', 'orders/create', null, SHOP],
@@ -308,25 +428,51 @@ describe('shopifyWebhookToOrderLines', () => {
   }
 
   it('other topics are ignored', () => {
-    assert.deepEqual(shopifyWebhookToOrderLines('products/update', { id: 1 }, SHOP), { kind: 'ignored', topic: 'products/update' });
+    assert.deepEqual(shopifyWebhookToOrderLines('products/update', { id: 1 }, SHOP), {
+      kind: 'ignored',
+      topic: 'products/update',
+    });
   });
 
   it('property: arbitrary JSON on every topic never throws and is lines, level, ignored or invalid (3,000 cases)', () => {
-    const topics = ['orders/create', 'orders/cancelled', 'refunds/create', 'inventory_levels/update', 'app/uninstalled'];
+    const topics = [
+      'orders/create',
+      'orders/cancelled',
+      'refunds/create',
+      'inventory_levels/update',
+      'app/uninstalled',
+    ];
     const mutatedOrder = fc.record({
       id: fc.oneof(fc.integer(), fc.string(), fc.constant(null)),
       created_at: fc.oneof(fc.constant('2026-11-23T10:00:00Z'), fc.string()),
       cancelled_at: fc.oneof(fc.constant('2026-11-25T08:00:00Z'), fc.constant(null)),
-      line_items: fc.array(fc.record({ id: fc.oneof(fc.nat(), fc.string()), variant_id: fc.oneof(fc.nat(), fc.constant(null)), quantity: fc.oneof(fc.integer(), fc.double()), sku: fc.oneof(fc.string(), fc.constant(null)) }), { maxLength: 5 }),
+      line_items: fc.array(
+        fc.record({
+          id: fc.oneof(fc.nat(), fc.string()),
+          variant_id: fc.oneof(fc.nat(), fc.constant(null)),
+          quantity: fc.oneof(fc.integer(), fc.double()),
+          sku: fc.oneof(fc.string(), fc.constant(null)),
+        }),
+        { maxLength: 5 },
+      ),
       refunds: fc.anything(),
     });
     fc.assert(
-      fc.property(fc.constantFrom(...topics), fc.oneof(fc.jsonValue(), mutatedOrder, fc.anything()), fc.oneof(fc.constant(SHOP), fc.string()), (topic, payload, shop) => {
-        const event = shopifyWebhookToOrderLines(topic, payload, shop);
-        if (!['lines', 'level', 'ignored', 'invalid'].includes(event.kind)) return false;
-        if (event.kind === 'lines') return event.lines.every((line) => line.key.startsWith(`shopify:${SHOP}:`) && Number.isSafeInteger(line.quantity) && line.quantity > 0);
-        return true;
-      }),
+      fc.property(
+        fc.constantFrom(...topics),
+        fc.oneof(fc.jsonValue(), mutatedOrder, fc.anything()),
+        fc.oneof(fc.constant(SHOP), fc.string()),
+        (topic, payload, shop) => {
+          const event = shopifyWebhookToOrderLines(topic, payload, shop);
+          if (!['lines', 'level', 'ignored', 'invalid'].includes(event.kind)) return false;
+          if (event.kind === 'lines')
+            return event.lines.every(
+              (line) =>
+                line.key.startsWith(`shopify:${SHOP}:`) && Number.isSafeInteger(line.quantity) && line.quantity > 0,
+            );
+          return true;
+        },
+      ),
       { numRuns: 3_000 },
     );
   });

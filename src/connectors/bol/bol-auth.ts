@@ -88,8 +88,12 @@ export class BolAuth {
         return token;
       })
       .catch((error: unknown) => {
-        const authError = error instanceof BolAuthError ? error : new BolAuthError(`bol token request failed: ${String(error)}`, true);
-        const holdOffMs = Math.max(authError.retryAfterMs ?? 0, this.config.failureHoldOffMs ?? bolLimits.tokenFailureHoldOffMs);
+        const authError =
+          error instanceof BolAuthError ? error : new BolAuthError(`bol token request failed: ${String(error)}`, true);
+        const holdOffMs = Math.max(
+          authError.retryAfterMs ?? 0,
+          this.config.failureHoldOffMs ?? bolLimits.tokenFailureHoldOffMs,
+        );
         this.failure = { error: authError, until: this.config.now() + holdOffMs };
         throw new BolAuthError(authError.message, authError.retryable, holdOffMs);
       })
@@ -110,14 +114,26 @@ export class BolAuth {
     let text: string;
     try {
       // Not tied to one caller's signal: other callers share this request (single flight).
-      response = await fetch(url, { method: 'POST', headers: { authorization: `Basic ${basic}`, accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       text = await response.text();
     } catch (error) {
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new BolAuthError(timedOut ? `bol token request timed out after ${timeoutMs} ms` : `bol token request failed: ${describeNetworkError(error)}`, true);
+      throw new BolAuthError(
+        timedOut
+          ? `bol token request timed out after ${timeoutMs} ms`
+          : `bol token request failed: ${describeNetworkError(error)}`,
+        true,
+      );
     }
     if (response.status === 400 || response.status === 401 || response.status === 403) {
-      throw new BolAuthError(`bol refused the client credentials (token endpoint ${response.status} ${errorCode(text)})`, false);
+      throw new BolAuthError(
+        `bol refused the client credentials (token endpoint ${response.status} ${errorCode(text)})`,
+        false,
+      );
     }
     if (!response.ok) {
       const retryAfter = parseRetryAfterMs(response.headers.get('retry-after'), this.config.now());
@@ -129,7 +145,12 @@ export class BolAuth {
     } catch {
       throw new BolAuthError('bol token endpoint answered malformed JSON', true);
     }
-    if (typeof body.access_token !== 'string' || body.access_token === '' || typeof body.expires_in !== 'number' || !(body.expires_in > 0)) {
+    if (
+      typeof body.access_token !== 'string' ||
+      body.access_token === '' ||
+      typeof body.expires_in !== 'number' ||
+      !(body.expires_in > 0)
+    ) {
       throw new BolAuthError('bol token endpoint answered without access_token/expires_in', true);
     }
     const lifetimeMs = body.expires_in * 1000;

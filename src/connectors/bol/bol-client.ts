@@ -30,7 +30,10 @@ export type BolOrderItem = RetailerV10['schemas']['OrderOrderItem'];
 export type GetOrdersQuery = NonNullable<RetailerV10Operations['get-orders']['parameters']['query']>;
 
 /** Media types (docs/channels/bol.md, Media types): offers are v11, orders v10; a wrong one gets 406/415. */
-export const bolMediaTypes = Object.freeze({ offersV11: 'application/vnd.retailer.v11+json', retailerV10: 'application/vnd.retailer.v10+json' });
+export const bolMediaTypes = Object.freeze({
+  offersV11: 'application/vnd.retailer.v11+json',
+  retailerV10: 'application/vnd.retailer.v10+json',
+});
 
 export type BolCallResult<T> =
   | { kind: 'ok'; status: number; body: T }
@@ -83,26 +86,63 @@ export class BolClient {
 
   /** Offers v11 `PATCH /retailer/offers/{offer-id}` -> 204 (docs/channels/bol.md, Push: one PATCH per offer). */
   patchOffer(offerId: string, request: PatchOfferRequest, signal?: AbortSignal): Promise<BolCallResult<undefined>> {
-    return this.call({ method: 'PATCH', path: `/retailer/offers/${encodeURIComponent(offerId)}`, media: bolMediaTypes.offersV11, body: request, expectBody: false }, signal);
+    return this.call(
+      {
+        method: 'PATCH',
+        path: `/retailer/offers/${encodeURIComponent(offerId)}`,
+        media: bolMediaTypes.offersV11,
+        body: request,
+        expectBody: false,
+      },
+      signal,
+    );
   }
 
   /** Offers v11 `GET /retailer/offers/{offer-id}` -> OfferResponse, 404 when unknown. */
   getOffer(offerId: string, signal?: AbortSignal): Promise<BolCallResult<OfferResponse>> {
-    return this.call({ method: 'GET', path: `/retailer/offers/${encodeURIComponent(offerId)}`, media: bolMediaTypes.offersV11, expectBody: true }, signal);
+    return this.call(
+      {
+        method: 'GET',
+        path: `/retailer/offers/${encodeURIComponent(offerId)}`,
+        media: bolMediaTypes.offersV11,
+        expectBody: true,
+      },
+      signal,
+    );
   }
 
   /** Retailer v10 `GET /retailer/orders` -> ReducedOrders; bol's `{}` past the last page becomes `{orders: []}`. */
   async getOrders(query: GetOrdersQuery, signal?: AbortSignal): Promise<BolCallResult<ReducedOrders>> {
     const search = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
-    const result = await this.call<Partial<ReducedOrders>>({ method: 'GET', path: `/retailer/orders?${search.toString()}`, media: bolMediaTypes.retailerV10, expectBody: true }, signal);
+    const result = await this.call<Partial<ReducedOrders>>(
+      {
+        method: 'GET',
+        path: `/retailer/orders?${search.toString()}`,
+        media: bolMediaTypes.retailerV10,
+        expectBody: true,
+      },
+      signal,
+    );
     if (result.kind === 'failed') return result;
-    return { kind: 'ok', status: result.status, body: { orders: Array.isArray(result.body.orders) ? result.body.orders : [] } };
+    return {
+      kind: 'ok',
+      status: result.status,
+      body: { orders: Array.isArray(result.body.orders) ? result.body.orders : [] },
+    };
   }
 
   /** Retailer v10 `GET /retailer/orders/{order-id}` -> Order (offer id, reference, quantities). */
   getOrder(orderId: string, signal?: AbortSignal): Promise<BolCallResult<BolOrder>> {
-    return this.call({ method: 'GET', path: `/retailer/orders/${encodeURIComponent(orderId)}`, media: bolMediaTypes.retailerV10, expectBody: true }, signal);
+    return this.call(
+      {
+        method: 'GET',
+        path: `/retailer/orders/${encodeURIComponent(orderId)}`,
+        media: bolMediaTypes.retailerV10,
+        expectBody: true,
+      },
+      signal,
+    );
   }
 
   private async call<T>(operation: Operation, signal: AbortSignal | undefined): Promise<BolCallResult<T>> {
@@ -115,18 +155,34 @@ export class BolClient {
         token = await this.config.auth.accessToken();
       } catch (error) {
         const authError = error instanceof BolAuthError ? error : new BolAuthError(String(error), true);
-        return { kind: 'failed', retryable: authError.retryable, status: null, reason: authError.message, ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }) };
+        return {
+          kind: 'failed',
+          retryable: authError.retryable,
+          status: null,
+          reason: authError.message,
+          ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }),
+        };
       }
       // 2. window slot
       if (rule !== undefined) {
         let slot: Awaited<ReturnType<BolRateLimiter['acquire']>>;
         try {
-          slot = await this.config.limiter.acquire(rule.name, this.config.limiterWaitMsMax ?? bolLimits.limiterWaitMsMax, signal);
+          slot = await this.config.limiter.acquire(
+            rule.name,
+            this.config.limiterWaitMsMax ?? bolLimits.limiterWaitMsMax,
+            signal,
+          );
         } catch {
           return { kind: 'failed', retryable: true, status: null, reason: 'aborted while waiting for the rate window' };
         }
         if (!slot.ok) {
-          return { kind: 'failed', retryable: true, status: null, reason: `bol ${rule.name} budget (${rule.capacity} per ${rule.windowMs} ms) spent: not sent`, retryAfterMs: slot.waitMs };
+          return {
+            kind: 'failed',
+            retryable: true,
+            status: null,
+            reason: `bol ${rule.name} budget (${rule.capacity} per ${rule.windowMs} ms) spent: not sent`,
+            retryAfterMs: slot.waitMs,
+          };
         }
       }
       // 3. send
@@ -156,7 +212,12 @@ export class BolClient {
         try {
           return { kind: 'ok', status, body: JSON.parse(text) as T };
         } catch {
-          return { kind: 'failed', retryable: true, status, reason: `bol ${operation.method} ${pathname} answered ${status} with a malformed body` };
+          return {
+            kind: 'failed',
+            retryable: true,
+            status,
+            reason: `bol ${operation.method} ${pathname} answered ${status} with a malformed body`,
+          };
         }
       }
       return classifyFailure(operation, pathname, status, text, retryAfterMs, rule?.name);
@@ -177,29 +238,43 @@ export class BolClient {
     });
     if (answer.kind === 'answer') return answer;
     const what = `bol ${operation.method} ${operation.path.split('?')[0]}`;
-    if (answer.timedOut) return { ...answer, reason: `${what}: no answer within ${timeoutMs} ms (it may have been applied)` };
+    if (answer.timedOut)
+      return { ...answer, reason: `${what}: no answer within ${timeoutMs} ms (it may have been applied)` };
     if (answer.aborted) return { ...answer, reason: `${what}: aborted by the caller (it may have been applied)` };
     return { ...answer, reason: `${what}: ${answer.reason} (it may have been applied)` };
   }
 }
 
-function classifyFailure<T>(operation: Operation, pathname: string, status: number, text: string, retryAfterMs: number | undefined, ruleName: BolRateRuleName | undefined): BolCallResult<T> {
+function classifyFailure<T>(
+  operation: Operation,
+  pathname: string,
+  status: number,
+  text: string,
+  retryAfterMs: number | undefined,
+  ruleName: BolRateRuleName | undefined,
+): BolCallResult<T> {
   let problem: BolProblem | undefined;
   try {
     const parsed = JSON.parse(text) as Partial<BolProblem>;
-    if (parsed !== null && typeof parsed === 'object' && typeof parsed.status === 'number') problem = parsed as BolProblem;
+    if (parsed !== null && typeof parsed === 'object' && typeof parsed.status === 'number')
+      problem = parsed as BolProblem;
   } catch {
     problem = undefined;
   }
-  const violations = (problem?.violations ?? []).map((violation) => `${violation.name}: ${violation.reason}`).join('; ');
-  const detail = [problem?.detail ?? problem?.title, violations].filter((part) => part !== undefined && part !== '').join(' - ');
+  const violations = (problem?.violations ?? [])
+    .map((violation) => `${violation.name}: ${violation.reason}`)
+    .join('; ');
+  const detail = [problem?.detail ?? problem?.title, violations]
+    .filter((part) => part !== undefined && part !== '')
+    .join(' - ');
   const reason = `bol ${operation.method} ${pathname} answered ${status}${detail === '' ? '' : `: ${detail}`}`;
   const base = { kind: 'failed' as const, status, reason, ...(problem === undefined ? {} : { problem }) };
   if (status === 429) {
     // bol sends Retry-After with its 429 (docs/channels/bol.md, Rate limits); without one, wait a window.
     return { ...base, retryable: true, retryAfterMs: retryAfterMs ?? (ruleName === 'orders-list' ? 60_000 : 1_000) };
   }
-  if (status >= 500 || status === 408) return { ...base, retryable: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  if (status >= 500 || status === 408)
+    return { ...base, retryable: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   return { ...base, retryable: false };
 }
 

@@ -6,7 +6,12 @@ import type { OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
 import { BolAuth } from './bol-auth.js';
 import { BolClient } from './bol-client.js';
 import { type BolRateRule, BolRateLimiter, bolLimits, bolRateRules } from './bol-limits.js';
-import { type BolOrdersCursor, type BolOrdersPollResult, BolOrderPoller, initialBolOrdersCursor } from './bol-orders.js';
+import {
+  type BolOrdersCursor,
+  type BolOrdersPollResult,
+  BolOrderPoller,
+  initialBolOrdersCursor,
+} from './bol-orders.js';
 
 /**
  * Bol.com behind the connector port: Offers API v11 for stock, Retailer API v10 for orders.
@@ -96,7 +101,10 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
     this.managedByRetailer = config.managedByRetailer ?? true;
     this.pollIntervalMs = config.pollIntervalMs ?? limits.orderPollIntervalMs;
     assert(this.maxBatchSize >= 1 && this.pushConcurrencyMax >= 1);
-    assert(config.account !== '' && !config.account.includes(':'), 'bol account must be non-empty without ":" (it is part of order keys)');
+    assert(
+      config.account !== '' && !config.account.includes(':'),
+      'bol account must be non-empty without ":" (it is part of order keys)',
+    );
     this.auth = new BolAuth({
       tokenUrl: config.tokenUrl ?? 'https://login.bol.com/token',
       clientId: config.clientId,
@@ -130,21 +138,42 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
   private async pushOne(item: PushItem, signal: AbortSignal | undefined): Promise<PushOutcome> {
     const { listingId } = item;
     if (!Number.isInteger(item.quantity) || item.quantity < 0 || item.quantity > int32Max) {
-      return { listingId, status: 'permanent', reason: `quantity ${item.quantity} is not an int32 >= 0 (bol stock.amount)` };
+      return {
+        listingId,
+        status: 'permanent',
+        reason: `quantity ${item.quantity} is not an int32 >= 0 (bol stock.amount)`,
+      };
     }
     // v11 offer ids are UUIDs (offers-api-v11.json); anything else would only earn a 400.
     if (!uuidPattern.test(item.externalId)) {
-      return { listingId, status: 'permanent', reason: `bol offer id ${JSON.stringify(item.externalId)} is not a UUID` };
+      return {
+        listingId,
+        status: 'permanent',
+        reason: `bol offer id ${JSON.stringify(item.externalId)} is not a UUID`,
+      };
     }
-    const result = await this.client.patchOffer(item.externalId, { stock: { amount: item.quantity, managedByRetailer: this.managedByRetailer } }, signal);
+    const result = await this.client.patchOffer(
+      item.externalId,
+      { stock: { amount: item.quantity, managedByRetailer: this.managedByRetailer } },
+      signal,
+    );
     if (result.kind === 'ok') return { listingId, status: 'ok', channelQuantity: item.quantity };
-    if (result.retryable) return { listingId, status: 'retry', reason: result.reason, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
+    if (result.retryable)
+      return {
+        listingId,
+        status: 'retry',
+        reason: result.reason,
+        ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+      };
     const reason = result.status === 404 ? `unknown bol offer ${item.externalId}: ${result.reason}` : result.reason;
     return { listingId, status: 'permanent', reason };
   }
 
   /** `GET /retailer/offers/{id}` per item: correctedStock (what bol sells); null when bol has no such offer. Throws on other failures. */
-  async readLevels(items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[], signal?: AbortSignal): Promise<{ listingId: string; quantity: number | null }[]> {
+  async readLevels(
+    items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[],
+    signal?: AbortSignal,
+  ): Promise<{ listingId: string; quantity: number | null }[]> {
     return mapBounded(items, bolLimits.readConcurrencyMax, async (item) => {
       if (!uuidPattern.test(item.externalId)) return { listingId: item.listingId, quantity: null };
       // Reads have no `retry` outcome: wait out our window or the token hold-off, a few times at most.
@@ -155,7 +184,13 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
           return { listingId: item.listingId, quantity: stock?.correctedStock ?? stock?.amount ?? 0 };
         }
         if (result.status === 404) return { listingId: item.listingId, quantity: null };
-        if (result.status === null && result.retryable && result.retryAfterMs !== undefined && attempt < 5 && !signal?.aborted) {
+        if (
+          result.status === null &&
+          result.retryable &&
+          result.retryAfterMs !== undefined &&
+          attempt < 5 &&
+          !signal?.aborted
+        ) {
           await new Promise((resolve) => setTimeout(resolve, result.retryAfterMs));
           continue;
         }
@@ -176,7 +211,14 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
 
   /** The port's poll: the cursor is the JSON of a BolOrdersCursor, opaque to ingest. */
   async pollOrders(cursor: string | null, signal?: AbortSignal): Promise<OrderPollBatch> {
-    const result = await this.pollOpenOrders(cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor(), signal);
-    return { lines: result.lines, cursor: JSON.stringify(result.cursor), ...(result.error ? { error: result.error.reason } : {}) };
+    const result = await this.pollOpenOrders(
+      cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor(),
+      signal,
+    );
+    return {
+      lines: result.lines,
+      cursor: JSON.stringify(result.cursor),
+      ...(result.error ? { error: result.error.reason } : {}),
+    };
   }
 }

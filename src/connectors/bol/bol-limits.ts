@@ -15,7 +15,13 @@ import type { RateLimitStatus } from '../channel-connector.js';
  * Price: capacity / (window + margin), e.g. 50 / 1.05 s = 47.6 PATCHes/s instead of 50.
  */
 
-export type BolRateRuleName = 'orders-list' | 'orders-detail' | 'offers-list' | 'offers-create' | 'offers-read' | 'offers-write';
+export type BolRateRuleName =
+  | 'orders-list'
+  | 'orders-detail'
+  | 'offers-list'
+  | 'offers-create'
+  | 'offers-read'
+  | 'offers-write';
 
 export interface BolRateRule {
   name: BolRateRuleName;
@@ -36,7 +42,13 @@ export const bolRateRules: readonly BolRateRule[] = Object.freeze([
   { name: 'offers-list', methods: ['GET'], path: /^\/retailer\/offers$/, capacity: 25, windowMs: 1_000 },
   { name: 'offers-create', methods: ['POST'], path: /^\/retailer\/offers$/, capacity: 50, windowMs: 1_000 },
   { name: 'offers-read', methods: ['GET', 'HEAD'], path: /^\/retailer\/offers\/.+$/, capacity: 25, windowMs: 1_000 },
-  { name: 'offers-write', methods: ['PUT', 'PATCH', 'DELETE'], path: /^\/retailer\/offers\/.+$/, capacity: 50, windowMs: 1_000 },
+  {
+    name: 'offers-write',
+    methods: ['PUT', 'PATCH', 'DELETE'],
+    path: /^\/retailer\/offers\/.+$/,
+    capacity: 50,
+    windowMs: 1_000,
+  },
 ]);
 
 export const bolLimits = Object.freeze({
@@ -101,7 +113,8 @@ export class BolRateLimiter {
     private readonly now: () => number,
   ) {
     for (const rule of rules) {
-      const spanMs = rule.windowMs + Math.max(bolLimits.windowMarginMsMin, Math.ceil(rule.windowMs * bolLimits.windowMarginRatio));
+      const spanMs =
+        rule.windowMs + Math.max(bolLimits.windowMarginMsMin, Math.ceil(rule.windowMs * bolLimits.windowMarginRatio));
       this.states.set(rule.name, { rule, spanMs, sent: [], blockedUntil: 0 });
     }
   }
@@ -140,11 +153,22 @@ export class BolRateLimiter {
   }
 
   /** Learns from bol's answer: Retry-After on 429, or an exhausted budget until its reset. */
-  observe(name: BolRateRuleName, answer: { status: number; retryAfterMs: number | undefined; remaining: number | undefined; resetMs: number | undefined }): void {
+  observe(
+    name: BolRateRuleName,
+    answer: {
+      status: number;
+      retryAfterMs: number | undefined;
+      remaining: number | undefined;
+      resetMs: number | undefined;
+    },
+  ): void {
     const state = this.state(name);
     const now = this.now();
     if (answer.status === 429) {
-      state.blockedUntil = Math.max(state.blockedUntil, now + (answer.retryAfterMs ?? answer.resetMs ?? state.rule.windowMs));
+      state.blockedUntil = Math.max(
+        state.blockedUntil,
+        now + (answer.retryAfterMs ?? answer.resetMs ?? state.rule.windowMs),
+      );
     } else if (answer.remaining === 0 && answer.resetMs !== undefined) {
       state.blockedUntil = Math.max(state.blockedUntil, now + answer.resetMs);
     }
@@ -152,7 +176,8 @@ export class BolRateLimiter {
 
   status(name: BolRateRuleName): RateLimitStatus {
     // No rule for it (a test or simulator without limits): nothing to wait for.
-    if (!this.states.has(name)) return { available: Number.POSITIVE_INFINITY, capacity: Number.POSITIVE_INFINITY, waitMs: 0 };
+    if (!this.states.has(name))
+      return { available: Number.POSITIVE_INFINITY, capacity: Number.POSITIVE_INFINITY, waitMs: 0 };
     const state = this.state(name);
     const now = this.now();
     const waitMs = this.waitMs(state, now);

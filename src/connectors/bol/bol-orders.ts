@@ -58,7 +58,14 @@ export interface BolOrdersCursor {
 }
 
 export function initialBolOrdersCursor(): BolOrdersCursor {
-  return { version: 1, scan: null, lastScanStartedAt: null, lastFullScanStartedAt: null, deferredOrderIds: [], items: {} };
+  return {
+    version: 1,
+    scan: null,
+    lastScanStartedAt: null,
+    lastFullScanStartedAt: null,
+    deferredOrderIds: [],
+    items: {},
+  };
 }
 
 export interface BolOrdersPollResult {
@@ -122,7 +129,10 @@ export class BolOrderPoller {
         for (const item of order.orderItems) {
           const remembered = cursor.items[`${order.orderId}/${item.orderItemId}`];
           if (remembered !== undefined) remembered.seenAt = now;
-          const changed = remembered === undefined || remembered.quantity !== item.quantity || (!remembered.cancelled && hasCancellation(item));
+          const changed =
+            remembered === undefined ||
+            remembered.quantity !== item.quantity ||
+            (!remembered.cancelled && hasCancellation(item));
           if (changed) needDetail.add(order.orderId);
         }
       }
@@ -158,7 +168,8 @@ export class BolOrderPoller {
       cursor.lastScanStartedAt = scan.startedAt;
       if (scan.intervalMinute === null) {
         cursor.lastFullScanStartedAt = scan.startedAt;
-        for (const [key, item] of Object.entries(cursor.items)) if (item.seenAt < scan.startedAt) delete cursor.items[key];
+        for (const [key, item] of Object.entries(cursor.items))
+          if (item.seenAt < scan.startedAt) delete cursor.items[key];
       }
       cursor.scan = null;
     }
@@ -177,7 +188,8 @@ export class BolOrderPoller {
       now - cursor.lastFullScanStartedAt >= bolLimits.ordersFullScanIntervalMs;
     if (full || cursor.lastScanStartedAt === null) return { startedAt: now, nextPage: 1, intervalMinute: null };
     const intervalMinute = Math.ceil(Math.max(0, now - cursor.lastScanStartedAt) / 60_000) + 1;
-    if (intervalMinute > bolLimits.changeIntervalMinuteMax) return { startedAt: now, nextPage: 1, intervalMinute: null };
+    if (intervalMinute > bolLimits.changeIntervalMinuteMax)
+      return { startedAt: now, nextPage: 1, intervalMinute: null };
     return { startedAt: now, nextPage: 1, intervalMinute };
   }
 
@@ -190,15 +202,32 @@ export class BolOrderPoller {
       // The listing is keyed by the offer id; without one (bol may omit it) the EAN is all we have.
       const externalId = item.offer?.offerId ?? item.product?.ean ?? '';
       const sku = item.offer?.reference ?? null;
-      const lineKey = (kind: ChannelOrderLine['kind']) => businessEventKey('bol', this.config.account, [order.orderId, item.orderItemId], kind);
+      const lineKey = (kind: ChannelOrderLine['kind']) =>
+        businessEventKey('bol', this.config.account, [order.orderId, item.orderItemId], kind);
       if (remembered.quantity !== item.quantity) {
-        lines.push({ key: lineKey('order'), kind: 'order', externalId, sku, quantity: item.quantity, orderReference: order.orderId, occurredAt: parseTime(order.orderPlacedDateTime, now) });
+        lines.push({
+          key: lineKey('order'),
+          kind: 'order',
+          externalId,
+          sku,
+          quantity: item.quantity,
+          orderReference: order.orderId,
+          occurredAt: parseTime(order.orderPlacedDateTime, now),
+        });
         remembered.quantity = item.quantity;
       }
       if (!remembered.cancelled && hasCancellation(item)) {
         const units = item.quantityCancelled > 0 ? item.quantityCancelled : item.quantity - item.quantityShipped;
         if (units > 0) {
-          lines.push({ key: lineKey('cancellation'), kind: 'cancellation', externalId, sku, quantity: units, orderReference: order.orderId, occurredAt: parseTime(item.latestChangedDateTime, now) });
+          lines.push({
+            key: lineKey('cancellation'),
+            kind: 'cancellation',
+            externalId,
+            sku,
+            quantity: units,
+            orderReference: order.orderId,
+            occurredAt: parseTime(item.latestChangedDateTime, now),
+          });
         }
         remembered.cancelled = true;
       }
@@ -206,6 +235,12 @@ export class BolOrderPoller {
   }
 }
 
-function failure(result: Extract<BolCallResult<unknown>, { kind: 'failed' }>): NonNullable<BolOrdersPollResult['error']> {
-  return { status: result.retryable ? 'retry' : 'permanent', reason: result.reason, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
+function failure(
+  result: Extract<BolCallResult<unknown>, { kind: 'failed' }>,
+): NonNullable<BolOrdersPollResult['error']> {
+  return {
+    status: result.retryable ? 'retry' : 'permanent',
+    reason: result.reason,
+    ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+  };
 }

@@ -61,7 +61,12 @@ export class BolTransport {
         resolve(answer);
       };
       const fail = (error: unknown) =>
-        finish({ kind: 'network', reason: describe(error), timedOut, aborted: request.signal?.aborted === true && !timedOut });
+        finish({
+          kind: 'network',
+          reason: describe(error),
+          timedOut,
+          aborted: request.signal?.aborted === true && !timedOut,
+        });
       const outgoing = (secure ? httpsRequest : httpRequest)(
         url,
         { method: request.method, headers, agent: secure ? this.httpsAgent : this.httpAgent },
@@ -69,7 +74,12 @@ export class BolTransport {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('end', () =>
-            finish({ kind: 'answer', status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }),
+            finish({
+              kind: 'answer',
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
           );
           response.on('error', fail);
           response.on('aborted', () => fail(new Error('the connection closed before the whole answer arrived')));

@@ -71,17 +71,30 @@ export class ShopifyGraphqlClient {
       // Without a logger the library prints "apiVersion is likely deprecated" with console.warn.
       logger: (entry) => {
         if (entry.type === 'Unsupported_Api_Version' || entry.type === 'HTTP-Response-GraphQL-Deprecation-Notice') {
-          this.notices.push(`${entry.type}: ${JSON.stringify('deprecationNotice' in entry.content ? entry.content.deprecationNotice : entry.content)}`);
+          this.notices.push(
+            `${entry.type}: ${JSON.stringify('deprecationNotice' in entry.content ? entry.content.deprecationNotice : entry.content)}`,
+          );
           if (this.notices.length > 20) this.notices.shift();
         }
       },
     });
   }
 
-  async execute(operation: string, variables: Record<string, unknown>, estimatedCost: number, options: ExecuteOptions): Promise<GraphqlOutcome> {
+  async execute(
+    operation: string,
+    variables: Record<string, unknown>,
+    estimatedCost: number,
+    options: ExecuteOptions,
+  ): Promise<GraphqlOutcome> {
     const admission = await this.bucket.admit(estimatedCost, options.bucketWaitMsMax, options.signal);
     if (!admission.admitted) {
-      return { kind: 'failure', retryable: true, reason: admission.reason, retryAfterMs: admission.retryAfterMs, ambiguous: false };
+      return {
+        kind: 'failure',
+        retryable: true,
+        reason: admission.reason,
+        retryAfterMs: admission.retryAfterMs,
+        ambiguous: false,
+      };
     }
     const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -100,21 +113,52 @@ export class ShopifyGraphqlClient {
       const status = errors.networkStatusCode;
       if (status !== undefined && status !== 200) {
         await errors.response?.body?.cancel().catch(() => undefined);
-        return classifyHttpStatus(status, errors.response?.headers.get('retry-after') ?? null, cost.success ? cost.data.throttleStatus : null, estimatedCost);
+        return classifyHttpStatus(
+          status,
+          errors.response?.headers.get('retry-after') ?? null,
+          cost.success ? cost.data.throttleStatus : null,
+          estimatedCost,
+        );
       }
       if (errors.graphQLErrors && errors.graphQLErrors.length > 0) {
-        return classifyGraphqlErrors(errors.graphQLErrors, requestedCost ?? estimatedCost, cost.success ? cost.data.throttleStatus : null);
+        return classifyGraphqlErrors(
+          errors.graphQLErrors,
+          requestedCost ?? estimatedCost,
+          cost.success ? cost.data.throttleStatus : null,
+        );
       }
       if (status === 200) {
         // 200 without data or with a body that is not JSON (truncated): the call ran or not.
-        return { kind: 'failure', retryable: true, reason: `unreadable answer: ${errors.message ?? 'no data'}`, ambiguous: true };
+        return {
+          kind: 'failure',
+          retryable: true,
+          reason: `unreadable answer: ${errors.message ?? 'no data'}`,
+          ambiguous: true,
+        };
       }
       // No HTTP status at all: the request failed in transit (reset, refused, aborted, timeout).
-      if (options.signal?.aborted) return { kind: 'failure', retryable: true, reason: 'aborted by the caller', ambiguous: true };
-      if (timeout.aborted) return { kind: 'failure', retryable: true, reason: `timeout after ${this.#requestTimeoutMs} ms`, ambiguous: true };
-      return { kind: 'failure', retryable: true, reason: `network: ${errors.message ?? 'request failed'}`, ambiguous: true };
+      if (options.signal?.aborted)
+        return { kind: 'failure', retryable: true, reason: 'aborted by the caller', ambiguous: true };
+      if (timeout.aborted)
+        return {
+          kind: 'failure',
+          retryable: true,
+          reason: `timeout after ${this.#requestTimeoutMs} ms`,
+          ambiguous: true,
+        };
+      return {
+        kind: 'failure',
+        retryable: true,
+        reason: `network: ${errors.message ?? 'request failed'}`,
+        ambiguous: true,
+      };
     } catch (error) {
-      return { kind: 'failure', retryable: true, reason: `network: ${error instanceof Error ? error.message : String(error)}`, ambiguous: true };
+      return {
+        kind: 'failure',
+        retryable: true,
+        reason: `network: ${error instanceof Error ? error.message : String(error)}`,
+        ambiguous: true,
+      };
     } finally {
       if (!observed) this.bucket.release(admission.ticket);
     }
@@ -128,16 +172,35 @@ export class ShopifyGraphqlClient {
  * settled, so both are a throttle (docs/channels/shopify.md, Rate limit: the cost bucket). 408 and
  * 5xx are transient; any other 4xx means our request is malformed.
  */
-export function classifyHttpStatus(status: number, retryAfterHeader: string | null, throttle: ThrottleStatus | null, estimatedCost: number): GraphqlOutcome {
+export function classifyHttpStatus(
+  status: number,
+  retryAfterHeader: string | null,
+  throttle: ThrottleStatus | null,
+  estimatedCost: number,
+): GraphqlOutcome {
   if (status === 429) {
     const seconds = retryAfterHeader === null ? Number.NaN : Number.parseFloat(retryAfterHeader);
-    const retryAfterMs = Number.isFinite(seconds) && seconds >= 0 && seconds <= 3600 ? Math.ceil(seconds * 1000) : throttle ? throttledRetryAfterMs(estimatedCost, throttle) : 1000;
+    const retryAfterMs =
+      Number.isFinite(seconds) && seconds >= 0 && seconds <= 3600
+        ? Math.ceil(seconds * 1000)
+        : throttle
+          ? throttledRetryAfterMs(estimatedCost, throttle)
+          : 1000;
     return { kind: 'failure', retryable: true, reason: 'HTTP 429 Too Many Requests', retryAfterMs, ambiguous: false };
   }
-  if (status === 401 || status === 403) return { kind: 'failure', retryable: false, reason: `HTTP ${status}: access token rejected or missing scope`, ambiguous: false };
-  if (status === 402 || status === 423) return { kind: 'failure', retryable: false, reason: `HTTP ${status}: shop frozen or locked`, ambiguous: false };
-  if (status === 404) return { kind: 'failure', retryable: false, reason: 'HTTP 404: unknown shop or API version', ambiguous: false };
-  if (status === 408 || status >= 500) return { kind: 'failure', retryable: true, reason: `HTTP ${status}`, ambiguous: true };
+  if (status === 401 || status === 403)
+    return {
+      kind: 'failure',
+      retryable: false,
+      reason: `HTTP ${status}: access token rejected or missing scope`,
+      ambiguous: false,
+    };
+  if (status === 402 || status === 423)
+    return { kind: 'failure', retryable: false, reason: `HTTP ${status}: shop frozen or locked`, ambiguous: false };
+  if (status === 404)
+    return { kind: 'failure', retryable: false, reason: 'HTTP 404: unknown shop or API version', ambiguous: false };
+  if (status === 408 || status >= 500)
+    return { kind: 'failure', retryable: true, reason: `HTTP ${status}`, ambiguous: true };
   return { kind: 'failure', retryable: false, reason: `HTTP ${status}: request rejected`, ambiguous: false };
 }
 
@@ -150,14 +213,24 @@ type GraphqlErrorLike = { message?: string; extensions?: { code?: string } };
  * MAX_COST_EXCEEDED, validation of our query or variables, a missing @idempotent on 2026-04)
  * fails the same way every time.
  */
-export function classifyGraphqlErrors(errors: readonly GraphqlErrorLike[], requestedCost: number, throttle: ThrottleStatus | null): GraphqlOutcome {
+export function classifyGraphqlErrors(
+  errors: readonly GraphqlErrorLike[],
+  requestedCost: number,
+  throttle: ThrottleStatus | null,
+): GraphqlOutcome {
   const codes = errors.map((error) => error.extensions?.code ?? '');
   const summary = errors
     .slice(0, 3)
     .map((error) => `${error.extensions?.code ?? 'GRAPHQL_ERROR'}: ${String(error.message ?? '').slice(0, 200)}`)
     .join('; ');
   if (codes.includes('THROTTLED')) {
-    return { kind: 'failure', retryable: true, reason: 'THROTTLED', retryAfterMs: throttle ? throttledRetryAfterMs(requestedCost, throttle) : 1000, ambiguous: false };
+    return {
+      kind: 'failure',
+      retryable: true,
+      reason: 'THROTTLED',
+      retryAfterMs: throttle ? throttledRetryAfterMs(requestedCost, throttle) : 1000,
+      ambiguous: false,
+    };
   }
   if (codes.every((code) => code === 'INTERNAL_SERVER_ERROR' || code === 'SERVICE_UNAVAILABLE')) {
     return { kind: 'failure', retryable: true, reason: summary, ambiguous: true };

@@ -63,7 +63,10 @@ export const shopifyConnectorConfigSchema = z
     baseUrl: z.string().url().optional(),
     accessToken: z.string().min(1).max(500),
     /** @default "2026-04" - the first version where changeFromQuantity and @idempotent are mandatory. */
-    apiVersion: z.string().refine((version) => shopifyVersionFeatures(version) !== null, 'YYYY-01|04|07|10 or unstable').default('2026-04'),
+    apiVersion: z
+      .string()
+      .refine((version) => shopifyVersionFeatures(version) !== null, 'YYYY-01|04|07|10 or unstable')
+      .default('2026-04'),
     /** Location gid used when a push item has no externalLocationId. */
     locationId: z.string().nullable().default(null),
     /** @default "correction" - one of Shopify's documented reasons. */
@@ -128,7 +131,11 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
       fetch: dependencies.fetch,
       now: dependencies.now ?? (() => performance.now()),
     });
-    this.#webhooks = { shopDomain: this.config.shopDomain, locationId: this.config.locationId, secrets: this.config.webhookSecrets };
+    this.#webhooks = {
+      shopDomain: this.config.shopDomain,
+      locationId: this.config.locationId,
+      secrets: this.config.webhookSecrets,
+    };
   }
 
   /** Orders arrive by webhook (shopify-webhooks.ts): the HMAC and the shop domain. */
@@ -167,12 +174,28 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
       // listings writing one level is a mapping error, so the later one is dead-lettered.
       const pair = `${inventoryItemId}|${locationId}`;
       if (seen.has(pair)) {
-        outcomes[index] = { listingId: item.listingId, status: 'permanent', reason: `another item in this batch already sets ${inventoryItemId} at ${locationId}` };
+        outcomes[index] = {
+          listingId: item.listingId,
+          status: 'permanent',
+          reason: `another item in this batch already sets ${inventoryItemId} at ${locationId}`,
+        };
         return;
       }
       seen.add(pair);
-      const slot = { index, entry: { inventoryItemId, locationId, quantity: item.quantity, compareTo: item.expectedChannelQuantity, itemKey: item.idempotencyKey } };
-      (this.features.compareField === 'compareQuantity' && item.expectedChannelQuantity === null ? unchecked : checked).push(slot);
+      const slot = {
+        index,
+        entry: {
+          inventoryItemId,
+          locationId,
+          quantity: item.quantity,
+          compareTo: item.expectedChannelQuantity,
+          itemKey: item.idempotencyKey,
+        },
+      };
+      (this.features.compareField === 'compareQuantity' && item.expectedChannelQuantity === null
+        ? unchecked
+        : checked
+      ).push(slot);
     });
 
     let stop: GraphqlOutcome | null = null;
@@ -189,16 +212,23 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
         stop = result.stop;
       }
     }
-    return outcomes.map((outcome, index) => outcome ?? { listingId: items[index]!.listingId, status: 'retry', reason: 'not attempted' });
+    return outcomes.map(
+      (outcome, index) => outcome ?? { listingId: items[index]!.listingId, status: 'retry', reason: 'not attempted' },
+    );
   }
 
   #validate(item: PushItem): string | null {
-    if (toShopifyGid('InventoryItem', item.externalId) === null) return `externalId ${JSON.stringify(item.externalId).slice(0, 80)} is not an InventoryItem gid`;
+    if (toShopifyGid('InventoryItem', item.externalId) === null)
+      return `externalId ${JSON.stringify(item.externalId).slice(0, 80)} is not an InventoryItem gid`;
     const location = item.externalLocationId ?? this.config.locationId;
-    if (location === null) return 'no location: the item has no externalLocationId and the connection no default locationId';
-    if (toShopifyGid('Location', location) === null) return `location ${JSON.stringify(location).slice(0, 80)} is not a Location gid`;
-    if (!Number.isSafeInteger(item.quantity) || item.quantity < 0 || item.quantity > shopifyLimits.quantityMax) return `quantity ${item.quantity} outside 0..${shopifyLimits.quantityMax}`;
-    if (item.expectedChannelQuantity !== null && !Number.isSafeInteger(item.expectedChannelQuantity)) return `expectedChannelQuantity ${item.expectedChannelQuantity} is not an integer`;
+    if (location === null)
+      return 'no location: the item has no externalLocationId and the connection no default locationId';
+    if (toShopifyGid('Location', location) === null)
+      return `location ${JSON.stringify(location).slice(0, 80)} is not a Location gid`;
+    if (!Number.isSafeInteger(item.quantity) || item.quantity < 0 || item.quantity > shopifyLimits.quantityMax)
+      return `quantity ${item.quantity} outside 0..${shopifyLimits.quantityMax}`;
+    if (item.expectedChannelQuantity !== null && !Number.isSafeInteger(item.expectedChannelQuantity))
+      return `expectedChannelQuantity ${item.expectedChannelQuantity} is not an integer`;
     if (typeof item.idempotencyKey !== 'string' || item.idempotencyKey.length === 0) return 'empty idempotencyKey';
     return null;
   }
@@ -213,7 +243,11 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
    * 5. any other failure -> every pending item retry or permanent, and `stop` for later chunks.
    * Then the stale items are read back once (step 6), if the bucket affords it without waiting.
    */
-  async #pushChunk(chunk: readonly Slot[], items: readonly PushItem[], signal: AbortSignal | undefined): Promise<ChunkResult> {
+  async #pushChunk(
+    chunk: readonly Slot[],
+    items: readonly PushItem[],
+    signal: AbortSignal | undefined,
+  ): Promise<ChunkResult> {
     const outcomes = new Map<number, PushOutcome>();
     const stale: { slot: Slot; reason: string }[] = [];
     let pending = chunk;
@@ -224,8 +258,14 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
     for (let round = 0; round < shopifyLimits.pushRoundsMax && pending.length > 0; round += 1) {
       const entries = pending.map((slot) => slot.entry);
       const input = setQuantitiesInput(this.features, entries, this.config.reason);
-      const key = this.features.idempotentDirective === 'unsupported' ? null : batchIdempotencyKey(this.config.apiVersion, entries, input, salt);
-      const result = await this.#client.execute(setQuantitiesMutation(key), { input }, this.#mutationCost, { bucketWaitMsMax: this.config.bucketWaitMsMax, signal });
+      const key =
+        this.features.idempotentDirective === 'unsupported'
+          ? null
+          : batchIdempotencyKey(this.config.apiVersion, entries, input, salt);
+      const result = await this.#client.execute(setQuantitiesMutation(key), { input }, this.#mutationCost, {
+        bucketWaitMsMax: this.config.bucketWaitMsMax,
+        signal,
+      });
       if (result.kind === 'failure') {
         for (const slot of pending) outcomes.set(slot.index, failureOutcome(listingId(slot), result));
         pending = [];
@@ -236,14 +276,21 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
       const parsed = setQuantitiesPayloadSchema.safeParse(result.data);
       const payload = parsed.success ? parsed.data.inventorySetQuantities : null;
       if (payload === null) {
-        const reason = parsed.success ? 'inventorySetQuantities answered null' : `unexpected answer shape: ${parsed.error.issues[0]?.message ?? ''}`;
+        const reason = parsed.success
+          ? 'inventorySetQuantities answered null'
+          : `unexpected answer shape: ${parsed.error.issues[0]?.message ?? ''}`;
         stop = { kind: 'failure', retryable: true, reason, ambiguous: true };
         for (const slot of pending) outcomes.set(slot.index, { listingId: listingId(slot), status: 'retry', reason });
         pending = [];
         break;
       }
       if (payload.userErrors.length === 0) {
-        for (const slot of pending) outcomes.set(slot.index, { listingId: listingId(slot), status: 'ok', channelQuantity: quantityAfter(payload, slot.entry) });
+        for (const slot of pending)
+          outcomes.set(slot.index, {
+            listingId: listingId(slot),
+            status: 'ok',
+            channelQuantity: quantityAfter(payload, slot.entry),
+          });
         pending = [];
         break;
       }
@@ -267,7 +314,8 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
           continue;
         }
         const status = requestEffect.effect === 'retry' ? 'retry' : 'permanent';
-        for (const slot of pending) outcomes.set(slot.index, { listingId: listingId(slot), status, reason: requestEffect.reason });
+        for (const slot of pending)
+          outcomes.set(slot.index, { listingId: listingId(slot), status, reason: requestEffect.reason });
         pending = [];
         break;
       }
@@ -286,7 +334,11 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
       pending = pending.filter((_, index) => !named.has(index));
     }
     for (const slot of pending) {
-      outcomes.set(slot.index, { listingId: listingId(slot), status: 'retry', reason: `still failing after ${shopifyLimits.pushRoundsMax} mutations` });
+      outcomes.set(slot.index, {
+        listingId: listingId(slot),
+        status: 'retry',
+        reason: `still failing after ${shopifyLimits.pushRoundsMax} mutations`,
+      });
     }
 
     // 6. Read back what the stale items show, only if the bucket has the points right now.
@@ -302,7 +354,12 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
           outcomes.set(slot.index, { listingId: listingId(slot), status: 'ok', channelQuantity });
         } else {
           const shows = channelQuantity === null ? 'not read back' : `channel shows ${channelQuantity}`;
-          outcomes.set(slot.index, { listingId: listingId(slot), status: 'stale', channelQuantity, reason: `${reason} (expected ${slot.entry.compareTo}, ${shows})` });
+          outcomes.set(slot.index, {
+            listingId: listingId(slot),
+            status: 'stale',
+            channelQuantity,
+            reason: `${reason} (expected ${slot.entry.compareTo}, ${shows})`,
+          });
         }
       });
     }
@@ -310,7 +367,8 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
   }
 
   #learnMutationCost(requestedCost: number | null): void {
-    if (requestedCost !== null && requestedCost > this.#mutationCost) this.#mutationCost = Math.min(shopifyLimits.queryCostMax, Math.ceil(requestedCost));
+    if (requestedCost !== null && requestedCost > this.#mutationCost)
+      this.#mutationCost = Math.min(shopifyLimits.queryCostMax, Math.ceil(requestedCost));
   }
 
   async readLevels(
@@ -336,7 +394,11 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
    * Grouped by location (one `nodes` query takes one locationId), chunked so a query stays under
    * 250 ids, the 1000-point query maximum and the bucket's size.
    */
-  async #readAvailable(entries: readonly { inventoryItemId: string; locationId: string }[], bucketWaitMsMax: number, signal: AbortSignal | undefined): Promise<(number | null)[]> {
+  async #readAvailable(
+    entries: readonly { inventoryItemId: string; locationId: string }[],
+    bucketWaitMsMax: number,
+    signal: AbortSignal | undefined,
+  ): Promise<(number | null)[]> {
     const quantities: (number | null)[] = entries.map(() => null);
     const byLocation = new Map<string, number[]>();
     entries.forEach((entry, position) => {
@@ -345,20 +407,35 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
       byLocation.set(entry.locationId, positions);
     });
     for (const [locationId, positions] of byLocation) {
-      const affordable = Math.min(shopifyLimits.queryCostMax, this.#client.bucket.maximumAvailable) - shopifyLimits.readCostBase - shopifyLimits.bucketSafetyMarginPoints;
-      const chunkSize = Math.max(1, Math.min(shopifyLimits.idsPerReadMax, Math.floor(affordable / this.#readCostPerItem)));
+      const affordable =
+        Math.min(shopifyLimits.queryCostMax, this.#client.bucket.maximumAvailable) -
+        shopifyLimits.readCostBase -
+        shopifyLimits.bucketSafetyMarginPoints;
+      const chunkSize = Math.max(
+        1,
+        Math.min(shopifyLimits.idsPerReadMax, Math.floor(affordable / this.#readCostPerItem)),
+      );
       for (let start = 0; start < positions.length; start += chunkSize) {
         const chunk = positions.slice(start, start + chunkSize);
         const ids = chunk.map((position) => entries[position]!.inventoryItemId);
         const estimate = shopifyLimits.readCostBase + this.#readCostPerItem * ids.length;
-        const result = await this.#client.execute(readLevelsQuery, { ids, locationId }, estimate, { bucketWaitMsMax, signal });
-        if (result.kind === 'failure') throw new ShopifyReadError(`read of ${ids.length} levels failed: ${result.reason}`, result.retryable, result.retryAfterMs);
+        const result = await this.#client.execute(readLevelsQuery, { ids, locationId }, estimate, {
+          bucketWaitMsMax,
+          signal,
+        });
+        if (result.kind === 'failure')
+          throw new ShopifyReadError(
+            `read of ${ids.length} levels failed: ${result.reason}`,
+            result.retryable,
+            result.retryAfterMs,
+          );
         if (result.requestedCost !== null && ids.length > 0) {
           const perItem = Math.ceil((result.requestedCost - shopifyLimits.readCostBase) / ids.length);
           if (perItem > this.#readCostPerItem) this.#readCostPerItem = Math.min(shopifyLimits.queryCostMax, perItem);
         }
         const parsed = readLevelsPayloadSchema.safeParse(result.data);
-        if (!parsed.success || parsed.data.nodes.length !== ids.length) throw new ShopifyReadError('read answer has an unexpected shape', true, undefined);
+        if (!parsed.success || parsed.data.nodes.length !== ids.length)
+          throw new ShopifyReadError('read answer has an unexpected shape', true, undefined);
         parsed.data.nodes.forEach((node, offset) => {
           if (node === null) return;
           if (node.id !== undefined && parseShopifyGid(node.id)?.id !== parseShopifyGid(ids[offset]!)?.id) {
@@ -380,13 +457,18 @@ function severity(effect: UserErrorEffect): number {
 function failureOutcome(listingId: string, failure: GraphqlOutcome): PushOutcome {
   if (failure.kind !== 'failure') return { listingId, status: 'retry', reason: 'not attempted' };
   if (!failure.retryable) return { listingId, status: 'permanent', reason: failure.reason };
-  return failure.retryAfterMs === undefined ? { listingId, status: 'retry', reason: failure.reason } : { listingId, status: 'retry', reason: failure.reason, retryAfterMs: failure.retryAfterMs };
+  return failure.retryAfterMs === undefined
+    ? { listingId, status: 'retry', reason: failure.reason }
+    : { listingId, status: 'retry', reason: failure.reason, retryAfterMs: failure.retryAfterMs };
 }
 
 /** The quantity after the change as Shopify reports it; a set to the same value reports no change. */
 function quantityAfter(payload: SetQuantitiesPayload, entry: QuantityEntry): number {
   const change = payload.inventoryAdjustmentGroup?.changes?.find(
-    (candidate) => candidate.name === 'available' && candidate.item?.id === entry.inventoryItemId && candidate.location?.id === entry.locationId,
+    (candidate) =>
+      candidate.name === 'available' &&
+      candidate.item?.id === entry.inventoryItemId &&
+      candidate.location?.id === entry.locationId,
   );
   return typeof change?.quantityAfterChange === 'number' ? change.quantityAfterChange : entry.quantity;
 }

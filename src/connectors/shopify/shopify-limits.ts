@@ -168,7 +168,12 @@ export class CostBucket {
     return turn;
   }
 
-  async #admitAtHead(cost: number, startedAt: number, waitMsMax: number, signal?: AbortSignal): Promise<BucketAdmission> {
+  async #admitAtHead(
+    cost: number,
+    startedAt: number,
+    waitMsMax: number,
+    signal?: AbortSignal,
+  ): Promise<BucketAdmission> {
     // 5. Before the first throttleStatus: one probe at a time.
     if (!this.#observed && this.#awaiting.size > 0) {
       const remaining = waitMsMax - (this.#now() - startedAt);
@@ -183,7 +188,8 @@ export class CostBucket {
       } finally {
         timer.abort(); // no timer left behind once the race is decided
       }
-      if (!settled) return { admitted: false, retryAfterMs: 100, reason: 'waiting for the first throttleStatus from Shopify' };
+      if (!settled)
+        return { admitted: false, retryAfterMs: 100, reason: 'waiting for the first throttleStatus from Shopify' };
     }
     // 2. Sleep until the cost fits; every step is bounded by the caller's wait and by 100 ms.
     for (;;) {
@@ -197,7 +203,11 @@ export class CostBucket {
       }
       const waitedMs = this.#now() - startedAt;
       if (waitedMs + waitMs > waitMsMax) {
-        return { admitted: false, retryAfterMs: waitMs, reason: `rate budget: ${cost} points needed, ${Math.max(0, Math.floor(this.level()))} available` };
+        return {
+          admitted: false,
+          retryAfterMs: waitMs,
+          reason: `rate budget: ${cost} points needed, ${Math.max(0, Math.floor(this.level()))} available`,
+        };
       }
       try {
         await sleep(Math.min(waitMs, 100), undefined, signal ? { signal } : undefined);

@@ -70,7 +70,8 @@ export function shopifyVersionFeatures(version: string): ShopifyVersionFeatures 
  * ourselves (hex and dashes), so no escaping.
  */
 export function setQuantitiesMutation(idempotencyKey: string | null): string {
-  if (idempotencyKey !== null && !/^[0-9a-f-]{36}$/.test(idempotencyKey)) throw new Error(`bad idempotency key ${idempotencyKey}`);
+  if (idempotencyKey !== null && !/^[0-9a-f-]{36}$/.test(idempotencyKey))
+    throw new Error(`bad idempotency key ${idempotencyKey}`);
   const directive = idempotencyKey === null ? '' : ` @idempotent(key: "${idempotencyKey}")`;
   return `mutation OnhandSetQuantities($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input)${directive} {
@@ -107,10 +108,15 @@ export interface QuantityEntry {
  * (`ignoreCompareQuantity` is per input), so the caller groups them; `changeFromQuantity` is per
  * quantity and always sent, null included, as 2026-04 requires the key.
  */
-export function setQuantitiesInput(features: ShopifyVersionFeatures, entries: readonly QuantityEntry[], reason: string): Record<string, unknown> {
+export function setQuantitiesInput(
+  features: ShopifyVersionFeatures,
+  entries: readonly QuantityEntry[],
+  reason: string,
+): Record<string, unknown> {
   if (features.compareField === 'compareQuantity') {
     const unchecked = entries.every((entry) => entry.compareTo === null);
-    if (!unchecked && entries.some((entry) => entry.compareTo === null)) throw new Error('compareQuantity batches must not mix checked and unchecked quantities');
+    if (!unchecked && entries.some((entry) => entry.compareTo === null))
+      throw new Error('compareQuantity batches must not mix checked and unchecked quantities');
     return {
       reason,
       name: 'available',
@@ -148,7 +154,12 @@ export function setQuantitiesInput(features: ShopifyVersionFeatures, entries: re
  * same idempotency key", shopify.dev implementing-idempotency). `salt` is only bumped when Shopify
  * asks for a new key (IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED).
  */
-export function batchIdempotencyKey(version: string, entries: readonly QuantityEntry[], input: Record<string, unknown>, salt = 0): string {
+export function batchIdempotencyKey(
+  version: string,
+  entries: readonly QuantityEntry[],
+  input: Record<string, unknown>,
+  salt = 0,
+): string {
   const hash = createHash('sha256')
     .update(JSON.stringify([version, salt, entries.map((entry) => entry.itemKey), input]))
     .digest();
@@ -183,7 +194,10 @@ export const userErrorSchema = z.object({
 });
 export type ShopifyUserError = z.infer<typeof userErrorSchema>;
 
-const idObject = z.object({ id: z.string().max(200) }).nullable().optional();
+const idObject = z
+  .object({ id: z.string().max(200) })
+  .nullable()
+  .optional();
 
 export const setQuantitiesPayloadSchema = z.object({
   inventorySetQuantities: z
@@ -192,7 +206,15 @@ export const setQuantitiesPayloadSchema = z.object({
         .object({
           id: z.string().max(200),
           changes: z
-            .array(z.object({ name: z.string(), delta: z.number().int(), quantityAfterChange: z.number().int().nullable().optional(), item: idObject, location: idObject }))
+            .array(
+              z.object({
+                name: z.string(),
+                delta: z.number().int(),
+                quantityAfterChange: z.number().int().nullable().optional(),
+                item: idObject,
+                location: idObject,
+              }),
+            )
             .max(2_000)
             .optional(),
         })

@@ -36,7 +36,11 @@ const base64Digest = /^[A-Za-z0-9+/]{43}=$/;
  * 3. an empty body is rejected: Shopify never sends one, and it is the one input every secret
  *    signs the same way for everybody who can guess nothing else.
  */
-export function verifyShopifyWebhook(rawBody: Buffer, hmacHeader: string | undefined, secrets: readonly string[]): boolean {
+export function verifyShopifyWebhook(
+  rawBody: Buffer,
+  hmacHeader: string | undefined,
+  secrets: readonly string[],
+): boolean {
   try {
     if (!Buffer.isBuffer(rawBody) || rawBody.length === 0) return false;
     if (typeof hmacHeader !== 'string' || !base64Digest.test(hmacHeader)) return false;
@@ -79,7 +83,9 @@ export interface ShopifyWebhookHeaders {
 }
 
 /** Read Shopify's headers from Node's lower-cased header object; a repeated header counts as absent. */
-export function readShopifyWebhookHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): ShopifyWebhookHeaders {
+export function readShopifyWebhookHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): ShopifyWebhookHeaders {
   const one = (name: string): string | null => {
     const value = headers[name];
     return typeof value === 'string' && value.length <= 1000 ? value : null;
@@ -100,13 +106,20 @@ export function readShopifyWebhookHeaders(headers: Readonly<Record<string, strin
  * strings, so 64-bit REST ids survive. Strings in the JSON are matched first by the pattern, so
  * digits inside them are never touched. Call after verifyShopifyWebhook, on the same bytes.
  */
-export function parseShopifyWebhookBody(rawBody: Buffer): { ok: true; payload: unknown } | { ok: false; reason: string } {
+export function parseShopifyWebhookBody(
+  rawBody: Buffer,
+): { ok: true; payload: unknown } | { ok: false; reason: string } {
   try {
     const text = rawBody.toString('utf8');
-    const exact = text.replace(/"(?:[^"\\]|\\.)*"|(-?\d{16,})(?![\d.eE])/g, (match, digits: string | undefined) => (digits === undefined ? match : `"${digits}"`));
+    const exact = text.replace(/"(?:[^"\\]|\\.)*"|(-?\d{16,})(?![\d.eE])/g, (match, digits: string | undefined) =>
+      digits === undefined ? match : `"${digits}"`,
+    );
     return { ok: true, payload: JSON.parse(exact) as unknown };
   } catch (error) {
-    return { ok: false, reason: `body is not JSON: ${error instanceof Error ? error.message.slice(0, 200) : 'parse error'}` };
+    return {
+      ok: false,
+      reason: `body is not JSON: ${error instanceof Error ? error.message.slice(0, 200) : 'parse error'}`,
+    };
   }
 }
 
@@ -114,7 +127,9 @@ export function parseShopifyWebhookBody(rawBody: Buffer): { ok: true; payload: u
 // Payloads
 
 /** A REST id: a safe integer, or the exact digits as a string (from parseShopifyWebhookBody). */
-const restId = z.union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,19}$/)]).transform(String);
+const restId = z
+  .union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,19}$/)])
+  .transform(String);
 const timestamp = z
   .string()
   .max(64)
@@ -181,7 +196,14 @@ export type ShopifyWebhookEvent =
    * inventory_levels/update: what Shopify shows now, for reconciliation and to recognise the echo
    * of our own push (same item, location and quantity we just set) - never a ledger fact.
    */
-  | { kind: 'level'; topic: string; inventoryItemId: string; locationId: string; available: number | null; updatedAt: number }
+  | {
+      kind: 'level';
+      topic: string;
+      inventoryItemId: string;
+      locationId: string;
+      available: number | null;
+      updatedAt: number;
+    }
   /** A topic onhand does not turn into facts. */
   | { kind: 'ignored'; topic: string }
   /** Not a well-formed payload for its topic: answer 400 (or 200 and log) - it will not improve on retry. */
@@ -207,7 +229,8 @@ const shopDomainPattern = /^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$/;
 export function shopifyWebhookToOrderLines(topic: string, payload: unknown, shopDomain: string): ShopifyWebhookEvent {
   try {
     const shop = typeof shopDomain === 'string' ? shopDomain.toLowerCase() : '';
-    if (!shopDomainPattern.test(shop)) return { kind: 'invalid', topic, reason: 'X-Shopify-Shop-Domain is not a *.myshopify.com domain' };
+    if (!shopDomainPattern.test(shop))
+      return { kind: 'invalid', topic, reason: 'X-Shopify-Shop-Domain is not a *.myshopify.com domain' };
     switch (topic) {
       case 'orders/create':
       case 'orders/cancelled':
@@ -220,13 +243,21 @@ export function shopifyWebhookToOrderLines(topic: string, payload: unknown, shop
         return { kind: 'ignored', topic: String(topic).slice(0, 100) };
     }
   } catch (error) {
-    return { kind: 'invalid', topic: String(topic).slice(0, 100), reason: `unexpected: ${error instanceof Error ? error.message.slice(0, 200) : 'error'}` };
+    return {
+      kind: 'invalid',
+      topic: String(topic).slice(0, 100),
+      reason: `unexpected: ${error instanceof Error ? error.message.slice(0, 200) : 'error'}`,
+    };
   }
 }
 
 function invalid(topic: string, error: z.ZodError): ShopifyWebhookEvent {
   const issue = error.issues[0];
-  return { kind: 'invalid', topic, reason: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid payload' };
+  return {
+    kind: 'invalid',
+    topic,
+    reason: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid payload',
+  };
 }
 
 /** The exact numeric id: the gid's digits when present (always exact), else the REST id. */
@@ -241,12 +272,14 @@ function orderLines(topic: 'orders/create' | 'orders/cancelled', payload: unknow
   const order = parsed.data;
   const orderId = exactId(order.id, order.admin_graphql_api_id, 'Order');
   const cancelling = topic === 'orders/cancelled';
-  if (cancelling && !order.cancelled_at) return { kind: 'invalid', topic, reason: 'cancelled_at: missing on orders/cancelled' };
+  if (cancelling && !order.cancelled_at)
+    return { kind: 'invalid', topic, reason: 'cancelled_at: missing on orders/cancelled' };
   const occurredAt = Date.parse(cancelling ? order.cancelled_at! : order.created_at);
   const refunded = new Map<string, number>();
   if (cancelling) {
     for (const refund of order.refunds ?? []) {
-      for (const line of refund.refund_line_items) refunded.set(line.line_item_id, (refunded.get(line.line_item_id) ?? 0) + line.quantity);
+      for (const line of refund.refund_line_items)
+        refunded.set(line.line_item_id, (refunded.get(line.line_item_id) ?? 0) + line.quantity);
     }
   }
   const kind = cancelling ? 'cancellation' : 'order';
@@ -280,10 +313,12 @@ function refundLines(topic: 'refunds/create', payload: unknown, shop: string): S
   const lines: ShopifyOrderLine[] = [];
   for (const line of refund.refund_line_items) {
     const restock = line.restock_type ?? 'no_restock';
-    const kind = restock === 'return' || restock === 'legacy_restock' ? 'return' : restock === 'cancel' ? 'cancellation' : null;
+    const kind =
+      restock === 'return' || restock === 'legacy_restock' ? 'return' : restock === 'cancel' ? 'cancellation' : null;
     if (kind === null || line.quantity === 0) continue;
     const variant = line.line_item?.variant_id;
-    if (variant === null || variant === undefined) return { kind: 'invalid', topic, reason: `refund_line_items.${line.id}: line_item.variant_id missing` };
+    if (variant === null || variant === undefined)
+      return { kind: 'invalid', topic, reason: `refund_line_items.${line.id}: line_item.variant_id missing` };
     lines.push({
       key: businessEventKey('shopify', shop, [refund.order_id, refund.id, line.id], kind),
       kind,
@@ -332,8 +367,10 @@ export interface ShopifyWebhookConnection {
  */
 export function checkShopifyDelivery(delivery: WebhookDelivery, connection: ShopifyWebhookConnection): WebhookCheck {
   const headers = readShopifyWebhookHeaders(delivery.headers);
-  if (!verifyShopifyWebhook(delivery.body, headers.hmac, connection.secrets)) return { ok: false, reason: 'X-Shopify-Hmac-Sha256 does not verify' };
-  if ((headers.shopDomain ?? '').toLowerCase() !== connection.shopDomain.toLowerCase()) return { ok: false, reason: 'X-Shopify-Shop-Domain is not this channel\'s shop' };
+  if (!verifyShopifyWebhook(delivery.body, headers.hmac, connection.secrets))
+    return { ok: false, reason: 'X-Shopify-Hmac-Sha256 does not verify' };
+  if ((headers.shopDomain ?? '').toLowerCase() !== connection.shopDomain.toLowerCase())
+    return { ok: false, reason: "X-Shopify-Shop-Domain is not this channel's shop" };
   return { ok: true };
 }
 
@@ -347,7 +384,8 @@ export function shopifyDeliveryToEvent(delivery: WebhookDelivery, connection: Sh
     case 'lines':
       return { kind: 'lines', lines: event.lines };
     case 'level':
-      if (event.available === null || event.locationId !== connection.locationId) return { kind: 'ignored', reason: `${event.topic}: not a level this connection pushes` };
+      if (event.available === null || event.locationId !== connection.locationId)
+        return { kind: 'ignored', reason: `${event.topic}: not a level this connection pushes` };
       return { kind: 'level', externalId: event.inventoryItemId, quantity: event.available };
     case 'ignored':
       return { kind: 'ignored', reason: `topic ${event.topic}` };

@@ -67,7 +67,14 @@ export interface VariantAvailabilityInput {
 }
 
 export type ExplainStep =
-  | { step: 'location'; location: string; available: number; contributes: number; excluded?: string; limited_by?: string }
+  | {
+      step: 'location';
+      location: string;
+      available: number;
+      contributes: number;
+      excluded?: string;
+      limited_by?: string;
+    }
   | { step: 'pool'; units: number }
   | { step: 'shares'; percent: number; held_back: number; parts: { source: string; percent: number }[] }
   | { step: 'allocation'; channel: string; units: number }
@@ -106,9 +113,14 @@ function eligibleLocations(channel: ChannelDefinition, rules: ChannelRules, inpu
     else if (rules.pickup && location.kind === 'store') {
       // A store counts only with a fresh cycle count: its POS on-hand drifts between counts.
       const lastCountAt = input.components
-        ? Math.min(...input.components.map((component) => component.levels.get(location.code)?.lastCountAt ?? Number.NEGATIVE_INFINITY))
+        ? Math.min(
+            ...input.components.map(
+              (component) => component.levels.get(location.code)?.lastCountAt ?? Number.NEGATIVE_INFINITY,
+            ),
+          )
         : (input.levels.get(location.code)?.lastCountAt ?? Number.NEGATIVE_INFINITY);
-      if (lastCountAt < input.now - rules.pickup.count_max_age_hours * hourMs) reason = 'no cycle count within the pickup age';
+      if (lastCountAt < input.now - rules.pickup.count_max_age_hours * hourMs)
+        reason = 'no cycle count within the pickup age';
     }
     out.push(reason === undefined ? { code: location.code } : { code: location.code, excluded: reason });
   }
@@ -116,7 +128,10 @@ function eligibleLocations(channel: ChannelDefinition, rules: ChannelRules, inpu
 }
 
 /** Units one location contributes: its available stock, or for a bundle the kits it can build. */
-function contribution(code: string, input: VariantAvailabilityInput): { available: number; units: number; limitedBy?: string } {
+function contribution(
+  code: string,
+  input: VariantAvailabilityInput,
+): { available: number; units: number; limitedBy?: string } {
   if (!input.components) {
     const available = input.levels.get(code)?.available ?? 0;
     return { available, units: Math.max(0, available) };
@@ -134,16 +149,33 @@ function contribution(code: string, input: VariantAvailabilityInput): { availabl
   return { available: units, units, ...(limitedBy === undefined ? {} : { limitedBy }) };
 }
 
-function poolOf(channel: ChannelDefinition, rules: ChannelRules, input: VariantAvailabilityInput, steps: ExplainStep[] | null) {
+function poolOf(
+  channel: ChannelDefinition,
+  rules: ChannelRules,
+  input: VariantAvailabilityInput,
+  steps: ExplainStep[] | null,
+) {
   let pool = 0;
   const eligible: string[] = [];
   for (const location of eligibleLocations(channel, rules, input)) {
     if (location.excluded !== undefined) {
-      steps?.push({ step: 'location', location: location.code, available: 0, contributes: 0, excluded: location.excluded });
+      steps?.push({
+        step: 'location',
+        location: location.code,
+        available: 0,
+        contributes: 0,
+        excluded: location.excluded,
+      });
       continue;
     }
     const { available, units, limitedBy } = contribution(location.code, input);
-    steps?.push({ step: 'location', location: location.code, available, contributes: units, ...(limitedBy === undefined ? {} : { limited_by: limitedBy }) });
+    steps?.push({
+      step: 'location',
+      location: location.code,
+      available,
+      contributes: units,
+      ...(limitedBy === undefined ? {} : { limited_by: limitedBy }),
+    });
     eligible.push(location.code);
     pool += units;
   }
@@ -151,7 +183,12 @@ function poolOf(channel: ChannelDefinition, rules: ChannelRules, input: VariantA
   return { pool, eligible };
 }
 
-function dynamicBuffer(rules: ChannelRules, channel: ChannelDefinition, eligible: readonly string[], input: VariantAvailabilityInput) {
+function dynamicBuffer(
+  rules: ChannelRules,
+  channel: ChannelDefinition,
+  eligible: readonly string[],
+  input: VariantAvailabilityInput,
+) {
   const dynamic = rules.buffer?.dynamic;
   if (!dynamic) return undefined;
   const velocity = eligible.reduce((sum, code) => sum + (input.velocityByLocation.get(code) ?? 0), 0);
@@ -161,16 +198,24 @@ function dynamicBuffer(rules: ChannelRules, channel: ChannelDefinition, eligible
   const units = Math.min(dynamic.ceiling ?? Number.MAX_SAFE_INTEGER, Math.max(dynamic.floor ?? 0, raw));
   return {
     units,
-    detail: `${velocity.toFixed(4)} units/s x ${(channel.pushLatencyP95Ms / 1000).toFixed(2)} s p95 x ${dynamic.safety_factor}` +
+    detail:
+      `${velocity.toFixed(4)} units/s x ${(channel.pushLatencyP95Ms / 1000).toFixed(2)} s p95 x ${dynamic.safety_factor}` +
       ` = ${raw}, within [${dynamic.floor ?? 0}, ${dynamic.ceiling ?? 'no ceiling'}]`,
   };
 }
 
-function preorderOf(rules: ChannelRules, eligible: readonly string[], input: VariantAvailabilityInput): PreorderOffer | null {
+function preorderOf(
+  rules: ChannelRules,
+  eligible: readonly string[],
+  input: VariantAvailabilityInput,
+): PreorderOffer | null {
   if (!rules.preorder || input.components) return null;
   const horizon = input.now + rules.preorder.within_days * dayMs;
   const places = new Set(eligible);
-  const lines = input.incoming.filter((line) => places.has(line.locationCode) && line.expectedAt !== null && line.expectedAt <= horizon && line.quantity > 0);
+  const lines = input.incoming.filter(
+    (line) =>
+      places.has(line.locationCode) && line.expectedAt !== null && line.expectedAt <= horizon && line.quantity > 0,
+  );
   const total = lines.reduce((sum, line) => sum + line.quantity, 0);
   const quantity = Math.min(total, rules.preorder.cap ?? total);
   if (quantity <= 0) return null;
@@ -190,12 +235,16 @@ function preorderOf(rules: ChannelRules, eligible: readonly string[], input: Var
  */
 export function computeVariantAvailability(input: VariantAvailabilityInput, explain = true): ListingAvailability[] {
   // Rank order among this variant's listings, for the low-stock rule.
-  const ranked = [...input.listings].sort((a, b) => a.rank - b.rank || (a.listingId < b.listingId ? -1 : a.listingId > b.listingId ? 1 : 0));
+  const ranked = [...input.listings].sort(
+    (a, b) => a.rank - b.rank || (a.listingId < b.listingId ? -1 : a.listingId > b.listingId ? 1 : 0),
+  );
   const position = new Map(ranked.map((listing, index) => [listing.listingId, index + 1]));
   // One allocation per channel that lists the variant (a channel listing it twice fences once).
   const allocations = new Map<string, { units: number; percent: number }>();
   // Channel-code order, so the explanation does not depend on the order listings were loaded.
-  for (const listing of [...input.listings].sort((a, b) => (a.channelCode < b.channelCode ? -1 : a.channelCode > b.channelCode ? 1 : 0))) {
+  for (const listing of [...input.listings].sort((a, b) =>
+    a.channelCode < b.channelCode ? -1 : a.channelCode > b.channelCode ? 1 : 0,
+  )) {
     const allocation = channelRules(input.ruleSet, listing.channelCode).allocation;
     if (allocation && ((allocation.units ?? 0) > 0 || (allocation.percent ?? 0) > 0)) {
       allocations.set(listing.channelCode, { units: allocation.units ?? 0, percent: allocation.percent ?? 0 });
@@ -212,10 +261,14 @@ export function computeVariantAvailability(input: VariantAvailabilityInput, expl
     // 2. Shares held back together (monotone in pool).
     const parts: { source: string; percent: number }[] = [];
     for (const [channelCode, allocation] of allocations) {
-      if (channelCode !== listing.channelCode && allocation.percent > 0) parts.push({ source: `allocation:${channelCode}`, percent: allocation.percent });
+      if (channelCode !== listing.channelCode && allocation.percent > 0)
+        parts.push({ source: `allocation:${channelCode}`, percent: allocation.percent });
     }
     if ((rules.buffer?.percent ?? 0) > 0) parts.push({ source: 'buffer', percent: rules.buffer!.percent! });
-    const percent = Math.min(100, parts.reduce((sum, part) => sum + part.percent, 0));
+    const percent = Math.min(
+      100,
+      parts.reduce((sum, part) => sum + part.percent, 0),
+    );
     let quantity = Math.floor((pool * (100 - percent)) / 100 + 1e-9);
     if (parts.length > 0) steps?.push({ step: 'shares', percent, held_back: pool - quantity, parts });
 
@@ -249,7 +302,13 @@ export function computeVariantAvailability(input: VariantAvailabilityInput, expl
       const at = position.get(listing.listingId)!;
       const applied = pool <= lowStock.threshold && at > lowStock.listings_max;
       if (applied) quantity = 0;
-      steps?.push({ step: 'low_stock', threshold: lowStock.threshold, listings_max: lowStock.listings_max, position: at, applied });
+      steps?.push({
+        step: 'low_stock',
+        threshold: lowStock.threshold,
+        listings_max: lowStock.listings_max,
+        position: at,
+        applied,
+      });
     }
 
     // 6. Cap, then clamp.
@@ -259,7 +318,10 @@ export function computeVariantAvailability(input: VariantAvailabilityInput, expl
       steps?.push({ step: 'cap', cap: rules.cap, applied });
     }
     quantity = Math.max(0, Math.min(pool, quantity));
-    assert(Number.isSafeInteger(quantity) && quantity >= 0 && quantity <= pool, 'a listing shows an integer in [0, pool]');
+    assert(
+      Number.isSafeInteger(quantity) && quantity >= 0 && quantity <= pool,
+      'a listing shows an integer in [0, pool]',
+    );
     steps?.push({ step: 'result', quantity });
     return {
       listingId: listing.listingId,
@@ -290,7 +352,9 @@ export function explainText(sku: string, result: ListingAvailability): string {
         lines.push(`  pool: ${step.units}`);
         break;
       case 'shares':
-        lines.push(`  - ${step.held_back} held back as ${step.percent}% (${step.parts.map((part) => `${part.source} ${part.percent}%`).join(', ')})`);
+        lines.push(
+          `  - ${step.held_back} held back as ${step.percent}% (${step.parts.map((part) => `${part.source} ${part.percent}%`).join(', ')})`,
+        );
         break;
       case 'allocation':
         lines.push(`  - ${step.units} ring-fenced for channel ${step.channel}`);
@@ -302,7 +366,9 @@ export function explainText(sku: string, result: ListingAvailability): string {
         lines.push(`  zero at or below ${step.at_or_below}: ${step.applied ? 'applied, shows 0' : 'not reached'}`);
         break;
       case 'low_stock':
-        lines.push(`  low stock (pool <= ${step.threshold}, best ${step.listings_max} listings): rank position ${step.position}, ${step.applied ? 'applied, shows 0' : 'not applied'}`);
+        lines.push(
+          `  low stock (pool <= ${step.threshold}, best ${step.listings_max} listings): rank position ${step.position}, ${step.applied ? 'applied, shows 0' : 'not applied'}`,
+        );
         break;
       case 'cap':
         lines.push(`  cap ${step.cap}: ${step.applied ? 'applied' : 'not reached'}`);
@@ -313,7 +379,9 @@ export function explainText(sku: string, result: ListingAvailability): string {
     }
   }
   if (result.preorder) {
-    lines.push(`  pre-order: ${result.preorder.quantity} expected ${result.preorder.earliest_at?.slice(0, 10)} to ${result.preorder.latest_at?.slice(0, 10)}`);
+    lines.push(
+      `  pre-order: ${result.preorder.quantity} expected ${result.preorder.earliest_at?.slice(0, 10)} to ${result.preorder.latest_at?.slice(0, 10)}`,
+    );
   }
   return lines.join('\n');
 }

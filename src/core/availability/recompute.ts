@@ -60,7 +60,10 @@ export interface ListingQuantityWrite extends StoredListingQuantity {
 }
 
 /** Variants whose listings a change to these variants' levels affects: themselves and bundles containing them. */
-export function affectedVariants(changed: Iterable<number>, bundlesByComponent: ReadonlyMap<number, readonly number[]>): Set<number> {
+export function affectedVariants(
+  changed: Iterable<number>,
+  bundlesByComponent: ReadonlyMap<number, readonly number[]>,
+): Set<number> {
   const out = new Set<number>();
   for (const variantId of changed) {
     out.add(variantId);
@@ -99,14 +102,21 @@ export function computeListings(
         const code = context.locations.get(level.locationId)?.code;
         if (code === undefined) continue;
         // A bundle sells as fast as its components do: the sum is a conservative proxy.
-        velocityByLocation.set(code, (velocityByLocation.get(code) ?? 0) + decayedRate({ rate: level.velocityRate, at: level.velocityAt }, now));
+        velocityByLocation.set(
+          code,
+          (velocityByLocation.get(code) ?? 0) + decayedRate({ rate: level.velocityRate, at: level.velocityAt }, now),
+        );
       }
     }
     const results = computeVariantAvailability(
       {
         sku: variant.sku,
         levels: variant.components ? new Map() : byCode(variantId),
-        components: variant.components?.map((component) => ({ sku: component.sku, quantity: component.quantity, levels: byCode(component.variantId) })),
+        components: variant.components?.map((component) => ({
+          sku: component.sku,
+          quantity: component.quantity,
+          levels: byCode(component.variantId),
+        })),
         incoming: (context.incoming.get(variantId) ?? []).map((line) => ({
           locationCode: context.locations.get(line.locationId)?.code ?? '',
           quantity: line.quantity,
@@ -126,7 +136,12 @@ export function computeListings(
   return out;
 }
 
-export function toWrite(variantId: number, result: ListingAvailability, ruleVersion: number | null, now: EpochMs): ListingQuantityWrite {
+export function toWrite(
+  variantId: number,
+  result: ListingAvailability,
+  ruleVersion: number | null,
+  now: EpochMs,
+): ListingQuantityWrite {
   return {
     listingId: result.listingId,
     variantId,

@@ -97,44 +97,68 @@ function isPercent(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100;
 }
 
-function checkChannelRules(rules: ChannelRules, path: string, locationCodes: ReadonlySet<string>, problems: RuleProblem[]): void {
+function checkChannelRules(
+  rules: ChannelRules,
+  path: string,
+  locationCodes: ReadonlySet<string>,
+  problems: RuleProblem[],
+): void {
   const buffer = rules.buffer;
   if (buffer) {
-    if (buffer.units !== undefined && !isCount(buffer.units)) problems.push({ path: `${path}/buffer/units`, message: 'must be a whole number >= 0' });
-    if (buffer.percent !== undefined && !isPercent(buffer.percent)) problems.push({ path: `${path}/buffer/percent`, message: 'must be between 0 and 100' });
+    if (buffer.units !== undefined && !isCount(buffer.units))
+      problems.push({ path: `${path}/buffer/units`, message: 'must be a whole number >= 0' });
+    if (buffer.percent !== undefined && !isPercent(buffer.percent))
+      problems.push({ path: `${path}/buffer/percent`, message: 'must be between 0 and 100' });
     if (buffer.zero_at_or_below !== undefined && !isCount(buffer.zero_at_or_below)) {
       problems.push({ path: `${path}/buffer/zero_at_or_below`, message: 'must be a whole number >= 0' });
     }
     const dynamic = buffer.dynamic;
     if (dynamic) {
-      if (!(typeof dynamic.safety_factor === 'number' && Number.isFinite(dynamic.safety_factor) && dynamic.safety_factor >= 0 && dynamic.safety_factor <= 100)) {
+      if (
+        !(
+          typeof dynamic.safety_factor === 'number' &&
+          Number.isFinite(dynamic.safety_factor) &&
+          dynamic.safety_factor >= 0 &&
+          dynamic.safety_factor <= 100
+        )
+      ) {
         problems.push({ path: `${path}/buffer/dynamic/safety_factor`, message: 'must be between 0 and 100' });
       }
-      if (dynamic.floor !== undefined && !isCount(dynamic.floor)) problems.push({ path: `${path}/buffer/dynamic/floor`, message: 'must be a whole number >= 0' });
-      if (dynamic.ceiling !== undefined && !isCount(dynamic.ceiling)) problems.push({ path: `${path}/buffer/dynamic/ceiling`, message: 'must be a whole number >= 0' });
+      if (dynamic.floor !== undefined && !isCount(dynamic.floor))
+        problems.push({ path: `${path}/buffer/dynamic/floor`, message: 'must be a whole number >= 0' });
+      if (dynamic.ceiling !== undefined && !isCount(dynamic.ceiling))
+        problems.push({ path: `${path}/buffer/dynamic/ceiling`, message: 'must be a whole number >= 0' });
       if (isCount(dynamic.floor) && isCount(dynamic.ceiling) && dynamic.floor > dynamic.ceiling) {
         problems.push({ path: `${path}/buffer/dynamic`, message: 'floor must not exceed ceiling' });
       }
     }
   }
-  if (rules.cap !== undefined && rules.cap !== null && !isCount(rules.cap)) problems.push({ path: `${path}/cap`, message: 'must be a whole number >= 0' });
+  if (rules.cap !== undefined && rules.cap !== null && !isCount(rules.cap))
+    problems.push({ path: `${path}/cap`, message: 'must be a whole number >= 0' });
   if (rules.allocation) {
     const { units, percent } = rules.allocation;
-    if (units !== undefined && !isCount(units)) problems.push({ path: `${path}/allocation/units`, message: 'must be a whole number >= 0' });
-    if (percent !== undefined && !isPercent(percent)) problems.push({ path: `${path}/allocation/percent`, message: 'must be between 0 and 100' });
+    if (units !== undefined && !isCount(units))
+      problems.push({ path: `${path}/allocation/units`, message: 'must be a whole number >= 0' });
+    if (percent !== undefined && !isPercent(percent))
+      problems.push({ path: `${path}/allocation/percent`, message: 'must be between 0 and 100' });
   }
   (rules.exclude_locations ?? []).forEach((code, index) => {
-    if (!locationCodes.has(code)) problems.push({ path: `${path}/exclude_locations/${index}`, message: `unknown location ${code}` });
+    if (!locationCodes.has(code))
+      problems.push({ path: `${path}/exclude_locations/${index}`, message: `unknown location ${code}` });
   });
   const age = rules.pickup?.count_max_age_hours;
   if (rules.pickup && !(typeof age === 'number' && Number.isFinite(age) && age > 0 && age <= 24 * 365)) {
-    problems.push({ path: `${path}/pickup/count_max_age_hours`, message: 'must be a number of hours between 0 and 8760' });
+    problems.push({
+      path: `${path}/pickup/count_max_age_hours`,
+      message: 'must be a number of hours between 0 and 8760',
+    });
   }
   if (rules.preorder) {
     if (!isCount(rules.preorder.within_days) || rules.preorder.within_days > 365) {
       problems.push({ path: `${path}/preorder/within_days`, message: 'must be a whole number of days, 0 to 365' });
     }
-    if (rules.preorder.cap !== undefined && !isCount(rules.preorder.cap)) problems.push({ path: `${path}/preorder/cap`, message: 'must be a whole number >= 0' });
+    if (rules.preorder.cap !== undefined && !isCount(rules.preorder.cap))
+      problems.push({ path: `${path}/preorder/cap`, message: 'must be a whole number >= 0' });
   }
 }
 
@@ -142,12 +166,20 @@ function checkChannelRules(rules: ChannelRules, path: string, locationCodes: Rea
  * Meaning checks a schema cannot make: numbers in range, known channels and locations, and
  * ring-fenced percentages that leave something for the others. Returns every problem.
  */
-export function checkRuleSet(ruleSet: RuleSet, channelCodes: ReadonlySet<string>, locationCodes: ReadonlySet<string>): RuleProblem[] {
+export function checkRuleSet(
+  ruleSet: RuleSet,
+  channelCodes: ReadonlySet<string>,
+  locationCodes: ReadonlySet<string>,
+): RuleProblem[] {
   const problems: RuleProblem[] = [];
   if (ruleSet.defaults) {
     checkChannelRules(ruleSet.defaults, '/defaults', locationCodes, problems);
     // Inherited by every channel, an allocation would have each channel fence stock off from all the others.
-    if (ruleSet.defaults.allocation) problems.push({ path: '/defaults/allocation', message: 'an allocation ring-fences stock for one channel: set it under channels/<code>' });
+    if (ruleSet.defaults.allocation)
+      problems.push({
+        path: '/defaults/allocation',
+        message: 'an allocation ring-fences stock for one channel: set it under channels/<code>',
+      });
   }
   let allocatedPercent = 0;
   for (const [code, rules] of Object.entries(ruleSet.channels ?? {})) {
@@ -155,9 +187,14 @@ export function checkRuleSet(ruleSet: RuleSet, channelCodes: ReadonlySet<string>
     checkChannelRules(rules, `/channels/${code}`, locationCodes, problems);
     allocatedPercent += rules.allocation?.percent ?? 0;
   }
-  if (allocatedPercent > 100) problems.push({ path: '/channels', message: `allocations ring-fence ${allocatedPercent}% of the stock, more than 100%` });
+  if (allocatedPercent > 100)
+    problems.push({
+      path: '/channels',
+      message: `allocations ring-fence ${allocatedPercent}% of the stock, more than 100%`,
+    });
   if (ruleSet.low_stock) {
-    if (!isCount(ruleSet.low_stock.threshold)) problems.push({ path: '/low_stock/threshold', message: 'must be a whole number >= 0' });
+    if (!isCount(ruleSet.low_stock.threshold))
+      problems.push({ path: '/low_stock/threshold', message: 'must be a whole number >= 0' });
     if (!isCount(ruleSet.low_stock.listings_max) || ruleSet.low_stock.listings_max < 1) {
       problems.push({ path: '/low_stock/listings_max', message: 'must be a whole number >= 1' });
     }

@@ -141,12 +141,7 @@ export const movementCommandTypes = [
 ] as const;
 
 /** Movement types recorded in the ledger: the command types plus the reservation lifecycle. */
-export type MovementType =
-  | (typeof movementCommandTypes)[number]
-  | 'reserve'
-  | 'commit'
-  | 'release'
-  | 'expire';
+export type MovementType = (typeof movementCommandTypes)[number] | 'reserve' | 'commit' | 'release' | 'expire';
 
 export function isReservationCommand(command: LedgerCommand): command is CommitCommand | ReleaseCommand {
   return command.type === 'commit' || command.type === 'release';

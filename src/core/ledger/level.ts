@@ -51,7 +51,15 @@ export const quantityFields = ['onHand', 'reserved', 'damaged', 'quarantine', 'i
 
 export function emptyLevel(variantId: number, locationId: number): LevelState {
   return {
-    variantId, locationId, ...zeroQuantities, held: 0, velocityRate: 0, velocityAt: null, version: 0, lastCountAt: null, lastCountSourceVersion: null,
+    variantId,
+    locationId,
+    ...zeroQuantities,
+    held: 0,
+    velocityRate: 0,
+    velocityAt: null,
+    version: 0,
+    lastCountAt: null,
+    lastCountSourceVersion: null,
   };
 }
 
@@ -80,8 +88,11 @@ export function addDeltas(level: Quantities, deltas: Deltas): Quantities {
 export function assertLevelInvariants(level: Quantities): void {
   // Unrolled, and the message built only on failure: this runs for every leg of every command.
   if (
-    !Number.isSafeInteger(level.onHand) || !Number.isSafeInteger(level.reserved) || !Number.isSafeInteger(level.damaged) ||
-    !Number.isSafeInteger(level.quarantine) || !Number.isSafeInteger(level.inTransit)
+    !Number.isSafeInteger(level.onHand) ||
+    !Number.isSafeInteger(level.reserved) ||
+    !Number.isSafeInteger(level.damaged) ||
+    !Number.isSafeInteger(level.quarantine) ||
+    !Number.isSafeInteger(level.inTransit)
   ) {
     const field = quantityFields.find((name) => !Number.isSafeInteger(level[name]));
     assert.fail(`${field} is an integer`);

@@ -57,7 +57,13 @@ export interface ApiDeps {
  * Every route may answer 503: a full ledger queue, a server shutting down, or the handler
  * deadline (ONH_ERR_TIMEOUT).
  */
-export function route(scope: TokenScope, tag: string, summary: string, schema: FastifySchema, problems: number[] = []): RouteShorthandOptions {
+export function route(
+  scope: TokenScope,
+  tag: string,
+  summary: string,
+  schema: FastifySchema,
+  problems: number[] = [],
+): RouteShorthandOptions {
   return {
     config: { scope },
     schema: {
@@ -71,7 +77,10 @@ export function route(scope: TokenScope, tag: string, summary: string, schema: F
   };
 }
 
-function notFound(code: 'ONH_ERR_VARIANT_NOT_FOUND' | 'ONH_ERR_RESERVATION_NOT_FOUND' | 'ONH_ERR_PURCHASE_ORDER_NOT_FOUND', what: string): ProblemError {
+function notFound(
+  code: 'ONH_ERR_VARIANT_NOT_FOUND' | 'ONH_ERR_RESERVATION_NOT_FOUND' | 'ONH_ERR_PURCHASE_ORDER_NOT_FOUND',
+  what: string,
+): ProblemError {
   return new ProblemError(code, `no ${what}`);
 }
 
@@ -99,9 +108,17 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
   }
 
   /** A reservation's applied (or replayed) answer as the response body; a refusal as a problem. */
-  function reservationResult(reply: FastifyReply, answer: CommandAnswer, status: number, members: Record<string, unknown> = {}) {
+  function reservationResult(
+    reply: FastifyReply,
+    answer: CommandAnswer,
+    status: number,
+    members: Record<string, unknown> = {},
+  ) {
     if (answer.status !== 'applied' && answer.status !== 'exists') throw verdictProblem(answer, members);
-    assert(answer.reservation && answer.level, 'an applied reservation command answers with the reservation and its level');
+    assert(
+      answer.reservation && answer.level,
+      'an applied reservation command answers with the reservation and its level',
+    );
     if (answer.replayed) reply.header('idempotent-replayed', 'true');
     reply.code(status);
     return { reservation: answer.reservation, level: answer.level };
@@ -111,13 +128,25 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
 
   app.put<{ Body: VariantsBody }>(
     '/variants',
-    route('write', 'catalogue', 'Create or update variants by sku (all or nothing)', { body: VariantsBody, response: { 200: UpsertReport } }, [413, 422]),
+    route(
+      'write',
+      'catalogue',
+      'Create or update variants by sku (all or nothing)',
+      { body: VariantsBody, response: { 200: UpsertReport } },
+      [413, 422],
+    ),
     async (request) => store.catalogue.upsertVariants(request.body.variants.map(variantInput), clock.now()),
   );
 
   app.get<{ Params: SkuParams }>(
     '/variants/:sku',
-    route('read', 'catalogue', 'One variant, with its components', { params: SkuParams, response: { 200: VariantView } }, [404]),
+    route(
+      'read',
+      'catalogue',
+      'One variant, with its components',
+      { params: SkuParams, response: { 200: VariantView } },
+      [404],
+    ),
     async (request) => {
       const variant = await store.catalogue.getVariant(request.params.sku);
       if (!variant) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
@@ -127,7 +156,10 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
 
   app.get<{ Querystring: VariantListQuery }>(
     '/variants',
-    route('read', 'catalogue', 'Variants ordered by sku', { querystring: VariantListQuery, response: { 200: VariantPage } }),
+    route('read', 'catalogue', 'Variants ordered by sku', {
+      querystring: VariantListQuery,
+      response: { 200: VariantPage },
+    }),
     async (request) => {
       const { after, limit } = request.query;
       // One more than asked tells whether another page exists.
@@ -139,15 +171,19 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
 
   app.put<{ Body: LocationsBody }>(
     '/locations',
-    route('write', 'catalogue', 'Create or update locations by code (all or nothing)', { body: LocationsBody, response: { 200: UpsertReport } }, [413, 422]),
+    route(
+      'write',
+      'catalogue',
+      'Create or update locations by code (all or nothing)',
+      { body: LocationsBody, response: { 200: UpsertReport } },
+      [413, 422],
+    ),
     async (request) => store.catalogue.upsertLocations(request.body.locations, clock.now()),
   );
 
-  app.get(
-    '/locations',
-    route('read', 'catalogue', 'All locations', { response: { 200: LocationList } }),
-    async () => ({ items: (await store.catalogue.listLocations()).map(locationView) }),
-  );
+  app.get('/locations', route('read', 'catalogue', 'All locations', { response: { 200: LocationList } }), async () => ({
+    items: (await store.catalogue.listLocations()).map(locationView),
+  }));
 
   // --- purchase orders -----------------------------------------------------------------------
 
@@ -160,12 +196,21 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
       { params: IdParams, body: PurchaseOrderBody, response: { 200: PurchaseOrderView } },
       [413, 422],
     ),
-    async (request) => purchaseOrderView(await store.catalogue.upsertPurchaseOrder(purchaseOrderInput(request.params.id, request.body), clock.now())),
+    async (request) =>
+      purchaseOrderView(
+        await store.catalogue.upsertPurchaseOrder(purchaseOrderInput(request.params.id, request.body), clock.now()),
+      ),
   );
 
   app.get<{ Params: IdParams }>(
     '/purchase-orders/:id',
-    route('read', 'purchase orders', 'One purchase order', { params: IdParams, response: { 200: PurchaseOrderView } }, [404]),
+    route(
+      'read',
+      'purchase orders',
+      'One purchase order',
+      { params: IdParams, response: { 200: PurchaseOrderView } },
+      [404],
+    ),
     async (request) => {
       const order = await store.catalogue.getPurchaseOrder(request.params.id);
       if (!order) throw notFound('ONH_ERR_PURCHASE_ORDER_NOT_FOUND', `purchase order ${request.params.id}`);
@@ -191,7 +236,9 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     ),
     // Map every item before submitting any, so that nothing is applied unless all map.
     async (request) => {
-      refuseReservedKeys(request.body.movements.map((movement, index) => ({ path: `/movements/${index}/key`, key: movement.key })));
+      refuseReservedKeys(
+        request.body.movements.map((movement, index) => ({ path: `/movements/${index}/key`, key: movement.key })),
+      );
       return { results: await ledger.submit(request.body.movements.map(movementCommand)) };
     },
   );
@@ -216,7 +263,8 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
       const command = reserveCommand(request.body);
       const answer = await submitOne(command);
       // `available` in the problem is read after the refusal: what a client may ask for now.
-      const members = answer.status === 'insufficient' ? { available: await availableAt(command.sku, command.location) } : {};
+      const members =
+        answer.status === 'insufficient' ? { available: await availableAt(command.sku, command.location) } : {};
       const result = reservationResult(reply, answer, 201, members);
       reply.header('location', `${app.prefix}/reservations/${encodeURIComponent(result.reservation.id)}`);
       return result;
@@ -225,7 +273,13 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
 
   app.get<{ Params: IdParams }>(
     '/reservations/:id',
-    route('read', 'reservations', 'One reservation (a pending one past its expiry shows as expired)', { params: IdParams, response: { 200: ReservationView } }, [404]),
+    route(
+      'read',
+      'reservations',
+      'One reservation (a pending one past its expiry shows as expired)',
+      { params: IdParams, response: { 200: ReservationView } },
+      [404],
+    ),
     async (request) => {
       const reservation = await store.ledger.getReservation(request.params.id, clock.now());
       if (!reservation) throw notFound('ONH_ERR_RESERVATION_NOT_FOUND', `reservation ${request.params.id}`);
@@ -273,7 +327,13 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
 
   app.get<{ Params: SkuParams }>(
     '/stock/:sku',
-    route('read', 'stock', 'Stock of a variant per location and in total, with incoming purchase orders', { params: SkuParams, response: { 200: StockView } }, [404]),
+    route(
+      'read',
+      'stock',
+      'Stock of a variant per location and in total, with incoming purchase orders',
+      { params: SkuParams, response: { 200: StockView } },
+      [404],
+    ),
     async (request) => {
       const stock = await store.ledger.getStock(request.params.sku, clock.now());
       if (!stock) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
@@ -283,7 +343,13 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
 
   app.get<{ Params: SkuParams; Querystring: MovementsQuery }>(
     '/stock/:sku/movements',
-    route('read', 'stock', 'History of a variant, newest first', { params: SkuParams, querystring: MovementsQuery, response: { 200: MovementPage } }, [404]),
+    route(
+      'read',
+      'stock',
+      'History of a variant, newest first',
+      { params: SkuParams, querystring: MovementsQuery, response: { 200: MovementPage } },
+      [404],
+    ),
     async (request) => {
       const page = await store.ledger.listMovements(request.params.sku, request.query);
       if (!page) throw notFound('ONH_ERR_VARIANT_NOT_FOUND', `variant with sku ${request.params.sku}`);
@@ -293,7 +359,10 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
 
   app.get<{ Querystring: PageQuery }>(
     '/oversells',
-    route('read', 'stock', 'Sales that drove available below zero, newest first', { querystring: PageQuery, response: { 200: MovementPage } }),
+    route('read', 'stock', 'Sales that drove available below zero, newest first', {
+      querystring: PageQuery,
+      response: { 200: MovementPage },
+    }),
     async (request) => store.ledger.listOversells(request.query),
   );
 }

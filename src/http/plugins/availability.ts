@@ -69,13 +69,18 @@ async function refusingBadRules<T>(pathPrefix: string, work: () => Promise<T>): 
     const refusal = error as { code?: unknown; message?: string; errors?: ProblemDetail[] };
     if (refusal?.code !== 'ONH_ERR_CATALOGUE') throw error;
     throw new ProblemError('ONH_ERR_INVALID_RULES', refusal.message ?? 'the rule set was rejected', {
-      errors: (refusal.errors ?? []).map((problem) => ({ path: `${pathPrefix}${problem.path}`, message: problem.message })),
+      errors: (refusal.errors ?? []).map((problem) => ({
+        path: `${pathPrefix}${problem.path}`,
+        message: problem.message,
+      })),
     });
   }
 }
 
 /** A channel's connector settings are checked when stored (a 400 naming each field), not at start. */
-function refuseInvalidConnectors(channels: readonly { platform: string; settings?: Record<string, unknown> | undefined }[]): void {
+function refuseInvalidConnectors(
+  channels: readonly { platform: string; settings?: Record<string, unknown> | undefined }[],
+): void {
   const errors = channels.flatMap((channel, index) =>
     channel.settings?.connector === undefined
       ? []
@@ -84,7 +89,8 @@ function refuseInvalidConnectors(channels: readonly { platform: string; settings
           message: fault.message,
         })),
   );
-  if (errors.length > 0) throw new ProblemError('ONH_ERR_VALIDATION', 'the connector settings would not start', { errors });
+  if (errors.length > 0)
+    throw new ProblemError('ONH_ERR_VALIDATION', 'the connector settings would not start', { errors });
 }
 
 /**
@@ -110,7 +116,8 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       'channels',
       'Create or update channels by code (all or nothing)',
       {
-        description: 'Locations are listed in priority order. A channel fed by an unknown location is refused (422 ONH_ERR_CATALOGUE).',
+        description:
+          'Locations are listed in priority order. A channel fed by an unknown location is refused (422 ONH_ERR_CATALOGUE).',
         body: ChannelsBody,
         response: { 200: UpsertReport },
       },
@@ -130,11 +137,9 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     },
   );
 
-  app.get(
-    '/channels',
-    route('read', 'channels', 'All channels', { response: { 200: ChannelList } }),
-    async () => ({ items: (await store.availability.listChannels()).map(channelView) }),
-  );
+  app.get('/channels', route('read', 'channels', 'All channels', { response: { 200: ChannelList } }), async () => ({
+    items: (await store.availability.listChannels()).map(channelView),
+  }));
 
   app.get<{ Params: ChannelParams }>(
     '/channels/:code',
@@ -171,7 +176,10 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
 
   app.get<{ Querystring: ListingListQuery }>(
     '/listings',
-    route('read', 'listings', 'Listings ordered by id, optionally of one channel or one sku', { querystring: ListingListQuery, response: { 200: ListingPage } }),
+    route('read', 'listings', 'Listings ordered by id, optionally of one channel or one sku', {
+      querystring: ListingListQuery,
+      response: { 200: ListingPage },
+    }),
     async (request) => {
       const { channel, sku, after, limit } = request.query;
       // One more than asked tells whether another page exists.
@@ -204,15 +212,20 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       },
       [413, 422],
     ),
-    async (request) =>
-      store.availability.upsertMappings(request.body.mappings.map(mappingInput), clock.now()),
+    async (request) => store.availability.upsertMappings(request.body.mappings.map(mappingInput), clock.now()),
   );
 
   app.get<{ Querystring: UnmappedQuery }>(
     '/unmapped',
-    route('read', 'listings', 'Channel items reported unmapped and not mapped since, newest first', { querystring: UnmappedQuery, response: { 200: UnmappedList } }),
+    route('read', 'listings', 'Channel items reported unmapped and not mapped since, newest first', {
+      querystring: UnmappedQuery,
+      response: { 200: UnmappedList },
+    }),
     async (request) => {
-      const items = await store.availability.listUnmapped({ channel: request.query.channel, limit: request.query.limit });
+      const items = await store.availability.listUnmapped({
+        channel: request.query.channel,
+        limit: request.query.limit,
+      });
       return { items: items.map(unmappedEntryView) };
     },
   );
@@ -226,7 +239,8 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       'rule sets',
       'Create a rule-set version (not activated); its author is the token name',
       {
-        description: 'Rules that mean something impossible are refused as one 422 ONH_ERR_INVALID_RULES listing every problem; no version is created.',
+        description:
+          'Rules that mean something impossible are refused as one 422 ONH_ERR_INVALID_RULES listing every problem; no version is created.',
         body: RuleSetCreateBody,
         response: { 201: RuleSetView },
       },
@@ -234,8 +248,12 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     ),
     async (request, reply) => {
       const { rules, note } = request.body;
-      refuseOversizedDocuments([{ path: '/rules', value: rules, depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax }]);
-      const created = await refusingBadRules('/rules', () => store.availability.createRuleSet({ rules, author: actorOf(request), note }, clock.now()));
+      refuseOversizedDocuments([
+        { path: '/rules', value: rules, depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax },
+      ]);
+      const created = await refusingBadRules('/rules', () =>
+        store.availability.createRuleSet({ rules, author: actorOf(request), note }, clock.now()),
+      );
       reply.code(201).header('location', `${app.prefix}/rule-sets/${created.version}`);
       return ruleSetView(created);
     },
@@ -243,19 +261,29 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
 
   app.get(
     '/rule-sets',
-    route('read', 'rule sets', 'Every rule-set version, with who created it and which is active', { response: { 200: RuleSetList } }),
+    route('read', 'rule sets', 'Every rule-set version, with who created it and which is active', {
+      response: { 200: RuleSetList },
+    }),
     async () => ({ items: (await store.availability.listRuleSets()).map(ruleSetSummary) }),
   );
 
   app.get(
     '/rule-sets/events',
-    route('read', 'rule sets', 'The audit: every creation and activation, with who and when', { response: { 200: RuleSetEventList } }),
+    route('read', 'rule sets', 'The audit: every creation and activation, with who and when', {
+      response: { 200: RuleSetEventList },
+    }),
     async () => ({ items: (await store.availability.ruleSetEvents()).map(ruleSetEventView) }),
   );
 
   app.get<{ Params: VersionParams }>(
     '/rule-sets/:version',
-    route('read', 'rule sets', 'One rule-set version, with its rules', { params: VersionParams, response: { 200: RuleSetView } }, [404]),
+    route(
+      'read',
+      'rule sets',
+      'One rule-set version, with its rules',
+      { params: VersionParams, response: { 200: RuleSetView } },
+      [404],
+    ),
     async (request) => ruleSetView(await ruleSetOrNotFound(request.params.version)),
   );
 
@@ -270,8 +298,12 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     ),
     async (request) => {
       const { rules, limit = limits.pageSizeDefault } = request.body;
-      refuseOversizedDocuments([{ path: '/rules', value: rules, depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax }]);
-      return dryRunReportView(await refusingBadRules('/rules', () => store.availability.dryRunRuleSet(rules, clock.now(), limit)));
+      refuseOversizedDocuments([
+        { path: '/rules', value: rules, depthMax: limits.requestJsonDepthMax, bytesMax: limits.ruleSetBytesMax },
+      ]);
+      return dryRunReportView(
+        await refusingBadRules('/rules', () => store.availability.dryRunRuleSet(rules, clock.now(), limit)),
+      );
     },
   );
 
@@ -282,7 +314,12 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
         'admin',
         'rule sets',
         'Make this version active and recompute every listing',
-        { description: 'Recorded in the audit under the token name.', params: VersionParams, body: ActivateBody, response: { 200: RecomputeReportView } },
+        {
+          description: 'Recorded in the audit under the token name.',
+          params: VersionParams,
+          body: ActivateBody,
+          response: { 200: RecomputeReportView },
+        },
         [404, 413, 422],
       ),
       preValidation: emptyBodyIsObject,
@@ -290,7 +327,9 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     // An unknown version: the store's UnknownRuleSetError carries ONH_ERR_RULE_SET_NOT_FOUND.
     async (request) => {
       const by = { author: actorOf(request), note: request.body.note };
-      return recomputeReportView(await refusingBadRules('', () => store.availability.activateRuleSet(request.params.version, by, clock.now())));
+      return recomputeReportView(
+        await refusingBadRules('', () => store.availability.activateRuleSet(request.params.version, by, clock.now())),
+      );
     },
   );
 
@@ -302,7 +341,8 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
         'rule sets',
         'Activate an earlier version and recompute every listing',
         {
-          description: 'The version must be below the active one (409 ONH_ERR_NOT_EARLIER otherwise). Recorded in the audit under the token name.',
+          description:
+            'The version must be below the active one (409 ONH_ERR_NOT_EARLIER otherwise). Recorded in the audit under the token name.',
           params: VersionParams,
           body: ActivateBody,
           response: { 200: RecomputeReportView },
@@ -314,9 +354,14 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     async (request) => {
       const { version } = await ruleSetOrNotFound(request.params.version);
       const refusal = await rollbackRefusal(store.availability, version);
-      if (refusal) throw new ProblemError('ONH_ERR_NOT_EARLIER', refusal.reason, { members: { active_version: refusal.activeVersion } });
+      if (refusal)
+        throw new ProblemError('ONH_ERR_NOT_EARLIER', refusal.reason, {
+          members: { active_version: refusal.activeVersion },
+        });
       const by = { author: actorOf(request), note: request.body.note };
-      return recomputeReportView(await refusingBadRules('', () => store.availability.activateRuleSet(version, by, clock.now())));
+      return recomputeReportView(
+        await refusingBadRules('', () => store.availability.activateRuleSet(version, by, clock.now())),
+      );
     },
   );
 
@@ -327,7 +372,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     route(
       'read',
       'availability',
-      "What every listing of a variant shows on its channel, as stored (recomputed in each ledger transaction)",
+      'What every listing of a variant shows on its channel, as stored (recomputed in each ledger transaction)',
       { params: SkuParams, response: { 200: AvailabilityView } },
       [404],
     ),

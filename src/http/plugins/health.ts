@@ -17,7 +17,13 @@ export async function healthPlugin(app: FastifyInstance, options: { store: Ledge
   );
   app.get(
     '/readyz',
-    { schema: { tags, summary: 'Readiness: the store answers', response: { 200: HealthStatus, ...problemResponses([503]) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Readiness: the store answers',
+        response: { 200: HealthStatus, ...problemResponses([503]) },
+      },
+    },
     async (request) => {
       try {
         await options.store.tokens.countTokens();

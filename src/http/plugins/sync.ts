@@ -22,7 +22,8 @@ export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDep
 
   /** A named channel must exist: a typo must not read as "nothing to do". */
   async function knownChannel(code: string | undefined): Promise<void> {
-    if (code !== undefined && !(await store.availability.getChannel(code))) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${code}`);
+    if (code !== undefined && !(await store.availability.getChannel(code)))
+      throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${code}`);
   }
 
   app.get(
@@ -63,7 +64,11 @@ export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDep
       'admin',
       'sync',
       'Move dead letters back to pending (due now, attempts reset), optionally of one channel',
-      { description: 'Answers how many were moved; the push loop sends their newest desired quantity.', body: RedriveBody, response: { 200: RedriveResult } },
+      {
+        description: 'Answers how many were moved; the push loop sends their newest desired quantity.',
+        body: RedriveBody,
+        response: { 200: RedriveResult },
+      },
       [404, 413],
     ),
     async (request) => {

@@ -24,7 +24,9 @@ export interface WebhooksDeps {
 export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): Promise<void> {
   const intake = { ...deps, connect: cachedConnectors() };
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.webhookBodyBytesMax }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.webhookBodyBytesMax }, (_request, body, done) =>
+    done(null, body),
+  );
 
   for (const route of webhookPlatforms) {
     app.post(
@@ -35,7 +37,10 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
           tags: ['webhooks'],
           summary: route.summary,
           description: route.description,
-          params: Type.Object({ channel: Type.String({ minLength: 1, maxLength: limits.codeLengthMax }) }, { additionalProperties: false }),
+          params: Type.Object(
+            { channel: Type.String({ minLength: 1, maxLength: limits.codeLengthMax }) },
+            { additionalProperties: false },
+          ),
           response: {
             200: Type.Object({
               applied: Type.Integer(),
@@ -50,15 +55,22 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
       },
       async (request: FastifyRequest<{ Params: { channel: string } }>) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const receipt = await receiveWebhook(intake, route.platform, request.params.channel, { body, headers: request.headers }).catch(
-          (error: unknown) => {
-            // Connector settings stored before they were checked at write, or an env: variable
-            // this process lacks: the operator's to fix; a 503 makes the platform deliver again.
-            if ((error as { code?: unknown }).code !== 'ONH_ERR_CONFIG') throw error;
-            request.log.error({ channel: request.params.channel, reason: (error as Error).message }, 'webhook channel misconfigured');
-            throw new ProblemError('ONH_ERR_UNAVAILABLE', `channel ${request.params.channel} takes no webhooks until its connector settings are fixed`);
-          },
-        );
+        const receipt = await receiveWebhook(intake, route.platform, request.params.channel, {
+          body,
+          headers: request.headers,
+        }).catch((error: unknown) => {
+          // Connector settings stored before they were checked at write, or an env: variable
+          // this process lacks: the operator's to fix; a 503 makes the platform deliver again.
+          if ((error as { code?: unknown }).code !== 'ONH_ERR_CONFIG') throw error;
+          request.log.error(
+            { channel: request.params.channel, reason: (error as Error).message },
+            'webhook channel misconfigured',
+          );
+          throw new ProblemError(
+            'ONH_ERR_UNAVAILABLE',
+            `channel ${request.params.channel} takes no webhooks until its connector settings are fixed`,
+          );
+        });
         switch (receipt.status) {
           case 'unknown-channel':
             throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', receipt.reason);
@@ -70,9 +82,20 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
             break;
         }
         const { report } = receipt;
-        if (receipt.drift) request.log.info({ channel: receipt.channel, item: receipt.drift.externalId, shown: receipt.drift.shown }, 'channel drift noticed');
-        if (report.refused.length > 0 || report.unmapped.length > 0) request.log.warn({ channel: receipt.channel, report }, 'webhook lines not applied');
-        return { applied: report.applied, replayed: report.replayed, refused: report.refused.length, unmapped: report.unmapped.length, ignored: receipt.ignored };
+        if (receipt.drift)
+          request.log.info(
+            { channel: receipt.channel, item: receipt.drift.externalId, shown: receipt.drift.shown },
+            'channel drift noticed',
+          );
+        if (report.refused.length > 0 || report.unmapped.length > 0)
+          request.log.warn({ channel: receipt.channel, report }, 'webhook lines not applied');
+        return {
+          applied: report.applied,
+          replayed: report.replayed,
+          refused: report.refused.length,
+          unmapped: report.unmapped.length,
+          ignored: receipt.ignored,
+        };
       },
     );
   }

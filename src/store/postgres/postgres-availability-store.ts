@@ -49,21 +49,31 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
     return this.db.transaction((client) => this.availability.upsertMappings(client, mappings, now));
   }
 
-  async createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion> {
+  async createRuleSet(
+    input: { rules: RuleSet; author: string; note?: string | null | undefined },
+    now: EpochMs,
+  ): Promise<RuleSetVersion> {
     const version = await this.db.transaction((client) => this.availability.createRuleSet(client, input, now));
     return (await this.getRuleSet(version))!;
   }
 
   async dryRunRuleSet(rules: RuleSet, now: EpochMs, limit: number): Promise<DryRunReport> {
     await this.availability.checkRules(this.pool, rules);
-    const report: DryRunReport = { baseVersion: (await this.availability.loadConfig(this.pool)).ruleVersion, listings: 0, changed: 0, changes: [] };
+    const report: DryRunReport = {
+      baseVersion: (await this.availability.loadConfig(this.pool)).ruleVersion,
+      listings: 0,
+      changed: 0,
+      changes: [],
+    };
     for (let after = 0; ; ) {
       const ids = await this.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
       await this.availability.dryRunChunk(this.pool, ids, rules, now, report);
       after = ids[ids.length - 1]!;
     }
-    report.changes.sort((a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1));
+    report.changes.sort(
+      (a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1),
+    );
     report.changes = report.changes.slice(0, limit);
     return report;
   }
@@ -74,7 +84,8 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
     now: EpochMs,
     onProgress?: (done: number, total: number) => void,
   ): Promise<RecomputeReport> {
-    if (!(await this.db.transaction((client) => this.availability.activate(client, version, by, now)))) throw new UnknownRuleSetError(version);
+    if (!(await this.db.transaction((client) => this.availability.activate(client, version, by, now))))
+      throw new UnknownRuleSetError(version);
     return this.recomputeAll(now, onProgress);
   }
 
@@ -86,12 +97,19 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
   /** Every listed variant in chunks, each chunk one transaction holding its variants' level locks. */
   async recomputeAll(now: EpochMs, onProgress?: (done: number, total: number) => void): Promise<RecomputeReport> {
     const total = await this.countListedVariants();
-    const report: RecomputeReport = { variants: 0, listings: 0, changed: 0, ruleVersion: (await this.availability.loadConfig(this.pool)).ruleVersion };
+    const report: RecomputeReport = {
+      variants: 0,
+      listings: 0,
+      changed: 0,
+      ruleVersion: (await this.availability.loadConfig(this.pool)).ruleVersion,
+    };
     onProgress?.(0, total);
     for (let after = 0; ; ) {
       const ids = await this.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
-      const { listings, changed } = await this.db.transaction((client) => this.availability.recomputeVariants(client, ids, now));
+      const { listings, changed } = await this.db.transaction((client) =>
+        this.availability.recomputeVariants(client, ids, now),
+      );
       report.listings += listings;
       report.changed += changed;
       report.variants += ids.length;

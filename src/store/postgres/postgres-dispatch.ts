@@ -47,24 +47,38 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     return this.transaction(async (client) => {
       const channelId = await this.holds(client, channel, epoch);
       if (channelId === undefined) return [];
-      const { rows } = await client.query<Record<string, unknown>>(`${numbered(dispatchSql.claim)} FOR UPDATE OF lq SKIP LOCKED`, [channelId, now, now, epoch, limit]);
+      const { rows } = await client.query<Record<string, unknown>>(
+        `${numbered(dispatchSql.claim)} FOR UPDATE OF lq SKIP LOCKED`,
+        [channelId, now, now, epoch, limit],
+      );
       if (rows.length > 0) {
-        await client.query('UPDATE listing_quantities SET claimed_epoch = $1, claimed_until = $2 WHERE listing_id = ANY($3::bigint[])', [
-          epoch,
-          now + claimMs,
-          rows.map((row) => row.listing_id),
-        ]);
+        await client.query(
+          'UPDATE listing_quantities SET claimed_epoch = $1, claimed_until = $2 WHERE listing_id = ANY($3::bigint[])',
+          [epoch, now + claimMs, rows.map((row) => row.listing_id)],
+        );
       }
       return rows.map(dispatchSql.rowToDispatch);
     });
   }
 
-  async recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean> {
+  async recordResults(
+    channel: string,
+    epoch: number,
+    results: readonly DispatchResult[],
+    now: EpochMs,
+  ): Promise<boolean> {
     return this.transaction(async (client) => {
       const channelId = await this.holds(client, channel, epoch);
       if (channelId === undefined) return false;
       for (const result of results) {
-        if (result.status === 'ok') await client.query(numbered(dispatchSql.sample), [channelId, now, now, Number(result.listingId), result.desiredVersion]);
+        if (result.status === 'ok')
+          await client.query(numbered(dispatchSql.sample), [
+            channelId,
+            now,
+            now,
+            Number(result.listingId),
+            result.desiredVersion,
+          ]);
         const { sql, params } = dispatchSql.result(result, now);
         await client.query(numbered(sql), params);
       }
@@ -72,9 +86,20 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     });
   }
 
-  async noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'> {
-    const sql = numbered(dispatchSql.noticeLevel).replace('quantity = $2 THEN', 'quantity = $2::bigint THEN').replace('WHEN $4 > quantity', 'WHEN $4::bigint > quantity');
-    const { rows } = await this.pool.query<{ quantity: number }>(sql, dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
+  async noticeChannelLevel(
+    channel: string,
+    externalId: string,
+    shown: number,
+    now: EpochMs,
+    graceMs: number,
+  ): Promise<'consistent' | 'drift' | 'unknown'> {
+    const sql = numbered(dispatchSql.noticeLevel)
+      .replace('quantity = $2 THEN', 'quantity = $2::bigint THEN')
+      .replace('WHEN $4 > quantity', 'WHEN $4::bigint > quantity');
+    const { rows } = await this.pool.query<{ quantity: number }>(
+      sql,
+      dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs),
+    );
     const row = rows[0];
     return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
   }

@@ -56,17 +56,37 @@ import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
  * level or answer at once) roll the batch back and run it again, up to limits.batchAttemptsMax.
  */
 
-
-
 const movementColumns = [
-  ['id', 'bigint'], ['command_key', 'text'], ['leg', 'bigint'], ['type', 'text'], ['variant_id', 'bigint'], ['location_id', 'bigint'],
-  ['version', 'bigint'], ['d_on_hand', 'bigint'], ['d_reserved', 'bigint'], ['d_damaged', 'bigint'], ['d_quarantine', 'bigint'],
-  ['d_in_transit', 'bigint'], ['on_hand', 'bigint'], ['reserved', 'bigint'], ['damaged', 'bigint'], ['quarantine', 'bigint'],
-  ['in_transit', 'bigint'], ['guarded', 'smallint'], ['oversold', 'bigint'], ['occurred_at', 'bigint'], ['recorded_at', 'bigint'],
-  ['reason', 'text'], ['source_system', 'text'], ['source_reference', 'text'], ['reservation_id', 'text'],
-  ['purchase_order_id', 'text'], ['purchase_order_line', 'bigint'], ['counterpart_location_id', 'bigint'], ['payload_hash', 'text'],
+  ['id', 'bigint'],
+  ['command_key', 'text'],
+  ['leg', 'bigint'],
+  ['type', 'text'],
+  ['variant_id', 'bigint'],
+  ['location_id', 'bigint'],
+  ['version', 'bigint'],
+  ['d_on_hand', 'bigint'],
+  ['d_reserved', 'bigint'],
+  ['d_damaged', 'bigint'],
+  ['d_quarantine', 'bigint'],
+  ['d_in_transit', 'bigint'],
+  ['on_hand', 'bigint'],
+  ['reserved', 'bigint'],
+  ['damaged', 'bigint'],
+  ['quarantine', 'bigint'],
+  ['in_transit', 'bigint'],
+  ['guarded', 'smallint'],
+  ['oversold', 'bigint'],
+  ['occurred_at', 'bigint'],
+  ['recorded_at', 'bigint'],
+  ['reason', 'text'],
+  ['source_system', 'text'],
+  ['source_reference', 'text'],
+  ['reservation_id', 'text'],
+  ['purchase_order_id', 'text'],
+  ['purchase_order_line', 'bigint'],
+  ['counterpart_location_id', 'bigint'],
+  ['payload_hash', 'text'],
 ] as const;
-
 
 /**
  * Bulk inserts of movements, answers and reservations go through COPY (`copy-rows.ts`: 2-2.5x
@@ -78,9 +98,19 @@ const movementColumns = [
 const movementColumnNames = movementColumns.map(([name]) => name);
 
 const levelColumns = [
-  ['variant_id', 'bigint'], ['location_id', 'bigint'], ['on_hand', 'bigint'], ['reserved', 'bigint'], ['damaged', 'bigint'],
-  ['quarantine', 'bigint'], ['in_transit', 'bigint'], ['held', 'bigint'], ['version', 'bigint'], ['last_count_at', 'bigint'],
-  ['last_count_source_version', 'bigint'], ['velocity', 'float8'], ['velocity_at', 'bigint'],
+  ['variant_id', 'bigint'],
+  ['location_id', 'bigint'],
+  ['on_hand', 'bigint'],
+  ['reserved', 'bigint'],
+  ['damaged', 'bigint'],
+  ['quarantine', 'bigint'],
+  ['in_transit', 'bigint'],
+  ['held', 'bigint'],
+  ['version', 'bigint'],
+  ['last_count_at', 'bigint'],
+  ['last_count_source_version', 'bigint'],
+  ['velocity', 'float8'],
+  ['velocity_at', 'bigint'],
 ] as const;
 const insertLevelsSql = unnestInsert('levels', levelColumns);
 const updateLevelsSql = `
@@ -97,7 +127,10 @@ const updateReservationsSql = `
 
 /** `count` fresh movement ids, ascending (unused ones are gaps). */
 async function allocateMovementIds(client: pg.PoolClient, count: number): Promise<number[]> {
-  const { rows } = await client.query<{ id: number }>("SELECT nextval('movements_id_seq') AS id FROM generate_series(1, $1::int)", [count]);
+  const { rows } = await client.query<{ id: number }>(
+    "SELECT nextval('movements_id_seq') AS id FROM generate_series(1, $1::int)",
+    [count],
+  );
   return rows.map((row) => row.id).sort((a, b) => a - b);
 }
 
@@ -113,7 +146,11 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     this.pool = db.pool;
   }
 
-  async applyBatch(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): Promise<CommandAnswer[]> {
+  async applyBatch(
+    items: readonly BatchItem[],
+    now: EpochMs,
+    newReservationId: () => string,
+  ): Promise<CommandAnswer[]> {
     return this.db.transaction((client) => this.applyBatchLocked(client, items, now, newReservationId));
   }
 
@@ -139,7 +176,12 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
       for (const row of rows) variants.set(row.sku, { id: row.id, sku: row.sku, isBundle: row.is_bundle === 1 });
       const bundles = rows.filter((row) => row.is_bundle === 1);
       if (bundles.length > 0) {
-        const { rows: components } = await client.query<{ bundle_id: number; variantId: number; sku: string; quantity: number }>(
+        const { rows: components } = await client.query<{
+          bundle_id: number;
+          variantId: number;
+          sku: string;
+          quantity: number;
+        }>(
           `SELECT b.bundle_id, b.component_id AS "variantId", v.sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
            WHERE b.bundle_id = ANY($1::bigint[]) ORDER BY v.sku COLLATE "C"`,
           [bundles.map((row) => row.id)],
@@ -152,9 +194,10 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
       }
     }
     if (needs.locationCodes.length > 0) {
-      const { rows } = await client.query<{ id: number; code: string }>('SELECT id, code FROM locations WHERE code = ANY($1::text[])', [
-        needs.locationCodes,
-      ]);
+      const { rows } = await client.query<{ id: number; code: string }>(
+        'SELECT id, code FROM locations WHERE code = ANY($1::text[])',
+        [needs.locationCodes],
+      );
       for (const row of rows) locations.set(row.code, row);
     }
     // Stored answers and movement ids are read BEFORE the level locks, outside the critical
@@ -177,15 +220,21 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         [needs.keys],
       );
       for (const row of rows) {
-        if (row.answer !== null) answers.set(row.key, { payloadHash: row.payload_hash!, answer: JSON.parse(row.answer) as CommandAnswer });
+        if (row.answer !== null)
+          answers.set(row.key, { payloadHash: row.payload_hash!, answer: JSON.parse(row.answer) as CommandAnswer });
       }
-      foldedAnswers(rows.filter((row) => row.answer === null), answers);
+      foldedAnswers(
+        rows.filter((row) => row.answer === null),
+        answers,
+      );
     }
     const movementIds = await allocateMovementIds(client, 2 * items.length);
     const readReservations = async () => {
       const found = new Map<string, ReservationState>();
       if (needs.reservationIds.length === 0) return found;
-      const { rows } = await client.query<ReservationRow>(`${reservationSelect} WHERE r.id = ANY($1::text[])`, [needs.reservationIds]);
+      const { rows } = await client.query<ReservationRow>(`${reservationSelect} WHERE r.id = ANY($1::text[])`, [
+        needs.reservationIds,
+      ]);
       for (const row of rows) found.set(row.id, reservationFromRow(row));
       return found;
     };
@@ -240,7 +289,12 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         `SELECT q.key, COALESCE((SELECT sum(m.d_on_hand) FROM movements m
            WHERE m.variant_id = q.variant_id AND m.location_id = q.location_id AND m.occurred_at > q.counted_at), 0) AS total
          FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS q(key, variant_id, location_id, counted_at)`,
-        [counts.map((q) => q.key), counts.map((q) => q.variantId), counts.map((q) => q.locationId), counts.map((q) => q.countedAt)],
+        [
+          counts.map((q) => q.key),
+          counts.map((q) => q.variantId),
+          counts.map((q) => q.locationId),
+          counts.map((q) => q.countedAt),
+        ],
       );
       for (const row of rows) countBaselines.set(row.key, row.total);
     }
@@ -250,7 +304,10 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         `SELECT pol.*, po.status FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.purchase_order_id
          WHERE (pol.purchase_order_id, pol.line) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))
          ORDER BY pol.purchase_order_id, pol.line FOR UPDATE OF pol`,
-        [needs.purchaseOrderLines.map((line) => line.purchaseOrderId), needs.purchaseOrderLines.map((line) => line.line)],
+        [
+          needs.purchaseOrderLines.map((line) => line.purchaseOrderId),
+          needs.purchaseOrderLines.map((line) => line.line),
+        ],
       );
       for (const row of rows) {
         const line = purchaseOrderLineFromRow(row);
@@ -264,7 +321,17 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     let nextId = 0;
 
     const outcome = applyCommands(
-      { variants, locations, levels, reservations, dueReservations, answers, countBaselines, purchaseOrderLines, availability },
+      {
+        variants,
+        locations,
+        levels,
+        reservations,
+        dueReservations,
+        answers,
+        countBaselines,
+        purchaseOrderLines,
+        availability,
+      },
       items,
       {
         now,
@@ -285,21 +352,48 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     const created = writes.levels.filter((write) => write.created);
     const updated = writes.levels.filter((write) => !write.created);
     const levelRow = (level: LevelState) => [
-      level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine, level.inTransit, level.held,
-      level.version, level.lastCountAt, level.lastCountSourceVersion, level.velocityRate, level.velocityAt,
+      level.variantId,
+      level.locationId,
+      level.onHand,
+      level.reserved,
+      level.damaged,
+      level.quarantine,
+      level.inTransit,
+      level.held,
+      level.version,
+      level.lastCountAt,
+      level.lastCountSourceVersion,
+      level.velocityRate,
+      level.velocityAt,
     ];
     // Levels first: movements reference (variant, location) and the level row proves the lock.
     if (created.length > 0) {
-      await client.query(insertLevelsSql, toColumns(created.map((write) => levelRow(write.level)), levelColumns.length));
+      await client.query(
+        insertLevelsSql,
+        toColumns(
+          created.map((write) => levelRow(write.level)),
+          levelColumns.length,
+        ),
+      );
     }
     if (updated.length > 0) {
       const result = await client.query(updateLevelsSql, [
         JSON.stringify(
           updated.map(({ level, previousVersion }) => ({
-            variant_id: level.variantId, location_id: level.locationId, on_hand: level.onHand, reserved: level.reserved,
-            damaged: level.damaged, quarantine: level.quarantine, in_transit: level.inTransit, held: level.held, version: level.version,
-            velocity: level.velocityRate, velocity_at: level.velocityAt,
-            last_count_at: level.lastCountAt, last_count_source_version: level.lastCountSourceVersion, previous_version: previousVersion,
+            variant_id: level.variantId,
+            location_id: level.locationId,
+            on_hand: level.onHand,
+            reserved: level.reserved,
+            damaged: level.damaged,
+            quarantine: level.quarantine,
+            in_transit: level.inTransit,
+            held: level.held,
+            version: level.version,
+            velocity: level.velocityRate,
+            velocity_at: level.velocityAt,
+            last_count_at: level.lastCountAt,
+            last_count_source_version: level.lastCountSourceVersion,
+            previous_version: previousVersion,
           })),
         ),
       ]);
@@ -314,14 +408,23 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     const changedReservations = writes.reservations.filter((entry) => !entry.created).map((entry) => entry.reservation);
     await copyRows(client, 'reservations', reservationInsertColumns, newReservations, pushReservationValues);
     if (changedReservations.length > 0) {
-      await client.query(updateReservationsSql, toColumns(changedReservations.map((r) => [r.id, r.committedQuantity, r.status, r.resolvedAt]), 4));
+      await client.query(
+        updateReservationsSql,
+        toColumns(
+          changedReservations.map((r) => [r.id, r.committedQuantity, r.status, r.resolvedAt]),
+          4,
+        ),
+      );
     }
     if (writes.purchaseOrderLines.length > 0) {
       await client.query(
         `UPDATE purchase_order_lines AS p SET quantity_received = u.received
          FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(purchase_order_id, line, received)
          WHERE p.purchase_order_id = u.purchase_order_id AND p.line = u.line`,
-        toColumns(writes.purchaseOrderLines.map((line) => [line.purchaseOrderId, line.line, line.quantityReceived]), 3),
+        toColumns(
+          writes.purchaseOrderLines.map((line) => [line.purchaseOrderId, line.line, line.quantityReceived]),
+          3,
+        ),
       );
     }
   }
@@ -335,5 +438,4 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     );
     return result.rowCount ?? 0;
   }
-
 }

@@ -27,7 +27,12 @@ export class DurabilityError extends Error {
 
 export class PostgresStore implements LedgerStore {
   readonly name = 'postgres';
-  readonly capabilities = { engine: 'postgres', singleWriter: false, supportsSkipLocked: true, multiProcess: true } as const;
+  readonly capabilities = {
+    engine: 'postgres',
+    singleWriter: false,
+    supportsSkipLocked: true,
+    multiProcess: true,
+  } as const;
   readonly ledger: PostgresLedger;
   readonly catalogue: PostgresCatalogue;
   readonly availability: PostgresAvailabilityStore;
@@ -64,7 +69,8 @@ export class PostgresStore implements LedgerStore {
       "SELECT current_setting('synchronous_commit') AS synchronous_commit, current_setting('fsync') AS fsync",
     );
     const settings = rows[0]!;
-    if (settings.fsync !== 'on') throw new DurabilityError('PostgreSQL runs with fsync=off: onhand refuses to acknowledge commands it could lose');
+    if (settings.fsync !== 'on')
+      throw new DurabilityError('PostgreSQL runs with fsync=off: onhand refuses to acknowledge commands it could lose');
     if (settings.synchronous_commit === 'off' && !this.options.allowAsyncCommit) {
       throw new DurabilityError(
         'PostgreSQL synchronous_commit is off: acknowledged commands could be lost in a crash. ' +
@@ -80,11 +86,18 @@ export class PostgresStore implements LedgerStore {
     await this.db.transaction(async (client) => {
       // One migrator at a time across every process sharing the database.
       await client.query("SELECT pg_advisory_xact_lock(hashtext('onhand_migrations'))");
-      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
-      const done = new Set((await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((row) => row.id));
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)',
+      );
+      const done = new Set(
+        (await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((row) => row.id),
+      );
       for (const migration of migrations) {
         if (done.has(migration.id)) continue;
-        await client.query('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)', [migration.id, Date.now()]);
+        await client.query('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)', [
+          migration.id,
+          Date.now(),
+        ]);
         await client.query(migration.sql);
         applied.push(migration.id);
       }

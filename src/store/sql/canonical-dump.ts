@@ -6,7 +6,9 @@ export async function canonicalDump(sql: SqlExecutor): Promise<Record<string, un
   const dump = (text: string) => sql.all(text);
   return {
     // Attributes as compact JSON text: SQLite stores the text, PostgreSQL's jsonb comes back parsed.
-    variants: (await dump(`SELECT sku, name, barcode, product_group, attributes, is_bundle FROM variants ORDER BY sku${c}`)).map((row) => ({
+    variants: (
+      await dump(`SELECT sku, name, barcode, product_group, attributes, is_bundle FROM variants ORDER BY sku${c}`)
+    ).map((row) => ({
       ...row,
       attributes: JSON.stringify(jsonValue(row.attributes)),
     })),

@@ -1,6 +1,20 @@
 import type { EpochMs } from '../../core/clock.js';
-import type { ChannelRecord, ListingQuantity, ListingRecord, RuleSetEvent, RuleSetVersion, UnmappedItem } from '../availability-store.js';
-import { channelRecords, listingQuantity, listingRecord, ruleSetVersion, type ChannelLocationRow, type ChannelRow } from '../availability-rows.js';
+import type {
+  ChannelRecord,
+  ListingQuantity,
+  ListingRecord,
+  RuleSetEvent,
+  RuleSetVersion,
+  UnmappedItem,
+} from '../availability-store.js';
+import {
+  channelRecords,
+  listingQuantity,
+  listingRecord,
+  ruleSetVersion,
+  type ChannelLocationRow,
+  type ChannelRow,
+} from '../availability-rows.js';
 import type { SqlExecutor } from './sql-executor.js';
 
 const listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
@@ -23,7 +37,9 @@ export abstract class SqlAvailabilityViews {
   async listChannels(): Promise<ChannelRecord[]> {
     return channelRecords(
       await this.views.all<ChannelRow>(`SELECT * FROM channels ORDER BY code${this.views.dialect.byteOrder}`),
-      await this.views.all<ChannelLocationRow>('SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id'),
+      await this.views.all<ChannelLocationRow>(
+        'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
+      ),
     );
   }
 
@@ -31,14 +47,21 @@ export abstract class SqlAvailabilityViews {
     return (await this.listChannels()).find((channel) => channel.code === code) ?? null;
   }
 
-  async listListings(options: { channel?: string | undefined; sku?: string | undefined; afterId?: string | undefined; limit: number }): Promise<ListingRecord[]> {
+  async listListings(options: {
+    channel?: string | undefined;
+    sku?: string | undefined;
+    afterId?: string | undefined;
+    limit: number;
+  }): Promise<ListingRecord[]> {
     if (options.afterId !== undefined && !listingId.test(options.afterId)) return []; // not an id this store issued
     const params: unknown[] = [Number(options.afterId ?? 0), options.limit];
     const where = [
       options.channel === undefined ? '' : `AND c.code = $${params.push(options.channel)}`,
       options.sku === undefined ? '' : `AND v.sku = $${params.push(options.sku)}`,
     ].join(' ');
-    return (await this.views.all(`${listingSelect} WHERE l.id > $1 ${where} ORDER BY l.id LIMIT $2`, params)).map(listingRecord);
+    return (await this.views.all(`${listingSelect} WHERE l.id > $1 ${where} ORDER BY l.id LIMIT $2`, params)).map(
+      listingRecord,
+    );
   }
 
   async getListing(id: string): Promise<ListingRecord | null> {
@@ -47,17 +70,37 @@ export abstract class SqlAvailabilityViews {
     return row ? listingRecord(row) : null;
   }
 
-  async listUnmapped(options: { channel?: string | undefined; limit: number }): Promise<(UnmappedItem & { at: EpochMs })[]> {
-    const rows = await this.views.all<{ code: string; external_id: string; sku: string | null; barcode: string | null; reason: string; at: number }>(
+  async listUnmapped(options: {
+    channel?: string | undefined;
+    limit: number;
+  }): Promise<(UnmappedItem & { at: EpochMs })[]> {
+    const rows = await this.views.all<{
+      code: string;
+      external_id: string;
+      sku: string | null;
+      barcode: string | null;
+      reason: string;
+      at: number;
+    }>(
       `SELECT c.code, u.external_id, u.sku, u.barcode, u.reason, u.at FROM unmapped_items u JOIN channels c ON c.id = u.channel_id
        ${options.channel === undefined ? '' : 'WHERE c.code = $2'} ORDER BY u.at DESC, u.external_id${this.views.dialect.byteOrder} LIMIT $1`,
       [options.limit, ...(options.channel === undefined ? [] : [options.channel])],
     );
-    return rows.map((row, index) => ({ index, channel: row.code, externalId: row.external_id, sku: row.sku, barcode: row.barcode, reason: row.reason, at: row.at }));
+    return rows.map((row, index) => ({
+      index,
+      channel: row.code,
+      externalId: row.external_id,
+      sku: row.sku,
+      barcode: row.barcode,
+      reason: row.reason,
+      at: row.at,
+    }));
   }
 
   private async activeVersion(): Promise<number | null> {
-    return (await this.views.get<{ v: number | null }>('SELECT active_rule_version AS v FROM availability_state WHERE id = 1'))!.v;
+    return (await this.views.get<{ v: number | null }>(
+      'SELECT active_rule_version AS v FROM availability_state WHERE id = 1',
+    ))!.v;
   }
 
   async listRuleSets(): Promise<RuleSetVersion[]> {
@@ -71,10 +114,20 @@ export abstract class SqlAvailabilityViews {
   }
 
   async ruleSetEvents(): Promise<RuleSetEvent[]> {
-    const rows = await this.views.all<{ version: number; action: RuleSetEvent['action']; author: string; note: string | null; at: number }>(
-      'SELECT * FROM rule_set_events ORDER BY id DESC',
-    );
-    return rows.map((row) => ({ version: row.version, action: row.action, author: row.author, note: row.note, at: row.at }));
+    const rows = await this.views.all<{
+      version: number;
+      action: RuleSetEvent['action'];
+      author: string;
+      note: string | null;
+      at: number;
+    }>('SELECT * FROM rule_set_events ORDER BY id DESC');
+    return rows.map((row) => ({
+      version: row.version,
+      action: row.action,
+      author: row.author,
+      note: row.note,
+      at: row.at,
+    }));
   }
 
   async getAvailability(sku: string): Promise<ListingQuantity[] | null> {

@@ -16,7 +16,10 @@ export abstract class SqlCatalogueViews {
   /** Variants ordered by sku (byte order), after `afterSku`. */
   async listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]> {
     const c = this.views.dialect.byteOrder;
-    const rows = await this.views.all(`SELECT * FROM variants WHERE sku${c} > $1 ORDER BY sku${c} LIMIT $2`, [options.afterSku ?? '', options.limit]);
+    const rows = await this.views.all(`SELECT * FROM variants WHERE sku${c} > $1 ORDER BY sku${c} LIMIT $2`, [
+      options.afterSku ?? '',
+      options.limit,
+    ]);
     return this.variantsFromRows(rows);
   }
 
@@ -45,19 +48,41 @@ export abstract class SqlCatalogueViews {
   }
 
   async listLocations(): Promise<LocationRecord[]> {
-    const rows = await this.views.all<{ id: number; code: string; name: string; kind: LocationRecord['kind']; created_at: number; updated_at: number }>(
-      `SELECT * FROM locations ORDER BY code${this.views.dialect.byteOrder}`,
-    );
-    return rows.map((row) => ({ id: row.id, code: row.code, name: row.name, kind: row.kind, createdAt: row.created_at, updatedAt: row.updated_at }));
+    const rows = await this.views.all<{
+      id: number;
+      code: string;
+      name: string;
+      kind: LocationRecord['kind'];
+      created_at: number;
+      updated_at: number;
+    }>(`SELECT * FROM locations ORDER BY code${this.views.dialect.byteOrder}`);
+    return rows.map((row) => ({
+      id: row.id,
+      code: row.code,
+      name: row.name,
+      kind: row.kind,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }));
   }
 
   async getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null> {
-    const header = await this.views.get<{ id: string; supplier: string | null; status: PurchaseOrderRecord['status']; created_at: number; updated_at: number }>(
-      'SELECT * FROM purchase_orders WHERE id = $1',
-      [id],
-    );
+    const header = await this.views.get<{
+      id: string;
+      supplier: string | null;
+      status: PurchaseOrderRecord['status'];
+      created_at: number;
+      updated_at: number;
+    }>('SELECT * FROM purchase_orders WHERE id = $1', [id]);
     if (!header) return null;
-    const lines = await this.views.all<{ line: number; sku: string; code: string; quantity_ordered: number; quantity_received: number; expected_at: number | null }>(
+    const lines = await this.views.all<{
+      line: number;
+      sku: string;
+      code: string;
+      quantity_ordered: number;
+      quantity_received: number;
+      expected_at: number | null;
+    }>(
       `SELECT pol.line, v.sku, l.code, pol.quantity_ordered, pol.quantity_received, pol.expected_at
        FROM purchase_order_lines pol JOIN variants v ON v.id = pol.variant_id JOIN locations l ON l.id = pol.location_id
        WHERE pol.purchase_order_id = $1 ORDER BY pol.line`,

@@ -59,7 +59,8 @@ export abstract class SqlLedgerViews {
         [variant.id],
       );
       const withLevels = [];
-      for (const component of components) withLevels.push({ ...component, levels: await this.levelRows(component.id, now) });
+      for (const component of components)
+        withLevels.push({ ...component, levels: await this.levelRows(component.id, now) });
       return bundleStockView(variant, withLevels);
     }
     const incoming = await this.views.all<IncomingRow>(
@@ -83,7 +84,12 @@ export abstract class SqlLedgerViews {
     const rows = await this.views.all<MovementRow>(
       `${movementSelect} WHERE m.variant_id = $1 AND m.id < $2 ${options.location === undefined ? '' : 'AND l.code = $4'}
        ORDER BY m.id DESC LIMIT $3`,
-      [variant.id, before ?? Number.MAX_SAFE_INTEGER, options.limit + 1, ...(options.location === undefined ? [] : [options.location])],
+      [
+        variant.id,
+        before ?? Number.MAX_SAFE_INTEGER,
+        options.limit + 1,
+        ...(options.location === undefined ? [] : [options.location]),
+      ],
     );
     return pageOf(rows, options.limit, movementView);
   }
@@ -96,10 +102,10 @@ export abstract class SqlLedgerViews {
   async listOversells(options: { cursor?: string | undefined; limit: number }): Promise<Page<MovementView>> {
     const before = decodeCursor(options.cursor);
     if (before === 'invalid') throw new CursorError('cursor is not one this server issued');
-    const rows = await this.views.all<MovementRow>(`${movementSelect} WHERE m.oversold > 0 AND m.id < $1 ORDER BY m.id DESC LIMIT $2`, [
-      before ?? Number.MAX_SAFE_INTEGER,
-      options.limit + 1,
-    ]);
+    const rows = await this.views.all<MovementRow>(
+      `${movementSelect} WHERE m.oversold > 0 AND m.id < $1 ORDER BY m.id DESC LIMIT $2`,
+      [before ?? Number.MAX_SAFE_INTEGER, options.limit + 1],
+    );
     return pageOf(rows, options.limit, movementView);
   }
 

@@ -20,7 +20,10 @@ export abstract class SqlOutboxViews {
   ) {}
 
   async releaseLease(channel: string, owner: string): Promise<void> {
-    await this.views.run('UPDATE channel_leases SET expires_at = 0 WHERE owner = $1 AND channel_id = (SELECT id FROM channels WHERE code = $2)', [owner, channel]);
+    await this.views.run(
+      'UPDATE channel_leases SET expires_at = 0 WHERE owner = $1 AND channel_id = (SELECT id FROM channels WHERE code = $2)',
+      [owner, channel],
+    );
   }
 
   async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
@@ -32,18 +35,27 @@ export abstract class SqlOutboxViews {
         'SELECT latency_ms FROM push_samples WHERE channel_id = $1 AND at >= $2 ORDER BY id DESC LIMIT 10000',
         [Number(row.channel_id), now - limits.pushLatencyWindowMs],
       );
-      out.push(dispatchSql.statusFromRow(row, now, latencyPercentiles(samples.map((sample) => Number(sample.latency_ms)))));
+      out.push(
+        dispatchSql.statusFromRow(row, now, latencyPercentiles(samples.map((sample) => Number(sample.latency_ms)))),
+      );
     }
     return out;
   }
 
   async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
-    const rows = await this.views.all(dispatchSql.dead(options.channel !== undefined), [options.limit, ...(options.channel === undefined ? [] : [options.channel])]);
+    const rows = await this.views.all(dispatchSql.dead(options.channel !== undefined), [
+      options.limit,
+      ...(options.channel === undefined ? [] : [options.channel]),
+    ]);
     return rows.map(dispatchSql.deadFromRow);
   }
 
   async redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number> {
-    return this.durable.run(dispatchSql.redrive(options.channel !== undefined), [now, options.limit, ...(options.channel === undefined ? [] : [options.channel])]);
+    return this.durable.run(dispatchSql.redrive(options.channel !== undefined), [
+      now,
+      options.limit,
+      ...(options.channel === undefined ? [] : [options.channel]),
+    ]);
   }
 
   async loadCursor(channel: string): Promise<string | null> {
@@ -55,7 +67,10 @@ export abstract class SqlOutboxViews {
   }
 
   async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
-    const row = await this.views.get<{ id: number; sku: string }>(dispatchSql.listingByExternalId, [channel, externalId]);
+    const row = await this.views.get<{ id: number; sku: string }>(dispatchSql.listingByExternalId, [
+      channel,
+      externalId,
+    ]);
     return row ? { listingId: String(row.id), sku: row.sku } : null;
   }
 

@@ -7,9 +7,19 @@ import type { SqlExecutor } from './sql-executor.js';
 export class SqlTokens implements TokenPort {
   constructor(private readonly sql: SqlExecutor) {}
 
-  async createToken(token: { id: string; name: string; scope: TokenScope; hash: string; createdAt: EpochMs }): Promise<void> {
+  async createToken(token: {
+    id: string;
+    name: string;
+    scope: TokenScope;
+    hash: string;
+    createdAt: EpochMs;
+  }): Promise<void> {
     await this.sql.run('INSERT INTO tokens (id, name, scope, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      token.id, token.name, token.scope, token.hash, token.createdAt,
+      token.id,
+      token.name,
+      token.scope,
+      token.hash,
+      token.createdAt,
     ]);
   }
 
@@ -23,7 +33,9 @@ export class SqlTokens implements TokenPort {
   }
 
   async revokeToken(id: string, at: EpochMs): Promise<boolean> {
-    return (await this.sql.run('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])) === 1;
+    return (
+      (await this.sql.run('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])) === 1
+    );
   }
 
   async countTokens(): Promise<number> {

@@ -47,14 +47,22 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
     return this.db.transaction(() => this.availability.upsertMappings(mappings, now)).immediate();
   }
 
-  async createRuleSet(input: { rules: RuleSet; author: string; note?: string | null | undefined }, now: EpochMs): Promise<RuleSetVersion> {
+  async createRuleSet(
+    input: { rules: RuleSet; author: string; note?: string | null | undefined },
+    now: EpochMs,
+  ): Promise<RuleSetVersion> {
     const version = this.db.transaction(() => this.availability.createRuleSet(input, now)).immediate();
     return (await this.getRuleSet(version))!;
   }
 
   async dryRunRuleSet(rules: RuleSet, now: EpochMs, limit: number): Promise<DryRunReport> {
     this.availability.checkRules(rules);
-    const report: DryRunReport = { baseVersion: this.availability.loadConfig().ruleVersion, listings: 0, changed: 0, changes: [] };
+    const report: DryRunReport = {
+      baseVersion: this.availability.loadConfig().ruleVersion,
+      listings: 0,
+      changed: 0,
+      changes: [],
+    };
     for (let after = 0; ; ) {
       const ids = await this.listedVariants(after, recomputeChunkVariants);
       if (ids.length === 0) break;
@@ -62,7 +70,9 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
       after = ids[ids.length - 1]!;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    report.changes.sort((a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1));
+    report.changes.sort(
+      (a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1),
+    );
     report.changes = report.changes.slice(0, limit);
     return report;
   }
@@ -73,7 +83,8 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
     now: EpochMs,
     onProgress?: (done: number, total: number) => void,
   ): Promise<RecomputeReport> {
-    if (!this.db.transaction(() => this.availability.activate(version, by, now)).immediate()) throw new UnknownRuleSetError(version);
+    if (!this.db.transaction(() => this.availability.activate(version, by, now)).immediate())
+      throw new UnknownRuleSetError(version);
     return this.recomputeAll(now, onProgress);
   }
 
@@ -88,7 +99,12 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
    */
   async recomputeAll(now: EpochMs, onProgress?: (done: number, total: number) => void): Promise<RecomputeReport> {
     const total = await this.countListedVariants();
-    const report: RecomputeReport = { variants: 0, listings: 0, changed: 0, ruleVersion: this.availability.loadConfig().ruleVersion };
+    const report: RecomputeReport = {
+      variants: 0,
+      listings: 0,
+      changed: 0,
+      ruleVersion: this.availability.loadConfig().ruleVersion,
+    };
     onProgress?.(0, total);
     for (let after = 0; ; ) {
       const ids = await this.listedVariants(after, recomputeChunkVariants);

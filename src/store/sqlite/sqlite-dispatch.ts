@@ -81,9 +81,15 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
       .transaction(() => {
         const channelId = this.channelId(channel);
         if (channelId === undefined) return null;
-        const lease = this.statement('SELECT * FROM channel_leases WHERE channel_id = ?').get(channelId) as { owner: string; epoch: number; expires_at: number } | undefined;
+        const lease = this.statement('SELECT * FROM channel_leases WHERE channel_id = ?').get(channelId) as
+          | { owner: string; epoch: number; expires_at: number }
+          | undefined;
         if (!lease) {
-          this.statement('INSERT INTO channel_leases (channel_id, owner, epoch, expires_at) VALUES (?, ?, 1, ?)').run(channelId, owner, now + ttlMs);
+          this.statement('INSERT INTO channel_leases (channel_id, owner, epoch, expires_at) VALUES (?, ?, 1, ?)').run(
+            channelId,
+            owner,
+            now + ttlMs,
+          );
           return 1;
         }
         if (lease.owner === owner) {
@@ -92,14 +98,19 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
         }
         if (lease.expires_at > now) return null;
         // Takeover of an expired lease: a new epoch fences the former owner.
-        this.statement('UPDATE channel_leases SET owner = ?, epoch = epoch + 1, expires_at = ? WHERE channel_id = ?').run(owner, now + ttlMs, channelId);
+        this.statement(
+          'UPDATE channel_leases SET owner = ?, epoch = epoch + 1, expires_at = ? WHERE channel_id = ?',
+        ).run(owner, now + ttlMs, channelId);
         return lease.epoch + 1;
       })
       .immediate();
   }
 
   private holds(channelId: number, epoch: number): boolean {
-    return this.statement('SELECT 1 AS ok FROM channel_leases WHERE channel_id = ? AND epoch = ?').get(channelId, epoch) !== undefined;
+    return (
+      this.statement('SELECT 1 AS ok FROM channel_leases WHERE channel_id = ? AND epoch = ?').get(channelId, epoch) !==
+      undefined
+    );
   }
 
   async claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]> {
@@ -107,22 +118,39 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
       .transaction(() => {
         const channelId = this.channelId(channel);
         if (channelId === undefined || !this.holds(channelId, epoch)) return [];
-        const rows = this.statement(dispatchSql.claim).all(channelId, now, now, epoch, limit) as Record<string, unknown>[];
-        const claim = this.statement('UPDATE listing_quantities SET claimed_epoch = ?, claimed_until = ? WHERE listing_id = ?');
+        const rows = this.statement(dispatchSql.claim).all(channelId, now, now, epoch, limit) as Record<
+          string,
+          unknown
+        >[];
+        const claim = this.statement(
+          'UPDATE listing_quantities SET claimed_epoch = ?, claimed_until = ? WHERE listing_id = ?',
+        );
         for (const row of rows) claim.run(epoch, now + claimMs, row.listing_id);
         return rows.map(dispatchSql.rowToDispatch);
       })
       .immediate();
   }
 
-  async recordResults(channel: string, epoch: number, results: readonly DispatchResult[], now: EpochMs): Promise<boolean> {
+  async recordResults(
+    channel: string,
+    epoch: number,
+    results: readonly DispatchResult[],
+    now: EpochMs,
+  ): Promise<boolean> {
     // Only dispatch columns change: the availability cache (quantities, rule versions) stays valid.
     return this.db
       .transaction(() => {
         const channelId = this.channelId(channel);
         if (channelId === undefined || !this.holds(channelId, epoch)) return false;
         for (const result of results) {
-          if (result.status === 'ok') this.statement(dispatchSql.sample).run(channelId, now, now, Number(result.listingId), result.desiredVersion);
+          if (result.status === 'ok')
+            this.statement(dispatchSql.sample).run(
+              channelId,
+              now,
+              now,
+              Number(result.listingId),
+              result.desiredVersion,
+            );
           const { sql, params } = dispatchSql.result(result, now);
           this.statement(sql).run(...params);
         }
@@ -131,8 +159,16 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
       .immediate();
   }
 
-  async noticeChannelLevel(channel: string, externalId: string, shown: number, now: EpochMs, graceMs: number): Promise<'consistent' | 'drift' | 'unknown'> {
-    const row = this.ledger.prepare<unknown[], { quantity: number }>(dispatchSql.noticeLevel).get(...dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
+  async noticeChannelLevel(
+    channel: string,
+    externalId: string,
+    shown: number,
+    now: EpochMs,
+    graceMs: number,
+  ): Promise<'consistent' | 'drift' | 'unknown'> {
+    const row = this.ledger
+      .prepare<unknown[], { quantity: number }>(dispatchSql.noticeLevel)
+      .get(...dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
     return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
   }
 }

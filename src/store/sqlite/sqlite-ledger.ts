@@ -44,10 +44,8 @@ import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
  * batch).
  */
 
-
 const commandLegSelect = `SELECT ${commandLegColumns}
   FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id`;
-
 
 export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
   private prepared: ReturnType<SqliteLedger['prepare']> | undefined;
@@ -76,7 +74,9 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
       variantBySku: db.prepare<[string], { id: number; sku: string; is_bundle: number }>(
         'SELECT id, sku, is_bundle FROM variants WHERE sku = ?',
       ),
-      locationByCode: db.prepare<[string], { id: number; code: string }>('SELECT id, code FROM locations WHERE code = ?'),
+      locationByCode: db.prepare<[string], { id: number; code: string }>(
+        'SELECT id, code FROM locations WHERE code = ?',
+      ),
       reservationById: db.prepare<[string], ReservationRow>(`${reservationSelect} WHERE r.id = ?`),
       level: db.prepare<[number, number], Record<string, number | null>>(
         'SELECT * FROM levels WHERE variant_id = ? AND location_id = ?',
@@ -112,7 +112,9 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
            last_count_at = ?, last_count_source_version = ?, velocity = ?, velocity_at = ?
          WHERE variant_id = ? AND location_id = ? AND version = ?`,
       ),
-      insertAnswer: db.prepare('INSERT INTO command_answers (key, payload_hash, answer, recorded_at) VALUES (?, ?, ?, ?)'),
+      insertAnswer: db.prepare(
+        'INSERT INTO command_answers (key, payload_hash, answer, recorded_at) VALUES (?, ?, ?, ?)',
+      ),
       insertMovementsChunk: db.prepare(
         `INSERT INTO movements (id, command_key, leg, type, variant_id, location_id, version,
            d_on_hand, d_reserved, d_damaged, d_quarantine, d_in_transit,
@@ -148,11 +150,18 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
     };
   }
 
-  async applyBatch(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): Promise<CommandAnswer[]> {
+  async applyBatch(
+    items: readonly BatchItem[],
+    now: EpochMs,
+    newReservationId: () => string,
+  ): Promise<CommandAnswer[]> {
     const run = this.db.transaction(() => this.applyBatchLocked(items, now, newReservationId));
     try {
       const { answers, writes } = run.immediate();
-      this.availability.batchCommitted(writes.levels.map((write) => write.level), writes.listingQuantities);
+      this.availability.batchCommitted(
+        writes.levels.map((write) => write.level),
+        writes.listingQuantities,
+      );
       return answers;
     } catch (error) {
       this.availability.dropCache();
@@ -161,7 +170,11 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
   }
 
   /** Runs inside BEGIN IMMEDIATE: load -> decide (pure core) -> write. */
-  private applyBatchLocked(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): { answers: CommandAnswer[]; writes: WriteSet } {
+  private applyBatchLocked(
+    items: readonly BatchItem[],
+    now: EpochMs,
+    newReservationId: () => string,
+  ): { answers: CommandAnswer[]; writes: WriteSet } {
     const sql = this.sql;
     const needs = collectNeeds(items);
     const variants = new Map<string, VariantRef>();
@@ -215,17 +228,34 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
     foldedAnswers(legs, answers);
     const countBaselines = new Map<string, number>();
     for (const query of countQueries(items, variants, locations, now)) {
-      countBaselines.set(query.key, sql.countBaseline.get(query.variantId, query.locationId, query.countedAt)?.total ?? 0);
+      countBaselines.set(
+        query.key,
+        sql.countBaseline.get(query.variantId, query.locationId, query.countedAt)?.total ?? 0,
+      );
     }
     const purchaseOrderLines = new Map<string, PurchaseOrderLineState>();
     for (const wanted of needs.purchaseOrderLines) {
       const row = sql.purchaseOrderLine.get(wanted.purchaseOrderId, wanted.line);
-      if (row) purchaseOrderLines.set(purchaseOrderLineKey(wanted.purchaseOrderId, wanted.line), purchaseOrderLineFromRow(row));
+      if (row)
+        purchaseOrderLines.set(
+          purchaseOrderLineKey(wanted.purchaseOrderId, wanted.line),
+          purchaseOrderLineFromRow(row),
+        );
     }
-    const touchedVariants = [...new Set(touchedLevels(items, variants, locations, reservations).map((level) => level.variantId))];
+    const touchedVariants = [
+      ...new Set(touchedLevels(items, variants, locations, reservations).map((level) => level.variantId)),
+    ];
     const availability = this.availability.contextForBatch(touchedVariants);
     const snapshot: LedgerSnapshot = {
-      variants, locations, levels, reservations, dueReservations, answers, countBaselines, purchaseOrderLines, availability,
+      variants,
+      locations,
+      levels,
+      reservations,
+      dueReservations,
+      answers,
+      countBaselines,
+      purchaseOrderLines,
+      availability,
     };
     let nextMovementId = (sql.maxMovementId.get()?.id ?? 0) + 1;
     const outcome = applyCommands(snapshot, items, { now, newReservationId, newMovementId: () => nextMovementId++ });
@@ -236,21 +266,43 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
     insertChunked(writes.movements, pushMovementValues, sql.insertMovementsChunk, sql.insertMovement);
     for (const { level, previousVersion, created } of writes.levels) {
       if (created) {
-        sql.insertLevel.run(level.variantId, level.locationId, level.onHand, level.reserved, level.damaged, level.quarantine,
-          level.inTransit, level.held, level.version, level.lastCountAt, level.lastCountSourceVersion, level.velocityRate, level.velocityAt);
+        sql.insertLevel.run(
+          level.variantId,
+          level.locationId,
+          level.onHand,
+          level.reserved,
+          level.damaged,
+          level.quarantine,
+          level.inTransit,
+          level.held,
+          level.version,
+          level.lastCountAt,
+          level.lastCountSourceVersion,
+          level.velocityRate,
+          level.velocityAt,
+        );
       } else {
-        const result = sql.updateLevel.run(level.onHand, level.reserved, level.damaged, level.quarantine, level.inTransit,
-          level.held, level.version, level.lastCountAt, level.lastCountSourceVersion, level.velocityRate, level.velocityAt, level.variantId, level.locationId, previousVersion);
+        const result = sql.updateLevel.run(
+          level.onHand,
+          level.reserved,
+          level.damaged,
+          level.quarantine,
+          level.inTransit,
+          level.held,
+          level.version,
+          level.lastCountAt,
+          level.lastCountSourceVersion,
+          level.velocityRate,
+          level.velocityAt,
+          level.variantId,
+          level.locationId,
+          previousVersion,
+        );
         // Pair assertion: the row we judged is the row we overwrite.
         assert.equal(result.changes, 1, `level ${level.variantId}:${level.locationId} changed under the write lock`);
       }
     }
-    insertChunked(
-      writes.answers,
-      pushAnswerValues,
-      sql.insertAnswersChunk,
-      sql.insertAnswer,
-    );
+    insertChunked(writes.answers, pushAnswerValues, sql.insertAnswersChunk, sql.insertAnswer);
     insertChunked(
       writes.reservations.filter((entry) => entry.created).map((entry) => entry.reservation),
       pushReservationValues,
@@ -258,7 +310,13 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
       sql.insertReservation,
     );
     for (const { reservation, created } of writes.reservations) {
-      if (!created) sql.updateReservation.run(reservation.committedQuantity, reservation.status, reservation.resolvedAt, reservation.id);
+      if (!created)
+        sql.updateReservation.run(
+          reservation.committedQuantity,
+          reservation.status,
+          reservation.resolvedAt,
+          reservation.id,
+        );
     }
     for (const line of writes.purchaseOrderLines) {
       sql.updatePurchaseOrderLine.run(line.quantityReceived, line.purchaseOrderId, line.line);
@@ -279,13 +337,17 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
       )
       .run(limit, before).changes;
   }
-
 }
 
 /** Rows per multi-row INSERT (29 columns x 100 = 2,900 parameters, far below SQLite's 32,766). */
 const insertChunkRows = 100;
 
-function insertChunked<T>(rows: readonly T[], write: (row: T, out: SqlValue[]) => void, chunk: Database.Statement, single: Database.Statement): void {
+function insertChunked<T>(
+  rows: readonly T[],
+  write: (row: T, out: SqlValue[]) => void,
+  chunk: Database.Statement,
+  single: Database.Statement,
+): void {
   // One flat parameter list per statement, passed as arguments: better-sqlite3 binds its call's
   // own arguments faster than an array argument's elements (callgrind: -9k instructions per row).
   const params: SqlValue[] = [];

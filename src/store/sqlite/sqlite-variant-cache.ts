@@ -69,8 +69,18 @@ export class SqliteVariantCache {
     if (missing.length === 0) return;
     if (this.entries.size + missing.length > this.variantsMax) this.entries.clear();
     const ids = JSON.stringify(missing);
-    for (const row of this.sql<[string], { id: number; sku: string; is_bundle: number }>(`SELECT id, sku, is_bundle FROM variants WHERE id IN (${inList})`).all(ids)) {
-      this.entries.set(row.id, { sku: row.sku, isBundle: row.is_bundle === 1, listings: [], components: [], bundlesContaining: [], levels: new Map(), current: new Map() });
+    for (const row of this.sql<[string], { id: number; sku: string; is_bundle: number }>(
+      `SELECT id, sku, is_bundle FROM variants WHERE id IN (${inList})`,
+    ).all(ids)) {
+      this.entries.set(row.id, {
+        sku: row.sku,
+        isBundle: row.is_bundle === 1,
+        listings: [],
+        components: [],
+        bundlesContaining: [],
+        levels: new Map(),
+        current: new Map(),
+      });
     }
     for (const row of this.sql<[string], ListingRefRow>(
       `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
@@ -79,17 +89,25 @@ export class SqliteVariantCache {
       this.entries.get(row.variant_id)?.listings.push(row);
     }
     const componentSelect = `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id`;
-    for (const row of this.sql<[string], ComponentRow>(`${componentSelect} WHERE b.bundle_id IN (${inList})`).all(ids)) {
+    for (const row of this.sql<[string], ComponentRow>(`${componentSelect} WHERE b.bundle_id IN (${inList})`).all(
+      ids,
+    )) {
       this.entries.get(row.bundle_id)?.components.push(row);
     }
-    for (const row of this.sql<[string], ComponentRow>(`${componentSelect} WHERE b.component_id IN (${inList})`).all(ids)) {
+    for (const row of this.sql<[string], ComponentRow>(`${componentSelect} WHERE b.component_id IN (${inList})`).all(
+      ids,
+    )) {
       this.entries.get(row.component_id)?.bundlesContaining.push(row);
     }
-    for (const row of this.sql<[string], Record<string, unknown>>(`SELECT * FROM levels WHERE variant_id IN (${inList})`).all(ids)) {
+    for (const row of this.sql<[string], Record<string, unknown>>(
+      `SELECT * FROM levels WHERE variant_id IN (${inList})`,
+    ).all(ids)) {
       const level = levelFromRow(row);
       this.entries.get(level.variantId)?.levels.set(level.locationId, level);
     }
-    for (const row of this.sql<[string], CurrentRow & { variant_id: number }>(`SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id IN (${inList})`).all(ids)) {
+    for (const row of this.sql<[string], CurrentRow & { variant_id: number }>(
+      `SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id IN (${inList})`,
+    ).all(ids)) {
       this.entries.get(row.variant_id)?.current.set(Number(row.listing_id), row);
     }
   }

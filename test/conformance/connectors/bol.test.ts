@@ -36,7 +36,14 @@ async function withBol(
 ): Promise<void> {
   const sim = new BolSimulator(options.simulator);
   const url = await sim.start();
-  const config: BolConnectorConfig = { account: 'shop1', baseUrl: url, tokenUrl: sim.tokenUrl, clientId, clientSecret, ...options.connector };
+  const config: BolConnectorConfig = {
+    account: 'shop1',
+    baseUrl: url,
+    tokenUrl: sim.tokenUrl,
+    clientId,
+    clientSecret,
+    ...options.connector,
+  };
   try {
     await body(sim, new BolConnector(config), config);
   } finally {
@@ -45,7 +52,14 @@ async function withBol(
 }
 
 function item(externalId: string, quantity: number, listingId = `lst_${externalId.slice(0, 8)}`): PushItem {
-  return { listingId, externalId, externalLocationId: null, quantity, expectedChannelQuantity: null, idempotencyKey: `${listingId}:${quantity}` };
+  return {
+    listingId,
+    externalId,
+    externalLocationId: null,
+    quantity,
+    expectedChannelQuantity: null,
+    idempotencyKey: `${listingId}:${quantity}`,
+  };
 }
 
 /** Pushes like the dispatcher would: re-push `retry` outcomes after their retryAfterMs (bounded). */
@@ -67,13 +81,29 @@ describe('bol: push and read back', () => {
     await withBol({}, async (sim, connector) => {
       const offers = [sim.seedOffer({ amount: 3 }), sim.seedOffer({ amount: 0 }), sim.seedOffer({ amount: 40 })];
       const outcomes = await connector.pushLevels([item(offers[0]!, 5), item(offers[1]!, 0), item(offers[2]!, 12)]);
-      assert.deepEqual(outcomes.map((outcome) => outcome.status), ['ok', 'ok', 'ok']);
-      assert.deepEqual(outcomes.map((outcome) => (outcome.status === 'ok' ? outcome.channelQuantity : null)), [5, 0, 12]);
-      assert.deepEqual(offers.map((offerId) => sim.offerState(offerId).amount), [5, 0, 12]);
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        ['ok', 'ok', 'ok'],
+      );
+      assert.deepEqual(
+        outcomes.map((outcome) => (outcome.status === 'ok' ? outcome.channelQuantity : null)),
+        [5, 0, 12],
+      );
+      assert.deepEqual(
+        offers.map((offerId) => sim.offerState(offerId).amount),
+        [5, 0, 12],
+      );
       assert.ok(offers.every((offerId) => sim.offerState(offerId).managedByRetailer));
       const unknown = randomUUID();
-      const levels = await connector.readLevels([...offers.map((offerId) => item(offerId, 0)), item(unknown, 0, 'lst_unknown'), item('not-a-uuid', 0, 'lst_bad')]);
-      assert.deepEqual(levels.map((level) => level.quantity), [5, 0, 12, null, null]);
+      const levels = await connector.readLevels([
+        ...offers.map((offerId) => item(offerId, 0)),
+        item(unknown, 0, 'lst_unknown'),
+        item('not-a-uuid', 0, 'lst_bad'),
+      ]);
+      assert.deepEqual(
+        levels.map((level) => level.quantity),
+        [5, 0, 12, null, null],
+      );
       assert.equal(levels[3]!.listingId, 'lst_unknown');
       const stats = sim.stats();
       assert.equal(stats.rateLimitViolations, 0);
@@ -85,24 +115,46 @@ describe('bol: push and read back', () => {
   it('the simulator refuses the wrong media types as bol does (406 Accept, 415 Content-Type)', async () => {
     await withBol({}, async (sim) => {
       const offerId = sim.seedOffer({ amount: 1 });
-      const token = (await (await fetch(`${sim.tokenUrl}?grant_type=client_credentials`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` } })).json()) as { access_token: string; token_type: string; expires_in: number };
+      const token = (await (
+        await fetch(`${sim.tokenUrl}?grant_type=client_credentials`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+        })
+      ).json()) as { access_token: string; token_type: string; expires_in: number };
       assert.equal(token.token_type, 'Bearer');
       assert.equal(token.expires_in, 299);
       const auth = { authorization: `Bearer ${token.access_token}` };
-      const v10Read = await fetch(`${sim.url}/retailer/offers/${offerId}`, { headers: { ...auth, accept: 'application/vnd.retailer.v10+json' } });
+      const v10Read = await fetch(`${sim.url}/retailer/offers/${offerId}`, {
+        headers: { ...auth, accept: 'application/vnd.retailer.v10+json' },
+      });
       assert.equal(v10Read.status, 406);
       const problem = (await v10Read.json()) as { type: string; status: number; violations: unknown[] };
       assert.equal(problem.type, 'https://api.bol.com/problems');
       assert.equal(problem.status, 406);
-      const jsonWrite = await fetch(`${sim.url}/retailer/offers/${offerId}`, { method: 'PATCH', headers: { ...auth, accept: 'application/vnd.retailer.v11+json', 'content-type': 'application/json' }, body: JSON.stringify({ stock: { amount: 9 } }) });
+      const jsonWrite = await fetch(`${sim.url}/retailer/offers/${offerId}`, {
+        method: 'PATCH',
+        headers: { ...auth, accept: 'application/vnd.retailer.v11+json', 'content-type': 'application/json' },
+        body: JSON.stringify({ stock: { amount: 9 } }),
+      });
       assert.equal(jsonWrite.status, 415);
       await jsonWrite.arrayBuffer();
       assert.equal(sim.offerState(offerId).amount, 1, 'refused writes change nothing');
-      const good = await fetch(`${sim.url}/retailer/offers/${offerId}`, { method: 'PATCH', headers: { ...auth, accept: 'application/vnd.retailer.v11+json', 'content-type': 'application/vnd.retailer.v11+json' }, body: JSON.stringify({ stock: { amount: 9, managedByRetailer: true } }) });
+      const good = await fetch(`${sim.url}/retailer/offers/${offerId}`, {
+        method: 'PATCH',
+        headers: {
+          ...auth,
+          accept: 'application/vnd.retailer.v11+json',
+          'content-type': 'application/vnd.retailer.v11+json',
+        },
+        body: JSON.stringify({ stock: { amount: 9, managedByRetailer: true } }),
+      });
       assert.equal(good.status, 204);
       assert.equal(good.headers.get('x-ratelimit-limit'), '50');
       // 50 per second per client; the refused 415 PATCH reached bol, so it counted too (unless a window rolled over)
-      assert.ok(['48', '49'].includes(good.headers.get('x-ratelimit-remaining') ?? ''), good.headers.get('x-ratelimit-remaining') ?? 'none');
+      assert.ok(
+        ['48', '49'].includes(good.headers.get('x-ratelimit-remaining') ?? ''),
+        good.headers.get('x-ratelimit-remaining') ?? 'none',
+      );
       assert.ok(Number(good.headers.get('x-ratelimit-reset')) >= 1);
       assert.equal(sim.offerState(offerId).amount, 9);
     });
@@ -123,7 +175,10 @@ describe('bol: OAuth2 token', () => {
       const stats = sim.stats();
       assert.equal(stats.unauthorized, 0, 'no push was sent with an expired token');
       assert.ok(stats.tokensIssued >= 3, `renewed (${stats.tokensIssued} tokens)`);
-      assert.ok(stats.tokensIssued <= 4, `renewed once per ~1.6 s lifetime fraction, not per push (${stats.tokensIssued})`);
+      assert.ok(
+        stats.tokensIssued <= 4,
+        `renewed once per ~1.6 s lifetime fraction, not per push (${stats.tokensIssued})`,
+      );
       assert.equal(connector.tokenRequestCount, stats.tokenRequests);
       assert.equal(sim.offerState(offerId).amount, quantity);
     });
@@ -132,7 +187,10 @@ describe('bol: OAuth2 token', () => {
   it('concurrent pushes share one token request (single flight)', async () => {
     await withBol({}, async (sim, connector) => {
       const offers = Array.from({ length: 20 }, () => sim.seedOffer());
-      const outcomes = await Promise.all([connector.pushLevels(offers.slice(0, 10).map((offerId) => item(offerId, 4))), connector.pushLevels(offers.slice(10).map((offerId) => item(offerId, 6)))]);
+      const outcomes = await Promise.all([
+        connector.pushLevels(offers.slice(0, 10).map((offerId) => item(offerId, 4))),
+        connector.pushLevels(offers.slice(10).map((offerId) => item(offerId, 6))),
+      ]);
       assert.ok(outcomes.flat().every((outcome) => outcome.status === 'ok'));
       assert.equal(connector.tokenRequestCount, 1);
       assert.equal(sim.stats().tokensIssued, 1);
@@ -240,12 +298,15 @@ describe('bol: error classification', () => {
       assert.equal(again!.status, 'ok');
       const state = sim.offerState(offerId);
       assert.equal(state.amount, 6, 'absolute: never 12');
-      assert.deepEqual(state.stockHistory.map((entry) => entry.amount), [4, 6, 6]);
+      assert.deepEqual(
+        state.stockHistory.map((entry) => entry.amount),
+        [4, 6, 6],
+      );
       assert.equal(sim.stats().lostResponses, 1);
     });
   });
 
-  it('a 429 storm -> retry with bol\'s Retry-After, and nothing is sent before it elapses', async () => {
+  it("a 429 storm -> retry with bol's Retry-After, and nothing is sent before it elapses", async () => {
     await withBol({}, async (sim, connector) => {
       const offerId = sim.seedOffer();
       sim.injectFaults({ throttleStormNext: 2, throttleStormRetryAfterSeconds: 1 });
@@ -286,7 +347,10 @@ describe('bol: rate limits', () => {
               if (outcome.status === 'retry') queue.push(batch[index]!);
               else done.set(outcome.listingId, outcome);
             });
-            const wait = Math.max(0, ...outcomes.map((outcome) => (outcome.status === 'retry' ? (outcome.retryAfterMs ?? 0) : 0)));
+            const wait = Math.max(
+              0,
+              ...outcomes.map((outcome) => (outcome.status === 'retry' ? (outcome.retryAfterMs ?? 0) : 0)),
+            );
             if (wait > 0) await sleep(wait);
           }
         }),
@@ -307,13 +371,25 @@ describe('bol: rate limits', () => {
   });
 
   it('control: without the client-side windows the same burst makes bol answer 429', async () => {
-    await withBol({ connector: { rateRules: [], maxBatchSize: 100, pushConcurrencyMax: 100 } }, async (sim, connector) => {
-      const offers = Array.from({ length: 200 }, () => sim.seedOffer());
-      const outcomes = (await Promise.all([0, 100].map((start) => connector.pushLevels(offers.slice(start, start + 100).map((offerId) => item(offerId, 1)))))).flat();
-      assert.ok(sim.stats().rateLimitViolations > 0, 'the simulator counts violations');
-      const throttled = outcomes.filter((outcome) => outcome.status === 'retry');
-      assert.ok(throttled.length > 0 && throttled.every((outcome) => outcome.status === 'retry' && outcome.retryAfterMs !== undefined));
-    });
+    await withBol(
+      { connector: { rateRules: [], maxBatchSize: 100, pushConcurrencyMax: 100 } },
+      async (sim, connector) => {
+        const offers = Array.from({ length: 200 }, () => sim.seedOffer());
+        const outcomes = (
+          await Promise.all(
+            [0, 100].map((start) =>
+              connector.pushLevels(offers.slice(start, start + 100).map((offerId) => item(offerId, 1))),
+            ),
+          )
+        ).flat();
+        assert.ok(sim.stats().rateLimitViolations > 0, 'the simulator counts violations');
+        const throttled = outcomes.filter((outcome) => outcome.status === 'retry');
+        assert.ok(
+          throttled.length > 0 &&
+            throttled.every((outcome) => outcome.status === 'retry' && outcome.retryAfterMs !== undefined),
+        );
+      },
+    );
   });
 });
 
@@ -324,7 +400,11 @@ describe('bol: managedByRetailer and open orders', () => {
       assert.equal((await connector.pushLevels([item(offerId, 10)]))[0]!.status, 'ok');
       await sleep(5); // the order is placed after our update
       sim.createOrder({ items: [{ offerId, quantity: 3 }] });
-      assert.deepEqual((await connector.readLevels([item(offerId, 0)]))[0]!.quantity, 7, 'bol subtracts the order it knows we have not seen');
+      assert.deepEqual(
+        (await connector.readLevels([item(offerId, 0)]))[0]!.quantity,
+        7,
+        'bol subtracts the order it knows we have not seen',
+      );
       // onhand ingests the order: the ledger's desired quantity becomes 7, pushed as an absolute amount
       assert.equal((await connector.pushLevels([item(offerId, 7)]))[0]!.status, 'ok');
       assert.equal(sim.offerState(offerId).correctedStock, 7);
@@ -352,8 +432,16 @@ describe('bol: orders polling', () => {
       const first = sim.seedOffer({ reference: 'SKU-RED-M' });
       const second = sim.seedOffer({ reference: 'SKU-BLUE-L' });
       const placed: { orderId: string; orderItemIds: string[] }[] = [];
-      for (let index = 0; index < 54; index++) placed.push(sim.createOrder({ items: [{ offerId: first, quantity: 1 + (index % 3) }] }));
-      placed.push(sim.createOrder({ items: [{ offerId: first, quantity: 1 }, { offerId: second, quantity: 2 }] }));
+      for (let index = 0; index < 54; index++)
+        placed.push(sim.createOrder({ items: [{ offerId: first, quantity: 1 + (index % 3) }] }));
+      placed.push(
+        sim.createOrder({
+          items: [
+            { offerId: first, quantity: 1 },
+            { offerId: second, quantity: 2 },
+          ],
+        }),
+      );
       const shipped = sim.createOrder({ items: [{ offerId: second, quantity: 1 }] });
       sim.shipOrderItem(shipped.orderId, shipped.orderItemIds[0]!); // HANDLED: not in the OPEN list
 
@@ -365,7 +453,9 @@ describe('bol: orders polling', () => {
       assert.equal(poll1.lines.length, 56);
       assert.ok(poll1.lines.every((line) => line.kind === 'order'));
       const last = placed[54]!;
-      const line = poll1.lines.find((candidate) => candidate.key === `bol:shop1:${last.orderId}:${last.orderItemIds[1]}:order`);
+      const line = poll1.lines.find(
+        (candidate) => candidate.key === `bol:shop1:${last.orderId}:${last.orderItemIds[1]}:order`,
+      );
       assert.ok(line, 'key = bol:<account>:<orderId>:<orderItemId>:order');
       assert.equal(line.externalId, second, 'offer id from the order detail');
       assert.equal(line.sku, 'SKU-BLUE-L');
@@ -373,8 +463,17 @@ describe('bol: orders polling', () => {
       assert.equal(line.orderReference, last.orderId);
       assert.equal(new Set(poll1.lines.map((candidate) => candidate.key)).size, 56);
       const listRequests = sim.requestLog().filter((record) => record.path === '/retailer/orders');
-      assert.deepEqual(listRequests.map((record) => new URLSearchParams(record.query).get('page')), ['1', '2']);
-      assert.ok(listRequests.every((record) => new URLSearchParams(record.query).get('status') === 'OPEN' && new URLSearchParams(record.query).get('fulfilment-method') === 'FBR'));
+      assert.deepEqual(
+        listRequests.map((record) => new URLSearchParams(record.query).get('page')),
+        ['1', '2'],
+      );
+      assert.ok(
+        listRequests.every(
+          (record) =>
+            new URLSearchParams(record.query).get('status') === 'OPEN' &&
+            new URLSearchParams(record.query).get('fulfilment-method') === 'FBR',
+        ),
+      );
 
       // Poll 2: a quick scan (change-interval-minute); nothing new -> no line, no detail fetched.
       let cursor: BolOrdersCursor = JSON.parse(JSON.stringify(poll1.cursor)) as BolOrdersCursor; // persisted as JSON
@@ -400,7 +499,10 @@ describe('bol: orders polling', () => {
 
       // Crash before the cursor was saved: re-polling with the OLD cursor yields the SAME keys.
       const replay = await connector.pollOpenOrders(cursor);
-      assert.deepEqual(replay.lines.map((candidate) => candidate.key).sort(), poll3.lines.map((candidate) => candidate.key).sort());
+      assert.deepEqual(
+        replay.lines.map((candidate) => candidate.key).sort(),
+        poll3.lines.map((candidate) => candidate.key).sort(),
+      );
 
       const stats = sim.stats();
       assert.equal(stats.rateLimitViolations, 0);
@@ -432,10 +534,17 @@ describe('bol: orders through the connector port', () => {
       const order = sim.createOrder({ items: [{ offerId, quantity: 2 }] });
       const first = await connector.pollOrders(null);
       assert.equal(first.error, undefined);
-      assert.deepEqual(first.lines.map((line) => [line.key, line.externalId, line.sku, line.quantity]), [[`bol:shop1:${order.orderId}:${order.orderItemIds[0]}:order`, offerId, 'SKU-PORT', 2]]);
+      assert.deepEqual(
+        first.lines.map((line) => [line.key, line.externalId, line.sku, line.quantity]),
+        [[`bol:shop1:${order.orderId}:${order.orderItemIds[0]}:order`, offerId, 'SKU-PORT', 2]],
+      );
       assert.equal(typeof first.cursor, 'string');
       assert.deepEqual((await connector.pollOrders(first.cursor)).lines, [], 'the saved cursor remembers the line');
-      assert.equal((await connector.pollOrders(null)).lines.length, 1, 'from the start again: the same key, which the ledger dedupes');
+      assert.equal(
+        (await connector.pollOrders(null)).lines.length,
+        1,
+        'from the start again: the same key, which the ledger dedupes',
+      );
       sim.injectFaults({ serverErrorsNext: 1, serverErrorStatus: 500 });
       const failed = await connector.pollOrders(first.cursor);
       assert.ok(failed.error !== undefined && failed.error.length > 0);
@@ -453,7 +562,10 @@ describe('bol: generated types', () => {
       assert.equal(run.status, 0, run.stderr);
       for (const file of ['offers-v11.ts', 'retailer-v10.ts']) {
         const committed = readFileSync(join('src/connectors/bol/generated', file), 'utf8');
-        assert.ok(committed === readFileSync(join(out, file), 'utf8'), `${file} is stale: run npm run generate:bol and commit`);
+        assert.ok(
+          committed === readFileSync(join(out, file), 'utf8'),
+          `${file} is stale: run npm run generate:bol and commit`,
+        );
       }
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -467,7 +579,10 @@ describe('bol: generated types', () => {
       return;
     }
     for (const file of ['offers-api-v11.json', 'retailer-api-v10.json']) {
-      assert.ok(readFileSync(join('specs/bol', file)).equals(readFileSync(join(shared, file))), `specs/bol/${file} differs from ${shared}/${file}`);
+      assert.ok(
+        readFileSync(join('specs/bol', file)).equals(readFileSync(join(shared, file))),
+        `specs/bol/${file} differs from ${shared}/${file}`,
+      );
     }
   });
 });

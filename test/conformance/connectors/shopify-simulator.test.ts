@@ -15,13 +15,24 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ShopifyConnector } from '../../../src/connectors/shopify/shopify-connector.js';
-import { parseShopifyWebhookBody, readShopifyWebhookHeaders, shopifyWebhookToOrderLines, verifyShopifyWebhook } from '../../../src/connectors/shopify/shopify-webhooks.js';
+import {
+  parseShopifyWebhookBody,
+  readShopifyWebhookHeaders,
+  shopifyWebhookToOrderLines,
+  verifyShopifyWebhook,
+} from '../../../src/connectors/shopify/shopify-webhooks.js';
 import { ShopifySimulator, webhookRetryDelaysMs } from '../../../sim/shopify/shopify-simulator.js';
 import { ManualScheduler } from '../../../sim/shopify/webhook-scheduler.js';
 
 type Answer = { status: number; body: any };
 
-async function gql(sim: ShopifySimulator, version: string, query: string, variables: Record<string, unknown> = {}, token = sim.accessToken): Promise<Answer> {
+async function gql(
+  sim: ShopifySimulator,
+  version: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token = sim.accessToken,
+): Promise<Answer> {
   const response = await fetch(`${sim.url}/admin/api/${version}/graphql.json`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': token },
@@ -48,23 +59,41 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
   after(async () => {
     await sim.stop();
   });
-  const input = (quantity: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ input: { reason: 'correction', name: 'available', quantities: [{ inventoryItemId: item, locationId: location, ...quantity }], ...extra } });
+  const input = (quantity: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    input: {
+      reason: 'correction',
+      name: 'available',
+      quantities: [{ inventoryItemId: item, locationId: location, ...quantity }],
+      ...extra,
+    },
+  });
 
-  it('401 with Shopify\'s body for a wrong token; 404 for an unknown version or path', async () => {
+  it("401 with Shopify's body for a wrong token; 404 for an unknown version or path", async () => {
     const wrong = await gql(sim, '2026-04', '{ nodes(ids: []) { id } }', {}, 'shpat_wrong');
     assert.equal(wrong.status, 401);
-    assert.deepEqual(wrong.body, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
+    assert.deepEqual(wrong.body, {
+      errors: '[API] Invalid API key or access token (unrecognized login or wrong password)',
+    });
     assert.equal((await gql(sim, '2019-13', '{ nodes(ids: []) { id } }')).status, 404);
     assert.equal((await fetch(`${sim.url}/admin/api/2026-04/products.json`)).status, 404);
   });
 
   it('every answer carries extensions.cost; a mutation costs 10', async () => {
-    const answer = await gql(sim, '2026-04', SET('@idempotent(key: "11111111-1111-4111-8111-111111111111")'), input({ quantity: 6, changeFromQuantity: 5 }));
+    const answer = await gql(
+      sim,
+      '2026-04',
+      SET('@idempotent(key: "11111111-1111-4111-8111-111111111111")'),
+      input({ quantity: 6, changeFromQuantity: 5 }),
+    );
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body.data.inventorySetQuantities.userErrors, []);
     assert.equal(answer.body.extensions.cost.requestedQueryCost, 10);
     assert.equal(answer.body.extensions.cost.actualQueryCost, 10);
-    assert.deepEqual(Object.keys(answer.body.extensions.cost.throttleStatus).sort(), ['currentlyAvailable', 'maximumAvailable', 'restoreRate']);
+    assert.deepEqual(Object.keys(answer.body.extensions.cost.throttleStatus).sort(), [
+      'currentlyAvailable',
+      'maximumAvailable',
+      'restoreRate',
+    ]);
     assert.equal(answer.body.extensions.cost.throttleStatus.restoreRate, 1000);
   });
 
@@ -72,17 +101,41 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
     const noDirective = await gql(sim, '2026-04', SET(), input({ quantity: 7, changeFromQuantity: null }));
     assert.equal(noDirective.body.data, undefined);
     assert.match(noDirective.body.errors[0].message, /@idempotent directive is required/);
-    const noKey = await gql(sim, '2026-04', SET('@idempotent(key: "22222222-2222-4222-8222-222222222222")'), input({ quantity: 7 }));
-    assert.deepEqual(noKey.body.data.inventorySetQuantities.userErrors.map((error: any) => [error.code, error.field]), [['CHANGE_FROM_QUANTITY_STALE', ['input', 'quantities', '0', 'changeFromQuantity']]]);
-    const legacy = await gql(sim, '2026-04', SET('@idempotent(key: "33333333-3333-4333-8333-333333333333")'), input({ quantity: 7, compareQuantity: 6 }));
-    assert.match(legacy.body.errors[0].message, /invalid value for quantities\.0\.compareQuantity \(Field is not defined on InventoryQuantityInput\)/);
-    const optOut = await gql(sim, '2026-04', SET('@idempotent(key: $key)'), { ...input({ quantity: 7, changeFromQuantity: null }), key: '44444444-4444-4444-8444-444444444444' });
+    const noKey = await gql(
+      sim,
+      '2026-04',
+      SET('@idempotent(key: "22222222-2222-4222-8222-222222222222")'),
+      input({ quantity: 7 }),
+    );
+    assert.deepEqual(
+      noKey.body.data.inventorySetQuantities.userErrors.map((error: any) => [error.code, error.field]),
+      [['CHANGE_FROM_QUANTITY_STALE', ['input', 'quantities', '0', 'changeFromQuantity']]],
+    );
+    const legacy = await gql(
+      sim,
+      '2026-04',
+      SET('@idempotent(key: "33333333-3333-4333-8333-333333333333")'),
+      input({ quantity: 7, compareQuantity: 6 }),
+    );
+    assert.match(
+      legacy.body.errors[0].message,
+      /invalid value for quantities\.0\.compareQuantity \(Field is not defined on InventoryQuantityInput\)/,
+    );
+    const optOut = await gql(sim, '2026-04', SET('@idempotent(key: $key)'), {
+      ...input({ quantity: 7, changeFromQuantity: null }),
+      key: '44444444-4444-4444-8444-444444444444',
+    });
     assert.deepEqual(optOut.body.data.inventorySetQuantities.userErrors, [], 'key read from a $variable');
     assert.equal(sim.available(item), 7);
   });
 
   it('2025-01: no @idempotent directive in the schema; compareQuantity required unless ignoreCompareQuantity', async () => {
-    const directive = await gql(sim, '2025-01', SET('@idempotent(key: "55555555-5555-4555-8555-555555555555")'), input({ quantity: 8, compareQuantity: 7 }));
+    const directive = await gql(
+      sim,
+      '2025-01',
+      SET('@idempotent(key: "55555555-5555-4555-8555-555555555555")'),
+      input({ quantity: 8, compareQuantity: 7 }),
+    );
     assert.equal(directive.body.errors[0].extensions.code, 'undefinedDirective');
     const missing = await gql(sim, '2025-01', SET(), input({ quantity: 8 }));
     assert.equal(missing.body.data.inventorySetQuantities.userErrors[0].code, 'COMPARE_QUANTITY_REQUIRED');
@@ -114,7 +167,10 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
       const first = gql(sim, '2026-04', SET(concurrentKey), input({ quantity: 10, changeFromQuantity: 9 }));
       // The second one leaves once the first has arrived (and sits in its 400 ms of latency).
       while (sim.stats.graphqlRequests === requestsBefore) await new Promise((resolve) => setTimeout(resolve, 2));
-      const [one, two] = await Promise.all([first, gql(sim, '2026-04', SET(concurrentKey), input({ quantity: 10, changeFromQuantity: 9 }))]);
+      const [one, two] = await Promise.all([
+        first,
+        gql(sim, '2026-04', SET(concurrentKey), input({ quantity: 10, changeFromQuantity: 9 })),
+      ]);
       assert.deepEqual(one.body.data.inventorySetQuantities.userErrors, []);
       assert.equal(two.body.data.inventorySetQuantities.userErrors[0].code, 'IDEMPOTENCY_CONCURRENT_REQUEST');
     } finally {
@@ -130,13 +186,21 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
         name: 'available',
         quantities: [
           { inventoryItemId: other, locationId: location, quantity: 50, changeFromQuantity: 1 },
-          { inventoryItemId: 'gid://shopify/InventoryItem/1', locationId: location, quantity: 1, changeFromQuantity: null },
+          {
+            inventoryItemId: 'gid://shopify/InventoryItem/1',
+            locationId: location,
+            quantity: 1,
+            changeFromQuantity: null,
+          },
           { inventoryItemId: other, locationId: 'gid://shopify/Location/2', quantity: 1, changeFromQuantity: null },
         ],
       },
     });
     assert.deepEqual(
-      answer.body.data.inventorySetQuantities.userErrors.map((error: any) => [error.code, error.field?.join('.') ?? null]),
+      answer.body.data.inventorySetQuantities.userErrors.map((error: any) => [
+        error.code,
+        error.field?.join('.') ?? null,
+      ]),
       [
         ['INVALID_REASON', 'input.reason'],
         ['INVALID_INVENTORY_ITEM', 'input.quantities.1.inventoryItemId'],
@@ -147,32 +211,62 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
   });
 
   it('more than 250 quantities, unknown fields and over-expensive queries are GraphQL errors', async () => {
-    const quantities = Array.from({ length: 251 }, (_, index) => ({ inventoryItemId: `gid://shopify/InventoryItem/${index + 1}`, locationId: location, quantity: 1, changeFromQuantity: null }));
-    const tooMany = await gql(sim, '2026-04', SET('@idempotent(key: "99999999-9999-4999-8999-999999999999")'), { input: { reason: 'correction', name: 'available', quantities } });
+    const quantities = Array.from({ length: 251 }, (_, index) => ({
+      inventoryItemId: `gid://shopify/InventoryItem/${index + 1}`,
+      locationId: location,
+      quantity: 1,
+      changeFromQuantity: null,
+    }));
+    const tooMany = await gql(sim, '2026-04', SET('@idempotent(key: "99999999-9999-4999-8999-999999999999")'), {
+      input: { reason: 'correction', name: 'available', quantities },
+    });
     assert.equal(tooMany.body.errors[0].extensions.code, 'MAX_INPUT_SIZE_EXCEEDED');
     const unknown = await gql(sim, '2026-04', '{ products(first: 1) { nodes { id } } }');
-    assert.deepEqual(unknown.body.errors[0].extensions, { code: 'undefinedField', typeName: 'QueryRoot', fieldName: 'products' });
+    assert.deepEqual(unknown.body.errors[0].extensions, {
+      code: 'undefinedField',
+      typeName: 'QueryRoot',
+      fieldName: 'products',
+    });
     const ids = Array.from({ length: 250 }, (_, index) => `gid://shopify/InventoryItem/${index + 1}`);
-    const expensive = await gql(sim, '2026-04', `query Q($ids: [ID!]!, $l: ID!) { a: nodes(ids: $ids) { ... on InventoryItem { inventoryLevel(locationId: $l) { quantities(names: ["available"]) { quantity } } } } b: nodes(ids: $ids) { id } }`, { ids, l: location });
+    const expensive = await gql(
+      sim,
+      '2026-04',
+      `query Q($ids: [ID!]!, $l: ID!) { a: nodes(ids: $ids) { ... on InventoryItem { inventoryLevel(locationId: $l) { quantities(names: ["available"]) { quantity } } } } b: nodes(ids: $ids) { id } }`,
+      { ids, l: location },
+    );
     assert.equal(expensive.body.errors[0].extensions.code, 'MAX_COST_EXCEEDED');
   });
 
   it('reads: nodes(ids:) and inventoryItem(id:) with levels; unknown ids are null and refunded', async () => {
-    const answer = await gql(sim, '2026-04', `query Read($ids: [ID!]!, $locationId: ID!) { nodes(ids: $ids) { ... on InventoryItem { id inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) { name quantity } } } } }`, {
-      ids: [item, 'gid://shopify/InventoryItem/1'],
-      locationId: location,
-    });
+    const answer = await gql(
+      sim,
+      '2026-04',
+      `query Read($ids: [ID!]!, $locationId: ID!) { nodes(ids: $ids) { ... on InventoryItem { id inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) { name quantity } } } } }`,
+      {
+        ids: [item, 'gid://shopify/InventoryItem/1'],
+        locationId: location,
+      },
+    );
     assert.equal(answer.body.data.nodes[0].inventoryLevel.quantities[0].quantity, sim.available(item));
     assert.equal(answer.body.data.nodes[1], null);
     assert.ok(answer.body.extensions.cost.actualQueryCost < answer.body.extensions.cost.requestedQueryCost);
-    const single = await gql(sim, '2026-04', `query One($id: ID!) { inventoryItem(id: $id) { id sku inventoryLevels(first: 5) { nodes { location { id } quantities(names: ["available"]) { name quantity } } } } }`, { id: item });
+    const single = await gql(
+      sim,
+      '2026-04',
+      `query One($id: ID!) { inventoryItem(id: $id) { id sku inventoryLevels(first: 5) { nodes { location { id } quantities(names: ["available"]) { name quantity } } } } }`,
+      { id: item },
+    );
     assert.equal(single.body.data.inventoryItem.sku, 'RAW');
     assert.equal(single.body.data.inventoryItem.inventoryLevels.nodes[0].location.id, location);
   });
 
   it("the simulator's own test API (not Shopify's) drives orders and out-of-band edits over HTTP", async () => {
     const post = (path: string, body: unknown, token = sim.accessToken) =>
-      fetch(`${sim.url}/_simulator/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': token }, body: JSON.stringify(body) });
+      fetch(`${sim.url}/_simulator/${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': token },
+        body: JSON.stringify(body),
+      });
     const own = sim.addItem({ sku: 'HTTP', levels: { [location]: 3 } }).inventoryItemId;
     assert.equal((await post('orders', { lines: [{ inventoryItemId: own, quantity: 1 }] }, 'wrong')).status, 401);
     const eventsBefore = sim.events.length;
@@ -180,15 +274,35 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
     assert.equal(created.status, 201);
     const { orderId, lineItemIds } = (await created.json()) as { orderId: string; lineItemIds: string[] };
     assert.equal(sim.available(own), 1);
-    assert.equal((await post('orders', { lines: [{ inventoryItemId: own, quantity: 5 }] })).status, 422, 'no oversell unless asked');
-    assert.equal((await post('orders/refund', { orderId, lines: [{ lineItemId: lineItemIds[0], quantity: 1, restockType: 'return' }] })).status, 201);
+    assert.equal(
+      (await post('orders', { lines: [{ inventoryItemId: own, quantity: 5 }] })).status,
+      422,
+      'no oversell unless asked',
+    );
+    assert.equal(
+      (
+        await post('orders/refund', {
+          orderId,
+          lines: [{ lineItemId: lineItemIds[0], quantity: 1, restockType: 'return' }],
+        })
+      ).status,
+      201,
+    );
     assert.equal((await post('orders/cancel', { orderId })).status, 200);
     assert.equal(sim.available(own), 3);
     assert.equal((await post('levels', { inventoryItemId: own, locationId: location, available: 11 })).status, 200);
     assert.equal(sim.available(own), 11);
     assert.deepEqual(
       sim.events.slice(eventsBefore).map((event) => event.topic),
-      ['inventory_levels/update', 'orders/create', 'inventory_levels/update', 'refunds/create', 'inventory_levels/update', 'orders/cancelled', 'inventory_levels/update'],
+      [
+        'inventory_levels/update',
+        'orders/create',
+        'inventory_levels/update',
+        'refunds/create',
+        'inventory_levels/update',
+        'orders/cancelled',
+        'inventory_levels/update',
+      ],
     );
   });
 
@@ -198,8 +312,11 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
     try {
       // 12 reads of 10 existing items, 31 points each, at once: 372 points against 50.
       const ids = Array.from({ length: 10 }, (_, index) => tiny.addItem({ sku: `T${index}` }).inventoryItemId);
-      const read = 'query R($ids: [ID!]!, $l: ID!) { nodes(ids: $ids) { ... on InventoryItem { inventoryLevel(locationId: $l) { quantities(names: ["available"]) { quantity } } } } }';
-      const answers = await Promise.all(Array.from({ length: 12 }, () => gql(tiny, '2026-04', read, { ids, l: tiny.defaultLocationId })));
+      const read =
+        'query R($ids: [ID!]!, $l: ID!) { nodes(ids: $ids) { ... on InventoryItem { inventoryLevel(locationId: $l) { quantities(names: ["available"]) { quantity } } } } }';
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => gql(tiny, '2026-04', read, { ids, l: tiny.defaultLocationId })),
+      );
       const throttled = answers.filter((answer) => answer.body.errors?.[0]?.extensions?.code === 'THROTTLED');
       assert.ok(throttled.length >= 1, 'some requests exceed a 50-point bucket');
       assert.equal(tiny.stats.rateLimitViolations, throttled.length);
@@ -223,14 +340,19 @@ interface Received {
 }
 
 /** A webhook endpoint: records every delivery and answers what `decide` says. */
-async function receiver(decide: (headers: IncomingHttpHeaders, seen: number) => number): Promise<{ url: string; received: Received[]; server: Server }> {
+async function receiver(
+  decide: (headers: IncomingHttpHeaders, seen: number) => number,
+): Promise<{ url: string; received: Received[]; server: Server }> {
   const received: Received[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const id = request.headers['x-shopify-webhook-id'];
-      const status = decide(request.headers, received.filter((entry) => entry.headers['x-shopify-webhook-id'] === id).length);
+      const status = decide(
+        request.headers,
+        received.filter((entry) => entry.headers['x-shopify-webhook-id'] === id).length,
+      );
       received.push({ headers: request.headers, body: Buffer.concat(chunks), status });
       response.writeHead(status).end();
     });
@@ -245,7 +367,11 @@ function ingest(delivery: Received, secrets: string[]) {
   if (!verifyShopifyWebhook(delivery.body, headers.hmac, secrets)) return { verified: false as const };
   const body = parseShopifyWebhookBody(delivery.body);
   assert.ok(body.ok);
-  return { verified: true as const, headers, event: shopifyWebhookToOrderLines(headers.topic!, body.payload, headers.shopDomain!) };
+  return {
+    verified: true as const,
+    headers,
+    event: shopifyWebhookToOrderLines(headers.topic!, body.payload, headers.shopDomain!),
+  };
 }
 
 describe('Shopify simulator: signed webhooks into the real verification and mapping', () => {
@@ -258,18 +384,56 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
       const location = sim.defaultLocationId;
       const a = sim.addItem({ sku: 'WH-A', levels: { [location]: 10 } });
       const b = sim.addItem({ sku: 'WH-B', levels: { [location]: 10 } });
-      const order = sim.createOrder({ lines: [{ inventoryItemId: a.inventoryItemId, quantity: 2 }, { inventoryItemId: b.inventoryItemId, quantity: 1 }] });
-      const refund = sim.refundOrder(order.orderId, { lines: [{ lineItemId: order.lineItemIds[0]!, quantity: 1, restockType: 'return' }] });
+      const order = sim.createOrder({
+        lines: [
+          { inventoryItemId: a.inventoryItemId, quantity: 2 },
+          { inventoryItemId: b.inventoryItemId, quantity: 1 },
+        ],
+      });
+      const refund = sim.refundOrder(order.orderId, {
+        lines: [{ lineItemId: order.lineItemIds[0]!, quantity: 1, restockType: 'return' }],
+      });
       sim.cancelOrder(order.orderId);
-      const shopify = new ShopifyConnector({ shopDomain: sim.shopDomain, baseUrl: url, accessToken: sim.accessToken, locationId: location });
-      assert.deepEqual(await shopify.pushLevels([{ listingId: 'a', externalId: a.inventoryItemId, externalLocationId: null, quantity: 4, expectedChannelQuantity: 10, idempotencyKey: 'a:1' }]), [{ listingId: 'a', status: 'ok', channelQuantity: 4 }]);
+      const shopify = new ShopifyConnector({
+        shopDomain: sim.shopDomain,
+        baseUrl: url,
+        accessToken: sim.accessToken,
+        locationId: location,
+      });
+      assert.deepEqual(
+        await shopify.pushLevels([
+          {
+            listingId: 'a',
+            externalId: a.inventoryItemId,
+            externalLocationId: null,
+            quantity: 4,
+            expectedChannelQuantity: 10,
+            idempotencyKey: 'a:1',
+          },
+        ]),
+        [{ listingId: 'a', status: 'ok', channelQuantity: 4 }],
+      );
       await sim.webhooksIdle();
 
       const results = endpoint.received.map((delivery) => ingest(delivery, ['app-secret-new', 'app-secret-old']));
       assert.ok(results.every((result) => result.verified));
-      assert.ok(endpoint.received.every((delivery) => !verifyShopifyWebhook(delivery.body, delivery.headers['x-shopify-hmac-sha256'] as string, ['some-other-secret'])));
+      assert.ok(
+        endpoint.received.every(
+          (delivery) =>
+            !verifyShopifyWebhook(delivery.body, delivery.headers['x-shopify-hmac-sha256'] as string, [
+              'some-other-secret',
+            ]),
+        ),
+      );
       for (const delivery of endpoint.received) {
-        for (const header of ['x-shopify-topic', 'x-shopify-shop-domain', 'x-shopify-api-version', 'x-shopify-webhook-id', 'x-shopify-event-id', 'x-shopify-triggered-at']) {
+        for (const header of [
+          'x-shopify-topic',
+          'x-shopify-shop-domain',
+          'x-shopify-api-version',
+          'x-shopify-webhook-id',
+          'x-shopify-event-id',
+          'x-shopify-triggered-at',
+        ]) {
           assert.equal(typeof delivery.headers[header], 'string', header);
         }
         assert.equal(delivery.headers['x-shopify-shop-domain'], sim.shopDomain);
@@ -278,19 +442,31 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
       const orderId = order.orderId.split('/').pop();
       const [lineA, lineB] = order.lineItemIds.map((id) => id.split('/').pop());
       const refundId = refund.refundId.split('/').pop();
-      const keys = results.flatMap((result) => (result.verified && result.event.kind === 'lines' ? result.event.lines.map((line) => `${line.key}=${line.quantity}`) : []));
+      const keys = results.flatMap((result) =>
+        result.verified && result.event.kind === 'lines'
+          ? result.event.lines.map((line) => `${line.key}=${line.quantity}`)
+          : [],
+      );
       const shop = sim.shopDomain;
-      const refundLine = (sim.events.find((event) => event.topic === 'refunds/create')!.payload as any).refund_line_items[0].id;
-      assert.deepEqual(keys.sort(), [
-        `shopify:${shop}:${orderId}:${lineA}:cancellation=1`, // 2 ordered - 1 already refunded
-        `shopify:${shop}:${orderId}:${lineA}:order=2`,
-        `shopify:${shop}:${orderId}:${lineB}:cancellation=1`,
-        `shopify:${shop}:${orderId}:${lineB}:order=1`,
-        `shopify:${shop}:${orderId}:${refundId}:${refundLine}:return=1`,
-      ].sort());
+      const refundLine = (sim.events.find((event) => event.topic === 'refunds/create')!.payload as any)
+        .refund_line_items[0].id;
+      assert.deepEqual(
+        keys.sort(),
+        [
+          `shopify:${shop}:${orderId}:${lineA}:cancellation=1`, // 2 ordered - 1 already refunded
+          `shopify:${shop}:${orderId}:${lineA}:order=2`,
+          `shopify:${shop}:${orderId}:${lineB}:cancellation=1`,
+          `shopify:${shop}:${orderId}:${lineB}:order=1`,
+          `shopify:${shop}:${orderId}:${refundId}:${refundLine}:return=1`,
+        ].sort(),
+      );
 
       // Level signals: order (-2, -1), refund (+1), cancel (+1, +1), and the echo of our push (4).
-      const levels = results.flatMap((result) => (result.verified && result.event.kind === 'level' ? [`${result.event.inventoryItemId === a.inventoryItemId ? 'a' : 'b'}=${result.event.available}`] : []));
+      const levels = results.flatMap((result) =>
+        result.verified && result.event.kind === 'level'
+          ? [`${result.event.inventoryItemId === a.inventoryItemId ? 'a' : 'b'}=${result.event.available}`]
+          : [],
+      );
       assert.deepEqual(levels.sort(), ['a=10', 'a=4', 'a=8', 'a=9', 'b=10', 'b=9'].sort());
     } finally {
       await sim.stop();
@@ -298,7 +474,7 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
     }
   });
 
-  it('through the connector port: verifyWebhook and parseWebhook give the same facts, levels only at the connection\'s location', async () => {
+  it("through the connector port: verifyWebhook and parseWebhook give the same facts, levels only at the connection's location", async () => {
     const endpoint = await receiver(() => 200);
     const sim = new ShopifySimulator({ plan: 'plus', appSecret: 'app-secret-new' });
     const url = await sim.start();
@@ -311,24 +487,48 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
       sim.cancelOrder(order.orderId);
       await sim.webhooksIdle();
       const connector = (secrets: string[], shopDomain = sim.shopDomain) =>
-        new ShopifyConnector({ shopDomain, baseUrl: url, accessToken: sim.accessToken, locationId: location, webhookSecrets: secrets });
+        new ShopifyConnector({
+          shopDomain,
+          baseUrl: url,
+          accessToken: sim.accessToken,
+          locationId: location,
+          webhookSecrets: secrets,
+        });
       const rotated = connector(['app-secret-newer', 'app-secret-new']);
       const deliveries = endpoint.received.map((delivery) => ({ body: delivery.body, headers: delivery.headers }));
       assert.ok(deliveries.length >= 4);
-      assert.ok(deliveries.every((delivery) => rotated.verifyWebhook(delivery).ok), 'the previous secret verifies during a rotation');
+      assert.ok(
+        deliveries.every((delivery) => rotated.verifyWebhook(delivery).ok),
+        'the previous secret verifies during a rotation',
+      );
       assert.ok(deliveries.every((delivery) => !connector(['some-other-secret']).verifyWebhook(delivery).ok));
-      assert.deepEqual(connector(['app-secret-new'], 'another-shop.myshopify.com').verifyWebhook(deliveries[0]!), { ok: false, reason: 'X-Shopify-Shop-Domain is not this channel\'s shop' });
+      assert.deepEqual(connector(['app-secret-new'], 'another-shop.myshopify.com').verifyWebhook(deliveries[0]!), {
+        ok: false,
+        reason: "X-Shopify-Shop-Domain is not this channel's shop",
+      });
 
       const events = deliveries.map((delivery) => rotated.parseWebhook(delivery));
       const expected = endpoint.received.map((delivery) => ingest(delivery, ['app-secret-new']));
-      const lines = events.flatMap((event) => (event.kind === 'lines' ? event.lines.map((line) => `${line.key}=${line.quantity}`) : []));
-      const raw = expected.flatMap((result) => (result.verified && result.event.kind === 'lines' ? result.event.lines.map((line) => `${line.key}=${line.quantity}`) : []));
+      const lines = events.flatMap((event) =>
+        event.kind === 'lines' ? event.lines.map((line) => `${line.key}=${line.quantity}`) : [],
+      );
+      const raw = expected.flatMap((result) =>
+        result.verified && result.event.kind === 'lines'
+          ? result.event.lines.map((line) => `${line.key}=${line.quantity}`)
+          : [],
+      );
       assert.deepEqual(lines, raw);
       assert.equal(lines.length, 2, 'the order and its cancellation');
-      const levels = events.flatMap((event) => (event.kind === 'level' ? [`${event.externalId === a.inventoryItemId}=${event.quantity}`] : []));
+      const levels = events.flatMap((event) =>
+        event.kind === 'level' ? [`${event.externalId === a.inventoryItemId}=${event.quantity}`] : [],
+      );
       assert.deepEqual(levels.sort(), ['true=10', 'true=8'].sort());
       const rawLevels = expected.filter((result) => result.verified && result.event.kind === 'level').length;
-      assert.equal(events.filter((event) => event.kind === 'ignored').length, rawLevels - levels.length, 'levels at other locations are ignored');
+      assert.equal(
+        events.filter((event) => event.kind === 'ignored').length,
+        rawLevels - levels.length,
+        'levels at other locations are ignored',
+      );
     } finally {
       await sim.stop();
       endpoint.server.close();
@@ -356,11 +556,20 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
       }
       await sim.webhooksIdle();
       const orders = endpoint.received.filter((delivery) => delivery.headers['x-shopify-topic'] === 'orders/create');
-      assert.deepEqual(orders.map((delivery) => delivery.status), [500, 500, 500, 200]);
-      assert.equal(new Set(orders.map((delivery) => delivery.headers['x-shopify-webhook-id'])).size, 1, 'one delivery, retried');
+      assert.deepEqual(
+        orders.map((delivery) => delivery.status),
+        [500, 500, 500, 200],
+      );
+      assert.equal(
+        new Set(orders.map((delivery) => delivery.headers['x-shopify-webhook-id'])).size,
+        1,
+        'one delivery, retried',
+      );
       assert.equal(new Set(orders.map((delivery) => delivery.headers['x-shopify-triggered-at'])).size, 1);
       assert.equal(new Set(orders.map((delivery) => delivery.body.toString('hex'))).size, 1, 'the original payload');
-      const levels = endpoint.received.filter((delivery) => delivery.headers['x-shopify-webhook-id'] === failingWebhookId);
+      const levels = endpoint.received.filter(
+        (delivery) => delivery.headers['x-shopify-webhook-id'] === failingWebhookId,
+      );
       assert.equal(levels.length, 1 + 8, 'the first attempt and 8 retries');
       assert.equal(sim.stats.webhooksAbandoned, 1);
       const totalMinutes = webhookRetryDelaysMs.reduce((sum, delay) => sum + delay, 0) / 60_000;

@@ -20,7 +20,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PushItem } from '../../../src/connectors/channel-connector.js';
-import { ShopifyConnector, ShopifyReadError, type ShopifyConnectorConfig } from '../../../src/connectors/shopify/shopify-connector.js';
+import {
+  ShopifyConnector,
+  ShopifyReadError,
+  type ShopifyConnectorConfig,
+} from '../../../src/connectors/shopify/shopify-connector.js';
 import { ShopifySimulator } from '../../../sim/shopify/shopify-simulator.js';
 
 const TARGETS = [
@@ -29,7 +33,13 @@ const TARGETS = [
 ] as const;
 
 let keySerial = 0;
-function pushItem(listingId: string, externalId: string, quantity: number, expectedChannelQuantity: number | null, idempotencyKey = `${listingId}:v${++keySerial}`): PushItem {
+function pushItem(
+  listingId: string,
+  externalId: string,
+  quantity: number,
+  expectedChannelQuantity: number | null,
+  idempotencyKey = `${listingId}:v${++keySerial}`,
+): PushItem {
   return { listingId, externalId, externalLocationId: null, quantity, expectedChannelQuantity, idempotencyKey };
 }
 
@@ -48,12 +58,21 @@ for (const target of TARGETS) {
     });
 
     function connector(overrides: Partial<ShopifyConnectorConfig> = {}): ShopifyConnector {
-      return new ShopifyConnector({ shopDomain: sim.shopDomain, baseUrl: url, accessToken: sim.accessToken, apiVersion: target.apiVersion, locationId: sim.defaultLocationId, ...overrides });
+      return new ShopifyConnector({
+        shopDomain: sim.shopDomain,
+        baseUrl: url,
+        accessToken: sim.accessToken,
+        apiVersion: target.apiVersion,
+        locationId: sim.defaultLocationId,
+        ...overrides,
+      });
     }
     function seed(available: number): string {
-      return sim.addItem({ sku: `SKU-${target.apiVersion}-${++items}`, levels: { [sim.defaultLocationId]: available } }).inventoryItemId;
+      return sim.addItem({ sku: `SKU-${target.apiVersion}-${++items}`, levels: { [sim.defaultLocationId]: available } })
+        .inventoryItemId;
     }
-    const apiWrites = (inventoryItemId: string) => sim.writes.filter((write) => write.inventoryItemId === inventoryItemId && write.source === 'api');
+    const apiWrites = (inventoryItemId: string) =>
+      sim.writes.filter((write) => write.inventoryItemId === inventoryItemId && write.source === 'api');
 
     it('pushes absolute quantities and reads them back', async () => {
       const shopify = connector();
@@ -74,9 +93,13 @@ for (const target of TARGETS) {
       ]);
       assert.equal(sim.available(a), 12);
       assert.equal(sim.available(b), 3);
-      assert.deepEqual(await shopify.readLevels([{ listingId: 'a', externalId: a, externalLocationId: null }]), [{ listingId: 'a', quantity: 12 }]);
+      assert.deepEqual(await shopify.readLevels([{ listingId: 'a', externalId: a, externalLocationId: null }]), [
+        { listingId: 'a', quantity: 12 },
+      ]);
       // Setting the value it already has is fine too (Shopify reports no change).
-      assert.deepEqual(await shopify.pushLevels([pushItem('a', a, 12, 12)]), [{ listingId: 'a', status: 'ok', channelQuantity: 12 }]);
+      assert.deepEqual(await shopify.pushLevels([pushItem('a', a, 12, 12)]), [
+        { listingId: 'a', status: 'ok', channelQuantity: 12 },
+      ]);
     });
 
     it('reads unknown items and unstocked locations as null, and accepts numeric REST ids', async () => {
@@ -103,13 +126,17 @@ for (const target of TARGETS) {
       assert.equal(shopify.maxBatchSize, 250);
       const ids = Array.from({ length: 600 }, (_, index) => seed(index % 7));
       const appliedBefore = sim.stats.mutationsApplied;
-      const outcomes = await shopify.pushLevels(ids.map((id, index) => pushItem(`big${index}`, id, 100 + index, index % 7)));
+      const outcomes = await shopify.pushLevels(
+        ids.map((id, index) => pushItem(`big${index}`, id, 100 + index, index % 7)),
+      );
       assert.deepEqual(
         outcomes.filter((outcome) => outcome.status !== 'ok'),
         [],
       );
       assert.equal(sim.stats.mutationsApplied - appliedBefore, 3, '250 + 250 + 100');
-      const read = await shopify.readLevels(ids.map((id, index) => ({ listingId: `big${index}`, externalId: id, externalLocationId: null })));
+      const read = await shopify.readLevels(
+        ids.map((id, index) => ({ listingId: `big${index}`, externalId: id, externalLocationId: null })),
+      );
       assert.deepEqual(
         read.map((entry) => entry.quantity),
         ids.map((_, index) => 100 + index),
@@ -126,11 +153,16 @@ for (const target of TARGETS) {
       const [outcome] = await shopify.pushLevels([pushItem('a', a, 12, seen!.quantity)]);
       assert.equal(outcome!.status, 'stale');
       assert.equal(outcome!.status === 'stale' && outcome!.channelQuantity, 7);
-      assert.match(outcome!.status === 'stale' ? outcome!.reason : '', target.idempotent ? /CHANGE_FROM_QUANTITY_STALE/ : /COMPARE_QUANTITY_STALE/);
+      assert.match(
+        outcome!.status === 'stale' ? outcome!.reason : '',
+        target.idempotent ? /CHANGE_FROM_QUANTITY_STALE/ : /COMPARE_QUANTITY_STALE/,
+      );
       assert.equal(sim.available(a), 7, 'the edit survives');
       assert.deepEqual(apiWrites(a), []);
       // The dispatcher recomputes from what the channel shows and pushes again: now it applies.
-      assert.deepEqual(await shopify.pushLevels([pushItem('a', a, 9, 7)]), [{ listingId: 'a', status: 'ok', channelQuantity: 9 }]);
+      assert.deepEqual(await shopify.pushLevels([pushItem('a', a, 9, 7)]), [
+        { listingId: 'a', status: 'ok', channelQuantity: 9 },
+      ]);
     });
 
     it('a stale item does not hold back the rest of its batch (one userError fails the whole call)', async () => {
@@ -138,12 +170,20 @@ for (const target of TARGETS) {
       const [a, b, c] = [seed(1), seed(2), seed(3)];
       sim.editAvailable(b, sim.defaultLocationId, 20);
       const appliedBefore = sim.stats.mutationsApplied;
-      const outcomes = await shopify.pushLevels([pushItem('a', a, 11, 1), pushItem('b', b, 12, 2), pushItem('c', c, 13, 3)]);
+      const outcomes = await shopify.pushLevels([
+        pushItem('a', a, 11, 1),
+        pushItem('b', b, 12, 2),
+        pushItem('c', c, 13, 3),
+      ]);
       assert.deepEqual(outcomes[0], { listingId: 'a', status: 'ok', channelQuantity: 11 });
       assert.equal(outcomes[1]!.status, 'stale');
       assert.equal(outcomes[1]!.status === 'stale' && outcomes[1]!.channelQuantity, 20);
       assert.deepEqual(outcomes[2], { listingId: 'c', status: 'ok', channelQuantity: 13 });
-      assert.equal(sim.stats.mutationsApplied - appliedBefore, 1, 'the first call applied nothing, the second applied a and c');
+      assert.equal(
+        sim.stats.mutationsApplied - appliedBefore,
+        1,
+        'the first call applied nothing, the second applied a and c',
+      );
       assert.deepEqual([sim.available(a), sim.available(b), sim.available(c)], [11, 20, 13]);
     });
 
@@ -167,7 +207,8 @@ for (const target of TARGETS) {
       // The dispatcher retries the same push (same listing version, same key, same expectation).
       assert.deepEqual(await shopify.pushLevels([item]), [{ listingId: 'a', status: 'ok', channelQuantity: 8 }]);
       assert.equal(sim.stats.mutationsApplied, before.applied, 'not applied again');
-      if (target.idempotent) assert.equal(sim.stats.idempotentReplays, before.replays + 1, 'answered from the idempotency store');
+      if (target.idempotent)
+        assert.equal(sim.stats.idempotentReplays, before.replays + 1, 'answered from the idempotency store');
       assert.equal(apiWrites(a).length, 1);
       assert.equal(sim.available(a), 8);
     });
@@ -208,7 +249,10 @@ for (const target of TARGETS) {
         ],
       );
       assert.equal(sim.available(a), 1);
-      await assert.rejects(shopify.readLevels([{ listingId: 'a', externalId: a, externalLocationId: null }]), (error: unknown) => error instanceof ShopifyReadError && !error.retryable);
+      await assert.rejects(
+        shopify.readLevels([{ listingId: 'a', externalId: a, externalLocationId: null }]),
+        (error: unknown) => error instanceof ShopifyReadError && !error.retryable,
+      );
     });
 
     it('unknown item, unstocked location, bad id, bad quantity -> permanent for that item only; the rest applied', async () => {
@@ -223,7 +267,10 @@ for (const target of TARGETS) {
         pushItem('negative', good2, -1, 2),
         pushItem('good2', good2, 20, 2),
       ]);
-      const summary = outcomes.map((outcome) => `${outcome.listingId}:${outcome.status}${outcome.status === 'permanent' ? `:${outcome.reason.split(':')[0]}` : ''}`);
+      const summary = outcomes.map(
+        (outcome) =>
+          `${outcome.listingId}:${outcome.status}${outcome.status === 'permanent' ? `:${outcome.reason.split(':')[0]}` : ''}`,
+      );
       assert.deepEqual(summary, [
         'good1:ok',
         'unknown:permanent:INVALID_INVENTORY_ITEM',
@@ -254,13 +301,22 @@ for (const target of TARGETS) {
       sim.injectNext('throttle');
       const [storm] = await shopify.pushLevels([pushItem('a', a, 5, 1)]);
       assert.equal(storm!.status, 'retry');
-      assert.ok(storm!.status === 'retry' && storm!.retryAfterMs !== undefined && storm!.retryAfterMs > 0, JSON.stringify(storm));
+      assert.ok(
+        storm!.status === 'retry' && storm!.retryAfterMs !== undefined && storm!.retryAfterMs > 0,
+        JSON.stringify(storm),
+      );
 
       const throttled429 = new ShopifySimulator({ plan: 'plus', throttleWithHttp429: true });
       const url429 = await throttled429.start();
       try {
         const b = throttled429.addItem({ sku: 'B', levels: { [throttled429.defaultLocationId]: 1 } }).inventoryItemId;
-        const shopify429 = new ShopifyConnector({ shopDomain: throttled429.shopDomain, baseUrl: url429, accessToken: throttled429.accessToken, apiVersion: target.apiVersion, locationId: throttled429.defaultLocationId });
+        const shopify429 = new ShopifyConnector({
+          shopDomain: throttled429.shopDomain,
+          baseUrl: url429,
+          accessToken: throttled429.accessToken,
+          apiVersion: target.apiVersion,
+          locationId: throttled429.defaultLocationId,
+        });
         throttled429.injectNext('throttle');
         const [tooMany] = await shopify429.pushLevels([pushItem('b', b, 5, 1)]);
         assert.equal(tooMany!.status, 'retry');
@@ -281,7 +337,9 @@ for (const target of TARGETS) {
       await new Promise((resolve) => setTimeout(resolve, 500)); // the slow write lands meanwhile
       // Whatever happened in between, the next push with what the channel shows converges.
       const [current] = await shopify.readLevels([{ listingId: 'a', externalId: a, externalLocationId: null }]);
-      assert.deepEqual(await shopify.pushLevels([pushItem('a', a, 5, current!.quantity)]), [{ listingId: 'a', status: 'ok', channelQuantity: 5 }]);
+      assert.deepEqual(await shopify.pushLevels([pushItem('a', a, 5, current!.quantity)]), [
+        { listingId: 'a', status: 'ok', channelQuantity: 5 },
+      ]);
       assert.equal(sim.stats.rateLimitViolations, 0);
     });
 
@@ -311,10 +369,22 @@ for (const target of TARGETS) {
     });
 
     it('100 concurrent pushes (10x the bucket): all applied, zero THROTTLED', async () => {
-      const shopify = new ShopifyConnector({ shopDomain: sim.shopDomain, baseUrl: url, accessToken: sim.accessToken, apiVersion: target.apiVersion, locationId: sim.defaultLocationId, bucketWaitMsMax: 30_000 });
-      const ids = Array.from({ length: 100 }, (_, index) => sim.addItem({ sku: `BURST-${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId);
+      const shopify = new ShopifyConnector({
+        shopDomain: sim.shopDomain,
+        baseUrl: url,
+        accessToken: sim.accessToken,
+        apiVersion: target.apiVersion,
+        locationId: sim.defaultLocationId,
+        bucketWaitMsMax: 30_000,
+      });
+      const ids = Array.from(
+        { length: 100 },
+        (_, index) => sim.addItem({ sku: `BURST-${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId,
+      );
       const startedAt = performance.now();
-      const outcomes = await Promise.all(ids.map((id, index) => shopify.pushLevels([pushItem(`l${index}`, id, index + 1, 0)])));
+      const outcomes = await Promise.all(
+        ids.map((id, index) => shopify.pushLevels([pushItem(`l${index}`, id, index + 1, 0)])),
+      );
       const elapsedMs = performance.now() - startedAt;
       assert.deepEqual(
         outcomes.flat().filter((outcome) => outcome.status !== 'ok'),
@@ -331,17 +401,33 @@ for (const target of TARGETS) {
 
     it('without waiting (bucketWaitMsMax 0): the excess comes back retry with retryAfterMs, still zero THROTTLED', async () => {
       await new Promise((resolve) => setTimeout(resolve, 200)); // let the bucket refill
-      const shopify = new ShopifyConnector({ shopDomain: sim.shopDomain, baseUrl: url, accessToken: sim.accessToken, apiVersion: target.apiVersion, locationId: sim.defaultLocationId, bucketWaitMsMax: 0 });
-      const ids = Array.from({ length: 40 }, (_, index) => sim.addItem({ sku: `NOWAIT-${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId);
+      const shopify = new ShopifyConnector({
+        shopDomain: sim.shopDomain,
+        baseUrl: url,
+        accessToken: sim.accessToken,
+        apiVersion: target.apiVersion,
+        locationId: sim.defaultLocationId,
+        bucketWaitMsMax: 0,
+      });
+      const ids = Array.from(
+        { length: 40 },
+        (_, index) => sim.addItem({ sku: `NOWAIT-${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId,
+      );
       // One answer first, so the connector knows the bucket (before it, one probe at a time).
       await shopify.readLevels([{ listingId: 'probe', externalId: ids[0]!, externalLocationId: null }]);
-      const outcomes = (await Promise.all(ids.map((id, index) => shopify.pushLevels([pushItem(`n${index}`, id, 1, 0)])))).flat();
+      const outcomes = (
+        await Promise.all(ids.map((id, index) => shopify.pushLevels([pushItem(`n${index}`, id, 1, 0)])))
+      ).flat();
       const ok = outcomes.filter((outcome) => outcome.status === 'ok').length;
       const retries = outcomes.filter((outcome) => outcome.status === 'retry');
       assert.equal(ok + retries.length, 40);
       // About 10 fit at once; a few more as the bucket refills (1 point/ms) while the others are sent.
       assert.ok(ok >= 5 && ok <= 25 && retries.length >= 15, `ok ${ok}, retry ${retries.length}`);
-      assert.ok(retries.every((outcome) => outcome.status === 'retry' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0));
+      assert.ok(
+        retries.every(
+          (outcome) => outcome.status === 'retry' && outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0,
+        ),
+      );
       assert.equal(sim.stats.rateLimitViolations, 0);
       assert.ok(shopify.rateLimit().available < 100);
     });

@@ -38,8 +38,22 @@ async function seed(store: LedgerStore) {
   );
   await store.catalogue.upsertVariants(
     [
-      { sku: 'KIT-AB', name: 'Kit 2A+B', components: [{ sku: 'A', quantity: 2 }, { sku: 'B', quantity: 1 }] },
-      { sku: 'KIT-AC', name: 'Kit A+C', components: [{ sku: 'A', quantity: 1 }, { sku: 'C', quantity: 1 }] },
+      {
+        sku: 'KIT-AB',
+        name: 'Kit 2A+B',
+        components: [
+          { sku: 'A', quantity: 2 },
+          { sku: 'B', quantity: 1 },
+        ],
+      },
+      {
+        sku: 'KIT-AC',
+        name: 'Kit A+C',
+        components: [
+          { sku: 'A', quantity: 1 },
+          { sku: 'C', quantity: 1 },
+        ],
+      },
     ],
     T0,
   );
@@ -67,7 +81,10 @@ async function seed(store: LedgerStore) {
     T0,
   );
   assert.equal(report.created, 9);
-  assert.deepEqual(report.unmapped.map((item) => [item.index, item.externalId]), [[9, 'offer-unknown']]);
+  assert.deepEqual(
+    report.unmapped.map((item) => [item.index, item.externalId]),
+    [[9, 'offer-unknown']],
+  );
 }
 
 const rules = {
@@ -83,11 +100,37 @@ const rules = {
 const skus = ['A', 'B', 'C'];
 const codes = ['WH1', 'WH2', 'ST1'];
 const movement = fc.oneof(
-  fc.record({ type: fc.constant('receipt' as const), sku: fc.constantFrom(...skus), location: fc.constantFrom(...codes), quantity: fc.integer({ min: 1, max: 8 }) }),
-  fc.record({ type: fc.constantFrom('order' as const, 'sale' as const), sku: fc.constantFrom(...skus), location: fc.constantFrom(...codes), quantity: fc.integer({ min: 1, max: 4 }) }),
-  fc.record({ type: fc.constant('reserve' as const), sku: fc.constantFrom(...skus), location: fc.constantFrom(...codes), quantity: fc.integer({ min: 1, max: 3 }) }),
-  fc.record({ type: fc.constant('count' as const), sku: fc.constantFrom(...skus), location: fc.constant('ST1'), onHand: fc.integer({ min: 0, max: 6 }) }),
-  fc.record({ type: fc.constant('transfer_out' as const), sku: fc.constantFrom(...skus), location: fc.constant('WH1'), toLocation: fc.constant('WH2'), quantity: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({
+    type: fc.constant('receipt' as const),
+    sku: fc.constantFrom(...skus),
+    location: fc.constantFrom(...codes),
+    quantity: fc.integer({ min: 1, max: 8 }),
+  }),
+  fc.record({
+    type: fc.constantFrom('order' as const, 'sale' as const),
+    sku: fc.constantFrom(...skus),
+    location: fc.constantFrom(...codes),
+    quantity: fc.integer({ min: 1, max: 4 }),
+  }),
+  fc.record({
+    type: fc.constant('reserve' as const),
+    sku: fc.constantFrom(...skus),
+    location: fc.constantFrom(...codes),
+    quantity: fc.integer({ min: 1, max: 3 }),
+  }),
+  fc.record({
+    type: fc.constant('count' as const),
+    sku: fc.constantFrom(...skus),
+    location: fc.constant('ST1'),
+    onHand: fc.integer({ min: 0, max: 6 }),
+  }),
+  fc.record({
+    type: fc.constant('transfer_out' as const),
+    sku: fc.constantFrom(...skus),
+    location: fc.constant('WH1'),
+    toLocation: fc.constant('WH2'),
+    quantity: fc.integer({ min: 1, max: 3 }),
+  }),
 );
 
 for (const factory of STORES) {
@@ -99,7 +142,12 @@ for (const factory of STORES) {
     let key = 0;
     const ledgers: GroupCommitter[] = [];
     const submit = (ledger: GroupCommitter, commands: Record<string, unknown>[]) =>
-      ledger.submit(commands.map((command) => ({ ...command, key: `k${++key}`, payloadHash: `h${key}`, occurredAt: now }) as unknown as LedgerCommand));
+      ledger.submit(
+        commands.map(
+          (command) =>
+            ({ ...command, key: `k${++key}`, payloadHash: `h${key}`, occurredAt: now }) as unknown as LedgerCommand,
+        ),
+      );
 
     before(async () => {
       test = await factory.create();
@@ -107,7 +155,10 @@ for (const factory of STORES) {
       other = await test.reopen();
       await seed(store);
       let ids = 0;
-      for (const each of [store, other]) ledgers.push(new GroupCommitter(each, { now: () => now }, { next: (prefix) => `${prefix}_${ledgers.length}_${++ids}` }));
+      for (const each of [store, other])
+        ledgers.push(
+          new GroupCommitter(each, { now: () => now }, { next: (prefix) => `${prefix}_${ledgers.length}_${++ids}` }),
+        );
     });
     after(async () => {
       for (const ledger of ledgers) await ledger.close();
@@ -116,22 +167,63 @@ for (const factory of STORES) {
 
     it('normalizes channel items: explicit mapping, then sku, then barcode; unmapped are kept and listed', async () => {
       const listings = await store.availability.listListings({ limit: 50 });
-      assert.deepEqual(listings.map((listing) => listing.matchedBy).sort(), ['barcode', 'sku', 'sku', 'sku', 'sku', 'sku', 'sku', 'sku', 'sku']);
-      assert.deepEqual((await store.availability.listUnmapped({ limit: 10 })).map((item) => item.externalId), ['offer-unknown']);
+      assert.deepEqual(listings.map((listing) => listing.matchedBy).sort(), [
+        'barcode',
+        'sku',
+        'sku',
+        'sku',
+        'sku',
+        'sku',
+        'sku',
+        'sku',
+        'sku',
+      ]);
+      assert.deepEqual(
+        (await store.availability.listUnmapped({ limit: 10 })).map((item) => item.externalId),
+        ['offer-unknown'],
+      );
       await store.availability.upsertMappings([{ channel: 'bol', externalId: 'offer-unknown', sku: 'C' }], T0);
-      const again = await store.availability.upsertListings([{ channel: 'bol', externalId: 'offer-unknown', sku: 'NOPE' }], T0);
+      const again = await store.availability.upsertListings(
+        [{ channel: 'bol', externalId: 'offer-unknown', sku: 'NOPE' }],
+        T0,
+      );
       assert.deepEqual(again, { created: 1, updated: 0, unmapped: [] });
-      assert.equal((await store.availability.listListings({ channel: 'bol', sku: 'C', limit: 5 }))[0]?.matchedBy, 'mapping');
-      assert.deepEqual(await store.availability.listUnmapped({ limit: 10 }), [], 'a mapped item leaves the unmapped list');
-      await assert.rejects(store.availability.upsertListings([{ channel: 'ebay', externalId: 'x', sku: 'A' }], T0), CatalogueError);
+      assert.equal(
+        (await store.availability.listListings({ channel: 'bol', sku: 'C', limit: 5 }))[0]?.matchedBy,
+        'mapping',
+      );
+      assert.deepEqual(
+        await store.availability.listUnmapped({ limit: 10 }),
+        [],
+        'a mapped item leaves the unmapped list',
+      );
+      await assert.rejects(
+        store.availability.upsertListings([{ channel: 'ebay', externalId: 'x', sku: 'A' }], T0),
+        CatalogueError,
+      );
     });
 
     it('versions rule sets: refuses bad rules, dry-runs without storing, activates, rolls back', async () => {
-      await assert.rejects(store.availability.createRuleSet({ rules: { channels: { bol: { cap: -1 } } }, author: 'ann' }, T0), CatalogueError);
-      await assert.rejects(store.availability.createRuleSet({ rules: { defaults: { buffer: { percent: 120 } } }, author: 'ann' }, T0), CatalogueError);
-      await assert.rejects(store.availability.createRuleSet({ rules: { channels: { bol: { exclude_locations: ['NOWHERE'] } } }, author: 'ann' }, T0), CatalogueError);
+      await assert.rejects(
+        store.availability.createRuleSet({ rules: { channels: { bol: { cap: -1 } } }, author: 'ann' }, T0),
+        CatalogueError,
+      );
+      await assert.rejects(
+        store.availability.createRuleSet({ rules: { defaults: { buffer: { percent: 120 } } }, author: 'ann' }, T0),
+        CatalogueError,
+      );
+      await assert.rejects(
+        store.availability.createRuleSet(
+          { rules: { channels: { bol: { exclude_locations: ['NOWHERE'] } } }, author: 'ann' },
+          T0,
+        ),
+        CatalogueError,
+      );
       assert.deepEqual(await store.availability.listRuleSets(), []);
-      await submit(ledgers[0]!, [{ type: 'receipt', sku: 'A', location: 'WH1', quantity: 20 }, { type: 'receipt', sku: 'B', location: 'WH1', quantity: 4 }]);
+      await submit(ledgers[0]!, [
+        { type: 'receipt', sku: 'A', location: 'WH1', quantity: 20 },
+        { type: 'receipt', sku: 'B', location: 'WH1', quantity: 4 },
+      ]);
       const before = await store.availability.getAvailability('A');
       const v1 = await store.availability.createRuleSet({ rules, author: 'ann', note: 'launch' }, T0);
       assert.equal(v1.version, 1);
@@ -142,16 +234,41 @@ for (const factory of STORES) {
       assert.deepEqual([bolA?.current, bolA?.proposed], [20, 5], 'bol is capped at 5');
       const report = await store.availability.activateRuleSet(1, { author: 'ann' }, now);
       assert.equal(report.ruleVersion, 1);
-      assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 5);
-      const v2 = await store.availability.createRuleSet({ rules: { ...rules, channels: { ...rules.channels, bol: { cap: 2 } } }, author: 'bob' }, now);
+      assert.equal(
+        (await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity,
+        5,
+      );
+      const v2 = await store.availability.createRuleSet(
+        { rules: { ...rules, channels: { ...rules.channels, bol: { cap: 2 } } }, author: 'bob' },
+        now,
+      );
       await store.availability.activateRuleSet(v2.version, { author: 'bob' }, now);
-      assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 2);
+      assert.equal(
+        (await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity,
+        2,
+      );
       await store.availability.activateRuleSet(1, { author: 'bob', note: 'rollback' }, now);
-      assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity, 5);
-      assert.deepEqual((await store.availability.ruleSetEvents()).map((event) => [event.version, event.action, event.author]), [
-        [1, 'activated', 'bob'], [2, 'activated', 'bob'], [2, 'created', 'bob'], [1, 'activated', 'ann'], [1, 'created', 'ann'],
-      ]);
-      assert.deepEqual((await store.availability.listRuleSets()).map((version) => [version.version, version.active]), [[2, false], [1, true]]);
+      assert.equal(
+        (await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'bol')?.quantity,
+        5,
+      );
+      assert.deepEqual(
+        (await store.availability.ruleSetEvents()).map((event) => [event.version, event.action, event.author]),
+        [
+          [1, 'activated', 'bob'],
+          [2, 'activated', 'bob'],
+          [2, 'created', 'bob'],
+          [1, 'activated', 'ann'],
+          [1, 'created', 'ann'],
+        ],
+      );
+      assert.deepEqual(
+        (await store.availability.listRuleSets()).map((version) => [version.version, version.active]),
+        [
+          [2, false],
+          [1, true],
+        ],
+      );
       await assert.rejects(store.availability.activateRuleSet(99, { author: 'x' }, now), UnknownRuleSetError);
     });
 
@@ -161,32 +278,44 @@ for (const factory of STORES) {
       assert.equal(explained.quantity, explained.storedQuantity);
       const location = explained.explanation.find((step) => step.step === 'location' && step.location === 'WH1');
       assert.deepEqual(location, { step: 'location', location: 'WH1', available: 4, contributes: 4, limited_by: 'B' });
-      assert.ok(explained.explanation.some((step) => step.step === 'location' && step.location === 'WH2' && step.excluded === 'excluded by rule'));
+      assert.ok(
+        explained.explanation.some(
+          (step) => step.step === 'location' && step.location === 'WH2' && step.excluded === 'excluded by rule',
+        ),
+      );
       assert.ok(explained.explanation.some((step) => step.step === 'cap'));
       assert.equal(await store.availability.explainListing('999999', now), null);
     });
 
     it('incremental recompute equals full recompute after any movement sequence, sequential and concurrent', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.array(movement, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }), fc.boolean(), async (batches, concurrent) => {
-          // One instant for the whole property: rules that depend on time (the velocity buffer
-          // decays, counts age) make a listing's quantity change without any movement; that
-          // drift is the sweeper's periodic refresh, tested separately. Here: same inputs, same answer.
-          if (concurrent) {
-            // Two connections at once: on PostgreSQL they contend for the same variants' levels.
-            await Promise.all(batches.map((batch, index) => submit(ledgers[index % 2]!, batch)));
-          } else {
-            for (const batch of batches) await submit(ledgers[0]!, batch);
-          }
-          const report = await store.availability.recomputeAll(now);
-          assert.equal(report.changed, 0, `full recompute changed ${report.changed} listings the incremental one had stored`);
-          for (const sku of ['A', 'B', 'C', 'KIT-AB', 'KIT-AC']) {
-            for (const listing of (await store.availability.getAvailability(sku))!) {
-              assert.ok(Number.isSafeInteger(listing.quantity) && listing.quantity >= 0);
-              if (listing.channel === 'bol') assert.ok(listing.quantity <= 5);
+        fc.asyncProperty(
+          fc.array(fc.array(movement, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }),
+          fc.boolean(),
+          async (batches, concurrent) => {
+            // One instant for the whole property: rules that depend on time (the velocity buffer
+            // decays, counts age) make a listing's quantity change without any movement; that
+            // drift is the sweeper's periodic refresh, tested separately. Here: same inputs, same answer.
+            if (concurrent) {
+              // Two connections at once: on PostgreSQL they contend for the same variants' levels.
+              await Promise.all(batches.map((batch, index) => submit(ledgers[index % 2]!, batch)));
+            } else {
+              for (const batch of batches) await submit(ledgers[0]!, batch);
             }
-          }
-        }),
+            const report = await store.availability.recomputeAll(now);
+            assert.equal(
+              report.changed,
+              0,
+              `full recompute changed ${report.changed} listings the incremental one had stored`,
+            );
+            for (const sku of ['A', 'B', 'C', 'KIT-AB', 'KIT-AC']) {
+              for (const listing of (await store.availability.getAvailability(sku))!) {
+                assert.ok(Number.isSafeInteger(listing.quantity) && listing.quantity >= 0);
+                if (listing.channel === 'bol') assert.ok(listing.quantity <= 5);
+              }
+            }
+          },
+        ),
         { numRuns: factory.name === 'postgres' ? 15 : 30 },
       );
       assert.deepEqual((await store.ledger.verify()).mismatches, []);
@@ -194,11 +323,22 @@ for (const factory of STORES) {
 
     it('offers incoming stock as pre-order on the channel whose rules allow it, never as stock', async () => {
       await store.catalogue.upsertPurchaseOrder(
-        { id: 'PO-9', status: 'open', lines: [{ line: 1, sku: 'C', location: 'WH1', quantity: 12, expectedAt: now + 3 * day }, { line: 2, sku: 'C', location: 'WH1', quantity: 5, expectedAt: now + 40 * day }] },
+        {
+          id: 'PO-9',
+          status: 'open',
+          lines: [
+            { line: 1, sku: 'C', location: 'WH1', quantity: 12, expectedAt: now + 3 * day },
+            { line: 2, sku: 'C', location: 'WH1', quantity: 5, expectedAt: now + 40 * day },
+          ],
+        },
         now,
       );
       const shopC = (await store.availability.getAvailability('C'))!.find((listing) => listing.channel === 'shop')!;
-      assert.deepEqual(shopC.preorder, { quantity: 12, earliest_at: new Date(now + 3 * day).toISOString(), latest_at: new Date(now + 3 * day).toISOString() });
+      assert.deepEqual(shopC.preorder, {
+        quantity: 12,
+        earliest_at: new Date(now + 3 * day).toISOString(),
+        latest_at: new Date(now + 3 * day).toISOString(),
+      });
       const bolC = (await store.availability.getAvailability('C'))!.find((listing) => listing.channel === 'bol')!;
       assert.equal(bolC.preorder, null);
       assert.equal((await store.availability.recomputeAll(now)).changed, 0);

@@ -17,7 +17,6 @@ import { retryDelayMs, validateRetryPolicy } from '../../../src/sync/retry-polic
 import { ScriptedChannel } from '../../support/scripted-channel.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
-
 const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
 
 describe('retry policy', () => {
@@ -42,9 +41,22 @@ for (const factory of STORES) {
     let key = 0;
     const channel = new ScriptedChannel(2);
     const dispatcher = (owner = 'p1', options: Partial<ConstructorParameters<typeof ChannelDispatcher>[0]> = {}) =>
-      new ChannelDispatcher({ channel: 'bol', connector: channel, outbox: store.outbox, clock, owner, policy, random: () => 0.5, ...options });
+      new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: store.outbox,
+        clock,
+        owner,
+        policy,
+        random: () => 0.5,
+        ...options,
+      });
     const move = (commands: Record<string, unknown>[]) =>
-      ledger.submit(commands.map((command) => ({ ...command, key: `k${++key}`, payloadHash: `h${key}` }) as unknown as LedgerCommand));
+      ledger.submit(
+        commands.map(
+          (command) => ({ ...command, key: `k${++key}`, payloadHash: `h${key}` }) as unknown as LedgerCommand,
+        ),
+      );
     const rowOf = async (sku: string) => (await store.availability.getAvailability(sku))![0]!;
 
     before(async () => {
@@ -52,9 +64,15 @@ for (const factory of STORES) {
       store = test.store;
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
       await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], now);
-      await store.catalogue.upsertVariants(['A', 'B', 'C', 'D'].map((sku) => ({ sku, name: sku })), now);
+      await store.catalogue.upsertVariants(
+        ['A', 'B', 'C', 'D'].map((sku) => ({ sku, name: sku })),
+        now,
+      );
       await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], now);
-      await store.availability.upsertListings(['A', 'B', 'C', 'D'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })), now);
+      await store.availability.upsertListings(
+        ['A', 'B', 'C', 'D'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })),
+        now,
+      );
       await move(['A', 'B', 'C', 'D'].map((sku) => ({ type: 'receipt', sku, location: 'WH1', quantity: 5 })));
     });
     after(async () => {
@@ -65,7 +83,12 @@ for (const factory of STORES) {
     it('pushes every listing once, and the channel shows the ledger', async () => {
       const pusher = dispatcher();
       while ((await pusher.tick()) > 0);
-      assert.deepEqual([...channel.shown.entries()].sort(), [['offer-A', 5], ['offer-B', 5], ['offer-C', 5], ['offer-D', 5]]);
+      assert.deepEqual([...channel.shown.entries()].sort(), [
+        ['offer-A', 5],
+        ['offer-B', 5],
+        ['offer-C', 5],
+        ['offer-D', 5],
+      ]);
       const [status] = await store.outbox.syncStatus(now);
       assert.equal(status?.queueDepth, 0);
       assert.equal(status?.deadLetters, 0);
@@ -87,7 +110,11 @@ for (const factory of STORES) {
       assert.equal(await pusher.tick(), 0, 'still backing off: nothing is due');
       now += 10_000;
       while ((await pusher.tick()) > 0);
-      assert.deepEqual(channel.log.map((item) => [item.externalId, item.quantity]), [['offer-A', 1]], 'one push, the newest value');
+      assert.deepEqual(
+        channel.log.map((item) => [item.externalId, item.quantity]),
+        [['offer-A', 1]],
+        'one push, the newest value',
+      );
       assert.equal(channel.shown.get('offer-A'), 1);
     });
 
@@ -100,7 +127,10 @@ for (const factory of STORES) {
       channel.log.length = 0;
       const pusher = dispatcher('p1', { batchSizeMax: 1 });
       while ((await pusher.tick()) > 0);
-      assert.deepEqual(channel.log.map((item) => item.externalId), ['offer-C', 'offer-D', 'offer-B']);
+      assert.deepEqual(
+        channel.log.map((item) => item.externalId),
+        ['offer-C', 'offer-D', 'offer-B'],
+      );
     });
 
     it('backs off, dead-letters after the last attempt with the newest value, and redrives', async () => {
@@ -112,10 +142,17 @@ for (const factory of STORES) {
         now += 60_000;
       }
       const dead = await store.outbox.listDeadLetters({ channel: 'bol', limit: 10 });
-      assert.deepEqual(dead.map((letter) => [letter.sku, letter.quantity, letter.attempts]), [['B', 9, 3]]);
+      assert.deepEqual(
+        dead.map((letter) => [letter.sku, letter.quantity, letter.attempts]),
+        [['B', 9, 3]],
+      );
       assert.match(dead[0]!.lastError ?? '', /503/);
       await move([{ type: 'receipt', sku: 'B', location: 'WH1', quantity: 1 }]); // 10, while dead
-      assert.deepEqual((await store.outbox.listDeadLetters({ limit: 10 })).map((letter) => letter.quantity), [10], 'kept dead, with the newest desired value');
+      assert.deepEqual(
+        (await store.outbox.listDeadLetters({ limit: 10 })).map((letter) => letter.quantity),
+        [10],
+        'kept dead, with the newest desired value',
+      );
       channel.mode = 'up';
       assert.equal(await pusher.tick(), 0, 'a dead letter is not pushed');
       assert.equal(await store.outbox.redrive({ channel: 'bol', limit: 10 }, now), 1);
@@ -130,7 +167,10 @@ for (const factory of STORES) {
       const pusher = dispatcher();
       await pusher.tick();
       const dead = await store.outbox.listDeadLetters({ limit: 10 });
-      assert.deepEqual(dead.map((letter) => [letter.sku, letter.attempts, letter.lastError]), [['D', 1, 'unknown offer']]);
+      assert.deepEqual(
+        dead.map((letter) => [letter.sku, letter.attempts, letter.lastError]),
+        [['D', 1, 'unknown offer']],
+      );
       channel.permanent.clear();
       await store.outbox.redrive({ limit: 10 }, now);
       while ((await pusher.tick()) > 0);
@@ -142,7 +182,13 @@ for (const factory of STORES) {
       channel.log.length = 0;
       const pusher = dispatcher();
       while ((await pusher.tick()) > 0);
-      assert.deepEqual(channel.log.map((item) => [item.expectedChannelQuantity, item.quantity]), [[1, 3], [7, 3]]);
+      assert.deepEqual(
+        channel.log.map((item) => [item.expectedChannelQuantity, item.quantity]),
+        [
+          [1, 3],
+          [7, 3],
+        ],
+      );
       assert.equal(channel.shown.get('offer-A'), 3);
     });
 
@@ -150,7 +196,11 @@ for (const factory of STORES) {
       const pusher = dispatcher();
       while ((await pusher.tick()) > 0);
       const desiredB = (await rowOf('B')).quantity;
-      assert.equal(await store.outbox.noticeChannelLevel('bol', 'offer-B', desiredB, now, 60_000), 'consistent', 'our own echo');
+      assert.equal(
+        await store.outbox.noticeChannelLevel('bol', 'offer-B', desiredB, now, 60_000),
+        'consistent',
+        'our own echo',
+      );
       assert.equal(await pusher.tick(), 0);
       channel.shown.set('offer-B', desiredB + 5); // edited up in the channel's admin: oversell risk
       assert.equal(await store.outbox.noticeChannelLevel('bol', 'offer-B', desiredB + 5, now, 60_000), 'drift');
@@ -177,7 +227,12 @@ for (const factory of STORES) {
       assert.equal(channel.shown.get('offer-C'), 4);
       const rows = await store.outbox.claimDue('bol', epoch!, now, 10, 30_000);
       assert.deepEqual(rows, [], 'the former owner claims nothing');
-      const accepted = await store.outbox.recordResults('bol', epoch!, [{ listingId: '1', desiredVersion: 99, status: 'ok', channelQuantity: 0, pushedQuantity: 0 }], now);
+      const accepted = await store.outbox.recordResults(
+        'bol',
+        epoch!,
+        [{ listingId: '1', desiredVersion: 99, status: 'ok', channelQuantity: 0, pushedQuantity: 0 }],
+        now,
+      );
       assert.equal(accepted, false, "the former owner's late answer changes nothing");
       await first.stop();
       await second.stop();

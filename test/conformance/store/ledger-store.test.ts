@@ -38,7 +38,9 @@ function harness(store: LedgerStore, start = T0) {
     },
     /** Submit commands with a payload hash derived from the key and body. */
     async run(...commands: Unhashed[]) {
-      return ledger.submit(commands.map((command) => ({ ...command, payloadHash: JSON.stringify(command) }) as LedgerCommand));
+      return ledger.submit(
+        commands.map((command) => ({ ...command, payloadHash: JSON.stringify(command) }) as LedgerCommand),
+      );
     },
   };
 }
@@ -101,15 +103,24 @@ for (const factory of STORES) {
         [{ sku: 'KIT-3', name: 'Self', components: [{ sku: 'KIT-3', quantity: 1 }] }],
         [{ sku: 'KIT-4', name: 'Nested', components: [{ sku: 'KIT-2', quantity: 1 }] }],
         [{ sku: 'KIT-5', name: 'Unknown', components: [{ sku: 'NOPE', quantity: 1 }] }],
-        [{ sku: 'NEW-OK', name: 'fine' }, { sku: 'NEW-OK', name: 'twice' }],
+        [
+          { sku: 'NEW-OK', name: 'fine' },
+          { sku: 'NEW-OK', name: 'twice' },
+        ],
         [{ sku: 'TEE-RED-M', name: 'component turned bundle', components: [{ sku: 'CAP', quantity: 1 }] }],
       ]) {
         await assert.rejects(store.catalogue.upsertVariants(bad, T0 + 2), CatalogueError);
       }
       assert.deepEqual(await store.canonicalDump(), before, 'a rejected upsert changes nothing');
       const page = await store.catalogue.listVariants({ afterSku: 'CAP', limit: 2 });
-      assert.deepEqual(page.map((each) => each.sku), ['KIT-2', 'TEE-RED-L']);
-      assert.deepEqual((await store.catalogue.listLocations()).map((location) => location.code), ['WH1', 'WH2']);
+      assert.deepEqual(
+        page.map((each) => each.sku),
+        ['KIT-2', 'TEE-RED-L'],
+      );
+      assert.deepEqual(
+        (await store.catalogue.listLocations()).map((location) => location.code),
+        ['WH1', 'WH2'],
+      );
     });
 
     it('refuses movements on a bundle and computes its stock from components', async () => {
@@ -124,28 +135,61 @@ for (const factory of STORES) {
 
     it('records a sale of a kit on its components, lowering every kit that shares them', async () => {
       const { run } = harness(store, T0 + 5_000);
-      await store.catalogue.upsertVariants([{ sku: 'K-CAP', name: 'cap' }, { sku: 'K-TEE', name: 'tee' }], T0);
       await store.catalogue.upsertVariants(
         [
-          { sku: 'KIT-TEE2', name: 'Two tees', components: [{ sku: 'K-TEE', quantity: 2 }] },
-          { sku: 'KIT-CAP-TEE', name: 'Cap + tee', components: [{ sku: 'K-CAP', quantity: 1 }, { sku: 'K-TEE', quantity: 1 }] },
+          { sku: 'K-CAP', name: 'cap' },
+          { sku: 'K-TEE', name: 'tee' },
         ],
         T0,
       );
-      await run({ type: 'receipt', key: 'kit-cap', sku: 'K-CAP', location: 'WH2', quantity: 4 }, { type: 'receipt', key: 'kit-tee', sku: 'K-TEE', location: 'WH2', quantity: 6 });
+      await store.catalogue.upsertVariants(
+        [
+          { sku: 'KIT-TEE2', name: 'Two tees', components: [{ sku: 'K-TEE', quantity: 2 }] },
+          {
+            sku: 'KIT-CAP-TEE',
+            name: 'Cap + tee',
+            components: [
+              { sku: 'K-CAP', quantity: 1 },
+              { sku: 'K-TEE', quantity: 1 },
+            ],
+          },
+        ],
+        T0,
+      );
+      await run(
+        { type: 'receipt', key: 'kit-cap', sku: 'K-CAP', location: 'WH2', quantity: 4 },
+        { type: 'receipt', key: 'kit-tee', sku: 'K-TEE', location: 'WH2', quantity: 6 },
+      );
       const [order] = await run({ type: 'order', key: 'kit-order', sku: 'KIT-TEE2', location: 'WH2', quantity: 2 });
       assert.equal(order?.status, 'applied');
       assert.equal(order?.movement_ids?.length, 1, 'KIT-TEE2 = 2 x K-TEE: one component leg');
       const tee = (await store.ledger.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
       assert.deepEqual([tee.on_hand, tee.reserved, tee.available], [6, 4, 2]);
-      const other = (await store.ledger.getStock('KIT-CAP-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!;
+      const other = (await store.ledger.getStock('KIT-CAP-TEE', T0 + 5_000))!.locations.find(
+        (l) => l.location === 'WH2',
+      )!;
       assert.equal(other.available, 2, 'the other kit sharing K-TEE drops too');
-      const [cancel] = await run({ type: 'cancellation', key: 'kit-cancel', sku: 'KIT-TEE2', location: 'WH2', quantity: 1 });
+      const [cancel] = await run({
+        type: 'cancellation',
+        key: 'kit-cancel',
+        sku: 'KIT-TEE2',
+        location: 'WH2',
+        quantity: 1,
+      });
       assert.equal(cancel?.status, 'applied');
-      assert.equal((await store.ledger.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!.reserved, 2);
+      assert.equal(
+        (await store.ledger.getStock('K-TEE', T0 + 5_000))!.locations.find((l) => l.location === 'WH2')!.reserved,
+        2,
+      );
       const [tooMany] = await run({ type: 'shipment', key: 'kit-ship', sku: 'KIT-TEE2', location: 'WH2', quantity: 2 });
       assert.equal(tooMany?.status, 'invalid', 'only 1 kit (2 tees) is ordered');
-      const [reserve] = await run({ type: 'reserve', key: 'kit-reserve', sku: 'KIT-TEE2', location: 'WH2', quantity: 1 });
+      const [reserve] = await run({
+        type: 'reserve',
+        key: 'kit-reserve',
+        sku: 'KIT-TEE2',
+        location: 'WH2',
+        quantity: 1,
+      });
       assert.equal(reserve?.status, 'invalid', 'requests on a kit are made on its components');
       const [sale] = await run({ type: 'sale', key: 'kit-sale', sku: 'KIT-CAP-TEE', location: 'WH2', quantity: 1 });
       assert.equal(sale?.movement_ids?.length, 2, 'one leg per component');
@@ -157,41 +201,96 @@ for (const factory of STORES) {
     it('tracks purchase orders: incoming, partial receipts, protected lines', async () => {
       const { run } = harness(store);
       const po = await store.catalogue.upsertPurchaseOrder(
-        { id: 'PO-1', supplier: 'Acme', status: 'open', lines: [{ line: 1, sku: 'TEE-RED-L', location: 'WH2', quantity: 10, expectedAt: T0 + 86_400_000 }] },
+        {
+          id: 'PO-1',
+          supplier: 'Acme',
+          status: 'open',
+          lines: [{ line: 1, sku: 'TEE-RED-L', location: 'WH2', quantity: 10, expectedAt: T0 + 86_400_000 }],
+        },
         T0,
       );
       assert.equal(po.lines[0]?.incoming, 10);
-      const [receipt] = await run({ type: 'receipt', key: 'po-1-r1', sku: 'TEE-RED-L', location: 'WH2', quantity: 4, purchaseOrder: { id: 'PO-1', line: 1 } });
+      const [receipt] = await run({
+        type: 'receipt',
+        key: 'po-1-r1',
+        sku: 'TEE-RED-L',
+        location: 'WH2',
+        quantity: 4,
+        purchaseOrder: { id: 'PO-1', line: 1 },
+      });
       assert.equal(receipt?.status, 'applied');
       const stock = await store.ledger.getStock('TEE-RED-L', T0);
       assert.equal(stock?.total.incoming, 6);
       assert.equal(stock?.total.on_hand, 4);
-      assert.deepEqual(stock?.incoming.map((line) => [line.purchase_order, line.quantity, line.expected_at]), [
-        ['PO-1', 6, new Date(T0 + 86_400_000).toISOString()],
-      ]);
-      await assert.rejects(store.catalogue.upsertPurchaseOrder({ id: 'PO-1', status: 'open', lines: [] }, T0 + 1), CatalogueError);
-      const [wrongLine] = await run({ type: 'receipt', key: 'po-1-r2', sku: 'TEE-RED-M', location: 'WH2', quantity: 1, purchaseOrder: { id: 'PO-1', line: 1 } });
+      assert.deepEqual(
+        stock?.incoming.map((line) => [line.purchase_order, line.quantity, line.expected_at]),
+        [['PO-1', 6, new Date(T0 + 86_400_000).toISOString()]],
+      );
+      await assert.rejects(
+        store.catalogue.upsertPurchaseOrder({ id: 'PO-1', status: 'open', lines: [] }, T0 + 1),
+        CatalogueError,
+      );
+      const [wrongLine] = await run({
+        type: 'receipt',
+        key: 'po-1-r2',
+        sku: 'TEE-RED-M',
+        location: 'WH2',
+        quantity: 1,
+        purchaseOrder: { id: 'PO-1', line: 1 },
+      });
       assert.equal(wrongLine?.status, 'invalid');
-      await store.catalogue.upsertPurchaseOrder({ id: 'PO-1', status: 'cancelled', lines: [{ line: 1, sku: 'TEE-RED-L', location: 'WH2', quantity: 10, expectedAt: null }] }, T0 + 2);
+      await store.catalogue.upsertPurchaseOrder(
+        {
+          id: 'PO-1',
+          status: 'cancelled',
+          lines: [{ line: 1, sku: 'TEE-RED-L', location: 'WH2', quantity: 10, expectedAt: null }],
+        },
+        T0 + 2,
+      );
       assert.equal((await store.ledger.getStock('TEE-RED-L', T0))?.total.incoming, 0);
-      assert.equal((await store.catalogue.getPurchaseOrder('PO-1'))?.lines[0]?.quantityReceived, 4, 'received quantities survive an update');
+      assert.equal(
+        (await store.catalogue.getPurchaseOrder('PO-1'))?.lines[0]?.quantityReceived,
+        4,
+        'received quantities survive an update',
+      );
     });
 
     it('keeps an immutable, paginated history and lists oversells', async () => {
       const { run } = harness(store);
       await run({ type: 'receipt', key: 'cap-r', sku: 'CAP', location: 'WH1', quantity: 1 });
-      const [order] = await run({ type: 'order', key: 'cap-o', sku: 'CAP', location: 'WH1', quantity: 3, source: { system: 'shopify', reference: '#1001' } });
+      const [order] = await run({
+        type: 'order',
+        key: 'cap-o',
+        sku: 'CAP',
+        location: 'WH1',
+        quantity: 3,
+        source: { system: 'shopify', reference: '#1001' },
+      });
       assert.equal(order?.oversold, 2);
       const oversells = await store.ledger.listOversells({ limit: 10 });
       assert.equal(oversells.items[0]?.key, 'cap-o');
       assert.equal(oversells.items[0]?.oversold, 2);
       assert.equal(oversells.items[0]?.source.reference, '#1001');
-      for (let index = 0; index < 5; index += 1) await run({ type: 'adjustment', key: `cap-adj-${index}`, sku: 'CAP', location: 'WH1', quantity: 1, reason: 'found' });
+      for (let index = 0; index < 5; index += 1)
+        await run({
+          type: 'adjustment',
+          key: `cap-adj-${index}`,
+          sku: 'CAP',
+          location: 'WH1',
+          quantity: 1,
+          reason: 'found',
+        });
       const first = await store.ledger.listMovements('CAP', { limit: 3 });
       assert.equal(first?.items.length, 3);
-      assert.deepEqual(first?.items.map((item) => item.key), ['cap-adj-4', 'cap-adj-3', 'cap-adj-2']);
+      assert.deepEqual(
+        first?.items.map((item) => item.key),
+        ['cap-adj-4', 'cap-adj-3', 'cap-adj-2'],
+      );
       const second = await store.ledger.listMovements('CAP', { limit: 3, cursor: first!.next_cursor! });
-      assert.deepEqual(second?.items.map((item) => item.key), ['cap-adj-1', 'cap-adj-0', 'cap-o']);
+      assert.deepEqual(
+        second?.items.map((item) => item.key),
+        ['cap-adj-1', 'cap-adj-0', 'cap-o'],
+      );
       const filtered = await store.ledger.listMovements('CAP', { limit: 10, location: 'WH2' });
       assert.equal(filtered?.items.length, 0);
       assert.equal(await store.ledger.listMovements('NOPE', { limit: 1 }), null);
@@ -215,16 +314,42 @@ for (const factory of STORES) {
     it('stores every text byte-exact: tabs, newlines, backslashes and COPY markers in keys, reasons and sources', async () => {
       const { run } = harness(store);
       const awkward = 'a\tb\nc\r\\N \\.\n\\ \u00e9\u{1F4E6} "quoted" \'single\'';
-      const [movement] = await run({ type: 'adjustment', key: `odd:${awkward}`, sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: awkward, source: { system: `s\t${awkward}`, reference: '\\N' } });
+      const [movement] = await run({
+        type: 'adjustment',
+        key: `odd:${awkward}`,
+        sku: 'TEE-RED-L',
+        location: 'WH2',
+        quantity: 1,
+        reason: awkward,
+        source: { system: `s\t${awkward}`, reference: '\\N' },
+      });
       assert.equal(movement?.status, 'applied');
-      const [nullish] = await run({ type: 'adjustment', key: '\\N', sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: '\\.' });
-      assert.equal(nullish?.status, 'applied', 'a key spelled like COPY\'s NULL marker is a key');
+      const [nullish] = await run({
+        type: 'adjustment',
+        key: '\\N',
+        sku: 'TEE-RED-L',
+        location: 'WH2',
+        quantity: 1,
+        reason: '\\.',
+      });
+      assert.equal(nullish?.status, 'applied', "a key spelled like COPY's NULL marker is a key");
       const history = await store.ledger.listMovements('TEE-RED-L', { limit: 2, location: 'WH2' });
       assert.deepEqual(
         history?.items.map((item) => [item.key, item.reason, item.source.system, item.source.reference]),
-        [['\\N', '\\.', null, null], [`odd:${awkward}`, awkward, `s\t${awkward}`, '\\N']],
+        [
+          ['\\N', '\\.', null, null],
+          [`odd:${awkward}`, awkward, `s\t${awkward}`, '\\N'],
+        ],
       );
-      const [replay] = await run({ type: 'adjustment', key: `odd:${awkward}`, sku: 'TEE-RED-L', location: 'WH2', quantity: 1, reason: awkward, source: { system: `s\t${awkward}`, reference: '\\N' } });
+      const [replay] = await run({
+        type: 'adjustment',
+        key: `odd:${awkward}`,
+        sku: 'TEE-RED-L',
+        location: 'WH2',
+        quantity: 1,
+        reason: awkward,
+        source: { system: `s\t${awkward}`, reference: '\\N' },
+      });
       assert.equal(replay?.status, 'exists', 'the stored key matches the key as sent');
       assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
@@ -248,7 +373,9 @@ for (const factory of STORES) {
       };
       await sql(insert);
       try {
-        assert.deepEqual((await store.ledger.verify()).mismatches, [{ sku: 'TEE-RED-M', location: 'WH2', field: 'level_missing', stored: 0, recomputed: 1 }]);
+        assert.deepEqual((await store.ledger.verify()).mismatches, [
+          { sku: 'TEE-RED-M', location: 'WH2', field: 'level_missing', stored: 0, recomputed: 1 },
+        ]);
       } finally {
         await sql(remove);
       }
@@ -258,19 +385,44 @@ for (const factory of STORES) {
     it('expires reservations logically, and the sweeper only writes it down', async () => {
       const h = harness(store, T0 + 10_000);
       await h.run({ type: 'receipt', key: 'exp-r', sku: 'TEE-RED-M', location: 'WH2', quantity: 3 });
-      const [held] = await h.run({ type: 'reserve', key: 'exp-hold', sku: 'TEE-RED-M', location: 'WH2', quantity: 3, expiresInSeconds: 60 });
+      const [held] = await h.run({
+        type: 'reserve',
+        key: 'exp-hold',
+        sku: 'TEE-RED-M',
+        location: 'WH2',
+        quantity: 3,
+        expiresInSeconds: 60,
+      });
       assert.equal(held?.status, 'applied');
       const id = held!.reservation!.id;
-      const at = (ms: number) => store.ledger.getStock('TEE-RED-M', T0 + 10_000 + ms).then((stock) => stock!.locations.find((l) => l.location === 'WH2')!.available);
+      const at = (ms: number) =>
+        store.ledger
+          .getStock('TEE-RED-M', T0 + 10_000 + ms)
+          .then((stock) => stock!.locations.find((l) => l.location === 'WH2')!.available);
       assert.equal(await at(59_999), 0, 'never expired early');
       assert.equal(await at(60_000), 3, 'available at the expiry instant, before any sweep');
       assert.equal((await store.ledger.getReservation(id, T0 + 10_000 + 60_000))?.status, 'expired');
       h.advance(60_000);
       const [commit] = await h.run({ type: 'commit', key: 'exp-commit', reservationId: id });
       assert.equal(commit?.status, 'reservation_expired');
-      const sweeper = new Sweeper(store, h.ledger, h.clock, { intervalMs: 1000, retentionDays: 7, onError: (error) => assert.fail(String(error)) });
-      assert.deepEqual(await store.ledger.dueReservationLevels(h.clock.now(), 10), [], 'the commit already expired it on touch');
-      await h.run({ type: 'reserve', key: 'exp-hold-2', sku: 'TEE-RED-M', location: 'WH2', quantity: 1, expiresInSeconds: 1 });
+      const sweeper = new Sweeper(store, h.ledger, h.clock, {
+        intervalMs: 1000,
+        retentionDays: 7,
+        onError: (error) => assert.fail(String(error)),
+      });
+      assert.deepEqual(
+        await store.ledger.dueReservationLevels(h.clock.now(), 10),
+        [],
+        'the commit already expired it on touch',
+      );
+      await h.run({
+        type: 'reserve',
+        key: 'exp-hold-2',
+        sku: 'TEE-RED-M',
+        location: 'WH2',
+        quantity: 1,
+        expiresInSeconds: 1,
+      });
       h.advance(1000);
       assert.equal((await store.ledger.dueReservationLevels(h.clock.now(), 10)).length, 1);
       const swept = await sweeper.sweepOnce();
@@ -284,14 +436,26 @@ for (const factory of STORES) {
       const h = harness(store, T0 + 15_000);
       await store.catalogue.upsertVariants([{ sku: 'HOLD', name: 'hold test' }], T0);
       await h.run({ type: 'receipt', key: 'hold-r', sku: 'HOLD', location: 'WH1', quantity: 5 });
-      const [held] = await h.run({ type: 'reserve', key: 'hold-1', sku: 'HOLD', location: 'WH1', quantity: 3, expiresInSeconds: 10 });
+      const [held] = await h.run({
+        type: 'reserve',
+        key: 'hold-1',
+        sku: 'HOLD',
+        location: 'WH1',
+        quantity: 3,
+        expiresInSeconds: 10,
+      });
       await h.run({ type: 'order', key: 'hold-o', sku: 'HOLD', location: 'WH1', quantity: 1 });
       // reserved 4 = 3 held by the pending reservation + 1 for the order: only 1 may be cancelled or shipped.
       const [cancel] = await h.run({ type: 'cancellation', key: 'hold-c', sku: 'HOLD', location: 'WH1', quantity: 2 });
       assert.equal(cancel?.status, 'invalid');
       const [ship] = await h.run({ type: 'shipment', key: 'hold-s', sku: 'HOLD', location: 'WH1', quantity: 2 });
       assert.equal(ship?.status, 'invalid');
-      const [commit] = await h.run({ type: 'commit', key: 'hold-commit', reservationId: held!.reservation!.id, quantity: 2 });
+      const [commit] = await h.run({
+        type: 'commit',
+        key: 'hold-commit',
+        reservationId: held!.reservation!.id,
+        quantity: 2,
+      });
       assert.equal(commit?.status, 'applied');
       // Now 3 units belong to orders (1 order + 2 committed): they may be shipped.
       const [shipAll] = await h.run({ type: 'shipment', key: 'hold-s2', sku: 'HOLD', location: 'WH1', quantity: 3 });
@@ -300,10 +464,7 @@ for (const factory of STORES) {
       h.advance(1000);
       const [after] = await h.run({ type: 'receipt', key: 'hold-r2', sku: 'HOLD', location: 'WH1', quantity: 1 });
       assert.equal(after?.status, 'applied', 'the expired hold is given back without poisoning the level');
-      assert.deepEqual(
-        [after?.level?.on_hand, after?.level?.reserved, after?.level?.available],
-        [3, 0, 3],
-      );
+      assert.deepEqual([after?.level?.on_hand, after?.level?.reserved, after?.level?.available], [3, 0, 3]);
       assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
@@ -341,20 +502,36 @@ for (const factory of STORES) {
     it('last-unit race, several connections: 100 requests for 10 units -> exactly 10', async () => {
       const stores = [store, await test.reopen(), await test.reopen(), await test.reopen()];
       const ledgers = stores.map((each) => harness(each, T0 + 40_000));
-      await ledgers[0]!.run({ type: 'receipt', key: 'race-stock', sku: 'TEE-RED-M', location: 'WH1', quantity: 10 - 5 });
+      await ledgers[0]!.run({
+        type: 'receipt',
+        key: 'race-stock',
+        sku: 'TEE-RED-M',
+        location: 'WH1',
+        quantity: 10 - 5,
+      });
       // 5 units were received earlier in this suite at WH1 and 2 kits' worth is not reserved: level is 10 now.
-      const level = (await store.ledger.getStock('TEE-RED-M', T0 + 40_000))!.locations.find((l) => l.location === 'WH1')!;
+      const level = (await store.ledger.getStock('TEE-RED-M', T0 + 40_000))!.locations.find(
+        (l) => l.location === 'WH1',
+      )!;
       assert.equal(level.available, 10);
       const answers = (
         await Promise.all(
           Array.from({ length: 100 }, (_, index) =>
-            ledgers[index % ledgers.length]!.run({ type: 'reserve', key: `conn-race-${index}`, sku: 'TEE-RED-M', location: 'WH1', quantity: 1 }),
+            ledgers[index % ledgers.length]!.run({
+              type: 'reserve',
+              key: `conn-race-${index}`,
+              sku: 'TEE-RED-M',
+              location: 'WH1',
+              quantity: 1,
+            }),
           ),
         )
       ).flat();
       assert.equal(answers.filter((answer) => answer.status === 'applied').length, 10);
       assert.equal(answers.filter((answer) => answer.status === 'insufficient').length, 90);
-      const after = (await store.ledger.getStock('TEE-RED-M', T0 + 40_000))!.locations.find((l) => l.location === 'WH1')!;
+      const after = (await store.ledger.getStock('TEE-RED-M', T0 + 40_000))!.locations.find(
+        (l) => l.location === 'WH1',
+      )!;
       assert.equal(after.reserved, 10, 'no lost update: reserved equals the successes');
       assert.equal(after.available, 0);
       assert.deepEqual((await store.ledger.verify()).mismatches, []);
@@ -364,12 +541,22 @@ for (const factory of STORES) {
       it(`last-unit race, ${processes} OS processes: 100 requests for 10 units -> exactly 10`, async () => {
         const sku = `RACE-${processes}`;
         await store.catalogue.upsertVariants([{ sku, name: `race ${processes}` }], T0);
-        await harness(store).run({ type: 'receipt', key: `race-${processes}-stock`, sku, location: 'WH1', quantity: 10 });
+        await harness(store).run({
+          type: 'receipt',
+          key: `race-${processes}-stock`,
+          sku,
+          location: 'WH1',
+          quantity: 10,
+        });
         const workers = Array.from({ length: processes }, (_, index) =>
-          fork(new URL('../../support/race-worker.ts', import.meta.url).pathname, [test.database, String(index), String(100 / processes), sku, 'WH1'], {
-            execArgv: ['--import', 'tsx'],
-            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          }),
+          fork(
+            new URL('../../support/race-worker.ts', import.meta.url).pathname,
+            [test.database, String(index), String(100 / processes), sku, 'WH1'],
+            {
+              execArgv: ['--import', 'tsx'],
+              stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+            },
+          ),
         );
         const ready = workers.map((worker) => new Promise<void>((resolve) => worker.once('message', () => resolve())));
         await Promise.all(ready);

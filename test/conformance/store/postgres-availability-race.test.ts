@@ -23,7 +23,9 @@ import { STORES, type TestStore } from '../../support/stores.js';
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
 const postgres = STORES.find((factory) => factory.name === 'postgres');
 
-describe('postgres: a new level created by a concurrent batch is seen by every recompute', { skip: postgres ? postgres.skip : 'STORES excludes postgres' }, () => {
+describe('postgres: a new level created by a concurrent batch is seen by every recompute', {
+  skip: postgres ? postgres.skip : 'STORES excludes postgres',
+}, () => {
   let test: TestStore;
   let store: LedgerStore;
   let other: LedgerStore;
@@ -31,7 +33,9 @@ describe('postgres: a new level created by a concurrent batch is seen by every r
   const ledgers: GroupCommitter[] = [];
   let key = 0;
   const submit = (ledger: GroupCommitter, command: Record<string, unknown>) =>
-    ledger.submit([{ ...command, key: `k${++key}`, payloadHash: `h${key}`, occurredAt: T0 } as unknown as LedgerCommand]);
+    ledger.submit([
+      { ...command, key: `k${++key}`, payloadHash: `h${key}`, occurredAt: T0 } as unknown as LedgerCommand,
+    ]);
 
   before(async () => {
     test = await postgres!.create();
@@ -39,13 +43,31 @@ describe('postgres: a new level created by a concurrent batch is seen by every r
     other = await test.reopen();
     admin = new pg.Client({ connectionString: test.database });
     await admin.connect();
-    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }, { code: 'WH2', name: '3PL', kind: '3pl' }], T0);
+    await store.catalogue.upsertLocations(
+      [
+        { code: 'WH1', name: 'Main', kind: 'warehouse' },
+        { code: 'WH2', name: '3PL', kind: '3pl' },
+      ],
+      T0,
+    );
     await store.catalogue.upsertVariants([{ sku: 'A', name: 'A' }], T0);
     await store.catalogue.upsertVariants([{ sku: 'KIT', name: 'Kit', components: [{ sku: 'A', quantity: 1 }] }], T0);
-    await store.availability.upsertChannels([{ code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1', 'WH2'] }], T0);
-    await store.availability.upsertListings([{ channel: 'shop', externalId: 'kit', sku: 'KIT' }, { channel: 'shop', externalId: 'a', sku: 'A' }], T0);
+    await store.availability.upsertChannels(
+      [{ code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1', 'WH2'] }],
+      T0,
+    );
+    await store.availability.upsertListings(
+      [
+        { channel: 'shop', externalId: 'kit', sku: 'KIT' },
+        { channel: 'shop', externalId: 'a', sku: 'A' },
+      ],
+      T0,
+    );
     let ids = 0;
-    for (const each of [store, other]) ledgers.push(new GroupCommitter(each, { now: () => T0 }, { next: (prefix) => `${prefix}_${ledgers.length}_${++ids}` }));
+    for (const each of [store, other])
+      ledgers.push(
+        new GroupCommitter(each, { now: () => T0 }, { next: (prefix) => `${prefix}_${ledgers.length}_${++ids}` }),
+      );
   });
   after(async () => {
     for (const ledger of ledgers) await ledger.close();
@@ -59,7 +81,9 @@ describe('postgres: a new level created by a concurrent batch is seen by every r
     const { rows } = await admin.query<{ id: string }>("SELECT id FROM locations WHERE code = 'WH2'");
     await admin.query(`CREATE FUNCTION hold_new_level() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.location_id = ${Number(rows[0]!.id)} THEN PERFORM pg_sleep(0.4); END IF; RETURN NEW; END $$`);
-    await admin.query('CREATE TRIGGER hold_new_level AFTER INSERT ON levels FOR EACH ROW EXECUTE FUNCTION hold_new_level()');
+    await admin.query(
+      'CREATE TRIGGER hold_new_level AFTER INSERT ON levels FOR EACH ROW EXECUTE FUNCTION hold_new_level()',
+    );
 
     const receipt = submit(ledgers[0]!, { type: 'receipt', sku: 'A', location: 'WH2', quantity: 5 });
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -69,7 +93,14 @@ describe('postgres: a new level created by a concurrent batch is seen by every r
 
     const kit = (await store.availability.getAvailability('KIT'))!.find((listing) => listing.channel === 'shop');
     assert.equal(kit?.quantity, 14, 'the kit counts WH1 (9) and the new WH2 level (5)');
-    assert.equal((await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'shop')?.quantity, 14);
-    assert.equal((await store.availability.recomputeAll(T0)).changed, 0, 'the full recompute agrees with what the batches stored');
+    assert.equal(
+      (await store.availability.getAvailability('A'))!.find((listing) => listing.channel === 'shop')?.quantity,
+      14,
+    );
+    assert.equal(
+      (await store.availability.recomputeAll(T0)).changed,
+      0,
+      'the full recompute agrees with what the batches stored',
+    );
   });
 });

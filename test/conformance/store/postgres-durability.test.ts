@@ -24,7 +24,10 @@ describe('postgres: durability guard', { skip: postgres ? postgres.skip : 'STORE
       await admin.query(`ALTER DATABASE ${name} SET synchronous_commit = off`);
       await admin.end();
       const guarded = new PostgresStore({ connectionString: database.url });
-      await assert.rejects(guarded.migrate(), (error: unknown) => error instanceof DurabilityError && /synchronous_commit is off/.test(error.message));
+      await assert.rejects(
+        guarded.migrate(),
+        (error: unknown) => error instanceof DurabilityError && /synchronous_commit is off/.test(error.message),
+      );
       await guarded.close();
       const allowed = new PostgresStore({ connectionString: database.url, allowAsyncCommit: true });
       assert.match((await allowed.migrate()).current, /^\d{4}_[a-z_]+$/);

@@ -33,15 +33,38 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
       old.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(migration.id, T0);
     }
     const schemaObjects = () =>
-      old.prepare<[], { type: string; name: string }>("SELECT type, name FROM sqlite_schema WHERE tbl_name IN ('movements', 'reservations') ORDER BY type, name").all();
+      old
+        .prepare<[], { type: string; name: string }>(
+          "SELECT type, name FROM sqlite_schema WHERE tbl_name IN ('movements', 'reservations') ORDER BY type, name",
+        )
+        .all();
     const objectsBefore = schemaObjects();
 
     const store = new SqliteStore({ filename });
-    await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }, { code: 'WH2', name: 'Second', kind: 'store' }], T0);
-    await store.catalogue.upsertVariants([{ sku: 'A', name: 'A' }, { sku: 'B', name: 'B' }], T0);
+    await store.catalogue.upsertLocations(
+      [
+        { code: 'WH1', name: 'Main', kind: 'warehouse' },
+        { code: 'WH2', name: 'Second', kind: 'store' },
+      ],
+      T0,
+    );
+    await store.catalogue.upsertVariants(
+      [
+        { sku: 'A', name: 'A' },
+        { sku: 'B', name: 'B' },
+      ],
+      T0,
+    );
     let id = 0;
     const commands = [
-      { type: 'receipt', sku: 'A', location: 'WH1', quantity: 10, reason: 'po 1', source: { system: 'wms', reference: 'r-1' } },
+      {
+        type: 'receipt',
+        sku: 'A',
+        location: 'WH1',
+        quantity: 10,
+        reason: 'po 1',
+        source: { system: 'wms', reference: 'r-1' },
+      },
       { type: 'sale', sku: 'A', location: 'WH1', quantity: 2 },
       { type: 'transfer_out', sku: 'A', location: 'WH1', toLocation: 'WH2', quantity: 3 },
       { type: 'reserve', sku: 'A', location: 'WH1', quantity: 2, expiresInS: 900 },
@@ -49,19 +72,46 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
       { type: 'order', sku: 'B', location: 'WH2', quantity: 1 },
     ];
     const answers = await store.ledger.applyBatch(
-      commands.map((command, index) => ({ ...command, key: `k${index}`, payloadHash: `h${index}`, occurredAt: T0 + index }) as unknown as LedgerCommand),
+      commands.map(
+        (command, index) =>
+          ({
+            ...command,
+            key: `k${index}`,
+            payloadHash: `h${index}`,
+            occurredAt: T0 + index,
+          }) as unknown as LedgerCommand,
+      ),
       T0 + 10,
       () => `res_${++id}`,
     );
-    assert.deepEqual(answers.map((answer) => answer.status), ['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
-    await store.ledger.applyBatch([{ type: 'commit', reservationId: 'res_1', quantity: 1, key: 'c1', payloadHash: 'hc1', occurredAt: T0 + 20 } as unknown as LedgerCommand], T0 + 20, () => 'unused');
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      ['applied', 'applied', 'applied', 'applied', 'applied', 'applied'],
+    );
+    await store.ledger.applyBatch(
+      [
+        {
+          type: 'commit',
+          reservationId: 'res_1',
+          quantity: 1,
+          key: 'c1',
+          payloadHash: 'hc1',
+          occurredAt: T0 + 20,
+        } as unknown as LedgerCommand,
+      ],
+      T0 + 20,
+      () => 'unused',
+    );
     const movementsBefore = old.prepare('SELECT * FROM movements ORDER BY id').all();
     const reservationsBefore = old.prepare('SELECT * FROM reservations ORDER BY id').all();
     assert.ok(movementsBefore.length >= 7);
     assert.equal(reservationsBefore.length, 2);
 
     const report = await store.migrate();
-    assert.deepEqual(report.applied, migrations.filter((each) => each.id >= '0005').map((each) => each.id));
+    assert.deepEqual(
+      report.applied,
+      migrations.filter((each) => each.id >= '0005').map((each) => each.id),
+    );
     assert.deepEqual(old.prepare('SELECT * FROM movements ORDER BY id').all(), movementsBefore, 'same rows, same ids');
     assert.deepEqual(old.prepare('SELECT * FROM reservations ORDER BY id').all(), reservationsBefore);
     assert.deepEqual(schemaObjects(), objectsBefore, 'same indexes (and automatic ones) and triggers');
@@ -69,18 +119,26 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
     const variantA = (old.prepare("SELECT id FROM variants WHERE sku = 'A'").get() as { id: number }).id;
     assert.deepEqual(
       (await store.ledger.listMovements('A', { limit: 10 }))?.items.map((item) => item.id),
-      (movementsBefore as { id: number; variant_id: number }[]).filter((row) => row.variant_id === variantA).map((row) => row.id).reverse(),
+      (movementsBefore as { id: number; variant_id: number }[])
+        .filter((row) => row.variant_id === variantA)
+        .map((row) => row.id)
+        .reverse(),
       'history by variant still served, newest first',
     );
 
     // The constraints still refuse what they refused.
-    const columns = 'command_key, leg, type, variant_id, location_id, version, d_on_hand, d_reserved, d_damaged, d_quarantine, d_in_transit, on_hand, reserved, damaged, quarantine, in_transit, guarded, occurred_at, recorded_at';
+    const columns =
+      'command_key, leg, type, variant_id, location_id, version, d_on_hand, d_reserved, d_damaged, d_quarantine, d_in_transit, on_hand, reserved, damaged, quarantine, in_transit, guarded, occurred_at, recorded_at';
     const insert = (type: string, guarded: number, onHand: number, reserved: number) =>
-      old.prepare(`INSERT INTO movements (${columns}) VALUES ('x', 0, ?, 1, 1, 99, 0, 0, 0, 0, 0, ?, ?, 0, 0, 0, ?, 1, 1)`).run(type, onHand, reserved, guarded);
+      old
+        .prepare(
+          `INSERT INTO movements (${columns}) VALUES ('x', 0, ?, 1, 1, 99, 0, 0, 0, 0, 0, ?, ?, 0, 0, 0, ?, 1, 1)`,
+        )
+        .run(type, onHand, reserved, guarded);
     assert.throws(() => insert('bogus', 0, 0, 0), /CHECK constraint failed/);
     assert.throws(() => insert('receipt', 2, 0, 0), /CHECK constraint failed/);
     assert.throws(() => insert('reserve', 1, 0, 1), /CHECK constraint failed/, 'the no-oversell backstop');
-    assert.throws(() => old.prepare("UPDATE movements SET on_hand = 0 WHERE id = 1").run(), /append-only/);
+    assert.throws(() => old.prepare('UPDATE movements SET on_hand = 0 WHERE id = 1').run(), /append-only/);
     assert.throws(() => old.prepare('DELETE FROM movements WHERE id = 1').run(), /append-only/);
     assert.throws(() => old.prepare("UPDATE reservations SET status = 'gone'").run(), /CHECK constraint failed/);
     old.close();
