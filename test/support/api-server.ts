@@ -5,12 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { IdSource } from '../../src/core/clock.js';
-import { buildServer } from '../../src/http/server.js';
-import { issueToken } from '../../src/api/tokens.js';
-import { GroupCommitter } from '../../src/store/group-commit.js';
+import type { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore, TokenScope } from '../../src/store/ledger-store.js';
-import { referenceTime } from './http-harness.js';
+import { referenceTime, serveOver } from './http-harness.js';
 import type { StoreFactory, TestStore } from './stores.js';
 
 export interface ApiServer {
@@ -28,18 +25,7 @@ export async function startApiServer(factory: StoreFactory, options: { logger?: 
   const testStore: TestStore = await factory.create();
   const { store } = testStore;
   const clock = { now: () => referenceTime };
-  let n = 0;
-  const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
-  const ledger = new GroupCommitter(store, clock, ids);
-  const app = await buildServer({ store, ledger, clock, ids, ...(options.logger ? { logger: options.logger } : {}) });
-  const tokens = {
-    read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,
-    write: (await issueToken(store, { name: 'writer', scope: 'write' }, clock, ids)).token,
-    admin: (await issueToken(store, { name: 'admin', scope: 'admin' }, clock, ids)).token,
-  };
-  async function call({ as = 'admin', headers, ...rest }: InjectOptions & { as?: TokenScope | null }) {
-    return app.inject({ ...rest, headers: { ...(as ? { authorization: `Bearer ${tokens[as]}` } : {}), ...headers } });
-  }
+  const { app, ledger, tokens, call } = await serveOver(store, clock, 'admin', options);
   return {
     app,
     store,

@@ -12,7 +12,7 @@ import type { Clock, IdSource } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
 import { issueToken } from '../../src/api/tokens.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
-import type { TokenScope } from '../../src/store/ledger-store.js';
+import type { LedgerStore, TokenScope } from '../../src/store/ledger-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 export const referenceTime = Date.parse('2026-03-02T09:00:00.000Z');
@@ -45,21 +45,7 @@ export async function startHttpHarness(options: { logger?: object } = {}): Promi
       t = ms;
     },
   };
-  let n = 0;
-  const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
-  const ledger = new GroupCommitter(store, clock, ids);
-  const app = await buildServer({ store, ledger, clock, ids, ...(options.logger ? { logger: options.logger } : {}) });
-  const tokens = {
-    read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,
-    write: (await issueToken(store, { name: 'writer', scope: 'write' }, clock, ids)).token,
-    admin: (await issueToken(store, { name: 'admin', scope: 'admin' }, clock, ids)).token,
-  };
-  async function call({ as = 'write', headers, ...rest }: InjectOptions & { as?: TokenScope | null }) {
-    return app.inject({
-      ...rest,
-      headers: { ...(as ? { authorization: `Bearer ${tokens[as]}` } : {}), ...headers },
-    });
-  }
+  const { app, ledger, ids, tokens, call } = await serveOver(store, clock, 'write', options);
   return {
     app,
     store,
@@ -100,6 +86,35 @@ export async function startHttpHarness(options: { logger?: object } = {}): Promi
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The part every test server shares: sequential ids, a group committer over the store, the
+ * Fastify app, one token per scope, and `call` (inject() with a scope's bearer token, or none
+ * with `as: null`; `defaultScope` when `as` is not given).
+ */
+export async function serveOver(
+  store: LedgerStore,
+  clock: Clock,
+  defaultScope: TokenScope,
+  options: { logger?: object } = {},
+) {
+  let n = 0;
+  const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
+  const ledger = new GroupCommitter(store, clock, ids);
+  const app = await buildServer({ store, ledger, clock, ids, ...(options.logger ? { logger: options.logger } : {}) });
+  const tokens: Record<TokenScope, string> = {
+    read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,
+    write: (await issueToken(store, { name: 'writer', scope: 'write' }, clock, ids)).token,
+    admin: (await issueToken(store, { name: 'admin', scope: 'admin' }, clock, ids)).token,
+  };
+  async function call({ as = defaultScope, headers, ...rest }: InjectOptions & { as?: TokenScope | null }) {
+    return app.inject({
+      ...rest,
+      headers: { ...(as ? { authorization: `Bearer ${tokens[as]}` } : {}), ...headers },
+    });
+  }
+  return { app, ledger, ids, tokens, call };
 }
 
 /** Assert an RFC 9457 problem with this status and code; returns its body. */
