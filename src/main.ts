@@ -139,8 +139,6 @@ export async function serve(config: Config): Promise<void> {
       `  e.g. curl -H 'Authorization: Bearer ${bootstrapToken}' ${address}/v1/stock/TEE-RED-M`,
     );
   }
-  process.stdout.write(`\n${lines.join('\n')}\n\n`);
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -155,8 +153,13 @@ export async function serve(config: Config): Promise<void> {
     await store.close();
     process.exit(0);
   };
-  process.once('SIGINT', (signal) => void stop(signal));
-  process.once('SIGTERM', (signal) => void stop(signal));
+  // `on`, not `once`: a second signal during the shutdown is ignored (the `stopping` guard)
+  // instead of killing the process before the group committer has applied what is queued.
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
+  // Announced only once a signal would shut down cleanly: a supervisor (or a test) that stops
+  // the process as soon as it sees the banner must never kill it mid-start.
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
 }
 
 const runtime: CliRuntime = { openStore, serve, stdout: process.stdout, stderr: process.stderr, env: process.env };

@@ -67,7 +67,7 @@ function onhand(args: string[], options: { record?: boolean; env?: NodeJS.Proces
 async function serve(
   args: string[],
   record = false,
-): Promise<{ banner: string; loaded: string[]; stop: () => Promise<number | null> }> {
+): Promise<{ banner: string; output: () => string; loaded: string[]; stop: () => Promise<number | null> }> {
   const run = recorded(record);
   const child = spawn(
     process.execPath,
@@ -80,13 +80,19 @@ async function serve(
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (signal) output += `\n[exited on ${signal}]`;
+      resolve(code);
+    }),
+  );
   for (let waited = 0; !output.includes('API docs'); waited += 50) {
     if (waited > 30_000 || child.exitCode !== null) throw new Error(`serve did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     banner: output,
+    output: () => output,
     loaded: run.log ? loaded(run.log) : [],
     stop: async () => {
       child.kill('SIGTERM');
@@ -138,7 +144,7 @@ describe('onhand binary', { concurrency: false }, () => {
       `the recorder saw the server load:\n${plain.loaded.join('\n')}`,
     );
     assert.deepEqual(demoOrSimulator(plain.loaded), []);
-    assert.equal(await plain.stop(), 0, 'a clean shutdown on SIGTERM');
+    assert.equal(await plain.stop(), 0, `a clean shutdown on SIGTERM:\n${plain.output()}`);
   });
 
   it('serve prints a one-time admin token on first start, loads the demo, and verify passes on it', async () => {
