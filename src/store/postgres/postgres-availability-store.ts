@@ -71,11 +71,7 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
       await this.availability.dryRunChunk(this.pool, ids, rules, now, report);
       after = ids[ids.length - 1]!;
     }
-    report.changes.sort(
-      (a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1),
-    );
-    report.changes = report.changes.slice(0, limit);
-    return report;
+    return this.biggestDropsFirst(report, limit);
   }
 
   async activateRuleSet(

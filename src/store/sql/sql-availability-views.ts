@@ -1,6 +1,7 @@
 import type { EpochMs } from '../../core/clock.js';
 import type {
   ChannelRecord,
+  DryRunReport,
   ListingQuantity,
   ListingRecord,
   RuleSetEvent,
@@ -152,5 +153,14 @@ export abstract class SqlAvailabilityViews {
 
   protected async countListedVariants(): Promise<number> {
     return Number((await this.views.get<{ n: number }>('SELECT count(DISTINCT variant_id) AS n FROM listings'))!.n);
+  }
+
+  /** A dry run's changes, biggest drop first (ties by listing id), at most `limit` of them. */
+  protected biggestDropsFirst(report: DryRunReport, limit: number): DryRunReport {
+    report.changes.sort(
+      (a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1),
+    );
+    report.changes = report.changes.slice(0, limit);
+    return report;
   }
 }

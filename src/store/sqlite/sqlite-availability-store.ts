@@ -70,11 +70,7 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
       after = ids[ids.length - 1]!;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    report.changes.sort(
-      (a, b) => a.proposed - a.current - (b.proposed - b.current) || (a.listingId < b.listingId ? -1 : 1),
-    );
-    report.changes = report.changes.slice(0, limit);
-    return report;
+    return this.biggestDropsFirst(report, limit);
   }
 
   async activateRuleSet(
