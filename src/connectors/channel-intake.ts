@@ -1,6 +1,74 @@
 import type { ChannelOrderLine } from './channel-connector.js';
 
 /**
+ * What a platform says about ONE order line, in one event. An order line is identified by
+ * `lineKey` (`<platform>:<account>:<order id>:<line id>`) in every event about it: the order
+ * itself, its edits, cancellations, fulfilments, refunds and returns. src/ingest folds each
+ * event into the line's state (src/core/orders) and writes to the ledger only the difference
+ * between the effect already applied and the effect the new state implies, so events may
+ * arrive in any order, twice, or years apart.
+ *
+ * `eventId` names the business event within the line (a fulfilment id, a refund line id,
+ * `order` for the order's own line): two deliveries of one event carry the same id, and the
+ * fold merges them (rules per kind in src/core/orders/line-state.ts).
+ */
+export interface OrderLineEvent {
+  lineKey: string;
+  /** Unique per business event within the line; never a delivery or poll id. */
+  eventId: string;
+  /** The platform's order id (shown in the audit as the movement's source reference). */
+  orderId: string;
+  /** The platform's line id within the order. */
+  lineId: string;
+  /** How to find the onhand variant: listing external id, then sku, then barcode. */
+  item: OrderLineItem;
+  /** When it happened at the source (epoch ms). */
+  occurredAt: number;
+  fact: OrderLineFact;
+}
+
+export interface OrderLineItem {
+  /** The listing's external id (Bol offer id), or another id a listing carries in externalRefs (Shopify variant gid). */
+  externalId: string;
+  sku: string | null;
+  barcode: string | null;
+}
+
+/** Who ships the line: the merchant (from its own locations) or the marketplace (Bol FBB, Amazon FBA). */
+export type FulfilledBy = 'merchant' | 'marketplace';
+
+/** Shopify's refund restock types (RefundLineItem.restock_type). */
+export type RestockType = 'cancel' | 'return' | 'legacy_restock' | 'no_restock';
+
+/**
+ * Platform location ids (`locationId`) are the platform's own (a Shopify Location gid); the
+ * ingest maps them to onhand location codes with the channel's `locationMap` setting.
+ */
+export type OrderLineFact =
+  /**
+   * The line as ordered (or as edited later): `quantity` units. `version` orders edits (the
+   * order's updated_at, or a platform revision): the greater version wins. `locationId` is
+   * where the platform says the line is sold or fulfilled from (a point-of-sale order), if it
+   * names one.
+   */
+  | { kind: 'ordered'; quantity: number; version: number; fulfilledBy: FulfilledBy; locationId: string | null }
+  /**
+   * Units cancelled. `quantity: null` cancels every unit not fulfilled and not refunded (a
+   * whole-order cancellation); a number is the total cancelled so far by this event id (Bol's
+   * quantityCancelled), so a later, larger figure under the same id supersedes a smaller one.
+   */
+  | { kind: 'cancelled'; quantity: number | null }
+  /**
+   * A fulfilment (shipment) of `quantity` units from `locationId`. `active: false` when the
+   * platform says it was cancelled or failed. The greater `version` (its updated_at) wins.
+   */
+  | { kind: 'fulfilled'; quantity: number; locationId: string | null; active: boolean; version: number }
+  /** A refund of `quantity` units with Shopify's restock semantics, restocked at `locationId` if named. */
+  | { kind: 'refunded'; quantity: number; restock: RestockType; locationId: string | null }
+  /** Units the customer sent back (a platform return), landing in quarantine at `locationId` if named. */
+  | { kind: 'returned'; quantity: number; locationId: string | null };
+
+/**
  * The intake side of the connector port: what a platform sends us (webhooks) or lets us read
  * (order polling), turned into platform-neutral intake events. A connector implements the
  * parts its platform has: Shopify signs webhooks, Bol.com is polled. Everything around these
