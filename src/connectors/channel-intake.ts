@@ -89,8 +89,8 @@ export type WebhookCheck = { ok: true } | { ok: false; reason: string };
 
 /** What one delivery means, whatever the platform. */
 export type IntakeEvent =
-  /** Order, cancellation or return lines: ledger facts keyed by the business event. */
-  | { kind: 'lines'; lines: ChannelOrderLine[] }
+  /** Events about channel order lines (orders, edits, cancellations, fulfilments, refunds, returns). */
+  | { kind: 'lines'; events: OrderLineEvent[] }
   /**
    * What the channel shows now for an item this connection pushes (our own push's echo, or an
    * edit made on the platform): never a ledger fact, only compared with the desired quantity.
@@ -103,8 +103,8 @@ export type IntakeEvent =
 
 /** One bounded poll: the lines seen and the position to continue from. */
 export interface OrderPollBatch {
-  lines: ChannelOrderLine[];
-  /** Opaque to ingest; saved only after the lines are applied, so a crash re-reads and the keys dedupe. */
+  events: OrderLineEvent[];
+  /** Opaque to ingest; saved only after the events are durably recorded, so a crash re-reads and the fold dedupes. */
   cursor: string;
   /** A request failed; the lines and cursor are still valid (partial progress). */
   error?: string;
