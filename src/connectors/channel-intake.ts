@@ -137,3 +137,11 @@ export function businessEventKey(
 ): string {
   return [platform, account, ...parts, kind].join(':');
 }
+
+/**
+ * The identity of one channel order line, `<platform>:<account>:<order id>:<line id>`: the same
+ * in every event about the line, whatever delivered it.
+ */
+export function orderLineKey(platform: string, account: string, orderId: string, lineId: string): string {
+  return [platform, account, orderId, lineId].join(':');
+}
