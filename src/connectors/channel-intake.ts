@@ -1,4 +1,5 @@
 import type { ChannelOrderLine } from './channel-connector.js';
+import type { OrderLineFact } from '../core/orders/line-events.js';
 
 /**
  * What a platform says about ONE order line, in one event. An order line is identified by
@@ -34,39 +35,8 @@ export interface OrderLineItem {
   barcode: string | null;
 }
 
-/** Who ships the line: the merchant (from its own locations) or the marketplace (Bol FBB, Amazon FBA). */
-export type FulfilledBy = 'merchant' | 'marketplace';
-
-/** Shopify's refund restock types (RefundLineItem.restock_type). */
-export type RestockType = 'cancel' | 'return' | 'legacy_restock' | 'no_restock';
-
-/**
- * Platform location ids (`locationId`) are the platform's own (a Shopify Location gid); the
- * ingest maps them to onhand location codes with the channel's `locationMap` setting.
- */
-export type OrderLineFact =
-  /**
-   * The line as ordered (or as edited later): `quantity` units. `version` orders edits (the
-   * order's updated_at, or a platform revision): the greater version wins. `locationId` is
-   * where the platform says the line is sold or fulfilled from (a point-of-sale order), if it
-   * names one.
-   */
-  | { kind: 'ordered'; quantity: number; version: number; fulfilledBy: FulfilledBy; locationId: string | null }
-  /**
-   * Units cancelled. `quantity: null` cancels every unit not fulfilled and not refunded (a
-   * whole-order cancellation); a number is the total cancelled so far by this event id (Bol's
-   * quantityCancelled), so a later, larger figure under the same id supersedes a smaller one.
-   */
-  | { kind: 'cancelled'; quantity: number | null }
-  /**
-   * A fulfilment (shipment) of `quantity` units from `locationId`. `active: false` when the
-   * platform says it was cancelled or failed. The greater `version` (its updated_at) wins.
-   */
-  | { kind: 'fulfilled'; quantity: number; locationId: string | null; active: boolean; version: number }
-  /** A refund of `quantity` units with Shopify's restock semantics, restocked at `locationId` if named. */
-  | { kind: 'refunded'; quantity: number; restock: RestockType; locationId: string | null }
-  /** Units the customer sent back (a platform return), landing in quarantine at `locationId` if named. */
-  | { kind: 'returned'; quantity: number; locationId: string | null };
+/** The facts themselves are the core's (src/core/orders/line-events.ts): the fold lives there. */
+export type { FulfilledBy, OrderLineFact, RestockType } from '../core/orders/line-events.js';
 
 /**
  * The intake side of the connector port: what a platform sends us (webhooks) or lets us read

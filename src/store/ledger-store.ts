@@ -1,3 +1,4 @@
+import type { OrderLinePort } from './order-lines-port.js';
 import type { EpochMs } from '../core/clock.js';
 import type { BatchItem, CommandAnswer, LevelView, ReservationView } from '../core/ledger/apply-commands.js';
 import type { AvailabilityPort } from './availability-store.js';
@@ -268,6 +269,7 @@ export interface TokenPort {
  * | `availability` | channels, listings, mappings, rule sets, stored desired quantities, recompute |
  * | `outbox` | channel leases, claims and results, sync status, dead letters, poll cursors, drift notices |
  * | `tokens` | API tokens |
+ * | `orders` | channel order lines: folded state, applied effect, the intake inbox |
  *
  * What belongs to the database as a whole (migrations, closing, the cross-engine dump) stays
  * on the store itself. The slices of one store share its connections and transactions: a
@@ -281,6 +283,7 @@ export interface LedgerStore {
   readonly availability: AvailabilityPort;
   readonly outbox: OutboxPort;
   readonly tokens: TokenPort;
+  readonly orders: OrderLinePort;
 
   /** Apply pending numbered migrations. Safe to call concurrently from several processes. */
   migrate(): Promise<MigrationReport>;

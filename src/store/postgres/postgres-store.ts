@@ -9,6 +9,7 @@ import { PostgresDispatch } from './postgres-dispatch.js';
 import { PostgresLedger } from './postgres-ledger.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresExecutor } from './postgres-executor.js';
+import { SqlOrderLines } from '../sql/sql-order-lines.js';
 import { SqlTokens } from '../sql/sql-tokens.js';
 
 /** The production store: PostgreSQL through `pg`, shared by several onhand processes. */
@@ -38,6 +39,7 @@ export class PostgresStore implements LedgerStore {
   readonly availability: PostgresAvailabilityStore;
   readonly outbox: PostgresDispatch;
   readonly tokens: SqlTokens;
+  readonly orders: SqlOrderLines;
   private readonly db: PostgresPool;
   private readonly pool: pg.Pool;
   private readonly sql: PostgresExecutor;
@@ -53,6 +55,7 @@ export class PostgresStore implements LedgerStore {
     this.availability = new PostgresAvailabilityStore(this.db, availability, sql);
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work), sql);
     this.tokens = new SqlTokens(sql);
+    this.orders = new SqlOrderLines(sql);
   }
 
   /** Batches re-run after a retryable conflict (for benchmarks and tests). */

@@ -9,6 +9,7 @@ import { SqliteCatalogue } from './sqlite-catalogue.js';
 import { SqliteDispatch } from './sqlite-dispatch.js';
 import { SqliteLedger } from './sqlite-ledger.js';
 import { SqliteExecutor } from './sqlite-executor.js';
+import { SqlOrderLines } from '../sql/sql-order-lines.js';
 import { SqlTokens } from '../sql/sql-tokens.js';
 
 /**
@@ -39,6 +40,7 @@ export class SqliteStore implements LedgerStore {
   readonly availability: SqliteAvailabilityStore;
   readonly outbox: SqliteDispatch;
   readonly tokens: SqlTokens;
+  readonly orders: SqlOrderLines;
   private readonly db: Database.Database;
   private readonly sql: SqliteExecutor;
 
@@ -66,6 +68,7 @@ export class SqliteStore implements LedgerStore {
     this.availability = new SqliteAvailabilityStore(this.db, availability, this.sql);
     this.outbox = new SqliteDispatch(this.db, this.sql);
     this.tokens = new SqlTokens(this.sql);
+    this.orders = new SqlOrderLines(this.sql);
   }
 
   async migrate(): Promise<MigrationReport> {
