@@ -19,6 +19,8 @@ import type { Clock } from './core/clock.js';
 import { connectChannel } from './connectors/connector-registry.js';
 import type { ChannelRecord } from './store/availability-store.js';
 import { OrderPolling } from './ingest/order-polling.js';
+import { OrderLineIntake, startOrderLineRetries } from './ingest/order-line-intake.js';
+import { storeOrderItemMatcher } from './ingest/order-item-match.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
 import { defaultRetryPolicy } from './sync/retry-policy.js';
 
@@ -57,9 +59,16 @@ export async function serve(config: Config): Promise<void> {
   // `serve` needs them, so the other commands (and the crash tests' dispatcher processes,
   // which import channelRuntime from here) start without them.
   const { buildServer } = await import('./http/server.js');
+  const orders = new OrderLineIntake({
+    store,
+    ledger,
+    clock: systemClock,
+    match: storeOrderItemMatcher(store.availability),
+  });
   const app = await buildServer({
     store,
     ledger,
+    orders,
     clock: systemClock,
     ids: randomIds,
     logger: { level: config.logLevel },
@@ -112,17 +121,24 @@ export async function serve(config: Config): Promise<void> {
   // Orders of the polled platforms, under the same owner and lease as their push loop.
   const polling = new OrderPolling({
     store,
-    ledger,
+    orders,
     clock: systemClock,
     owner,
     channels: runtimes,
-    onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
+    onError: (channel, error) => logger.warn({ channel, err: error }, 'order poll error'),
     onOrders: (channel, report) => {
-      if (report.applied + report.refused.length + report.unmapped.length > 0)
+      if (report.changed + report.blocked.length + report.invalid.length > 0)
         logger.info({ channel, ...report }, 'channel orders ingested');
     },
   });
   polling.start();
+  // Blocked lines and steps a crash left pending are taken up again in the background.
+  const retries = startOrderLineRetries(orders, {
+    onError: (error) => logger.warn({ err: error }, 'order line retry failed'),
+    onReport: (report) => {
+      if (report.changed > 0) logger.info({ changed: report.changed }, 'order lines applied from the intake inbox');
+    },
+  });
 
   const lines = [
     `onhand is running on ${describeDatabase(config)}`,
@@ -146,6 +162,7 @@ export async function serve(config: Config): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await app.close(); // stops accepting requests, finishes in-flight ones
     await polling.stop();
+    await retries.stop();
     await propagation.stop();
     await demoChannels?.stop();
     await sweeper.stop();

@@ -53,6 +53,15 @@ export const limits = Object.freeze({
    * enough for the order webhook of a sale the channel took to arrive (docs/RELIABILITY.md, section 11).
    */
   driftGraceMs: 60_000,
+  /**
+   * A channel order line whose moves are still pending this long after they were written is
+   * taken up again by the retry sweep (its writer crashed between writing and submitting them).
+   */
+  orderLinePendingStaleMs: 60_000,
+  /** Order lines taken up per retry sweep (the inbox retry and the pending steps). */
+  orderLineRetryBatchMax: 500,
+  /** Pause between two retry sweeps of blocked and stale order lines. */
+  orderLineRetryIntervalMs: 30_000,
   /** Push-latency samples kept (sync status reads the last 15 minutes of them). */
   pushSampleRetentionMs: 60 * 60 * 1000,
   /**

@@ -32,6 +32,7 @@ export const errorRegistry = {
   ONH_ERR_CHANNEL_NOT_FOUND: { status: 404, title: 'No channel with this code' },
   ONH_ERR_LISTING_NOT_FOUND: { status: 404, title: 'No listing with this id' },
   ONH_ERR_RULE_SET_NOT_FOUND: { status: 404, title: 'No rule set with this version' },
+  ONH_ERR_ORDER_LINE_NOT_FOUND: { status: 404, title: 'No order line of this channel with these ids' },
   ONH_ERR_REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
   ONH_ERR_INSUFFICIENT: { status: 409, title: 'Not enough stock available' },
   ONH_ERR_IDEMPOTENCY_CONFLICT: { status: 409, title: 'The idempotency key was used with a different payload' },

@@ -15,6 +15,9 @@ import { apiPlugin } from './plugins/api.js';
 import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
 import { syncPlugin } from './plugins/sync.js';
+import { ordersPlugin } from './plugins/orders.js';
+import { OrderLineIntake } from '../ingest/order-line-intake.js';
+import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
 
 export interface ServerDeps {
   store: LedgerStore;
@@ -24,6 +27,8 @@ export interface ServerDeps {
   ids: IdSource;
   /** `true`, pino options, or off. @default false */
   logger?: boolean | object;
+  /** The order-line intake shared with the poll loops and the retry sweep; built from the store when absent. */
+  orders?: OrderLineIntake;
 }
 
 /** Socket bounds besides limits.requestTimeoutMs; their reasons are in core/limits.ts. */
@@ -139,10 +144,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   await app.register(availabilityPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  const intake =
+    deps.orders ??
+    new OrderLineIntake({
+      store: deps.store,
+      ledger: deps.ledger,
+      clock: deps.clock,
+      match: storeOrderItemMatcher(deps.store.availability),
+    });
+  await app.register(ordersPlugin, { prefix: '/v1', store: deps.store, intake, clock: deps.clock });
   await app.register(webhooksPlugin, {
     prefix: '/webhooks',
     store: deps.store,
-    ledger: deps.ledger,
+    orders: intake,
     clock: deps.clock,
   });
   return app;

@@ -2,10 +2,9 @@ import type { Clock } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import { pollsOrders, type ChannelConnector } from '../connectors/channel-connector.js';
 import type { OrderPollIntake } from '../connectors/channel-intake.js';
-import type { GroupCommitter } from '../store/group-commit.js';
 import type { AvailabilityPort } from '../store/availability-store.js';
 import type { OutboxPort } from '../store/outbox-port.js';
-import { ingestOrderLines, type OrderIngestReport } from './order-lines.js';
+import type { OrderIngestReport, OrderLineIntake } from './order-line-intake.js';
 
 /** A connected channel; only those whose connector polls orders (channel-intake.ts) are polled. */
 export interface PolledChannel {
@@ -16,9 +15,10 @@ export interface PolledChannel {
 export interface OrderPollingOptions {
   store: {
     availability: Pick<AvailabilityPort, 'getChannel'>;
-    outbox: Pick<OutboxPort, 'acquireLease' | 'loadCursor' | 'saveCursor' | 'listingByExternalId'>;
+    outbox: Pick<OutboxPort, 'acquireLease' | 'loadCursor' | 'saveCursor'>;
   };
-  ledger: GroupCommitter;
+  /** Folds order-line events into the lines' state and applies the difference. */
+  orders: OrderLineIntake;
   clock: Clock;
   /** This process, as the channel lease knows it (the dispatcher uses the same owner and lease). */
   owner: string;
@@ -71,8 +71,9 @@ export class OrderPolling {
 
   /**
    * One poll of a channel's orders, if this process holds the channel's lease: poll from the
-   * saved cursor, apply the lines to the ledger (durably), THEN save the cursor, so a crash in
-   * between re-reads the same orders and their keys answer `exists`.
+   * saved cursor, fold the events into their lines and apply them (durably, or keep the line in
+   * the intake inbox), THEN save the cursor, so a crash in between re-reads the same orders and
+   * the fold finds nothing new.
    */
   async pollOnce(channel: string): Promise<OrderIngestReport | null> {
     const polled = this.channels.find((each) => each.channel === channel);
@@ -86,7 +87,7 @@ export class OrderPolling {
     const record = await store.availability.getChannel(channel);
     if (!record) return null;
     const batch = await polled.connector.pollOrders(await store.outbox.loadCursor(channel));
-    const report = await ingestOrderLines(batch.lines, record, store.outbox, this.options.ledger);
+    const report = await this.options.orders.ingest(record, batch.events);
     await store.outbox.saveCursor(channel, batch.cursor, clock.now());
     if (batch.error) this.options.onError(channel, new Error(batch.error));
     this.options.onOrders?.(channel, report);

@@ -5,16 +5,16 @@ import { takesWebhooks, type ChannelConnector } from '../connectors/channel-conn
 import type { WebhookDelivery } from '../connectors/channel-intake.js';
 import { connectChannel } from '../connectors/connector-registry.js';
 import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
-import type { GroupCommitter } from '../store/group-commit.js';
 import type { OutboxPort } from '../store/outbox-port.js';
-import { ingestOrderLines, type OrderIngestReport } from './order-lines.js';
+import { emptyReport, type OrderIngestReport, type OrderLineIntake } from './order-line-intake.js';
 
 export interface WebhookIntakeDeps {
   store: {
     availability: Pick<AvailabilityPort, 'getChannel'>;
-    outbox: Pick<OutboxPort, 'noticeChannelLevel' | 'listingByExternalId'>;
+    outbox: Pick<OutboxPort, 'noticeChannelLevel'>;
   };
-  ledger: GroupCommitter;
+  /** Folds order-line events into the lines' state and applies the difference. */
+  orders: OrderLineIntake;
   clock: Clock;
   /** The connector of a channel; @default connectChannel (connector-registry.ts). */
   connect?: (channel: ChannelRecord, clock: Clock) => ChannelConnector | undefined;
@@ -63,17 +63,18 @@ export function cachedConnectors(
   };
 }
 
-const nothing = (): OrderIngestReport => ({ applied: 0, replayed: 0, refused: [], unmapped: [] });
+const nothing = (): OrderIngestReport => emptyReport();
 
 /**
  * One signed webhook delivery, platform-neutral:
  * 1. the channel must exist, be of the route's platform and have a connector that takes webhooks;
  * 2. the connector verifies the RAW bytes (signature, account) before anything is parsed,
  *    logged or stored;
- * 3. the connector parses it into an intake event, whose lines carry keys from the BUSINESS
- *    event (never the delivery id), so a redelivery or a duplicate changes nothing;
- * 4. lines are applied as ledger facts (durably, before the caller answers); a level update is
- *    compared with the desired quantity and never becomes a fact.
+ * 3. the connector parses it into order-line events named by the BUSINESS event (never the
+ *    delivery id), so a redelivery or a duplicate folds to the same line state;
+ * 4. the events are folded into their lines and the difference applied to the ledger, or the
+ *    line kept in the intake inbox: durably either way, before the caller answers 2xx. A level
+ *    update is compared with the desired quantity and never becomes a fact.
  */
 export async function receiveWebhook(
   deps: WebhookIntakeDeps,
@@ -124,7 +125,7 @@ export async function receiveWebhook(
       };
     }
     case 'lines': {
-      const report = await ingestOrderLines(event.lines, channel, deps.store.outbox, deps.ledger);
+      const report = await deps.orders.ingest(channel, event.events);
       return { status: 'accepted', channel: channel.code, ignored: false, report };
     }
   }

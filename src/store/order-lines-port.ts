@@ -60,9 +60,11 @@ export interface OrderLinePort {
     next: string | null;
   }>;
   /** Lines to take up again: blocked, or with moves pending older than `pendingBefore`. */
-  linesToRetry(options: { channel?: string | undefined; pendingBefore: EpochMs; limit: number }): Promise<
-    { channel: string; lineKey: string }[]
-  >;
+  linesToRetry(options: {
+    channel?: string | undefined;
+    pendingBefore: EpochMs;
+    limit: number;
+  }): Promise<{ channel: string; lineKey: string }[]>;
   /** Lines counted by status, per channel. */
   countLines(): Promise<{ channel: string; status: OrderLineStatus; lines: number }[]>;
 }

@@ -4,14 +4,14 @@ import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import { webhookPlatforms } from '../../connectors/connector-registry.js';
 import { cachedConnectors, receiveWebhook } from '../../ingest/webhook-intake.js';
-import type { GroupCommitter } from '../../store/group-commit.js';
+import type { OrderLineIntake } from '../../ingest/order-line-intake.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
 import { ProblemError } from '../errors.js';
 import { problemResponses } from '../schemas.js';
 
 export interface WebhooksDeps {
   store: LedgerStore;
-  ledger: GroupCommitter;
+  orders: OrderLineIntake;
   clock: Clock;
 }
 
@@ -43,10 +43,11 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
           ),
           response: {
             200: Type.Object({
-              applied: Type.Integer(),
-              replayed: Type.Integer(),
-              refused: Type.Integer(),
-              unmapped: Type.Integer(),
+              events: Type.Integer({ description: 'Order-line events in the delivery' }),
+              changed: Type.Integer({ description: 'Lines whose ledger effect changed' }),
+              unchanged: Type.Integer({ description: 'Lines the delivery taught nothing new (duplicates)' }),
+              blocked: Type.Integer({ description: 'Lines kept in the intake inbox (GET /v1/intake/inbox)' }),
+              invalid: Type.Integer({ description: 'Events refused for text no store may hold' }),
               ignored: Type.Boolean(),
             }),
             ...problemResponses([400, 401, 404, 413, 500, 503]),
@@ -87,13 +88,14 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
             { channel: receipt.channel, item: receipt.drift.externalId, shown: receipt.drift.shown },
             'channel drift noticed',
           );
-        if (report.refused.length > 0 || report.unmapped.length > 0)
-          request.log.warn({ channel: receipt.channel, report }, 'webhook lines not applied');
+        if (report.blocked.length > 0 || report.invalid.length > 0)
+          request.log.warn({ channel: receipt.channel, report }, 'order lines kept in the intake inbox');
         return {
-          applied: report.applied,
-          replayed: report.replayed,
-          refused: report.refused.length,
-          unmapped: report.unmapped.length,
+          events: report.events,
+          changed: report.changed,
+          unchanged: report.unchanged,
+          blocked: report.blocked.length,
+          invalid: report.invalid.length,
           ignored: receipt.ignored,
         };
       },

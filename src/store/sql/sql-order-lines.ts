@@ -103,9 +103,11 @@ export class SqlOrderLines implements OrderLinePort {
     return { lines, next: rows.length > options.limit && last ? `${last.updatedAt}:${last.lineKey}` : null };
   }
 
-  async linesToRetry(options: { channel?: string | undefined; pendingBefore: number; limit: number }): Promise<
-    { channel: string; lineKey: string }[]
-  > {
+  async linesToRetry(options: {
+    channel?: string | undefined;
+    pendingBefore: number;
+    limit: number;
+  }): Promise<{ channel: string; lineKey: string }[]> {
     const text = this.sql.dialect.name === 'postgres' ? '$1::text' : '$1';
     const rows = await this.sql.all<{ channel: string; line_key: string }>(
       `SELECT c.code AS channel, o.line_key FROM order_lines o JOIN channels c ON c.id = o.channel_id

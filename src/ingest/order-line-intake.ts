@@ -1,0 +1,373 @@
+import type { Clock } from '../core/clock.js';
+import { jsonFaults } from '../core/json-bounds.js';
+import { limits } from '../core/limits.js';
+import type { CommandAnswer } from '../core/ledger/apply-commands.js';
+import type { LedgerCommand } from '../core/ledger/command.js';
+import type { LineFactEvent, ShipmentSource } from '../core/orders/line-events.js';
+import { lineEffect, type LineEffect, type RoutingContext } from '../core/orders/line-effect.js';
+import { applyMoves, lineMoves, type LineMove } from '../core/orders/line-moves.js';
+import { emptyLineState, foldLine, lineUnits, sameLineState } from '../core/orders/line-state.js';
+import type { OrderLineEvent, OrderLineItem } from '../connectors/channel-intake.js';
+import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { CataloguePort, LedgerPort } from '../store/ledger-store.js';
+import type { OrderLinePort, OrderLineRecord, PendingMoves } from '../store/order-lines-port.js';
+import { payloadHash } from './payload-hash.js';
+
+/**
+ * Channel order lines in: every event about a line is folded into the line's state
+ * (src/core/orders/line-state.ts) and the ledger is written only the difference between the
+ * effect already applied and the effect the new state implies (line-effect.ts, line-moves.ts).
+ * So any permutation, duplication or redelivery of a line's events ends in the same ledger.
+ *
+ * Durability and exactly-once, per line:
+ * 1. the new state and the moves of this step are written first (`pending`, compare-and-set on
+ *    the row version), with keys `<line key>:<step>:<index>` that are never reused;
+ * 2. the moves are submitted to the ledger (group commit, durable before it answers);
+ * 3. the applied effect is advanced and `pending` cleared.
+ * A crash after 1 leaves `pending`: the next event of the line, a retry or the sweep submits
+ * the same moves under the same keys, and the ledger answers `exists` for those already applied.
+ *
+ * A line that cannot be applied yet (no variant matches its item, an unknown platform location,
+ * a refusal) is kept with status `blocked` and its reason: the intake inbox. Its state is kept,
+ * so it is applied whole once a listing or mapping makes it applicable, or on a retry.
+ */
+export interface OrderIngestReport {
+  /** Events received. */
+  events: number;
+  /** Lines whose ledger effect changed. */
+  changed: number;
+  /** Lines that learnt nothing new (duplicates, redeliveries). */
+  unchanged: number;
+  /** Marketplace-fulfilled lines recorded for information only. */
+  info: number;
+  /** Lines kept in the intake inbox, with the reason. */
+  blocked: { lineKey: string; reason: string }[];
+  /** Events refused before folding (text no store may hold, a quantity out of bounds). */
+  invalid: { lineKey: string; eventId: string; reason: string }[];
+  /** Units recorded as true oversells (the channel's whole pool short). */
+  oversold: number;
+}
+
+export function emptyReport(): OrderIngestReport {
+  return { events: 0, changed: 0, unchanged: 0, info: 0, blocked: [], invalid: [], oversold: 0 };
+}
+
+/** The item of a line as an onhand sku: mapping, listing, listing ref, sku, then barcode. */
+export type OrderItemMatcher = (channel: string, item: OrderLineItem) => Promise<string | null>;
+
+export interface OrderLineIntakeDeps {
+  store: {
+    orders: OrderLinePort;
+    ledger: Pick<LedgerPort, 'getStock'>;
+    catalogue: Pick<CataloguePort, 'listLocations'>;
+    availability: Pick<AvailabilityPort, 'getChannel'>;
+  };
+  ledger: GroupCommitter;
+  clock: Clock;
+  match: OrderItemMatcher;
+}
+
+/** The `orders` entry of a channel's settings. */
+export interface ChannelOrderSettings {
+  /** Platform location id -> onhand location code. */
+  locationMap: Record<string, string>;
+  /** Who reports shipments for stock: the channel's fulfilments (default) or an outside system through the API. */
+  shipments: ShipmentSource;
+}
+
+export function channelOrderSettings(channel: Pick<ChannelRecord, 'settings'>): ChannelOrderSettings {
+  const raw = channel.settings.orders;
+  const orders = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const map = orders.locationMap;
+  const locationMap: Record<string, string> = {};
+  if (map !== null && typeof map === 'object')
+    for (const [key, value] of Object.entries(map as Record<string, unknown>))
+      if (typeof value === 'string') locationMap[key] = value;
+  return { locationMap, shipments: orders.shipments === 'api' ? 'api' : 'channel' };
+}
+
+const moveAttemptsMax = 8;
+
+function validEvent(event: OrderLineEvent): string | null {
+  const fault = jsonFaults(event, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
+  if (fault) return `${fault.path} ${fault.message}`;
+  const fact = event.fact as { kind?: unknown; quantity?: unknown };
+  if (!['ordered', 'cancelled', 'fulfilled', 'refunded', 'returned'].includes(String(fact.kind)))
+    return `unknown order line event kind ${JSON.stringify(String(fact.kind)).slice(0, 60)}`;
+  if (fact.quantity !== null && !(Number.isSafeInteger(fact.quantity) && (fact.quantity as number) >= 0))
+    return 'quantity is not a whole number of units';
+  if ((fact.quantity as number) > limits.quantityMax) return `quantity above ${limits.quantityMax}`;
+  if (event.lineKey.length > limits.idempotencyKeyLengthMax - 24) return 'line key too long';
+  return null;
+}
+
+export class OrderLineIntake {
+  constructor(private readonly deps: OrderLineIntakeDeps) {}
+
+  /** Fold and apply one delivery's (or one poll's) events; resolves once every line is durably recorded. */
+  async ingest(channel: ChannelRecord, events: readonly OrderLineEvent[]): Promise<OrderIngestReport> {
+    const report = emptyReport();
+    report.events = events.length;
+    const byLine = new Map<string, OrderLineEvent[]>();
+    for (const event of events) {
+      const fault = validEvent(event);
+      if (fault !== null) {
+        report.invalid.push({ lineKey: event.lineKey, eventId: event.eventId, reason: fault });
+        continue;
+      }
+      const list = byLine.get(event.lineKey) ?? [];
+      list.push(event);
+      byLine.set(event.lineKey, list);
+    }
+    await Promise.all(
+      [...byLine.values()].map(async (lineEvents) => {
+        const outcome = await this.processLine(channel, lineEvents[0]!.lineKey, lineEvents);
+        this.count(report, outcome);
+      }),
+    );
+    return report;
+  }
+
+  /** Take a line up again (the inbox's retry, or a pending step left by a crash). */
+  async retry(channelCode: string, lineKey: string): Promise<LineOutcome> {
+    const channel = await this.deps.store.availability.getChannel(channelCode);
+    if (!channel) return { kind: 'blocked', lineKey, reason: `no channel ${channelCode}` };
+    return this.processLine(channel, lineKey, [], true);
+  }
+
+  /** Retry blocked lines and pending steps older than `pendingOlderThanMs` (bounded). */
+  async retryDue(options: { channel?: string | undefined; limit?: number; pendingOlderThanMs?: number } = {}) {
+    const report = emptyReport();
+    const due = await this.deps.store.orders.linesToRetry({
+      channel: options.channel,
+      pendingBefore: this.deps.clock.now() - (options.pendingOlderThanMs ?? limits.orderLinePendingStaleMs),
+      limit: options.limit ?? limits.orderLineRetryBatchMax,
+    });
+    for (const { channel, lineKey } of due) this.count(report, await this.retry(channel, lineKey));
+    return report;
+  }
+
+  private count(report: OrderIngestReport, outcome: LineOutcome): void {
+    switch (outcome.kind) {
+      case 'changed':
+        report.changed += 1;
+        report.oversold += outcome.oversold;
+        break;
+      case 'unchanged':
+        report.unchanged += 1;
+        break;
+      case 'info':
+        report.info += 1;
+        break;
+      case 'blocked':
+        report.blocked.push({ lineKey: outcome.lineKey, reason: outcome.reason });
+        break;
+    }
+  }
+
+  private async processLine(
+    channel: ChannelRecord,
+    lineKey: string,
+    events: readonly OrderLineEvent[],
+    force = false,
+  ): Promise<LineOutcome> {
+    const { store, clock } = this.deps;
+    const facts: LineFactEvent[] = events.map((event) => ({
+      eventId: event.eventId,
+      occurredAt: event.occurredAt,
+      fact: event.fact,
+    }));
+    for (let attempt = 0; attempt < moveAttemptsMax; attempt += 1) {
+      const stored = await store.orders.getLine(channel.code, lineKey);
+      if (stored === null && events.length === 0) return { kind: 'blocked', lineKey, reason: 'no such order line' };
+      const record = stored ?? this.newRecord(channel.code, events[0]!);
+      if (record.pending !== null) {
+        await this.drain(record, channel);
+        continue;
+      }
+      const state = foldLine(record.state, facts);
+      if (record.version > 0 && !force && sameLineState(state, record.state) && record.status !== 'blocked')
+        return { kind: 'unchanged' };
+      const item = events.length > 0 ? events[events.length - 1]!.item : record.item;
+      const sku = record.sku ?? (await this.deps.match(channel.code, item));
+      const next: OrderLineRecord = { ...record, item, state, updatedAt: clock.now() };
+      if (sku === null) {
+        const reason = `unmapped: no mapping, listing, sku or barcode of channel ${channel.code} matches item ${JSON.stringify(item.externalId)}${item.sku ? ` (sku ${JSON.stringify(item.sku)})` : ''}`;
+        if (!(await store.orders.saveLine({ ...next, status: 'blocked', reason }))) continue;
+        return { kind: 'blocked', lineKey, reason };
+      }
+      next.sku = sku;
+      const context = await this.routingContext(channel, sku);
+      const result = lineEffect(lineUnits(state, context.shipments), record.applied, context.routing);
+      if (result.kind !== 'effect') {
+        const status = result.kind === 'info' ? 'info' : 'blocked';
+        if (!(await store.orders.saveLine({ ...next, status, reason: result.reason }))) continue;
+        return result.kind === 'info' ? { kind: 'info' } : { kind: 'blocked', lineKey, reason: result.reason };
+      }
+      const moves = lineMoves(record.applied, result.effect);
+      if (moves.length === 0) {
+        if (!(await store.orders.saveLine({ ...next, status: statusOf(record.applied), reason: null }))) continue;
+        return { kind: 'unchanged' };
+      }
+      const pending: PendingMoves = {
+        step: record.seq + 1,
+        sku,
+        pool: [...result.pool],
+        moves,
+        target: result.effect,
+        occurredAt: Math.min(Math.max(state.lastEventAt, 0) || clock.now(), clock.now()),
+      };
+      const written = { ...next, pending, seq: pending.step, status: 'open' as const, reason: null };
+      if (!(await store.orders.saveLine(written))) continue;
+      return this.drain({ ...written, version: record.version + 1 }, channel);
+    }
+    return { kind: 'blocked', lineKey, reason: 'too many concurrent changes to this line; retried later' };
+  }
+
+  /** Submit a line's pending moves and record what they did. */
+  private async drain(record: OrderLineRecord, channel: ChannelRecord): Promise<LineOutcome> {
+    const pending = record.pending!;
+    const commands = pending.moves.map((move, index) => this.command(channel, record, pending, move, index));
+    const answers: CommandAnswer[] = await this.deps.ledger.submit(commands);
+    const done: LineMove[] = [];
+    let refusal: string | null = null;
+    let oversold = 0;
+    answers.forEach((answer, index) => {
+      if (answer.status === 'applied' || answer.status === 'exists') {
+        done.push(pending.moves[index]!);
+        oversold += (answer as { oversold?: number }).oversold ?? 0;
+      } else
+        refusal ??= `${pending.moves[index]!.type} of ${pending.moves[index]!.quantity} at ${pending.moves[index]!.location} refused: ${answer.status}${answer.detail ? ` (${answer.detail})` : ''}`;
+    });
+    const applied: LineEffect = refusal === null ? pending.target : applyMoves(record.applied, done);
+    const saved = await this.deps.store.orders.saveLine({
+      ...record,
+      applied,
+      pending: null,
+      status: refusal === null ? statusOf(applied) : 'blocked',
+      reason: refusal,
+      updatedAt: this.deps.clock.now(),
+    });
+    if (!saved) return { kind: 'unchanged' };
+    return refusal === null
+      ? { kind: 'changed', oversold }
+      : { kind: 'blocked', lineKey: record.lineKey, reason: refusal };
+  }
+
+  private command(
+    channel: ChannelRecord,
+    record: OrderLineRecord,
+    pending: PendingMoves,
+    move: LineMove,
+    index: number,
+  ): LedgerCommand {
+    const key = `${record.lineKey}:${pending.step}:${index}`;
+    const meaning = { line: record.lineKey, step: pending.step, index, move, sku: pending.sku, pool: pending.pool };
+    const base = {
+      key,
+      payloadHash: payloadHash(meaning),
+      sku: pending.sku,
+      location: move.location,
+      quantity: move.quantity,
+      occurredAt: pending.occurredAt,
+      source: { system: channel.platform, reference: record.orderId },
+      note: `channel ${channel.code} order ${record.orderId} line ${record.lineId}`,
+    };
+    switch (move.type) {
+      case 'order':
+        return { ...base, type: 'order', pool: pending.pool } as LedgerCommand;
+      case 'cancellation':
+        return { ...base, type: 'cancellation' };
+      case 'shipment':
+        return { ...base, type: 'shipment' };
+      case 'return':
+        return { ...base, type: 'return', to: move.to };
+      case 'status':
+        return { ...base, type: 'status', from: 'quarantine', to: 'on_hand' };
+    }
+  }
+
+  private newRecord(channel: string, event: OrderLineEvent): OrderLineRecord {
+    const now = this.deps.clock.now();
+    return {
+      channel,
+      lineKey: event.lineKey,
+      orderId: event.orderId,
+      lineId: event.lineId,
+      item: event.item,
+      sku: null,
+      state: emptyLineState(),
+      applied: {},
+      pending: null,
+      seq: 0,
+      version: 0,
+      status: 'open',
+      reason: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  private async routingContext(
+    channel: ChannelRecord,
+    sku: string,
+  ): Promise<{ routing: RoutingContext; shipments: ShipmentSource }> {
+    const settings = channelOrderSettings(channel);
+    const locations = await this.deps.store.catalogue.listLocations();
+    const kind = new Map(locations.map((location) => [location.code, location.kind]));
+    const pool = channel.locations.filter((code) => kind.get(code) !== 'marketplace_fulfilment');
+    const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
+    const stock = await this.deps.store.ledger.getStock(sku, this.deps.clock.now());
+    const available = new Map((stock?.locations ?? []).map((level) => [level.location, level.available]));
+    const connector = channel.settings.connector as { locationId?: unknown } | undefined;
+    return {
+      shipments: settings.shipments,
+      routing: {
+        pool,
+        marketplaceLocation,
+        resolveLocation: (platformId) => {
+          const mapped = settings.locationMap[platformId];
+          if (mapped !== undefined) return kind.has(mapped) ? mapped : undefined;
+          if (connector?.locationId === platformId) return pool[0];
+          return kind.has(platformId) ? platformId : undefined;
+        },
+        available: (code) => available.get(code) ?? 0,
+      },
+    };
+  }
+}
+
+export type LineOutcome =
+  | { kind: 'changed'; oversold: number }
+  | { kind: 'unchanged' }
+  | { kind: 'info' }
+  | { kind: 'blocked'; lineKey: string; reason: string };
+
+function statusOf(applied: LineEffect): 'open' | 'closed' {
+  return Object.values(applied).some((entry) => entry.reserved > 0) ? 'open' : 'closed';
+}
+
+/**
+ * The retry sweep: every `intervalMs`, blocked lines and pending steps left by a crash are
+ * taken up again (bounded per sweep). A blocked line that is still blocked stays in the inbox.
+ */
+export function startOrderLineRetries(
+  intake: OrderLineIntake,
+  options: { intervalMs?: number; onError: (error: unknown) => void; onReport?: (report: OrderIngestReport) => void },
+): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running
+      .then(() => intake.retryDue())
+      .then((report) => options.onReport?.(report))
+      .catch(options.onError);
+  }, options.intervalMs ?? limits.orderLineRetryIntervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
