@@ -118,6 +118,13 @@ export function lineEffect(units: LineUnits, applied: LineEffect, context: Routi
         .map(([code, entry]) => [code, entry[field]] as const),
     );
   const heldBefore = previous('reserved');
+  // Where units with no named location go when the line holds none: where it is sold, else
+  // where its open units would be routed.
+  const home =
+    orderedAt ??
+    order(heldBefore.keys())[0] ??
+    pool.find((code) => context.available(code) >= Math.max(1, units.open)) ??
+    first;
   const effect: LineEffect = {};
 
   // Shipped: named locations as named; the rest sticky.
@@ -133,18 +140,12 @@ export function lineEffect(units: LineUnits, applied: LineEffect, context: Routi
   const shippedBefore = new Map(
     [...previous('shipped')].map(([code, quantity]) => [code, Math.max(0, quantity - (namedShipped.get(code) ?? 0))]),
   );
-  for (const [code, quantity] of spread(unnamedShipped, shippedBefore, heldBefore, orderedAt ?? first, order))
+  for (const [code, quantity] of spread(unnamedShipped, shippedBefore, heldBefore, home, order))
     at(effect, code).shipped += quantity;
-  for (const [code, quantity] of spread(
-    units.writtenOff,
-    previous('writtenOff'),
-    heldBefore,
-    orderedAt ?? first,
-    order,
-  ))
+  for (const [code, quantity] of spread(units.writtenOff, previous('writtenOff'), heldBefore, home, order))
     at(effect, code).writtenOff += quantity;
 
-  // Returned: named as named; the rest sticky, else where the line shipped from.
+  // Returned: named as named; the rest where the line first shipped from (pool order), else home.
   let unnamedReturned = 0;
   for (const entry of units.returned) {
     const code = resolve(entry.locationId);
@@ -153,14 +154,7 @@ export function lineEffect(units: LineUnits, applied: LineEffect, context: Routi
   }
   if (unknown.length > 0) return { kind: 'blocked', reason: `unknown platform location ${unknown[0]}` };
   const shippedFrom = order(Object.keys(effect).filter((code) => effect[code]!.shipped > 0))[0];
-  for (const [code, quantity] of spread(
-    unnamedReturned,
-    previous('returned'),
-    new Map(),
-    shippedFrom ?? orderedAt ?? first,
-    order,
-  ))
-    at(effect, code).returned += quantity;
+  if (unnamedReturned > 0) at(effect, shippedFrom ?? home).returned += unnamedReturned;
 
   // Reserved: sticky, released where the line just shipped, then from the lowest priority.
   const held = new Map(heldBefore);

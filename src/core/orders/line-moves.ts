@@ -79,5 +79,5 @@ export function applyMoves(applied: LineEffect, moves: readonly LineMove[]): Lin
 
 /** Bucket deltas of an effect at a location: what it does to the ledger's levels. */
 export function effectBuckets(entry: LocationEffect): { reserved: number; onHand: number; quarantine: number } {
-  return { reserved: entry.reserved, onHand: -(entry.shipped + entry.writtenOff), quarantine: entry.returned };
+  return { reserved: entry.reserved, onHand: 0 - entry.shipped - entry.writtenOff || 0, quarantine: entry.returned };
 }
