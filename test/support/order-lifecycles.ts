@@ -75,13 +75,13 @@ export function lifecycle(line: string, variants: readonly string[]): fc.Arbitra
         if (fulfilment.voided)
           events.push({ eventId: `f${index}`, occurredAt: 1005, fact: { ...base, active: false, version: 2 } });
       });
-      draw.refunds.forEach((refund, index) =>
+      draw.refunds.forEach((refund, index) => {
         events.push({
           eventId: `r${index}`,
           occurredAt: 1006,
           fact: { kind: 'refunded', quantity: refund.quantity, restock: refund.restock, locationId: refund.location },
-        }),
-      );
+        });
+      });
       return { line: '', variant: draw.variant, soldAt, events };
     })
     .map((drawn) => ({ ...drawn, line }));
