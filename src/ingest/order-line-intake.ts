@@ -103,7 +103,26 @@ function validEvent(event: OrderLineEvent): string | null {
 }
 
 export class OrderLineIntake {
+  /** The line being worked on in this process, so its deliveries queue here instead of racing the row version. */
+  private readonly lineQueues = new Map<string, Promise<unknown>>();
+
   constructor(private readonly deps: OrderLineIntakeDeps) {}
+
+  /** Runs `work` after every earlier call for the same line in this process. */
+  private serial<T>(channel: string, lineKey: string, work: () => Promise<T>): Promise<T> {
+    const id = `${channel}\u0000${lineKey}`;
+    const previous = this.lineQueues.get(id) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lineQueues.set(id, settled);
+    void settled.then(() => {
+      if (this.lineQueues.get(id) === settled) this.lineQueues.delete(id);
+    });
+    return next;
+  }
 
   /** Fold and apply one delivery's (or one poll's) events; resolves once every line is durably recorded. */
   async ingest(channel: ChannelRecord, events: readonly OrderLineEvent[]): Promise<OrderIngestReport> {
@@ -166,11 +185,20 @@ export class OrderLineIntake {
     }
   }
 
-  private async processLine(
+  private processLine(
     channel: ChannelRecord,
     lineKey: string,
     events: readonly OrderLineEvent[],
     force = false,
+  ): Promise<LineOutcome> {
+    return this.serial(channel.code, lineKey, () => this.processLineNow(channel, lineKey, events, force));
+  }
+
+  private async processLineNow(
+    channel: ChannelRecord,
+    lineKey: string,
+    events: readonly OrderLineEvent[],
+    force: boolean,
   ): Promise<LineOutcome> {
     const { store, clock } = this.deps;
     const facts: LineFactEvent[] = events.map((event) => ({
@@ -222,7 +250,9 @@ export class OrderLineIntake {
       if (!(await store.orders.saveLine(written))) continue;
       return this.drain({ ...written, version: record.version + 1 }, channel);
     }
-    return { kind: 'blocked', lineKey, reason: 'too many concurrent changes to this line; retried later' };
+    // Another process kept winning the row: nothing of this delivery is recorded, so it must not
+    // be acknowledged (the platform delivers again, the poll cursor stays).
+    throw new Error(`order line ${lineKey}: ${moveAttemptsMax} concurrent writers in a row; not recorded`);
   }
 
   /** Submit a line's pending moves and record what they did. */

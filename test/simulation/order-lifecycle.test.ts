@@ -1,0 +1,204 @@
+/**
+ * The order lifecycle through the intake on both stores: random lifecycles of several lines
+ * (edits, cancellations, fulfilments from two locations, voided fulfilments, refunds of each
+ * restock type), delivered in random permutations with duplicates and concurrent deliveries,
+ * end in the reference model's ledger (test/support/order-lifecycles.ts), whatever the order.
+ * Run longer with ONHAND_SIM_RUNS=<n>.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { OrderLineEvent } from '../../src/connectors/channel-intake.js';
+import type { LedgerCommand } from '../../src/core/ledger/command.js';
+import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
+import type { ChannelRecord } from '../../src/store/availability-store.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
+import type { LedgerStore } from '../../src/store/ledger-store.js';
+import { deliveries, lifecycle, modelEffect } from '../support/order-lifecycles.js';
+import { STORES, type TestStore } from '../support/stores.js';
+
+const runs = Number(process.env.ONHAND_SIM_RUNS ?? 12);
+const opening: Record<string, Record<string, number>> = { V1: { A: 100, B: 100 }, V2: { A: 0, B: 100 } };
+
+async function levels(store: LedgerStore) {
+  const out = new Map<string, { reserved: number; onHand: number; quarantine: number }>();
+  for (const sku of ['V1', 'V2']) {
+    const stock = await store.ledger.getStock(sku, Date.now());
+    for (const level of stock?.locations ?? [])
+      out.set(`${sku}@${level.location}`, {
+        reserved: level.reserved,
+        onHand: level.on_hand,
+        quarantine: level.quarantine,
+      });
+  }
+  return out;
+}
+
+for (const factory of STORES) {
+  describe(`${factory.name}: order lifecycles in any delivery order`, { skip: factory.skip }, () => {
+    let test: TestStore;
+    let store: LedgerStore;
+    let ledger: GroupCommitter;
+    let intake: OrderLineIntake;
+    /** A second intake on the same store: another process, meeting the first at the row version. */
+    let other: OrderLineIntake;
+    let channel: ChannelRecord;
+    const clock = { now: () => Date.now() };
+
+    before(async () => {
+      test = await factory.create();
+      store = test.store;
+      let ids = 0;
+      ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
+      const now = clock.now();
+      await store.catalogue.upsertLocations(
+        [
+          { code: 'A', name: 'A', kind: 'warehouse' },
+          { code: 'B', name: 'B', kind: 'store' },
+        ],
+        now,
+      );
+      await store.catalogue.upsertVariants(
+        [
+          { sku: 'V1', name: 'V1' },
+          { sku: 'V2', name: 'V2' },
+        ],
+        now,
+      );
+      await store.availability.upsertChannels(
+        [
+          {
+            code: 'shop',
+            name: 'Shop',
+            platform: 'custom',
+            locations: ['A', 'B'],
+            settings: { orders: { locationMap: { pA: 'A', pB: 'B' } } },
+          },
+        ],
+        now,
+      );
+      channel = (await store.availability.getChannel('shop'))!;
+      const receipts: LedgerCommand[] = [];
+      for (const [sku, at] of Object.entries(opening))
+        for (const [location, quantity] of Object.entries(at))
+          if (quantity > 0)
+            receipts.push({
+              type: 'receipt',
+              key: `open-${sku}-${location}`,
+              payloadHash: 'x',
+              sku,
+              location,
+              quantity,
+            });
+      await ledger.submit(receipts);
+      intake = new OrderLineIntake({
+        store,
+        ledger,
+        clock,
+        match: async (_channel, item) => item.sku,
+      });
+      other = new OrderLineIntake({ store, ledger, clock, match: async (_channel, item) => item.sku });
+    });
+
+    after(async () => {
+      await ledger.close();
+      await test.cleanup();
+    });
+
+    it('ends in the reference model’s levels', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc
+            .array(fc.constantFrom('L1', 'L2', 'L3', 'L4'), { minLength: 1, maxLength: 3 })
+            .chain((names) => fc.tuple(...[...new Set(names)].map((name) => lifecycle(name, ['V1', 'V2']))))
+            .chain((lives) =>
+              fc.tuple(
+                fc.constant(lives),
+                deliveries(lives.flatMap((life) => life.events.map((event) => ({ life, event })))),
+                fc.boolean(),
+              ),
+            ),
+          async ([lives, batches, concurrent]) => {
+            run += 1;
+            const before = await levels(store);
+            const toEvent = ({ life, event }: (typeof batches)[number][number]): OrderLineEvent => ({
+              ...event,
+              lineKey: `custom:test:${run}:${life.line}`,
+              orderId: String(run),
+              lineId: life.line,
+              item: { externalId: life.variant, sku: life.variant, barcode: null },
+            });
+            if (concurrent)
+              await Promise.all(
+                batches.map((batch, index) => (index % 2 === 0 ? intake : other).ingest(channel, batch.map(toEvent))),
+              );
+            else for (const batch of batches) await intake.ingest(channel, batch.map(toEvent));
+            const afterLevels = await levels(store);
+            const expected = new Map(before);
+            for (const life of lives) {
+              for (const [code, effect] of modelEffect(life, ['A', 'B'], (sku, code) => opening[sku]![code]! > 0)) {
+                const key = `${life.variant}@${code}`;
+                const known = expected.get(key) ?? { reserved: 0, onHand: 0, quarantine: 0 };
+                expected.set(key, {
+                  reserved: known.reserved + effect.reserved,
+                  onHand: known.onHand + effect.onHand,
+                  quarantine: known.quarantine + effect.quarantine,
+                });
+              }
+            }
+            for (const key of new Set([...expected.keys(), ...afterLevels.keys()])) {
+              const zero = { reserved: 0, onHand: 0, quarantine: 0 };
+              assert.deepEqual(afterLevels.get(key) ?? zero, expected.get(key) ?? zero, `${key} after run ${run}`);
+            }
+            for (const life of lives) {
+              const line = await store.orders.getLine('shop', `custom:test:${run}:${life.line}`);
+              assert.equal(line?.pending, null, 'nothing left pending');
+              assert.notEqual(line?.status, 'blocked', line?.reason ?? '');
+            }
+          },
+        ),
+        { numRuns: runs },
+      );
+      const verify = await store.ledger.verify();
+      assert.equal(verify.mismatches.length, 0);
+    });
+
+    it('replays a step left pending by a crash under the same keys, once', async () => {
+      const event = (id: string, fact: OrderLineEvent['fact']): OrderLineEvent => ({
+        lineKey: 'custom:test:crash:1',
+        eventId: id,
+        orderId: 'crash',
+        lineId: '1',
+        item: { externalId: 'V1', sku: 'V1', barcode: null },
+        occurredAt: clock.now() - 1000,
+        fact,
+      });
+      const start = (await levels(store)).get('V1@A')!;
+      // A process that wrote the step and died before submitting it: the ledger never saw it.
+      const dying = new OrderLineIntake({
+        store,
+        ledger: { submit: async () => Promise.reject(new Error('killed')) } as unknown as GroupCommitter,
+        clock,
+        match: async (_channel, item) => item.sku,
+      });
+      await assert.rejects(
+        dying.ingest(channel, [
+          event('order', { kind: 'ordered', quantity: 2, version: 1, fulfilledBy: 'merchant', locationId: null }),
+        ]),
+      );
+      const stuck = await store.orders.getLine('shop', 'custom:test:crash:1');
+      assert.equal(stuck?.pending?.moves.length, 1);
+      assert.deepEqual((await levels(store)).get('V1@A'), start);
+      // The redelivery finds the pending step, submits it, and folds nothing new.
+      await intake.ingest(channel, [
+        event('order', { kind: 'ordered', quantity: 2, version: 1, fulfilledBy: 'merchant', locationId: null }),
+      ]);
+      await intake.retryDue({ pendingOlderThanMs: 0 });
+      assert.deepEqual((await levels(store)).get('V1@A'), { ...start, reserved: start.reserved + 2 });
+      const line = await store.orders.getLine('shop', 'custom:test:crash:1');
+      assert.equal(line?.pending, null);
+      assert.equal(line?.seq, 1);
+    });
+  });
+}
