@@ -158,9 +158,16 @@ export interface AvailabilityPort {
   listChannels(): Promise<ChannelRecord[]>;
   getChannel(code: string): Promise<ChannelRecord | null>;
 
-  /** Upsert the mapped items, report the unmapped ones. A listing is unique per (channel, externalId). */
+  /**
+   * Upsert the mapped items, report the unmapped ones. A listing is unique per (channel,
+   * externalId); sent again with another variant it is re-pointed: same listing and history,
+   * its stored desired quantity moved to the new variant and recomputed, in one transaction.
+   */
   upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport>;
-  /** Explicit mappings: this channel item is this sku (wins over sku and barcode matching). */
+  /**
+   * Explicit mappings: this channel item is this sku (wins over sku and barcode matching). An
+   * existing listing with that external id is re-pointed at once, as by upsertListings.
+   */
   upsertMappings(mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }>;
   listListings(options: {
     channel?: string | undefined;
