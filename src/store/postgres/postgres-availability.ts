@@ -43,7 +43,9 @@ import {
   channelIdsByCode,
   channelParams,
   deleteChannelLocations,
+  deleteListingRefs,
   deleteUnmappedItem,
+  insertListingRefs,
   insertRuleSet,
   insertRuleSetEvent,
   lastRuleSetVersion,
@@ -397,6 +399,10 @@ export class PostgresAvailability {
       if (flag(row.created)) created += 1;
       listingIds.push(Number(row.id));
       await sql.run(deleteUnmappedItem, [entry.channelId, entry.item.externalId]);
+    }
+    if (listingIds.length > 0) {
+      await sql.run(deleteListingRefs(sql.dialect), [listingIds]);
+      await sql.run(insertListingRefs(sql.dialect), [listingIds]);
     }
     const left = await this.followRepointed(sql, listingIds);
     for (const item of unmapped)

@@ -66,6 +66,16 @@ export function listingParams(entry: MatchedListing, now: EpochMs): unknown[] {
   ];
 }
 
+/** Parameter 1: listing ids. Their refs are written again from their external_refs next. */
+export const deleteListingRefs = (d: SqlDialect): string =>
+  `DELETE FROM listing_refs WHERE listing_id ${d.anyOf(1, 'bigint')}`;
+
+/** Parameter 1: listing ids. Every value of their external_refs, findable by channel and value. */
+export const insertListingRefs = (d: SqlDialect): string =>
+  `INSERT INTO listing_refs (channel_id, ref, listing_id)
+   SELECT DISTINCT l.channel_id, j.value, l.id FROM listings l, ${d.jsonMembers('l.external_refs')} AS j
+   WHERE l.id ${d.anyOf(1, 'bigint')} AND j.value <> ''`;
+
 /**
  * Parameter 1: listing ids. The listings among them whose stored desired quantity still sits
  * under another variant than the one the listing now names: they were re-pointed, and the row

@@ -42,7 +42,9 @@ import {
   channelIdsByCode,
   channelParams,
   deleteChannelLocations,
+  deleteListingRefs,
   deleteUnmappedItem,
+  insertListingRefs,
   insertRuleSet,
   insertRuleSetEvent,
   lastRuleSetVersion,
@@ -402,6 +404,10 @@ export class SqliteAvailability {
       if (flag(row.created)) created += 1;
       listingIds.push(row.id);
       sql.runNow(deleteUnmappedItem, [entry.channelId, entry.item.externalId]);
+    }
+    if (listingIds.length > 0) {
+      sql.runNow(deleteListingRefs(sql.dialect), [listingIds]);
+      sql.runNow(insertListingRefs(sql.dialect), [listingIds]);
     }
     const left = this.followRepointed(listingIds);
     for (const item of unmapped)

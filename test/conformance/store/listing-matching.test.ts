@@ -9,8 +9,12 @@
  * B 3, C 2, D 0), each case building on the state the previous one left.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
+import type { OrderItemRef } from '../../../src/store/availability-store.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { referenceTime as now } from '../../support/http-harness.js';
 import { startApiServer, type ApiServer } from '../../support/api-server.js';
@@ -31,6 +35,12 @@ async function claimOne(store: LedgerStore, channel: string, listingId: string) 
 async function stored(store: LedgerStore, sku: string, listingId: string): Promise<number | undefined> {
   return (await store.availability.getAvailability(sku))!.find((entry) => entry.listingId === listingId)?.quantity;
 }
+
+const line = (externalId: string, sku: string | null = null, barcode: string | null = null): OrderItemRef => ({
+  externalId,
+  sku,
+  barcode,
+});
 
 for (const factory of STORES) {
   describe(`${factory.name}: re-pointed listings and order-line matching`, {
@@ -206,6 +216,112 @@ for (const factory of STORES) {
       assert.equal((await store.availability.recomputeAll(now)).changed, 0);
     });
 
+    it('finds an order line by listing id, then external ref, then sku, then a barcode one variant has', async () => {
+      const shop1 = ids.get('gid://shopify/InventoryItem/1')!;
+      // The listing keyed by the line's id wins over the line's sku and barcode (listing names B).
+      assert.deepEqual(
+        await store.availability.findOrderItem('shop', line('gid://shopify/InventoryItem/1', 'A', '8710000000001')),
+        { sku: 'B', listingId: shop1, matchedBy: 'listing' },
+      );
+      // Shopify order lines name the product variant, which the listing carries in its refs.
+      assert.deepEqual(await store.availability.findOrderItem('shop', line(variantGid, 'A', '8710000000001')), {
+        sku: 'B',
+        listingId: shop1,
+        matchedBy: 'listing_ref',
+      });
+      // Listings and refs belong to their channel.
+      assert.equal(await store.availability.findOrderItem('bol', line(variantGid)), null);
+      assert.equal(await store.availability.findOrderItem('bol', line('gid://shopify/InventoryItem/1')), null);
+      // Then the sku, before the barcode.
+      assert.deepEqual(await store.availability.findOrderItem('shop', line('unknown', 'A', '8710000000002')), {
+        sku: 'A',
+        listingId: null,
+        matchedBy: 'sku',
+      });
+      assert.deepEqual(await store.availability.findOrderItem('shop', line('unknown', 'NOPE', '8710000000002')), {
+        sku: 'B',
+        listingId: null,
+        matchedBy: 'barcode',
+      });
+      // A barcode two variants share names neither.
+      assert.equal(await store.availability.findOrderItem('shop', line('unknown', null, '8710000000009')), null);
+      assert.equal(await store.availability.findOrderItem('shop', line('unknown', 'NOPE', null)), null);
+    });
+
+    it('an explicit mapping wins over every other step of order matching', async () => {
+      const shop1 = ids.get('gid://shopify/InventoryItem/1')!;
+      await store.availability.upsertMappings(
+        [
+          { channel: 'shop', externalId: variantGid, sku: 'C' },
+          { channel: 'shop', externalId: 'gid://shopify/InventoryItem/1', sku: 'A' },
+        ],
+        now,
+      );
+      // A mapping of a ref (no listing keyed by it): the line is C, through no listing.
+      assert.deepEqual(await store.availability.findOrderItem('shop', line(variantGid, 'B', '8710000000002')), {
+        sku: 'C',
+        listingId: null,
+        matchedBy: 'mapping',
+      });
+      // A mapping of a listing's id: the listing was re-pointed with it, and the line follows.
+      assert.deepEqual(
+        await store.availability.findOrderItem('shop', line('gid://shopify/InventoryItem/1', 'B', '8710000000002')),
+        { sku: 'A', listingId: shop1, matchedBy: 'mapping' },
+      );
+      assert.equal((await store.availability.getListing(shop1))!.sku, 'A');
+      assert.equal(await stored(store, 'A', shop1), 8);
+      // Mappings belong to their channel too.
+      assert.deepEqual(await store.availability.findOrderItem('bol', line(variantGid, 'B')), {
+        sku: 'B',
+        listingId: null,
+        matchedBy: 'sku',
+      });
+    });
+
+    it('keeps the refs in step with the listing; a ref on listings of two variants matches neither', async () => {
+      const shop2 = ids.get('gid://shopify/InventoryItem/2')!;
+      const ref = 'gid://shopify/ProductVariant/2';
+      await store.availability.upsertListings(
+        [{ channel: 'shop', externalId: 'gid://shopify/InventoryItem/2', sku: 'A', externalRefs: { variant: ref } }],
+        now,
+      );
+      assert.deepEqual(await store.availability.findOrderItem('shop', line(ref)), {
+        sku: 'A',
+        listingId: shop2,
+        matchedBy: 'listing_ref',
+      });
+      await store.availability.upsertListings(
+        [
+          {
+            channel: 'shop',
+            externalId: 'gid://shopify/InventoryItem/2',
+            sku: 'A',
+            externalRefs: { variant: 'gid://shopify/ProductVariant/3' },
+          },
+        ],
+        now,
+      );
+      assert.equal(await store.availability.findOrderItem('shop', line(ref)), null, 'a ref the listing dropped');
+      assert.equal(
+        (await store.availability.findOrderItem('shop', line('gid://shopify/ProductVariant/3')))?.listingId,
+        shop2,
+      );
+      // Two listings of two variants carry the same product id: the line falls through to its sku.
+      await store.availability.upsertListings(
+        [
+          { channel: 'shop', externalId: 'woo-11', sku: 'B', externalRefs: { product: 'woo-10' } },
+          { channel: 'shop', externalId: 'woo-12', sku: 'C', externalRefs: { product: 'woo-10', other: 'woo-10' } },
+        ],
+        now,
+      );
+      assert.deepEqual(await store.availability.findOrderItem('shop', line('woo-10', 'C')), {
+        sku: 'C',
+        listingId: null,
+        matchedBy: 'sku',
+      });
+      assert.equal(await store.availability.findOrderItem('shop', line('woo-10')), null);
+    });
+
     it('recomputes the variant a listing left: its other listings may show what the moved one took', async () => {
       await store.catalogue.upsertVariants(
         [
@@ -239,6 +355,63 @@ for (const factory of STORES) {
       assert.deepEqual([await stored(store, 'F', e1!), await stored(store, 'F', e2!)], [5, 5]);
       assert.deepEqual(await store.availability.getAvailability('E'), []);
       assert.equal((await store.availability.recomputeAll(now)).changed, 0);
+    });
+
+    it('migration 0007 fills the refs of listings written before it', async () => {
+      const name = factory.name === 'sqlite' ? 'sqlite' : 'postgres';
+      const migration = readFileSync(
+        new URL(`../../../src/store/${name}/migrations/0007_listing_refs.sql`, import.meta.url),
+        'utf8',
+      );
+      const backfill = migration.slice(migration.indexOf('INSERT INTO listing_refs'));
+      assert.ok(backfill.length > 0);
+      const test = await factory.create();
+      try {
+        const other = test.store;
+        await other.catalogue.upsertVariants([{ sku: 'X', name: 'X' }], now);
+        await other.availability.upsertChannels(
+          [{ code: 'shop', name: 'Shop', platform: 'shopify', locations: [] }],
+          now,
+        );
+        await other.availability.upsertListings(
+          [
+            { channel: 'shop', externalId: 'inv-1', sku: 'X', externalRefs: { variant: 'v-1', product: 'p-1' } },
+            { channel: 'shop', externalId: 'inv-2', sku: 'X' },
+          ],
+          now,
+        );
+        // The rows as a database at 0006 holds them: listings, no refs.
+        const run = async (sql: string) => {
+          if (name === 'sqlite') {
+            const db = new Database(test.database);
+            try {
+              db.exec(sql);
+            } finally {
+              db.close();
+            }
+          } else {
+            const client = new pg.Client({ connectionString: test.database });
+            await client.connect();
+            try {
+              await client.query(sql);
+            } finally {
+              await client.end();
+            }
+          }
+        };
+        await run('DELETE FROM listing_refs');
+        assert.equal(await other.availability.findOrderItem('shop', line('v-1')), null);
+        await run(backfill);
+        const inv1 = (await other.availability.listListings({ limit: 5 })).find((each) => each.externalId === 'inv-1')!;
+        for (const ref of ['v-1', 'p-1'])
+          assert.deepEqual(await other.availability.findOrderItem('shop', line(ref)), {
+            sku: 'X',
+            listingId: inv1.id,
+            matchedBy: 'listing_ref',
+          });
+      } finally {
+        await test.cleanup();
+      }
     });
   });
 }
