@@ -62,6 +62,25 @@ export interface MappingInput {
   sku: string;
 }
 
+/** How an order line names the item it sold: the channel's id for it, and its sku and barcode when the line has them. */
+export interface OrderItemRef {
+  externalId: string;
+  sku: string | null;
+  barcode: string | null;
+}
+
+/** The variant an order line sold, and the listing it came through when the line named one. */
+export interface OrderItemMatch {
+  sku: string;
+  /** The channel's listing the line named (null when it was matched by sku or barcode alone). */
+  listingId: string | null;
+  /**
+   * Which step matched: an explicit mapping of the external id; the listing keyed by it; the
+   * listing that carries it among its external refs; the line's sku; its barcode.
+   */
+  matchedBy: 'mapping' | 'listing' | 'listing_ref' | 'sku' | 'barcode';
+}
+
 export interface ListingRecord {
   id: string;
   channel: string;
@@ -158,10 +177,25 @@ export interface AvailabilityPort {
   listChannels(): Promise<ChannelRecord[]>;
   getChannel(code: string): Promise<ChannelRecord | null>;
 
-  /** Upsert the mapped items, report the unmapped ones. A listing is unique per (channel, externalId). */
+  /**
+   * Upsert the mapped items, report the unmapped ones. A listing is unique per (channel,
+   * externalId); sent again with another variant it is re-pointed: same listing and history,
+   * its stored desired quantity moved to the new variant and recomputed, in one transaction.
+   */
   upsertListings(listings: readonly ListingInput[], now: EpochMs): Promise<ListingUpsertReport>;
-  /** Explicit mappings: this channel item is this sku (wins over sku and barcode matching). */
+  /**
+   * Explicit mappings: this channel item is this sku (wins over sku and barcode matching). An
+   * existing listing with that external id is re-pointed at once, as by upsertListings.
+   */
   upsertMappings(mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }>;
+  /**
+   * The variant an order line of `channel` sold, first match wins: an explicit mapping of
+   * `item.externalId`; the channel's listing keyed by it; the channel's listing carrying it
+   * among its externalRefs (one variant among them, else this step passes); the variant with
+   * `item.sku`; the one variant with `item.barcode`. Null when nothing matches, or the barcode
+   * belongs to several variants.
+   */
+  findOrderItem(channel: string, item: OrderItemRef): Promise<OrderItemMatch | null>;
   listListings(options: {
     channel?: string | undefined;
     sku?: string | undefined;

@@ -162,7 +162,9 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       {
         description:
           'Each item is matched to a variant by explicit mapping (PUT /v1/listing-mappings), else by sku, else by barcode. ' +
-          'Items that match none are answered in `unmapped` and kept for GET /v1/unmapped: never silently dropped.',
+          'Items that match none are answered in `unmapped` and kept for GET /v1/unmapped: never silently dropped. ' +
+          'An existing listing matched to another variant is re-pointed: same id and sync history, its desired quantity ' +
+          'recomputed for the new variant and pushed.',
         body: ListingsBody,
         response: { 200: ListingUpsertResult },
       },
@@ -206,7 +208,10 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       'listings',
       'Map channel items to variants explicitly (wins over sku and barcode matching)',
       {
-        description: 'Send the listing again with PUT /v1/listings to create it from the mapping.',
+        description:
+          'A mapping wins over sku and barcode matching, for listings and for order lines. An existing listing with that ' +
+          'external id is re-pointed at once (its desired quantity recomputed for the new variant); an item not listed yet ' +
+          'is created from the mapping when it is sent with PUT /v1/listings.',
         body: MappingsBody,
         response: { 200: UpsertReport },
       },

@@ -46,7 +46,11 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
   }
 
   async upsertMappings(mappings: readonly MappingInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
-    return this.db.transaction((client) => this.availability.upsertMappings(client, mappings, now));
+    return this.db.transaction(async (client) => {
+      const { variantIds, ...report } = await this.availability.upsertMappings(client, mappings, now);
+      await this.availability.recomputeVariants(client, variantIds, now);
+      return report;
+    });
   }
 
   async createRuleSet(

@@ -43,14 +43,20 @@ import {
   channelIdsByCode,
   channelParams,
   deleteChannelLocations,
+  deleteListingRefs,
   deleteUnmappedItem,
+  insertListingRefs,
   insertRuleSet,
   insertRuleSetEvent,
   lastRuleSetVersion,
   listingParams,
   locationCodes,
   locationIdsByCode,
+  moveListingQuantity,
+  pointListingAtMapping,
   rememberUnmappedItem,
+  repointedListings,
+  type RepointedListingRow,
   ruleSetEventParams,
   ruleSetExists,
   ruleSetParams,
@@ -384,26 +390,48 @@ export class PostgresAvailability {
     }
     const { matched, unmapped } = matchListings(listings, { channelIds, mappings, bySku, byBarcode });
     let created = 0;
+    const listingIds: number[] = [];
     for (const entry of matched) {
-      if (flag((await sql.get<{ created: boolean }>(upsertListing(sql.dialect), listingParams(entry, now)))!.created))
-        created += 1;
+      const row = (await sql.get<{ id: number; created: boolean }>(
+        upsertListing(sql.dialect),
+        listingParams(entry, now),
+      ))!;
+      if (flag(row.created)) created += 1;
+      listingIds.push(Number(row.id));
       await sql.run(deleteUnmappedItem, [entry.channelId, entry.item.externalId]);
     }
+    if (listingIds.length > 0) {
+      await sql.run(deleteListingRefs(sql.dialect), [listingIds]);
+      await sql.run(insertListingRefs(sql.dialect), [listingIds]);
+    }
+    const left = await this.followRepointed(sql, listingIds);
     for (const item of unmapped)
       await sql.run(rememberUnmappedItem, unmappedItemParams(channelIds.get(item.channel), item, now));
     return {
       created,
       updated: matched.length - created,
       unmapped,
-      variantIds: [...new Set(matched.map((entry) => entry.variantId))].sort((a, b) => a - b),
+      variantIds: [...new Set([...matched.map((entry) => Number(entry.variantId)), ...left])].sort((a, b) => a - b),
     };
+  }
+
+  /**
+   * Move the stored desired quantity of each re-pointed listing among `listingIds` to the
+   * variant it now names; returns the variants they left, whose other listings may show more
+   * now (a low-stock rule shares a variant's last units among its listings by rank).
+   */
+  private async followRepointed(sql: PostgresExecutor, listingIds: readonly number[]): Promise<number[]> {
+    if (listingIds.length === 0) return [];
+    const moved = await sql.all<RepointedListingRow>(repointedListings(sql.dialect), [listingIds]);
+    for (const row of moved) await sql.run(moveListingQuantity, [row.listing_id, row.to_variant]);
+    return moved.map((row) => Number(row.from_variant));
   }
 
   async upsertMappings(
     db: Db,
     mappings: readonly MappingInput[],
     now: EpochMs,
-  ): Promise<{ created: number; updated: number }> {
+  ): Promise<{ created: number; updated: number; variantIds: number[] }> {
     const sql = new PostgresExecutor(db);
     const channelIds = new Map(
       (await sql.all<{ id: number; code: string }>(channelIdsByCode)).map((row) => [row.code, row.id]),
@@ -424,11 +452,18 @@ export class PostgresAvailability {
     });
     if (problems.length > 0) throw new CatalogueError('mappings rejected; nothing was changed', problems);
     let created = 0;
+    const listingIds: number[] = [];
+    const touched = new Set<number>();
     for (const mapping of mappings) {
       const params = [channelIds.get(mapping.channel), mapping.externalId, variantIds.get(mapping.sku), now];
       if (flag((await sql.get<{ created: boolean }>(upsertMapping(sql.dialect), params))!.created)) created += 1;
+      for (const row of await sql.all<{ id: number }>(pointListingAtMapping, params)) {
+        listingIds.push(Number(row.id));
+        touched.add(Number(variantIds.get(mapping.sku)));
+      }
     }
-    return { created, updated: mappings.length - created };
+    for (const left of await this.followRepointed(sql, listingIds)) touched.add(left);
+    return { created, updated: mappings.length - created, variantIds: [...touched].sort((a, b) => a - b) };
   }
 
   // --- rule sets -----------------------------------------------------------------------------

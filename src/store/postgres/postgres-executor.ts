@@ -7,6 +7,7 @@ export const postgresDialect: SqlDialect = {
   anyOf: (param, type) => `= ANY($${param}::${type}[])`,
   lockRows: ' FOR UPDATE',
   inserted: '(xmax = 0)',
+  jsonMembers: (expression) => `jsonb_each_text(${expression})`,
 };
 
 /** Shared SQL on a pool (or one client, inside a transaction). */

@@ -4,6 +4,8 @@ import type {
   DryRunReport,
   ListingQuantity,
   ListingRecord,
+  OrderItemMatch,
+  OrderItemRef,
   RuleSetEvent,
   RuleSetVersion,
   UnmappedItem,
@@ -69,6 +71,51 @@ export abstract class SqlAvailabilityViews {
     if (!listingId.test(id)) return null;
     const row = await this.views.get(`${listingSelect} WHERE l.id = $1`, [Number(id)]);
     return row ? listingRecord(row) : null;
+  }
+
+  async findOrderItem(channel: string, item: OrderItemRef): Promise<OrderItemMatch | null> {
+    const found = await this.views.get<{ id: number }>('SELECT id FROM channels WHERE code = $1', [channel]);
+    const channelId = found === undefined ? undefined : Number(found.id);
+    const match = (row: { sku: string; listing_id?: number | null }, matchedBy: OrderItemMatch['matchedBy']) => ({
+      sku: row.sku,
+      listingId: row.listing_id === null || row.listing_id === undefined ? null : String(row.listing_id),
+      matchedBy,
+    });
+    if (channelId !== undefined) {
+      // Each step is one primary-key or unique-index lookup; most lines stop at the second or third.
+      const mapped = await this.views.get<{ sku: string; listing_id: number | null }>(
+        `SELECT v.sku, l.id AS listing_id FROM listing_mappings m JOIN variants v ON v.id = m.variant_id
+         LEFT JOIN listings l ON l.channel_id = m.channel_id AND l.external_id = m.external_id
+         WHERE m.channel_id = $1 AND m.external_id = $2`,
+        [channelId, item.externalId],
+      );
+      if (mapped) return match(mapped, 'mapping');
+      const listed = await this.views.get<{ sku: string; listing_id: number }>(
+        `SELECT v.sku, l.id AS listing_id FROM listings l JOIN variants v ON v.id = l.variant_id
+         WHERE l.channel_id = $1 AND l.external_id = $2`,
+        [channelId, item.externalId],
+      );
+      if (listed) return match(listed, 'listing');
+      // One row per variant among the listings carrying the ref: a second one makes it ambiguous.
+      const referenced = await this.views.all<{ sku: string; listing_id: number }>(
+        `SELECT v.sku, min(l.id) AS listing_id FROM listing_refs r JOIN listings l ON l.id = r.listing_id
+         JOIN variants v ON v.id = l.variant_id WHERE r.channel_id = $1 AND r.ref = $2 GROUP BY v.sku LIMIT 2`,
+        [channelId, item.externalId],
+      );
+      if (referenced.length === 1) return match(referenced[0]!, 'listing_ref');
+    }
+    if (item.sku !== null) {
+      const bySku = await this.views.get<{ sku: string }>('SELECT sku FROM variants WHERE sku = $1', [item.sku]);
+      if (bySku) return match(bySku, 'sku');
+    }
+    if (item.barcode !== null) {
+      const byBarcode = await this.views.all<{ sku: string }>(
+        'SELECT sku FROM variants WHERE barcode = $1 ORDER BY id LIMIT 2',
+        [item.barcode],
+      );
+      if (byBarcode.length === 1) return match(byBarcode[0]!, 'barcode');
+    }
+    return null;
   }
 
   async listUnmapped(options: {

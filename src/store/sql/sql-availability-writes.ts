@@ -50,7 +50,7 @@ export const upsertListing = (d: SqlDialect): string =>
    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
    ON CONFLICT (channel_id, external_id) DO UPDATE SET variant_id = excluded.variant_id, external_location_id = excluded.external_location_id,
      external_refs = excluded.external_refs, rank = excluded.rank, matched_by = excluded.matched_by, updated_at = excluded.updated_at
-   RETURNING ${d.inserted} AS created`;
+   RETURNING id, ${d.inserted} AS created`;
 
 export function listingParams(entry: MatchedListing, now: EpochMs): unknown[] {
   const { item } = entry;
@@ -65,6 +65,48 @@ export function listingParams(entry: MatchedListing, now: EpochMs): unknown[] {
     now,
   ];
 }
+
+/** Parameter 1: listing ids. Their refs are written again from their external_refs next. */
+export const deleteListingRefs = (d: SqlDialect): string =>
+  `DELETE FROM listing_refs WHERE listing_id ${d.anyOf(1, 'bigint')}`;
+
+/** Parameter 1: listing ids. Every value of their external_refs, findable by channel and value. */
+export const insertListingRefs = (d: SqlDialect): string =>
+  `INSERT INTO listing_refs (channel_id, ref, listing_id)
+   SELECT DISTINCT l.channel_id, j.value, l.id FROM listings l, ${d.jsonMembers('l.external_refs')} AS j
+   WHERE l.id ${d.anyOf(1, 'bigint')} AND j.value <> ''`;
+
+/**
+ * Parameter 1: listing ids. The listings among them whose stored desired quantity still sits
+ * under another variant than the one the listing now names: they were re-pointed, and the row
+ * (keyed by variant and listing) must follow before the new variant's recompute writes it.
+ */
+export const repointedListings = (d: SqlDialect): string =>
+  `SELECT q.listing_id, q.variant_id AS from_variant, l.variant_id AS to_variant
+   FROM listing_quantities q JOIN listings l ON l.id = q.listing_id
+   WHERE q.listing_id ${d.anyOf(1, 'bigint')} AND q.variant_id <> l.variant_id ORDER BY q.listing_id`;
+
+export interface RepointedListingRow {
+  listing_id: number;
+  from_variant: number;
+  to_variant: number;
+}
+
+/**
+ * Parameters: listing id, the variant it now names. The row moves with its outbox state (what
+ * was pushed and acknowledged, what the channel showed), so the listing keeps its history and
+ * the recompute that follows turns a different quantity into one pending push.
+ */
+export const moveListingQuantity = 'UPDATE listing_quantities SET variant_id = $2 WHERE listing_id = $1';
+
+/**
+ * Parameters: channel id, external id, variant id, now. An explicit mapping points the listing
+ * it names at its variant at once; returns the listing's id (no row: no such listing, or it
+ * already follows the mapping).
+ */
+export const pointListingAtMapping = `UPDATE listings SET variant_id = $3, matched_by = 'mapping', updated_at = $4
+  WHERE channel_id = $1 AND external_id = $2 AND (variant_id <> $3 OR matched_by <> 'mapping')
+  RETURNING id`;
 
 /** Parameters: channel id, external id. A matched listing is no longer unmapped. */
 export const deleteUnmappedItem = 'DELETE FROM unmapped_items WHERE channel_id = $1 AND external_id = $2';

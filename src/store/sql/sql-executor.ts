@@ -44,6 +44,11 @@ export interface SqlDialect {
    * with the same now, and an update leaves created_at older).
    */
   readonly inserted: string;
+  /**
+   * A table function over a JSON object column or parameter, one row per member with its value
+   * as text in a `value` column: `json_each` on SQLite, `jsonb_each_text` on PostgreSQL.
+   */
+  jsonMembers(expression: string): string;
 }
 
 /** A JSON column's value: text on SQLite, already parsed (jsonb) on PostgreSQL. */

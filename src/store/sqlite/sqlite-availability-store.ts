@@ -43,8 +43,13 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
   }
 
   async upsertMappings(mappings: readonly { channel: string; externalId: string; sku: string }[], now: EpochMs) {
-    this.availability.dropCache();
-    return this.db.transaction(() => this.availability.upsertMappings(mappings, now)).immediate();
+    return this.db
+      .transaction(() => {
+        const { variantIds, ...report } = this.availability.upsertMappings(mappings, now);
+        this.availability.recomputeNow(variantIds, now);
+        return report;
+      })
+      .immediate();
   }
 
   async createRuleSet(

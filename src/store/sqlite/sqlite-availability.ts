@@ -42,14 +42,20 @@ import {
   channelIdsByCode,
   channelParams,
   deleteChannelLocations,
+  deleteListingRefs,
   deleteUnmappedItem,
+  insertListingRefs,
   insertRuleSet,
   insertRuleSetEvent,
   lastRuleSetVersion,
   listingParams,
   locationCodes,
   locationIdsByCode,
+  moveListingQuantity,
+  pointListingAtMapping,
   rememberUnmappedItem,
+  repointedListings,
+  type RepointedListingRow,
   ruleSetEventParams,
   ruleSetExists,
   ruleSetParams,
@@ -392,25 +398,46 @@ export class SqliteAvailability {
     }
     const { matched, unmapped } = matchListings(listings, { channelIds, mappings, bySku, byBarcode });
     let created = 0;
+    const listingIds: number[] = [];
     for (const entry of matched) {
-      if (flag(sql.getNow<{ created: number }>(upsertListing(sql.dialect), listingParams(entry, now))!.created))
-        created += 1;
+      const row = sql.getNow<{ id: number; created: number }>(upsertListing(sql.dialect), listingParams(entry, now))!;
+      if (flag(row.created)) created += 1;
+      listingIds.push(row.id);
       sql.runNow(deleteUnmappedItem, [entry.channelId, entry.item.externalId]);
     }
+    if (listingIds.length > 0) {
+      sql.runNow(deleteListingRefs(sql.dialect), [listingIds]);
+      sql.runNow(insertListingRefs(sql.dialect), [listingIds]);
+    }
+    const left = this.followRepointed(listingIds);
     for (const item of unmapped)
       sql.runNow(rememberUnmappedItem, unmappedItemParams(channelIds.get(item.channel), item, now));
     return {
       created,
       updated: matched.length - created,
       unmapped,
-      variantIds: [...new Set(matched.map((entry) => entry.variantId))],
+      variantIds: [...new Set([...matched.map((entry) => entry.variantId), ...left])],
     };
   }
 
+  /**
+   * Move the stored desired quantity of each re-pointed listing among `listingIds` to the
+   * variant it now names; returns the variants they left, whose other listings may show more
+   * now (a low-stock rule shares a variant's last units among its listings by rank).
+   */
+  private followRepointed(listingIds: readonly number[]): number[] {
+    if (listingIds.length === 0) return [];
+    const sql = this.shared;
+    const moved = sql.allNow<RepointedListingRow>(repointedListings(sql.dialect), [listingIds]);
+    for (const row of moved) sql.runNow(moveListingQuantity, [row.listing_id, row.to_variant]);
+    return moved.map((row) => row.from_variant);
+  }
+
+  /** Upsert the mappings and point the listings they name at their variants; returns the variants to recompute. */
   upsertMappings(
     mappings: readonly { channel: string; externalId: string; sku: string }[],
     now: EpochMs,
-  ): { created: number; updated: number } {
+  ): { created: number; updated: number; variantIds: number[] } {
     const sql = this.shared;
     const channelIds = new Map(
       sql.allNow<{ id: number; code: string }>(channelIdsByCode).map((row) => [row.code, row.id]),
@@ -429,11 +456,18 @@ export class SqliteAvailability {
     });
     if (problems.length > 0) throw new CatalogueError('mappings rejected; nothing was changed', problems);
     let created = 0;
+    const listingIds: number[] = [];
+    const touched = new Set<number>();
     for (const mapping of mappings) {
       const params = [channelIds.get(mapping.channel), mapping.externalId, variantIds.get(mapping.sku), now];
       if (flag(sql.getNow<{ created: number }>(upsertMapping(sql.dialect), params)!.created)) created += 1;
+      for (const row of sql.allNow<{ id: number }>(pointListingAtMapping, params)) {
+        listingIds.push(row.id);
+        touched.add(variantIds.get(mapping.sku)!);
+      }
     }
-    return { created, updated: mappings.length - created };
+    for (const left of this.followRepointed(listingIds)) touched.add(left);
+    return { created, updated: mappings.length - created, variantIds: [...touched] };
   }
 
   // --- rule sets -----------------------------------------------------------------------------

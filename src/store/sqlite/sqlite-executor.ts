@@ -9,6 +9,7 @@ export const sqliteDialect: SqlDialect = {
   // One writer at a time already: an IMMEDIATE transaction holds the database's write lock.
   lockRows: '',
   inserted: 'created_at = updated_at',
+  jsonMembers: (expression) => `json_each(${expression})`,
 };
 
 /**
