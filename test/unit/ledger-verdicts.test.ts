@@ -296,6 +296,95 @@ describe('facts: order, sale, shipment, cancellation (oversell)', () => {
   ]);
 });
 
+const A2 = 'A@WH2';
+
+describe('facts: orders and sales over a channel pool (true oversells)', () => {
+  table([
+    {
+      name: 'pool short: an order beyond the pool as a whole is oversold by the pool shortfall',
+      given: { levels: { [A1]: { onHand: 2 }, [A2]: { onHand: 1 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 5, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { reserved: 5, available: -3 }, oversold: 2 }],
+      movements: [{ type: 'order', at: A1, deltas: { reserved: 5 }, oversold: 2 }],
+      levels: { [A2]: { onHand: 1, version: 1 } },
+    },
+    {
+      name: 'location short but the pool fine: no oversell',
+      given: { levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 10 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 4, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { reserved: 4, available: -3 } }],
+      movements: [{ type: 'order', at: A1, oversold: 0 }],
+    },
+    {
+      name: 'the same order without a pool is oversold at its location (per level, as before)',
+      given: { levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 10 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 4 }],
+      then: [{ status: 'applied', level: { available: -3 }, oversold: 3 }],
+    },
+    {
+      name: 'the own location is part of the pool even when the pool does not name it',
+      given: { levels: { [A1]: { onHand: 3 }, [A2]: { onHand: 1 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 4, pool: ['WH2'] }],
+      then: [{ status: 'applied', level: { available: -1 } }],
+    },
+    {
+      name: 'a pool already short: only the new shortfall counts, order then sale in one batch',
+      given: { levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 2, reserved: 4 } } },
+      when: [
+        { type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 1, pool: ['WH1', 'WH2'] },
+        { type: 'sale', key: 's1', sku: 'A', location: 'WH1', quantity: 2, pool: ['WH1', 'WH2'] },
+      ],
+      then: [
+        { status: 'applied', level: { available: 0 }, oversold: 1 },
+        { status: 'applied', level: { on_hand: -1, available: -2 }, oversold: 2 },
+      ],
+    },
+    {
+      name: 'a sale within the pool but beyond its location: no oversell',
+      given: { levels: { [A2]: { onHand: 5 } } },
+      when: [{ type: 'sale', key: 's1', sku: 'A', location: 'WH1', quantity: 3, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { on_hand: -3, available: -3 } }],
+    },
+    {
+      name: 'a negative level in the pool counts against it: the pool is the sum of available',
+      given: { levels: { [A1]: { onHand: 4 }, [A2]: { onHand: -3 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 3, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { available: 1 }, oversold: 2 }],
+    },
+    {
+      name: 'an unknown location in the pool is unknown_location and writes nothing',
+      given: { levels: { [A1]: { onHand: 4 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 1, pool: ['WH1', 'NOWHERE'] }],
+      then: [{ status: 'unknown_location', detail: /NOWHERE/ }],
+      movements: [],
+    },
+    {
+      name: 'a pool level touched for the first time expires its due holds before it is counted',
+      given: {
+        levels: { [A1]: { onHand: 0 }, [A2]: { onHand: 2, reserved: 2 } },
+        reservations: [{ id: 'res_9', at: A2, quantity: 2, expiresAt: T0 - SECOND }],
+      },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 2, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { available: -2 } }],
+      movements: [
+        { type: 'expire', at: A2, reservationId: 'res_9' },
+        { type: 'order', at: A1, oversold: 0 },
+      ],
+    },
+  ]);
+
+  it('an oversold pool order names the pool and the shortfall in its reason; a covered one keeps its note', () => {
+    const outcome = apply({ levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 1 } } }, [
+      { type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 1, pool: ['WH1', 'WH2'], note: 'web #1' },
+      { type: 'order', key: 'o2', sku: 'A', location: 'WH1', quantity: 3, pool: ['WH2', 'WH1'] },
+    ]);
+    assert.deepEqual(
+      outcome.writes.movements.map((movement) => movement.reason),
+      ['web #1', 'pool WH2,WH1 short by 2'],
+    );
+  });
+});
+
 describe('facts: count (absolute, late counts, stale counts)', () => {
   table([
     {

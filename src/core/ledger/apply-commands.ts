@@ -2,6 +2,7 @@ import assert from 'node:assert';
 import { BatchWorkingSet } from './batch-working-set.js';
 import { answerOfLegs, reservationView, type CommandAnswer, type StoredAnswer } from './command-answer.js';
 import { judgeCommand } from './command-judge.js';
+import type { Leg } from './judgement.js';
 import { systemKeyPrefix, type ApplyContext, type BatchItem, type LedgerSnapshot } from './ledger-snapshot.js';
 import type { BatchOutcome } from './write-set.js';
 
@@ -95,12 +96,15 @@ export function applyCommands(
         judgement.legs,
         {
           occurredAt,
-          reason:
+          reason: movementReason(
             command.type === 'adjustment'
               ? command.reason
               : judgement.bundleSku
                 ? `bundle ${judgement.bundleSku}`
                 : (command.note ?? null),
+            judgement.pool,
+            judgement.legs,
+          ),
           sourceSystem: command.source?.system ?? null,
           sourceReference: command.source?.reference ?? null,
           reservationId: reservation ? reservation.id : null,
@@ -134,4 +138,18 @@ export function applyCommands(
   batch.finish();
   assert.equal(answers.length, items.filter((item) => item.type !== 'tidy').length, 'one answer per command');
   return { answers, writes };
+}
+
+/**
+ * A movement's reason: the command's own, and for an order or sale measured over a pool that
+ * it drove short, the pool and the shortfall (`pool WH1,WH2 short by 2`), so the oversell view
+ * names the locations the channel sells from.
+ */
+function movementReason(own: string | null, pool: readonly string[] | null, legs: readonly Leg[]): string | null {
+  if (!pool) return own;
+  let short = 0;
+  for (const leg of legs) short += leg.oversold ?? 0;
+  if (short === 0) return own;
+  const text = `pool ${pool.join(',')} short by ${short}`;
+  return own === null ? text : `${own}; ${text}`;
 }

@@ -1,5 +1,5 @@
 import type { EpochMs } from '../clock.js';
-import { otherLocationCode } from './command.js';
+import { otherLocationCode, poolLocationCodes } from './command.js';
 import {
   purchaseOrderLineKey,
   type BatchItem,
@@ -37,6 +37,7 @@ export function collectNeeds(items: readonly BatchItem[]): BatchNeeds {
     codes.add(item.location);
     const other = otherLocationCode(item);
     if (other !== undefined) codes.add(other);
+    for (const code of poolLocationCodes(item)) codes.add(code);
     if (item.type === 'receipt' && item.purchaseOrder) {
       lines.set(purchaseOrderLineKey(item.purchaseOrder.id, item.purchaseOrder.line), {
         purchaseOrderId: item.purchaseOrder.id,
@@ -84,6 +85,13 @@ export function touchedLevels(
     const other = otherLocationCode(item);
     const otherLocation = other === undefined ? undefined : locations.get(other);
     if (otherLocation) add(variant.id, otherLocation.id);
+    // A pool's or a channel's levels are read (and so locked) like the command's own.
+    for (const code of poolLocationCodes(item)) {
+      const pooled = locations.get(code);
+      if (!pooled) continue;
+      add(variant.id, pooled.id);
+      for (const component of variant.components ?? []) add(component.variantId, pooled.id);
+    }
   }
   return [...out.values()].sort((a, b) => a.variantId - b.variantId || a.locationId - b.locationId);
 }

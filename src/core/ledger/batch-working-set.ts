@@ -171,9 +171,14 @@ export class BatchWorkingSet {
       const before = slot.level;
       const after = addDeltas(before, leg.deltas);
       assertLevelInvariants(after);
-      // Units this sale sold beyond what was available (before may already be short).
+      // Units this sale sold beyond what was available (before may already be short); a judge
+      // that measured them over a pool says so on the leg.
       const oversold =
-        type === 'order' || type === 'sale' ? Math.max(0, -available(after)) - Math.max(0, -available(before)) : 0;
+        leg.oversold !== null
+          ? leg.oversold
+          : type === 'order' || type === 'sale'
+            ? Math.max(0, -available(after)) - Math.max(0, -available(before))
+            : 0;
       if (leg.guarded) assert(available(after) >= 0, 'a request never drives available below zero');
       const velocity = leg.sold
         ? recordSale({ rate: before.velocityRate, at: before.velocityAt }, leg.sold, now)

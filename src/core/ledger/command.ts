@@ -72,6 +72,12 @@ export interface StatusCommand extends LevelCommandBase {
 export interface OrderCommand extends LevelCommandBase {
   type: 'order';
   quantity: number;
+  /**
+   * The channel's pool: the location codes it sells from, the command's own location included
+   * (added when missing). When present, `oversold` is measured over the pool (the units by which
+   * the sum of available over these levels went further below zero), not over the one level.
+   */
+  pool?: string[] | undefined;
 }
 export interface CancellationCommand extends LevelCommandBase {
   type: 'cancellation';
@@ -84,6 +90,8 @@ export interface ShipmentCommand extends LevelCommandBase {
 export interface SaleCommand extends LevelCommandBase {
   type: 'sale';
   quantity: number;
+  /** As for an order: `oversold` measured over these locations' levels. */
+  pool?: string[] | undefined;
 }
 export interface ReturnCommand extends LevelCommandBase {
   type: 'return';
@@ -145,6 +153,12 @@ export type MovementType = (typeof movementCommandTypes)[number] | 'reserve' | '
 
 export function isReservationCommand(command: LedgerCommand): command is CommitCommand | ReleaseCommand {
   return command.type === 'commit' || command.type === 'release';
+}
+
+/** Locations whose levels an order or sale reads besides its own: its pool (empty for every other command). */
+export function poolLocationCodes(command: LedgerCommand): readonly string[] {
+  if ((command.type === 'order' || command.type === 'sale') && command.pool) return command.pool;
+  return [];
 }
 
 /** Locations a command names besides its own (a transfer's other end). */

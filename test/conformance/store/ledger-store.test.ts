@@ -311,6 +311,60 @@ for (const factory of STORES) {
       assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
+    it('measures an order with a pool over the pool: oversold only when the whole pool is short', async () => {
+      const { run } = harness(store, T0 + 6_000);
+      await store.catalogue.upsertVariants(
+        [
+          { sku: 'P-MUG', name: 'mug' },
+          { sku: 'P-LID', name: 'lid' },
+        ],
+        T0,
+      );
+      await store.catalogue.upsertVariants(
+        [
+          {
+            sku: 'P-SET',
+            name: 'mug + lid',
+            components: [
+              { sku: 'P-MUG', quantity: 1 },
+              { sku: 'P-LID', quantity: 1 },
+            ],
+          },
+        ],
+        T0,
+      );
+      await run(
+        { type: 'receipt', key: 'p-mug-1', sku: 'P-MUG', location: 'WH1', quantity: 1 },
+        { type: 'receipt', key: 'p-mug-2', sku: 'P-MUG', location: 'WH2', quantity: 4 },
+        { type: 'receipt', key: 'p-lid-2', sku: 'P-LID', location: 'WH2', quantity: 1 },
+      );
+      const pool = ['WH1', 'WH2'];
+      const [covered] = await run({ type: 'order', key: 'p-o1', sku: 'P-MUG', location: 'WH1', quantity: 3, pool });
+      assert.equal(covered?.status, 'applied');
+      assert.equal(covered?.level?.available, -2, 'WH1 is short');
+      assert.equal(covered?.oversold, undefined, 'the pool (5) is not');
+      const [short] = await run({ type: 'order', key: 'p-o2', sku: 'P-MUG', location: 'WH1', quantity: 4, pool });
+      assert.equal(short?.oversold, 2, 'pool 2 left, 4 ordered');
+      const [kit] = await run({ type: 'sale', key: 'p-s1', sku: 'P-SET', location: 'WH1', quantity: 2, pool });
+      assert.equal(kit?.movement_ids?.length, 2);
+      // Per component over the pool: the mug pool was already -2 (2 more), the lid pool 1 (1 more).
+      assert.equal(kit?.oversold, 3);
+      const [replay] = await run({ type: 'order', key: 'p-o2', sku: 'P-MUG', location: 'WH1', quantity: 4, pool });
+      assert.equal(replay?.status, 'exists');
+      assert.equal(replay?.oversold, 2, 'a replay rebuilds the pool shortfall from the movement');
+      const oversells = await store.ledger.listOversells({ limit: 10 });
+      const shown = oversells.items.filter((item) => item.key.startsWith('p-'));
+      assert.deepEqual(
+        shown.map((item) => [item.key, item.sku, item.oversold, item.reason]),
+        [
+          ['p-s1', 'P-MUG', 2, 'bundle P-SET; pool WH1,WH2 short by 3'],
+          ['p-s1', 'P-LID', 1, 'bundle P-SET; pool WH1,WH2 short by 3'],
+          ['p-o2', 'P-MUG', 2, 'pool WH1,WH2 short by 2'],
+        ],
+      );
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
+    });
+
     it('stores every text byte-exact: tabs, newlines, backslashes and COPY markers in keys, reasons and sources', async () => {
       const { run } = harness(store);
       const awkward = 'a\tb\nc\r\\N \\.\n\\ \u00e9\u{1F4E6} "quoted" \'single\'';
