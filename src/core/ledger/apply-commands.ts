@@ -1,6 +1,6 @@
 import assert from 'node:assert';
 import { BatchWorkingSet } from './batch-working-set.js';
-import { answerOfLegs, reservationView, type CommandAnswer, type StoredAnswer } from './command-answer.js';
+import { answerOfLegs, levelView, reservationView, type CommandAnswer, type StoredAnswer } from './command-answer.js';
 import { judgeCommand } from './command-judge.js';
 import type { Leg } from './judgement.js';
 import { systemKeyPrefix, type ApplyContext, type BatchItem, type LedgerSnapshot } from './ledger-snapshot.js';
@@ -43,7 +43,7 @@ export type {
   VariantRef,
 } from './ledger-snapshot.js';
 export type { BatchOutcome, LevelWrite, MovementRecord, WriteSet } from './write-set.js';
-export { collectNeeds, countQueries, touchedLevels, type BatchNeeds } from './batch-needs.js';
+export { collectNeeds, countQueries, movementLegsMax, touchedLevels, type BatchNeeds } from './batch-needs.js';
 
 /**
  * Apply a batch of commands to a snapshot. Pure: the snapshot is not mutated; the outcome
@@ -90,6 +90,7 @@ export function applyCommands(
       answer = { key: command.key, status: judgement.status, detail: judgement.detail };
     } else {
       const reservation = judgement.reservation;
+      const parts = judgement.parts;
       const records = batch.record(
         judgement.type,
         command.key,
@@ -112,8 +113,10 @@ export function applyCommands(
           purchaseOrderLine: command.type === 'receipt' ? (command.purchaseOrder?.line ?? null) : null,
         },
         judgement.count,
+        parts?.map((part) => part.id),
       );
-      if (reservation) batch.putReservation(reservation, command.type === 'reserve');
+      if (parts) for (const part of parts) batch.putReservation(part, true);
+      else if (reservation) batch.putReservation(reservation, command.type === 'reserve');
       if (judgement.purchaseOrderLine) batch.putPurchaseOrderLine(judgement.purchaseOrderLine);
       // Legs touch distinct levels, so leg 0's resulting level is the command's primary level.
       answer = answerOfLegs(
@@ -123,6 +126,12 @@ export function applyCommands(
         judgement.location,
         reservation ? reservationView(reservation, now) : undefined,
       );
+      if (parts) {
+        answer.parts = parts.map((part, index) => ({
+          reservation: reservationView(part, now),
+          level: levelView(records[index]!.after, records[index]!.version, part.sku, part.locationCode),
+        }));
+      }
       // Folded: without a reservation the answer is a function of the movements alone, and leg
       // 0 carries the hash (a reservation's view is stored with the answer instead).
       const primary = records[0];

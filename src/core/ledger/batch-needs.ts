@@ -96,6 +96,26 @@ export function touchedLevels(
   return [...out.values()].sort((a, b) => a.variantId - b.variantId || a.locationId - b.locationId);
 }
 
+/**
+ * An upper bound of the movements a batch writes for its commands (due expiries aside): a
+ * bundle fact writes one per component, a channel reservation at most one per candidate
+ * location, a transfer two, anything else one.
+ */
+export function movementLegsMax(items: readonly BatchItem[], variants: ReadonlyMap<string, VariantRef>): number {
+  let total = 0;
+  for (const item of items) {
+    if (item.type === 'tidy') continue;
+    if (item.type === 'commit' || item.type === 'release') {
+      total += 1;
+      continue;
+    }
+    const components = variants.get(item.sku)?.components?.length ?? 0;
+    const candidates = item.type === 'reserve' && item.channel ? item.channel.locations.length : 0;
+    total += Math.max(2, components, candidates);
+  }
+  return total;
+}
+
 /** Count commands whose baseline (stored on_hand deltas after the count time) must be loaded. */
 export function countQueries(
   items: readonly BatchItem[],

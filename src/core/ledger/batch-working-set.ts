@@ -155,13 +155,18 @@ export class BatchWorkingSet {
     return slot;
   }
 
-  /** Records one movement per leg, in leg order, and moves each leg's level. */
+  /**
+   * Records one movement per leg, in leg order, and moves each leg's level. `reservationIds`,
+   * when given, names each leg's reservation (a channel reservation's parts) over
+   * `meta.reservationId`.
+   */
   record(
     type: MovementType,
     commandKey: string,
     legs: readonly Leg[],
     meta: MovementMeta,
     count: CountMark | null,
+    reservationIds?: readonly string[],
   ): MovementRecord[] {
     const records: MovementRecord[] = [];
     const now = this.now;
@@ -220,7 +225,7 @@ export class BatchWorkingSet {
         reason: meta.reason,
         sourceSystem: meta.sourceSystem,
         sourceReference: meta.sourceReference,
-        reservationId: meta.reservationId,
+        reservationId: reservationIds?.[index] ?? meta.reservationId,
         purchaseOrderId: meta.purchaseOrderId,
         purchaseOrderLine: meta.purchaseOrderLine,
         counterpartLocationId: leg.counterpartLocationId,

@@ -60,6 +60,11 @@ export interface Applied {
   bundleSku: string | null;
   /** The pool an order or sale was measured over (location codes), when it named one. */
   pool: string[] | null;
+  /**
+   * A channel reservation's parts, one per location it was placed at, in priority order; leg i
+   * holds part i. `reservation` is part 0. Null for every other command.
+   */
+  parts: ReservationState[] | null;
 }
 
 export type Judgement = Refusal | Applied;
@@ -84,6 +89,7 @@ export function applied(type: MovementType, legs: Leg[], sku: string, location: 
     count: null,
     bundleSku: null,
     pool: null,
+    parts: null,
   };
 }
 
