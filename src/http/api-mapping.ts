@@ -1,6 +1,12 @@
 import type { EpochMs } from '../core/clock.js';
 import { epochMs, iso } from '../api/iso-time.js';
-import type { CommitCommand, LedgerCommand, ReleaseCommand, ReserveCommand } from '../core/ledger/command.js';
+import type {
+  ChannelReserve,
+  CommitCommand,
+  LedgerCommand,
+  ReleaseCommand,
+  ReserveCommand,
+} from '../core/ledger/command.js';
 import type {
   LocationRecord,
   PurchaseOrderInput,
@@ -67,17 +73,27 @@ export function movementCommand(item: MovementItem): LedgerCommand {
   }
 }
 
-export function reserveCommand(body: ReservationBody): ReserveCommand {
+/**
+ * A reservation at a location, or by channel with what the channel may sell resolved by the
+ * caller (`location` is then the first candidate's). The hash covers the body as sent, so a
+ * channel's reservation replays by its key whatever the channel's rules say later.
+ */
+export function reserveCommand(
+  body: ReservationBody,
+  location: string,
+  channel?: ChannelReserve | undefined,
+): ReserveCommand {
   return {
     type: 'reserve',
     key: body.key,
     payloadHash: payloadHash(body),
     sku: body.sku,
-    location: body.location,
+    location,
     quantity: body.quantity,
     expiresInSeconds: body.expires_in_s,
     source: body.source,
     note: body.note,
+    channel,
   };
 }
 

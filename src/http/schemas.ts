@@ -309,7 +309,15 @@ export const MovementPage = Type.Object({
 export const ReservationBody = Closed({
   key: Key,
   sku: Sku,
-  location: LocationCode,
+  location: Type.Optional({ ...LocationCode, description: 'Reserve at this location (or give `channel`)' }),
+  channel: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: limits.codeLengthMax,
+      description:
+        "Reserve what this channel may sell (or give `location`): its pool less other channels' ring-fenced stock, placed in its locations' priority order",
+    }),
+  ),
   quantity: Quantity,
   expires_in_s: Type.Optional(
     Type.Integer({
@@ -336,7 +344,16 @@ export type CommitBody = Static<typeof CommitBody>;
 export const ReleaseBody = Closed({ key: resolutionKey });
 export type ReleaseBody = Static<typeof ReleaseBody>;
 
-export const ReservationResult = Type.Object({ reservation: ReservationView, level: LevelView });
+export const ReservationResult = Type.Object({
+  reservation: ReservationView,
+  level: LevelView,
+  parts: Type.Optional(
+    Type.Array(Type.Object({ reservation: ReservationView, level: LevelView }), {
+      description:
+        'A reservation by channel: one part per location it was placed at, in priority order (the first is `reservation`); each part is committed or released by its own id',
+    }),
+  ),
+});
 
 // --- stock -----------------------------------------------------------------------------------------
 

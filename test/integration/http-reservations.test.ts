@@ -179,3 +179,143 @@ describe('HTTP reservations', () => {
     assert.deepEqual((await h.store.ledger.verify()).mismatches, []);
   });
 });
+
+describe('HTTP reservations by channel', () => {
+  let h: HttpHarness;
+  before(async () => {
+    h = await startHttpHarness();
+    await h.seedCatalogue();
+    const channels = await h.call({
+      method: 'PUT',
+      url: '/v1/channels',
+      payload: {
+        channels: [
+          { code: 'web', name: 'Web shop', platform: 'shopify', locations: ['WH2', 'WH1'] },
+          { code: 'b2b', name: 'Wholesale', platform: 'bol', locations: ['WH1'] },
+        ],
+      },
+      as: 'admin',
+    });
+    assert.equal(channels.statusCode, 200, channels.body);
+    const seeded = await h.call({
+      method: 'POST',
+      url: '/v1/movements',
+      payload: {
+        movements: [
+          { key: 'seed-b1', type: 'receipt', sku: 'B', location: 'WH1', quantity: 5 },
+          { key: 'seed-b2', type: 'receipt', sku: 'B', location: 'WH2', quantity: 3 },
+        ],
+      },
+    });
+    assert.deepEqual(
+      seeded.json().results.map((result: any) => result.status),
+      ['applied', 'applied'],
+    );
+  });
+  after(async () => h.close());
+
+  const reserve = (body: object) => h.call({ method: 'POST', url: '/v1/reservations', payload: body });
+  const stockOf = async (sku: string) =>
+    Object.fromEntries(
+      (await h.call({ method: 'GET', url: `/v1/stock/${sku}`, as: 'read' }))
+        .json()
+        .locations.map((level: any) => [level.location, [level.reserved, level.available]]),
+    );
+
+  it('400 naming the field when both or neither of location and channel are given', async () => {
+    const both = assertProblem(
+      await reserve({ key: 'ch-v1', sku: 'B', location: 'WH1', channel: 'web', quantity: 1 }),
+      400,
+      'ONH_ERR_VALIDATION',
+    );
+    assert.deepEqual(
+      both.errors.map((error: any) => error.path),
+      ['/channel'],
+    );
+    const neither = assertProblem(await reserve({ key: 'ch-v2', sku: 'B', quantity: 1 }), 400, 'ONH_ERR_VALIDATION');
+    assert.deepEqual(
+      neither.errors.map((error: any) => error.path),
+      ['/location'],
+    );
+  });
+
+  it('404 ONH_ERR_CHANNEL_NOT_FOUND for an unknown channel', async () => {
+    assertProblem(
+      await reserve({ key: 'ch-u', sku: 'B', channel: 'mars', quantity: 1 }),
+      404,
+      'ONH_ERR_CHANNEL_NOT_FOUND',
+    );
+  });
+
+  it('places the whole quantity at the first location in priority order that holds it', async () => {
+    const first = await reserve({ key: 'ch-1', sku: 'B', channel: 'web', quantity: 2 });
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(first.json().reservation.location, 'WH2', 'WH2 comes first for web');
+    assert.equal(first.json().parts.length, 1);
+    const second = await reserve({ key: 'ch-2', sku: 'B', channel: 'web', quantity: 4 });
+    assert.equal(second.statusCode, 201, second.body);
+    assert.deepEqual(
+      second.json().parts.map((part: any) => [part.reservation.location, part.reservation.quantity]),
+      [['WH1', 4]],
+      'WH2 has 1 left: whole at WH1, not split',
+    );
+    assert.deepEqual(await stockOf('B'), { WH1: [4, 1], WH2: [2, 1] });
+  });
+
+  it('splits over the locations when none holds it but the pool does; each part resolves by its id', async () => {
+    const response = await reserve({ key: 'ch-3', sku: 'B', channel: 'web', quantity: 2, expires_in_s: 600 });
+    assert.equal(response.statusCode, 201, response.body);
+    const body = response.json();
+    assert.deepEqual(
+      body.parts.map((part: any) => [part.reservation.location, part.reservation.quantity, part.level.available]),
+      [
+        ['WH2', 1, 0],
+        ['WH1', 1, 0],
+      ],
+    );
+    assert.deepEqual(body.reservation, body.parts[0].reservation);
+    assert.equal(response.headers.location, `/v1/reservations/${body.reservation.id}`);
+    const replay = await reserve({ key: 'ch-3', sku: 'B', channel: 'web', quantity: 2, expires_in_s: 600 });
+    assert.equal(replay.statusCode, 201);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(replay.json(), body);
+    assertProblem(
+      await reserve({ key: 'ch-3', sku: 'B', channel: 'web', quantity: 1 }),
+      409,
+      'ONH_ERR_IDEMPOTENCY_CONFLICT',
+    );
+    const committed = await h.call({ method: 'POST', url: `/v1/reservations/${body.parts[1].reservation.id}/commit` });
+    assert.equal(committed.statusCode, 200, committed.body);
+    const released = await h.call({ method: 'POST', url: `/v1/reservations/${body.parts[0].reservation.id}/release` });
+    assert.equal(released.statusCode, 200, released.body);
+    assert.deepEqual(await stockOf('B'), { WH1: [5, 0], WH2: [2, 1] });
+  });
+
+  it('409 ONH_ERR_INSUFFICIENT when the pool less what other channels ring-fence is short', async () => {
+    // b2b lists B and ring-fences 1 unit: web may sell 1 - 1 = 0 of the 1 left.
+    await h.store.availability.upsertListings([{ channel: 'b2b', externalId: 'b2b-B', sku: 'B' }], h.clock.now());
+    const version = await h.store.availability.createRuleSet(
+      { rules: { channels: { b2b: { allocation: { units: 1 } } } }, author: 'test' },
+      h.clock.now(),
+    );
+    await h.store.availability.activateRuleSet(version.version, { author: 'test' }, h.clock.now());
+    const problem = assertProblem(
+      await reserve({ key: 'ch-4', sku: 'B', channel: 'web', quantity: 1 }),
+      409,
+      'ONH_ERR_INSUFFICIENT',
+    );
+    assert.equal(problem.available, 0);
+    assert.match(problem.detail, /channel web may sell 0 of B \(pool 1, 1 held for others\)/);
+    // b2b's own fence does not hold b2b back: it may take a unit received at WH1.
+    const received = await h.call({
+      method: 'POST',
+      url: '/v1/movements',
+      payload: { movements: [{ key: 'seed-b3', type: 'receipt', sku: 'B', location: 'WH1', quantity: 1 }] },
+    });
+    assert.equal(received.json().results[0].status, 'applied');
+    const b2b = await reserve({ key: 'ch-5', sku: 'B', channel: 'b2b', quantity: 1 });
+    assert.equal(b2b.statusCode, 201, b2b.body);
+    assert.equal(b2b.json().reservation.location, 'WH1');
+    assert.deepEqual((await h.store.ledger.verify()).mismatches, []);
+  });
+});

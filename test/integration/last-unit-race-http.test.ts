@@ -40,12 +40,33 @@ for (const factory of STORES) {
       await app.listen({ port: 0, host: '127.0.0.1' });
       base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
       token = (await issueToken(store, { name: 'race', scope: 'write' }, clock, ids)).token;
-      await send('PUT', '/v1/locations', { locations: [{ code: 'WH1', name: 'Main', kind: 'warehouse' }] });
-      await send('PUT', '/v1/variants', { variants: [{ sku: 'LAST', name: 'The last units' }] });
-      const receipt = await send('POST', '/v1/movements', {
-        movements: [{ key: 'race-receipt', type: 'receipt', sku: 'LAST', location: 'WH1', quantity: units }],
+      await send('PUT', '/v1/locations', {
+        locations: [
+          { code: 'WH1', name: 'Main', kind: 'warehouse' },
+          { code: 'WH2', name: 'Second', kind: 'warehouse' },
+        ],
       });
-      assert.equal(receipt.body.results[0].status, 'applied');
+      await send('PUT', '/v1/variants', {
+        variants: [
+          { sku: 'LAST', name: 'The last units' },
+          { sku: 'SPLIT', name: 'The last units over two locations' },
+        ],
+      });
+      await store.availability.upsertChannels(
+        [{ code: 'web', name: 'Web shop', platform: 'shopify', locations: ['WH1', 'WH2'] }],
+        clock.now(),
+      );
+      const receipt = await send('POST', '/v1/movements', {
+        movements: [
+          { key: 'race-receipt', type: 'receipt', sku: 'LAST', location: 'WH1', quantity: units },
+          { key: 'split-receipt-1', type: 'receipt', sku: 'SPLIT', location: 'WH1', quantity: 4 },
+          { key: 'split-receipt-2', type: 'receipt', sku: 'SPLIT', location: 'WH2', quantity: units - 4 },
+        ],
+      });
+      assert.deepEqual(
+        receipt.body.results.map((result: any) => result.status),
+        ['applied', 'applied', 'applied'],
+      );
     });
 
     after(async () => {
@@ -86,6 +107,36 @@ for (const factory of STORES) {
         { on_hand: level.on_hand, reserved: level.reserved, available: level.available },
         { on_hand: units, reserved: units, available: 0 },
       );
+      assert.deepEqual((await testStore.store.ledger.verify()).mismatches, []);
+    });
+
+    it(`by channel, stock over 2 locations: grants exactly ${units} of ${racers} concurrent reservations`, async () => {
+      const answers = await Promise.all(
+        Array.from({ length: racers }, (_, i) =>
+          send('POST', '/v1/reservations', { key: `channel-racer-${i}`, sku: 'SPLIT', channel: 'web', quantity: 1 }),
+        ),
+      );
+      const created = answers.filter((answer) => answer.status === 201);
+      const refused = answers.filter((answer) => answer.status === 409);
+      assert.equal(
+        created.length,
+        units,
+        JSON.stringify(answers.filter((answer) => answer.status !== 201 && answer.status !== 409)),
+      );
+      assert.equal(refused.length, racers - units);
+      for (const answer of refused) assert.equal(answer.body.code, 'ONH_ERR_INSUFFICIENT');
+      // Priority order: WH1 is used up before WH2 is touched.
+      const placed = created.map((answer) => answer.body.reservation.location);
+      assert.deepEqual(
+        [placed.filter((code) => code === 'WH1').length, placed.filter((code) => code === 'WH2').length],
+        [4, units - 4],
+      );
+      const stock = await send('GET', '/v1/stock/SPLIT');
+      for (const level of stock.body.locations)
+        assert.equal(level.available, 0, `${level.location} is sold out, not over`);
+      assert.equal(stock.body.total.reserved, units);
+      const oversells = await send('GET', '/v1/oversells');
+      assert.equal(oversells.body.items.length, 0, '0 oversold');
       assert.deepEqual((await testStore.store.ledger.verify()).mismatches, []);
     });
   });

@@ -296,6 +296,95 @@ describe('facts: order, sale, shipment, cancellation (oversell)', () => {
   ]);
 });
 
+const A2 = 'A@WH2';
+
+describe('facts: orders and sales over a channel pool (true oversells)', () => {
+  table([
+    {
+      name: 'pool short: an order beyond the pool as a whole is oversold by the pool shortfall',
+      given: { levels: { [A1]: { onHand: 2 }, [A2]: { onHand: 1 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 5, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { reserved: 5, available: -3 }, oversold: 2 }],
+      movements: [{ type: 'order', at: A1, deltas: { reserved: 5 }, oversold: 2 }],
+      levels: { [A2]: { onHand: 1, version: 1 } },
+    },
+    {
+      name: 'location short but the pool fine: no oversell',
+      given: { levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 10 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 4, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { reserved: 4, available: -3 } }],
+      movements: [{ type: 'order', at: A1, oversold: 0 }],
+    },
+    {
+      name: 'the same order without a pool is oversold at its location (per level, as before)',
+      given: { levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 10 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 4 }],
+      then: [{ status: 'applied', level: { available: -3 }, oversold: 3 }],
+    },
+    {
+      name: 'the own location is part of the pool even when the pool does not name it',
+      given: { levels: { [A1]: { onHand: 3 }, [A2]: { onHand: 1 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 4, pool: ['WH2'] }],
+      then: [{ status: 'applied', level: { available: -1 } }],
+    },
+    {
+      name: 'a pool already short: only the new shortfall counts, order then sale in one batch',
+      given: { levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 2, reserved: 4 } } },
+      when: [
+        { type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 1, pool: ['WH1', 'WH2'] },
+        { type: 'sale', key: 's1', sku: 'A', location: 'WH1', quantity: 2, pool: ['WH1', 'WH2'] },
+      ],
+      then: [
+        { status: 'applied', level: { available: 0 }, oversold: 1 },
+        { status: 'applied', level: { on_hand: -1, available: -2 }, oversold: 2 },
+      ],
+    },
+    {
+      name: 'a sale within the pool but beyond its location: no oversell',
+      given: { levels: { [A2]: { onHand: 5 } } },
+      when: [{ type: 'sale', key: 's1', sku: 'A', location: 'WH1', quantity: 3, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { on_hand: -3, available: -3 } }],
+    },
+    {
+      name: 'a negative level in the pool counts against it: the pool is the sum of available',
+      given: { levels: { [A1]: { onHand: 4 }, [A2]: { onHand: -3 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 3, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { available: 1 }, oversold: 2 }],
+    },
+    {
+      name: 'an unknown location in the pool is unknown_location and writes nothing',
+      given: { levels: { [A1]: { onHand: 4 } } },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 1, pool: ['WH1', 'NOWHERE'] }],
+      then: [{ status: 'unknown_location', detail: /NOWHERE/ }],
+      movements: [],
+    },
+    {
+      name: 'a pool level touched for the first time expires its due holds before it is counted',
+      given: {
+        levels: { [A1]: { onHand: 0 }, [A2]: { onHand: 2, reserved: 2 } },
+        reservations: [{ id: 'res_9', at: A2, quantity: 2, expiresAt: T0 - SECOND }],
+      },
+      when: [{ type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 2, pool: ['WH1', 'WH2'] }],
+      then: [{ status: 'applied', level: { available: -2 } }],
+      movements: [
+        { type: 'expire', at: A2, reservationId: 'res_9' },
+        { type: 'order', at: A1, oversold: 0 },
+      ],
+    },
+  ]);
+
+  it('an oversold pool order names the pool and the shortfall in its reason; a covered one keeps its note', () => {
+    const outcome = apply({ levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 1 } } }, [
+      { type: 'order', key: 'o1', sku: 'A', location: 'WH1', quantity: 1, pool: ['WH1', 'WH2'], note: 'web #1' },
+      { type: 'order', key: 'o2', sku: 'A', location: 'WH1', quantity: 3, pool: ['WH2', 'WH1'] },
+    ]);
+    assert.deepEqual(
+      outcome.writes.movements.map((movement) => movement.reason),
+      ['web #1', 'pool WH2,WH1 short by 2'],
+    );
+  });
+});
+
 describe('facts: count (absolute, late counts, stale counts)', () => {
   table([
     {
@@ -775,6 +864,171 @@ describe('reservations: reserve, commit, release', () => {
       reservationWrites: 1,
     },
   ]);
+});
+
+describe('reservations by channel: the pool less what others hold, placed in priority order', () => {
+  const channel = (locations: string[], fence = { units: 0, percent: 0 }) => ({
+    code: 'web',
+    locations: locations.map((code) => ({ code })),
+    fence,
+  });
+  table([
+    {
+      name: 'whole at the first location in priority order that holds the quantity',
+      given: { levels: { [A1]: { onHand: 2 }, [A2]: { onHand: 5 } } },
+      when: [{ type: 'reserve', key: 'h1', sku: 'A', location: 'WH2', quantity: 2, channel: channel(['WH2', 'WH1']) }],
+      then: [
+        { status: 'applied', level: { available: 3 }, reservation: { id: 'res_new_1', location: 'WH2', quantity: 2 } },
+      ],
+      movements: [{ type: 'reserve', at: A2, deltas: { reserved: 2 }, guarded: true, reservationId: 'res_new_1' }],
+      levels: { [A2]: { reserved: 2, held: 2 } },
+    },
+    {
+      name: 'the first location short, the second whole: placed whole at the second, not split',
+      given: { levels: { [A1]: { onHand: 2 }, [A2]: { onHand: 5 } } },
+      when: [{ type: 'reserve', key: 'h1', sku: 'A', location: 'WH1', quantity: 4, channel: channel(['WH1', 'WH2']) }],
+      then: [{ status: 'applied', reservation: { location: 'WH2', quantity: 4 } }],
+      movements: [{ type: 'reserve', at: A2, deltas: { reserved: 4 }, guarded: true }],
+    },
+    {
+      name: 'no location holds it but the pool does: one part per location, in priority order',
+      given: { levels: { [A1]: { onHand: 3 }, [A2]: { onHand: 4 } } },
+      when: [{ type: 'reserve', key: 'h1', sku: 'A', location: 'WH2', quantity: 6, channel: channel(['WH2', 'WH1']) }],
+      then: [
+        { status: 'applied', level: { available: 0 }, reservation: { id: 'res_new_1', location: 'WH2', quantity: 4 } },
+      ],
+      movements: [
+        { type: 'reserve', at: A2, deltas: { reserved: 4 }, guarded: true, reservationId: 'res_new_1' },
+        { type: 'reserve', at: A1, deltas: { reserved: 2 }, guarded: true, reservationId: 'res_new_2' },
+      ],
+      reservations: {
+        res_new_1: { created: true, quantity: 4, locationCode: 'WH2' },
+        res_new_2: { created: true, quantity: 2, locationCode: 'WH1' },
+      },
+      levels: { [A1]: { reserved: 2, held: 2 }, [A2]: { reserved: 4, held: 4 } },
+    },
+    {
+      name: 'the pool short: insufficient, nothing written',
+      given: { levels: { [A1]: { onHand: 3 }, [A2]: { onHand: 4 } } },
+      when: [{ type: 'reserve', key: 'h1', sku: 'A', location: 'WH1', quantity: 8, channel: channel(['WH1', 'WH2']) }],
+      then: [{ status: 'insufficient', detail: /channel web may sell 7 of A \(pool 7/ }],
+      movements: [],
+      reservationWrites: 0,
+    },
+    {
+      name: 'units and a percentage ring-fenced for other channels are held back from the pool',
+      given: { levels: { [A1]: { onHand: 6 }, [A2]: { onHand: 4 } } },
+      when: [
+        // pool 10: floor(10 x 80%) - 2 = 6 may be sold; then pool 4: floor(4 x 80%) - 2 = 1
+        {
+          type: 'reserve',
+          key: 'h1',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 7,
+          channel: channel(['WH1', 'WH2'], { units: 2, percent: 20 }),
+        },
+        {
+          type: 'reserve',
+          key: 'h2',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 6,
+          channel: channel(['WH1', 'WH2'], { units: 2, percent: 20 }),
+        },
+        {
+          type: 'reserve',
+          key: 'h3',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 2,
+          channel: channel(['WH1', 'WH2'], { units: 2, percent: 20 }),
+        },
+      ],
+      then: [
+        { status: 'insufficient', detail: /may sell 6 of A \(pool 10, 4 held for others\)/ },
+        { status: 'applied', reservation: { location: 'WH1', quantity: 6 } },
+        { status: 'insufficient', detail: /may sell 1 of A \(pool 4, 3 held for others\)/ },
+      ],
+    },
+    {
+      name: 'a negative level gives nothing and takes nothing from the pool',
+      given: { levels: { [A1]: { onHand: -3 }, [A2]: { onHand: 2 } } },
+      when: [{ type: 'reserve', key: 'h1', sku: 'A', location: 'WH1', quantity: 2, channel: channel(['WH1', 'WH2']) }],
+      then: [{ status: 'applied', reservation: { location: 'WH2' } }],
+    },
+    {
+      name: 'a store without a fresh count does not serve the channel (pickup rule)',
+      given: { levels: { [A1]: { onHand: 5, lastCountAt: T0 - 2 * MINUTE }, [A2]: { onHand: 1 } } },
+      when: [
+        {
+          type: 'reserve',
+          key: 'h1',
+          sku: 'A',
+          location: 'WH1',
+          quantity: 2,
+          channel: {
+            code: 'web',
+            locations: [{ code: 'WH1', countMaxAgeMs: MINUTE }, { code: 'WH2' }],
+            fence: { units: 0, percent: 0 },
+          },
+        },
+      ],
+      then: [{ status: 'insufficient', detail: /pool 1/ }],
+    },
+    {
+      name: 'reservations by channel in one batch each see the ones before: the last unit once',
+      given: { levels: { [A1]: { onHand: 1 }, [A2]: { onHand: 1 } } },
+      when: [
+        { type: 'reserve', key: 'h1', sku: 'A', location: 'WH1', quantity: 1, channel: channel(['WH1', 'WH2']) },
+        { type: 'reserve', key: 'h2', sku: 'A', location: 'WH1', quantity: 1, channel: channel(['WH1', 'WH2']) },
+        { type: 'reserve', key: 'h3', sku: 'A', location: 'WH1', quantity: 1, channel: channel(['WH1', 'WH2']) },
+      ],
+      then: [
+        { status: 'applied', reservation: { location: 'WH1' } },
+        { status: 'applied', reservation: { location: 'WH2' } },
+        { status: 'insufficient' },
+      ],
+    },
+    {
+      name: 'an unknown candidate location is unknown_location',
+      given: { levels: { [A1]: { onHand: 5 } } },
+      when: [
+        { type: 'reserve', key: 'h1', sku: 'A', location: 'WH1', quantity: 1, channel: channel(['WH1', 'NOWHERE']) },
+      ],
+      then: [{ status: 'unknown_location', detail: /NOWHERE/ }],
+    },
+  ]);
+
+  it('a split answer lists every part with its level; a replay gives it back byte for byte', () => {
+    const command = {
+      type: 'reserve' as const,
+      key: 'h1',
+      sku: 'A',
+      location: 'WH1',
+      quantity: 5,
+      expiresInSeconds: 60,
+      channel: channel(['WH1', 'WH2']),
+    };
+    const first = apply({ levels: { [A1]: { onHand: 3 }, [A2]: { onHand: 3 } } }, [command]);
+    const answer = first.answers[0]!;
+    assert.deepEqual(
+      answer.parts?.map((part) => [
+        part.reservation.id,
+        part.reservation.location,
+        part.reservation.quantity,
+        part.level.available,
+      ]),
+      [
+        ['res_new_1', 'WH1', 3, 0],
+        ['res_new_2', 'WH2', 2, 1],
+      ],
+    );
+    assert.deepEqual(answer.reservation, answer.parts?.[0]?.reservation);
+    assert.equal(first.writes.answers.length, 1);
+    const again = apply({ answers: { h1: { payloadHash: 'hash:h1', answer } } }, [command]);
+    assert.deepEqual(again.answers[0], { ...answer, status: 'exists', replayed: true });
+  });
 });
 
 describe('reservations: logical expiry', () => {

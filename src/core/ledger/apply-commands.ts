@@ -1,7 +1,8 @@
 import assert from 'node:assert';
 import { BatchWorkingSet } from './batch-working-set.js';
-import { answerOfLegs, reservationView, type CommandAnswer, type StoredAnswer } from './command-answer.js';
+import { answerOfLegs, levelView, reservationView, type CommandAnswer, type StoredAnswer } from './command-answer.js';
 import { judgeCommand } from './command-judge.js';
+import type { Leg } from './judgement.js';
 import { systemKeyPrefix, type ApplyContext, type BatchItem, type LedgerSnapshot } from './ledger-snapshot.js';
 import type { BatchOutcome } from './write-set.js';
 
@@ -42,7 +43,7 @@ export type {
   VariantRef,
 } from './ledger-snapshot.js';
 export type { BatchOutcome, LevelWrite, MovementRecord, WriteSet } from './write-set.js';
-export { collectNeeds, countQueries, touchedLevels, type BatchNeeds } from './batch-needs.js';
+export { collectNeeds, countQueries, movementLegsMax, touchedLevels, type BatchNeeds } from './batch-needs.js';
 
 /**
  * Apply a batch of commands to a snapshot. Pure: the snapshot is not mutated; the outcome
@@ -89,18 +90,22 @@ export function applyCommands(
       answer = { key: command.key, status: judgement.status, detail: judgement.detail };
     } else {
       const reservation = judgement.reservation;
+      const parts = judgement.parts;
       const records = batch.record(
         judgement.type,
         command.key,
         judgement.legs,
         {
           occurredAt,
-          reason:
+          reason: movementReason(
             command.type === 'adjustment'
               ? command.reason
               : judgement.bundleSku
                 ? `bundle ${judgement.bundleSku}`
                 : (command.note ?? null),
+            judgement.pool,
+            judgement.legs,
+          ),
           sourceSystem: command.source?.system ?? null,
           sourceReference: command.source?.reference ?? null,
           reservationId: reservation ? reservation.id : null,
@@ -108,8 +113,10 @@ export function applyCommands(
           purchaseOrderLine: command.type === 'receipt' ? (command.purchaseOrder?.line ?? null) : null,
         },
         judgement.count,
+        parts?.map((part) => part.id),
       );
-      if (reservation) batch.putReservation(reservation, command.type === 'reserve');
+      if (parts) for (const part of parts) batch.putReservation(part, true);
+      else if (reservation) batch.putReservation(reservation, command.type === 'reserve');
       if (judgement.purchaseOrderLine) batch.putPurchaseOrderLine(judgement.purchaseOrderLine);
       // Legs touch distinct levels, so leg 0's resulting level is the command's primary level.
       answer = answerOfLegs(
@@ -119,6 +126,12 @@ export function applyCommands(
         judgement.location,
         reservation ? reservationView(reservation, now) : undefined,
       );
+      if (parts) {
+        answer.parts = parts.map((part, index) => ({
+          reservation: reservationView(part, now),
+          level: levelView(records[index]!.after, records[index]!.version, part.sku, part.locationCode),
+        }));
+      }
       // Folded: without a reservation the answer is a function of the movements alone, and leg
       // 0 carries the hash (a reservation's view is stored with the answer instead).
       const primary = records[0];
@@ -134,4 +147,18 @@ export function applyCommands(
   batch.finish();
   assert.equal(answers.length, items.filter((item) => item.type !== 'tidy').length, 'one answer per command');
   return { answers, writes };
+}
+
+/**
+ * A movement's reason: the command's own, and for an order or sale measured over a pool that
+ * it drove short, the pool and the shortfall (`pool WH1,WH2 short by 2`), so the oversell view
+ * names the locations the channel sells from.
+ */
+function movementReason(own: string | null, pool: readonly string[] | null, legs: readonly Leg[]): string | null {
+  if (!pool) return own;
+  let short = 0;
+  for (const leg of legs) short += leg.oversold ?? 0;
+  if (short === 0) return own;
+  const text = `pool ${pool.join(',')} short by ${short}`;
+  return own === null ? text : `${own}; ${text}`;
 }

@@ -1,5 +1,5 @@
 import type { EpochMs } from '../clock.js';
-import { otherLocationCode } from './command.js';
+import { otherLocationCode, poolLocationCodes } from './command.js';
 import {
   purchaseOrderLineKey,
   type BatchItem,
@@ -37,6 +37,7 @@ export function collectNeeds(items: readonly BatchItem[]): BatchNeeds {
     codes.add(item.location);
     const other = otherLocationCode(item);
     if (other !== undefined) codes.add(other);
+    for (const code of poolLocationCodes(item)) codes.add(code);
     if (item.type === 'receipt' && item.purchaseOrder) {
       lines.set(purchaseOrderLineKey(item.purchaseOrder.id, item.purchaseOrder.line), {
         purchaseOrderId: item.purchaseOrder.id,
@@ -84,8 +85,35 @@ export function touchedLevels(
     const other = otherLocationCode(item);
     const otherLocation = other === undefined ? undefined : locations.get(other);
     if (otherLocation) add(variant.id, otherLocation.id);
+    // A pool's or a channel's levels are read (and so locked) like the command's own.
+    for (const code of poolLocationCodes(item)) {
+      const pooled = locations.get(code);
+      if (!pooled) continue;
+      add(variant.id, pooled.id);
+      for (const component of variant.components ?? []) add(component.variantId, pooled.id);
+    }
   }
   return [...out.values()].sort((a, b) => a.variantId - b.variantId || a.locationId - b.locationId);
+}
+
+/**
+ * An upper bound of the movements a batch writes for its commands (due expiries aside): a
+ * bundle fact writes one per component, a channel reservation at most one per candidate
+ * location, a transfer two, anything else one.
+ */
+export function movementLegsMax(items: readonly BatchItem[], variants: ReadonlyMap<string, VariantRef>): number {
+  let total = 0;
+  for (const item of items) {
+    if (item.type === 'tidy') continue;
+    if (item.type === 'commit' || item.type === 'release') {
+      total += 1;
+      continue;
+    }
+    const components = variants.get(item.sku)?.components?.length ?? 0;
+    const candidates = item.type === 'reserve' && item.channel ? item.channel.locations.length : 0;
+    total += Math.max(2, components, candidates);
+  }
+  return total;
 }
 
 /** Count commands whose baseline (stored on_hand deltas after the count time) must be loaded. */

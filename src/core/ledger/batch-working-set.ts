@@ -155,13 +155,18 @@ export class BatchWorkingSet {
     return slot;
   }
 
-  /** Records one movement per leg, in leg order, and moves each leg's level. */
+  /**
+   * Records one movement per leg, in leg order, and moves each leg's level. `reservationIds`,
+   * when given, names each leg's reservation (a channel reservation's parts) over
+   * `meta.reservationId`.
+   */
   record(
     type: MovementType,
     commandKey: string,
     legs: readonly Leg[],
     meta: MovementMeta,
     count: CountMark | null,
+    reservationIds?: readonly string[],
   ): MovementRecord[] {
     const records: MovementRecord[] = [];
     const now = this.now;
@@ -171,9 +176,14 @@ export class BatchWorkingSet {
       const before = slot.level;
       const after = addDeltas(before, leg.deltas);
       assertLevelInvariants(after);
-      // Units this sale sold beyond what was available (before may already be short).
+      // Units this sale sold beyond what was available (before may already be short); a judge
+      // that measured them over a pool says so on the leg.
       const oversold =
-        type === 'order' || type === 'sale' ? Math.max(0, -available(after)) - Math.max(0, -available(before)) : 0;
+        leg.oversold !== null
+          ? leg.oversold
+          : type === 'order' || type === 'sale'
+            ? Math.max(0, -available(after)) - Math.max(0, -available(before))
+            : 0;
       if (leg.guarded) assert(available(after) >= 0, 'a request never drives available below zero');
       const velocity = leg.sold
         ? recordSale({ rate: before.velocityRate, at: before.velocityAt }, leg.sold, now)
@@ -215,7 +225,7 @@ export class BatchWorkingSet {
         reason: meta.reason,
         sourceSystem: meta.sourceSystem,
         sourceReference: meta.sourceReference,
-        reservationId: meta.reservationId,
+        reservationId: reservationIds?.[index] ?? meta.reservationId,
         purchaseOrderId: meta.purchaseOrderId,
         purchaseOrderLine: meta.purchaseOrderLine,
         counterpartLocationId: leg.counterpartLocationId,

@@ -43,6 +43,11 @@ export interface CommandAnswer {
   movement_ids?: number[];
   level?: LevelView;
   reservation?: ReservationView;
+  /**
+   * A channel reservation's parts, one per location it was placed at, in priority order
+   * (part 0 is `reservation`). Present only on answers to a reservation by channel.
+   */
+  parts?: { reservation: ReservationView; level: LevelView }[];
   /** Units this fact sold beyond what was available (an oversell). */
   oversold?: number;
   /** True when this answer is the stored answer to an earlier command with the same key. */

@@ -10,6 +10,7 @@ import {
   judgeCancellation,
   judgeOrder,
   judgeReturn,
+  resolvePool,
   judgeSale,
   judgeShipment,
   judgeStatus,
@@ -41,6 +42,11 @@ function judgeLevelCommand(batch: BatchWorkingSet, command: LevelCommand, occurr
   if (otherCode !== undefined && !other) {
     return refuse('unknown_location', `no location with code ${JSON.stringify(otherCode)}`);
   }
+  const pool =
+    command.type === 'order' || command.type === 'sale'
+      ? resolvePool(command.pool, location, snapshot.locations)
+      : null;
+  if (pool && 'status' in pool) return pool;
   if (variant.isBundle) {
     if (!isBundleFact(command)) {
       return refuse(
@@ -49,7 +55,7 @@ function judgeLevelCommand(batch: BatchWorkingSet, command: LevelCommand, occurr
       );
     }
     if (occurredAt > batch.now + limits.sourceClockSkewMsMax) return futureRefusal(occurredAt);
-    return judgeBundleFact(command, variant, location, batch);
+    return judgeBundleFact(command, variant, location, batch, pool);
   }
   if (occurredAt > batch.now + limits.sourceClockSkewMsMax) return futureRefusal(occurredAt);
   const level = batch.touch(variant.id, location.id);
@@ -67,13 +73,13 @@ function judgeLevelCommand(batch: BatchWorkingSet, command: LevelCommand, occurr
     case 'status':
       return judgeStatus(command, variant, location, level);
     case 'order':
-      return judgeOrder(command, variant, location);
+      return judgeOrder(command, variant, location, pool, batch);
     case 'cancellation':
       return judgeCancellation(command, variant, location, level);
     case 'shipment':
       return judgeShipment(command, variant, location, level);
     case 'sale':
-      return judgeSale(command, variant, location);
+      return judgeSale(command, variant, location, pool, batch);
     case 'return':
       return judgeReturn(command, variant, location);
     case 'reserve':

@@ -72,6 +72,12 @@ export interface StatusCommand extends LevelCommandBase {
 export interface OrderCommand extends LevelCommandBase {
   type: 'order';
   quantity: number;
+  /**
+   * The channel's pool: the location codes it sells from, the command's own location included
+   * (added when missing). When present, `oversold` is measured over the pool (the units by which
+   * the sum of available over these levels went further below zero), not over the one level.
+   */
+  pool?: string[] | undefined;
 }
 export interface CancellationCommand extends LevelCommandBase {
   type: 'cancellation';
@@ -84,6 +90,8 @@ export interface ShipmentCommand extends LevelCommandBase {
 export interface SaleCommand extends LevelCommandBase {
   type: 'sale';
   quantity: number;
+  /** As for an order: `oversold` measured over these locations' levels. */
+  pool?: string[] | undefined;
 }
 export interface ReturnCommand extends LevelCommandBase {
   type: 'return';
@@ -96,6 +104,27 @@ export interface ReserveCommand extends LevelCommandBase {
   quantity: number;
   /** Hold duration; absent = held until committed or released. */
   expiresInSeconds?: number | undefined;
+  /**
+   * A reservation for a channel rather than at one location: judged against what the channel
+   * may sell and placed in its locations' priority order (`location` is then the first
+   * candidate's code).
+   */
+  channel?: ChannelReserve | undefined;
+}
+
+/**
+ * What a channel may sell, resolved by the edge from the channel and the active rule set; the
+ * ledger judges against it inside its transaction.
+ */
+export interface ChannelReserve {
+  code: string;
+  /** The channel's locations that may serve it, in priority order (first = preferred). */
+  locations: { code: string; countMaxAgeMs?: number | undefined }[];
+  /**
+   * Held back for other channels over the pool (their ring-fenced allocations): whole units and
+   * a percentage of the pool, applied as the listing computation applies them.
+   */
+  fence: { units: number; percent: number };
 }
 export interface CommitCommand extends CommandBase {
   type: 'commit';
@@ -145,6 +174,16 @@ export type MovementType = (typeof movementCommandTypes)[number] | 'reserve' | '
 
 export function isReservationCommand(command: LedgerCommand): command is CommitCommand | ReleaseCommand {
   return command.type === 'commit' || command.type === 'release';
+}
+
+/**
+ * Locations whose levels a command reads besides its own: an order's or sale's pool, a channel
+ * reservation's candidates. Empty for every other command.
+ */
+export function poolLocationCodes(command: LedgerCommand): readonly string[] {
+  if ((command.type === 'order' || command.type === 'sale') && command.pool) return command.pool;
+  if (command.type === 'reserve' && command.channel) return command.channel.locations.map((each) => each.code);
+  return [];
 }
 
 /** Locations a command names besides its own (a transfer's other end). */

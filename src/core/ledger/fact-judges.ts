@@ -7,9 +7,9 @@ import type {
   ShipmentCommand,
   StatusCommand,
 } from './command.js';
-import { applied, bucketField, deltas, leg, refuse, type Judgement, type Leg } from './judgement.js';
+import { applied, bucketField, deltas, leg, refuse, type Judgement, type Leg, type Refusal } from './judgement.js';
 import type { LocationRef, VariantRef } from './ledger-snapshot.js';
-import type { LevelState } from './level.js';
+import { available, type LevelState } from './level.js';
 
 /**
  * Judges of the facts on one plain variant's level: they record what already happened, so most
@@ -17,6 +17,47 @@ import type { LevelState } from './level.js';
  * (a bucket below zero) or the fact names stock that is not there (cancel or ship more than
  * orders reserve). An order or sale driving available below zero is recorded as an oversell.
  */
+
+/** Levels as the batch sees them (the working set). */
+interface LevelSource {
+  touch(variantId: number, locationId: number): LevelState;
+}
+
+/** An order's or sale's pool, resolved: its codes as named (the own location added last when missing), and their ids. */
+export interface ResolvedPool {
+  codes: string[];
+  ids: number[];
+}
+
+/** The pool a command names, resolved against the snapshot's locations; a code it does not know refuses the command. */
+export function resolvePool(
+  pool: readonly string[] | undefined,
+  own: LocationRef,
+  locations: ReadonlyMap<string, LocationRef>,
+): ResolvedPool | Refusal | null {
+  if (pool === undefined) return null;
+  const codes: string[] = [];
+  const ids: number[] = [];
+  for (const code of [...pool, own.code]) {
+    if (codes.includes(code)) continue;
+    const location = locations.get(code);
+    if (!location) return refuse('unknown_location', `no location with code ${JSON.stringify(code)} in the pool`);
+    codes.push(code);
+    ids.push(location.id);
+  }
+  return { codes, ids };
+}
+
+/**
+ * Units by which `units` more sold drive the sum of available over the pool's levels (of one
+ * variant) further below zero: 0 while the pool as a whole still has them, whatever the one
+ * location booked holds.
+ */
+export function poolOversold(levels: LevelSource, variantId: number, pool: ResolvedPool, units: number): number {
+  let before = 0;
+  for (const locationId of pool.ids) before += available(levels.touch(variantId, locationId));
+  return Math.max(0, units - before) - Math.max(0, -before);
+}
 
 /** Sales facts a bundle takes: each becomes one movement per component (kit quantity x per-kit quantity). */
 export type BundleFactCommand = OrderCommand | CancellationCommand | ShipmentCommand | SaleCommand | ReturnCommand;
@@ -65,10 +106,19 @@ export function judgeStatus(
   return applied('status', [leg(variant.id, location.id, moved)], command.sku, command.location);
 }
 
-export function judgeOrder(command: OrderCommand, variant: VariantRef, location: LocationRef): Judgement {
+export function judgeOrder(
+  command: OrderCommand,
+  variant: VariantRef,
+  location: LocationRef,
+  pool: ResolvedPool | null,
+  levels: LevelSource,
+): Judgement {
   const ordered = leg(variant.id, location.id, deltas({ reserved: command.quantity }));
   ordered.sold = command.quantity;
-  return applied('order', [ordered], command.sku, command.location);
+  if (pool) ordered.oversold = poolOversold(levels, variant.id, pool, command.quantity);
+  const judged = applied('order', [ordered], command.sku, command.location);
+  judged.pool = pool ? pool.codes : null;
+  return judged;
 }
 
 export function judgeCancellation(
@@ -107,10 +157,19 @@ export function judgeShipment(
   return applied('shipment', [leg(variant.id, location.id, shipped)], command.sku, command.location);
 }
 
-export function judgeSale(command: SaleCommand, variant: VariantRef, location: LocationRef): Judgement {
+export function judgeSale(
+  command: SaleCommand,
+  variant: VariantRef,
+  location: LocationRef,
+  pool: ResolvedPool | null,
+  levels: LevelSource,
+): Judgement {
   const sale = leg(variant.id, location.id, deltas({ onHand: -command.quantity }));
   sale.sold = command.quantity;
-  return applied('sale', [sale], command.sku, command.location);
+  if (pool) sale.oversold = poolOversold(levels, variant.id, pool, command.quantity);
+  const judged = applied('sale', [sale], command.sku, command.location);
+  judged.pool = pool ? pool.codes : null;
+  return judged;
 }
 
 export function judgeReturn(command: ReturnCommand, variant: VariantRef, location: LocationRef): Judgement {
@@ -122,13 +181,15 @@ export function judgeReturn(command: ReturnCommand, variant: VariantRef, locatio
  * A kit sold (or cancelled, shipped, returned) on a channel moves its components: one leg per
  * component, quantity x per-kit quantity, each judged like the same fact on a plain variant.
  * Selling a kit thereby lowers every other kit that shares a component. `levelOf` gives a
- * component's level as the batch sees it.
+ * component's level as the batch sees it. With a pool, an order's or sale's oversold units are
+ * measured per component over the pool's levels of that component.
  */
 export function judgeBundleFact(
   command: BundleFactCommand,
   bundle: VariantRef,
   location: LocationRef,
-  levelOf: { touch(variantId: number, locationId: number): LevelState },
+  levelOf: LevelSource,
+  pool: ResolvedPool | null,
 ): Judgement {
   const components = bundle.components ?? [];
   const first = components[0];
@@ -146,6 +207,7 @@ export function judgeBundleFact(
           deltas(command.type === 'order' ? { reserved: units } : { onHand: -units }),
         );
         sold.sold = units;
+        if (pool) sold.oversold = poolOversold(levelOf, component.variantId, pool, units);
         legs.push(sold);
         break;
       }
@@ -173,5 +235,6 @@ export function judgeBundleFact(
   // For a bundle fact the level shown is its first component's (leg 0).
   const judged = applied(command.type, legs, first.sku, command.location);
   judged.bundleSku = bundle.sku;
+  if (pool && (command.type === 'order' || command.type === 'sale')) judged.pool = pool.codes;
   return judged;
 }

@@ -20,6 +20,11 @@ export interface Leg {
   sold: number;
   guarded: boolean;
   counterpartLocationId: number | null;
+  /**
+   * Units this leg oversold, when the judge measured them over a pool; null = measured on the
+   * leg's own level by the fold (orders and sales only).
+   */
+  oversold: number | null;
 }
 
 export type RefusalStatus = Exclude<VerdictStatus, 'applied' | 'exists' | 'conflict'>;
@@ -53,6 +58,13 @@ export interface Applied {
   count: CountMark | null;
   /** The bundle a sales fact was recorded for (its legs are the components'). */
   bundleSku: string | null;
+  /** The pool an order or sale was measured over (location codes), when it named one. */
+  pool: string[] | null;
+  /**
+   * A channel reservation's parts, one per location it was placed at, in priority order; leg i
+   * holds part i. `reservation` is part 0. Null for every other command.
+   */
+  parts: ReservationState[] | null;
 }
 
 export type Judgement = Refusal | Applied;
@@ -76,6 +88,8 @@ export function applied(type: MovementType, legs: Leg[], sku: string, location: 
     purchaseOrderLine: null,
     count: null,
     bundleSku: null,
+    pool: null,
+    parts: null,
   };
 }
 
@@ -87,7 +101,7 @@ export function leg(
   guarded = false,
   counterpartLocationId: number | null = null,
 ): Leg {
-  return { variantId, locationId, deltas, held: 0, sold: 0, guarded, counterpartLocationId };
+  return { variantId, locationId, deltas, held: 0, sold: 0, guarded, counterpartLocationId, oversold: null };
 }
 
 export function deltas(partial: Partial<Deltas>): Deltas {

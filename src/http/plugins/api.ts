@@ -2,7 +2,9 @@ import assert from 'node:assert';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteShorthandOptions } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import type { CommandAnswer } from '../../core/ledger/apply-commands.js';
-import type { LedgerCommand } from '../../core/ledger/command.js';
+import type { ChannelReserve, LedgerCommand, ReserveCommand } from '../../core/ledger/command.js';
+import { channelSellable } from '../../core/ledger/reservation-judges.js';
+import { resolveChannelReserve } from '../../api/channel-reservation.js';
 import type { GroupCommitter } from '../../store/group-commit.js';
 import type { LedgerStore, TokenScope } from '../../store/ledger-store.js';
 import {
@@ -107,6 +109,22 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     return stock?.locations.find((level) => level.location === location)?.available ?? 0;
   }
 
+  /** What a channel may sell now, as the ledger judges it (read outside the ledger: informative only). */
+  async function channelAvailable(sku: string, channel: ChannelReserve): Promise<number> {
+    const stock = await store.ledger.getStock(sku, clock.now());
+    const now = clock.now();
+    let pool = 0;
+    for (const candidate of channel.locations) {
+      const level = stock?.locations.find((each) => each.location === candidate.code);
+      if (!level) continue;
+      const counted = level.last_count_at === null ? null : Date.parse(level.last_count_at);
+      if (candidate.countMaxAgeMs !== undefined && (counted === null || counted < now - candidate.countMaxAgeMs))
+        continue;
+      pool += Math.max(0, level.available);
+    }
+    return Math.max(0, channelSellable(pool, channel.fence));
+  }
+
   /** A reservation's applied (or replayed) answer as the response body; a refusal as a problem. */
   function reservationResult(
     reply: FastifyReply,
@@ -121,7 +139,9 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     );
     if (answer.replayed) reply.header('idempotent-replayed', 'true');
     reply.code(status);
-    return { reservation: answer.reservation, level: answer.level };
+    return answer.parts
+      ? { reservation: answer.reservation, level: answer.level, parts: answer.parts }
+      : { reservation: answer.reservation, level: answer.level };
   }
 
   // --- catalogue -----------------------------------------------------------------------------
@@ -250,21 +270,48 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
     route(
       'write',
       'reservations',
-      'Reserve units (judged against available, atomically)',
+      'Reserve units at a location or by channel (judged against available, atomically)',
       {
-        description: 'A replay of an applied key answers 201 with the first body and `Idempotent-Replayed: true`.',
+        description:
+          "Give exactly one of `location` and `channel`. By channel, the request is judged against the channel's pool less other channels' ring-fenced stock and placed whole at the first location in priority order that holds it, else split, one part per location (`parts`). A replay of an applied key answers 201 with the first body and `Idempotent-Replayed: true`.",
         body: ReservationBody,
         response: { 201: ReservationResult },
       },
-      [409, 413, 422],
+      [404, 409, 413, 422],
     ),
     async (request, reply) => {
-      refuseReservedKeys([{ path: '/key', key: request.body.key }]);
-      const command = reserveCommand(request.body);
+      const body = request.body;
+      refuseReservedKeys([{ path: '/key', key: body.key }]);
+      if ((body.location === undefined) === (body.channel === undefined)) {
+        const path = body.channel === undefined ? '/location' : '/channel';
+        throw new ProblemError('ONH_ERR_VALIDATION', 'give exactly one of location and channel', {
+          errors: [{ path, message: 'exactly one of location and channel is required' }],
+        });
+      }
+      let command: ReserveCommand;
+      if (body.channel !== undefined) {
+        const channel = await resolveChannelReserve(store.availability, store.catalogue, body.channel, body.sku);
+        if (!channel) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${body.channel}`);
+        const first = channel.locations[0];
+        if (!first) {
+          throw new ProblemError('ONH_ERR_INSUFFICIENT', `channel ${body.channel} has no location to reserve at`, {
+            members: { key: body.key, available: 0 },
+          });
+        }
+        command = reserveCommand(body, first.code, channel);
+      } else {
+        command = reserveCommand(body, body.location!);
+      }
       const answer = await submitOne(command);
       // `available` in the problem is read after the refusal: what a client may ask for now.
       const members =
-        answer.status === 'insufficient' ? { available: await availableAt(command.sku, command.location) } : {};
+        answer.status === 'insufficient'
+          ? {
+              available: command.channel
+                ? await channelAvailable(command.sku, command.channel)
+                : await availableAt(command.sku, command.location),
+            }
+          : {};
       const result = reservationResult(reply, answer, 201, members);
       reply.header('location', `${app.prefix}/reservations/${encodeURIComponent(result.reservation.id)}`);
       return result;

@@ -5,6 +5,7 @@ import {
   applyCommands,
   collectNeeds,
   countQueries,
+  movementLegsMax,
   purchaseOrderLineKey,
   touchedLevels,
   type BatchItem,
@@ -228,7 +229,7 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         answers,
       );
     }
-    const movementIds = await allocateMovementIds(client, 2 * items.length);
+    const movementIds = await allocateMovementIds(client, movementLegsMax(items, variants));
     const readReservations = async () => {
       const found = new Map<string, ReservationState>();
       if (needs.reservationIds.length === 0) return found;
@@ -314,7 +315,7 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         purchaseOrderLines.set(purchaseOrderLineKey(line.purchaseOrderId, line.line), line);
       }
     }
-    // Movement ids: at most two legs per command (taken before the locks) plus one per due expiry.
+    // Movement ids: the legs the commands can write (taken before the locks) plus one per due expiry.
     let dueCount = 0;
     for (const list of dueReservations.values()) dueCount += list.length;
     if (dueCount > 0) movementIds.push(...(await allocateMovementIds(client, dueCount)));

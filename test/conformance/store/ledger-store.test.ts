@@ -311,6 +311,141 @@ for (const factory of STORES) {
       assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
+    it('measures an order with a pool over the pool: oversold only when the whole pool is short', async () => {
+      const { run } = harness(store, T0 + 6_000);
+      await store.catalogue.upsertVariants(
+        [
+          { sku: 'P-MUG', name: 'mug' },
+          { sku: 'P-LID', name: 'lid' },
+        ],
+        T0,
+      );
+      await store.catalogue.upsertVariants(
+        [
+          {
+            sku: 'P-SET',
+            name: 'mug + lid',
+            components: [
+              { sku: 'P-MUG', quantity: 1 },
+              { sku: 'P-LID', quantity: 1 },
+            ],
+          },
+        ],
+        T0,
+      );
+      await run(
+        { type: 'receipt', key: 'p-mug-1', sku: 'P-MUG', location: 'WH1', quantity: 1 },
+        { type: 'receipt', key: 'p-mug-2', sku: 'P-MUG', location: 'WH2', quantity: 4 },
+        { type: 'receipt', key: 'p-lid-2', sku: 'P-LID', location: 'WH2', quantity: 1 },
+      );
+      const pool = ['WH1', 'WH2'];
+      const [covered] = await run({ type: 'order', key: 'p-o1', sku: 'P-MUG', location: 'WH1', quantity: 3, pool });
+      assert.equal(covered?.status, 'applied');
+      assert.equal(covered?.level?.available, -2, 'WH1 is short');
+      assert.equal(covered?.oversold, undefined, 'the pool (5) is not');
+      const [short] = await run({ type: 'order', key: 'p-o2', sku: 'P-MUG', location: 'WH1', quantity: 4, pool });
+      assert.equal(short?.oversold, 2, 'pool 2 left, 4 ordered');
+      const [kit] = await run({ type: 'sale', key: 'p-s1', sku: 'P-SET', location: 'WH1', quantity: 2, pool });
+      assert.equal(kit?.movement_ids?.length, 2);
+      // Per component over the pool: the mug pool was already -2 (2 more), the lid pool 1 (1 more).
+      assert.equal(kit?.oversold, 3);
+      const [replay] = await run({ type: 'order', key: 'p-o2', sku: 'P-MUG', location: 'WH1', quantity: 4, pool });
+      assert.equal(replay?.status, 'exists');
+      assert.equal(replay?.oversold, 2, 'a replay rebuilds the pool shortfall from the movement');
+      const oversells = await store.ledger.listOversells({ limit: 10 });
+      const shown = oversells.items.filter((item) => item.key.startsWith('p-'));
+      assert.deepEqual(
+        shown.map((item) => [item.key, item.sku, item.oversold, item.reason]),
+        [
+          ['p-s1', 'P-MUG', 2, 'bundle P-SET; pool WH1,WH2 short by 3'],
+          ['p-s1', 'P-LID', 1, 'bundle P-SET; pool WH1,WH2 short by 3'],
+          ['p-o2', 'P-MUG', 2, 'pool WH1,WH2 short by 2'],
+        ],
+      );
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
+    });
+
+    it('reserves by channel in priority order, whole or split, and refuses when the pool is short', async () => {
+      const { run } = harness(store, T0 + 7_000);
+      await store.catalogue.upsertVariants([{ sku: 'CH-BAG', name: 'bag' }], T0);
+      await run(
+        { type: 'receipt', key: 'ch-1', sku: 'CH-BAG', location: 'WH1', quantity: 2 },
+        { type: 'receipt', key: 'ch-2', sku: 'CH-BAG', location: 'WH2', quantity: 5 },
+      );
+      const channel = {
+        code: 'web',
+        locations: [{ code: 'WH1' }, { code: 'WH2' }],
+        fence: { units: 1, percent: 0 },
+      };
+      const reserve = (key: string, quantity: number) =>
+        run({ type: 'reserve', key, sku: 'CH-BAG', location: 'WH1', quantity, channel });
+      const [whole] = await reserve('ch-r1', 3);
+      assert.equal(whole?.reservation?.location, 'WH2', 'WH1 cannot hold 3: whole at WH2');
+      assert.equal(whole?.parts?.length, 1);
+      const [split] = await reserve('ch-r2', 3);
+      assert.deepEqual(
+        split?.parts?.map((part) => [part.reservation.location, part.reservation.quantity, part.level.available]),
+        [
+          ['WH1', 2, 0],
+          ['WH2', 1, 1],
+        ],
+      );
+      const [refused] = await reserve('ch-r3', 1);
+      assert.equal(refused?.status, 'insufficient', 'the last unit is ring-fenced for another channel');
+      const [replay] = await reserve('ch-r2', 3);
+      assert.equal(replay?.status, 'exists');
+      assert.deepEqual(replay?.parts, split?.parts);
+      const [conflict] = await reserve('ch-r2', 2);
+      assert.equal(conflict?.status, 'conflict');
+      const [released] = await run({ type: 'release', key: 'ch-rel', reservationId: split!.parts![1]!.reservation.id });
+      assert.equal(released?.reservation?.status, 'released');
+      const stock = (await store.ledger.getStock('CH-BAG', T0 + 7_000))!;
+      assert.deepEqual(
+        stock.locations.map((level) => [level.location, level.reserved]),
+        [
+          ['WH1', 2],
+          ['WH2', 3],
+        ],
+      );
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
+    });
+
+    it('last-unit race by channel, several connections: 100 requests for 10 units over 2 locations -> exactly 10', async () => {
+      const stores = [store, await test.reopen(), await test.reopen(), await test.reopen()];
+      const ledgers = stores.map((each) => harness(each, T0 + 8_000));
+      await store.catalogue.upsertVariants([{ sku: 'CH-RACE', name: 'race by channel' }], T0);
+      await ledgers[0]!.run(
+        { type: 'receipt', key: 'ch-race-stock-1', sku: 'CH-RACE', location: 'WH1', quantity: 4 },
+        { type: 'receipt', key: 'ch-race-stock-2', sku: 'CH-RACE', location: 'WH2', quantity: 6 },
+      );
+      const channel = { code: 'web', locations: [{ code: 'WH2' }, { code: 'WH1' }], fence: { units: 0, percent: 0 } };
+      const answers = (
+        await Promise.all(
+          Array.from({ length: 100 }, (_, index) =>
+            ledgers[index % ledgers.length]!.run({
+              type: 'reserve',
+              key: `ch-race-${index}`,
+              sku: 'CH-RACE',
+              location: 'WH2',
+              quantity: 1,
+              channel,
+            }),
+          ),
+        )
+      ).flat();
+      assert.equal(answers.filter((answer) => answer.status === 'applied').length, 10);
+      assert.equal(answers.filter((answer) => answer.status === 'insufficient').length, 90);
+      const levels = (await store.ledger.getStock('CH-RACE', T0 + 8_000))!.locations;
+      assert.deepEqual(
+        levels.map((level) => [level.location, level.reserved, level.available]),
+        [
+          ['WH1', 4, 0],
+          ['WH2', 6, 0],
+        ],
+      );
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
+    });
+
     it('stores every text byte-exact: tabs, newlines, backslashes and COPY markers in keys, reasons and sources', async () => {
       const { run } = harness(store);
       const awkward = 'a\tb\nc\r\\N \\.\n\\ \u00e9\u{1F4E6} "quoted" \'single\'';
