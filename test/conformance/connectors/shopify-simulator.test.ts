@@ -15,10 +15,11 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ShopifyConnector } from '../../../src/connectors/shopify/shopify-connector.js';
+import type { OrderLineEvent } from '../../../src/connectors/channel-intake.js';
+import { shopifyWebhookToEvents } from '../../../src/connectors/shopify/shopify-order-events.js';
 import {
   parseShopifyWebhookBody,
   readShopifyWebhookHeaders,
-  shopifyWebhookToOrderLines,
   verifyShopifyWebhook,
 } from '../../../src/connectors/shopify/shopify-webhooks.js';
 import { ShopifySimulator, webhookRetryDelaysMs } from '../../../sim/shopify/shopify-simulator.js';
@@ -370,9 +371,13 @@ function ingest(delivery: Received, secrets: string[]) {
   return {
     verified: true as const,
     headers,
-    event: shopifyWebhookToOrderLines(headers.topic!, body.payload, headers.shopDomain!),
+    event: shopifyWebhookToEvents(headers.topic!, body.payload, headers.shopDomain!),
   };
 }
+
+/** An event as one comparable string: `<line key>|<event id>|<kind>=<quantity>`. */
+const described = (event: OrderLineEvent) =>
+  `${event.lineKey}|${event.eventId}|${event.fact.kind}=${event.fact.quantity}`;
 
 describe('Shopify simulator: signed webhooks into the real verification and mapping', () => {
   it('orders, cancellations, refunds and level updates (our own push echoed) arrive signed and map to business keys', async () => {
@@ -440,24 +445,29 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
       }
 
       const orderId = order.orderId.split('/').pop();
-      const [lineA, lineB] = order.lineItemIds.map((id) => id.split('/').pop());
-      const refundId = refund.refundId.split('/').pop();
-      const keys = results.flatMap((result) =>
-        result.verified && result.event.kind === 'lines'
-          ? result.event.lines.map((line) => `${line.key}=${line.quantity}`)
-          : [],
+      const [lineA, lineB] = order.lineItemIds.map(
+        (id) => `shopify:${sim.shopDomain}:${orderId}:${id.split('/').pop()}`,
       );
-      const shop = sim.shopDomain;
+      assert.ok(refund.refundId.startsWith('gid://shopify/Refund/'));
+      const events = results.flatMap((result) =>
+        result.verified && result.event.kind === 'lines' ? result.event.events.map(described) : [],
+      );
       const refundLine = (sim.events.find((event) => event.topic === 'refunds/create')!.payload as any)
         .refund_line_items[0].id;
       assert.deepEqual(
-        keys.sort(),
+        events.sort(),
         [
-          `shopify:${shop}:${orderId}:${lineA}:cancellation=1`, // 2 ordered - 1 already refunded
-          `shopify:${shop}:${orderId}:${lineA}:order=2`,
-          `shopify:${shop}:${orderId}:${lineB}:cancellation=1`,
-          `shopify:${shop}:${orderId}:${lineB}:order=1`,
-          `shopify:${shop}:${orderId}:${refundId}:${refundLine}:return=1`,
+          // orders/create
+          `${lineA}|order|ordered=2`,
+          `${lineB}|order|ordered=1`,
+          // refunds/create
+          `${lineA}|refund:${refundLine}|refunded=1`,
+          // orders/cancelled: current_quantity nets the refunded unit; the embedded refund is the same event id
+          `${lineA}|order|ordered=1`,
+          `${lineB}|order|ordered=1`,
+          `${lineA}|cancel|cancelled=null`,
+          `${lineB}|cancel|cancelled=null`,
+          `${lineA}|refund:${refundLine}|refunded=1`,
         ].sort(),
       );
 
@@ -509,16 +519,12 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
 
       const events = deliveries.map((delivery) => rotated.parseWebhook(delivery));
       const expected = endpoint.received.map((delivery) => ingest(delivery, ['app-secret-new']));
-      const lines = events.flatMap((event) =>
-        event.kind === 'lines' ? event.lines.map((line) => `${line.key}=${line.quantity}`) : [],
-      );
+      const lines = events.flatMap((event) => (event.kind === 'lines' ? event.events.map(described) : []));
       const raw = expected.flatMap((result) =>
-        result.verified && result.event.kind === 'lines'
-          ? result.event.lines.map((line) => `${line.key}=${line.quantity}`)
-          : [],
+        result.verified && result.event.kind === 'lines' ? result.event.events.map(described) : [],
       );
       assert.deepEqual(lines, raw);
-      assert.equal(lines.length, 2, 'the order and its cancellation');
+      assert.equal(lines.length, 3, 'the order, then the order again with its cancellation');
       const levels = events.flatMap((event) =>
         event.kind === 'level' ? [`${event.externalId === a.inventoryItemId}=${event.quantity}`] : [],
       );
