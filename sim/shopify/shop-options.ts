@@ -17,10 +17,17 @@ export interface ShopifySimulatorOptions {
   /** THROTTLED as HTTP 429 instead of 200 (Shopify's status for it is not settled: docs/channels/shopify.md,
    * Rate limit: the cost bucket). @default false */
   throttleWithHttp429?: boolean;
+  /** Names of the locations created with the shop after its first ("Main warehouse"); more with addLocation. */
+  locations?: readonly string[];
   /** Where webhooks go; none until set (also settable with subscribeWebhooks). */
   webhookUrl?: string;
   /** API version of the webhook subscription (X-Shopify-API-Version). @default "2026-04" */
   webhookApiVersion?: string;
+  /**
+   * How webhook events are delivered: `in-order` as emitted, or the events of one turn shuffled
+   * by a seeded PRNG with each delivered twice with probability `duplicates`. @default "in-order"
+   */
+  deliveryOrder?: WebhookDeliveryOrder;
   /** Retry timing; @default real time. */
   scheduler?: WebhookScheduler;
   /** How long an idempotency key is remembered. @default 24 h [unverified] */
@@ -32,6 +39,9 @@ export interface ShopifySimulatorOptions {
   /** Wall-clock ms for timestamps. @default Date.now */
   wallNow?: () => number;
 }
+
+/** Webhook delivery order (webhook-dispatcher.ts). */
+export type WebhookDeliveryOrder = 'in-order' | { shuffle: number; duplicates: number };
 
 export interface ShopifyFaults {
   /** Added to every GraphQL request, before it runs. */

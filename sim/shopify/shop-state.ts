@@ -16,29 +16,53 @@ export interface Item {
 export interface OrderLine {
   id: number;
   itemId: number;
+  /** Units ever on the line (REST `quantity`): an edit that adds units raises it, one that removes them does not. */
   quantity: number;
+  /** Units an order edit removed. */
+  removed: number;
+  /** Units refunded, whatever the restock type. */
   refunded: number;
+  /** Units in fulfilments that are not cancelled. */
+  fulfilled: number;
 }
 
 export interface Order {
   id: number;
   number: number;
+  /** Where the order's units are committed (and, for a point-of-sale order, where it was sold). */
   locationId: number;
+  /** Taken at a point of sale: the REST order then names `location_id`. */
+  pointOfSale: boolean;
   createdAt: number;
   updatedAt: number;
   cancelledAt: number | null;
   lines: OrderLine[];
   refunds: Refund[];
+  fulfillments: Fulfillment[];
 }
 
 export interface Refund {
   id: number;
   orderId: number;
   createdAt: number;
-  lines: { id: number; lineItemId: number; quantity: number; restockType: RestockType; locationId: number }[];
+  lines: { id: number; lineItemId: number; quantity: number; restockType: RestockType; locationId: number | null }[];
 }
 
-export type RestockType = 'return' | 'cancel' | 'no_restock';
+export interface Fulfillment {
+  id: number;
+  orderId: number;
+  locationId: number;
+  status: 'success' | 'cancelled';
+  createdAt: number;
+  updatedAt: number;
+  lines: { lineItemId: number; quantity: number }[];
+}
+
+/** RefundLineItem.restock_type; `legacy_restock` is what refunds from before restock types read as. */
+export type RestockType = 'return' | 'cancel' | 'legacy_restock' | 'no_restock';
+
+/** Units still on a line (REST `current_quantity`): ordered, minus edits' removals and refunds. */
+export const currentQuantity = (line: OrderLine): number => line.quantity - line.removed - line.refunded;
 
 /** One change of a level, whoever made it: for tests that check nothing was applied twice. */
 export interface LevelWrite {
@@ -46,7 +70,7 @@ export interface LevelWrite {
   locationId: string;
   before: number;
   after: number;
-  source: 'api' | 'order' | 'cancel' | 'refund' | 'edit';
+  source: 'api' | 'order' | 'order-edit' | 'fulfillment' | 'cancel' | 'refund' | 'edit';
   idempotencyKey: string | null;
   /** Wall-clock time of the write (bench:propagation measures latency with it). */
   at: number;

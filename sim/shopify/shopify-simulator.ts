@@ -14,8 +14,9 @@ import {
   type ShopifySimulatorOptions,
   shopifyPlans,
   simulatedVersions,
+  type WebhookDeliveryOrder,
 } from './shop-options.js';
-import { type LevelWrite, numericId, type RestockType, ShopState, SimulatorError } from './shop-state.js';
+import { gid, type LevelWrite, numericId, type RestockType, ShopState, SimulatorError } from './shop-state.js';
 import { WebhookDispatcher, type WebhookDeliveryRecord } from './webhook-dispatcher.js';
 import { scaledScheduler } from './webhook-scheduler.js';
 import { mulberry32 } from '../prng.js';
@@ -50,13 +51,17 @@ import { mulberry32 } from '../prng.js';
  *   bucket holds its requested cost, the difference requested - actual is refunded after it ran,
  *   a single query above 1000 points is refused [2nd]; every answer carries extensions.cost;
  *   THROTTLED is HTTP 200 with no data [2nd] (or 429 by option). Mutations cost 10 [2nd].
- * - Webhooks orders/create, orders/cancelled, refunds/create, inventory_levels/update (after
- *   every change, our own pushes included - the echo), REST-shaped payloads, signed
+ * - Orders through their life (order-book.ts): created online or at a point of sale, edited,
+ *   fulfilled from a named location, a fulfilment cancelled, refunded with each restock type at a
+ *   location, cancelled.
+ * - Webhooks orders/create, orders/updated, orders/cancelled, fulfillments/create,
+ *   fulfillments/update, refunds/create, inventory_levels/update (after every change, our own
+ *   pushes included - the echo), REST-shaped payloads, signed
  *   X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(raw body, app secret)) [doc], with X-Shopify-Topic,
  *   -Shop-Domain, -API-Version, -Webhook-Id (one per delivery, kept across its retries), -Event-Id
  *   (shared by duplicates), -Triggered-At; 5 s timeout [2nd]; non-2xx retried 8 times over about
  *   4 hours, exponential [doc: 8 times / 4 hours; the exact steps are unverified]; unordered,
- *   duplicates on demand.
+ *   duplicates on demand, or every event shuffled with duplicates by a seeded PRNG (`deliveryOrder`).
  * - Faults: latency, 5xx, THROTTLED/429 storms, lost answers (the write is applied, then the
  *   connection is reset or a 502 returned), out-of-band edits.
  *
@@ -75,6 +80,7 @@ export {
   type ShopifySimulatorOptions,
   shopifyPlans,
   simulatedVersions,
+  type WebhookDeliveryOrder,
   webhookRetryDelaysMs,
 } from './shop-options.js';
 export type { LevelWrite, RestockType } from './shop-state.js';
@@ -130,6 +136,7 @@ export class ShopifySimulator {
       faults,
       stats: this.stats,
       wallNow,
+      ...(options.deliveryOrder === undefined ? {} : { deliveryOrder: options.deliveryOrder }),
     });
     this.#shop = new ShopState(wallNow, (topic, payload) => this.#webhooks.emit(topic, payload));
     this.#orders = new OrderBook(this.#shop);
@@ -147,6 +154,7 @@ export class ShopifySimulator {
     this.deliveries = this.#webhooks.deliveries;
     this.events = this.#webhooks.events;
     this.defaultLocationId = this.#shop.defaultLocationId;
+    for (const name of options.locations ?? []) this.#shop.addLocation(name);
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -197,6 +205,11 @@ export class ShopifySimulator {
     return this.#shop.addLocation(name);
   }
 
+  /** Every location's gid, the default one first. */
+  get locationIds(): string[] {
+    return [...this.#shop.locations.keys()].map((id) => gid('Location', id));
+  }
+
   /**
    * A product variant with its inventory item, stocked at the given locations
    * (`{ [locationGid]: available }`; default: 0 at the first location). Returns the gids.
@@ -237,24 +250,52 @@ export class ShopifySimulator {
    * A customer order: `available` drops at the location (Shopify commits the units), then
    * orders/create and inventory_levels/update are sent. Refuses to oversell unless asked
    * (a storefront stops selling at 0 unless "continue selling when out of stock" is on).
+   * `pointOfSale`: sold at that location's point of sale, so the order names `location_id`.
    */
   createOrder(options: {
     lines: { inventoryItemId: string; quantity: number }[];
     locationId?: string;
+    pointOfSale?: boolean;
     allowOversell?: boolean;
   }): { orderId: string; lineItemIds: string[] } {
     return this.#orders.createOrder(options);
   }
 
-  /** Cancel an order; with `restock` (default) the units not yet refunded go back to `available`. */
+  /** An order edit to a line's current quantity; sends orders/updated. */
+  editLineQuantity(
+    orderId: string,
+    lineItemId: string,
+    quantity: number,
+    options: { restock?: boolean; allowOversell?: boolean } = {},
+  ): void {
+    this.#orders.editLineQuantity(orderId, lineItemId, quantity, options);
+  }
+
+  /** Ship units (default: all open ones) from a location (default: the order's); sends fulfillments/create and orders/updated. */
+  fulfillOrder(
+    orderId: string,
+    options: { locationId?: string; lines?: { lineItemId: string; quantity: number }[] } = {},
+  ): { fulfillmentId: string } {
+    return this.#orders.fulfillOrder(orderId, options);
+  }
+
+  /** Cancel a fulfilment; sends fulfillments/update (status cancelled) and orders/updated. */
+  cancelFulfillment(fulfillmentId: string): void {
+    this.#orders.cancelFulfillment(fulfillmentId);
+  }
+
+  /** Cancel an order; with `restock` (default) the units not fulfilled go back to `available`. */
   cancelOrder(orderId: string, options: { restock?: boolean } = {}): void {
     this.#orders.cancelOrder(orderId, options);
   }
 
-  /** A refund of some units; `return` and `cancel` restock them at the order's location. */
+  /**
+   * A refund of some units; cancel, return and legacy_restock restock them at `locationId`
+   * (default: the order's location), no_restock does not. Sends refunds/create and orders/updated.
+   */
   refundOrder(
     orderId: string,
-    options: { lines: { lineItemId: string; quantity: number; restockType?: RestockType }[] },
+    options: { lines: { lineItemId: string; quantity: number; restockType?: RestockType; locationId?: string }[] },
   ): { refundId: string } {
     return this.#orders.refundOrder(orderId, options);
   }
@@ -263,6 +304,11 @@ export class ShopifySimulator {
 
   subscribeWebhooks(url: string | null): void {
     this.#webhooks.subscribeWebhooks(url);
+  }
+
+  /** Deliver later events in order, or shuffled with duplicates by a seeded PRNG. */
+  setDeliveryOrder(order: WebhookDeliveryOrder): void {
+    this.#webhooks.setDeliveryOrder(order);
   }
 
   /**
@@ -296,7 +342,10 @@ export class ShopifySimulator {
   /**
    * POST /_simulator/orders {lines:[{inventoryItemId, quantity}], locationId?, allowOversell?}
    * POST /_simulator/orders/cancel {orderId, restock?}
-   * POST /_simulator/orders/refund {orderId, lines:[{lineItemId, quantity, restockType?}]}
+   * POST /_simulator/orders/edit {orderId, lineItemId, quantity, restock?}
+   * POST /_simulator/orders/fulfill {orderId, locationId?, lines?:[{lineItemId, quantity}]}
+   * POST /_simulator/fulfillments/cancel {fulfillmentId}
+   * POST /_simulator/orders/refund {orderId, lines:[{lineItemId, quantity, restockType?, locationId?}]}
    * POST /_simulator/levels {inventoryItemId, locationId, available}   (out-of-band edit)
    * Same token as the Admin API. Not Shopify's API: for demos and tests in another process.
    */
@@ -317,6 +366,20 @@ export class ShopifySimulator {
           return sendJson(response, 201, this.createOrder(body as Parameters<ShopifySimulator['createOrder']>[0]));
         case '/_simulator/orders/cancel':
           this.cancelOrder(String(body.orderId), { restock: body.restock !== false });
+          return sendJson(response, 200, { ok: true });
+        case '/_simulator/orders/edit':
+          this.editLineQuantity(String(body.orderId), String(body.lineItemId), Number(body.quantity), {
+            restock: body.restock !== false,
+          });
+          return sendJson(response, 200, { ok: true });
+        case '/_simulator/orders/fulfill':
+          return sendJson(
+            response,
+            201,
+            this.fulfillOrder(String(body.orderId), body as Parameters<ShopifySimulator['fulfillOrder']>[1]),
+          );
+        case '/_simulator/fulfillments/cancel':
+          this.cancelFulfillment(String(body.fulfillmentId));
           return sendJson(response, 200, { ok: true });
         case '/_simulator/orders/refund':
           return sendJson(

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { type ShopifyFaults, type ShopStats, webhookRetryDelaysMs } from './shop-options.js';
+import { mulberry32 } from '../prng.js';
+import { type ShopifyFaults, type ShopStats, type WebhookDeliveryOrder, webhookRetryDelaysMs } from './shop-options.js';
 import type { WebhookScheduler } from './webhook-scheduler.js';
 
 export interface WebhookDeliveryRecord {
@@ -27,12 +28,19 @@ export interface WebhookDispatcherOptions {
   faults: () => ShopifyFaults;
   stats: ShopStats;
   wallNow: () => number;
+  deliveryOrder?: WebhookDeliveryOrder;
 }
 
 /**
- * Webhooks orders/create, orders/cancelled, refunds/create, inventory_levels/update: REST-shaped
- * payloads signed X-Shopify-Hmac-Sha256, retried 8 times over about 4 hours, unordered, and
- * duplicated on demand (docs/channels/shopify.md, Webhooks).
+ * Webhooks (orders/create, -updated, -cancelled, fulfillments/create, -update, refunds/create,
+ * inventory_levels/update): REST-shaped payloads signed X-Shopify-Hmac-Sha256, retried 8 times
+ * over about 4 hours, unordered, and duplicated on demand (docs/channels/shopify.md, Webhooks).
+ *
+ * Delivery order: `in-order` starts each delivery as its event is emitted (the faults' delay
+ * and duplicate rate still apply). `{ shuffle: seed, duplicates: p }` holds the events emitted
+ * in one turn of the event loop, adds a second delivery of each with probability p, shuffles
+ * them with a PRNG seeded by `seed`, then starts them in that order; each delivery is signed and
+ * retried like any other.
  */
 export class WebhookDispatcher {
   /** Every webhook delivery attempt, oldest first (bounded to the last 100,000). */
@@ -46,9 +54,26 @@ export class WebhookDispatcher {
   #deliveriesInFlight = 0;
   #deliveriesScheduled = 0;
   #idleWaiters: (() => void)[] = [];
+  #shuffle: { random: () => number; duplicates: number } | null = null;
+  /** Events emitted this turn, waiting to be shuffled. */
+  #held: WebhookEvent[] = [];
+  #flushPending = false;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.#webhookUrl = options.webhookUrl;
+    this.setDeliveryOrder(options.deliveryOrder ?? 'in-order');
+  }
+
+  /** How later events are delivered (see the class comment); a shuffle restarts from its seed. */
+  setDeliveryOrder(order: WebhookDeliveryOrder): void {
+    if (order === 'in-order') {
+      this.#shuffle = null;
+      return;
+    }
+    if (!Number.isSafeInteger(order.shuffle)) throw new RangeError('deliveryOrder.shuffle must be an integer seed');
+    if (!(order.duplicates >= 0 && order.duplicates <= 1))
+      throw new RangeError('deliveryOrder.duplicates must be a probability in 0..1');
+    this.#shuffle = { random: mulberry32(order.shuffle), duplicates: order.duplicates };
   }
 
   /** Cancel pending retries and abort deliveries in flight. */
@@ -56,6 +81,8 @@ export class WebhookDispatcher {
     for (const cancel of this.#cancelTimers) cancel();
     this.#cancelTimers.clear();
     this.#deliveriesScheduled = 0;
+    this.#deliveriesInFlight -= this.#held.length;
+    this.#held = [];
     this.#deliveryAbort.abort();
   }
 
@@ -96,9 +123,50 @@ export class WebhookDispatcher {
     this.events.push({ eventId: event.eventId, topic, payload });
     if (this.events.length > 100_000) this.events.shift();
     if (this.#webhookUrl === null) return;
+    if (this.#shuffle !== null) {
+      this.#hold(event);
+      return;
+    }
     this.#startDelivery(event);
     // A duplicate: the same event (same Event-Id, same bytes) under a second delivery id.
     if (this.options.random() < this.options.faults().webhookDuplicateRate) this.#startDelivery(event);
+  }
+
+  #hold(event: WebhookEvent): void {
+    this.#held.push(event);
+    this.#deliveriesInFlight += 1; // webhooksIdle waits for held events too
+    if (this.#flushPending) return;
+    this.#flushPending = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushPending = false;
+    const held = this.#held;
+    this.#held = [];
+    this.#deliveriesInFlight -= held.length;
+    const shuffle = this.#shuffle;
+    if (this.#deliveryAbort.signal.aborted) {
+      this.notifyIdle();
+      return;
+    }
+    if (shuffle === null) {
+      for (const event of held) this.#startDelivery(event);
+      this.notifyIdle();
+      return;
+    }
+    const batch: WebhookEvent[] = [];
+    for (const event of held) {
+      batch.push(event);
+      // A duplicate: the same event (same Event-Id, same bytes) under a second delivery id.
+      if (shuffle.random() < shuffle.duplicates) batch.push(event);
+    }
+    for (let index = batch.length - 1; index > 0; index -= 1) {
+      const other = Math.floor(shuffle.random() * (index + 1));
+      [batch[index], batch[other]] = [batch[other]!, batch[index]!];
+    }
+    for (const event of batch) this.#startDelivery(event);
+    this.notifyIdle();
   }
 
   #startDelivery(event: WebhookEvent): void {

@@ -1,14 +1,18 @@
 /**
- * Goal: Shopify webhook input is handled safely and maps to the right ledger facts
- * (src/connectors/shopify/shopify-webhooks.ts; docs/RELIABILITY.md, sections 1 and 15).
+ * Goal: Shopify webhook input is handled safely and maps to the right order-line events
+ * (src/connectors/shopify/shopify-webhooks.ts, shopify-order-events.ts; docs/RELIABILITY.md,
+ * sections 1 and 15; the mapping table is docs/channels/shopify.md, Order lifecycle).
  *
  * (a) verifyShopifyWebhook accepts exactly base64(HMAC-SHA256(raw body, secret)) for the current
  *     or previous secret, and nothing else: a flipped body bit, a flipped header bit, a wrong
  *     length, hex instead of base64, a missing header, an empty body, non-canonical base64 - and it
  *     never throws (a RangeError from timingSafeEqual must never become a 500).
- * (b) shopifyWebhookToOrderLines keys facts by the business event (shop, order, line, kind), so a
- *     duplicate delivery, a retry, or the same JSON with another key order maps to the same keys;
- *     64-bit REST ids survive parsing exactly; bad shapes are `invalid`, never a throw.
+ * (b) shopifyWebhookToEvents maps every order topic to OrderLineEvents keyed by the line
+ *     (shop, order, line item) and the business event (order, cancel, fulfillment:<id>,
+ *     refund:<refund line id>), so a duplicate delivery, a retry, the same JSON with another key
+ *     order, or a refund seen inside an order body and as its own webhook map to the same ids;
+ *     64-bit REST ids survive parsing exactly; bad shapes are `invalid` naming the field path,
+ *     never a throw.
  *
  * Method: tables for the named cases; fast-check for the mutations - every single-bit flip of
  * random bodies and of the header string (thousands of cases), random header strings, random
@@ -22,9 +26,13 @@ import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  shopifyOrderTopics,
+  shopifyRestockTypes,
+  shopifyWebhookToEvents,
+} from '../../src/connectors/shopify/shopify-order-events.js';
+import {
   parseShopifyWebhookBody,
   readShopifyWebhookHeaders,
-  shopifyWebhookToOrderLines,
   signShopifyWebhook,
   verifyShopifyWebhook,
 } from '../../src/connectors/shopify/shopify-webhooks.js';
@@ -182,6 +190,18 @@ describe('verifyShopifyWebhook', () => {
 // -----------------------------------------------------------------------------------------------
 
 /** REST payloads as Shopify sends them (trimmed; fields from docs/channels/shopify.md and public samples). */
+const ORDER = '5600000000101';
+const LINE_MUG = '14000000000201';
+const LINE_CUP = '14000000000202';
+const VARIANT_MUG = 'gid://shopify/ProductVariant/45000000000301';
+const VARIANT_CUP = 'gid://shopify/ProductVariant/45000000000302';
+const WAREHOUSE = 'gid://shopify/Location/65000000000001';
+const SHOP_FLOOR = 'gid://shopify/Location/65000000000002';
+const lineKey = (line: string, order = ORDER) => `shopify:${SHOP}:${order}:${line}`;
+const at = (iso: string) => Date.parse(iso);
+const mug = { externalId: VARIANT_MUG, sku: 'MUG-RED', barcode: null };
+const cup = { externalId: VARIANT_CUP, sku: null, barcode: null };
+
 const orderCreated = {
   id: 5600000000101,
   admin_graphql_api_id: 'gid://shopify/Order/5600000000101',
@@ -189,6 +209,7 @@ const orderCreated = {
   created_at: '2026-11-23T10:00:00Z',
   updated_at: '2026-11-23T10:00:00Z',
   cancelled_at: null,
+  location_id: null,
   line_items: [
     {
       id: 14000000000201,
@@ -197,6 +218,7 @@ const orderCreated = {
       product_id: 8000000000301,
       sku: 'MUG-RED',
       quantity: 2,
+      current_quantity: 2,
     },
     {
       id: 14000000000202,
@@ -206,10 +228,50 @@ const orderCreated = {
       quantity: 1,
     },
     { id: 14000000000203, variant_id: null, sku: null, quantity: 1, title: 'Gift wrapping (custom item)' },
-    { id: 14000000000204, variant_id: 45000000000303, sku: 'ZERO', quantity: 0 },
   ],
   refunds: [],
+  fulfillments: [],
 };
+
+const fulfillmentLine = (id: number, variant: number | null, sku: string | null, quantity: number) => ({
+  id,
+  admin_graphql_api_id: `gid://shopify/LineItem/${id}`,
+  variant_id: variant,
+  sku,
+  quantity,
+  fulfillment_status: 'fulfilled',
+});
+
+const fulfillmentCreated = {
+  id: 7300000000601,
+  admin_graphql_api_id: 'gid://shopify/Fulfillment/7300000000601',
+  order_id: 5600000000101,
+  status: 'success',
+  location_id: 65000000000002,
+  created_at: '2026-11-23T15:00:00Z',
+  updated_at: '2026-11-23T15:00:00Z',
+  tracking_number: null,
+  line_items: [
+    fulfillmentLine(14000000000201, 45000000000301, 'MUG-RED', 2),
+    fulfillmentLine(14000000000202, 45000000000302, '', 0),
+    fulfillmentLine(14000000000203, null, null, 1),
+  ],
+};
+
+const fulfillmentCancelled = { ...fulfillmentCreated, status: 'cancelled', updated_at: '2026-11-24T08:00:00Z' };
+
+const refundLine = (id: number, lineItem: number, quantity: number, restock: unknown, location: number | null) => ({
+  id,
+  line_item_id: lineItem,
+  location_id: location,
+  quantity,
+  restock_type: restock,
+  subtotal: '10.00',
+  line_item:
+    lineItem === 14000000000201
+      ? { id: lineItem, variant_id: 45000000000301, sku: 'MUG-RED', quantity: 2 }
+      : { id: lineItem, variant_id: 45000000000302, sku: '', quantity: 1 },
+});
 
 const refundCreated = {
   id: 9200000000401,
@@ -217,117 +279,387 @@ const refundCreated = {
   created_at: '2026-11-24T09:30:00Z',
   restock: true,
   refund_line_items: [
-    {
-      id: 10000000000501,
-      line_item_id: 14000000000201,
-      location_id: 65000000000001,
-      quantity: 1,
-      restock_type: 'return',
-      line_item: { id: 14000000000201, variant_id: 45000000000301, sku: 'MUG-RED', quantity: 2 },
-    },
-    {
-      id: 10000000000502,
-      line_item_id: 14000000000202,
-      location_id: 65000000000001,
-      quantity: 1,
-      restock_type: 'no_restock',
-      line_item: { id: 14000000000202, variant_id: 45000000000302, sku: '', quantity: 1 },
-    },
+    refundLine(10000000000501, 14000000000201, 1, 'return', 65000000000001),
+    refundLine(10000000000502, 14000000000202, 1, 'no_restock', null),
+    refundLine(10000000000503, 14000000000202, 0, 'cancel', 65000000000001),
   ],
 };
 
-const orderCancelled = {
+/** The same order later: fulfilled once, the fulfilment cancelled, one unit returned, then cancelled. */
+const orderLater = {
   ...orderCreated,
-  cancelled_at: '2026-11-25T08:00:00Z',
   updated_at: '2026-11-25T08:00:00Z',
+  cancelled_at: '2026-11-25T08:00:00Z',
   refunds: [refundCreated],
+  fulfillments: [fulfillmentCancelled],
 };
 
-describe('shopifyWebhookToOrderLines', () => {
-  it('orders/create: one order fact per stocked line, keyed shop:order:line:order', () => {
-    const event = shopifyWebhookToOrderLines('orders/create', orderCreated, SHOP);
+const linesOf = (event: ReturnType<typeof shopifyWebhookToEvents>) => {
+  assert.equal(event.kind, 'lines', event.kind === 'invalid' ? event.reason : event.kind);
+  return event.kind === 'lines' ? event.events : [];
+};
+
+describe('shopifyWebhookToEvents: order bodies', () => {
+  it('orders/create: an ordered fact per stocked line under eventId "order"; custom items skipped', () => {
+    const event = shopifyWebhookToEvents('orders/create', orderCreated, SHOP);
+    const version = at('2026-11-23T10:00:00Z');
+    const ordered = (quantity: number) => ({
+      kind: 'ordered',
+      quantity,
+      version,
+      fulfilledBy: 'merchant',
+      locationId: null,
+    });
     assert.deepEqual(event, {
       kind: 'lines',
       topic: 'orders/create',
-      lines: [
+      events: [
         {
-          key: `shopify:${SHOP}:5600000000101:14000000000201:order`,
-          kind: 'order',
-          externalId: 'gid://shopify/ProductVariant/45000000000301',
-          sku: 'MUG-RED',
-          quantity: 2,
-          orderReference: '5600000000101',
-          occurredAt: Date.parse('2026-11-23T10:00:00Z'),
-          variantId: 'gid://shopify/ProductVariant/45000000000301',
-          lineItemId: '14000000000201',
-          locationId: null,
+          lineKey: lineKey(LINE_MUG),
+          eventId: 'order',
+          orderId: ORDER,
+          lineId: LINE_MUG,
+          item: mug,
+          occurredAt: version,
+          fact: ordered(2),
         },
         {
-          key: `shopify:${SHOP}:5600000000101:14000000000202:order`,
-          kind: 'order',
-          externalId: 'gid://shopify/ProductVariant/45000000000302',
-          sku: null,
-          quantity: 1,
-          orderReference: '5600000000101',
-          occurredAt: Date.parse('2026-11-23T10:00:00Z'),
-          variantId: 'gid://shopify/ProductVariant/45000000000302',
-          lineItemId: '14000000000202',
-          locationId: null,
+          lineKey: lineKey(LINE_CUP),
+          eventId: 'order',
+          orderId: ORDER,
+          lineId: LINE_CUP,
+          item: cup,
+          occurredAt: version,
+          fact: ordered(1),
         },
       ],
     });
   });
 
-  it('orders/cancelled: a cancellation per line, minus units already refunded; occurredAt = cancelled_at', () => {
-    const event = shopifyWebhookToOrderLines('orders/cancelled', orderCancelled, SHOP);
-    assert.equal(event.kind, 'lines');
+  const orderTable: [string, string, Record<string, unknown>, [string, string, unknown][]][] = [
+    [
+      'an edit lowers current_quantity: it wins over quantity; version = updated_at',
+      'orders/updated',
+      {
+        ...orderCreated,
+        updated_at: '2026-11-23T12:00:00Z',
+        line_items: [{ ...orderCreated.line_items[0], quantity: 2, current_quantity: 1 }],
+      },
+      [[LINE_MUG, 'order', { quantity: 1, version: at('2026-11-23T12:00:00Z') }]],
+    ],
+    [
+      'an edit that removes a line is an ordered fact of 0, not a skipped line',
+      'orders/updated',
+      {
+        ...orderCreated,
+        updated_at: '2026-11-23T12:00:00Z',
+        line_items: [{ ...orderCreated.line_items[0], current_quantity: 0 }],
+      },
+      [[LINE_MUG, 'order', { quantity: 0 }]],
+    ],
+    [
+      'an edit that adds units (current_quantity above the first quantity)',
+      'orders/updated',
+      { ...orderCreated, line_items: [{ ...orderCreated.line_items[0], quantity: 3, current_quantity: 3 }] },
+      [[LINE_MUG, 'order', { quantity: 3 }]],
+    ],
+    [
+      'without current_quantity (REST before 2024-01), quantity; without updated_at, created_at',
+      'orders/create',
+      { ...orderCreated, updated_at: undefined, line_items: [orderCreated.line_items[1]] },
+      [[LINE_CUP, 'order', { quantity: 1, version: at('2026-11-23T10:00:00Z') }]],
+    ],
+    [
+      'a point-of-sale order names its location',
+      'orders/create',
+      { ...orderCreated, location_id: 65000000000002, line_items: [orderCreated.line_items[0]] },
+      [[LINE_MUG, 'order', { locationId: SHOP_FLOOR }]],
+    ],
+    [
+      'orders/cancelled: a cancelled fact per line (all open units), at cancelled_at',
+      'orders/cancelled',
+      {
+        ...orderCreated,
+        cancelled_at: '2026-11-25T08:00:00Z',
+        updated_at: '2026-11-25T08:01:00Z',
+        line_items: [orderCreated.line_items[0]],
+      },
+      [
+        [LINE_MUG, 'order', { kind: 'ordered', version: at('2026-11-25T08:01:00Z') }],
+        [LINE_MUG, 'cancel', { kind: 'cancelled', quantity: null }],
+      ],
+    ],
+    [
+      'orders/updated of a cancelled order carries the cancellation too',
+      'orders/updated',
+      { ...orderCreated, cancelled_at: '2026-11-25T08:00:00Z', line_items: [orderCreated.line_items[1]] },
+      [
+        [LINE_CUP, 'order', { kind: 'ordered' }],
+        [LINE_CUP, 'cancel', { kind: 'cancelled' }],
+      ],
+    ],
+  ];
+  for (const [name, topic, payload, expected] of orderTable) {
+    it(`${topic}: ${name}`, () => {
+      const events = linesOf(shopifyWebhookToEvents(topic, payload, SHOP));
+      assert.equal(events.length, expected.length, JSON.stringify(events));
+      expected.forEach(([line, eventId, fact], index) => {
+        const event = events[index]!;
+        assert.equal(event.lineKey, lineKey(line));
+        assert.equal(event.eventId, eventId);
+        for (const [field, value] of Object.entries(fact as object))
+          assert.deepEqual((event.fact as Record<string, unknown>)[field], value, `${eventId}.${field}`);
+      });
+      const cancelled = events.find((event) => event.fact.kind === 'cancelled');
+      if (cancelled) assert.equal(cancelled.occurredAt, at((payload as { cancelled_at: string }).cancelled_at));
+    });
+  }
+
+  it('orders/cancelled without cancelled_at is invalid', () => {
+    assert.deepEqual(shopifyWebhookToEvents('orders/cancelled', orderCreated, SHOP), {
+      kind: 'invalid',
+      topic: 'orders/cancelled',
+      reason: 'cancelled_at: missing on orders/cancelled',
+    });
+  });
+});
+
+describe('shopifyWebhookToEvents: fulfilments', () => {
+  it('fulfillments/create: a fulfilled fact per line item under fulfillment:<id>, from its location', () => {
+    const events = linesOf(shopifyWebhookToEvents('fulfillments/create', fulfillmentCreated, SHOP));
+    const time = at('2026-11-23T15:00:00Z');
+    assert.deepEqual(events, [
+      {
+        lineKey: lineKey(LINE_MUG),
+        eventId: 'fulfillment:7300000000601',
+        orderId: ORDER,
+        lineId: LINE_MUG,
+        item: mug,
+        occurredAt: time,
+        fact: { kind: 'fulfilled', quantity: 2, locationId: SHOP_FLOOR, active: true, version: time },
+      },
+    ]);
+  });
+
+  const statuses: [string, boolean][] = [
+    ['success', true],
+    ['open', true],
+    ['pending', true],
+    ['cancelled', false],
+    ['error', false],
+    ['failure', false],
+  ];
+  for (const [status, active] of statuses) {
+    it(`fulfillments/update with status ${status}: active ${active}; version = updated_at`, () => {
+      const payload = { ...fulfillmentCreated, status, updated_at: '2026-11-24T08:00:00Z' };
+      const [event] = linesOf(shopifyWebhookToEvents('fulfillments/update', payload, SHOP));
+      assert.equal(event!.eventId, 'fulfillment:7300000000601', 'the same event id as its creation');
+      assert.equal(event!.fact.kind === 'fulfilled' && event!.fact.active, active);
+      assert.equal(event!.fact.kind === 'fulfilled' && event!.fact.version, at('2026-11-24T08:00:00Z'));
+      assert.equal(event!.occurredAt, at(active ? '2026-11-23T15:00:00Z' : '2026-11-24T08:00:00Z'));
+    });
+  }
+
+  it('a fulfilment without a location names none', () => {
+    const [event] = linesOf(
+      shopifyWebhookToEvents('fulfillments/create', { ...fulfillmentCreated, location_id: null }, SHOP),
+    );
+    assert.equal(event!.fact.kind === 'fulfilled' && event!.fact.locationId, null);
+  });
+});
+
+describe('shopifyWebhookToEvents: refunds', () => {
+  it('refunds/create: a refunded fact per refund line under refund:<refund line id>; zero quantities skipped', () => {
+    const events = linesOf(shopifyWebhookToEvents('refunds/create', refundCreated, SHOP));
+    const time = at('2026-11-24T09:30:00Z');
+    assert.deepEqual(events, [
+      {
+        lineKey: lineKey(LINE_MUG),
+        eventId: 'refund:10000000000501',
+        orderId: ORDER,
+        lineId: LINE_MUG,
+        item: mug,
+        occurredAt: time,
+        fact: { kind: 'refunded', quantity: 1, restock: 'return', locationId: WAREHOUSE },
+      },
+      {
+        lineKey: lineKey(LINE_CUP),
+        eventId: 'refund:10000000000502',
+        orderId: ORDER,
+        lineId: LINE_CUP,
+        item: cup,
+        occurredAt: time,
+        fact: { kind: 'refunded', quantity: 1, restock: 'no_restock', locationId: null },
+      },
+    ]);
+  });
+
+  const restocks: [string, unknown, string][] = [
+    ['cancel', 'cancel', 'cancel'],
+    ['return', 'return', 'return'],
+    ['legacy_restock', 'legacy_restock', 'legacy_restock'],
+    ['no_restock', 'no_restock', 'no_restock'],
+    ['null', null, 'no_restock'],
+    ['absent', undefined, 'no_restock'],
+  ];
+  for (const [name, restockType, expected] of restocks) {
+    it(`restock_type ${name} -> restock ${expected}, at the refund line's location`, () => {
+      const payload = {
+        ...refundCreated,
+        refund_line_items: [refundLine(10000000000501, 14000000000201, 2, restockType, 65000000000002)],
+      };
+      const [event] = linesOf(shopifyWebhookToEvents('refunds/create', payload, SHOP));
+      assert.deepEqual(event!.fact, { kind: 'refunded', quantity: 2, restock: expected, locationId: SHOP_FLOOR });
+    });
+  }
+
+  it('an unknown restock_type makes the whole delivery invalid, naming the field', () => {
+    const payload = {
+      ...refundCreated,
+      refund_line_items: [
+        refundCreated.refund_line_items[0],
+        { ...refundCreated.refund_line_items[1], restock_type: 'scrap' },
+      ],
+    };
+    const event = shopifyWebhookToEvents('refunds/create', payload, SHOP);
+    assert.equal(event.kind, 'invalid');
+    assert.match(event.kind === 'invalid' ? event.reason : '', /^refund_line_items\.1\.restock_type: /);
+  });
+
+  it('a refund of a custom item (no variant) is skipped; one without its line_item cannot be placed', () => {
+    const custom = {
+      ...refundCreated,
+      refund_line_items: [
+        { ...refundCreated.refund_line_items[0], line_item: { id: 1, variant_id: null, quantity: 1 } },
+      ],
+    };
+    assert.deepEqual(linesOf(shopifyWebhookToEvents('refunds/create', custom, SHOP)), []);
+    const bare = {
+      ...refundCreated,
+      refund_line_items: [{ id: 1, line_item_id: 2, quantity: 1, restock_type: 'return' }],
+    };
+    const event = shopifyWebhookToEvents('refunds/create', bare, SHOP);
+    assert.match(event.kind === 'invalid' ? event.reason : '', /^refund_line_items\.0\.line_item: /);
+  });
+});
+
+describe('shopifyWebhookToEvents: one business event, one id, whichever resource carried it', () => {
+  const key = (event: { lineKey: string; eventId: string }) => `${event.lineKey}|${event.eventId}`;
+
+  it("an order body's embedded refunds and fulfilments equal their own webhooks' events", () => {
+    const fromOrder = linesOf(shopifyWebhookToEvents('orders/updated', orderLater, SHOP));
+    const fromRefund = linesOf(shopifyWebhookToEvents('refunds/create', refundCreated, SHOP));
+    const fromFulfilment = linesOf(shopifyWebhookToEvents('fulfillments/update', fulfillmentCancelled, SHOP));
+    for (const own of [...fromRefund, ...fromFulfilment]) {
+      const embedded = fromOrder.find((event) => key(event) === key(own));
+      assert.deepEqual(embedded, own, key(own));
+    }
     assert.deepEqual(
-      event.kind === 'lines' ? event.lines.map((line) => [line.key, line.kind, line.quantity, line.occurredAt]) : [],
-      // Line 201: 2 ordered, 1 returned -> 1 to release. Line 202: 1 ordered, 1 refunded without restock -> nothing.
+      fromOrder.map(key).sort(),
+      [
+        `${lineKey(LINE_CUP)}|cancel`,
+        `${lineKey(LINE_CUP)}|order`,
+        `${lineKey(LINE_CUP)}|refund:10000000000502`,
+        `${lineKey(LINE_MUG)}|cancel`,
+        `${lineKey(LINE_MUG)}|fulfillment:7300000000601`,
+        `${lineKey(LINE_MUG)}|order`,
+        `${lineKey(LINE_MUG)}|refund:10000000000501`,
+      ].sort(),
+    );
+  });
+
+  it('an embedded refund line without its line_item takes the item from the order line', () => {
+    const stripped = {
+      ...orderLater,
+      refunds: [
+        {
+          ...refundCreated,
+          refund_line_items: refundCreated.refund_line_items.map(({ line_item: _, ...rest }) => rest),
+        },
+      ],
+    };
+    const events = linesOf(shopifyWebhookToEvents('orders/updated', stripped, SHOP));
+    const refund = events.find((event) => event.eventId === 'refund:10000000000501');
+    assert.deepEqual(refund?.item, mug);
+  });
+
+  it('duplicate deliveries, retries and re-serialised JSON map to the same keys', () => {
+    const first = shopifyWebhookToEvents('orders/updated', JSON.parse(JSON.stringify(orderLater)), SHOP);
+    const reordered = Object.fromEntries(Object.entries(orderLater).reverse());
+    assert.deepEqual(shopifyWebhookToEvents('orders/updated', reordered, SHOP), first);
+    assert.deepEqual(
+      shopifyWebhookToEvents('orders/updated', orderLater, SHOP.toUpperCase()),
+      first,
+      'the shop domain header is case-insensitive',
+    );
+    const keys = linesOf(first).map(key);
+    assert.equal(new Set(keys).size, keys.length, 'one event per (line, event id) in a delivery');
+  });
+});
+
+describe('shopifyWebhookToEvents: ids, levels, bad shapes', () => {
+  it('64-bit ids: exact through parseShopifyWebhookBody, the same line key from every topic', () => {
+    const order = Buffer.from(
+      '{"id":9007199254740993123,"created_at":"2026-11-23T10:00:00Z","note":"id 12345678901234567890 in text stays text",' +
+        '"line_items":[{"id":18446744073709551615,"variant_id":12345678901234567890,"sku":"BIG","quantity":1,"price":"1.50"}]}',
+    );
+    const refund = Buffer.from(
+      '{"id":9200000000000000001,"order_id":9007199254740993123,"created_at":"2026-11-24T10:00:00Z","refund_line_items":' +
+        '[{"id":10000000000000000001,"line_item_id":18446744073709551615,"quantity":1,"restock_type":"cancel","location_id":65000000000000000001,' +
+        '"line_item":{"id":18446744073709551615,"variant_id":12345678901234567890,"sku":"BIG"}}]}',
+    );
+    const fulfilment = Buffer.from(
+      '{"id":7300000000000000001,"order_id":9007199254740993123,"status":"success","location_id":65000000000000000001,' +
+        '"created_at":"2026-11-24T10:00:00Z","line_items":[{"id":18446744073709551615,"variant_id":12345678901234567890,"quantity":1}]}',
+    );
+    const parsed = [order, refund, fulfilment].map((raw) => parseShopifyWebhookBody(raw));
+    assert.ok(parsed.every((result) => result.ok));
+    const payloads = parsed.map((result) => (result.ok ? result.payload : null));
+    assert.equal((payloads[0] as { note: string }).note, 'id 12345678901234567890 in text stays text');
+    const topics = ['orders/create', 'refunds/create', 'fulfillments/create'];
+    const events = topics.flatMap((topic, index) => linesOf(shopifyWebhookToEvents(topic, payloads[index], SHOP)));
+    assert.deepEqual(
+      events.map((event) => [event.lineKey, event.eventId, event.item.externalId]),
       [
         [
-          `shopify:${SHOP}:5600000000101:14000000000201:cancellation`,
-          'cancellation',
-          1,
-          Date.parse('2026-11-25T08:00:00Z'),
+          lineKey('18446744073709551615', '9007199254740993123'),
+          'order',
+          'gid://shopify/ProductVariant/12345678901234567890',
+        ],
+        [
+          lineKey('18446744073709551615', '9007199254740993123'),
+          'refund:10000000000000000001',
+          'gid://shopify/ProductVariant/12345678901234567890',
+        ],
+        [
+          lineKey('18446744073709551615', '9007199254740993123'),
+          'fulfillment:7300000000000000001',
+          'gid://shopify/ProductVariant/12345678901234567890',
         ],
       ],
     );
     assert.equal(
-      shopifyWebhookToOrderLines('orders/cancelled', orderCreated, SHOP).kind,
-      'invalid',
-      'orders/cancelled without cancelled_at',
+      events[1]!.fact.kind === 'refunded' && events[1]!.fact.locationId,
+      'gid://shopify/Location/65000000000000000001',
     );
+    const lossy = shopifyWebhookToEvents('orders/create', JSON.parse(order.toString()), SHOP);
+    assert.equal(lossy.kind, 'invalid', 'a rounded number is refused, never used');
+    assert.deepEqual(parseShopifyWebhookBody(Buffer.from('{"truncated":')).ok, false);
   });
 
-  it('refunds/create: a return per restocked refund line, keyed shop:order:refund:refund line:return; no_restock skipped', () => {
-    const event = shopifyWebhookToOrderLines('refunds/create', refundCreated, SHOP);
-    assert.deepEqual(event.kind === 'lines' ? event.lines : null, [
-      {
-        key: `shopify:${SHOP}:5600000000101:9200000000401:10000000000501:return`,
-        kind: 'return',
-        externalId: 'gid://shopify/ProductVariant/45000000000301',
-        sku: 'MUG-RED',
-        quantity: 1,
-        orderReference: '5600000000101',
-        occurredAt: Date.parse('2026-11-24T09:30:00Z'),
-        variantId: 'gid://shopify/ProductVariant/45000000000301',
-        lineItemId: '14000000000201',
-        locationId: 'gid://shopify/Location/65000000000001',
-      },
-    ]);
-    const cancelRestock = {
-      ...refundCreated,
-      refund_line_items: [{ ...refundCreated.refund_line_items[0]!, restock_type: 'cancel' }],
-    };
-    const cancelled = shopifyWebhookToOrderLines('refunds/create', cancelRestock, SHOP);
-    assert.deepEqual(cancelled.kind === 'lines' ? cancelled.lines.map((line) => [line.key, line.kind]) : null, [
-      [`shopify:${SHOP}:5600000000101:9200000000401:10000000000501:cancellation`, 'cancellation'],
-    ]);
+  it('the gid in admin_graphql_api_id wins over the REST id when both are present', () => {
+    const events = linesOf(
+      shopifyWebhookToEvents(
+        'orders/create',
+        { ...orderCreated, id: '5600000000101', admin_graphql_api_id: 'gid://shopify/Order/5600000000101' },
+        SHOP,
+      ),
+    );
+    assert.equal(events[0]!.orderId, ORDER);
   });
 
-  it('inventory_levels/update: a level signal (for reconciliation and echo detection), never order lines', () => {
-    const event = shopifyWebhookToOrderLines(
+  it('inventory_levels/update: a level signal (for reconciliation and echo detection), never events', () => {
+    const event = shopifyWebhookToEvents(
       'inventory_levels/update',
       {
         inventory_item_id: 44000000000301,
@@ -342,135 +674,158 @@ describe('shopifyWebhookToOrderLines', () => {
       kind: 'level',
       topic: 'inventory_levels/update',
       inventoryItemId: 'gid://shopify/InventoryItem/44000000000301',
-      locationId: 'gid://shopify/Location/65000000000001',
+      locationId: WAREHOUSE,
       available: 7,
-      updatedAt: Date.parse('2026-11-23T10:00:01Z'),
+      updatedAt: at('2026-11-23T10:00:01Z'),
     });
   });
 
-  it('duplicate deliveries, retries and re-serialised JSON map to the same keys', () => {
-    const first = shopifyWebhookToOrderLines('orders/create', JSON.parse(JSON.stringify(orderCreated)), SHOP);
-    const reordered = Object.fromEntries(Object.entries(orderCreated).reverse());
-    const second = shopifyWebhookToOrderLines('orders/create', reordered, SHOP);
-    const third = shopifyWebhookToOrderLines('orders/create', orderCreated, SHOP.toUpperCase());
-    assert.deepEqual(second, first);
-    assert.deepEqual(third, first, 'the shop domain header is case-insensitive');
-    const keys = first.kind === 'lines' ? first.lines.map((line) => line.key) : [];
-    assert.equal(new Set(keys).size, keys.length, 'one key per line');
-  });
-
-  it('64-bit ids: exact through parseShopifyWebhookBody; plain JSON.parse rounding is refused, not used', () => {
-    const raw = Buffer.from(
-      '{"id":9007199254740993123,"created_at":"2026-11-23T10:00:00Z","note":"id 12345678901234567890 in text stays text",' +
-        '"line_items":[{"id":18446744073709551615,"variant_id":12345678901234567890,"sku":"BIG","quantity":1,"price":"1.50"}]}',
-    );
-    const parsed = parseShopifyWebhookBody(raw);
-    assert.ok(parsed.ok);
-    assert.equal((parsed.payload as { note: string }).note, 'id 12345678901234567890 in text stays text');
-    const event = shopifyWebhookToOrderLines('orders/create', parsed.payload, SHOP);
-    assert.deepEqual(event.kind === 'lines' ? event.lines.map((line) => [line.key, line.externalId]) : event, [
-      [
-        `shopify:${SHOP}:9007199254740993123:18446744073709551615:order`,
-        'gid://shopify/ProductVariant/12345678901234567890',
-      ],
-    ]);
-    const lossy = shopifyWebhookToOrderLines('orders/create', JSON.parse(raw.toString()), SHOP);
-    assert.equal(lossy.kind, 'invalid');
-    // When the exact gid is in the payload, it wins over a rounded number.
-    const withGid = shopifyWebhookToOrderLines(
-      'orders/create',
-      { ...orderCreated, id: 5600000000101, admin_graphql_api_id: 'gid://shopify/Order/5600000000101' },
-      SHOP,
-    );
-    assert.equal(withGid.kind === 'lines' && withGid.lines[0]!.orderReference, '5600000000101');
-    assert.deepEqual(parseShopifyWebhookBody(Buffer.from('{"truncated":')).ok, false);
-  });
-
-  const invalid: [string, string, unknown, string][] = [
-    ['no line_items', 'orders/create', { ...orderCreated, line_items: undefined }, SHOP],
+  /** [name, topic, payload, shop, the reason's start (the field path)] */
+  const invalid: [string, string, unknown, string, RegExp][] = [
+    ['no line_items', 'orders/create', { ...orderCreated, line_items: undefined }, SHOP, /^line_items: /],
     [
       'a negative quantity',
       'orders/create',
       { ...orderCreated, line_items: [{ id: 1, variant_id: 2, quantity: -1 }] },
       SHOP,
+      /^line_items\.0\.quantity: /,
     ],
     [
-      'a fractional quantity',
-      'orders/create',
-      { ...orderCreated, line_items: [{ id: 1, variant_id: 2, quantity: 1.5 }] },
+      'a fractional current_quantity',
+      'orders/updated',
+      { ...orderCreated, line_items: [{ id: 1, variant_id: 2, quantity: 2, current_quantity: 1.5 }] },
       SHOP,
+      /^line_items\.0\.current_quantity: /,
     ],
-    ['an id that is not a number', 'orders/create', { ...orderCreated, id: 'abc' }, SHOP],
-    ['a bad timestamp', 'orders/create', { ...orderCreated, created_at: 'yesterday' }, SHOP],
-    ['an array instead of an object', 'refunds/create', [refundCreated], SHOP],
+    ['an id that is not a number', 'orders/create', { ...orderCreated, id: 'abc' }, SHOP, /^id: /],
+    ['a bad timestamp', 'orders/create', { ...orderCreated, created_at: 'yesterday' }, SHOP, /^created_at: /],
+    ['a bad POS location', 'orders/create', { ...orderCreated, location_id: -4 }, SHOP, /^location_id: /],
     [
-      'a refund line without its line item',
-      'refunds/create',
-      { ...refundCreated, refund_line_items: [{ id: 1, line_item_id: 2, quantity: 1, restock_type: 'return' }] },
+      'an embedded refund with an unknown restock type',
+      'orders/updated',
+      {
+        ...orderLater,
+        refunds: [
+          { ...refundCreated, refund_line_items: [{ ...refundCreated.refund_line_items[0], restock_type: 'x' }] },
+        ],
+      },
       SHOP,
+      /^refunds\.0\.refund_line_items\.0\.restock_type: /,
     ],
+    [
+      'an embedded fulfilment without a status',
+      'orders/updated',
+      { ...orderLater, fulfillments: [{ ...fulfillmentCreated, status: undefined }] },
+      SHOP,
+      /^fulfillments\.0\.status: /,
+    ],
+    [
+      'a fulfilment without order_id',
+      'fulfillments/create',
+      { ...fulfillmentCreated, order_id: undefined },
+      SHOP,
+      /^order_id: /,
+    ],
+    [
+      'a fulfilment line with a fractional quantity',
+      'fulfillments/update',
+      { ...fulfillmentCreated, line_items: [fulfillmentLine(1, 2, 'X', 0.5)] },
+      SHOP,
+      /^line_items\.0\.quantity: /,
+    ],
+    ['an array instead of an object', 'refunds/create', [refundCreated], SHOP, /^\(root\): /],
     [
       'a level without available',
       'inventory_levels/update',
       { inventory_item_id: 1, location_id: 2, updated_at: '2026-11-23T10:00:01Z' },
       SHOP,
+      /^available: /,
     ],
-    ['a shop domain that is not *.myshopify.com', 'orders/create', orderCreated, 'evil.example.com'],
-    ['a shop domain with a colon', 'orders/create', orderCreated, 'a:b.myshopify.com'],
-    ['null', 'orders/create', null, SHOP],
+    ['a shop domain that is not *.myshopify.com', 'orders/create', orderCreated, 'evil.example.com', /Shop-Domain/],
+    ['a shop domain with a colon', 'orders/create', orderCreated, 'a:b.myshopify.com', /Shop-Domain/],
+    ['null', 'orders/create', null, SHOP, /^\(root\): /],
+    [
+      'too many line items',
+      'orders/create',
+      { ...orderCreated, line_items: Array.from({ length: 1_001 }, () => orderCreated.line_items[0]) },
+      SHOP,
+      /^line_items: /,
+    ],
   ];
-  for (const [name, topic, payload, shop] of invalid) {
-    it(`invalid, with a reason: ${name}`, () => {
-      const event = shopifyWebhookToOrderLines(topic, payload, shop);
+  for (const [name, topic, payload, shop, reason] of invalid) {
+    it(`invalid, naming the field: ${name}`, () => {
+      const event = shopifyWebhookToEvents(topic, payload, shop);
       assert.equal(event.kind, 'invalid');
-      assert.ok(event.kind === 'invalid' && event.reason.length > 0);
+      assert.match(event.kind === 'invalid' ? event.reason : '', reason);
     });
   }
 
   it('other topics are ignored', () => {
-    assert.deepEqual(shopifyWebhookToOrderLines('products/update', { id: 1 }, SHOP), {
+    assert.deepEqual(shopifyWebhookToEvents('products/update', { id: 1 }, SHOP), {
       kind: 'ignored',
       topic: 'products/update',
     });
   });
 
-  it('property: arbitrary JSON on every topic never throws and is lines, level, ignored or invalid (3,000 cases)', () => {
-    const topics = [
-      'orders/create',
-      'orders/cancelled',
-      'refunds/create',
-      'inventory_levels/update',
-      'app/uninstalled',
-    ];
+  it('property: arbitrary JSON on every topic never throws; events are well-formed (3,000 cases)', () => {
+    const topics = [...shopifyOrderTopics, 'inventory_levels/update', 'app/uninstalled'];
+    const mutatedLine = fc.record({
+      id: fc.oneof(fc.nat(), fc.string()),
+      variant_id: fc.oneof(fc.nat(), fc.constant(null)),
+      quantity: fc.oneof(fc.integer(), fc.double()),
+      current_quantity: fc.oneof(fc.nat(), fc.constant(null), fc.constant(undefined)),
+      sku: fc.oneof(fc.string(), fc.constant(null)),
+    });
+    const mutatedRefund = fc.record({
+      id: fc.oneof(fc.nat(), fc.string()),
+      order_id: fc.oneof(fc.nat(), fc.string()),
+      created_at: fc.oneof(fc.constant('2026-11-24T10:00:00Z'), fc.string()),
+      refund_line_items: fc.array(
+        fc.record({
+          id: fc.oneof(fc.nat(), fc.string()),
+          line_item_id: fc.oneof(fc.nat(), fc.string()),
+          quantity: fc.oneof(fc.nat(), fc.integer()),
+          restock_type: fc.oneof(fc.constantFrom(...shopifyRestockTypes), fc.constant(null), fc.string()),
+          location_id: fc.oneof(fc.nat(), fc.constant(null)),
+          line_item: fc.oneof(mutatedLine, fc.constant(null)),
+        }),
+        { maxLength: 4 },
+      ),
+    });
+    const mutatedFulfilment = fc.record({
+      id: fc.oneof(fc.nat(), fc.string()),
+      order_id: fc.oneof(fc.nat(), fc.string()),
+      status: fc.oneof(fc.constantFrom('success', 'cancelled', 'error'), fc.string()),
+      location_id: fc.oneof(fc.nat(), fc.constant(null)),
+      created_at: fc.oneof(fc.constant('2026-11-24T10:00:00Z'), fc.string()),
+      line_items: fc.array(mutatedLine, { maxLength: 4 }),
+    });
     const mutatedOrder = fc.record({
       id: fc.oneof(fc.integer(), fc.string(), fc.constant(null)),
       created_at: fc.oneof(fc.constant('2026-11-23T10:00:00Z'), fc.string()),
       cancelled_at: fc.oneof(fc.constant('2026-11-25T08:00:00Z'), fc.constant(null)),
-      line_items: fc.array(
-        fc.record({
-          id: fc.oneof(fc.nat(), fc.string()),
-          variant_id: fc.oneof(fc.nat(), fc.constant(null)),
-          quantity: fc.oneof(fc.integer(), fc.double()),
-          sku: fc.oneof(fc.string(), fc.constant(null)),
-        }),
-        { maxLength: 5 },
-      ),
-      refunds: fc.anything(),
+      location_id: fc.oneof(fc.nat(), fc.constant(null)),
+      line_items: fc.array(mutatedLine, { maxLength: 5 }),
+      refunds: fc.oneof(fc.array(mutatedRefund, { maxLength: 2 }), fc.anything()),
+      fulfillments: fc.oneof(fc.array(mutatedFulfilment, { maxLength: 2 }), fc.anything()),
     });
     fc.assert(
       fc.property(
         fc.constantFrom(...topics),
-        fc.oneof(fc.jsonValue(), mutatedOrder, fc.anything()),
+        fc.oneof(fc.jsonValue(), mutatedOrder, mutatedRefund, mutatedFulfilment, fc.anything()),
         fc.oneof(fc.constant(SHOP), fc.string()),
         (topic, payload, shop) => {
-          const event = shopifyWebhookToOrderLines(topic, payload, shop);
+          const event = shopifyWebhookToEvents(topic, payload, shop);
           if (!['lines', 'level', 'ignored', 'invalid'].includes(event.kind)) return false;
-          if (event.kind === 'lines')
-            return event.lines.every(
-              (line) =>
-                line.key.startsWith(`shopify:${SHOP}:`) && Number.isSafeInteger(line.quantity) && line.quantity > 0,
-            );
-          return true;
+          if (event.kind !== 'lines') return true;
+          return event.events.every(
+            (line) =>
+              line.lineKey === `shopify:${SHOP}:${line.orderId}:${line.lineId}` &&
+              line.eventId.length > 0 &&
+              Number.isFinite(line.occurredAt) &&
+              line.item.externalId.startsWith('gid://shopify/ProductVariant/') &&
+              (line.fact.quantity === null || (Number.isSafeInteger(line.fact.quantity) && line.fact.quantity >= 0)),
+          );
         },
       ),
       { numRuns: 3_000 },

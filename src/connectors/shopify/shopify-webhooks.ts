@@ -1,19 +1,19 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
-import type { ChannelOrderLine } from '../channel-connector.js';
-import { businessEventKey, type IntakeEvent, type WebhookCheck, type WebhookDelivery } from '../channel-intake.js';
+import type { IntakeEvent, WebhookCheck, WebhookDelivery } from '../channel-intake.js';
+import { shopifyWebhookToEvents } from './shopify-order-events.js';
 
 /**
- * Shopify webhooks in: signature check on the raw bytes, and the mapping from a delivery to ledger
- * facts whose idempotency keys come from the BUSINESS event (shop, order, line, kind), never from
- * X-Shopify-Webhook-Id (docs/RELIABILITY.md, section 1: dedupe on the delivery id would re-apply a
- * business event Shopify sends twice under two delivery ids).
+ * Shopify webhooks in: signature check on the raw bytes, then the delivery as order-line events
+ * (shopify-order-events.ts) whose line keys and event ids come from the BUSINESS event (shop,
+ * order, line, refund or fulfilment), never from X-Shopify-Webhook-Id (docs/RELIABILITY.md,
+ * section 1: dedupe on the delivery id would re-apply a business event Shopify sends twice under
+ * two delivery ids).
  *
  * Facts followed (docs/channels/shopify.md, Webhooks; the promise is docs/RELIABILITY.md, section 15):
  * - X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(raw body, app client secret)); a rotated secret
  *   "can take up to an hour" to be used, so the previous secret is accepted alongside.
  * - Retries (8 over 4 hours) carry the original payload; deliveries are unordered and may repeat.
- * - Payloads are the REST resources: Order, Refund, InventoryLevel. REST ids are 64-bit integers,
+ * - Payloads are the REST resources: Order, Fulfillment, Refund, InventoryLevel. REST ids are 64-bit integers,
  *   beyond JavaScript's 2^53 - parseShopifyWebhookBody keeps long ones exact as strings.
  */
 
@@ -124,232 +124,6 @@ export function parseShopifyWebhookBody(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Payloads
-
-/** A REST id: a safe integer, or the exact digits as a string (from parseShopifyWebhookBody). */
-const restId = z
-  .union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,19}$/)])
-  .transform(String);
-const timestamp = z
-  .string()
-  .max(64)
-  .refine((value) => Number.isFinite(Date.parse(value)), 'an ISO 8601 timestamp');
-const quantity = z.number().int().min(0).max(1_000_000_000);
-
-const lineItemSchema = z.object({
-  id: restId,
-  admin_graphql_api_id: z.string().max(200).optional(),
-  variant_id: restId.nullable().optional(),
-  sku: z.string().max(255).nullable().optional(),
-  quantity,
-});
-
-const refundLineItemSchema = z.object({
-  id: restId,
-  line_item_id: restId,
-  quantity,
-  restock_type: z.string().max(40).nullable().optional(),
-  location_id: restId.nullable().optional(),
-  line_item: lineItemSchema.partial({ quantity: true }).nullable().optional(),
-});
-
-const refundSchema = z.object({
-  id: restId,
-  order_id: restId,
-  created_at: timestamp,
-  refund_line_items: z.array(refundLineItemSchema).max(1_000),
-});
-
-const orderSchema = z.object({
-  id: restId,
-  admin_graphql_api_id: z.string().max(200).optional(),
-  name: z.string().max(100).optional(),
-  created_at: timestamp,
-  cancelled_at: timestamp.nullable().optional(),
-  line_items: z.array(lineItemSchema).max(1_000),
-  refunds: z.array(refundSchema).max(1_000).optional(),
-});
-
-const inventoryLevelSchema = z.object({
-  inventory_item_id: restId,
-  location_id: restId,
-  available: z.number().int().min(-1_000_000_000).max(1_000_000_000).nullable(),
-  updated_at: timestamp,
-});
-
-/** An order line as a ledger fact, with the Shopify ids the ingest needs to find the listing. */
-export interface ShopifyOrderLine extends ChannelOrderLine {
-  /**
-   * REST order lines carry `variant_id` and `sku`, not the inventory item id the push side uses;
-   * so `externalId` is the variant gid (`gid://shopify/ProductVariant/<id>`) and the ingest maps it
-   * (or `sku`) to the listing.
-   */
-  variantId: string;
-  lineItemId: string;
-  /** Where a refund restocked (refund_line_items[].location_id); null when unknown. */
-  locationId: string | null;
-}
-
-export type ShopifyWebhookEvent =
-  | { kind: 'lines'; topic: string; lines: ShopifyOrderLine[] }
-  /**
-   * inventory_levels/update: what Shopify shows now, for reconciliation and to recognise the echo
-   * of our own push (same item, location and quantity we just set) - never a ledger fact.
-   */
-  | {
-      kind: 'level';
-      topic: string;
-      inventoryItemId: string;
-      locationId: string;
-      available: number | null;
-      updatedAt: number;
-    }
-  /** A topic onhand does not turn into facts. */
-  | { kind: 'ignored'; topic: string }
-  /** Not a well-formed payload for its topic: answer 400 (or 200 and log) - it will not improve on retry. */
-  | { kind: 'invalid'; topic: string; reason: string };
-
-const shopDomainPattern = /^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$/;
-
-/**
- * One delivery -> facts. Keys (the port's `<platform>:<account>:<order id>:<line id>:<kind>`):
- * - orders/create    `shopify:<shop>:<order>:<line item>:order`, quantity = line quantity;
- * - orders/cancelled `shopify:<shop>:<order>:<line item>:cancellation`, quantity = line quantity
- *   minus every unit already refunded on that line (order.refunds[]): a refund that restocked
- *   is its own fact below, and a refund without restock means the unit is gone - either way the
- *   cancellation must not release it again;
- * - refunds/create   `shopify:<shop>:<order>:<refund>:<refund line item>:return` for
- *   restock_type return / legacy_restock, `...:cancellation` for restock_type cancel (units of an
- *   unfulfilled line going back); no_restock lines are not stock facts and are skipped.
- * Lines without a variant (custom items) and zero quantities hold no stock and are skipped.
- * The same event delivered again - a retry, a duplicate, a new X-Shopify-Webhook-Id - gives the
- * same keys and quantities, so the ledger's idempotency answers `exists`.
- * Never throws: a bad shape is `{ kind: 'invalid', reason }`.
- */
-export function shopifyWebhookToOrderLines(topic: string, payload: unknown, shopDomain: string): ShopifyWebhookEvent {
-  try {
-    const shop = typeof shopDomain === 'string' ? shopDomain.toLowerCase() : '';
-    if (!shopDomainPattern.test(shop))
-      return { kind: 'invalid', topic, reason: 'X-Shopify-Shop-Domain is not a *.myshopify.com domain' };
-    switch (topic) {
-      case 'orders/create':
-      case 'orders/cancelled':
-        return orderLines(topic, payload, shop);
-      case 'refunds/create':
-        return refundLines(topic, payload, shop);
-      case 'inventory_levels/update':
-        return levelSignal(topic, payload);
-      default:
-        return { kind: 'ignored', topic: String(topic).slice(0, 100) };
-    }
-  } catch (error) {
-    return {
-      kind: 'invalid',
-      topic: String(topic).slice(0, 100),
-      reason: `unexpected: ${error instanceof Error ? error.message.slice(0, 200) : 'error'}`,
-    };
-  }
-}
-
-function invalid(topic: string, error: z.ZodError): ShopifyWebhookEvent {
-  const issue = error.issues[0];
-  return {
-    kind: 'invalid',
-    topic,
-    reason: issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid payload',
-  };
-}
-
-/** The exact numeric id: the gid's digits when present (always exact), else the REST id. */
-function exactId(restIdValue: string, gid: string | undefined, type: string): string {
-  const match = gid === undefined ? null : new RegExp(`^gid://shopify/${type}/([1-9][0-9]{0,19})$`).exec(gid);
-  return match ? match[1]! : restIdValue;
-}
-
-function orderLines(topic: 'orders/create' | 'orders/cancelled', payload: unknown, shop: string): ShopifyWebhookEvent {
-  const parsed = orderSchema.safeParse(payload);
-  if (!parsed.success) return invalid(topic, parsed.error);
-  const order = parsed.data;
-  const orderId = exactId(order.id, order.admin_graphql_api_id, 'Order');
-  const cancelling = topic === 'orders/cancelled';
-  if (cancelling && !order.cancelled_at)
-    return { kind: 'invalid', topic, reason: 'cancelled_at: missing on orders/cancelled' };
-  const occurredAt = Date.parse(cancelling ? order.cancelled_at! : order.created_at);
-  const refunded = new Map<string, number>();
-  if (cancelling) {
-    for (const refund of order.refunds ?? []) {
-      for (const line of refund.refund_line_items)
-        refunded.set(line.line_item_id, (refunded.get(line.line_item_id) ?? 0) + line.quantity);
-    }
-  }
-  const kind = cancelling ? 'cancellation' : 'order';
-  const lines: ShopifyOrderLine[] = [];
-  for (const line of order.line_items) {
-    if (line.variant_id === null || line.variant_id === undefined) continue;
-    const lineItemId = exactId(line.id, line.admin_graphql_api_id, 'LineItem');
-    const units = cancelling ? line.quantity - (refunded.get(line.id) ?? 0) : line.quantity;
-    if (units <= 0) continue;
-    lines.push({
-      key: businessEventKey('shopify', shop, [orderId, lineItemId], kind),
-      kind,
-      externalId: `gid://shopify/ProductVariant/${line.variant_id}`,
-      sku: line.sku ? line.sku : null,
-      quantity: units,
-      orderReference: orderId,
-      occurredAt,
-      variantId: `gid://shopify/ProductVariant/${line.variant_id}`,
-      lineItemId,
-      locationId: null,
-    });
-  }
-  return { kind: 'lines', topic, lines };
-}
-
-function refundLines(topic: 'refunds/create', payload: unknown, shop: string): ShopifyWebhookEvent {
-  const parsed = refundSchema.safeParse(payload);
-  if (!parsed.success) return invalid(topic, parsed.error);
-  const refund = parsed.data;
-  const occurredAt = Date.parse(refund.created_at);
-  const lines: ShopifyOrderLine[] = [];
-  for (const line of refund.refund_line_items) {
-    const restock = line.restock_type ?? 'no_restock';
-    const kind =
-      restock === 'return' || restock === 'legacy_restock' ? 'return' : restock === 'cancel' ? 'cancellation' : null;
-    if (kind === null || line.quantity === 0) continue;
-    const variant = line.line_item?.variant_id;
-    if (variant === null || variant === undefined)
-      return { kind: 'invalid', topic, reason: `refund_line_items.${line.id}: line_item.variant_id missing` };
-    lines.push({
-      key: businessEventKey('shopify', shop, [refund.order_id, refund.id, line.id], kind),
-      kind,
-      externalId: `gid://shopify/ProductVariant/${variant}`,
-      sku: line.line_item?.sku ? line.line_item.sku : null,
-      quantity: line.quantity,
-      orderReference: refund.order_id,
-      occurredAt,
-      variantId: `gid://shopify/ProductVariant/${variant}`,
-      lineItemId: line.line_item_id,
-      locationId: line.location_id ? `gid://shopify/Location/${line.location_id}` : null,
-    });
-  }
-  return { kind: 'lines', topic, lines };
-}
-
-function levelSignal(topic: 'inventory_levels/update', payload: unknown): ShopifyWebhookEvent {
-  const parsed = inventoryLevelSchema.safeParse(payload);
-  if (!parsed.success) return invalid(topic, parsed.error);
-  const level = parsed.data;
-  return {
-    kind: 'level',
-    topic,
-    inventoryItemId: `gid://shopify/InventoryItem/${level.inventory_item_id}`,
-    locationId: `gid://shopify/Location/${level.location_id}`,
-    available: level.available,
-    updatedAt: Date.parse(level.updated_at),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // The connector port's webhook intake (channel-intake.ts)
 
 export interface ShopifyWebhookConnection {
@@ -379,10 +153,10 @@ export function shopifyDeliveryToEvent(delivery: WebhookDelivery, connection: Sh
   const headers = readShopifyWebhookHeaders(delivery.headers);
   const parsed = parseShopifyWebhookBody(delivery.body);
   if (!parsed.ok) return { kind: 'invalid', reason: parsed.reason };
-  const event = shopifyWebhookToOrderLines(headers.topic ?? '', parsed.payload, connection.shopDomain);
+  const event = shopifyWebhookToEvents(headers.topic ?? '', parsed.payload, connection.shopDomain);
   switch (event.kind) {
     case 'lines':
-      return { kind: 'lines', lines: event.lines };
+      return { kind: 'lines', events: event.events };
     case 'level':
       if (event.available === null || event.locationId !== connection.locationId)
         return { kind: 'ignored', reason: `${event.topic}: not a level this connection pushes` };

@@ -15,10 +15,11 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ShopifyConnector } from '../../../src/connectors/shopify/shopify-connector.js';
+import type { OrderLineEvent } from '../../../src/connectors/channel-intake.js';
+import { shopifyWebhookToEvents } from '../../../src/connectors/shopify/shopify-order-events.js';
 import {
   parseShopifyWebhookBody,
   readShopifyWebhookHeaders,
-  shopifyWebhookToOrderLines,
   verifyShopifyWebhook,
 } from '../../../src/connectors/shopify/shopify-webhooks.js';
 import { ShopifySimulator, webhookRetryDelaysMs } from '../../../sim/shopify/shopify-simulator.js';
@@ -299,9 +300,46 @@ describe('Shopify simulator: Admin GraphQL answers', () => {
         'orders/create',
         'inventory_levels/update',
         'refunds/create',
+        'orders/updated',
         'inventory_levels/update',
         'orders/cancelled',
         'inventory_levels/update',
+      ],
+    );
+  });
+
+  it("the test API's order lifecycle routes: edit, fulfill from a location, cancel the fulfilment", async () => {
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${sim.url}/_simulator/${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Shopify-Access-Token': sim.accessToken },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const outlet = sim.addLocation('Outlet');
+    const own = sim.addItem({ sku: 'HTTP-LIFE', levels: { [location]: 5, [outlet]: 5 } }).inventoryItemId;
+    const eventsBefore = sim.events.length;
+    const created = await post('orders', { lines: [{ inventoryItemId: own, quantity: 2 }] });
+    const { orderId, lineItemIds } = created.body as { orderId: string; lineItemIds: string[] };
+    assert.equal((await post('orders/edit', { orderId, lineItemId: lineItemIds[0], quantity: 3 })).status, 200);
+    const shipped = await post('orders/fulfill', { orderId, locationId: outlet });
+    assert.equal(shipped.status, 201);
+    assert.equal(sim.available(own, outlet), 2, 'the 3 units ship from the outlet');
+    assert.equal((await post('fulfillments/cancel', { fulfillmentId: shipped.body.fulfillmentId })).status, 200);
+    assert.equal((await post('fulfillments/cancel', { fulfillmentId: shipped.body.fulfillmentId })).status, 422);
+    assert.deepEqual(
+      sim.events
+        .slice(eventsBefore)
+        .map((event) => event.topic)
+        .filter((topic) => topic !== 'inventory_levels/update'),
+      [
+        'orders/create',
+        'orders/updated',
+        'fulfillments/create',
+        'orders/updated',
+        'fulfillments/update',
+        'orders/updated',
       ],
     );
   });
@@ -370,9 +408,13 @@ function ingest(delivery: Received, secrets: string[]) {
   return {
     verified: true as const,
     headers,
-    event: shopifyWebhookToOrderLines(headers.topic!, body.payload, headers.shopDomain!),
+    event: shopifyWebhookToEvents(headers.topic!, body.payload, headers.shopDomain!),
   };
 }
+
+/** An event as one comparable string: `<line key>|<event id>|<kind>=<quantity>`. */
+const described = (event: OrderLineEvent) =>
+  `${event.lineKey}|${event.eventId}|${event.fact.kind}=${event.fact.quantity}`;
 
 describe('Shopify simulator: signed webhooks into the real verification and mapping', () => {
   it('orders, cancellations, refunds and level updates (our own push echoed) arrive signed and map to business keys', async () => {
@@ -440,24 +482,32 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
       }
 
       const orderId = order.orderId.split('/').pop();
-      const [lineA, lineB] = order.lineItemIds.map((id) => id.split('/').pop());
-      const refundId = refund.refundId.split('/').pop();
-      const keys = results.flatMap((result) =>
-        result.verified && result.event.kind === 'lines'
-          ? result.event.lines.map((line) => `${line.key}=${line.quantity}`)
-          : [],
+      const [lineA, lineB] = order.lineItemIds.map(
+        (id) => `shopify:${sim.shopDomain}:${orderId}:${id.split('/').pop()}`,
       );
-      const shop = sim.shopDomain;
+      assert.ok(refund.refundId.startsWith('gid://shopify/Refund/'));
+      const events = results.flatMap((result) =>
+        result.verified && result.event.kind === 'lines' ? result.event.events.map(described) : [],
+      );
       const refundLine = (sim.events.find((event) => event.topic === 'refunds/create')!.payload as any)
         .refund_line_items[0].id;
       assert.deepEqual(
-        keys.sort(),
+        events.sort(),
         [
-          `shopify:${shop}:${orderId}:${lineA}:cancellation=1`, // 2 ordered - 1 already refunded
-          `shopify:${shop}:${orderId}:${lineA}:order=2`,
-          `shopify:${shop}:${orderId}:${lineB}:cancellation=1`,
-          `shopify:${shop}:${orderId}:${lineB}:order=1`,
-          `shopify:${shop}:${orderId}:${refundId}:${refundLine}:return=1`,
+          // orders/create
+          `${lineA}|order|ordered=2`,
+          `${lineB}|order|ordered=1`,
+          // refunds/create, then orders/updated with the refund embedded (one event id for both)
+          `${lineA}|refund:${refundLine}|refunded=1`,
+          `${lineA}|order|ordered=1`,
+          `${lineB}|order|ordered=1`,
+          `${lineA}|refund:${refundLine}|refunded=1`,
+          // orders/cancelled: current_quantity nets the refunded unit; the embedded refund is the same event id
+          `${lineA}|order|ordered=1`,
+          `${lineB}|order|ordered=1`,
+          `${lineA}|cancel|cancelled=null`,
+          `${lineB}|cancel|cancelled=null`,
+          `${lineA}|refund:${refundLine}|refunded=1`,
         ].sort(),
       );
 
@@ -509,16 +559,12 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
 
       const events = deliveries.map((delivery) => rotated.parseWebhook(delivery));
       const expected = endpoint.received.map((delivery) => ingest(delivery, ['app-secret-new']));
-      const lines = events.flatMap((event) =>
-        event.kind === 'lines' ? event.lines.map((line) => `${line.key}=${line.quantity}`) : [],
-      );
+      const lines = events.flatMap((event) => (event.kind === 'lines' ? event.events.map(described) : []));
       const raw = expected.flatMap((result) =>
-        result.verified && result.event.kind === 'lines'
-          ? result.event.lines.map((line) => `${line.key}=${line.quantity}`)
-          : [],
+        result.verified && result.event.kind === 'lines' ? result.event.events.map(described) : [],
       );
       assert.deepEqual(lines, raw);
-      assert.equal(lines.length, 2, 'the order and its cancellation');
+      assert.equal(lines.length, 3, 'the order, then the order again with its cancellation');
       const levels = events.flatMap((event) =>
         event.kind === 'level' ? [`${event.externalId === a.inventoryItemId}=${event.quantity}`] : [],
       );
@@ -598,6 +644,219 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
       const mapped = orders.map((delivery) => ingest(delivery, [sim.appSecret]));
       assert.ok(mapped[0]!.verified && mapped[1]!.verified);
       assert.deepEqual(mapped[0]!.event, mapped[1]!.event);
+    } finally {
+      await sim.stop();
+      endpoint.server.close();
+    }
+  });
+});
+
+describe('Shopify simulator: an order through its life, across locations', () => {
+  it('POS sale, edit, fulfilment from another location, its cancellation, refunds of every restock type, cancellation', async () => {
+    const endpoint = await receiver(() => 200);
+    const sim = new ShopifySimulator({ webhookUrl: endpoint.url, locations: ['Shop floor', 'Outlet'] });
+    await sim.start();
+    try {
+      const [warehouse, floor, outlet] = sim.locationIds as [string, string, string];
+      assert.equal(warehouse, sim.defaultLocationId);
+      const item = sim.addItem({ sku: 'LIFE', levels: { [warehouse]: 20, [floor]: 5, [outlet]: 5 } });
+      const id = (gidValue: string) => gidValue.split('/').pop()!;
+
+      const pos = sim.createOrder({
+        lines: [{ inventoryItemId: item.inventoryItemId, quantity: 1 }],
+        locationId: floor,
+        pointOfSale: true,
+      });
+      assert.equal(sim.available(item.inventoryItemId, floor), 4);
+
+      const order = sim.createOrder({ lines: [{ inventoryItemId: item.inventoryItemId, quantity: 6 }] });
+      const line = order.lineItemIds[0]!;
+      sim.editLineQuantity(order.orderId, line, 8);
+      sim.editLineQuantity(order.orderId, line, 7);
+      assert.equal(sim.available(item.inventoryItemId, warehouse), 13, '20 - 6 - 2 + 1');
+      const shipped = sim.fulfillOrder(order.orderId, {
+        locationId: outlet,
+        lines: [{ lineItemId: line, quantity: 3 }],
+      });
+      assert.equal(sim.available(item.inventoryItemId, warehouse), 16, 'the commitment of 3 moved to the outlet');
+      assert.equal(sim.available(item.inventoryItemId, outlet), 2);
+      sim.cancelFulfillment(shipped.fulfillmentId);
+      assert.equal(sim.available(item.inventoryItemId, warehouse), 13, 'and back');
+      const again = sim.fulfillOrder(order.orderId, { lines: [{ lineItemId: line, quantity: 2 }] });
+      const refunds = (['return', 'cancel', 'legacy_restock', 'no_restock'] as const).map((restockType) =>
+        sim.refundOrder(order.orderId, {
+          lines: [
+            { lineItemId: line, quantity: 1, restockType, locationId: restockType === 'cancel' ? warehouse : floor },
+          ],
+        }),
+      );
+      assert.equal(sim.available(item.inventoryItemId, floor), 6, 'return and legacy_restock at the shop floor');
+      sim.cancelOrder(order.orderId);
+      // 7 on the order, 4 refunded, 2 fulfilled: 1 open unit goes back; cancel restocked 1 earlier.
+      assert.equal(sim.available(item.inventoryItemId, warehouse), 15);
+      assert.throws(() => sim.cancelFulfillment(shipped.fulfillmentId), /already cancelled/);
+      assert.throws(() => sim.editLineQuantity(order.orderId, line, 1), /cancelled/);
+      await sim.webhooksIdle();
+
+      assert.deepEqual(
+        sim.events.filter((event) => event.topic !== 'inventory_levels/update').map((event) => event.topic),
+        [
+          'orders/create',
+          'orders/create',
+          'orders/updated',
+          'orders/updated',
+          'fulfillments/create',
+          'orders/updated',
+          'fulfillments/update',
+          'orders/updated',
+          'fulfillments/create',
+          'orders/updated',
+          ...Array.from({ length: 4 }, () => ['refunds/create', 'orders/updated']).flat(),
+          'orders/cancelled',
+        ],
+      );
+
+      // Every delivery verifies and maps through the connector port.
+      const connector = new ShopifyConnector({
+        shopDomain: sim.shopDomain,
+        baseUrl: sim.url,
+        accessToken: sim.accessToken,
+        locationId: warehouse,
+        webhookSecrets: [sim.appSecret],
+      });
+      const mapped = endpoint.received.map((delivery) => {
+        const input = { body: delivery.body, headers: delivery.headers };
+        assert.ok(connector.verifyWebhook(input).ok);
+        return connector.parseWebhook(input);
+      });
+      assert.ok(mapped.every((event) => event.kind === 'lines' || event.kind === 'level' || event.kind === 'ignored'));
+      const events = mapped.flatMap((event) => (event.kind === 'lines' ? event.events : []));
+      const lineKey = `shopify:${sim.shopDomain}:${id(order.orderId)}:${id(line)}`;
+      const posKey = `shopify:${sim.shopDomain}:${id(pos.orderId)}:${id(pos.lineItemIds[0]!)}`;
+      const last = (key: string, eventId: string) =>
+        events.filter((event) => event.lineKey === key && event.eventId === eventId).at(-1)?.fact;
+
+      const posEvents = events.filter((event) => event.lineKey === posKey);
+      assert.deepEqual(
+        posEvents.map((event) => event.fact),
+        [
+          {
+            kind: 'ordered',
+            quantity: 1,
+            version: posEvents[0]!.occurredAt,
+            fulfilledBy: 'merchant',
+            locationId: floor,
+          },
+        ],
+        'a point-of-sale order names its location',
+      );
+      assert.deepEqual(
+        events
+          .filter((event) => event.lineKey === lineKey && event.eventId === 'order')
+          .map((event) => event.fact.quantity),
+        // create 6, edits 8 and 7, then 7 until the refunds net out of current_quantity (4 refunds of 1)
+        [6, 8, 7, 7, 7, 7, 6, 5, 4, 3, 3],
+      );
+      const cancelledShipment = last(lineKey, `fulfillment:${id(shipped.fulfillmentId)}`);
+      assert.ok(cancelledShipment?.kind === 'fulfilled');
+      assert.deepEqual(
+        { ...cancelledShipment, version: 0 },
+        { kind: 'fulfilled', quantity: 3, locationId: outlet, active: false, version: 0 },
+      );
+      const firstShipment = events.find((event) => event.eventId === `fulfillment:${id(shipped.fulfillmentId)}`)!;
+      assert.equal(firstShipment.fact.kind === 'fulfilled' && firstShipment.fact.active, true, 'created active');
+      assert.equal(last(lineKey, `fulfillment:${id(again.fulfillmentId)}`)?.kind, 'fulfilled');
+      const refundFacts = refunds.map((refund) => {
+        const refundPayload = sim.events.find(
+          (event) =>
+            event.topic === 'refunds/create' && (event.payload as { id: number }).id === Number(id(refund.refundId)),
+        )!.payload as { refund_line_items: { id: number }[] };
+        return last(lineKey, `refund:${refundPayload.refund_line_items[0]!.id}`);
+      });
+      assert.deepEqual(refundFacts, [
+        { kind: 'refunded', quantity: 1, restock: 'return', locationId: floor },
+        { kind: 'refunded', quantity: 1, restock: 'cancel', locationId: warehouse },
+        { kind: 'refunded', quantity: 1, restock: 'legacy_restock', locationId: floor },
+        { kind: 'refunded', quantity: 1, restock: 'no_restock', locationId: null },
+      ]);
+      assert.deepEqual(last(lineKey, 'cancel'), { kind: 'cancelled', quantity: null });
+    } finally {
+      await sim.stop();
+      endpoint.server.close();
+    }
+  });
+});
+
+describe('Shopify simulator: shuffled delivery with duplicates', () => {
+  it('delivers every event at least once, some twice, out of order, signed, and retried on failure', async () => {
+    // Every 4th delivery fails its first attempt: retries follow the schedule.
+    let deliveries = 0;
+    const failing = new Set<string>();
+    const endpoint = await receiver((headers, seen) => {
+      const webhookId = headers['x-shopify-webhook-id'] as string;
+      if (seen === 0 && ++deliveries % 4 === 0) failing.add(webhookId);
+      return failing.has(webhookId) && seen === 0 ? 500 : 200;
+    });
+    const scheduler = new ManualScheduler();
+    const sim = new ShopifySimulator({
+      scheduler,
+      webhookUrl: endpoint.url,
+      deliveryOrder: { shuffle: 42, duplicates: 0.5 },
+      locations: ['Outlet'],
+    });
+    await sim.start();
+    try {
+      const [warehouse, outlet] = sim.locationIds as [string, string];
+      const item = sim.addItem({ sku: 'SHUF', levels: { [warehouse]: 30, [outlet]: 30 } });
+      for (let index = 0; index < 4; index += 1) {
+        const order = sim.createOrder({ lines: [{ inventoryItemId: item.inventoryItemId, quantity: 3 }] });
+        const line = order.lineItemIds[0]!;
+        sim.editLineQuantity(order.orderId, line, 2);
+        sim.fulfillOrder(order.orderId, { locationId: outlet, lines: [{ lineItemId: line, quantity: 1 }] });
+        sim.refundOrder(order.orderId, { lines: [{ lineItemId: line, quantity: 1, restockType: 'return' }] });
+        if (index % 2 === 0) sim.cancelOrder(order.orderId);
+      }
+      await sim.webhooksIdle({ includeScheduled: false });
+      for (const delayMs of webhookRetryDelaysMs) {
+        scheduler.advance(delayMs);
+        await sim.webhooksIdle({ includeScheduled: false });
+      }
+      await sim.webhooksIdle();
+
+      const emitted = sim.events.map((event) => event.eventId);
+      const ok = endpoint.received.filter((delivery) => delivery.status === 200);
+      const okEvents = ok.map((delivery) => delivery.headers['x-shopify-event-id'] as string);
+      assert.deepEqual([...new Set(okEvents)].sort(), [...emitted].sort(), 'every event at least once');
+      const webhookIdsPerEvent = new Map<string, Set<string>>();
+      for (const delivery of endpoint.received) {
+        const eventId = delivery.headers['x-shopify-event-id'] as string;
+        const ids = webhookIdsPerEvent.get(eventId) ?? new Set();
+        ids.add(delivery.headers['x-shopify-webhook-id'] as string);
+        webhookIdsPerEvent.set(eventId, ids);
+        assert.ok(
+          verifyShopifyWebhook(delivery.body, delivery.headers['x-shopify-hmac-sha256'] as string, [sim.appSecret]),
+        );
+      }
+      const duplicated = [...webhookIdsPerEvent.values()].filter((ids) => ids.size > 1).length;
+      assert.ok(duplicated > 0 && duplicated < emitted.length, `${duplicated} of ${emitted.length} events duplicated`);
+      assert.ok(failing.size > 0 && sim.stats.webhooksAbandoned === 0, 'failed first attempts were retried');
+      const firstArrival = [...new Set(endpoint.received.map((delivery) => delivery.headers['x-shopify-event-id']))];
+      assert.notDeepEqual(firstArrival, emitted, 'not in emission order');
+
+      // The same events as an in-order run: the mapping does not care how they arrived.
+      const fromDeliveries = new Set(
+        ok.flatMap((delivery) => {
+          const result = ingest(delivery, [sim.appSecret]);
+          return result.verified && result.event.kind === 'lines' ? result.event.events.map(described) : [];
+        }),
+      );
+      const fromEmitted = new Set(
+        sim.events.flatMap((event) => {
+          const mapped = shopifyWebhookToEvents(event.topic, event.payload, sim.shopDomain);
+          return mapped.kind === 'lines' ? mapped.events.map(described) : [];
+        }),
+      );
+      assert.deepEqual([...fromDeliveries].sort(), [...fromEmitted].sort());
     } finally {
       await sim.stop();
       endpoint.server.close();
