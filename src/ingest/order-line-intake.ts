@@ -306,7 +306,7 @@ export class OrderLineIntake {
     };
     switch (move.type) {
       case 'order':
-        return { ...base, type: 'order', pool: pending.pool } as LedgerCommand;
+        return { ...base, type: 'order', pool: pending.pool };
       case 'cancellation':
         return { ...base, type: 'cancellation' };
       case 'shipment':

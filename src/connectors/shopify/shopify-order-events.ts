@@ -252,14 +252,22 @@ function orderEvents(
   const version = Date.parse(order.updated_at ?? order.created_at);
   const sold = locationGid(order.location_id);
   const lines = new Map<string, LineItem>();
+  const refundedUnits = new Map<string, number>();
+  for (const refund of order.refunds ?? [])
+    for (const line of refund.refund_line_items)
+      refundedUnits.set(line.line_item_id, (refundedUnits.get(line.line_item_id) ?? 0) + line.quantity);
   for (const line of order.line_items) {
     lines.set(line.id, line);
     const item = itemOf(line);
     if (item === null) continue;
     const lineId = exactId(line.id, line.admin_graphql_api_id, 'LineItem');
-    // An edit lowers current_quantity (the units removed stay in `quantity`); zero is kept, it
-    // is how an edit removes a line.
-    const units = line.current_quantity ?? line.quantity;
+    // current_quantity is the quantity less what edits removed AND less what refunds took back;
+    // the refunds arrive as their own facts (below, or as refunds/create), so they are added back
+    // here and counted once, by the fold. Zero is kept: it is how an edit removes a line.
+    const units =
+      line.current_quantity === null || line.current_quantity === undefined
+        ? line.quantity
+        : line.current_quantity + (refundedUnits.get(line.id) ?? 0);
     sink.add(lineId, item, 'order', version, {
       kind: 'ordered',
       quantity: units,

@@ -499,11 +499,12 @@ describe('Shopify simulator: signed webhooks into the real verification and mapp
           `${lineB}|order|ordered=1`,
           // refunds/create, then orders/updated with the refund embedded (one event id for both)
           `${lineA}|refund:${refundLine}|refunded=1`,
-          `${lineA}|order|ordered=1`,
+          `${lineA}|order|ordered=2`,
           `${lineB}|order|ordered=1`,
           `${lineA}|refund:${refundLine}|refunded=1`,
-          // orders/cancelled: current_quantity nets the refunded unit; the embedded refund is the same event id
-          `${lineA}|order|ordered=1`,
+          // orders/cancelled: the refunded unit is added back to current_quantity (the refund is its own
+          // fact, counted once by the fold); the embedded refund is the same event id
+          `${lineA}|order|ordered=2`,
           `${lineB}|order|ordered=1`,
           `${lineA}|cancel|cancelled=null`,
           `${lineB}|cancel|cancelled=null`,
@@ -754,8 +755,9 @@ describe('Shopify simulator: an order through its life, across locations', () =>
         events
           .filter((event) => event.lineKey === lineKey && event.eventId === 'order')
           .map((event) => event.fact.quantity),
-        // create 6, edits 8 and 7, then 7 until the refunds net out of current_quantity (4 refunds of 1)
-        [6, 8, 7, 7, 7, 7, 6, 5, 4, 3, 3],
+        // create 6, edits 8 and 7, then 7: refunded units are added back to current_quantity, since
+        // each refund is its own fact
+        [6, 8, 7, 7, 7, 7, 7, 7, 7, 7, 7],
       );
       const cancelledShipment = last(lineKey, `fulfillment:${id(shipped.fulfillmentId)}`);
       assert.ok(cancelledShipment?.kind === 'fulfilled');
