@@ -142,7 +142,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthPlugin, { store: deps.store });
   await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
-  await app.register(availabilityPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   const intake =
     deps.orders ??
@@ -152,6 +151,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       clock: deps.clock,
       match: storeOrderItemMatcher(deps.store.availability),
     });
+  await app.register(availabilityPlugin, {
+    prefix: '/v1',
+    store: deps.store,
+    clock: deps.clock,
+    onListingsChanged: async (channels) => {
+      for (const channel of channels) await intake.retryDue({ channel, pendingOlderThanMs: 0 });
+    },
+  });
   await app.register(ordersPlugin, { prefix: '/v1', store: deps.store, intake, clock: deps.clock });
   await app.register(webhooksPlugin, {
     prefix: '/webhooks',

@@ -54,6 +54,11 @@ import { emptyBodyIsObject, route } from './api.js';
 export interface AvailabilityDeps {
   store: Pick<LedgerStore, 'availability' | 'tokens'>;
   clock: Clock;
+  /**
+   * Called after listings or mappings of these channels changed, before the answer: order lines
+   * kept in the intake inbox for want of a listing are applied now.
+   */
+  onListingsChanged?: (channels: readonly string[]) => Promise<void>;
 }
 
 /**
@@ -98,7 +103,10 @@ function refuseInvalidConnectors(
  * listing may show (with its explanation). Like the api plugin, each handler maps the request
  * to the port and the answer back; the store and the core decide everything else.
  */
-export async function availabilityPlugin(app: FastifyInstance, { store, clock }: AvailabilityDeps): Promise<void> {
+export async function availabilityPlugin(
+  app: FastifyInstance,
+  { store, clock, onListingsChanged }: AvailabilityDeps,
+): Promise<void> {
   guardWithBearerAuth(app, store.tokens);
 
   async function ruleSetOrNotFound(version: number) {
@@ -172,6 +180,7 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
     ),
     async (request) => {
       const report = await store.availability.upsertListings(request.body.listings.map(listingInput), clock.now());
+      await onListingsChanged?.([...new Set(request.body.listings.map((listing) => listing.channel))]);
       return { created: report.created, updated: report.updated, unmapped: report.unmapped.map(unmappedView) };
     },
   );
@@ -217,7 +226,11 @@ export async function availabilityPlugin(app: FastifyInstance, { store, clock }:
       },
       [413, 422],
     ),
-    async (request) => store.availability.upsertMappings(request.body.mappings.map(mappingInput), clock.now()),
+    async (request) => {
+      const report = await store.availability.upsertMappings(request.body.mappings.map(mappingInput), clock.now());
+      await onListingsChanged?.([...new Set(request.body.mappings.map((mapping) => mapping.channel))]);
+      return report;
+    },
   );
 
   app.get<{ Querystring: UnmappedQuery }>(

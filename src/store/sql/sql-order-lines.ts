@@ -1,4 +1,5 @@
 import type { OrderLinePort, OrderLineRecord, OrderLineStatus } from '../order-lines-port.js';
+import { deleteUnmappedItem, rememberUnmappedItem } from './sql-availability-writes.js';
 import { jsonValue, type SqlExecutor } from './sql-executor.js';
 
 const columns = `c.code AS channel, o.line_key, o.order_id, o.line_id, o.item, o.sku, o.state, o.applied, o.pending,
@@ -52,6 +53,7 @@ export class SqlOrderLines implements OrderLinePort {
       record.reason,
       record.updatedAt,
     ];
+    let written: boolean;
     if (record.version === 0) {
       const inserted = await this.sql.run(
         `INSERT INTO order_lines (channel_id, line_key, order_id, line_id, item, sku, state, applied, pending, seq,
@@ -60,15 +62,35 @@ export class SqlOrderLines implements OrderLinePort {
          ON CONFLICT (channel_id, line_key) DO NOTHING`,
         values,
       );
-      return inserted === 1;
-    }
-    const updated = await this.sql.run(
-      `UPDATE order_lines SET order_id = $3, line_id = $4, item = $5, sku = $6, state = $7, applied = $8, pending = $9,
+      written = inserted === 1;
+    } else {
+      const updated = await this.sql.run(
+        `UPDATE order_lines SET order_id = $3, line_id = $4, item = $5, sku = $6, state = $7, applied = $8, pending = $9,
          seq = $10, status = $11, reason = $12, updated_at = $13, version = version + 1
        WHERE channel_id = (SELECT id FROM channels WHERE code = $1) AND line_key = $2 AND version = $14`,
-      [...values, record.version],
-    );
-    return updated === 1;
+        [...values, record.version],
+      );
+      written = updated === 1;
+    }
+    if (written) await this.noteUnmapped(record);
+    return written;
+  }
+
+  /** An order line whose item matches no variant shows in GET /v1/unmapped too, until it is matched. */
+  private async noteUnmapped(record: OrderLineRecord): Promise<void> {
+    const channel = await this.sql.get<{ id: number }>('SELECT id FROM channels WHERE code = $1', [record.channel]);
+    if (!channel) return;
+    if (record.sku === null && record.status === 'blocked')
+      await this.sql.run(rememberUnmappedItem, [
+        Number(channel.id),
+        record.item.externalId,
+        record.item.sku,
+        record.item.barcode,
+        `order line ${record.lineKey}: ${record.reason ?? 'unmapped'}`.slice(0, 500),
+        record.updatedAt,
+      ]);
+    else if (record.sku !== null && record.pending?.step === 1)
+      await this.sql.run(deleteUnmappedItem, [Number(channel.id), record.item.externalId]);
   }
 
   async orderLines(channel: string, orderId: string): Promise<OrderLineRecord[]> {
