@@ -5,6 +5,7 @@ import { tokenScopes } from '../store/ledger-store.js';
 import { issueToken } from '../api/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
+import { addOrderCommands } from './order-commands.js';
 import { addSyncCommands } from './sync-commands.js';
 import {
   CliExit,
@@ -145,6 +146,7 @@ export function buildCli(runtime: CliRuntime): Command {
 
   addAvailabilityCommands(program, runtime);
   addSyncCommands(program, runtime);
+  addOrderCommands(program, runtime);
   return program;
 }
 
