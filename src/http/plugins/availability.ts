@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { connectorSettingsFaults } from '../../connectors/connector-settings.js';
+import { orderSettingsFaults } from '../../ingest/order-line-intake.js';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
@@ -86,14 +87,18 @@ async function refusingBadRules<T>(pathPrefix: string, work: () => Promise<T>): 
 function refuseInvalidConnectors(
   channels: readonly { platform: string; settings?: Record<string, unknown> | undefined }[],
 ): void {
-  const errors = channels.flatMap((channel, index) =>
-    channel.settings?.connector === undefined
+  const errors = channels.flatMap((channel, index) => [
+    ...(channel.settings?.connector === undefined
       ? []
       : connectorSettingsFaults(channel.platform, channel.settings.connector).map((fault) => ({
           path: `/channels/${index}/settings/connector${fault.path}`,
           message: fault.message,
-        })),
-  );
+        }))),
+    ...orderSettingsFaults(channel.settings?.orders).map((fault) => ({
+      path: `/channels/${index}/settings/orders${fault.path}`,
+      message: fault.message,
+    })),
+  ]);
   if (errors.length > 0)
     throw new ProblemError('ONH_ERR_VALIDATION', 'the connector settings would not start', { errors });
 }
