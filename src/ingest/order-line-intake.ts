@@ -382,7 +382,7 @@ export class OrderLineIntake {
     const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
     const stock = await this.deps.store.ledger.getStock(sku, this.deps.clock.now());
     const available = new Map((stock?.locations ?? []).map((level) => [level.location, level.available]));
-    const connector = channel.settings.connector as { locationId?: unknown } | undefined;
+    const connector = channel.settings.connector as { location_id?: unknown } | undefined;
     return {
       shipments: settings.shipments,
       routing: {
@@ -391,7 +391,7 @@ export class OrderLineIntake {
         resolveLocation: (platformId) => {
           const mapped = settings.locationMap[platformId];
           if (mapped !== undefined) return kind.has(mapped) ? mapped : undefined;
-          if (connector?.locationId === platformId) return pool[0];
+          if (connector?.location_id === platformId) return pool[0];
           return kind.has(platformId) ? platformId : undefined;
         },
         available: (code) => available.get(code) ?? 0,
