@@ -338,7 +338,9 @@ export class OrderLineIntake {
     };
     switch (move.type) {
       case 'order':
-        return { ...base, type: 'order', pool: pending.pool };
+        return move.moved
+          ? { ...base, type: 'order', pool: pending.pool, moved: true }
+          : { ...base, type: 'order', pool: pending.pool };
       case 'cancellation':
         return { ...base, type: 'cancellation' };
       case 'shipment':

@@ -162,6 +162,12 @@ for (const factory of STORES) {
       );
       const verify = await store.ledger.verify();
       assert.equal(verify.mismatches.length, 0);
+      // The pool (A and B) always had the units: however lines were booked or moved, no true oversell.
+      const oversells = await store.ledger.listOversells({ limit: 10 });
+      assert.deepEqual(
+        oversells.items.map((movement) => `${movement.key} ${movement.reason}`),
+        [],
+      );
     });
 
     it('replays a step left pending by a crash under the same keys, once', async () => {

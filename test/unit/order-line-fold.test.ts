@@ -179,6 +179,24 @@ describe('order-line fold', () => {
     });
   }
 
+  it('a reservation moved by a fulfilment elsewhere is marked moved, not sold again', () => {
+    const applied = { A: { reserved: 2, shipped: 0, writtenOff: 0, returned: 0 } };
+    const target = {
+      A: { reserved: 1, shipped: 0, writtenOff: 0, returned: 0 },
+      B: { reserved: 0, shipped: 1, writtenOff: 0, returned: 0 },
+    };
+    assert.deepEqual(lineMoves(applied, target), [
+      { type: 'cancellation', location: 'A', quantity: 1 },
+      { type: 'order', location: 'B', quantity: 1, moved: true },
+      { type: 'shipment', location: 'B', quantity: 1 },
+    ]);
+    const grown = { ...target, A: { reserved: 2, shipped: 0, writtenOff: 0, returned: 0 } };
+    assert.deepEqual(lineMoves(applied, grown), [
+      { type: 'order', location: 'B', quantity: 1 },
+      { type: 'shipment', location: 'B', quantity: 1 },
+    ]);
+  });
+
   it('marketplace-fulfilled lines never touch the merchant’s stock', () => {
     const line: LineFactEvent = {
       eventId: 'order',

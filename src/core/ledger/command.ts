@@ -78,6 +78,12 @@ export interface OrderCommand extends LevelCommandBase {
    * the sum of available over these levels went further below zero), not over the one level.
    */
   pool?: string[] | undefined;
+  /**
+   * Units the same channel order line already held at another location, moved here (a
+   * fulfilment from another location): not a new sale, so they feed no velocity and are never
+   * counted as an oversell a second time.
+   */
+  moved?: boolean | undefined;
 }
 export interface CancellationCommand extends LevelCommandBase {
   type: 'cancellation';

@@ -114,8 +114,11 @@ export function judgeOrder(
   levels: LevelSource,
 ): Judgement {
   const ordered = leg(variant.id, location.id, deltas({ reserved: command.quantity }));
-  ordered.sold = command.quantity;
-  if (pool) ordered.oversold = poolOversold(levels, variant.id, pool, command.quantity);
+  if (command.moved === true) ordered.oversold = 0;
+  else {
+    ordered.sold = command.quantity;
+    if (pool) ordered.oversold = poolOversold(levels, variant.id, pool, command.quantity);
+  }
   const judged = applied('order', [ordered], command.sku, command.location);
   judged.pool = pool ? pool.codes : null;
   return judged;
@@ -206,8 +209,11 @@ export function judgeBundleFact(
           location.id,
           deltas(command.type === 'order' ? { reserved: units } : { onHand: -units }),
         );
-        sold.sold = units;
-        if (pool) sold.oversold = poolOversold(levelOf, component.variantId, pool, units);
+        if (command.type === 'order' && command.moved === true) sold.oversold = 0;
+        else {
+          sold.sold = units;
+          if (pool) sold.oversold = poolOversold(levelOf, component.variantId, pool, units);
+        }
         legs.push(sold);
         break;
       }

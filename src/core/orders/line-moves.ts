@@ -11,7 +11,8 @@ export type LineMove =
   | { type: 'cancellation'; location: string; quantity: number }
   | { type: 'return'; location: string; quantity: number; to: 'quarantine' | 'on_hand' }
   | { type: 'status'; location: string; quantity: number; from: 'quarantine'; to: 'on_hand' }
-  | { type: 'order'; location: string; quantity: number }
+  /** `moved`: units the line held elsewhere, moving here; not a new sale. */
+  | { type: 'order'; location: string; quantity: number; moved?: true }
   | { type: 'shipment'; location: string; quantity: number };
 
 const phase: Record<LineMove['type'], number> = { cancellation: 0, status: 1, return: 2, order: 3, shipment: 4 };
@@ -38,7 +39,37 @@ export function lineMoves(applied: LineEffect, target: LineEffect): LineMove[] {
     if (reserve > 0) moves.push({ type: 'order', location, quantity: reserve });
     if (reserve < 0) moves.push({ type: 'cancellation', location, quantity: -reserve });
   }
-  return moves.sort((a, b) => phase[a.type] - phase[b.type] || (a.location < b.location ? -1 : 1));
+  moves.sort((a, b) => phase[a.type] - phase[b.type] || (a.location < b.location ? -1 : 1));
+  return markMoved(applied, target, moves);
+}
+
+/** Units a line has taken from stock in any way: held, shipped or written off. */
+function taken(effect: LineEffect): number {
+  let units = 0;
+  for (const entry of Object.values(effect)) units += entry.reserved + entry.shipped + entry.writtenOff;
+  return units;
+}
+
+/**
+ * Orders beyond the units the line takes anew are the line's own units changing location: they
+ * are marked `moved` (split where an order is part new, part moved), so the ledger counts a sale
+ * and judges an oversell once per unit, not again each time a fulfilment moves it.
+ */
+function markMoved(applied: LineEffect, target: LineEffect, moves: LineMove[]): LineMove[] {
+  let fresh = Math.max(0, taken(target) - taken(applied));
+  const out: LineMove[] = [];
+  for (const move of moves) {
+    if (move.type !== 'order') {
+      out.push(move);
+      continue;
+    }
+    const now = Math.min(fresh, move.quantity);
+    fresh -= now;
+    if (now > 0) out.push({ type: 'order', location: move.location, quantity: now });
+    if (move.quantity > now)
+      out.push({ type: 'order', location: move.location, quantity: move.quantity - now, moved: true });
+  }
+  return out;
 }
 
 /** The effect after some of the moves were applied (the ones the ledger answered applied). */
