@@ -58,6 +58,11 @@ export const limits = Object.freeze({
    * taken up again by the retry sweep (its writer crashed between writing and submitting them).
    */
   orderLinePendingStaleMs: 60_000,
+  /**
+   * Order-line saves written in one transaction (they arrive while the previous write is in
+   * flight): one fsync for many lines, each line still checked against its own row version.
+   */
+  orderLineWriteBatchMax: 500,
   /** Order lines taken up per retry sweep (the inbox retry and the pending steps). */
   orderLineRetryBatchMax: 500,
   /** Pause between two retry sweeps of blocked and stale order lines. */

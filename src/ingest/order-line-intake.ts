@@ -161,6 +161,7 @@ export class OrderLineIntake {
     const report = emptyReport();
     report.events = events.length;
     const byLine = new Map<string, OrderLineEvent[]>();
+    const locations = this.locationKinds();
     for (const event of events) {
       const fault = validEvent(event);
       if (fault !== null) {
@@ -173,7 +174,7 @@ export class OrderLineIntake {
     }
     await Promise.all(
       [...byLine.values()].map(async (lineEvents) => {
-        const outcome = await this.processLine(channel, lineEvents[0]!.lineKey, lineEvents);
+        const outcome = await this.processLine(channel, lineEvents[0]!.lineKey, lineEvents, false, locations);
         this.count(report, outcome);
       }),
     );
@@ -184,7 +185,7 @@ export class OrderLineIntake {
   async retry(channelCode: string, lineKey: string): Promise<LineOutcome> {
     const channel = await this.deps.store.availability.getChannel(channelCode);
     if (!channel) return { kind: 'blocked', lineKey, reason: `no channel ${channelCode}` };
-    return this.processLine(channel, lineKey, [], true);
+    return this.processLine(channel, lineKey, [], true, this.locationKinds());
   }
 
   /** Retry blocked lines and pending steps older than `pendingOlderThanMs` (bounded). */
@@ -217,13 +218,25 @@ export class OrderLineIntake {
     }
   }
 
+  /** The kind of every location, read once per delivery (lazily: a duplicate reads nothing). */
+  private locationKinds(): () => Promise<Map<string, string>> {
+    let read: Promise<Map<string, string>> | undefined;
+    return () => {
+      read ??= this.deps.store.catalogue
+        .listLocations()
+        .then((locations) => new Map(locations.map((location) => [location.code, location.kind])));
+      return read;
+    };
+  }
+
   private processLine(
     channel: ChannelRecord,
     lineKey: string,
     events: readonly OrderLineEvent[],
-    force = false,
+    force: boolean,
+    locations: () => Promise<Map<string, string>>,
   ): Promise<LineOutcome> {
-    return this.serial(channel.code, lineKey, () => this.processLineNow(channel, lineKey, events, force));
+    return this.serial(channel.code, lineKey, () => this.processLineNow(channel, lineKey, events, force, locations));
   }
 
   private async processLineNow(
@@ -231,6 +244,7 @@ export class OrderLineIntake {
     lineKey: string,
     events: readonly OrderLineEvent[],
     force: boolean,
+    locations: () => Promise<Map<string, string>>,
   ): Promise<LineOutcome> {
     const { store, clock } = this.deps;
     const facts: LineFactEvent[] = events.map((event) => ({
@@ -258,7 +272,7 @@ export class OrderLineIntake {
         return { kind: 'blocked', lineKey, reason };
       }
       next.sku = sku;
-      const context = await this.routingContext(channel, sku);
+      const context = await this.routingContext(channel, sku, await locations());
       const result = lineEffect(lineUnits(state, context.shipments), record.applied, context.routing);
       if (result.kind !== 'effect') {
         const status = result.kind === 'info' ? 'info' : 'blocked';
@@ -376,10 +390,9 @@ export class OrderLineIntake {
   private async routingContext(
     channel: ChannelRecord,
     sku: string,
+    kind: ReadonlyMap<string, string>,
   ): Promise<{ routing: RoutingContext; shipments: ShipmentSource }> {
     const settings = channelOrderSettings(channel);
-    const locations = await this.deps.store.catalogue.listLocations();
-    const kind = new Map(locations.map((location) => [location.code, location.kind]));
     const pool = channel.locations.filter((code) => kind.get(code) !== 'marketplace_fulfilment');
     const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
     const stock = await this.deps.store.ledger.getStock(sku, this.deps.clock.now());

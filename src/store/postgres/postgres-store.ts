@@ -55,7 +55,14 @@ export class PostgresStore implements LedgerStore {
     this.availability = new PostgresAvailabilityStore(this.db, availability, sql);
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work), sql);
     this.tokens = new SqlTokens(sql);
-    this.orders = new SqlOrderLines(sql);
+    this.orders = new SqlOrderLines(sql, (statements) =>
+      this.db.transaction(async (client) => {
+        const inTransaction = new PostgresExecutor(client);
+        const counts: number[] = [];
+        for (const statement of statements) counts.push(await inTransaction.run(statement.sql, statement.params));
+        return counts;
+      }),
+    );
   }
 
   /** Batches re-run after a retryable conflict (for benchmarks and tests). */

@@ -1,3 +1,4 @@
+import { limits } from '../../core/limits.js';
 import type { OrderLinePort, OrderLineRecord, OrderLineStatus } from '../order-lines-port.js';
 import { deleteUnmappedItem, rememberUnmappedItem } from './sql-availability-writes.js';
 import { jsonValue, type SqlExecutor } from './sql-executor.js';
@@ -26,8 +27,20 @@ function fromRow(row: Record<string, unknown>): OrderLineRecord {
 }
 
 /** The order-line slice, one SQL text for both engines. */
+/** One statement of a batch written in one transaction. */
+export interface SqlStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** Runs statements in one transaction, in order; resolves to each one's changed-row count. */
+export type SqlWriteBatch = (statements: readonly SqlStatement[]) => Promise<number[]>;
+
 export class SqlOrderLines implements OrderLinePort {
-  constructor(private readonly sql: SqlExecutor) {}
+  constructor(
+    private readonly sql: SqlExecutor,
+    private readonly writeBatch: SqlWriteBatch,
+  ) {}
 
   async getLine(channel: string, lineKey: string): Promise<OrderLineRecord | null> {
     const row = await this.sql.get(
@@ -37,7 +50,52 @@ export class SqlOrderLines implements OrderLinePort {
     return row ? fromRow(row) : null;
   }
 
-  async saveLine(record: OrderLineRecord): Promise<boolean> {
+  /** Saves waiting for the write in flight; each resolves with its own compare-and-set result. */
+  private readonly queue: {
+    record: OrderLineRecord;
+    resolve: (written: boolean) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  private flushing = false;
+
+  /**
+   * Saves are group-committed: those that arrive while a write is in flight go together in the
+   * next transaction (one fsync for many lines), each with its own version check, so a line that
+   * lost its compare-and-set does not fail the others.
+   */
+  saveLine(record: OrderLineRecord): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, limits.orderLineWriteBatchMax);
+        const statements: SqlStatement[] = [];
+        const writeAt: number[] = [];
+        for (const { record } of batch) {
+          writeAt.push(statements.length);
+          statements.push(this.writeStatement(record));
+          const note = this.unmappedStatement(record);
+          if (note) statements.push(note);
+        }
+        try {
+          const counts = await this.writeBatch(statements);
+          batch.forEach((entry, index) => entry.resolve(counts[writeAt[index]!] === 1));
+        } catch (error) {
+          for (const entry of batch) entry.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private writeStatement(record: OrderLineRecord): SqlStatement {
     const values = [
       record.channel,
       record.lineKey,
@@ -53,44 +111,46 @@ export class SqlOrderLines implements OrderLinePort {
       record.reason,
       record.updatedAt,
     ];
-    let written: boolean;
-    if (record.version === 0) {
-      const inserted = await this.sql.run(
-        `INSERT INTO order_lines (channel_id, line_key, order_id, line_id, item, sku, state, applied, pending, seq,
+    if (record.version === 0)
+      return {
+        sql: `INSERT INTO order_lines (channel_id, line_key, order_id, line_id, item, sku, state, applied, pending, seq,
            version, status, reason, created_at, updated_at)
          SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $13 FROM channels WHERE code = $1
          ON CONFLICT (channel_id, line_key) DO NOTHING`,
-        values,
-      );
-      written = inserted === 1;
-    } else {
-      const updated = await this.sql.run(
-        `UPDATE order_lines SET order_id = $3, line_id = $4, item = $5, sku = $6, state = $7, applied = $8, pending = $9,
+        params: values,
+      };
+    return {
+      sql: `UPDATE order_lines SET order_id = $3, line_id = $4, item = $5, sku = $6, state = $7, applied = $8, pending = $9,
          seq = $10, status = $11, reason = $12, updated_at = $13, version = version + 1
        WHERE channel_id = (SELECT id FROM channels WHERE code = $1) AND line_key = $2 AND version = $14`,
-        [...values, record.version],
-      );
-      written = updated === 1;
-    }
-    if (written) await this.noteUnmapped(record);
-    return written;
+      params: [...values, record.version],
+    };
   }
 
-  /** An order line whose item matches no variant shows in GET /v1/unmapped too, until it is matched. */
-  private async noteUnmapped(record: OrderLineRecord): Promise<void> {
-    const channel = await this.sql.get<{ id: number }>('SELECT id FROM channels WHERE code = $1', [record.channel]);
-    if (!channel) return;
+  /**
+   * An order line whose item matches no variant shows in GET /v1/unmapped too, until it is
+   * matched (its first step).
+   */
+  private unmappedStatement(record: OrderLineRecord): SqlStatement | null {
+    const channelId = '(SELECT id FROM channels WHERE code = $1)';
     if (record.sku === null && record.status === 'blocked')
-      await this.sql.run(rememberUnmappedItem, [
-        Number(channel.id),
-        record.item.externalId,
-        record.item.sku,
-        record.item.barcode,
-        `order line ${record.lineKey}: ${record.reason ?? 'unmapped'}`.slice(0, 500),
-        record.updatedAt,
-      ]);
-    else if (record.sku !== null && record.pending?.step === 1)
-      await this.sql.run(deleteUnmappedItem, [Number(channel.id), record.item.externalId]);
+      return {
+        sql: rememberUnmappedItem.replace('VALUES ($1,', `VALUES (${channelId},`),
+        params: [
+          record.channel,
+          record.item.externalId,
+          record.item.sku,
+          record.item.barcode,
+          `order line ${record.lineKey}: ${record.reason ?? 'unmapped'}`.slice(0, 500),
+          record.updatedAt,
+        ],
+      };
+    if (record.sku !== null && record.pending?.step === 1)
+      return {
+        sql: deleteUnmappedItem.replace('channel_id = $1', `channel_id = ${channelId}`),
+        params: [record.channel, record.item.externalId],
+      };
+    return null;
   }
 
   async orderLines(channel: string, orderId: string): Promise<OrderLineRecord[]> {

@@ -68,7 +68,10 @@ export class SqliteStore implements LedgerStore {
     this.availability = new SqliteAvailabilityStore(this.db, availability, this.sql);
     this.outbox = new SqliteDispatch(this.db, this.sql);
     this.tokens = new SqlTokens(this.sql);
-    this.orders = new SqlOrderLines(this.sql);
+    const sql = this.sql;
+    this.orders = new SqlOrderLines(sql, async (statements) =>
+      this.db.transaction(() => statements.map((statement) => sql.runNow(statement.sql, statement.params))).immediate(),
+    );
   }
 
   async migrate(): Promise<MigrationReport> {
