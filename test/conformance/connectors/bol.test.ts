@@ -426,6 +426,110 @@ describe('bol: managedByRetailer and open orders', () => {
   });
 });
 
+/** A bearer token from the simulator's token endpoint, for requests sent by hand. */
+async function simToken(sim: BolSimulator): Promise<string> {
+  const answer = await fetch(`${sim.tokenUrl}?grant_type=client_credentials`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+  });
+  return ((await answer.json()) as { access_token: string }).access_token;
+}
+
+type ListedItem = {
+  orderItemId: string;
+  fulfilmentMethod: string;
+  fulfilmentStatus: string;
+  quantity: number;
+  quantityShipped: number;
+  quantityCancelled: number;
+  cancellationRequest: boolean;
+};
+
+/** `GET /retailer/orders?<query>` by hand: the listed items in list order. */
+async function listItems(sim: BolSimulator, token: string, query: string): Promise<ListedItem[]> {
+  const answer = await fetch(`${sim.url}/retailer/orders?${query}`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.retailer.v10+json' },
+  });
+  assert.equal(answer.status, 200);
+  const body = (await answer.json()) as { orders?: { orderItems: ListedItem[] }[] };
+  return (body.orders ?? []).flatMap((order) => order.orderItems);
+}
+
+describe('bol simulator: the order lifecycle', () => {
+  it('FBR and FBB items, partial shipments and cancellations, listed per the spec filters and the change interval', async () => {
+    let now = Date.parse('2026-03-02T10:00:00Z');
+    await withBol({ simulator: { now: () => now } }, async (sim) => {
+      const fbr = sim.seedOffer({ reference: 'SKU-FBR' });
+      const fbb = sim.seedOffer({ fulfilmentMethod: 'FBB' });
+      const order = sim.createOrder({
+        items: [
+          { offerId: fbr, quantity: 5 },
+          { offerId: fbb, quantity: 3 },
+        ],
+      });
+      const [fbrItem, fbbItem] = order.orderItemIds as [string, string];
+      let token = await simToken(sim);
+      const ids = (items: ListedItem[]) => items.map((item) => item.orderItemId);
+      assert.deepEqual(ids(await listItems(sim, token, '')), [fbrItem], 'defaults: FBR, OPEN');
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBB')), [fbbItem]);
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL')), [fbrItem, fbbItem]);
+
+      now += 10 * 60_000;
+      token = await simToken(sim); // tokens live 299 s
+      sim.shipOrderItem(order.orderId, fbrItem, 2);
+      sim.cancelOrderItem(order.orderId, fbrItem, 1);
+      sim.requestCancellation(order.orderId, fbbItem);
+      sim.cancelOrderItem(order.orderId, fbbItem);
+      assert.throws(() => sim.shipOrderItem(order.orderId, fbbItem), /0 open/);
+      const all = await listItems(sim, token, 'fulfilment-method=ALL&status=ALL');
+      assert.deepEqual(
+        all.map((item) => [
+          item.fulfilmentMethod,
+          item.fulfilmentStatus,
+          item.quantityShipped,
+          item.quantityCancelled,
+          item.cancellationRequest,
+        ]),
+        [
+          ['FBR', 'OPEN', 2, 1, false],
+          ['FBB', 'HANDLED', 0, 3, true],
+        ],
+      );
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL&status=OPEN')), [fbrItem]);
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL&status=SHIPPED')), [fbrItem]);
+
+      now += 5 * 60_000;
+      token = await simToken(sim);
+      sim.shipOrderItem(order.orderId, fbrItem);
+      const recent = 'fulfilment-method=ALL&status=ALL&change-interval-minute=';
+      assert.deepEqual(ids(await listItems(sim, token, `${recent}2`)), [fbrItem], 'only the item changed since');
+      assert.deepEqual(ids(await listItems(sim, token, `${recent}6`)), [fbrItem, fbbItem]);
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL&status=OPEN')), []);
+
+      const detail = (await (
+        await fetch(`${sim.url}/retailer/orders/${order.orderId}`, {
+          headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.retailer.v10+json' },
+        })
+      ).json()) as {
+        orderItems: { fulfilment: { method: string }; quantityShipped: number; quantityCancelled: number }[];
+      };
+      assert.deepEqual(
+        detail.orderItems.map((item) => [item.fulfilment.method, item.quantityShipped, item.quantityCancelled]),
+        [
+          ['FBR', 4, 1],
+          ['FBB', 0, 3],
+        ],
+      );
+
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBR&status=ALL')), [fbrItem]);
+      sim.injectFaults({ replayOrderListNext: 1 });
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBB&status=ALL')), [fbrItem], 'replayed');
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBB&status=ALL')), [fbbItem]);
+      assert.equal(sim.stats().replayedOrderLists, 1);
+    });
+  });
+});
+
 describe('bol: orders polling', () => {
   it('pages through the OPEN FBR orders, keys lines by the business event, dedupes across polls, one line per cancellation', async () => {
     await withBol({}, async (sim, connector) => {
