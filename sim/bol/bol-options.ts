@@ -63,6 +63,8 @@ export interface BolSimulatorFaults {
   /** The next N token requests fail with this status (0 = drop the connection). */
   tokenFailuresNext: number;
   tokenFailureStatus: number;
+  /** The next N order-list requests are answered with the previous order-list body again (stale or duplicated pages). */
+  replayOrderListNext: number;
 }
 
 export const noFaults: BolSimulatorFaults = Object.freeze({
@@ -78,6 +80,7 @@ export const noFaults: BolSimulatorFaults = Object.freeze({
   loseResponsesMethod: 'PATCH',
   tokenFailuresNext: 0,
   tokenFailureStatus: 503,
+  replayOrderListNext: 0,
 });
 
 export interface BolSimulatorStats {
@@ -98,6 +101,8 @@ export interface BolSimulatorStats {
   unsupportedMediaType: number;
   /** Stock writes accepted (PATCH with a stock object answered 204). */
   stockWritesAccepted: number;
+  /** Order-list answers that repeated the previous body (`replayOrderListNext`). */
+  replayedOrderLists: number;
   /** Admitted requests per rate rule name. */
   requestsByRule: Record<string, number>;
 }
@@ -106,6 +111,7 @@ export interface BolSimulatorOfferState {
   offerId: string;
   ean: string;
   reference: string | null;
+  fulfilmentMethod: 'FBR' | 'FBB';
   amount: number;
   correctedStock: number;
   managedByRetailer: boolean;
@@ -138,6 +144,7 @@ export function emptyBolStats(): BolSimulatorStats {
     notAcceptable: 0,
     unsupportedMediaType: 0,
     stockWritesAccepted: 0,
+    replayedOrderLists: 0,
     requestsByRule: {},
   };
 }

@@ -18,10 +18,13 @@
  *   minus ALL open order units; true -> amount minus the units of orders placed AFTER the last
  *   offer update ("open and processed orders", so a shipped unit of such an order still counts).
  *   Never below 0 ("when this reaches 0, your offer will not be for sale").
- * - Orders v10 (Orders in: polling):
+ * - Orders v10 (Orders in: polling; Order lifecycle):
  *   `GET /retailer/orders?page&fulfilment-method&status&change-interval-minute` -> `ReducedOrders`,
- *   50 orders a page, `{}` past the last page, change-interval-minute <= 60;
- *   `GET /retailer/orders/{order-id}` -> `Order` (offer id, reference, quantities) or 404.
+ *   50 orders a page, `{}` past the last page, change-interval-minute <= 60 (items changed within
+ *   it), fulfilment-method FBR|FBB|ALL and status OPEN|SHIPPED|ALL per item (defaults FBR, OPEN);
+ *   `GET /retailer/orders/{order-id}` -> `Order` (offer id, reference, fulfilment method,
+ *   quantities) or 404. Items of FBR and FBB offers, shipped and cancelled in part or in full, a
+ *   customer's cancellation request, each change stamping `latestChangedDateTime`.
  * - Rate limits (Rate limits): fixed windows per (client, rule), the numbers of its table
  *   (offers writes 50/s, offer reads 25/s, order list 25/min, order detail 25/s), windows aligned
  *   to multiples of their length; `x-ratelimit-limit/-remaining/-reset` on every answer; over
@@ -30,13 +33,14 @@
  * - Errors (Push: one PATCH per offer): `Problem {type: "https://api.bol.com/problems", title,
  *   status, detail, host, instance, violations}`.
  * - Faults per test: added latency, 5xx (rate or next N), 429 storms, lost responses (the write is
- *   applied, then the connection is dropped), token endpoint failures, revoked and denied clients.
+ *   applied, then the connection is dropped), token endpoint failures, revoked and denied clients,
+ *   order-list answers replayed (the previous body served again).
  * - Test helpers (not bol's API): seed offers, create/cancel/ship orders, edit stock out of band,
  *   read state and counters.
  *
  * What it does NOT reproduce (What the simulator models): the deprecated v10 offer writes and their
  * ProcessStatus, push subscriptions, `latest-change-date` (accepted, ignored), offer
- * creation/deletion/list, prices, FBB, token scopes, bol's exact 401/403/429 bodies and token error
+ * creation/deletion/list, prices, FBB stock in bol's warehouse, token scopes, bol's exact 401/403/429 bodies and token error
  * bodies ([unverified]: bol does not publish them; we answer Problem / OAuth2-style `{error}`
  * bodies), IP blocking on token abuse (we only count token requests).
  */
@@ -95,7 +99,7 @@ export class BolSimulator {
     const counters = () => this.counters;
     const orders = new Map<string, SimOrder>();
     this.offers = new OfferCatalogue(orders, options.propagationDelayMs ?? 0, this.now, counters);
-    this.orders = new OrderBook(orders, this.offers, this.now);
+    this.orders = new OrderBook(orders, this.offers, this.now, faults, counters);
     this.auth = new TokenIssuer({
       clients: options.clients ?? [{ clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' }],
       tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 299,
@@ -160,6 +164,7 @@ export class BolSimulator {
       offerId?: string;
       ean?: string;
       reference?: string | null;
+      fulfilmentMethod?: 'FBR' | 'FBB';
       amount?: number;
       managedByRetailer?: boolean;
     } = {},
@@ -167,7 +172,7 @@ export class BolSimulator {
     return this.offers.seedOffer(offer);
   }
 
-  /** A customer places an order (FBR, all items OPEN). */
+  /** A customer places an order (each item FBR or FBB as its offer is, all items OPEN). */
   createOrder(order: { items: readonly { offerId: string; quantity: number }[]; placedAt?: number }): {
     orderId: string;
     orderItemIds: string[];
@@ -180,14 +185,14 @@ export class BolSimulator {
     this.orders.requestCancellation(orderId, orderItemId);
   }
 
-  /** The item is cancelled (by the retailer or bol): its open units become cancelled, HANDLED. */
-  cancelOrderItem(orderId: string, orderItemId: string): void {
-    this.orders.cancelOrderItem(orderId, orderItemId);
+  /** `units` of the item are cancelled (by the retailer or bol); all open units (HANDLED) by default. */
+  cancelOrderItem(orderId: string, orderItemId: string, units?: number): void {
+    this.orders.cancelOrderItem(orderId, orderItemId, units);
   }
 
-  /** The retailer ships the item's open units: HANDLED. */
-  shipOrderItem(orderId: string, orderItemId: string): void {
-    this.orders.shipOrderItem(orderId, orderItemId);
+  /** `units` of the item ship (the retailer for FBR, bol for FBB); all open units (HANDLED) by default. */
+  shipOrderItem(orderId: string, orderItemId: string, units?: number): void {
+    this.orders.shipOrderItem(orderId, orderItemId, units);
   }
 
   /** Someone edits the stock in bol's seller portal, behind onhand's back. */

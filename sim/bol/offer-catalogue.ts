@@ -12,6 +12,8 @@ export interface SimOffer {
   offerId: string;
   ean: string;
   reference: string | null;
+  /** Who ships its orders: the retailer (FBR) or bol from its warehouse (FBB). */
+  fulfilmentMethod: 'FBR' | 'FBB';
   amount: number;
   managedByRetailer: boolean;
   onHoldByRetailer: boolean;
@@ -45,12 +47,13 @@ export class OfferCatalogue {
     return this.offers.get(offerId);
   }
 
-  /** Creates an FBR offer; returns its id (a UUID, as v11 requires). */
+  /** Creates an offer (FBR unless told otherwise); returns its id (a UUID, as v11 requires). */
   seedOffer(
     offer: {
       offerId?: string;
       ean?: string;
       reference?: string | null;
+      fulfilmentMethod?: 'FBR' | 'FBB';
       amount?: number;
       managedByRetailer?: boolean;
     } = {},
@@ -61,6 +64,7 @@ export class OfferCatalogue {
       offerId,
       ean: offer.ean ?? String(8_700_000_000_000 + this.offers.size).padStart(13, '0'),
       reference: offer.reference ?? null,
+      fulfilmentMethod: offer.fulfilmentMethod ?? 'FBR',
       amount: offer.amount ?? 0,
       managedByRetailer: offer.managedByRetailer ?? true,
       onHoldByRetailer: false,
@@ -87,6 +91,7 @@ export class OfferCatalogue {
       offerId,
       ean: offer.ean,
       reference: offer.reference,
+      fulfilmentMethod: offer.fulfilmentMethod,
       amount: offer.amount,
       correctedStock: this.correctedStock(offer),
       managedByRetailer: offer.managedByRetailer,
@@ -153,7 +158,7 @@ export class OfferCatalogue {
       ],
       condition: { category: 'NEW' },
       pricing: { bundlePrices: [{ quantity: 1, unitPrice: 9.99 }] },
-      fulfilment: { method: 'FBR' },
+      fulfilment: { method: offer.fulfilmentMethod },
     };
     if (offer.reference !== null) body.reference = offer.reference;
     return new HttpAnswer(200, body, media);

@@ -1,4 +1,5 @@
 import type { components as RetailerV10 } from '../../src/connectors/bol/generated/retailer-v10.js';
+import type { BolSimulatorFaults, BolSimulatorStats } from './bol-options.js';
 import type { OfferCatalogue } from './offer-catalogue.js';
 import { HttpAnswer, iso, type Problem, problem } from './problem-answer.js';
 
@@ -13,6 +14,8 @@ export interface SimOrderItem {
   orderItemId: string;
   offerId: string;
   ean: string;
+  /** The offer's method when ordered: FBB items are shipped (and cancelled) by bol. */
+  fulfilmentMethod: 'FBR' | 'FBB';
   quantity: number;
   quantityShipped: number;
   quantityCancelled: number;
@@ -27,29 +30,49 @@ export interface SimOrder {
 }
 
 function statusOf(item: SimOrderItem): 'OPEN' | 'HANDLED' {
-  return item.quantityShipped + item.quantityCancelled >= item.quantity ? 'HANDLED' : 'OPEN';
+  return openUnits(item) === 0 ? 'HANDLED' : 'OPEN';
+}
+
+function openUnits(item: SimOrderItem): number {
+  return item.quantity - item.quantityShipped - item.quantityCancelled;
 }
 
 /**
- * Orders v10 (docs/channels/bol.md, Orders in: polling): the orders a test places, cancels and
- * ships, the paged list and the detail the connector polls.
+ * The `status` filter of `get-orders`, per order item: OPEN lists the items neither shipped nor
+ * cancelled in full ("active orders excluding those that have been shipped or cancelled"),
+ * SHIPPED the items with shipped units, ALL every item whatever its state.
+ */
+function matchesStatus(item: SimOrderItem, status: string): boolean {
+  if (status === 'OPEN') return statusOf(item) === 'OPEN';
+  if (status === 'SHIPPED') return item.quantityShipped > 0;
+  return true;
+}
+
+/**
+ * Orders v10 (docs/channels/bol.md, Orders in: polling and Order lifecycle): the orders a test
+ * places, cancels and ships (in part or in full, FBR or FBB), the paged list with its filters and
+ * the detail the connector polls.
  */
 export class OrderBook {
   private orderSequence = 0;
   private orderItemSequence = 0;
+  /** The body of the last order-list answer, for the `replayOrderListNext` fault. */
+  private lastListBody: ReducedOrders | Record<string, never> | null = null;
 
   constructor(
     /** Shared with the offers, which read it for correctedStock. */
     private readonly orders: Map<string, SimOrder>,
     private readonly offers: OfferCatalogue,
     private readonly now: () => number,
+    private readonly faults: () => BolSimulatorFaults,
+    private readonly counters: () => BolSimulatorStats,
   ) {}
 
   get(orderId: string): SimOrder | undefined {
     return this.orders.get(orderId);
   }
 
-  /** A customer places an order (FBR, all items OPEN). */
+  /** A customer places an order (each item FBR or FBB as its offer is, all items OPEN). */
   createOrder(order: { items: readonly { offerId: string; quantity: number }[]; placedAt?: number }): {
     orderId: string;
     orderItemIds: string[];
@@ -63,6 +86,7 @@ export class OrderBook {
         orderItemId: String(2_012_345_678 + ++this.orderItemSequence),
         offerId: offer.offerId,
         ean: offer.ean,
+        fulfilmentMethod: offer.fulfilmentMethod,
         quantity: item.quantity,
         quantityShipped: 0,
         quantityCancelled: 0,
@@ -81,18 +105,29 @@ export class OrderBook {
     item.latestChangedAt = this.now();
   }
 
-  /** The item is cancelled (by the retailer or bol): its open units become cancelled, HANDLED. */
-  cancelOrderItem(orderId: string, orderItemId: string): void {
+  /**
+   * `units` of the item are cancelled (by the retailer, confirming a request or unable to deliver,
+   * or by bol): all its open units by default, which makes it HANDLED; fewer leaves it OPEN.
+   */
+  cancelOrderItem(orderId: string, orderItemId: string, units?: number): void {
     const item = this.requireOrderItem(orderId, orderItemId);
-    item.quantityCancelled = item.quantity - item.quantityShipped;
+    item.quantityCancelled += this.openUnitsToTake(item, units);
     item.latestChangedAt = this.now();
   }
 
-  /** The retailer ships the item's open units: HANDLED. */
-  shipOrderItem(orderId: string, orderItemId: string): void {
+  /** `units` of the item ship (the retailer for FBR, bol for FBB): all open units by default. */
+  shipOrderItem(orderId: string, orderItemId: string, units?: number): void {
     const item = this.requireOrderItem(orderId, orderItemId);
-    item.quantityShipped = item.quantity - item.quantityCancelled;
+    item.quantityShipped += this.openUnitsToTake(item, units);
     item.latestChangedAt = this.now();
+  }
+
+  private openUnitsToTake(item: SimOrderItem, units: number | undefined): number {
+    const open = openUnits(item);
+    const taken = units ?? open;
+    if (!Number.isInteger(taken) || taken < 1 || taken > open)
+      throw new Error(`order item ${item.orderItemId}: ${taken} units asked, ${open} open`);
+    return taken;
   }
 
   private requireOrderItem(orderId: string, orderItemId: string): SimOrderItem {
@@ -107,6 +142,7 @@ export class OrderBook {
     const page = Number(query.get('page') ?? '1');
     if (!Number.isInteger(page) || page < 1)
       violations.push({ name: 'page', reason: 'Must be an integer of at least 1.' });
+    // Defaults as in retailer-api-v10.json get-orders: FBR and OPEN.
     const method = query.get('fulfilment-method') ?? 'FBR';
     if (!['FBR', 'FBB', 'ALL'].includes(method))
       violations.push({
@@ -139,13 +175,12 @@ export class OrderBook {
       (a, b) => a.placedAt - b.placedAt || a.orderId.localeCompare(b.orderId),
     );
     for (const order of sorted) {
-      if (method === 'FBB') continue; // every simulated offer is FBR
-      const items = order.items.filter((item) => {
-        const itemStatus = statusOf(item);
-        if (status === 'OPEN' && itemStatus !== 'OPEN') return false;
-        if (status === 'SHIPPED' && item.quantityShipped === 0) return false;
-        return changedSince === null || item.latestChangedAt >= changedSince;
-      });
+      const items = order.items.filter(
+        (item) =>
+          (method === 'ALL' || item.fulfilmentMethod === method) &&
+          matchesStatus(item, status) &&
+          (changedSince === null || item.latestChangedAt >= changedSince),
+      );
       if (items.length === 0) continue;
       matching.push({
         orderId: order.orderId,
@@ -153,7 +188,7 @@ export class OrderBook {
         orderItems: items.map((item) => ({
           orderItemId: item.orderItemId,
           ean: item.ean,
-          fulfilmentMethod: 'FBR',
+          fulfilmentMethod: item.fulfilmentMethod,
           fulfilmentStatus: statusOf(item),
           quantity: item.quantity,
           quantityShipped: item.quantityShipped,
@@ -165,7 +200,15 @@ export class OrderBook {
     }
     const slice = matching.slice((page - 1) * ordersPageSize, page * ordersPageSize);
     // Past the last page bol answers an empty object, not `{orders: []}` ([unverified]; docs/channels/bol.md).
-    const body: ReducedOrders | Record<string, never> = slice.length === 0 ? {} : { orders: slice };
+    let body: ReducedOrders | Record<string, never> = slice.length === 0 ? {} : { orders: slice };
+    const faults = this.faults();
+    if (faults.replayOrderListNext > 0 && this.lastListBody !== null) {
+      // A stale copy served again (a cache or replica in front of the list): same body, whatever the query.
+      faults.replayOrderListNext--;
+      this.counters().replayedOrderLists++;
+      body = this.lastListBody;
+    }
+    this.lastListBody = structuredClone(body);
     return new HttpAnswer(200, body, media);
   }
 
@@ -189,7 +232,11 @@ export class OrderBook {
         return {
           orderItemId: item.orderItemId,
           cancellationRequest: item.cancellationRequest,
-          fulfilment: { method: 'FBR', timeFrameType: 'REGULAR' },
+          fulfilment: {
+            method: item.fulfilmentMethod,
+            distributionParty: item.fulfilmentMethod === 'FBB' ? 'BOL' : 'RETAILER',
+            timeFrameType: 'REGULAR',
+          },
           offer: { offerId: item.offerId, reference: offer?.reference ?? null },
           product: { ean: item.ean, title: `Simulated product ${item.ean}` },
           quantity: item.quantity,

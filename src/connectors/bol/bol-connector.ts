@@ -6,12 +6,7 @@ import type { OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
 import { BolAuth } from './bol-auth.js';
 import { BolClient } from './bol-client.js';
 import { type BolRateRule, BolRateLimiter, bolLimits, bolRateRules } from './bol-limits.js';
-import {
-  type BolOrdersCursor,
-  type BolOrdersPollResult,
-  BolOrderPoller,
-  initialBolOrdersCursor,
-} from './bol-orders.js';
+import { type BolOrdersCursor, type BolOrdersPollResult, BolOrderPoller, readBolOrdersCursor } from './bol-orders.js';
 
 /**
  * Bol.com behind the connector port: Offers API v11 for stock, Retailer API v10 for orders.
@@ -38,7 +33,7 @@ import {
  */
 
 export interface BolConnectorConfig {
-  /** bol account in order keys (`bol:<account>:...`), e.g. the retailer id or connection name. */
+  /** bol account in order line keys (`bol:<account>:...`), e.g. the retailer id or connection name. */
   account: string;
   /** API origin. @default https://api.bol.com */
   baseUrl?: string;
@@ -103,7 +98,7 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
     assert(this.maxBatchSize >= 1 && this.pushConcurrencyMax >= 1);
     assert(
       config.account !== '' && !config.account.includes(':'),
-      'bol account must be non-empty without ":" (it is part of order keys)',
+      'bol account must be non-empty without ":" (it is part of order line keys)',
     );
     this.auth = new BolAuth({
       tokenUrl: config.tokenUrl ?? 'https://login.bol.com/token',
@@ -204,19 +199,19 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
     return this.limiter.status('offers-write');
   }
 
-  /** One bounded poll of the OPEN FBR orders; see bol-orders.ts. Persist `cursor` after applying `lines`. */
-  pollOpenOrders(cursor: BolOrdersCursor, signal?: AbortSignal): Promise<BolOrdersPollResult> {
-    return this.poller.pollOpenOrders(cursor, signal);
+  /** One bounded poll of the order changes (FBR and FBB); see bol-orders.ts. Save `cursor` after recording `events`. */
+  pollOrderEvents(cursor: BolOrdersCursor, signal?: AbortSignal): Promise<BolOrdersPollResult> {
+    return this.poller.pollOrderEvents(cursor, signal);
   }
 
-  /** The port's poll: the cursor is the JSON of a BolOrdersCursor, opaque to ingest. */
+  /**
+   * The port's poll: the cursor is the JSON of a BolOrdersCursor, opaque to ingest; one of an
+   * earlier version is read and migrated (bol-orders-cursor.ts), anything unreadable throws.
+   */
   async pollOrders(cursor: string | null, signal?: AbortSignal): Promise<OrderPollBatch> {
-    const result = await this.pollOpenOrders(
-      cursor ? (JSON.parse(cursor) as BolOrdersCursor) : initialBolOrdersCursor(),
-      signal,
-    );
+    const result = await this.pollOrderEvents(readBolOrdersCursor(cursor), signal);
     return {
-      lines: result.lines,
+      events: result.events,
       cursor: JSON.stringify(result.cursor),
       ...(result.error ? { error: result.error.reason } : {}),
     };

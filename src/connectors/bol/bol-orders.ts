@@ -1,102 +1,62 @@
-import type { ChannelOrderLine } from '../channel-connector.js';
-import { businessEventKey } from '../channel-intake.js';
-import type { BolCallResult, BolClient, BolOrder, BolOrderItem, GetOrdersQuery, ReducedOrders } from './bol-client.js';
+import type { OrderLineEvent } from '../channel-intake.js';
+import type { BolCallResult, BolClient, BolOrder, GetOrdersQuery, ReducedOrderItem } from './bol-client.js';
 import { bolLimits } from './bol-limits.js';
+import { bolItemChanged, bolItemHandled, bolOrderItemEvents } from './bol-order-events.js';
+import { type BolOrdersCursor, type BolOrdersScan, boundBolOrdersCursor } from './bol-orders-cursor.js';
+
+export { type BolOrdersCursor, initialBolOrdersCursor, readBolOrdersCursor } from './bol-orders-cursor.js';
 
 /**
- * Orders in by polling (docs/channels/bol.md, Orders in: polling): bol pushes nothing we must rely
- * on (push messages "may arrive out of order or not at all"), so onhand reads
- * `GET /retailer/orders?fulfilment-method=FBR&status=OPEN` and turns what it sees into ledger facts.
- *
- * Keys come from the business event, never from a page or a poll:
- * `bol:<account>:<orderId>:<orderItemId>:order|cancellation`, so a re-poll, a restart that re-reads
- * the same pages, or two pollers map to the same key and the ledger applies it once.
+ * Orders in by polling (docs/channels/bol.md, Orders in: polling and Order lifecycle): bol pushes
+ * nothing we must rely on (push messages "may arrive out of order or not at all"), so onhand reads
+ * `GET /retailer/orders` and turns what changed into order-line events (bol-order-events.ts):
+ * the order, its cancelled units, its shipped units, for items fulfilled by the retailer (FBR) and
+ * by bol (FBB) alike (`fulfilment-method=ALL`).
  *
  * Method, per poll (bounded: at most `ordersPagesPerPollMax` list pages and
- * `orderDetailsPerPollMax` detail GETs):
- * 1. Continue the scan in the cursor, or start one: a FULL scan of the OPEN orders at least every
- *    `ordersFullScanIntervalMs` (and after a pause longer than bol's 60-minute maximum interval);
- *    otherwise a QUICK scan with `change-interval-minute` covering everything since the previous
- *    scan started plus one minute (bol: "poll at least one minute more often than the interval").
- * 2. Read pages (50 orders each) until a short page; an order item needs attention when the cursor
- *    has not seen it with this quantity, or when it newly shows a cancellation (request or
- *    cancelled units).
- * 3. The list carries only the EAN, not the offer id that onhand listings are keyed by, so an
- *    order needing attention is read in full (`GET /retailer/orders/{id}`: offer id, reference).
- *    Orders beyond the per-poll budget are carried in the cursor and read first next time.
- * 4. Emit at most one `order` line per order item (quantity ordered) and at most one
- *    `cancellation` line (cancelled units, or for a customer's cancellation request the units not
- *    shipped).
- * 5. Return the lines with the NEXT cursor; the caller persists it only after applying the lines,
- *    so a crash in between re-reads and the keys dedupe (the cursor only advances past durable
- *    work: docs/RELIABILITY.md, section 14).
- * A full scan that completes forgets the order items it did not see (shipped or cancelled, no
- * longer OPEN), which bounds the cursor; an item missed by a page shift and later seen again
- * re-emits its line under the same key, which the ledger answers `exists`.
+ * `orderDetailsPerPollMax` detail GETs, within bol's windows):
+ * 1. Continue the scan in the cursor, or start one:
+ *    - a QUICK scan, `status=ALL&change-interval-minute=N`: every item changed in the last N
+ *      minutes whatever its state (placed, shipped, cancelled), N covering everything since the
+ *      previous scan started plus one minute (bol: poll at least one minute more often than the
+ *      interval);
+ *    - a FULL scan, `status=OPEN`, at least every `ordersFullScanIntervalMs`, and whenever the
+ *      quick scan would need more than bol's 60 minutes. Listing every order of every status
+ *      would grow without end; the OPEN items are what may still change.
+ * 2. Read pages (50 orders each) until a short page; an item needs its detail when its totals
+ *    (quantity, cancelled, shipped) differ from what the cursor remembers.
+ * 3. When a full scan completes, every remembered item with units still open that it did not list
+ *    has left the OPEN list since it was last seen (shipped or cancelled, perhaps during a pause
+ *    longer than any change interval): its detail is read too, so no shipment or cancellation is
+ *    missed.
+ * 4. Details (`GET /retailer/orders/{id}`: offer id, reference, fulfilment method, totals) give
+ *    the events of what changed; orders over the per-poll budget are carried in the cursor and
+ *    read first next time.
+ * 5. Return the events with the NEXT cursor; the caller saves it only after recording the events,
+ *    so a crash in between re-reads, and the ingest's fold merges what repeats (the cursor only
+ *    advances past durable work: docs/RELIABILITY.md, section 14).
  */
 
-/** What the cursor remembers of one order item (key `<orderId>/<orderItemId>`). */
-export interface BolRememberedOrderItem {
-  /** Quantity of the `order` line emitted; null when none was emitted yet. */
-  quantity: number | null;
-  /** A `cancellation` line was emitted (or none is due: nothing left to release). */
-  cancelled: boolean;
-  /** Last time a scan listed it (epoch ms). */
-  seenAt: number;
-}
-
-/** The poll position; JSON-serialisable, bounded, persisted by the caller after applying the lines. */
-export interface BolOrdersCursor {
-  version: 1;
-  /** The scan in progress (it spans polls when it has more pages than one poll may read). */
-  scan: { startedAt: number; nextPage: number; intervalMinute: number | null } | null;
-  lastScanStartedAt: number | null;
-  lastFullScanStartedAt: number | null;
-  /** Orders whose detail is still owed (over the per-poll budget or a failed GET). */
-  deferredOrderIds: string[];
-  items: Record<string, BolRememberedOrderItem>;
-}
-
-export function initialBolOrdersCursor(): BolOrdersCursor {
-  return {
-    version: 1,
-    scan: null,
-    lastScanStartedAt: null,
-    lastFullScanStartedAt: null,
-    deferredOrderIds: [],
-    items: {},
-  };
-}
-
 export interface BolOrdersPollResult {
-  lines: ChannelOrderLine[];
-  /** Persist only after the lines are applied. */
+  events: OrderLineEvent[];
+  /** Save only after the events are recorded. */
   cursor: BolOrdersCursor;
   /** The scan reached its last page in this poll. */
   scanCompleted: boolean;
   pagesRead: number;
   ordersRead: number;
-  /** Set when a request failed; the lines and cursor are still valid (partial progress). */
+  detailsRead: number;
+  /** Set when a request failed; the events and cursor are still valid (partial progress). */
   error?: { status: 'retry' | 'permanent'; reason: string; retryAfterMs?: number };
 }
 
 export interface BolOrderPollerConfig {
-  /** bol account (retailer id or connection name) in the keys. */
+  /** bol account (retailer id or connection name) in the line keys. */
   account: string;
   now: () => number;
 }
 
-type OrderItemView = Pick<BolOrderItem, 'quantity' | 'quantityShipped' | 'quantityCancelled' | 'cancellationRequest'>;
-
-function hasCancellation(item: OrderItemView): boolean {
-  return item.cancellationRequest || item.quantityCancelled > 0;
-}
-
-function parseTime(value: string | null | undefined, fallback: number): number {
-  if (value === null || value === undefined) return fallback;
-  const parsed = Date.parse(value);
-  return Number.isNaN(parsed) ? fallback : parsed;
-}
+const itemKey = (orderId: string, orderItemId: string) => `${orderId}/${orderItemId}`;
 
 export class BolOrderPoller {
   constructor(
@@ -104,10 +64,17 @@ export class BolOrderPoller {
     private readonly config: BolOrderPollerConfig,
   ) {}
 
-  async pollOpenOrders(previous: BolOrdersCursor, signal?: AbortSignal): Promise<BolOrdersPollResult> {
+  async pollOrderEvents(previous: BolOrdersCursor, signal?: AbortSignal): Promise<BolOrdersPollResult> {
     const now = this.config.now();
     const cursor = structuredClone(previous);
-    const result: BolOrdersPollResult = { lines: [], cursor, scanCompleted: false, pagesRead: 0, ordersRead: 0 };
+    const result: BolOrdersPollResult = {
+      events: [],
+      cursor,
+      scanCompleted: false,
+      pagesRead: 0,
+      ordersRead: 0,
+      detailsRead: 0,
+    };
 
     // 1. scan to continue or start
     const scan = cursor.scan ?? this.startScan(cursor, now);
@@ -115,10 +82,18 @@ export class BolOrderPoller {
 
     // 2. list pages
     const needDetail = new Set<string>(cursor.deferredOrderIds);
+    const listedMethods = new Map<string, ReducedOrderItem['fulfilmentMethod']>();
     for (let pageCount = 0; pageCount < bolLimits.ordersPagesPerPollMax; pageCount++) {
-      const query: GetOrdersQuery = { page: scan.nextPage, 'fulfilment-method': 'FBR', status: 'OPEN' };
-      if (scan.intervalMinute !== null) query['change-interval-minute'] = scan.intervalMinute;
-      const page: BolCallResult<ReducedOrders> = await this.client.getOrders(query, signal);
+      const query: GetOrdersQuery =
+        scan.intervalMinute === null
+          ? { page: scan.nextPage, 'fulfilment-method': 'ALL', status: 'OPEN' }
+          : {
+              page: scan.nextPage,
+              'fulfilment-method': 'ALL',
+              status: 'ALL',
+              'change-interval-minute': scan.intervalMinute,
+            };
+      const page = await this.client.getOrders(query, signal);
       if (page.kind === 'failed') {
         result.error = failure(page);
         break;
@@ -127,13 +102,11 @@ export class BolOrderPoller {
       for (const order of page.body.orders) {
         result.ordersRead++;
         for (const item of order.orderItems) {
-          const remembered = cursor.items[`${order.orderId}/${item.orderItemId}`];
+          const key = itemKey(order.orderId, item.orderItemId);
+          listedMethods.set(key, item.fulfilmentMethod);
+          const remembered = cursor.items[key];
           if (remembered !== undefined) remembered.seenAt = now;
-          const changed =
-            remembered === undefined ||
-            remembered.quantity !== item.quantity ||
-            (!remembered.cancelled && hasCancellation(item));
-          if (changed) needDetail.add(order.orderId);
+          if (bolItemChanged(remembered, item)) needDetail.add(order.orderId);
         }
       }
       if (page.body.orders.length < bolLimits.ordersPageSize) {
@@ -143,45 +116,47 @@ export class BolOrderPoller {
       scan.nextPage++;
     }
 
-    // 3. details, 4. lines
+    // 3. items that left the OPEN list unseen
+    if (result.scanCompleted && scan.intervalMinute === null) {
+      for (const [key, item] of Object.entries(cursor.items))
+        if (item.seenAt < scan.startedAt && !bolItemHandled(item)) needDetail.add(key.slice(0, key.indexOf('/')));
+    }
+
+    // 4. details, events
     const queue = [...needDetail];
-    let fetched = 0;
-    while (queue.length > 0 && fetched < bolLimits.orderDetailsPerPollMax && result.error?.status !== 'permanent') {
+    while (
+      queue.length > 0 &&
+      result.detailsRead < bolLimits.orderDetailsPerPollMax &&
+      result.error?.status !== 'permanent'
+    ) {
       const orderId = queue[0]!;
       const detail = await this.client.getOrder(orderId, signal);
       if (detail.kind === 'failed') {
         if (detail.status === 404) {
-          queue.shift(); // gone from bol: nothing to ingest
+          queue.shift(); // gone from bol: nothing to report, nothing to remember
+          for (const key of Object.keys(cursor.items)) if (key.startsWith(`${orderId}/`)) delete cursor.items[key];
           continue;
         }
         result.error = failure(detail);
         break;
       }
       queue.shift();
-      fetched++;
-      this.collectLines(detail.body, cursor, now, result.lines);
+      result.detailsRead++;
+      this.collectEvents(detail.body, cursor, listedMethods, now, result.events);
     }
-    cursor.deferredOrderIds = queue.slice(0, bolLimits.deferredOrdersMax);
+    cursor.deferredOrderIds = queue;
 
-    // 5. close the scan
+    // 5. close the scan, bound the cursor
     if (result.scanCompleted) {
       cursor.lastScanStartedAt = scan.startedAt;
-      if (scan.intervalMinute === null) {
-        cursor.lastFullScanStartedAt = scan.startedAt;
-        for (const [key, item] of Object.entries(cursor.items))
-          if (item.seenAt < scan.startedAt) delete cursor.items[key];
-      }
+      if (scan.intervalMinute === null) cursor.lastFullScanStartedAt = scan.startedAt;
       cursor.scan = null;
     }
-    const keys = Object.keys(cursor.items);
-    if (keys.length > bolLimits.rememberedOrderItemsMax) {
-      keys.sort((a, b) => cursor.items[a]!.seenAt - cursor.items[b]!.seenAt);
-      for (const key of keys.slice(0, keys.length - bolLimits.rememberedOrderItemsMax)) delete cursor.items[key];
-    }
+    boundBolOrdersCursor(cursor, now);
     return result;
   }
 
-  private startScan(cursor: BolOrdersCursor, now: number): NonNullable<BolOrdersCursor['scan']> {
+  private startScan(cursor: BolOrdersCursor, now: number): BolOrdersScan {
     const full =
       cursor.lastScanStartedAt === null ||
       cursor.lastFullScanStartedAt === null ||
@@ -193,44 +168,25 @@ export class BolOrderPoller {
     return { startedAt: now, nextPage: 1, intervalMinute };
   }
 
-  private collectLines(order: BolOrder, cursor: BolOrdersCursor, now: number, lines: ChannelOrderLine[]): void {
+  private collectEvents(
+    order: BolOrder,
+    cursor: BolOrdersCursor,
+    listedMethods: ReadonlyMap<string, ReducedOrderItem['fulfilmentMethod']>,
+    now: number,
+    events: OrderLineEvent[],
+  ): void {
     for (const item of order.orderItems) {
-      const key = `${order.orderId}/${item.orderItemId}`;
-      const remembered = cursor.items[key] ?? { quantity: null, cancelled: false, seenAt: now };
-      remembered.seenAt = now;
-      cursor.items[key] = remembered;
-      // The listing is keyed by the offer id; without one (bol may omit it) the EAN is all we have.
-      const externalId = item.offer?.offerId ?? item.product?.ean ?? '';
-      const sku = item.offer?.reference ?? null;
-      const lineKey = (kind: ChannelOrderLine['kind']) =>
-        businessEventKey('bol', this.config.account, [order.orderId, item.orderItemId], kind);
-      if (remembered.quantity !== item.quantity) {
-        lines.push({
-          key: lineKey('order'),
-          kind: 'order',
-          externalId,
-          sku,
-          quantity: item.quantity,
-          orderReference: order.orderId,
-          occurredAt: parseTime(order.orderPlacedDateTime, now),
-        });
-        remembered.quantity = item.quantity;
-      }
-      if (!remembered.cancelled && hasCancellation(item)) {
-        const units = item.quantityCancelled > 0 ? item.quantityCancelled : item.quantity - item.quantityShipped;
-        if (units > 0) {
-          lines.push({
-            key: lineKey('cancellation'),
-            kind: 'cancellation',
-            externalId,
-            sku,
-            quantity: units,
-            orderReference: order.orderId,
-            occurredAt: parseTime(item.latestChangedDateTime, now),
-          });
-        }
-        remembered.cancelled = true;
-      }
+      const key = itemKey(order.orderId, item.orderItemId);
+      const mapped = bolOrderItemEvents({
+        account: this.config.account,
+        order,
+        item,
+        remembered: cursor.items[key],
+        listedMethod: listedMethods.get(key),
+        now,
+      });
+      events.push(...mapped.events);
+      cursor.items[key] = mapped.remembered;
     }
   }
 }

@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { PushItem, PushOutcome } from '../../../src/connectors/channel-connector.js';
 import { BolConnector, type BolConnectorConfig } from '../../../src/connectors/bol/bol-connector.js';
-import { type BolOrdersCursor, initialBolOrdersCursor } from '../../../src/connectors/bol/bol-orders.js';
+import { initialBolOrdersCursor, readBolOrdersCursor } from '../../../src/connectors/bol/bol-orders.js';
+import type { OrderLineEvent } from '../../../src/connectors/channel-intake.js';
 import { BolSimulator, type BolSimulatorOptions } from '../../../sim/bol/bol-simulator.js';
 
 const clientId = 'onhand-sim';
@@ -426,11 +427,130 @@ describe('bol: managedByRetailer and open orders', () => {
   });
 });
 
+/** A bearer token from the simulator's token endpoint, for requests sent by hand. */
+async function simToken(sim: BolSimulator): Promise<string> {
+  const answer = await fetch(`${sim.tokenUrl}?grant_type=client_credentials`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+  });
+  return ((await answer.json()) as { access_token: string }).access_token;
+}
+
+type ListedItem = {
+  orderItemId: string;
+  fulfilmentMethod: string;
+  fulfilmentStatus: string;
+  quantity: number;
+  quantityShipped: number;
+  quantityCancelled: number;
+  cancellationRequest: boolean;
+};
+
+/** `GET /retailer/orders?<query>` by hand: the listed items in list order. */
+async function listItems(sim: BolSimulator, token: string, query: string): Promise<ListedItem[]> {
+  const answer = await fetch(`${sim.url}/retailer/orders?${query}`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.retailer.v10+json' },
+  });
+  assert.equal(answer.status, 200);
+  const body = (await answer.json()) as { orders?: { orderItems: ListedItem[] }[] };
+  return (body.orders ?? []).flatMap((order) => order.orderItems);
+}
+
+describe('bol simulator: the order lifecycle', () => {
+  it('FBR and FBB items, partial shipments and cancellations, listed per the spec filters and the change interval', async () => {
+    let now = Date.parse('2026-03-02T10:00:00Z');
+    await withBol({ simulator: { now: () => now } }, async (sim) => {
+      const fbr = sim.seedOffer({ reference: 'SKU-FBR' });
+      const fbb = sim.seedOffer({ fulfilmentMethod: 'FBB' });
+      const order = sim.createOrder({
+        items: [
+          { offerId: fbr, quantity: 5 },
+          { offerId: fbb, quantity: 3 },
+        ],
+      });
+      const [fbrItem, fbbItem] = order.orderItemIds as [string, string];
+      let token = await simToken(sim);
+      const ids = (items: ListedItem[]) => items.map((item) => item.orderItemId);
+      assert.deepEqual(ids(await listItems(sim, token, '')), [fbrItem], 'defaults: FBR, OPEN');
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBB')), [fbbItem]);
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL')), [fbrItem, fbbItem]);
+
+      now += 10 * 60_000;
+      token = await simToken(sim); // tokens live 299 s
+      sim.shipOrderItem(order.orderId, fbrItem, 2);
+      sim.cancelOrderItem(order.orderId, fbrItem, 1);
+      sim.requestCancellation(order.orderId, fbbItem);
+      sim.cancelOrderItem(order.orderId, fbbItem);
+      assert.throws(() => sim.shipOrderItem(order.orderId, fbbItem), /0 open/);
+      const all = await listItems(sim, token, 'fulfilment-method=ALL&status=ALL');
+      assert.deepEqual(
+        all.map((item) => [
+          item.fulfilmentMethod,
+          item.fulfilmentStatus,
+          item.quantityShipped,
+          item.quantityCancelled,
+          item.cancellationRequest,
+        ]),
+        [
+          ['FBR', 'OPEN', 2, 1, false],
+          ['FBB', 'HANDLED', 0, 3, true],
+        ],
+      );
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL&status=OPEN')), [fbrItem]);
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL&status=SHIPPED')), [fbrItem]);
+
+      now += 5 * 60_000;
+      token = await simToken(sim);
+      sim.shipOrderItem(order.orderId, fbrItem);
+      const recent = 'fulfilment-method=ALL&status=ALL&change-interval-minute=';
+      assert.deepEqual(ids(await listItems(sim, token, `${recent}2`)), [fbrItem], 'only the item changed since');
+      assert.deepEqual(ids(await listItems(sim, token, `${recent}6`)), [fbrItem, fbbItem]);
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=ALL&status=OPEN')), []);
+
+      const detail = (await (
+        await fetch(`${sim.url}/retailer/orders/${order.orderId}`, {
+          headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.retailer.v10+json' },
+        })
+      ).json()) as {
+        orderItems: { fulfilment: { method: string }; quantityShipped: number; quantityCancelled: number }[];
+      };
+      assert.deepEqual(
+        detail.orderItems.map((item) => [item.fulfilment.method, item.quantityShipped, item.quantityCancelled]),
+        [
+          ['FBR', 4, 1],
+          ['FBB', 0, 3],
+        ],
+      );
+
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBR&status=ALL')), [fbrItem]);
+      sim.injectFaults({ replayOrderListNext: 1 });
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBB&status=ALL')), [fbrItem], 'replayed');
+      assert.deepEqual(ids(await listItems(sim, token, 'fulfilment-method=FBB&status=ALL')), [fbbItem]);
+      assert.equal(sim.stats().replayedOrderLists, 1);
+    });
+  });
+});
+
+/** What an event says, compactly: `<orderItemId> <eventId> <quantity> [<fulfilledBy>]`. */
+function brief(event: OrderLineEvent): string {
+  const fact = event.fact;
+  const quantity = 'quantity' in fact ? fact.quantity : null;
+  return [event.lineId, event.eventId, quantity, ...(fact.kind === 'ordered' ? [fact.fulfilledBy] : [])].join(' ');
+}
+
+const listQueries = (sim: BolSimulator) =>
+  sim
+    .requestLog()
+    .filter((record) => record.path === '/retailer/orders')
+    .map((record) => new URLSearchParams(record.query));
+const detailCount = (sim: BolSimulator) =>
+  sim.requestLog().filter((record) => record.path.startsWith('/retailer/orders/')).length;
+
 describe('bol: orders polling', () => {
-  it('pages through the OPEN FBR orders, keys lines by the business event, dedupes across polls, one line per cancellation', async () => {
+  it('pages through the open orders of both fulfilment methods, one order event per item, nothing repeated on a re-poll', async () => {
     await withBol({}, async (sim, connector) => {
       const first = sim.seedOffer({ reference: 'SKU-RED-M' });
-      const second = sim.seedOffer({ reference: 'SKU-BLUE-L' });
+      const second = sim.seedOffer({ reference: 'SKU-BLUE-L', fulfilmentMethod: 'FBB' });
       const placed: { orderId: string; orderItemIds: string[] }[] = [];
       for (let index = 0; index < 54; index++)
         placed.push(sim.createOrder({ items: [{ offerId: first, quantity: 1 + (index % 3) }] }));
@@ -442,71 +562,202 @@ describe('bol: orders polling', () => {
           ],
         }),
       );
-      const shipped = sim.createOrder({ items: [{ offerId: second, quantity: 1 }] });
+      const shipped = sim.createOrder({ items: [{ offerId: first, quantity: 1 }] });
       sim.shipOrderItem(shipped.orderId, shipped.orderItemIds[0]!); // HANDLED: not in the OPEN list
 
-      // Poll 1: a full scan, two pages (50 + 5 orders).
-      const poll1 = await connector.pollOpenOrders(initialBolOrdersCursor());
+      // Poll 1: a full scan of the OPEN items, two pages (50 + 5 orders).
+      const poll1 = await connector.pollOrderEvents(initialBolOrdersCursor());
       assert.equal(poll1.error, undefined);
       assert.equal(poll1.pagesRead, 2);
       assert.equal(poll1.scanCompleted, true);
-      assert.equal(poll1.lines.length, 56);
-      assert.ok(poll1.lines.every((line) => line.kind === 'order'));
+      assert.equal(poll1.events.length, 56);
+      assert.ok(poll1.events.every((event) => event.eventId === 'order' && event.fact.kind === 'ordered'));
       const last = placed[54]!;
-      const line = poll1.lines.find(
-        (candidate) => candidate.key === `bol:shop1:${last.orderId}:${last.orderItemIds[1]}:order`,
+      const event = poll1.events.find(
+        (candidate) => candidate.lineKey === `bol:shop1:${last.orderId}:${last.orderItemIds[1]}`,
       );
-      assert.ok(line, 'key = bol:<account>:<orderId>:<orderItemId>:order');
-      assert.equal(line.externalId, second, 'offer id from the order detail');
-      assert.equal(line.sku, 'SKU-BLUE-L');
-      assert.equal(line.quantity, 2);
-      assert.equal(line.orderReference, last.orderId);
-      assert.equal(new Set(poll1.lines.map((candidate) => candidate.key)).size, 56);
-      const listRequests = sim.requestLog().filter((record) => record.path === '/retailer/orders');
+      assert.ok(event, 'line key = bol:<account>:<orderId>:<orderItemId>');
+      assert.equal(event.orderId, last.orderId);
+      assert.equal(event.lineId, last.orderItemIds[1]);
+      assert.deepEqual(event.item, {
+        externalId: second,
+        sku: 'SKU-BLUE-L',
+        barcode: sim.offerState(second).ean,
+      });
+      assert.deepEqual(event.fact, {
+        kind: 'ordered',
+        quantity: 2,
+        version: 0,
+        fulfilledBy: 'marketplace',
+        locationId: null,
+      });
+      assert.equal(new Set(poll1.events.map((candidate) => candidate.lineKey)).size, 56);
       assert.deepEqual(
-        listRequests.map((record) => new URLSearchParams(record.query).get('page')),
-        ['1', '2'],
-      );
-      assert.ok(
-        listRequests.every(
-          (record) =>
-            new URLSearchParams(record.query).get('status') === 'OPEN' &&
-            new URLSearchParams(record.query).get('fulfilment-method') === 'FBR',
-        ),
+        listQueries(sim).map((query) => [query.get('page'), query.get('fulfilment-method'), query.get('status')]),
+        [
+          ['1', 'ALL', 'OPEN'],
+          ['2', 'ALL', 'OPEN'],
+        ],
       );
 
-      // Poll 2: a quick scan (change-interval-minute); nothing new -> no line, no detail fetched.
-      let cursor: BolOrdersCursor = JSON.parse(JSON.stringify(poll1.cursor)) as BolOrdersCursor; // persisted as JSON
-      const details = () => sim.requestLog().filter((record) => record.path.startsWith('/retailer/orders/')).length;
-      const detailsBefore = details();
-      const poll2 = await connector.pollOpenOrders(cursor);
-      assert.deepEqual(poll2.lines, []);
-      assert.equal(details(), detailsBefore);
-      assert.equal(new URLSearchParams(sim.requestLog().at(-1)!.query).get('change-interval-minute'), '2');
+      // Poll 2: a quick scan of every status changed recently. Only the order shipped a moment ago,
+      // which the OPEN scan did not list, is new: one detail, its order and shipment.
+      let cursor = readBolOrdersCursor(JSON.stringify(poll1.cursor)); // saved as JSON
+      const detailsBefore = detailCount(sim);
+      const poll2 = await connector.pollOrderEvents(cursor);
+      assert.deepEqual(poll2.events.map(brief), [
+        `${shipped.orderItemIds[0]} order 1 merchant`,
+        `${shipped.orderItemIds[0]} shipped 1`,
+      ]);
+      assert.equal(detailCount(sim), detailsBefore + 1);
+      const quick = listQueries(sim).at(-1)!;
+      assert.deepEqual(
+        [quick.get('fulfilment-method'), quick.get('status'), quick.get('change-interval-minute')],
+        ['ALL', 'ALL', '2'],
+      );
       cursor = poll2.cursor;
 
-      // A new order and a customer's cancellation request -> exactly one line each.
+      // A new order, a customer's request (no event) and a confirmed cancellation (one event).
       const fresh = sim.createOrder({ items: [{ offerId: second, quantity: 4 }] });
-      const cancelled = placed[3]!;
+      const requested = placed[3]!;
+      sim.requestCancellation(requested.orderId, requested.orderItemIds[0]!);
+      const cancelled = placed[4]!;
       sim.requestCancellation(cancelled.orderId, cancelled.orderItemIds[0]!);
-      const poll3 = await connector.pollOpenOrders(cursor);
-      assert.deepEqual(poll3.lines.map((candidate) => [candidate.key, candidate.kind, candidate.quantity]).sort(), [
-        [`bol:shop1:${cancelled.orderId}:${cancelled.orderItemIds[0]}:cancellation`, 'cancellation', 1],
-        [`bol:shop1:${fresh.orderId}:${fresh.orderItemIds[0]}:order`, 'order', 4],
+      sim.cancelOrderItem(cancelled.orderId, cancelled.orderItemIds[0]!);
+      const poll3 = await connector.pollOrderEvents(cursor);
+      assert.deepEqual(poll3.events.map(brief).sort(), [
+        `${cancelled.orderItemIds[0]} cancel ${1 + (4 % 3)}`,
+        `${fresh.orderItemIds[0]} order 4 marketplace`,
       ]);
-      const poll4 = await connector.pollOpenOrders(poll3.cursor);
-      assert.deepEqual(poll4.lines, [], 'the cancellation request is reported once');
+      const poll4 = await connector.pollOrderEvents(poll3.cursor);
+      assert.deepEqual(poll4.events, [], 'each change is reported once');
 
-      // Crash before the cursor was saved: re-polling with the OLD cursor yields the SAME keys.
-      const replay = await connector.pollOpenOrders(cursor);
-      assert.deepEqual(
-        replay.lines.map((candidate) => candidate.key).sort(),
-        poll3.lines.map((candidate) => candidate.key).sort(),
-      );
+      // Crash before the cursor was saved: re-polling with the OLD cursor yields the SAME events.
+      const replay = await connector.pollOrderEvents(cursor);
+      assert.deepEqual(replay.events.map(brief).sort(), poll3.events.map(brief).sort());
 
       const stats = sim.stats();
       assert.equal(stats.rateLimitViolations, 0);
       assert.equal(stats.notAcceptable, 0, 'the connector speaks v10 on orders');
+    });
+  });
+
+  it('an FBR and an FBB item shipped and cancelled in parts: each change once, with its totals', async () => {
+    // Real time plus the minutes a test skips, so the rate windows still see time pass.
+    let skipped = 0;
+    const clock = { now: () => Date.now() + skipped };
+    await withBol({ simulator: { now: clock.now }, connector: { clock } }, async (sim, connector) => {
+      const fbr = sim.seedOffer({ reference: 'SKU-FBR' });
+      const fbb = sim.seedOffer({ reference: 'SKU-FBB', fulfilmentMethod: 'FBB' });
+      const order = sim.createOrder({
+        items: [
+          { offerId: fbr, quantity: 5 },
+          { offerId: fbb, quantity: 3 },
+        ],
+      });
+      const [r, b] = order.orderItemIds as [string, string];
+      let cursor = initialBolOrdersCursor();
+      const poll = async (minutes: number) => {
+        skipped += minutes * 60_000;
+        const result = await connector.pollOrderEvents(cursor);
+        assert.equal(result.error, undefined);
+        cursor = readBolOrdersCursor(JSON.stringify(result.cursor));
+        return result.events;
+      };
+      const step = async (minutes: number, change: () => void) => {
+        skipped += minutes * 60_000;
+        change();
+        return (await poll(0)).map(brief);
+      };
+
+      assert.deepEqual((await poll(0)).map(brief), [`${r} order 5 merchant`, `${b} order 3 marketplace`]);
+      assert.deepEqual(
+        await step(1, () => {
+          sim.shipOrderItem(order.orderId, r, 2);
+          sim.cancelOrderItem(order.orderId, r, 1);
+        }),
+        [`${r} cancel 1`, `${r} shipped 2`],
+      );
+      assert.deepEqual(
+        await step(1, () => {
+          sim.shipOrderItem(order.orderId, b, 1); // bol ships from its warehouse
+          sim.requestCancellation(order.orderId, b);
+        }),
+        [`${b} shipped 1`],
+        'a request alone is no event',
+      );
+      const events = await poll(0);
+      assert.deepEqual(events, [], 'nothing changed since');
+      assert.deepEqual(
+        await step(1, () => {
+          sim.cancelOrderItem(order.orderId, b); // the retailer confirms: the 2 open units
+          sim.shipOrderItem(order.orderId, r); // the last 2 units
+        }),
+        [`${r} shipped 4`, `${b} cancel 2`],
+      );
+      const fromScratch = await connector.pollOrderEvents(initialBolOrdersCursor());
+      assert.deepEqual(fromScratch.events.length, 0, 'a full scan from scratch lists OPEN items only: none left');
+      assert.deepEqual(await poll(1), [], 'handled items listed again, unchanged: no event');
+
+      // The events carry the totals and dates bol gives.
+      const second = sim.createOrder({ items: [{ offerId: fbr, quantity: 2 }] });
+      assert.deepEqual((await poll(1)).map(brief), [`${second.orderItemIds[0]} order 2 merchant`]);
+      // A pause far longer than bol's 60-minute change interval: the item shipped meanwhile has
+      // left the OPEN list, yet the full scan that follows reads its detail.
+      skipped += 30 * 60_000;
+      const before = clock.now();
+      sim.shipOrderItem(second.orderId, second.orderItemIds[0]!);
+      const after = clock.now();
+      const afterPause = await poll(120);
+      assert.deepEqual(afterPause.map(brief), [`${second.orderItemIds[0]} shipped 2`]);
+      const occurredAt = afterPause[0]!.occurredAt;
+      assert.ok(occurredAt >= before && occurredAt <= after, 'when bol says it changed');
+      assert.equal(listQueries(sim).at(-1)!.get('status'), 'OPEN', 'a full scan after the pause');
+      assert.deepEqual(await poll(1), []);
+      assert.equal(sim.stats().rateLimitViolations, 0);
+    });
+  });
+
+  it('nothing missed across pages, details over the budget carried in the cursor, a stale page caught up', async () => {
+    // Real time plus the minutes a test skips, so the rate windows still see time pass.
+    let skipped = 0;
+    const clock = { now: () => Date.now() + skipped };
+    await withBol({ simulator: { now: clock.now }, connector: { clock } }, async (sim, connector) => {
+      const offerId = sim.seedOffer();
+      const orders = Array.from({ length: 120 }, () => sim.createOrder({ items: [{ offerId, quantity: 2 }] }));
+      const poll1 = await connector.pollOrderEvents(initialBolOrdersCursor());
+      assert.equal(poll1.pagesRead, 3);
+      assert.equal(poll1.detailsRead, 100, 'at most orderDetailsPerPollMax details a poll');
+      assert.equal(poll1.cursor.deferredOrderIds.length, 20);
+      // Meanwhile one reported order and one not yet read ship in part.
+      skipped += 60_000;
+      sim.shipOrderItem(orders[0]!.orderId, orders[0]!.orderItemIds[0]!, 1);
+      sim.shipOrderItem(orders[119]!.orderId, orders[119]!.orderItemIds[0]!, 1);
+      const poll2 = await connector.pollOrderEvents(poll1.cursor);
+      assert.deepEqual(poll2.cursor.deferredOrderIds, []);
+      const all = [...poll1.events, ...poll2.events];
+      assert.equal(new Set(all.filter((event) => event.eventId === 'order').map((event) => event.lineKey)).size, 120);
+      assert.deepEqual(
+        poll2.events
+          .filter((event) => event.eventId === 'shipped')
+          .map(brief)
+          .sort(),
+        [`${orders[0]!.orderItemIds[0]} shipped 1`, `${orders[119]!.orderItemIds[0]} shipped 1`].sort(),
+      );
+      assert.ok(Object.keys(poll2.cursor.items).length === 120);
+      assert.ok(JSON.stringify(poll2.cursor).length < 120 * 100, 'a few dozen bytes per remembered item');
+
+      // A stale list answer (the previous body served again) hides a shipment for one poll only.
+      skipped += 60_000;
+      sim.shipOrderItem(orders[5]!.orderId, orders[5]!.orderItemIds[0]!);
+      sim.injectFaults({ replayOrderListNext: 1 });
+      const stale = await connector.pollOrderEvents(poll2.cursor);
+      assert.equal(sim.stats().replayedOrderLists, 1);
+      assert.deepEqual(stale.events, []);
+      skipped += 60_000;
+      const caughtUp = await connector.pollOrderEvents(stale.cursor);
+      assert.deepEqual(caughtUp.events.map(brief), [`${orders[5]!.orderItemIds[0]} shipped 2`]);
+      assert.equal(sim.stats().rateLimitViolations, 0);
     });
   });
 
@@ -515,13 +766,13 @@ describe('bol: orders polling', () => {
       const offerId = sim.seedOffer();
       for (let index = 0; index < 60; index++) sim.createOrder({ items: [{ offerId, quantity: 1 }] });
       sim.injectFaults({ serverErrorsNext: 1, serverErrorStatus: 500 });
-      const failed = await connector.pollOpenOrders(initialBolOrdersCursor());
+      const failed = await connector.pollOrderEvents(initialBolOrdersCursor());
       assert.equal(failed.error?.status, 'retry');
-      assert.deepEqual(failed.lines, []);
+      assert.deepEqual(failed.events, []);
       assert.equal(failed.scanCompleted, false);
-      const resumed = await connector.pollOpenOrders(failed.cursor);
+      const resumed = await connector.pollOrderEvents(failed.cursor);
       assert.equal(resumed.error, undefined);
-      assert.equal(resumed.lines.length, 60);
+      assert.equal(resumed.events.length, 60);
     });
   });
 });
@@ -535,21 +786,44 @@ describe('bol: orders through the connector port', () => {
       const first = await connector.pollOrders(null);
       assert.equal(first.error, undefined);
       assert.deepEqual(
-        first.lines.map((line) => [line.key, line.externalId, line.sku, line.quantity]),
-        [[`bol:shop1:${order.orderId}:${order.orderItemIds[0]}:order`, offerId, 'SKU-PORT', 2]],
+        first.events.map((event) => [event.lineKey, event.eventId, event.item.externalId, event.item.sku]),
+        [[`bol:shop1:${order.orderId}:${order.orderItemIds[0]}`, 'order', offerId, 'SKU-PORT']],
       );
       assert.equal(typeof first.cursor, 'string');
-      assert.deepEqual((await connector.pollOrders(first.cursor)).lines, [], 'the saved cursor remembers the line');
+      assert.deepEqual((await connector.pollOrders(first.cursor)).events, [], 'the saved cursor remembers the line');
       assert.equal(
-        (await connector.pollOrders(null)).lines.length,
+        (await connector.pollOrders(null)).events.length,
         1,
-        'from the start again: the same key, which the ledger dedupes',
+        'from the start again: the same line and event, which the fold merges',
       );
       sim.injectFaults({ serverErrorsNext: 1, serverErrorStatus: 500 });
       const failed = await connector.pollOrders(first.cursor);
       assert.ok(failed.error !== undefined && failed.error.length > 0);
-      assert.deepEqual(failed.lines, []);
+      assert.deepEqual(failed.events, []);
       await assert.rejects(connector.pollOrders('not json'));
+    });
+  });
+
+  it('pollOrders reads a cursor saved by the previous version and reports what it could not have followed', async () => {
+    await withBol({}, async (sim, connector) => {
+      const offerId = sim.seedOffer();
+      const order = sim.createOrder({ items: [{ offerId, quantity: 3 }] });
+      const itemId = order.orderItemIds[0]!;
+      // What the previous version saved after reporting the order (OPEN FBR orders only).
+      const version1 = JSON.stringify({
+        version: 1,
+        scan: null,
+        lastScanStartedAt: Date.now() - 60_000,
+        lastFullScanStartedAt: Date.now() - 60_000,
+        deferredOrderIds: [],
+        items: { [`${order.orderId}/${itemId}`]: { quantity: 3, cancelled: false, seenAt: Date.now() - 60_000 } },
+      });
+      sim.shipOrderItem(order.orderId, itemId, 2);
+      const batch = await connector.pollOrders(version1);
+      assert.equal(batch.error, undefined);
+      assert.deepEqual(batch.events.map(brief), [`${itemId} shipped 2`]);
+      assert.equal((JSON.parse(batch.cursor) as { version: number }).version, 2);
+      assert.deepEqual((await connector.pollOrders(batch.cursor)).events, []);
     });
   });
 });
