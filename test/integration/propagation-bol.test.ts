@@ -11,6 +11,8 @@ import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { BolConnector } from '../../src/connectors/bol/bol-connector.js';
 import { initialBolOrdersCursor } from '../../src/connectors/bol/bol-orders.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
+import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
+import { storeOrderItemMatcher } from '../../src/ingest/order-item-match.js';
 import { OrderPolling } from '../../src/ingest/order-polling.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
@@ -91,7 +93,8 @@ for (const factory of STORES) {
         onError,
         channels,
       });
-      polling = new OrderPolling({ store, ledger, clock, owner: 'test', onError, channels });
+      const orders = new OrderLineIntake({ store, ledger, clock, match: storeOrderItemMatcher(store.availability) });
+      polling = new OrderPolling({ store, orders, clock, owner: 'test', onError, channels });
     });
     after(async () => {
       await polling.stop();
@@ -116,7 +119,7 @@ for (const factory of STORES) {
     it('turns a Bol.com order into a ledger fact that lowers every channel, once', async () => {
       sim.createOrder({ items: [{ offerId: offers['TEE-M']!, quantity: 2 }] });
       const report = await polling.pollOnce('bol');
-      assert.deepEqual([report?.applied, report?.unmapped.length, report?.refused.length], [1, 0, 0]);
+      assert.deepEqual([report?.changed, report?.blocked.length, report?.invalid.length], [1, 0, 0]);
       await drain();
       assert.equal(shop.shown.get('shop-TEE-M'), 3, 'the other channel shows the sale');
       assert.equal(sim.offerState(offers['TEE-M']!).amount, 3);
@@ -125,7 +128,7 @@ for (const factory of STORES) {
       // A crash after applying but before saving the cursor re-polls the same order: no change.
       await store.outbox.saveCursor('bol', JSON.stringify(initialBolOrdersCursor()), Date.now());
       const again = await polling.pollOnce('bol');
-      assert.deepEqual([again?.applied, again?.replayed], [0, 1]);
+      assert.deepEqual([again?.changed, again?.unchanged], [0, 1]);
       assert.equal((await store.ledger.getStock('TEE-M', Date.now()))?.total.reserved, 2);
       assert.equal(sim.stats().rateLimitViolations, 0);
     });
