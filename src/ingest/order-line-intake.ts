@@ -99,6 +99,20 @@ function validEvent(event: OrderLineEvent): string | null {
     return 'quantity is not a whole number of units';
   if ((fact.quantity as number) > limits.quantityMax) return `quantity above ${limits.quantityMax}`;
   if (event.lineKey.length > limits.idempotencyKeyLengthMax - 24) return 'line key too long';
+  // Each is stored (PostgreSQL indexes order_id and the unmapped item's external id, and an
+  // index entry holds at most 2,704 bytes): bounded here, so both engines answer alike.
+  const texts = {
+    eventId: event.eventId,
+    orderId: event.orderId,
+    lineId: event.lineId,
+    'item.externalId': event.item.externalId,
+    'item.sku': event.item.sku,
+    'item.barcode': event.item.barcode,
+    'fact.locationId': (event.fact as { locationId?: unknown }).locationId,
+  };
+  for (const [name, text] of Object.entries(texts))
+    if (typeof text === 'string' && text.length > limits.textLengthMax)
+      return `${name} longer than ${limits.textLengthMax} characters`;
   return null;
 }
 
