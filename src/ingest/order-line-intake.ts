@@ -364,7 +364,9 @@ export class OrderLineIntake {
     const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
     const stock = await this.deps.store.ledger.getStock(sku, this.deps.clock.now());
     const available = new Map((stock?.locations ?? []).map((level) => [level.location, level.available]));
-    const connector = channel.settings.connector as { locationId?: unknown } | undefined;
+    // The connector's own location, as its settings store it (`location_id`, a gid or its id).
+    const connector = channel.settings.connector as { location_id?: unknown } | undefined;
+    const own = typeof connector?.location_id === 'string' ? connector.location_id : null;
     return {
       shipments: settings.shipments,
       routing: {
@@ -373,7 +375,7 @@ export class OrderLineIntake {
         resolveLocation: (platformId) => {
           const mapped = settings.locationMap[platformId];
           if (mapped !== undefined) return kind.has(mapped) ? mapped : undefined;
-          if (connector?.locationId === platformId) return pool[0];
+          if (own !== null && (own === platformId || platformId.endsWith(`/${own}`))) return pool[0];
           return kind.has(platformId) ? platformId : undefined;
         },
         available: (code) => available.get(code) ?? 0,
