@@ -131,6 +131,20 @@ function validEvent(event: OrderLineEvent): string | null {
     return 'quantity is not a whole number of units';
   if ((fact.quantity as number) > limits.quantityMax) return `quantity above ${limits.quantityMax}`;
   if (event.lineKey.length > limits.idempotencyKeyLengthMax - 24) return 'line key too long';
+  // Each is stored (PostgreSQL indexes order_id and the unmapped item's external id, and an
+  // index entry holds at most 2,704 bytes): bounded here, so both engines answer alike.
+  const texts = {
+    eventId: event.eventId,
+    orderId: event.orderId,
+    lineId: event.lineId,
+    'item.externalId': event.item.externalId,
+    'item.sku': event.item.sku,
+    'item.barcode': event.item.barcode,
+    'fact.locationId': (event.fact as { locationId?: unknown }).locationId,
+  };
+  for (const [name, text] of Object.entries(texts))
+    if (typeof text === 'string' && text.length > limits.textLengthMax)
+      return `${name} longer than ${limits.textLengthMax} characters`;
   return null;
 }
 
@@ -397,7 +411,9 @@ export class OrderLineIntake {
     const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
     const stock = await this.deps.store.ledger.getStock(sku, this.deps.clock.now());
     const available = new Map((stock?.locations ?? []).map((level) => [level.location, level.available]));
+    // The connector's own location, as its settings store it (`location_id`, a gid or its id).
     const connector = channel.settings.connector as { location_id?: unknown } | undefined;
+    const own = typeof connector?.location_id === 'string' ? connector.location_id : null;
     return {
       shipments: settings.shipments,
       routing: {
@@ -406,7 +422,7 @@ export class OrderLineIntake {
         resolveLocation: (platformId) => {
           const mapped = settings.locationMap[platformId];
           if (mapped !== undefined) return kind.has(mapped) ? mapped : undefined;
-          if (connector?.location_id === platformId) return pool[0];
+          if (own !== null && (own === platformId || platformId.endsWith(`/${own}`))) return pool[0];
           return kind.has(platformId) ? platformId : undefined;
         },
         available: (code) => available.get(code) ?? 0,

@@ -2,14 +2,16 @@
  * Goal: the edge protections, each on every store: text the ledger refuses (NUL, lone
  * surrogates) anywhere in a request, bounded free-form documents (refused at write, shown at
  * read whatever is stored), no secret in a channel's settings shown to a read token, no
- * credential in the log, channel intake keys reserved, and a stalled body answered 408 with
- * its socket closed.
+ * credential in the log, channel intake keys reserved, order-line events (polled, or in a
+ * signed webhook) whose text no store may hold refused before the store and never with a 5xx,
+ * and a stalled body answered 408 with its socket closed.
  *
  * Method: app.inject over each store of STORES (test/support/api-server.ts), snapshots before
- * and after every refusal; a property test over generated settings for redaction; one real
- * socket for the stalled body.
+ * and after every refusal (order lines and the intake inbox included); a property test over
+ * generated settings for redaction; one real socket for the stalled body.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +20,9 @@ import { redactChannelSettings } from '../../src/connectors/connector-settings.j
 import { businessEventKey } from '../../src/connectors/channel-intake.js';
 import { intakePlatforms } from '../../src/connectors/intake-keys.js';
 import { limits } from '../../src/core/limits.js';
-import { ingestOrderLines } from '../../src/ingest/order-lines.js';
+import { signShopifyWebhook } from '../../src/connectors/shopify/shopify-webhooks.js';
+import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
+import { storeOrderItemMatcher } from '../../src/ingest/order-item-match.js';
 import { platforms } from '../../src/store/availability-store.js';
 import { problemOf, startApiServer, type ApiServer } from '../support/api-server.js';
 import { STORES } from '../support/stores.js';
@@ -332,30 +336,107 @@ for (const factory of STORES) {
       }
     });
 
-    it('refuses order lines from a poll whose text the ledger does not accept, before the store', async () => {
-      const line = {
-        kind: 'order',
-        externalId: 'gid-9',
-        sku: 'A',
-        quantity: 1,
-        orderReference: 'o-1',
+    it('refuses order-line events from a poll whose text the ledger does not accept, before the store', async () => {
+      await s.store.availability.upsertChannels(
+        [{ code: 'poll', name: 'Poll', platform: 'bol', locations: ['WH1'], settings: {} }],
+        0,
+      );
+      const intake = new OrderLineIntake({
+        store: s.store,
+        ledger: s.ledger,
+        clock: { now: () => Date.now() },
+        match: storeOrderItemMatcher(s.store.availability),
+      });
+      const event = {
+        eventId: 'order',
+        orderId: 'o-1',
+        lineId: '1',
+        item: { externalId: 'gid-9', sku: 'A', barcode: null },
         occurredAt: 0,
+        fact: { kind: 'ordered', quantity: 1, version: 1, fulfilledBy: 'merchant', locationId: null },
       } as const;
       const before = await s.snapshot();
-      const report = await ingestOrderLines(
-        [
-          { ...line, key: 'bol:acct:o-1:\ud800:order' },
-          { ...line, key: 'bol:acct:o-1:2:order', sku: 'A\u0000' },
-        ],
-        { code: 'poll', platform: 'bol', locations: ['WH1'] },
-        s.store.outbox,
-        s.ledger,
-      );
+      const report = await intake.ingest((await s.store.availability.getChannel('poll'))!, [
+        { ...event, lineKey: 'bol:acct:o-1:\ud800' },
+        { ...event, lineKey: 'bol:acct:o-1:2', item: { ...event.item, sku: 'A\u0000' } },
+        { ...event, lineKey: 'bol:acct:o-1:3', eventId: 'x'.repeat(limits.idempotencyKeyLengthMax * 10) },
+        { ...event, lineKey: 'bol:acct:o-1:4', fact: { ...event.fact, quantity: limits.quantityMax + 1 } },
+        // Longer than a PostgreSQL index entry holds (2,704 bytes, random so it does not compress):
+        // refused on both engines alike.
+        { ...event, lineKey: 'bol:acct:o-1:5', orderId: randomBytes(3_000).toString('hex') },
+        {
+          ...event,
+          lineKey: 'bol:acct:o-1:6',
+          item: { ...event.item, externalId: randomBytes(3_000).toString('hex'), sku: 'none' },
+        },
+        { ...event, lineKey: 'bol:acct:o-1:7', item: { ...event.item, sku: 'A'.repeat(5_000) } },
+      ]);
       assert.deepEqual(
-        report.refused.map((refusal) => refusal.status),
-        ['invalid', 'invalid'],
+        report.invalid.map((refusal) => refusal.lineKey),
+        [1, 2, 3, 4, 5, 6, 7].map((line) => (line === 1 ? 'bol:acct:o-1:\ud800' : `bol:acct:o-1:${line}`)),
       );
+      assert.deepEqual([report.events, report.changed, report.blocked], [7, 0, []]);
       assert.deepEqual(await s.snapshot(), before);
+      assert.equal(await s.store.orders.getLine('poll', 'bol:acct:o-1:2'), null);
+    });
+
+    it('keeps bad text in a signed webhook out of the store, never answering 5xx', async () => {
+      const shopDomain = 'hardening.myshopify.com';
+      const secret = 'hardening-webhook-secret';
+      await s.store.availability.upsertChannels(
+        [
+          {
+            code: 'hooks',
+            name: 'Hooks',
+            platform: 'shopify',
+            locations: ['WH1'],
+            settings: {
+              connector: {
+                shop_domain: shopDomain,
+                access_token: 'shpat_hardening',
+                location_id: 'gid://shopify/Location/1',
+                webhook_secret: secret,
+              },
+            },
+          },
+        ],
+        0,
+      );
+      // Raw JSON text, so escapes reach the parser as a platform would send them.
+      const order = (sku: string, extra = '') =>
+        `{"id":5001,"created_at":"2026-03-02T08:00:00Z","updated_at":"2026-03-02T08:00:00Z","line_items":[{"id":6001,"variant_id":7001,"sku":${sku},"quantity":1}]${extra}}`;
+      const deliver = (body: string) =>
+        s.call({
+          method: 'POST',
+          url: '/webhooks/shopify/hooks',
+          as: null,
+          payload: body,
+          headers: {
+            'content-type': 'application/json',
+            'x-shopify-topic': 'orders/create',
+            'x-shopify-shop-domain': shopDomain,
+            'x-shopify-hmac-sha256': signShopifyWebhook(body, secret),
+          },
+        });
+      const before = await s.snapshot();
+      for (const [body, status] of [
+        [order('"A\\u0000"'), 400],
+        [order('"lone-\\ud800"'), 400],
+        [order('"lone-\\udfff-low"'), 400],
+        [order(JSON.stringify('A'.repeat(10_000))), 400],
+        [order('"A"', `,"note":${JSON.stringify('x'.repeat(limits.webhookBodyBytesMax))}`), 413],
+      ] as const) {
+        const response = await deliver(body);
+        assert.equal(response.statusCode, status, response.body.slice(0, 300));
+        assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+        if (status === 400) assert.equal(response.json().code, 'ONH_ERR_WEBHOOK_INVALID');
+      }
+      assert.deepEqual(await s.snapshot(), before, 'nothing of a refused delivery was stored');
+      // The same delivery with good text is taken: the refusals above were the text's.
+      const good = await deliver(order('"A"'));
+      assert.equal(good.statusCode, 200, good.body);
+      assert.deepEqual(good.json(), { events: 1, changed: 1, unchanged: 0, blocked: 0, invalid: 0, ignored: false });
+      assert.equal((await s.store.ledger.getStock('A', Date.now()))?.total.reserved, 1);
     });
 
     it('never logs a credential: query-string tokens, Authorization, webhook signatures', async () => {

@@ -46,6 +46,8 @@ export async function startApiServer(factory: StoreFactory, options: { logger?: 
         deadLetters,
         sync,
         tokenCount,
+        orderLines,
+        inbox,
       ] = await Promise.all([
         store.canonicalDump(),
         store.availability.listChannels(),
@@ -57,6 +59,8 @@ export async function startApiServer(factory: StoreFactory, options: { logger?: 
         store.outbox.listDeadLetters({ limit: 10_000 }),
         store.outbox.syncStatus(now),
         store.tokens.countTokens(),
+        store.orders.countLines(),
+        store.orders.inbox({ limit: 10_000 }),
       ]);
       return {
         ledger: ledgerDump,
@@ -69,6 +73,8 @@ export async function startApiServer(factory: StoreFactory, options: { logger?: 
         deadLetters,
         sync,
         tokens: tokenCount,
+        orderLines,
+        inbox,
       };
     },
     async close() {

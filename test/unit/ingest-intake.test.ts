@@ -6,14 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChannelConnector, ChannelOrderLine } from '../../src/connectors/channel-connector.js';
-import type { IntakeEvent, OrderPollBatch, WebhookDelivery } from '../../src/connectors/channel-intake.js';
-import { businessEventKey } from '../../src/connectors/channel-intake.js';
+import type { ChannelConnector } from '../../src/connectors/channel-connector.js';
+import {
+  type IntakeEvent,
+  type OrderLineEvent,
+  type OrderPollBatch,
+  orderLineKey,
+  type WebhookDelivery,
+} from '../../src/connectors/channel-intake.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
+import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
 import { OrderPolling } from '../../src/ingest/order-polling.js';
 import { cachedConnectors, receiveWebhook } from '../../src/ingest/webhook-intake.js';
 import type { ChannelRecord } from '../../src/store/availability-store.js';
 import type { GroupCommitter } from '../../src/store/group-commit.js';
+import type { LocationRecord } from '../../src/store/ledger-store.js';
+import type { OrderLinePort, OrderLineRecord } from '../../src/store/order-lines-port.js';
 
 const clock = { now: () => 1_700_000_000_000 };
 const channel = (
@@ -32,20 +40,43 @@ const channel = (
     updatedAt: 0,
   }) as ChannelRecord;
 
-/** A ledger that applies every command once and answers `exists` after. */
+/** A ledger that applies every command once and answers `exists` after; `down` makes it fail. */
 function fakeLedger() {
   const seen = new Set<string>();
   const submitted: LedgerCommand[] = [];
+  const state = { down: false };
   const ledger = {
-    submit: async (commands: readonly LedgerCommand[]) =>
-      commands.map((command) => {
+    submit: async (commands: readonly LedgerCommand[]) => {
+      if (state.down) throw new Error('ledger unavailable');
+      return commands.map((command) => {
         submitted.push(command);
         const status = seen.has(command.key) ? 'exists' : 'applied';
         seen.add(command.key);
         return { key: command.key, status };
-      }),
+      });
+    },
   } as unknown as GroupCommitter;
-  return { ledger, submitted };
+  return { ledger, submitted, state };
+}
+
+/** The order-line slice in memory, with the row version's compare-and-set. */
+function fakeOrderLines(): OrderLinePort & { rows: Map<string, OrderLineRecord> } {
+  const rows = new Map<string, OrderLineRecord>();
+  const id = (channelCode: string, lineKey: string) => `${channelCode}\u0000${lineKey}`;
+  return {
+    rows,
+    getLine: async (channelCode, lineKey) => structuredClone(rows.get(id(channelCode, lineKey)) ?? null),
+    saveLine: async (record) => {
+      const known = rows.get(id(record.channel, record.lineKey));
+      if ((known?.version ?? 0) !== record.version) return false;
+      rows.set(id(record.channel, record.lineKey), structuredClone({ ...record, version: record.version + 1 }));
+      return true;
+    },
+    orderLines: async () => [],
+    inbox: async () => ({ lines: [], next: null }),
+    linesToRetry: async () => [],
+    countLines: async () => [],
+  };
 }
 
 function fakeStore(channels: ChannelRecord[]) {
@@ -56,8 +87,6 @@ function fakeStore(channels: ChannelRecord[]) {
     getChannel: async (code: string) => channels.find((each) => each.code === code) ?? null,
   };
   const outbox = {
-    listingByExternalId: async (_channel: string, externalId: string) =>
-      externalId === 'item-1' ? { listingId: 'l1', sku: 'TEE' } : null,
     noticeChannelLevel: async (code: string, externalId: string, shown: number) => {
       notices.push([code, externalId, shown]);
       return shown === 4 ? ('consistent' as const) : ('drift' as const);
@@ -70,17 +99,39 @@ function fakeStore(channels: ChannelRecord[]) {
     loadCursor: async (code: string) => cursors.get(code) ?? null,
     saveCursor: async (code: string, cursor: string) => void cursors.set(code, cursor),
   };
-  return { store: { availability, outbox }, notices, cursors };
+  const orders = fakeOrderLines();
+  const catalogue = {
+    listLocations: async () => [{ code: 'WH1', name: 'Main', kind: 'warehouse' }] as LocationRecord[],
+  };
+  // No stock known: routing takes the channel's first location, the ledger judges.
+  const ledger = { getStock: async () => null };
+  return { store: { availability, outbox, orders, catalogue, ledger }, notices, cursors, orders };
 }
 
-const line = (order: string, kind: ChannelOrderLine['kind'] = 'order'): ChannelOrderLine => ({
-  key: businessEventKey('woo', 'shop1', [order, '1'], kind),
-  kind,
-  externalId: 'item-1',
-  sku: null,
-  quantity: 2,
-  orderReference: order,
+/** The order-line intake over the fake store; `item-1` is the channel's listing of TEE. */
+function intakeOver(store: ReturnType<typeof fakeStore>['store'], ledger: GroupCommitter) {
+  return new OrderLineIntake({
+    store,
+    ledger,
+    clock,
+    match: async (_channel, item) => (item.externalId === 'item-1' ? 'TEE' : null),
+  });
+}
+
+const ordered = (order: string, quantity = 2): OrderLineEvent => ({
+  lineKey: orderLineKey('woo', 'shop1', order, '1'),
+  eventId: 'order',
+  orderId: order,
+  lineId: '1',
+  item: { externalId: 'item-1', sku: null, barcode: null },
   occurredAt: clock.now(),
+  fact: { kind: 'ordered', quantity, version: 1, fulfilledBy: 'merchant', locationId: null },
+});
+
+const cancelled = (order: string): OrderLineEvent => ({
+  ...ordered(order),
+  eventId: 'cancel',
+  fact: { kind: 'cancelled', quantity: null },
 });
 
 /** A webhook platform in ~10 lines: a shared-secret header, a JSON body. */
@@ -99,7 +150,8 @@ function webhookConnector(): ChannelConnector {
         order?: string;
         shown?: number | null;
       };
-      if (body.type === 'order') return { kind: 'lines', lines: [line(body.order!)] };
+      if (body.type === 'order') return { kind: 'lines', events: [ordered(body.order!)] };
+      if (body.type === 'cancel') return { kind: 'lines', events: [cancelled(body.order!)] };
       if (body.type === 'level') return { kind: 'level', externalId: 'item-1', quantity: body.shown ?? null };
       if (body.type === 'broken') return { kind: 'invalid', reason: 'no order id' };
       return { kind: 'ignored', reason: `type ${body.type}` };
@@ -112,58 +164,86 @@ const delivery = (body: unknown, secret = 's3cret'): WebhookDelivery => ({
   headers: { 'x-secret': secret },
 });
 
+/** What the ledger was asked: type, key, sku, location and quantity of each command. */
+const asked = (submitted: readonly LedgerCommand[]) =>
+  submitted.map((command) => [
+    command.type,
+    command.key,
+    'sku' in command ? command.sku : null,
+    'location' in command ? command.location : null,
+    'quantity' in command ? command.quantity : null,
+  ]);
+
 describe('receiveWebhook over the port', () => {
   const setup = () => {
-    const { store, notices } = fakeStore([
+    const { store, notices, orders } = fakeStore([
       channel('woo1', 'woo'),
       channel('bare', 'woo', {}),
       channel('other', 'shopify'),
     ]);
     const { ledger, submitted } = fakeLedger();
-    const deps = { store, ledger, clock, connect: () => webhookConnector() };
-    return { deps, notices, submitted };
+    const deps = { store, orders: intakeOver(store, ledger), clock, connect: () => webhookConnector() };
+    return { deps, notices, submitted, rows: orders.rows };
   };
 
   it("refuses an unknown channel, another platform's channel and one without connector settings", async () => {
-    const { deps } = setup();
+    const { deps, submitted, rows } = setup();
     for (const code of ['nope', 'other', 'bare'])
       assert.equal(
         (await receiveWebhook(deps, 'woo', code, delivery({ type: 'order', order: '1' }))).status,
         'unknown-channel',
       );
+    assert.equal(submitted.length, 0);
+    assert.equal(rows.size, 0);
   });
 
   it('refuses what does not verify before parsing it, and what is malformed after', async () => {
-    const { deps, submitted } = setup();
+    const { deps, submitted, rows } = setup();
     assert.deepEqual(await receiveWebhook(deps, 'woo', 'woo1', { body: Buffer.from('not json'), headers: {} }), {
       status: 'unauthentic',
       reason: 'bad secret',
     });
+    // Signed with another secret: refused, although the body is a good order.
+    assert.equal(
+      (await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'order', order: '1' }, 'other'))).status,
+      'unauthentic',
+    );
     assert.deepEqual(await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'broken' })), {
       status: 'invalid',
       reason: 'no order id',
     });
     assert.equal(submitted.length, 0);
+    assert.equal(rows.size, 0);
   });
 
-  it('applies order lines as ledger facts keyed by the business event; a redelivery replays', async () => {
-    const { deps, submitted } = setup();
+  it('folds order lines into ledger moves keyed by line and step; a redelivery changes nothing', async () => {
+    const { deps, submitted, rows } = setup();
     const first = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'order', order: '77' }));
     assert.ok(first.status === 'accepted');
-    assert.deepEqual([first.ignored, first.report.applied, first.report.replayed], [false, 1, 0]);
+    assert.equal(first.ignored, false);
+    assert.deepEqual(first.report, {
+      events: 1,
+      changed: 1,
+      unchanged: 0,
+      info: 0,
+      blocked: [],
+      invalid: [],
+      oversold: 0,
+    });
     const again = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'order', order: '77' }));
-    assert.ok(again.status === 'accepted' && again.report.replayed === 1);
-    assert.deepEqual(
-      submitted.map((command) => [command.type, command.key, 'sku' in command ? command.sku : null]),
-      [
-        ['order', 'woo:shop1:77:1:order', 'TEE'],
-        ['order', 'woo:shop1:77:1:order', 'TEE'],
-      ],
-    );
+    assert.ok(again.status === 'accepted');
+    assert.deepEqual([again.report.changed, again.report.unchanged], [0, 1]);
+    assert.deepEqual(asked(submitted), [['order', 'woo:shop1:77:1:1:0', 'TEE', 'WH1', 2]], 'submitted once');
+    // The line's next fact is its next step, under a key never used before.
+    const cancel = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'cancel', order: '77' }));
+    assert.ok(cancel.status === 'accepted' && cancel.report.changed === 1);
+    assert.deepEqual(asked(submitted).slice(1), [['cancellation', 'woo:shop1:77:1:2:0', 'TEE', 'WH1', 2]]);
+    const line = rows.get('woo1\u0000woo:shop1:77:1');
+    assert.deepEqual([line?.status, line?.pending, line?.seq], ['closed', null, 2]);
   });
 
   it('a level is noticed, never a fact: drift is reported, a null level and other topics are ignored', async () => {
-    const { deps, notices, submitted } = setup();
+    const { deps, notices, submitted, rows } = setup();
     const drift = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'level', shown: 9 }));
     assert.deepEqual(drift.status === 'accepted' && [drift.ignored, drift.drift], [
       true,
@@ -173,13 +253,15 @@ describe('receiveWebhook over the port', () => {
     assert.ok(consistent.status === 'accepted' && consistent.drift === undefined);
     for (const body of [{ type: 'level', shown: null }, { type: 'customer' }]) {
       const ignored = await receiveWebhook(deps, 'woo', 'woo1', delivery(body));
-      assert.ok(ignored.status === 'accepted' && ignored.ignored && ignored.report.applied === 0);
+      assert.ok(ignored.status === 'accepted' && ignored.ignored);
+      assert.deepEqual([ignored.report.events, ignored.report.changed], [0, 0]);
     }
     assert.deepEqual(notices, [
       ['woo1', 'item-1', 9],
       ['woo1', 'item-1', 4],
     ]);
     assert.equal(submitted.length, 0);
+    assert.equal(rows.size, 0);
   });
 });
 
@@ -202,8 +284,8 @@ describe('cachedConnectors', () => {
 });
 
 describe('OrderPolling over the port', () => {
-  /** A polled platform: pages of lines, the page number as the cursor. */
-  function pollingConnector(pages: ChannelOrderLine[][], error?: string): ChannelConnector {
+  /** A polled platform: pages of events, the page number as the cursor. */
+  function pollingConnector(pages: OrderLineEvent[][], error?: string): ChannelConnector {
     return {
       platform: 'woo',
       maxBatchSize: 1,
@@ -214,7 +296,7 @@ describe('OrderPolling over the port', () => {
       pollOrders: async (cursor): Promise<OrderPollBatch> => {
         const page = cursor === null ? 0 : Number(cursor);
         return {
-          lines: pages[page] ?? [],
+          events: pages[page] ?? [],
           cursor: String(Math.min(page + 1, pages.length)),
           ...(error ? { error } : {}),
         };
@@ -222,38 +304,63 @@ describe('OrderPolling over the port', () => {
     };
   }
 
-  it('polls from the saved cursor, applies the lines, then saves the next cursor', async () => {
+  it('polls from the saved cursor, applies the events, then saves the next cursor', async () => {
     const { store, cursors } = fakeStore([channel('woo1', 'woo')]);
-    const { ledger } = fakeLedger();
+    const { ledger, submitted } = fakeLedger();
     const polling = new OrderPolling({
       store,
-      ledger,
+      orders: intakeOver(store, ledger),
       clock,
       owner: 'p1',
-      channels: [
-        { channel: 'woo1', connector: pollingConnector([[line('1'), line('2')], [line('2', 'cancellation')]]) },
-      ],
+      channels: [{ channel: 'woo1', connector: pollingConnector([[ordered('1'), ordered('2')], [cancelled('2')]]) }],
       onError: (_, error) => assert.fail(String(error)),
     });
-    assert.deepEqual((await polling.pollOnce('woo1'))?.applied, 2);
+    assert.equal((await polling.pollOnce('woo1'))?.changed, 2);
     assert.equal(cursors.get('woo1'), '1');
-    assert.deepEqual((await polling.pollOnce('woo1'))?.applied, 1);
-    // A crash before the cursor was saved re-reads the page: the keys replay.
+    assert.equal((await polling.pollOnce('woo1'))?.changed, 1);
+    assert.equal(cursors.get('woo1'), '2');
+    assert.equal(submitted.length, 3);
+    // A crash before the cursor was saved re-reads the page: the fold finds nothing new.
     cursors.delete('woo1');
-    assert.deepEqual([(await polling.pollOnce('woo1'))?.replayed], [2]);
+    const reread = await polling.pollOnce('woo1');
+    assert.deepEqual([reread?.changed, reread?.unchanged], [0, 2]);
+    assert.equal(submitted.length, 3, 'nothing submitted again');
+  });
+
+  it('saves no cursor when the events could not be recorded, and the next poll reads them again', async () => {
+    const { store, cursors } = fakeStore([channel('woo1', 'woo')]);
+    const { ledger, submitted, state } = fakeLedger();
+    const polling = new OrderPolling({
+      store,
+      orders: intakeOver(store, ledger),
+      clock,
+      owner: 'p1',
+      channels: [{ channel: 'woo1', connector: pollingConnector([[ordered('1')]]) }],
+      onError: (_, error) => assert.fail(String(error)),
+    });
+    state.down = true;
+    await assert.rejects(polling.pollOnce('woo1'), /ledger unavailable/);
+    assert.equal(cursors.has('woo1'), false, 'the cursor waits for the ledger');
+    state.down = false;
+    // The step written before the failure is submitted now, under the same key.
+    const again = await polling.pollOnce('woo1');
+    assert.deepEqual([again?.events, again?.blocked, again?.invalid], [1, [], []]);
+    assert.equal(cursors.get('woo1'), '1');
+    assert.deepEqual(asked(submitted), [['order', 'woo:shop1:1:1:1:0', 'TEE', 'WH1', 2]]);
   });
 
   it('polls only channels whose connector polls, only under the lease, and reports a partial failure', async () => {
     const { store } = fakeStore([channel('woo1', 'woo'), channel('hook', 'woo')]);
     const { ledger } = fakeLedger();
+    const orders = intakeOver(store, ledger);
     const errors: string[] = [];
     const channels = [
-      { channel: 'woo1', connector: pollingConnector([[line('1')]], 'page 2: HTTP 503') },
+      { channel: 'woo1', connector: pollingConnector([[ordered('1')]], 'page 2: HTTP 503') },
       { channel: 'hook', connector: webhookConnector() },
     ];
     const first = new OrderPolling({
       store,
-      ledger,
+      orders,
       clock,
       owner: 'p1',
       channels,
@@ -261,14 +368,14 @@ describe('OrderPolling over the port', () => {
     });
     const second = new OrderPolling({
       store,
-      ledger,
+      orders,
       clock,
       owner: 'p2',
       channels,
       onError: () => assert.fail('p2 must not poll'),
     });
     assert.equal(await first.pollOnce('hook'), null);
-    assert.equal((await first.pollOnce('woo1'))?.applied, 1);
+    assert.equal((await first.pollOnce('woo1'))?.changed, 1);
     assert.equal(await second.pollOnce('woo1'), null, 'another process holds the lease');
     assert.deepEqual(errors, ['woo1: page 2: HTTP 503']);
   });
