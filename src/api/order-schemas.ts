@@ -60,9 +60,9 @@ export const InboxRetryResult = Type.Object({
   still_blocked: Type.Array(Type.Object({ line_key: Type.String(), reason: Type.String() })),
 });
 
-export const OrderParams = Closed({ channel: ChannelCode, order_id: Id });
+export const OrderParams = Closed({ code: ChannelCode, order_id: Id });
 export type OrderParams = Static<typeof OrderParams>;
-export const LineParams = Closed({ channel: ChannelCode, order_id: Id, line_id: Id });
+export const LineParams = Closed({ code: ChannelCode, order_id: Id, line_id: Id });
 export type LineParams = Static<typeof LineParams>;
 
 export const ShipmentBody = Closed({

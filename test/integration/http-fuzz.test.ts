@@ -168,6 +168,13 @@ const valid: Record<string, Valid> = {
   'GET /v1/sync/status': {},
   'GET /v1/dead-letters': { query: { channel: 'shop', limit: '10' } },
   'POST /v1/dead-letters/redrive': { body: { channel: 'shop', limit: 10 } },
+  'GET /v1/intake/inbox': { query: { channel: 'shop', limit: '10' } },
+  'POST /v1/intake/inbox/retry': { body: { channel: 'shop' } },
+  'GET /v1/channels/{code}/orders/{order_id}': { params: { code: 'shop', order_id: '5600000000100' } },
+  'POST /v1/channels/{code}/orders/{order_id}/lines/{line_id}/shipments': {
+    params: { code: 'shop', order_id: '5600000000100', line_id: '14000000000200' },
+    body: { id: 'wms-1', quantity: 1, location: 'WH1' },
+  },
   'POST /webhooks/shopify/{channel}': {
     params: { channel: 'shop' },
     webhook: { 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop },
@@ -460,6 +467,18 @@ for (const factory of STORES) {
         ['POST /v1/reservations', { body: { key: 'seed-hold', sku: 'A', location: 'WH1', quantity: 1 } }],
         ['POST /v1/reservations', { body: { key: 'seed-hold-2', sku: 'A', location: 'WH1', quantity: 1 } }],
         ['POST /v1/rule-sets/{version}/activate', { params: { version: '1' }, body: {} }],
+        // A channel order line for the order routes to name.
+        [
+          'POST /webhooks/shopify/{channel}',
+          {
+            ...valid['POST /webhooks/shopify/{channel}']!,
+            body: {
+              id: 5600000000100,
+              created_at: '2026-03-02T08:00:00Z',
+              line_items: [{ id: 14000000000200, variant_id: 1, sku: 'A', quantity: 1, price: '1.50' }],
+            },
+          },
+        ],
       ];
       const reservations: string[] = [];
       for (const [operation, parts] of seedRequests) {

@@ -100,7 +100,7 @@ export async function ordersPlugin(app: FastifyInstance, { store, intake, clock 
   );
 
   app.get<{ Params: OrderParams }>(
-    '/channels/:channel/orders/:order_id',
+    '/channels/:code/orders/:order_id',
     route(
       'read',
       'orders',
@@ -109,19 +109,19 @@ export async function ordersPlugin(app: FastifyInstance, { store, intake, clock 
       [404],
     ),
     async (request) => {
-      await knownChannel(request.params.channel);
-      const lines = await store.orders.orderLines(request.params.channel, request.params.order_id);
+      await knownChannel(request.params.code);
+      const lines = await store.orders.orderLines(request.params.code, request.params.order_id);
       if (lines.length === 0)
         throw new ProblemError(
           'ONH_ERR_ORDER_LINE_NOT_FOUND',
-          `no order ${request.params.order_id} of channel ${request.params.channel}`,
+          `no order ${request.params.order_id} of channel ${request.params.code}`,
         );
       return { lines: lines.map(orderLineView) };
     },
   );
 
   app.post<{ Params: LineParams; Body: ShipmentBody }>(
-    '/channels/:channel/orders/:order_id/lines/:line_id/shipments',
+    '/channels/:code/orders/:order_id/lines/:line_id/shipments',
     route(
       'write',
       'orders',
@@ -137,7 +137,7 @@ export async function ordersPlugin(app: FastifyInstance, { store, intake, clock 
       [404, 413],
     ),
     async (request) => {
-      const channel = (await knownChannel(request.params.channel))!;
+      const channel = (await knownChannel(request.params.code))!;
       const lines = await store.orders.orderLines(channel.code, request.params.order_id);
       const line = lines.find((candidate) => candidate.lineId === request.params.line_id);
       if (!line)
