@@ -40,22 +40,6 @@ export type PushOutcome =
   /** Will never succeed as sent (bad credentials, unknown offer): dead letter at once. */
   | { listingId: string; status: 'permanent'; reason: string };
 
-/** A sale or change the channel reports, already turned into a ledger fact key. */
-export interface ChannelOrderLine {
-  /**
-   * Idempotency key from the BUSINESS event, never from a delivery id:
-   * `<platform>:<account>:<order id>:<line id>:<kind>`, so a redelivery or a re-poll maps to
-   * the same key.
-   */
-  key: string;
-  kind: 'order' | 'cancellation' | 'return';
-  externalId: string;
-  sku: string | null;
-  quantity: number;
-  orderReference: string;
-  occurredAt: number;
-}
-
 export interface RateLimitStatus {
   /** Requests (or cost points) the platform would accept right now. */
   available: number;

@@ -1,4 +1,3 @@
-import type { ChannelOrderLine } from './channel-connector.js';
 import type { OrderLineFact } from '../core/orders/line-events.js';
 
 /**
@@ -92,20 +91,6 @@ export interface OrderPollIntake {
   readonly pollIntervalMs: number;
   /** Poll from `cursor` (null = from the start). May throw on a cursor it cannot read. */
   pollOrders(cursor: string | null, signal?: AbortSignal): Promise<OrderPollBatch>;
-}
-
-/**
- * The business-event key of an order line, `<platform>:<account>:<part>...:<kind>`: built
- * from what the platform says happened (order, line, refund ids), never from a delivery or a
- * poll, so a redelivery, a re-poll or two pollers map to the same key.
- */
-export function businessEventKey(
-  platform: string,
-  account: string,
-  parts: readonly string[],
-  kind: ChannelOrderLine['kind'],
-): string {
-  return [platform, account, ...parts, kind].join(':');
 }
 
 /**

@@ -1,9 +1,9 @@
 import { systemKeyPrefix } from '../core/ledger/apply-commands.js';
 
 /**
- * The platforms whose channel intake keys its order lines `<platform>:<account>:...:<kind>`
- * (businessEventKey in channel-intake.ts): every platform a channel may have, so a platform
- * whose intake lands later is reserved already. The list mirrors the store's `platforms`
+ * The platforms whose channel intake keys its ledger moves `<platform>:<account>:<order>:<line>:<step>:<index>`
+ * (orderLineKey in channel-intake.ts): every platform a channel may have, so a platform whose
+ * intake lands later is reserved already. The list mirrors the store's `platforms`
  * (test/integration/http-hardening.test.ts checks both).
  */
 export const intakePlatforms = Object.freeze(['shopify', 'woocommerce', 'bol', 'amazon', 'gmc', 'custom']);

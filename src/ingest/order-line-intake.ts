@@ -266,17 +266,19 @@ export class OrderLineIntake {
       occurredAt: event.occurredAt,
       fact: event.fact,
     }));
+    // A step a crash left pending, finished here, is this delivery's change too.
+    let finished = false;
     for (let attempt = 0; attempt < moveAttemptsMax; attempt += 1) {
       const stored = await store.orders.getLine(channel.code, lineKey);
       if (stored === null && events.length === 0) return { kind: 'blocked', lineKey, reason: 'no such order line' };
       const record = stored ?? this.newRecord(channel.code, events[0]!);
       if (record.pending !== null) {
-        await this.drain(record, channel);
+        finished = (await this.drain(record, channel)).kind === 'changed' || finished;
         continue;
       }
       const state = foldLine(record.state, facts);
       if (record.version > 0 && !force && sameLineState(state, record.state) && record.status !== 'blocked')
-        return { kind: 'unchanged' };
+        return finished ? { kind: 'changed', oversold: 0 } : { kind: 'unchanged' };
       const item = events.length > 0 ? events[events.length - 1]!.item : record.item;
       const sku = record.sku ?? (await this.deps.match(channel.code, item));
       const next: OrderLineRecord = { ...record, item, state, updatedAt: clock.now() };
@@ -296,7 +298,7 @@ export class OrderLineIntake {
       const moves = lineMoves(record.applied, result.effect);
       if (moves.length === 0) {
         if (!(await store.orders.saveLine({ ...next, status: statusOf(record.applied), reason: null }))) continue;
-        return { kind: 'unchanged' };
+        return finished ? { kind: 'changed', oversold: 0 } : { kind: 'unchanged' };
       }
       const pending: PendingMoves = {
         step: record.seq + 1,

@@ -17,7 +17,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { redactChannelSettings } from '../../src/connectors/connector-settings.js';
-import { businessEventKey } from '../../src/connectors/channel-intake.js';
+import { orderLineKey } from '../../src/connectors/channel-intake.js';
 import { intakePlatforms } from '../../src/connectors/intake-keys.js';
 import { limits } from '../../src/core/limits.js';
 import { signShopifyWebhook } from '../../src/connectors/shopify/shopify-webhooks.js';
@@ -292,7 +292,7 @@ for (const factory of STORES) {
       assert.deepEqual([...intakePlatforms].sort(), [...platforms].sort(), 'every platform is reserved');
       for (const prefix of [
         'sys:',
-        ...platforms.map((platform) => `${businessEventKey(platform, 'acct', [], 'order').split(':')[0]}:`),
+        ...platforms.map((platform) => `${orderLineKey(platform, 'acct', 'o', 'l').split(':')[0]}:`),
       ]) {
         const body = await refusedUnchanged(
           {
