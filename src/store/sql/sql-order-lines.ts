@@ -85,7 +85,7 @@ export class SqlOrderLines implements OrderLinePort {
         }
         try {
           const counts = await this.writeBatch(statements);
-          batch.forEach((entry, index) => entry.resolve(counts[writeAt[index]!] === 1));
+          for (const [index, entry] of batch.entries()) entry.resolve(counts[writeAt[index]!] === 1);
         } catch (error) {
           for (const entry of batch) entry.reject(error);
         }
