@@ -17,7 +17,7 @@ export function orderLineView(record: OrderLineRecord) {
         { reserved: entry.reserved, shipped: entry.shipped, written_off: entry.writtenOff, returned: entry.returned },
       ]),
     ),
-    pending_moves: record.pending?.moves.length ?? 0,
+    steps: record.seq,
     updated_at: new Date(record.updatedAt).toISOString(),
   };
 }

@@ -41,7 +41,7 @@ export const OrderLineView = Type.Object({
   applied: Type.Record(Type.String(), LocationEffectView, {
     description: 'What the line does at each location: units reserved, shipped, written off, returned',
   }),
-  pending_moves: Type.Integer({ description: 'Ledger moves written but not yet confirmed (a crash being recovered)' }),
+  steps: Type.Integer({ minimum: 0, description: 'Changes of the line applied to the ledger so far' }),
   updated_at: Timestamp,
 });
 

@@ -85,7 +85,7 @@ export function addOrderCommands(program: Command, runtime: CliRuntime): void {
             );
             return;
           }
-          const report = await intake.retryDue({ channel, pendingOlderThanMs: 0 });
+          const report = await intake.retryDue({ channel });
           say(
             runtime,
             `applied ${report.changed}, unchanged ${report.unchanged}, still blocked ${report.blocked.length}`,

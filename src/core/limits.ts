@@ -54,11 +54,6 @@ export const limits = Object.freeze({
    */
   driftGraceMs: 60_000,
   /**
-   * A channel order line whose moves are still pending this long after they were written is
-   * taken up again by the retry sweep (its writer crashed between writing and submitting them).
-   */
-  orderLinePendingStaleMs: 60_000,
-  /**
    * Order-line saves written in one transaction (they arrive while the previous write is in
    * flight): one fsync for many lines, each line still checked against its own row version.
    */

@@ -156,7 +156,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     store: deps.store,
     clock: deps.clock,
     onListingsChanged: async (channels) => {
-      for (const channel of channels) await intake.retryDue({ channel, pendingOlderThanMs: 0 });
+      for (const channel of channels) await intake.retryDue({ channel });
     },
   });
   await app.register(ordersPlugin, { prefix: '/v1', store: deps.store, intake, clock: deps.clock });

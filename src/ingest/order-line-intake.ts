@@ -10,8 +10,8 @@ import { emptyLineState, foldLine, lineUnits, sameLineState } from '../core/orde
 import type { OrderLineEvent, OrderLineItem } from '../connectors/channel-intake.js';
 import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
 import type { GroupCommitter } from '../store/group-commit.js';
-import type { CataloguePort, LedgerPort } from '../store/ledger-store.js';
-import type { OrderLinePort, OrderLineRecord, PendingMoves } from '../store/order-lines-port.js';
+import { SideWriteConflict, type CataloguePort, type LedgerPort } from '../store/ledger-store.js';
+import type { OrderLinePort, OrderLineRecord } from '../store/order-lines-port.js';
 import { payloadHash } from './payload-hash.js';
 
 /**
@@ -20,13 +20,12 @@ import { payloadHash } from './payload-hash.js';
  * effect already applied and the effect the new state implies (line-effect.ts, line-moves.ts).
  * So any permutation, duplication or redelivery of a line's events ends in the same ledger.
  *
- * Durability and exactly-once, per line:
- * 1. the new state and the moves of this step are written first (`pending`, compare-and-set on
- *    the row version), with keys `<line key>:<step>:<index>` that are never reused;
- * 2. the moves are submitted to the ledger (group commit, durable before it answers);
- * 3. the applied effect is advanced and `pending` cleared.
- * A crash after 1 leaves `pending`: the next event of the line, a retry or the sweep submits
- * the same moves under the same keys, and the ledger answers `exists` for those already applied.
+ * Durability and exactly-once, per line: a step's moves go to the ledger under keys
+ * `<line key>:<step>:<index>` used once, and the line (its new state and the effect the
+ * ledger's answers say was applied) is written in the same transaction, checked against the row
+ * version it was computed from. A crash before the commit leaves neither; a line that another
+ * process changed meanwhile fails the step whole (SideWriteConflict), and it is computed again
+ * from the line as it now stands.
  *
  * A line that cannot be applied yet (no variant matches its item, an unknown platform location,
  * a refusal) is kept with status `blocked` and its reason: the intake inbox. Its state is kept,
@@ -195,19 +194,18 @@ export class OrderLineIntake {
     return report;
   }
 
-  /** Take a line up again (the inbox's retry, or a pending step left by a crash). */
+  /** Take a line up again (the inbox's retry). */
   async retry(channelCode: string, lineKey: string): Promise<LineOutcome> {
     const channel = await this.deps.store.availability.getChannel(channelCode);
     if (!channel) return { kind: 'blocked', lineKey, reason: `no channel ${channelCode}` };
     return this.processLine(channel, lineKey, [], true, this.locationKinds());
   }
 
-  /** Retry blocked lines and pending steps older than `pendingOlderThanMs` (bounded). */
-  async retryDue(options: { channel?: string | undefined; limit?: number; pendingOlderThanMs?: number } = {}) {
+  /** Retry blocked lines (bounded per call). */
+  async retryDue(options: { channel?: string | undefined; limit?: number } = {}) {
     const report = emptyReport();
     const due = await this.deps.store.orders.linesToRetry({
       channel: options.channel,
-      pendingBefore: this.deps.clock.now() - (options.pendingOlderThanMs ?? limits.orderLinePendingStaleMs),
       limit: options.limit ?? limits.orderLineRetryBatchMax,
     });
     for (const { channel, lineKey } of due) this.count(report, await this.retry(channel, lineKey));
@@ -266,19 +264,13 @@ export class OrderLineIntake {
       occurredAt: event.occurredAt,
       fact: event.fact,
     }));
-    // A step a crash left pending, finished here, is this delivery's change too.
-    let finished = false;
     for (let attempt = 0; attempt < moveAttemptsMax; attempt += 1) {
       const stored = await store.orders.getLine(channel.code, lineKey);
       if (stored === null && events.length === 0) return { kind: 'blocked', lineKey, reason: 'no such order line' };
       const record = stored ?? this.newRecord(channel.code, events[0]!);
-      if (record.pending !== null) {
-        finished = (await this.drain(record, channel)).kind === 'changed' || finished;
-        continue;
-      }
       const state = foldLine(record.state, facts);
       if (record.version > 0 && !force && sameLineState(state, record.state) && record.status !== 'blocked')
-        return finished ? { kind: 'changed', oversold: 0 } : { kind: 'unchanged' };
+        return { kind: 'unchanged' };
       const item = events.length > 0 ? events[events.length - 1]!.item : record.item;
       const sku = record.sku ?? (await this.deps.match(channel.code, item));
       const next: OrderLineRecord = { ...record, item, state, updatedAt: clock.now() };
@@ -298,50 +290,67 @@ export class OrderLineIntake {
       const moves = lineMoves(record.applied, result.effect);
       if (moves.length === 0) {
         if (!(await store.orders.saveLine({ ...next, status: statusOf(record.applied), reason: null }))) continue;
-        return finished ? { kind: 'changed', oversold: 0 } : { kind: 'unchanged' };
+        return { kind: 'unchanged' };
       }
-      const pending: PendingMoves = {
-        step: record.seq + 1,
+      const step: Step = {
+        number: record.seq + 1,
         sku,
         pool: [...result.pool],
         moves,
-        target: result.effect,
         occurredAt: Math.min(Math.max(state.lastEventAt, 0) || clock.now(), clock.now()),
       };
-      const written = { ...next, pending, seq: pending.step, status: 'open' as const, reason: null };
-      if (!(await store.orders.saveLine(written))) continue;
-      return this.drain({ ...written, version: record.version + 1 }, channel);
+      const outcome = await this.applyStep(channel, { ...next, seq: step.number }, record.applied, result.effect, step);
+      if (outcome !== null) return outcome;
     }
     // Another process kept winning the row: nothing of this delivery is recorded, so it must not
     // be acknowledged (the platform delivers again, the poll cursor stays).
     throw new Error(`order line ${lineKey}: ${moveAttemptsMax} concurrent writers in a row; not recorded`);
   }
 
-  /** Submit a line's pending moves and record what they did. */
-  private async drain(record: OrderLineRecord, channel: ChannelRecord): Promise<LineOutcome> {
-    const pending = record.pending!;
-    const commands = pending.moves.map((move, index) => this.command(channel, record, pending, move, index));
-    const answers: CommandAnswer[] = await this.deps.ledger.submit(commands);
-    const done: LineMove[] = [];
-    let refusal: string | null = null;
-    let oversold = 0;
-    answers.forEach((answer, index) => {
-      if (answer.status === 'applied' || answer.status === 'exists') {
-        done.push(pending.moves[index]!);
-        oversold += (answer as { oversold?: number }).oversold ?? 0;
-      } else
-        refusal ??= `${pending.moves[index]!.type} of ${pending.moves[index]!.quantity} at ${pending.moves[index]!.location} refused: ${answer.status}${answer.detail ? ` (${answer.detail})` : ''}`;
-    });
-    const applied: LineEffect = refusal === null ? pending.target : applyMoves(record.applied, done);
-    const saved = await this.deps.store.orders.saveLine({
-      ...record,
-      applied,
-      pending: null,
-      status: refusal === null ? statusOf(applied) : 'blocked',
-      reason: refusal,
-      updatedAt: this.deps.clock.now(),
-    });
-    if (!saved) return { kind: 'unchanged' };
+  /**
+   * One step: the moves go to the ledger and the line (its new state, the effect the answers
+   * say was applied) is written in the same transaction, checked against the row version read.
+   * Null when another writer changed the line first: nothing was written, read it again.
+   */
+  private async applyStep(
+    channel: ChannelRecord,
+    record: OrderLineRecord,
+    before: LineEffect,
+    target: LineEffect,
+    step: Step,
+  ): Promise<LineOutcome | null> {
+    const commands = step.moves.map((move, index) => this.command(channel, record, step, move, index));
+    const settle = (answers: readonly CommandAnswer[]) => {
+      const done: LineMove[] = [];
+      let refusal: string | null = null;
+      let oversold = 0;
+      answers.forEach((answer, index) => {
+        const move = step.moves[index]!;
+        if (answer.status === 'applied' || answer.status === 'exists') {
+          done.push(move);
+          oversold += (answer as { oversold?: number }).oversold ?? 0;
+        } else
+          refusal ??= `${move.type} of ${move.quantity} at ${move.location} refused: ${answer.status}${answer.detail ? ` (${answer.detail})` : ''}`;
+      });
+      const applied: LineEffect = refusal === null ? target : applyMoves(before, done);
+      const line: OrderLineRecord = {
+        ...record,
+        applied,
+        status: refusal === null ? statusOf(applied) : 'blocked',
+        reason: refusal,
+      };
+      return { line, refusal, oversold };
+    };
+    let answers: CommandAnswer[];
+    try {
+      answers = await this.deps.ledger.submit(commands, {
+        sideWrites: (own) => this.deps.store.orders.lineWrites(settle(own).line),
+      });
+    } catch (error) {
+      if (error instanceof SideWriteConflict) return null;
+      throw error;
+    }
+    const { refusal, oversold } = settle(answers);
     return refusal === null
       ? { kind: 'changed', oversold }
       : { kind: 'blocked', lineKey: record.lineKey, reason: refusal };
@@ -350,27 +359,27 @@ export class OrderLineIntake {
   private command(
     channel: ChannelRecord,
     record: OrderLineRecord,
-    pending: PendingMoves,
+    step: Step,
     move: LineMove,
     index: number,
   ): LedgerCommand {
-    const key = `${record.lineKey}:${pending.step}:${index}`;
-    const meaning = { line: record.lineKey, step: pending.step, index, move, sku: pending.sku, pool: pending.pool };
+    const key = `${record.lineKey}:${step.number}:${index}`;
+    const meaning = { line: record.lineKey, step: step.number, index, move, sku: step.sku, pool: step.pool };
     const base = {
       key,
       payloadHash: payloadHash(meaning),
-      sku: pending.sku,
+      sku: step.sku,
       location: move.location,
       quantity: move.quantity,
-      occurredAt: pending.occurredAt,
+      occurredAt: step.occurredAt,
       source: { system: channel.platform, reference: record.orderId },
       note: `channel ${channel.code} order ${record.orderId} line ${record.lineId}`,
     };
     switch (move.type) {
       case 'order':
         return move.moved
-          ? { ...base, type: 'order', pool: pending.pool, moved: true }
-          : { ...base, type: 'order', pool: pending.pool };
+          ? { ...base, type: 'order', pool: step.pool, moved: true }
+          : { ...base, type: 'order', pool: step.pool };
       case 'cancellation':
         return { ...base, type: 'cancellation' };
       case 'shipment':
@@ -393,7 +402,6 @@ export class OrderLineIntake {
       sku: null,
       state: emptyLineState(),
       applied: {},
-      pending: null,
       seq: 0,
       version: 0,
       status: 'open',
@@ -433,6 +441,16 @@ export class OrderLineIntake {
   }
 }
 
+/** The moves of one step of a line: keyed `<line key>:<step>:<index>`, never reused. */
+interface Step {
+  number: number;
+  sku: string;
+  /** The channel's pool (true oversells are judged against it). */
+  pool: string[];
+  moves: LineMove[];
+  occurredAt: number;
+}
+
 export type LineOutcome =
   | { kind: 'changed'; oversold: number }
   | { kind: 'unchanged' }
@@ -444,7 +462,7 @@ function statusOf(applied: LineEffect): 'open' | 'closed' {
 }
 
 /**
- * The retry sweep: every `intervalMs`, blocked lines and pending steps left by a crash are
+ * The retry sweep: every `intervalMs`, blocked lines are
  * taken up again (bounded per sweep). A blocked line that is still blocked stays in the inbox.
  */
 export function startOrderLineRetries(

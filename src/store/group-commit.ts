@@ -3,7 +3,7 @@ import type { Clock, IdSource } from '../core/clock.js';
 import type { BatchItem, CommandAnswer } from '../core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
 import { limits } from '../core/limits.js';
-import type { LedgerStore } from './ledger-store.js';
+import type { LedgerStore, SideWrite } from './ledger-store.js';
 
 /**
  * Group commit (docs/RELIABILITY.md, section 4): commands that arrive while a transaction is running are
@@ -35,9 +35,12 @@ export class LedgerClosedError extends Error {
   }
 }
 
+type SideWrites = (answers: readonly CommandAnswer[]) => readonly SideWrite[];
+
 interface Submission {
   items: readonly BatchItem[];
   commandCount: number;
+  sideWrites?: SideWrites | undefined;
   resolve: (answers: CommandAnswer[]) => void;
   reject: (error: unknown) => void;
 }
@@ -106,9 +109,14 @@ export class GroupCommitter {
     return this.queuedItems;
   }
 
-  /** Apply commands; resolves with one answer per command once they are durable. */
-  submit(commands: readonly LedgerCommand[]): Promise<CommandAnswer[]> {
-    return this.enqueue(commands, commands.length);
+  /**
+   * Apply commands; resolves with one answer per command once they are durable. `sideWrites`
+   * (given these commands' answers) returns statements written in the same transaction; when
+   * one of them finds its row changed by another writer, this submission fails with
+   * SideWriteConflict and nothing of it is written (the others of its batch are re-run alone).
+   */
+  submit(commands: readonly LedgerCommand[], options: { sideWrites?: SideWrites } = {}): Promise<CommandAnswer[]> {
+    return this.enqueue(commands, commands.length, options.sideWrites);
   }
 
   /** Touch levels so that their due reservations expire (the sweeper's tidy-up). */
@@ -120,13 +128,17 @@ export class GroupCommitter {
     );
   }
 
-  private enqueue(items: readonly BatchItem[], commandCount: number): Promise<CommandAnswer[]> {
+  private enqueue(
+    items: readonly BatchItem[],
+    commandCount: number,
+    sideWrites?: SideWrites,
+  ): Promise<CommandAnswer[]> {
     if (this.closed) return Promise.reject(new LedgerClosedError());
     if (items.length === 0) return Promise.resolve([]);
     if (this.queuedItems + items.length > this.queueDepthMax)
       return Promise.reject(new QueueFullError(this.queuedItems));
     return new Promise<CommandAnswer[]>((resolve, reject) => {
-      this.queue.push({ items, commandCount, resolve, reject });
+      this.queue.push({ items, commandCount, sideWrites, resolve, reject });
       this.queuedItems += items.length;
       this.schedule();
     });
@@ -168,8 +180,25 @@ export class GroupCommitter {
 
   private async run(batch: Submission[]): Promise<void> {
     const items = batch.flatMap((submission) => submission.items);
+    const sideWrites = batch.some((submission) => submission.sideWrites !== undefined)
+      ? (answers: readonly CommandAnswer[]) => {
+          const writes: SideWrite[] = [];
+          let offset = 0;
+          for (const submission of batch) {
+            const own = answers.slice(offset, offset + submission.commandCount);
+            offset += submission.commandCount;
+            if (submission.sideWrites) writes.push(...submission.sideWrites(own));
+          }
+          return writes;
+        }
+      : undefined;
     try {
-      const answers = await this.store.ledger.applyBatch(items, this.clock.now(), () => this.ids.next('res'));
+      const answers = await this.store.ledger.applyBatch(
+        items,
+        this.clock.now(),
+        () => this.ids.next('res'),
+        sideWrites,
+      );
       this.stats.batches += 1;
       this.stats.commands += answers.length;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, items.length);

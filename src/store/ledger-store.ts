@@ -212,7 +212,19 @@ export interface LedgerPort {
    * @param now the transaction's time (reservation expiry, recorded_at)
    * @param newReservationId ids for reservations created by the batch
    */
-  applyBatch(items: readonly BatchItem[], now: EpochMs, newReservationId: () => string): Promise<CommandAnswer[]>;
+  /**
+   * `sideWrites`, when given, is called inside the batch's transaction with the batch's answers
+   * (one per command, in order) and returns statements written in that same transaction (the
+   * state of the channel order lines the commands move). A statement whose changed-row count is
+   * not its `expectRows` (a row version that moved) fails the whole transaction with
+   * {@link SideWriteConflict}: nothing of the batch is written.
+   */
+  applyBatch(
+    items: readonly BatchItem[],
+    now: EpochMs,
+    newReservationId: () => string,
+    sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[],
+  ): Promise<CommandAnswer[]>;
   /** Stock of a variant per location and in total; available counts expired holds as released. */
   getStock(sku: string, now: EpochMs): Promise<StockView | null>;
   /** History of a variant, newest first. */
@@ -255,6 +267,21 @@ export interface TokenPort {
   /** Returns false when no live token has this id. */
   revokeToken(id: string, at: EpochMs): Promise<boolean>;
   countTokens(): Promise<number>;
+}
+
+/** A statement written in a ledger batch's transaction (shared SQL: `$n` placeholders). */
+export interface SideWrite {
+  sql: string;
+  params: readonly unknown[];
+  /** Rows it must change, else the transaction fails with {@link SideWriteConflict}. */
+  expectRows?: number | undefined;
+}
+
+/** A side write's row was changed by another writer first: the batch was not written. */
+export class SideWriteConflict extends Error {
+  constructor(readonly statement: string) {
+    super('a row written with the ledger batch was changed by another writer first');
+  }
 }
 
 /**

@@ -1,23 +1,10 @@
 import type { EpochMs } from '../core/clock.js';
 import type { LineEffect } from '../core/orders/line-effect.js';
-import type { LineMove } from '../core/orders/line-moves.js';
 import type { LineState } from '../core/orders/line-state.js';
+import type { SideWrite } from './ledger-store.js';
 
 /** How a channel order line stands: being held or shipped, all settled, information only, or in the intake inbox. */
 export type OrderLineStatus = 'open' | 'closed' | 'info' | 'blocked';
-
-/** The moves of one step, written before they are submitted, so a crash replays them under the same keys. */
-export interface PendingMoves {
-  /** The line's step number: the moves' keys are `<line key>:<step>:<index>`. */
-  step: number;
-  sku: string;
-  /** The channel's pool when the moves were computed (true oversells are judged against it). */
-  pool: string[];
-  moves: LineMove[];
-  /** The effect once every move is applied. */
-  target: LineEffect;
-  occurredAt: EpochMs;
-}
 
 export interface OrderLineRecord {
   channel: string;
@@ -29,8 +16,7 @@ export interface OrderLineRecord {
   sku: string | null;
   state: LineState;
   applied: LineEffect;
-  pending: PendingMoves | null;
-  /** Steps taken so far. */
+  /** Steps taken so far: a step's ledger moves are keyed `<line key>:<step>:<index>`. */
   seq: number;
   /** Row version for compare-and-set; 0 for a line not stored yet. */
   version: number;
@@ -50,8 +36,15 @@ export interface OrderLinePort {
   /**
    * Insert (record.version 0) or update the row whose version is record.version; true when
    * written (the stored version is then record.version + 1), false when another writer was first.
+   * For a change that moves no stock (a blocked or information-only line, a duplicate).
    */
   saveLine(record: OrderLineRecord): Promise<boolean>;
+  /**
+   * The same write as {@link saveLine}, as statements for the ledger batch that applies the
+   * line's moves (GroupCommitter.submit's sideWrites): the moves and the line are durable
+   * together; a version another writer moved fails the batch with SideWriteConflict.
+   */
+  lineWrites(record: OrderLineRecord): SideWrite[];
   /** Lines of one channel order. */
   orderLines(channel: string, orderId: string): Promise<OrderLineRecord[]>;
   /** The intake inbox: blocked lines, oldest change first, after a cursor (`<updated_at>:<line key>`). */
@@ -59,10 +52,9 @@ export interface OrderLinePort {
     lines: OrderLineRecord[];
     next: string | null;
   }>;
-  /** Lines to take up again: blocked, or with moves pending older than `pendingBefore`. */
+  /** Blocked lines to take up again, oldest change first. */
   linesToRetry(options: {
     channel?: string | undefined;
-    pendingBefore: EpochMs;
     limit: number;
   }): Promise<{ channel: string; lineKey: string }[]>;
   /** Lines counted by status, per channel. */

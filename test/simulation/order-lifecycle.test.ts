@@ -153,7 +153,6 @@ for (const factory of STORES) {
             }
             for (const life of lives) {
               const line = await store.orders.getLine('shop', `custom:test:${run}:${life.line}`);
-              assert.equal(line?.pending, null, 'nothing left pending');
               assert.notEqual(line?.status, 'blocked', line?.reason ?? '');
             }
           },
@@ -170,41 +169,78 @@ for (const factory of STORES) {
       );
     });
 
-    it('replays a step left pending by a crash under the same keys, once', async () => {
-      const event = (id: string, fact: OrderLineEvent['fact']): OrderLineEvent => ({
-        lineKey: 'custom:test:crash:1',
-        eventId: id,
-        orderId: 'crash',
-        lineId: '1',
-        item: { externalId: 'V1', sku: 'V1', barcode: null },
-        occurredAt: clock.now() - 1000,
-        fact,
-      });
+    const event = (line: string, id: string, fact: OrderLineEvent['fact']): OrderLineEvent => ({
+      lineKey: `custom:test:${line}:1`,
+      eventId: id,
+      orderId: line,
+      lineId: '1',
+      item: { externalId: 'V1', sku: 'V1', barcode: null },
+      occurredAt: clock.now() - 1000,
+      fact,
+    });
+    const ordered = (quantity: number): OrderLineEvent['fact'] => ({
+      kind: 'ordered',
+      quantity,
+      version: 1,
+      fulfilledBy: 'merchant',
+      locationId: null,
+    });
+
+    it('writes a step’s moves and its line together or not at all', async () => {
       const start = (await levels(store)).get('V1@A')!;
-      // A process that wrote the step and died before submitting it: the ledger never saw it.
+      // A process that dies inside the ledger transaction, after the moves and the line were
+      // written to it and before the commit.
       const dying = new OrderLineIntake({
         store,
-        ledger: { submit: async () => Promise.reject(new Error('killed')) } as unknown as GroupCommitter,
+        ledger: {
+          submit: (commands: readonly LedgerCommand[], options: Parameters<GroupCommitter['submit']>[1] = {}) =>
+            ledger.submit(commands, {
+              sideWrites: (answers) => {
+                options.sideWrites?.(answers);
+                throw new Error('killed before the commit');
+              },
+            }),
+        } as unknown as GroupCommitter,
         clock,
         match: async (_channel, item) => item.sku,
       });
-      await assert.rejects(
-        dying.ingest(channel, [
-          event('order', { kind: 'ordered', quantity: 2, version: 1, fulfilledBy: 'merchant', locationId: null }),
-        ]),
-      );
-      const stuck = await store.orders.getLine('shop', 'custom:test:crash:1');
-      assert.equal(stuck?.pending?.moves.length, 1);
-      assert.deepEqual((await levels(store)).get('V1@A'), start);
-      // The redelivery finds the pending step, submits it, and folds nothing new.
-      await intake.ingest(channel, [
-        event('order', { kind: 'ordered', quantity: 2, version: 1, fulfilledBy: 'merchant', locationId: null }),
-      ]);
-      await intake.retryDue({ pendingOlderThanMs: 0 });
+      await assert.rejects(dying.ingest(channel, [event('crash', 'order', ordered(2))]));
+      assert.equal(await store.orders.getLine('shop', 'custom:test:crash:1'), null, 'no line without its moves');
+      assert.deepEqual((await levels(store)).get('V1@A'), start, 'no moves without their line');
+      // The redelivery applies it, once.
+      await intake.ingest(channel, [event('crash', 'order', ordered(2))]);
+      await intake.ingest(channel, [event('crash', 'order', ordered(2))]);
       assert.deepEqual((await levels(store)).get('V1@A'), { ...start, reserved: start.reserved + 2 });
-      const line = await store.orders.getLine('shop', 'custom:test:crash:1');
-      assert.equal(line?.pending, null);
-      assert.equal(line?.seq, 1);
+      assert.equal((await store.orders.getLine('shop', 'custom:test:crash:1'))?.seq, 1);
+    });
+
+    it('a step computed from a line another writer changed meanwhile is not written, and is redone', async () => {
+      const start = (await levels(store)).get('V1@A')!;
+      let raced = false;
+      const slow = new OrderLineIntake({
+        store,
+        ledger,
+        clock,
+        // Between reading the (new) line and submitting its step, another process records the
+        // line's cancellation and its order.
+        match: async (_channel, item) => {
+          if (!raced) {
+            raced = true;
+            await other.ingest(channel, [
+              event('race', 'order', ordered(3)),
+              event('race', 'cancel', { kind: 'cancelled', quantity: null }),
+            ]);
+          }
+          return item.sku;
+        },
+      });
+      const report = await slow.ingest(channel, [event('race', 'order', ordered(3))]);
+      assert.ok(raced);
+      assert.equal(report.blocked.length, 0);
+      // The slow step (reserve 3) must not have landed on top of the cancelled line.
+      assert.deepEqual((await levels(store)).get('V1@A'), start);
+      const line = await store.orders.getLine('shop', 'custom:test:race:1');
+      assert.equal(line?.status, 'closed');
     });
   });
 }

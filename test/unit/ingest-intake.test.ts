@@ -14,13 +14,14 @@ import {
   orderLineKey,
   type WebhookDelivery,
 } from '../../src/connectors/channel-intake.js';
+import type { CommandAnswer } from '../../src/core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
 import { OrderPolling } from '../../src/ingest/order-polling.js';
 import { cachedConnectors, receiveWebhook } from '../../src/ingest/webhook-intake.js';
 import type { ChannelRecord } from '../../src/store/availability-store.js';
 import type { GroupCommitter } from '../../src/store/group-commit.js';
-import type { LocationRecord } from '../../src/store/ledger-store.js';
+import { SideWriteConflict, type LocationRecord, type SideWrite } from '../../src/store/ledger-store.js';
 import type { OrderLinePort, OrderLineRecord } from '../../src/store/order-lines-port.js';
 
 const clock = { now: () => 1_700_000_000_000 };
@@ -40,20 +41,34 @@ const channel = (
     updatedAt: 0,
   }) as ChannelRecord;
 
-/** A ledger that applies every command once and answers `exists` after; `down` makes it fail. */
+/**
+ * A ledger that applies every command once and answers `exists` after; `down` makes it fail.
+ * Side writes (the order lines) are the fake store's own closures, run as the real store runs
+ * them: in the same "transaction", a row-count mismatch failing it whole.
+ */
 function fakeLedger() {
   const seen = new Set<string>();
   const submitted: LedgerCommand[] = [];
   const state = { down: false };
   const ledger = {
-    submit: async (commands: readonly LedgerCommand[]) => {
+    submit: async (
+      commands: readonly LedgerCommand[],
+      options: { sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[] } = {},
+    ) => {
       if (state.down) throw new Error('ledger unavailable');
-      return commands.map((command) => {
+      const answers = commands.map((command) => ({
+        key: command.key,
+        status: seen.has(command.key) ? 'exists' : 'applied',
+      })) as CommandAnswer[];
+      for (const write of options.sideWrites?.(answers) ?? []) {
+        const changed = (write.params[0] as () => number)();
+        if (write.expectRows !== undefined && changed !== write.expectRows) throw new SideWriteConflict(write.sql);
+      }
+      for (const command of commands) {
         submitted.push(command);
-        const status = seen.has(command.key) ? 'exists' : 'applied';
         seen.add(command.key);
-        return { key: command.key, status };
-      });
+      }
+      return answers;
     },
   } as unknown as GroupCommitter;
   return { ledger, submitted, state };
@@ -63,15 +78,17 @@ function fakeLedger() {
 function fakeOrderLines(): OrderLinePort & { rows: Map<string, OrderLineRecord> } {
   const rows = new Map<string, OrderLineRecord>();
   const id = (channelCode: string, lineKey: string) => `${channelCode}\u0000${lineKey}`;
+  const save = (record: OrderLineRecord): boolean => {
+    const known = rows.get(id(record.channel, record.lineKey));
+    if ((known?.version ?? 0) !== record.version) return false;
+    rows.set(id(record.channel, record.lineKey), structuredClone({ ...record, version: record.version + 1 }));
+    return true;
+  };
   return {
     rows,
     getLine: async (channelCode, lineKey) => structuredClone(rows.get(id(channelCode, lineKey)) ?? null),
-    saveLine: async (record) => {
-      const known = rows.get(id(record.channel, record.lineKey));
-      if ((known?.version ?? 0) !== record.version) return false;
-      rows.set(id(record.channel, record.lineKey), structuredClone({ ...record, version: record.version + 1 }));
-      return true;
-    },
+    saveLine: async (record) => save(record),
+    lineWrites: (record) => [{ sql: 'order line', params: [() => (save(record) ? 1 : 0)], expectRows: 1 }],
     orderLines: async () => [],
     inbox: async () => ({ lines: [], next: null }),
     linesToRetry: async () => [],
@@ -239,7 +256,7 @@ describe('receiveWebhook over the port', () => {
     assert.ok(cancel.status === 'accepted' && cancel.report.changed === 1);
     assert.deepEqual(asked(submitted).slice(1), [['cancellation', 'woo:shop1:77:1:2:0', 'TEE', 'WH1', 2]]);
     const line = rows.get('woo1\u0000woo:shop1:77:1');
-    assert.deepEqual([line?.status, line?.pending, line?.seq], ['closed', null, 2]);
+    assert.deepEqual([line?.status, line?.seq], ['closed', 2]);
   });
 
   it('a level is noticed, never a fact: drift is reported, a null level and other topics are ignored', async () => {

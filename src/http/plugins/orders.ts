@@ -90,7 +90,7 @@ export async function ordersPlugin(app: FastifyInstance, { store, intake, clock 
           still_blocked: outcome.kind === 'blocked' ? [{ line_key, reason: outcome.reason }] : [],
         };
       }
-      const report = await intake.retryDue({ channel, pendingOlderThanMs: 0 });
+      const report = await intake.retryDue({ channel });
       return {
         retried: report.changed + report.unchanged + report.info + report.blocked.length,
         changed: report.changed,

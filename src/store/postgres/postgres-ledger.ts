@@ -17,7 +17,7 @@ import {
   type VariantRef,
 } from '../../core/ledger/apply-commands.js';
 import { levelKey, type LevelState } from '../../core/ledger/level.js';
-import type { LedgerPort } from '../ledger-store.js';
+import { SideWriteConflict, type LedgerPort, type SideWrite } from '../ledger-store.js';
 import { copyRows } from './copy-rows.js';
 import type { PostgresAvailability } from './postgres-availability.js';
 import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
@@ -151,8 +151,17 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     items: readonly BatchItem[],
     now: EpochMs,
     newReservationId: () => string,
+    sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[],
   ): Promise<CommandAnswer[]> {
-    return this.db.transaction((client) => this.applyBatchLocked(client, items, now, newReservationId));
+    return this.db.transaction(async (client) => {
+      const answers = await this.applyBatchLocked(client, items, now, newReservationId);
+      // In the same transaction: what the commands' callers keep beside them (order lines).
+      for (const write of sideWrites?.(answers) ?? []) {
+        const changed = (await client.query(write.sql, write.params as unknown[])).rowCount ?? 0;
+        if (write.expectRows !== undefined && changed !== write.expectRows) throw new SideWriteConflict(write.sql);
+      }
+      return answers;
+    });
   }
 
   /**

@@ -1,9 +1,10 @@
 import { limits } from '../../core/limits.js';
+import type { SideWrite } from '../ledger-store.js';
 import type { OrderLinePort, OrderLineRecord, OrderLineStatus } from '../order-lines-port.js';
 import { deleteUnmappedItem, rememberUnmappedItem } from './sql-availability-writes.js';
 import { jsonValue, type SqlExecutor } from './sql-executor.js';
 
-const columns = `c.code AS channel, o.line_key, o.order_id, o.line_id, o.item, o.sku, o.state, o.applied, o.pending,
+const columns = `c.code AS channel, o.line_key, o.order_id, o.line_id, o.item, o.sku, o.state, o.applied,
   o.seq, o.version, o.status, o.reason, o.created_at, o.updated_at`;
 
 function fromRow(row: Record<string, unknown>): OrderLineRecord {
@@ -16,7 +17,6 @@ function fromRow(row: Record<string, unknown>): OrderLineRecord {
     sku: row.sku === null ? null : String(row.sku),
     state: jsonValue(row.state),
     applied: jsonValue(row.applied),
-    pending: row.pending === null ? null : jsonValue(row.pending),
     seq: Number(row.seq),
     version: Number(row.version),
     status: String(row.status) as OrderLineStatus,
@@ -95,6 +95,11 @@ export class SqlOrderLines implements OrderLinePort {
     }
   }
 
+  lineWrites(record: OrderLineRecord): SideWrite[] {
+    const note = this.unmappedStatement(record);
+    return [{ ...this.writeStatement(record), expectRows: 1 }, ...(note ? [note] : [])];
+  }
+
   private writeStatement(record: OrderLineRecord): SqlStatement {
     const values = [
       record.channel,
@@ -105,7 +110,6 @@ export class SqlOrderLines implements OrderLinePort {
       record.sku,
       JSON.stringify(record.state),
       JSON.stringify(record.applied),
-      record.pending === null ? null : JSON.stringify(record.pending),
       record.seq,
       record.status,
       record.reason,
@@ -113,16 +117,16 @@ export class SqlOrderLines implements OrderLinePort {
     ];
     if (record.version === 0)
       return {
-        sql: `INSERT INTO order_lines (channel_id, line_key, order_id, line_id, item, sku, state, applied, pending, seq,
+        sql: `INSERT INTO order_lines (channel_id, line_key, order_id, line_id, item, sku, state, applied, seq,
            version, status, reason, created_at, updated_at)
-         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $13 FROM channels WHERE code = $1
+         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11, $12, $12 FROM channels WHERE code = $1
          ON CONFLICT (channel_id, line_key) DO NOTHING`,
         params: values,
       };
     return {
-      sql: `UPDATE order_lines SET order_id = $3, line_id = $4, item = $5, sku = $6, state = $7, applied = $8, pending = $9,
-         seq = $10, status = $11, reason = $12, updated_at = $13, version = version + 1
-       WHERE channel_id = (SELECT id FROM channels WHERE code = $1) AND line_key = $2 AND version = $14`,
+      sql: `UPDATE order_lines SET order_id = $3, line_id = $4, item = $5, sku = $6, state = $7, applied = $8,
+         seq = $9, status = $10, reason = $11, updated_at = $12, version = version + 1
+       WHERE channel_id = (SELECT id FROM channels WHERE code = $1) AND line_key = $2 AND version = $13`,
       params: [...values, record.version],
     };
   }
@@ -145,7 +149,7 @@ export class SqlOrderLines implements OrderLinePort {
           record.updatedAt,
         ],
       };
-    if (record.sku !== null && record.pending?.step === 1)
+    if (record.sku !== null && record.seq === 1)
       return {
         sql: deleteUnmappedItem.replace('channel_id = $1', `channel_id = ${channelId}`),
         params: [record.channel, record.item.externalId],
@@ -187,15 +191,14 @@ export class SqlOrderLines implements OrderLinePort {
 
   async linesToRetry(options: {
     channel?: string | undefined;
-    pendingBefore: number;
     limit: number;
   }): Promise<{ channel: string; lineKey: string }[]> {
     const text = this.sql.dialect.name === 'postgres' ? '$1::text' : '$1';
     const rows = await this.sql.all<{ channel: string; line_key: string }>(
       `SELECT c.code AS channel, o.line_key FROM order_lines o JOIN channels c ON c.id = o.channel_id
-       WHERE (o.status = 'blocked' OR (o.pending IS NOT NULL AND o.updated_at < $2)) AND (${text} IS NULL OR c.code = ${text})
-       ORDER BY o.updated_at LIMIT $3`,
-      [options.channel ?? null, options.pendingBefore, options.limit],
+       WHERE o.status = 'blocked' AND (${text} IS NULL OR c.code = ${text})
+       ORDER BY o.updated_at LIMIT $2`,
+      [options.channel ?? null, options.limit],
     );
     return rows.map((row) => ({ channel: String(row.channel), lineKey: String(row.line_key) }));
   }

@@ -18,7 +18,7 @@ import {
   type WriteSet,
 } from '../../core/ledger/apply-commands.js';
 import { levelKey, type LevelState } from '../../core/ledger/level.js';
-import type { LedgerPort } from '../ledger-store.js';
+import { SideWriteConflict, type LedgerPort, type SideWrite } from '../ledger-store.js';
 import type { SqliteAvailability } from './sqlite-availability.js';
 import {
   commandLegColumns,
@@ -33,7 +33,7 @@ import {
   type ReservationRow,
   type SqlValue,
 } from '../rows.js';
-import type { SqlExecutor } from '../sql/sql-executor.js';
+import type { SqliteExecutor } from './sqlite-executor.js';
 import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
 
 /**
@@ -53,9 +53,9 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
   constructor(
     private readonly db: Database.Database,
     private readonly availability: SqliteAvailability,
-    views: SqlExecutor,
+    private readonly executor: SqliteExecutor,
   ) {
-    super(views);
+    super(executor);
   }
 
   /** Statements are prepared on first use; a migration changes the schema they were prepared on. */
@@ -154,8 +154,17 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
     items: readonly BatchItem[],
     now: EpochMs,
     newReservationId: () => string,
+    sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[],
   ): Promise<CommandAnswer[]> {
-    const run = this.db.transaction(() => this.applyBatchLocked(items, now, newReservationId));
+    const run = this.db.transaction(() => {
+      const outcome = this.applyBatchLocked(items, now, newReservationId);
+      // In the same transaction: what the commands' callers keep beside them (order lines).
+      for (const write of sideWrites?.(outcome.answers) ?? []) {
+        const changed = this.executor.runNow(write.sql, write.params);
+        if (write.expectRows !== undefined && changed !== write.expectRows) throw new SideWriteConflict(write.sql);
+      }
+      return outcome;
+    });
     try {
       const { answers, writes } = run.immediate();
       this.availability.batchCommitted(

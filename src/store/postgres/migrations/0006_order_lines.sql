@@ -1,8 +1,7 @@
 -- Channel order lines as state (src/core/orders): every fact a channel reported about a line,
 -- folded, beside the effect already applied to the ledger. The intake writes the ledger only
--- the difference between the two. `pending` holds the moves being applied (written before they
--- are submitted, so a crash replays them with the same keys); `status` 'blocked' with a reason
--- is the intake inbox.
+-- the difference between the two, in the ledger batch's own transaction (so the moves and the
+-- line are durable together or not at all); `status` 'blocked' with a reason is the intake inbox.
 CREATE TABLE order_lines (
   channel_id  BIGINT  NOT NULL REFERENCES channels (id),
   line_key    TEXT    NOT NULL,
@@ -12,7 +11,6 @@ CREATE TABLE order_lines (
   sku         TEXT,
   state       JSONB   NOT NULL,
   applied     JSONB   NOT NULL DEFAULT '{}',
-  pending     JSONB,
   seq         BIGINT  NOT NULL DEFAULT 0 CHECK (seq >= 0),
   version     BIGINT  NOT NULL DEFAULT 1 CHECK (version >= 1),
   status      TEXT    NOT NULL CHECK (status = 'open' OR status = 'closed' OR status = 'info' OR status = 'blocked'),
@@ -23,4 +21,3 @@ CREATE TABLE order_lines (
 );
 CREATE INDEX order_lines_order ON order_lines (channel_id, order_id);
 CREATE INDEX order_lines_blocked ON order_lines (updated_at) WHERE status = 'blocked';
-CREATE INDEX order_lines_pending ON order_lines (updated_at) WHERE pending IS NOT NULL;
