@@ -91,6 +91,16 @@ export interface OrderPollIntake {
   readonly pollIntervalMs: number;
   /** Poll from `cursor` (null = from the start). May throw on a cursor it cannot read. */
   pollOrders(cursor: string | null, signal?: AbortSignal): Promise<OrderPollBatch>;
+  /**
+   * Every event each of these orders holds now, read order by order (bounded by the caller):
+   * the intake asks for orders whose lines it still holds open and has not heard of for a
+   * while, so a change the change-based poll could not see (a cursor lost in a crash, a pause
+   * longer than the platform's change window) is still applied. The fold ignores what it has.
+   */
+  refreshOrders?(
+    orderIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ events: OrderLineEvent[]; error?: string }>;
 }
 
 /**

@@ -58,6 +58,14 @@ export const limits = Object.freeze({
    * flight): one fsync for many lines, each line still checked against its own row version.
    */
   orderLineWriteBatchMax: 500,
+  /**
+   * A polled channel's orders with lines still open and unchanged this long are read again in
+   * full, so a change the change-based poll missed (a cursor lost in a crash, a pause longer
+   * than the platform's change window) is still applied; at most this many orders per interval.
+   */
+  openOrderRefreshAgeMs: 60 * 60 * 1000,
+  openOrderRefreshIntervalMs: 10 * 60 * 1000,
+  openOrderRefreshBatchMax: 20,
   /** Order lines taken up per retry sweep (the inbox retry and the pending steps). */
   orderLineRetryBatchMax: 500,
   /** Pause between two retry sweeps of blocked and stale order lines. */

@@ -3,8 +3,9 @@ import { limits } from '../core/limits.js';
 import { pollsOrders, type ChannelConnector } from '../connectors/channel-connector.js';
 import type { OrderPollIntake } from '../connectors/channel-intake.js';
 import type { AvailabilityPort } from '../store/availability-store.js';
+import type { OrderLinePort } from '../store/order-lines-port.js';
 import type { OutboxPort } from '../store/outbox-port.js';
-import type { OrderIngestReport, OrderLineIntake } from './order-line-intake.js';
+import { emptyReport, type OrderIngestReport, type OrderLineIntake } from './order-line-intake.js';
 
 /** A connected channel; only those whose connector polls orders (channel-intake.ts) are polled. */
 export interface PolledChannel {
@@ -16,6 +17,7 @@ export interface OrderPollingOptions {
   store: {
     availability: Pick<AvailabilityPort, 'getChannel'>;
     outbox: Pick<OutboxPort, 'acquireLease' | 'loadCursor' | 'saveCursor'>;
+    orders: Pick<OrderLinePort, 'staleOpenOrders'>;
   };
   /** Folds order-line events into the lines' state and applies the difference. */
   orders: OrderLineIntake;
@@ -40,6 +42,8 @@ export class OrderPolling {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly polling = new Map<string, Promise<void>>();
   private stopped = true;
+  /** When each channel last read its stale open orders again, and which orders it read. */
+  private readonly refreshed = new Map<string, { at: number; orders: Map<string, number> }>();
 
   constructor(private readonly options: OrderPollingOptions) {
     for (const { channel, connector } of options.channels)
@@ -90,8 +94,48 @@ export class OrderPolling {
     const report = await this.options.orders.ingest(record, batch.events);
     await store.outbox.saveCursor(channel, batch.cursor, clock.now());
     if (batch.error) this.options.onError(channel, new Error(batch.error));
+    const refresh = await this.refreshStaleOrders(channel, polled.connector, record);
+    report.events += refresh.events;
+    report.changed += refresh.changed;
+    report.unchanged += refresh.unchanged;
+    report.info += refresh.info;
+    report.oversold += refresh.oversold;
+    report.blocked.push(...refresh.blocked);
+    report.invalid.push(...refresh.invalid);
     this.options.onOrders?.(channel, report);
     return report;
+  }
+
+  /**
+   * Orders whose lines are still open and have not changed for limits.openOrderRefreshAgeMs are
+   * read again in full (at most limits.openOrderRefreshBatchMax every
+   * limits.openOrderRefreshIntervalMs, an order not again within the age), so a shipment or a
+   * cancellation the change-based poll could not see is still applied.
+   */
+  private async refreshStaleOrders(
+    channel: string,
+    connector: ChannelConnector & OrderPollIntake,
+    record: NonNullable<Awaited<ReturnType<AvailabilityPort['getChannel']>>>,
+  ): Promise<OrderIngestReport> {
+    const empty = emptyReport();
+    if (typeof connector.refreshOrders !== 'function') return empty;
+    const now = this.options.clock.now();
+    const known = this.refreshed.get(channel) ?? { at: Number.NEGATIVE_INFINITY, orders: new Map<string, number>() };
+    if (now - known.at < limits.openOrderRefreshIntervalMs) return empty;
+    known.at = now;
+    this.refreshed.set(channel, known);
+    for (const [orderId, at] of known.orders)
+      if (now - at >= limits.openOrderRefreshAgeMs) known.orders.delete(orderId);
+    const stale = await this.options.store.orders.staleOpenOrders(channel, {
+      updatedBefore: now - limits.openOrderRefreshAgeMs,
+      limit: limits.openOrderRefreshBatchMax * 4,
+    });
+    const due = stale.filter((orderId) => !known.orders.has(orderId)).slice(0, limits.openOrderRefreshBatchMax);
+    if (due.length === 0) return empty;
+    const read = await connector.refreshOrders(due);
+    for (const orderId of due) known.orders.set(orderId, now);
+    if (read.error) this.options.onError(channel, new Error(read.error));
+    return this.options.orders.ingest(record, read.events);
   }
 
   async stop(): Promise<void> {

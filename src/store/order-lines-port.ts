@@ -57,6 +57,8 @@ export interface OrderLinePort {
     channel?: string | undefined;
     limit: number;
   }): Promise<{ channel: string; lineKey: string }[]>;
+  /** Orders of a channel with a line still open that has not changed since `updatedBefore`, oldest first. */
+  staleOpenOrders(channel: string, options: { updatedBefore: EpochMs; limit: number }): Promise<string[]>;
   /** Lines counted by status, per channel. */
   countLines(): Promise<{ channel: string; status: OrderLineStatus; lines: number }[]>;
 }

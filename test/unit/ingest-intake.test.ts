@@ -14,6 +14,7 @@ import {
   orderLineKey,
   type WebhookDelivery,
 } from '../../src/connectors/channel-intake.js';
+import { limits } from '../../src/core/limits.js';
 import type { CommandAnswer } from '../../src/core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
@@ -92,6 +93,15 @@ function fakeOrderLines(): OrderLinePort & { rows: Map<string, OrderLineRecord> 
     orderLines: async () => [],
     inbox: async () => ({ lines: [], next: null }),
     linesToRetry: async () => [],
+    staleOpenOrders: async (channelCode, options) => [
+      ...new Set(
+        [...rows.values()]
+          .filter(
+            (row) => row.channel === channelCode && row.status === 'open' && row.updatedAt < options.updatedBefore,
+          )
+          .map((row) => row.orderId),
+      ),
+    ],
     countLines: async () => [],
   };
 }
@@ -320,6 +330,47 @@ describe('OrderPolling over the port', () => {
       },
     };
   }
+
+  it('reads open orders again in full once they are stale, so a change the poll missed still lands', async () => {
+    const { store, orders } = fakeStore([channel('woo1', 'woo')]);
+    const { ledger, submitted } = fakeLedger();
+    const asked: string[][] = [];
+    const shipped: OrderLineEvent = {
+      ...ordered('9'),
+      eventId: 'shipment-1',
+      fact: { kind: 'fulfilled', quantity: 2, locationId: 'WH1', active: true, version: 1 },
+    };
+    const connector = {
+      ...pollingConnector([[ordered('9')]]),
+      refreshOrders: async (orderIds: readonly string[]) => {
+        asked.push([...orderIds]);
+        return { events: [ordered('9'), shipped] };
+      },
+    };
+    let now = clock.now();
+    const polling = new OrderPolling({
+      store,
+      orders: intakeOver(store, ledger),
+      clock: { now: () => now },
+      owner: 'p1',
+      channels: [{ channel: 'woo1', connector }],
+      onError: (_, error) => assert.fail(String(error)),
+    });
+    assert.equal((await polling.pollOnce('woo1'))?.changed, 1);
+    assert.deepEqual(asked, [], 'nothing stale yet');
+    now += limits.openOrderRefreshAgeMs + 1;
+    const later = await polling.pollOnce('woo1');
+    assert.deepEqual(asked, [['9']]);
+    assert.equal(later?.changed, 1, 'the shipment the poll never reported');
+    assert.deepEqual(
+      submitted.map((command) => command.type),
+      ['order', 'shipment'],
+    );
+    assert.equal(orders.rows.get('woo1\u0000woo:shop1:9:1')?.status, 'closed');
+    now += 1000;
+    await polling.pollOnce('woo1');
+    assert.equal(asked.length, 1, 'not again before the refresh interval');
+  });
 
   it('polls from the saved cursor, applies the events, then saves the next cursor', async () => {
     const { store, cursors } = fakeStore([channel('woo1', 'woo')]);

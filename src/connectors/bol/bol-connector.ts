@@ -2,7 +2,8 @@ import assert from 'node:assert';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
-import type { OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
+import type { OrderLineEvent, OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
+import { bolOrderItemEvents } from './bol-order-events.js';
 import { BolAuth } from './bol-auth.js';
 import { BolClient } from './bol-client.js';
 import { type BolRateRule, BolRateLimiter, bolLimits, bolRateRules } from './bol-limits.js';
@@ -88,9 +89,13 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
   private readonly limiter: BolRateLimiter;
   private readonly client: BolClient;
   private readonly poller: BolOrderPoller;
+  private readonly account: string;
+  private readonly now: () => number;
 
   constructor(config: BolConnectorConfig) {
     const now = config.clock === undefined ? () => Date.now() : () => config.clock!.now();
+    this.now = now;
+    this.account = config.account;
     this.maxBatchSize = config.maxBatchSize ?? bolLimits.pushBatchSizeMax;
     this.pushConcurrencyMax = config.pushConcurrencyMax ?? bolLimits.pushConcurrencyMax;
     this.managedByRetailer = config.managedByRetailer ?? true;
@@ -202,6 +207,32 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
   /** One bounded poll of the order changes (FBR and FBB); see bol-orders.ts. Save `cursor` after recording `events`. */
   pollOrderEvents(cursor: BolOrdersCursor, signal?: AbortSignal): Promise<BolOrdersPollResult> {
     return this.poller.pollOrderEvents(cursor, signal);
+  }
+
+  /** Every item event of these orders as bol shows them now, one detail read each (404: gone, skipped). */
+  async refreshOrders(
+    orderIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ events: OrderLineEvent[]; error?: string }> {
+    const events: OrderLineEvent[] = [];
+    for (const orderId of orderIds.slice(0, bolLimits.orderDetailsPerPollMax)) {
+      const detail = await this.client.getOrder(orderId, signal);
+      if (detail.kind === 'failed') {
+        if (detail.status === 404) continue;
+        return { events, error: detail.reason };
+      }
+      for (const item of detail.body.orderItems)
+        events.push(
+          ...bolOrderItemEvents({
+            account: this.account,
+            order: detail.body,
+            item,
+            remembered: undefined,
+            now: this.now(),
+          }).events,
+        );
+    }
+    return { events };
   }
 
   /**

@@ -203,6 +203,16 @@ export class SqlOrderLines implements OrderLinePort {
     return rows.map((row) => ({ channel: String(row.channel), lineKey: String(row.line_key) }));
   }
 
+  async staleOpenOrders(channel: string, options: { updatedBefore: number; limit: number }): Promise<string[]> {
+    const rows = await this.sql.all<{ order_id: string }>(
+      `SELECT o.order_id, min(o.updated_at) AS since FROM order_lines o JOIN channels c ON c.id = o.channel_id
+       WHERE c.code = $1 AND o.status = 'open' AND o.updated_at < $2
+       GROUP BY o.order_id ORDER BY since, o.order_id LIMIT $3`,
+      [channel, options.updatedBefore, options.limit],
+    );
+    return rows.map((row) => String(row.order_id));
+  }
+
   async countLines(): Promise<{ channel: string; status: OrderLineStatus; lines: number }[]> {
     const rows = await this.sql.all<{ channel: string; status: string; n: number }>(
       `SELECT c.code AS channel, o.status, count(*) AS n FROM order_lines o JOIN channels c ON c.id = o.channel_id
