@@ -258,6 +258,9 @@ export const ReservationView = Type.Object({
   expires_at: Nullable(Timestamp),
   created_at: Timestamp,
   resolved_at: Nullable(Timestamp),
+  channel: Type.Optional(
+    Type.String({ description: 'The channel a reservation by channel was made for; absent for one at a location' }),
+  ),
 });
 
 /** The ledger's answer to one command, exactly as stored and replayed. */
