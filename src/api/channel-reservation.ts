@@ -1,7 +1,11 @@
 import type { ChannelReserve } from '../core/ledger/command.js';
 import { channelRules } from '../core/availability/rule-set.js';
 import { limits } from '../core/limits.js';
-import type { AvailabilityPort } from '../store/availability-store.js';
+import { orderLineAccount } from '../connectors/connector-registry.js';
+import { orderLineKey } from '../connectors/channel-intake.js';
+import type { ReservationView } from '../core/ledger/command-answer.js';
+import type { CheckoutLine } from '../ingest/order-line-intake.js';
+import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
 import type { CataloguePort } from '../store/ledger-store.js';
 
 const hourMs = 3_600_000;
@@ -50,4 +54,47 @@ export async function resolveChannelReserve(
     percent += allocation?.percent ?? 0;
   }
   return { code: channelCode, locations, fence: { units, percent } };
+}
+
+/** What a commit's `order` becomes: the channel order line, or why it cannot name one. */
+export type CheckoutLineResolution =
+  | { kind: 'line'; channel: ChannelRecord; line: CheckoutLine }
+  /** The request cannot name a line (a 400 on `/order`). */
+  | { kind: 'invalid'; message: string }
+  | { kind: 'no_channel'; code: string };
+
+/**
+ * The channel order line a commit of `reservation` names with `order`: keyed from the
+ * reservation's channel, its platform and the account its connector puts in line keys, so the
+ * key is the one the channel's own events for that line will carry.
+ */
+export async function resolveCheckoutLine(
+  availability: Pick<AvailabilityPort, 'getChannel'>,
+  reservation: ReservationView,
+  order: { order_id: string; line_id: string },
+): Promise<CheckoutLineResolution> {
+  if (reservation.channel === undefined)
+    return { kind: 'invalid', message: 'only a reservation made by channel becomes a channel order line' };
+  const channel = await availability.getChannel(reservation.channel);
+  if (!channel) return { kind: 'no_channel', code: reservation.channel };
+  let account: string | null;
+  try {
+    account = orderLineAccount(channel);
+  } catch (error) {
+    return { kind: 'invalid', message: (error as Error).message };
+  }
+  if (account === null)
+    return {
+      kind: 'invalid',
+      message: `channel ${channel.code} has no connector that reports order lines, so its lines have no key`,
+    };
+  const lineKey = orderLineKey(channel.platform, account, order.order_id, order.line_id);
+  // The intake's own bound on a line key (its moves are keyed `<line key>:<step>:<index>`).
+  if (lineKey.length > limits.idempotencyKeyLengthMax - 24)
+    return { kind: 'invalid', message: `the line key ${lineKey.slice(0, 60)}... is too long` };
+  return {
+    kind: 'line',
+    channel,
+    line: { lineKey, orderId: order.order_id, lineId: order.line_id, sku: reservation.sku },
+  };
 }

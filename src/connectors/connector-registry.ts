@@ -65,3 +65,24 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
       throw new Error(`channel ${channel.code}: no connector for platform ${channel.platform} yet`);
   }
 }
+
+/**
+ * The account a channel's connector puts in its order line keys (`<platform>:<account>:...`),
+ * exactly as its intake will key the channel's own events: Shopify the shop domain, lower-cased
+ * (the webhook parser's form); bol `settings.connector.account`, else the channel's code (as
+ * connectChannel builds the connector). Null when the channel has no connector settings or its
+ * platform has no intake here: no event of it will ever name a line. Throws
+ * ConnectorSettingsError on settings that do not validate.
+ */
+export function orderLineAccount(channel: ConnectableChannel): string | null {
+  const raw = channel.settings.connector;
+  if (raw === undefined) return null;
+  switch (channel.platform) {
+    case 'bol':
+      return resolveSettings(channel.code, bolConnectorSettings, raw).account ?? channel.code;
+    case 'shopify':
+      return resolveSettings(channel.code, shopifyConnectorSettings, raw).shop_domain.toLowerCase();
+    default:
+      return null;
+  }
+}

@@ -258,6 +258,9 @@ export const ReservationView = Type.Object({
   expires_at: Nullable(Timestamp),
   created_at: Timestamp,
   resolved_at: Nullable(Timestamp),
+  channel: Type.Optional(
+    Type.String({ description: 'The channel a reservation by channel was made for; absent for one at a location' }),
+  ),
 });
 
 /** The ledger's answer to one command, exactly as stored and replayed. */
@@ -338,15 +341,34 @@ const resolutionKey = Type.Optional(
 export const CommitBody = Closed({
   key: resolutionKey,
   quantity: Type.Optional(QuantityOf('Units sold; absent = all. The rest is released.')),
+  order: Type.Optional(
+    Closed(
+      { order_id: Identifier, line_id: Identifier },
+      {
+        description:
+          "A reservation made by channel only: the channel order line the committed units become (the channel's own order id and line id). The line then holds them, so the channel's order event for it books nothing again.",
+      },
+    ),
+  ),
 });
 export type CommitBody = Static<typeof CommitBody>;
 
 export const ReleaseBody = Closed({ key: resolutionKey });
 export type ReleaseBody = Static<typeof ReleaseBody>;
 
+export const OrderLineTaken = Type.Object({
+  channel: Type.String(),
+  line_key: Type.String({ description: '`<platform>:<account>:<order id>:<line id>`' }),
+  order_id: Type.String(),
+  line_id: Type.String(),
+  status: Type.Union(['open', 'closed', 'info', 'blocked'].map((status) => Type.Literal(status))),
+  reason: Nullable(Type.String()),
+});
+
 export const ReservationResult = Type.Object({
   reservation: ReservationView,
   level: LevelView,
+  order_line: Type.Optional(OrderLineTaken),
   parts: Type.Optional(
     Type.Array(Type.Object({ reservation: ReservationView, level: LevelView }), {
       description:

@@ -141,8 +141,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthPlugin, { store: deps.store });
-  await app.register(apiPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
-  await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   const intake =
     deps.orders ??
     new OrderLineIntake({
@@ -151,6 +149,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       clock: deps.clock,
       match: storeOrderItemMatcher(deps.store.availability),
     });
+  await app.register(apiPlugin, {
+    prefix: '/v1',
+    store: deps.store,
+    ledger: deps.ledger,
+    clock: deps.clock,
+    orders: intake,
+  });
+  await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(availabilityPlugin, {
     prefix: '/v1',
     store: deps.store,

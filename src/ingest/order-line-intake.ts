@@ -5,6 +5,7 @@ import type { CommandAnswer } from '../core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
 import type { LineFactEvent, ShipmentSource } from '../core/orders/line-events.js';
 import { lineEffect, type LineEffect, type RoutingContext } from '../core/orders/line-effect.js';
+import { takeCommittedPart, type CommittedPart } from '../core/orders/line-commit.js';
 import { applyMoves, lineMoves, type LineMove } from '../core/orders/line-moves.js';
 import { emptyLineState, foldLine, lineUnits, sameLineState } from '../core/orders/line-state.js';
 import type { OrderLineEvent, OrderLineItem } from '../connectors/channel-intake.js';
@@ -192,6 +193,70 @@ export class OrderLineIntake {
       }),
     );
     return report;
+  }
+
+  /**
+   * A checkout's reservation part, committed in the ledger already, taken over by its channel
+   * order line (core/orders/line-commit.ts): the line is created if the channel has not
+   * reported it yet, and holds the part's units where the reservation held them. If the line
+   * already held units of its own (the channel's event came first), the step releases what it
+   * now holds beyond its open units, so nothing stays reserved twice. A part already taken is
+   * `unchanged`. Call it only after the commit is durable; calling it again is harmless.
+   */
+  takeCommit(channel: ChannelRecord, line: CheckoutLine, part: CommittedPart): Promise<LineOutcome> {
+    return this.serial(channel.code, line.lineKey, () => this.takeCommitNow(channel, line, part));
+  }
+
+  private async takeCommitNow(channel: ChannelRecord, line: CheckoutLine, part: CommittedPart): Promise<LineOutcome> {
+    const { store, clock } = this.deps;
+    for (let attempt = 0; attempt < moveAttemptsMax; attempt += 1) {
+      const record =
+        (await store.orders.getLine(channel.code, line.lineKey)) ??
+        this.newRecord(channel.code, {
+          lineKey: line.lineKey,
+          orderId: line.orderId,
+          lineId: line.lineId,
+          item: { externalId: '', sku: line.sku, barcode: null },
+        });
+      if (record.sku !== null && record.sku !== line.sku)
+        return {
+          kind: 'blocked',
+          lineKey: line.lineKey,
+          reason: `the order line is of ${record.sku}, the reservation of ${line.sku}: not taken over`,
+        };
+      const taken = takeCommittedPart(record.state, record.applied, part, clock.now());
+      if (taken.kind === 'known') return { kind: 'unchanged' };
+      const next: OrderLineRecord = {
+        ...record,
+        sku: line.sku,
+        state: taken.state,
+        applied: taken.applied,
+        updatedAt: clock.now(),
+      };
+      const context = await this.routingContext(channel, line.sku, await this.locationKinds()());
+      const result = lineEffect(lineUnits(taken.state, context.shipments), taken.applied, context.routing);
+      if (result.kind === 'blocked') {
+        if (!(await store.orders.saveLine({ ...next, status: 'blocked', reason: result.reason }))) continue;
+        return { kind: 'blocked', lineKey: line.lineKey, reason: result.reason };
+      }
+      // A line the marketplace fulfils holds nothing of our own stock: the part is released.
+      const target = result.kind === 'effect' ? result.effect : {};
+      const moves = lineMoves(taken.applied, target);
+      if (moves.length === 0) {
+        if (!(await store.orders.saveLine({ ...next, status: statusOf(taken.applied), reason: null }))) continue;
+        return { kind: 'changed', oversold: 0 };
+      }
+      const step: Step = {
+        number: record.seq + 1,
+        sku: line.sku,
+        pool: result.kind === 'effect' ? [...result.pool] : [],
+        moves,
+        occurredAt: clock.now(),
+      };
+      const outcome = await this.applyStep(channel, { ...next, seq: step.number }, taken.applied, target, step);
+      if (outcome !== null) return outcome;
+    }
+    throw new Error(`order line ${line.lineKey}: ${moveAttemptsMax} concurrent writers in a row; not recorded`);
   }
 
   /** Take a line up again (the inbox's retry). */
@@ -391,7 +456,10 @@ export class OrderLineIntake {
     }
   }
 
-  private newRecord(channel: string, event: OrderLineEvent): OrderLineRecord {
+  private newRecord(
+    channel: string,
+    event: Pick<OrderLineEvent, 'lineKey' | 'orderId' | 'lineId' | 'item'>,
+  ): OrderLineRecord {
     const now = this.deps.clock.now();
     return {
       channel,
@@ -449,6 +517,15 @@ interface Step {
   pool: string[];
   moves: LineMove[];
   occurredAt: number;
+}
+
+/** The channel order line a checkout's commit names, keyed as the channel's connector keys its events. */
+export interface CheckoutLine {
+  lineKey: string;
+  orderId: string;
+  lineId: string;
+  /** The reservation's variant. */
+  sku: string;
 }
 
 export type LineOutcome =

@@ -25,6 +25,7 @@ export interface ReservationRow {
   expires_at: number | null;
   created_at: number;
   resolved_at: number | null;
+  channel: string | null;
 }
 
 export function reservationFromRow(row: ReservationRow): ReservationState {
@@ -41,6 +42,7 @@ export function reservationFromRow(row: ReservationRow): ReservationState {
     expiresAt: row.expires_at,
     createdAt: row.created_at,
     resolvedAt: row.resolved_at,
+    ...(row.channel ? { channel: row.channel } : {}),
   };
 }
 
@@ -143,6 +145,7 @@ export const reservationInsertColumns = [
   'expires_at',
   'created_at',
   'resolved_at',
+  'channel',
 ] as const;
 
 export function pushReservationValues(r: ReservationState, out: SqlValue[]): void {
@@ -157,6 +160,7 @@ export function pushReservationValues(r: ReservationState, out: SqlValue[]): voi
     r.expiresAt,
     r.createdAt,
     r.resolvedAt,
+    r.channel ?? null,
   );
 }
 

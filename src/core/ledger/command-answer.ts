@@ -33,6 +33,8 @@ export interface ReservationView {
   expires_at: string | null;
   created_at: string;
   resolved_at: string | null;
+  /** The channel a reservation by channel was made for; absent for one made at a location. */
+  channel?: string;
 }
 
 /** The answer to one command, exactly as it leaves the process and as it is replayed. */
@@ -138,6 +140,7 @@ export function reservationView(reservation: ReservationState, now: EpochMs): Re
     expires_at: isoOrNull(reservation.expiresAt),
     created_at: new Date(reservation.createdAt).toISOString(),
     resolved_at: expiredLogically ? isoOrNull(reservation.expiresAt) : isoOrNull(reservation.resolvedAt),
+    ...(reservation.channel === undefined ? {} : { channel: reservation.channel }),
   };
 }
 

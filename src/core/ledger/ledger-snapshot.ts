@@ -37,6 +37,8 @@ export interface ReservationState {
   expiresAt: EpochMs | null;
   createdAt: EpochMs;
   resolvedAt: EpochMs | null;
+  /** The channel a reservation by channel was made for (each of its parts); absent at a location. */
+  channel?: string | undefined;
 }
 
 export interface PurchaseOrderLineState {

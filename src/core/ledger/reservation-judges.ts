@@ -129,6 +129,7 @@ function judgeChannelReserve(
       expiresAt: command.expiresInSeconds === undefined ? null : now + command.expiresInSeconds * 1000,
       createdAt: now,
       resolvedAt: null,
+      channel: channel.code,
     });
     const hold = leg(variant.id, location.id, deltas({ reserved: quantity }), true);
     hold.held = quantity;

@@ -24,6 +24,12 @@ export interface LineState {
   returns: Record<string, { quantity: number; locationId: string | null }>;
   /** The latest source time of any fact folded in. */
   lastEventAt: number;
+  /**
+   * Parts of a checkout's reservation by channel committed as this line, by reservation id
+   * (line-commit.ts); absent on a line no checkout committed. Not a channel fact: the fold
+   * keeps it as it is.
+   */
+  committed?: Record<string, { location: string; quantity: number }>;
 }
 
 export function emptyLineState(): LineState {
@@ -52,6 +58,7 @@ export function foldLine(state: LineState, events: readonly LineFactEvent[]): Li
     returns: { ...state.returns },
     lastEventAt: state.lastEventAt,
   };
+  if (state.committed !== undefined) next.committed = { ...state.committed };
   for (const { eventId, occurredAt, fact } of events) {
     if (occurredAt > next.lastEventAt) next.lastEventAt = occurredAt;
     switch (fact.kind) {

@@ -4,7 +4,8 @@ import type { Clock } from '../../core/clock.js';
 import type { CommandAnswer } from '../../core/ledger/apply-commands.js';
 import type { ChannelReserve, LedgerCommand, ReserveCommand } from '../../core/ledger/command.js';
 import { channelSellable } from '../../core/ledger/reservation-judges.js';
-import { resolveChannelReserve } from '../../api/channel-reservation.js';
+import { resolveChannelReserve, resolveCheckoutLine } from '../../api/channel-reservation.js';
+import type { OrderLineIntake } from '../../ingest/order-line-intake.js';
 import type { GroupCommitter } from '../../store/group-commit.js';
 import type { LedgerStore, TokenScope } from '../../store/ledger-store.js';
 import {
@@ -51,6 +52,8 @@ export interface ApiDeps {
   store: LedgerStore;
   ledger: GroupCommitter;
   clock: Clock;
+  /** The order-line intake: a commit naming its channel order line hands the units to it. */
+  orders: OrderLineIntake;
 }
 
 /**
@@ -95,7 +98,7 @@ export async function emptyBodyIsObject(request: FastifyRequest): Promise<void> 
  * The /v1 API. Each handler maps the request to the port or to ledger commands, calls it,
  * and maps the answer back; refusals become problems (errors.ts), nothing else is decided here.
  */
-export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: ApiDeps): Promise<void> {
+export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, orders }: ApiDeps): Promise<void> {
   guardWithBearerAuth(app, store.tokens);
 
   async function submitOne(command: LedgerCommand): Promise<CommandAnswer> {
@@ -341,14 +344,60 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock }: 
         'write',
         'reservations',
         'Commit a reservation, fully or partly (the rest is released)',
-        { params: IdParams, body: CommitBody, response: { 200: ReservationResult } },
+        {
+          description:
+            "With `order` (a reservation made by channel only), the committed units become that channel order line once the commit is durable: the line holds them where the reservation held them, so the channel's own order event for the line books nothing again, and its cancellation or fulfilment releases or ships them. Each part of a split reservation is committed with the same `order`; a replay changes nothing. A line the channel reported first gives up its own units for the committed ones (`order_line` says how the line stands).",
+          params: IdParams,
+          body: CommitBody,
+          response: { 200: ReservationResult },
+        },
         [404, 409, 413, 422],
       ),
       preValidation: emptyBodyIsObject,
     },
     async (request, reply) => {
-      refuseReservedKeys([{ path: '/key', key: request.body.key }]);
-      return reservationResult(reply, await submitOne(commitCommand(request.params.id, request.body)), 200);
+      const { id } = request.params;
+      const body = request.body;
+      refuseReservedKeys([{ path: '/key', key: body.key }]);
+      let checkout: Extract<Awaited<ReturnType<typeof resolveCheckoutLine>>, { kind: 'line' }> | undefined;
+      if (body.order !== undefined) {
+        // Checked before the commit: a request that cannot name its line changes nothing.
+        const reservation = await store.ledger.getReservation(id, clock.now());
+        if (!reservation) throw notFound('ONH_ERR_RESERVATION_NOT_FOUND', `reservation ${id}`);
+        const resolved = await resolveCheckoutLine(store.availability, reservation, body.order);
+        if (resolved.kind === 'no_channel')
+          throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${resolved.code}`);
+        if (resolved.kind === 'invalid')
+          throw new ProblemError('ONH_ERR_VALIDATION', resolved.message, {
+            errors: [{ path: '/order', message: resolved.message }],
+          });
+        checkout = resolved;
+      }
+      const result: ReturnType<typeof reservationResult> & { order_line?: unknown } = reservationResult(
+        reply,
+        await submitOne(commitCommand(id, body)),
+        200,
+      );
+      if (checkout) {
+        // The commit is durable: the line takes its units over. A retry replays the commit and
+        // takes them again, which changes nothing once they are taken.
+        const { channel, line } = checkout;
+        await orders.takeCommit(channel, line, {
+          reservationId: result.reservation.id,
+          location: result.reservation.location,
+          quantity: result.reservation.committed_quantity,
+        });
+        const record = await store.orders.getLine(channel.code, line.lineKey);
+        result.order_line = {
+          channel: channel.code,
+          line_key: line.lineKey,
+          order_id: line.orderId,
+          line_id: line.lineId,
+          status: record?.status ?? 'blocked',
+          reason: record === null ? 'not recorded' : record.reason,
+        };
+      }
+      return result;
     },
   );
 

@@ -123,8 +123,8 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
          VALUES ${Array.from({ length: insertChunkRows }, () => `(${Array.from({ length: 29 }, () => '?').join(', ')})`).join(', ')}`,
       ),
       insertReservationsChunk: db.prepare(
-        `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, expires_at, created_at, resolved_at)
-         VALUES ${Array.from({ length: insertChunkRows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, expires_at, created_at, resolved_at, channel)
+         VALUES ${Array.from({ length: insertChunkRows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
       ),
       commandLeg: db.prepare<[string], CommandLegRow>(`${commandLegSelect} WHERE m.command_key = ?`),
       commandLegsChunk: db.prepare<string[], CommandLegRow>(
@@ -138,8 +138,8 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
          VALUES ${Array.from({ length: insertChunkRows }, () => '(?, ?, ?, ?)').join(', ')}`,
       ),
       insertReservation: db.prepare(
-        `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, expires_at, created_at, resolved_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO reservations (id, key, variant_id, location_id, quantity, committed_quantity, status, expires_at, created_at, resolved_at, channel)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateReservation: db.prepare(
         'UPDATE reservations SET committed_quantity = ?, status = ?, resolved_at = ? WHERE id = ?',

@@ -39,6 +39,9 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
         )
         .all();
     const objectsBefore = schemaObjects();
+    // Today's store writes a reservation's channel (added by 0008): give the 0004 table that
+    // column so the store can write the rows 0005 must keep (0005 drops it, 0008 adds it back).
+    old.exec('ALTER TABLE reservations ADD COLUMN channel TEXT');
 
     const store = new SqliteStore({ filename });
     await store.catalogue.upsertLocations(
