@@ -171,7 +171,7 @@ export async function startDemoChannels(
   ]);
   if (shopAlive && bolAlive)
     return idle(
-      `simulators of another onhand process on this database in use (Shopify shop at ${String(connectorOf(shopChannel)?.base_url)}, Bol.com account at ${String(connectorOf(bolChannel)?.base_url)}); its orders arrive here too`,
+      `simulators of another onhand process on this database in use (Shopify shop at ${String(connectorOf(shopChannel)?.base_url)}, Bol.com account at ${String(connectorOf(bolChannel)?.base_url)}): that process runs the simulated orders`,
     );
 
   const startedAt = clock.now();
