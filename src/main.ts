@@ -97,7 +97,12 @@ export async function serve(config: Config): Promise<void> {
   sweeper.start();
 
   // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.
-  const demoChannels = demo ? await demo.startDemoChannels(store, ledger, systemClock, address) : undefined;
+  const demoChannels = demo
+    ? await demo.startDemoChannels(store, ledger, systemClock, address, {
+        ids: randomIds,
+        onError: (error) => logger.warn({ err: error }, 'demo order failed'),
+      })
+    : undefined;
   const runtimes: ChannelRuntime[] = [];
   for (const channel of await store.availability.listChannels()) {
     try {
@@ -145,7 +150,7 @@ export async function serve(config: Config): Promise<void> {
     `  API      ${address}/v1`,
     `  API docs ${address}/docs`,
     `  channels ${runtimes.map((runtime) => runtime.channel).join(', ') || 'none connected (add settings.connector to a channel)'}`,
-    ...(demoChannels ? [`  demo     simulated ${demoChannels.describe()}; orders arrive every few seconds`] : []),
+    ...(demoChannels ? [`  demo     ${demoChannels.describe()}`] : []),
   ];
   if (bootstrapToken) {
     lines.push(

@@ -37,6 +37,12 @@ export interface BolSimulatorOptions {
   propagationDelayMs?: number;
   /** A request arriving this soon after a 429 is not a Retry-After violation (it was in flight). @default 250 */
   retryAfterGraceMs?: number;
+  /**
+   * Sequence number of the first order and order item: order ids and order item ids count up
+   * from it. A simulator started again on the same onhand database passes a later value (e.g.
+   * the start time in ms), so its orders never reuse an earlier run's ids. At most 10^15. @default 1
+   */
+  firstId?: number;
   /** Seed of the PRNG behind `serverErrorRate`. @default 1 */
   seed?: number;
   /** @default Date.now */

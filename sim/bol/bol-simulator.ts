@@ -99,7 +99,7 @@ export class BolSimulator {
     const counters = () => this.counters;
     const orders = new Map<string, SimOrder>();
     this.offers = new OfferCatalogue(orders, options.propagationDelayMs ?? 0, this.now, counters);
-    this.orders = new OrderBook(orders, this.offers, this.now, faults, counters);
+    this.orders = new OrderBook(orders, this.offers, this.now, faults, counters, options.firstId);
     this.auth = new TokenIssuer({
       clients: options.clients ?? [{ clientId: 'onhand-sim', clientSecret: 'onhand-sim-secret' }],
       tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 299,

@@ -7,6 +7,9 @@ type ReducedOrders = RetailerV10['schemas']['ReducedOrders'];
 type ReducedOrder = RetailerV10['schemas']['ReducedOrder'];
 type Order = RetailerV10['schemas']['Order'];
 
+/** The highest `firstId` (BolSimulatorOptions): order ids stay short, order item ids a safe integer. */
+export const maxFirstId = 1_000_000_000_000_000;
+
 /** Orders per page of `GET /retailer/orders` (docs/channels/bol.md, Orders in: polling). */
 const ordersPageSize = 50;
 
@@ -66,7 +69,12 @@ export class OrderBook {
     private readonly now: () => number,
     private readonly faults: () => BolSimulatorFaults,
     private readonly counters: () => BolSimulatorStats,
-  ) {}
+    firstId = 1,
+  ) {
+    if (!Number.isSafeInteger(firstId) || firstId < 1 || firstId > maxFirstId)
+      throw new Error(`firstId must be a whole number from 1 to ${maxFirstId}`);
+    this.orderSequence = this.orderItemSequence = firstId - 1;
+  }
 
   get(orderId: string): SimOrder | undefined {
     return this.orders.get(orderId);

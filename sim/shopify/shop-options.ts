@@ -32,6 +32,13 @@ export interface ShopifySimulatorOptions {
   scheduler?: WebhookScheduler;
   /** How long an idempotency key is remembered. @default 24 h [unverified] */
   idempotencyRetentionMs?: number;
+  /**
+   * First id the shop hands out to what is created after its locations (items, orders, lines,
+   * fulfilments, refunds); the locations created with the shop keep their ids. A shop started
+   * again on the same onhand database passes a later value (e.g. the start time in ms), so its
+   * orders never reuse an earlier run's ids. At most 10^15. @default 1 (after the locations)
+   */
+  firstId?: number;
   /** Seed of the fault dice. @default 1 */
   seed?: number;
   /** Monotonic ms for the bucket. @default performance.now */

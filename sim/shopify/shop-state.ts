@@ -78,6 +78,9 @@ export interface LevelWrite {
 
 export class SimulatorError extends Error {}
 
+/** The highest `firstId`: every id type's base plus it stays a 16-digit id (numericId) and a safe integer. */
+export const maxFirstId = 1_000_000_000_000_000;
+
 export const gid = (type: string, id: number) => `gid://shopify/${type}/${id}`;
 
 export function numericId(value: unknown, type: string): number | null {
@@ -109,6 +112,17 @@ export class ShopState {
   /** One counter for every id the shop hands out, so ids never collide across types. */
   nextId(): number {
     return this.#nextId++;
+  }
+
+  /**
+   * Ids handed out from now on start at `first` (never lower than the next one). A shop started
+   * again with a later `first` gives its new orders, lines, fulfilments and refunds ids the
+   * earlier run never gave, while the locations created with the shop keep theirs.
+   */
+  skipIdsTo(first: number): void {
+    if (!Number.isSafeInteger(first) || first < 1 || first > maxFirstId)
+      throw new SimulatorError(`firstId must be a whole number from 1 to ${maxFirstId}`);
+    this.#nextId = Math.max(this.#nextId, first);
   }
 
   addLocation(name = `Location ${this.locations.size + 1}`): string {

@@ -155,11 +155,11 @@ export class ShopifySimulator {
     this.events = this.#webhooks.events;
     this.defaultLocationId = this.#shop.defaultLocationId;
     for (const name of options.locations ?? []) this.#shop.addLocation(name);
+    if (options.firstId !== undefined) this.#shop.skipIdsTo(options.firstId);
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
 
-  /** Listen on 127.0.0.1, a free port; returns the base URL (e.g. http://127.0.0.1:43121). */
   /** Listen on 127.0.0.1, a free port; returns the base URL (e.g. http://127.0.0.1:43121). */
   async start(): Promise<string> {
     if (this.#url) return this.#url;

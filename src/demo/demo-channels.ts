@@ -1,23 +1,63 @@
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
+import { mulberry32 } from '../../sim/prng.js';
 import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
+import type { Clock, IdSource } from '../core/clock.js';
 import type { ChannelRecord } from '../store/availability-store.js';
-import type { Clock } from '../core/clock.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { LedgerStore } from '../store/ledger-store.js';
+import { DemoOrderFlow, type DemoOrderCounts } from './demo-orders.js';
 
 /**
  * `onhand serve --demo`: a simulated Shopify shop and a simulated Bol.com account on loopback,
- * wired as the demo `shop` and `bol` channels' connectors (items and offers seeded for every
- * listing; Shopify's signed webhooks delivered to this server), and a trickle of simulated
- * orders on both, so a newcomer watches orders arrive and stock propagate without any account.
- * Plain `onhand serve` starts none of this.
+ * wired as the demo `shop` and `bol` channels' connectors, and a trickle of simulated orders on
+ * both (demo-orders.ts), so a newcomer watches orders arrive and stock propagate without any
+ * account. Plain `onhand serve` starts none of this.
+ *
+ * - The shop has three locations, mapped to the demo's (`settings.orders.locationMap`): its main
+ *   one (the connector's `location_id`) to WH-AMS, "Utrecht store" to STORE-UTR, "Rotterdam 3PL"
+ *   to WH-RTM. Their ids are the same in every run.
+ * - The simulators start showing what onhand last computed for each listing, as a real shop
+ *   would still show it after onhand restarts, and hand out order ids from the start time in ms
+ *   (`firstId`), so a run never reuses an earlier run's order ids on the same database.
+ * - Each run's simulators get their own credentials (stored in the connector settings). A second
+ *   demo process on the same database first asks the stored simulators, with those credentials
+ *   and on loopback only, whether they still answer: if both do, it keeps the connector settings
+ *   and starts no simulators and no trickle of its own (the first process runs them); if not
+ *   (that process is gone), it starts its own and rewrites the settings.
+ * - A channel connected to something other than a simulator on loopback (a real shop) is left
+ *   alone: the demo then starts no simulators at all.
  */
 export interface DemoChannels {
+  /** One line for the start banner. */
   describe(): string;
+  /** Whether this process runs the simulators (false: another process's are in use, or none). */
+  readonly running: boolean;
+  /** One shopper's action now (what the trickle does every `orderIntervalMs`); nothing when not running. */
+  step(): Promise<void>;
+  readonly counts: DemoOrderCounts | null;
+  /** This process's simulators, for tests; null when not running. */
+  readonly simulators: { shopify: ShopifySimulator; bol: BolSimulator } | null;
   stop(): Promise<void>;
 }
 
-async function externalIds(store: LedgerStore, channel: string): Promise<{ externalId: string; sku: string }[]> {
+export interface DemoChannelOptions {
+  /** Source of each run's simulator credentials. */
+  ids: IdSource;
+  /** Time between two shopper actions; 0 = no timer (a test calls `step()`). @default 3000 */
+  orderIntervalMs?: number;
+  /** Seed of the shoppers' choices. @default the start time */
+  seed?: number;
+  /** How long a stored simulator may take to answer the probe. @default 1000 */
+  probeTimeoutMs?: number;
+  /** A shopper's action failed (the trickle carries on). */
+  onError?: (error: unknown) => void;
+}
+
+const shopifyApiVersion = '2026-04';
+const webhookSecret = 'simulator-app-secret';
+const bolClientId = 'onhand-sim';
+
+async function listingsOf(store: LedgerStore, channel: string): Promise<{ externalId: string; sku: string }[]> {
   const out: { externalId: string; sku: string }[] = [];
   for (let after: string | undefined; ; ) {
     const page = await store.availability.listListings({ channel, afterId: after, limit: 500 });
@@ -27,14 +67,86 @@ async function externalIds(store: LedgerStore, channel: string): Promise<{ exter
   }
 }
 
-function withConnector(channel: ChannelRecord, connector: Record<string, unknown>) {
+/** What onhand last computed for every listing of the demo channels, by channel and external id. */
+async function storedQuantities(store: LedgerStore, skus: Iterable<string>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const sku of new Set(skus))
+    for (const listing of (await store.availability.getAvailability(sku)) ?? [])
+      out.set(`${listing.channel}\u0000${listing.externalId}`, Math.max(0, listing.quantity));
+  return out;
+}
+
+function connectorOf(channel: ChannelRecord): Record<string, unknown> | null {
+  const connector = channel.settings.connector;
+  return connector !== null && typeof connector === 'object' ? (connector as Record<string, unknown>) : null;
+}
+
+function loopbackUrl(value: unknown): URL | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** No connector, or one whose base URL is on loopback: the demo's to manage. */
+function demoManaged(channel: ChannelRecord): boolean {
+  const connector = connectorOf(channel);
+  return connector === null || loopbackUrl(connector.base_url) !== null;
+}
+
+async function answers(url: URL, init: RequestInit, timeoutMs: number): Promise<unknown> {
+  try {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status !== 200) return null;
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+/** The stored Shopify simulator answers with the stored token and knows the channel's first item. */
+async function shopifyAnswers(channel: ChannelRecord, itemId: string | undefined, timeoutMs: number) {
+  const connector = connectorOf(channel);
+  const base = loopbackUrl(connector?.base_url);
+  if (base === null || itemId === undefined || typeof connector?.access_token !== 'string') return false;
+  const body = (await answers(
+    new URL(`/admin/api/${shopifyApiVersion}/graphql.json`, base),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-shopify-access-token': connector.access_token },
+      body: JSON.stringify({ query: 'query($id: ID!) { inventoryItem(id: $id) { id } }', variables: { id: itemId } }),
+    },
+    timeoutMs,
+  )) as { data?: { inventoryItem?: { id?: unknown } | null } } | null;
+  return body?.data?.inventoryItem?.id === itemId;
+}
+
+/** The stored Bol.com simulator issues a token for the stored client credentials. */
+async function bolAnswers(channel: ChannelRecord, timeoutMs: number) {
+  const connector = connectorOf(channel);
+  const tokenUrl = loopbackUrl(connector?.token_url);
+  if (tokenUrl === null || loopbackUrl(connector?.base_url) === null) return false;
+  tokenUrl.searchParams.set('grant_type', 'client_credentials');
+  const basic = Buffer.from(`${String(connector?.client_id)}:${String(connector?.client_secret)}`).toString('base64');
+  const body = (await answers(
+    tokenUrl,
+    { method: 'POST', headers: { authorization: `Basic ${basic}`, accept: 'application/json' } },
+    timeoutMs,
+  )) as { access_token?: unknown } | null;
+  return typeof body?.access_token === 'string';
+}
+
+function idle(describe: string): DemoChannels {
   return {
-    code: channel.code,
-    name: channel.name,
-    platform: channel.platform,
-    locations: channel.locations,
-    pushLatencyP95Ms: channel.pushLatencyP95Ms,
-    settings: { ...channel.settings, connector },
+    describe: () => describe,
+    running: false,
+    step: async () => undefined,
+    counts: null,
+    simulators: null,
+    stop: async () => undefined,
   };
 }
 
@@ -43,67 +155,136 @@ export async function startDemoChannels(
   _ledger: GroupCommitter,
   clock: Clock,
   serverUrl: string,
+  options: DemoChannelOptions,
 ): Promise<DemoChannels | undefined> {
-  const channel = await store.availability.getChannel('bol');
+  const bolChannel = await store.availability.getChannel('bol');
   const shopChannel = await store.availability.getChannel('shop');
-  if (!channel || !shopChannel) return undefined;
-  const sim = new BolSimulator();
-  const url = await sim.start();
-  const offerIds = (await externalIds(store, 'bol')).map(({ externalId }) =>
-    sim.seedOffer({ offerId: externalId, amount: 0 }),
+  if (!bolChannel || !shopChannel) return undefined;
+  if (!demoManaged(bolChannel) || !demoManaged(shopChannel))
+    return idle('no simulators: a demo channel is connected to a real account');
+  const shopListings = await listingsOf(store, 'shop');
+  const bolListings = await listingsOf(store, 'bol');
+  const timeoutMs = options.probeTimeoutMs ?? 1000;
+  const [shopAlive, bolAlive] = await Promise.all([
+    shopifyAnswers(shopChannel, shopListings[0]?.externalId, timeoutMs),
+    bolAnswers(bolChannel, timeoutMs),
+  ]);
+  if (shopAlive && bolAlive)
+    return idle(
+      `simulators of another onhand process on this database in use (Shopify shop at ${String(connectorOf(shopChannel)?.base_url)}, Bol.com account at ${String(connectorOf(bolChannel)?.base_url)}): that process runs the simulated orders`,
+    );
+
+  const startedAt = clock.now();
+  const quantities = await storedQuantities(
+    store,
+    [...shopListings, ...bolListings].map((listing) => listing.sku),
   );
-  const shopify = new ShopifySimulator({ webhookUrl: `${serverUrl}/webhooks/shopify/${shopChannel.code}` });
+  const bolSecret = options.ids.next('simsecret');
+  const bol = new BolSimulator({
+    clients: [{ clientId: bolClientId, clientSecret: bolSecret }],
+    firstId: startedAt,
+    now: () => clock.now(),
+  });
+  const bolUrl = await bol.start();
+  const offers = bolListings.map(({ externalId }) =>
+    bol.seedOffer({ offerId: externalId, amount: quantities.get(`bol\u0000${externalId}`) ?? 0 }),
+  );
+  const shopify = new ShopifySimulator({
+    webhookUrl: `${serverUrl}/webhooks/shopify/${shopChannel.code}`,
+    accessToken: options.ids.next('shpat'),
+    appSecret: webhookSecret,
+    locations: ['Utrecht store', 'Rotterdam 3PL'],
+    firstId: startedAt,
+    wallNow: () => clock.now(),
+  });
+  const [main, storeLocation, rtm] = shopify.locationIds as [string, string, string];
   const shopifyUrl = await shopify.start();
-  const items = (await externalIds(store, 'shop')).map(
-    ({ externalId, sku }) => shopify.addItem({ sku, inventoryItemId: externalId }).inventoryItemId,
-  );
+  const items = shopListings.map(({ externalId, sku }) => ({
+    sku,
+    inventoryItemId: shopify.addItem({
+      sku,
+      inventoryItemId: externalId,
+      levels: { [main]: quantities.get(`shop\u0000${externalId}`) ?? 0, [storeLocation]: 0, [rtm]: 0 },
+    }).inventoryItemId,
+  }));
+  const orders = shopChannel.settings.orders;
   await store.availability.upsertChannels(
     [
-      withConnector(channel, {
-        client_id: 'onhand-sim',
-        client_secret: 'onhand-sim-secret',
-        base_url: url,
-        token_url: sim.tokenUrl,
-        account: 'demo',
-        poll_interval_ms: 2000,
-      }),
-      withConnector(shopChannel, {
-        shop_domain: shopify.shopDomain,
-        access_token: shopify.accessToken,
-        location_id: shopify.defaultLocationId,
-        webhook_secret: 'simulator-app-secret',
-        base_url: shopifyUrl,
-      }),
+      {
+        code: bolChannel.code,
+        name: bolChannel.name,
+        platform: bolChannel.platform,
+        locations: bolChannel.locations,
+        pushLatencyP95Ms: bolChannel.pushLatencyP95Ms,
+        settings: {
+          ...bolChannel.settings,
+          connector: {
+            client_id: bolClientId,
+            client_secret: bolSecret,
+            base_url: bolUrl,
+            token_url: bol.tokenUrl,
+            account: 'demo',
+            poll_interval_ms: 2000,
+          },
+        },
+      },
+      {
+        code: shopChannel.code,
+        name: shopChannel.name,
+        platform: shopChannel.platform,
+        locations: shopChannel.locations,
+        pushLatencyP95Ms: shopChannel.pushLatencyP95Ms,
+        settings: {
+          ...shopChannel.settings,
+          connector: {
+            shop_domain: shopify.shopDomain,
+            access_token: shopify.accessToken,
+            location_id: main,
+            webhook_secret: webhookSecret,
+            base_url: shopifyUrl,
+          },
+          orders: {
+            ...(orders !== null && typeof orders === 'object' ? orders : {}),
+            locationMap: { [main]: 'WH-AMS', [storeLocation]: 'STORE-UTR', [rtm]: 'WH-RTM' },
+          },
+        },
+      },
     ],
     clock.now(),
   );
-  // A shopper buys one unit of something Bol.com shows in stock, every ~3 s.
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed / 2_147_483_648;
+
+  const flow = new DemoOrderFlow({
+    shopify,
+    bol,
+    locations: { main, store: storeLocation, rtm },
+    items,
+    offers,
+    ledger: store.ledger,
+    orderLines: (orderId) => store.orders.orderLines(shopChannel.code, orderId),
+    clock,
+    random: mulberry32(options.seed ?? startedAt % 2_147_483_647),
+  });
+  // One action at a time: a step that outlasts the interval delays the next.
+  let running: Promise<void> = Promise.resolve();
+  const step = () => {
+    running = running.then(() => flow.step()).catch((error: unknown) => options.onError?.(error));
+    return running;
   };
-  let turn = 0;
-  const timer = setInterval(() => {
-    turn += 1;
-    if (turn % 2 === 0) {
-      const inStock = offerIds.filter((offerId) => sim.offerState(offerId).amount > 0);
-      const offerId = inStock[Math.floor(random() * inStock.length)];
-      if (offerId !== undefined) sim.createOrder({ items: [{ offerId, quantity: 1 }] });
-    } else {
-      const inStock = items.filter((item) => (shopify.available(item) ?? 0) > 0);
-      const item = inStock[Math.floor(random() * inStock.length)];
-      if (item !== undefined) shopify.createOrder({ lines: [{ inventoryItemId: item, quantity: 1 }] });
-    }
-  }, 3000);
-  timer.unref();
+  const intervalMs = options.orderIntervalMs ?? 3000;
+  const timer = intervalMs > 0 ? setInterval(() => void step(), intervalMs) : undefined;
+  timer?.unref();
   return {
     describe: () =>
-      `Shopify shop at ${shopifyUrl} (${items.length} items) and Bol.com account at ${url} (${offerIds.length} offers)`,
+      `simulated Shopify shop at ${shopifyUrl} (${items.length} items, 3 locations) and Bol.com account at ${bolUrl} (${offers.length} offers)${intervalMs > 0 ? '; orders arrive every few seconds' : ''}`,
+    running: true,
+    step,
+    counts: flow.counts,
+    simulators: { shopify, bol },
     stop: async () => {
       clearInterval(timer);
+      await running;
       await shopify.stop();
-      await sim.stop();
+      await bol.stop();
     },
   };
 }
