@@ -39,7 +39,7 @@ export interface DemoOrderFlowDeps {
   offers: readonly string[];
   ledger: Pick<LedgerPort, 'getStock'>;
   /** The `shop` channel's lines of an order (its numeric id), as onhand applied them. */
-  orderLines: (orderId: string) => Promise<Pick<OrderLineRecord, 'lineId' | 'applied' | 'pending'>[]>;
+  orderLines: (orderId: string) => Promise<Pick<OrderLineRecord, 'lineId' | 'applied'>[]>;
   clock: Clock;
   random: () => number;
 }
@@ -182,7 +182,7 @@ export class DemoOrderFlow {
     const records = await this.deps.orderLines(order.orderId.slice(order.orderId.lastIndexOf('/') + 1));
     const held = order.lines.map((line) => {
       const record = records.find((candidate) => line.lineItemId.endsWith(`/${candidate.lineId}`));
-      if (record === undefined || record.pending !== null) return null;
+      if (record === undefined) return null;
       return Object.entries(record.applied).filter(([, effect]) => effect.reserved > 0);
     });
     if (held.some((entry) => entry === null)) return;

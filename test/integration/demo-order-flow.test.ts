@@ -184,7 +184,7 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       }
       skew += 60_000;
       await first.polling.pollOnce('bol');
-      await first.orders.retryDue({ pendingOlderThanMs: 0 });
+      await first.orders.retryDue();
       await first.drain();
       assert.deepEqual(await test.store.outbox.listDeadLetters({ limit: 10 }), [], 'every push was taken');
       const counts = first.demo.counts!;
