@@ -12,17 +12,12 @@
  *   --commands 200000 --clients 2000]
  * Prints one JSON line per scenario, then a table. Never asserts timings.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { openBenchStore, percentile } from './support/bench-store.js';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
 import { limits } from '../src/core/limits.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
-import type { LedgerStore } from '../src/store/ledger-store.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import { createTestDatabase } from '../test/support/stores.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,42 +43,8 @@ const totalCommands = Number(values.commands);
 const clients = Number(values.clients);
 const spreadVariants = Number(values.variants);
 
-interface Opened {
-  store: LedgerStore;
-  cleanup: () => Promise<void>;
-}
-
-async function open(engine: string): Promise<Opened> {
-  if (engine === 'sqlite') {
-    const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
-    const store = new SqliteStore({ filename: join(directory, 'bench.db') });
-    await store.migrate();
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        rmSync(directory, { recursive: true, force: true });
-      },
-    };
-  }
-  const database = await createTestDatabase();
-  const store = new PostgresStore({ connectionString: database.url, poolSize: 4 });
-  await store.migrate();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await database.drop();
-    },
-  };
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
-  const { store, cleanup } = await open(engine);
+  const { store, cleanup } = await openBenchStore(engine);
   const variantCount = shape === 'hot' ? 1 : spreadVariants;
   await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], 1);
   for (let start = 0; start < variantCount; start += 1000) {

@@ -14,18 +14,12 @@
  * Usage: npm run bench:orders [-- --stores sqlite,postgres --lines 20000 --clients 64 --events 1]
  * Prints one JSON line per scenario, then a table. Never asserts timings.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { openBenchStore, percentile } from './support/bench-store.js';
 import type { OrderLineEvent } from '../src/connectors/channel-intake.js';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
 import { OrderLineIntake } from '../src/ingest/order-line-intake.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
-import type { LedgerStore } from '../src/store/ledger-store.js';
-import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import { createTestDatabase } from '../test/support/stores.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,37 +35,8 @@ const clients = Math.min(10_000, Number(values.clients));
 const variantCount = Math.min(100_000, Number(values.variants));
 const eventsPerLine = Number(values.events) === 3 ? 3 : 1;
 
-async function open(engine: string): Promise<{ store: LedgerStore; cleanup: () => Promise<void> }> {
-  if (engine === 'sqlite') {
-    const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
-    const store = new SqliteStore({ filename: join(directory, 'bench.db') });
-    await store.migrate();
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        rmSync(directory, { recursive: true, force: true });
-      },
-    };
-  }
-  const database = await createTestDatabase();
-  const store = new PostgresStore({ connectionString: database.url, poolSize: 4 });
-  await store.migrate();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await database.drop();
-    },
-  };
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function scenario(engine: string, mode: 'ledger' | 'intake') {
-  const { store, cleanup } = await open(engine);
+  const { store, cleanup } = await openBenchStore(engine);
   const clock = { now: () => Date.now() };
   let ids = 0;
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
