@@ -59,7 +59,7 @@ export type OrderItemMatcher = (channel: string, item: OrderLineItem) => Promise
 export interface OrderLineIntakeDeps {
   store: {
     orders: OrderLinePort;
-    ledger: Pick<LedgerPort, 'getStock'>;
+    ledger: Pick<LedgerPort, 'getStock' | 'availableByLocation'>;
     catalogue: Pick<CataloguePort, 'listLocations'>;
     availability: Pick<AvailabilityPort, 'getChannel'>;
   };
@@ -487,8 +487,12 @@ export class OrderLineIntake {
     const settings = channelOrderSettings(channel);
     const pool = channel.locations.filter((code) => kind.get(code) !== 'marketplace_fulfilment');
     const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
-    const stock = await this.deps.store.ledger.getStock(sku, this.deps.clock.now());
-    const available = new Map((stock?.locations ?? []).map((level) => [level.location, level.available]));
+    const now = this.deps.clock.now();
+    const available =
+      (await this.deps.store.ledger.availableByLocation(sku, now)) ??
+      new Map(
+        ((await this.deps.store.ledger.getStock(sku, now))?.locations ?? []).map((l) => [l.location, l.available]),
+      );
     // The connector's own location, as its settings store it (`location_id`, a gid or its id).
     const connector = channel.settings.connector as { location_id?: unknown } | undefined;
     const own = typeof connector?.location_id === 'string' ? connector.location_id : null;

@@ -227,6 +227,8 @@ export interface LedgerPort {
   ): Promise<CommandAnswer[]>;
   /** Stock of a variant per location and in total; available counts expired holds as released. */
   getStock(sku: string, now: EpochMs): Promise<StockView | null>;
+  /** Available units of a plain variant per location, in one query; null for a bundle or an unknown sku. */
+  availableByLocation(sku: string, now: EpochMs): Promise<Map<string, number> | null>;
   /** History of a variant, newest first. */
   listMovements(
     sku: string,

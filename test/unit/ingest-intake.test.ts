@@ -131,7 +131,7 @@ function fakeStore(channels: ChannelRecord[]) {
     listLocations: async () => [{ code: 'WH1', name: 'Main', kind: 'warehouse' }] as LocationRecord[],
   };
   // No stock known: routing takes the channel's first location, the ledger judges.
-  const ledger = { getStock: async () => null };
+  const ledger = { getStock: async () => null, availableByLocation: async () => null };
   return { store: { availability, outbox, orders, catalogue, ledger }, notices, cursors, orders };
 }
 
