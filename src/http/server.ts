@@ -14,6 +14,7 @@ import { collectQueryNames, guardRequestText, logRedactPaths, requestSerializer 
 import { apiPlugin } from './plugins/api.js';
 import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
+import { kpiPlugin } from './plugins/kpis.js';
 import { syncPlugin } from './plugins/sync.js';
 import { ordersPlugin } from './plugins/orders.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
@@ -157,6 +158,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     orders: intake,
   });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(availabilityPlugin, {
     prefix: '/v1',
     store: deps.store,
