@@ -42,6 +42,10 @@ export function buildCli(runtime: CliRuntime): Command {
     .option('--port <port>', 'port to listen on (env ONHAND_PORT)', integer('--port'))
     .option('--demo', 'load the demo catalogue into an empty database')
     .option(
+      '--metrics-listen <host:port>',
+      'serve /metrics on this address, without a token, instead of on the API with a read token (env ONHAND_METRICS_LISTEN)',
+    )
+    .option(
       '--allow-async-commit',
       'start even if PostgreSQL synchronous_commit is off (acknowledged commands may be lost)',
     )

@@ -35,7 +35,19 @@ export interface Kpis {
   channels: ChannelKpis[];
 }
 
+/** How a channel stands now: what waits to be pushed, what gave up, what waits in the intake inbox. */
+export interface ChannelStanding {
+  channel: string;
+  platform: string;
+  queueDepth: number;
+  oldestPendingAgeMs: number | null;
+  deadLetters: number;
+  inbox: number;
+}
+
 /** The KPI slice (`store.kpis`): read-only figures over a window, for `GET /v1/kpis` and `onhand kpis`. */
 export interface KpiPort {
   kpis(window: { from: EpochMs; to: EpochMs }): Promise<Kpis>;
+  /** Per channel, as it stands at `now` (the gauges of /metrics): a few counts, no window scan. */
+  standing(now: EpochMs): Promise<ChannelStanding[]>;
 }

@@ -56,6 +56,11 @@ export interface ChannelDispatcherOptions {
    */
   claimsInFlightMax?: number;
   onError?: (error: unknown) => void;
+  /**
+   * Told of every recorded answer (metrics): its status, and for an acknowledged push the time
+   * from the oldest unacknowledged commit to now, as the push-latency samples measure it.
+   */
+  onResult?: (status: DispatchResult['status'], latencyMs: number | null) => void;
 }
 
 export class ChannelDispatcher {
@@ -107,7 +112,8 @@ export class ChannelDispatcher {
         const chunk = rows.slice(start, start + connector.maxBatchSize);
         const outcomes = await this.push(chunk);
         const results = chunk.map((row, index) => this.result(row, outcomes[index]!));
-        const recorded = await outbox.recordResults(channel, epoch, results, clock.now());
+        const recordedAt = clock.now();
+        const recorded = await outbox.recordResults(channel, epoch, results, recordedAt);
         this.rowsInFlight -= chunk.length;
         unrecorded -= chunk.length;
         if (!recorded) {
@@ -115,6 +121,14 @@ export class ChannelDispatcher {
           this.stats.fencedOut += 1;
           return start + chunk.length;
         }
+        if (this.options.onResult)
+          results.forEach((result, index) => {
+            const since = chunk[index]!.pendingSince;
+            this.options.onResult!(
+              result.status,
+              result.status === 'ok' && since !== null ? Math.max(0, recordedAt - since) : null,
+            );
+          });
         this.stats.pushed += results.filter((result) => result.status === 'ok').length;
         this.stats.failed += results.filter((result) => result.status !== 'ok').length;
       }

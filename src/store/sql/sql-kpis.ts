@@ -1,7 +1,7 @@
 import type { EpochMs } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
-import type { ChannelKpis, KpiPort, Kpis } from '../kpis-port.js';
+import type { ChannelKpis, ChannelStanding, KpiPort, Kpis } from '../kpis-port.js';
 import type { SqlExecutor } from './sql-executor.js';
 
 /**
@@ -20,6 +20,25 @@ const lineOf = (movement: string) =>
  */
 export class SqlKpis implements KpiPort {
   constructor(private readonly views: SqlExecutor) {}
+
+  async standing(now: EpochMs): Promise<ChannelStanding[]> {
+    const channels = await this.views.all(dispatchSql.status, [now]);
+    const inbox = await this.byChannel(
+      `SELECT channel_id, count(*) AS lines FROM order_lines WHERE status = 'blocked' GROUP BY channel_id`,
+      [],
+    );
+    return channels.map((row) => {
+      const status = dispatchSql.statusFromRow(row, now, { p50: null, p95: null });
+      return {
+        channel: status.channel,
+        platform: status.platform,
+        queueDepth: status.queueDepth,
+        oldestPendingAgeMs: status.oldestPendingAgeMs,
+        deadLetters: status.deadLetters,
+        inbox: Number(inbox.get(Number(row.channel_id))?.lines ?? 0),
+      };
+    });
+  }
 
   async kpis(window: { from: EpochMs; to: EpochMs }): Promise<Kpis> {
     const { from, to } = window;
