@@ -134,6 +134,7 @@ export async function serve(config: Config): Promise<void> {
     channels: runtimes,
     onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
     onResult: metrics.pushed,
+    onRateLimited: metrics.rateLimited,
   });
   propagation.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.

@@ -75,6 +75,18 @@ export class Metrics {
     buckets: pushLatencyBuckets,
     registers: [this.registry],
   });
+  private readonly rateLimitWaits = new Counter({
+    name: 'onhand_rate_limit_waits_total',
+    help: "Push rounds that claimed nothing because the platform's rate budget was spent, by channel",
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+  private readonly rateLimitWaitSeconds = new Counter({
+    name: 'onhand_rate_limit_wait_seconds_total',
+    help: 'The waits those rounds were told (until the budget refills), summed, by channel',
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
   private readonly orderEvents = new Counter({
     name: 'onhand_order_line_events_total',
     help: 'Channel order-line events received (webhooks and polls), by channel',
@@ -139,6 +151,12 @@ export class Metrics {
   readonly pushed = (channel: string, status: DispatchResult['status'], latencyMs: number | null): void => {
     this.pushResults.inc({ channel, status });
     if (latencyMs !== null) this.pushLatency.observe({ channel }, latencyMs / 1000);
+  };
+
+  /** For Propagation's (or a dispatcher's) `onRateLimited`. */
+  readonly rateLimited = (channel: string, waitMs: number): void => {
+    this.rateLimitWaits.inc({ channel });
+    this.rateLimitWaitSeconds.inc({ channel }, waitMs / 1000);
   };
 
   /** For OrderLineIntake's `onIngested`. */

@@ -61,6 +61,8 @@ export interface ChannelDispatcherOptions {
    * from the oldest unacknowledged commit to now, as the push-latency samples measure it.
    */
   onResult?: (status: DispatchResult['status'], latencyMs: number | null) => void;
+  /** Told when a round claims nothing because the platform's rate budget is spent, with the wait it announces (metrics). */
+  onRateLimited?: (waitMs: number) => void;
 }
 
 export class ChannelDispatcher {
@@ -96,7 +98,10 @@ export class ChannelDispatcher {
     // Measured (bench:propagation, Bol.com limits): claims of 500 -> at-risk p95 ~7 s.
     // Rows already claimed by another claim of this dispatcher will spend that budget too.
     const budget = connector.rateLimit();
-    if (budget.available < 1 && budget.waitMs > 0) return 0;
+    if (budget.available < 1 && budget.waitMs > 0) {
+      this.options.onRateLimited?.(budget.waitMs);
+      return 0;
+    }
     let limit = batchSizeMax;
     if (Number.isFinite(budget.available)) {
       const left = Math.floor(budget.available) - this.rowsInFlight;

@@ -25,6 +25,8 @@ export interface PropagationOptions {
   claimsInFlightMax?: number;
   /** See ChannelDispatcherOptions.onResult, with the channel. */
   onResult?: (channel: string, status: DispatchResult['status'], latencyMs: number | null) => void;
+  /** See ChannelDispatcherOptions.onRateLimited, with the channel. */
+  onRateLimited?: (channel: string, waitMs: number) => void;
 }
 
 /**
@@ -57,6 +59,9 @@ export class Propagation {
                 onResult: (status: DispatchResult['status'], latencyMs: number | null) =>
                   options.onResult!(runtime.channel, status, latencyMs),
               }),
+          ...(options.onRateLimited === undefined
+            ? {}
+            : { onRateLimited: (waitMs: number) => options.onRateLimited!(runtime.channel, waitMs) }),
         }),
       );
     }

@@ -2,9 +2,10 @@
  * Goal: GET /metrics parses as the Prometheus text format (a strict parser,
  * test/support/prometheus-text.ts) and each metric moves when its cause happens: a request
  * answered, a ledger batch, a true oversell, a change waiting in the outbox and its age, a push
- * acknowledged (latency histogram), a dead letter, order lines ingested and a line left in the
- * intake inbox. /metrics needs a read token on the API address; with an address of its own
- * (`--metrics-listen`) it is served there without one, and not on the API.
+ * acknowledged (latency histogram), a dead letter, a round held back by a spent rate budget,
+ * order lines ingested and a line left in the intake inbox. /metrics needs a read token on the
+ * API address; with an address of its own (`--metrics-listen`) it is served there without one,
+ * and not on the API.
  *
  * Method: app.inject on a fresh SQLite store with a fake clock; the harness's group committer
  * reports to the metrics, a dispatcher pushes to a scripted channel, and the order-line intake
@@ -176,6 +177,33 @@ describe('HTTP /metrics', () => {
     assert.equal(
       seriesValue(now, 'onhand_ledger_commands_total', { type: 'order', status: 'applied' }),
       seriesValue(before, 'onhand_ledger_commands_total', { type: 'order', status: 'applied' }) + 2,
+    );
+  });
+
+  it('counts the rounds a spent rate budget held back, and the waits announced', async () => {
+    const before = await scrape();
+    const throttled = Object.assign(Object.create(channel) as ScriptedChannel, {
+      rateLimit: () => ({ available: 0, capacity: 10, waitMs: 1_500 }),
+    });
+    const held = new ChannelDispatcher({
+      channel: 'bol',
+      connector: throttled,
+      outbox: h.store.outbox,
+      clock: h.clock,
+      owner: 'p1',
+      policy: validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 }),
+      onRateLimited: (waitMs) => metrics.rateLimited('bol', waitMs),
+    });
+    assert.equal(await held.tick(), 0);
+    assert.equal(await held.tick(), 0);
+    const now = await scrape();
+    assert.equal(
+      seriesValue(now, 'onhand_rate_limit_waits_total', { channel: 'bol' }),
+      seriesValue(before, 'onhand_rate_limit_waits_total', { channel: 'bol' }) + 2,
+    );
+    assert.equal(
+      seriesValue(now, 'onhand_rate_limit_wait_seconds_total', { channel: 'bol' }),
+      seriesValue(before, 'onhand_rate_limit_wait_seconds_total', { channel: 'bol' }) + 3,
     );
   });
 
