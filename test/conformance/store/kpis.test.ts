@@ -164,6 +164,14 @@ for (const factory of STORES) {
       );
     });
 
+    it('tells how each channel stands now, as the KPIs do', async () => {
+      const standing = await store.kpis.standing(t0 + hour);
+      assert.deepEqual(standing, [
+        { channel: 'bol', platform: 'bol', queueDepth: 1, oldestPendingAgeMs: 48 * minute, deadLetters: 1, inbox: 1 },
+        { channel: 'quiet', platform: 'bol', queueDepth: 0, oldestPendingAgeMs: null, deadLetters: 0, inbox: 0 },
+      ]);
+    });
+
     it('counts only what was recorded inside the window', async () => {
       const late = (await store.kpis.kpis({ from: t0 + 5 * minute, to: t0 + hour })).totals;
       assert.deepEqual(
