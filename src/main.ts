@@ -54,16 +54,22 @@ function describeDatabase(config: Config): string {
 export async function serve(config: Config): Promise<void> {
   const store = await openStore(config);
   const migration = await store.migrate();
-  const ledger = new GroupCommitter(store, systemClock, randomIds, { batchSizeMax: config.groupCommitMax });
   // Fastify, its plugins and the route schemas are about 70% of what this file loads: only
   // `serve` needs them, so the other commands (and the crash tests' dispatcher processes,
   // which import channelRuntime from here) start without them.
   const { buildServer } = await import('./http/server.js');
+  const { Metrics, buildMetricsServer } = await import('./http/metrics.js');
+  const metrics = new Metrics();
+  const ledger = new GroupCommitter(store, systemClock, randomIds, {
+    batchSizeMax: config.groupCommitMax,
+    observer: metrics.ledger,
+  });
   const orders = new OrderLineIntake({
     store,
     ledger,
     clock: systemClock,
     match: storeOrderItemMatcher(store.availability),
+    onIngested: metrics.ingested,
   });
   const app = await buildServer({
     store,
@@ -72,7 +78,10 @@ export async function serve(config: Config): Promise<void> {
     clock: systemClock,
     ids: randomIds,
     logger: { level: config.logLevel },
+    metrics,
+    metricsOnApi: config.metricsListen === null,
   });
+  const metricsApp = config.metricsListen ? await buildMetricsServer({ metrics, store, clock: systemClock }) : null;
   const logger = app.log;
   if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');
   const sweeper = new Sweeper(store, ledger, systemClock, {
@@ -94,6 +103,9 @@ export async function serve(config: Config): Promise<void> {
       .token;
   }
   const address = await app.listen({ host: config.host, port: config.port });
+  const metricsAddress = metricsApp
+    ? await metricsApp.listen({ host: config.metricsListen!.host, port: config.metricsListen!.port })
+    : null;
   sweeper.start();
 
   // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.
@@ -121,6 +133,8 @@ export async function serve(config: Config): Promise<void> {
     policy: defaultRetryPolicy,
     channels: runtimes,
     onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
+    onResult: metrics.pushed,
+    onRateLimited: metrics.rateLimited,
   });
   propagation.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.
@@ -149,6 +163,7 @@ export async function serve(config: Config): Promise<void> {
     `onhand is running on ${describeDatabase(config)}`,
     `  API      ${address}/v1`,
     `  API docs ${address}/docs`,
+    `  metrics  ${metricsAddress ? `${metricsAddress}/metrics (no token)` : `${address}/metrics (read token)`}`,
     `  channels ${runtimes.map((runtime) => runtime.channel).join(', ') || 'none connected (add settings.connector to a channel)'}`,
     ...(demoChannels ? [`  demo     ${demoChannels.describe()}`] : []),
   ];
@@ -166,6 +181,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await app.close(); // stops accepting requests, finishes in-flight ones
+    await metricsApp?.close();
     await polling.stop();
     await retries.stop();
     await propagation.stop();

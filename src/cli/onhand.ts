@@ -6,6 +6,7 @@ import { issueToken } from '../api/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
 import { addOrderCommands } from './order-commands.js';
+import { addKpiCommands } from './kpi-commands.js';
 import { addSyncCommands } from './sync-commands.js';
 import {
   CliExit,
@@ -40,6 +41,10 @@ export function buildCli(runtime: CliRuntime): Command {
     .option('--host <host>', 'address to listen on (env ONHAND_HOST)')
     .option('--port <port>', 'port to listen on (env ONHAND_PORT)', integer('--port'))
     .option('--demo', 'load the demo catalogue into an empty database')
+    .option(
+      '--metrics-listen <host:port>',
+      'serve /metrics on this address, without a token, instead of on the API with a read token (env ONHAND_METRICS_LISTEN)',
+    )
     .option(
       '--allow-async-commit',
       'start even if PostgreSQL synchronous_commit is off (acknowledged commands may be lost)',
@@ -146,6 +151,7 @@ export function buildCli(runtime: CliRuntime): Command {
 
   addAvailabilityCommands(program, runtime);
   addSyncCommands(program, runtime);
+  addKpiCommands(program, runtime);
   addOrderCommands(program, runtime);
   return program;
 }

@@ -42,6 +42,18 @@ export const configSchema = z
       .max(limits.groupCommitBatchSizeCeiling)
       .default(limits.groupCommitBatchSizeMax),
     allowAsyncCommit: z.boolean().default(false),
+    // Where /metrics is served instead of the API's address (then without a token): host:port,
+    // an IPv6 host in brackets. Unset: /metrics on the API address, with a read token.
+    metricsListen: z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/, 'expected host:port, e.g. 127.0.0.1:9464')
+      .refine((text) => Number(text.slice(text.lastIndexOf(':') + 1)) <= 65_535, 'the port must be 0-65535')
+      .transform((text) => {
+        const at = text.lastIndexOf(':');
+        return { host: text.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(text.slice(at + 1)) };
+      })
+      .nullable()
+      .default(null),
     demo: z.boolean().default(false),
   })
   .strict();
@@ -60,6 +72,7 @@ export const configSources: Record<keyof Config, { flag: string; env: string[] }
   pgPoolSize: { flag: '--pg-pool-size', env: ['ONHAND_PG_POOL_SIZE'] },
   groupCommitMax: { flag: '--group-commit-max', env: ['ONHAND_GROUP_COMMIT_MAX'] },
   allowAsyncCommit: { flag: '--allow-async-commit', env: ['ONHAND_ALLOW_ASYNC_COMMIT'] },
+  metricsListen: { flag: '--metrics-listen', env: ['ONHAND_METRICS_LISTEN'] },
   demo: { flag: '--demo', env: ['ONHAND_DEMO'] },
 };
 

@@ -133,6 +133,10 @@ export const limits = Object.freeze({
   redriveLimitMax: 10_000,
   /** Push-latency percentiles of sync status are read over the last 15 minutes. */
   pushLatencyWindowMs: 15 * 60 * 1000,
+  /** Longest KPI window (`GET /v1/kpis?window=`): 90 days, in hours; a wider scan of movements is a report, not a KPI. */
+  kpiWindowHoursMax: 90 * 24,
+  /** Most push-latency samples one KPI read sorts per channel (the newest first). */
+  kpiLatencySamplesMax: 100_000,
 
   // Push side (src/sync): the dispatcher's lease, claims and loops, and the retry policy.
   /**

@@ -14,6 +14,8 @@ import { collectQueryNames, guardRequestText, logRedactPaths, requestSerializer 
 import { apiPlugin } from './plugins/api.js';
 import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
+import { kpiPlugin } from './plugins/kpis.js';
+import { type Metrics, metricsPlugin } from './metrics.js';
 import { syncPlugin } from './plugins/sync.js';
 import { ordersPlugin } from './plugins/orders.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
@@ -29,6 +31,10 @@ export interface ServerDeps {
   logger?: boolean | object;
   /** The order-line intake shared with the poll loops and the retry sweep; built from the store when absent. */
   orders?: OrderLineIntake;
+  /** Prometheus metrics: requests are counted when given. */
+  metrics?: Metrics;
+  /** Serve GET /metrics here, with a read token (false when it has an address of its own). @default true */
+  metricsOnApi?: boolean;
 }
 
 /** Socket bounds besides limits.requestTimeoutMs; their reasons are in core/limits.ts. */
@@ -113,6 +119,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       problemErrorHandler(error, request, reply);
     },
   });
+  deps.metrics?.observeRequests(app);
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -148,6 +155,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ledger: deps.ledger,
       clock: deps.clock,
       match: storeOrderItemMatcher(deps.store.availability),
+      ...(deps.metrics ? { onIngested: deps.metrics.ingested } : {}),
     });
   await app.register(apiPlugin, {
     prefix: '/v1',
@@ -157,6 +165,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     orders: intake,
   });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  if (deps.metrics && deps.metricsOnApi !== false)
+    await app.register(metricsPlugin, { metrics: deps.metrics, store: deps.store, clock: deps.clock });
   await app.register(availabilityPlugin, {
     prefix: '/v1',
     store: deps.store,

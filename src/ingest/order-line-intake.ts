@@ -66,6 +66,8 @@ export interface OrderLineIntakeDeps {
   ledger: GroupCommitter;
   clock: Clock;
   match: OrderItemMatcher;
+  /** Told of every delivery's or poll's report once its lines are recorded (metrics). */
+  onIngested?: (channel: string, report: OrderIngestReport) => void;
 }
 
 /** The `orders` entry of a channel's settings. */
@@ -192,6 +194,7 @@ export class OrderLineIntake {
         this.count(report, outcome);
       }),
     );
+    this.deps.onIngested?.(channel.code, report);
     return report;
   }
 

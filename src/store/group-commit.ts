@@ -58,6 +58,18 @@ export interface GroupCommitOptions {
   inFlightMax?: number;
   /** @default limits.groupCommitQueueDepthMax */
   queueDepthMax?: number;
+  /** Told of every batch transaction (metrics); see {@link LedgerObserver}. */
+  observer?: LedgerObserver;
+}
+
+/**
+ * Watches the batch transactions: `batchStarted` is called as a batch goes to the store, and the
+ * function it returns when the batch is done, with its items and their answers (one per item
+ * that is not a tidy), or with null when the transaction failed (its submissions are then
+ * retried alone, each reported again).
+ */
+export interface LedgerObserver {
+  batchStarted(): (done: { items: readonly BatchItem[]; answers: readonly CommandAnswer[] } | null) => void;
 }
 
 export interface GroupCommitStats {
@@ -77,6 +89,7 @@ export class GroupCommitter {
   private readonly batchSizeMax: number;
   private readonly queueDepthMax: number;
   private readonly inFlightMax: number;
+  private readonly observer: LedgerObserver | undefined;
   readonly stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0, isolatedRetries: 0 };
 
   constructor(
@@ -88,6 +101,7 @@ export class GroupCommitter {
     this.batchSizeMax = options.batchSizeMax ?? limits.groupCommitBatchSizeMax;
     this.queueDepthMax = options.queueDepthMax ?? limits.groupCommitQueueDepthMax;
     this.inFlightMax = options.inFlightMax ?? (store.capabilities.singleWriter ? 1 : 2);
+    this.observer = options.observer;
     assert(this.batchSizeMax >= 1 && this.batchSizeMax <= this.queueDepthMax);
     assert(this.inFlightMax >= 1 && this.inFlightMax <= limits.groupCommitInFlightMax);
   }
@@ -192,6 +206,7 @@ export class GroupCommitter {
           return writes;
         }
       : undefined;
+    const observed = this.observer?.batchStarted();
     try {
       const answers = await this.store.ledger.applyBatch(
         items,
@@ -199,6 +214,7 @@ export class GroupCommitter {
         () => this.ids.next('res'),
         sideWrites,
       );
+      observed?.({ items, answers });
       this.stats.batches += 1;
       this.stats.commands += answers.length;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, items.length);
@@ -210,6 +226,7 @@ export class GroupCommitter {
       assert.equal(offset, answers.length, 'every answer reaches its submission');
       for (const listener of this.commitListeners) listener();
     } catch (error) {
+      observed?.(null);
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;

@@ -1,4 +1,5 @@
 import type { OrderLinePort } from './order-lines-port.js';
+import type { KpiPort } from './kpis-port.js';
 import type { EpochMs } from '../core/clock.js';
 import type { BatchItem, CommandAnswer, LevelView, ReservationView } from '../core/ledger/apply-commands.js';
 import type { AvailabilityPort } from './availability-store.js';
@@ -313,6 +314,7 @@ export interface LedgerStore {
   readonly outbox: OutboxPort;
   readonly tokens: TokenPort;
   readonly orders: OrderLinePort;
+  readonly kpis: KpiPort;
 
   /** Apply pending numbered migrations. Safe to call concurrently from several processes. */
   migrate(): Promise<MigrationReport>;

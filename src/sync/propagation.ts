@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { ChannelConnector } from '../connectors/channel-connector.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { LedgerStore } from '../store/ledger-store.js';
+import type { DispatchResult } from '../store/outbox-port.js';
 import { ChannelDispatcher } from './dispatcher.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -22,6 +23,10 @@ export interface PropagationOptions {
   busyMs?: number;
   /** See ChannelDispatcherOptions.claimsInFlightMax. @default 4 */
   claimsInFlightMax?: number;
+  /** See ChannelDispatcherOptions.onResult, with the channel. */
+  onResult?: (channel: string, status: DispatchResult['status'], latencyMs: number | null) => void;
+  /** See ChannelDispatcherOptions.onRateLimited, with the channel. */
+  onRateLimited?: (channel: string, waitMs: number) => void;
 }
 
 /**
@@ -48,6 +53,15 @@ export class Propagation {
           ...(options.busyMs === undefined ? {} : { busyMs: options.busyMs }),
           ...(options.claimsInFlightMax === undefined ? {} : { claimsInFlightMax: options.claimsInFlightMax }),
           onError: (error) => options.onError(runtime.channel, error),
+          ...(options.onResult === undefined
+            ? {}
+            : {
+                onResult: (status: DispatchResult['status'], latencyMs: number | null) =>
+                  options.onResult!(runtime.channel, status, latencyMs),
+              }),
+          ...(options.onRateLimited === undefined
+            ? {}
+            : { onRateLimited: (waitMs: number) => options.onRateLimited!(runtime.channel, waitMs) }),
         }),
       );
     }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Clock, IdSource } from '../../src/core/clock.js';
+import type { Metrics } from '../../src/http/metrics.js';
 import { buildServer } from '../../src/http/server.js';
 import { issueToken } from '../../src/api/tokens.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
@@ -31,7 +32,7 @@ export interface HttpHarness {
   close(): Promise<void>;
 }
 
-export async function startHttpHarness(options: { logger?: object } = {}): Promise<HttpHarness> {
+export async function startHttpHarness(options: { logger?: object; metrics?: Metrics } = {}): Promise<HttpHarness> {
   const directory = mkdtempSync(join(tmpdir(), 'onhand-http-'));
   const store = new SqliteStore({ filename: join(directory, 'onhand.db') });
   await store.migrate();
@@ -97,12 +98,19 @@ export async function serveOver(
   store: LedgerStore,
   clock: Clock,
   defaultScope: TokenScope,
-  options: { logger?: object } = {},
+  options: { logger?: object; metrics?: Metrics } = {},
 ) {
   let n = 0;
   const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
-  const ledger = new GroupCommitter(store, clock, ids);
-  const app = await buildServer({ store, ledger, clock, ids, ...(options.logger ? { logger: options.logger } : {}) });
+  const ledger = new GroupCommitter(store, clock, ids, options.metrics ? { observer: options.metrics.ledger } : {});
+  const app = await buildServer({
+    store,
+    ledger,
+    clock,
+    ids,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
   const tokens: Record<TokenScope, string> = {
     read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,
     write: (await issueToken(store, { name: 'writer', scope: 'write' }, clock, ids)).token,

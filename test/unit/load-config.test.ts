@@ -65,4 +65,25 @@ describe('loadConfig', () => {
     assert.equal(storeProfile('./onhand.db'), 'sqlite');
     assert.equal(storeProfile('/var/lib/onhand/postgres.db'), 'sqlite');
   });
+
+  it('reads --metrics-listen / ONHAND_METRICS_LISTEN as host:port, and names it when it is not one', () => {
+    assert.equal(loadConfig({}, {}).metricsListen, null);
+    assert.deepEqual(loadConfig({ metricsListen: '0.0.0.0:9464' }, {}).metricsListen, { host: '0.0.0.0', port: 9464 });
+    assert.deepEqual(loadConfig({}, { ONHAND_METRICS_LISTEN: '[::1]:9464' }).metricsListen, {
+      host: '::1',
+      port: 9464,
+    });
+    assert.throws(
+      () => loadConfig({ metricsListen: '9464' }, {}),
+      (error: Error) =>
+        error instanceof ConfigError &&
+        /--metrics-listen="9464": expected host:port, e\.g\. 127\.0\.0\.1:9464/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig({}, { ONHAND_METRICS_LISTEN: 'localhost:70000' }),
+      (error: Error) =>
+        error instanceof ConfigError &&
+        /ONHAND_METRICS_LISTEN="localhost:70000": the port must be 0-65535/.test(error.message),
+    );
+  });
 });

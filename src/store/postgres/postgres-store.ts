@@ -10,6 +10,7 @@ import { PostgresLedger } from './postgres-ledger.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresExecutor } from './postgres-executor.js';
 import { SqlOrderLines } from '../sql/sql-order-lines.js';
+import { SqlKpis } from '../sql/sql-kpis.js';
 import { SqlTokens } from '../sql/sql-tokens.js';
 
 /** The production store: PostgreSQL through `pg`, shared by several onhand processes. */
@@ -40,6 +41,7 @@ export class PostgresStore implements LedgerStore {
   readonly outbox: PostgresDispatch;
   readonly tokens: SqlTokens;
   readonly orders: SqlOrderLines;
+  readonly kpis: SqlKpis;
   private readonly db: PostgresPool;
   private readonly pool: pg.Pool;
   private readonly sql: PostgresExecutor;
@@ -55,6 +57,7 @@ export class PostgresStore implements LedgerStore {
     this.availability = new PostgresAvailabilityStore(this.db, availability, sql);
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work), sql);
     this.tokens = new SqlTokens(sql);
+    this.kpis = new SqlKpis(sql);
     this.orders = new SqlOrderLines(sql, (statements) =>
       this.db.transaction(async (client) => {
         const inTransaction = new PostgresExecutor(client);

@@ -10,6 +10,7 @@ import { SqliteDispatch } from './sqlite-dispatch.js';
 import { SqliteLedger } from './sqlite-ledger.js';
 import { SqliteExecutor } from './sqlite-executor.js';
 import { SqlOrderLines } from '../sql/sql-order-lines.js';
+import { SqlKpis } from '../sql/sql-kpis.js';
 import { SqlTokens } from '../sql/sql-tokens.js';
 
 /**
@@ -41,6 +42,7 @@ export class SqliteStore implements LedgerStore {
   readonly outbox: SqliteDispatch;
   readonly tokens: SqlTokens;
   readonly orders: SqlOrderLines;
+  readonly kpis: SqlKpis;
   private readonly db: Database.Database;
   private readonly sql: SqliteExecutor;
 
@@ -68,6 +70,7 @@ export class SqliteStore implements LedgerStore {
     this.availability = new SqliteAvailabilityStore(this.db, availability, this.sql);
     this.outbox = new SqliteDispatch(this.db, this.sql);
     this.tokens = new SqlTokens(this.sql);
+    this.kpis = new SqlKpis(this.sql);
     const sql = this.sql;
     this.orders = new SqlOrderLines(sql, async (statements) =>
       this.db.transaction(() => statements.map((statement) => sql.runNow(statement.sql, statement.params))).immediate(),

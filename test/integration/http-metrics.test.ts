@@ -1,0 +1,244 @@
+/**
+ * Goal: GET /metrics parses as the Prometheus text format (a strict parser,
+ * test/support/prometheus-text.ts) and each metric moves when its cause happens: a request
+ * answered, a ledger batch, a true oversell, a change waiting in the outbox and its age, a push
+ * acknowledged (latency histogram), a dead letter, a round held back by a spent rate budget,
+ * order lines ingested and a line left in the intake inbox. /metrics needs a read token on the
+ * API address; with an address of its own (`--metrics-listen`) it is served there without one,
+ * and not on the API.
+ *
+ * Method: app.inject on a fresh SQLite store with a fake clock; the harness's group committer
+ * reports to the metrics, a dispatcher pushes to a scripted channel, and the order-line intake
+ * takes a channel's orders, both reporting to the same metrics as in `serve`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { OrderLineEvent } from '../../src/connectors/channel-intake.js';
+import { storeOrderItemMatcher } from '../../src/ingest/order-item-match.js';
+import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
+import { buildMetricsServer, Metrics } from '../../src/http/metrics.js';
+import { buildServer } from '../../src/http/server.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
+import { validateRetryPolicy } from '../../src/sync/retry-policy.js';
+import { assertProblem, startHttpHarness, type HttpHarness } from '../support/http-harness.js';
+import { type Family, parsePrometheusText, seriesValue } from '../support/prometheus-text.js';
+import { ScriptedChannel } from '../support/scripted-channel.js';
+
+describe('HTTP /metrics', () => {
+  let h: HttpHarness;
+  const metrics = new Metrics();
+  const channel = new ScriptedChannel(10);
+  let pusher: ChannelDispatcher;
+  let intake: OrderLineIntake;
+
+  const scrape = async (): Promise<Map<string, Family>> => {
+    const response = await h.call({ method: 'GET', url: '/metrics', as: 'read' });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    return parsePrometheusText(response.body);
+  };
+  const event = (order: string, item: string, quantity: number): OrderLineEvent => ({
+    lineKey: `bol:acct:${order}:1`,
+    eventId: `${order}-ordered`,
+    orderId: order,
+    lineId: '1',
+    item: { externalId: item, sku: null, barcode: null },
+    occurredAt: h.clock.now(),
+    fact: { kind: 'ordered', quantity, version: 1, fulfilledBy: 'merchant', locationId: null },
+  });
+
+  before(async () => {
+    h = await startHttpHarness({ metrics });
+    await h.seedCatalogue();
+    const channels = await h.call({
+      method: 'PUT',
+      url: '/v1/channels',
+      as: 'admin',
+      payload: { channels: [{ code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] }] },
+    });
+    assert.equal(channels.statusCode, 200, channels.body);
+    const listings = await h.call({
+      method: 'PUT',
+      url: '/v1/listings',
+      payload: { listings: ['A', 'B'].map((sku) => ({ channel: 'bol', external_id: `offer-${sku}`, sku })) },
+    });
+    assert.equal(listings.statusCode, 200, listings.body);
+    pusher = new ChannelDispatcher({
+      channel: 'bol',
+      connector: channel,
+      outbox: h.store.outbox,
+      clock: h.clock,
+      owner: 'p1',
+      policy: validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 }),
+      onResult: (status, latencyMs) => metrics.pushed('bol', status, latencyMs),
+    });
+    while ((await pusher.tick()) > 0);
+    intake = new OrderLineIntake({
+      store: h.store,
+      ledger: h.ledger,
+      clock: h.clock,
+      match: storeOrderItemMatcher(h.store.availability),
+      onIngested: metrics.ingested,
+    });
+  });
+  after(() => h.close());
+
+  it('needs a read token on the API address', async () => {
+    assertProblem(await h.call({ method: 'GET', url: '/metrics', as: null }), 401, 'ONH_ERR_UNAUTHENTICATED');
+  });
+
+  it('counts requests by route and status, and times them', async () => {
+    const before = await scrape();
+    const route = { method: 'GET', route: '/v1/stock/:sku', status: '200' };
+    const missing = { method: 'GET', route: '/v1/stock/:sku', status: '404' };
+    assert.equal((await h.call({ method: 'GET', url: '/v1/stock/A', as: 'read' })).statusCode, 200);
+    assert.equal((await h.call({ method: 'GET', url: '/v1/stock/NOPE', as: 'read' })).statusCode, 404);
+    const now = await scrape();
+    assert.equal(
+      seriesValue(now, 'onhand_http_requests_total', route),
+      seriesValue(before, 'onhand_http_requests_total', route) + 1,
+    );
+    assert.equal(
+      seriesValue(now, 'onhand_http_requests_total', missing),
+      seriesValue(before, 'onhand_http_requests_total', missing) + 1,
+    );
+    assert.equal(
+      seriesValue(now, 'onhand_http_request_duration_seconds_count', route),
+      seriesValue(before, 'onhand_http_request_duration_seconds_count', route) + 1,
+    );
+    assert.equal(now.get('onhand_http_request_duration_seconds')?.type, 'histogram');
+  });
+
+  it('counts ledger commands and batches; the outbox waits, ages, and drains with a latency', async () => {
+    const before = await scrape();
+    const receipt = { type: 'receipt', status: 'applied' };
+    const moved = await h.call({
+      method: 'POST',
+      url: '/v1/movements',
+      payload: {
+        movements: ['A', 'B'].map((sku) => ({ key: `r-${sku}`, type: 'receipt', sku, location: 'WH1', quantity: 2 })),
+      },
+    });
+    assert.equal(moved.statusCode, 200, moved.body);
+    h.clock.advance(30_000);
+    const waiting = await scrape();
+    assert.equal(
+      seriesValue(waiting, 'onhand_ledger_commands_total', receipt),
+      seriesValue(before, 'onhand_ledger_commands_total', receipt) + 2,
+    );
+    assert.ok(
+      seriesValue(waiting, 'onhand_ledger_batch_duration_seconds_count') >
+        seriesValue(before, 'onhand_ledger_batch_duration_seconds_count'),
+    );
+    assert.equal(seriesValue(waiting, 'onhand_outbox_depth', { channel: 'bol' }), 2);
+    assert.equal(seriesValue(waiting, 'onhand_outbox_oldest_pending_seconds', { channel: 'bol' }), 30);
+
+    channel.permanent.add('offer-B');
+    while ((await pusher.tick()) > 0);
+    const drained = await scrape();
+    assert.equal(seriesValue(drained, 'onhand_outbox_depth', { channel: 'bol' }), 0);
+    assert.equal(seriesValue(drained, 'onhand_outbox_oldest_pending_seconds', { channel: 'bol' }), 0);
+    assert.equal(seriesValue(drained, 'onhand_dead_letters', { channel: 'bol' }), 1);
+    assert.equal(
+      seriesValue(drained, 'onhand_push_latency_seconds_count', { channel: 'bol' }),
+      seriesValue(waiting, 'onhand_push_latency_seconds_count', { channel: 'bol' }) + 1,
+    );
+    assert.equal(
+      seriesValue(drained, 'onhand_push_latency_seconds_bucket', { channel: 'bol', le: '30' }) -
+        seriesValue(drained, 'onhand_push_latency_seconds_bucket', { channel: 'bol', le: '10' }),
+      1,
+      'the push 30 s after its commit falls in the 10-30 s bucket',
+    );
+    assert.equal(seriesValue(drained, 'onhand_push_results_total', { channel: 'bol', status: 'permanent' }), 1);
+  });
+
+  it('counts order lines ingested, true oversells and the intake inbox', async () => {
+    const before = await scrape();
+    await intake.ingest((await h.store.availability.getChannel('bol'))!, [
+      event('O1', 'offer-A', 1), // 2 available: fine
+      event('O2', 'offer-A', 3), // 1 left: short by 2
+      event('O3', 'offer-X', 1), // no listing: the inbox
+    ]);
+    const now = await scrape();
+    assert.equal(
+      seriesValue(now, 'onhand_order_line_events_total', { channel: 'bol' }),
+      seriesValue(before, 'onhand_order_line_events_total', { channel: 'bol' }) + 3,
+    );
+    assert.equal(seriesValue(now, 'onhand_order_lines_ingested_total', { channel: 'bol', outcome: 'changed' }), 2);
+    assert.equal(seriesValue(now, 'onhand_order_lines_ingested_total', { channel: 'bol', outcome: 'blocked' }), 1);
+    assert.equal(seriesValue(now, 'onhand_oversells_total'), seriesValue(before, 'onhand_oversells_total') + 1);
+    assert.equal(
+      seriesValue(now, 'onhand_oversold_units_total'),
+      seriesValue(before, 'onhand_oversold_units_total') + 2,
+    );
+    assert.equal(seriesValue(now, 'onhand_intake_inbox', { channel: 'bol' }), 1);
+    assert.equal(
+      seriesValue(now, 'onhand_ledger_commands_total', { type: 'order', status: 'applied' }),
+      seriesValue(before, 'onhand_ledger_commands_total', { type: 'order', status: 'applied' }) + 2,
+    );
+  });
+
+  it('counts the rounds a spent rate budget held back, and the waits announced', async () => {
+    const before = await scrape();
+    const throttled = Object.assign(Object.create(channel) as ScriptedChannel, {
+      rateLimit: () => ({ available: 0, capacity: 10, waitMs: 1_500 }),
+    });
+    const held = new ChannelDispatcher({
+      channel: 'bol',
+      connector: throttled,
+      outbox: h.store.outbox,
+      clock: h.clock,
+      owner: 'p1',
+      policy: validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 }),
+      onRateLimited: (waitMs) => metrics.rateLimited('bol', waitMs),
+    });
+    assert.equal(await held.tick(), 0);
+    assert.equal(await held.tick(), 0);
+    const now = await scrape();
+    assert.equal(
+      seriesValue(now, 'onhand_rate_limit_waits_total', { channel: 'bol' }),
+      seriesValue(before, 'onhand_rate_limit_waits_total', { channel: 'bol' }) + 2,
+    );
+    assert.equal(
+      seriesValue(now, 'onhand_rate_limit_wait_seconds_total', { channel: 'bol' }),
+      seriesValue(before, 'onhand_rate_limit_wait_seconds_total', { channel: 'bol' }) + 3,
+    );
+  });
+
+  it('serves the same metrics without a token on an address of its own', async () => {
+    const own = await buildMetricsServer({ metrics, store: h.store, clock: h.clock });
+    try {
+      const response = await own.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(response.statusCode, 200);
+      assert.equal(seriesValue(parsePrometheusText(response.body), 'onhand_dead_letters', { channel: 'bol' }), 1);
+      assert.equal((await own.inject({ method: 'GET', url: '/v1/stock/A' })).statusCode, 404);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('HTTP /metrics with an address of its own', () => {
+  it('is not served on the API address', async () => {
+    const store = new SqliteStore({ filename: ':memory:' });
+    await store.migrate();
+    const clock = { now: () => 0 };
+    const ids = { next: (prefix: string) => `${prefix}_1` };
+    const app = await buildServer({
+      store,
+      ledger: new GroupCommitter(store, clock, ids),
+      clock,
+      ids,
+      metrics: new Metrics(),
+      metricsOnApi: false,
+    });
+    try {
+      assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+});
