@@ -169,6 +169,7 @@ const valid: Record<string, Valid> = {
   'GET /v1/dead-letters': { query: { channel: 'shop', limit: '10' } },
   'POST /v1/dead-letters/redrive': { body: { channel: 'shop', limit: 10 } },
   'GET /v1/intake/inbox': { query: { channel: 'shop', limit: '10' } },
+  'GET /v1/kpis': { query: { window: '24h' } },
   'POST /v1/intake/inbox/retry': { body: { channel: 'shop' } },
   'GET /v1/channels/{code}/orders/{order_id}': { params: { code: 'shop', order_id: '5600000000100' } },
   'POST /v1/channels/{code}/orders/{order_id}/lines/{line_id}/shipments': {
