@@ -1,7 +1,8 @@
 import type { EpochMs } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
-import type { ChannelSyncStatus, DeadLetter } from '../outbox-port.js';
+import { judgeDrift, type ListingSyncState } from '../../core/drift.js';
+import type { ChannelLevelRead, ChannelSyncStatus, DeadLetter, DriftEntry } from '../outbox-port.js';
 import type { SqlExecutor } from './sql-executor.js';
 
 /**
@@ -76,5 +77,67 @@ export abstract class SqlOutboxViews {
 
   async pruneSamples(before: EpochMs): Promise<number> {
     return this.views.run('DELETE FROM push_samples WHERE at < $1', [before]);
+  }
+
+  async recordChannelLevels(
+    channel: string,
+    reads: readonly ChannelLevelRead[],
+    readAt: EpochMs,
+    now: EpochMs,
+  ): Promise<number> {
+    const channelRow = await this.views.get<{ id: number }>('SELECT id FROM channels WHERE code = $1', [channel]);
+    if (channelRow === undefined) return 0;
+    let recorded = 0;
+    for (const read of reads) {
+      recorded += await this.durable.run(
+        `UPDATE listing_quantities SET
+           channel_since = CASE WHEN channel_quantity = $1 AND channel_since IS NOT NULL THEN channel_since ELSE $2 END,
+           channel_seen_at = $2, channel_quantity = $1
+         WHERE listing_id = $3 AND channel_id = $4 AND (pushed_at IS NULL OR pushed_at < $5)`,
+        [read.shown, now, Number(read.listingId), Number(channelRow.id), readAt],
+      );
+    }
+    return recorded;
+  }
+
+  async listDrift(
+    channel: string,
+    options: { graceMs: number; afterId?: string | undefined; limit: number },
+  ): Promise<DriftEntry[]> {
+    const rows = await this.views.all<Record<string, unknown>>(
+      `SELECT lq.listing_id, v.sku, l.external_id, lq.quantity, lq.pushed_quantity, lq.pushed_at, lq.dispatch_state,
+         lq.channel_quantity, lq.channel_seen_at, lq.channel_since
+       FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = lq.channel_id
+         JOIN variants v ON v.id = l.variant_id
+       WHERE c.code = $1 AND lq.listing_id > $2 AND lq.dispatch_state <> 'pending'
+         AND lq.channel_quantity IS NOT NULL AND lq.pushed_quantity IS NOT NULL AND lq.channel_quantity <> lq.pushed_quantity
+       ORDER BY lq.listing_id LIMIT $3`,
+      [channel, options.afterId === undefined ? 0 : Number(options.afterId), options.limit],
+    );
+    const out: DriftEntry[] = [];
+    for (const row of rows) {
+      const number = (value: unknown) => (value === null ? null : Number(value));
+      const state: ListingSyncState = {
+        listingId: String(row.listing_id),
+        desired: Number(row.quantity),
+        acknowledged: number(row.pushed_quantity),
+        acknowledgedAt: number(row.pushed_at),
+        pushPending: row.dispatch_state === 'pending',
+        dead: row.dispatch_state === 'dead',
+        shown: number(row.channel_quantity),
+        shownAt: number(row.channel_seen_at),
+        shownSince: number(row.channel_since),
+      };
+      const verdict = judgeDrift(state, options.graceMs);
+      if (verdict.state === 'drift')
+        out.push({
+          listingId: state.listingId,
+          sku: row.sku as string,
+          externalId: row.external_id as string,
+          state,
+          verdict,
+        });
+    }
+    return out;
   }
 }
