@@ -1,4 +1,5 @@
 import type { EpochMs } from '../core/clock.js';
+import { limits } from '../core/limits.js';
 import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from './outbox-port.js';
 
 /**
@@ -86,14 +87,27 @@ export const dispatchSql = {
           ],
         };
       case 'stale':
-        // The channel sold meanwhile: remember what it shows, push again at once with that compare value.
+        // The channel changed meanwhile: remember what it shows and push again with that compare
+        // value, at once when it shows more than desired; when it shows less (perhaps a sale
+        // whose order has not reached us), after the grace, so the order can lower the desired
+        // quantity first and the push never raises the channel over a sale it took.
         return {
-          sql: `UPDATE listing_quantities SET channel_quantity = ?, attempts = attempts + 1, due_at = ?, claimed_until = NULL,
+          sql: `UPDATE listing_quantities SET channel_quantity = ?, attempts = attempts + 1,
+              due_at = CASE WHEN CAST(? AS BIGINT) < quantity THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END, claimed_until = NULL,
               last_error = 'channel quantity changed meanwhile (compare-and-set)',
               channel_since = CASE WHEN channel_quantity = CAST(? AS BIGINT) AND channel_since IS NOT NULL THEN channel_since ELSE CAST(? AS BIGINT) END,
               channel_seen_at = CAST(? AS BIGINT)
             WHERE listing_id = ?`,
-          params: [result.channelQuantity, now, result.channelQuantity, now, now, listingId],
+          params: [
+            result.channelQuantity,
+            result.channelQuantity,
+            now + limits.driftGraceMs,
+            now,
+            result.channelQuantity,
+            now,
+            now,
+            listingId,
+          ],
         };
       case 'retry':
         return {

@@ -133,6 +133,7 @@ for (const factory of STORES) {
       await ledger.submit([
         { type: 'receipt', key: 'r-C2', payloadHash: 'r-C2', sku: 'C', location: 'WH1', quantity: 1 } as LedgerCommand,
       ]);
+      channel.shown.set('offer-C', 7);
       await store.outbox.recordChannelLevels('bol', [{ listingId: ids.get('C')!, shown: 7 }], now, now);
       assert.ok(!(await drift()).some(([sku]) => sku === 'C'), 'a push is pending: not drift');
       const readAt = now;
