@@ -70,6 +70,26 @@ export interface ChannelLevelRead {
   shown: number;
 }
 
+/** A repair a reconcile pass queued: the channel showed `shown` (from), the push sets `desired` (to). */
+export interface RepairRecord {
+  channel: string;
+  listingId: string;
+  sku: string;
+  at: EpochMs;
+  direction: 'more' | 'less';
+  shown: number;
+  acknowledged: number;
+  desired: number;
+}
+
+/** A listing a targeted reconcile pass reads back. */
+export interface ReconcileTarget {
+  id: string;
+  sku: string;
+  externalId: string;
+  externalLocationId: string | null;
+}
+
 export interface OutboxPort {
   /** Take or renew the channel's lease; returns the epoch held, or null when another live owner has it. */
   acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null>;
@@ -128,4 +148,20 @@ export interface OutboxPort {
     channel: string,
     options: { graceMs: number; afterId?: string | undefined; limit: number },
   ): Promise<DriftEntry[]>;
+  /**
+   * Listings of the channel a targeted pass reads back, in id order after `afterId`: those
+   * pushed or whose desired quantity changed at or after `since`, and those in drift now.
+   */
+  listReconcileTargets(
+    channel: string,
+    options: { since: EpochMs; afterId?: string | undefined; limit: number },
+  ): Promise<ReconcileTarget[]>;
+  /**
+   * Queue a drifted listing's push again, due now, and record the repair; only while the row
+   * is still as judged (no push pending, the channel still seen showing `shown`, the same
+   * acknowledged value). Returns the record, or null when the row changed meanwhile.
+   */
+  requeueRepair(channel: string, entry: DriftEntry, now: EpochMs): Promise<RepairRecord | null>;
+  /** The newest recorded repairs, of one channel or all, newest first. */
+  listRepairs(options: { channel?: string | undefined; limit: number }): Promise<RepairRecord[]>;
 }
