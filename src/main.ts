@@ -23,6 +23,8 @@ import { OrderLineIntake, startOrderLineRetries } from './ingest/order-line-inta
 import { storeOrderItemMatcher } from './ingest/order-item-match.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
 import { defaultRetryPolicy } from './sync/retry-policy.js';
+import { ReconcileSchedule } from './reconcile/reconcile-schedule.js';
+import { summaryLine } from './reconcile/reconcile-pass.js';
 
 export async function openStore(config: Config): Promise<LedgerStore> {
   if (storeProfile(config.database) === 'postgres') {
@@ -123,6 +125,18 @@ export async function serve(config: Config): Promise<void> {
     onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
   });
   propagation.start();
+  // Read every connected channel back: targeted every few minutes, full daily (src/core/limits.ts).
+  const reconcile = new ReconcileSchedule({
+    store,
+    clock: systemClock,
+    channels: runtimes,
+    onSummary: (summary) => {
+      const found = summary.driftMore + summary.driftLess + summary.repairs.length + summary.readErrors > 0;
+      logger[found ? 'info' : 'debug']({ channel: summary.channel, mode: summary.mode }, summaryLine(summary));
+    },
+    onError: (channel, error) => logger.warn({ channel, err: error }, 'reconcile error'),
+  });
+  reconcile.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.
   const polling = new OrderPolling({
     store,
@@ -168,6 +182,7 @@ export async function serve(config: Config): Promise<void> {
     await app.close(); // stops accepting requests, finishes in-flight ones
     await polling.stop();
     await retries.stop();
+    await reconcile.stop();
     await propagation.stop();
     await demoChannels?.stop();
     await sweeper.stop();

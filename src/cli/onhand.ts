@@ -6,6 +6,7 @@ import { issueToken } from '../api/tokens.js';
 import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
 import { addOrderCommands } from './order-commands.js';
+import { addReconcileCommands } from './reconcile-commands.js';
 import { addSyncCommands } from './sync-commands.js';
 import {
   CliExit,
@@ -146,6 +147,7 @@ export function buildCli(runtime: CliRuntime): Command {
 
   addAvailabilityCommands(program, runtime);
   addSyncCommands(program, runtime);
+  addReconcileCommands(program, runtime);
   addOrderCommands(program, runtime);
   return program;
 }
