@@ -67,10 +67,13 @@ export async function serve(config: Config): Promise<void> {
     clock: systemClock,
     match: storeOrderItemMatcher(store.availability),
   });
+  // POST /v1/reconcile runs the schedule's passes; the schedule exists once the channels are connected.
+  let reconcile: ReconcileSchedule | undefined;
   const app = await buildServer({
     store,
     ledger,
     orders,
+    reconcile: () => reconcile,
     clock: systemClock,
     ids: randomIds,
     logger: { level: config.logLevel },
@@ -126,7 +129,7 @@ export async function serve(config: Config): Promise<void> {
   });
   propagation.start();
   // Read every connected channel back: targeted every few minutes, full daily (src/core/limits.ts).
-  const reconcile = new ReconcileSchedule({
+  reconcile = new ReconcileSchedule({
     store,
     clock: systemClock,
     channels: runtimes,

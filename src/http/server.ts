@@ -15,6 +15,7 @@ import { apiPlugin } from './plugins/api.js';
 import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
 import { syncPlugin } from './plugins/sync.js';
+import { reconcilePlugin, type ReconcileRunner } from './plugins/reconcile.js';
 import { ordersPlugin } from './plugins/orders.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
@@ -29,6 +30,11 @@ export interface ServerDeps {
   logger?: boolean | object;
   /** The order-line intake shared with the poll loops and the retry sweep; built from the store when absent. */
   orders?: OrderLineIntake;
+  /**
+   * What runs a reconcile pass for POST /v1/reconcile: main.ts's schedule, known only once the
+   * channels are connected (after the server is built). Absent: no channel is connected here.
+   */
+  reconcile?: () => ReconcileRunner | undefined;
 }
 
 /** Socket bounds besides limits.requestTimeoutMs; their reasons are in core/limits.ts. */
@@ -157,6 +163,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     orders: intake,
   });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(reconcilePlugin, {
+    prefix: '/v1',
+    store: deps.store,
+    reconcile: deps.reconcile ?? (() => undefined),
+  });
   await app.register(availabilityPlugin, {
     prefix: '/v1',
     store: deps.store,

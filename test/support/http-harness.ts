@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Clock, IdSource } from '../../src/core/clock.js';
-import { buildServer } from '../../src/http/server.js';
+import { buildServer, type ServerDeps } from '../../src/http/server.js';
 import { issueToken } from '../../src/api/tokens.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore, TokenScope } from '../../src/store/ledger-store.js';
@@ -31,7 +31,9 @@ export interface HttpHarness {
   close(): Promise<void>;
 }
 
-export async function startHttpHarness(options: { logger?: object } = {}): Promise<HttpHarness> {
+export async function startHttpHarness(
+  options: { logger?: object; reconcile?: ServerDeps['reconcile'] } = {},
+): Promise<HttpHarness> {
   const directory = mkdtempSync(join(tmpdir(), 'onhand-http-'));
   const store = new SqliteStore({ filename: join(directory, 'onhand.db') });
   await store.migrate();
@@ -97,12 +99,19 @@ export async function serveOver(
   store: LedgerStore,
   clock: Clock,
   defaultScope: TokenScope,
-  options: { logger?: object } = {},
+  options: { logger?: object; reconcile?: ServerDeps['reconcile'] } = {},
 ) {
   let n = 0;
   const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
   const ledger = new GroupCommitter(store, clock, ids);
-  const app = await buildServer({ store, ledger, clock, ids, ...(options.logger ? { logger: options.logger } : {}) });
+  const app = await buildServer({
+    store,
+    ledger,
+    clock,
+    ids,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.reconcile ? { reconcile: options.reconcile } : {}),
+  });
   const tokens: Record<TokenScope, string> = {
     read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,
     write: (await issueToken(store, { name: 'writer', scope: 'write' }, clock, ids)).token,
