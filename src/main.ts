@@ -133,6 +133,7 @@ export async function serve(config: Config): Promise<void> {
     store,
     clock: systemClock,
     channels: runtimes,
+    lease: { outbox: store.outbox, owner },
     onSummary: (summary) => {
       const found = summary.driftMore + summary.driftLess + summary.repairs.length + summary.readErrors > 0;
       logger[found ? 'info' : 'debug']({ channel: summary.channel, mode: summary.mode }, summaryLine(summary));

@@ -1,6 +1,7 @@
 import type { ChannelConnector } from '../connectors/channel-connector.js';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { limits } from '../core/limits.js';
+import type { OutboxPort } from '../store/outbox-port.js';
 import { type ReconcileDeps, type ReconcileMode, type ReconcileSummary, reconcileChannel } from './reconcile-pass.js';
 
 export interface ReconcileScheduleOptions {
@@ -13,6 +14,13 @@ export interface ReconcileScheduleOptions {
   fullIntervalMs?: number;
   onSummary?: (summary: ReconcileSummary) => void;
   onError?: (channel: string, error: unknown) => void;
+  /**
+   * Run the scheduled passes of a channel only while this owner holds (or can take) the
+   * channel's lease, the one its push loop runs under: among several processes, the one
+   * pushing a channel also reads it back, so one process spends its rate budget. Absent: every
+   * scheduled pass runs. `runNow` never asks.
+   */
+  lease?: { outbox: Pick<OutboxPort, 'acquireLease'>; owner: string; ttlMs?: number };
 }
 
 interface ChannelState {
@@ -27,7 +35,8 @@ interface ChannelState {
 /**
  * Reconcile passes in the background, per connected channel: a targeted pass every
  * `targetedIntervalMs`, and a full pass instead when the last full one is older than
- * `fullIntervalMs` (the first tick, one interval after the start, runs a full pass). One pass per channel at a
+ * `fullIntervalMs` (the first tick, one interval after the start, runs a full pass); with
+`lease`, only for the channels whose lease this process holds. One pass per channel at a
  * time; `runNow` (the API's POST /v1/reconcile) shares the same connectors, so its reads are
  * counted in the same rate budget as the pushes. The last summary per channel is kept.
  */
@@ -79,9 +88,17 @@ export class ReconcileSchedule {
     const fullEvery = this.options.fullIntervalMs ?? limits.reconcileFullIntervalMs;
     await Promise.all(
       [...this.channels.values()].map(async (state) => {
-        const mode: ReconcileMode =
-          state.lastFullAt === null || this.options.clock.now() - state.lastFullAt >= fullEvery ? 'full' : 'targeted';
         try {
+          const lease = this.options.lease;
+          const now = this.options.clock.now();
+          if (
+            lease &&
+            (await lease.outbox.acquireLease(state.channel, lease.owner, now, lease.ttlMs ?? limits.leaseTtlMs)) ===
+              null
+          )
+            return; // another process pushes this channel: it reads it back too
+          const mode: ReconcileMode =
+            state.lastFullAt === null || now - state.lastFullAt >= fullEvery ? 'full' : 'targeted';
           this.options.onSummary?.(await this.runNow(state.channel, mode));
         } catch (error) {
           if (!this.abort.signal.aborted) this.options.onError?.(state.channel, error);

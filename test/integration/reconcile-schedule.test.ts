@@ -2,7 +2,8 @@
  * The reconcile schedule (src/reconcile/reconcile-schedule.ts) on SQLite with a scripted
  * channel: the first round is a full pass, the next ones targeted until the full interval has
  * passed; a pass asked for while one runs waits for it; the last summary per channel is kept
- * (a dry run's is not); a channel not connected is refused.
+ * (a dry run's is not); a channel not connected is refused; with a lease, a channel pushed by
+ * another process is left to it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -89,5 +90,24 @@ describe('reconcile schedule', { concurrency: false }, () => {
       [['bol', false, 1]],
     );
     await assert.rejects(schedule.runNow('shop', 'targeted'), /not connected/);
+  });
+
+  it('with a lease, runs the scheduled passes only where this process holds the channel', async () => {
+    const passes: ReconcileSummary[] = [];
+    const leased = (owner: string) =>
+      new ReconcileSchedule({
+        store,
+        clock,
+        channels: [{ channel: 'bol', connector: channel }],
+        lease: { outbox: store.outbox, owner },
+        onSummary: (summary) => passes.push(summary),
+      });
+    assert.notEqual(await store.outbox.acquireLease('bol', 'pusher-elsewhere', now, 15_000), null);
+    await leased('here').tick();
+    assert.equal(passes.length, 0, 'another process pushes bol: it reads it back');
+    now += 16_000; // that process's lease lapsed
+    await leased('here').tick();
+    assert.equal(passes.length, 1);
+    assert.equal(await store.outbox.acquireLease('bol', 'pusher-elsewhere', now, 15_000), null, 'now held here');
   });
 });
