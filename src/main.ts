@@ -23,6 +23,8 @@ import { OrderLineIntake, startOrderLineRetries } from './ingest/order-line-inta
 import { storeOrderItemMatcher } from './ingest/order-item-match.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
 import { defaultRetryPolicy } from './sync/retry-policy.js';
+import { ReconcileSchedule } from './reconcile/reconcile-schedule.js';
+import { summaryLine } from './reconcile/reconcile-pass.js';
 
 export async function openStore(config: Config): Promise<LedgerStore> {
   if (storeProfile(config.database) === 'postgres') {
@@ -71,10 +73,13 @@ export async function serve(config: Config): Promise<void> {
     match: storeOrderItemMatcher(store.availability),
     onIngested: metrics.ingested,
   });
+  // POST /v1/reconcile runs the schedule's passes; the schedule exists once the channels are connected.
+  let reconcile: ReconcileSchedule | undefined;
   const app = await buildServer({
     store,
     ledger,
     orders,
+    reconcile: () => reconcile,
     clock: systemClock,
     ids: randomIds,
     logger: { level: config.logLevel },
@@ -137,6 +142,19 @@ export async function serve(config: Config): Promise<void> {
     onRateLimited: metrics.rateLimited,
   });
   propagation.start();
+  // Read every connected channel back: targeted every few minutes, full daily (src/core/limits.ts).
+  reconcile = new ReconcileSchedule({
+    store,
+    clock: systemClock,
+    channels: runtimes,
+    lease: { outbox: store.outbox, owner },
+    onSummary: (summary) => {
+      const found = summary.driftMore + summary.driftLess + summary.repairs.length + summary.readErrors > 0;
+      logger[found ? 'info' : 'debug']({ channel: summary.channel, mode: summary.mode }, summaryLine(summary));
+    },
+    onError: (channel, error) => logger.warn({ channel, err: error }, 'reconcile error'),
+  });
+  reconcile.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.
   const polling = new OrderPolling({
     store,
@@ -184,6 +202,7 @@ export async function serve(config: Config): Promise<void> {
     await metricsApp?.close();
     await polling.stop();
     await retries.stop();
+    await reconcile.stop();
     await propagation.stop();
     await demoChannels?.stop();
     await sweeper.stop();

@@ -77,6 +77,24 @@ export const limits = Object.freeze({
    * the connectors split further where their platform takes less (Bol.com: one GET per offer).
    */
   readBackChunkMax: 250,
+  /**
+   * Reconciliation (src/reconcile): a targeted pass reads back the listings pushed or changed in
+   * the last `reconcileTargetedWindowMs` (and those in drift) every `reconcileTargetedIntervalMs`;
+   * a full pass reads every listing every `reconcileFullIntervalMs`. A window longer than the
+   * interval lets one missed pass be caught up by the next.
+   */
+  reconcileTargetedIntervalMs: 5 * 60 * 1000,
+  reconcileTargetedWindowMs: 15 * 60 * 1000,
+  reconcileFullIntervalMs: 24 * 60 * 60 * 1000,
+  /**
+   * Pushes keep priority over reads in a channel's shared rate budget: a read-back chunk waits
+   * while less than this share of the budget (in percent of its capacity) is available.
+   */
+  reconcileBudgetReservePercent: 50,
+  /** Longest wait for the budget before one read-back chunk goes ahead anyway (reads never starve). */
+  reconcileBudgetWaitMsMax: 30_000,
+  /** Drifted listings listed (and repaired) per page of a reconcile pass. */
+  reconcileDriftPageMax: 500,
   /** Channel connectors kept for webhook intake (one per channel; beyond this the oldest is rebuilt on use). */
   webhookConnectorsCachedMax: 1_000,
   /** Largest webhook body accepted (Shopify orders with many lines stay far below). */
@@ -272,6 +290,18 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.readBackChunkMax <= l.pageSizeMax,
     why: 'a read-back chunk of listings is one page of the listings list',
+  },
+  {
+    holds: (l) => l.reconcileTargetedWindowMs >= l.reconcileTargetedIntervalMs,
+    why: 'a targeted reconcile pass covers everything changed since the previous one',
+  },
+  {
+    holds: (l) => l.reconcileBudgetReservePercent >= 0 && l.reconcileBudgetReservePercent < 100,
+    why: 'a read-back chunk can always go ahead with a budget that is not empty',
+  },
+  {
+    holds: (l) => l.reconcileDriftPageMax <= l.pageSizeMax,
+    why: 'a page of drifted listings is one page of a list',
   },
   {
     holds: (l) => l.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000,

@@ -39,6 +39,7 @@ export const errorRegistry = {
   ONH_ERR_RESERVATION_EXPIRED: { status: 409, title: 'The reservation has expired' },
   ONH_ERR_RESERVATION_CLOSED: { status: 409, title: 'The reservation is already committed or released' },
   ONH_ERR_STALE: { status: 409, title: 'A newer update is already applied' },
+  ONH_ERR_CHANNEL_NOT_CONNECTED: { status: 409, title: 'The channel has no connector' },
   ONH_ERR_NOT_EARLIER: { status: 409, title: 'A rollback must name a version earlier than the active one' },
   ONH_ERR_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   ONH_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The content type is not supported' },

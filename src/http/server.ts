@@ -17,6 +17,7 @@ import { healthPlugin } from './plugins/health.js';
 import { kpiPlugin } from './plugins/kpis.js';
 import { type Metrics, metricsPlugin } from './metrics.js';
 import { syncPlugin } from './plugins/sync.js';
+import { reconcilePlugin, type ReconcileRunner } from './plugins/reconcile.js';
 import { ordersPlugin } from './plugins/orders.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
@@ -35,6 +36,11 @@ export interface ServerDeps {
   metrics?: Metrics;
   /** Serve GET /metrics here, with a read token (false when it has an address of its own). @default true */
   metricsOnApi?: boolean;
+  /**
+   * What runs a reconcile pass for POST /v1/reconcile: main.ts's schedule, known only once the
+   * channels are connected (after the server is built). Absent: no channel is connected here.
+   */
+  reconcile?: () => ReconcileRunner | undefined;
 }
 
 /** Socket bounds besides limits.requestTimeoutMs; their reasons are in core/limits.ts. */
@@ -168,6 +174,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   if (deps.metrics && deps.metricsOnApi !== false)
     await app.register(metricsPlugin, { metrics: deps.metrics, store: deps.store, clock: deps.clock });
+  await app.register(reconcilePlugin, {
+    prefix: '/v1',
+    store: deps.store,
+    reconcile: deps.reconcile ?? (() => undefined),
+  });
   await app.register(availabilityPlugin, {
     prefix: '/v1',
     store: deps.store,

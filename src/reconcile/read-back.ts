@@ -22,6 +22,16 @@ export interface ReadBackOptions {
   /** Listings per readLevels call, at most limits.readBackChunkMax. @default limits.readBackChunkMax */
   chunkSize?: number;
   signal?: AbortSignal;
+  /**
+   * Which listings to read, a page at a time in id order (a targeted reconcile pass's
+   * selection). @default every listing of the channel (`store.listListings`)
+   */
+  select?: (
+    afterId: string | undefined,
+    limit: number,
+  ) => Promise<{ id: string; sku: string; externalId: string; externalLocationId: string | null }[]>;
+  /** Called before each chunk's readLevels (a reconcile pass waits there for the rate budget). */
+  beforeRead?: () => Promise<void>;
 }
 
 /**
@@ -44,7 +54,9 @@ export async function* readBackChunks(
   let afterId: string | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
-    const listings = await store.listListings({ channel, afterId, limit: chunkSize });
+    const listings = options.select
+      ? await options.select(afterId, chunkSize)
+      : await store.listListings({ channel, afterId, limit: chunkSize });
     if (listings.length === 0) return;
     afterId = listings[listings.length - 1]!.id;
 
@@ -57,6 +69,7 @@ export async function* readBackChunks(
     const shown = new Map<string, number | null>();
     let readError: string | null = null;
     try {
+      await options.beforeRead?.();
       const levels = await connector.readLevels(
         listings.map((listing) => ({
           listingId: listing.id,

@@ -1,4 +1,5 @@
 import type { EpochMs } from '../core/clock.js';
+import { limits } from '../core/limits.js';
 import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from './outbox-port.js';
 
 /**
@@ -68,7 +69,9 @@ export const dispatchSql = {
           sql: `UPDATE listing_quantities SET pushed_quantity = ?, pushed_version = ?, channel_quantity = ?, pushed_at = ?, attempts = 0,
               last_error = NULL, claimed_until = NULL,
               dispatch_state = CASE WHEN desired_version = ? THEN 'done' ELSE dispatch_state END,
-              pending_since = CASE WHEN desired_version = ? THEN NULL ELSE computed_at END
+              pending_since = CASE WHEN desired_version = ? THEN NULL ELSE computed_at END,
+              channel_since = CASE WHEN channel_quantity = CAST(? AS BIGINT) AND channel_since IS NOT NULL THEN channel_since ELSE CAST(? AS BIGINT) END,
+              channel_seen_at = CAST(? AS BIGINT)
             WHERE listing_id = ?`,
           params: [
             result.pushedQuantity,
@@ -77,15 +80,34 @@ export const dispatchSql = {
             now,
             result.desiredVersion,
             result.desiredVersion,
+            result.channelQuantity,
+            now,
+            now,
             listingId,
           ],
         };
       case 'stale':
-        // The channel sold meanwhile: remember what it shows, push again at once with that compare value.
+        // The channel changed meanwhile: remember what it shows and push again with that compare
+        // value, at once when it shows more than desired; when it shows less (perhaps a sale
+        // whose order has not reached us), after the grace, so the order can lower the desired
+        // quantity first and the push never raises the channel over a sale it took.
         return {
-          sql: `UPDATE listing_quantities SET channel_quantity = ?, attempts = attempts + 1, due_at = ?, claimed_until = NULL,
-              last_error = 'channel quantity changed meanwhile (compare-and-set)' WHERE listing_id = ?`,
-          params: [result.channelQuantity, now, listingId],
+          sql: `UPDATE listing_quantities SET channel_quantity = ?, attempts = attempts + 1,
+              due_at = CASE WHEN CAST(? AS BIGINT) < quantity THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END, claimed_until = NULL,
+              last_error = 'channel quantity changed meanwhile (compare-and-set)',
+              channel_since = CASE WHEN channel_quantity = CAST(? AS BIGINT) AND channel_since IS NOT NULL THEN channel_since ELSE CAST(? AS BIGINT) END,
+              channel_seen_at = CAST(? AS BIGINT)
+            WHERE listing_id = ?`,
+          params: [
+            result.channelQuantity,
+            result.channelQuantity,
+            now + limits.driftGraceMs,
+            now,
+            result.channelQuantity,
+            now,
+            now,
+            listingId,
+          ],
         };
       case 'retry':
         return {
@@ -153,12 +175,15 @@ export const dispatchSql = {
   /**
    * Params, in order: see `noticeLevelParams`. Marks the row pending (unless dead) when the
    * channel shows something else than desired: due now when it shows more, after the grace when less.
+   * Also when the channel was seen showing it, and since when it has shown that value (the drift model).
    */
   noticeLevel: `UPDATE listing_quantities SET channel_quantity = ?,
       dispatch_state = CASE WHEN dispatch_state = 'dead' OR quantity = ? THEN dispatch_state ELSE 'pending' END,
       due_at = CASE WHEN dispatch_state = 'dead' OR quantity = ? THEN due_at WHEN ? > quantity THEN ?
                     WHEN dispatch_state = 'pending' THEN due_at ELSE ? END,
-      pending_since = CASE WHEN pending_since IS NULL AND dispatch_state <> 'dead' AND quantity <> ? THEN ? ELSE pending_since END
+      pending_since = CASE WHEN pending_since IS NULL AND dispatch_state <> 'dead' AND quantity <> ? THEN ? ELSE pending_since END,
+      channel_since = CASE WHEN channel_quantity = CAST(? AS BIGINT) AND channel_since IS NOT NULL THEN channel_since ELSE CAST(? AS BIGINT) END,
+      channel_seen_at = CAST(? AS BIGINT)
     WHERE listing_id = (SELECT l.id FROM listings l JOIN channels c ON c.id = l.channel_id WHERE c.code = ? AND l.external_id = ?)
     RETURNING quantity`,
 
@@ -170,6 +195,9 @@ export const dispatchSql = {
     now,
     now + graceMs,
     shown,
+    now,
+    shown,
+    now,
     now,
     channel,
     externalId,

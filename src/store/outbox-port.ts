@@ -1,4 +1,5 @@
 import type { EpochMs } from '../core/clock.js';
+import type { DriftVerdict, ListingSyncState } from '../core/drift.js';
 
 /**
  * The outbox slice of the storage port (`store.outbox`): the storage side of propagation,
@@ -54,6 +55,41 @@ export interface DeadLetter {
   since: EpochMs | null;
 }
 
+/** A listing whose channel shows something else than it acknowledged (src/core/drift.ts). */
+export interface DriftEntry {
+  listingId: string;
+  sku: string;
+  externalId: string;
+  state: ListingSyncState;
+  verdict: Extract<DriftVerdict, { state: 'drift' }>;
+}
+
+/** What a read-back saw one listing showing. */
+export interface ChannelLevelRead {
+  listingId: string;
+  shown: number;
+}
+
+/** A repair a reconcile pass queued: the channel showed `shown` (from), the push sets `desired` (to). */
+export interface RepairRecord {
+  channel: string;
+  listingId: string;
+  sku: string;
+  at: EpochMs;
+  direction: 'more' | 'less';
+  shown: number;
+  acknowledged: number;
+  desired: number;
+}
+
+/** A listing a targeted reconcile pass reads back. */
+export interface ReconcileTarget {
+  id: string;
+  sku: string;
+  externalId: string;
+  externalLocationId: string | null;
+}
+
 export interface OutboxPort {
   /** Take or renew the channel's lease; returns the epoch held, or null when another live owner has it. */
   acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null>;
@@ -92,4 +128,40 @@ export interface OutboxPort {
   pruneSamples(before: EpochMs): Promise<number>;
   /** Move up to `limit` dead letters back to pending (due now, attempts reset); returns how many. */
   redrive(options: { channel?: string | undefined; limit: number }, now: EpochMs): Promise<number>;
+  /**
+   * Record what a read-back saw, per listing of the channel: the value, when it was seen, and
+   * since when the channel has shown that same value. A listing whose push was acknowledged at
+   * or after `readAt` (when the read started) is left alone: the read predates the push.
+   * Returns how many listings were recorded.
+   */
+  recordChannelLevels(
+    channel: string,
+    reads: readonly ChannelLevelRead[],
+    readAt: EpochMs,
+    now: EpochMs,
+  ): Promise<number>;
+  /**
+   * The channel's drifted listings (judged by src/core/drift.ts with `graceMs`), in listing id
+   * order, after `afterId`, at most `limit`.
+   */
+  listDrift(
+    channel: string,
+    options: { graceMs: number; afterId?: string | undefined; limit: number },
+  ): Promise<DriftEntry[]>;
+  /**
+   * Listings of the channel a targeted pass reads back, in id order after `afterId`: those
+   * pushed or whose desired quantity changed at or after `since`, and those in drift now.
+   */
+  listReconcileTargets(
+    channel: string,
+    options: { since: EpochMs; afterId?: string | undefined; limit: number },
+  ): Promise<ReconcileTarget[]>;
+  /**
+   * Queue a drifted listing's push again, due now, and record the repair; only while the row
+   * is still as judged (no push pending, the channel still seen showing `shown`, the same
+   * acknowledged value). Returns the record, or null when the row changed meanwhile.
+   */
+  requeueRepair(channel: string, entry: DriftEntry, now: EpochMs): Promise<RepairRecord | null>;
+  /** The newest recorded repairs, of one channel or all, newest first. */
+  listRepairs(options: { channel?: string | undefined; limit: number }): Promise<RepairRecord[]>;
 }

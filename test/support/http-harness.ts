@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Clock, IdSource } from '../../src/core/clock.js';
 import type { Metrics } from '../../src/http/metrics.js';
-import { buildServer } from '../../src/http/server.js';
+import { buildServer, type ServerDeps } from '../../src/http/server.js';
 import { issueToken } from '../../src/api/tokens.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore, TokenScope } from '../../src/store/ledger-store.js';
@@ -32,7 +32,9 @@ export interface HttpHarness {
   close(): Promise<void>;
 }
 
-export async function startHttpHarness(options: { logger?: object; metrics?: Metrics } = {}): Promise<HttpHarness> {
+export async function startHttpHarness(
+  options: { logger?: object; metrics?: Metrics; reconcile?: ServerDeps['reconcile'] } = {},
+): Promise<HttpHarness> {
   const directory = mkdtempSync(join(tmpdir(), 'onhand-http-'));
   const store = new SqliteStore({ filename: join(directory, 'onhand.db') });
   await store.migrate();
@@ -98,7 +100,7 @@ export async function serveOver(
   store: LedgerStore,
   clock: Clock,
   defaultScope: TokenScope,
-  options: { logger?: object; metrics?: Metrics } = {},
+  options: { logger?: object; metrics?: Metrics; reconcile?: ServerDeps['reconcile'] } = {},
 ) {
   let n = 0;
   const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
@@ -110,6 +112,7 @@ export async function serveOver(
     ids,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.reconcile ? { reconcile: options.reconcile } : {}),
   });
   const tokens: Record<TokenScope, string> = {
     read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,

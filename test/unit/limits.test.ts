@@ -104,6 +104,17 @@ describe('limits', () => {
       { bolOrderDetailsPerPollMax: limits.bolDeferredOrdersMax + 1 },
       /order details/,
     ],
+    [
+      'a targeted reconcile window shorter than its interval',
+      { reconcileTargetedWindowMs: limits.reconcileTargetedIntervalMs - 1 },
+      /targeted reconcile pass/,
+    ],
+    [
+      'a read-back budget reserve of the whole budget',
+      { reconcileBudgetReservePercent: 100 },
+      /budget that is not empty/,
+    ],
+    ['a drift page above the page size', { reconcileDriftPageMax: limits.pageSizeMax + 1 }, /page of drifted listings/],
   ];
   for (const [name, change, why] of broken) {
     it(`catches ${name}`, () => {

@@ -1,7 +1,15 @@
 import type { EpochMs } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import { dispatchSql, latencyPercentiles } from '../dispatch-sql.js';
-import type { ChannelSyncStatus, DeadLetter } from '../outbox-port.js';
+import { judgeDrift, type ListingSyncState } from '../../core/drift.js';
+import type {
+  ChannelLevelRead,
+  ChannelSyncStatus,
+  DeadLetter,
+  DriftEntry,
+  ReconcileTarget,
+  RepairRecord,
+} from '../outbox-port.js';
 import type { SqlExecutor } from './sql-executor.js';
 
 /**
@@ -76,5 +84,139 @@ export abstract class SqlOutboxViews {
 
   async pruneSamples(before: EpochMs): Promise<number> {
     return this.views.run('DELETE FROM push_samples WHERE at < $1', [before]);
+  }
+
+  async recordChannelLevels(
+    channel: string,
+    reads: readonly ChannelLevelRead[],
+    readAt: EpochMs,
+    now: EpochMs,
+  ): Promise<number> {
+    const channelRow = await this.views.get<{ id: number }>('SELECT id FROM channels WHERE code = $1', [channel]);
+    if (channelRow === undefined) return 0;
+    let recorded = 0;
+    for (const read of reads) {
+      recorded += await this.durable.run(
+        `UPDATE listing_quantities SET
+           channel_since = CASE WHEN channel_quantity = $1 AND channel_since IS NOT NULL THEN channel_since ELSE $2 END,
+           channel_seen_at = $2, channel_quantity = $1
+         WHERE listing_id = $3 AND channel_id = $4 AND (pushed_at IS NULL OR pushed_at < $5)`,
+        [read.shown, now, Number(read.listingId), Number(channelRow.id), readAt],
+      );
+    }
+    return recorded;
+  }
+
+  async listDrift(
+    channel: string,
+    options: { graceMs: number; afterId?: string | undefined; limit: number },
+  ): Promise<DriftEntry[]> {
+    const rows = await this.views.all<Record<string, unknown>>(
+      `SELECT lq.listing_id, v.sku, l.external_id, lq.quantity, lq.pushed_quantity, lq.pushed_at, lq.dispatch_state,
+         lq.channel_quantity, lq.channel_seen_at, lq.channel_since
+       FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = lq.channel_id
+         JOIN variants v ON v.id = l.variant_id
+       WHERE c.code = $1 AND lq.listing_id > $2 AND lq.dispatch_state <> 'pending'
+         AND lq.channel_quantity IS NOT NULL AND lq.pushed_quantity IS NOT NULL AND lq.channel_quantity <> lq.pushed_quantity
+       ORDER BY lq.listing_id LIMIT $3`,
+      [channel, options.afterId === undefined ? 0 : Number(options.afterId), options.limit],
+    );
+    const out: DriftEntry[] = [];
+    for (const row of rows) {
+      const number = (value: unknown) => (value === null ? null : Number(value));
+      const state: ListingSyncState = {
+        listingId: String(row.listing_id),
+        desired: Number(row.quantity),
+        acknowledged: number(row.pushed_quantity),
+        acknowledgedAt: number(row.pushed_at),
+        pushPending: row.dispatch_state === 'pending',
+        dead: row.dispatch_state === 'dead',
+        shown: number(row.channel_quantity),
+        shownAt: number(row.channel_seen_at),
+        shownSince: number(row.channel_since),
+      };
+      const verdict = judgeDrift(state, options.graceMs);
+      if (verdict.state === 'drift')
+        out.push({
+          listingId: state.listingId,
+          sku: row.sku as string,
+          externalId: row.external_id as string,
+          state,
+          verdict,
+        });
+    }
+    return out;
+  }
+
+  async listReconcileTargets(
+    channel: string,
+    options: { since: EpochMs; afterId?: string | undefined; limit: number },
+  ): Promise<ReconcileTarget[]> {
+    const rows = await this.views.all<Record<string, unknown>>(
+      `SELECT lq.listing_id, v.sku, l.external_id, l.external_location_id
+       FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = lq.channel_id
+         JOIN variants v ON v.id = l.variant_id
+       WHERE c.code = $1 AND lq.listing_id > $2
+         AND (lq.pushed_at >= $3 OR lq.computed_at >= $3
+              OR (lq.channel_quantity IS NOT NULL AND lq.pushed_quantity IS NOT NULL AND lq.channel_quantity <> lq.pushed_quantity))
+       ORDER BY lq.listing_id LIMIT $4`,
+      [channel, options.afterId === undefined ? 0 : Number(options.afterId), options.since, options.limit],
+    );
+    return rows.map((row) => ({
+      id: String(row.listing_id),
+      sku: row.sku as string,
+      externalId: row.external_id as string,
+      externalLocationId: (row.external_location_id as string | null) ?? null,
+    }));
+  }
+
+  async requeueRepair(channel: string, entry: DriftEntry, now: EpochMs): Promise<RepairRecord | null> {
+    const { verdict, state } = entry;
+    // Re-queued with attempts reset, due now: the claim's urgency puts a channel showing more first.
+    const changed = await this.durable.run(
+      `UPDATE listing_quantities SET dispatch_state = 'pending', due_at = $1, attempts = 0, last_error = NULL,
+         claimed_until = NULL, pending_since = COALESCE(pending_since, $1)
+       WHERE listing_id = $2 AND dispatch_state = 'done' AND channel_quantity = $3 AND pushed_quantity = $4
+         AND channel_id = (SELECT id FROM channels WHERE code = $5)`,
+      [now, Number(entry.listingId), verdict.shown, verdict.acknowledged, channel],
+    );
+    if (changed === 0) return null;
+    await this.durable.run(
+      `INSERT INTO reconcile_repairs (channel_id, listing_id, at, direction, shown, acknowledged, desired)
+       SELECT c.id, $2, $3, $4, $5, $6, lq.quantity FROM channels c JOIN listing_quantities lq ON lq.listing_id = $2
+       WHERE c.code = $1`,
+      [channel, Number(entry.listingId), now, verdict.direction, verdict.shown, verdict.acknowledged],
+    );
+    return {
+      channel,
+      listingId: entry.listingId,
+      sku: entry.sku,
+      at: now,
+      direction: verdict.direction,
+      shown: verdict.shown,
+      acknowledged: verdict.acknowledged,
+      desired: state.desired,
+    };
+  }
+
+  async listRepairs(options: { channel?: string | undefined; limit: number }): Promise<RepairRecord[]> {
+    const rows = await this.views.all<Record<string, unknown>>(
+      `SELECT c.code, r.listing_id, v.sku, r.at, r.direction, r.shown, r.acknowledged, r.desired
+       FROM reconcile_repairs r JOIN channels c ON c.id = r.channel_id JOIN listings l ON l.id = r.listing_id
+         JOIN variants v ON v.id = l.variant_id
+       ${options.channel === undefined ? '' : 'WHERE c.code = $2'}
+       ORDER BY r.id DESC LIMIT $1`,
+      [options.limit, ...(options.channel === undefined ? [] : [options.channel])],
+    );
+    return rows.map((row) => ({
+      channel: row.code as string,
+      listingId: String(row.listing_id),
+      sku: row.sku as string,
+      at: Number(row.at),
+      direction: row.direction as 'more' | 'less',
+      shown: Number(row.shown),
+      acknowledged: Number(row.acknowledged),
+      desired: Number(row.desired),
+    }));
   }
 }

@@ -192,6 +192,25 @@ for (const factory of STORES) {
       assert.equal(channel.shown.get('offer-A'), 3);
     });
 
+    it('on a compare-and-set miss showing less than desired, pushes again only after the grace', async () => {
+      const pusher = dispatcher();
+      while ((await pusher.tick()) > 0);
+      const desiredD = (await rowOf('D')).quantity;
+      await move([{ type: 'receipt', sku: 'D', location: 'WH1', quantity: 1 }]); // desired + 1
+      channel.shown.set('offer-D', desiredD - 1); // the channel sold one meanwhile
+      channel.log.length = 0;
+      while ((await pusher.tick()) > 0);
+      assert.deepEqual(
+        channel.log.map((item) => [item.expectedChannelQuantity, item.quantity]),
+        [[desiredD, desiredD + 1]],
+      );
+      assert.equal(channel.shown.get('offer-D'), desiredD - 1, 'the sale is not overwritten during the grace');
+      now += 60_000;
+      while ((await pusher.tick()) > 0);
+      assert.deepEqual(channel.log.at(-1), { ...channel.log.at(-1)!, expectedChannelQuantity: desiredD - 1 });
+      assert.equal(channel.shown.get('offer-D'), desiredD + 1);
+    });
+
     it('notices what the channel shows: more than desired is fixed at once, less only after the grace', async () => {
       const pusher = dispatcher();
       while ((await pusher.tick()) > 0);

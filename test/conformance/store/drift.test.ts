@@ -1,0 +1,162 @@
+/**
+ * Drift per listing on every store (outbox.recordChannelLevels, outbox.listDrift): what a
+ * channel was seen showing is kept with its time and the time since it has shown that value;
+ * a listing whose channel shows something else than it acknowledged, with no push pending, is
+ * listed as drift, more at once, less confirmed only by two reads a grace apart; a read that
+ * started before an acknowledged push is ignored.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { LedgerCommand } from '../../../src/core/ledger/command.js';
+import { GroupCommitter } from '../../../src/store/group-commit.js';
+import type { LedgerStore } from '../../../src/store/ledger-store.js';
+import { ChannelDispatcher } from '../../../src/sync/dispatcher.js';
+import { validateRetryPolicy } from '../../../src/sync/retry-policy.js';
+import { ScriptedChannel } from '../../support/scripted-channel.js';
+import { STORES, type TestStore } from '../../support/stores.js';
+
+const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
+const grace = 60_000;
+
+for (const factory of STORES) {
+  describe(`${factory.name}: drift per listing`, { skip: factory.skip, concurrency: false }, () => {
+    let test: TestStore;
+    let store: LedgerStore;
+    let now = Date.UTC(2026, 10, 23, 10);
+    const clock = { now: () => now };
+    let ledger: GroupCommitter;
+    let key = 0;
+    const channel = new ScriptedChannel(10);
+    const ids = new Map<string, string>();
+
+    before(async () => {
+      test = await factory.create();
+      store = test.store;
+      ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
+      await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], now);
+      await store.catalogue.upsertVariants(
+        ['A', 'B', 'C'].map((sku) => ({ sku, name: sku })),
+        now,
+      );
+      await store.availability.upsertChannels([{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }], now);
+      await store.availability.upsertListings(
+        ['A', 'B', 'C'].map((sku) => ({ channel: 'bol', externalId: `offer-${sku}`, sku })),
+        now,
+      );
+      await ledger.submit(
+        ['A', 'B', 'C'].map(
+          (sku) =>
+            ({
+              type: 'receipt',
+              key: `r-${sku}`,
+              payloadHash: `r-${sku}`,
+              sku,
+              location: 'WH1',
+              quantity: 5,
+            }) as LedgerCommand,
+        ),
+      );
+      for (const sku of ['A', 'B', 'C']) ids.set(sku, (await store.availability.getAvailability(sku))![0]!.listingId);
+      const pusher = new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: store.outbox,
+        clock,
+        owner: 'p1',
+        policy,
+        random: () => 0.5,
+      });
+      while ((await pusher.tick()) > 0);
+      now += 1_000;
+    });
+    after(async () => {
+      await ledger.close();
+      await test.cleanup();
+    });
+
+    const drift = async () =>
+      (await store.outbox.listDrift('bol', { graceMs: grace, limit: 100 })).map((entry) => [
+        entry.sku,
+        entry.verdict.direction,
+        entry.verdict.shown,
+        entry.verdict.acknowledged,
+        entry.verdict.confirmed,
+      ]);
+
+    it('lists nothing while every channel shows what it acknowledged', async () => {
+      const readAt = now;
+      const recorded = await store.outbox.recordChannelLevels(
+        'bol',
+        ['A', 'B', 'C'].map((sku) => ({ listingId: ids.get(sku)!, shown: 5 })),
+        readAt,
+        now,
+      );
+      assert.equal(recorded, 3);
+      assert.deepEqual(await drift(), []);
+    });
+
+    it('lists more at once, less only when two reads a grace apart agree', async () => {
+      await store.outbox.recordChannelLevels(
+        'bol',
+        [
+          { listingId: ids.get('A')!, shown: 9 },
+          { listingId: ids.get('B')!, shown: 2 },
+        ],
+        now,
+        now,
+      );
+      assert.deepEqual(await drift(), [
+        ['A', 'more', 9, 5, true],
+        ['B', 'less', 2, 5, false],
+      ]);
+      now += grace;
+      await store.outbox.recordChannelLevels('bol', [{ listingId: ids.get('B')!, shown: 2 }], now, now);
+      assert.deepEqual(await drift(), [
+        ['A', 'more', 9, 5, true],
+        ['B', 'less', 2, 5, true],
+      ]);
+      // Another value starts the agreement over.
+      await store.outbox.recordChannelLevels('bol', [{ listingId: ids.get('B')!, shown: 1 }], now, now);
+      assert.deepEqual((await drift())[1], ['B', 'less', 1, 5, false]);
+      const [first] = await store.outbox.listDrift('bol', { graceMs: grace, limit: 1 });
+      assert.equal(first?.sku, 'A');
+      const rest = await store.outbox.listDrift('bol', { graceMs: grace, afterId: first!.listingId, limit: 10 });
+      assert.deepEqual(
+        rest.map((entry) => entry.sku),
+        ['B'],
+      );
+      assert.equal(rest[0]!.state.desired, 5);
+      assert.equal(rest[0]!.state.shownAt, now);
+    });
+
+    it('leaves a listing with a push pending out, and ignores a read older than the push', async () => {
+      await ledger.submit([
+        { type: 'receipt', key: 'r-C2', payloadHash: 'r-C2', sku: 'C', location: 'WH1', quantity: 1 } as LedgerCommand,
+      ]);
+      channel.shown.set('offer-C', 7);
+      await store.outbox.recordChannelLevels('bol', [{ listingId: ids.get('C')!, shown: 7 }], now, now);
+      assert.ok(!(await drift()).some(([sku]) => sku === 'C'), 'a push is pending: not drift');
+      const readAt = now;
+      now += 1_000;
+      const pusher = new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: store.outbox,
+        clock,
+        owner: 'p1',
+        policy,
+        random: () => 0.5,
+      });
+      channel.shown.set('offer-A', 9);
+      channel.shown.set('offer-B', 1);
+      while ((await pusher.tick()) > 0);
+      assert.equal(channel.shown.get('offer-C'), 6);
+      // A read that started before that push saw the old value: not recorded, not drift.
+      assert.equal(
+        await store.outbox.recordChannelLevels('bol', [{ listingId: ids.get('C')!, shown: 5 }], readAt, now),
+        0,
+      );
+      assert.ok(!(await drift()).some(([sku]) => sku === 'C'));
+    });
+  });
+}
