@@ -111,6 +111,23 @@ export abstract class SqlOutboxViews {
     channel: string,
     options: { graceMs: number; afterId?: string | undefined; limit: number },
   ): Promise<DriftEntry[]> {
+    // Candidates are read a page at a time and judged here; the next page is read while fewer
+    // than `limit` of them drifted, so a short answer means there is no more drift after it.
+    const out: DriftEntry[] = [];
+    let after = options.afterId === undefined ? 0 : Number(options.afterId);
+    for (;;) {
+      const scanned = await this.driftPage(channel, options, after, out);
+      if (scanned.rows < options.limit || out.length >= options.limit) return out.slice(0, options.limit);
+      after = scanned.last;
+    }
+  }
+
+  private async driftPage(
+    channel: string,
+    options: { graceMs: number; limit: number },
+    after: number,
+    out: DriftEntry[],
+  ): Promise<{ rows: number; last: number }> {
     const rows = await this.views.all<Record<string, unknown>>(
       `SELECT lq.listing_id, v.sku, l.external_id, lq.quantity, lq.pushed_quantity, lq.pushed_at, lq.dispatch_state,
          lq.channel_quantity, lq.channel_seen_at, lq.channel_since
@@ -119,9 +136,8 @@ export abstract class SqlOutboxViews {
        WHERE c.code = $1 AND lq.listing_id > $2 AND lq.dispatch_state <> 'pending'
          AND lq.channel_quantity IS NOT NULL AND lq.pushed_quantity IS NOT NULL AND lq.channel_quantity <> lq.pushed_quantity
        ORDER BY lq.listing_id LIMIT $3`,
-      [channel, options.afterId === undefined ? 0 : Number(options.afterId), options.limit],
+      [channel, after, options.limit],
     );
-    const out: DriftEntry[] = [];
     for (const row of rows) {
       const number = (value: unknown) => (value === null ? null : Number(value));
       const state: ListingSyncState = {
@@ -145,7 +161,7 @@ export abstract class SqlOutboxViews {
           verdict,
         });
     }
-    return out;
+    return { rows: rows.length, last: rows.length === 0 ? after : Number(rows[rows.length - 1]!.listing_id) };
   }
 
   async listReconcileTargets(
