@@ -156,6 +156,32 @@ export const limits = Object.freeze({
   /** Most push-latency samples one KPI read sorts per channel (the newest first). */
   kpiLatencySamplesMax: 100_000,
 
+  // Alerts (src/alerts): how often the rules are evaluated and how a webhook delivery retries.
+  /** Rules are evaluated this often by `serve`: each round is a few counts per channel. */
+  alertIntervalMs: 30_000,
+  /** Drifted listings counted per channel per round at most (a page of drift at a time). */
+  alertDriftCountMax: 100_000,
+  /** Default drift alert: more than 1% of a channel's listings (the field's target is under 0.2%). */
+  alertDriftPercentDefault: 1,
+  /** Default: the oldest waiting change older than 5 minutes. */
+  alertOldestPendingSecondsDefault: 300,
+  /** Default: a connection failing with no success for 15 minutes. */
+  alertFailingMinutesDefault: 15,
+  /** Default: no order line from a channel that has had some, for 24 hours. */
+  alertOrderSilenceMinutesDefault: 24 * 60,
+  /** Longest configurable threshold of a time rule: 30 days, in minutes. */
+  alertMinutesMax: 30 * 24 * 60,
+  /** Attempts of one webhook delivery: the first and up to 5 retries on 5xx, timeouts and network errors. */
+  alertWebhookAttemptsMax: 6,
+  /** Delay before the first retry of a delivery, doubled per attempt. */
+  alertWebhookRetryDelayMs: 1_000,
+  /** A delivery is abandoned after this long in total, whatever attempts are left. */
+  alertWebhookDeliveryMsMax: 2 * 60 * 1000,
+  /** Deliveries waiting at once; beyond it the oldest waiting one is dropped (and logged). */
+  alertWebhookQueueMax: 1_000,
+  /** Most alerts one `GET /v1/alerts` or `onhand alerts` answers, newest first. */
+  alertListMax: 500,
+
   // Push side (src/sync): the dispatcher's lease, claims and loops, and the retry policy.
   /**
    * How long a channel's lease outlives its last renewal: one process pushes a channel at a time
@@ -302,6 +328,16 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.reconcileDriftPageMax <= l.pageSizeMax,
     why: 'a page of drifted listings is one page of a list',
+  },
+  {
+    holds: (l) =>
+      l.alertWebhookRetryDelayMs * 2 ** (l.alertWebhookAttemptsMax - 2) + l.outboundRequestTimeoutMs <=
+      l.alertWebhookDeliveryMsMax,
+    why: 'the last retry of a webhook delivery starts within its time bound',
+  },
+  {
+    holds: (l) => l.alertDriftCountMax >= l.reconcileDriftPageMax,
+    why: 'at least one page of drift is counted for the drift alert',
   },
   {
     holds: (l) => l.quantityMax < Number.MAX_SAFE_INTEGER / 1_000_000,

@@ -115,6 +115,8 @@ describe('limits', () => {
       /budget that is not empty/,
     ],
     ['a drift page above the page size', { reconcileDriftPageMax: limits.pageSizeMax + 1 }, /page of drifted listings/],
+    ['webhook retries beyond their time bound', { alertWebhookAttemptsMax: 20 }, /last retry of a webhook delivery/],
+    ['a drift count below one page', { alertDriftCountMax: 1 }, /one page of drift is counted/],
   ];
   for (const [name, change, why] of broken) {
     it(`catches ${name}`, () => {
