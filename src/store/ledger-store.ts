@@ -1,5 +1,6 @@
 import type { OrderLinePort } from './order-lines-port.js';
 import type { KpiPort } from './kpis-port.js';
+import type { AlertPort } from './alerts-port.js';
 import type { EpochMs } from '../core/clock.js';
 import type { BatchItem, CommandAnswer, LevelView, ReservationView } from '../core/ledger/apply-commands.js';
 import type { AvailabilityPort } from './availability-store.js';
@@ -315,6 +316,7 @@ export interface LedgerStore {
   readonly tokens: TokenPort;
   readonly orders: OrderLinePort;
   readonly kpis: KpiPort;
+  readonly alerts: AlertPort;
 
   /** Apply pending numbered migrations. Safe to call concurrently from several processes. */
   migrate(): Promise<MigrationReport>;

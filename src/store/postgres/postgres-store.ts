@@ -11,6 +11,7 @@ import { PostgresPool } from './postgres-pool.js';
 import { PostgresExecutor } from './postgres-executor.js';
 import { SqlOrderLines } from '../sql/sql-order-lines.js';
 import { SqlKpis } from '../sql/sql-kpis.js';
+import { SqlAlerts } from '../sql/sql-alerts.js';
 import { SqlTokens } from '../sql/sql-tokens.js';
 
 /** The production store: PostgreSQL through `pg`, shared by several onhand processes. */
@@ -42,6 +43,7 @@ export class PostgresStore implements LedgerStore {
   readonly tokens: SqlTokens;
   readonly orders: SqlOrderLines;
   readonly kpis: SqlKpis;
+  readonly alerts: SqlAlerts;
   private readonly db: PostgresPool;
   private readonly pool: pg.Pool;
   private readonly sql: PostgresExecutor;
@@ -58,6 +60,7 @@ export class PostgresStore implements LedgerStore {
     this.outbox = new PostgresDispatch(this.pool, (work) => this.db.transaction(work), sql);
     this.tokens = new SqlTokens(sql);
     this.kpis = new SqlKpis(sql);
+    this.alerts = new SqlAlerts(sql);
     this.orders = new SqlOrderLines(sql, (statements) =>
       this.db.transaction(async (client) => {
         const inTransaction = new PostgresExecutor(client);

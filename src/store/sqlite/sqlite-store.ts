@@ -11,6 +11,7 @@ import { SqliteLedger } from './sqlite-ledger.js';
 import { SqliteExecutor } from './sqlite-executor.js';
 import { SqlOrderLines } from '../sql/sql-order-lines.js';
 import { SqlKpis } from '../sql/sql-kpis.js';
+import { SqlAlerts } from '../sql/sql-alerts.js';
 import { SqlTokens } from '../sql/sql-tokens.js';
 
 /**
@@ -43,6 +44,7 @@ export class SqliteStore implements LedgerStore {
   readonly tokens: SqlTokens;
   readonly orders: SqlOrderLines;
   readonly kpis: SqlKpis;
+  readonly alerts: SqlAlerts;
   private readonly db: Database.Database;
   private readonly sql: SqliteExecutor;
 
@@ -71,6 +73,7 @@ export class SqliteStore implements LedgerStore {
     this.outbox = new SqliteDispatch(this.db, this.sql);
     this.tokens = new SqlTokens(this.sql);
     this.kpis = new SqlKpis(this.sql);
+    this.alerts = new SqlAlerts(this.sql);
     const sql = this.sql;
     this.orders = new SqlOrderLines(sql, async (statements) =>
       this.db.transaction(() => statements.map((statement) => sql.runNow(statement.sql, statement.params))).immediate(),
