@@ -25,6 +25,9 @@ import { Propagation, type ChannelRuntime } from './sync/propagation.js';
 import { defaultRetryPolicy } from './sync/retry-policy.js';
 import { ReconcileSchedule } from './reconcile/reconcile-schedule.js';
 import { summaryLine } from './reconcile/reconcile-pass.js';
+import { AlertLoop, alertThresholds } from './alerts/alert-loop.js';
+import { AlertWebhook } from './alerts/alert-webhook.js';
+import { alertEvent } from './api/alert-mapping.js';
 
 export async function openStore(config: Config): Promise<LedgerStore> {
   if (storeProfile(config.database) === 'postgres') {
@@ -155,6 +158,34 @@ export async function serve(config: Config): Promise<void> {
     onError: (channel, error) => logger.warn({ channel, err: error }, 'reconcile error'),
   });
   reconcile.start();
+  // Alert rules every limits.alertIntervalMs: to the log, and signed to the webhook when one is set.
+  const webhook =
+    config.alertWebhookUrl && config.alertWebhookSecret
+      ? new AlertWebhook({
+          url: config.alertWebhookUrl,
+          secret: config.alertWebhookSecret,
+          ids: randomIds,
+          onFailed: (delivery) => logger.warn({ delivery }, 'alert webhook delivery failed'),
+        })
+      : undefined;
+  const alerts = new AlertLoop({
+    store,
+    clock: systemClock,
+    thresholds: alertThresholds(config),
+    onFired: (alert) => {
+      logger.warn({ alert: alertEvent('alert.fired', alert).alert }, `alert fired: ${alert.rule} on ${alert.channel}`);
+      webhook?.send(alertEvent('alert.fired', alert));
+    },
+    onResolved: (alert) => {
+      logger.info(
+        { alert: alertEvent('alert.resolved', alert).alert },
+        `alert resolved: ${alert.rule} on ${alert.channel}`,
+      );
+      webhook?.send(alertEvent('alert.resolved', alert));
+    },
+    onError: (error) => logger.warn({ err: error }, 'alert evaluation failed'),
+  });
+  alerts.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.
   const polling = new OrderPolling({
     store,
@@ -203,6 +234,8 @@ export async function serve(config: Config): Promise<void> {
     await polling.stop();
     await retries.stop();
     await reconcile.stop();
+    await alerts.stop();
+    await webhook?.stop();
     await propagation.stop();
     await demoChannels?.stop();
     await sweeper.stop();

@@ -72,6 +72,28 @@ export function buildCli(runtime: CliRuntime): Command {
       'full availability refresh for time-dependent rules, 0 = off (env ONHAND_AVAILABILITY_REFRESH_MS)',
       integer('--availability-refresh-ms'),
     )
+    .option(
+      '--alert-drift-percent <percent>',
+      'alert above this share of drifted listings, 0 = off (env ONHAND_ALERT_DRIFT_PERCENT)',
+    )
+    .option(
+      '--alert-oldest-pending-seconds <s>',
+      'alert when a change waits longer, 0 = off (env ONHAND_ALERT_OLDEST_PENDING_SECONDS)',
+    )
+    .option(
+      '--alert-failing-minutes <min>',
+      'alert when a connection fails this long, 0 = off (env ONHAND_ALERT_FAILING_MINUTES)',
+    )
+    .option(
+      '--alert-order-silence-minutes <min>',
+      'alert when a channel sends no order line this long, 0 = off (env ONHAND_ALERT_ORDER_SILENCE_MINUTES)',
+    )
+    .option('--alert-dead-letters <on|off>', 'alert while dead letters exist (env ONHAND_ALERT_DEAD_LETTERS)')
+    .option('--alert-webhook-url <url>', 'post alerts, signed, to this URL (env ONHAND_ALERT_WEBHOOK_URL)')
+    .option(
+      '--alert-webhook-secret <secret|env:NAME>',
+      'signing key of the alert webhook, or env:NAME to read it from NAME (env ONHAND_ALERT_WEBHOOK_SECRET)',
+    )
     .action(async (flags: Flags) => runtime.serve(configFrom(flags, runtime.env)));
 
   withDatabase(program.command('migrate'))

@@ -7,6 +7,32 @@ import { limits } from '../core/limits.js';
  * `database` decides the store profile: a `postgres://` (or `postgresql://`) URL selects
  * PostgreSQL, anything else is a SQLite file path. No other knob can disagree with it.
  */
+/**
+ * A secret setting (the alert webhook's signing key): its value is read with `reveal()` where it
+ * is used, and it prints, logs and serialises as `[redacted]`.
+ */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
+}
+
+/** Minutes of an alert threshold: 0 turns the rule off. */
+const alertMinutes = (fallback: number) => z.coerce.number().int().min(0).max(limits.alertMinutesMax).default(fallback);
+
 export const configSchema = z
   .object({
     database: z.string().min(1).default('./onhand.db'),
@@ -55,8 +81,40 @@ export const configSchema = z
       .nullable()
       .default(null),
     demo: z.boolean().default(false),
+    // Alert rules (src/core/alerts.ts); 0 turns a rule off.
+    alertDriftPercent: z.coerce.number().min(0).max(100).default(limits.alertDriftPercentDefault),
+    alertOldestPendingSeconds: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(limits.alertMinutesMax * 60)
+      .default(limits.alertOldestPendingSecondsDefault),
+    alertFailingMinutes: alertMinutes(limits.alertFailingMinutesDefault),
+    alertOrderSilenceMinutes: alertMinutes(limits.alertOrderSilenceMinutesDefault),
+    alertDeadLetters: z.boolean().default(true),
+    // Where alerts are posted, signed with the secret (which may be given as env:NAME).
+    alertWebhookUrl: z
+      .string()
+      .url('expected an http:// or https:// URL')
+      .refine((text) => /^https?:\/\//i.test(text), 'expected an http:// or https:// URL')
+      .nullable()
+      .default(null),
+    alertWebhookSecret: z
+      .string()
+      .min(16, 'expected at least 16 characters')
+      .transform((text) => new Secret(text))
+      .nullable()
+      .default(null),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (config.alertWebhookUrl !== null && config.alertWebhookSecret === null)
+      context.addIssue({
+        code: 'custom',
+        path: ['alertWebhookSecret'],
+        message: 'required when an alert webhook URL is set (the deliveries are signed with it)',
+      });
+  });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
@@ -74,7 +132,17 @@ export const configSources: Record<keyof Config, { flag: string; env: string[] }
   allowAsyncCommit: { flag: '--allow-async-commit', env: ['ONHAND_ALLOW_ASYNC_COMMIT'] },
   metricsListen: { flag: '--metrics-listen', env: ['ONHAND_METRICS_LISTEN'] },
   demo: { flag: '--demo', env: ['ONHAND_DEMO'] },
+  alertDriftPercent: { flag: '--alert-drift-percent', env: ['ONHAND_ALERT_DRIFT_PERCENT'] },
+  alertOldestPendingSeconds: { flag: '--alert-oldest-pending-seconds', env: ['ONHAND_ALERT_OLDEST_PENDING_SECONDS'] },
+  alertFailingMinutes: { flag: '--alert-failing-minutes', env: ['ONHAND_ALERT_FAILING_MINUTES'] },
+  alertOrderSilenceMinutes: { flag: '--alert-order-silence-minutes', env: ['ONHAND_ALERT_ORDER_SILENCE_MINUTES'] },
+  alertDeadLetters: { flag: '--alert-dead-letters', env: ['ONHAND_ALERT_DEAD_LETTERS'] },
+  alertWebhookUrl: { flag: '--alert-webhook-url', env: ['ONHAND_ALERT_WEBHOOK_URL'] },
+  alertWebhookSecret: { flag: '--alert-webhook-secret', env: ['ONHAND_ALERT_WEBHOOK_SECRET'] },
 };
+
+/** Settings whose values an error message never repeats. */
+export const secretSettings: ReadonlySet<keyof Config> = new Set(['alertWebhookSecret']);
 
 export function storeProfile(database: string): 'postgres' | 'sqlite' {
   return /^postgres(ql)?:\/\//i.test(database) ? 'postgres' : 'sqlite';
