@@ -7,6 +7,7 @@ import { systemClock, randomIds } from '../system-clock.js';
 import { addAvailabilityCommands } from './availability-commands.js';
 import { addOrderCommands } from './order-commands.js';
 import { addKpiCommands } from './kpi-commands.js';
+import { addAlertCommands } from './alert-commands.js';
 import { addReconcileCommands } from './reconcile-commands.js';
 import { addSyncCommands } from './sync-commands.js';
 import {
@@ -175,6 +176,7 @@ export function buildCli(runtime: CliRuntime): Command {
   addAvailabilityCommands(program, runtime);
   addSyncCommands(program, runtime);
   addKpiCommands(program, runtime);
+  addAlertCommands(program, runtime);
   addReconcileCommands(program, runtime);
   addOrderCommands(program, runtime);
   return program;

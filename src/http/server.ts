@@ -15,6 +15,7 @@ import { apiPlugin } from './plugins/api.js';
 import { availabilityPlugin } from './plugins/availability.js';
 import { healthPlugin } from './plugins/health.js';
 import { kpiPlugin } from './plugins/kpis.js';
+import { alertPlugin } from './plugins/alerts.js';
 import { type Metrics, metricsPlugin } from './metrics.js';
 import { syncPlugin } from './plugins/sync.js';
 import { reconcilePlugin, type ReconcileRunner } from './plugins/reconcile.js';
@@ -172,6 +173,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(alertPlugin, { prefix: '/v1', store: deps.store });
   if (deps.metrics && deps.metricsOnApi !== false)
     await app.register(metricsPlugin, { metrics: deps.metrics, store: deps.store, clock: deps.clock });
   await app.register(reconcilePlugin, {

@@ -173,6 +173,7 @@ const valid: Record<string, Valid> = {
   'POST /v1/reconcile': { body: { channel: 'shop', full: true, dry_run: true } },
   'GET /v1/intake/inbox': { query: { channel: 'shop', limit: '10' } },
   'GET /v1/kpis': { query: { window: '24h' } },
+  'GET /v1/alerts': { query: { status: 'all', limit: '10' } },
   'POST /v1/intake/inbox/retry': { body: { channel: 'shop' } },
   'GET /v1/channels/{code}/orders/{order_id}': { params: { code: 'shop', order_id: '5600000000100' } },
   'POST /v1/channels/{code}/orders/{order_id}/lines/{line_id}/shipments': {
