@@ -1,14 +1,15 @@
 /**
- * The alert loop (src/alerts/alert-loop.ts) on every store: figures read from the real outbox
- * (drift recorded by a read-back, a change waiting to be pushed), an alert fired once when its
- * condition starts and resolved once when it ends, and a second process evaluating the same
- * store fires nothing the first already fired.
+ * The alert loop (src/alerts/alert-loop.ts) on every store: figures read from the real store
+ * (drift recorded by a read-back, a change waiting to be pushed, the last order line), an alert
+ * fired once when its condition starts and resolved once when it ends, and a second process
+ * evaluating the same store fires nothing the first already fired.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AlertLoop } from '../../../src/alerts/alert-loop.js';
 import type { AlertThresholds } from '../../../src/core/alerts.js';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
+import { emptyLineState } from '../../../src/core/orders/line-state.js';
 import type { AlertRecord } from '../../../src/store/alerts-port.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
@@ -23,7 +24,7 @@ const thresholds: AlertThresholds = {
   oldestPendingMs: 60_000,
   failingMs: null,
   deadLetters: true,
-  orderSilenceMs: null,
+  orderSilenceMs: 60 * 60_000,
 };
 const receipt = (sku: string, key: string, quantity: number) =>
   ({ type: 'receipt', key, payloadHash: key, sku, location: 'WH1', quantity }) as LedgerCommand;
@@ -126,6 +127,36 @@ for (const factory of STORES) {
         (await store.alerts.list({ status: 'open', limit: 10 })).map((alert) => alert.rule),
         [],
       );
+    });
+
+    it('fires order silence once after the gap since the last line, resolves when a line arrives', async () => {
+      const one = loop('one');
+      const line = (n: number) => ({
+        channel: 'bol',
+        lineKey: `bol:acct:o${n}:1`,
+        orderId: `o${n}`,
+        lineId: '1',
+        item: { externalId: 'offer-A', sku: null, barcode: null },
+        sku: null,
+        state: emptyLineState(),
+        applied: {},
+        seq: 0,
+        version: 0,
+        status: 'info' as const,
+        reason: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      assert.ok(await store.orders.saveLine(line(1)));
+      assert.equal((await one.figures(now))[0]?.lastOrderLineAt, now);
+      now += 60 * 60_000;
+      assert.deepEqual(await round(one), []);
+      now += 1;
+      assert.deepEqual(await round(one), ['fired order_silence']);
+      now += 60_000;
+      assert.deepEqual(await round(one), []);
+      assert.ok(await store.orders.saveLine(line(2)));
+      assert.deepEqual(await round(one), ['resolved order_silence']);
     });
   });
 }

@@ -13,3 +13,6 @@ CREATE TABLE alerts (
 );
 CREATE UNIQUE INDEX alerts_one_open ON alerts (rule, channel) WHERE resolved_at IS NULL;
 CREATE INDEX alerts_opened ON alerts (opened_at);
+-- The order-silence rule reads each channel's newest order line every round: without this, a
+-- scan of all the channel's lines (the primary key orders them by line key, not by time).
+CREATE INDEX order_lines_channel_created ON order_lines (channel_id, created_at);
