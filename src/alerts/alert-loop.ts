@@ -1,4 +1,4 @@
-import { type AlertThresholds, type ChannelFigures, alertTransitions } from '../core/alerts.js';
+import { type AlertThresholds, type ChannelFigures, alertRules, alertTransitions } from '../core/alerts.js';
 import type { Clock, EpochMs } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import type { AlertPort, AlertRecord } from '../store/alerts-port.js';
@@ -55,8 +55,14 @@ export class AlertLoop {
   async evaluate(): Promise<{ fired: AlertRecord[]; resolved: AlertRecord[] }> {
     const { alerts } = this.options.store;
     const now = this.options.clock.now();
-    const open = await alerts.list({ status: 'open', limit: limits.alertListMax });
-    const change = alertTransitions(open, await this.figures(now), this.options.thresholds, now);
+    const figures = await this.figures(now);
+    // At most one open per rule and channel: every open alert of the channels there are, and a
+    // page more of channels that are gone.
+    const open = await alerts.list({
+      status: 'open',
+      limit: alertRules.length * figures.length + limits.alertListMax,
+    });
+    const change = alertTransitions(open, figures, this.options.thresholds, now);
     const fired: AlertRecord[] = [];
     const resolved: AlertRecord[] = [];
     for (const alert of change.resolve) {
