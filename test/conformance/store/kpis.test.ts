@@ -160,6 +160,10 @@ for (const factory of STORES) {
           oldestPendingAgeMs: 48 * minute,
           deadLetters: 1,
           inbox: 1,
+          listings: 3,
+          driftMore: 0,
+          driftLess: 0,
+          driftRate: 0,
         },
       );
     });
