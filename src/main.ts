@@ -153,6 +153,8 @@ export async function serve(config: Config): Promise<void> {
       logger[found ? 'info' : 'debug']({ channel: summary.channel, mode: summary.mode }, summaryLine(summary));
     },
     onError: (channel, error) => logger.warn({ channel, err: error }, 'reconcile error'),
+    onRun: metrics.reconciled,
+    onRunFailed: metrics.reconcileFailed,
   });
   reconcile.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.

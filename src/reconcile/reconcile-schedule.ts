@@ -12,7 +12,12 @@ export interface ReconcileScheduleOptions {
   targetedIntervalMs?: number;
   /** @default limits.reconcileFullIntervalMs */
   fullIntervalMs?: number;
+  /** Told after each scheduled pass. */
   onSummary?: (summary: ReconcileSummary) => void;
+  /** Told after every pass, scheduled or run now, dry runs included. */
+  onRun?: (summary: ReconcileSummary) => void;
+  /** Told when a pass, scheduled or run now, throws. */
+  onRunFailed?: (channel: string, mode: ReconcileMode, error: unknown) => void;
   onError?: (channel: string, error: unknown) => void;
   /**
    * Run the scheduled passes of a channel only while this owner holds (or can take) the
@@ -72,7 +77,11 @@ export class ReconcileSchedule {
     );
     state.running = pass;
     try {
-      const summary = await pass;
+      const summary = await pass.catch((error: unknown) => {
+        if (!this.abort.signal.aborted) this.options.onRunFailed?.(channel, mode, error);
+        throw error;
+      });
+      this.options.onRun?.(summary);
       if (!dryRun) {
         state.last = summary;
         if (mode === 'full') state.lastFullAt = summary.startedAt;

@@ -56,6 +56,9 @@ export interface ChannelStanding {
   oldestPendingAgeMs: number | null;
   deadLetters: number;
   inbox: number;
+  /** Listings in drift now, the channel showing more / less than it acknowledged (as in the KPIs). */
+  driftMore: number;
+  driftLess: number;
 }
 
 /** The KPI slice (`store.kpis`): read-only figures over a window, for `GET /v1/kpis` and `onhand kpis`. */

@@ -45,8 +45,10 @@ export class SqlKpis implements KpiPort {
       `SELECT channel_id, count(*) AS lines FROM order_lines WHERE status = 'blocked' GROUP BY channel_id`,
       [],
     );
+    const drift = await this.byChannel(driftSql, []);
     return channels.map((row) => {
       const status = dispatchSql.statusFromRow(row, now, { p50: null, p95: null });
+      const { driftMore, driftLess } = driftFigures(drift.get(Number(row.channel_id)));
       return {
         channel: status.channel,
         platform: status.platform,
@@ -54,6 +56,8 @@ export class SqlKpis implements KpiPort {
         oldestPendingAgeMs: status.oldestPendingAgeMs,
         deadLetters: status.deadLetters,
         inbox: Number(inbox.get(Number(row.channel_id))?.lines ?? 0),
+        driftMore,
+        driftLess,
       };
     });
   }
