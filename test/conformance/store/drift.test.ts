@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
+import { reconcileChannel } from '../../../src/reconcile/reconcile-pass.js';
 import { driftRateTarget } from '../../../src/store/kpis-port.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { ChannelDispatcher } from '../../../src/sync/dispatcher.js';
@@ -178,6 +179,46 @@ for (const factory of STORES) {
         (entry) => entry.channel === 'bol',
       )!;
       assert.deepEqual([after.listings, after.driftMore, after.driftLess, after.driftRate], [3, 0, 1, 1 / 3]);
+    });
+
+    it('keeps the last reconcile pass per channel for the sync status, not a dry run', async () => {
+      const status = async () => (await store.outbox.syncStatus(now)).find((entry) => entry.channel === 'bol')!;
+      assert.equal((await status()).lastReconcile, null);
+      const deps = { store, connector: channel, clock };
+      now += grace; // B has shown 1 for longer than the grace: this read confirms it
+      const full = await reconcileChannel(deps, { channel: 'bol', mode: 'full', graceMs: grace });
+      assert.deepEqual((await status()).lastReconcile, {
+        mode: 'full',
+        startedAt: full.startedAt,
+        finishedAt: full.finishedAt,
+        read: 3,
+        unknown: 0,
+        driftMore: full.driftMore,
+        driftLess: full.driftLess,
+        unconfirmed: full.unconfirmed,
+        dead: 0,
+        repairs: full.repairs.length,
+        readErrors: 0,
+        firstReadError: null,
+      });
+      assert.deepEqual(
+        [full.driftMore, full.driftLess, full.unconfirmed, full.repairs.length],
+        [0, 1, 0, 1],
+        'A has a push pending; B shows less, confirmed, and is repaired',
+      );
+      now += 1_000;
+      await reconcileChannel(deps, { channel: 'bol', mode: 'targeted', dryRun: true, graceMs: grace });
+      assert.equal((await status()).lastReconcile?.mode, 'full', 'a dry run is not kept');
+      const unreadable = Object.assign(Object.create(channel) as ScriptedChannel, {
+        readLevels: () => Promise.reject(new Error('503 from the channel')),
+      });
+      now += 1_000;
+      await reconcileChannel({ ...deps, connector: unreadable }, { channel: 'bol', mode: 'full', graceMs: grace });
+      const last = (await status()).lastReconcile!;
+      assert.deepEqual(
+        [last.mode, last.startedAt, last.read, last.readErrors, last.firstReadError, last.repairs],
+        ['full', now, 3, 3, '503 from the channel', 0],
+      );
     });
   });
 }
