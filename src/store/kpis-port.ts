@@ -56,6 +56,8 @@ export interface ChannelStanding {
   oldestPendingAgeMs: number | null;
   deadLetters: number;
   inbox: number;
+  /** The channel's listings. */
+  listings: number;
   /** Listings in drift now, the channel showing more / less than it acknowledged (as in the KPIs). */
   driftMore: number;
   driftLess: number;

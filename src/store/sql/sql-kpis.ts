@@ -48,7 +48,7 @@ export class SqlKpis implements KpiPort {
     const drift = await this.byChannel(driftSql, []);
     return channels.map((row) => {
       const status = dispatchSql.statusFromRow(row, now, { p50: null, p95: null });
-      const { driftMore, driftLess } = driftFigures(drift.get(Number(row.channel_id)));
+      const { listings, driftMore, driftLess } = driftFigures(drift.get(Number(row.channel_id)));
       return {
         channel: status.channel,
         platform: status.platform,
@@ -56,6 +56,7 @@ export class SqlKpis implements KpiPort {
         oldestPendingAgeMs: status.oldestPendingAgeMs,
         deadLetters: status.deadLetters,
         inbox: Number(inbox.get(Number(row.channel_id))?.lines ?? 0),
+        listings,
         driftMore,
         driftLess,
       };
