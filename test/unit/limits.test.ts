@@ -115,6 +115,21 @@ describe('limits', () => {
       /budget that is not empty/,
     ],
     ['a drift page above the page size', { reconcileDriftPageMax: limits.pageSizeMax + 1 }, /page of drifted listings/],
+    [
+      'a default targeted interval below what a channel may set',
+      { reconcileTargetedIntervalMs: limits.reconcileTargetedIntervalMsMin - 1 },
+      /default schedule is one a channel could set/,
+    ],
+    [
+      'a full audit allowed more often than the longest targeted interval',
+      { reconcileFullIntervalMsMin: limits.reconcileTargetedIntervalMsMax - 1 },
+      /full audit is never more frequent/,
+    ],
+    [
+      'a schedule tick as long as the shortest interval',
+      { reconcileScheduleTickMs: limits.reconcileTargetedIntervalMsMin },
+      /schedule looks often enough/,
+    ],
   ];
   for (const [name, change, why] of broken) {
     it(`catches ${name}`, () => {
