@@ -24,6 +24,7 @@ import { storeOrderItemMatcher } from './ingest/order-item-match.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
 import { defaultRetryPolicy } from './sync/retry-policy.js';
 import { ReconcileSchedule } from './reconcile/reconcile-schedule.js';
+import { type ChannelReconcileSettings, channelReconcileSettings } from './reconcile/reconcile-settings.js';
 import { summaryLine } from './reconcile/reconcile-pass.js';
 import { AlertLoop, alertThresholds } from './alerts/alert-loop.js';
 import { AlertWebhook } from './alerts/alert-webhook.js';
@@ -124,10 +125,12 @@ export async function serve(config: Config): Promise<void> {
       })
     : undefined;
   const runtimes: ChannelRuntime[] = [];
+  const schedules = new Map<string, ChannelReconcileSettings>();
   for (const channel of await store.availability.listChannels()) {
     try {
       const runtime = channelRuntime(channel, systemClock);
       if (runtime) runtimes.push(runtime);
+      schedules.set(channel.code, channelReconcileSettings(channel));
     } catch (error) {
       logger.error({ channel: channel.code, err: error }, 'channel not connected');
     }
@@ -145,17 +148,20 @@ export async function serve(config: Config): Promise<void> {
     onRateLimited: metrics.rateLimited,
   });
   propagation.start();
-  // Read every connected channel back: targeted every few minutes, full daily (src/core/limits.ts).
+  // Read every connected channel back: targeted every few minutes, full daily (src/core/limits.ts),
+  // or on the channel's own `settings.reconcile` intervals.
   reconcile = new ReconcileSchedule({
     store,
     clock: systemClock,
-    channels: runtimes,
+    channels: runtimes.map((runtime) => ({ ...runtime, ...schedules.get(runtime.channel) })),
     lease: { outbox: store.outbox, owner },
     onSummary: (summary) => {
       const found = summary.driftMore + summary.driftLess + summary.repairs.length + summary.readErrors > 0;
       logger[found ? 'info' : 'debug']({ channel: summary.channel, mode: summary.mode }, summaryLine(summary));
     },
     onError: (channel, error) => logger.warn({ channel, err: error }, 'reconcile error'),
+    onRun: metrics.reconciled,
+    onRunFailed: metrics.reconcileFailed,
   });
   reconcile.start();
   // Alert rules every limits.alertIntervalMs: to the log, and signed to the webhook when one is set.

@@ -1,4 +1,4 @@
-import type { ChannelKpis, Kpis } from '../store/kpis-port.js';
+import { type ChannelKpis, driftRateTarget, type Kpis } from '../store/kpis-port.js';
 import { iso } from './iso-time.js';
 import type { KpiView } from './kpi-schemas.js';
 
@@ -18,6 +18,11 @@ function figuresView(figures: Figures): KpiView['totals'] {
     oldest_pending_age_ms: figures.oldestPendingAgeMs,
     dead_letters: figures.deadLetters,
     intake_inbox: figures.inbox,
+    listings: figures.listings,
+    drift_more: figures.driftMore,
+    drift_less: figures.driftLess,
+    drift_rate: figures.driftRate,
+    drift_rate_target: driftRateTarget,
   };
 }
 

@@ -41,6 +41,19 @@ const figures = {
   oldest_pending_age_ms: Milliseconds,
   dead_letters: Count,
   intake_inbox: Type.Integer({ minimum: 0, description: 'Order lines in the intake inbox (blocked), now' }),
+  listings: Type.Integer({ minimum: 0, description: 'Listings, at the window end' }),
+  drift_more: Type.Integer({
+    minimum: 0,
+    description: 'Listings whose channel was last seen showing more than it acknowledged, no push pending, now',
+  }),
+  drift_less: Type.Integer({
+    minimum: 0,
+    description: 'Listings whose channel was last seen showing less than it acknowledged, no push pending, now',
+  }),
+  drift_rate: Nullable(
+    Type.Number({ minimum: 0, description: '(drift_more + drift_less) / listings; null without listings' }),
+  ),
+  drift_rate_target: Type.Number({ minimum: 0, description: "The field's target for drift_rate: under 0.002 (0.2%)" }),
 };
 
 export const ChannelKpiView = Type.Object({ channel: Type.String(), platform: Type.String(), ...figures });

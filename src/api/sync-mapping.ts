@@ -1,6 +1,6 @@
-import type { ChannelSyncStatus, DeadLetter } from '../store/outbox-port.js';
+import type { ChannelSyncStatus, DeadLetter, ReconcileRunRecord } from '../store/outbox-port.js';
 import { iso } from './iso-time.js';
-import type { ChannelSyncStatusView, DeadLetterView } from './sync-schemas.js';
+import type { ChannelSyncStatusView, DeadLetterView, LastReconcileView } from './sync-schemas.js';
 
 /**
  * The sync part of the API's mapping (see src/http/api-mapping.ts): snake_case JSON with RFC 3339 times
@@ -20,6 +20,24 @@ export function syncStatusView(status: ChannelSyncStatus): ChannelSyncStatusView
     push_latency_p50_ms: status.pushLatencyP50Ms,
     push_latency_p95_ms: status.pushLatencyP95Ms,
     lease_owner: status.leaseOwner,
+    last_reconcile: status.lastReconcile === null ? null : lastReconcileView(status.lastReconcile),
+  };
+}
+
+export function lastReconcileView(run: ReconcileRunRecord): LastReconcileView {
+  return {
+    mode: run.mode,
+    started_at: iso(run.startedAt),
+    finished_at: iso(run.finishedAt),
+    read: run.read,
+    unknown: run.unknown,
+    drift_more: run.driftMore,
+    drift_less: run.driftLess,
+    unconfirmed: run.unconfirmed,
+    dead: run.dead,
+    repairs: run.repairs,
+    read_errors: run.readErrors,
+    first_read_error: run.firstReadError,
   };
 }
 

@@ -20,6 +20,22 @@ const Milliseconds = Nullable(Type.Number({ minimum: 0 }));
 
 // --- status ----------------------------------------------------------------------------------
 
+export const LastReconcileView = Type.Object({
+  mode: Type.Union([Type.Literal('targeted'), Type.Literal('full')]),
+  started_at: Timestamp,
+  finished_at: Timestamp,
+  read: Type.Integer({ minimum: 0, description: 'Listings read back' }),
+  unknown: Type.Integer({ minimum: 0, description: 'Of them, listings the channel did not know' }),
+  drift_more: Type.Integer({ minimum: 0, description: 'Drifted listings after the read: the channel showing more' }),
+  drift_less: Type.Integer({ minimum: 0, description: 'The channel showing less (confirmed or not)' }),
+  unconfirmed: Type.Integer({ minimum: 0, description: 'Of drift_less, those awaiting a second read' }),
+  dead: Type.Integer({ minimum: 0, description: 'Dead letters in drift (left to redrive)' }),
+  repairs: Type.Integer({ minimum: 0, description: 'Repairs the pass queued' }),
+  read_errors: Type.Integer({ minimum: 0, description: 'Listings whose read failed' }),
+  first_read_error: Nullable(Type.String()),
+});
+export type LastReconcileView = Static<typeof LastReconcileView>;
+
 export const ChannelSyncStatusView = Type.Object({
   channel: Type.String(),
   platform: Type.String(),
@@ -36,6 +52,10 @@ export const ChannelSyncStatusView = Type.Object({
   push_latency_p95_ms: Milliseconds,
   lease_owner: Type.Union([Type.String(), Type.Null()], {
     description: 'The process pushing this channel now; null when none holds the lease',
+  }),
+  last_reconcile: Type.Union([LastReconcileView, Type.Null()], {
+    description:
+      'The last reconcile pass of the channel (dry runs are not kept), from any process; null before the first',
   }),
 });
 export type ChannelSyncStatusView = Static<typeof ChannelSyncStatusView>;

@@ -1,7 +1,7 @@
 import { CommanderError, type Command } from 'commander';
 import { kpiView } from '../api/kpi-mapping.js';
 import { defaultKpiWindow, parseKpiWindow } from '../api/kpi-window.js';
-import type { ChannelKpis, Kpis } from '../store/kpis-port.js';
+import { type ChannelKpis, driftRateTarget, type Kpis } from '../store/kpis-port.js';
 import { systemClock } from '../system-clock.js';
 import { CliFailure, say, withDatabase, withStore, type CliRuntime, type Flags } from './cli-support.js';
 import { humanizeMs } from './sync-commands.js';
@@ -26,13 +26,14 @@ function row(name: string, figures: Omit<ChannelKpis, 'channel' | 'platform'>): 
     dash(figures.oldestPendingAgeMs),
     String(figures.deadLetters),
     String(figures.inbox),
+    `${figures.driftMore + figures.driftLess}/${figures.listings} (${percent(figures.driftRate)})`,
   ];
 }
 
 /** The KPIs as a table, one line per channel and a total. */
 export function kpiTable(window: string, kpis: Kpis): string {
   const rows = [
-    ['CHANNEL', 'LINES', 'OVERSELLS', 'CANCELLED', 'P50', 'P95', 'QUEUE', 'OLDEST', 'DEAD', 'INBOX'],
+    ['CHANNEL', 'LINES', 'OVERSELLS', 'CANCELLED', 'P50', 'P95', 'QUEUE', 'OLDEST', 'DEAD', 'INBOX', 'DRIFT'],
     ...kpis.channels.map((channel) => row(channel.channel, channel)),
     row('total', kpis.totals),
   ];
@@ -50,6 +51,7 @@ export function kpiTable(window: string, kpis: Kpis): string {
   return [
     `window ${window} (${new Date(kpis.from).toISOString()} to ${new Date(kpis.to).toISOString()}); ${since}`,
     ...text,
+    `drift: drifted listings / listings at the window's end; the target is under ${percent(driftRateTarget)}`,
   ].join('\n');
 }
 
@@ -59,7 +61,7 @@ export function addKpiCommands(program: Command, runtime: CliRuntime): void {
       throw new CommanderError(error.exitCode === 0 ? 0 : 2, error.code, error.message);
     })
     .description(
-      'KPIs over a window: oversell rate, update latency p50/p95, cancellations after an oversell, queue, dead letters, intake inbox',
+      'KPIs over a window: oversell rate, update latency p50/p95, cancellations after an oversell, queue, dead letters, intake inbox, reconciliation drift',
     )
     .option('--window <window>', 'how far back: <n>h or <n>d, like 1h, 24h or 7d', defaultKpiWindow)
     .option('--json', 'print the KPIs as JSON (the same as GET /v1/kpis)')

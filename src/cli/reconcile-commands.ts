@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { connectChannel } from '../connectors/connector-registry.js';
 import { reconcileChannel, summaryLine } from '../reconcile/reconcile-pass.js';
 import { systemClock } from '../system-clock.js';
+import { progressBar } from './progress-bar.js';
 import {
   CliExit,
   CliFailure,
@@ -15,7 +16,8 @@ import {
 
 /**
  * `onhand reconcile [--channel c] [--full] [--dry-run]`: one reconcile pass per connected
- * channel (src/reconcile/reconcile-pass.ts), a summary line each. Targeted unless --full; a
+ * channel (src/reconcile/reconcile-pass.ts), a summary line each, and on a terminal a progress
+ * bar per channel on stderr. Targeted unless --full; a
  * dry run reads and reports but queues no repair. The passes run in this process with their
  * own connectors; the repairs they queue are pushed by the server's push loop.
  * Exit codes: 0 done; 1 a named channel does not exist or is not connected, or a channel's
@@ -47,14 +49,33 @@ export function addReconcileCommands(program: Command, runtime: CliRuntime): voi
               : `channel ${String(flags.channel)} is not connected (no settings.connector)`,
             1,
           );
+        // On a terminal, a bar per channel on stderr: listings read against the channel's listings
+        // (a targeted pass reads only some of them, so its bar jumps to 100% when it ends).
+        const interactive = runtime.stderr.isTTY === true;
+        const listings = interactive
+          ? new Map((await store.kpis.standing(systemClock.now())).map((each) => [each.channel, each.listings]))
+          : new Map<string, number>();
         const summaries = [];
         for (const { channel, connector } of connected) {
-          summaries.push(
-            await reconcileChannel(
+          const bar = interactive
+            ? progressBar(`reconcile ${channel}`, `listings read on ${channel}`, runtime.stderr)
+            : null;
+          const total = listings.get(channel) ?? 0;
+          try {
+            const summary = await reconcileChannel(
               { store, connector, clock: systemClock },
-              { channel, mode: flags.full ? 'full' : 'targeted', dryRun: flags.dryRun === true },
-            ),
-          );
+              {
+                channel,
+                mode: flags.full ? 'full' : 'targeted',
+                dryRun: flags.dryRun === true,
+                ...(bar ? { onProgress: (read: number) => bar.update(read, Math.max(total, read)) } : {}),
+              },
+            );
+            bar?.update(summary.read, summary.read);
+            summaries.push(summary);
+          } finally {
+            bar?.finish();
+          }
         }
         if (flags.json) say(runtime, JSON.stringify({ channels: summaries }, null, 2));
         else for (const summary of summaries) say(runtime, summaryLine(summary));

@@ -44,7 +44,7 @@ function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
-/** The sync status as a table, one line per channel connection. */
+/** The sync status as a table, one line per channel connection; then each channel's last reconcile pass. */
 export function statusTable(channels: readonly ChannelSyncStatus[], now: EpochMs): string {
   if (channels.length === 0) return 'no channels';
   const header = [
@@ -71,7 +71,19 @@ export function statusTable(channels: readonly ChannelSyncStatus[], now: EpochMs
     latency(status.pushLatencyP95Ms),
     status.leaseOwner ?? '-',
   ]);
-  return table([header, ...rows]);
+  const reconciled = channels.flatMap((status) => {
+    const run = status.lastReconcile;
+    if (run === null) return [];
+    const parts = [
+      `${status.channel}: last reconcile ${run.mode} ${humanizeMs(Math.max(0, now - run.finishedAt))} ago`,
+      `${run.read} read`,
+      `drift ${run.driftMore} more, ${run.driftLess} less`,
+      `${run.repairs} ${run.repairs === 1 ? 'repair' : 'repairs'}`,
+      `${run.readErrors} ${run.readErrors === 1 ? 'error' : 'errors'}${run.firstReadError === null ? '' : ` (${run.firstReadError})`}`,
+    ];
+    return [parts.join(', ')];
+  });
+  return [table([header, ...rows]), ...reconciled].join('\n');
 }
 
 function deadLetterTable(letters: readonly DeadLetter[]): string {
@@ -107,7 +119,7 @@ function usageErrorsExit2(command: Command): Command {
 export function addSyncCommands(program: Command, runtime: CliRuntime): void {
   usageErrorsExit2(withDatabase(program.command('status')))
     .description(
-      'sync status per channel: queue depth, oldest pending age, last success, failures, dead letters, push latency p50/p95',
+      'sync status per channel: queue depth, oldest pending age, last success, failures, dead letters, push latency p50/p95, last reconcile pass',
     )
     .option('--json', 'print the status as JSON (the same as GET /v1/sync/status)')
     .action(async (flags: Flags) =>

@@ -87,6 +87,18 @@ export const limits = Object.freeze({
   reconcileTargetedWindowMs: 15 * 60 * 1000,
   reconcileFullIntervalMs: 24 * 60 * 60 * 1000,
   /**
+   * Bounds of a channel's own schedule (`settings.reconcile`). A targeted pass more often than
+   * once a minute mostly re-reads what was just pushed, spending the budget pushes need; less
+   * often than the targeted window would leave changes no pass reads. A full audit reads every
+   * listing (minutes on a large channel), so not more than hourly, and at least weekly.
+   */
+  reconcileTargetedIntervalMsMin: 60 * 1000,
+  reconcileTargetedIntervalMsMax: 15 * 60 * 1000,
+  reconcileFullIntervalMsMin: 60 * 60 * 1000,
+  reconcileFullIntervalMsMax: 7 * 24 * 60 * 60 * 1000,
+  /** How often the schedule looks for a channel whose pass is due (a pass starts at most this late). */
+  reconcileScheduleTickMs: 30 * 1000,
+  /**
    * Pushes keep priority over reads in a channel's shared rate budget: a read-back chunk waits
    * while less than this share of the budget (in percent of its capacity) is available.
    */
@@ -320,6 +332,26 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.reconcileTargetedWindowMs >= l.reconcileTargetedIntervalMs,
     why: 'a targeted reconcile pass covers everything changed since the previous one',
+  },
+  {
+    holds: (l) => l.reconcileTargetedIntervalMsMax <= l.reconcileTargetedWindowMs,
+    why: "a channel's own targeted interval still lets each pass cover what changed since the previous one",
+  },
+  {
+    holds: (l) =>
+      l.reconcileTargetedIntervalMs >= l.reconcileTargetedIntervalMsMin &&
+      l.reconcileTargetedIntervalMs <= l.reconcileTargetedIntervalMsMax &&
+      l.reconcileFullIntervalMs >= l.reconcileFullIntervalMsMin &&
+      l.reconcileFullIntervalMs <= l.reconcileFullIntervalMsMax,
+    why: 'the default schedule is one a channel could set',
+  },
+  {
+    holds: (l) => l.reconcileTargetedIntervalMsMax <= l.reconcileFullIntervalMsMin,
+    why: 'a full audit is never more frequent than the targeted passes between them',
+  },
+  {
+    holds: (l) => l.reconcileScheduleTickMs <= l.reconcileTargetedIntervalMsMin / 2,
+    why: 'the schedule looks often enough for the shortest interval to be kept within half of it',
   },
   {
     holds: (l) => l.reconcileBudgetReservePercent >= 0 && l.reconcileBudgetReservePercent < 100,

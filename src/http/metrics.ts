@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { OrderIngestReport } from '../ingest/order-line-intake.js';
 import type { LedgerObserver } from '../store/group-commit.js';
+import type { ReconcileMode, ReconcileSummary } from '../reconcile/reconcile-pass.js';
 import type { KpiPort } from '../store/kpis-port.js';
 import type { DispatchResult } from '../store/outbox-port.js';
 import type { TokenLookup } from './auth.js';
@@ -123,6 +124,38 @@ export class Metrics {
     labelNames: ['channel'] as const,
     registers: [this.registry],
   });
+  private readonly drift = new Gauge({
+    name: 'onhand_drift_listings',
+    help: 'Listings the channel was last seen showing more or less than it acknowledged, no push pending, by channel and direction',
+    labelNames: ['channel', 'direction'] as const,
+    registers: [this.registry],
+  });
+  private readonly reconcileRuns = new Counter({
+    name: 'onhand_reconcile_runs_total',
+    help: 'Reconcile passes run by this process, by channel, mode (targeted, full) and outcome (ok, read_errors, failed)',
+    labelNames: ['channel', 'mode', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly reconcileRepairs = new Counter({
+    name: 'onhand_reconcile_repairs_total',
+    help: 'Drifted listings re-queued for a repair push by this process, by channel and direction (more, less)',
+    labelNames: ['channel', 'direction'] as const,
+    registers: [this.registry],
+  });
+
+  /** For ReconcileSchedule's `onRun`: a pass finished (a dry run counts as a run, its repairs do not). */
+  readonly reconciled = (summary: ReconcileSummary): void => {
+    const outcome = summary.readErrors > 0 ? 'read_errors' : 'ok';
+    this.reconcileRuns.inc({ channel: summary.channel, mode: summary.mode, outcome });
+    if (summary.dryRun) return;
+    for (const repair of summary.repairs)
+      this.reconcileRepairs.inc({ channel: summary.channel, direction: repair.direction });
+  };
+
+  /** For ReconcileSchedule's `onRunFailed`: a pass threw before it finished. */
+  readonly reconcileFailed = (channel: string, mode: ReconcileMode): void => {
+    this.reconcileRuns.inc({ channel, mode, outcome: 'failed' });
+  };
 
   /** For GroupCommitter's `observer`. */
   readonly ledger: LedgerObserver = {
@@ -189,13 +222,16 @@ export class Metrics {
   /** The scrape: the store's standing figures, then every metric in the text format. */
   async scrape(kpis: Pick<KpiPort, 'standing'>, clock: Clock): Promise<string> {
     const standing = await kpis.standing(clock.now());
-    for (const gauge of [this.outboxDepth, this.outboxOldest, this.deadLetters, this.intakeInbox]) gauge.reset();
+    for (const gauge of [this.outboxDepth, this.outboxOldest, this.deadLetters, this.intakeInbox, this.drift])
+      gauge.reset();
     for (const channel of standing) {
       const labels = { channel: channel.channel };
       this.outboxDepth.set(labels, channel.queueDepth);
       this.outboxOldest.set(labels, (channel.oldestPendingAgeMs ?? 0) / 1000);
       this.deadLetters.set(labels, channel.deadLetters);
       this.intakeInbox.set(labels, channel.inbox);
+      this.drift.set({ ...labels, direction: 'more' }, channel.driftMore);
+      this.drift.set({ ...labels, direction: 'less' }, channel.driftLess);
     }
     return this.registry.metrics();
   }

@@ -11,7 +11,10 @@ export type ReconcileMode = 'targeted' | 'full';
 export interface ReconcileDeps {
   store: {
     availability: Pick<AvailabilityPort, 'listListings' | 'getAvailability'>;
-    outbox: Pick<OutboxPort, 'recordChannelLevels' | 'listDrift' | 'listReconcileTargets' | 'requeueRepair'>;
+    outbox: Pick<
+      OutboxPort,
+      'recordChannelLevels' | 'listDrift' | 'listReconcileTargets' | 'requeueRepair' | 'recordReconcileRun'
+    >;
   };
   connector: ChannelConnector;
   clock: Clock;
@@ -80,7 +83,8 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
  * due now. The repair push is an ordinary push of the desired quantity carrying the value just
  * read as its compare value, so on Shopify a sale the channel takes between the read and the
  * push turns it `stale` instead of being overwritten. A channel showing less than it
- * acknowledged is raised only once two reads a grace apart agree.
+ * acknowledged is raised only once two reads a grace apart agree. The summary of a pass that
+ * is not a dry run is kept in the store as the channel's last run (the sync status shows it).
  */
 export async function reconcileChannel(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileSummary> {
   const { store, connector, clock } = deps;
@@ -182,6 +186,22 @@ export async function reconcileChannel(deps: ReconcileDeps, options: ReconcileOp
     afterId = page[page.length - 1]!.listingId;
   }
   summary.finishedAt = clock.now();
+  // Kept as the channel's last run (a dry run changes nothing, so it is not kept).
+  if (!summary.dryRun)
+    await store.outbox.recordReconcileRun(options.channel, {
+      mode: summary.mode,
+      startedAt: summary.startedAt,
+      finishedAt: summary.finishedAt,
+      read: summary.read,
+      unknown: summary.unknown,
+      driftMore: summary.driftMore,
+      driftLess: summary.driftLess,
+      unconfirmed: summary.unconfirmed,
+      dead: summary.dead,
+      repairs: summary.repairs.length,
+      readErrors: summary.readErrors,
+      firstReadError: summary.firstReadError,
+    });
   return summary;
 }
 

@@ -149,6 +149,7 @@ export const dispatchSql = {
       pushLatencyP50Ms: latency.p50,
       pushLatencyP95Ms: latency.p95,
       leaseOwner: (row.lease_owner as string | null) ?? null,
+      lastReconcile: null,
     };
   },
 

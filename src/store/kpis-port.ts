@@ -24,7 +24,20 @@ export interface ChannelKpis {
   deadLetters: number;
   /** Order lines in the intake inbox (blocked) now. */
   inbox: number;
+  /**
+   * Reconciliation drift at the window's end, as the store stands (no history is kept): the
+   * channel's listings, those whose channel was last seen showing more or less than it
+   * acknowledged with no push pending (src/core/drift.ts, confirmed or not, dead letters
+   * included), and drifted / listings (null without listings).
+   */
+  listings: number;
+  driftMore: number;
+  driftLess: number;
+  driftRate: number | null;
 }
+
+/** The field's target for the drift rate: under 0.2% of a channel's listings drifted. */
+export const driftRateTarget = 0.002;
 
 export interface Kpis {
   from: EpochMs;
@@ -43,6 +56,11 @@ export interface ChannelStanding {
   oldestPendingAgeMs: number | null;
   deadLetters: number;
   inbox: number;
+  /** The channel's listings. */
+  listings: number;
+  /** Listings in drift now, the channel showing more / less than it acknowledged (as in the KPIs). */
+  driftMore: number;
+  driftLess: number;
 }
 
 /** The KPI slice (`store.kpis`): read-only figures over a window, for `GET /v1/kpis` and `onhand kpis`. */

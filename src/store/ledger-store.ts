@@ -298,7 +298,7 @@ export class SideWriteConflict extends Error {
  * | `ledger` | applyBatch, stock / movement / reservation / oversell views, expiry and answer pruning, verify |
  * | `catalogue` | variants, bundles, locations, purchase orders |
  * | `availability` | channels, listings, mappings, rule sets, stored desired quantities, recompute |
- * | `outbox` | channel leases, claims and results, sync status, dead letters, poll cursors, drift notices, drift per listing |
+ * | `outbox` | channel leases, claims and results, sync status, dead letters, poll cursors, drift notices, drift per listing, last reconcile run per channel |
  * | `tokens` | API tokens |
  * | `orders` | channel order lines: folded state, applied effect, the intake inbox |
  *

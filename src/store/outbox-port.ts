@@ -42,6 +42,28 @@ export interface ChannelSyncStatus {
   pushLatencyP50Ms: number | null;
   pushLatencyP95Ms: number | null;
   leaseOwner: string | null;
+  /** The last reconcile pass of the channel that was not a dry run (kept in the store); null before the first. */
+  lastReconcile: ReconcileRunRecord | null;
+}
+
+/** What a reconcile pass did, kept per channel (the last one replaces the one before). */
+export interface ReconcileRunRecord {
+  mode: 'targeted' | 'full';
+  startedAt: EpochMs;
+  finishedAt: EpochMs;
+  /** Listings read back, and of them those the channel did not know. */
+  read: number;
+  unknown: number;
+  /** Drifted listings after the read: showing more, less (of which not yet confirmed), dead letters. */
+  driftMore: number;
+  driftLess: number;
+  unconfirmed: number;
+  dead: number;
+  /** Repairs queued. */
+  repairs: number;
+  /** Listings whose read failed, and the first reason. */
+  readErrors: number;
+  firstReadError: string | null;
 }
 
 export interface DeadLetter {
@@ -162,6 +184,8 @@ export interface OutboxPort {
    * acknowledged value). Returns the record, or null when the row changed meanwhile.
    */
   requeueRepair(channel: string, entry: DriftEntry, now: EpochMs): Promise<RepairRecord | null>;
+  /** Keep a pass's summary as the channel's last reconcile run (replacing the one before). */
+  recordReconcileRun(channel: string, run: ReconcileRunRecord): Promise<void>;
   /** The newest recorded repairs, of one channel or all, newest first. */
   listRepairs(options: { channel?: string | undefined; limit: number }): Promise<RepairRecord[]>;
 }

@@ -72,9 +72,10 @@ describe('onhand kpis', { concurrency: false }, () => {
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^window 1h \(.+ to .+\); latency from /);
-    assert.match(lines[1]!, /^CHANNEL +LINES +OVERSELLS +CANCELLED +P50 +P95 +QUEUE +OLDEST +DEAD +INBOX$/);
-    assert.match(lines[2]!, /^bol +0 +0 \(-\) +0 +1\.5s +1\.5s +0 +- +0 +0$/, lines[2]);
-    assert.match(lines[3]!, /^total +0 +0 \(-\) +0 +1\.5s +1\.5s +0 +- +0 +0$/, lines[3]);
+    assert.match(lines[1]!, /^CHANNEL +LINES +OVERSELLS +CANCELLED +P50 +P95 +QUEUE +OLDEST +DEAD +INBOX +DRIFT$/);
+    assert.match(lines[2]!, /^bol +0 +0 \(-\) +0 +1\.5s +1\.5s +0 +- +0 +0 +0\/\d+ \(0\.00%\)$/, lines[2]);
+    assert.match(lines[3]!, /^total +0 +0 \(-\) +0 +1\.5s +1\.5s +0 +- +0 +0 +0\/\d+ \(0\.00%\)$/, lines[3]);
+    assert.match(lines[4]!, /target is under 0\.20%/);
   });
 
   it('--json prints the view of GET /v1/kpis', async () => {

@@ -3,7 +3,7 @@
  * SQLite file whose channel `bol` is connected to the Bol.com simulator: a quantity edited in
  * the seller portal shows in the summary line; `--dry-run` queues nothing, the plain run
  * queues the repair and records it; `--json` prints the summaries; an unknown or unconnected
- * channel exits 1.
+ * channel exits 1; on a terminal a progress bar runs on stderr, elsewhere nothing.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -128,6 +128,15 @@ describe('onhand reconcile', { concurrency: false }, () => {
       [['bol', 0]],
       'the repair is pending: not drift while its push is queued',
     );
+  });
+
+  it('draws a progress bar on stderr only when it is a terminal', async () => {
+    const tty = await onhand(['reconcile', '--full', '--channel', 'bol', '--database', database], {}, { tty: true });
+    assert.equal(tty.code, 0, tty.stderr);
+    assert.match(tty.stdout, /^bol: full, 2 read/m);
+    assert.match(tty.stderr, /\r\[#{30}\] 100% 2\/2 listings read on bol\n$/, JSON.stringify(tty.stderr));
+    const piped = await onhand(['reconcile', '--full', '--channel', 'bol', '--database', database]);
+    assert.equal(piped.stderr, '', 'no bar in a pipe or a log');
   });
 
   it('exits 1 for a channel that does not exist or is not connected', async () => {

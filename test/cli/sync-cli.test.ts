@@ -183,6 +183,7 @@ describe('onhand sync commands', { concurrency: false }, () => {
       'channel',
       'consecutive_failures',
       'dead_letters',
+      'last_reconcile',
       'last_success_at',
       'lease_owner',
       'oldest_pending_age_ms',
@@ -307,5 +308,48 @@ describe('onhand sync commands', { concurrency: false }, () => {
       (await onhand(['dead-letters', 'redrive', '--limit', '5', '--database', database])).stdout,
       'redriven 0 dead letters\n',
     );
+  });
+
+  it("status shows each channel's last reconcile pass, kept in the database", async () => {
+    const store = new SqliteStore({ filename: database });
+    const finishedAt = Date.now() - 2 * 60_000;
+    try {
+      await store.outbox.recordReconcileRun('bol', {
+        mode: 'full',
+        startedAt: finishedAt - 5_000,
+        finishedAt,
+        read: 120,
+        unknown: 0,
+        driftMore: 2,
+        driftLess: 1,
+        unconfirmed: 1,
+        dead: 0,
+        repairs: 2,
+        readErrors: 0,
+        firstReadError: null,
+      });
+    } finally {
+      await store.close();
+    }
+    const result = await onhand(['status', '--database', database]);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 4, result.stdout);
+    assert.match(
+      lines[3]!,
+      /^bol: last reconcile full 2m( \d+s)? ago, 120 read, drift 2 more, 1 less, 2 repairs, 0 errors$/,
+      lines[3],
+    );
+    const [bol, shop] = JSON.parse((await onhand(['status', '--json', '--database', database])).stdout).channels;
+    assert.deepEqual(
+      [
+        bol.last_reconcile.mode,
+        bol.last_reconcile.finished_at,
+        bol.last_reconcile.drift_more,
+        bol.last_reconcile.repairs,
+      ],
+      ['full', new Date(finishedAt).toISOString(), 2, 2],
+    );
+    assert.equal(shop.last_reconcile, null);
   });
 });

@@ -221,6 +221,56 @@ for (const factory of STORES) {
       );
     });
 
+    it("refuses a reconcile schedule outside limits.ts's bounds, naming the field", async () => {
+      const channel = (reconcile: unknown) => ({
+        code: 'r1',
+        name: 'R',
+        platform: 'bol',
+        locations: ['WH1'],
+        settings: { reconcile },
+      });
+      const body = await refusedUnchanged(
+        {
+          method: 'PUT',
+          url: '/v1/channels',
+          payload: {
+            channels: [
+              channel({ targetedIntervalMs: limits.reconcileTargetedIntervalMsMin - 1, fullIntervalMs: 1.5 }),
+              channel({ fullIntervalMs: limits.reconcileFullIntervalMsMax + 1, everyMs: 5 }),
+              channel('hourly'),
+            ],
+          },
+        },
+        400,
+        'ONH_ERR_VALIDATION',
+      );
+      assert.deepEqual(body.errors.map((error: any) => error.path).sort(), [
+        '/channels/0/settings/reconcile/fullIntervalMs',
+        '/channels/0/settings/reconcile/targetedIntervalMs',
+        '/channels/1/settings/reconcile/everyMs',
+        '/channels/1/settings/reconcile/fullIntervalMs',
+        '/channels/2/settings/reconcile',
+      ]);
+      const bounds = body.errors.find((error: any) => error.path.endsWith('/0/settings/reconcile/targetedIntervalMs'));
+      assert.match(
+        bounds.message,
+        new RegExp(`from ${limits.reconcileTargetedIntervalMsMin} to ${limits.reconcileTargetedIntervalMsMax}`),
+      );
+      const stored = await s.call({
+        method: 'PUT',
+        url: '/v1/channels',
+        payload: {
+          channels: [
+            channel({
+              targetedIntervalMs: limits.reconcileTargetedIntervalMsMin,
+              fullIntervalMs: limits.reconcileFullIntervalMsMax,
+            }),
+          ],
+        },
+      });
+      assert.equal(stored.statusCode, 200, stored.body);
+    });
+
     it('shows channels whatever their stored settings hold (an older version stored deeper ones)', async () => {
       await s.store.availability.upsertChannels(
         [

@@ -3,7 +3,8 @@
  * test/support/prometheus-text.ts) and each metric moves when its cause happens: a request
  * answered, a ledger batch, a true oversell, a change waiting in the outbox and its age, a push
  * acknowledged (latency histogram), a dead letter, a round held back by a spent rate budget,
- * order lines ingested and a line left in the intake inbox. /metrics needs a read token on the
+ * order lines ingested and a line left in the intake inbox, a listing drifted behind onhand's
+ * back, a reconcile pass (ok, with read errors, failed) and the repair it queues. /metrics needs a read token on the
  * API address; with an address of its own (`--metrics-listen`) it is served there without one,
  * and not on the API.
  *
@@ -18,6 +19,8 @@ import { storeOrderItemMatcher } from '../../src/ingest/order-item-match.js';
 import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
 import { buildMetricsServer, Metrics } from '../../src/http/metrics.js';
 import { buildServer } from '../../src/http/server.js';
+import type { ReconcileDeps } from '../../src/reconcile/reconcile-pass.js';
+import { ReconcileSchedule } from '../../src/reconcile/reconcile-schedule.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
@@ -205,6 +208,59 @@ describe('HTTP /metrics', () => {
       seriesValue(now, 'onhand_rate_limit_wait_seconds_total', { channel: 'bol' }),
       seriesValue(before, 'onhand_rate_limit_wait_seconds_total', { channel: 'bol' }) + 3,
     );
+  });
+
+  it('moves drift by direction, reconcile runs by mode and outcome, and repairs by direction', async () => {
+    while ((await pusher.tick()) > 0);
+    const runs = (family: Map<string, Family>, mode: string, outcome: string) =>
+      seriesValue(family, 'onhand_reconcile_runs_total', { channel: 'bol', mode, outcome });
+    const repairs = (family: Map<string, Family>, direction: string) =>
+      seriesValue(family, 'onhand_reconcile_repairs_total', { channel: 'bol', direction });
+    const schedule = (store: ReconcileDeps['store'], connector: ScriptedChannel) =>
+      new ReconcileSchedule({
+        store,
+        clock: h.clock,
+        channels: [{ channel: 'bol', connector }],
+        onRun: metrics.reconciled,
+        onRunFailed: metrics.reconcileFailed,
+      });
+    const before = await scrape();
+    assert.equal(seriesValue(before, 'onhand_drift_listings', { channel: 'bol', direction: 'more' }), 0);
+    // Behind onhand's back the channel now shows 5 more of A.
+    channel.shown.set('offer-A', channel.shown.get('offer-A')! + 5);
+    h.clock.advance(1_000); // a read after the last push
+    const passes = schedule(h.store, channel);
+    await passes.runNow('bol', 'full', true);
+    const found = await scrape();
+    assert.equal(seriesValue(found, 'onhand_drift_listings', { channel: 'bol', direction: 'more' }), 1);
+    assert.equal(seriesValue(found, 'onhand_drift_listings', { channel: 'bol', direction: 'less' }), 0);
+    assert.equal(runs(found, 'full', 'ok'), runs(before, 'full', 'ok') + 1);
+    assert.equal(repairs(found, 'more'), repairs(before, 'more'), 'a dry run repairs nothing');
+
+    await passes.runNow('bol', 'targeted');
+    const repaired = await scrape();
+    assert.equal(runs(repaired, 'targeted', 'ok'), runs(found, 'targeted', 'ok') + 1);
+    assert.equal(repairs(repaired, 'more'), repairs(found, 'more') + 1);
+    assert.equal(
+      seriesValue(repaired, 'onhand_drift_listings', { channel: 'bol', direction: 'more' }),
+      0,
+      'the repair push is pending: no longer drift',
+    );
+
+    const unreadable = Object.assign(Object.create(channel) as ScriptedChannel, {
+      readLevels: () => Promise.reject(new Error('503 from the channel')),
+    });
+    await schedule(h.store, unreadable).runNow('bol', 'targeted');
+    const broken = {
+      ...h.store,
+      outbox: Object.assign(Object.create(h.store.outbox) as typeof h.store.outbox, {
+        listDrift: () => Promise.reject(new Error('database gone')),
+      }),
+    };
+    await assert.rejects(schedule(broken, channel).runNow('bol', 'full'), /database gone/);
+    const failing = await scrape();
+    assert.equal(runs(failing, 'targeted', 'read_errors'), runs(repaired, 'targeted', 'read_errors') + 1);
+    assert.equal(runs(failing, 'full', 'failed'), runs(repaired, 'full', 'failed') + 1);
   });
 
   it('serves the same metrics without a token on an address of its own', async () => {

@@ -148,5 +148,12 @@ describe('HTTP reconcile: drift and a pass now', () => {
       drift.json().items.map((item: any) => item.sku),
       ['B'],
     );
+    const status = await h.call({ method: 'GET', url: '/v1/sync/status', as: 'read' });
+    const bol = status.json().channels.find((channel: any) => channel.channel === 'bol');
+    assert.deepEqual(
+      [bol.last_reconcile.mode, bol.last_reconcile.read, bol.last_reconcile.repairs, bol.last_reconcile.read_errors],
+      [summary.mode, summary.read, 1, 0],
+      'the sync status shows the pass, not the dry run before it',
+    );
   });
 });

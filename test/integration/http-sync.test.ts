@@ -106,6 +106,7 @@ describe('HTTP sync: status, dead letters, redrive', () => {
       push_latency_p50_ms: null,
       push_latency_p95_ms: null,
       lease_owner: null,
+      last_reconcile: null,
     });
     assert.equal(shop.queue_depth, 1);
     assert.equal(shop.platform, 'shopify');

@@ -3,13 +3,16 @@
  * channel: the first round is a full pass, the next ones targeted until the full interval has
  * passed; a pass asked for while one runs waits for it; the last summary per channel is kept
  * (a dry run's is not); a channel not connected is refused; with a lease, a channel pushed by
- * another process is left to it.
+ * another process is left to it; each channel keeps its own intervals (`settings.reconcile`)
+ * and runs only when its pass is due.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import type { ReconcileSummary } from '../../src/reconcile/reconcile-pass.js';
 import { ReconcileSchedule } from '../../src/reconcile/reconcile-schedule.js';
+import { channelReconcileSettings } from '../../src/reconcile/reconcile-settings.js';
+import { limits } from '../../src/core/limits.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
@@ -18,6 +21,8 @@ import { ScriptedChannel } from '../support/scripted-channel.js';
 import { STORES, type TestStore } from '../support/stores.js';
 
 const factory = STORES.find((each) => each.name === 'sqlite')!;
+const minute = 60_000;
+const hour = 60 * minute;
 
 describe('reconcile schedule', { concurrency: false }, () => {
   let test: TestStore;
@@ -109,5 +114,55 @@ describe('reconcile schedule', { concurrency: false }, () => {
     await leased('here').tick();
     assert.equal(passes.length, 1);
     assert.equal(await store.outbox.acquireLease('bol', 'pusher-elsewhere', now, 15_000), null, 'now held here');
+  });
+
+  it("keeps each channel's own intervals from its settings, and runs a channel only when due", async () => {
+    await store.availability.upsertChannels(
+      [
+        {
+          code: 'bol',
+          name: 'Bol',
+          platform: 'bol',
+          locations: ['WH1'],
+          settings: { reconcile: { targetedIntervalMs: 2 * minute, fullIntervalMs: hour } },
+        },
+      ],
+      now,
+    );
+    const bol = (await store.availability.getChannel('bol'))!;
+    assert.deepEqual(channelReconcileSettings(bol), { targetedIntervalMs: 2 * minute, fullIntervalMs: hour });
+    assert.deepEqual(channelReconcileSettings({ settings: {} }), {
+      targetedIntervalMs: limits.reconcileTargetedIntervalMs,
+      fullIntervalMs: limits.reconcileFullIntervalMs,
+    });
+    const passes: [string, string][] = [];
+    const own = new ReconcileSchedule({
+      store,
+      clock,
+      channels: [
+        { channel: 'bol', connector: channel, ...channelReconcileSettings(bol) },
+        { channel: 'other', connector: channel },
+      ],
+      onSummary: (summary) => passes.push([summary.channel, summary.mode]),
+    });
+    assert.deepEqual(own.intervals(), [
+      { channel: 'bol', targetedIntervalMs: 2 * minute, fullIntervalMs: hour },
+      {
+        channel: 'other',
+        targetedIntervalMs: limits.reconcileTargetedIntervalMs,
+        fullIntervalMs: limits.reconcileFullIntervalMs,
+      },
+    ]);
+    const round = async (advanceMs: number) => {
+      now += advanceMs;
+      passes.length = 0;
+      await own.tick();
+      return passes.map((pass) => pass.join(' ')).sort();
+    };
+    assert.deepEqual(await round(0), ['bol full', 'other full'], 'both run their first, full pass');
+    assert.deepEqual(await round(2 * minute), ['bol targeted'], 'other (5 minutes) is not due');
+    assert.deepEqual(await round(minute), [], 'neither is due');
+    assert.deepEqual(await round(2 * minute), ['bol targeted', 'other targeted']);
+    assert.deepEqual(await round(hour - 5 * minute), ['bol full', 'other targeted'], "bol's hour has passed");
   });
 });

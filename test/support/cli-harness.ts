@@ -14,9 +14,9 @@ export interface CliResult {
   stderr: string;
 }
 
-function buffer(): CliOutput & { text: string } {
+function buffer(tty = false): CliOutput & { text: string } {
   return {
-    isTTY: false,
+    isTTY: tty,
     text: '',
     write(text: string) {
       this.text += text;
@@ -28,10 +28,15 @@ function buffer(): CliOutput & { text: string } {
 /**
  * Run `onhand <args>`. The environment is the test's with DATABASE_URL and ONHAND_DATABASE
  * blanked (so `--database` decides) and `env` on top, as the process-based tests gave it.
+ * `options.tty`: stderr claims to be a terminal (progress bars draw on it).
  */
-export async function onhand(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export async function onhand(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { tty?: boolean } = {},
+): Promise<CliResult> {
   const stdout = buffer();
-  const stderr = buffer();
+  const stderr = buffer(options.tty);
   const runtime: CliRuntime = {
     openStore,
     serve: async () => {

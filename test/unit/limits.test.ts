@@ -117,6 +117,21 @@ describe('limits', () => {
     ['a drift page above the page size', { reconcileDriftPageMax: limits.pageSizeMax + 1 }, /page of drifted listings/],
     ['webhook retries beyond their time bound', { alertWebhookAttemptsMax: 20 }, /last retry of a webhook delivery/],
     ['a drift count below one page', { alertDriftCountMax: 1 }, /one page of drift is counted/],
+    [
+      'a default targeted interval below what a channel may set',
+      { reconcileTargetedIntervalMs: limits.reconcileTargetedIntervalMsMin - 1 },
+      /default schedule is one a channel could set/,
+    ],
+    [
+      'a full audit allowed more often than the longest targeted interval',
+      { reconcileFullIntervalMsMin: limits.reconcileTargetedIntervalMsMax - 1 },
+      /full audit is never more frequent/,
+    ],
+    [
+      'a schedule tick as long as the shortest interval',
+      { reconcileScheduleTickMs: limits.reconcileTargetedIntervalMsMin },
+      /schedule looks often enough/,
+    ],
   ];
   for (const [name, change, why] of broken) {
     it(`catches ${name}`, () => {

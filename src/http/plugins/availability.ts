@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { connectorSettingsFaults } from '../../connectors/connector-settings.js';
 import { orderSettingsFaults } from '../../ingest/order-line-intake.js';
+import { reconcileSettingsFaults } from '../../reconcile/reconcile-settings.js';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
@@ -83,7 +84,7 @@ async function refusingBadRules<T>(pathPrefix: string, work: () => Promise<T>): 
   }
 }
 
-/** A channel's connector settings are checked when stored (a 400 naming each field), not at start. */
+/** A channel's connector, order and reconcile settings are checked when stored (a 400 naming each field), not at start. */
 function refuseInvalidConnectors(
   channels: readonly { platform: string; settings?: Record<string, unknown> | undefined }[],
 ): void {
@@ -96,6 +97,10 @@ function refuseInvalidConnectors(
         }))),
     ...orderSettingsFaults(channel.settings?.orders).map((fault) => ({
       path: `/channels/${index}/settings/orders${fault.path}`,
+      message: fault.message,
+    })),
+    ...reconcileSettingsFaults(channel.settings?.reconcile).map((fault) => ({
+      path: `/channels/${index}/settings/reconcile${fault.path}`,
       message: fault.message,
     })),
   ]);

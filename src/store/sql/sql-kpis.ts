@@ -14,6 +14,24 @@ const lineOf = (movement: string) =>
      AND substr(${movement}.command_key, 1, length(ol.line_key) + 1) = ol.line_key || ':'`;
 
 /**
+ * Listings per channel and, of them, those in drift as src/core/drift.ts judges it: no push
+ * pending, and the channel last seen showing more (or less) than it acknowledged.
+ */
+const driftSql = `SELECT channel_id, count(*) AS listings,
+    sum(CASE WHEN dispatch_state <> 'pending' AND channel_quantity > pushed_quantity THEN 1 ELSE 0 END) AS more,
+    sum(CASE WHEN dispatch_state <> 'pending' AND channel_quantity < pushed_quantity THEN 1 ELSE 0 END) AS less
+  FROM listing_quantities GROUP BY channel_id`;
+
+const rate = (part: number, whole: number) => (whole === 0 ? null : part / whole);
+
+function driftFigures(row: Record<string, unknown> | undefined) {
+  const listings = Number(row?.listings ?? 0);
+  const driftMore = Number(row?.more ?? 0);
+  const driftLess = Number(row?.less ?? 0);
+  return { listings, driftMore, driftLess, driftRate: rate(driftMore + driftLess, listings) };
+}
+
+/**
  * The KPIs, one SQL text for both engines (a cold path: an operator's or a dashboard's read).
  * Windowed figures come from the movements recorded in the window and the push-latency samples
  * still kept; queue, dead letters and the inbox are as they stand at the window's end.
@@ -27,8 +45,10 @@ export class SqlKpis implements KpiPort {
       `SELECT channel_id, count(*) AS lines FROM order_lines WHERE status = 'blocked' GROUP BY channel_id`,
       [],
     );
+    const drift = await this.byChannel(driftSql, []);
     return channels.map((row) => {
       const status = dispatchSql.statusFromRow(row, now, { p50: null, p95: null });
+      const { listings, driftMore, driftLess } = driftFigures(drift.get(Number(row.channel_id)));
       return {
         channel: status.channel,
         platform: status.platform,
@@ -36,6 +56,9 @@ export class SqlKpis implements KpiPort {
         oldestPendingAgeMs: status.oldestPendingAgeMs,
         deadLetters: status.deadLetters,
         inbox: Number(inbox.get(Number(row.channel_id))?.lines ?? 0),
+        listings,
+        driftMore,
+        driftLess,
       };
     });
   }
@@ -66,6 +89,7 @@ export class SqlKpis implements KpiPort {
       `SELECT channel_id, count(*) AS lines FROM order_lines WHERE status = 'blocked' GROUP BY channel_id`,
       [],
     );
+    const drift = await this.byChannel(driftSql, []);
     const kept = await this.views.get<{ since: number | null }>('SELECT min(at) AS since FROM push_samples');
     const allSamples: number[] = [];
     const out: ChannelKpis[] = [];
@@ -97,6 +121,7 @@ export class SqlKpis implements KpiPort {
         oldestPendingAgeMs: status.oldestPendingAgeMs,
         deadLetters: status.deadLetters,
         inbox: Number(inbox.get(id)?.lines ?? 0),
+        ...driftFigures(drift.get(id)),
       });
     }
     const sum = (
@@ -107,7 +132,10 @@ export class SqlKpis implements KpiPort {
         | 'stockCancellations'
         | 'queueDepth'
         | 'deadLetters'
-        | 'inbox',
+        | 'inbox'
+        | 'listings'
+        | 'driftMore'
+        | 'driftLess',
     ) => out.reduce((total, channel) => total + channel[field], 0);
     const latency = latencyPercentiles(allSamples);
     const oldest = out.map((channel) => channel.oldestPendingAgeMs).filter((age): age is number => age !== null);
@@ -129,6 +157,10 @@ export class SqlKpis implements KpiPort {
         oldestPendingAgeMs: oldest.length === 0 ? null : Math.max(...oldest),
         deadLetters: sum('deadLetters'),
         inbox: sum('inbox'),
+        listings: sum('listings'),
+        driftMore: sum('driftMore'),
+        driftLess: sum('driftLess'),
+        driftRate: rate(sum('driftMore') + sum('driftLess'), sum('listings')),
       },
       channels: out,
     };

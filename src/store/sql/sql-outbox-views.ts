@@ -7,6 +7,7 @@ import type {
   ChannelSyncStatus,
   DeadLetter,
   DriftEntry,
+  ReconcileRunRecord,
   ReconcileTarget,
   RepairRecord,
 } from '../outbox-port.js';
@@ -36,6 +37,9 @@ export abstract class SqlOutboxViews {
 
   async syncStatus(now: EpochMs): Promise<ChannelSyncStatus[]> {
     const rows = await this.views.all(dispatchSql.status, [now]);
+    const runs = new Map(
+      (await this.views.all('SELECT * FROM reconcile_runs')).map((run) => [Number(run.channel_id), runFromRow(run)]),
+    );
     const out: ChannelSyncStatus[] = [];
     for (const row of rows) {
       // Percentiles over the window's samples, at most 10,000 per channel.
@@ -43,11 +47,40 @@ export abstract class SqlOutboxViews {
         'SELECT latency_ms FROM push_samples WHERE channel_id = $1 AND at >= $2 ORDER BY id DESC LIMIT 10000',
         [Number(row.channel_id), now - limits.pushLatencyWindowMs],
       );
-      out.push(
-        dispatchSql.statusFromRow(row, now, latencyPercentiles(samples.map((sample) => Number(sample.latency_ms)))),
-      );
+      out.push({
+        ...dispatchSql.statusFromRow(row, now, latencyPercentiles(samples.map((sample) => Number(sample.latency_ms)))),
+        lastReconcile: runs.get(Number(row.channel_id)) ?? null,
+      });
     }
     return out;
+  }
+
+  async recordReconcileRun(channel: string, run: ReconcileRunRecord): Promise<void> {
+    await this.durable.run(
+      `INSERT INTO reconcile_runs (channel_id, mode, started_at, finished_at, listings_read, listings_unknown,
+         drift_more, drift_less, unconfirmed, dead, repairs, read_errors, first_read_error)
+       SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM channels WHERE code = $1
+       ON CONFLICT (channel_id) DO UPDATE SET mode = excluded.mode, started_at = excluded.started_at,
+         finished_at = excluded.finished_at, listings_read = excluded.listings_read,
+         listings_unknown = excluded.listings_unknown, drift_more = excluded.drift_more,
+         drift_less = excluded.drift_less, unconfirmed = excluded.unconfirmed, dead = excluded.dead,
+         repairs = excluded.repairs, read_errors = excluded.read_errors, first_read_error = excluded.first_read_error`,
+      [
+        channel,
+        run.mode,
+        run.startedAt,
+        run.finishedAt,
+        run.read,
+        run.unknown,
+        run.driftMore,
+        run.driftLess,
+        run.unconfirmed,
+        run.dead,
+        run.repairs,
+        run.readErrors,
+        run.firstReadError === null ? null : run.firstReadError.slice(0, limits.textLengthMax),
+      ],
+    );
   }
 
   async listDeadLetters(options: { channel?: string | undefined; limit: number }): Promise<DeadLetter[]> {
@@ -235,4 +268,21 @@ export abstract class SqlOutboxViews {
       desired: Number(row.desired),
     }));
   }
+}
+
+function runFromRow(row: Record<string, unknown>): ReconcileRunRecord {
+  return {
+    mode: row.mode as ReconcileRunRecord['mode'],
+    startedAt: Number(row.started_at),
+    finishedAt: Number(row.finished_at),
+    read: Number(row.listings_read),
+    unknown: Number(row.listings_unknown),
+    driftMore: Number(row.drift_more),
+    driftLess: Number(row.drift_less),
+    unconfirmed: Number(row.unconfirmed),
+    dead: Number(row.dead),
+    repairs: Number(row.repairs),
+    readErrors: Number(row.read_errors),
+    firstReadError: (row.first_read_error as string | null) ?? null,
+  };
 }

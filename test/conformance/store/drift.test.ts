@@ -3,12 +3,14 @@
  * channel was seen showing is kept with its time and the time since it has shown that value;
  * a listing whose channel shows something else than it acknowledged, with no push pending, is
  * listed as drift, more at once, less confirmed only by two reads a grace apart; a read that
- * started before an acknowledged push is ignored.
+ * started before an acknowledged push is ignored; the drift KPI counts what listDrift lists.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
+import { reconcileChannel } from '../../../src/reconcile/reconcile-pass.js';
+import { driftRateTarget } from '../../../src/store/kpis-port.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { ChannelDispatcher } from '../../../src/sync/dispatcher.js';
 import { validateRetryPolicy } from '../../../src/sync/retry-policy.js';
@@ -157,6 +159,66 @@ for (const factory of STORES) {
         0,
       );
       assert.ok(!(await drift()).some(([sku]) => sku === 'C'));
+    });
+
+    it('reports the drift KPI at the window end: drifted listings / listings, beside its target', async () => {
+      // A shows 9 (acknowledged 5), B shows 1 (acknowledged 5), C was pushed again and agrees.
+      const kpis = await store.kpis.kpis({ from: now - 60 * 60_000, to: now });
+      const bol = kpis.channels.find((entry) => entry.channel === 'bol')!;
+      assert.deepEqual([bol.listings, bol.driftMore, bol.driftLess, bol.driftRate], [3, 1, 1, 2 / 3]);
+      assert.deepEqual(
+        [kpis.totals.listings, kpis.totals.driftMore, kpis.totals.driftLess, kpis.totals.driftRate],
+        [3, 1, 1, 2 / 3],
+      );
+      assert.ok(bol.driftRate! > driftRateTarget, 'two of three drifted: far above the target');
+      // A push pending takes a listing out of the drift (it changes anyway).
+      await ledger.submit([
+        { type: 'receipt', key: 'r-A2', payloadHash: 'r-A2', sku: 'A', location: 'WH1', quantity: 1 } as LedgerCommand,
+      ]);
+      const after = (await store.kpis.kpis({ from: now - 60 * 60_000, to: now })).channels.find(
+        (entry) => entry.channel === 'bol',
+      )!;
+      assert.deepEqual([after.listings, after.driftMore, after.driftLess, after.driftRate], [3, 0, 1, 1 / 3]);
+    });
+
+    it('keeps the last reconcile pass per channel for the sync status, not a dry run', async () => {
+      const status = async () => (await store.outbox.syncStatus(now)).find((entry) => entry.channel === 'bol')!;
+      assert.equal((await status()).lastReconcile, null);
+      const deps = { store, connector: channel, clock };
+      now += grace; // B has shown 1 for longer than the grace: this read confirms it
+      const full = await reconcileChannel(deps, { channel: 'bol', mode: 'full', graceMs: grace });
+      assert.deepEqual((await status()).lastReconcile, {
+        mode: 'full',
+        startedAt: full.startedAt,
+        finishedAt: full.finishedAt,
+        read: 3,
+        unknown: 0,
+        driftMore: full.driftMore,
+        driftLess: full.driftLess,
+        unconfirmed: full.unconfirmed,
+        dead: 0,
+        repairs: full.repairs.length,
+        readErrors: 0,
+        firstReadError: null,
+      });
+      assert.deepEqual(
+        [full.driftMore, full.driftLess, full.unconfirmed, full.repairs.length],
+        [0, 1, 0, 1],
+        'A has a push pending; B shows less, confirmed, and is repaired',
+      );
+      now += 1_000;
+      await reconcileChannel(deps, { channel: 'bol', mode: 'targeted', dryRun: true, graceMs: grace });
+      assert.equal((await status()).lastReconcile?.mode, 'full', 'a dry run is not kept');
+      const unreadable = Object.assign(Object.create(channel) as ScriptedChannel, {
+        readLevels: () => Promise.reject(new Error('503 from the channel')),
+      });
+      now += 1_000;
+      await reconcileChannel({ ...deps, connector: unreadable }, { channel: 'bol', mode: 'full', graceMs: grace });
+      const last = (await status()).lastReconcile!;
+      assert.deepEqual(
+        [last.mode, last.startedAt, last.read, last.readErrors, last.firstReadError, last.repairs],
+        ['full', now, 3, 3, '503 from the channel', 0],
+      );
     });
   });
 }

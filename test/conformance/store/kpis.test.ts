@@ -160,6 +160,10 @@ for (const factory of STORES) {
           oldestPendingAgeMs: 48 * minute,
           deadLetters: 1,
           inbox: 1,
+          listings: 3,
+          driftMore: 0,
+          driftLess: 0,
+          driftRate: 0,
         },
       );
     });
@@ -167,8 +171,28 @@ for (const factory of STORES) {
     it('tells how each channel stands now, as the KPIs do', async () => {
       const standing = await store.kpis.standing(t0 + hour);
       assert.deepEqual(standing, [
-        { channel: 'bol', platform: 'bol', queueDepth: 1, oldestPendingAgeMs: 48 * minute, deadLetters: 1, inbox: 1 },
-        { channel: 'quiet', platform: 'bol', queueDepth: 0, oldestPendingAgeMs: null, deadLetters: 0, inbox: 0 },
+        {
+          channel: 'bol',
+          platform: 'bol',
+          queueDepth: 1,
+          oldestPendingAgeMs: 48 * minute,
+          deadLetters: 1,
+          inbox: 1,
+          listings: 3,
+          driftMore: 0,
+          driftLess: 0,
+        },
+        {
+          channel: 'quiet',
+          platform: 'bol',
+          queueDepth: 0,
+          oldestPendingAgeMs: null,
+          deadLetters: 0,
+          inbox: 0,
+          listings: 0,
+          driftMore: 0,
+          driftLess: 0,
+        },
       ]);
     });
 
