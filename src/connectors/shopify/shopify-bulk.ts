@@ -19,6 +19,17 @@ export const bulkStatusQuery = `query OnhandAuditStatus($id: ID!) {
   node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
 }`;
 
+/** The shop's bulk query now running or last run, with its query text (to adopt our own). */
+export const currentBulkQuery = `query OnhandAuditCurrent {
+  currentBulkOperation(type: QUERY) { id status query }
+}`;
+
+export const currentBulkPayloadSchema = z.object({
+  currentBulkOperation: z
+    .object({ id: z.string(), status: z.string(), query: z.string().nullable().optional() })
+    .nullable(),
+});
+
 /** The bulk query: each inventory item with its `available` quantity at the location. */
 export function auditQuery(locationGid: string): string {
   return `{ inventoryItems { edges { node { id inventoryLevel(locationId: ${JSON.stringify(locationGid)}) { quantities(names: ["available"]) { name quantity } } } } } }`;

@@ -9,6 +9,8 @@ import {
   bulkRunPayloadSchema,
   bulkStatusPayloadSchema,
   bulkStatusQuery,
+  currentBulkPayloadSchema,
+  currentBulkQuery,
   jsonlLines,
 } from './shopify-bulk.js';
 import { ShopifyGraphqlClient, type GraphqlOutcome } from './shopify-client.js';
@@ -431,19 +433,32 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
     );
     if (!started.success) throw new ShopifyReadError('bulk run answer has an unexpected shape', true, undefined);
     const { bulkOperation, userErrors } = started.data.bulkOperationRunQuery;
-    if (bulkOperation === null || userErrors.length > 0)
-      throw new ShopifyReadError(
-        `bulk audit refused: ${userErrors.map((error) => error.message).join('; ')}`,
-        true,
-        undefined,
-      );
+    let operationId = bulkOperation?.id ?? null;
+    if (operationId === null || userErrors.length > 0) {
+      // One bulk query per shop and app at a time: if the one running is this same audit (an
+      // earlier pass that stopped before its end), follow it instead of failing.
+      const current = currentBulkPayloadSchema.safeParse(await call(currentBulkQuery, {}, shopifyLimits.readCostBase));
+      const running = current.success ? current.data.currentBulkOperation : null;
+      if (
+        running !== null &&
+        running.query === auditQuery(locationId) &&
+        (running.status === 'CREATED' || running.status === 'RUNNING')
+      )
+        operationId = running.id;
+      else
+        throw new ShopifyReadError(
+          `bulk audit refused: ${userErrors.map((error) => error.message).join('; ')}`,
+          true,
+          undefined,
+        );
+    }
 
     const deadline = performance.now() + shopifyLimits.bulkWaitMsMax;
     let url: string | null = null;
     for (;;) {
       signal?.throwIfAborted();
       const status = bulkStatusPayloadSchema.safeParse(
-        await call(bulkStatusQuery, { id: bulkOperation.id }, shopifyLimits.readCostBase),
+        await call(bulkStatusQuery, { id: operationId }, shopifyLimits.readCostBase),
       );
       if (!status.success || status.data.node === null)
         throw new ShopifyReadError('bulk status answer has an unexpected shape', true, undefined);

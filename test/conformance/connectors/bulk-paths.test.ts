@@ -1,6 +1,7 @@
 /**
  * The connectors' bulk paths (readAllLevels) against their simulators, edge by edge: Shopify's
- * bulk operation refuses a second run while one is going, skips items not stocked at the
+ * bulk operation refuses a second run while one is going (an audit follows its own running
+ * operation instead), skips items not stocked at the
  * connection's location, needs a location, and reads an empty shop as no levels; Bol.com's
  * offers list pages by cursor up to its 100-a-page bound and reads correctedStock. A full
  * reconcile pass whose bulk read fails reports every listing as a read error and repairs none.
@@ -48,11 +49,24 @@ describe('Shopify: the bulk operation audit', () => {
     assert.equal(connector.itemKey(here), here.split('/').pop());
   });
 
-  it('a second run while one is going is refused; the audit reports it', async () => {
-    const first = connector.readAllLevels()[Symbol.asyncIterator]().next();
+  it('a second audit while one runs follows it; another bulk query running is a refusal', async () => {
+    const first = all(connector.readAllLevels());
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await assert.rejects(all(connector.readAllLevels()), /already in progress/);
-    assert.equal((await first).done, false);
+    const second = await all(connector.readAllLevels());
+    assert.deepEqual(second, await first);
+    assert.equal(sim.bulkOperationsStarted, 3, 'the second audit started no operation of its own');
+
+    const elsewhere = new ShopifyConnector({
+      shopDomain: sim.shopDomain,
+      baseUrl: sim.url,
+      accessToken: sim.accessToken,
+      locationId: sim.locationIds[1]!,
+      bulkPollIntervalMs: 50,
+    });
+    const running = all(connector.readAllLevels());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assert.rejects(all(elsewhere.readAllLevels()), /already in progress/);
+    await running;
     assert.equal(sim.stats.rateLimitViolations, 0);
   });
 
