@@ -11,7 +11,8 @@
  * - Offers API v11 (Push: one PATCH per offer): `PATCH /retailer/offers/{offer-id}`
  *   `{stock: {amount, managedByRetailer}}` -> 204 (optionally visible only after a propagation
  *   delay); `GET` the offer -> `OfferResponse` with `stock {amount, correctedStock,
- *   managedByRetailer}`; unknown offer -> 404 Problem; media type `application/vnd.retailer.v11+json`
+ *   managedByRetailer}`; `GET /retailer/offers?page-size&cursor` -> `OfferListResponse` (every
+ *   offer, at most 100 a page, `page.nextCursor` until the last); unknown offer -> 404 Problem; media type `application/vnd.retailer.v11+json`
  *   only (Media types): a wrong Accept -> 406, a wrong Content-Type -> 415 (codes and wording as in
  *   retailer-api-v10.json's 406/415 answers).
  * - correctedStock (Push: one PATCH per offer; the Stock schema): managedByRetailer=false -> amount
@@ -419,6 +420,7 @@ export class BolSimulator {
         );
       return method === 'GET' ? this.offers.getOffer(offer, media) : this.offers.patchOffer(offer, body, path, media);
     }
+    if (path === '/retailer/offers' && method === 'GET') return this.offers.listOffers(url, media);
     if (path === '/retailer/orders' && method === 'GET') return this.orders.listOrders(url, media);
     const orderMatch = /^\/retailer\/orders\/([^/]+)$/.exec(path);
     if (orderMatch !== null && method === 'GET') {

@@ -142,6 +142,49 @@ export class OfferCatalogue {
   }
 
   getOffer(offer: SimOffer, media: string): HttpAnswer {
+    return new HttpAnswer(200, this.offerBody(offer), media);
+  }
+
+  /**
+   * Offers v11 `GET /retailer/offers` (get-offers): every offer in creation order, `page-size`
+   * (1..100, default 50) per page, the next page behind `page.nextCursor` (an opaque token here;
+   * absent on the last page). The filters (offer-ids, eans, reference, for-sale,
+   * last-modified-date-time) are not modelled: an unknown or malformed cursor is a 400.
+   */
+  listOffers(url: URL, media: string): HttpAnswer {
+    const sizeText = url.searchParams.get('page-size');
+    const pageSize = sizeText === null ? 50 : Number(sizeText);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+      return problem(400, 'Bad Request', 'Bad request: page-size must be between 1 and 100.', url.pathname, media, [
+        { name: 'page-size', reason: 'Request contains invalid value(s): must be between 1 and 100.' },
+      ]);
+    const cursor = url.searchParams.get('cursor');
+    let start = 0;
+    if (cursor !== null) {
+      const decoded = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (decoded === null)
+        return problem(400, 'Bad Request', 'Bad request: invalid cursor.', url.pathname, media, [
+          { name: 'cursor', reason: 'Request contains invalid value(s).' },
+        ]);
+      start = Number(decoded[1]);
+    }
+    const all = [...this.offers.values()];
+    const page = all.slice(start, start + pageSize);
+    const next = start + page.length;
+    return new HttpAnswer(
+      200,
+      {
+        offers: page.map((offer) => this.offerBody(offer)),
+        page: {
+          pageSize,
+          ...(next < all.length ? { nextCursor: Buffer.from(`o:${next}`).toString('base64url') } : {}),
+        },
+      },
+      media,
+    );
+  }
+
+  private offerBody(offer: SimOffer): OfferResponse {
     this.settle(offer);
     const body: OfferResponse = {
       offerId: offer.offerId,
@@ -161,7 +204,7 @@ export class OfferCatalogue {
       fulfilment: { method: offer.fulfilmentMethod },
     };
     if (offer.reference !== null) body.reference = offer.reference;
-    return new HttpAnswer(200, body, media);
+    return body;
   }
 
   /** PatchOfferRequest (offers v11): stock, onHoldByRetailer and reference applied; the rest ignored. */

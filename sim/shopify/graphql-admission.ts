@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { BulkOperations } from './bulk-operations.js';
 import { type CostBucket, cost } from './cost-bucket.js';
 import type { FaultInjector } from './fault-injector.js';
 import { type OperationPlan, undefinedField } from './graphql-error.js';
@@ -19,6 +20,7 @@ export interface GraphqlAdmissionOptions {
   stats: ShopStats;
   faults: () => ShopifyFaults;
   throttleWithHttp429: boolean;
+  bulk: BulkOperations;
 }
 
 /**
@@ -166,9 +168,10 @@ export class GraphqlAdmission {
           errors: [{ message: 'simulator: one mutation field per request', extensions: { code: 'simulatorLimit' } }],
         };
       const field = fields[0]!;
+      if (field.name === 'bulkOperationRunQuery') return this.options.bulk.planRun(field, variables);
       if (field.name !== 'inventorySetQuantities') return { errors: [undefinedField(field.name, 'Mutation')] };
       return planSetQuantities(this.options.shop, this.options.stats, field, variables, version);
     }
-    return planQuery(this.options.shop, fields, variables);
+    return planQuery(this.options.shop, fields, variables, this.options.bulk);
   }
 }

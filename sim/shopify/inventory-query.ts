@@ -1,3 +1,4 @@
+import { type BulkOperations, notBulkNode } from './bulk-operations.js';
 import { cost } from './cost-bucket.js';
 import { arrayInputMax, maxInputSize, undefinedField, type GraphqlError, type OperationPlan } from './graphql-error.js';
 import { argumentValue, type OperationField } from './graphql-operation.js';
@@ -12,6 +13,7 @@ export function planQuery(
   shop: ShopState,
   fields: OperationField[],
   variables: Record<string, unknown>,
+  bulk?: BulkOperations,
 ): OperationPlan {
   const runs: { key: string; requested: number; run: () => { value: unknown; actual: number } }[] = [];
   for (const field of fields) {
@@ -45,6 +47,14 @@ export function planQuery(
           return { value: nodes, actual: cost.root + cost.perNode * nodes.filter((node) => node !== null).length };
         },
       });
+    } else if (field.name === 'node' && bulk) {
+      const id = argumentValue(field.args, 'id', variables);
+      if (!id.found || 'unsupported' in id || typeof id.value !== 'string' || bulk.node(id.value) === undefined)
+        return { errors: [notBulkNode] };
+      const nodeId = id.value;
+      runs.push({ key, requested: cost.root, run: () => ({ value: bulk.node(nodeId), actual: cost.root }) });
+    } else if (field.name === 'currentBulkOperation' && bulk) {
+      runs.push({ key, requested: cost.root, run: () => ({ value: bulk.current(), actual: cost.root }) });
     } else if (field.name === 'inventoryItem') {
       const id = argumentValue(field.args, 'id', variables);
       if (!id.found || 'unsupported' in id || typeof id.value !== 'string') {

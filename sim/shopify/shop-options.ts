@@ -4,6 +4,8 @@ import type { WebhookScheduler } from './webhook-scheduler.js';
 export const shopifyPlans = Object.freeze({ standard: 100, advanced: 200, plus: 1000, enterprise: 2000 });
 
 export interface ShopifySimulatorOptions {
+  /** How long a bulk operation runs: a fixed part plus a part per object (bulk-operations.ts). */
+  bulkOperation?: { baseMs?: number; objectsPerSecond?: number };
   /** @default "onhand-sim.myshopify.com" */
   shopDomain?: string;
   /** @default "shpat_simulator" */
@@ -114,6 +116,8 @@ export function newShopStats() {
     webhookAttempts: 0,
     webhooksDelivered: 0,
     webhooksAbandoned: 0,
+    /** GETs of bulk operation result files (outside the cost bucket). */
+    bulkResultDownloads: 0,
   };
 }
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BulkOperations } from './bulk-operations.js';
 import { CostBucket } from './cost-bucket.js';
 import { FaultInjector } from './fault-injector.js';
 import { GraphqlAdmission } from './graphql-admission.js';
@@ -62,6 +63,8 @@ import { mulberry32 } from '../prng.js';
  *   (shared by duplicates), -Triggered-At; 5 s timeout [2nd]; non-2xx retried 8 times over about
  *   4 hours, exponential [doc: 8 times / 4 hours; the exact steps are unverified]; unordered,
  *   duplicates on demand, or every event shuffled with duplicates by a seeded PRNG (`deliveryOrder`).
+ * - Bulk operations (bulk-operations.ts): bulkOperationRunQuery over the inventory levels of a
+ *   location, its status by node(id:) / currentBulkOperation, the JSONL result at a signed URL.
  * - Faults: latency, 5xx, THROTTLED/429 storms, lost answers (the write is applied, then the
  *   connection is reset or a 502 returned), out-of-band edits.
  *
@@ -111,6 +114,7 @@ export class ShopifySimulator {
   readonly #webhooks: WebhookDispatcher;
   readonly #faultInjector: FaultInjector;
   readonly #graphql: GraphqlAdmission;
+  readonly #bulk: BulkOperations;
   #server: Server | null = null;
   #url: string | null = null;
 
@@ -141,7 +145,18 @@ export class ShopifySimulator {
     this.#shop = new ShopState(wallNow, (topic, payload) => this.#webhooks.emit(topic, payload));
     this.#orders = new OrderBook(this.#shop);
     this.#faultInjector = new FaultInjector(random, faults, this.stats);
+    this.#bulk = new BulkOperations(
+      this.#shop,
+      {
+        baseMs: options.bulkOperation?.baseMs ?? 300,
+        objectsPerSecond: options.bulkOperation?.objectsPerSecond ?? 50_000,
+      },
+      now,
+      wallNow,
+      () => this.url,
+    );
     this.#graphql = new GraphqlAdmission({
+      bulk: this.#bulk,
       shop: this.#shop,
       bucket: new CostBucket(this.maximumAvailable, this.restoreRate, now),
       faultInjector: this.#faultInjector,
@@ -239,6 +254,11 @@ export class ShopifySimulator {
     this.#shop.setLevel(itemId, locationNumber, available, 'edit', null);
   }
 
+  /** Bulk operations started so far. */
+  get bulkOperationsStarted(): number {
+    return this.#bulk.started;
+  }
+
   /** Make the next `count` GraphQL requests (mutations only for lost-response) fail this way. */
   injectNext(fault: InjectedFault, count = 1): void {
     this.#faultInjector.injectNext(fault, count);
@@ -324,6 +344,15 @@ export class ShopifySimulator {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://simulator').pathname;
     if (path.startsWith('/_simulator/')) return this.#testApi(request, response, path);
+    if (path.startsWith('/_bulk/') && request.method === 'GET') {
+      // A bulk operation's result: a signed link, no API token, outside the cost bucket.
+      this.stats.bulkResultDownloads += 1;
+      const body = this.#bulk.result(path, new URL(request.url ?? '/', 'http://simulator').searchParams);
+      if (body === null) return sendJson(response, 403, { errors: 'AccessDenied' });
+      response.writeHead(200, { 'Content-Type': 'application/jsonl', 'Content-Length': Buffer.byteLength(body) });
+      response.end(body);
+      return;
+    }
     const route = /^\/admin\/api\/([^/]+)\/graphql\.json$/.exec(path);
     if (!route || request.method !== 'POST') return sendJson(response, 404, { errors: 'Not Found' });
     const version = route[1]!;

@@ -40,6 +40,13 @@ export type PushOutcome =
   /** Will never succeed as sent (bad credentials, unknown offer): dead letter at once. */
   | { listingId: string; status: 'permanent'; reason: string };
 
+/** One level from a bulk read: the channel's item, where (null when the platform has no locations), the quantity shown. */
+export interface BulkLevel {
+  externalId: string;
+  externalLocationId: string | null;
+  quantity: number;
+}
+
 export interface RateLimitStatus {
   /** Requests (or cost points) the platform would accept right now. */
   available: number;
@@ -64,6 +71,16 @@ export interface ChannelConnector extends Partial<WebhookIntake>, Partial<OrderP
     items: readonly Pick<PushItem, 'listingId' | 'externalId' | 'externalLocationId'>[],
     signal?: AbortSignal,
   ): Promise<{ listingId: string; quantity: number | null }[]>;
+  /**
+   * Optional: every level the channel holds for this connection, on the platform's cheapest
+   * bulk path (Shopify: a bulk operation and its JSONL result; Bol: the paged offers list), a
+   * bounded page at a time. A full reconcile pass uses it when present instead of readLevels per
+   * listing. It waits inside the platform's read budget itself and leaves the write budget to
+   * pushes; it throws when the read cannot complete (the pass then records a read error).
+   */
+  readAllLevels?(signal?: AbortSignal): AsyncIterable<BulkLevel[]>;
+  /** The same item whatever the form of its id (e.g. numeric or gid): how bulk levels meet listings. @default the id itself */
+  itemKey?(externalId: string): string;
   /** The connector's view of the platform's rate budget (from the platform's own headers/extensions). */
   rateLimit(): RateLimitStatus;
 }

@@ -32,6 +32,42 @@ export interface ReadBackOptions {
   ) => Promise<{ id: string; sku: string; externalId: string; externalLocationId: string | null }[]>;
   /** Called before each chunk's readLevels (a reconcile pass waits there for the rate budget). */
   beforeRead?: () => Promise<void>;
+  /**
+   * What one bulk read showed (collectBulkLevels): the listings are judged against it and
+   * readLevels is not called. A failed bulk read marks every listing with its error.
+   */
+  bulk?: BulkLevels | { error: string };
+}
+
+/** One bulk read's levels by the channel's item id: where, and the quantity shown. */
+export type BulkLevels = Map<string, { externalLocationId: string | null; quantity: number }>;
+
+/**
+ * Every level the channel shows, through the connector's bulk path (readAllLevels), indexed by
+ * item id. The platform's pages are read one at a time; what is kept is one small entry per
+ * level (about 100 bytes), so a million listings stay near 100 MB. Items at other locations than
+ * the connection's are kept by their first level only (a listing names one location). Returns
+ * the error when the read fails.
+ */
+export async function collectBulkLevels(
+  connector: ChannelConnector,
+  signal?: AbortSignal,
+): Promise<BulkLevels | { error: string }> {
+  const levels: BulkLevels = new Map();
+  if (!connector.readAllLevels) return { error: `${connector.platform} has no bulk read` };
+  try {
+    for await (const page of connector.readAllLevels(signal)) {
+      for (const level of page) {
+        const key = connector.itemKey?.(level.externalId) ?? level.externalId;
+        if (!levels.has(key))
+          levels.set(key, { externalLocationId: level.externalLocationId, quantity: level.quantity });
+      }
+    }
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { error: (error instanceof Error ? error.message : String(error)).slice(0, limits.textLengthMax) };
+  }
+  return levels;
 }
 
 /**
@@ -68,24 +104,37 @@ export async function* readBackChunks(
 
     const shown = new Map<string, number | null>();
     let readError: string | null = null;
-    try {
-      await options.beforeRead?.();
-      const levels = await connector.readLevels(
-        listings.map((listing) => ({
-          listingId: listing.id,
-          externalId: listing.externalId,
-          externalLocationId: listing.externalLocationId,
-        })),
-        options.signal,
-      );
-      for (const level of levels) shown.set(level.listingId, level.quantity);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      readError =
-        error instanceof Error
-          ? error.message.slice(0, limits.textLengthMax)
-          : String(error).slice(0, limits.textLengthMax);
-    }
+    const bulk = options.bulk;
+    if (bulk instanceof Map) {
+      for (const listing of listings) {
+        const level = bulk.get(connector.itemKey?.(listing.externalId) ?? listing.externalId);
+        const here =
+          level !== undefined &&
+          (listing.externalLocationId === null ||
+            level.externalLocationId === null ||
+            sameItem(connector, level.externalLocationId, listing.externalLocationId));
+        shown.set(listing.id, here ? level.quantity : null);
+      }
+    } else if (bulk !== undefined) readError = bulk.error;
+    else
+      try {
+        await options.beforeRead?.();
+        const levels = await connector.readLevels(
+          listings.map((listing) => ({
+            listingId: listing.id,
+            externalId: listing.externalId,
+            externalLocationId: listing.externalLocationId,
+          })),
+          options.signal,
+        );
+        for (const level of levels) shown.set(level.listingId, level.quantity);
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        readError =
+          error instanceof Error
+            ? error.message.slice(0, limits.textLengthMax)
+            : String(error).slice(0, limits.textLengthMax);
+      }
 
     yield listings.map((listing) => ({
       listingId: listing.id,
@@ -110,4 +159,9 @@ export async function readBack(
   const all: ListingReadBack[] = [];
   for await (const chunk of readBackChunks(store, connector, channel, options)) all.push(...chunk);
   return all;
+}
+
+/** The same id by the connector's reading of its forms (Shopify: numeric or gid). */
+function sameItem(connector: ChannelConnector, one: string, other: string): boolean {
+  return one === other || (connector.itemKey !== undefined && connector.itemKey(one) === connector.itemKey(other));
 }

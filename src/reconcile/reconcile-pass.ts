@@ -4,7 +4,7 @@ import { needsRepair } from '../core/drift.js';
 import { limits } from '../core/limits.js';
 import type { AvailabilityPort } from '../store/availability-store.js';
 import type { OutboxPort, RepairRecord } from '../store/outbox-port.js';
-import { readBackChunks } from './read-back.js';
+import { collectBulkLevels, readBackChunks } from './read-back.js';
 
 export type ReconcileMode = 'targeted' | 'full';
 
@@ -120,7 +120,12 @@ export async function reconcileChannel(deps: ReconcileDeps, options: ReconcileOp
   };
 
   let readAt = clock.now();
+  // A full pass reads the whole channel at once on its bulk path when the connector has one;
+  // the read started at readAt, so a push acknowledged meanwhile is not judged by it.
+  const bulk =
+    options.mode === 'full' && connector.readAllLevels ? await collectBulkLevels(connector, options.signal) : undefined;
   const chunks = readBackChunks(store.availability, connector, options.channel, {
+    ...(bulk === undefined ? {} : { bulk }),
     ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     beforeRead: async () => {

@@ -21,6 +21,7 @@ import { BolTransport, headerValue, type TransportAnswer } from './bol-transport
 
 export type PatchOfferRequest = OffersV11['schemas']['PatchOfferRequest'];
 export type OfferResponse = OffersV11['schemas']['OfferResponse'];
+export type OfferListResponse = OffersV11['schemas']['OfferListResponse'];
 export type BolProblem = RetailerV10['schemas']['Problem'];
 export type ReducedOrders = RetailerV10['schemas']['ReducedOrders'];
 export type ReducedOrder = RetailerV10['schemas']['ReducedOrder'];
@@ -104,6 +105,24 @@ export class BolClient {
       {
         method: 'GET',
         path: `/retailer/offers/${encodeURIComponent(offerId)}`,
+        media: bolMediaTypes.offersV11,
+        expectBody: true,
+      },
+      signal,
+    );
+  }
+
+  /** Offers v11 `GET /retailer/offers?page-size&cursor` -> OfferListResponse (a page of every offer). */
+  listOffers(
+    query: { pageSize: number; cursor: string | null },
+    signal?: AbortSignal,
+  ): Promise<BolCallResult<OfferListResponse>> {
+    const search = new URLSearchParams({ 'page-size': String(query.pageSize) });
+    if (query.cursor !== null) search.set('cursor', query.cursor);
+    return this.call(
+      {
+        method: 'GET',
+        path: `/retailer/offers?${search.toString()}`,
         media: bolMediaTypes.offersV11,
         expectBody: true,
       },

@@ -1,7 +1,7 @@
 import assert from 'node:assert';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
-import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
+import type { BulkLevel, ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
 import type { OrderLineEvent, OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
 import { bolOrderItemEvents } from './bol-order-events.js';
 import { BolAuth } from './bol-auth.js';
@@ -197,6 +197,39 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
         throw new Error(`bol read-back of offer ${item.externalId} failed: ${result.reason}`);
       }
     });
+  }
+
+  /**
+   * The full audit: `GET /retailer/offers` a page of `offersPageSize` (bol's maximum, 100) at a
+   * time, following `page.nextCursor`, each page inside the offers-list window (25 per second),
+   * a window of its own: pushes (the PATCH window) are never delayed by it. Yields correctedStock
+   * per offer, as readLevels does. Throws when a page cannot be read after a few waits.
+   */
+  async *readAllLevels(signal?: AbortSignal): AsyncGenerator<BulkLevel[]> {
+    let cursor: string | null = null;
+    for (let pages = 0; pages < bolLimits.offersListPagesMax; pages++) {
+      let result: Awaited<ReturnType<BolClient['listOffers']>>;
+      for (let attempt = 1; ; attempt++) {
+        signal?.throwIfAborted();
+        result = await this.client.listOffers({ pageSize: bolLimits.offersPageSize, cursor }, signal);
+        if (result.kind === 'ok') break;
+        if (result.retryable && attempt < 5 && !signal?.aborted) {
+          const waitMs = Math.max(100, result.retryAfterMs ?? 1_000);
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+          continue;
+        }
+        throw new Error(`bol offers list failed: ${result.reason}`);
+      }
+      const offers = Array.isArray(result.body.offers) ? result.body.offers : [];
+      yield offers.map((offer) => ({
+        externalId: offer.offerId,
+        externalLocationId: null,
+        quantity: offer.stock?.correctedStock ?? offer.stock?.amount ?? 0,
+      }));
+      cursor = result.body.page?.nextCursor ?? null;
+      if (cursor === null || offers.length === 0) return;
+    }
+    throw new Error(`bol offers list longer than ${bolLimits.offersListPagesMax} pages`);
   }
 
   /** The PATCH window (bol's 50 per second), as our limiter sees it. */

@@ -71,6 +71,10 @@ export const bolLimits = Object.freeze({
   ordersFullScanIntervalMs: limits.bolOrdersFullScanIntervalMs,
   /** bol's maximum change-interval-minute (retailer-api-v10.json). */
   changeIntervalMinuteMax: 60,
+  /** Offers per page of GET /retailer/offers: bol's maximum page-size (offers-api-v11). */
+  offersPageSize: 100,
+  /** Pages one full audit reads at most (10 million offers): a cursor that never ends stops here. */
+  offersListPagesMax: 100_000,
   /** Orders per page of GET /retailer/orders (docs/channels/bol.md, Orders in: polling). */
   ordersPageSize: 50,
 });

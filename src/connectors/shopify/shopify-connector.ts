@@ -1,6 +1,18 @@
 import { z } from 'zod';
-import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
+import type { BulkLevel, ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
 import type { IntakeEvent, WebhookCheck, WebhookDelivery, WebhookIntake } from '../channel-intake.js';
+import {
+  auditQuery,
+  bulkFinalStatuses,
+  bulkLineSchema,
+  bulkRunMutation,
+  bulkRunPayloadSchema,
+  bulkStatusPayloadSchema,
+  bulkStatusQuery,
+  currentBulkPayloadSchema,
+  currentBulkQuery,
+  jsonlLines,
+} from './shopify-bulk.js';
 import { ShopifyGraphqlClient, type GraphqlOutcome } from './shopify-client.js';
 import { shopifyLimits } from './shopify-limits.js';
 import {
@@ -73,6 +85,8 @@ export const shopifyConnectorConfigSchema = z
     reason: z.string().min(1).max(100).default('correction'),
     /** @default 10000 */
     requestTimeoutMs: z.number().int().min(100).max(120_000).default(shopifyLimits.requestTimeoutMsDefault),
+    /** How often a running bulk operation (the full audit) is polled. @default 1000 */
+    bulkPollIntervalMs: z.number().int().min(10).max(60_000).default(shopifyLimits.bulkPollIntervalMsDefault),
     /** @default 1000 */
     bucketWaitMsMax: z.number().int().min(0).max(60_000).default(shopifyLimits.bucketWaitMsMaxDefault),
     /** The app secrets that sign webhooks: current first, the previous one during a rotation. None = no webhook verifies. */
@@ -118,6 +132,7 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
   #mutationCost: number = shopifyLimits.mutationCostEstimate;
   #readCostPerItem: number = shopifyLimits.readCostPerItemEstimate;
   readonly #webhooks: ShopifyWebhookConnection;
+  readonly #fetch: typeof fetch;
 
   constructor(config: ShopifyConnectorConfig, dependencies: ShopifyConnectorDependencies = {}) {
     this.config = Object.freeze(shopifyConnectorConfigSchema.parse(config));
@@ -131,6 +146,7 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
       fetch: dependencies.fetch,
       now: dependencies.now ?? (() => performance.now()),
     });
+    this.#fetch = dependencies.fetch ?? fetch;
     this.#webhooks = {
       shopDomain: this.config.shopDomain,
       locationId: this.config.locationId,
@@ -387,6 +403,107 @@ export class ShopifyConnector implements ChannelConnector, WebhookIntake {
       results[entry.index]!.quantity = quantities[position] ?? null;
     });
     return results;
+  }
+
+  /** The same inventory item whatever the form of its id (numeric or gid). */
+  itemKey(externalId: string): string {
+    return parseShopifyGid(externalId)?.id ?? externalId;
+  }
+
+  /**
+   * The full audit (shopify-bulk.ts): one bulk operation over the inventory levels of the
+   * connection's location, polled every `bulkPollIntervalMs` until it finishes, then its JSONL
+   * result streamed a page of `bulkPageSize` levels at a time. Each GraphQL call waits for the
+   * bucket like any read; the audit's cost is one mutation plus one point per poll, so pushes
+   * keep nearly the whole bucket. Throws when the operation cannot start or does not complete.
+   */
+  async *readAllLevels(signal?: AbortSignal): AsyncGenerator<BulkLevel[]> {
+    const locationId = toShopifyGid('Location', this.config.locationId ?? '');
+    if (locationId === null)
+      throw new ShopifyReadError('a full audit needs the connection locationId', false, undefined);
+    const waitMsMax = Math.max(this.config.bucketWaitMsMax, shopifyLimits.bulkBucketWaitMsMax);
+    const call = async (query: string, variables: Record<string, unknown>, estimate: number) => {
+      const result = await this.#client.execute(query, variables, estimate, { bucketWaitMsMax: waitMsMax, signal });
+      if (result.kind === 'failure')
+        throw new ShopifyReadError(`bulk audit failed: ${result.reason}`, result.retryable, result.retryAfterMs);
+      return result.data;
+    };
+    const started = bulkRunPayloadSchema.safeParse(
+      await call(bulkRunMutation, { query: auditQuery(locationId) }, this.#mutationCost),
+    );
+    if (!started.success) throw new ShopifyReadError('bulk run answer has an unexpected shape', true, undefined);
+    const { bulkOperation, userErrors } = started.data.bulkOperationRunQuery;
+    let operationId = bulkOperation?.id ?? null;
+    if (operationId === null || userErrors.length > 0) {
+      // One bulk query per shop and app at a time: if the one running is this same audit (an
+      // earlier pass that stopped before its end), follow it instead of failing.
+      const current = currentBulkPayloadSchema.safeParse(await call(currentBulkQuery, {}, shopifyLimits.readCostBase));
+      const running = current.success ? current.data.currentBulkOperation : null;
+      if (
+        running !== null &&
+        running.query === auditQuery(locationId) &&
+        (running.status === 'CREATED' || running.status === 'RUNNING')
+      )
+        operationId = running.id;
+      else
+        throw new ShopifyReadError(
+          `bulk audit refused: ${userErrors.map((error) => error.message).join('; ')}`,
+          true,
+          undefined,
+        );
+    }
+
+    const deadline = performance.now() + shopifyLimits.bulkWaitMsMax;
+    let url: string | null = null;
+    for (;;) {
+      signal?.throwIfAborted();
+      const status = bulkStatusPayloadSchema.safeParse(
+        await call(bulkStatusQuery, { id: operationId }, shopifyLimits.readCostBase),
+      );
+      if (!status.success || status.data.node === null)
+        throw new ShopifyReadError('bulk status answer has an unexpected shape', true, undefined);
+      const node = status.data.node;
+      if (bulkFinalStatuses.has(node.status)) {
+        if (node.status !== 'COMPLETED')
+          throw new ShopifyReadError(
+            `bulk audit ${node.status.toLowerCase()}${node.errorCode ? `: ${node.errorCode}` : ''}`,
+            true,
+            undefined,
+          );
+        url = node.url ?? null;
+        break;
+      }
+      if (performance.now() >= deadline)
+        throw new ShopifyReadError('bulk audit did not finish in time', true, undefined);
+      await new Promise<void>((resolve) => setTimeout(resolve, this.config.bulkPollIntervalMs));
+    }
+    if (url === null) return; // no items at all
+
+    const response = await this.#fetch(url, {
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (!response.ok || response.body === null) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new ShopifyReadError(`bulk result download answered ${response.status}`, true, undefined);
+    }
+    let page: BulkLevel[] = [];
+    for await (const line of jsonlLines(response.body, shopifyLimits.bulkLineLengthMax)) {
+      let parsed: ReturnType<typeof bulkLineSchema.safeParse>;
+      try {
+        parsed = bulkLineSchema.safeParse(JSON.parse(line));
+      } catch {
+        throw new ShopifyReadError('bulk result line is not JSON', true, undefined);
+      }
+      if (!parsed.success) continue; // a line of another shape (a nested object): not a level
+      const available = parsed.data.inventoryLevel?.quantities.find((quantity) => quantity.name === 'available');
+      if (available === undefined) continue; // not stocked at the location
+      page.push({ externalId: parsed.data.id, externalLocationId: locationId, quantity: available.quantity });
+      if (page.length >= shopifyLimits.bulkPageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
   }
 
   /**

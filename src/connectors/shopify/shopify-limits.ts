@@ -36,6 +36,16 @@ export const shopifyLimits = Object.freeze({
    * bucket (1000 points, 50/s) [doc: help.shopify.com graphql-admin-api-rate-limits]. Until then
    * only one request is in flight (a probe), so a smaller real bucket is never overrun.
    */
+  /** How often a running bulk operation's status is asked for (1 point each). */
+  bulkPollIntervalMsDefault: 1_000,
+  /** Longest wait for a bulk operation to finish before the audit gives up. */
+  bulkWaitMsMax: 2 * 60 * 60 * 1000,
+  /** Longest line of a bulk result (one inventory item is about 150 characters). */
+  bulkLineLengthMax: 64 * 1024,
+  /** Levels per page handed to the reconcile pass. */
+  bulkPageSize: 1_000,
+  /** The audit's few calls may wait this long for the bucket (pushes go first meanwhile). */
+  bulkBucketWaitMsMax: 30_000,
   assumedMaximumAvailable: 1000,
   assumedRestoreRatePerSecond: 50,
   releaseGraceMs: limits.shopifyReleaseGraceMs,
