@@ -46,6 +46,9 @@ export class AlertLoop {
         lastSuccessAt: status.lastSuccessAt,
         deadLetters: status.deadLetters,
         lastOrderLineAt: seen?.lastOrderLineAt ?? null,
+        ...(this.options.thresholds.orderSilence === null || !seen?.lastOrderLineAt
+          ? { usualOrderGapMs: null, orderGaps: 0 }
+          : await alerts.usualOrderGap(status.channel)),
       });
     }
     return out;
@@ -123,6 +126,7 @@ export function alertThresholds(settings: {
   alertOldestPendingSeconds: number;
   alertFailingMinutes: number;
   alertOrderSilenceMinutes: number;
+  alertOrderSilenceFactor: number;
   alertDeadLetters: boolean;
 }): AlertThresholds {
   const positive = (value: number, unit: number) => (value > 0 ? value * unit : null);
@@ -131,6 +135,13 @@ export function alertThresholds(settings: {
     oldestPendingMs: positive(settings.alertOldestPendingSeconds, 1000),
     failingMs: positive(settings.alertFailingMinutes, 60_000),
     deadLetters: settings.alertDeadLetters,
-    orderSilenceMs: positive(settings.alertOrderSilenceMinutes, 60_000),
+    orderSilence:
+      settings.alertOrderSilenceMinutes > 0
+        ? {
+            floorMs: settings.alertOrderSilenceMinutes * 60_000,
+            factor: settings.alertOrderSilenceFactor,
+            gapsMin: limits.alertOrderGapsMin,
+          }
+        : null,
   };
 }

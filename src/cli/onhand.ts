@@ -87,7 +87,11 @@ export function buildCli(runtime: CliRuntime): Command {
     )
     .option(
       '--alert-order-silence-minutes <min>',
-      'alert when a channel sends no order line this long, 0 = off (env ONHAND_ALERT_ORDER_SILENCE_MINUTES)',
+      'order silence alerts never before this long, 0 = off (env ONHAND_ALERT_ORDER_SILENCE_MINUTES)',
+    )
+    .option(
+      '--alert-order-silence-factor <n>',
+      'alert when a channel is silent n times its usual order gap (env ONHAND_ALERT_ORDER_SILENCE_FACTOR)',
     )
     .option('--alert-dead-letters <on|off>', 'alert while dead letters exist (env ONHAND_ALERT_DEAD_LETTERS)')
     .option('--alert-webhook-url <url>', 'post alerts, signed, to this URL (env ONHAND_ALERT_WEBHOOK_URL)')

@@ -90,7 +90,14 @@ export const configSchema = z
       .max(limits.alertMinutesMax * 60)
       .default(limits.alertOldestPendingSecondsDefault),
     alertFailingMinutes: alertMinutes(limits.alertFailingMinutesDefault),
+    // Order silence: the floor in minutes (0 turns the rule off) and the factor over each
+    // channel's usual gap between order lines.
     alertOrderSilenceMinutes: alertMinutes(limits.alertOrderSilenceMinutesDefault),
+    alertOrderSilenceFactor: z.coerce
+      .number()
+      .min(1)
+      .max(limits.alertOrderSilenceFactorMax)
+      .default(limits.alertOrderSilenceFactorDefault),
     alertDeadLetters: z.boolean().default(true),
     // Where alerts are posted, signed with the secret (which may be given as env:NAME).
     alertWebhookUrl: z
@@ -136,6 +143,7 @@ export const configSources: Record<keyof Config, { flag: string; env: string[] }
   alertOldestPendingSeconds: { flag: '--alert-oldest-pending-seconds', env: ['ONHAND_ALERT_OLDEST_PENDING_SECONDS'] },
   alertFailingMinutes: { flag: '--alert-failing-minutes', env: ['ONHAND_ALERT_FAILING_MINUTES'] },
   alertOrderSilenceMinutes: { flag: '--alert-order-silence-minutes', env: ['ONHAND_ALERT_ORDER_SILENCE_MINUTES'] },
+  alertOrderSilenceFactor: { flag: '--alert-order-silence-factor', env: ['ONHAND_ALERT_ORDER_SILENCE_FACTOR'] },
   alertDeadLetters: { flag: '--alert-dead-letters', env: ['ONHAND_ALERT_DEAD_LETTERS'] },
   alertWebhookUrl: { flag: '--alert-webhook-url', env: ['ONHAND_ALERT_WEBHOOK_URL'] },
   alertWebhookSecret: { flag: '--alert-webhook-secret', env: ['ONHAND_ALERT_WEBHOOK_SECRET'] },

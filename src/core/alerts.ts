@@ -24,6 +24,21 @@ export interface ChannelFigures {
   deadLetters: number;
   /** When the channel's newest order line was first recorded; null when it has none yet. */
   lastOrderLineAt: EpochMs | null;
+  /**
+   * The channel's usual gap between order lines: a high percentile of the gaps between the
+   * distinct creation times of its recent lines (null when it has none), and how many gaps
+   * that figure was learnt from.
+   */
+  usualOrderGapMs: number | null;
+  orderGaps: number;
+}
+
+/** The order-silence rule: silent for longer than `factor` times the channel's usual gap, and never less than `floorMs`. */
+export interface OrderSilenceThreshold {
+  floorMs: number;
+  factor: number;
+  /** Gaps needed before a channel's usual gap is trusted; with fewer the rule does not apply. */
+  gapsMin: number;
 }
 
 /** Thresholds; a rule whose threshold is null is off. */
@@ -35,8 +50,8 @@ export interface AlertThresholds {
   failingMs: number | null;
   /** Any dead letter. */
   deadLetters: boolean;
-  /** No order line recorded for longer than this (channels that have had one). */
-  orderSilenceMs: number | null;
+  /** No order line recorded for longer than the channel's own usual gap allows. */
+  orderSilence: OrderSilenceThreshold | null;
 }
 
 export type AlertDetail = Record<string, number | string | null>;
@@ -64,6 +79,12 @@ export function failingSince(figures: ChannelFigures, now: EpochMs): EpochMs | n
   const pendingSince = figures.oldestPendingAgeMs === null ? null : now - figures.oldestPendingAgeMs;
   const candidates = [figures.lastSuccessAt, pendingSince].filter((at): at is EpochMs => at !== null);
   return candidates.length === 0 ? now : Math.max(...candidates);
+}
+
+/** How long a channel may stay silent before the rule holds; null when too few gaps are known. */
+export function orderSilenceLimitMs(figures: ChannelFigures, threshold: OrderSilenceThreshold): number | null {
+  if (figures.usualOrderGapMs === null || figures.orderGaps < threshold.gapsMin) return null;
+  return Math.max(threshold.floorMs, figures.usualOrderGapMs * threshold.factor);
 }
 
 /** The conditions that hold now, one per rule and channel. */
@@ -108,18 +129,18 @@ export function alertConditions(
       });
     if (thresholds.deadLetters && figures.deadLetters > 0)
       out.push({ rule: 'dead_letters', channel, detail: { dead_letters: figures.deadLetters } });
-    if (
-      thresholds.orderSilenceMs !== null &&
-      figures.lastOrderLineAt !== null &&
-      now - figures.lastOrderLineAt > thresholds.orderSilenceMs
-    )
+    const silenceLimitMs =
+      thresholds.orderSilence === null ? null : orderSilenceLimitMs(figures, thresholds.orderSilence);
+    if (silenceLimitMs !== null && figures.lastOrderLineAt !== null && now - figures.lastOrderLineAt > silenceLimitMs)
       out.push({
         rule: 'order_silence',
         channel,
         detail: {
           silent_ms: now - figures.lastOrderLineAt,
           last_order_line_at: new Date(figures.lastOrderLineAt).toISOString(),
-          threshold_ms: thresholds.orderSilenceMs,
+          usual_gap_ms: figures.usualOrderGapMs,
+          gaps: figures.orderGaps,
+          threshold_ms: silenceLimitMs,
         },
       });
   }

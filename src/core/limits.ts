@@ -179,8 +179,21 @@ export const limits = Object.freeze({
   alertOldestPendingSecondsDefault: 300,
   /** Default: a connection failing with no success for 15 minutes. */
   alertFailingMinutesDefault: 15,
-  /** Default: no order line from a channel that has had some, for 24 hours. */
-  alertOrderSilenceMinutesDefault: 24 * 60,
+  /**
+   * Order silence: a channel's usual gap is the 95th percentile of the gaps between the distinct
+   * creation times of its order lines in the 7 days up to its newest line, read from at most
+   * `alertOrderGapLinesMax` lines (the newest), and trusted once it rests on 20 gaps or more.
+   */
+  alertOrderGapPercentile: 95,
+  alertOrderGapWindowMs: 7 * 24 * 60 * 60 * 1000,
+  alertOrderGapLinesMax: 20_000,
+  alertOrderGapsMin: 20,
+  /** Default: silent for 4 times the channel's usual gap ... */
+  alertOrderSilenceFactorDefault: 4,
+  /** ... and never for less than an hour (the floor, in minutes). */
+  alertOrderSilenceMinutesDefault: 60,
+  /** Largest factor over the usual gap. */
+  alertOrderSilenceFactorMax: 100,
   /** Longest configurable threshold of a time rule: 30 days, in minutes. */
   alertMinutesMax: 30 * 24 * 60,
   /** Attempts of one webhook delivery: the first and up to 5 retries on 5xx, timeouts and network errors. */

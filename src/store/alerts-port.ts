@@ -26,6 +26,13 @@ export interface ChannelActivity {
  */
 export interface AlertPort {
   channelActivity(): Promise<ChannelActivity[]>;
+  /**
+   * A channel's usual gap between order lines: the limits.alertOrderGapPercentile percentile of
+   * the gaps between the distinct creation times of its newest lines (at most
+   * limits.alertOrderGapLinesMax, within limits.alertOrderGapWindowMs of the newest), and how
+   * many gaps there were; null and 0 when there is none.
+   */
+  usualOrderGap(channel: string): Promise<{ usualOrderGapMs: number | null; orderGaps: number }>;
   /** Open an alert; null when one of the same rule and channel is already open (fired by someone else). */
   open(alert: { rule: AlertRule; channel: string; detail: AlertDetail }, now: EpochMs): Promise<AlertRecord | null>;
   /** Resolve an open alert; null when it was already resolved. */

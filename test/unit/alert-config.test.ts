@@ -32,7 +32,7 @@ describe('alert configuration', () => {
       oldestPendingMs: 300_000,
       failingMs: 15 * 60_000,
       deadLetters: true,
-      orderSilenceMs: 24 * 60 * 60_000,
+      orderSilence: { floorMs: 60 * 60_000, factor: 4, gapsMin: 20 },
     });
     assert.equal(config.alertWebhookUrl, null);
     assert.equal(config.alertWebhookSecret, null);
@@ -41,14 +41,18 @@ describe('alert configuration', () => {
   it('reads thresholds from flags and the environment; 0 turns a rule off', () => {
     const config = loadConfig(
       { alertDriftPercent: '0.5', alertFailingMinutes: 0 },
-      { ONHAND_ALERT_ORDER_SILENCE_MINUTES: '90', ONHAND_ALERT_DEAD_LETTERS: 'off' },
+      {
+        ONHAND_ALERT_ORDER_SILENCE_MINUTES: '90',
+        ONHAND_ALERT_ORDER_SILENCE_FACTOR: '2.5',
+        ONHAND_ALERT_DEAD_LETTERS: 'off',
+      },
     );
     assert.deepEqual(alertThresholds(config), {
       driftPercent: 0.5,
       oldestPendingMs: 300_000,
       failingMs: null,
       deadLetters: false,
-      orderSilenceMs: 90 * 60_000,
+      orderSilence: { floorMs: 90 * 60_000, factor: 2.5, gapsMin: 20 },
     });
   });
 
@@ -59,6 +63,13 @@ describe('alert configuration', () => {
       {},
       { ONHAND_ALERT_OLDEST_PENDING_SECONDS: 'soon' },
       /ONHAND_ALERT_OLDEST_PENDING_SECONDS="soon"/,
+    ],
+    ['a silence factor below 1', { alertOrderSilenceFactor: 0.5 }, {}, /--alert-order-silence-factor=0.5:/],
+    [
+      'a silence factor that is not a number',
+      {},
+      { ONHAND_ALERT_ORDER_SILENCE_FACTOR: 'lots' },
+      /ONHAND_ALERT_ORDER_SILENCE_FACTOR="lots"/,
     ],
     ['negative minutes', { alertFailingMinutes: -1 }, {}, /--alert-failing-minutes=-1/],
     [
@@ -104,6 +115,10 @@ describe('alert configuration', () => {
       /--alert-webhook-secret="\[redacted\]": expected at least 16/,
     );
     assert.ok(!text.includes('short-secret'));
+  });
+
+  it('turns order silence off with a floor of 0', () => {
+    assert.equal(alertThresholds(loadConfig({ alertOrderSilenceMinutes: '0' }, {})).orderSilence, null);
   });
 
   it('reads the secret from another variable, and hides it when printed', () => {

@@ -20,7 +20,7 @@ const thresholds: AlertThresholds = {
   oldestPendingMs: 5 * minute,
   failingMs: 15 * minute,
   deadLetters: true,
-  orderSilenceMs: 60 * minute,
+  orderSilence: { floorMs: 10 * minute, factor: 3, gapsMin: 20 },
 };
 const calm: ChannelFigures = {
   channel: 'bol',
@@ -31,6 +31,8 @@ const calm: ChannelFigures = {
   lastSuccessAt: now - minute,
   deadLetters: 0,
   lastOrderLineAt: now - minute,
+  usualOrderGapMs: 20 * minute,
+  orderGaps: 50,
 };
 
 const cases: [string, Partial<ChannelFigures>, Partial<AlertThresholds>, string[]][] = [
@@ -67,9 +69,38 @@ const cases: [string, Partial<ChannelFigures>, Partial<AlertThresholds>, string[
   ],
   ['dead letters', { deadLetters: 1 }, {}, ['dead_letters']],
   ['dead letters rule off', { deadLetters: 4 }, { deadLetters: false }, []],
-  ['orders silent', { lastOrderLineAt: now - 61 * minute }, {}, ['order_silence']],
-  ['never an order', { lastOrderLineAt: null }, {}, []],
-  ['silence rule off', { lastOrderLineAt: now - 600 * minute }, { orderSilenceMs: null }, []],
+  ['orders silent past 3 usual gaps', { lastOrderLineAt: now - 61 * minute }, {}, ['order_silence']],
+  ['orders silent for exactly 3 usual gaps', { lastOrderLineAt: now - 60 * minute }, {}, []],
+  [
+    'frequent orders: a short silence fires',
+    { usualOrderGapMs: 4 * minute, lastOrderLineAt: now - 13 * minute },
+    {},
+    ['order_silence'],
+  ],
+  [
+    'slow orders: the same silence does not',
+    { usualOrderGapMs: 6 * 60 * minute, lastOrderLineAt: now - 13 * minute },
+    {},
+    [],
+  ],
+  [
+    'slow orders: fires past its own 3 gaps',
+    { usualOrderGapMs: 6 * 60 * minute, lastOrderLineAt: now - 18 * 60 * minute - 1 },
+    {},
+    ['order_silence'],
+  ],
+  ['a tiny usual gap stops at the floor', { usualOrderGapMs: 1000, lastOrderLineAt: now - 10 * minute }, {}, []],
+  [
+    'past the floor with a tiny usual gap',
+    { usualOrderGapMs: 1000, lastOrderLineAt: now - 10 * minute - 1 },
+    {},
+    ['order_silence'],
+  ],
+  ['too few gaps: no alert however long the silence', { orderGaps: 19, lastOrderLineAt: now - 600 * minute }, {}, []],
+  ['exactly the gaps needed', { orderGaps: 20, lastOrderLineAt: now - 600 * minute }, {}, ['order_silence']],
+  ['no usual gap known', { usualOrderGapMs: null, orderGaps: 0, lastOrderLineAt: now - 600 * minute }, {}, []],
+  ['never an order', { lastOrderLineAt: null, usualOrderGapMs: null, orderGaps: 0 }, {}, []],
+  ['silence rule off', { lastOrderLineAt: now - 600 * minute }, { orderSilence: null }, []],
   [
     'several at once',
     { drifted: 50, deadLetters: 2, oldestPendingAgeMs: 30 * minute },
@@ -88,6 +119,23 @@ describe('alert conditions', () => {
       );
       for (const condition of found) assert.equal(condition.channel, 'bol');
     });
+});
+
+describe('order silence detail', () => {
+  it('names the usual gap and the limit it was judged against', () => {
+    const [found] = alertConditions(
+      [{ ...calm, usualOrderGapMs: 4 * minute, orderGaps: 30, lastOrderLineAt: now - 13 * minute }],
+      thresholds,
+      now,
+    );
+    assert.deepEqual(found?.detail, {
+      silent_ms: 13 * minute,
+      last_order_line_at: new Date(now - 13 * minute).toISOString(),
+      usual_gap_ms: 4 * minute,
+      gaps: 30,
+      threshold_ms: 12 * minute,
+    });
+  });
 });
 
 describe('alert transitions', () => {

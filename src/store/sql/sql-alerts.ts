@@ -1,5 +1,6 @@
 import type { AlertDetail, AlertRule } from '../../core/alerts.js';
 import type { EpochMs } from '../../core/clock.js';
+import { limits } from '../../core/limits.js';
 import type { AlertPort, AlertRecord, ChannelActivity } from '../alerts-port.js';
 import type { SqlExecutor } from './sql-executor.js';
 
@@ -36,6 +37,27 @@ export class SqlAlerts implements AlertPort {
       listings: Number(row.listings),
       lastOrderLineAt: row.last_line === null ? null : Number(row.last_line),
     }));
+  }
+
+  async usualOrderGap(channel: string): Promise<{ usualOrderGapMs: number | null; orderGaps: number }> {
+    // The newest distinct creation times on the (channel_id, created_at) index, the gaps between
+    // neighbours, and the first gap at or above the percentile's rank.
+    const row = await this.sql.get(
+      `WITH ch AS (SELECT id FROM channels WHERE code = $1),
+       recent AS (
+         SELECT DISTINCT o.created_at AS at FROM order_lines o
+         WHERE o.channel_id = (SELECT id FROM ch)
+           AND o.created_at >= (SELECT max(created_at) FROM order_lines WHERE channel_id = (SELECT id FROM ch)) - $2
+         ORDER BY o.created_at DESC LIMIT $3),
+       gaps AS (SELECT at - lag(at) OVER (ORDER BY at) AS gap FROM recent),
+       ranked AS (
+         SELECT gap, row_number() OVER (ORDER BY gap) AS pos, count(*) OVER () AS n FROM gaps WHERE gap IS NOT NULL)
+       SELECT gap, n FROM ranked WHERE pos * 100 >= n * $4 ORDER BY pos LIMIT 1`,
+      [channel, limits.alertOrderGapWindowMs, limits.alertOrderGapLinesMax, limits.alertOrderGapPercentile],
+    );
+    return row === undefined
+      ? { usualOrderGapMs: null, orderGaps: 0 }
+      : { usualOrderGapMs: Number(row.gap), orderGaps: Number(row.n) };
   }
 
   async open(

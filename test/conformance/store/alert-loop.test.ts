@@ -24,7 +24,7 @@ const thresholds: AlertThresholds = {
   oldestPendingMs: 60_000,
   failingMs: null,
   deadLetters: true,
-  orderSilenceMs: 60 * 60_000,
+  orderSilence: { floorMs: 60 * 60_000, factor: 3, gapsMin: 2 },
 };
 const receipt = (sku: string, key: string, quantity: number) =>
   ({ type: 'receipt', key, payloadHash: key, sku, location: 'WH1', quantity }) as LedgerCommand;
@@ -129,7 +129,7 @@ for (const factory of STORES) {
       );
     });
 
-    it('fires order silence once after the gap since the last line, resolves when a line arrives', async () => {
+    it('fires order silence once past the floor over the usual gap, resolves when a line arrives', async () => {
       const one = loop('one');
       const line = (n: number) => ({
         channel: 'bol',
@@ -147,8 +147,17 @@ for (const factory of STORES) {
         createdAt: now,
         updatedAt: now,
       });
+      // Two gaps of a minute: the usual gap times 3 stays under the floor of an hour.
+      now -= 2 * 60_000;
+      assert.ok(await store.orders.saveLine(line(10)));
+      now += 60_000;
+      assert.ok(await store.orders.saveLine(line(11)));
+      now += 60_000;
       assert.ok(await store.orders.saveLine(line(1)));
-      assert.equal((await one.figures(now))[0]?.lastOrderLineAt, now);
+      assert.deepEqual(
+        (await one.figures(now)).map((f) => [f.lastOrderLineAt, f.usualOrderGapMs, f.orderGaps]),
+        [[now, 60_000, 2]],
+      );
       now += 60 * 60_000;
       assert.deepEqual(await round(one), []);
       now += 1;

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { emptyLineState } from '../../../src/core/orders/line-state.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
@@ -72,6 +73,52 @@ for (const factory of STORES) {
 
     it('counts listings per channel and knows when no order line came yet', async () => {
       assert.deepEqual(await store.alerts.channelActivity(), [{ channel: 'bol', listings: 1, lastOrderLineAt: null }]);
+      assert.deepEqual(await store.alerts.usualOrderGap('bol'), { usualOrderGapMs: null, orderGaps: 0 });
+    });
+
+    it("learns each channel's usual order gap from its own recent lines", async () => {
+      await store.availability.upsertChannels(
+        [{ code: 'shop', name: 'Shop', platform: 'shopify', locations: ['WH1'] }],
+        now,
+      );
+      const minute = 60_000;
+      const save = async (channel: string, n: number, at: number) =>
+        assert.ok(
+          await store.orders.saveLine({
+            channel,
+            lineKey: `${channel}:o${n}:1`,
+            orderId: `o${n}`,
+            lineId: '1',
+            item: { externalId: 'offer-A', sku: null, barcode: null },
+            sku: null,
+            state: emptyLineState(),
+            applied: {},
+            seq: 0,
+            version: 0,
+            status: 'info',
+            reason: null,
+            createdAt: at,
+            updatedAt: at,
+          }),
+        );
+      // bol: a line every 2 minutes, one gap of 30 among 20 (the 95th percentile is the 19th
+      // smallest, still 2 minutes), a second line at the same instant (no gap of 0), and a line
+      // 8 days before the newest, outside the window.
+      const last = now + 100 * minute;
+      await save('bol', 0, last - 8 * 24 * 60 * minute);
+      let at = last - 68 * minute;
+      for (let n = 1; n <= 20; n++) {
+        await save('bol', n, at);
+        at += n === 10 ? 30 * minute : 2 * minute;
+      }
+      await save('bol', 21, at);
+      await save('bol', 22, at);
+      const bol = await store.alerts.usualOrderGap('bol');
+      assert.equal(bol.orderGaps, 20);
+      assert.equal(bol.usualOrderGapMs, 2 * minute);
+      // shop: three lines 3 hours apart; its own figure, not bol's.
+      for (let n = 0; n < 3; n++) await save('shop', 100 + n, now + n * 180 * minute);
+      assert.deepEqual(await store.alerts.usualOrderGap('shop'), { usualOrderGapMs: 180 * minute, orderGaps: 2 });
     });
   });
 }
