@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { alertRules } from '../core/alerts.js';
 import type { Clock } from '../core/clock.js';
 import type { OrderIngestReport } from '../ingest/order-line-intake.js';
 import type { LedgerObserver } from '../store/group-commit.js';
 import type { ReconcileMode, ReconcileSummary } from '../reconcile/reconcile-pass.js';
+import type { AlertPort } from '../store/alerts-port.js';
 import type { KpiPort } from '../store/kpis-port.js';
 import type { DispatchResult } from '../store/outbox-port.js';
 import type { TokenLookup } from './auth.js';
@@ -18,8 +20,9 @@ const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /**
  * The process's Prometheus metrics (prom-client, one registry per server). The counters and
  * histograms move as things happen in this process: requests answered, ledger batches, pushes
- * acknowledged, order lines ingested. The gauges (outbox, dead letters, intake inbox) are read
- * from the store at each scrape, so every process reports the whole database's figures.
+ * acknowledged, order lines ingested. The gauges (outbox, dead letters, intake inbox, drift,
+ * open alerts) are read from the store at each scrape, so every process reports the whole
+ * database's figures.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -130,6 +133,12 @@ export class Metrics {
     labelNames: ['channel', 'direction'] as const,
     registers: [this.registry],
   });
+  private readonly alertsOpen = new Gauge({
+    name: 'onhand_alerts_open',
+    help: 'Alerts open now, by rule (every rule listed, 0 when none is open)',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
   private readonly reconcileRuns = new Counter({
     name: 'onhand_reconcile_runs_total',
     help: 'Reconcile passes run by this process, by channel, mode (targeted, full) and outcome (ok, read_errors, failed)',
@@ -219,9 +228,11 @@ export class Metrics {
     });
   }
 
-  /** The scrape: the store's standing figures, then every metric in the text format. */
-  async scrape(kpis: Pick<KpiPort, 'standing'>, clock: Clock): Promise<string> {
-    const standing = await kpis.standing(clock.now());
+  /** The scrape: the store's standing figures and open alerts, then every metric in the text format. */
+  async scrape(store: ScrapedStore, clock: Clock): Promise<string> {
+    const standing = await store.kpis.standing(clock.now());
+    const open = new Map((await store.alerts.openCounts()).map((entry) => [entry.rule, entry.open]));
+    for (const rule of alertRules) this.alertsOpen.set({ rule }, open.get(rule) ?? 0);
     for (const gauge of [this.outboxDepth, this.outboxOldest, this.deadLetters, this.intakeInbox, this.drift])
       gauge.reset();
     for (const channel of standing) {
@@ -241,9 +252,15 @@ export class Metrics {
   }
 }
 
+/** What a scrape reads from the store. */
+export interface ScrapedStore {
+  kpis: Pick<KpiPort, 'standing'>;
+  alerts: Pick<AlertPort, 'openCounts'>;
+}
+
 export interface MetricsDeps {
   metrics: Metrics;
-  store: { kpis: Pick<KpiPort, 'standing'>; tokens: TokenLookup };
+  store: ScrapedStore & { tokens: TokenLookup };
   clock: Clock;
 }
 
@@ -257,7 +274,7 @@ export async function metricsPlugin(app: FastifyInstance, { metrics, store, cloc
       produces: ['text/plain'],
     }),
     async (_request, reply) => {
-      const text = await metrics.scrape(store.kpis, clock);
+      const text = await metrics.scrape(store, clock);
       return reply.type(metrics.contentType).send(text);
     },
   );
@@ -267,12 +284,10 @@ export async function metricsPlugin(app: FastifyInstance, { metrics, store, cloc
  * `GET /metrics` alone, for `--metrics-listen`: no token, because the address is the guard (a
  * loopback or an internal network that only the scraper reaches). Anything else is a 404.
  */
-export async function buildMetricsServer(
-  deps: Omit<MetricsDeps, 'store'> & { store: { kpis: Pick<KpiPort, 'standing'> } },
-) {
+export async function buildMetricsServer(deps: Omit<MetricsDeps, 'store'> & { store: ScrapedStore }) {
   const app = Fastify({ logger: false });
   app.get('/metrics', async (_request, reply) => {
-    const text = await deps.metrics.scrape(deps.store.kpis, deps.clock);
+    const text = await deps.metrics.scrape(deps.store, deps.clock);
     return reply.type(deps.metrics.contentType).send(text);
   });
   return app;

@@ -33,6 +33,8 @@ export interface AlertPort {
    * many gaps there were; null and 0 when there is none.
    */
   usualOrderGap(channel: string): Promise<{ usualOrderGapMs: number | null; orderGaps: number }>;
+  /** Alerts open now, per rule (rules with none are left out). */
+  openCounts(): Promise<{ rule: AlertRule; open: number }[]>;
   /** Open an alert; null when one of the same rule and channel is already open (fired by someone else). */
   open(alert: { rule: AlertRule; channel: string; detail: AlertDetail }, now: EpochMs): Promise<AlertRecord | null>;
   /** Resolve an open alert; null when it was already resolved. */

@@ -4,7 +4,8 @@
  * answered, a ledger batch, a true oversell, a change waiting in the outbox and its age, a push
  * acknowledged (latency histogram), a dead letter, a round held back by a spent rate budget,
  * order lines ingested and a line left in the intake inbox, a listing drifted behind onhand's
- * back, a reconcile pass (ok, with read errors, failed) and the repair it queues. /metrics needs a read token on the
+ * back, a reconcile pass (ok, with read errors, failed) and the repair it queues, an alert
+ * opened and resolved. /metrics needs a read token on the
  * API address; with an address of its own (`--metrics-listen`) it is served there without one,
  * and not on the API.
  *
@@ -261,6 +262,23 @@ describe('HTTP /metrics', () => {
     const failing = await scrape();
     assert.equal(runs(failing, 'targeted', 'read_errors'), runs(repaired, 'targeted', 'read_errors') + 1);
     assert.equal(runs(failing, 'full', 'failed'), runs(repaired, 'full', 'failed') + 1);
+  });
+
+  it('shows the alerts open per rule, moving as one opens and resolves', async () => {
+    const open = (families: Map<string, Family>, rule: string) => seriesValue(families, 'onhand_alerts_open', { rule });
+    const quiet = await scrape();
+    assert.equal(open(quiet, 'dead_letters'), 0);
+    assert.equal(open(quiet, 'order_silence'), 0);
+    const alert = await h.store.alerts.open(
+      { rule: 'dead_letters', channel: 'bol', detail: { dead_letters: 1 } },
+      h.clock.now(),
+    );
+    assert.ok(alert);
+    const fired = await scrape();
+    assert.equal(open(fired, 'dead_letters'), 1);
+    assert.equal(open(fired, 'drift'), 0);
+    assert.ok(await h.store.alerts.resolve(alert.id, h.clock.now()));
+    assert.equal(open(await scrape(), 'dead_letters'), 0);
   });
 
   it('serves the same metrics without a token on an address of its own', async () => {

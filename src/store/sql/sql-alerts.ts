@@ -60,6 +60,13 @@ export class SqlAlerts implements AlertPort {
       : { usualOrderGapMs: Number(row.gap), orderGaps: Number(row.n) };
   }
 
+  async openCounts(): Promise<{ rule: AlertRule; open: number }[]> {
+    const rows = await this.sql.all(
+      'SELECT rule, count(*) AS open FROM alerts WHERE resolved_at IS NULL GROUP BY rule ORDER BY rule',
+    );
+    return rows.map((row) => ({ rule: row.rule as AlertRule, open: Number(row.open) }));
+  }
+
   async open(
     alert: { rule: AlertRule; channel: string; detail: AlertDetail },
     now: EpochMs,

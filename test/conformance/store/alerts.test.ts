@@ -69,6 +69,10 @@ for (const factory of STORES) {
       assert.notEqual(again.id, open.id);
       assert.equal((await store.alerts.list({ status: 'all', limit: 10 })).length, 3);
       assert.equal((await store.alerts.list({ status: 'all', limit: 1 })).length, 1);
+      assert.deepEqual(await store.alerts.openCounts(), [
+        { rule: 'dead_letters', open: 1 },
+        { rule: 'drift', open: 1 },
+      ]);
     });
 
     it('counts listings per channel and knows when no order line came yet', async () => {
