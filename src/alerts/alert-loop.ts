@@ -18,7 +18,7 @@ export interface AlertLoopOptions {
 
 /**
  * The alert rules, evaluated every `intervalMs` by `serve`: read each channel's figures (sync
- * status, drift, listings, last order line), judge them with the pure rules of
+ * status, drift, listings, last order line and usual gap between lines), judge them with the pure rules of
  * src/core/alerts.ts against the alerts open in the store, and write the transitions. The
  * store opens at most one alert per rule and channel, so among several processes each
  * transition is written, and reported, by one of them. Reporting is a callback: a slow
@@ -46,7 +46,7 @@ export class AlertLoop {
         lastSuccessAt: status.lastSuccessAt,
         deadLetters: status.deadLetters,
         lastOrderLineAt: seen?.lastOrderLineAt ?? null,
-        ...(this.options.thresholds.orderSilence === null || !seen?.lastOrderLineAt
+        ...(this.options.thresholds.orderSilence === null || (seen?.lastOrderLineAt ?? null) === null
           ? { usualOrderGapMs: null, orderGaps: 0 }
           : await alerts.usualOrderGap(status.channel)),
       });
