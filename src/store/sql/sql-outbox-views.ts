@@ -103,8 +103,8 @@ export abstract class SqlOutboxViews {
     return (await this.views.get<{ cursor: string }>(dispatchSql.loadCursor, [channel]))?.cursor ?? null;
   }
 
-  async saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void> {
-    await this.durable.run(dispatchSql.saveCursor, [cursor, now, channel]);
+  async saveCursor(channel: string, cursor: string, now: EpochMs, pollStartedAt?: EpochMs): Promise<void> {
+    await this.durable.run(dispatchSql.saveCursor, [cursor, now, channel, pollStartedAt ?? null]);
   }
 
   async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
@@ -148,8 +148,15 @@ export abstract class SqlOutboxViews {
     // than `limit` of them drifted, so a short answer means there is no more drift after it.
     const out: DriftEntry[] = [];
     let after = options.afterId === undefined ? 0 : Number(options.afterId);
+    // Read before the rows: a poll recorded after this read is not counted, one recorded before
+    // it has already lowered (and queued) what its orders sold.
+    const caughtUp = await this.views.get<{ poll_started_at: unknown }>(dispatchSql.intakeCaughtUpAt, [channel]);
+    const intakeCaughtUpAt =
+      caughtUp?.poll_started_at === undefined || caughtUp.poll_started_at === null
+        ? null
+        : Number(caughtUp.poll_started_at);
     for (;;) {
-      const scanned = await this.driftPage(channel, options, after, out);
+      const scanned = await this.driftPage(channel, options, intakeCaughtUpAt, after, out);
       if (scanned.rows < options.limit || out.length >= options.limit) return out.slice(0, options.limit);
       after = scanned.last;
     }
@@ -158,6 +165,7 @@ export abstract class SqlOutboxViews {
   private async driftPage(
     channel: string,
     options: { graceMs: number; limit: number },
+    intakeCaughtUpAt: EpochMs | null,
     after: number,
     out: DriftEntry[],
   ): Promise<{ rows: number; last: number }> {
@@ -183,6 +191,7 @@ export abstract class SqlOutboxViews {
         shown: number(row.channel_quantity),
         shownAt: number(row.channel_seen_at),
         shownSince: number(row.channel_since),
+        intakeCaughtUpAt,
       };
       const verdict = judgeDrift(state, options.graceMs);
       if (verdict.state === 'drift')
