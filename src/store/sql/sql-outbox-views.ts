@@ -12,6 +12,7 @@ import type {
   RepairRecord,
 } from '../outbox-port.js';
 import type { SqlExecutor } from './sql-executor.js';
+import type { SqlStatement } from './sql-order-lines.js';
 
 /**
  * The outbox slice's cold part, one SQL text for both engines: sync status, dead letters and
@@ -27,6 +28,13 @@ export abstract class SqlOutboxViews {
     protected readonly views: SqlExecutor,
     protected readonly durable: SqlExecutor,
   ) {}
+
+  /**
+   * Run the statements in one transaction on the durable connection, in order. When one of
+   * them changes no row, nothing is kept and it resolves false; a statement that fails rolls
+   * everything back and rejects.
+   */
+  protected abstract writeTogether(statements: readonly SqlStatement[]): Promise<boolean>;
 
   async releaseLease(channel: string, owner: string): Promise<void> {
     await this.views.run(
@@ -230,21 +238,24 @@ export abstract class SqlOutboxViews {
 
   async requeueRepair(channel: string, entry: DriftEntry, now: EpochMs): Promise<RepairRecord | null> {
     const { verdict, state } = entry;
-    // Re-queued with attempts reset, due now: the claim's urgency puts a channel showing more first.
-    const changed = await this.durable.run(
-      `UPDATE listing_quantities SET dispatch_state = 'pending', due_at = $1, attempts = 0, last_error = NULL,
-         claimed_until = NULL, pending_since = COALESCE(pending_since, $1)
-       WHERE listing_id = $2 AND dispatch_state = 'done' AND channel_quantity = $3 AND pushed_quantity = $4
-         AND channel_id = (SELECT id FROM channels WHERE code = $5)`,
-      [now, Number(entry.listingId), verdict.shown, verdict.acknowledged, channel],
-    );
-    if (changed === 0) return null;
-    await this.durable.run(
-      `INSERT INTO reconcile_repairs (channel_id, listing_id, at, direction, shown, acknowledged, desired)
-       SELECT c.id, $2, $3, $4, $5, $6, lq.quantity FROM channels c JOIN listing_quantities lq ON lq.listing_id = $2
-       WHERE c.code = $1`,
-      [channel, Number(entry.listingId), now, verdict.direction, verdict.shown, verdict.acknowledged],
-    );
+    // Re-queued with attempts reset, due now (the claim's urgency puts a channel showing more
+    // first), and recorded, in one transaction: a repair is never pushed without its record.
+    const requeued = await this.writeTogether([
+      {
+        sql: `UPDATE listing_quantities SET dispatch_state = 'pending', due_at = $1, attempts = 0, last_error = NULL,
+           claimed_until = NULL, pending_since = COALESCE(pending_since, $1)
+         WHERE listing_id = $2 AND dispatch_state = 'done' AND channel_quantity = $3 AND pushed_quantity = $4
+           AND channel_id = (SELECT id FROM channels WHERE code = $5)`,
+        params: [now, Number(entry.listingId), verdict.shown, verdict.acknowledged, channel],
+      },
+      {
+        sql: `INSERT INTO reconcile_repairs (channel_id, listing_id, at, direction, shown, acknowledged, desired)
+         SELECT c.id, $2, $3, $4, $5, $6, lq.quantity FROM channels c JOIN listing_quantities lq ON lq.listing_id = $2
+         WHERE c.code = $1`,
+        params: [channel, Number(entry.listingId), now, verdict.direction, verdict.shown, verdict.acknowledged],
+      },
+    ]);
+    if (!requeued) return null;
     return {
       channel,
       listingId: entry.listingId,

@@ -2,10 +2,14 @@
  * A polled channel's intake confirms drift (outbox.saveCursor with the poll's start,
  * outbox.listDrift), on every store: a single read showing less is confirmed once a poll that
  * started after the read saved its cursor, and not before; a poll that did not catch up keeps
- * the last moment the intake caught up to.
+ * the last moment the intake caught up to. Then the repair of that drift (outbox.requeueRepair):
+ * its re-queue and its record are one transaction, so a record that fails leaves the listing
+ * not re-queued.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
@@ -56,6 +60,26 @@ for (const factory of STORES) {
       await test.cleanup();
     });
 
+    /** Run SQL on the store's data from another connection (to install or drop a trigger). */
+    const exec = async (sqlite: string, postgres: string) => {
+      if (factory.name === 'sqlite') {
+        const db = new Database(test.database);
+        try {
+          db.exec(sqlite);
+        } finally {
+          db.close();
+        }
+        return;
+      }
+      const client = new pg.Client({ connectionString: test.database });
+      await client.connect();
+      try {
+        await client.query(postgres);
+      } finally {
+        await client.end();
+      }
+    };
+
     const confirmed = async () => {
       const entries = await store.outbox.listDrift('bol', { graceMs: grace, limit: 10 });
       assert.deepEqual(
@@ -93,6 +117,39 @@ for (const factory of STORES) {
       now += 1_000;
       await store.outbox.saveCursor('bol', 'c5', now, now - 1);
       assert.equal(await confirmed(), true);
+    });
+
+    it('a repair whose record fails is not re-queued: the re-queue and the record are one transaction', async () => {
+      const [entry] = await store.outbox.listDrift('bol', { graceMs: grace, limit: 10 });
+      assert.equal(entry?.verdict.confirmed, true);
+      await exec(
+        `CREATE TRIGGER refuse_repair BEFORE INSERT ON reconcile_repairs BEGIN SELECT RAISE(ABORT, 'record refused'); END`,
+        `CREATE FUNCTION refuse_repair() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'record refused'; END $$;
+         CREATE TRIGGER refuse_repair BEFORE INSERT ON reconcile_repairs FOR EACH ROW EXECUTE FUNCTION refuse_repair()`,
+      );
+      await assert.rejects(store.outbox.requeueRepair('bol', entry!, now), /record refused/);
+      const still = await store.outbox.listDrift('bol', { graceMs: grace, limit: 10 });
+      assert.deepEqual(
+        still.map((each) => [each.listingId, each.state.pushPending, each.verdict.confirmed]),
+        [[listingId, false, true]],
+        'no push queued: the listing is still in drift, not pending',
+      );
+      assert.deepEqual(await store.outbox.listRepairs({ channel: 'bol', limit: 10 }), []);
+
+      await exec(
+        'DROP TRIGGER refuse_repair',
+        'DROP TRIGGER refuse_repair ON reconcile_repairs; DROP FUNCTION refuse_repair()',
+      );
+      const repair = await store.outbox.requeueRepair('bol', entry!, now);
+      assert.deepEqual([repair?.direction, repair?.shown, repair?.acknowledged, repair?.desired], ['less', 2, 5, 5]);
+      assert.deepEqual(
+        await store.outbox.listDrift('bol', { graceMs: grace, limit: 10 }),
+        [],
+        'queued: a push is pending',
+      );
+      assert.equal((await store.outbox.listRepairs({ channel: 'bol', limit: 10 })).length, 1);
+      assert.equal(await store.outbox.requeueRepair('bol', entry!, now), null, 'already queued: not again');
+      assert.equal((await store.outbox.listRepairs({ channel: 'bol', limit: 10 })).length, 1);
     });
   });
 }
