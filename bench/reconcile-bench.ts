@@ -106,6 +106,7 @@ for await (const chunk of readBackChunks(store, connector, 'shop', { bulk })) {
         shown: listing.shown,
         shownAt: 1,
         shownSince: 1,
+        intakeCaughtUpAt: null,
       },
       60_000,
     );

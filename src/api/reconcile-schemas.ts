@@ -47,7 +47,8 @@ export const DriftView = Type.Object({
   shown_at: Nullable(Timestamp),
   shown_since: Type.Union([Timestamp, Type.Null()], { description: 'Since when it has been seen showing that value' }),
   confirmed: Type.Boolean({
-    description: 'More: always. Less: two reads at least the grace apart agree, so a repair may raise the channel',
+    description:
+      'More: always. Less: two reads at least the grace apart agree, or an order poll that began after the read caught up, so a repair may raise the channel',
   }),
   dead: Type.Boolean({ description: 'A dead letter: reported, not repaired until redriven' }),
 });
@@ -104,7 +105,10 @@ export const ReconcileSummaryView = Type.Object({
   unknown: Type.Integer({ minimum: 0, description: 'Listings the channel does not know' }),
   drift_more: Count,
   drift_less: Count,
-  unconfirmed: Type.Integer({ minimum: 0, description: 'Showing less, awaiting a second read a grace later' }),
+  unconfirmed: Type.Integer({
+    minimum: 0,
+    description: 'Showing less, awaiting a second read a grace later (or an order poll after the read)',
+  }),
   dead: Count,
   repairs: Type.Array(RepairView, { description: 'Queued (or, on a dry run, that would be)' }),
 });

@@ -28,7 +28,10 @@ export const LastReconcileView = Type.Object({
   unknown: Type.Integer({ minimum: 0, description: 'Of them, listings the channel did not know' }),
   drift_more: Type.Integer({ minimum: 0, description: 'Drifted listings after the read: the channel showing more' }),
   drift_less: Type.Integer({ minimum: 0, description: 'The channel showing less (confirmed or not)' }),
-  unconfirmed: Type.Integer({ minimum: 0, description: 'Of drift_less, those awaiting a second read' }),
+  unconfirmed: Type.Integer({
+    minimum: 0,
+    description: 'Of drift_less, those awaiting a second read (or an order poll after the read)',
+  }),
   dead: Type.Integer({ minimum: 0, description: 'Dead letters in drift (left to redrive)' }),
   repairs: Type.Integer({ minimum: 0, description: 'Repairs the pass queued' }),
   read_errors: Type.Integer({ minimum: 0, description: 'Listings whose read failed' }),

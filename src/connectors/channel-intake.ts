@@ -77,6 +77,12 @@ export interface OrderPollBatch {
   cursor: string;
   /** A request failed; the lines and cursor are still valid (partial progress). */
   error?: string;
+  /**
+   * Set when the poll caught up: every order the channel took before this moment is in these
+   * events or an earlier batch's. Once the cursor is saved, the drift judge may rely on it
+   * (src/core/drift.ts). Unset when the poll left work for a later one.
+   */
+  caughtUpTo?: number;
 }
 
 export interface WebhookIntake {

@@ -22,6 +22,13 @@ export interface ListingSyncState {
   shownAt: EpochMs | null;
   /** Since when it has been seen showing that same value (the first of the reads that agree). */
   shownSince: EpochMs | null;
+  /**
+   * When the channel's order intake last caught up: the start of the latest order poll whose
+   * cursor was saved (its orders are in the ledger by then). Null where orders arrive by
+   * webhook (the platform retries a delivery for hours, so nothing marks the intake as caught
+   * up) or before the first poll.
+   */
+  intakeCaughtUpAt: EpochMs | null;
 }
 
 export type DriftVerdict =
@@ -32,8 +39,8 @@ export type DriftVerdict =
   /**
    * The channel shows something else than it acknowledged. `more`: an oversell risk, repaired
    * at once. `less`: perhaps a sale whose order has not reached onhand yet, so repairing it
-   * (raising the channel) waits until two reads at least the grace apart agree; until then
-   * `confirmed` is false.
+   * (raising the channel) waits until two reads at least the grace apart agree, or until an
+   * order poll that started after the read has been recorded; until then `confirmed` is false.
    */
   | {
       state: 'drift';
@@ -50,8 +57,11 @@ export type DriftVerdict =
  * a channel never relists sold stock. Showing less is repairable only once the same value has
  * been seen for at least `graceMs` (two reads agree across the grace for unseen sales): an
  * order taken by the channel reaches onhand within the grace and lowers the desired quantity,
- * which queues a push and ends the drift before it is repaired. A dead letter is reported but
- * never repaired here (redrive does that).
+ * which queues a push and ends the drift before it is repaired. On a polled channel one read
+ * is enough once the intake has caught up past it: a poll that started after the first read
+ * showing the value saved its cursor, so every order the channel took before that read is in the
+ * ledger (a sale after it would have changed what later reads show). A dead letter is reported
+ * but never repaired here (redrive does that).
  */
 export function judgeDrift(state: ListingSyncState, graceMs: number): DriftVerdict {
   if (state.pushPending && !state.dead) return { state: 'in-flight' };
@@ -59,7 +69,9 @@ export function judgeDrift(state: ListingSyncState, graceMs: number): DriftVerdi
     return { state: 'consistent' };
   const direction = state.shown > state.acknowledged ? 'more' : 'less';
   const agreedFor = state.shownSince === null || state.shownAt === null ? 0 : state.shownAt - state.shownSince;
-  const confirmed = direction === 'more' || agreedFor >= graceMs;
+  const caughtUp =
+    state.intakeCaughtUpAt !== null && state.shownSince !== null && state.intakeCaughtUpAt > state.shownSince;
+  const confirmed = direction === 'more' || agreedFor >= graceMs || caughtUp;
   return {
     state: 'drift',
     direction,

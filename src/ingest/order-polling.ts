@@ -92,7 +92,9 @@ export class OrderPolling {
     if (!record) return null;
     const batch = await polled.connector.pollOrders(await store.outbox.loadCursor(channel));
     const report = await this.options.orders.ingest(record, batch.events);
-    await store.outbox.saveCursor(channel, batch.cursor, clock.now());
+    // Saved with when the poll that caught up began (set only when it left nothing behind): the
+    // drift judge counts on every order taken before then being in the ledger now.
+    await store.outbox.saveCursor(channel, batch.cursor, clock.now(), batch.caughtUpTo);
     if (batch.error) this.options.onError(channel, new Error(batch.error));
     const refresh = await this.refreshStaleOrders(channel, polled.connector, record);
     report.events += refresh.events;

@@ -54,7 +54,7 @@ export interface ReconcileSummary {
   /** Drifted listings after the read: showing more, showing less (confirmed or not), dead letters. */
   driftMore: number;
   driftLess: number;
-  /** Showing less, not yet confirmed by a second read a grace later: left alone. */
+  /** Showing less, not yet confirmed by a second read a grace later (or an order poll after the read): left alone. */
   unconfirmed: number;
   dead: number;
   /** Repairs queued (or, on a dry run, that would be). */
@@ -83,7 +83,8 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
  * due now. The repair push is an ordinary push of the desired quantity carrying the value just
  * read as its compare value, so on Shopify a sale the channel takes between the read and the
  * push turns it `stale` instead of being overwritten. A channel showing less than it
- * acknowledged is raised only once two reads a grace apart agree. The summary of a pass that
+ * acknowledged is raised only once two reads a grace apart agree, or, on a channel whose orders
+ * are polled, once a poll that began after the read has caught up. The summary of a pass that
  * is not a dry run is kept in the store as the channel's last run (the sync status shows it).
  */
 export async function reconcileChannel(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileSummary> {
@@ -216,7 +217,7 @@ export function summaryLine(summary: ReconcileSummary): string {
   const parts = [
     `${summary.channel}: ${summary.mode}${summary.dryRun ? ' (dry run)' : ''}`,
     `${summary.read} read`,
-    `drift ${summary.driftMore} more, ${summary.driftLess} less (${summary.unconfirmed} awaiting a second read)`,
+    `drift ${summary.driftMore} more, ${summary.driftLess} less (${summary.unconfirmed} awaiting confirmation)`,
     `${repaired} ${summary.repairs.length}`,
   ];
   if (summary.unknown > 0) parts.push(`${summary.unknown} unknown to the channel`);

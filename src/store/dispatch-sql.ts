@@ -206,9 +206,12 @@ export const dispatchSql = {
 
   /** Params: $1 channel code. */
   loadCursor: `SELECT cc.cursor FROM channel_cursors cc JOIN channels c ON c.id = cc.channel_id WHERE c.code = $1`,
-  /** Params: $1 cursor, $2 now, $3 channel code. */
-  saveCursor: `INSERT INTO channel_cursors (channel_id, cursor, updated_at) SELECT id, $1, $2 FROM channels WHERE code = $3
-    ON CONFLICT (channel_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
+  /** Params: $1 cursor, $2 now, $3 channel code, $4 when the poll that caught up began (null: keep the last). */
+  saveCursor: `INSERT INTO channel_cursors (channel_id, cursor, updated_at, poll_started_at) SELECT id, $1, $2, $4 FROM channels WHERE code = $3
+    ON CONFLICT (channel_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at,
+      poll_started_at = COALESCE(excluded.poll_started_at, channel_cursors.poll_started_at)`,
+  /** Params: $1 channel code. */
+  intakeCaughtUpAt: `SELECT cc.poll_started_at FROM channel_cursors cc JOIN channels c ON c.id = cc.channel_id WHERE c.code = $1`,
   /** Params: $1 channel code, $2 external id. */
   listingByExternalId: `SELECT l.id, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id
     WHERE c.code = $1 AND l.external_id = $2`,

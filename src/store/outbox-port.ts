@@ -142,8 +142,13 @@ export interface OutboxPort {
   ): Promise<'consistent' | 'drift' | 'unknown'>;
   /** An order poller's saved position for the channel, or null. */
   loadCursor(channel: string): Promise<string | null>;
-  /** Save it, after the lines it returned are applied. */
-  saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void>;
+  /**
+   * Save it, after the lines it returned are applied, with when the poll that returned them
+   * began when it caught up (`pollStartedAt`, the batch's `caughtUpTo`): the channel's order
+   * intake has then caught up to that moment, which confirms a drift read before it
+   * (src/core/drift.ts). Without it the last such moment is kept.
+   */
+  saveCursor(channel: string, cursor: string, now: EpochMs, pollStartedAt?: EpochMs): Promise<void>;
   /** The listing a channel knows by this id (for order lines), or null. */
   listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null>;
   /** Delete push-latency samples recorded before `before` (the sweeper keeps the last hour). */

@@ -24,6 +24,9 @@ import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { type OrderIngestReport, OrderLineIntake } from '../../src/ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../../src/ingest/order-item-match.js';
 import { OrderPolling } from '../../src/ingest/order-polling.js';
+import { reconcileChannel } from '../../src/reconcile/reconcile-pass.js';
+import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
+import { validateRetryPolicy } from '../../src/sync/retry-policy.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { STORES, type TestStore } from '../support/stores.js';
@@ -73,6 +76,7 @@ for (const factory of STORES) {
     let polling: OrderPolling;
     const errors: string[] = [];
     const channels: BolChannel[] = [];
+    const connectorOf = new Map<string, BolConnector>();
     let key = 0;
 
     /** A simulated bol account with one offer per entry, and its channel over `locations`. */
@@ -103,6 +107,7 @@ for (const factory of STORES) {
       });
       const channel = { code, sim, offers: ids };
       channels.push(channel);
+      connectorOf.set(code, connector);
       return { channel, connector };
     }
 
@@ -361,6 +366,42 @@ for (const factory of STORES) {
       bol.sim.shipOrderItem(orderId, orderItemIds[0]!);
       await poll(bol);
       assert.deepEqual(await levels(store, 'GHOST'), { WH1: level(9, 0), WH2: level(10, 0) });
+    });
+
+    it('a poll that began after a read showing less confirms it: repaired without a second read a grace later', async () => {
+      const connector = connectorOf.get('bolfbb')!;
+      const dispatcher = new ChannelDispatcher({
+        channel: 'bolfbb',
+        connector,
+        outbox: store.outbox,
+        clock,
+        owner: 'test',
+        policy: validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 }),
+        random: () => 0.5,
+      });
+      while ((await dispatcher.tick()) > 0);
+      await poll(fbb);
+      const offer = fbb.offers.MUG2!;
+      const pushed = fbb.sim.offerState(offer).correctedStock;
+      assert.ok(pushed > 1);
+      fbb.sim.editStockOutOfBand(offer, pushed - 1);
+      const pass = () => reconcileChannel({ store, connector, clock }, { channel: 'bolfbb', mode: 'full' });
+      const first = await pass();
+      assert.deepEqual(
+        [first.driftLess, first.unconfirmed, first.repairs.length],
+        [1, 1, 0],
+        'one read, no poll since',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await poll(fbb);
+      const second = await pass();
+      assert.deepEqual(
+        second.repairs.map((repair) => [repair.direction, repair.shown, repair.desired]),
+        [['less', pushed - 1, pushed]],
+        'the intake caught up past the first read',
+      );
+      while ((await dispatcher.tick()) > 0);
+      assert.equal(fbb.sim.offerState(offer).correctedStock, pushed);
     });
 
     it('records no true oversell and verifies every level against its movements', async () => {

@@ -278,6 +278,7 @@ export class BolConnector implements ChannelConnector, OrderPollIntake {
       events: result.events,
       cursor: JSON.stringify(result.cursor),
       ...(result.error ? { error: result.error.reason } : {}),
+      ...(result.caughtUpTo === null ? {} : { caughtUpTo: result.caughtUpTo }),
     };
   }
 }

@@ -43,6 +43,12 @@ export interface BolOrdersPollResult {
   cursor: BolOrdersCursor;
   /** The scan reached its last page in this poll. */
   scanCompleted: boolean;
+  /**
+   * Set when this poll leaves nothing behind: its scan completed, no request failed and no order
+   * waits for a later poll. It is when that scan started: every order bol took before then is in
+   * these events or earlier ones.
+   */
+  caughtUpTo: number | null;
   pagesRead: number;
   ordersRead: number;
   detailsRead: number;
@@ -71,6 +77,7 @@ export class BolOrderPoller {
       events: [],
       cursor,
       scanCompleted: false,
+      caughtUpTo: null,
       pagesRead: 0,
       ordersRead: 0,
       detailsRead: 0,
@@ -147,6 +154,7 @@ export class BolOrderPoller {
     cursor.deferredOrderIds = queue;
 
     // 5. close the scan, bound the cursor
+    if (result.scanCompleted && result.error === undefined && queue.length === 0) result.caughtUpTo = scan.startedAt;
     if (result.scanCompleted) {
       cursor.lastScanStartedAt = scan.startedAt;
       if (scan.intervalMinute === null) cursor.lastFullScanStartedAt = scan.startedAt;

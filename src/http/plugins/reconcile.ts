@@ -47,7 +47,7 @@ export async function reconcilePlugin(app: FastifyInstance, { store, reconcile }
       {
         description:
           'Judged from what the channel was last seen showing (a reconcile pass, a level notice, a push answer). ' +
-          `A listing showing less is confirmed once two reads ${limits.driftGraceMs / 1000} s apart agree. In listing id order; ` +
+          `A listing showing less is confirmed once two reads ${limits.driftGraceMs / 1000} s apart agree, or, on a channel whose orders are polled, once a poll that began after the read caught up. In listing id order; ` +
           'pass the last listing_id as `after` for the next page.',
         querystring: DriftQuery,
         response: { 200: DriftList },

@@ -3,6 +3,8 @@ import type { EpochMs } from '../../core/clock.js';
 import type { DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
 import { dispatchSql, numbered } from '../dispatch-sql.js';
 import type { SqlExecutor } from '../sql/sql-executor.js';
+import type { SqlStatement } from '../sql/sql-order-lines.js';
+import { PostgresExecutor } from './postgres-executor.js';
 import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
 
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
@@ -20,6 +22,21 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     sql: SqlExecutor,
   ) {
     super(sql, sql);
+  }
+
+  protected async writeTogether(statements: readonly SqlStatement[]): Promise<boolean> {
+    const unchanged = new Error('a statement changed no row');
+    try {
+      await this.transaction(async (client) => {
+        const inTransaction = new PostgresExecutor(client);
+        for (const statement of statements)
+          if ((await inTransaction.run(statement.sql, statement.params)) === 0) throw unchanged;
+      });
+      return true;
+    } catch (error) {
+      if (error === unchanged) return false;
+      throw error;
+    }
   }
 
   async acquireLease(channel: string, owner: string, now: EpochMs, ttlMs: number): Promise<number | null> {

@@ -12,6 +12,7 @@ import type {
   RepairRecord,
 } from '../outbox-port.js';
 import type { SqlExecutor } from './sql-executor.js';
+import type { SqlStatement } from './sql-order-lines.js';
 
 /**
  * The outbox slice's cold part, one SQL text for both engines: sync status, dead letters and
@@ -27,6 +28,13 @@ export abstract class SqlOutboxViews {
     protected readonly views: SqlExecutor,
     protected readonly durable: SqlExecutor,
   ) {}
+
+  /**
+   * Run the statements in one transaction on the durable connection, in order. When one of
+   * them changes no row, nothing is kept and it resolves false; a statement that fails rolls
+   * everything back and rejects.
+   */
+  protected abstract writeTogether(statements: readonly SqlStatement[]): Promise<boolean>;
 
   async releaseLease(channel: string, owner: string): Promise<void> {
     await this.views.run(
@@ -103,8 +111,8 @@ export abstract class SqlOutboxViews {
     return (await this.views.get<{ cursor: string }>(dispatchSql.loadCursor, [channel]))?.cursor ?? null;
   }
 
-  async saveCursor(channel: string, cursor: string, now: EpochMs): Promise<void> {
-    await this.durable.run(dispatchSql.saveCursor, [cursor, now, channel]);
+  async saveCursor(channel: string, cursor: string, now: EpochMs, pollStartedAt?: EpochMs): Promise<void> {
+    await this.durable.run(dispatchSql.saveCursor, [cursor, now, channel, pollStartedAt ?? null]);
   }
 
   async listingByExternalId(channel: string, externalId: string): Promise<{ listingId: string; sku: string } | null> {
@@ -148,8 +156,15 @@ export abstract class SqlOutboxViews {
     // than `limit` of them drifted, so a short answer means there is no more drift after it.
     const out: DriftEntry[] = [];
     let after = options.afterId === undefined ? 0 : Number(options.afterId);
+    // Read before the rows: a poll recorded after this read is not counted, one recorded before
+    // it has already lowered (and queued) what its orders sold.
+    const caughtUp = await this.views.get<{ poll_started_at: unknown }>(dispatchSql.intakeCaughtUpAt, [channel]);
+    const intakeCaughtUpAt =
+      caughtUp?.poll_started_at === undefined || caughtUp.poll_started_at === null
+        ? null
+        : Number(caughtUp.poll_started_at);
     for (;;) {
-      const scanned = await this.driftPage(channel, options, after, out);
+      const scanned = await this.driftPage(channel, options, intakeCaughtUpAt, after, out);
       if (scanned.rows < options.limit || out.length >= options.limit) return out.slice(0, options.limit);
       after = scanned.last;
     }
@@ -158,6 +173,7 @@ export abstract class SqlOutboxViews {
   private async driftPage(
     channel: string,
     options: { graceMs: number; limit: number },
+    intakeCaughtUpAt: EpochMs | null,
     after: number,
     out: DriftEntry[],
   ): Promise<{ rows: number; last: number }> {
@@ -183,6 +199,7 @@ export abstract class SqlOutboxViews {
         shown: number(row.channel_quantity),
         shownAt: number(row.channel_seen_at),
         shownSince: number(row.channel_since),
+        intakeCaughtUpAt,
       };
       const verdict = judgeDrift(state, options.graceMs);
       if (verdict.state === 'drift')
@@ -221,21 +238,24 @@ export abstract class SqlOutboxViews {
 
   async requeueRepair(channel: string, entry: DriftEntry, now: EpochMs): Promise<RepairRecord | null> {
     const { verdict, state } = entry;
-    // Re-queued with attempts reset, due now: the claim's urgency puts a channel showing more first.
-    const changed = await this.durable.run(
-      `UPDATE listing_quantities SET dispatch_state = 'pending', due_at = $1, attempts = 0, last_error = NULL,
-         claimed_until = NULL, pending_since = COALESCE(pending_since, $1)
-       WHERE listing_id = $2 AND dispatch_state = 'done' AND channel_quantity = $3 AND pushed_quantity = $4
-         AND channel_id = (SELECT id FROM channels WHERE code = $5)`,
-      [now, Number(entry.listingId), verdict.shown, verdict.acknowledged, channel],
-    );
-    if (changed === 0) return null;
-    await this.durable.run(
-      `INSERT INTO reconcile_repairs (channel_id, listing_id, at, direction, shown, acknowledged, desired)
-       SELECT c.id, $2, $3, $4, $5, $6, lq.quantity FROM channels c JOIN listing_quantities lq ON lq.listing_id = $2
-       WHERE c.code = $1`,
-      [channel, Number(entry.listingId), now, verdict.direction, verdict.shown, verdict.acknowledged],
-    );
+    // Re-queued with attempts reset, due now (the claim's urgency puts a channel showing more
+    // first), and recorded, in one transaction: a repair is never pushed without its record.
+    const requeued = await this.writeTogether([
+      {
+        sql: `UPDATE listing_quantities SET dispatch_state = 'pending', due_at = $1, attempts = 0, last_error = NULL,
+           claimed_until = NULL, pending_since = COALESCE(pending_since, $1)
+         WHERE listing_id = $2 AND dispatch_state = 'done' AND channel_quantity = $3 AND pushed_quantity = $4
+           AND channel_id = (SELECT id FROM channels WHERE code = $5)`,
+        params: [now, Number(entry.listingId), verdict.shown, verdict.acknowledged, channel],
+      },
+      {
+        sql: `INSERT INTO reconcile_repairs (channel_id, listing_id, at, direction, shown, acknowledged, desired)
+         SELECT c.id, $2, $3, $4, $5, $6, lq.quantity FROM channels c JOIN listing_quantities lq ON lq.listing_id = $2
+         WHERE c.code = $1`,
+        params: [channel, Number(entry.listingId), now, verdict.direction, verdict.shown, verdict.acknowledged],
+      },
+    ]);
+    if (!requeued) return null;
     return {
       channel,
       listingId: entry.listingId,

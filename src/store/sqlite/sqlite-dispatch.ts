@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { EpochMs } from '../../core/clock.js';
 import type { DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
 import { dispatchSql } from '../dispatch-sql.js';
-import type { SqlExecutor } from '../sql/sql-executor.js';
+import type { SqlStatement } from '../sql/sql-order-lines.js';
 import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
 import { SqliteExecutor } from './sqlite-executor.js';
 
@@ -45,12 +45,32 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
    * stick stay on it (a noticed channel level, acknowledged to Shopify's webhook; an operator's
    * redrive; an order poll cursor).
    */
-  constructor(ledger: Database.Database, ledgerSql: SqlExecutor) {
+  constructor(
+    ledger: Database.Database,
+    private readonly ledgerSql: SqliteExecutor,
+  ) {
     const db = ledger.memory ? ledger : dispatchConnection(ledger);
     super(new SqliteExecutor(db), ledgerSql);
     this.ledger = ledger;
     this.db = db;
     this.ownsConnection = db !== ledger;
+  }
+
+  /** One IMMEDIATE transaction on the ledger's FULL connection, inside one synchronous call. */
+  protected async writeTogether(statements: readonly SqlStatement[]): Promise<boolean> {
+    const sql = this.ledgerSql;
+    const unchanged = new Error('a statement changed no row');
+    try {
+      this.ledger
+        .transaction(() => {
+          for (const statement of statements) if (sql.runNow(statement.sql, statement.params) === 0) throw unchanged;
+        })
+        .immediate();
+      return true;
+    } catch (error) {
+      if (error === unchanged) return false;
+      throw error;
+    }
   }
 
   /** The dispatch connection's synchronous level (1 = NORMAL), for the test of the above. */

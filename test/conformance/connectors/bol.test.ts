@@ -729,12 +729,15 @@ describe('bol: orders polling', () => {
       assert.equal(poll1.pagesRead, 3);
       assert.equal(poll1.detailsRead, 100, 'at most orderDetailsPerPollMax details a poll');
       assert.equal(poll1.cursor.deferredOrderIds.length, 20);
+      assert.equal(poll1.caughtUpTo, null, 'orders left for the next poll: not caught up');
       // Meanwhile one reported order and one not yet read ship in part.
       skipped += 60_000;
       sim.shipOrderItem(orders[0]!.orderId, orders[0]!.orderItemIds[0]!, 1);
       sim.shipOrderItem(orders[119]!.orderId, orders[119]!.orderItemIds[0]!, 1);
+      const poll2StartedAt = clock.now();
       const poll2 = await connector.pollOrderEvents(poll1.cursor);
       assert.deepEqual(poll2.cursor.deferredOrderIds, []);
+      assert.ok(poll2.caughtUpTo !== null && poll2.caughtUpTo >= poll2StartedAt, 'caught up to its own scan start');
       const all = [...poll1.events, ...poll2.events];
       assert.equal(new Set(all.filter((event) => event.eventId === 'order').map((event) => event.lineKey)).size, 120);
       assert.deepEqual(
@@ -770,8 +773,10 @@ describe('bol: orders polling', () => {
       assert.equal(failed.error?.status, 'retry');
       assert.deepEqual(failed.events, []);
       assert.equal(failed.scanCompleted, false);
+      assert.equal(failed.caughtUpTo, null);
       const resumed = await connector.pollOrderEvents(failed.cursor);
       assert.equal(resumed.error, undefined);
+      assert.equal(resumed.caughtUpTo, failed.cursor.scan?.startedAt, 'caught up to when the scan it ended began');
       assert.equal(resumed.events.length, 60);
     });
   });
