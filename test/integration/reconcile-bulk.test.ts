@@ -9,15 +9,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
-import { BolConnector } from '../../src/connectors/bol/bol-connector.js';
 import type { ChannelConnector } from '../../src/connectors/channel-connector.js';
-import { ShopifyConnector } from '../../src/connectors/shopify/shopify-connector.js';
 import type { LedgerCommand } from '../../src/core/ledger/command.js';
 import { reconcileChannel, summaryLine } from '../../src/reconcile/reconcile-pass.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
 import { validateRetryPolicy } from '../../src/sync/retry-policy.js';
+import { startSimConnectors } from '../support/sim-connectors.js';
 import { STORES, type TestStore } from '../support/stores.js';
 
 const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 5 });
@@ -102,28 +101,8 @@ for (const factory of STORES) {
       test = await factory.create();
       store = test.store;
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
-      const bolUrl = await bolSim.start();
-      const shopifyUrl = await shopifySim.start();
-      connectors.set(
-        'bol',
-        new BolConnector({
-          account: 'sim',
-          baseUrl: bolUrl,
-          tokenUrl: bolSim.tokenUrl,
-          clientId: 'onhand-sim',
-          clientSecret: 'onhand-sim-secret',
-        }),
-      );
-      connectors.set(
-        'shop',
-        new ShopifyConnector({
-          shopDomain: shopifySim.shopDomain,
-          baseUrl: shopifyUrl,
-          accessToken: shopifySim.accessToken,
-          locationId: shopifySim.defaultLocationId,
-          bulkPollIntervalMs: 100,
-        }),
-      );
+      for (const [code, connector] of await startSimConnectors(bolSim, shopifySim, { bulkPollIntervalMs: 100 }))
+        connectors.set(code, connector);
       for (const sku of skus) {
         offers.set(sku, bolSim.seedOffer({ amount: 0 }));
         items.set(sku, shopifySim.addItem({ sku, levels: { [shopifySim.defaultLocationId]: 0 } }).inventoryItemId);
