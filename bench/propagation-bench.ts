@@ -20,22 +20,16 @@
  * Usage: npm run bench:propagation [-- --variants 200 --seconds 8 --store sqlite|postgres --only <name part>
  *   --busy-ms N --claims N]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { openBenchStore } from './support/bench-store.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { BolConnector } from '../src/connectors/bol/bol-connector.js';
 import type { ChannelConnector } from '../src/connectors/channel-connector.js';
 import { ShopifyConnector } from '../src/connectors/shopify/shopify-connector.js';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
-import type { LedgerStore } from '../src/store/ledger-store.js';
-import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { Propagation } from '../src/sync/propagation.js';
 import { defaultRetryPolicy } from '../src/sync/retry-policy.js';
-import { createTestDatabase } from '../test/support/stores.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,30 +44,7 @@ const { values } = parseArgs({
 const defaultVariantCount = Number(values.variants);
 const seconds = Number(values.seconds);
 
-async function open(): Promise<{ store: LedgerStore; cleanup: () => Promise<void> }> {
-  if (values.store === 'postgres') {
-    const database = await createTestDatabase();
-    const store = new PostgresStore({ connectionString: database.url, poolSize: 6 });
-    await store.migrate();
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await database.drop();
-      },
-    };
-  }
-  const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
-  const store = new SqliteStore({ filename: join(directory, 'propagation.db') });
-  await store.migrate();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
-}
+const open = () => openBenchStore(values.store, { poolSize: 6 });
 
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
