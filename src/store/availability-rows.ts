@@ -157,7 +157,8 @@ export function storedQuantity(row: CurrentRow): StoredListingQuantity {
 
 /**
  * The context for `variants` (plain or bundle). `components` must list every component of the
- * bundles among them; `levels` every level of the plain variants and of those components.
+ * bundles among them (a row given more than once counts once); `levels` every level of the
+ * plain variants and of those components.
  */
 export function buildContext(
   config: AvailabilityConfig,
@@ -179,6 +180,9 @@ export function buildContext(
     if (!bundles.includes(bundleId)) bundles.push(bundleId);
     bundlesByComponent.set(componentId, bundles);
     const list = componentsByBundle.get(bundleId) ?? [];
+    // Callers pass a bundle's rows twice when it is both touched and contains a touched variant;
+    // counted twice, a component's sales velocity would double the bundle's dynamic buffer.
+    if (list.some((component) => component.variantId === componentId)) continue;
     list.push({ variantId: componentId, sku: row.component_sku, quantity: Number(row.quantity) });
     componentsByBundle.set(bundleId, list);
   }
