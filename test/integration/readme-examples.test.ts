@@ -23,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { ensureBuilt } from '../support/built-binary.js';
 
 const repositoryRoot = new URL('../../', import.meta.url).pathname;
-const blockTimeoutMs = 60_000;
+const blockTimeoutMs = 90_000;
 const curlTimeoutS = 20;
 const statusMarker = 'readme-example-curl-status';
 
