@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
  * The built `onhand` binary (dist/src/main.js), rebuilt first when any file under src/ or
- * sim/ is newer than it (`npm ci` builds it through `prepare`, so CI starts up to date). Only
- * test/cli/onhand-binary.test.ts calls this, so two builds never race.
+ * sim/ is newer than it (`npm ci` builds it through `prepare`, so CI starts up to date).
+ * test/cli/onhand-binary.test.ts and test/integration/readme-examples.test.ts call this, and
+ * may run at once: a build holds the directory dist.build-lock (mkdir is atomic), and whoever
+ * waited for it checks again, so two builds never race.
  */
 const root = new URL('../../', import.meta.url).pathname;
 export const binary = join(root, 'dist/src/main.js');
@@ -20,10 +22,40 @@ function newestMs(directory: string): number {
   );
 }
 
+const lock = join(root, 'dist.build-lock');
+/** A build takes ~15 s on two cores; a lock older than this was left by a killed run. */
+const lockStaleMs = 180_000;
+
+function stale(): boolean {
+  return (
+    !existsSync(binary) || statSync(binary).mtimeMs < Math.max(newestMs(join(root, 'src')), newestMs(join(root, 'sim')))
+  );
+}
+
+function takeLock(): void {
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (since !== undefined && Date.now() - since > lockStaleMs) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+}
+
 export function ensureBuilt(): string {
-  const stale =
-    !existsSync(binary) ||
-    statSync(binary).mtimeMs < Math.max(newestMs(join(root, 'src')), newestMs(join(root, 'sim')));
-  if (stale) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (!stale()) return binary;
+  takeLock();
+  try {
+    if (stale()) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
   return binary;
 }
