@@ -3,7 +3,7 @@ import type { SwaggerOptions } from '@fastify/swagger';
 /**
  * The OpenAPI document (served at /openapi.json, browsable at /docs). @fastify/swagger builds
  * it from the route schemas as routes register, so a route without a schema cannot hide:
- * test/integration/http-openapi.test.ts compares the document with Fastify's route table.
+ * test/integration/http-server.test.ts compares the document with Fastify's route table.
  * OpenAPI 3.1, because its schemas are JSON Schema 2020-12: `const`, `type: null` and
  * `oneOf` + `discriminator` pass through from TypeBox unchanged.
  */

@@ -273,7 +273,7 @@ describe('HTTP sync: status, dead letters, redrive', () => {
       assert.ok(operation, JSON.stringify(Object.keys(document.paths)));
       assert.deepEqual(operation.tags, ['sync']);
     }
-    assert.match(operations[2].description, /Needs a admin token/);
+    assert.match(operations[2].description, /Needs an admin token/);
     assert.ok(operations[2].responses['404'], 'redrive documents its 404');
     assert.ok(document.tags.some((tag: any) => tag.name === 'sync'));
   });
