@@ -28,7 +28,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type GoogleAnswer, googleError, sendGoogle } from './google-answers.js';
+import { GoogleAnswer, googleError, sendGoogle } from './google-answers.js';
 import { type ServiceAccountKey, TokenEndpoint } from './google-token-endpoint.js';
 import { MinuteQuota } from './minute-quota.js';
 
