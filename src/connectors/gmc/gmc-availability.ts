@@ -7,7 +7,7 @@ import { gmcFacts } from './gmc-limits.js';
  * - more than 0 on hand to sell -> `IN_STOCK` (a count does not exist on Google's side);
  * - none, with a pre-order offer of at least one unit and a date -> `PREORDER` (or `BACKORDER`, by
  *   the channel's setting) with `availabilityDate` the offer's LATEST expected arrival: no buyer is
- *   promised a date before every unit offered has arrived;
+ *   promised a date before every unit offered has arrived (a date past or over a year ahead: none);
  * - otherwise `OUT_OF_STOCK`.
  *
  * Beside it the push sends the quantity itself as the custom attribute `onhand_quantity`, which
@@ -24,14 +24,20 @@ export interface GmcAvailabilityAttributes {
   availabilityDate?: string;
 }
 
+/** Google takes an availability date up to one year ahead (docs/channels/google-merchant-center.md, Availability). */
+const availabilityDateAheadMaxMs = 365 * 86_400_000;
+
 export function availabilityFor(
   quantity: number,
   preorder: PushPreorder | null | undefined,
   preorderAs: GmcPreorderAs,
+  now: number,
 ): GmcAvailabilityAttributes {
   if (quantity > 0) return { availability: 'IN_STOCK' };
   const date = preorder ? (preorder.latestAt ?? preorder.earliestAt) : null;
-  if (preorder && preorder.quantity > 0 && date !== null)
+  // A date already past (a purchase order overdue) or beyond a year would get the product
+  // disapproved, and no other date is known: the offer is not shown until it has one.
+  if (preorder && preorder.quantity > 0 && date !== null && date > now && date <= now + availabilityDateAheadMaxMs)
     return { availability: preorderAs, availabilityDate: new Date(date).toISOString() };
   return { availability: 'OUT_OF_STOCK' };
 }

@@ -146,7 +146,7 @@ export class GmcConnector implements ChannelConnector {
         status: 'permanent',
         reason: `google offer id ${JSON.stringify(item.externalId.slice(0, 60))} is not 1-50 characters without "~" or "/"`,
       };
-    const attributes = availabilityFor(item.quantity, item.preorder, this.preorderAs);
+    const attributes = availabilityFor(item.quantity, item.preorder, this.preorderAs, this.now());
     const result = await this.client.insertProductInput(
       {
         offerId: item.externalId,

@@ -125,7 +125,7 @@ describe('google: availability pushed and read back', () => {
   });
 
   it('shows a pre-order offer as PREORDER with its latest date, or BACKORDER by setting', async () => {
-    const earliestAt = Date.UTC(2027, 0, 10);
+    const earliestAt = (Math.floor(Date.now() / day) + 10) * day;
     const latestAt = earliestAt + 4 * day;
     await withGoogle({}, async (sim, connector) => {
       await connector.pushLevels([
@@ -139,6 +139,9 @@ describe('google: availability pushed and read back', () => {
       );
       assert.equal(sim.product('en~US~SKU-2')?.availability, 'IN_STOCK', 'stock on hand wins over the offer');
       assert.equal(sim.product('en~US~SKU-3')?.availability, 'OUT_OF_STOCK', 'an offer of 0 units is no offer');
+      const overdue = Date.now() - day;
+      await connector.pushLevels([item('SKU-3', 0, { quantity: 5, earliestAt: overdue, latestAt: overdue })]);
+      assert.equal(sim.product('en~US~SKU-3')?.availability, 'OUT_OF_STOCK', 'a date already past is no date');
       const levels = await connector.readLevels([item('SKU-1', 0)]);
       assert.equal(levels[0]?.quantity, 0, 'a pre-order reads as not in stock: consistent with the 0 pushed');
     });
