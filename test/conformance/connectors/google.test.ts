@@ -35,6 +35,7 @@ import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { Propagation } from '../../../src/sync/propagation.js';
 import { defaultRetryPolicy } from '../../../src/sync/retry-policy.js';
+import { startHttpHarness } from '../../support/http-harness.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
 const clientEmail = 'onhand-feed@onhand-test.iam.gserviceaccount.com';
@@ -364,6 +365,42 @@ describe('google: channel settings', () => {
     assert.equal((shown.connector as Record<string, unknown>).private_key, '***');
     assert.equal((shown.connector as Record<string, unknown>).client_email, clientEmail);
     assert.doesNotMatch(JSON.stringify(shown), /PRIVATE KEY/);
+  });
+
+  it('over HTTP: checked when stored, shown to a read token without the key, never logged', async () => {
+    const logged: string[] = [];
+    const stream = { write: (line: string) => logged.push(line) };
+    const h = await startHttpHarness({ logger: { level: 'trace', stream } });
+    try {
+      await h.seedCatalogue();
+      const put = (connector: Record<string, unknown>) =>
+        h.call({
+          method: 'PUT',
+          url: '/v1/channels',
+          as: 'admin',
+          payload: {
+            channels: [
+              { code: 'google', name: 'Google', platform: 'gmc', locations: ['WH1'], settings: { connector } },
+            ],
+          },
+        });
+      const { private_key: _key, ...withoutKey } = settings;
+      const refused = await put({ ...withoutKey, feed_lable: 'US' });
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.match(refused.body, /private_key/);
+      assert.match(refused.body, /feed_lable/);
+      const stored = await put(settings);
+      assert.equal(stored.statusCode, 200, stored.body);
+      const shown = await h.call({ method: 'GET', url: '/v1/channels/google', as: 'read' });
+      assert.equal(shown.json().settings.connector.private_key, '***');
+      assert.equal(shown.json().settings.connector.merchant_id, '1234567');
+      const keyLine = keys.privateKey.split('\n')[1]!.slice(0, 40);
+      const everything = stored.body + shown.body + logged.join('');
+      assert.ok(!everything.includes('PRIVATE KEY') && !everything.includes(keyLine), 'no part of the key');
+      assert.ok(logged.length > 0, 'the requests were logged');
+    } finally {
+      await h.close();
+    }
   });
 
   it('refuses a key that is not an RSA PEM without quoting it', () => {
