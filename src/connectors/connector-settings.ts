@@ -172,7 +172,8 @@ function redactUrl(text: string): string {
 
 function redactValue(kind: SettingKind | undefined, value: unknown): unknown {
   if (typeof value === 'string' && envReference.test(value)) return value;
-  if (kind === 'url') return typeof value === 'string' ? redactUrl(value) : redacted;
+  // Only a web address is shown: `env:SECRET-not-a-name` parses as a URL of scheme `env:` too.
+  if (kind === 'url') return typeof value === 'string' && /^https?:\/\//i.test(value) ? redactUrl(value) : redacted;
   if (kind !== 'plain') return redacted;
   if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value) ? redactUrl(value) : value;
   return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : redacted;
