@@ -29,6 +29,19 @@ export interface PushItem {
    * listing and the desired value's version, so a retry of the same push reuses it.
    */
   idempotencyKey: string;
+  /**
+   * The pre-order offer beside the quantity (core/availability: incoming stock sold ahead), for
+   * platforms that show availability rather than a count (Google Merchant Center: `preorder`
+   * with an availability date). Absent or null: no offer. Quantity platforms ignore it.
+   */
+  preorder?: PushPreorder | null;
+}
+
+/** A listing's pre-order offer as stored with its desired quantity; dates in epoch ms, null when unknown. */
+export interface PushPreorder {
+  quantity: number;
+  earliestAt: number | null;
+  latestAt: number | null;
 }
 
 export type PushOutcome =

@@ -1,7 +1,15 @@
 import type { Clock } from '../core/clock.js';
 import { BolConnector } from './bol/bol-connector.js';
 import type { ChannelConnector } from './channel-connector.js';
-import { bolConnectorSettings, resolveSettings, shopifyConnectorSettings } from './connector-settings.js';
+import {
+  bolConnectorSettings,
+  ConnectorSettingsError,
+  gmcConnectorSettings,
+  resolveSettings,
+  shopifyConnectorSettings,
+} from './connector-settings.js';
+import { readPrivateKey } from './gmc/gmc-auth.js';
+import { GmcConnector } from './gmc/gmc-connector.js';
 import { ShopifyConnector } from './shopify/shopify-connector.js';
 
 /** What the registry reads of a channel (the store's ChannelRecord has these fields). */
@@ -59,6 +67,36 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
         ],
         ...(settings.api_version ? { apiVersion: settings.api_version } : {}),
         ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
+      });
+    }
+    case 'gmc': {
+      // Feed only: no webhooks, no order poll; orderLineAccount stays null for it.
+      const settings = resolveSettings(channel.code, gmcConnectorSettings, raw);
+      try {
+        readPrivateKey(settings.private_key);
+      } catch (error) {
+        // The message names the problem, never the key.
+        throw new ConnectorSettingsError(
+          `channel ${channel.code}: invalid connector settings: ${(error as Error).message}`,
+        );
+      }
+      return new GmcConnector({
+        account: settings.merchant_id,
+        dataSource: settings.data_source,
+        clientEmail: settings.client_email,
+        privateKey: settings.private_key,
+        privateKeyId: settings.private_key_id,
+        contentLanguage: settings.content_language,
+        feedLabel: settings.feed_label,
+        preorderAs: settings.preorder_availability === 'backorder' ? 'BACKORDER' : 'PREORDER',
+        perMinute: {
+          ...(settings.insert_per_minute === undefined ? {} : { insert: settings.insert_per_minute }),
+          ...(settings.get_per_minute === undefined ? {} : { get: settings.get_per_minute }),
+          ...(settings.list_per_minute === undefined ? {} : { list: settings.list_per_minute }),
+        },
+        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
+        ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
+        clock,
       });
     }
     default:

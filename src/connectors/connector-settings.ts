@@ -37,6 +37,35 @@ export const shopifyConnectorSettings = z
 
 export type ShopifyConnectorSettings = z.infer<typeof shopifyConnectorSettings>;
 
+/** Google Merchant Center (docs/channels/google-merchant-center.md): a service account's key and where the feed goes. */
+export const gmcConnectorSettings = z
+  .object({
+    /** The Merchant Center account id. */
+    merchant_id: z.string().regex(/^\d{1,20}$/, 'a Merchant Center account id (digits)'),
+    /** The data source id onhand inserts into (a supplemental API data source). */
+    data_source: z.string().regex(/^\d{1,20}$/, 'a data source id (digits)'),
+    /** `client_email` of the service account's JSON key. */
+    client_email: z.string().email(),
+    /** `private_key` of the JSON key: the PEM RSA key that signs the token requests. */
+    private_key: z.string().min(1),
+    /** `private_key_id` of the JSON key (sent as the JWT's kid). */
+    private_key_id: z.string().min(1).max(100).optional(),
+    content_language: z.string().regex(/^[a-z]{2}$/, 'an ISO 639-1 code'),
+    feed_label: z.string().regex(/^[A-Za-z0-9_-]{1,20}$/, 'a feed label (letters, digits, - and _)'),
+    /** What a pre-order offer is shown as. @default preorder */
+    preorder_availability: z.enum(['preorder', 'backorder']).optional(),
+    /** The account's per-minute quotas (quotas.list, quotaMinuteLimit) per method group. */
+    insert_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+    get_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+    list_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+    /** Origin instead of https://merchantapi.googleapis.com (the simulator). */
+    base_url: url.optional(),
+    token_url: url.optional(),
+  })
+  .strict();
+
+export type GmcConnectorSettings = z.infer<typeof gmcConnectorSettings>;
+
 export class ConnectorSettingsError extends Error {
   readonly code = 'ONH_ERR_CONFIG';
 }
@@ -102,9 +131,26 @@ const shopifySettingKinds = {
   base_url: 'url',
 } as const satisfies Record<keyof ShopifyConnectorSettings, SettingKind>;
 
+const gmcSettingKinds = {
+  merchant_id: 'plain',
+  data_source: 'plain',
+  client_email: 'plain',
+  private_key: 'secret',
+  private_key_id: 'plain',
+  content_language: 'plain',
+  feed_label: 'plain',
+  preorder_availability: 'plain',
+  insert_per_minute: 'plain',
+  get_per_minute: 'plain',
+  list_per_minute: 'plain',
+  base_url: 'url',
+  token_url: 'url',
+} as const satisfies Record<keyof GmcConnectorSettings, SettingKind>;
+
 export const connectorSettingKinds: Readonly<Record<string, Readonly<Record<string, SettingKind>>>> = Object.freeze({
   bol: bolSettingKinds,
   shopify: shopifySettingKinds,
+  gmc: gmcSettingKinds,
 });
 
 export const redacted = '***';
@@ -126,7 +172,8 @@ function redactUrl(text: string): string {
 
 function redactValue(kind: SettingKind | undefined, value: unknown): unknown {
   if (typeof value === 'string' && envReference.test(value)) return value;
-  if (kind === 'url') return typeof value === 'string' ? redactUrl(value) : redacted;
+  // Only a web address is shown: `env:SECRET-not-a-name` parses as a URL of scheme `env:` too.
+  if (kind === 'url') return typeof value === 'string' && /^https?:\/\//i.test(value) ? redactUrl(value) : redacted;
   if (kind !== 'plain') return redacted;
   if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value) ? redactUrl(value) : value;
   return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : redacted;
@@ -160,6 +207,7 @@ export function redactChannelSettings(platform: string, settings: unknown): Reco
 const connectorSchemas: Readonly<Record<string, z.ZodObject>> = Object.freeze({
   bol: bolConnectorSettings,
   shopify: shopifyConnectorSettings,
+  gmc: gmcConnectorSettings,
 });
 
 /**

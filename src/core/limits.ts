@@ -297,6 +297,12 @@ export const limits = Object.freeze({
   bolRememberedOrderItemsMax: 20_000,
   /** A full scan of Bol.com's open orders at least this often; between them, change-interval polls. */
   bolOrdersFullScanIntervalMs: 10 * 60 * 1000,
+  /** Product inputs per Google Merchant Center push: one insert each, inside a per-minute quota. */
+  gmcPushBatchSizeMax: 20,
+  /** Inserts in flight at once per Google Merchant Center connection. */
+  gmcPushConcurrencyMax: 4,
+  /** Longest a Google Merchant Center call waits for its minute budget before the push answers `retry`. */
+  gmcLimiterWaitMsMax: 1_500,
 
   // Request hardening: what the edge refuses before anything reaches a store.
   /**
@@ -445,6 +451,14 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
     why: 'waiting for a rate budget never takes longer than the request it admits',
   },
   { holds: (l) => l.bolPushBatchSizeMax <= l.claimBatchSizeMax, why: 'a claim holds at least one Bol.com push batch' },
+  {
+    holds: (l) =>
+      l.gmcPushBatchSizeMax <= l.claimBatchSizeMax &&
+      l.gmcPushConcurrencyMax <= l.gmcPushBatchSizeMax &&
+      l.gmcLimiterWaitMsMax < l.outboundRequestTimeoutMs &&
+      l.outboundRequestTimeoutMs + l.gmcLimiterWaitMsMax < l.claimTtlMs,
+    why: 'a Google Merchant Center push fits a claim and its quota wait ends while its rows are claimed',
+  },
   {
     holds: (l) => l.bolPushConcurrencyMax <= l.bolPushBatchSizeMax,
     why: 'Bol.com push concurrency is bounded by what one push holds',

@@ -280,7 +280,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       now,
     );
   }
-  // Two sales channels, every variant listed on both, and a first rule set.
+  // Two sales channels and a Google feed, every variant listed on each, and a first rule set.
   await store.availability.upsertChannels(
     [
       {
@@ -291,10 +291,18 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
         pushLatencyP95Ms: 800,
       },
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
+      // Feed only: availability for Shopping ads and free listings (demo-google.ts runs its simulator).
+      { code: 'google', name: 'Google Merchant Center', platform: 'gmc', locations: ['WH-AMS', 'WH-RTM'] },
     ],
     now,
   );
   let listings = 0;
+  listings += (
+    await store.availability.upsertListings(
+      variants.map((variant) => ({ channel: 'google', externalId: variant.sku, sku: variant.sku, rank: 3 })),
+      now,
+    )
+  ).created;
   for (const channel of ['shop', 'bol']) {
     const items = variants.map((variant, index) => ({
       channel,
@@ -311,12 +319,13 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
   const rules = await store.availability.createRuleSet(
     {
       author: 'demo',
-      note: 'demo rules: a unit of safety everywhere, Bol.com capped and kept off the store, pre-order on the own shop',
+      note: 'demo rules: a unit of safety everywhere, Bol.com capped and kept off the store, pre-order on the own shop and Google',
       rules: {
         defaults: { buffer: { units: 1, dynamic: { safety_factor: 1.5, ceiling: 5 } } },
         channels: {
           bol: { cap: 20, buffer: { zero_at_or_below: 2 } },
           shop: { pickup: { count_max_age_hours: 72 }, preorder: { within_days: 14 } },
+          google: { preorder: { within_days: 14 } },
         },
         low_stock: { threshold: 2, listings_max: 1 },
       },
@@ -330,7 +339,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     locations: demoLocations.length,
     receipts: receipts.length,
     purchaseOrders: orders.length,
-    channels: 2,
+    channels: 3,
     listings,
     ruleSetVersion: rules.version,
   };

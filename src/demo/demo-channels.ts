@@ -5,6 +5,7 @@ import type { Clock, IdSource } from '../core/clock.js';
 import type { ChannelRecord } from '../store/availability-store.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { LedgerStore } from '../store/ledger-store.js';
+import { type DemoGoogle, startDemoGoogle } from './demo-google.js';
 import { DemoOrderFlow, type DemoOrderCounts } from './demo-orders.js';
 
 /**
@@ -36,7 +37,7 @@ export interface DemoChannels {
   step(): Promise<void>;
   readonly counts: DemoOrderCounts | null;
   /** This process's simulators, for tests; null when not running. */
-  readonly simulators: { shopify: ShopifySimulator; bol: BolSimulator } | null;
+  readonly simulators: { shopify: ShopifySimulator; bol: BolSimulator; google?: DemoGoogle['simulator'] } | null;
   stop(): Promise<void>;
 }
 
@@ -253,6 +254,9 @@ export async function startDemoChannels(
     clock.now(),
   );
 
+  // The Google feed (demo-google.ts): its own simulator, started with the other two.
+  const google = await startDemoGoogle(store, clock);
+
   const flow = new DemoOrderFlow({
     shopify,
     bol,
@@ -275,16 +279,17 @@ export async function startDemoChannels(
   timer?.unref();
   return {
     describe: () =>
-      `simulated Shopify shop at ${shopifyUrl} (${items.length} items, 3 locations) and Bol.com account at ${bolUrl} (${offers.length} offers)${intervalMs > 0 ? '; orders arrive every few seconds' : ''}`,
+      `simulated Shopify shop at ${shopifyUrl} (${items.length} items, 3 locations) and Bol.com account at ${bolUrl} (${offers.length} offers)${google ? `, Google Merchant Center at ${google.url} (${google.products} products, feed only)` : ''}${intervalMs > 0 ? '; orders arrive every few seconds' : ''}`,
     running: true,
     step,
     counts: flow.counts,
-    simulators: { shopify, bol },
+    simulators: { shopify, bol, ...(google ? { google: google.simulator } : {}) },
     stop: async () => {
       clearInterval(timer);
       await running;
       await shopify.stop();
       await bol.stop();
+      await google?.stop();
     },
   };
 }

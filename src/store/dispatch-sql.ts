@@ -31,7 +31,7 @@ export const dispatchSql = {
    * dead process's rows are taken over with the lease (<= TTL), not after the claim period.
    */
   claim: `SELECT lq.listing_id, l.external_id, l.external_location_id, lq.quantity, lq.desired_version, lq.channel_quantity,
-      lq.attempts, lq.pending_since, ${urgency} AS urgency
+      lq.attempts, lq.pending_since, lq.preorder_quantity, lq.preorder_earliest_at, lq.preorder_latest_at, ${urgency} AS urgency
     FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id
     WHERE lq.channel_id = ? AND lq.dispatch_state = 'pending' AND lq.due_at <= ?
       AND (lq.claimed_until IS NULL OR lq.claimed_until <= ? OR lq.claimed_epoch <> ?)
@@ -48,6 +48,14 @@ export const dispatchSql = {
       channelQuantity: row.channel_quantity === null ? null : Number(row.channel_quantity),
       attempts: Number(row.attempts),
       pendingSince: row.pending_since === null ? null : Number(row.pending_since),
+      preorder:
+        row.preorder_quantity === null || row.preorder_quantity === undefined
+          ? null
+          : {
+              quantity: Number(row.preorder_quantity),
+              earliestAt: row.preorder_earliest_at === null ? null : Number(row.preorder_earliest_at),
+              latestAt: row.preorder_latest_at === null ? null : Number(row.preorder_latest_at),
+            },
     };
   },
 

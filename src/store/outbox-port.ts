@@ -23,6 +23,8 @@ export interface DispatchRow {
   attempts: number;
   /** Oldest unacknowledged change (commit time), for latency. */
   pendingSince: EpochMs | null;
+  /** The stored pre-order offer beside the quantity; null when none (connectors that show availability use it). */
+  preorder?: { quantity: number; earliestAt: EpochMs | null; latestAt: EpochMs | null } | null;
 }
 
 export type DispatchResult =

@@ -151,6 +151,7 @@ export class ChannelDispatcher {
       quantity: row.quantity,
       expectedChannelQuantity: row.channelQuantity,
       idempotencyKey: `onhand:${row.listingId}:v${row.desiredVersion}`,
+      ...(row.preorder ? { preorder: row.preorder } : {}),
     }));
     try {
       const outcomes = await this.options.connector.pushLevels(items);

@@ -564,6 +564,11 @@ describe('channel settings redaction (property)', () => {
     'location_id',
     'api_version',
     'poll_interval_ms',
+    'private_key',
+    'private_key_id',
+    'client_email',
+    'merchant_id',
+    'feed_label',
   ];
   const name = fc.oneof(
     fc.constantFrom(...knownNames, 'passwd', 'auth', 'authorization', 'private_key_pem', '__proto__', 'key'),
@@ -607,6 +612,7 @@ describe('channel settings redaction (property)', () => {
         const plainOf: Record<string, string[]> = {
           shopify: ['shop_domain', 'location_id', 'api_version'],
           bol: ['client_id', 'account', 'managed_by_retailer', 'poll_interval_ms'],
+          gmc: ['merchant_id', 'data_source', 'client_email', 'private_key_id', 'content_language', 'feed_label'],
         };
         const plain = new Set(plainOf[platform] ?? []);
         const collect = (object: unknown) => {

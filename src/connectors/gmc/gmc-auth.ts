@@ -1,0 +1,201 @@
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { gmcFacts, gmcLimits } from './gmc-limits.js';
+
+/**
+ * OAuth 2.0 for a Google service account (docs/channels/google-merchant-center.md, Authentication):
+ * a JWT `{alg: RS256, typ: JWT, kid}` . `{iss: client_email, scope, aud: token endpoint, iat, exp
+ * <= iat + 3600}` signed with the account's RSA private key (node:crypto), posted as
+ * `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<jwt>` (form encoded) ->
+ * `{access_token, expires_in, token_type: "Bearer"}`.
+ *
+ * Renewal as for bol: the cached token is used until 80 % of its lifetime, then renewed by ONE
+ * request in the background while it is still used, and never sent past 95 % (callers then wait for
+ * that same request). Lifetimes count from when the request was sent. After a failure the next
+ * request waits a hold-off. The private key never leaves this object: no message carries it.
+ */
+
+export class GmcAuthError extends Error {
+  constructor(
+    message: string,
+    /** false when Google refused the assertion (400 invalid_grant, 401): retrying will not help. */
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'GmcAuthError';
+  }
+}
+
+export interface GmcAuthConfig {
+  tokenUrl: string;
+  clientEmail: string;
+  /** PEM of the RSA private key (PKCS#8, as in the service account's JSON key file). */
+  privateKey: string;
+  /** The key's id (`private_key_id`), sent as the JWT's `kid` when given. */
+  privateKeyId?: string | undefined;
+  now: () => number;
+  requestTimeoutMs?: number;
+  /** Seconds the assertion asks for: at most 3600. @default 3600 */
+  assertionLifetimeSeconds?: number;
+}
+
+interface CachedToken {
+  token: string;
+  refreshAt: number;
+  useUntil: number;
+}
+
+const base64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
+
+/** The key object from a PEM; throws an error that names the problem, never the key. */
+export function readPrivateKey(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    // Keys pasted through an environment variable often carry literal "\n".
+    key = createPrivateKey({ key: pem.includes('\\n') ? pem.replace(/\\n/g, '\n') : pem, format: 'pem' });
+  } catch {
+    throw new Error('private_key is not a PEM private key');
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw new Error('private_key is not an RSA key (RS256 needs one)');
+  return key;
+}
+
+export class GmcAuth {
+  private readonly key: KeyObject;
+  private current: CachedToken | null = null;
+  private inflight: Promise<CachedToken> | null = null;
+  private failure: { error: GmcAuthError; until: number } | null = null;
+  private tokenRequests = 0;
+
+  constructor(private readonly config: GmcAuthConfig) {
+    this.key = readPrivateKey(config.privateKey);
+  }
+
+  get tokenRequestCount(): number {
+    return this.tokenRequests;
+  }
+
+  /** The signed assertion for `now` (exported for the simulator's tests). */
+  assertion(now: number): string {
+    const iat = Math.floor(now / 1000);
+    const lifetime = Math.min(
+      this.config.assertionLifetimeSeconds ?? gmcFacts.assertionLifetimeSecondsMax,
+      gmcFacts.assertionLifetimeSecondsMax,
+    );
+    const header = { alg: 'RS256', typ: 'JWT', ...(this.config.privateKeyId ? { kid: this.config.privateKeyId } : {}) };
+    const claims = {
+      iss: this.config.clientEmail,
+      scope: gmcFacts.scope,
+      aud: this.config.tokenUrl,
+      iat,
+      exp: iat + lifetime,
+    };
+    const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+    const signature = sign('RSA-SHA256', Buffer.from(signingInput), this.key);
+    return `${signingInput}.${base64url(signature)}`;
+  }
+
+  async accessToken(): Promise<string> {
+    const now = this.config.now();
+    const cached = this.current;
+    if (cached !== null && now < cached.refreshAt) return cached.token;
+    if (cached !== null && now < cached.useUntil) {
+      this.renew().catch(() => undefined);
+      return cached.token;
+    }
+    return (await this.renew()).token;
+  }
+
+  /** Google said 401 to this token: forget it. */
+  invalidate(token: string): void {
+    if (this.current?.token === token) this.current = null;
+  }
+
+  private renew(): Promise<CachedToken> {
+    if (this.inflight !== null) return this.inflight;
+    const now = this.config.now();
+    if (this.failure !== null && now < this.failure.until) {
+      const { error, until } = this.failure;
+      return Promise.reject(new GmcAuthError(error.message, error.retryable, until - now));
+    }
+    this.inflight = this.fetchToken()
+      .then((token) => {
+        this.current = token;
+        this.failure = null;
+        return token;
+      })
+      .catch((error: unknown) => {
+        const authError = error instanceof GmcAuthError ? error : new GmcAuthError('google token request failed', true);
+        const holdOffMs = Math.max(authError.retryAfterMs ?? 0, gmcLimits.tokenFailureHoldOffMs);
+        this.failure = { error: authError, until: this.config.now() + holdOffMs };
+        throw new GmcAuthError(authError.message, authError.retryable, holdOffMs);
+      })
+      .finally(() => {
+        this.inflight = null;
+      });
+    return this.inflight;
+  }
+
+  private async fetchToken(): Promise<CachedToken> {
+    this.tokenRequests++;
+    const sentAt = this.config.now();
+    const body = new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: this.assertion(sentAt),
+    });
+    const timeoutMs = this.config.requestTimeoutMs ?? gmcLimits.requestTimeoutMs;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.config.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: body.toString(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      throw new GmcAuthError(
+        timedOut ? `google token request timed out after ${timeoutMs} ms` : 'google token request failed (network)',
+        true,
+      );
+    }
+    if (response.status === 400 || response.status === 401 || response.status === 403) {
+      throw new GmcAuthError(
+        `google refused the service account assertion (token endpoint ${response.status} ${oauthError(text)})`,
+        false,
+      );
+    }
+    if (!response.ok) throw new GmcAuthError(`google token endpoint answered ${response.status}`, true);
+    let parsed: { access_token?: unknown; expires_in?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new GmcAuthError('google token endpoint answered malformed JSON', true);
+    }
+    if (
+      typeof parsed.access_token !== 'string' ||
+      parsed.access_token === '' ||
+      typeof parsed.expires_in !== 'number' ||
+      !(parsed.expires_in > 0)
+    )
+      throw new GmcAuthError('google token endpoint answered without access_token/expires_in', true);
+    const lifetimeMs = parsed.expires_in * 1000;
+    return {
+      token: parsed.access_token,
+      refreshAt: sentAt + lifetimeMs * gmcLimits.tokenRefreshRatio,
+      useUntil: sentAt + lifetimeMs * gmcLimits.tokenUseRatioMax,
+    };
+  }
+}
+
+/** RFC 6749 5.2 `error` code of a token endpoint answer, else ''. */
+function oauthError(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    return typeof parsed.error === 'string' ? parsed.error.slice(0, 64) : '';
+  } catch {
+    return '';
+  }
+}

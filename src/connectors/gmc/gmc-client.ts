@@ -1,0 +1,204 @@
+import type { GmcAuth } from './gmc-auth.js';
+import { GmcAuthError } from './gmc-auth.js';
+import type { GmcAvailability } from './gmc-availability.js';
+import { type GmcMethod, type GmcQuota, gmcLimits } from './gmc-limits.js';
+
+/**
+ * The HTTP layer of the Google Merchant Center connector, Merchant API Products v1
+ * (docs/channels/google-merchant-center.md, Calls). Each call takes a token, takes a slot of its
+ * method's minute budget (or answers "wait" without sending), sends with a deadline, renews the
+ * token once on 401, and classifies Google's answer (`{error: {code, message, status}}`):
+ * retryable 429 RESOURCE_EXHAUSTED, 5xx, 408, network and timeouts; permanent 400
+ * INVALID_ARGUMENT, 403 PERMISSION_DENIED, 404 NOT_FOUND and the rest. It never throws for an answer.
+ */
+
+export interface GmcCustomAttribute {
+  name?: string;
+  value?: string;
+}
+
+export interface GmcProductInput {
+  offerId: string;
+  contentLanguage: string;
+  feedLabel: string;
+  productAttributes: { availability: GmcAvailability; availabilityDate?: string };
+  customAttributes: GmcCustomAttribute[];
+}
+
+/** The processed product, as far as the connector reads it. */
+export interface GmcProduct {
+  name?: string;
+  offerId?: string;
+  contentLanguage?: string;
+  feedLabel?: string;
+  productAttributes?: { availability?: string; availabilityDate?: string };
+  customAttributes?: GmcCustomAttribute[];
+}
+
+export type GmcCallResult<T> =
+  | { kind: 'ok'; status: number; body: T }
+  | { kind: 'failed'; retryable: boolean; status: number | null; reason: string; retryAfterMs?: number };
+
+export interface GmcClientConfig {
+  /** Origin, e.g. https://merchantapi.googleapis.com. */
+  baseUrl: string;
+  /** The Merchant Center account id. */
+  account: string;
+  /** The data source id the inputs go to (a supplemental API source: only availability comes from onhand). */
+  dataSource: string;
+  auth: GmcAuth;
+  quota: GmcQuota;
+  requestTimeoutMs?: number;
+  limiterWaitMsMax?: number;
+}
+
+export class GmcClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly config: GmcClientConfig) {
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
+  }
+
+  /** `productInputs.insert`: replaces the input of this offer in the data source (absolute, idempotent). */
+  insertProductInput(input: GmcProductInput, signal?: AbortSignal): Promise<GmcCallResult<unknown>> {
+    const account = encodeURIComponent(this.config.account);
+    const dataSource = `accounts/${this.config.account}/dataSources/${this.config.dataSource}`;
+    return this.call(
+      'insert',
+      'POST',
+      `/products/v1/accounts/${account}/productInputs:insert?dataSource=${encodeURIComponent(dataSource)}`,
+      input,
+      signal,
+    );
+  }
+
+  /** `products.get` of `contentLanguage~feedLabel~offerId`: the processed product, 404 when Google has none. */
+  getProduct(productId: string, signal?: AbortSignal): Promise<GmcCallResult<GmcProduct>> {
+    return this.call(
+      'get',
+      'GET',
+      `/products/v1/accounts/${encodeURIComponent(this.config.account)}/products/${encodeURIComponent(productId)}`,
+      undefined,
+      signal,
+    );
+  }
+
+  /** `products.list`, a page of processed products. */
+  listProducts(
+    pageSize: number,
+    pageToken: string | null,
+    signal?: AbortSignal,
+  ): Promise<GmcCallResult<{ products?: GmcProduct[]; nextPageToken?: string }>> {
+    const query = new URLSearchParams({ pageSize: String(pageSize) });
+    if (pageToken !== null) query.set('pageToken', pageToken);
+    return this.call(
+      'list',
+      'GET',
+      `/products/v1/accounts/${encodeURIComponent(this.config.account)}/products?${query.toString()}`,
+      undefined,
+      signal,
+    );
+  }
+
+  private async call<T>(
+    method: GmcMethod,
+    verb: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<GmcCallResult<T>> {
+    const what = `google ${method === 'insert' ? 'productInputs.insert' : `products.${method}`}`;
+    for (let attempt = 1; ; attempt++) {
+      let token: string;
+      try {
+        token = await this.config.auth.accessToken();
+      } catch (error) {
+        const authError = error instanceof GmcAuthError ? error : new GmcAuthError('google token failed', true);
+        return {
+          kind: 'failed',
+          retryable: authError.retryable,
+          status: null,
+          reason: authError.message,
+          ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }),
+        };
+      }
+      let slot: Awaited<ReturnType<GmcQuota['acquire']>>;
+      try {
+        slot = await this.config.quota.acquire(
+          method,
+          this.config.limiterWaitMsMax ?? gmcLimits.limiterWaitMsMax,
+          signal,
+        );
+      } catch {
+        return { kind: 'failed', retryable: true, status: null, reason: `${what}: aborted waiting for the quota` };
+      }
+      if (!slot.ok)
+        return {
+          kind: 'failed',
+          retryable: true,
+          status: null,
+          reason: `${what}: per-minute quota spent: not sent`,
+          retryAfterMs: slot.waitMs,
+        };
+      const timeoutMs = this.config.requestTimeoutMs ?? gmcLimits.requestTimeoutMs;
+      const deadline = AbortSignal.timeout(timeoutMs);
+      let status: number;
+      let text: string;
+      try {
+        const response = await fetch(`${this.baseUrl}${path}`, {
+          method: verb,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        });
+        status = response.status;
+        text = await response.text();
+      } catch {
+        const why = deadline.aborted
+          ? `no answer within ${timeoutMs} ms`
+          : signal?.aborted
+            ? 'aborted'
+            : 'network error';
+        return { kind: 'failed', retryable: true, status: null, reason: `${what}: ${why} (it may have been applied)` };
+      }
+      const blockMs = this.config.quota.observe(method, status);
+      if (status === 401 && attempt === 1) {
+        this.config.auth.invalidate(token);
+        continue;
+      }
+      if (status >= 200 && status < 300) {
+        try {
+          return { kind: 'ok', status, body: (text === '' ? {} : JSON.parse(text)) as T };
+        } catch {
+          return {
+            kind: 'failed',
+            retryable: true,
+            status,
+            reason: `${what} answered ${status} with a malformed body`,
+          };
+        }
+      }
+      const detail = googleError(text);
+      const reason = `${what} answered ${status}${detail === '' ? '' : ` ${detail}`}`;
+      if (status === 429) return { kind: 'failed', retryable: true, status, reason, retryAfterMs: blockMs ?? 10_000 };
+      if (status >= 500 || status === 408) return { kind: 'failed', retryable: true, status, reason };
+      return { kind: 'failed', retryable: false, status, reason };
+    }
+  }
+}
+
+/** `STATUS: message` from Google's error body, shortened; '' when it has none. */
+function googleError(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { status?: unknown; message?: unknown } };
+    const status = typeof parsed.error?.status === 'string' ? parsed.error.status : '';
+    const message = typeof parsed.error?.message === 'string' ? parsed.error.message.slice(0, 300) : '';
+    return [status, message].filter((part) => part !== '').join(': ');
+  } catch {
+    return '';
+  }
+}
