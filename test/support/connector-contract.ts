@@ -31,6 +31,16 @@ export interface ContractRig {
   readonly burstSize: number;
   /** Items per call in the burst (default maxBatchSize): 1 where the budget counts calls, not items. */
   readonly burstBatchSize?: number;
+  /**
+   * How much faster than real time the simulator's and the connector's shared clock runs (a
+   * per-minute quota passes in a second at 60); retry waits are scaled down by it. Default 1.
+   */
+  readonly timeScale?: number;
+  /**
+   * What a push to an item the platform does not know gets: `permanent` (the default), or
+   * `accepted` where the platform takes any input and shows nothing for it (a product feed).
+   */
+  readonly unknownPush?: 'permanent' | 'accepted';
   stop(): Promise<void>;
 }
 
@@ -66,9 +76,9 @@ function pushItem(ref: ContractItemRef, quantity: number, listingId = `lst_${++s
 async function pushSettled(
   connector: ChannelConnector,
   items: readonly PushItem[],
-  options: { roundsMax?: number; batchSize?: number; workers?: number } = {},
+  options: { roundsMax?: number; batchSize?: number; workers?: number; timeScale?: number | undefined } = {},
 ) {
-  const { roundsMax = 20, batchSize = connector.maxBatchSize, workers = 1 } = options;
+  const { roundsMax = 20, batchSize = connector.maxBatchSize, workers = 1, timeScale = 1 } = options;
   const settled = new Map<string, PushOutcome>();
   let pending = [...items];
   for (let round = 0; round < roundsMax && pending.length > 0; round++) {
@@ -93,7 +103,7 @@ async function pushSettled(
       }),
     );
     pending = again;
-    if (pending.length > 0) await sleep(Math.min(waitMs, 5_000));
+    if (pending.length > 0) await sleep(Math.min(waitMs / timeScale, 5_000));
   }
   assert.equal(pending.length, 0, `every push settled within ${roundsMax} rounds`);
   return settled;
@@ -112,7 +122,7 @@ export function connectorContract(target: ContractTarget): void {
     it('pushes absolute quantities, reads them back, and a repeat of the same value changes nothing', async () => {
       const refs = [await rig.addItem(3), await rig.addItem(0), await rig.addItem(40)];
       const items = refs.map((ref, index) => pushItem(ref, [5, 0, 12][index]!));
-      const settled = await pushSettled(rig.connector, items);
+      const settled = await pushSettled(rig.connector, items, { timeScale: rig.timeScale });
       for (const [index, item] of items.entries()) {
         assert.deepEqual(settled.get(item.listingId), {
           listingId: item.listingId,
@@ -126,13 +136,13 @@ export function connectorContract(target: ContractTarget): void {
         read,
         items.map((item) => ({ listingId: item.listingId, quantity: item.quantity })),
       );
-      const again = await pushSettled(rig.connector, [pushItem(refs[2]!, 12)]);
+      const again = await pushSettled(rig.connector, [pushItem(refs[2]!, 12)], { timeScale: rig.timeScale });
       assert.equal([...again.values()][0]!.status, 'ok');
       assert.equal(rig.shown(refs[2]!), 12);
       assert.equal(rig.violations(), 0);
     });
 
-    it('an item the platform does not know reads as null and its push is permanent, never retried', async () => {
+    it('an item the platform does not know reads as null; its push is permanent, or on a feed taken and never shown', async () => {
       const known = await rig.addItem(2);
       const unknown = rig.unknownItem();
       const read = await rig.connector.readLevels([pushItem(unknown, 0, 'unknown'), pushItem(known, 0, 'known')]);
@@ -142,8 +152,13 @@ export function connectorContract(target: ContractTarget): void {
       ]);
       const outcomes = await rig.connector.pushLevels([pushItem(unknown, 4, 'unknown-push')]);
       assert.equal(outcomes.length, 1);
-      assert.equal(outcomes[0]!.status, 'permanent', JSON.stringify(outcomes[0]));
-      assert.ok((outcomes[0] as { reason: string }).reason.length > 0, 'a permanent outcome says why');
+      if (rig.unknownPush === 'accepted') {
+        assert.equal(outcomes[0]!.status, 'ok', JSON.stringify(outcomes[0]));
+        assert.equal(rig.shown(unknown), null, 'the platform took the input and shows nothing for it');
+      } else {
+        assert.equal(outcomes[0]!.status, 'permanent', JSON.stringify(outcomes[0]));
+        assert.ok((outcomes[0] as { reason: string }).reason.length > 0, 'a permanent outcome says why');
+      }
     });
 
     it('a 5xx before the write is a retry; the retry lands', async () => {
@@ -153,7 +168,7 @@ export function connectorContract(target: ContractTarget): void {
       const first = await rig.connector.pushLevels([item]);
       assert.equal(first[0]!.status, 'retry', JSON.stringify(first[0]));
       assert.equal(rig.shown(ref), 1, 'nothing applied by the failed request');
-      const settled = await pushSettled(rig.connector, [item]);
+      const settled = await pushSettled(rig.connector, [item], { timeScale: rig.timeScale });
       assert.equal(settled.get(item.listingId)?.status, 'ok');
       assert.equal(rig.shown(ref), 9);
     });
@@ -165,7 +180,7 @@ export function connectorContract(target: ContractTarget): void {
       const first = await rig.connector.pushLevels([item]);
       assert.equal(first[0]!.status, 'retry', JSON.stringify(first[0]));
       assert.equal(rig.shown(ref), 2, 'the write landed although its answer was lost');
-      const settled = await pushSettled(rig.connector, [item]);
+      const settled = await pushSettled(rig.connector, [item], { timeScale: rig.timeScale });
       assert.equal(settled.get(item.listingId)?.status, 'ok');
       assert.equal(rig.shown(ref), 2, 'an absolute quantity applied twice is still the quantity');
     });
@@ -179,6 +194,7 @@ export function connectorContract(target: ContractTarget): void {
         roundsMax: 200,
         batchSize: rig.burstBatchSize ?? rig.connector.maxBatchSize,
         workers: 3,
+        timeScale: rig.timeScale,
       });
       assert.equal(rig.violations() - before, 0, 'the platform never had to refuse a request');
       assert.ok([...settled.values()].every((outcome) => outcome.status === 'ok'));

@@ -2,10 +2,12 @@
  * The connector contract (test/support/connector-contract.ts) over every connector and its
  * simulator. A new connector adds one target here; its own conformance file covers the rest.
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { BolConnector } from '../../../src/connectors/bol/bol-connector.js';
+import { GmcConnector } from '../../../src/connectors/gmc/gmc-connector.js';
 import { ShopifyConnector } from '../../../src/connectors/shopify/shopify-connector.js';
 import { BolSimulator } from '../../../sim/bol/bol-simulator.js';
+import { GoogleSimulator } from '../../../sim/google/google-simulator.js';
 import { ShopifySimulator } from '../../../sim/shopify/shopify-simulator.js';
 import { type ContractItemRef, connectorContract } from '../../support/connector-contract.js';
 
@@ -66,6 +68,87 @@ connectorContract({
       violations: () => sim.stats().rateLimitViolations + sim.stats().retryAfterViolations,
       // Three times bol's 50 PATCH/s window.
       burstSize: 150,
+      stop: () => sim.stop(),
+    };
+  },
+});
+
+connectorContract({
+  name: 'gmc',
+  async start() {
+    // Google's quotas are per minute: the simulator and the connector share a clock that runs 60x
+    // faster than real time, so a burst three times the minute's budget drains in about 3 s.
+    const startedAt = Date.now();
+    const now = () => startedAt + (Date.now() - startedAt) * 60;
+    const clientEmail = 'contract@onhand-test.iam.gserviceaccount.com';
+    const keys = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const sim = new GoogleSimulator({
+      serviceAccounts: [{ clientEmail, publicKey: keys.publicKey }],
+      perMinute: { insert: 60 },
+      now,
+    });
+    const url = await sim.start();
+    const connector = new GmcConnector({
+      account: sim.account,
+      dataSource: '7000001',
+      clientEmail,
+      privateKey: keys.privateKey,
+      contentLanguage: 'en',
+      feedLabel: 'US',
+      baseUrl: url,
+      tokenUrl: sim.tokenUrl,
+      processingGraceMs: 0,
+      perMinute: { insert: 60 },
+      clock: { now },
+    });
+    let items = 0;
+    // What the shopper sees is the availability; the quantity pushed rides along as an attribute.
+    const shown = (ref: ContractItemRef): number | null => {
+      const product = sim.product(`en~US~${ref.externalId}`);
+      if (product === undefined) return null;
+      const sent = product.customAttributes.find((attribute) => attribute.name === 'onhand_quantity');
+      const quantity = sent === undefined ? 0 : Number(sent.value);
+      const expected = quantity > 0 ? 'IN_STOCK' : 'OUT_OF_STOCK';
+      return product.availability === expected ? quantity : Number.NaN;
+    };
+    return {
+      connector,
+      async addItem(quantity) {
+        // The merchant's own feed made the product; a push set its quantity.
+        const offerId = `CONTRACT-${++items}`;
+        sim.seedProducts([{ offerId, availability: 'OUT_OF_STOCK' }]);
+        if (quantity > 0) {
+          const [outcome] = await connector.pushLevels([
+            {
+              listingId: `seed-${offerId}`,
+              externalId: offerId,
+              externalLocationId: null,
+              quantity,
+              expectedChannelQuantity: null,
+              idempotencyKey: `seed-${offerId}`,
+            },
+          ]);
+          if (outcome?.status !== 'ok') throw new Error(`seeding ${offerId}: ${JSON.stringify(outcome)}`);
+        }
+        return { externalId: offerId, externalLocationId: null };
+      },
+      unknownItem: () => ({ externalId: `NOT-IN-FEED-${++items}`, externalLocationId: null }),
+      shown,
+      failNextWrite: () => {
+        sim.faults.failNext = 1;
+      },
+      loseNextWriteAnswer: () => {
+        sim.faults.loseAnswersNext = 1;
+      },
+      violations: () => sim.stats.quotaViolations,
+      burstSize: 180,
+      burstBatchSize: connector.maxBatchSize,
+      timeScale: 60,
+      unknownPush: 'accepted',
       stop: () => sim.stop(),
     };
   },
