@@ -262,5 +262,9 @@ const runtime: CliRuntime = { openStore, serve, stdout: process.stdout, stderr: 
 
 // Run as the `onhand` binary (not when imported by tests).
 if (process.argv[1] && /(main|onhand)(\.[cm]?[jt]s)?$/.test(process.argv[1])) {
-  process.exitCode = await runCli(runtime, process.argv);
+  const code = await runCli(runtime, process.argv);
+  // A failed start may leave handles open (a pool, the group committer's timer): exit now
+  // rather than hang with the one-line message printed (stderr is synchronous on Linux pipes,
+  // files and terminals, so nothing printed is lost).
+  if (code !== 0) process.exit(code);
 }

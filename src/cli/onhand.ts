@@ -10,6 +10,7 @@ import { addKpiCommands } from './kpi-commands.js';
 import { addAlertCommands } from './alert-commands.js';
 import { addReconcileCommands } from './reconcile-commands.js';
 import { addSyncCommands } from './sync-commands.js';
+import { startupFailureMessage } from './startup-errors.js';
 import {
   CliExit,
   CliFailure,
@@ -186,10 +187,16 @@ export function buildCli(runtime: CliRuntime): Command {
   return program;
 }
 
+/** A message as one line: a driver's detail may span several. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
 /**
  * Run the CLI with `argv` as process.argv would hold it (`node`, the script, then the
  * arguments) and return the exit code: 0 done, the command's code for a refusal or a usage
- * error, 2 for a bad configuration, each with one clear message on stderr. Anything else is a
+ * error, 2 for a bad configuration or a start-up failure the operator can fix (startup-errors.ts),
+ * each with one clear message on stderr. Anything else is a
  * bug and is thrown.
  */
 export async function runCli(runtime: CliRuntime, argv: readonly string[]): Promise<number> {
@@ -204,7 +211,12 @@ export async function runCli(runtime: CliRuntime, argv: readonly string[]): Prom
       return error.exitCode;
     }
     if (error instanceof ConfigError || (error as { code?: string }).code === 'ONH_ERR_DURABILITY') {
-      complain(runtime, `onhand: ${(error as Error).message}`);
+      complain(runtime, `onhand: ${oneLine((error as Error).message)}`);
+      return 2;
+    }
+    const startup = startupFailureMessage(error);
+    if (startup !== undefined) {
+      complain(runtime, `onhand: ${oneLine(startup)}`);
       return 2;
     }
     throw error;
