@@ -29,6 +29,7 @@ import { summaryLine } from './reconcile/reconcile-pass.js';
 import { AlertLoop, alertThresholds } from './alerts/alert-loop.js';
 import { AlertWebhook } from './alerts/alert-webhook.js';
 import { alertEvent } from './api/alert-mapping.js';
+import { failureLogEntry, type LogEntry, orderLogEntry, pushBatchLogEntry } from './api/log-events.js';
 
 export async function openStore(config: Config): Promise<LedgerStore> {
   if (storeProfile(config.database) === 'postgres') {
@@ -65,6 +66,9 @@ export async function serve(config: Config): Promise<void> {
   // which import channelRuntime from here) start without them.
   const { buildServer } = await import('./http/server.js');
   const { Metrics, buildMetricsServer } = await import('./http/metrics.js');
+  const { logDestination } = await import('./http/log-output.js');
+  // Bound once the server (and its logger) exists; the intake logs nothing before it listens.
+  let log: (entry: LogEntry) => void = () => undefined;
   const metrics = new Metrics();
   const ledger = new GroupCommitter(store, systemClock, randomIds, {
     batchSizeMax: config.groupCommitMax,
@@ -76,6 +80,7 @@ export async function serve(config: Config): Promise<void> {
     clock: systemClock,
     match: storeOrderItemMatcher(store.availability),
     onIngested: metrics.ingested,
+    onOrder: (channel, order) => log(orderLogEntry(channel, order)),
   });
   // POST /v1/reconcile runs the schedule's passes; the schedule exists once the channels are connected.
   let reconcile: ReconcileSchedule | undefined;
@@ -86,18 +91,20 @@ export async function serve(config: Config): Promise<void> {
     reconcile: () => reconcile,
     clock: systemClock,
     ids: randomIds,
-    logger: { level: config.logLevel },
+    // Readable lines on a terminal, JSON lines anywhere else (src/http/log-output.ts).
+    logger: { level: config.logLevel, stream: logDestination(process.stdout) },
     metrics,
     metricsOnApi: config.metricsListen === null,
   });
   const metricsApp = config.metricsListen ? await buildMetricsServer({ metrics, store, clock: systemClock }) : null;
   const logger = app.log;
+  log = (entry) => logger[entry.level](entry.fields, entry.message);
   if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');
   const sweeper = new Sweeper(store, ledger, systemClock, {
     intervalMs: config.sweepIntervalMs,
     retentionDays: config.idempotencyRetentionDays,
     availabilityRefreshMs: config.availabilityRefreshMs,
-    onError: (error) => logger.error({ err: error }, 'sweep failed'),
+    onError: (error) => log(failureLogEntry('sweep failed', {}, error)),
   });
   // The demo and the simulators it runs are loaded only for `serve --demo`: `onhand --help`
   // and a plain `serve` never read src/demo/ or sim/ (test/cli/onhand-binary.test.ts).
@@ -121,7 +128,7 @@ export async function serve(config: Config): Promise<void> {
   const demoChannels = demo
     ? await demo.startDemoChannels(store, ledger, systemClock, address, {
         ids: randomIds,
-        onError: (error) => logger.warn({ err: error }, 'demo order failed'),
+        onError: (error) => log(failureLogEntry('demo order failed', {}, error)),
       })
     : undefined;
   const runtimes: ChannelRuntime[] = [];
@@ -132,7 +139,7 @@ export async function serve(config: Config): Promise<void> {
       if (runtime) runtimes.push(runtime);
       schedules.set(channel.code, channelReconcileSettings(channel));
     } catch (error) {
-      logger.error({ channel: channel.code, err: error }, 'channel not connected');
+      log(failureLogEntry(`channel ${channel.code} not connected`, { channel: channel.code }, error));
     }
   }
   const owner = `${hostname()}:${process.pid}`;
@@ -143,8 +150,9 @@ export async function serve(config: Config): Promise<void> {
     owner,
     policy: defaultRetryPolicy,
     channels: runtimes,
-    onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
+    onError: (channel, error) => log(failureLogEntry(`push to ${channel} failed`, { channel }, error)),
     onResult: metrics.pushed,
+    onBatch: (channel, results) => log(pushBatchLogEntry(channel, results)),
     onRateLimited: metrics.rateLimited,
   });
   propagation.start();
@@ -159,7 +167,7 @@ export async function serve(config: Config): Promise<void> {
       const found = summary.driftMore + summary.driftLess + summary.repairs.length + summary.readErrors > 0;
       logger[found ? 'info' : 'debug']({ channel: summary.channel, mode: summary.mode }, summaryLine(summary));
     },
-    onError: (channel, error) => logger.warn({ channel, err: error }, 'reconcile error'),
+    onError: (channel, error) => log(failureLogEntry(`reconcile of ${channel} failed`, { channel }, error)),
     onRun: metrics.reconciled,
     onRunFailed: metrics.reconcileFailed,
   });
@@ -189,7 +197,7 @@ export async function serve(config: Config): Promise<void> {
       );
       webhook?.send(alertEvent('alert.resolved', alert));
     },
-    onError: (error) => logger.warn({ err: error }, 'alert evaluation failed'),
+    onError: (error) => log(failureLogEntry('alert evaluation failed', {}, error)),
   });
   alerts.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.
@@ -199,16 +207,17 @@ export async function serve(config: Config): Promise<void> {
     clock: systemClock,
     owner,
     channels: runtimes,
-    onError: (channel, error) => logger.warn({ channel, err: error }, 'order poll error'),
+    onError: (channel, error) => log(failureLogEntry(`order poll of ${channel} failed`, { channel }, error)),
+    // Each order has its info line (onOrder above); the poll's totals are detail.
     onOrders: (channel, report) => {
       if (report.changed + report.blocked.length + report.invalid.length > 0)
-        logger.info({ channel, ...report }, 'channel orders ingested');
+        logger.debug({ channel, ...report }, 'channel orders ingested');
     },
   });
   polling.start();
   // Blocked lines and steps a crash left pending are taken up again in the background.
   const retries = startOrderLineRetries(orders, {
-    onError: (error) => logger.warn({ err: error }, 'order line retry failed'),
+    onError: (error) => log(failureLogEntry('order line retry failed', {}, error)),
     onReport: (report) => {
       if (report.changed > 0) logger.info({ changed: report.changed }, 'order lines applied from the intake inbox');
     },
