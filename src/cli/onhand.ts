@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import type { TokenScope } from '../store/ledger-store.js';
@@ -26,6 +27,24 @@ import {
 
 export type { CliOutput, CliRuntime } from './cli-support.js';
 
+/**
+ * The version in onhand's package.json: the first one found walking up from this file (two
+ * levels from src/cli/, three from the built dist/src/cli/), at most `depthMax` directories.
+ */
+export function packageVersion(): string {
+  const depthMax = 6;
+  let directory = new URL('.', import.meta.url);
+  for (let depth = 0; depth < depthMax; depth += 1) {
+    const candidate = new URL('package.json', directory);
+    if (existsSync(candidate)) {
+      const manifest = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'onhand' && typeof manifest.version === 'string') return manifest.version;
+    }
+    directory = new URL('..', directory);
+  }
+  return 'unknown';
+}
+
 export function buildCli(runtime: CliRuntime): Command {
   const program = new Command('onhand')
     .description('onhand: one stock ledger for every sales channel')
@@ -35,6 +54,7 @@ export function buildCli(runtime: CliRuntime): Command {
       writeErr: (text) => runtime.stderr.write(text),
       outputError: (text, write) => write(`onhand: ${text.replace(/^error: /, '')}`),
     })
+    .version(packageVersion(), '-V, --version', 'print the version (from package.json) and exit')
     // Usage errors and --help throw a CommanderError with the exit code instead of calling
     // process.exit, so runCli returns the code (subcommands inherit this when created).
     .exitOverride();
@@ -143,6 +163,7 @@ export function buildCli(runtime: CliRuntime): Command {
       withStore(runtime, flags, async (store) => {
         const tokens = await store.tokens.listTokens();
         if (tokens.length === 0) say(runtime, 'no tokens');
+        else say(runtime, 'ID\tSCOPE\tNAME\tCREATED\tSTATE');
         for (const each of tokens) {
           const state = each.revokedAt === null ? 'active' : `revoked ${new Date(each.revokedAt).toISOString()}`;
           say(runtime, `${each.id}\t${each.scope}\t${each.name}\t${new Date(each.createdAt).toISOString()}\t${state}`);

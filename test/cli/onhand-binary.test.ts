@@ -121,6 +121,13 @@ describe('onhand binary', { concurrency: false }, () => {
     assert.deepEqual(demoOrSimulator(result.loaded), []);
   });
 
+  it('--version prints the version of package.json, from the built binary too', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const result = onhand(['--version']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `${manifest.version}\n`);
+  });
+
   it('exits 1 on a usage error and on a refusal, 2 on a bad setting or bad arguments', () => {
     const database = join(directory, 'codes.db');
     const unknown = onhand(['bogus']);
