@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Config } from './config/config-schema.js';
 import { storeProfile } from './config/config-schema.js';
 import { runCli, type CliRuntime } from './cli/onhand.js';
-import { issueToken } from './api/tokens.js';
+import { bootstrapAdminToken } from './api/tokens.js';
 import { GroupCommitter } from './store/group-commit.js';
 import type { LedgerStore } from './store/ledger-store.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
@@ -113,12 +113,22 @@ export async function serve(config: Config): Promise<void> {
     const report = await demo.loadDemo(store, ledger, systemClock);
     if (report) logger.info(report, 'demo catalogue loaded');
   }
-  let bootstrapToken: string | undefined;
-  if ((await store.tokens.countTokens()) === 0) {
-    bootstrapToken = (await issueToken(store, { name: 'bootstrap admin', scope: 'admin' }, systemClock, randomIds))
-      .token;
-  }
   const address = await app.listen({ host: config.host, port: config.port });
+  // After listen, so a start that fails on its port makes no token; shown before it is stored
+  // (src/api/tokens.ts), so a crash in between cannot leave a token nobody saw.
+  const bootstrapToken = (
+    await bootstrapAdminToken(store, systemClock, randomIds, (issued) =>
+      process.stdout.write(
+        [
+          '',
+          'First start: an admin token was created. It is shown ONCE; store it now:',
+          `  ${issued.token}`,
+          'If this start stops before "onhand is running", the token was not saved; the next start shows a new one.',
+          '',
+        ].join('\n'),
+      ),
+    )
+  )?.token;
   const metricsAddress = metricsApp
     ? await metricsApp.listen({ host: config.metricsListen!.host, port: config.metricsListen!.port })
     : null;
@@ -234,9 +244,8 @@ export async function serve(config: Config): Promise<void> {
   if (bootstrapToken) {
     lines.push(
       '',
-      'First start: an admin token was created. It is shown ONCE; store it now:',
-      `  ${bootstrapToken}`,
-      `  e.g. curl -H 'Authorization: Bearer ${bootstrapToken}' ${address}/v1/stock/TEE-RED-M`,
+      'The admin token shown above is saved. Try it:',
+      `  curl -H 'Authorization: Bearer ${bootstrapToken}' ${address}/v1/stock/TEE-RED-M`,
     );
   }
   let stopping = false;
