@@ -121,7 +121,7 @@ export async function serve(config: Config): Promise<void> {
       process.stdout.write(
         [
           '',
-          'First start: an admin token was created. It is shown ONCE; store it now:',
+          'First start: an admin token is being created. It is shown ONCE; store it now:',
           `  ${issued.token}`,
           'If this start stops before "onhand is running", the token was not saved; the next start shows a new one.',
           '',
