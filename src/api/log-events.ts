@@ -1,4 +1,5 @@
 import type { OrderIngestSummary } from '../ingest/order-line-intake.js';
+import { limits } from '../core/limits.js';
 import type { DispatchResult } from '../store/outbox-port.js';
 
 /**
@@ -18,7 +19,7 @@ export interface LogEntry {
 }
 
 /** Listing ids named in a push line at most; above it the line carries the count only. */
-export const logListingIdsMax = 20;
+export const logListingIdsMax = limits.logListingIdsMax;
 
 export function orderLogEntry(channel: string, order: OrderIngestSummary): LogEntry {
   const lines = `${order.lines} ${order.lines === 1 ? 'line' : 'lines'}`;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/load-config.js';
+import { limits } from '../core/limits.js';
 import type { TokenScope } from '../store/ledger-store.js';
 import { tokenScopes } from '../store/ledger-store.js';
 import { issueToken } from '../api/tokens.js';
@@ -29,12 +30,11 @@ export type { CliOutput, CliRuntime } from './cli-support.js';
 
 /**
  * The version in onhand's package.json: the first one found walking up from this file (two
- * levels from src/cli/, three from the built dist/src/cli/), at most `depthMax` directories.
+ * levels from src/cli/, three from the built dist/src/cli/), at most limits.packageJsonSearchDepthMax directories.
  */
 export function packageVersion(): string {
-  const depthMax = 6;
   let directory = new URL('.', import.meta.url);
-  for (let depth = 0; depth < depthMax; depth += 1) {
+  for (let depth = 0; depth < limits.packageJsonSearchDepthMax; depth += 1) {
     const candidate = new URL('package.json', directory);
     if (existsSync(candidate)) {
       const manifest = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
