@@ -114,7 +114,15 @@ export async function serve(config: Config): Promise<void> {
     if (report) logger.info(report, 'demo catalogue loaded');
   }
   const address = await app.listen({ host: config.host, port: config.port });
-  // After listen, so a start that fails on its port makes no token; shown before it is stored
+  const metricsAddress = metricsApp
+    ? await metricsApp
+        .listen({ host: config.metricsListen!.host, port: config.metricsListen!.port })
+        // A taken or foreign address here is --metrics-listen's, not --port's (startup-errors.ts).
+        .catch((error: unknown) => {
+          throw Object.assign(error as Error, { setting: '--metrics-listen (env ONHAND_METRICS_LISTEN)' });
+        })
+    : null;
+  // After both listens, so a start that fails on a port makes no token; shown before it is stored
   // (src/api/tokens.ts), so a crash in between cannot leave a token nobody saw.
   const bootstrapToken = (
     await bootstrapAdminToken(store, systemClock, randomIds, (issued) =>
@@ -123,15 +131,12 @@ export async function serve(config: Config): Promise<void> {
           '',
           'First start: an admin token is being created. It is shown ONCE; store it now:',
           `  ${issued.token}`,
-          'If this start stops before "onhand is running", the token was not saved; the next start shows a new one.',
+          'If this start stops before "onhand is running" and the next start shows a new token, use that one.',
           '',
         ].join('\n'),
       ),
     )
   )?.token;
-  const metricsAddress = metricsApp
-    ? await metricsApp.listen({ host: config.metricsListen!.host, port: config.metricsListen!.port })
-    : null;
   sweeper.start();
 
   // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.

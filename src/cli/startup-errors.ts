@@ -15,6 +15,8 @@ interface DriverError {
   port?: number;
   hostname?: string;
   directory?: string;
+  /** The setting an address came from, when not --port / --host (main.ts sets it for --metrics-listen). */
+  setting?: string;
   errors?: DriverError[];
 }
 
@@ -31,12 +33,12 @@ export function startupFailureMessage(error: unknown): string | undefined {
   const port = failure.port ?? first?.port;
   switch (code) {
     case 'EADDRINUSE':
-      return `--port (env ONHAND_PORT): ${where ?? 'the address'}:${port ?? '?'} is already in use by another process; stop it or choose another port with --port`;
+      return `${failure.setting ?? '--port (env ONHAND_PORT)'}: ${where ?? 'the address'}:${port ?? '?'} is already in use by another process; stop it or choose another port`;
     case 'EADDRNOTAVAIL':
-      return `--host (env ONHAND_HOST): ${where ?? 'the address'} is not an address of this machine; use one it has (127.0.0.1, 0.0.0.0)`;
+      return `${failure.setting ?? '--host (env ONHAND_HOST)'}: ${where ?? 'the address'} is not an address of this machine; use one it has (127.0.0.1, 0.0.0.0)`;
     case 'EACCES':
       if (failure.message?.includes('listen'))
-        return `--port (env ONHAND_PORT): port ${port ?? '?'} needs privileges this process lacks; use a port above 1023`;
+        return `${failure.setting ?? '--port (env ONHAND_PORT)'}: port ${port ?? '?'} needs privileges this process lacks; use a port above 1023`;
       return undefined;
     case 'ECONNREFUSED':
     case 'ETIMEDOUT':

@@ -239,6 +239,20 @@ describe('onhand binary: start-up errors', { concurrency: false }, () => {
       says: /already in use.*choose another port/,
     },
     {
+      name: 'the metrics port is in use',
+      args: () => [
+        'serve',
+        '--port',
+        '0',
+        '--metrics-listen',
+        `127.0.0.1:${takenPort}`,
+        '--database',
+        join(startDirectory, 'b.db'),
+      ],
+      setting: /--metrics-listen/,
+      says: /already in use/,
+    },
+    {
       name: 'PostgreSQL is unreachable',
       args: () => ['migrate', '--database', 'postgres://postgres@127.0.0.1:1/onhand'],
       setting: /--database/,
