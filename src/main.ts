@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Config } from './config/config-schema.js';
 import { storeProfile } from './config/config-schema.js';
 import { runCli, type CliRuntime } from './cli/onhand.js';
-import { issueToken } from './api/tokens.js';
+import { bootstrapAdminToken } from './api/tokens.js';
 import { GroupCommitter } from './store/group-commit.js';
 import type { LedgerStore } from './store/ledger-store.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
@@ -29,6 +29,7 @@ import { summaryLine } from './reconcile/reconcile-pass.js';
 import { AlertLoop, alertThresholds } from './alerts/alert-loop.js';
 import { AlertWebhook } from './alerts/alert-webhook.js';
 import { alertEvent } from './api/alert-mapping.js';
+import { failureLogEntry, type LogEntry, orderLogEntry, pushBatchLogEntry } from './api/log-events.js';
 
 export async function openStore(config: Config): Promise<LedgerStore> {
   if (storeProfile(config.database) === 'postgres') {
@@ -65,6 +66,9 @@ export async function serve(config: Config): Promise<void> {
   // which import channelRuntime from here) start without them.
   const { buildServer } = await import('./http/server.js');
   const { Metrics, buildMetricsServer } = await import('./http/metrics.js');
+  const { logDestination } = await import('./http/log-output.js');
+  // Bound once the server (and its logger) exists; the intake logs nothing before it listens.
+  let log: (entry: LogEntry) => void = () => undefined;
   const metrics = new Metrics();
   const ledger = new GroupCommitter(store, systemClock, randomIds, {
     batchSizeMax: config.groupCommitMax,
@@ -76,6 +80,7 @@ export async function serve(config: Config): Promise<void> {
     clock: systemClock,
     match: storeOrderItemMatcher(store.availability),
     onIngested: metrics.ingested,
+    onOrder: (channel, order) => log(orderLogEntry(channel, order)),
   });
   // POST /v1/reconcile runs the schedule's passes; the schedule exists once the channels are connected.
   let reconcile: ReconcileSchedule | undefined;
@@ -86,18 +91,20 @@ export async function serve(config: Config): Promise<void> {
     reconcile: () => reconcile,
     clock: systemClock,
     ids: randomIds,
-    logger: { level: config.logLevel },
+    // Readable lines on a terminal, JSON lines anywhere else (src/http/log-output.ts).
+    logger: { level: config.logLevel, stream: logDestination(process.stdout) },
     metrics,
     metricsOnApi: config.metricsListen === null,
   });
   const metricsApp = config.metricsListen ? await buildMetricsServer({ metrics, store, clock: systemClock }) : null;
   const logger = app.log;
+  log = (entry) => logger[entry.level](entry.fields, entry.message);
   if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'database migrated');
   const sweeper = new Sweeper(store, ledger, systemClock, {
     intervalMs: config.sweepIntervalMs,
     retentionDays: config.idempotencyRetentionDays,
     availabilityRefreshMs: config.availabilityRefreshMs,
-    onError: (error) => logger.error({ err: error }, 'sweep failed'),
+    onError: (error) => log(failureLogEntry('sweep failed', {}, error)),
   });
   // The demo and the simulators it runs are loaded only for `serve --demo`: `onhand --help`
   // and a plain `serve` never read src/demo/ or sim/ (test/cli/onhand-binary.test.ts).
@@ -106,22 +113,37 @@ export async function serve(config: Config): Promise<void> {
     const report = await demo.loadDemo(store, ledger, systemClock);
     if (report) logger.info(report, 'demo catalogue loaded');
   }
-  let bootstrapToken: string | undefined;
-  if ((await store.tokens.countTokens()) === 0) {
-    bootstrapToken = (await issueToken(store, { name: 'bootstrap admin', scope: 'admin' }, systemClock, randomIds))
-      .token;
-  }
   const address = await app.listen({ host: config.host, port: config.port });
   const metricsAddress = metricsApp
-    ? await metricsApp.listen({ host: config.metricsListen!.host, port: config.metricsListen!.port })
+    ? await metricsApp
+        .listen({ host: config.metricsListen!.host, port: config.metricsListen!.port })
+        // A taken or foreign address here is --metrics-listen's, not --port's (startup-errors.ts).
+        .catch((error: unknown) => {
+          throw Object.assign(error as Error, { setting: '--metrics-listen (env ONHAND_METRICS_LISTEN)' });
+        })
     : null;
+  // After both listens, so a start that fails on a port makes no token; shown before it is stored
+  // (src/api/tokens.ts), so a crash in between cannot leave a token nobody saw.
+  const bootstrapToken = (
+    await bootstrapAdminToken(store, systemClock, randomIds, (issued) =>
+      process.stdout.write(
+        [
+          '',
+          'First start: an admin token is being created. It is shown ONCE; store it now:',
+          `  ${issued.token}`,
+          'If this start stops before "onhand is running" and the next start shows a new token, use that one.',
+          '',
+        ].join('\n'),
+      ),
+    )
+  )?.token;
   sweeper.start();
 
   // Demo: simulated channel accounts on loopback, wired as the demo channels' connectors.
   const demoChannels = demo
     ? await demo.startDemoChannels(store, ledger, systemClock, address, {
         ids: randomIds,
-        onError: (error) => logger.warn({ err: error }, 'demo order failed'),
+        onError: (error) => log(failureLogEntry('demo order failed', {}, error)),
       })
     : undefined;
   const runtimes: ChannelRuntime[] = [];
@@ -132,7 +154,7 @@ export async function serve(config: Config): Promise<void> {
       if (runtime) runtimes.push(runtime);
       schedules.set(channel.code, channelReconcileSettings(channel));
     } catch (error) {
-      logger.error({ channel: channel.code, err: error }, 'channel not connected');
+      log(failureLogEntry(`channel ${channel.code} not connected`, { channel: channel.code }, error));
     }
   }
   const owner = `${hostname()}:${process.pid}`;
@@ -143,8 +165,9 @@ export async function serve(config: Config): Promise<void> {
     owner,
     policy: defaultRetryPolicy,
     channels: runtimes,
-    onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
+    onError: (channel, error) => log(failureLogEntry(`push to ${channel} failed`, { channel }, error)),
     onResult: metrics.pushed,
+    onBatch: (channel, results) => log(pushBatchLogEntry(channel, results)),
     onRateLimited: metrics.rateLimited,
   });
   propagation.start();
@@ -159,7 +182,7 @@ export async function serve(config: Config): Promise<void> {
       const found = summary.driftMore + summary.driftLess + summary.repairs.length + summary.readErrors > 0;
       logger[found ? 'info' : 'debug']({ channel: summary.channel, mode: summary.mode }, summaryLine(summary));
     },
-    onError: (channel, error) => logger.warn({ channel, err: error }, 'reconcile error'),
+    onError: (channel, error) => log(failureLogEntry(`reconcile of ${channel} failed`, { channel }, error)),
     onRun: metrics.reconciled,
     onRunFailed: metrics.reconcileFailed,
   });
@@ -189,7 +212,7 @@ export async function serve(config: Config): Promise<void> {
       );
       webhook?.send(alertEvent('alert.resolved', alert));
     },
-    onError: (error) => logger.warn({ err: error }, 'alert evaluation failed'),
+    onError: (error) => log(failureLogEntry('alert evaluation failed', {}, error)),
   });
   alerts.start();
   // Orders of the polled platforms, under the same owner and lease as their push loop.
@@ -199,16 +222,17 @@ export async function serve(config: Config): Promise<void> {
     clock: systemClock,
     owner,
     channels: runtimes,
-    onError: (channel, error) => logger.warn({ channel, err: error }, 'order poll error'),
+    onError: (channel, error) => log(failureLogEntry(`order poll of ${channel} failed`, { channel }, error)),
+    // Each order has its info line (onOrder above); the poll's totals are detail.
     onOrders: (channel, report) => {
       if (report.changed + report.blocked.length + report.invalid.length > 0)
-        logger.info({ channel, ...report }, 'channel orders ingested');
+        logger.debug({ channel, ...report }, 'channel orders ingested');
     },
   });
   polling.start();
   // Blocked lines and steps a crash left pending are taken up again in the background.
   const retries = startOrderLineRetries(orders, {
-    onError: (error) => logger.warn({ err: error }, 'order line retry failed'),
+    onError: (error) => log(failureLogEntry('order line retry failed', {}, error)),
     onReport: (report) => {
       if (report.changed > 0) logger.info({ changed: report.changed }, 'order lines applied from the intake inbox');
     },
@@ -225,9 +249,8 @@ export async function serve(config: Config): Promise<void> {
   if (bootstrapToken) {
     lines.push(
       '',
-      'First start: an admin token was created. It is shown ONCE; store it now:',
-      `  ${bootstrapToken}`,
-      `  e.g. curl -H 'Authorization: Bearer ${bootstrapToken}' ${address}/v1/stock/TEE-RED-M`,
+      'The admin token shown above is saved. Try it:',
+      `  curl -H 'Authorization: Bearer ${bootstrapToken}' ${address}/v1/stock/TEE-RED-M`,
     );
   }
   let stopping = false;
@@ -262,5 +285,9 @@ const runtime: CliRuntime = { openStore, serve, stdout: process.stdout, stderr: 
 
 // Run as the `onhand` binary (not when imported by tests).
 if (process.argv[1] && /(main|onhand)(\.[cm]?[jt]s)?$/.test(process.argv[1])) {
-  process.exitCode = await runCli(runtime, process.argv);
+  const code = await runCli(runtime, process.argv);
+  // A failed start may leave handles open (a pool, the group committer's timer): exit now
+  // rather than hang with the one-line message printed (stderr is synchronous on Linux pipes,
+  // files and terminals, so nothing printed is lost).
+  if (code !== 0) process.exit(code);
 }

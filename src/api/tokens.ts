@@ -41,6 +41,21 @@ export interface IssuedToken {
   name: string;
 }
 
+/** A token minted but not stored yet: the secret, and the row that stores its hash. */
+function mintToken(request: { name: string; scope: TokenScope }, clock: Clock, ids: IdSource) {
+  assert(tokenScopes.includes(request.scope), `scope must be one of ${tokenScopes.join(', ')}`);
+  assert(
+    request.name.length >= 1 && request.name.length <= limits.textLengthMax,
+    'token name must be 1..textLengthMax characters',
+  );
+  const token = `onh_${request.scope}_${randomBytes(32).toString('base64url')}`;
+  assert(isTokenShaped(token));
+  const id = ids.next('tok');
+  const issued: IssuedToken = { id, token, scope: request.scope, name: request.name };
+  const row = { id, name: request.name, scope: request.scope, hash: hashToken(token), createdAt: clock.now() };
+  return { issued, row };
+}
+
 /**
  * Create a token and store its hash.
  * @example const { token } = await issueToken(store, { name: 'erp', scope: 'write' }, clock, ids);
@@ -51,20 +66,32 @@ export async function issueToken(
   clock: Clock,
   ids: IdSource,
 ): Promise<IssuedToken> {
-  assert(tokenScopes.includes(request.scope), `scope must be one of ${tokenScopes.join(', ')}`);
-  assert(
-    request.name.length >= 1 && request.name.length <= limits.textLengthMax,
-    'token name must be 1..textLengthMax characters',
-  );
-  const token = `onh_${request.scope}_${randomBytes(32).toString('base64url')}`;
-  assert(isTokenShaped(token));
-  const id = ids.next('tok');
-  await store.tokens.createToken({
-    id,
-    name: request.name,
-    scope: request.scope,
-    hash: hashToken(token),
-    createdAt: clock.now(),
-  });
-  return { id, token, scope: request.scope, name: request.name };
+  const { issued, row } = mintToken(request, clock, ids);
+  await store.tokens.createToken(row);
+  return issued;
+}
+
+/**
+ * The admin token of a first start (no token stored yet), which nobody could otherwise get.
+ * Its secret exists only in this process until it is shown, and only its hash is stored, so a
+ * crash between storing and showing would lock every operator out for good (the next start
+ * sees a token and makes none). So the order is:
+ * 1. mint the token;
+ * 2. `announce` it (main.ts writes it to stdout, synchronous on a file, a pipe or a terminal);
+ * 3. store its hash.
+ * A crash between 2 and 3 leaves a token that was shown but never worked, and no token stored:
+ * the next start makes and shows a new one. Nothing can be stored that was not shown first.
+ * Returns the token, or `undefined` when one exists already.
+ */
+export async function bootstrapAdminToken(
+  store: LedgerStore,
+  clock: Clock,
+  ids: IdSource,
+  announce: (issued: IssuedToken) => void,
+): Promise<IssuedToken | undefined> {
+  if ((await store.tokens.countTokens()) > 0) return undefined;
+  const { issued, row } = mintToken({ name: 'bootstrap admin', scope: 'admin' }, clock, ids);
+  announce(issued);
+  await store.tokens.createToken(row);
+  return issued;
 }

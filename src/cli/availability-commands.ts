@@ -163,6 +163,7 @@ export function addAvailabilityCommands(program: Command, runtime: CliRuntime): 
       withStore(runtime, flags, async (store) => {
         const versions = await store.availability.listRuleSets();
         if (versions.length === 0) say(runtime, 'no rule sets');
+        else say(runtime, 'VERSION\tACTIVE\tCREATED\tAUTHOR\tNOTE');
         for (const each of versions) {
           say(
             runtime,

@@ -65,12 +65,19 @@ export function integer(name: string) {
 
 /** Options every command takes. */
 export function withDatabase(command: Command): Command {
-  return command.addOption(
-    new Option(
-      '--database <path-or-url>',
-      'SQLite file path or postgres:// URL (env DATABASE_URL / ONHAND_DATABASE)',
-    ).default(undefined, './onhand.db'),
-  );
+  return command
+    .addOption(
+      new Option(
+        '--database <path-or-url>',
+        'SQLite file path or postgres:// URL (env DATABASE_URL / ONHAND_DATABASE)',
+      ).default(undefined, './onhand.db'),
+    )
+    .addOption(
+      new Option(
+        '--allow-maintenance-database',
+        "migrate into PostgreSQL's maintenance database postgres (env ONHAND_ALLOW_MAINTENANCE_DATABASE)",
+      ).hideHelp(),
+    );
 }
 
 export function configFrom(flags: Flags, env: NodeJS.ProcessEnv): Config {

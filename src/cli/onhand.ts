@@ -1,5 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/load-config.js';
+import { limits } from '../core/limits.js';
 import type { TokenScope } from '../store/ledger-store.js';
 import { tokenScopes } from '../store/ledger-store.js';
 import { issueToken } from '../api/tokens.js';
@@ -10,6 +12,7 @@ import { addKpiCommands } from './kpi-commands.js';
 import { addAlertCommands } from './alert-commands.js';
 import { addReconcileCommands } from './reconcile-commands.js';
 import { addSyncCommands } from './sync-commands.js';
+import { startupFailureMessage } from './startup-errors.js';
 import {
   CliExit,
   CliFailure,
@@ -25,6 +28,23 @@ import {
 
 export type { CliOutput, CliRuntime } from './cli-support.js';
 
+/**
+ * The version in onhand's package.json: the first one found walking up from this file (two
+ * levels from src/cli/, three from the built dist/src/cli/), at most limits.packageJsonSearchDepthMax directories.
+ */
+export function packageVersion(): string {
+  let directory = new URL('.', import.meta.url);
+  for (let depth = 0; depth < limits.packageJsonSearchDepthMax; depth += 1) {
+    const candidate = new URL('package.json', directory);
+    if (existsSync(candidate)) {
+      const manifest = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'onhand' && typeof manifest.version === 'string') return manifest.version;
+    }
+    directory = new URL('..', directory);
+  }
+  return 'unknown';
+}
+
 export function buildCli(runtime: CliRuntime): Command {
   const program = new Command('onhand')
     .description('onhand: one stock ledger for every sales channel')
@@ -34,6 +54,7 @@ export function buildCli(runtime: CliRuntime): Command {
       writeErr: (text) => runtime.stderr.write(text),
       outputError: (text, write) => write(`onhand: ${text.replace(/^error: /, '')}`),
     })
+    .version(packageVersion(), '-V, --version', 'print the version (from package.json) and exit')
     // Usage errors and --help throw a CommanderError with the exit code instead of calling
     // process.exit, so runCli returns the code (subcommands inherit this when created).
     .exitOverride();
@@ -142,6 +163,7 @@ export function buildCli(runtime: CliRuntime): Command {
       withStore(runtime, flags, async (store) => {
         const tokens = await store.tokens.listTokens();
         if (tokens.length === 0) say(runtime, 'no tokens');
+        else say(runtime, 'ID\tSCOPE\tNAME\tCREATED\tSTATE');
         for (const each of tokens) {
           const state = each.revokedAt === null ? 'active' : `revoked ${new Date(each.revokedAt).toISOString()}`;
           say(runtime, `${each.id}\t${each.scope}\t${each.name}\t${new Date(each.createdAt).toISOString()}\t${state}`);
@@ -186,10 +208,16 @@ export function buildCli(runtime: CliRuntime): Command {
   return program;
 }
 
+/** A message as one line: a driver's detail may span several. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
 /**
  * Run the CLI with `argv` as process.argv would hold it (`node`, the script, then the
  * arguments) and return the exit code: 0 done, the command's code for a refusal or a usage
- * error, 2 for a bad configuration, each with one clear message on stderr. Anything else is a
+ * error, 2 for a bad configuration or a start-up failure the operator can fix (startup-errors.ts),
+ * each with one clear message on stderr. Anything else is a
  * bug and is thrown.
  */
 export async function runCli(runtime: CliRuntime, argv: readonly string[]): Promise<number> {
@@ -204,7 +232,12 @@ export async function runCli(runtime: CliRuntime, argv: readonly string[]): Prom
       return error.exitCode;
     }
     if (error instanceof ConfigError || (error as { code?: string }).code === 'ONH_ERR_DURABILITY') {
-      complain(runtime, `onhand: ${(error as Error).message}`);
+      complain(runtime, `onhand: ${oneLine((error as Error).message)}`);
+      return 2;
+    }
+    const startup = startupFailureMessage(error);
+    if (startup !== undefined) {
+      complain(runtime, `onhand: ${oneLine(startup)}`);
       return 2;
     }
     throw error;

@@ -44,13 +44,19 @@ function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
-/** The sync status as a table, one line per channel connection; then each channel's last reconcile pass. */
+/**
+ * The sync status as a table, one line per channel connection; then each channel's last
+ * reconcile pass. QUEUED are the changes due now or retried after a failure; GRACE those held
+ * back on purpose by the drift grace (the channel shows less, perhaps a sale whose order is
+ * still on its way): waiting there is no fault. LAST ERROR is the connection's most recent.
+ */
 export function statusTable(channels: readonly ChannelSyncStatus[], now: EpochMs): string {
   if (channels.length === 0) return 'no channels';
   const header = [
     'CHANNEL',
     'PLATFORM',
-    'QUEUE',
+    'QUEUED',
+    'GRACE',
     'OLDEST PENDING',
     'LAST SUCCESS',
     'FAILURES',
@@ -58,11 +64,13 @@ export function statusTable(channels: readonly ChannelSyncStatus[], now: EpochMs
     'P50',
     'P95',
     'LEASE',
+    'LAST ERROR',
   ];
   const rows = channels.map((status) => [
     status.channel,
     status.platform,
-    String(status.queueDepth),
+    String(status.queueDepth - status.waitingGrace),
+    String(status.waitingGrace),
     status.oldestPendingAgeMs === null ? '-' : humanizeMs(status.oldestPendingAgeMs),
     status.lastSuccessAt === null ? 'never' : `${humanizeMs(Math.max(0, now - status.lastSuccessAt))} ago`,
     String(status.consecutiveFailures),
@@ -70,6 +78,7 @@ export function statusTable(channels: readonly ChannelSyncStatus[], now: EpochMs
     latency(status.pushLatencyP50Ms),
     latency(status.pushLatencyP95Ms),
     status.leaseOwner ?? '-',
+    status.lastError ?? '-',
   ]);
   const reconciled = channels.flatMap((status) => {
     const run = status.lastReconcile;
@@ -77,7 +86,7 @@ export function statusTable(channels: readonly ChannelSyncStatus[], now: EpochMs
     const parts = [
       `${status.channel}: last reconcile ${run.mode} ${humanizeMs(Math.max(0, now - run.finishedAt))} ago`,
       `${run.read} read`,
-      `drift ${run.driftMore} more, ${run.driftLess} less`,
+      `drift ${run.driftMore} more, ${run.driftLess} less${run.unconfirmed > 0 ? ` (${run.unconfirmed} waiting out the drift grace)` : ''}`,
       `${run.repairs} ${run.repairs === 1 ? 'repair' : 'repairs'}`,
       `${run.readErrors} ${run.readErrors === 1 ? 'error' : 'errors'}${run.firstReadError === null ? '' : ` (${run.firstReadError})`}`,
     ];
@@ -119,7 +128,7 @@ function usageErrorsExit2(command: Command): Command {
 export function addSyncCommands(program: Command, runtime: CliRuntime): void {
   usageErrorsExit2(withDatabase(program.command('status')))
     .description(
-      'sync status per channel: queue depth, oldest pending age, last success, failures, dead letters, push latency p50/p95, last reconcile pass',
+      'sync status per channel: changes queued, changes held by the drift grace, oldest pending age, last success, failures, dead letters, push latency p50/p95, lease, last error; then the last reconcile pass',
     )
     .option('--json', 'print the status as JSON (the same as GET /v1/sync/status)')
     .action(async (flags: Flags) =>

@@ -35,7 +35,20 @@ const alertMinutes = (fallback: number) => z.coerce.number().int().min(0).max(li
 
 export const configSchema = z
   .object({
-    database: z.string().min(1).default('./onhand.db'),
+    // A URL with a scheme other than postgres(ql):// would otherwise become a SQLite file named
+    // like the URL (`mysql://...` -> ./mysql:/...): refused, naming the two forms accepted.
+    database: z
+      .string()
+      .min(1)
+      .superRefine((text, context) => {
+        const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text)?.[1];
+        if (scheme !== undefined && !/^postgres(ql)?$/i.test(scheme))
+          context.addIssue({
+            code: 'custom',
+            message: `unsupported scheme ${scheme}://: use a postgres:// URL or a SQLite file path`,
+          });
+      })
+      .default('./onhand.db'),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.coerce.number().int().min(0).max(65_535).default(7400),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -68,6 +81,9 @@ export const configSchema = z
       .max(limits.groupCommitBatchSizeCeiling)
       .default(limits.groupCommitBatchSizeMax),
     allowAsyncCommit: z.boolean().default(false),
+    // Migrating into PostgreSQL's maintenance database `postgres` mixes onhand's tables with
+    // what every other tool connects to first; refused unless asked for.
+    allowMaintenanceDatabase: z.boolean().default(false),
     // Where /metrics is served instead of the API's address (then without a token): host:port,
     // an IPv6 host in brackets. Unset: /metrics on the API address, with a read token.
     metricsListen: z
@@ -115,6 +131,17 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, context) => {
+    if (
+      storeProfile(config.database) === 'postgres' &&
+      !config.allowMaintenanceDatabase &&
+      postgresDatabaseName(config.database) === 'postgres'
+    )
+      context.addIssue({
+        code: 'custom',
+        path: ['database'],
+        message:
+          "names PostgreSQL's maintenance database postgres: create one for onhand (createdb onhand) and name it in the URL, or pass --allow-maintenance-database",
+      });
     if (config.alertWebhookUrl !== null && config.alertWebhookSecret === null)
       context.addIssue({
         code: 'custom',
@@ -137,6 +164,7 @@ export const configSources: Record<keyof Config, { flag: string; env: string[] }
   pgPoolSize: { flag: '--pg-pool-size', env: ['ONHAND_PG_POOL_SIZE'] },
   groupCommitMax: { flag: '--group-commit-max', env: ['ONHAND_GROUP_COMMIT_MAX'] },
   allowAsyncCommit: { flag: '--allow-async-commit', env: ['ONHAND_ALLOW_ASYNC_COMMIT'] },
+  allowMaintenanceDatabase: { flag: '--allow-maintenance-database', env: ['ONHAND_ALLOW_MAINTENANCE_DATABASE'] },
   metricsListen: { flag: '--metrics-listen', env: ['ONHAND_METRICS_LISTEN'] },
   demo: { flag: '--demo', env: ['ONHAND_DEMO'] },
   alertDriftPercent: { flag: '--alert-drift-percent', env: ['ONHAND_ALERT_DRIFT_PERCENT'] },
@@ -154,4 +182,30 @@ export const secretSettings: ReadonlySet<keyof Config> = new Set(['alertWebhookS
 
 export function storeProfile(database: string): 'postgres' | 'sqlite' {
   return /^postgres(ql)?:\/\//i.test(database) ? 'postgres' : 'sqlite';
+}
+
+/**
+ * The database a postgres:// URL connects to: its path, else (as libpq and pg do) the user's
+ * name; `undefined` when neither is in the URL (pg then takes PGDATABASE / PGUSER).
+ */
+export function postgresDatabaseName(database: string): string | undefined {
+  try {
+    const url = new URL(database);
+    const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username);
+    return name === '' ? undefined : name;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The setting as shown in a message: a URL's password masked. */
+export function shownDatabase(database: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(database)) return database;
+  try {
+    const url = new URL(database);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return database.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:***@');
+  }
 }

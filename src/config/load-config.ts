@@ -1,4 +1,4 @@
-import { configSchema, configSources, secretSettings, type Config } from './config-schema.js';
+import { configSchema, configSources, secretSettings, shownDatabase, type Config } from './config-schema.js';
 
 /** A configuration error that names the bad setting and where it came from. */
 export class ConfigError extends Error {
@@ -47,7 +47,11 @@ export function loadConfig(
   const raw: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
   const shown = (name: string, value: unknown) =>
-    secretSettings.has(name as keyof Config) ? '"[redacted]"' : JSON.stringify(value);
+    secretSettings.has(name as keyof Config)
+      ? '"[redacted]"'
+      : name === 'database' && typeof value === 'string'
+        ? JSON.stringify(shownDatabase(value))
+        : JSON.stringify(value);
   for (const [name, source] of Object.entries(configSources) as [keyof Config, { flag: string; env: string[] }][]) {
     if (flags[name] !== undefined) {
       raw[name] = flags[name];
@@ -59,7 +63,12 @@ export function loadConfig(
     const variable = source.env.find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
     if (variable === undefined) continue;
     let value: unknown = env[variable];
-    if (name === 'allowAsyncCommit' || name === 'demo' || name === 'alertDeadLetters')
+    if (
+      name === 'allowAsyncCommit' ||
+      name === 'allowMaintenanceDatabase' ||
+      name === 'demo' ||
+      name === 'alertDeadLetters'
+    )
       value = booleanFrom(variable, value);
     if (secretSettings.has(name)) value = secretFrom(variable, value, env);
     raw[name] = value;

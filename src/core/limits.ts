@@ -324,6 +324,16 @@ export const limits = Object.freeze({
   channelSettingsBytesMax: 16 * 1024,
   /** Largest rule set, as JSON (1,000 channels with every rule take about 300 KiB). */
   ruleSetBytesMax: 512 * 1024,
+  /**
+   * Listing ids a push batch's log line names; above it the line carries the count only. A
+   * Shopify batch is up to 250 items: 20 ids (~200 bytes) keep a line readable in a terminal.
+   */
+  logListingIdsMax: 20,
+  /**
+   * Directories `onhand --version` walks up from the CLI module to find package.json: 2 from
+   * src/cli/, 3 from dist/src/cli/; the margin covers a package nested under node_modules.
+   */
+  packageJsonSearchDepthMax: 6,
 });
 
 /** A set of bounds of the same names (what {@link checkLimits} takes: a test may pass a broken one). */
@@ -488,6 +498,10 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
     why: 'a stalled body is answered 408 (receive deadline) before the handler deadline answers 503',
   },
   { holds: (l) => l.channelSettingsDepthMax < l.requestJsonDepthMax, why: 'channel settings nest within a request' },
+  {
+    holds: (l) => l.logListingIdsMax >= 1 && l.logListingIdsMax <= l.claimBatchSizeMax,
+    why: 'a push line names at least one listing and at most a claim',
+  },
   {
     holds: (l) => l.channelSettingsBytesMax < l.requestBodyBytesMax && l.ruleSetBytesMax < l.requestBodyBytesMax,
     why: 'a settings document and a rule set fit one request body',

@@ -261,7 +261,8 @@ export function problemOf(error: unknown, request: FastifyRequest): { body: Prob
 
 export function problemErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { body, headers } = problemOf(error, request);
-  if (body.status < 500) request.log.info({ code: body.code, status: body.status }, body.detail);
+  // A refusal is the client's to act on: per-request detail, at debug with the request line.
+  if (body.status < 500) request.log.debug({ code: body.code, status: body.status }, body.detail);
   // A request whose body never arrived leaves unread bytes on the socket: close it.
   if (body.code === 'ONH_ERR_REQUEST_TIMEOUT') reply.header('connection', 'close');
   return sendProblem(reply, body, headers);

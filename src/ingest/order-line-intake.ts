@@ -68,6 +68,36 @@ export interface OrderLineIntakeDeps {
   match: OrderItemMatcher;
   /** Told of every delivery's or poll's report once its lines are recorded (metrics). */
   onIngested?: (channel: string, report: OrderIngestReport) => void;
+  /** Told once per channel order of each delivery or poll, after its lines are recorded (the log's one line per order). */
+  onOrder?: (channel: string, order: OrderIngestSummary) => void;
+}
+
+/** One channel order of a delivery or poll: its lines and what became of them. */
+export interface OrderIngestSummary {
+  orderId: string;
+  /** Distinct lines of the order in this delivery. */
+  lines: number;
+  changed: number;
+  unchanged: number;
+  info: number;
+  blocked: number;
+  invalid: number;
+  /**
+   * The order as a whole, the first that holds: `invalid` (an event refused), `blocked` (a line
+   * kept in the inbox), `applied` (a line changed the ledger), `info` (marketplace-fulfilled
+   * only), `unchanged` (a redelivery: nothing new).
+   */
+  outcome: 'invalid' | 'blocked' | 'applied' | 'info' | 'unchanged';
+  /** The first reason of a refused event or a blocked line. */
+  reason: string | null;
+}
+
+function orderOutcome(order: Omit<OrderIngestSummary, 'outcome'>): OrderIngestSummary['outcome'] {
+  if (order.invalid > 0) return 'invalid';
+  if (order.blocked > 0) return 'blocked';
+  if (order.changed > 0) return 'applied';
+  if (order.info > 0) return 'info';
+  return 'unchanged';
 }
 
 /** The `orders` entry of a channel's settings. */
@@ -178,12 +208,37 @@ export class OrderLineIntake {
     report.events = events.length;
     const byLine = new Map<string, OrderLineEvent[]>();
     const locations = this.locationKinds();
+    // Per order, for onOrder: bounded by the events of this call.
+    const orders = new Map<string, Omit<OrderIngestSummary, 'outcome'> & { keys: Set<string> }>();
+    const orderOf = (event: OrderLineEvent) => {
+      let order = orders.get(event.orderId);
+      if (!order) {
+        order = {
+          orderId: event.orderId,
+          keys: new Set(),
+          lines: 0,
+          changed: 0,
+          unchanged: 0,
+          info: 0,
+          blocked: 0,
+          invalid: 0,
+          reason: null,
+        };
+        orders.set(event.orderId, order);
+      }
+      order.keys.add(event.lineKey);
+      return order;
+    };
     for (const event of events) {
       const fault = validEvent(event);
       if (fault !== null) {
         report.invalid.push({ lineKey: event.lineKey, eventId: event.eventId, reason: fault });
+        const order = orderOf(event);
+        order.invalid += 1;
+        order.reason ??= fault;
         continue;
       }
+      orderOf(event);
       const list = byLine.get(event.lineKey) ?? [];
       list.push(event);
       byLine.set(event.lineKey, list);
@@ -192,9 +247,17 @@ export class OrderLineIntake {
       [...byLine.values()].map(async (lineEvents) => {
         const outcome = await this.processLine(channel, lineEvents[0]!.lineKey, lineEvents, false, locations);
         this.count(report, outcome);
+        const order = orders.get(lineEvents[0]!.orderId)!;
+        order[outcome.kind] += 1;
+        if (outcome.kind === 'blocked') order.reason ??= outcome.reason;
       }),
     );
     this.deps.onIngested?.(channel.code, report);
+    if (this.deps.onOrder)
+      for (const { keys, ...order } of orders.values()) {
+        const summary = { ...order, lines: keys.size };
+        this.deps.onOrder(channel.code, { ...summary, outcome: orderOutcome(summary) });
+      }
     return report;
   }
 

@@ -138,7 +138,12 @@ export const dispatchSql = {
       (SELECT max(q.pushed_at) FROM listing_quantities q WHERE q.channel_id = c.id) AS last_success,
       (SELECT max(q.attempts) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending') AS failures,
       (SELECT count(*) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'dead') AS dead,
-      (SELECT owner FROM channel_leases cl WHERE cl.channel_id = c.id AND cl.expires_at > $1) AS lease_owner
+      (SELECT owner FROM channel_leases cl WHERE cl.channel_id = c.id AND cl.expires_at > $1) AS lease_owner,
+      (SELECT count(*) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending'
+         AND q.due_at > $1 AND q.channel_quantity IS NOT NULL AND q.channel_quantity < q.quantity
+         AND (q.last_error IS NULL OR q.last_error LIKE 'channel quantity changed meanwhile%')) AS grace,
+      (SELECT q.last_error FROM listing_quantities q WHERE q.channel_id = c.id AND q.last_error IS NOT NULL
+         ORDER BY q.due_at DESC, q.listing_id DESC LIMIT 1) AS last_error
     FROM channels c ORDER BY c.code`,
 
   statusFromRow(
@@ -157,6 +162,8 @@ export const dispatchSql = {
       pushLatencyP50Ms: latency.p50,
       pushLatencyP95Ms: latency.p95,
       leaseOwner: (row.lease_owner as string | null) ?? null,
+      waitingGrace: Number(row.grace ?? 0),
+      lastError: (row.last_error as string | null) ?? null,
       lastReconcile: null,
     };
   },

@@ -44,6 +44,15 @@ export interface ChannelSyncStatus {
   pushLatencyP50Ms: number | null;
   pushLatencyP95Ms: number | null;
   leaseOwner: string | null;
+  /**
+   * Of `queueDepth`, the listings held back on purpose by the drift grace: the channel shows
+   * less than desired (perhaps a sale whose order has not arrived), so the push that would raise
+   * it waits `limits.driftGraceMs` for the order to lower the desired quantity first. The rest
+   * are queued: due now, or retried after a failure.
+   */
+  waitingGrace: number;
+  /** The error of the listing retried most recently (pending or dead), as the platform or the connector said it; null when none failed. */
+  lastError: string | null;
   /** The last reconcile pass of the channel that was not a dry run (kept in the store); null before the first. */
   lastReconcile: ReconcileRunRecord | null;
 }

@@ -61,6 +61,8 @@ export interface ChannelDispatcherOptions {
    * from the oldest unacknowledged commit to now, as the push-latency samples measure it.
    */
   onResult?: (status: DispatchResult['status'], latencyMs: number | null) => void;
+  /** Told once per pushed batch, after its results are recorded, with every listing's result (the log's one line per batch). */
+  onBatch?: (results: readonly DispatchResult[]) => void;
   /** Told when a round claims nothing because the platform's rate budget is spent, with the wait it announces (metrics). */
   onRateLimited?: (waitMs: number) => void;
 }
@@ -134,6 +136,7 @@ export class ChannelDispatcher {
               result.status === 'ok' && since !== null ? Math.max(0, recordedAt - since) : null,
             );
           });
+        this.options.onBatch?.(results);
         this.stats.pushed += results.filter((result) => result.status === 'ok').length;
         this.stats.failed += results.filter((result) => result.status !== 'ok').length;
       }

@@ -25,6 +25,8 @@ export interface PropagationOptions {
   claimsInFlightMax?: number;
   /** See ChannelDispatcherOptions.onResult, with the channel. */
   onResult?: (channel: string, status: DispatchResult['status'], latencyMs: number | null) => void;
+  /** See ChannelDispatcherOptions.onBatch, with the channel. */
+  onBatch?: (channel: string, results: readonly DispatchResult[]) => void;
   /** See ChannelDispatcherOptions.onRateLimited, with the channel. */
   onRateLimited?: (channel: string, waitMs: number) => void;
 }
@@ -59,6 +61,9 @@ export class Propagation {
                 onResult: (status: DispatchResult['status'], latencyMs: number | null) =>
                   options.onResult!(runtime.channel, status, latencyMs),
               }),
+          ...(options.onBatch === undefined
+            ? {}
+            : { onBatch: (results: readonly DispatchResult[]) => options.onBatch!(runtime.channel, results) }),
           ...(options.onRateLimited === undefined
             ? {}
             : { onRateLimited: (waitMs: number) => options.onRateLimited!(runtime.channel, waitMs) }),

@@ -204,7 +204,7 @@ describe('onhand availability commands', { concurrency: false }, () => {
     assert.match(dryRun.stderr, /\/channels\/bol\/cap/);
     assert.match(
       (await onhand(['rules', 'list', '--database', database])).stdout,
-      /^v1\tactive\t[^\n]*\tsetup\tfirst\n$/,
+      /^VERSION\tACTIVE\tCREATED\tAUTHOR\tNOTE\nv1\tactive\t[^\n]*\tsetup\tfirst\n$/,
       'still only v1',
     );
   });
@@ -245,9 +245,10 @@ describe('onhand availability commands', { concurrency: false }, () => {
     );
 
     const list = (await onhand(['rules', 'list', '--database', database])).stdout.trim().split('\n');
-    assert.equal(list.length, 2);
-    assert.match(list[0]!, /^v2\t-\t\S+\ttester\ttighter$/);
-    assert.match(list[1]!, /^v1\tactive\t/);
+    assert.equal(list.length, 3);
+    assert.equal(list[0], 'VERSION\tACTIVE\tCREATED\tAUTHOR\tNOTE', 'a header row');
+    assert.match(list[1]!, /^v2\t-\t\S+\ttester\ttighter$/);
+    assert.match(list[2]!, /^v1\tactive\t/);
     const shown = JSON.parse((await onhand(['rules', 'show', '2', '--database', database])).stdout);
     assert.deepEqual(
       { version: shown.version, author: shown.author, note: shown.note, active: shown.active, rules: shown.rules },

@@ -12,12 +12,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ensureBuilt } from '../support/built-binary.js';
+import { pgAdminUrl, STORES } from '../support/stores.js';
 
 const recorder = new URL('../support/load-recorder.mjs', import.meta.url).pathname;
 let binary: string;
@@ -119,6 +121,13 @@ describe('onhand binary', { concurrency: false }, () => {
     assert.deepEqual(demoOrSimulator(result.loaded), []);
   });
 
+  it('--version prints the version of package.json, from the built binary too', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const result = onhand(['--version']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `${manifest.version}\n`);
+  });
+
   it('exits 1 on a usage error and on a refusal, 2 on a bad setting or bad arguments', () => {
     const database = join(directory, 'codes.db');
     const unknown = onhand(['bogus']);
@@ -184,4 +193,117 @@ describe('onhand binary', { concurrency: false }, () => {
     assert.equal(verify.code, 1);
     assert.match(verify.stdout, /MISMATCH \S+ @ \S+: on_hand stored \d+, movements say \d+/);
   });
+});
+
+/**
+ * Start-up failures an operator can fix: each is one line on stderr naming the setting (and
+ * the fix), exit code 2, and no stack trace. Method: run the built binary once per case, the
+ * way a user starts it, against a taken port, unreachable or incomplete PostgreSQL targets and
+ * a missing SQLite directory.
+ */
+describe('onhand binary: start-up errors', { concurrency: false }, () => {
+  let taken: ReturnType<typeof createServer>;
+  let takenPort = 0;
+  let startDirectory: string;
+  before(async () => {
+    binary = ensureBuilt();
+    startDirectory = mkdtempSync(join(tmpdir(), 'onhand-start-'));
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    takenPort = (taken.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise((resolve) => taken.close(resolve));
+    rmSync(startDirectory, { recursive: true, force: true });
+  });
+
+  const pg = (path: string, user = 'postgres') => {
+    const url = new URL(pgAdminUrl);
+    url.username = user;
+    url.pathname = path;
+    return url.toString();
+  };
+  const cases: { name: string; args: () => string[]; setting: RegExp; says: RegExp; postgres?: boolean }[] = [
+    {
+      name: 'the port is in use',
+      args: () => [
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(takenPort),
+        '--database',
+        join(startDirectory, 'a.db'),
+      ],
+      setting: /--port/,
+      says: /already in use.*choose another port/,
+    },
+    {
+      name: 'the metrics port is in use',
+      args: () => [
+        'serve',
+        '--port',
+        '0',
+        '--metrics-listen',
+        `127.0.0.1:${takenPort}`,
+        '--database',
+        join(startDirectory, 'b.db'),
+      ],
+      setting: /--metrics-listen/,
+      says: /already in use/,
+    },
+    {
+      name: 'PostgreSQL is unreachable',
+      args: () => ['migrate', '--database', 'postgres://postgres@127.0.0.1:1/onhand'],
+      setting: /--database/,
+      says: /127\.0\.0\.1:1 is unreachable \(ECONNREFUSED\)/,
+    },
+    {
+      name: 'the database is missing',
+      args: () => ['migrate', '--database', pg('/onhand_no_such_database')],
+      setting: /--database/,
+      says: /database "onhand_no_such_database" does not exist; create it/,
+      postgres: true,
+    },
+    {
+      name: 'the role is missing',
+      args: () => ['migrate', '--database', pg('/onhand_no_such_database', 'onhand_no_such_role')],
+      setting: /--database/,
+      says: /role "onhand_no_such_role" does not exist; create it/,
+      postgres: true,
+    },
+    {
+      name: "the SQLite file's directory is missing",
+      args: () => ['migrate', '--database', join(startDirectory, 'missing', 'deeper', 'onhand.db')],
+      setting: /--database/,
+      says: /missing\/deeper of the SQLite file does not exist; create it \(mkdir -p /,
+    },
+    {
+      name: 'the URL scheme is not supported',
+      args: () => ['migrate', '--database', 'mysql://root:hunter2@127.0.0.1/onhand'],
+      setting: /--database/,
+      says: /unsupported scheme mysql:\/\//,
+    },
+    {
+      name: "the URL names PostgreSQL's maintenance database",
+      args: () => ['migrate', '--database', pg('/postgres')],
+      setting: /--database.*--allow-maintenance-database/,
+      says: /maintenance database postgres/,
+    },
+  ];
+  for (const each of cases) {
+    it(`${each.name}: one line naming the setting, exit code 2, no stack`, (context) => {
+      const postgres = STORES.find((factory) => factory.name === 'postgres');
+      if (each.postgres && (postgres === undefined || postgres.skip !== undefined))
+        return context.skip(postgres?.skip ?? 'STORES excludes postgres');
+      const result = onhand(each.args());
+      assert.equal(result.code, 2, result.stderr);
+      const lines = result.stderr.split('\n').filter((line) => line !== '');
+      assert.equal(lines.length, 1, `one line:\n${result.stderr}`);
+      assert.match(lines[0]!, /^onhand: /);
+      assert.match(lines[0]!, each.setting);
+      assert.match(lines[0]!, each.says);
+      assert.doesNotMatch(result.stderr, /\n\s+at |hunter2/, 'no stack trace, no password');
+    });
+  }
 });

@@ -6,7 +6,7 @@
  * built binary: test/cli/onhand-binary.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -40,6 +40,15 @@ describe('onhand CLI', { concurrency: false }, () => {
     assert.match((await onhand(['serve', '--help'])).stdout, /--database/);
   });
 
+  it('--version prints the version of package.json and exits 0', async () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const result = await onhand([flag]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `${manifest.version}\n`);
+    }
+  });
+
   it('migrates, then says it is up to date', async () => {
     const shipped = readdirSync(new URL('../../src/store/sqlite/migrations/', import.meta.url))
       .map((name) => name.replace(/\.sql$/, ''))
@@ -61,10 +70,9 @@ describe('onhand CLI', { concurrency: false }, () => {
     const stored = JSON.stringify(db.prepare('SELECT * FROM tokens').all());
     db.close();
     assert.ok(!stored.includes(secret!), 'the secret itself is never stored');
-    assert.match(
-      (await onhand(['token', 'list', '--database', database])).stdout,
-      new RegExp(`${id}\\twrite\\twms\\t.*\\tactive`),
-    );
+    const listed = (await onhand(['token', 'list', '--database', database])).stdout;
+    assert.match(listed, /^ID\tSCOPE\tNAME\tCREATED\tSTATE\n/, 'a header row first');
+    assert.match(listed, new RegExp(`${id}\\twrite\\twms\\t.*\\tactive`));
     assert.equal((await onhand(['token', 'revoke', id!, '--database', database])).code, 0);
     assert.match((await onhand(['token', 'list', '--database', database])).stdout, /revoked/);
     const again = await onhand(['token', 'revoke', id!, '--database', database]);

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { humanizeMs } from '../../src/cli/sync-commands.js';
+import { limits } from '../../src/core/limits.js';
 import type { ChannelConnector, PushItem, PushOutcome } from '../../src/connectors/channel-connector.js';
 import { movementCommand } from '../../src/http/api-mapping.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
@@ -158,12 +159,17 @@ describe('onhand sync commands', { concurrency: false }, () => {
     assert.equal(lines.length, 3, result.stdout);
     assert.match(
       lines[0]!,
-      /^CHANNEL +PLATFORM +QUEUE +OLDEST PENDING +LAST SUCCESS +FAILURES +DEAD +P50 +P95 +LEASE$/,
+      /^CHANNEL +PLATFORM +QUEUED +GRACE +OLDEST PENDING +LAST SUCCESS +FAILURES +DEAD +P50 +P95 +LEASE +LAST ERROR$/,
     );
-    // bol: nothing pending, pushed about a minute ago, one dead letter, 1.5 s from commit to acknowledgement.
-    assert.match(lines[1]!, /^bol +bol +0 +- +(59s|1m( \d+s)?) ago +0 +1 +1\.5s +1\.5s +-$/, lines[1]);
-    // shop: never pushed; its listing has waited about a minute.
-    assert.match(lines[2]!, /^shop +shopify +1 +1m( \d+s)? +never +0 +0 +- +- +-$/, lines[2]);
+    // bol: nothing pending, pushed about a minute ago, one dead letter (its error the last one),
+    // 1.5 s from commit to acknowledgement.
+    assert.match(
+      lines[1]!,
+      /^bol +bol +0 +0 +- +(59s|1m( \d+s)?) ago +0 +1 +1\.5s +1\.5s +- +unknown offer$/,
+      lines[1],
+    );
+    // shop: never pushed; its listing has waited about a minute, queued (no grace), no error.
+    assert.match(lines[2]!, /^shop +shopify +1 +0 +1m( \d+s)? +never +0 +0 +- +- +- +-$/, lines[2]);
     const columns = lines.map((line) =>
       line.indexOf('PLATFORM') >= 0 ? line.indexOf('PLATFORM') : line.search(/ (bol|shopify) /) + 1,
     );
@@ -337,7 +343,7 @@ describe('onhand sync commands', { concurrency: false }, () => {
     assert.equal(lines.length, 4, result.stdout);
     assert.match(
       lines[3]!,
-      /^bol: last reconcile full 2m( \d+s)? ago, 120 read, drift 2 more, 1 less, 2 repairs, 0 errors$/,
+      /^bol: last reconcile full 2m( \d+s)? ago, 120 read, drift 2 more, 1 less \(1 waiting out the drift grace\), 2 repairs, 0 errors$/,
       lines[3],
     );
     const [bol, shop] = JSON.parse((await onhand(['status', '--json', '--database', database])).stdout).channels;
@@ -351,5 +357,29 @@ describe('onhand sync commands', { concurrency: false }, () => {
       ['full', new Date(finishedAt).toISOString(), 2, 2],
     );
     assert.equal(shop.last_reconcile, null);
+  });
+
+  it('status tells a change held by the drift grace from a queued one', async () => {
+    const counts = async () => {
+      const lines = (await onhand(['status', '--database', database])).stdout.trimEnd().split('\n');
+      return lines.slice(1, 3).map((line) => line.split(/ +/).slice(0, 4).join(' '));
+    };
+    const before = await counts();
+    const store = new SqliteStore({ filename: database });
+    try {
+      // bol's offer-A was acknowledged at 5; the channel now shows 3 (perhaps a sale whose order
+      // is on its way): raising it back waits the grace, it is not queued.
+      assert.equal(
+        await store.outbox.noticeChannelLevel('bol', 'offer-A', 3, Date.now(), limits.driftGraceMs),
+        'drift',
+      );
+    } finally {
+      await store.close();
+    }
+    const [bolBefore, shopBefore] = before.map((line) => line.split(' ').map(Number));
+    assert.deepEqual(await counts(), [
+      `bol bol ${bolBefore![2]} ${bolBefore![3]! + 1}`,
+      `shop shopify ${shopBefore![2]} ${shopBefore![3]}`,
+    ]);
   });
 });

@@ -200,5 +200,26 @@ for (const factory of STORES) {
         await dispatcher.stop();
       }
     });
+
+    it('tells onBatch once per pushed batch, after recording it, with every listing of the batch', async () => {
+      channel.budget = Number.POSITIVE_INFINITY;
+      const batches: string[][] = [];
+      const dispatcher = new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: store.outbox,
+        clock,
+        owner: 'p1',
+        policy,
+        onBatch: (results) => batches.push(results.map((result) => `${result.listingId}:${result.status}`)),
+      });
+      for (const sku of skus) await sale(sku);
+      const pushed = await dispatcher.tick();
+      assert.equal(pushed, skus.length);
+      // The scripted channel takes one item per call: one batch, and one line, per listing.
+      assert.equal(batches.length, skus.length);
+      for (const batch of batches) assert.match(batch.join(), /^\d+:ok$/);
+      assert.ok(await settled(), 'recorded before it was told');
+    });
   });
 }

@@ -49,7 +49,8 @@ for (const factory of STORES) {
           done();
         },
       });
-      s = await startApiServer(factory, { logger: { level: 'info', stream } });
+      // debug: the request lines (one per request) are at debug since they were ~80% of the info log.
+      s = await startApiServer(factory, { logger: { level: 'debug', stream } });
       for (const request of catalogue) assert.equal((await s.call(request)).statusCode, 200);
     });
     after(async () => s?.close());

@@ -269,6 +269,30 @@ describe('receiveWebhook over the port', () => {
     assert.deepEqual([line?.status, line?.seq], ['closed', 2]);
   });
 
+  it('tells onOrder once per channel order of a delivery: its line count and outcome', async () => {
+    const channels = [channel('woo1', 'woo')];
+    const { store } = fakeStore(channels);
+    const { ledger } = fakeLedger();
+    const told: [string, string, number, string][] = [];
+    const intake = new OrderLineIntake({
+      store,
+      ledger,
+      clock,
+      match: async (_channel, item) => (item.externalId === 'item-1' ? 'TEE' : null),
+      onOrder: (code, order) => told.push([code, order.orderId, order.lines, order.outcome]),
+    });
+    const secondLine = { ...ordered('77'), lineKey: orderLineKey('woo', 'shop1', '77', '2'), lineId: '2' };
+    const unknownItem = { ...ordered('78'), item: { externalId: 'item-9', sku: null, barcode: null } };
+    await intake.ingest(channels[0]!, [ordered('77'), secondLine, unknownItem]);
+    assert.deepEqual(told, [
+      ['woo1', '77', 2, 'applied'],
+      ['woo1', '78', 1, 'blocked'],
+    ]);
+    told.length = 0;
+    await intake.ingest(channels[0]!, [ordered('77'), secondLine]);
+    assert.deepEqual(told, [['woo1', '77', 2, 'unchanged']], 'a redelivery: one line, nothing new');
+  });
+
   it('a level is noticed, never a fact: drift is reported, a null level and other topics are ignored', async () => {
     const { deps, notices, submitted, rows } = setup();
     const drift = await receiveWebhook(deps, 'woo', 'woo1', delivery({ type: 'level', shown: 9 }));

@@ -49,6 +49,24 @@ describe('loadConfig', () => {
       /ONHAND_GROUP_COMMIT_MAX="999"/,
     ],
     ['a group commit above its ceiling', { groupCommitMax: 10001 }, {}, /--group-commit-max=10001/],
+    [
+      'a database URL of another engine, its password masked',
+      {},
+      { DATABASE_URL: 'mysql://root:hunter2@db/onhand' },
+      /^(?!.*hunter2).*DATABASE_URL="mysql:\/\/root:\*\*\*@db\/onhand": unsupported scheme mysql:\/\//,
+    ],
+    [
+      "PostgreSQL's maintenance database",
+      { database: 'postgres://postgres:pw@db/postgres' },
+      {},
+      /^(?!.*:pw@).*--database=.*maintenance database postgres.*--allow-maintenance-database/,
+    ],
+    [
+      'the maintenance database reached through the user name',
+      { database: 'postgres://postgres@db' },
+      {},
+      /maintenance database postgres/,
+    ],
   ];
   for (const [name, flags, env, message] of bad) {
     it(`refuses ${name}, naming the setting`, () => {
@@ -58,6 +76,16 @@ describe('loadConfig', () => {
       );
     });
   }
+
+  it('migrates into the maintenance database only when asked to, by flag or environment', () => {
+    const database = 'postgres://postgres@db/postgres';
+    assert.equal(loadConfig({ database, allowMaintenanceDatabase: true }, {}).database, database);
+    assert.equal(
+      loadConfig({ database }, { ONHAND_ALLOW_MAINTENANCE_DATABASE: 'true' }).allowMaintenanceDatabase,
+      true,
+    );
+    assert.equal(loadConfig({ database: 'postgres://postgres@db/onhand' }, {}).allowMaintenanceDatabase, false);
+  });
 
   it('derives the store profile from the database setting alone', () => {
     assert.equal(storeProfile('postgres://u@h/db'), 'postgres');

@@ -155,6 +155,29 @@ export function toWrite(
   };
 }
 
+/**
+ * Whether a channel would be shown something else: the quantity or the preorder offer differs
+ * from what is stored (nothing stored counts as 0 and no preorder). A new rule version alone is
+ * not a change here, although the row is rewritten to record it. The rule-set dry run and the
+ * activation's report both count with this, so the activation changes what the dry run said.
+ */
+export function showsDifferently(
+  stored: StoredListingQuantity | undefined,
+  next: Omit<StoredListingQuantity, 'ruleVersion'>,
+): boolean {
+  return (
+    (stored?.quantity ?? 0) !== next.quantity ||
+    (stored?.preorderQuantity ?? null) !== next.preorderQuantity ||
+    (stored?.preorderEarliestAt ?? null) !== next.preorderEarliestAt ||
+    (stored?.preorderLatestAt ?? null) !== next.preorderLatestAt
+  );
+}
+
+/** Of `writes`, those a channel would be shown differently ({@link showsDifferently}). */
+export function countShownChanges(context: AvailabilityContext, writes: readonly ListingQuantityWrite[]): number {
+  return writes.filter((write) => showsDifferently(context.current.get(write.listingId), write)).length;
+}
+
 /** Only what changed is written: an unchanged listing produces no row (and, later, no push). */
 export function changedWrites(
   context: AvailabilityContext,

@@ -28,7 +28,9 @@ export async function healthPlugin(app: FastifyInstance, options: { store: Ledge
       try {
         await options.store.tokens.countTokens();
       } catch (error) {
-        request.log.warn({ err: error }, 'readiness check failed');
+        // A database that is down is an operating condition, not a bug: the reason, no stack.
+        const reason = (error as Error).message?.replace(/\s*\n\s*/g, ' ') ?? String(error);
+        request.log.warn({ reason }, `readiness check failed: ${reason}`);
         throw new ProblemError('ONH_ERR_UNAVAILABLE', 'the store does not answer');
       }
       return { status: 'ready' };

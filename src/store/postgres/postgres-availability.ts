@@ -4,6 +4,9 @@ import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js'
 import {
   affectedVariants,
   changedWrites,
+  countShownChanges,
+  showsDifferently,
+  toWrite,
   computeListings,
   type AvailabilityContext,
   type ListingQuantityWrite,
@@ -291,7 +294,7 @@ export class PostgresAvailability {
     const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);
     const writes = changedWrites(context, results, now);
     await this.writeQuantities(db, writes);
-    return { listings: results.length, changed: writes.length };
+    return { listings: results.length, changed: countShownChanges(context, writes) };
   }
 
   // --- channels ------------------------------------------------------------------------------
@@ -514,10 +517,16 @@ export class PostgresAvailability {
     const config = { ...(await this.loadConfig(db)), ruleSet: rules, ruleVersion: null };
     const context = await this.contextFor(db, variantIds, config, false);
     if (!context) return;
-    for (const { sku, result } of computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now)) {
+    for (const { variantId, sku, result } of computeListings(
+      context,
+      variantIds,
+      (id) => context.levels.get(id) ?? [],
+      now,
+    )) {
       report.listings += 1;
-      const current = context.current.get(result.listingId)?.quantity ?? 0;
-      if (current === result.quantity) continue;
+      const stored = context.current.get(result.listingId);
+      if (!showsDifferently(stored, toWrite(variantId, result, null, now))) continue;
+      const current = stored?.quantity ?? 0;
       report.changed += 1;
       report.changes.push({
         listingId: result.listingId,

@@ -114,11 +114,11 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
       this.availability.dropCache();
       this.db
         .transaction(() => {
-          const { variants, listings, writes } = this.availability.recomputeRange(first, last, now);
+          const { variants, listings, writes, changed } = this.availability.recomputeRange(first, last, now);
           this.availability.writeQuantities(writes);
           report.variants += variants;
           report.listings += listings;
-          report.changed += writes.length;
+          report.changed += changed;
         })
         .immediate();
       after = last;

@@ -5,6 +5,9 @@ import {
   affectedVariants,
   changedWrites,
   computeListings,
+  countShownChanges,
+  showsDifferently,
+  toWrite,
   type AvailabilityContext,
   type ListingQuantityWrite,
 } from '../../core/availability/recompute.js';
@@ -267,13 +270,13 @@ export class SqliteAvailability {
     first: number,
     last: number,
     now: EpochMs,
-  ): { variants: number; listings: number; writes: ListingQuantityWrite[] } {
+  ): { variants: number; listings: number; writes: ListingQuantityWrite[]; changed: number } {
     const config = this.loadConfig();
     const listings = this.sql<[number, number], ListingRefRow>(
       `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
        WHERE l.variant_id BETWEEN ? AND ? ORDER BY l.id`,
     ).all(first, last);
-    if (listings.length === 0) return { variants: 0, listings: 0, writes: [] };
+    if (listings.length === 0) return { variants: 0, listings: 0, writes: [], changed: 0 };
     const variantIds = [...new Set(listings.map((row) => row.variant_id))].sort((a, b) => a - b);
     const components = this.sql<[number, number], ComponentRow>(
       `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
@@ -307,7 +310,13 @@ export class SqliteAvailability {
     ).all(first, last);
     const context = buildContext(config, { variants, components, listings, levels, incoming, current });
     const results = computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now);
-    return { variants: variantIds.length, listings: results.length, writes: changedWrites(context, results, now) };
+    const writes = changedWrites(context, results, now);
+    return {
+      variants: variantIds.length,
+      listings: results.length,
+      writes,
+      changed: countShownChanges(context, writes),
+    };
   }
 
   /** Recompute the listings of these variants now (inside the caller's transaction). */
@@ -502,10 +511,16 @@ export class SqliteAvailability {
     const config = { ...this.loadConfig(), ruleSet: rules, ruleVersion: null };
     const context = this.contextFor(variantIds, config);
     if (!context) return;
-    for (const { sku, result } of computeListings(context, variantIds, (id) => context.levels.get(id) ?? [], now)) {
+    for (const { variantId, sku, result } of computeListings(
+      context,
+      variantIds,
+      (id) => context.levels.get(id) ?? [],
+      now,
+    )) {
       report.listings += 1;
-      const current = context.current.get(result.listingId)?.quantity ?? 0;
-      if (current === result.quantity) continue;
+      const stored = context.current.get(result.listingId);
+      if (!showsDifferently(stored, toWrite(variantId, result, null, now))) continue;
+      const current = stored?.quantity ?? 0;
       report.changed += 1;
       report.changes.push({
         listingId: result.listingId,

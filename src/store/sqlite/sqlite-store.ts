@@ -1,4 +1,6 @@
 import assert from 'node:assert';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LedgerStore, MigrationReport } from '../ledger-store.js';
 import { readMigrations } from '../migration-files.js';
@@ -29,6 +31,14 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
+/** The SQLite file's directory does not exist (SQLite creates the file, never its directory). */
+export class SqliteDirectoryMissingError extends Error {
+  readonly code = 'SQLITE_DIRECTORY_MISSING';
+  constructor(readonly directory: string) {
+    super(`the directory ${directory} of the SQLite file does not exist`);
+  }
+}
+
 export class SqliteStore implements LedgerStore {
   readonly name = 'sqlite';
   readonly capabilities = {
@@ -49,6 +59,10 @@ export class SqliteStore implements LedgerStore {
   private readonly sql: SqliteExecutor;
 
   constructor(options: SqliteStoreOptions) {
+    // better-sqlite3 says only "Cannot open database because the directory does not exist", a
+    // TypeError without the path; the start-up message names the directory to create.
+    if (options.filename !== ':memory:' && options.filename !== '' && !existsSync(dirname(options.filename)))
+      throw new SqliteDirectoryMissingError(dirname(options.filename));
     this.db = new Database(options.filename);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     if (options.filename !== ':memory:') {

@@ -272,6 +272,21 @@ for (const factory of STORES) {
       await assert.rejects(store.availability.activateRuleSet(99, { author: 'x' }, now), UnknownRuleSetError);
     });
 
+    it('the dry run and the activation count the same listings as changed', async () => {
+      // The same rules again: a new version, nothing shown differently. Then bol capped at 2.
+      const active = (await store.availability.listRuleSets()).find((each) => each.active)!;
+      const same = await store.availability.createRuleSet({ rules: active.rules, author: 'cid' }, now);
+      const sameDry = await store.availability.dryRunRuleSet(active.rules, now, 100);
+      const sameReport = await store.availability.activateRuleSet(same.version, { author: 'cid' }, now);
+      assert.deepEqual([sameDry.changed, sameReport.changed], [0, 0], 'a new version alone changes no listing');
+      const capped = { ...active.rules, channels: { ...active.rules.channels, bol: { cap: 2 } } };
+      const tighter = await store.availability.createRuleSet({ rules: capped, author: 'cid' }, now);
+      const dry = await store.availability.dryRunRuleSet(capped, now, 100);
+      const report = await store.availability.activateRuleSet(tighter.version, { author: 'cid' }, now);
+      assert.ok(dry.changed > 0);
+      assert.equal(report.changed, dry.changed, 'the activation changed what the dry run said it would');
+      await store.availability.activateRuleSet(active.version, { author: 'cid', note: 'back' }, now);
+    });
     it('explains a listing: each location, each rule and its units, the limiting component', async () => {
       const kit = (await store.availability.listListings({ channel: 'bol', sku: 'KIT-AB', limit: 1 }))[0]!;
       const explained = (await store.availability.explainListing(kit.id, now))!;
