@@ -20,6 +20,7 @@ import { type Metrics, metricsPlugin } from './metrics.js';
 import { syncPlugin } from './plugins/sync.js';
 import { reconcilePlugin, type ReconcileRunner } from './plugins/reconcile.js';
 import { ordersPlugin } from './plugins/orders.js';
+import { listsPlugin } from './plugins/lists.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
 
@@ -190,6 +191,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(ordersPlugin, { prefix: '/v1', store: deps.store, intake, clock: deps.clock });
+  await app.register(listsPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(webhooksPlugin, {
     prefix: '/webhooks',
     store: deps.store,
