@@ -34,7 +34,7 @@ ALTER TABLE movements ADD COLUMN xact xid8 NOT NULL DEFAULT '0';
 ALTER TABLE movements ALTER COLUMN xact SET DEFAULT pg_current_xact_id();
 CREATE INDEX movements_feed ON movements (xact, id);
 -- The feed's first page starts at the first movement recorded at or after `since`.
-CREATE INDEX movements_recorded ON movements (recorded_at);
+CREATE INDEX movements_recorded ON movements (recorded_at, id);
 
 -- One index per list, so that each page is a range scan in the list's order (EXPLAIN of each
 -- page query is quoted in docs/LISTS.md): reservations newest first, by status or all of them,
