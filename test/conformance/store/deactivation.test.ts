@@ -180,6 +180,9 @@ for (const factory of STORES) {
         (await store.outbox.listDrift('bol', { graceMs: 60_000, limit: 10 })).map((entry) => entry.sku),
         ['A'],
       );
+      const kpis = await store.kpis.kpis({ from: now - 60_000, to: now });
+      const bol = kpis.channels.find((each) => each.channel === 'bol')!;
+      assert.deepEqual([bol.listings, bol.driftMore], [1, 1], 'the KPI counts only the active listing');
       assert.deepEqual(
         (await store.availability.listListings({ limit: 10, active: 'false' })).map((listing) => listing.id),
         [id],
