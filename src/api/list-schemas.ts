@@ -9,7 +9,7 @@ import { Closed, Identifier, Limit, LocationCode, Nullable, Sku, Timestamp } fro
  */
 
 /** Cursors are short base64url strings the server issued; the bound only stops abuse. */
-const Cursor = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[A-Za-z0-9_-]+$' });
+const Cursor = Type.String({ minLength: 1, maxLength: limits.listCursorLengthMax, pattern: '^[A-Za-z0-9_-]+$' });
 
 export const ActiveQuery = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('all')], {
   default: 'true',

@@ -95,7 +95,7 @@ async function printMovements(
   const limit = limitOf(flags);
   const follow = Boolean(flags.follow);
   const polls = Number(flags.polls ?? 0);
-  const intervalMs = Number(flags.intervalMs ?? 2_000);
+  const intervalMs = Number(flags.intervalMs ?? limits.movementFeedPollMsDefault);
   const filters = {
     since: timeOf(flags, 'since'),
     until: timeOf(flags, 'until'),
@@ -188,7 +188,12 @@ export function addListCommands(
     .option('--type <type>', 'only this movement type (receipt, sale, reserve...)')
     .option('--location <code>', 'only this location')
     .option('--follow', 'keep polling for new movements (stop with Ctrl-C)')
-    .option('--interval-ms <ms>', 'with --follow: wait between polls once caught up', integer('--interval-ms'), 2_000)
+    .option(
+      '--interval-ms <ms>',
+      'with --follow: wait between polls once caught up',
+      integer('--interval-ms'),
+      limits.movementFeedPollMsDefault,
+    )
     .option('--polls <n>', 'with --follow: stop after n polls (0: never)', integer('--polls'), 0)
     .action(async (flags: Flags) => {
       limitOf(flags);

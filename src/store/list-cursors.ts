@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { limits } from '../core/limits.js';
 
 /**
  * Keyset cursors of the lists (reservations, the movements feed, purchase orders). Each is the
@@ -10,7 +11,8 @@ import { createHash } from 'node:crypto';
  * larger than the row it names.
  */
 
-const idLengthMax = 400;
+/** An id in a cursor: reservation ids are minted by the ledger, purchase order ids are codes. */
+const idLengthMax = Math.max(limits.idempotencyKeyLengthMax, limits.codeLengthMax);
 
 function check(text: string): string {
   return createHash('sha256').update(`onhand-cursor\u0000${text}`).digest('hex').slice(0, 8);
@@ -21,7 +23,7 @@ function encode(text: string): string {
 }
 
 function decode(cursor: string): string | null {
-  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(cursor)) return null;
+  if (cursor.length > limits.listCursorLengthMax || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
   const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
   const bar = decoded.lastIndexOf('|');
   if (bar < 0) return null;
