@@ -105,6 +105,29 @@ for (const factory of STORES) {
       await test.cleanup();
     });
 
+    /**
+     * PostgreSQL's feed serves a transaction once every transaction older than it has ended, on
+     * the whole server (other databases' tests run there too): wait for that before reading
+     * what was just written. SQLite serves a commit at once.
+     */
+    const settle = async () => {
+      if (factory.name !== 'postgres') return;
+      const client = new pg.Client({ connectionString: test.database });
+      await client.connect();
+      try {
+        for (let attempt = 0; attempt < 400; attempt += 1) {
+          const { rows } = await client.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM movements WHERE xact >= pg_snapshot_xmin(pg_current_snapshot())',
+          );
+          if (rows[0]!.n === 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        throw new Error('movements not served after 10 s: a transaction on the server stays open');
+      } finally {
+        await client.end();
+      }
+    };
+
     const newestFirst = () => [...reservations].reverse().map((reservation) => reservation.id);
 
     it('reservations: all of them newest first, every one exactly once over pages of 5', async () => {
@@ -198,11 +221,13 @@ for (const factory of STORES) {
     });
 
     it('movements feed: oldest first from since, every movement once over pages, new ones appended', async () => {
+      await settle();
       now += 10_000;
       const since = now;
       await ledger.submit([receipt('f1', 'A', 'WH1', 1), receipt('f2', 'B', 'WH1', 2)]);
       now += 1;
       await ledger.submit([receipt('f3', 'A', 'WH2', 3)]);
+      await settle();
       const keys: string[] = [];
       let page = await store.ledger.movementFeed({ since, limit: 2 });
       keys.push(...page.items.map((item) => item.key));
@@ -210,6 +235,7 @@ for (const factory of STORES) {
       // A batch commits between pages: it comes after, once.
       now += 1;
       await ledger.submit([receipt('f4', 'B', 'WH2', 4), receipt('f5', 'A', 'WH1', 5)]);
+      await settle();
       for (let pages = 0; page.has_more; pages += 1) {
         page = await store.ledger.movementFeed({ cursor: page.next_cursor!, limit: 2 });
         keys.push(...page.items.map((item) => item.key));
@@ -222,6 +248,7 @@ for (const factory of STORES) {
       assert.equal(caughtUp.has_more, false);
       assert.equal(caughtUp.next_cursor, page.next_cursor);
       await ledger.submit([receipt('f6', 'A', 'WH1', 6)]);
+      await settle();
       const tail = await store.ledger.movementFeed({ cursor: caughtUp.next_cursor!, limit: 2 });
       assert.deepEqual(
         tail.items.map((item) => item.key),
@@ -281,6 +308,7 @@ for (const factory of STORES) {
           assert.deepEqual(during.items, [], 'nothing after a transaction still running is served');
           // 3. The slow one commits: both are read, the slow one first, none skipped.
           await client.query('COMMIT');
+          await settle();
           const afterCommit = await store.ledger.movementFeed({ cursor: during.next_cursor!, limit: 500 });
           assert.deepEqual(
             afterCommit.items.map((item) => [item.key, item.id]),
