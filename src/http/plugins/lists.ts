@@ -15,7 +15,7 @@ import type { ActivationKind, CataloguePort, LedgerStore, ReservationListStatus 
 import { actorOf, guardWithBearerAuth } from '../auth.js';
 import { ProblemError, type ProblemDetail } from '../errors.js';
 import { purchaseOrderView } from '../api-mapping.js';
-import { MovementPage, PurchaseOrderView, ReservationView } from '../schemas.js';
+import { MovementPage, PurchaseOrderView, ReservationView, SkuParams } from '../schemas.js';
 import { Type } from '@sinclair/typebox';
 import { route } from './api.js';
 
@@ -108,14 +108,14 @@ const MovementFeedPage = Type.Object({
   has_more: Type.Boolean({ description: 'More movements are readable now; false: caught up, poll again later' }),
 });
 
-const activationRoutes: { kind: ActivationKind; path: string; tag: string; params: object; what: string }[] = [
-  {
-    kind: 'variant',
-    path: '/variants/:sku',
-    tag: 'catalogue',
-    params: Type.Object({ sku: CodeParams.properties.code }, { additionalProperties: false }),
-    what: 'variant',
-  },
+const activationRoutes: {
+  kind: ActivationKind;
+  path: string;
+  tag: string;
+  params: typeof SkuParams | typeof CodeParams | typeof ListingIdParams;
+  what: string;
+}[] = [
+  { kind: 'variant', path: '/variants/:sku', tag: 'catalogue', params: SkuParams, what: 'variant' },
   { kind: 'location', path: '/locations/:code', tag: 'catalogue', params: CodeParams, what: 'location' },
   { kind: 'channel', path: '/channels/:code', tag: 'channels', params: CodeParams, what: 'channel' },
   { kind: 'listing', path: '/listings/:id', tag: 'listings', params: ListingIdParams, what: 'listing' },
