@@ -39,6 +39,14 @@ export function activeCondition(alias: string, active: ActiveFilter | undefined)
   return active === 'false' ? `${alias}.deactivated_at IS NOT NULL` : `${alias}.deactivated_at IS NULL`;
 }
 
+/**
+ * Reservations newest first. Each status reads one range of `reservations_status_created`
+ * (`all` of `reservations_created`, a sku of `reservations_variant_created`); `expired` is two
+ * statuses (expired, and pending past its expiry, as GET /v1/reservations/{id} shows it), so it
+ * reads both ranges, each at most a page, and merges them: an OR in one statement made SQLite
+ * merge two indexes and sort the whole result (EXPLAIN QUERY PLAN: MULTI-INDEX OR, USE TEMP
+ * B-TREE FOR ORDER BY).
+ */
 export async function listReservations(
   sql: SqlExecutor,
   options: {
@@ -51,49 +59,71 @@ export async function listReservations(
   },
   now: EpochMs,
 ): Promise<Page<ReservationView>> {
-  const c = sql.dialect.byteOrder;
   const after = options.cursor === undefined ? null : decodeReservationCursor(options.cursor);
   if (after === null && options.cursor !== undefined) throw refused();
-  const params: unknown[] = [options.limit + 1];
-  const where: string[] = [];
-  const param = (value: unknown): string => {
-    params.push(value);
-    return `$${params.length}`;
-  };
-  // A pending hold past its expiry is expired to the reader, as GET /v1/reservations/{id} shows it.
+  const range = (status: 'pending-live' | 'pending-due' | 'committed' | 'released' | 'expired' | null) =>
+    reservationRange(sql, options, after, status, now);
+  let rows: ReservationRow[];
   switch (options.status) {
     case 'active':
-      where.push(`r.status = 'pending' AND (r.expires_at IS NULL OR r.expires_at > ${param(now)})`);
-      break;
-    case 'committed':
-    case 'released':
-      where.push(`r.status = ${param(options.status)}`);
+      rows = await range('pending-live');
       break;
     case 'expired':
-      where.push(`(r.status = 'expired' OR (r.status = 'pending' AND r.expires_at <= ${param(now)}))`);
+      rows = newestFirst([...(await range('expired')), ...(await range('pending-due'))]).slice(0, options.limit + 1);
       break;
     case 'all':
+      rows = await range(null);
       break;
+    default:
+      rows = await range(options.status);
   }
-  if (options.sku !== undefined)
-    where.push(`r.variant_id = (SELECT id FROM variants WHERE sku = ${param(options.sku)})`);
-  if (options.location !== undefined)
-    where.push(`r.location_id = (SELECT id FROM locations WHERE code = ${param(options.location)})`);
-  if (options.channel !== undefined) where.push(`r.channel = ${param(options.channel)}`);
-  if (after) where.push(`(r.created_at, r.id${c}) < (${param(after.createdAt)}, ${param(after.id)}${c})`);
-  const rows = await sql.all<ReservationRow>(
-    `SELECT r.*, v.sku AS sku, l.code AS location_code
-     FROM reservations r JOIN variants v ON v.id = r.variant_id JOIN locations l ON l.id = r.location_id
-     ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
-     ORDER BY r.created_at DESC, r.id${c} DESC LIMIT $1`,
-    params,
-  );
   const page = rows.slice(0, options.limit);
   const last = page[page.length - 1];
   return {
     items: page.map((row) => reservationView(reservationFromRow(normalReservation(row)), now)),
     next_cursor: rows.length > options.limit && last ? encodeReservationCursor(Number(last.created_at), last.id) : null,
   };
+}
+
+/** The order of the page: created_at, then id in byte order, both descending. */
+function newestFirst(rows: ReservationRow[]): ReservationRow[] {
+  return rows.sort(
+    (a, b) => Number(b.created_at) - Number(a.created_at) || Buffer.compare(Buffer.from(b.id), Buffer.from(a.id)),
+  );
+}
+
+/** One range of at most a page plus one, newest first, after the cursor. */
+async function reservationRange(
+  sql: SqlExecutor,
+  options: { sku?: string | undefined; location?: string | undefined; channel?: string | undefined; limit: number },
+  after: { createdAt: number; id: string } | null,
+  status: 'pending-live' | 'pending-due' | 'committed' | 'released' | 'expired' | null,
+  now: EpochMs,
+): Promise<ReservationRow[]> {
+  const c = sql.dialect.byteOrder;
+  const params: unknown[] = [options.limit + 1];
+  const where: string[] = [];
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (status === 'pending-live')
+    where.push(`r.status = 'pending' AND (r.expires_at IS NULL OR r.expires_at > ${param(now)})`);
+  else if (status === 'pending-due') where.push(`r.status = 'pending' AND r.expires_at <= ${param(now)}`);
+  else if (status !== null) where.push(`r.status = ${param(status)}`);
+  if (options.sku !== undefined)
+    where.push(`r.variant_id = (SELECT id FROM variants WHERE sku = ${param(options.sku)})`);
+  if (options.location !== undefined)
+    where.push(`r.location_id = (SELECT id FROM locations WHERE code = ${param(options.location)})`);
+  if (options.channel !== undefined) where.push(`r.channel = ${param(options.channel)}`);
+  if (after) where.push(`(r.created_at, r.id${c}) < (${param(after.createdAt)}, ${param(after.id)}${c})`);
+  return sql.all<ReservationRow>(
+    `SELECT r.*, v.sku AS sku, l.code AS location_code
+     FROM reservations r JOIN variants v ON v.id = r.variant_id JOIN locations l ON l.id = r.location_id
+     ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
+     ORDER BY r.created_at DESC, r.id${c} DESC LIMIT $1`,
+    params,
+  );
 }
 
 function normalReservation(row: ReservationRow): ReservationRow {

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
+import { Sweeper } from '../../../src/store/sweeper.js';
 import type { LedgerStore, Page } from '../../../src/store/ledger-store.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
@@ -356,6 +357,41 @@ for (const factory of STORES) {
       await assert.rejects(store.catalogue.listPurchaseOrders({ cursor: tamper(first.next_cursor!), limit: 2 }), {
         code: 'ONH_ERR_CURSOR',
       });
+    });
+
+    it('reservations: expired merges swept holds and holds past their expiry, newest first, over pages', async () => {
+      // Three holds with an expiry, a millisecond apart; the sweeper turns the middle one to
+      // expired, the other two stay pending past their expiry: all three are listed, in order.
+      const made: string[] = [];
+      for (const index of [0, 1, 2]) {
+        now += 1;
+        const [answer] = await ledger.submit([
+          {
+            type: 'reserve',
+            key: `hold-${index}`,
+            payloadHash: `hold-${index}`,
+            sku: 'B',
+            location: 'WH1',
+            quantity: 1,
+            expiresInSeconds: 1 + index,
+          } as LedgerCommand,
+        ]);
+        made.push(answer!.reservation!.id);
+      }
+      const created = now;
+      now += 2_500; // the first two are due
+      const sweeper = new Sweeper(store, ledger, clock, { intervalMs: 60_000, retentionDays: 30, onError: () => {} });
+      await sweeper.sweepOnce();
+      now += 1_000; // the third is due too, not swept
+      assert.equal((await store.ledger.getReservation(made[2]!, created))!.status, 'pending');
+      const { ids } = await walk(
+        (cursor) => store.ledger.listReservations({ status: 'expired', cursor, limit: 1 }, now),
+        (item) => item.id,
+      );
+      assert.deepEqual(ids.slice(0, 3), [made[2], made[1], made[0]]);
+      const page = await store.ledger.listReservations({ status: 'expired', limit: 10 }, now);
+      assert.ok(page.items.slice(0, 3).every((item) => item.status === 'expired'));
+      for (const id of made) reservations.push({ id, sku: 'B', location: 'WH1', channel: null, createdAt: created });
     });
   });
 }
