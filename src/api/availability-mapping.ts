@@ -67,6 +67,8 @@ export function channelView(record: ChannelRecord): ChannelView {
     push_latency_p95_ms: record.pushLatencyP95Ms,
     created_at: iso(record.createdAt),
     updated_at: iso(record.updatedAt),
+    // Only once deactivated: the views of active records are unchanged.
+    ...((record.deactivatedAt ?? null) === null ? {} : { active: false }),
   };
 }
 
@@ -94,6 +96,8 @@ export function listingView(record: ListingRecord): ListingView {
     matched_by: record.matchedBy,
     created_at: iso(record.createdAt),
     updated_at: iso(record.updatedAt),
+    // Only once deactivated: the views of active records are unchanged.
+    ...((record.deactivatedAt ?? null) === null ? {} : { active: false }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { ExplainStep } from '../core/availability/compute-available.js';
 import type { RuleSet } from '../core/availability/rule-set.js';
 import { limits } from '../core/limits.js';
 import { platforms } from '../store/availability-store.js';
+import { ActiveQuery } from './list-schemas.js';
 import { Closed, Identifier, Limit, LocationCode, Nullable, Sku, Text, Timestamp } from './schema-primitives.js';
 
 /**
@@ -106,6 +107,9 @@ export const ChannelView = Type.Object({
   push_latency_p95_ms: Integer,
   created_at: Timestamp,
   updated_at: Timestamp,
+  active: Type.Optional(
+    Type.Literal(false, { description: 'Present, false, once deactivated (no pushes, no intake)' }),
+  ),
 });
 export type ChannelView = Static<typeof ChannelView>;
 
@@ -190,6 +194,9 @@ export const ListingView = Type.Object({
   matched_by: Type.Union([Type.Literal('mapping'), Type.Literal('sku'), Type.Literal('barcode')]),
   created_at: Timestamp,
   updated_at: Timestamp,
+  active: Type.Optional(
+    Type.Literal(false, { description: 'Present, false, once deactivated (not pushed, not counted in drift)' }),
+  ),
 });
 export type ListingView = Static<typeof ListingView>;
 
@@ -203,6 +210,7 @@ export const ListingListQuery = Closed({
   sku: Type.Optional(Sku),
   after: Type.Optional(Identifier),
   limit: Limit,
+  active: ActiveQuery,
 });
 export type ListingListQuery = Static<typeof ListingListQuery>;
 

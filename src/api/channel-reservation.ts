@@ -31,7 +31,11 @@ export async function resolveChannelReserve(
   if (!channel) return null;
   const ruleSet = (await availability.listRuleSets()).find((version) => version.active)?.rules ?? {};
   const rules = channelRules(ruleSet, channelCode);
-  const excluded = new Set(rules.exclude_locations ?? []);
+  // A deactivated location holds nothing for any channel (docs/LISTS.md).
+  const excluded = new Set([
+    ...(rules.exclude_locations ?? []),
+    ...(await catalogue.listLocations({ active: 'false' })).map((location) => location.code),
+  ]);
   const pickup = rules.pickup;
   const kinds = pickup
     ? new Map((await catalogue.listLocations()).map((location) => [location.code, location.kind]))
@@ -42,7 +46,7 @@ export async function resolveChannelReserve(
       pickup && kinds?.get(code) === 'store' ? { code, countMaxAgeMs: pickup.count_max_age_hours * hourMs } : { code },
     );
   const listedBy = new Set(
-    (await availability.listListings({ sku, limit: limits.pageSizeMax }))
+    (await availability.listListings({ sku, limit: limits.pageSizeMax, active: 'true' }))
       .map((listing) => listing.channel)
       .filter((code) => code !== channelCode),
   );

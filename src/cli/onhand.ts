@@ -12,6 +12,7 @@ import { addKpiCommands } from './kpi-commands.js';
 import { addAlertCommands } from './alert-commands.js';
 import { addReconcileCommands } from './reconcile-commands.js';
 import { addSyncCommands } from './sync-commands.js';
+import { addListCommands } from './list-commands.js';
 import { startupFailureMessage } from './startup-errors.js';
 import {
   CliExit,
@@ -205,6 +206,7 @@ export function buildCli(runtime: CliRuntime): Command {
   addAlertCommands(program, runtime);
   addReconcileCommands(program, runtime);
   addOrderCommands(program, runtime);
+  addListCommands(program, runtime);
   return program;
 }
 

@@ -46,6 +46,13 @@ export const limits = Object.freeze({
   /** Page size for history and lists. */
   pageSizeMax: 500,
   pageSizeDefault: 100,
+  /**
+   * Longest list cursor a request may carry (base64url). The longest we issue is a reservation
+   * cursor: its created_at, an id of at most idempotencyKeyLengthMax characters and the check.
+   */
+  listCursorLengthMax: 1024,
+  /** `onhand movements --follow`: the wait between polls once caught up (a tail of a busy ledger never waits). */
+  movementFeedPollMsDefault: 2_000,
   /** Request body bytes (Fastify default is 1 MiB; a 1,000-movement batch needs ~300 KiB). */
   requestBodyBytesMax: 2 * 1024 * 1024,
   /**
@@ -354,6 +361,16 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   },
   { holds: (l) => l.groupCommitBatchSizeCeiling <= l.groupCommitQueueDepthMax, why: 'a full group commit can queue' },
   { holds: (l) => l.pageSizeDefault <= l.pageSizeMax, why: 'the default page size is allowed' },
+  {
+    // 'r:' + created_at (15 digits) + ':' + an ASCII id + '|' + 8 hex digits, base64url.
+    holds: (l) => 4 * Math.ceil((27 + l.idempotencyKeyLengthMax) / 3) <= l.listCursorLengthMax,
+    why: 'a reservation cursor fits the cursor bound a request may carry',
+  },
+  {
+    // 'p:' + a code of up to 4 UTF-8 bytes a character + '|' + 8 hex digits, base64url.
+    holds: (l) => 4 * Math.ceil((11 + 4 * l.codeLengthMax) / 3) <= l.listCursorLengthMax,
+    why: 'a purchase order cursor fits the cursor bound a request may carry',
+  },
   {
     holds: (l) => l.readBackChunkMax <= l.pageSizeMax,
     why: 'a read-back chunk of listings is one page of the listings list',

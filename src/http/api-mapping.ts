@@ -142,6 +142,8 @@ export function variantView(record: VariantRecord): VariantView {
     components: record.components,
     created_at: iso(record.createdAt),
     updated_at: iso(record.updatedAt),
+    // Only once deactivated: the views of active records are unchanged.
+    ...((record.deactivatedAt ?? null) === null ? {} : { active: false }),
   };
 }
 
@@ -152,6 +154,8 @@ export function locationView(record: LocationRecord): LocationView {
     kind: record.kind,
     created_at: iso(record.createdAt),
     updated_at: iso(record.updatedAt),
+    // Only once deactivated: the views of active records are unchanged.
+    ...((record.deactivatedAt ?? null) === null ? {} : { active: false }),
   };
 }
 

@@ -4,6 +4,7 @@ import { limits } from '../core/limits.js';
 import { locationKinds } from '../store/ledger-store.js';
 import { Closed, Identifier, Limit, LocationCode, Nullable, Sku, Text, Timestamp } from '../api/schema-primitives.js';
 import { errorRegistry } from './errors.js';
+import { ActiveQuery } from '../api/list-schemas.js';
 
 /**
  * Request and response schemas of the /v1 API (TypeBox -> JSON Schema -> OpenAPI 3.1).
@@ -94,6 +95,7 @@ export const VariantView = Type.Object({
   components: Type.Array(Type.Object({ sku: Type.String(), quantity: Type.Integer() })),
   created_at: Timestamp,
   updated_at: Timestamp,
+  active: Type.Optional(Type.Literal(false, { description: 'Present, false, once deactivated' })),
 });
 export type VariantView = Static<typeof VariantView>;
 
@@ -108,6 +110,7 @@ export const LocationView = Type.Object({
   kind: Type.String(),
   created_at: Timestamp,
   updated_at: Timestamp,
+  active: Type.Optional(Type.Literal(false, { description: 'Present, false, once deactivated' })),
 });
 export type LocationView = Static<typeof LocationView>;
 
@@ -428,7 +431,7 @@ export const MovementsQuery = Closed({
 });
 export type MovementsQuery = Static<typeof MovementsQuery>;
 
-export const VariantListQuery = Closed({ after: Type.Optional(Sku), limit: Limit });
+export const VariantListQuery = Closed({ after: Type.Optional(Sku), limit: Limit, active: ActiveQuery });
 export type VariantListQuery = Static<typeof VariantListQuery>;
 
 // --- errors and health ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import { type Metrics, metricsPlugin } from './metrics.js';
 import { syncPlugin } from './plugins/sync.js';
 import { reconcilePlugin, type ReconcileRunner } from './plugins/reconcile.js';
 import { ordersPlugin } from './plugins/orders.js';
+import { listsPlugin } from './plugins/lists.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
 
@@ -219,6 +220,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(ordersPlugin, { prefix: '/v1', store: deps.store, intake, clock: deps.clock });
+  await app.register(listsPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(webhooksPlugin, {
     prefix: '/webhooks',
     store: deps.store,

@@ -89,7 +89,8 @@ export class OrderPolling {
     )
       return null;
     const record = await store.availability.getChannel(channel);
-    if (!record) return null;
+    // A deactivated channel takes no orders: not polled, its cursor kept for when it is activated.
+    if (!record || record.deactivatedAt) return null;
     const batch = await polled.connector.pollOrders(await store.outbox.loadCursor(channel));
     const report = await this.options.orders.ingest(record, batch.events);
     // Saved with when the poll that caught up began (set only when it left nothing behind): the

@@ -24,6 +24,12 @@ export interface WebhookIntakeDeps {
 export type WebhookReceipt =
   /** No channel of this platform with connector settings, or its connector takes no webhooks. */
   | { status: 'unknown-channel'; reason: string }
+  /**
+   * Authentic, but the channel is deactivated: nothing was parsed or recorded. Answered 409 so
+   * the platform keeps the delivery and retries it (a channel activated within the platform's
+   * retry window then takes it).
+   */
+  | { status: 'inactive-channel'; reason: string }
   /** The signature (or the account it names) does not verify: nothing was parsed. */
   | { status: 'unauthentic'; reason: string }
   /** Authentic but malformed: a retry will not improve it. */
@@ -91,6 +97,8 @@ export async function receiveWebhook(
     return { status: 'unknown-channel', reason: `channel ${channelCode} takes no webhooks` };
   const check = connector.verifyWebhook(delivery);
   if (!check.ok) return { status: 'unauthentic', reason: check.reason };
+  if (channel.deactivatedAt)
+    return { status: 'inactive-channel', reason: `channel ${channelCode} is deactivated: it takes no orders` };
   const event = connector.parseWebhook(delivery);
   // Signed is not storable: every string of the event follows the rules of any request
   // (core/json-bounds.ts), else a NUL in a sku would fail on PostgreSQL only.

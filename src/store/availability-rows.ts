@@ -31,6 +31,8 @@ export interface ChannelRow {
   push_latency_p95_ms: number;
   created_at: number;
   updated_at: number;
+  /** Migration 0014; null while active. */
+  deactivated_at?: number | null;
 }
 
 export interface ChannelLocationRow {
@@ -57,6 +59,7 @@ export function channelRecords(channels: readonly ChannelRow[], links: readonly 
     pushLatencyP95Ms: Number(row.push_latency_p95_ms),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    deactivatedAt: row.deactivated_at === null || row.deactivated_at === undefined ? null : Number(row.deactivated_at),
   }));
 }
 
@@ -317,6 +320,7 @@ export function listingRecord(row: Record<string, unknown>): ListingRecord {
     matchedBy: row.matched_by as ListingRecord['matchedBy'],
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    deactivatedAt: row.deactivated_at === null || row.deactivated_at === undefined ? null : Number(row.deactivated_at),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { EpochMs } from '../core/clock.js';
 import type { ExplainStep, PreorderOffer } from '../core/availability/compute-available.js';
 import type { RuleSet } from '../core/availability/rule-set.js';
+import type { ActivationKind, ActivationRecord, ActiveFilter } from './ledger-store.js';
 
 /**
  * The availability slice of the storage port (`store.availability`): channels, listings, the normalizer's mapping
@@ -38,6 +39,8 @@ export interface ChannelRecord {
   pushLatencyP95Ms: number;
   createdAt: EpochMs;
   updatedAt: EpochMs;
+  /** Null while active (no pushes, no intake while deactivated). */
+  deactivatedAt?: EpochMs | null;
 }
 
 /** A channel item to list: found by explicit mapping, else by sku, else by barcode. */
@@ -93,6 +96,8 @@ export interface ListingRecord {
   matchedBy: 'mapping' | 'sku' | 'barcode';
   createdAt: EpochMs;
   updatedAt: EpochMs;
+  /** Null while active (not pushed, not counted in drift while deactivated). */
+  deactivatedAt?: EpochMs | null;
 }
 
 export interface UnmappedItem {
@@ -173,8 +178,23 @@ export class UnknownRuleSetError extends Error {
 }
 
 export interface AvailabilityPort {
+  /**
+   * Deactivate (`active` false) or activate a variant (by sku), location or channel (by code)
+   * or listing (by id), recorded with `actor` and `now` on the row and in activation_events;
+   * idempotent (`changed` false when it already was so). Nothing is deleted. Null when there is
+   * no such record. The effects are listed in docs/LISTS.md.
+   * @example setActive('channel', 'shop-eu', false, 'token:ops', now)
+   */
+  setActive(
+    kind: ActivationKind,
+    ref: string,
+    active: boolean,
+    actor: string,
+    now: EpochMs,
+  ): Promise<ActivationRecord | null>;
   upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }>;
-  listChannels(): Promise<ChannelRecord[]>;
+  /** `active` @default 'all' here (the HTTP list defaults to 'true'). */
+  listChannels(options?: { active?: ActiveFilter | undefined }): Promise<ChannelRecord[]>;
   getChannel(code: string): Promise<ChannelRecord | null>;
 
   /**
@@ -201,6 +221,8 @@ export interface AvailabilityPort {
     sku?: string | undefined;
     afterId?: string | undefined;
     limit: number;
+    /** @default 'all' here (the HTTP list defaults to 'true'). */
+    active?: ActiveFilter | undefined;
   }): Promise<ListingRecord[]>;
   getListing(id: string): Promise<ListingRecord | null>;
   /** Items reported unmapped and not mapped since, newest first. */

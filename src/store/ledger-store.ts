@@ -62,6 +62,8 @@ export interface VariantRecord {
   components: { sku: string; quantity: number }[];
   createdAt: EpochMs;
   updatedAt: EpochMs;
+  /** Null while active. */
+  deactivatedAt?: EpochMs | null;
 }
 
 export interface LocationInput {
@@ -74,6 +76,8 @@ export interface LocationRecord extends LocationInput {
   id: number;
   createdAt: EpochMs;
   updatedAt: EpochMs;
+  /** Null while active. */
+  deactivatedAt?: EpochMs | null;
 }
 
 export interface UpsertReport {
@@ -170,6 +174,46 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+/** Which records a list shows: the active ones (the default), the deactivated ones, or all. */
+export type ActiveFilter = 'true' | 'false' | 'all';
+
+/** What can be deactivated: history of each stays readable, nothing is deleted. */
+export type ActivationKind = 'variant' | 'location' | 'channel' | 'listing';
+export const activationKinds: readonly ActivationKind[] = ['variant', 'location', 'channel', 'listing'];
+
+/** A record's state after an activate or deactivate (`changed` false: it was already so). */
+export interface ActivationRecord {
+  kind: ActivationKind;
+  /** The sku, location code, channel code or listing id. */
+  ref: string;
+  active: boolean;
+  changed: boolean;
+  deactivatedAt: EpochMs | null;
+  deactivatedBy: string | null;
+}
+
+/** `GET /v1/reservations`' status filter: `active` is pending and not past its expiry. */
+export type ReservationListStatus = 'active' | 'committed' | 'released' | 'expired' | 'all';
+export const reservationListStatuses: readonly ReservationListStatus[] = [
+  'active',
+  'committed',
+  'released',
+  'expired',
+  'all',
+];
+
+/** A page of the movements feed, oldest first. */
+export interface FeedPage<T> {
+  items: T[];
+  /**
+   * Where the next page starts: after the last item, or where this one started when it is
+   * empty, so a tail keeps polling with it; null once `until` is reached.
+   */
+  next_cursor: string | null;
+  /** More movements are readable now (false: the feed has caught up, poll again later). */
+  has_more: boolean;
+}
+
 export interface TokenRecord {
   id: string;
   name: string;
@@ -237,6 +281,36 @@ export interface LedgerPort {
     options: { location?: string | undefined; cursor?: string | undefined; limit: number },
   ): Promise<Page<MovementView> | null>;
   getReservation(id: string, now: EpochMs): Promise<ReservationView | null>;
+  /**
+   * Reservations newest first (created_at, then id, descending), filtered; a keyset cursor.
+   * Throws CursorError for a cursor this server did not issue.
+   * @example listReservations({ status: 'active', sku: 'TEE-M', limit: 100 }, now)
+   */
+  listReservations(
+    options: {
+      status: ReservationListStatus;
+      sku?: string | undefined;
+      location?: string | undefined;
+      channel?: string | undefined;
+      cursor?: string | undefined;
+      limit: number;
+    },
+    now: EpochMs,
+  ): Promise<Page<ReservationView>>;
+  /**
+   * Every movement oldest first, from the first one recorded at or after `since` (or from the
+   * cursor): no movement is skipped or repeated between pages, even while batches commit
+   * (migration 0014 says how on PostgreSQL). Throws CursorError for a foreign cursor.
+   * @example movementFeed({ since: Date.parse('2026-12-01T00:00:00Z'), limit: 500 })
+   */
+  movementFeed(options: {
+    since?: EpochMs | undefined;
+    until?: EpochMs | undefined;
+    type?: string | undefined;
+    location?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  }): Promise<FeedPage<MovementView>>;
   /** Sales facts that drove available below zero, newest first. */
   listOversells(options: { cursor?: string | undefined; limit: number }): Promise<Page<MovementView>>;
   /** Levels holding pending reservations due at `now` (for the sweeper to tidy). */
@@ -254,9 +328,29 @@ export interface CataloguePort {
   /** Bulk upsert by code, all-or-nothing. */
   upsertLocations(locations: readonly LocationInput[], now: EpochMs): Promise<UpsertReport>;
   getVariant(sku: string): Promise<VariantRecord | null>;
-  /** Variants ordered by sku, after `afterSku`. */
-  listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]>;
-  listLocations(): Promise<LocationRecord[]>;
+  /** Variants ordered by sku, after `afterSku`; `active` @default 'true'. */
+  listVariants(options: {
+    afterSku?: string | undefined;
+    limit: number;
+    active?: ActiveFilter | undefined;
+  }): Promise<VariantRecord[]>;
+  /** `active` @default 'true'. */
+  listLocations(options?: { active?: ActiveFilter | undefined }): Promise<LocationRecord[]>;
+  /**
+   * Purchase orders in id order (byte order), filtered by status and by a sku on any line;
+   * a keyset cursor. Throws CursorError for a foreign cursor.
+   */
+  listPurchaseOrders(options: {
+    status?: PurchaseOrderStatus | undefined;
+    sku?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  }): Promise<Page<PurchaseOrderRecord>>;
+  /** Which of these skus and location codes are deactivated (unknown ones are not listed). */
+  inactiveAmong(refs: { skus: readonly string[]; locations: readonly string[] }): Promise<{
+    skus: string[];
+    locations: string[];
+  }>;
   /** Create or replace a purchase order; received quantities are kept per line. All-or-nothing. */
   upsertPurchaseOrder(order: PurchaseOrderInput, now: EpochMs): Promise<PurchaseOrderRecord>;
   getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null>;

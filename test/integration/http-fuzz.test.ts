@@ -180,6 +180,19 @@ const valid: Record<string, Valid> = {
     params: { code: 'shop', order_id: '5600000000100', line_id: '14000000000200' },
     body: { id: 'wms-1', quantity: 1, location: 'WH1' },
   },
+  'GET /v1/reservations': { query: { status: 'all', sku: 'A', location: 'WH1', limit: '10' } },
+  'GET /v1/movements': {
+    query: { since: '2026-01-01T00:00:00Z', type: 'receipt', location: 'WH1', limit: '10' },
+  },
+  'GET /v1/purchase-orders': { query: { status: 'open', sku: 'A', limit: '10' } },
+  'POST /v1/variants/{sku}/deactivate': { params: { sku: 'B' } },
+  'POST /v1/variants/{sku}/activate': { params: { sku: 'B' } },
+  'POST /v1/locations/{code}/deactivate': { params: { code: 'WH2' } },
+  'POST /v1/locations/{code}/activate': { params: { code: 'WH2' } },
+  'POST /v1/channels/{code}/deactivate': { params: { code: 'shop' } },
+  'POST /v1/channels/{code}/activate': { params: { code: 'shop' } },
+  'POST /v1/listings/{id}/deactivate': { params: { id: 'lst_seed' } },
+  'POST /v1/listings/{id}/activate': { params: { id: 'lst_seed' } },
   'POST /webhooks/shopify/{channel}': {
     params: { channel: 'shop' },
     webhook: { 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop },
@@ -494,7 +507,12 @@ for (const factory of STORES) {
         if (operation === 'PUT /v1/listings') {
           const listing = (await s.call({ method: 'GET', url: '/v1/listings?channel=shop', as: 'read' })).json()
             .items[0];
-          for (const name of ['GET /v1/listings/{id}', 'GET /v1/listings/{id}/explain'])
+          for (const name of [
+            'GET /v1/listings/{id}',
+            'GET /v1/listings/{id}/explain',
+            'POST /v1/listings/{id}/deactivate',
+            'POST /v1/listings/{id}/activate',
+          ])
             valid[name]!.params!.id = listing.id;
         }
       }

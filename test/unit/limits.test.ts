@@ -67,6 +67,8 @@ describe('limits', () => {
       /can queue/,
     ],
     ['a default page above the largest', { pageSizeDefault: limits.pageSizeMax + 1 }, /page size/],
+    ['a cursor bound below a reservation cursor', { listCursorLengthMax: 100 }, /reservation cursor fits/],
+    ['a cursor bound below a purchase order cursor', { listCursorLengthMax: 500 }, /purchase order cursor fits/],
     ['a read-back chunk above a page', { readBackChunkMax: limits.pageSizeMax + 1 }, /read-back chunk/],
     [
       'a receive deadline after the handler deadline',

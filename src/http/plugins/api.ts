@@ -22,6 +22,8 @@ import {
 import { guardWithBearerAuth } from '../auth.js';
 import { ProblemError, verdictProblem } from '../errors.js';
 import { refuseReservedKeys } from '../request-guards.js';
+import { ActiveOnlyQuery } from '../../api/list-schemas.js';
+import { refuseInactive } from './lists.js';
 import {
   CommitBody,
   IdParams,
@@ -184,9 +186,9 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
       response: { 200: VariantPage },
     }),
     async (request) => {
-      const { after, limit } = request.query;
+      const { after, limit, active } = request.query;
       // One more than asked tells whether another page exists.
-      const rows = await store.catalogue.listVariants({ afterSku: after, limit: limit + 1 });
+      const rows = await store.catalogue.listVariants({ afterSku: after, limit: limit + 1, active });
       const items = rows.slice(0, limit).map(variantView);
       return { items, next_after: rows.length > limit ? items[items.length - 1]!.sku : null };
     },
@@ -204,9 +206,13 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
     async (request) => store.catalogue.upsertLocations(request.body.locations, clock.now()),
   );
 
-  app.get('/locations', route('read', 'catalogue', 'All locations', { response: { 200: LocationList } }), async () => ({
-    items: (await store.catalogue.listLocations()).map(locationView),
-  }));
+  app.get<{ Querystring: ActiveOnlyQuery }>(
+    '/locations',
+    route('read', 'catalogue', 'All locations', { querystring: ActiveOnlyQuery, response: { 200: LocationList } }),
+    async (request) => ({
+      items: (await store.catalogue.listLocations({ active: request.query.active })).map(locationView),
+    }),
+  );
 
   // --- purchase orders -----------------------------------------------------------------------
 
@@ -255,14 +261,19 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
         body: MovementsBody,
         response: { 200: MovementsResult },
       },
-      [413, 422],
+      [409, 413, 422],
     ),
     // Map every item before submitting any, so that nothing is applied unless all map.
     async (request) => {
       refuseReservedKeys(
         request.body.movements.map((movement, index) => ({ path: `/movements/${index}/key`, key: movement.key })),
       );
-      return { results: await ledger.submit(request.body.movements.map(movementCommand)) };
+      const commands = request.body.movements.map(movementCommand);
+      await refuseInactive(
+        store.catalogue,
+        commands.map((command, index) => ({ path: `/movements/${index}`, command })),
+      );
+      return { results: await ledger.submit(commands) };
     },
   );
 
@@ -295,6 +306,10 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
       if (body.channel !== undefined) {
         const channel = await resolveChannelReserve(store.availability, store.catalogue, body.channel, body.sku);
         if (!channel) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${body.channel}`);
+        if ((await store.availability.getChannel(body.channel))?.deactivatedAt)
+          throw new ProblemError('ONH_ERR_CHANNEL_INACTIVE', `channel ${body.channel} is deactivated`, {
+            errors: [{ path: '/channel', message: `channel ${body.channel} is deactivated` }],
+          });
         const first = channel.locations[0];
         if (!first) {
           throw new ProblemError('ONH_ERR_INSUFFICIENT', `channel ${body.channel} has no location to reserve at`, {
@@ -305,6 +320,7 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
       } else {
         command = reserveCommand(body, body.location!);
       }
+      await refuseInactive(store.catalogue, [{ path: '', command }]);
       const answer = await submitOne(command);
       // `available` in the problem is read after the refusal: what a client may ask for now.
       const members =

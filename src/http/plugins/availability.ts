@@ -51,6 +51,7 @@ import { ProblemError, type ProblemDetail } from '../errors.js';
 import { rollbackRefusal } from '../../api/rule-set-rollback.js';
 import { refuseOversizedDocuments } from '../request-guards.js';
 import { IdParams, SkuParams, UpsertReport } from '../schemas.js';
+import { ActiveOnlyQuery } from '../../api/list-schemas.js';
 import { emptyBodyIsObject, route } from './api.js';
 
 export interface AvailabilityDeps {
@@ -155,9 +156,13 @@ export async function availabilityPlugin(
     },
   );
 
-  app.get('/channels', route('read', 'channels', 'All channels', { response: { 200: ChannelList } }), async () => ({
-    items: (await store.availability.listChannels()).map(channelView),
-  }));
+  app.get<{ Querystring: ActiveOnlyQuery }>(
+    '/channels',
+    route('read', 'channels', 'All channels', { querystring: ActiveOnlyQuery, response: { 200: ChannelList } }),
+    async (request) => ({
+      items: (await store.availability.listChannels({ active: request.query.active })).map(channelView),
+    }),
+  );
 
   app.get<{ Params: ChannelParams }>(
     '/channels/:code',
@@ -202,9 +207,9 @@ export async function availabilityPlugin(
       response: { 200: ListingPage },
     }),
     async (request) => {
-      const { channel, sku, after, limit } = request.query;
+      const { channel, sku, after, limit, active } = request.query;
       // One more than asked tells whether another page exists.
-      const rows = await store.availability.listListings({ channel, sku, afterId: after, limit: limit + 1 });
+      const rows = await store.availability.listListings({ channel, sku, afterId: after, limit: limit + 1, active });
       const items = rows.slice(0, limit).map(listingView);
       return { items, next_after: rows.length > limit ? items[items.length - 1]!.id : null };
     },

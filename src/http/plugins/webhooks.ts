@@ -50,7 +50,7 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
               invalid: Type.Integer({ description: 'Events refused for text no store may hold' }),
               ignored: Type.Boolean(),
             }),
-            ...problemResponses([400, 401, 404, 413, 500, 503]),
+            ...problemResponses([400, 401, 404, 409, 413, 500, 503]),
           },
         },
       },
@@ -79,6 +79,8 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
             throw new ProblemError('ONH_ERR_WEBHOOK_SIGNATURE', receipt.reason);
           case 'invalid':
             throw new ProblemError('ONH_ERR_WEBHOOK_INVALID', receipt.reason);
+          case 'inactive-channel':
+            throw new ProblemError('ONH_ERR_CHANNEL_INACTIVE', receipt.reason);
           case 'accepted':
             break;
         }

@@ -15,6 +15,8 @@ import {
 } from '../availability-store.js';
 import { SqlAvailabilityViews } from '../sql/sql-availability-views.js';
 import type { SqlExecutor } from '../sql/sql-executor.js';
+import type { ActivationKind, ActivationRecord } from '../ledger-store.js';
+import { activationChange } from '../sql/sql-activation.js';
 import { recomputeChunkVariants, type PostgresAvailability } from './postgres-availability.js';
 import type { PostgresPool } from './postgres-pool.js';
 
@@ -117,5 +119,38 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
       onProgress?.(report.variants, total);
     }
     return report;
+  }
+
+  /**
+   * Deactivate or activate a variant, location, channel or listing: one transaction (state
+   * row locked, audit event, outbox effects; sql-activation.ts), then the recompute it needs.
+   */
+  async setActive(
+    kind: ActivationKind,
+    ref: string,
+    active: boolean,
+    actor: string,
+    now: EpochMs,
+  ): Promise<ActivationRecord | null> {
+    const outcome = await this.db.transaction(async (client) => {
+      const steps = activationChange(' FOR UPDATE', { kind, ref, active, actor, now });
+      let step = steps.next();
+      while (!step.done) {
+        const statement = step.value;
+        const result =
+          'get' in statement
+            ? (await client.query(statement.get, statement.params)).rows[0]
+            : ((await client.query(statement.run, statement.params)).rowCount ?? 0);
+        step = steps.next(result);
+      }
+      if (step.value?.record.changed && (kind === 'location' || kind === 'channel'))
+        await this.availability.bumpConfig(client);
+      const followUp = step.value?.followUp;
+      if (followUp?.recompute === 'variant')
+        await this.availability.recomputeVariants(client, [followUp.variantId], now);
+      return step.value;
+    });
+    if (outcome?.followUp.recompute === 'all') await this.recomputeAll(now);
+    return outcome?.record ?? null;
   }
 }

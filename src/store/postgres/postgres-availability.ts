@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { computedListing } from '../sql/sql-activation.js';
 import type { EpochMs } from '../../core/clock.js';
 import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js';
 import {
@@ -117,7 +118,7 @@ export class PostgresAvailability {
       channels: (await db.query<ChannelRow>('SELECT * FROM channels ORDER BY code COLLATE "C"')).rows,
       links: (
         await db.query<ChannelLocationRow>(
-          'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
+          'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id WHERE l.deactivated_at IS NULL',
         )
       ).rows,
       locations: (
@@ -157,7 +158,7 @@ export class PostgresAvailability {
     return (
       await db.query<ListingRefRow>(
         `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
-         WHERE l.variant_id = ANY($1::bigint[]) ORDER BY l.id`,
+         WHERE l.variant_id = ANY($1::bigint[]) AND ${computedListing} ORDER BY l.id`,
         [variantIds],
       )
     ).rows;

@@ -8,6 +8,12 @@ export const postgresDialect: SqlDialect = {
   lockRows: ' FOR UPDATE',
   inserted: '(xmax = 0)',
   jsonMembers: (expression) => `jsonb_each_text(${expression})`,
+  movementFeed: {
+    xact: 'm.xact::text',
+    after: (xact, id) => `(m.xact, m.id) > ($${xact}::text::xid8, $${id}::bigint)`,
+    settled: 'AND m.xact < pg_snapshot_xmin(pg_current_snapshot())',
+    order: 'm.xact, m.id',
+  },
 };
 
 /** Shared SQL on a pool (or one client, inside a transaction). */

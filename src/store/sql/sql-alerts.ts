@@ -27,10 +27,11 @@ export class SqlAlerts implements AlertPort {
 
   async channelActivity(): Promise<ChannelActivity[]> {
     const rows = await this.sql.all(
+      // A deactivated channel takes no orders and no pushes: no rule watches it (docs/LISTS.md).
       `SELECT c.code,
-         (SELECT count(*) FROM listings l WHERE l.channel_id = c.id) AS listings,
+         (SELECT count(*) FROM listings l WHERE l.channel_id = c.id AND l.deactivated_at IS NULL) AS listings,
          (SELECT max(ol.created_at) FROM order_lines ol WHERE ol.channel_id = c.id) AS last_line
-       FROM channels c ORDER BY c.code`,
+       FROM channels c WHERE c.deactivated_at IS NULL ORDER BY c.code`,
     );
     return rows.map((row) => ({
       channel: row.code as string,

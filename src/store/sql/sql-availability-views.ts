@@ -1,3 +1,5 @@
+import type { ActiveFilter } from '../ledger-store.js';
+import { activeCondition } from './sql-lists.js';
 import type { EpochMs } from '../../core/clock.js';
 import type {
   ChannelRecord,
@@ -37,9 +39,11 @@ const listingId = /^\d{1,15}$/;
 export abstract class SqlAvailabilityViews {
   constructor(protected readonly views: SqlExecutor) {}
 
-  async listChannels(): Promise<ChannelRecord[]> {
+  async listChannels(options: { active?: ActiveFilter | undefined } = {}): Promise<ChannelRecord[]> {
     return channelRecords(
-      await this.views.all<ChannelRow>(`SELECT * FROM channels ORDER BY code${this.views.dialect.byteOrder}`),
+      await this.views.all<ChannelRow>(
+        `SELECT * FROM channels c WHERE ${activeCondition('c', options.active ?? 'all')} ORDER BY code${this.views.dialect.byteOrder}`,
+      ),
       await this.views.all<ChannelLocationRow>(
         'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
       ),
@@ -55,12 +59,14 @@ export abstract class SqlAvailabilityViews {
     sku?: string | undefined;
     afterId?: string | undefined;
     limit: number;
+    active?: ActiveFilter | undefined;
   }): Promise<ListingRecord[]> {
     if (options.afterId !== undefined && !listingId.test(options.afterId)) return []; // not an id this store issued
     const params: unknown[] = [Number(options.afterId ?? 0), options.limit];
     const where = [
       options.channel === undefined ? '' : `AND c.code = $${params.push(options.channel)}`,
       options.sku === undefined ? '' : `AND v.sku = $${params.push(options.sku)}`,
+      `AND ${activeCondition('l', options.active ?? 'all')}`,
     ].join(' ');
     return (await this.views.all(`${listingSelect} WHERE l.id > $1 ${where} ORDER BY l.id LIMIT $2`, params)).map(
       listingRecord,

@@ -1,4 +1,12 @@
-import type { LocationRecord, PurchaseOrderRecord, VariantRecord } from '../ledger-store.js';
+import type {
+  ActiveFilter,
+  LocationRecord,
+  Page,
+  PurchaseOrderRecord,
+  PurchaseOrderStatus,
+  VariantRecord,
+} from '../ledger-store.js';
+import { activeCondition, inactiveAmong, listPurchaseOrders } from './sql-lists.js';
 import { jsonValue, type SqlExecutor } from './sql-executor.js';
 
 /**
@@ -14,12 +22,17 @@ export abstract class SqlCatalogueViews {
   }
 
   /** Variants ordered by sku (byte order), after `afterSku`. */
-  async listVariants(options: { afterSku?: string | undefined; limit: number }): Promise<VariantRecord[]> {
+  async listVariants(options: {
+    afterSku?: string | undefined;
+    limit: number;
+    active?: ActiveFilter | undefined;
+  }): Promise<VariantRecord[]> {
     const c = this.views.dialect.byteOrder;
-    const rows = await this.views.all(`SELECT * FROM variants WHERE sku${c} > $1 ORDER BY sku${c} LIMIT $2`, [
-      options.afterSku ?? '',
-      options.limit,
-    ]);
+    const active = activeCondition('variants', options.active);
+    const rows = await this.views.all(
+      `SELECT * FROM variants WHERE sku${c} > $1 AND ${active} ORDER BY sku${c} LIMIT $2`,
+      [options.afterSku ?? '', options.limit],
+    );
     return this.variantsFromRows(rows);
   }
 
@@ -44,10 +57,12 @@ export abstract class SqlCatalogueViews {
         .map((component) => ({ sku: component.sku, quantity: Number(component.quantity) })),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
+      deactivatedAt:
+        row.deactivated_at === null || row.deactivated_at === undefined ? null : Number(row.deactivated_at),
     }));
   }
 
-  async listLocations(): Promise<LocationRecord[]> {
+  async listLocations(options: { active?: ActiveFilter | undefined } = {}): Promise<LocationRecord[]> {
     const rows = await this.views.all<{
       id: number;
       code: string;
@@ -55,7 +70,10 @@ export abstract class SqlCatalogueViews {
       kind: LocationRecord['kind'];
       created_at: number;
       updated_at: number;
-    }>(`SELECT * FROM locations ORDER BY code${this.views.dialect.byteOrder}`);
+      deactivated_at: number | null;
+    }>(
+      `SELECT * FROM locations WHERE ${activeCondition('locations', options.active)} ORDER BY code${this.views.dialect.byteOrder}`,
+    );
     return rows.map((row) => ({
       id: row.id,
       code: row.code,
@@ -63,7 +81,24 @@ export abstract class SqlCatalogueViews {
       kind: row.kind,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      deactivatedAt: row.deactivated_at === null ? null : Number(row.deactivated_at),
     }));
+  }
+
+  async listPurchaseOrders(options: {
+    status?: PurchaseOrderStatus | undefined;
+    sku?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  }): Promise<Page<PurchaseOrderRecord>> {
+    return listPurchaseOrders(this.views, options);
+  }
+
+  async inactiveAmong(refs: { skus: readonly string[]; locations: readonly string[] }): Promise<{
+    skus: string[];
+    locations: string[];
+  }> {
+    return inactiveAmong(this.views, refs);
   }
 
   async getPurchaseOrder(id: string): Promise<PurchaseOrderRecord | null> {

@@ -49,6 +49,22 @@ export interface SqlDialect {
    * as text in a `value` column: `json_each` on SQLite, `jsonb_each_text` on PostgreSQL.
    */
   jsonMembers(expression: string): string;
+  /**
+   * The movements feed's order (GET /v1/movements): movements in the order they became
+   * visible. SQLite's single writer commits ids in order, so the key is the id alone
+   * (`xact` is the constant 0); on PostgreSQL ids are drawn before commit, so the key is
+   * (writing transaction, id) and only transactions older than every running one are
+   * `settled` (migration 0014 says why).
+   */
+  readonly movementFeed: {
+    /** The transaction part of the key, as text. */
+    readonly xact: string;
+    /** The key after the one held by parameters `xact` and `id`. */
+    after(xact: number, id: number): string;
+    /** `AND ...` that keeps only rows no later commit can precede; empty on SQLite. */
+    readonly settled: string;
+    readonly order: string;
+  };
 }
 
 /** A JSON column's value: text on SQLite, already parsed (jsonb) on PostgreSQL. */

@@ -15,12 +15,15 @@ const lineOf = (movement: string) =>
 
 /**
  * Listings per channel and, of them, those in drift as src/core/drift.ts judges it: no push
- * pending, and the channel last seen showing more (or less) than it acknowledged.
+ * pending, and the channel last seen showing more (or less) than it acknowledged. Deactivated
+ * listings are left out (docs/LISTS.md): they are neither pushed nor counted.
  */
 const driftSql = `SELECT channel_id, count(*) AS listings,
     sum(CASE WHEN dispatch_state <> 'pending' AND channel_quantity > pushed_quantity THEN 1 ELSE 0 END) AS more,
     sum(CASE WHEN dispatch_state <> 'pending' AND channel_quantity < pushed_quantity THEN 1 ELSE 0 END) AS less
-  FROM listing_quantities GROUP BY channel_id`;
+  FROM listing_quantities
+  WHERE listing_id NOT IN (SELECT id FROM listings WHERE deactivated_at IS NOT NULL)
+  GROUP BY channel_id`;
 
 const rate = (part: number, whole: number) => (whole === 0 ? null : part / whole);
 

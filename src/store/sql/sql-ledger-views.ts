@@ -1,6 +1,7 @@
 import type { EpochMs } from '../../core/clock.js';
 import { reservationView, type ReservationView } from '../../core/ledger/apply-commands.js';
-import type { MovementView, Page, StockView, VerifyReport } from '../ledger-store.js';
+import type { FeedPage, MovementView, Page, ReservationListStatus, StockView, VerifyReport } from '../ledger-store.js';
+import { listReservations, movementFeed } from './sql-lists.js';
 import { compareLevels, levelMissingSql, reservationFromRow, type ReservationRow } from '../rows.js';
 import {
   bundleStockView,
@@ -115,6 +116,31 @@ export abstract class SqlLedgerViews {
   async getReservation(id: string, now: EpochMs): Promise<ReservationView | null> {
     const row = await this.views.get<ReservationRow>(`${reservationSelect} WHERE r.id = $1`, [id]);
     return row ? reservationView(reservationFromRow(row), now) : null;
+  }
+
+  async listReservations(
+    options: {
+      status: ReservationListStatus;
+      sku?: string | undefined;
+      location?: string | undefined;
+      channel?: string | undefined;
+      cursor?: string | undefined;
+      limit: number;
+    },
+    now: EpochMs,
+  ): Promise<Page<ReservationView>> {
+    return listReservations(this.views, options, now);
+  }
+
+  async movementFeed(options: {
+    since?: EpochMs | undefined;
+    until?: EpochMs | undefined;
+    type?: string | undefined;
+    location?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  }): Promise<FeedPage<MovementView>> {
+    return movementFeed(this.views, options);
   }
 
   async listOversells(options: { cursor?: string | undefined; limit: number }): Promise<Page<MovementView>> {

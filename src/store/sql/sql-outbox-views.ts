@@ -182,7 +182,7 @@ export abstract class SqlOutboxViews {
          lq.channel_quantity, lq.channel_seen_at, lq.channel_since
        FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = lq.channel_id
          JOIN variants v ON v.id = l.variant_id
-       WHERE c.code = $1 AND lq.listing_id > $2 AND lq.dispatch_state <> 'pending'
+       WHERE c.code = $1 AND lq.listing_id > $2 AND lq.dispatch_state <> 'pending' AND l.deactivated_at IS NULL AND c.deactivated_at IS NULL
          AND lq.channel_quantity IS NOT NULL AND lq.pushed_quantity IS NOT NULL AND lq.channel_quantity <> lq.pushed_quantity
        ORDER BY lq.listing_id LIMIT $3`,
       [channel, after, options.limit],
@@ -222,7 +222,7 @@ export abstract class SqlOutboxViews {
       `SELECT lq.listing_id, v.sku, l.external_id, l.external_location_id
        FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = lq.channel_id
          JOIN variants v ON v.id = l.variant_id
-       WHERE c.code = $1 AND lq.listing_id > $2
+       WHERE c.code = $1 AND lq.listing_id > $2 AND l.deactivated_at IS NULL AND c.deactivated_at IS NULL
          AND (lq.pushed_at >= $3 OR lq.computed_at >= $3
               OR (lq.channel_quantity IS NOT NULL AND lq.pushed_quantity IS NOT NULL AND lq.channel_quantity <> lq.pushed_quantity))
        ORDER BY lq.listing_id LIMIT $4`,

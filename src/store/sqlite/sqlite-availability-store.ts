@@ -13,7 +13,9 @@ import {
   type RuleSetVersion,
 } from '../availability-store.js';
 import { SqlAvailabilityViews } from '../sql/sql-availability-views.js';
-import type { SqlExecutor } from '../sql/sql-executor.js';
+import type { ActivationKind, ActivationRecord } from '../ledger-store.js';
+import { activationChange, type ActivationOutcome } from '../sql/sql-activation.js';
+import type { SqliteExecutor } from './sqlite-executor.js';
 import { recomputeChunkVariants, type SqliteAvailability } from './sqlite-availability.js';
 
 /** The availability slice on SQLite: each write one IMMEDIATE transaction over {@link SqliteAvailability}. */
@@ -21,9 +23,9 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
   constructor(
     private readonly db: Database.Database,
     private readonly availability: SqliteAvailability,
-    views: SqlExecutor,
+    private readonly sqlite: SqliteExecutor,
   ) {
-    super(views);
+    super(sqlite);
   }
 
   async upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {
@@ -126,5 +128,39 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
       await new Promise((resolve) => setImmediate(resolve));
     }
     return report;
+  }
+
+  /**
+   * Deactivate or activate a variant, location, channel or listing: one IMMEDIATE transaction
+   * (state, audit event, outbox effects; sql-activation.ts), then the recompute it needs.
+   */
+  async setActive(
+    kind: ActivationKind,
+    ref: string,
+    active: boolean,
+    actor: string,
+    now: EpochMs,
+  ): Promise<ActivationRecord | null> {
+    const outcome = this.db
+      .transaction((): ActivationOutcome => {
+        const steps = activationChange('', { kind, ref, active, actor, now });
+        let step = steps.next();
+        while (!step.done) {
+          const statement = step.value;
+          step = steps.next(
+            'get' in statement
+              ? this.sqlite.getNow(statement.get, statement.params)
+              : this.sqlite.runNow(statement.run, statement.params),
+          );
+        }
+        if (step.value?.record.changed && (kind === 'location' || kind === 'channel')) this.availability.invalidate();
+        else if (step.value?.record.changed) this.availability.dropCache();
+        const followUp = step.value?.followUp;
+        if (followUp?.recompute === 'variant') this.availability.recomputeNow([followUp.variantId], now);
+        return step.value;
+      })
+      .immediate();
+    if (outcome?.followUp.recompute === 'all') await this.recomputeAll(now);
+    return outcome?.record ?? null;
   }
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { computedListing } from '../sql/sql-activation.js';
 import type { EpochMs } from '../../core/clock.js';
 import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js';
 import {
@@ -142,7 +143,7 @@ export class SqliteAvailability {
       ruleRow,
       channels: this.sql<[], ChannelRow>('SELECT * FROM channels ORDER BY code').all(),
       links: this.sql<[], ChannelLocationRow>(
-        'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
+        'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id WHERE l.deactivated_at IS NULL',
       ).all(),
       locations: this.sql<[], { id: number; code: string; kind: ChannelLocationRow['kind'] }>(
         'SELECT id, code, kind FROM locations',
@@ -196,7 +197,7 @@ export class SqliteAvailability {
     const ids = JSON.stringify(variantIds);
     const listings = this.sql<[string], ListingRefRow>(
       `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
-         WHERE l.variant_id IN (${inList}) ORDER BY l.id`,
+         WHERE l.variant_id IN (${inList}) AND ${computedListing} ORDER BY l.id`,
     ).all(ids);
     if (listings.length === 0) return undefined;
     const variants = this.sql<[string], { id: number; sku: string; is_bundle: number }>(
@@ -274,7 +275,7 @@ export class SqliteAvailability {
     const config = this.loadConfig();
     const listings = this.sql<[number, number], ListingRefRow>(
       `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
-       WHERE l.variant_id BETWEEN ? AND ? ORDER BY l.id`,
+       WHERE l.variant_id BETWEEN ? AND ? AND ${computedListing} ORDER BY l.id`,
     ).all(first, last);
     if (listings.length === 0) return { variants: 0, listings: 0, writes: [], changed: 0 };
     const variantIds = [...new Set(listings.map((row) => row.variant_id))].sort((a, b) => a - b);

@@ -10,6 +10,7 @@ export const sqliteDialect: SqlDialect = {
   lockRows: '',
   inserted: 'created_at = updated_at',
   jsonMembers: (expression) => `json_each(${expression})`,
+  movementFeed: { xact: "'0'", after: (_xact, id) => `m.id > $${id}`, settled: '', order: 'm.id' },
 };
 
 /**

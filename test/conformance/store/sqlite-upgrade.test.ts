@@ -42,6 +42,10 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
     // Today's store writes a reservation's channel (added by 0008): give the 0004 table that
     // column so the store can write the rows 0005 must keep (0005 drops it, 0008 adds it back).
     old.exec('ALTER TABLE reservations ADD COLUMN channel TEXT');
+    // Today's store also reads whether a listing, its channel and its variant are deactivated
+    // (0014): lend the 0004 tables those columns while the store writes, drop them before migrating.
+    const deactivatable = ['variants', 'locations', 'channels', 'listings'];
+    for (const table of deactivatable) old.exec(`ALTER TABLE ${table} ADD COLUMN deactivated_at INTEGER`);
 
     const store = new SqliteStore({ filename });
     await store.catalogue.upsertLocations(
@@ -110,6 +114,7 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
     assert.ok(movementsBefore.length >= 7);
     assert.equal(reservationsBefore.length, 2);
 
+    for (const table of deactivatable) old.exec(`ALTER TABLE ${table} DROP COLUMN deactivated_at`);
     const report = await store.migrate();
     assert.deepEqual(
       report.applied,
@@ -117,7 +122,18 @@ describe('sqlite: upgrading a database across the 0005 table rebuild', () => {
     );
     assert.deepEqual(old.prepare('SELECT * FROM movements ORDER BY id').all(), movementsBefore, 'same rows, same ids');
     assert.deepEqual(old.prepare('SELECT * FROM reservations ORDER BY id').all(), reservationsBefore);
-    assert.deepEqual(schemaObjects(), objectsBefore, 'same indexes (and automatic ones) and triggers');
+    // Indexes later migrations add on these tables (0014: the lists' indexes) are not 0005's concern.
+    const addedLater = new Set([
+      'movements_recorded',
+      'reservations_created',
+      'reservations_status_created',
+      'reservations_variant_created',
+    ]);
+    assert.deepEqual(
+      schemaObjects().filter((object) => !addedLater.has(object.name)),
+      objectsBefore,
+      'same indexes (and automatic ones) and triggers',
+    );
     assert.deepEqual((await store.ledger.verify()).mismatches, []);
     const variantA = (old.prepare("SELECT id FROM variants WHERE sku = 'A'").get() as { id: number }).id;
     assert.deepEqual(
