@@ -170,6 +170,47 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+/** What `GET /v1/stock` asks of the ledger: filters, sort and one page. */
+export interface StockListQuery {
+  /** Only this location's levels (and its figures filter and sort); unknown: `location_found` false. */
+  location?: string | undefined;
+  /** Only skus starting with this text. */
+  skuPrefix?: string | undefined;
+  /** Only variants whose sku or name contains this text (case-insensitive for ASCII). */
+  q?: string | undefined;
+  /** Only variants with at most `lowStockAvailableMax` units available. */
+  lowStock?: boolean | undefined;
+  lowStockAvailableMax: number;
+  /** @default 'sku' (byte order); 'available' sorts ascending, then by sku. */
+  sort?: 'sku' | 'available' | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/** One row of the stock grid: a plain variant's levels by location and its listings by channel. */
+export interface StockListRow {
+  sku: string;
+  name: string;
+  locations: { location: string; on_hand: number; reserved: number; available: number; incoming: number }[];
+  /** Sums over `locations`. */
+  total: { on_hand: number; reserved: number; available: number; incoming: number };
+  /** `shown` is what the channel was last seen showing (null: never read); `drift` is shown - desired. */
+  channels: {
+    channel: string;
+    listing_id: number;
+    external_id: string;
+    desired: number;
+    shown: number | null;
+    drift: number | null;
+    state: 'pending' | 'done' | 'dead';
+  }[];
+}
+
+export interface StockListPage extends Page<StockListRow> {
+  /** False when `location` names no location (the page is then empty). */
+  location_found: boolean;
+}
+
 export interface TokenRecord {
   id: string;
   name: string;
@@ -231,6 +272,12 @@ export interface LedgerPort {
   getStock(sku: string, now: EpochMs): Promise<StockView | null>;
   /** Available units of a plain variant per location, in one query; null for a bundle or an unknown sku. */
   availableByLocation(sku: string, now: EpochMs): Promise<Map<string, number> | null>;
+  /**
+   * The stock grid: plain variants with their levels and listings, filtered and keyset-paged.
+   * Throws CursorError (ONH_ERR_CURSOR) for a cursor it did not issue or issued for another sort.
+   * @example await store.ledger.listStock({ skuPrefix: 'TS-', lowStock: true, lowStockAvailableMax: 5, limit: 50 }, now)
+   */
+  listStock(query: StockListQuery, now: EpochMs): Promise<StockListPage>;
   /** History of a variant, newest first. */
   listMovements(
     sku: string,

@@ -1,6 +1,7 @@
 import type { EpochMs } from '../../core/clock.js';
 import { reservationView, type ReservationView } from '../../core/ledger/apply-commands.js';
-import type { MovementView, Page, StockView, VerifyReport } from '../ledger-store.js';
+import type { MovementView, Page, StockListPage, StockListQuery, StockView, VerifyReport } from '../ledger-store.js';
+import { listStockPage } from './sql-stock-list.js';
 import { compareLevels, levelMissingSql, reservationFromRow, type ReservationRow } from '../rows.js';
 import {
   bundleStockView,
@@ -89,6 +90,10 @@ export abstract class SqlLedgerViews {
       [variant.id],
     );
     return stockView(variant, await this.levelRows(variant.id, now), incoming);
+  }
+
+  async listStock(query: StockListQuery, now: EpochMs): Promise<StockListPage> {
+    return listStockPage(this.views, query, now);
   }
 
   async listMovements(
