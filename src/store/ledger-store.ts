@@ -197,7 +197,8 @@ export interface StockListRow {
   /** `shown` is what the channel was last seen showing (null: never read); `drift` is shown - desired. */
   channels: {
     channel: string;
-    listing_id: number;
+    /** As every other view names a listing: its id as text. */
+    listing_id: string;
     external_id: string;
     desired: number;
     shown: number | null;
@@ -318,6 +319,27 @@ export interface TokenPort {
   /** Returns false when no live token has this id. */
   revokeToken(id: string, at: EpochMs): Promise<boolean>;
   countTokens(): Promise<number>;
+  /** Record a dashboard session: the SHA-256 of its secret, never the secret (nor the token). */
+  createSession(session: { hash: string; tokenId: string; createdAt: EpochMs; expiresAt: EpochMs }): Promise<void>;
+  /**
+   * The session with this hash and its token, when the token is live and the session neither
+   * idle since `idleSince` nor past its expiry at `now`; else null.
+   */
+  findSession(hash: string, now: EpochMs, idleSince: EpochMs): Promise<SessionRecord | null>;
+  /** Record a use of the session (its idle bound counts from here). */
+  touchSession(hash: string, at: EpochMs): Promise<void>;
+  /** End a session; false when there was none. */
+  deleteSession(hash: string): Promise<boolean>;
+  /** Delete sessions expired or idle (a tidy at each sign-in); returns how many. */
+  pruneSessions(now: EpochMs, idleSince: EpochMs): Promise<number>;
+}
+
+/** A live dashboard session and the token it acts with. */
+export interface SessionRecord {
+  token: TokenRecord;
+  createdAt: EpochMs;
+  lastUsedAt: EpochMs;
+  expiresAt: EpochMs;
 }
 
 /** A statement written in a ledger batch's transaction (shared SQL: `$n` placeholders). */

@@ -206,7 +206,7 @@ export async function listStockPage(sql: SqlExecutor, query: StockListQuery, now
     const desired = Number(row.quantity);
     items.get(Number(row.variant_id))!.channels.push({
       channel: row.channel,
-      listing_id: Number(row.listing_id),
+      listing_id: String(row.listing_id),
       external_id: row.external_id,
       desired,
       shown,

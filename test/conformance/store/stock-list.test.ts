@@ -65,7 +65,11 @@ for (const factory of STORES) {
       ]);
       assert.ok(answers.every((answer) => answer.status === 'applied'));
       await store.catalogue.upsertPurchaseOrder(
-        { id: 'PO-9', status: 'open', lines: [{ line: 1, sku: 'MUG', location: 'WH2', quantity: 12 }] },
+        {
+          id: 'PO-9',
+          status: 'open',
+          lines: [{ line: 1, sku: 'MUG', location: 'WH2', quantity: 12, expectedAt: null }],
+        },
         T0,
       );
     });
