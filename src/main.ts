@@ -65,6 +65,11 @@ export async function serve(config: Config): Promise<void> {
   // which import channelRuntime from here) start without them.
   const { buildServer } = await import('./http/server.js');
   const { Metrics, buildMetricsServer } = await import('./http/metrics.js');
+  const { EventHub, PushOutcomeBatcher } = await import('./http/event-hub.js');
+  // What the dashboard shows live (GET /v1/events): the server publishes the ledger's commits;
+  // the push loops and the alert loop are pointed at it below.
+  const events = new EventHub(systemClock.now().toString(36));
+  const pushOutcomes = new PushOutcomeBatcher(events);
   const metrics = new Metrics();
   const ledger = new GroupCommitter(store, systemClock, randomIds, {
     batchSizeMax: config.groupCommitMax,
@@ -89,6 +94,7 @@ export async function serve(config: Config): Promise<void> {
     logger: { level: config.logLevel },
     metrics,
     metricsOnApi: config.metricsListen === null,
+    events,
   });
   const metricsApp = config.metricsListen ? await buildMetricsServer({ metrics, store, clock: systemClock }) : null;
   const logger = app.log;
@@ -144,7 +150,10 @@ export async function serve(config: Config): Promise<void> {
     policy: defaultRetryPolicy,
     channels: runtimes,
     onError: (channel, error) => logger.warn({ channel, err: error }, 'propagation error'),
-    onResult: metrics.pushed,
+    onResult: (channel, status, latencyMs) => {
+      metrics.pushed(channel, status, latencyMs);
+      pushOutcomes.add(channel, status);
+    },
     onRateLimited: metrics.rateLimited,
   });
   propagation.start();
@@ -181,6 +190,11 @@ export async function serve(config: Config): Promise<void> {
     onFired: (alert) => {
       logger.warn({ alert: alertEvent('alert.fired', alert).alert }, `alert fired: ${alert.rule} on ${alert.channel}`);
       webhook?.send(alertEvent('alert.fired', alert));
+      events.publish('alert', {
+        ...alertEvent('alert.fired', alert).alert,
+        channel: alert.channel,
+        transition: 'fired',
+      });
     },
     onResolved: (alert) => {
       logger.info(
@@ -188,6 +202,11 @@ export async function serve(config: Config): Promise<void> {
         `alert resolved: ${alert.rule} on ${alert.channel}`,
       );
       webhook?.send(alertEvent('alert.resolved', alert));
+      events.publish('alert', {
+        ...alertEvent('alert.resolved', alert).alert,
+        channel: alert.channel,
+        transition: 'resolved',
+      });
     },
     onError: (error) => logger.warn({ err: error }, 'alert evaluation failed'),
   });

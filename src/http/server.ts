@@ -206,6 +206,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     store: deps.store,
     clock: deps.clock,
     onListingsChanged: async (channels) => {
+      events.publish('listing', { channels: [...channels] });
       for (const channel of channels) await intake.retryDue({ channel });
     },
   });
