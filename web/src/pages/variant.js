@@ -98,7 +98,7 @@ export function VariantPage({ sku }) {
           listing,
         ) => html`<tr data-testid=${`variant-listing-${listing.channel}`}><td><a href=${`#/channels/${encodeURIComponent(listing.channel)}`}>${listing.channel}</a></td>
           <td>${listing.external_id}</td><td class="num" data-testid=${`variant-quantity-${listing.channel}`}>${listing.quantity}${listing.preorder ? ` (+${listing.preorder.quantity} preorder)` : ''}</td>
-          <td><${Explanation} listingId=${listing.listing_id} key=${`${listing.listing_id}-${listing.computed_at}`} /></td></tr>`,
+          <td><${Explanation} listingId=${listing.listing_id} key=${`${listing.listing_id}-${listing.computed_at}-${listing.quantity}-${listing.rule_version}`} /></td></tr>`,
       )}</tbody></table>
     ${availability.data && availability.data.listings.length === 0 ? html`<p class="muted">Not listed on any channel.</p>` : null}
     <h2>Movements</h2>
