@@ -51,10 +51,7 @@ export function ImportPage({ session }) {
     <${ErrorBox} error=${error} />
     ${
       report
-        ? html`<div class=${report.errors.length ? 'error' : 'notice'} data-testid="import-report">
-          ${report.applied ? 'Applied' : report.errors.length ? 'Nothing applied' : 'Dry run, nothing applied'}:
-          ${report.rows} rows; ${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged.
-        </div>
+        ? html`<div class=${report.errors.length ? 'error' : 'notice'} data-testid="import-report">${`${report.applied ? 'Applied' : report.errors.length ? 'Nothing applied' : 'Dry run, nothing applied'}: ${report.rows} rows; ${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged.`}</div>
         ${
           report.errors.length
             ? html`<table data-testid="import-errors"><thead><tr><th class="num">Line</th><th>Column</th><th>Reason</th></tr></thead>
