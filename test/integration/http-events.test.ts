@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { limits } from '../../src/core/limits.js';
 import { startHttpHarness, type HttpHarness } from '../support/http-harness.js';
 
 interface Frame {
@@ -155,6 +156,57 @@ describe('GET /v1/events', () => {
     const events = caughtUp.body.split('\n\n').filter((block) => block.includes('event: stock'));
     assert.equal(events.length, 1);
     assert.match(events[0]!, /"sku":"C"/);
+  });
+
+  /** Open a stream; a refusal is read whole instead. */
+  function tryOpen(): Promise<{ status: number; stream?: Stream; body: string; retryAfter?: string }> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(
+        { host: '127.0.0.1', port, path: '/v1/events', headers: { authorization: `Bearer ${h.tokens.read}` } },
+        (response) => {
+          if (response.statusCode === 200) return resolve({ status: 200, stream: new Stream(response), body: '' });
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              body,
+              retryAfter: String(response.headers['retry-after']),
+            }),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+  }
+
+  it(`bounds the streams open at once (${limits.eventStreamsMax}): one more is answered 503 as a problem`, async () => {
+    // The streams of the tests before may still be closing on the server side: wait them out.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const streams: Stream[] = [];
+      let refused: Awaited<ReturnType<typeof tryOpen>> | undefined;
+      while (!refused && streams.length <= limits.eventStreamsMax) {
+        const attempt = await tryOpen();
+        if (attempt.stream) streams.push(attempt.stream);
+        else refused = attempt;
+      }
+      for (const stream of streams) stream.close();
+      assert.ok(refused, 'one more than the bound was refused');
+      if (streams.length < limits.eventStreamsMax && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      assert.equal(streams.length, limits.eventStreamsMax);
+      assert.equal(refused.status, 503);
+      assert.equal(JSON.parse(refused.body).code, 'ONH_ERR_UNAVAILABLE');
+      assert.equal(refused.retryAfter, String(Math.ceil(limits.eventRetryMs / 1000)));
+      return;
+    }
   });
 
   it('refuses an anonymous stream', async () => {
