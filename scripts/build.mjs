@@ -1,4 +1,5 @@
-// Compiles src/ and sim/ to dist/ and copies the SQL migrations beside the compiled stores.
+// Compiles src/ and sim/ to dist/, copies the SQL migrations beside the compiled stores and
+// bundles the dashboard into dist/web/.
 // Runs on `npm install` (prepare), so `npm install && npm start` works on a fresh clone.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -15,4 +16,11 @@ for (const engine of ['sqlite', 'postgres']) {
   mkdirSync(to, { recursive: true });
   for (const name of readdirSync(from)) cpSync(`${from}/${name}`, `${to}/${name}`);
 }
-if (existsSync('web')) cpSync('web', 'dist/web', { recursive: true });
+// The dashboard (src/http/plugins/dashboard.ts serves dist/web/): web/src bundled with esbuild,
+// the same options the server uses when it runs from source, plus the page and its style sheet.
+const { dashboardBuildOptions } = await import('../dist/src/http/plugins/dashboard.js');
+const { build } = await import('esbuild');
+mkdirSync('dist/web', { recursive: true });
+await build({ ...dashboardBuildOptions(process.cwd()), outfile: 'dist/web/app.js', logLevel: 'warning' });
+for (const name of ['index.html', 'app.css']) cpSync(`web/${name}`, `dist/web/${name}`);
+if (!existsSync('dist/web/app.js')) throw new Error('the dashboard bundle was not written');

@@ -69,6 +69,11 @@ export async function serve(config: Config): Promise<void> {
   const { logDestination } = await import('./http/log-output.js');
   // Bound once the server (and its logger) exists; the intake logs nothing before it listens.
   let log: (entry: LogEntry) => void = () => undefined;
+  const { EventHub, PushOutcomeBatcher } = await import('./http/event-hub.js');
+  // What the dashboard shows live (GET /v1/events): the server publishes the ledger's commits;
+  // the push loops and the alert loop are pointed at it below.
+  const events = new EventHub(systemClock.now().toString(36));
+  const pushOutcomes = new PushOutcomeBatcher(events);
   const metrics = new Metrics();
   const ledger = new GroupCommitter(store, systemClock, randomIds, {
     batchSizeMax: config.groupCommitMax,
@@ -95,6 +100,7 @@ export async function serve(config: Config): Promise<void> {
     logger: { level: config.logLevel, stream: logDestination(process.stdout) },
     metrics,
     metricsOnApi: config.metricsListen === null,
+    events,
   });
   const metricsApp = config.metricsListen ? await buildMetricsServer({ metrics, store, clock: systemClock }) : null;
   const logger = app.log;
@@ -166,8 +172,11 @@ export async function serve(config: Config): Promise<void> {
     policy: defaultRetryPolicy,
     channels: runtimes,
     onError: (channel, error) => log(failureLogEntry(`push to ${channel} failed`, { channel }, error)),
-    onResult: metrics.pushed,
     onBatch: (channel, results) => log(pushBatchLogEntry(channel, results)),
+    onResult: (channel, status, latencyMs) => {
+      metrics.pushed(channel, status, latencyMs);
+      pushOutcomes.add(channel, status);
+    },
     onRateLimited: metrics.rateLimited,
   });
   propagation.start();
@@ -204,6 +213,11 @@ export async function serve(config: Config): Promise<void> {
     onFired: (alert) => {
       logger.warn({ alert: alertEvent('alert.fired', alert).alert }, `alert fired: ${alert.rule} on ${alert.channel}`);
       webhook?.send(alertEvent('alert.fired', alert));
+      events.publish('alert', {
+        ...alertEvent('alert.fired', alert).alert,
+        channel: alert.channel,
+        transition: 'fired',
+      });
     },
     onResolved: (alert) => {
       logger.info(
@@ -211,6 +225,11 @@ export async function serve(config: Config): Promise<void> {
         `alert resolved: ${alert.rule} on ${alert.channel}`,
       );
       webhook?.send(alertEvent('alert.resolved', alert));
+      events.publish('alert', {
+        ...alertEvent('alert.resolved', alert).alert,
+        channel: alert.channel,
+        transition: 'resolved',
+      });
     },
     onError: (error) => log(failureLogEntry('alert evaluation failed', {}, error)),
   });

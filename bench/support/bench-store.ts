@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { LedgerStore } from '../../src/store/ledger-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -12,14 +14,21 @@ import { createTestDatabase } from '../../test/support/stores.js';
  */
 export async function openBenchStore(
   engine: string,
-  options: { poolSize?: number } = {},
-): Promise<{ store: LedgerStore; cleanup: () => Promise<void> }> {
+  options: { poolSize?: number; withSql?: boolean } = {},
+): Promise<{ store: LedgerStore; cleanup: () => Promise<void>; sql: (text: string) => Promise<void> }> {
   if (engine === 'sqlite') {
     const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
-    const store = new SqliteStore({ filename: join(directory, 'bench.db') });
+    const filename = join(directory, 'bench.db');
+    const store = new SqliteStore({ filename });
     await store.migrate();
     return {
       store,
+      // A second connection to the same file, for seeding with plain SQL.
+      sql: async (text) => {
+        const db = new Database(filename);
+        db.exec(text);
+        db.close();
+      },
       cleanup: async () => {
         await store.close();
         rmSync(directory, { recursive: true, force: true });
@@ -31,6 +40,12 @@ export async function openBenchStore(
   await store.migrate();
   return {
     store,
+    sql: async (text) => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      await client.query(text);
+      await client.end();
+    },
     cleanup: async () => {
       await store.close();
       await database.drop();

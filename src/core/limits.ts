@@ -341,6 +341,34 @@ export const limits = Object.freeze({
    * src/cli/, 3 from dist/src/cli/; the margin covers a package nested under node_modules.
    */
   packageJsonSearchDepthMax: 6,
+
+  // The operator's dashboard (src/http/plugins/dashboard.ts, session.ts, events.ts).
+  /**
+   * Variants per page of `GET /v1/stock`: a page carries every level and listing of its variants,
+   * so it is smaller than a history page; 50 rows fill a screen.
+   */
+  stockPageSizeMax: 200,
+  stockPageSizeDefault: 50,
+  /** A variant is low on stock when it has at most this many units available (`low_stock=true`). */
+  stockLowAvailableMax: 5,
+  /** Longest search text of `GET /v1/stock?q=` (a name is at most textLengthMax; a search is shorter). */
+  stockSearchLengthMax: 100,
+  /** A dashboard session ends after this long without a request ... */
+  sessionIdleMs: 30 * 60 * 1000,
+  /** ... and after this long in any case: a stolen cookie is worth a working day at most. */
+  sessionAbsoluteMs: 12 * 60 * 60 * 1000,
+  /** A session's last use is written at most this often (a read per request, a write per minute). */
+  sessionTouchIntervalMs: 60 * 1000,
+  /** Live events kept for a reconnecting client (`Last-Event-ID`); older ones are gone, the client reloads. */
+  eventRingSizeMax: 1_000,
+  /** Event streams open at once per process; beyond it a new one is answered 503. */
+  eventStreamsMax: 100,
+  /** A comment is sent on an idle stream this often, so proxies and the browser keep it open. */
+  eventHeartbeatMs: 15_000,
+  /** How long a client waits before reconnecting a dropped stream (the SSE `retry:` field). */
+  eventRetryMs: 3_000,
+  /** Events queued for one slow stream before it is closed (it reconnects and resumes from the ring). */
+  eventStreamBacklogMax: 500,
 });
 
 /** A set of bounds of the same names (what {@link checkLimits} takes: a test may pass a broken one). */
@@ -518,6 +546,22 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.logListingIdsMax >= 1 && l.logListingIdsMax <= l.claimBatchSizeMax,
     why: 'a push line names at least one listing and at most a claim',
+  },
+  {
+    holds: (l) => l.stockPageSizeDefault <= l.stockPageSizeMax && l.stockPageSizeMax <= l.pageSizeMax,
+    why: 'a stock page is within the page bound of every list',
+  },
+  {
+    holds: (l) => l.sessionIdleMs <= l.sessionAbsoluteMs && l.sessionTouchIntervalMs < l.sessionIdleMs,
+    why: 'a session idles out within its absolute bound, and its use is recorded well before it idles out',
+  },
+  {
+    holds: (l) => l.eventHeartbeatMs < l.connectionTimeoutMs && l.eventHeartbeatMs < l.requestTimeoutMs,
+    why: 'an idle event stream sends a heartbeat before any socket or request deadline',
+  },
+  {
+    holds: (l) => l.eventStreamBacklogMax <= l.eventRingSizeMax,
+    why: 'a stream closed for its backlog can still resume from the ring',
   },
   {
     holds: (l) => l.channelSettingsBytesMax < l.requestBodyBytesMax && l.ruleSetBytesMax < l.requestBodyBytesMax,

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 
 import type { TokenPort, TokenRecord, TokenScope } from '../store/ledger-store.js';
 import { ProblemError } from './errors.js';
 import { hashToken, isTokenShaped, scopeAllows } from '../api/tokens.js';
+import './session.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,7 +48,12 @@ export function bearerAuth(store: TokenLookup): onRequestAsyncHookHandler {
   return async function authenticate(request) {
     const required = request.routeOptions.config.scope;
     if (required === undefined) throw new Error(`route ${request.routeOptions.url} declares no scope`);
-    const token = await store.findTokenByHash(hashToken(bearerToken(request)));
+    // A dashboard session (session.ts) stands in for a bearer token; its hook checked it
+    // against the live token and, for an unsafe method, its CSRF proof.
+    const session = request.headers.authorization === undefined ? request.dashboardSession : null;
+    if (!session && request.headers.authorization === undefined && request.dashboardSessionEnded)
+      throw unauthenticated('the session has ended; sign in again', true);
+    const token = session ? session.record.token : await store.findTokenByHash(hashToken(bearerToken(request)));
     if (!token) throw unauthenticated('the token is unknown or revoked', true);
     if (!scopeAllows(token.scope, required)) {
       throw new ProblemError('ONH_ERR_FORBIDDEN', `this route needs a ${required} token; this one is ${token.scope}`, {

@@ -25,6 +25,7 @@ export const errorRegistry = {
   ONH_ERR_WEBHOOK_SIGNATURE: { status: 401, title: 'The webhook signature does not verify' },
   ONH_ERR_WEBHOOK_INVALID: { status: 400, title: 'The webhook payload is not valid for its topic' },
   ONH_ERR_FORBIDDEN: { status: 403, title: 'The token lacks the scope this route needs' },
+  ONH_ERR_CSRF: { status: 403, title: 'A signed-in browser request lacks its same-origin proof' },
   ONH_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   ONH_ERR_VARIANT_NOT_FOUND: { status: 404, title: 'No variant with this sku' },
   ONH_ERR_RESERVATION_NOT_FOUND: { status: 404, title: 'No reservation with this id' },

@@ -27,6 +27,11 @@ import { syncPlugin } from './plugins/sync.js';
 import { reconcilePlugin, type ReconcileRunner } from './plugins/reconcile.js';
 import { ordersPlugin } from './plugins/orders.js';
 import { listsPlugin } from './plugins/lists.js';
+import { stockListPlugin } from './plugins/stock-list.js';
+import { installSessions, sessionPlugin } from './session.js';
+import { EventHub } from './event-hub.js';
+import { eventsPlugin } from './plugins/events.js';
+import { dashboardPlugin } from './plugins/dashboard.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
 
@@ -49,6 +54,11 @@ export interface ServerDeps {
    * channels are connected (after the server is built). Absent: no channel is connected here.
    */
   reconcile?: () => ReconcileRunner | undefined;
+  /**
+   * The live events of GET /v1/events: main.ts also points the dispatchers and the alert loop at
+   * it. Built here when absent; the ledger's commits are published to it either way.
+   */
+  events?: EventHub;
 }
 
 /** Socket bounds besides limits.requestTimeoutMs; their reasons are in core/limits.ts. */
@@ -184,7 +194,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await installSessions(app, { tokens: deps.store.tokens, clock: deps.clock });
   await app.register(healthPlugin, { store: deps.store });
+  await app.register(sessionPlugin, { prefix: '/v1', tokens: deps.store.tokens, clock: deps.clock });
   const intake =
     deps.orders ??
     new OrderLineIntake({
@@ -201,6 +213,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     clock: deps.clock,
     orders: intake,
   });
+  await app.register(stockListPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  const events = deps.events ?? new EventHub(deps.clock.now().toString(36));
+  const unsubscribeCommits = deps.ledger.onCommit(({ answers }) => events.publishCommit(answers));
+  app.addHook('onClose', async () => {
+    unsubscribeCommits();
+  });
+  await app.register(eventsPlugin, { prefix: '/v1', store: deps.store, events, clock: deps.clock });
+  await app.register(dashboardPlugin);
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(alertPlugin, { prefix: '/v1', store: deps.store });
@@ -216,6 +236,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     store: deps.store,
     clock: deps.clock,
     onListingsChanged: async (channels) => {
+      events.publish('listing', { channels: [...channels] });
       for (const channel of channels) await intake.retryDue({ channel });
     },
   });

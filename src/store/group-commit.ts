@@ -106,14 +106,15 @@ export class GroupCommitter {
     assert(this.inFlightMax >= 1 && this.inFlightMax <= limits.groupCommitInFlightMax);
   }
 
-  private readonly commitListeners = new Set<() => void>();
+  private readonly commitListeners = new Set<(committed: { answers: readonly CommandAnswer[] }) => void>();
 
   /**
    * Call `listener` after every committed batch (after its submissions are answered), e.g. to
    * wake the dispatchers: a commit may have made outbox rows due. Returns the unsubscribe.
-   * Commits made by other processes are not seen (their dispatchers poll).
+   * Commits made by other processes are not seen (their dispatchers poll). The listener is given
+   * the batch's answers (the live events of the dashboard show the levels they left).
    */
-  onCommit(listener: () => void): () => void {
+  onCommit(listener: (committed: { answers: readonly CommandAnswer[] }) => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
   }
@@ -224,7 +225,7 @@ export class GroupCommitter {
         offset += submission.commandCount;
       }
       assert.equal(offset, answers.length, 'every answer reaches its submission');
-      for (const listener of this.commitListeners) listener();
+      for (const listener of this.commitListeners) listener({ answers });
     } catch (error) {
       observed?.(null);
       if (batch.length === 1) {

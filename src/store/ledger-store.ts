@@ -214,6 +214,48 @@ export interface FeedPage<T> {
   has_more: boolean;
 }
 
+/** What `GET /v1/stock` asks of the ledger: filters, sort and one page. */
+export interface StockListQuery {
+  /** Only this location's levels (and its figures filter and sort); unknown: `location_found` false. */
+  location?: string | undefined;
+  /** Only skus starting with this text. */
+  skuPrefix?: string | undefined;
+  /** Only variants whose sku or name contains this text (case-insensitive for ASCII). */
+  q?: string | undefined;
+  /** Only variants with at most `lowStockAvailableMax` units available. */
+  lowStock?: boolean | undefined;
+  lowStockAvailableMax: number;
+  /** @default 'sku' (byte order); 'available' sorts ascending, then by sku. */
+  sort?: 'sku' | 'available' | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/** One row of the stock grid: a plain variant's levels by location and its listings by channel. */
+export interface StockListRow {
+  sku: string;
+  name: string;
+  locations: { location: string; on_hand: number; reserved: number; available: number; incoming: number }[];
+  /** Sums over `locations`. */
+  total: { on_hand: number; reserved: number; available: number; incoming: number };
+  /** `shown` is what the channel was last seen showing (null: never read); `drift` is shown - desired. */
+  channels: {
+    channel: string;
+    /** As every other view names a listing: its id as text. */
+    listing_id: string;
+    external_id: string;
+    desired: number;
+    shown: number | null;
+    drift: number | null;
+    state: 'pending' | 'done' | 'dead';
+  }[];
+}
+
+export interface StockListPage extends Page<StockListRow> {
+  /** False when `location` names no location (the page is then empty). */
+  location_found: boolean;
+}
+
 export interface TokenRecord {
   id: string;
   name: string;
@@ -275,6 +317,12 @@ export interface LedgerPort {
   getStock(sku: string, now: EpochMs): Promise<StockView | null>;
   /** Available units of a plain variant per location, in one query; null for a bundle or an unknown sku. */
   availableByLocation(sku: string, now: EpochMs): Promise<Map<string, number> | null>;
+  /**
+   * The stock grid: plain variants with their levels and listings, filtered and keyset-paged.
+   * Throws CursorError (ONH_ERR_CURSOR) for a cursor it did not issue or issued for another sort.
+   * @example await store.ledger.listStock({ skuPrefix: 'TS-', lowStock: true, lowStockAvailableMax: 5, limit: 50 }, now)
+   */
+  listStock(query: StockListQuery, now: EpochMs): Promise<StockListPage>;
   /** History of a variant, newest first. */
   listMovements(
     sku: string,
@@ -365,6 +413,27 @@ export interface TokenPort {
   /** Returns false when no live token has this id. */
   revokeToken(id: string, at: EpochMs): Promise<boolean>;
   countTokens(): Promise<number>;
+  /** Record a dashboard session: the SHA-256 of its secret, never the secret (nor the token). */
+  createSession(session: { hash: string; tokenId: string; createdAt: EpochMs; expiresAt: EpochMs }): Promise<void>;
+  /**
+   * The session with this hash and its token, when the token is live and the session neither
+   * idle since `idleSince` nor past its expiry at `now`; else null.
+   */
+  findSession(hash: string, now: EpochMs, idleSince: EpochMs): Promise<SessionRecord | null>;
+  /** Record a use of the session (its idle bound counts from here). */
+  touchSession(hash: string, at: EpochMs): Promise<void>;
+  /** End a session; false when there was none. */
+  deleteSession(hash: string): Promise<boolean>;
+  /** Delete sessions expired or idle (a tidy at each sign-in); returns how many. */
+  pruneSessions(now: EpochMs, idleSince: EpochMs): Promise<number>;
+}
+
+/** A live dashboard session and the token it acts with. */
+export interface SessionRecord {
+  token: TokenRecord;
+  createdAt: EpochMs;
+  lastUsedAt: EpochMs;
+  expiresAt: EpochMs;
 }
 
 /** A statement written in a ledger batch's transaction (shared SQL: `$n` placeholders). */

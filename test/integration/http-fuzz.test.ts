@@ -116,6 +116,15 @@ const valid: Record<string, Valid> = {
   'GET /v1/stock/{sku}': { params: { sku: 'A' } },
   'GET /v1/stock/{sku}/movements': { params: { sku: 'A' }, query: { location: 'WH1', limit: '5' } },
   'GET /v1/oversells': { query: { limit: '5' } },
+  'GET /v1/stock': {
+    query: { location: 'WH1', sku_prefix: 'A', q: 'a', low_stock: 'true', sort: 'available', limit: '10' },
+  },
+  // catch-up: the events held, then the answer ends (a stream would never end under inject()).
+  'GET /v1/events': { query: { mode: 'catch-up' } },
+  // The token is set once the server has issued it (before()).
+  'POST /v1/session': { body: { token: 'set in before()' } },
+  'GET /v1/session': {},
+  'DELETE /v1/session': {},
   'PUT /v1/channels': {
     body: {
       channels: [
@@ -498,6 +507,7 @@ for (const factory of STORES) {
           },
         ],
       ];
+      valid['POST /v1/session']!.body = { token: s.tokens.read };
       const reservations: string[] = [];
       for (const [operation, parts] of seedRequests) {
         const request = build(operation, parts);

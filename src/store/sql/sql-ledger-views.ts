@@ -1,7 +1,17 @@
 import type { EpochMs } from '../../core/clock.js';
 import { reservationView, type ReservationView } from '../../core/ledger/apply-commands.js';
-import type { FeedPage, MovementView, Page, ReservationListStatus, StockView, VerifyReport } from '../ledger-store.js';
+import type {
+  FeedPage,
+  MovementView,
+  Page,
+  ReservationListStatus,
+  StockListPage,
+  StockListQuery,
+  StockView,
+  VerifyReport,
+} from '../ledger-store.js';
 import { listReservations, movementFeed } from './sql-lists.js';
+import { listStockPage } from './sql-stock-list.js';
 import { compareLevels, levelMissingSql, reservationFromRow, type ReservationRow } from '../rows.js';
 import {
   bundleStockView,
@@ -90,6 +100,10 @@ export abstract class SqlLedgerViews {
       [variant.id],
     );
     return stockView(variant, await this.levelRows(variant.id, now), incoming);
+  }
+
+  async listStock(query: StockListQuery, now: EpochMs): Promise<StockListPage> {
+    return listStockPage(this.views, query, now);
   }
 
   async listMovements(
