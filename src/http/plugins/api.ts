@@ -77,7 +77,9 @@ export function route(
       ...schema,
       tags: [tag],
       summary,
-      description: [schema.description, `Needs ${scope === 'admin' ? 'an' : 'a'} ${scope} token.`].filter(Boolean).join(' '),
+      description: [schema.description, `Needs ${scope === 'admin' ? 'an' : 'a'} ${scope} token.`]
+        .filter(Boolean)
+        .join(' '),
       security: [{ bearer: [] }],
       response: { ...(schema.response as object), ...problemResponses([400, 401, 403, ...problems, 500, 503]) },
     },
