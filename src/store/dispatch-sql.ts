@@ -9,6 +9,13 @@ import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from 
  * (status, dead letters, cursors) use `$n` and run on the shared executor
  * (sql/sql-outbox-views.ts).
  */
+/**
+ * The error a stale compare-and-set leaves on its row: the sync status counts the rows holding it
+ * (and no other error) as waiting out the drift grace, so both statements use this one text.
+ * No quote in it: it is written into the SQL text.
+ */
+const staleCompareError = 'channel quantity changed meanwhile (compare-and-set)';
+
 export function numbered(sql: string): string {
   let index = 0;
   return sql.replace(/\?/g, () => `$${++index}`);
@@ -102,7 +109,7 @@ export const dispatchSql = {
         return {
           sql: `UPDATE listing_quantities SET channel_quantity = ?, attempts = attempts + 1,
               due_at = CASE WHEN CAST(? AS BIGINT) < quantity THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END, claimed_until = NULL,
-              last_error = 'channel quantity changed meanwhile (compare-and-set)',
+              last_error = '${staleCompareError}',
               channel_since = CASE WHEN channel_quantity = CAST(? AS BIGINT) AND channel_since IS NOT NULL THEN channel_since ELSE CAST(? AS BIGINT) END,
               channel_seen_at = CAST(? AS BIGINT)
             WHERE listing_id = ?`,
@@ -141,7 +148,7 @@ export const dispatchSql = {
       (SELECT owner FROM channel_leases cl WHERE cl.channel_id = c.id AND cl.expires_at > $1) AS lease_owner,
       (SELECT count(*) FROM listing_quantities q WHERE q.channel_id = c.id AND q.dispatch_state = 'pending'
          AND q.due_at > $1 AND q.channel_quantity IS NOT NULL AND q.channel_quantity < q.quantity
-         AND (q.last_error IS NULL OR q.last_error LIKE 'channel quantity changed meanwhile%')) AS grace,
+         AND (q.last_error IS NULL OR q.last_error = '${staleCompareError}')) AS grace,
       (SELECT q.last_error FROM listing_quantities q WHERE q.channel_id = c.id AND q.last_error IS NOT NULL
          ORDER BY q.due_at DESC, q.listing_id DESC LIMIT 1) AS last_error
     FROM channels c ORDER BY c.code`,
