@@ -30,11 +30,12 @@ import { AmazonOrderPoller, type AmazonOrdersPollResult, readAmazonOrdersCursor 
  *
  * Push, for merchant-fulfilled offers (fulfillment channel DEFAULT), an ABSOLUTE quantity per
  * seller SKU (the listing's external id):
- * - up to `feedThresholdItems - 1` items: one Listings Items `patchListingsItem` each, replacing
+ * - few items: one Listings Items `patchListingsItem` each, replacing
  *   `/attributes/fulfillment_availability`, at most `pushConcurrencyMax` in flight inside the
  *   operation's bucket (5 per second);
- * - from `feedThresholdItems` items: one JSON_LISTINGS_FEED (createFeedDocument, upload,
- *   createFeed), then getFeed until DONE and the processing report.
+ * - from `feedThresholdItems` items, or from `feedItemsMin` when the PATCH bucket would not take
+ *   them all within `limiterWaitMsMax` and createFeed has a token: one JSON_LISTINGS_FEED
+ *   (createFeedDocument, upload, createFeed), then getFeed until DONE and the processing report.
  * `ACCEPTED` only means Amazon took the submission for processing: a PATCH whose answer carries
  * ERROR issues, or a feed message the report rejects, is `permanent` with Amazon's reason (the
  * dispatcher dead-letters it); only a submission without errors is `ok`. A feed that has not
@@ -68,6 +69,8 @@ export interface AmazonConnectorConfig {
   /** @default amazonUsagePlans */
   usagePlans?: Readonly<Record<AmazonOperation, AmazonUsagePlan>>;
   feedThresholdItems?: number;
+  /** @default amazonLimits.feedItemsMin */
+  feedItemsMin?: number;
   feedWaitMsMax?: number;
   requestTimeoutMs?: number;
   limiterWaitMsMax?: number;
@@ -179,7 +182,7 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake {
     await this.collectPendingFeeds(items, outcomes, signal);
     // 3. the rest: a feed when many, else one PATCH each
     const open = items.map((item, index) => ({ item, index })).filter(({ index }) => outcomes[index] === undefined);
-    if (open.length >= this.feedThreshold) {
+    if (this.wantsFeed(open.length)) {
       const lines = open.map(({ item }) => ({ sku: item.externalId, quantity: item.quantity }));
       const results = await this.submitFeed(lines, signal);
       open.forEach(({ item, index }, position) => {
@@ -383,9 +386,29 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake {
     return items.map((item) => ({ listingId: item.listingId, quantity: found.get(item.externalId) ?? null }));
   }
 
-  /** The patchListingsItem bucket, as our limiter sees it. */
+  /**
+   * What one push can carry now: the patchListingsItem bucket, plus a whole batch while
+   * createFeed has a token (a push larger than the PATCH bucket then goes as one feed).
+   */
   rateLimit(): RateLimitStatus {
-    return this.limiter.status('patchListingsItem');
+    const patch = this.limiter.status('patchListingsItem');
+    const feed = this.limiter.status('createFeed');
+    if (feed.available < 1) return patch;
+    return { available: patch.available + this.maxBatchSize, capacity: patch.capacity + this.maxBatchSize, waitMs: 0 };
+  }
+
+  /** A feed rather than PATCHes: many items, or more than the PATCH bucket takes before a push gives up waiting. */
+  private wantsFeed(count: number): boolean {
+    if (count >= this.feedThreshold) return true;
+    if (count < (this.config.feedItemsMin ?? amazonLimits.feedItemsMin)) return false;
+    const patch = this.limiter.status('patchListingsItem');
+    const soon =
+      patch.available +
+      Math.floor(
+        (this.limiter.rate('patchListingsItem') * (this.config.limiterWaitMsMax ?? amazonLimits.limiterWaitMsMax)) /
+          1000,
+      );
+    return count > soon && this.limiter.status('createFeed').available >= 1;
   }
 
   pollOrderEvents(cursor: string | null, signal?: AbortSignal): Promise<AmazonOrdersPollResult> {

@@ -83,6 +83,13 @@ export const amazonLimits = Object.freeze({
    * the send-to-arrival jitter: a request we let through never finds Amazon's bucket empty.
    */
   rateMarginRatio: 0.05,
+  /**
+   * A restored token is used this much later than our clock says, against the difference in
+   * transit between two requests (a burst on fresh connections arrives later than the next
+   * request on a warm one, so Amazon's bucket would start later than ours): our bucket is
+   * Amazon's shifted by this much time.
+   */
+  jitterMarginMs: 250,
   /** Listings PATCHes in flight at once (the bucket allows 5 per second). */
   pushConcurrencyMax: 5,
   /**
@@ -91,6 +98,8 @@ export const amazonLimits = Object.freeze({
    * restores only one per two minutes, so the patch path stays the default).
    */
   feedThresholdItems: 50,
+  /** Fewer items than this always go by PATCH, even when the PATCH bucket is short. */
+  feedItemsMin: 15,
   /** Items per pushLevels call: one listings feed holds them all. */
   pushBatchSizeMax: 500,
   /** How long pushLevels waits for a submitted feed to finish before answering `retry` (it is remembered). */
@@ -129,8 +138,8 @@ export type AcquireResult = { ok: true } | { ok: false; waitMs: number };
 
 interface Bucket {
   plan: AmazonUsagePlan;
-  tokens: number;
-  updatedAt: number;
+  /** Our send times, oldest first (the last `logLength`). */
+  sent: number[];
   /** Amazon said 429: nothing goes before this. */
   blockedUntil: number;
   /** Consecutive 429s, for the backoff. */
@@ -152,9 +161,18 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /**
- * Our copy of Amazon's bucket per operation, shared by pushes, reads and polls. It starts full
- * (Amazon's does for a new client), restores `rate x (1 - margin)` per second, adopts the rate of
- * `x-amzn-RateLimit-Limit`, and on a 429 empties the bucket and holds off 1 s, 2 s, 4 s...
+ * Our model of Amazon's bucket per operation, shared by pushes, reads and polls.
+ *
+ * A bucket starting full accepts a run of requests exactly when every stretch of them fits:
+ * `n` requests ARRIVING within `t` seconds need `n <= burst + rate x t`. We know when we SEND,
+ * not when Amazon receives: a request may arrive up to `jitterMarginMs` after it left (a burst
+ * opening fresh connections on a busy host arrives later than the next request on a warm one),
+ * so a stretch from send `i` to the new send `k` may arrive within `s_k - s_i - jitter` only. A
+ * request therefore goes when, for every earlier send `i` in the log,
+ * `k - i + 1 <= burst + rate' x max(0, s_k - s_i - jitter)`, with `rate' = rate x (1 - margin)`
+ * against clock drift. Price: the first request past a full burst waits `jitter` longer; the
+ * sustained rate is `rate'`. The rate adopts `x-amzn-RateLimit-Limit`; a 429 holds the operation
+ * off 1 s, 2 s, 4 s... (and the log is no longer trusted: the hold-off covers it).
  */
 export class AmazonRateLimiter {
   private readonly buckets = new Map<AmazonOperation, Bucket>();
@@ -163,15 +181,8 @@ export class AmazonRateLimiter {
     plans: Readonly<Record<AmazonOperation, AmazonUsagePlan>>,
     private readonly now: () => number,
   ) {
-    const at = now();
     for (const [operation, plan] of Object.entries(plans) as [AmazonOperation, AmazonUsagePlan][])
-      this.buckets.set(operation, {
-        plan: { ...plan },
-        tokens: plan.burst,
-        updatedAt: at,
-        blockedUntil: 0,
-        throttled: 0,
-      });
+      this.buckets.set(operation, { plan: { ...plan }, sent: [], blockedUntil: 0, throttled: 0 });
   }
 
   private bucket(operation: AmazonOperation): Bucket {
@@ -180,29 +191,34 @@ export class AmazonRateLimiter {
     return bucket;
   }
 
-  private refill(bucket: Bucket, now: number): void {
-    const rate = bucket.plan.rate * (1 - amazonLimits.rateMarginRatio);
-    bucket.tokens = Math.min(bucket.plan.burst, bucket.tokens + (Math.max(0, now - bucket.updatedAt) / 1000) * rate);
-    bucket.updatedAt = now;
+  /** Sends remembered per operation: a full burst and a minute of the rate, bounded. */
+  private logLength(bucket: Bucket): number {
+    return Math.min(1_000, Math.ceil(bucket.plan.burst + bucket.plan.rate * 60) + 1);
   }
 
   private waitMs(bucket: Bucket, now: number): number {
-    this.refill(bucket, now);
-    const blocked = Math.max(0, bucket.blockedUntil - now);
     const rate = bucket.plan.rate * (1 - amazonLimits.rateMarginRatio);
-    const empty = bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / rate) * 1000);
-    return Math.max(blocked, empty);
+    const { burst } = bucket.plan;
+    let earliest = Math.max(now, bucket.blockedUntil);
+    const sent = bucket.sent;
+    for (let index = 0; index < sent.length; index++) {
+      const count = sent.length - index + 1; // sends from `index` to the new one
+      if (count <= burst) break; // later indexes have smaller counts
+      earliest = Math.max(earliest, sent[index]! + amazonLimits.jitterMarginMs + ((count - burst) / rate) * 1000);
+    }
+    return Math.ceil(earliest - now);
   }
 
-  /** Takes one token, waiting up to `maxWaitMs`; `{ok: false, waitMs}` when the wait would be longer. */
+  /** Takes one slot, waiting up to `maxWaitMs`; `{ok: false, waitMs}` when the wait would be longer. */
   async acquire(operation: AmazonOperation, maxWaitMs: number, signal?: AbortSignal): Promise<AcquireResult> {
     const bucket = this.bucket(operation);
     const deadline = this.now() + maxWaitMs;
     for (;;) {
       const now = this.now();
       const wait = this.waitMs(bucket, now);
-      if (wait === 0) {
-        bucket.tokens -= 1;
+      if (wait <= 0) {
+        bucket.sent.push(now);
+        if (bucket.sent.length > this.logLength(bucket)) bucket.sent.shift();
         return { ok: true };
       }
       if (now + wait > deadline) return { ok: false, waitMs: wait };
@@ -213,18 +229,12 @@ export class AmazonRateLimiter {
   /** Learns from Amazon's answer: the granted rate, and 429s. */
   observe(operation: AmazonOperation, status: number, rateHeader: string | null): void {
     const bucket = this.bucket(operation);
-    const now = this.now();
     const granted = rateHeader === null ? Number.NaN : Number(rateHeader);
-    if (Number.isFinite(granted) && granted > 0 && granted !== bucket.plan.rate) {
-      this.refill(bucket, now);
-      bucket.plan.rate = granted;
-    }
+    if (Number.isFinite(granted) && granted > 0) bucket.plan.rate = granted;
     if (status === 429) {
       bucket.throttled++;
-      bucket.tokens = 0;
-      bucket.updatedAt = now;
       const backoff = Math.min(amazonLimits.throttleBackoffMsMax, 1000 * 2 ** (bucket.throttled - 1));
-      bucket.blockedUntil = Math.max(bucket.blockedUntil, now + backoff);
+      bucket.blockedUntil = Math.max(bucket.blockedUntil, this.now() + backoff);
     } else if (status < 500) {
       bucket.throttled = 0;
     }
@@ -235,14 +245,20 @@ export class AmazonRateLimiter {
     return this.bucket(operation).plan.rate;
   }
 
+  /** Requests that may go now without waiting (at most a burst), and the wait for the next. */
   status(operation: AmazonOperation): RateLimitStatus {
     const bucket = this.bucket(operation);
     const now = this.now();
-    const waitMs = this.waitMs(bucket, now);
-    return {
-      available: bucket.blockedUntil > now ? 0 : Math.floor(bucket.tokens),
-      capacity: bucket.plan.burst,
-      waitMs,
-    };
+    const waitMs = Math.max(0, this.waitMs(bucket, now));
+    let available = 0;
+    if (waitMs === 0) {
+      // How many of a burst sent now would pass: try them on a copy of the log.
+      const probe: Bucket = { ...bucket, sent: [...bucket.sent] };
+      while (available < bucket.plan.burst && this.waitMs(probe, now) <= 0) {
+        probe.sent.push(now);
+        available++;
+      }
+    }
+    return { available, capacity: bucket.plan.burst, waitMs };
   }
 }
