@@ -280,7 +280,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       now,
     );
   }
-  // Two sales channels, every variant listed on both, and a first rule set.
+  // Three sales channels, every variant listed on each, and a first rule set.
   await store.availability.upsertChannels(
     [
       {
@@ -291,20 +291,25 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
         pushLatencyP95Ms: 800,
       },
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
+      // Merchant-fulfilled Amazon offers, shipped from the warehouses (no FBA stock in the demo).
+      { code: 'amazon', name: 'Amazon', platform: 'amazon', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 5000 },
     ],
     now,
   );
   let listings = 0;
-  for (const channel of ['shop', 'bol']) {
+  for (const channel of ['shop', 'bol', 'amazon']) {
     const items = variants.map((variant, index) => ({
       channel,
       // Bol.com offer ids are UUIDs; deterministic ones keep the demo the same everywhere.
+      // Amazon listings are keyed by seller SKU: the demo uses onhand's.
       externalId:
         channel === 'shop'
           ? `gid://shopify/InventoryItem/${1000 + index}`
-          : `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
+          : channel === 'bol'
+            ? `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`
+            : variant.sku,
       sku: variant.sku,
-      rank: channel === 'shop' ? 1 : 2,
+      rank: channel === 'shop' ? 1 : channel === 'bol' ? 2 : 3,
     }));
     listings += (await store.availability.upsertListings(items, now)).created;
   }
@@ -330,7 +335,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     locations: demoLocations.length,
     receipts: receipts.length,
     purchaseOrders: orders.length,
-    channels: 2,
+    channels: 3,
     listings,
     ruleSetVersion: rules.version,
   };
