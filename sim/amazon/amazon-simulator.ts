@@ -86,7 +86,11 @@ interface Listing {
   fulfillmentChannelCode: string;
   /** Amazon takes a submission for this SKU and then rejects it. */
   rejection: { code: string; message: string } | null;
+  /** Every quantity change with its time (the last `historyMax`), for benches. */
+  history: { at: number; quantity: number }[];
 }
+
+const historyMax = 10_000;
 
 interface SimOrderItem {
   OrderItemId: string;
@@ -217,13 +221,24 @@ export class AmazonSimulator {
       quantity,
       fulfillmentChannelCode: options.fulfillmentChannelCode ?? 'DEFAULT',
       rejection: null,
+      history: [{ at: this.now(), quantity }],
     });
     return sku;
   }
 
-  listing(sku: string): { quantity: number; fulfillmentChannelCode: string } | undefined {
+  listing(
+    sku: string,
+  ):
+    | { quantity: number; fulfillmentChannelCode: string; history: readonly { at: number; quantity: number }[] }
+    | undefined {
     const listing = this.listings.get(sku);
-    return listing && { quantity: listing.quantity, fulfillmentChannelCode: listing.fulfillmentChannelCode };
+    return (
+      listing && {
+        quantity: listing.quantity,
+        fulfillmentChannelCode: listing.fulfillmentChannelCode,
+        history: listing.history,
+      }
+    );
   }
 
   /** Amazon accepts submissions for this SKU, then rejects them with this issue (not applied). */
@@ -350,6 +365,8 @@ export class AmazonSimulator {
   }
 
   private setQuantity(listing: Listing, quantity: number): void {
+    listing.history.push({ at: this.now(), quantity });
+    if (listing.history.length > historyMax) listing.history.shift();
     if (listing.quantity === quantity) return;
     listing.quantity = quantity;
     if (!this.notificationsOn || listing.fulfillmentChannelCode !== 'DEFAULT') return;
