@@ -22,6 +22,7 @@ process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolea
     seeded.push(...offers);
     process.send!({ offers });
   } else if (message.history) {
+    console.error(`amazon simulator: ${JSON.stringify(sim.stats().requests)}, ${sim.stats().feedsCreated} feeds`);
     const offers: Record<string, { at: number; amount: number }[]> = {};
     for (const sku of seeded)
       offers[sku] = (sim.listing(sku)?.history ?? []).map((write) => ({ at: write.at, amount: write.quantity }));
