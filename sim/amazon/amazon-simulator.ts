@@ -454,6 +454,7 @@ export class AmazonSimulator {
       ['POST', /^\/feeds\/2021-06-30\/feeds$/, 'createFeed'],
       ['GET', /^\/feeds\/2021-06-30\/feeds\/([^/]+)$/, 'getFeed'],
       ['GET', /^\/orders\/v0\/orders$/, 'getOrders'],
+      ['GET', /^\/orders\/v0\/orders\/([^/]+)$/, 'getOrder'],
       ['GET', /^\/orders\/v0\/orders\/([^/]+)\/orderItems$/, 'getOrderItems'],
     ];
     for (const [ruleMethod, pattern, operation] of rules) {
@@ -656,6 +657,11 @@ export class AmazonSimulator {
       }
       case 'getOrders':
         return this.getOrders(url);
+      case 'getOrder': {
+        const order = this.orders.get(params[0]!);
+        if (!order) return errors(404, 'NotFound', `order ${params[0]} not found`);
+        return { status: 200, body: { payload: this.orderView(order) } };
+      }
       case 'getOrderItems': {
         const order = this.orders.get(params[0]!);
         if (!order) return errors(404, 'NotFound', `order ${params[0]} not found`);
@@ -780,6 +786,19 @@ export class AmazonSimulator {
     };
   }
 
+  private orderView(order: SimOrder) {
+    return {
+      AmazonOrderId: order.AmazonOrderId,
+      PurchaseDate: order.PurchaseDate,
+      LastUpdateDate: order.LastUpdateDate,
+      OrderStatus: order.OrderStatus,
+      FulfillmentChannel: order.FulfillmentChannel,
+      MarketplaceId: this.marketplaceId,
+      NumberOfItemsShipped: order.items.reduce((sum, item) => sum + item.QuantityShipped, 0),
+      NumberOfItemsUnshipped: order.items.reduce((sum, item) => sum + item.QuantityOrdered - item.QuantityShipped, 0),
+    };
+  }
+
   private getOrders(url: URL): Answer {
     const token = url.searchParams.get('NextToken');
     let after: number;
@@ -821,19 +840,7 @@ export class AmazonSimulator {
       status: 200,
       body: {
         payload: {
-          Orders: page.map((order) => ({
-            AmazonOrderId: order.AmazonOrderId,
-            PurchaseDate: order.PurchaseDate,
-            LastUpdateDate: order.LastUpdateDate,
-            OrderStatus: order.OrderStatus,
-            FulfillmentChannel: order.FulfillmentChannel,
-            MarketplaceId: this.marketplaceId,
-            NumberOfItemsShipped: order.items.reduce((sum, item) => sum + item.QuantityShipped, 0),
-            NumberOfItemsUnshipped: order.items.reduce(
-              (sum, item) => sum + item.QuantityOrdered - item.QuantityShipped,
-              0,
-            ),
-          })),
+          Orders: page.map((order) => this.orderView(order)),
           ...(more
             ? {
                 NextToken: Buffer.from(JSON.stringify({ after, offset: offset + pageSize, size: pageSize })).toString(

@@ -101,6 +101,10 @@ export interface GetOrdersResponse {
   payload?: OrdersList;
   errors?: AmazonError[];
 }
+export interface GetOrderResponse {
+  payload?: Order;
+  errors?: AmazonError[];
+}
 export interface OrderItem {
   ASIN: string;
   SellerSKU?: string;
@@ -253,6 +257,13 @@ export class AmazonClient {
             : { NextToken: query.nextToken }),
         },
       },
+      signal,
+    );
+  }
+
+  getOrder(orderId: string, signal?: AbortSignal): Promise<AmazonCallResult<GetOrderResponse>> {
+    return this.call(
+      { operation: 'getOrder', method: 'GET', path: `/orders/v0/orders/${encodeURIComponent(orderId)}` },
       signal,
     );
   }

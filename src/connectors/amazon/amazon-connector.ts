@@ -1,7 +1,7 @@
 import assert from 'node:assert';
 import type { Clock } from '../../core/clock.js';
 import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
-import type { OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
+import type { OrderLineEvent, OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
 import { AmazonAuth } from './amazon-auth.js';
 import { type AmazonCallResult, AmazonClient, type Issue } from './amazon-client.js';
 import {
@@ -412,6 +412,14 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake {
 
   pollOrderEvents(cursor: string | null, signal?: AbortSignal): Promise<AmazonOrdersPollResult> {
     return this.poller.poll(readAmazonOrdersCursor(cursor), signal);
+  }
+
+  /** Every event of these orders as Amazon shows them now (getOrder and getOrderItems each; unknown orders skipped). */
+  refreshOrders(
+    orderIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ events: OrderLineEvent[]; error?: string }> {
+    return this.poller.refresh(orderIds, signal);
   }
 
   async pollOrders(cursor: string | null, signal?: AbortSignal): Promise<OrderPollBatch> {

@@ -21,6 +21,7 @@ export type AmazonOperation =
   | 'getFeed'
   | 'getFeedDocument'
   | 'getOrders'
+  | 'getOrder'
   | 'getOrderItems'
   | 'getInventorySummaries';
 
@@ -44,6 +45,7 @@ export const amazonUsagePlans: Readonly<Record<AmazonOperation, AmazonUsagePlan>
   getFeedDocument: { rate: 0.0222, burst: 10 },
   // ordersV0.json
   getOrders: { rate: 0.0167, burst: 20 },
+  getOrder: { rate: 0.5, burst: 30 },
   getOrderItems: { rate: 0.5, burst: 30 },
   // fbaInventory.json
   getInventorySummaries: { rate: 2, burst: 2 },

@@ -138,16 +138,7 @@ export class AmazonOrderPoller {
         break;
       }
       cursor.deferred.shift();
-      for (const item of items.body)
-        result.events.push(
-          ...amazonOrderItemEvents(this.config.sellerId, order, {
-            orderItemId: item.OrderItemId,
-            sellerSku: item.SellerSKU ?? null,
-            asin: item.ASIN ?? null,
-            quantityOrdered: item.QuantityOrdered,
-            quantityShipped: item.QuantityShipped ?? 0,
-          }),
-        );
+      for (const item of items.body) result.events.push(...this.itemEvents(order, item));
       remember(cursor.orders, order.orderId, new Date(order.updatedAt).toISOString(), amazonLimits.rememberedOrdersMax);
     }
 
@@ -163,16 +154,55 @@ export class AmazonOrderPoller {
     return result;
   }
 
-  private noteOrder(cursor: AmazonOrdersCursor, order: Order, now: number): void {
-    const updatedAt = parseAmazonTime(order.LastUpdateDate, now);
-    if (cursor.orders[order.AmazonOrderId] === new Date(updatedAt).toISOString()) return;
-    const figures: AmazonOrderFigures = {
-      orderId: order.AmazonOrderId,
-      status: order.OrderStatus,
-      fulfillmentChannel: order.FulfillmentChannel === 'AFN' ? 'AFN' : 'MFN',
-      updatedAt,
-      purchasedAt: parseAmazonTime(order.PurchaseDate, updatedAt),
+  /**
+   * Every event of these orders as Amazon shows them now: getOrder and getOrderItems each, at
+   * most `orderItemsPerPollMax` orders (unknown orders are skipped). The caller bounds the list.
+   */
+  async refresh(
+    orderIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ events: OrderLineEvent[]; error?: string }> {
+    const events: OrderLineEvent[] = [];
+    const result: AmazonOrdersPollResult = {
+      events,
+      cursor: initialAmazonOrdersCursor(),
+      caughtUpTo: null,
+      pagesRead: 0,
+      itemCalls: 0,
+      notificationsRead: 0,
+      duplicateNotifications: 0,
     };
+    for (const orderId of orderIds.slice(0, amazonLimits.orderItemsPerPollMax)) {
+      const order = await this.client.getOrder(orderId, signal);
+      if (order.kind === 'failed') {
+        if (order.status === 404 || order.status === 400) continue;
+        return { events, error: order.reason };
+      }
+      if (order.body.payload === undefined) continue;
+      const figures = orderFigures(order.body.payload, this.config.now());
+      const items = await this.readItems(orderId, result, signal);
+      if (items.kind === 'failed') {
+        if (items.status === 404 || items.status === 400) continue;
+        return { events, error: items.reason };
+      }
+      for (const item of items.body) events.push(...this.itemEvents(figures, item));
+    }
+    return { events };
+  }
+
+  private itemEvents(order: AmazonOrderFigures, item: OrderItem): OrderLineEvent[] {
+    return amazonOrderItemEvents(this.config.sellerId, order, {
+      orderItemId: item.OrderItemId,
+      sellerSku: item.SellerSKU ?? null,
+      asin: item.ASIN ?? null,
+      quantityOrdered: item.QuantityOrdered,
+      quantityShipped: item.QuantityShipped ?? 0,
+    });
+  }
+
+  private noteOrder(cursor: AmazonOrdersCursor, order: Order, now: number): void {
+    const figures = orderFigures(order, now);
+    if (cursor.orders[order.AmazonOrderId] === new Date(figures.updatedAt).toISOString()) return;
     const index = cursor.deferred.findIndex((each) => each.orderId === order.AmazonOrderId);
     if (index === -1) cursor.deferred.push(figures);
     else cursor.deferred[index] = figures;
@@ -226,6 +256,17 @@ export class AmazonOrderPoller {
     if (cursor.notifications.length > amazonLimits.rememberedNotificationsMax)
       cursor.notifications = cursor.notifications.slice(-amazonLimits.rememberedNotificationsMax);
   }
+}
+
+function orderFigures(order: Order, now: number): AmazonOrderFigures {
+  const updatedAt = parseAmazonTime(order.LastUpdateDate, now);
+  return {
+    orderId: order.AmazonOrderId,
+    status: order.OrderStatus,
+    fulfillmentChannel: order.FulfillmentChannel === 'AFN' ? 'AFN' : 'MFN',
+    updatedAt,
+    purchasedAt: parseAmazonTime(order.PurchaseDate, updatedAt),
+  };
 }
 
 function remember(map: Record<string, string>, key: string, value: string, max: number): void {

@@ -346,6 +346,24 @@ describe('amazon: orders in', () => {
     );
   });
 
+  it('refreshOrders reads open orders in full (getOrder, getOrderItems); unknown orders are skipped', async () => {
+    await withAmazon({}, async (sim, connector) => {
+      sim.setNotifications(false);
+      sim.seedListing('MUG', 10);
+      const order = sim.createOrder({ items: [{ sku: 'MUG', quantity: 2 }], status: 'Unshipped' });
+      sim.shipItem(order.orderId, order.orderItemIds[0]!, 1);
+      sim.cancelOrder(order.orderId);
+      const read = await connector.refreshOrders([order.orderId, '999-0000000-0000000']);
+      assert.equal(read.error, undefined);
+      assert.deepEqual(read.events.map((event) => `${event.eventId}:${event.fact.kind}`).sort(), [
+        'cancel:cancelled',
+        'order:ordered',
+        'shipped:fulfilled',
+      ]);
+      assert.equal(sim.stats().requests.getOrder, 2);
+    });
+  });
+
   it('ORDER_CHANGE notifications become events without a getOrders wait, deduplicated by NotificationId; handled messages are deleted next poll', async () => {
     const sim = new AmazonSimulator();
     const url = await sim.start();
