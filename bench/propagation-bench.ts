@@ -17,12 +17,17 @@
  * Shopify: the same loads through the real Shopify connector (inventorySetQuantities, up to 250
  * quantities a mutation, compare-and-set) and the Shopify simulator in its own process.
  *
+ * Amazon: the real Amazon connector (patchListingsItem per SKU, a listings feed for large claims)
+ * and the Amazon simulator in its own process, with Amazon's published usage plans (PATCH 5 per
+ * second, burst 5): a load within that budget and a 10x burst.
+ *
  * Usage: npm run bench:propagation [-- --variants 200 --seconds 8 --store sqlite|postgres --only <name part>
  *   --busy-ms N --claims N]
  */
 import { parseArgs } from 'node:util';
 import { openBenchStore } from './support/bench-store.js';
 import { fork, type ChildProcess } from 'node:child_process';
+import { AmazonConnector } from '../src/connectors/amazon/amazon-connector.js';
 import { BolConnector } from '../src/connectors/bol/bol-connector.js';
 import type { ChannelConnector } from '../src/connectors/channel-connector.js';
 import { ShopifyConnector } from '../src/connectors/shopify/shopify-connector.js';
@@ -60,7 +65,7 @@ function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
   });
 }
 
-type Platform = 'bol' | 'shopify';
+type Platform = 'bol' | 'shopify' | 'amazon';
 
 async function scenario(
   name: string,
@@ -79,10 +84,18 @@ async function scenario(
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
   );
-  const sim = await ask<{ url: string; tokenUrl: string; shopDomain: string; accessToken: string; locationId: string }>(
-    simProcess,
-    undefined,
-  );
+  const sim = await ask<{
+    url: string;
+    tokenUrl: string;
+    shopDomain: string;
+    accessToken: string;
+    locationId: string;
+    sellerId: string;
+    marketplaceId: string;
+    clientId: string;
+    clientSecret: string;
+    refreshToken: string;
+  }>(simProcess, undefined);
   const clock = { now: () => Date.now() };
   let ids = 0;
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
@@ -125,12 +138,22 @@ async function scenario(
           clientSecret: 'onhand-sim-secret',
           ...(realLimits ? {} : { rateRules: [], pushConcurrencyMax: 32, maxBatchSize: 100 }),
         })
-      : new ShopifyConnector({
-          shopDomain: sim.shopDomain,
-          baseUrl: sim.url,
-          accessToken: sim.accessToken,
-          locationId: sim.locationId,
-        });
+      : platform === 'amazon'
+        ? new AmazonConnector({
+            sellerId: sim.sellerId,
+            marketplaceIds: [sim.marketplaceId],
+            baseUrl: sim.url,
+            tokenUrl: sim.tokenUrl,
+            clientId: sim.clientId,
+            clientSecret: sim.clientSecret,
+            refreshToken: sim.refreshToken,
+          })
+        : new ShopifyConnector({
+            shopDomain: sim.shopDomain,
+            baseUrl: sim.url,
+            accessToken: sim.accessToken,
+            locationId: sim.locationId,
+          });
   const propagation = new Propagation({
     store,
     ledger,
@@ -247,8 +270,9 @@ async function scenario(
       }
     }
   }
-  // Shopify writes many quantities per call: count its GraphQL requests (load and drain).
-  if (platform === 'shopify') patches = shopifyCalls;
+  // Shopify writes many quantities per call: count its GraphQL requests (load and drain); Amazon
+  // its API calls (a feed is four, and its report two more).
+  if (platform === 'shopify' || platform === 'amazon') patches = shopifyCalls;
   latencies.sort((a, b) => a - b);
   risky.sort((a, b) => a - b);
   const result = {
@@ -300,6 +324,15 @@ const scenarios: [string, RateProfile, boolean, (number | undefined)?, Platform?
     true,
     undefined,
     'shopify',
+  ],
+  // Amazon's PATCH budget is 5 per second (burst 5): 4/s fits, a 10x burst is 50 in one second.
+  ['Amazon limits, 4/s (within the PATCH budget)', () => 4, true, undefined, 'amazon'],
+  [
+    'Amazon limits, 10x burst (50 in 1 s, then 4/s)',
+    (second) => (second >= 1 && second < 2 ? 50 : 4),
+    true,
+    undefined,
+    'amazon',
   ],
 ];
 for (const [name, rate, limits, variants, platform] of scenarios) {

@@ -1,7 +1,9 @@
 import type { Clock } from '../core/clock.js';
+import { AmazonConnector } from './amazon/amazon-connector.js';
 import { BolConnector } from './bol/bol-connector.js';
 import type { ChannelConnector } from './channel-connector.js';
 import {
+  amazonConnectorSettings,
   bolConnectorSettings,
   ConnectorSettingsError,
   gmcConnectorSettings,
@@ -42,6 +44,22 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
   const raw = channel.settings.connector;
   if (raw === undefined) return undefined;
   switch (channel.platform) {
+    case 'amazon': {
+      const settings = resolveSettings(channel.code, amazonConnectorSettings, raw);
+      return new AmazonConnector({
+        sellerId: settings.seller_id,
+        marketplaceIds: settings.marketplace_ids,
+        region: settings.region,
+        clientId: settings.client_id,
+        clientSecret: settings.client_secret,
+        refreshToken: settings.refresh_token,
+        ...(settings.product_type ? { productType: settings.product_type } : {}),
+        ...(settings.poll_interval_ms === undefined ? {} : { pollIntervalMs: settings.poll_interval_ms }),
+        ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
+        ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
+        clock,
+      });
+    }
     case 'bol': {
       const settings = resolveSettings(channel.code, bolConnectorSettings, raw);
       return new BolConnector({
@@ -108,7 +126,7 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
  * The account a channel's connector puts in its order line keys (`<platform>:<account>:...`),
  * exactly as its intake will key the channel's own events: Shopify the shop domain, lower-cased
  * (the webhook parser's form); bol `settings.connector.account`, else the channel's code (as
- * connectChannel builds the connector). Null when the channel has no connector settings or its
+ * connectChannel builds the connector); Amazon the seller id. Null when the channel has no connector settings or its
  * platform has no intake here: no event of it will ever name a line. Throws
  * ConnectorSettingsError on settings that do not validate.
  */
@@ -116,6 +134,8 @@ export function orderLineAccount(channel: ConnectableChannel): string | null {
   const raw = channel.settings.connector;
   if (raw === undefined) return null;
   switch (channel.platform) {
+    case 'amazon':
+      return resolveSettings(channel.code, amazonConnectorSettings, raw).seller_id;
     case 'bol':
       return resolveSettings(channel.code, bolConnectorSettings, raw).account ?? channel.code;
     case 'shopify':

@@ -60,11 +60,33 @@ export const gmcConnectorSettings = z
     list_per_minute: z.number().int().min(1).max(1_000_000).optional(),
     /** Origin instead of https://merchantapi.googleapis.com (the simulator). */
     base_url: url.optional(),
+    /** Token endpoint instead of https://oauth2.googleapis.com/token (the simulator). */
+    token_url: url.optional(),
+  })
+  .strict();
+
+export const amazonConnectorSettings = z
+  .object({
+    /** The seller's merchant token (selling partner id): in API paths and order line keys. */
+    seller_id: z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'a merchant token (letters and digits)'),
+    marketplace_ids: z.array(z.string().regex(/^[A-Z0-9]{1,32}$/)).min(1),
+    region: z.enum(['na', 'eu', 'fe']),
+    /** The application's LWA credentials and the seller's refresh token (docs/channels/amazon.md, Authentication). */
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    refresh_token: z.string().min(1),
+    /** productType sent with each patch. @default PRODUCT */
+    product_type: z.string().min(1).optional(),
+    poll_interval_ms: z.number().int().min(1000).max(3_600_000).optional(),
+    /** Origin instead of the region's (the simulator). */
+    base_url: url.optional(),
+    /** LWA token endpoint instead of https://api.amazon.com/auth/o2/token (the simulator). */
     token_url: url.optional(),
   })
   .strict();
 
 export type GmcConnectorSettings = z.infer<typeof gmcConnectorSettings>;
+export type AmazonConnectorSettings = z.infer<typeof amazonConnectorSettings>;
 
 export class ConnectorSettingsError extends Error {
   readonly code = 'ONH_ERR_CONFIG';
@@ -146,8 +168,21 @@ const gmcSettingKinds = {
   base_url: 'url',
   token_url: 'url',
 } as const satisfies Record<keyof GmcConnectorSettings, SettingKind>;
+const amazonSettingKinds = {
+  seller_id: 'plain',
+  marketplace_ids: 'plain',
+  region: 'plain',
+  client_id: 'plain',
+  client_secret: 'secret',
+  refresh_token: 'secret',
+  product_type: 'plain',
+  poll_interval_ms: 'plain',
+  base_url: 'url',
+  token_url: 'url',
+} as const satisfies Record<keyof AmazonConnectorSettings, SettingKind>;
 
 export const connectorSettingKinds: Readonly<Record<string, Readonly<Record<string, SettingKind>>>> = Object.freeze({
+  amazon: amazonSettingKinds,
   bol: bolSettingKinds,
   shopify: shopifySettingKinds,
   gmc: gmcSettingKinds,
@@ -205,6 +240,7 @@ export function redactChannelSettings(platform: string, settings: unknown): Reco
 // --- checked when stored ---------------------------------------------------------------------
 
 const connectorSchemas: Readonly<Record<string, z.ZodObject>> = Object.freeze({
+  amazon: amazonConnectorSettings,
   bol: bolConnectorSettings,
   shopify: shopifyConnectorSettings,
   gmc: gmcConnectorSettings,

@@ -280,7 +280,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       now,
     );
   }
-  // Two sales channels and a Google feed, every variant listed on each, and a first rule set.
+  // Three sales channels and a Google feed, every variant listed on each, and a first rule set.
   await store.availability.upsertChannels(
     [
       {
@@ -293,6 +293,8 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
       // Feed only: availability for Shopping ads and free listings (demo-google.ts runs its simulator).
       { code: 'google', name: 'Google Merchant Center', platform: 'gmc', locations: ['WH-AMS', 'WH-RTM'] },
+      // Merchant-fulfilled Amazon offers, shipped from the warehouses (no FBA stock in the demo).
+      { code: 'amazon', name: 'Amazon', platform: 'amazon', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 5000 },
     ],
     now,
   );
@@ -303,16 +305,19 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       now,
     )
   ).created;
-  for (const channel of ['shop', 'bol']) {
+  for (const channel of ['shop', 'bol', 'amazon']) {
     const items = variants.map((variant, index) => ({
       channel,
       // Bol.com offer ids are UUIDs; deterministic ones keep the demo the same everywhere.
+      // Amazon listings are keyed by seller SKU: the demo uses onhand's.
       externalId:
         channel === 'shop'
           ? `gid://shopify/InventoryItem/${1000 + index}`
-          : `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
+          : channel === 'bol'
+            ? `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`
+            : variant.sku,
       sku: variant.sku,
-      rank: channel === 'shop' ? 1 : 2,
+      rank: channel === 'shop' ? 1 : channel === 'bol' ? 2 : 3,
     }));
     listings += (await store.availability.upsertListings(items, now)).created;
   }

@@ -1,3 +1,4 @@
+import { AmazonSimulator } from '../../sim/amazon/amazon-simulator.js';
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { mulberry32 } from '../../sim/prng.js';
 import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
@@ -9,10 +10,11 @@ import { type DemoGoogle, startDemoGoogle } from './demo-google.js';
 import { DemoOrderFlow, type DemoOrderCounts } from './demo-orders.js';
 
 /**
- * `onhand serve --demo`: a simulated Shopify shop and a simulated Bol.com account on loopback,
- * wired as the demo `shop` and `bol` channels' connectors, and a trickle of simulated orders on
- * both (demo-orders.ts), so a newcomer watches orders arrive and stock propagate without any
- * account. Plain `onhand serve` starts none of this.
+ * `onhand serve --demo`: a simulated Shopify shop, a simulated Bol.com account and a simulated
+ * Amazon seller account on loopback, wired as the demo `shop`, `bol` and `amazon` channels'
+ * connectors, and a trickle of simulated orders on all three (demo-orders.ts), so a newcomer
+ * watches orders arrive and stock propagate without any account. Plain `onhand serve` starts
+ * none of this. (A database loaded before the demo had an Amazon channel runs without it.)
  *
  * - The shop has three locations, mapped to the demo's (`settings.orders.locationMap`): its main
  *   one (the connector's `location_id`) to WH-AMS, "Utrecht store" to STORE-UTR, "Rotterdam 3PL"
@@ -37,7 +39,12 @@ export interface DemoChannels {
   step(): Promise<void>;
   readonly counts: DemoOrderCounts | null;
   /** This process's simulators, for tests; null when not running. */
-  readonly simulators: { shopify: ShopifySimulator; bol: BolSimulator; google?: DemoGoogle['simulator'] } | null;
+  readonly simulators: {
+    shopify: ShopifySimulator;
+    bol: BolSimulator;
+    amazon: AmazonSimulator | null;
+    google?: DemoGoogle['simulator'];
+  } | null;
   stop(): Promise<void>;
 }
 
@@ -57,6 +64,18 @@ export interface DemoChannelOptions {
 const shopifyApiVersion = '2026-04';
 const webhookSecret = 'simulator-app-secret';
 const bolClientId = 'onhand-sim';
+/**
+ * The demo's Amazon account is granted more than Amazon's published plans (docs/channels/
+ * amazon.md, Rate limits), as Amazon grants some sellers, so orders show within seconds and
+ * pushes keep up with three channels' worth of orders: getOrders one a second (published: one
+ * a minute), PATCH 20 a second (5), a feed report every 2 s (one per 45 s). The simulator says
+ * so in x-amzn-RateLimit-Limit, which the connector adopts; the bursts stay Amazon's.
+ */
+const amazonDemoPlans = {
+  getOrders: { rate: 1, burst: 20 },
+  patchListingsItem: { rate: 20, burst: 5 },
+  getFeedDocument: { rate: 0.5, burst: 10 },
+};
 
 async function listingsOf(store: LedgerStore, channel: string): Promise<{ externalId: string; sku: string }[]> {
   const out: { externalId: string; sku: string }[] = [];
@@ -140,6 +159,25 @@ async function bolAnswers(channel: ChannelRecord, timeoutMs: number) {
   return typeof body?.access_token === 'string';
 }
 
+/** The stored Amazon simulator issues an access token for the stored refresh token. */
+async function amazonAnswers(channel: ChannelRecord, timeoutMs: number) {
+  const connector = connectorOf(channel);
+  const tokenUrl = loopbackUrl(connector?.token_url);
+  if (tokenUrl === null || loopbackUrl(connector?.base_url) === null) return false;
+  const form = new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: String(connector?.refresh_token),
+    client_id: String(connector?.client_id),
+    client_secret: String(connector?.client_secret),
+  });
+  const body = (await answers(
+    tokenUrl,
+    { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() },
+    timeoutMs,
+  )) as { access_token?: unknown } | null;
+  return typeof body?.access_token === 'string';
+}
+
 function idle(describe: string): DemoChannels {
   return {
     describe: () => describe,
@@ -160,17 +198,20 @@ export async function startDemoChannels(
 ): Promise<DemoChannels | undefined> {
   const bolChannel = await store.availability.getChannel('bol');
   const shopChannel = await store.availability.getChannel('shop');
+  const amazonChannel = (await store.availability.getChannel('amazon')) ?? null;
   if (!bolChannel || !shopChannel) return undefined;
-  if (!demoManaged(bolChannel) || !demoManaged(shopChannel))
+  if (!demoManaged(bolChannel) || !demoManaged(shopChannel) || (amazonChannel && !demoManaged(amazonChannel)))
     return idle('no simulators: a demo channel is connected to a real account');
   const shopListings = await listingsOf(store, 'shop');
   const bolListings = await listingsOf(store, 'bol');
+  const amazonListings = amazonChannel ? await listingsOf(store, 'amazon') : [];
   const timeoutMs = options.probeTimeoutMs ?? 1000;
-  const [shopAlive, bolAlive] = await Promise.all([
+  const [shopAlive, bolAlive, amazonAlive] = await Promise.all([
     shopifyAnswers(shopChannel, shopListings[0]?.externalId, timeoutMs),
     bolAnswers(bolChannel, timeoutMs),
+    amazonChannel ? amazonAnswers(amazonChannel, timeoutMs) : true,
   ]);
-  if (shopAlive && bolAlive)
+  if (shopAlive && bolAlive && amazonAlive)
     return idle(
       `simulators of another onhand process on this database in use (Shopify shop at ${String(connectorOf(shopChannel)?.base_url)}, Bol.com account at ${String(connectorOf(bolChannel)?.base_url)}): that process runs the simulated orders`,
     );
@@ -178,7 +219,7 @@ export async function startDemoChannels(
   const startedAt = clock.now();
   const quantities = await storedQuantities(
     store,
-    [...shopListings, ...bolListings].map((listing) => listing.sku),
+    [...shopListings, ...bolListings, ...amazonListings].map((listing) => listing.sku),
   );
   const bolSecret = options.ids.next('simsecret');
   const bol = new BolSimulator({
@@ -190,6 +231,22 @@ export async function startDemoChannels(
   const offers = bolListings.map(({ externalId }) =>
     bol.seedOffer({ offerId: externalId, amount: quantities.get(`bol\u0000${externalId}`) ?? 0 }),
   );
+  let amazon: AmazonSimulator | null = null;
+  let amazonUrl = '';
+  if (amazonChannel) {
+    amazon = new AmazonSimulator({
+      sellerId: 'A2DEMOSELLER',
+      clientSecret: options.ids.next('simsecret'),
+      refreshToken: `Atzr|${options.ids.next('simrefresh')}`,
+      usagePlans: amazonDemoPlans,
+      firstId: startedAt,
+      now: () => clock.now(),
+    });
+    amazonUrl = await amazon.start();
+    amazon.setNotifications(false); // a real account is polled too (docs/channels/amazon.md, Notifications)
+    for (const { externalId } of amazonListings)
+      amazon.seedListing(externalId, quantities.get(`amazon\u0000${externalId}`) ?? 0);
+  }
   const shopify = new ShopifySimulator({
     webhookUrl: `${serverUrl}/webhooks/shopify/${shopChannel.code}`,
     accessToken: options.ids.next('shpat'),
@@ -229,6 +286,31 @@ export async function startDemoChannels(
           },
         },
       },
+      ...(amazonChannel && amazon
+        ? [
+            {
+              code: amazonChannel.code,
+              name: amazonChannel.name,
+              platform: amazonChannel.platform,
+              locations: amazonChannel.locations,
+              pushLatencyP95Ms: amazonChannel.pushLatencyP95Ms,
+              settings: {
+                ...amazonChannel.settings,
+                connector: {
+                  seller_id: amazon.sellerId,
+                  marketplace_ids: [amazon.marketplaceId],
+                  region: 'eu',
+                  client_id: amazon.clientId,
+                  client_secret: amazon.clientSecret,
+                  refresh_token: amazon.refreshToken,
+                  base_url: amazonUrl,
+                  token_url: amazon.tokenUrl,
+                  poll_interval_ms: 2000,
+                },
+              },
+            },
+          ]
+        : []),
       {
         code: shopChannel.code,
         name: shopChannel.name,
@@ -260,6 +342,11 @@ export async function startDemoChannels(
   const flow = new DemoOrderFlow({
     shopify,
     bol,
+    amazon: amazon && {
+      sim: amazon,
+      skus: amazonListings.map((listing) => listing.externalId),
+      random: mulberry32(((options.seed ?? startedAt % 2_147_483_647) + 1) % 2_147_483_647),
+    },
     locations: { main, store: storeLocation, rtm },
     items,
     offers,
@@ -279,17 +366,18 @@ export async function startDemoChannels(
   timer?.unref();
   return {
     describe: () =>
-      `simulated Shopify shop at ${shopifyUrl} (${items.length} items, 3 locations) and Bol.com account at ${bolUrl} (${offers.length} offers)${google ? `, Google Merchant Center at ${google.url} (${google.products} products, feed only)` : ''}${intervalMs > 0 ? '; orders arrive every few seconds' : ''}`,
+      `simulated Shopify shop at ${shopifyUrl} (${items.length} items, 3 locations), Bol.com account at ${bolUrl} (${offers.length} offers)${amazon ? `, Amazon seller account at ${amazonUrl} (${amazonListings.length} SKUs)` : ''}${google ? `, Google Merchant Center at ${google.url} (${google.products} products, feed only)` : ''}${intervalMs > 0 ? '; orders arrive every few seconds' : ''}`,
     running: true,
     step,
     counts: flow.counts,
-    simulators: { shopify, bol, ...(google ? { google: google.simulator } : {}) },
+    simulators: { shopify, bol, amazon, ...(google ? { google: google.simulator } : {}) },
     stop: async () => {
       clearInterval(timer);
       await running;
       await shopify.stop();
       await bol.stop();
       await google?.stop();
+      await amazon?.stop();
     },
   };
 }

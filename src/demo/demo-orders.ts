@@ -1,3 +1,4 @@
+import type { AmazonSimulator } from '../../sim/amazon/amazon-simulator.js';
 import type { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import type { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
 import type { Clock } from '../core/clock.js';
@@ -15,6 +16,10 @@ import type { OrderLineRecord } from '../store/order-lines-port.js';
  * Bol.com (even steps): orders of one or two FBR offers, shipped and cancelled in parts, a
  * customer's cancellation request. The demo has no marketplace-fulfilment location, so its
  * Bol.com offers are all FBR and no FBB item is ordered.
+ *
+ * Amazon (every third step, besides the above, with dice of its own so the other two channels'
+ * sequence is unchanged): merchant-fulfilled orders of one SKU, Pending until paid (a third of
+ * them) or paid at once, shipped in parts, some cancelled.
  *
  * Every shopper buys only what the channel shows (or, at the till, what onhand holds at the
  * store), so the demo's oversells are only those the whole pool is short of: none while the
@@ -37,6 +42,8 @@ export interface DemoOrderFlowDeps {
   items: readonly { inventoryItemId: string; sku: string }[];
   /** Bol.com offer ids of every `bol` listing. */
   offers: readonly string[];
+  /** The Amazon simulator and the seller SKUs of every `amazon` listing; null without an Amazon channel. */
+  amazon?: { sim: AmazonSimulator; skus: readonly string[]; random: () => number } | null;
   ledger: Pick<LedgerPort, 'getStock'>;
   /** The `shop` channel's lines of an order (its numeric id), as onhand applied them. */
   orderLines: (orderId: string) => Promise<Pick<OrderLineRecord, 'lineId' | 'applied'>[]>;
@@ -54,6 +61,9 @@ export interface DemoOrderCounts {
   bolOrders: number;
   bolShipments: number;
   bolCancellations: number;
+  amazonOrders: number;
+  amazonShipments: number;
+  amazonCancellations: number;
 }
 
 interface OpenShopifyOrder {
@@ -82,6 +92,9 @@ export class DemoOrderFlow {
     bolOrders: 0,
     bolShipments: 0,
     bolCancellations: 0,
+    amazonOrders: 0,
+    amazonShipments: 0,
+    amazonCancellations: 0,
   };
   private turn = 0;
   private readonly shopifyOrders: OpenShopifyOrder[] = [];
@@ -91,13 +104,55 @@ export class DemoOrderFlow {
 
   constructor(private readonly deps: DemoOrderFlowDeps) {
     this.plainItems = deps.items.filter((item) => !item.sku.startsWith('BUNDLE-'));
+    this.amazonDice = deps.amazon?.random ?? (() => 1);
   }
 
-  /** One thing happens: Shopify on odd turns, Bol.com on even ones. */
+  private readonly amazonOrders: { orderId: string; orderItemId: string; quantity: number; shipped: number }[] = [];
+  /** The Amazon shoppers' dice: their own stream, so adding them changed nothing of the others. */
+  private readonly amazonDice: () => number;
+
+  /** One thing happens: Shopify on odd turns, Bol.com on even ones; Amazon besides, every third. */
   async step(): Promise<void> {
     this.turn += 1;
     if (this.turn % 2 === 0) this.bolStep();
     else await this.shopifyStep();
+    if (this.turn % 3 === 0 && this.deps.amazon) this.amazonStep(this.deps.amazon.sim, this.deps.amazon.skus);
+  }
+
+  // --- Amazon ---------------------------------------------------------------------------------
+
+  private amazonStep(sim: AmazonSimulator, skus: readonly string[]): void {
+    const dice = this.amazonDice();
+    if (dice < 0.45) {
+      const sku = skus[Math.floor(this.amazonDice() * skus.length)];
+      const shown = sku === undefined ? 0 : (sim.listing(sku)?.quantity ?? 0);
+      const quantity = shown >= 3 && this.amazonDice() < 0.3 ? 2 : 1;
+      if (sku === undefined || shown < quantity) return;
+      const pending = this.amazonDice() < 0.33;
+      const order = sim.createOrder({ items: [{ sku, quantity }], status: pending ? 'Pending' : 'Unshipped' });
+      this.remember(this.amazonOrders, {
+        orderId: order.orderId,
+        orderItemId: order.orderItemIds[0]!,
+        quantity,
+        shipped: 0,
+      });
+      this.counts.amazonOrders += 1;
+    } else if (dice < 0.85) {
+      const order = this.amazonOrders[0];
+      if (order === undefined) return;
+      sim.payOrder(order.orderId);
+      const units = order.quantity - order.shipped > 1 && this.amazonDice() < 0.5 ? 1 : order.quantity - order.shipped;
+      sim.shipItem(order.orderId, order.orderItemId, units);
+      order.shipped += units;
+      if (order.shipped >= order.quantity) this.amazonOrders.shift();
+      this.counts.amazonShipments += 1;
+    } else {
+      const order = this.amazonOrders[this.amazonOrders.length - 1];
+      if (order === undefined || order.shipped > 0) return;
+      sim.cancelOrder(order.orderId);
+      this.amazonOrders.pop();
+      this.counts.amazonCancellations += 1;
+    }
   }
 
   private pick<T>(list: readonly T[]): T | undefined {

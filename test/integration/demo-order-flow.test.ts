@@ -7,9 +7,11 @@
  * arrive there) and the demo's simulators, on a simulated clock: every 3 simulated seconds one
  * shopper action (demo-orders.ts: web orders, sales at the store's till, fulfilments from the
  * warehouse holding the units or from the Rotterdam 3PL, cancellations, refunds; Bol.com orders
- * shipped and cancelled in parts), then the webhooks are awaited, Bol.com is polled every other
- * step and the dispatchers push until nothing is due, as the loops of `serve` would. 600 steps;
- * then everything is stopped and started again on the same database for 100 more. Loopback only.
+ * shipped and cancelled in parts; Amazon orders Pending or paid, shipped in parts, cancelled),
+ * then the webhooks are awaited, Bol.com and Amazon are polled every other step and the
+ * dispatchers push until nothing is due, as the loops of `serve` would. 600 steps; then
+ * everything is stopped and started again on the same database for 100 more. An Amazon order
+ * lowers what the other channels show. Loopback only.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -96,6 +98,7 @@ class DemoProcess {
     if (index % 2 !== 0) return;
     await this.demo.simulators?.shopify.webhooksIdle({ includeScheduled: false });
     await this.polling.pollOnce('bol');
+    await this.polling.pollOnce('amazon');
     if (index % 20 === 0) await this.orders.retryDue();
     await this.drain();
   }
@@ -184,16 +187,28 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       }
       skew += 60_000;
       await first.polling.pollOnce('bol');
+      await first.polling.pollOnce('amazon');
       await first.orders.retryDue();
       await first.drain();
       assert.deepEqual(await test.store.outbox.listDeadLetters({ limit: 10 }), [], 'every push was taken');
       const counts = first.demo.counts!;
       const lines = await lineCounts(test.store);
-      console.log('demo flow, 30 simulated minutes:', JSON.stringify({ ...counts, lines }));
+      const amazonStats = first.demo.simulators!.amazon!.stats();
+      console.log(
+        'demo flow, 30 simulated minutes:',
+        JSON.stringify({
+          ...counts,
+          lines,
+          amazonRequests: amazonStats.requests,
+          amazonFeeds: amazonStats.feedsCreated,
+        }),
+      );
       assert.ok(counts.shopifyOrders >= 100 && counts.bolOrders >= 80, JSON.stringify(counts));
       assert.ok(counts.posSales >= 10 && counts.fulfilmentsFromRtm >= 5, JSON.stringify(counts));
       assert.ok(counts.cancellations + counts.refunds >= 20 && counts.bolCancellations >= 10, JSON.stringify(counts));
       assert.ok(total(lines, 'shop') >= counts.shopifyOrders && total(lines, 'bol') >= counts.bolOrders);
+      assert.ok(counts.amazonOrders >= 40 && counts.amazonShipments >= 20, JSON.stringify(counts));
+      assert.ok(total(lines, 'amazon') >= counts.amazonOrders, JSON.stringify(lines));
       // The till's sales shipped from the store, the 3PL's fulfilments from Rotterdam.
       const onHandAfter = await onHandByLocation(test.store);
       assert.ok(onHandBefore.get('STORE-UTR')! - onHandAfter.get('STORE-UTR')! >= counts.posSales);
@@ -203,6 +218,43 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       assert.equal(shopify.stats.webhooksAbandoned, 0);
       assert.equal(shopify.stats.rateLimitViolations, 0);
       assert.equal(first.demo.simulators!.bol.stats().rateLimitViolations, 0);
+      assert.equal(first.demo.simulators!.amazon!.stats().rateLimitViolations, 0);
+    });
+
+    it('an Amazon order lowers what Shopify and Bol.com show for the same variant', async () => {
+      const { shopify, bol, amazon } = first.demo.simulators!;
+      const shown = async (sku: string) => {
+        const listings = (await test.store.availability.getAvailability(sku)) ?? [];
+        const of = (channel: string) => listings.find((listing) => listing.channel === channel)!;
+        return {
+          shop: shopify.available(of('shop').externalId),
+          bol: bol.offerState(of('bol').externalId).amount,
+          amazon: amazon!.listing(sku)?.quantity ?? null,
+          desired: { shop: of('shop').quantity, bol: of('bol').quantity },
+        };
+      };
+      // A plain variant every channel shows at least 3 of, below Bol.com's cap.
+      let sku: string | undefined;
+      for (const variant of await test.store.catalogue.listVariants({ limit: 1000 })) {
+        if (variant.sku.startsWith('BUNDLE-')) continue;
+        const now = await shown(variant.sku);
+        if ((now.shop ?? 0) >= 3 && now.bol >= 3 && now.bol < 15 && (now.amazon ?? 0) >= 3) {
+          sku = variant.sku;
+          break;
+        }
+      }
+      assert.ok(sku, 'a variant in stock everywhere');
+      const before = await shown(sku);
+      amazon!.createOrder({ items: [{ sku, quantity: 2 }], status: 'Unshipped' });
+      skew += 5_000;
+      await first.polling.pollOnce('amazon');
+      await first.drain();
+      const after = await shown(sku);
+      assert.ok(after.desired.shop < before.desired.shop, `shop: ${JSON.stringify({ before, after })}`);
+      assert.ok(after.desired.bol < before.desired.bol, `bol: ${JSON.stringify({ before, after })}`);
+      assert.equal(after.shop, after.desired.shop, 'Shopify shows what onhand computed');
+      assert.equal(after.bol, after.desired.bol, 'Bol.com shows what onhand computed');
+      await healthy(first);
     });
 
     it('a second demo process on the same database keeps the running simulators and starts none', async () => {
@@ -238,6 +290,7 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       }
       skew += 60_000;
       await again.polling.pollOnce('bol');
+      await again.polling.pollOnce('amazon');
       await again.drain();
       const afterCounts = await lineCounts(store);
       console.log(
@@ -246,6 +299,8 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       );
       assert.ok(total(afterCounts, 'shop') > total(beforeRestart, 'shop'), 'new Shopify lines');
       assert.ok(total(afterCounts, 'bol') > total(beforeRestart, 'bol'), 'new Bol.com lines');
+      assert.ok(total(afterCounts, 'amazon') > total(beforeRestart, 'amazon'), 'new Amazon lines');
+      assert.equal(afterCounts['amazon:blocked'] ?? 0, 0);
       assert.equal(afterCounts['shop:blocked'] ?? 0, 0);
       assert.equal(afterCounts['bol:blocked'] ?? 0, 0);
       await healthy(again);

@@ -1,0 +1,160 @@
+import { amazonLimits } from './amazon-limits.js';
+
+/**
+ * Login with Amazon (docs/channels/amazon.md, Authentication): the seller's long-lived refresh
+ * token is exchanged for an access token,
+ * `POST https://api.amazon.com/auth/o2/token` (form) `grant_type=refresh_token&refresh_token&client_id&client_secret`
+ * -> `{access_token, token_type: "bearer", expires_in: 3600, refresh_token}`;
+ * every Selling Partner API call then carries it in `x-amz-access-token`.
+ *
+ * Renewed early and in one flight: from `tokenRenewBeforeMs` before expiry one background request
+ * renews it while callers keep using the old one; closer than `tokenUseMarginMs` they wait for
+ * that same request. Lifetimes count from when we SENT the request. After a failure the next
+ * request waits `tokenFailureHoldOffMs`. A refused grant (`invalid_grant`, `invalid_client`,
+ * 400/401) is permanent: the seller must authorise the application again.
+ * Neither the refresh token nor the client secret ever appears in an error message.
+ */
+
+export class AmazonAuthError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'AmazonAuthError';
+  }
+}
+
+export interface AmazonAuthConfig {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  now: () => number;
+  requestTimeoutMs?: number;
+}
+
+interface CachedToken {
+  token: string;
+  renewAt: number;
+  useUntil: number;
+}
+
+export class AmazonAuth {
+  private current: CachedToken | null = null;
+  private inflight: Promise<CachedToken> | null = null;
+  private failure: { error: AmazonAuthError; until: number } | null = null;
+  private requests = 0;
+
+  constructor(private readonly config: AmazonAuthConfig) {}
+
+  /** Token requests sent so far (tests: renewal happens, concurrent calls share one). */
+  get tokenRequestCount(): number {
+    return this.requests;
+  }
+
+  async accessToken(): Promise<string> {
+    const now = this.config.now();
+    const cached = this.current;
+    if (cached !== null && now < cached.renewAt) return cached.token;
+    if (cached !== null && now < cached.useUntil) {
+      this.renew().catch(() => undefined);
+      return cached.token;
+    }
+    return (await this.renew()).token;
+  }
+
+  /** Amazon refused this token (403 Unauthorized with an expired token): forget it. */
+  invalidate(token: string): void {
+    if (this.current?.token === token) this.current = null;
+  }
+
+  private renew(): Promise<CachedToken> {
+    if (this.inflight !== null) return this.inflight;
+    const now = this.config.now();
+    if (this.failure !== null && now < this.failure.until) {
+      const { error, until } = this.failure;
+      return Promise.reject(new AmazonAuthError(error.message, error.retryable, until - now));
+    }
+    this.inflight = this.fetchToken()
+      .then((token) => {
+        this.current = token;
+        this.failure = null;
+        return token;
+      })
+      .catch((error: unknown) => {
+        const authError =
+          error instanceof AmazonAuthError
+            ? error
+            : new AmazonAuthError(`LWA token request failed: ${String(error)}`, true);
+        const holdOffMs = Math.max(authError.retryAfterMs ?? 0, amazonLimits.tokenFailureHoldOffMs);
+        this.failure = { error: authError, until: this.config.now() + holdOffMs };
+        throw new AmazonAuthError(authError.message, authError.retryable, holdOffMs);
+      })
+      .finally(() => {
+        this.inflight = null;
+      });
+    return this.inflight;
+  }
+
+  private async fetchToken(): Promise<CachedToken> {
+    this.requests++;
+    const sentAt = this.config.now();
+    const timeoutMs = this.config.requestTimeoutMs ?? amazonLimits.requestTimeoutMs;
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: this.config.refreshToken,
+      client_id: this.config.clientId,
+      client_secret: this.config.clientSecret,
+    });
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.config.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
+        body: form.toString(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      throw new AmazonAuthError(
+        timedOut ? `LWA token request timed out after ${timeoutMs} ms` : 'LWA token request failed (network)',
+        true,
+      );
+    }
+    if (response.status === 400 || response.status === 401) {
+      throw new AmazonAuthError(
+        `Login with Amazon refused the refresh token or client credentials (${response.status} ${oauthError(text)})`,
+        false,
+      );
+    }
+    if (!response.ok) throw new AmazonAuthError(`LWA token endpoint answered ${response.status}`, true);
+    let body: { access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new AmazonAuthError('LWA token endpoint answered malformed JSON', true);
+    }
+    if (typeof body.access_token !== 'string' || body.access_token === '' || typeof body.expires_in !== 'number')
+      throw new AmazonAuthError('LWA token endpoint answered without access_token/expires_in', true);
+    const expiresAt = sentAt + body.expires_in * 1000;
+    const lifetime = body.expires_in * 1000;
+    // A short-lived token (a test) renews at half its life rather than never.
+    const renewBefore = Math.min(amazonLimits.tokenRenewBeforeMs, lifetime / 2);
+    const useMargin = Math.min(amazonLimits.tokenUseMarginMs, lifetime / 10);
+    return { token: body.access_token, renewAt: expiresAt - renewBefore, useUntil: expiresAt - useMargin };
+  }
+}
+
+/** The RFC 6749 `error` code only: `error_description` may echo what was sent. */
+function oauthError(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    return typeof parsed.error === 'string' ? parsed.error : '';
+  } catch {
+    return '';
+  }
+}
