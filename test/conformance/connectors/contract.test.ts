@@ -3,9 +3,11 @@
  * simulator. A new connector adds one target here; its own conformance file covers the rest.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { AmazonConnector } from '../../../src/connectors/amazon/amazon-connector.js';
 import { BolConnector } from '../../../src/connectors/bol/bol-connector.js';
 import { GmcConnector } from '../../../src/connectors/gmc/gmc-connector.js';
 import { ShopifyConnector } from '../../../src/connectors/shopify/shopify-connector.js';
+import { AmazonSimulator } from '../../../sim/amazon/amazon-simulator.js';
 import { BolSimulator } from '../../../sim/bol/bol-simulator.js';
 import { GoogleSimulator } from '../../../sim/google/google-simulator.js';
 import { ShopifySimulator } from '../../../sim/shopify/shopify-simulator.js';
@@ -149,6 +151,45 @@ connectorContract({
       burstBatchSize: connector.maxBatchSize,
       timeScale: 60,
       unknownPush: 'accepted',
+      stop: () => sim.stop(),
+    };
+  },
+});
+
+connectorContract({
+  name: 'amazon',
+  async start() {
+    // Amazon's published plans: patchListingsItem restores 5 requests/s with a burst of 5.
+    const sim = new AmazonSimulator();
+    const url = await sim.start();
+    const connector = new AmazonConnector({
+      sellerId: sim.sellerId,
+      marketplaceIds: [sim.marketplaceId],
+      baseUrl: url,
+      tokenUrl: sim.tokenUrl,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      refreshToken: sim.refreshToken,
+    });
+    let items = 0;
+    return {
+      connector,
+      addItem: (quantity) => ({
+        externalId: sim.seedListing(`CONTRACT-${++items}`, quantity),
+        externalLocationId: null,
+      }),
+      unknownItem: () => ({ externalId: `NOT-LISTED-${++items}`, externalLocationId: null }),
+      shown: (ref: ContractItemRef) => sim.listing(ref.externalId)?.quantity ?? null,
+      failNextWrite: () => {
+        sim.faults.serverErrorsNext = 1;
+      },
+      loseNextWriteAnswer: () => {
+        sim.faults.loseAnswersNext = 1;
+      },
+      violations: () => sim.stats().rateLimitViolations,
+      // Six times the PATCH bucket, one SKU a call (the path a few changed SKUs take).
+      burstSize: 30,
+      burstBatchSize: 1,
       stop: () => sim.stop(),
     };
   },
