@@ -164,6 +164,18 @@ export interface MovementView {
   recorded_at: string;
 }
 
+/** One level as the stock export pages through them (plain variants only: a bundle has no level). */
+export interface LevelListing {
+  sku: string;
+  location: string;
+  onHand: number;
+  reserved: number;
+  damaged: number;
+  quarantine: number;
+  inTransit: number;
+  lastCountAt: EpochMs | null;
+}
+
 export interface Page<T> {
   items: T[];
   /** Opaque cursor for the next page; null at the end. */
@@ -245,6 +257,25 @@ export interface LedgerPort {
   pruneAnswers(before: EpochMs, limit: number): Promise<number>;
   /** Recompute every level from its movements and compare with the stored level. */
   verify(): Promise<VerifyReport>;
+  /**
+   * Levels ordered by sku, then location code (byte order), after `after`: the pages the stock
+   * export streams, so no caller holds the whole table.
+   * @example await store.ledger.listLevels({ after: { sku: 'A', location: 'WH1' }, limit: 1000 })
+   */
+  listLevels(options: {
+    after?: { sku: string; location: string } | undefined;
+    limit: number;
+  }): Promise<LevelListing[]>;
+  /**
+   * Movements recorded in [since, until) (either bound optional), oldest id first, after id
+   * `afterId`: the pages the movement export streams.
+   */
+  listMovementsRecorded(options: {
+    since?: EpochMs | undefined;
+    until?: EpochMs | undefined;
+    afterId?: number | undefined;
+    limit: number;
+  }): Promise<MovementView[]>;
 }
 
 /** The catalogue slice (`store.catalogue`): variants and bundles, locations, purchase orders. */

@@ -1,6 +1,6 @@
 import type { EpochMs } from '../../core/clock.js';
 import { reservationView, type ReservationView } from '../../core/ledger/apply-commands.js';
-import type { MovementView, Page, StockView, VerifyReport } from '../ledger-store.js';
+import type { LevelListing, MovementView, Page, StockView, VerifyReport } from '../ledger-store.js';
 import { compareLevels, levelMissingSql, reservationFromRow, type ReservationRow } from '../rows.js';
 import {
   bundleStockView,
@@ -110,6 +110,44 @@ export abstract class SqlLedgerViews {
       ],
     );
     return pageOf(rows, options.limit, movementView);
+  }
+
+  async listLevels(options: {
+    after?: { sku: string; location: string } | undefined;
+    limit: number;
+  }): Promise<LevelListing[]> {
+    const byteOrder = this.views.dialect.byteOrder;
+    const after = options.after;
+    const rows = await this.views.all<Record<string, unknown>>(
+      `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.last_count_at
+       FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id
+       ${after ? `WHERE v.sku${byteOrder} > $2 OR (v.sku = $2 AND l.code${byteOrder} > $3)` : ''}
+       ORDER BY v.sku${byteOrder}, l.code${byteOrder} LIMIT $1`,
+      after ? [options.limit, after.sku, after.location] : [options.limit],
+    );
+    return rows.map((row) => ({
+      sku: String(row.sku),
+      location: String(row.code),
+      onHand: Number(row.on_hand),
+      reserved: Number(row.reserved),
+      damaged: Number(row.damaged),
+      quarantine: Number(row.quarantine),
+      inTransit: Number(row.in_transit),
+      lastCountAt: row.last_count_at === null ? null : Number(row.last_count_at),
+    }));
+  }
+
+  async listMovementsRecorded(options: {
+    since?: EpochMs | undefined;
+    until?: EpochMs | undefined;
+    afterId?: number | undefined;
+    limit: number;
+  }): Promise<MovementView[]> {
+    const rows = await this.views.all<MovementRow>(
+      `${movementSelect} WHERE m.id > $1 AND m.recorded_at >= $2 AND m.recorded_at < $3 ORDER BY m.id LIMIT $4`,
+      [options.afterId ?? 0, options.since ?? 0, options.until ?? Number.MAX_SAFE_INTEGER, options.limit],
+    );
+    return rows.map(movementView);
   }
 
   async getReservation(id: string, now: EpochMs): Promise<ReservationView | null> {
