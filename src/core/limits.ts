@@ -318,6 +318,22 @@ export const limits = Object.freeze({
   channelSettingsBytesMax: 16 * 1024,
   /** Largest rule set, as JSON (1,000 channels with every rule take about 300 KiB). */
   ruleSetBytesMax: 512 * 1024,
+
+  // CSV import and export (src/csv, src/api/csv-import.ts, src/api/csv-export.ts).
+  /**
+   * Largest CSV import, as an API body or a CLI file: 100,000 variant rows with a name,
+   * a barcode and a few attributes take about 15 MiB; twice that leaves room for longer names.
+   * The body is held in memory while it is checked (all rows before any is applied).
+   */
+  csvImportBytesMax: 32 * 1024 * 1024,
+  /** Most data rows in one import: twice the 100,000 bench:import measures (under 10 s each). */
+  csvImportRowsMax: 200_000,
+  /** Longest field: a bundle's components (50 x ~110 characters) and 30 attributes (~600 each) fit. */
+  csvFieldLengthMax: 20_000,
+  /** Row errors an import answer lists at most (the CLI prints every one): a 30 MiB file of bad rows stays a small answer. */
+  csvImportErrorsMax: 1_000,
+  /** Rows read from the store per page of a streamed export (the whole table is never held). */
+  csvExportPageMax: 1_000,
 });
 
 /** A set of bounds of the same names (what {@link checkLimits} takes: a test may pass a broken one). */
@@ -474,6 +490,16 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
     why: 'a stalled body is answered 408 (receive deadline) before the handler deadline answers 503',
   },
   { holds: (l) => l.channelSettingsDepthMax < l.requestJsonDepthMax, why: 'channel settings nest within a request' },
+  {
+    holds: (l) =>
+      l.csvFieldLengthMax >= l.bundleComponentsMax * (l.codeLengthMax + 11) &&
+      l.csvFieldLengthMax >= l.variantAttributesMax * (l.codeLengthMax + l.textLengthMax + 2),
+    why: "a bundle's components and a variant's attributes fit one CSV field",
+  },
+  {
+    holds: (l) => l.csvImportBytesMax >= l.requestBodyBytesMax && l.csvExportPageMax <= l.groupCommitBatchSizeMax,
+    why: 'a CSV import takes at least what a JSON request does, and an export page is a bounded read',
+  },
   {
     holds: (l) => l.channelSettingsBytesMax < l.requestBodyBytesMax && l.ruleSetBytesMax < l.requestBodyBytesMax,
     why: 'a settings document and a rule set fit one request body',

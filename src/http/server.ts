@@ -20,6 +20,7 @@ import { type Metrics, metricsPlugin } from './metrics.js';
 import { syncPlugin } from './plugins/sync.js';
 import { reconcilePlugin, type ReconcileRunner } from './plugins/reconcile.js';
 import { ordersPlugin } from './plugins/orders.js';
+import { csvPlugin } from './plugins/csv.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
 
@@ -172,6 +173,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     orders: intake,
   });
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(csvPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(alertPlugin, { prefix: '/v1', store: deps.store });
   if (deps.metrics && deps.metricsOnApi !== false)

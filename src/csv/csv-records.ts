@@ -1,0 +1,181 @@
+import { parse } from 'csv-parse/sync';
+import { limits } from '../core/limits.js';
+
+/**
+ * Reading a CSV file into rows keyed by column name, each with the line it starts on, and
+ * every problem as a row error. Pure: text in, rows and errors out; nothing here throws on
+ * what a file holds.
+ *
+ * Lines count as an editor shows them: the header is line 1, and a quoted field holding line
+ * breaks makes its row span several lines; a row's line is the one it starts on. csv-parse
+ * reports the line a record ends on (`info.lines`); the start is that minus the line breaks
+ * inside the record's raw text (`raw`). A byte-order mark is dropped (`bom`), and both CRLF and
+ * LF end a record, also mixed in one file.
+ */
+
+/** What is wrong with one row: `FILE:LINE: column <column>: <reason>` when printed. */
+export interface RowError {
+  line: number;
+  column: string;
+  reason: string;
+}
+
+export interface CsvRow {
+  /** The line the row starts on (the header is line 1). */
+  line: number;
+  /** Field values by column name; a column the header lacks is absent. */
+  fields: Record<string, string>;
+}
+
+/** The columns of a kind: those a file must have, may have, and may carry but are not read. */
+export interface ColumnSpec {
+  required: readonly string[];
+  optional: readonly string[];
+  /** Columns of the matching export that an import accepts and does not read (e.g. `reserved`). */
+  ignored?: readonly string[] | undefined;
+}
+
+export interface CsvTable {
+  columns: string[];
+  rows: CsvRow[];
+  /** Row errors, also of the header (line 1); a row with an error is not in `rows`. */
+  errors: RowError[];
+  /** Data rows seen, good and bad (what an import reports as `rows`). */
+  rowCount: number;
+}
+
+// A surrogate half without its partner; never valid in UTF-8 or in a database's text.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a field's text is refused, or null when it is acceptable. */
+export function textFault(value: string): string | null {
+  if (value.length > limits.csvFieldLengthMax) return `is longer than ${limits.csvFieldLengthMax} characters`;
+  if (value.includes('\u0000')) return 'holds a NUL character';
+  if (loneSurrogate.test(value)) return 'holds a lone surrogate';
+  // A byte sequence that is not UTF-8 decodes to U+FFFD: the file was saved in another encoding.
+  if (value.includes('\uFFFD')) return 'is not valid UTF-8 (save the file as UTF-8)';
+  return null;
+}
+
+function lineBreaks(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count += 1;
+  return count;
+}
+
+/** The line a record starts on, from the line it ends on and its raw text (trailing break excluded). */
+function startLine(endLine: number, raw: string): number {
+  const body = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
+  return endLine - lineBreaks(body);
+}
+
+interface ParsedRecord {
+  record: string[];
+  info: { lines: number };
+  raw: string;
+}
+
+/**
+ * Parse `text` and check its header against `spec`. A header naming an unknown column, lacking
+ * a required one or naming one twice makes the file unreadable: the errors are on line 1 and no
+ * row is read. Rows with the wrong number of fields, broken quoting, or text that is refused
+ * (NUL, lone surrogates, over-long fields) are errors of their own line; the other rows are read.
+ */
+export function readCsvTable(text: string, spec: ColumnSpec): CsvTable {
+  const errors: RowError[] = [];
+  const records: ParsedRecord[] = [];
+  let parseFailed = false;
+  try {
+    const parsed = parse(text, {
+      bom: true,
+      info: true,
+      raw: true,
+      record_delimiter: ['\r\n', '\n'],
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (error) => {
+        if (!error) return;
+        const at = error as unknown as { lines?: number; index?: number; code?: string; message: string };
+        const header = records[0]?.record;
+        const column = header && typeof at.index === 'number' ? (header[at.index] ?? `#${at.index + 1}`) : '(row)';
+        errors.push({
+          line: at.lines ?? 0,
+          column,
+          reason: `the row's quoting is broken (${at.message.split(':')[0]})`,
+        });
+      },
+    }) as unknown as ParsedRecord[];
+    records.push(...parsed);
+  } catch (error) {
+    // Only options errors throw with skip_records_with_error; kept total for safety.
+    parseFailed = true;
+    errors.push({ line: 1, column: '(file)', reason: `cannot be read as CSV: ${(error as Error).message}` });
+  }
+  const header = records[0];
+  if (parseFailed || !header) {
+    if (!parseFailed)
+      errors.push({ line: 1, column: '(header)', reason: 'the file is empty: a header line is needed' });
+    return { columns: [], rows: [], errors, rowCount: 0 };
+  }
+  const columns = header.record.map((name) => name.trim());
+  const known = new Set([...spec.required, ...spec.optional, ...(spec.ignored ?? [])]);
+  const seen = new Set<string>();
+  const headerLine = startLine(header.info.lines, header.raw);
+  for (const name of columns) {
+    if (!known.has(name))
+      errors.push({
+        line: headerLine,
+        column: name === '' ? '(empty)' : name,
+        reason: `is not a known column (expected ${[...spec.required, ...spec.optional].join(', ')})`,
+      });
+    else if (seen.has(name)) errors.push({ line: headerLine, column: name, reason: 'is named twice in the header' });
+    seen.add(name);
+  }
+  for (const name of spec.required)
+    if (!seen.has(name)) errors.push({ line: headerLine, column: name, reason: 'is a required column and is missing' });
+  const dataRecords = records.length - 1;
+  if (dataRecords > limits.csvImportRowsMax)
+    errors.push({
+      line: headerLine,
+      column: '(file)',
+      reason: `has ${dataRecords} rows; at most ${limits.csvImportRowsMax} are imported at once (split the file)`,
+    });
+  if (errors.length > 0 && errors.some((error) => error.line === headerLine))
+    return { columns, rows: [], errors, rowCount: dataRecords };
+
+  const rows: CsvRow[] = [];
+  for (let index = 1; index < records.length; index += 1) {
+    const { record, info, raw } = records[index]!;
+    const line = startLine(info.lines, raw);
+    if (record.length !== columns.length) {
+      const column =
+        record.length < columns.length ? columns[record.length]! : `#${columns.length + 1} (beyond the header)`;
+      errors.push({ line, column, reason: `the row has ${record.length} fields, the header ${columns.length}` });
+      continue;
+    }
+    const fields: Record<string, string> = {};
+    let bad = false;
+    for (let at = 0; at < columns.length; at += 1) {
+      const value = record[at]!;
+      const fault = textFault(value);
+      if (fault) {
+        errors.push({ line, column: columns[at]!, reason: fault });
+        bad = true;
+      }
+      fields[columns[at]!] = value;
+    }
+    if (!bad) rows.push({ line, fields });
+  }
+  return { columns, rows, errors, rowCount: dataRecords + countSkipped(errors, headerLine) };
+}
+
+/** Records csv-parse skipped for broken quoting count as rows of the file too. */
+function countSkipped(errors: readonly RowError[], headerLine: number): number {
+  return errors.filter((error) => error.line > headerLine && error.reason.startsWith("the row's quoting")).length;
+}
+
+/** Errors in file order (line, then column), as the CLI prints them. */
+export function sortedErrors(errors: readonly RowError[]): RowError[] {
+  return [...errors].sort((a, b) => a.line - b.line || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0));
+}
