@@ -10,6 +10,7 @@ import { addKpiCommands } from './kpi-commands.js';
 import { addAlertCommands } from './alert-commands.js';
 import { addReconcileCommands } from './reconcile-commands.js';
 import { addSyncCommands } from './sync-commands.js';
+import { addCsvCommands } from './csv-commands.js';
 import {
   CliExit,
   CliFailure,
@@ -183,6 +184,7 @@ export function buildCli(runtime: CliRuntime): Command {
   addAlertCommands(program, runtime);
   addReconcileCommands(program, runtime);
   addOrderCommands(program, runtime);
+  addCsvCommands(program, runtime);
   return program;
 }
 
