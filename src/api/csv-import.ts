@@ -110,11 +110,33 @@ function sortedComponents(components: readonly { sku: string; quantity: number }
 
 // --- resolution per kind -------------------------------------------------------------------
 
+/** Skus per bulk read: one statement each, as the bulk APIs take 1,000 items. */
+const bulkReadMax = limits.upsertBatchSizeMax;
+
 async function variantsBySku(store: LedgerStore, skus: Iterable<string>): Promise<Map<string, VariantRecord>> {
   const unique = [...new Set(skus)];
-  const records = await inChunks(unique, (sku) => store.catalogue.getVariant(sku));
   const found = new Map<string, VariantRecord>();
-  for (const record of records) if (record) found.set(record.sku, record);
+  for (let start = 0; start < unique.length; start += bulkReadMax)
+    for (const record of await store.catalogue.getVariants(unique.slice(start, start + bulkReadMax)))
+      found.set(record.sku, record);
+  return found;
+}
+
+/** The stored on_hand of every level of these skus, keyed `sku NUL location`. */
+async function onHandBySkuLocation(store: LedgerStore, skus: readonly string[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (let start = 0; start < skus.length; start += bulkReadMax) {
+    const chunk = skus.slice(start, start + bulkReadMax);
+    let after: { sku: string; location: string } | undefined;
+    // Bounded: each page moves the cursor forward over a finite set of levels.
+    for (;;) {
+      const levels = await store.ledger.listLevels({ after, skus: chunk, limit: limits.csvExportPageMax });
+      for (const level of levels) found.set(`${level.sku}\u0000${level.location}`, level.onHand);
+      if (levels.length < limits.csvExportPageMax) break;
+      const last = levels[levels.length - 1]!;
+      after = { sku: last.sku, location: last.location };
+    }
+  }
   return found;
 }
 
@@ -197,25 +219,21 @@ async function planLocations(deps: ImportDeps, items: LineItem<'locations'>[]): 
 async function planStock(deps: ImportDeps, items: LineItem<'stock'>[]): Promise<Plan<'stock'>> {
   const errors: RowError[] = [];
   const locations = new Set((await deps.store.catalogue.listLocations()).map((location) => location.code));
-  const now = deps.clock.now();
   const skus = [...new Set(items.map(({ item }) => item.sku))];
-  const stocks = new Map(
-    (await inChunks(skus, async (sku) => [sku, await deps.store.ledger.getStock(sku, now)] as const)).map(
-      ([sku, stock]) => [sku, stock],
-    ),
-  );
+  const variants = await variantsBySku(deps.store, skus);
+  const onHand = await onHandBySkuLocation(deps.store, skus);
   const planned: Planned<'stock'>[] = [];
   for (const entry of items) {
     const { item, line } = entry;
-    const stock = stocks.get(item.sku);
-    if (!stock) errors.push({ line, column: 'sku', reason: `no variant with sku ${item.sku}` });
-    else if (stock.is_bundle)
+    const variant = variants.get(item.sku);
+    if (!variant) errors.push({ line, column: 'sku', reason: `no variant with sku ${item.sku}` });
+    else if (variant.isBundle)
       errors.push({ line, column: 'sku', reason: `${item.sku} is a bundle: it holds no stock of its own` });
     if (!locations.has(item.location))
       errors.push({ line, column: 'location', reason: `no location with code ${item.location}` });
-    if (!stock || stock.is_bundle || !locations.has(item.location)) continue;
-    const level = stock.locations.find((each) => each.location === item.location);
-    const action: Action = (level?.on_hand ?? 0) === item.onHand ? 'unchanged' : level ? 'updated' : 'created';
+    if (!variant || variant.isBundle || !locations.has(item.location)) continue;
+    const stored = onHand.get(`${item.sku}\u0000${item.location}`);
+    const action: Action = (stored ?? 0) === item.onHand ? 'unchanged' : stored === undefined ? 'created' : 'updated';
     planned.push({ ...entry, action });
   }
   return { planned, errors };
@@ -565,45 +583,50 @@ export async function importCsv(
   const done = { created: 0, updated: 0, unchanged: count(plan.planned, 'unchanged') };
   const lateErrors: RowError[] = [];
   let progressed = checked.rows + done.unchanged;
-  for (const batch of batchesOf(kind, plan.planned)) {
-    let result: Applied;
-    try {
-      result = await apply(deps, batch, { fileHash });
-    } catch (error) {
-      const refused = catalogueRefusal(error, batch);
-      if (refused) {
+  // Stock counts go to the group committer several batches at a time, so it can fill its
+  // transactions (limits.groupCommitBatchSizeMax) while the previous one commits; catalogue
+  // batches are one transaction each, in order (bundles after their components).
+  const wave = kind === 'stock' ? limits.groupCommitInFlightMax : 1;
+  const batches = batchesOf(kind, plan.planned);
+  for (let start = 0; start < batches.length; start += wave) {
+    const group = batches.slice(start, start + wave);
+    const settled = await Promise.allSettled(group.map((batch) => apply(deps, batch, { fileHash })));
+    let failure: { error: unknown; batch: Planned<ImportKind>[] } | undefined;
+    let refusedInAll = false;
+    for (const [index, outcome] of settled.entries()) {
+      const batch = group[index]!;
+      if (outcome.status === 'rejected') {
+        const refused = catalogueRefusal(outcome.reason, batch);
         // The store's own rules refused the batch (one transaction: none of it was written).
-        lateErrors.push(...refused);
-        if (mode === 'all') {
-          return {
-            ...report,
-            applied: done.created + done.updated > 0,
-            ...done,
-            errors: sortedErrors([...errors, ...lateErrors]),
-          };
-        }
+        if (refused) {
+          lateErrors.push(...refused);
+          refusedInAll ||= mode === 'all';
+        } else failure ??= { error: outcome.reason, batch };
         continue;
       }
-      const partial: ImportReport = {
-        ...report,
-        applied: done.created + done.updated > 0,
-        ...done,
-        errors: sortedErrors([...errors, ...lateErrors]),
-      };
-      const first = batch[0]!.line;
+      const appliedLines = new Set(outcome.value.lines);
+      for (const entry of batch) if (appliedLines.has(entry.line)) done[entry.action as 'created' | 'updated'] += 1;
+      lateErrors.push(...outcome.value.errors);
+      progressed += batch.length;
+    }
+    options.onProgress?.(progressed, total);
+    const partial = (): ImportReport => ({
+      ...report,
+      applied: done.created + done.updated > 0,
+      ...done,
+      errors: sortedErrors([...errors, ...lateErrors]),
+    });
+    if (failure) {
+      const first = failure.batch[0]!.line;
       throw new ImportApplyError(
-        `applying failed at the batch starting on line ${first} (${(error as Error).message}); ` +
-          `${done.created + done.updated} changed rows before it were applied, none after`,
-        partial,
-        batch.map((entry) => entry.line),
-        error,
+        `applying failed at the batch starting on line ${first} (${(failure.error as Error).message}); ` +
+          `${done.created + done.updated} changed rows were applied before it stopped`,
+        partial(),
+        failure.batch.map((entry) => entry.line),
+        failure.error,
       );
     }
-    const appliedLines = new Set(result.lines);
-    for (const entry of batch) if (appliedLines.has(entry.line)) done[entry.action as 'created' | 'updated'] += 1;
-    lateErrors.push(...result.errors);
-    progressed += batch.length;
-    options.onProgress?.(progressed, total);
+    if (refusedInAll) return partial();
   }
   options.onProgress?.(total, total);
   return {

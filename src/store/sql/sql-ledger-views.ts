@@ -114,16 +114,27 @@ export abstract class SqlLedgerViews {
 
   async listLevels(options: {
     after?: { sku: string; location: string } | undefined;
+    skus?: readonly string[] | undefined;
     limit: number;
   }): Promise<LevelListing[]> {
     const byteOrder = this.views.dialect.byteOrder;
-    const after = options.after;
+    const { after, skus } = options;
+    const params: unknown[] = [options.limit];
+    const where: string[] = [];
+    if (after) {
+      params.push(after.sku, after.location);
+      where.push(`(v.sku${byteOrder} > $2 OR (v.sku = $2 AND l.code${byteOrder} > $3))`);
+    }
+    if (skus) {
+      params.push([...skus]);
+      where.push(`v.sku ${this.views.dialect.anyOf(params.length, 'text')}`);
+    }
     const rows = await this.views.all<Record<string, unknown>>(
       `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.last_count_at
        FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id
-       ${after ? `WHERE v.sku${byteOrder} > $2 OR (v.sku = $2 AND l.code${byteOrder} > $3)` : ''}
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY v.sku${byteOrder}, l.code${byteOrder} LIMIT $1`,
-      after ? [options.limit, after.sku, after.location] : [options.limit],
+      params,
     );
     return rows.map((row) => ({
       sku: String(row.sku),

@@ -1,6 +1,7 @@
 /**
- * The pages the CSV exports stream (store.ledger.listLevels, listMovementsRecorded), on every
- * store: levels in byte order of sku then location code, continuing exactly after the cursor
+ * The pages the CSV exports stream (store.ledger.listLevels, listMovementsRecorded) and the bulk
+ * reads a CSV import resolves its rows with (listLevels of some skus, catalogue.getVariants), on
+ * every store: levels in byte order of sku then location code, continuing exactly after the cursor
  * with no level skipped or repeated whatever the page size; movements by id within a recorded
  * time range, `since` included and `until` excluded.
  * Method: a small catalogue with skus whose byte order differs from a locale's (upper and lower
@@ -88,6 +89,24 @@ for (const factory of STORES) {
         }
         assert.deepEqual(paged, all, `page size ${size}`);
       }
+    });
+
+    it('reads the levels of some skus only, and variants by sku in one call', async () => {
+      const all = await store.ledger.listLevels({ limit: 1000 });
+      const some = await store.ledger.listLevels({ skus: ['b-10', 'Z', 'unknown'], limit: 1000 });
+      assert.deepEqual(
+        some,
+        all.filter((level) => level.sku === 'b-10' || level.sku === 'Z'),
+      );
+      const second = await store.ledger.listLevels({ skus: ['b-10', 'Z'], after: some[0], limit: 1 });
+      assert.deepEqual(second, [some[1]]);
+      const variants = await store.catalogue.getVariants(['Z', 'a-1', 'nope', 'Z']);
+      assert.deepEqual(variants.map((variant) => variant.sku).sort(), ['Z', 'a-1']);
+      assert.deepEqual(
+        variants.find((variant) => variant.sku === 'Z'),
+        await store.catalogue.getVariant('Z'),
+      );
+      assert.deepEqual(await store.catalogue.getVariants([]), []);
     });
 
     it('pages movements by id within [since, until)', async () => {
