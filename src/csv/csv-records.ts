@@ -7,10 +7,10 @@ import { limits } from '../core/limits.js';
  * what a file holds.
  *
  * Lines count as an editor shows them: the header is line 1, and a quoted field holding line
- * breaks makes its row span several lines; a row's line is the one it starts on. csv-parse
- * reports the line a record ends on (`info.lines`); the start is that minus the line breaks
- * inside the record's raw text (`raw`). A byte-order mark is dropped (`bom`), and both CRLF and
- * LF end a record, also mixed in one file.
+ * breaks makes its row span several lines; a row's line is the one it starts on. csv-parse runs
+ * with `info` (the byte offset where each record ends) and `raw`; the lines are counted from
+ * those offsets (see LineCounter). A byte-order mark is dropped, and both CRLF and LF end a
+ * record, also mixed in one file.
  */
 
 /** What is wrong with one row: `FILE:LINE: column <column>: <reason>` when printed. */
@@ -57,22 +57,40 @@ export function textFault(value: string): string | null {
   return null;
 }
 
-function lineBreaks(text: string): number {
-  let count = 0;
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count += 1;
-  return count;
-}
+/**
+ * Line numbers by byte offset, scanning forward only (records arrive in file order). A line
+ * break is CRLF, LF or a lone CR, each counted once, as editors count them. csv-parse's own
+ * `info.lines` counts the CR and the LF of a CRLF inside a quoted field as two lines, and its
+ * `raw` drops the LF of a CRLF record end, so the lines are counted here from `info.bytes`, the
+ * offset where each record ends.
+ */
+class LineCounter {
+  private at = 0;
+  private line = 1;
+  constructor(private readonly bytes: Uint8Array) {}
 
-/** The line a record starts on, from the line it ends on and its raw text (trailing break excluded). */
-function startLine(endLine: number, raw: string): number {
-  const body = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
-  return endLine - lineBreaks(body);
+  /** The line of the first byte at or after `offset` that is not a line break (a record's start). */
+  startAfter(offset: number): number {
+    let start = offset;
+    while (start < this.bytes.length && (this.bytes[start] === 0x0a || this.bytes[start] === 0x0d)) start += 1;
+    return this.lineAt(start);
+  }
+
+  private lineAt(offset: number): number {
+    const bytes = this.bytes;
+    for (; this.at < offset && this.at < bytes.length; this.at += 1) {
+      const byte = bytes[this.at];
+      if (byte === 0x0a) this.line += 1;
+      else if (byte === 0x0d && bytes[this.at + 1] !== 0x0a) this.line += 1;
+    }
+    return this.line;
+  }
 }
 
 interface ParsedRecord {
   record: string[];
-  info: { lines: number };
-  raw: string;
+  /** The line the record starts on. */
+  line: number;
 }
 
 /**
@@ -84,29 +102,40 @@ interface ParsedRecord {
 export function readCsvTable(text: string, spec: ColumnSpec): CsvTable {
   const errors: RowError[] = [];
   const records: ParsedRecord[] = [];
+  // The BOM is dropped here, not by csv-parse, so that its byte offsets are offsets into `bytes`.
+  const bytes = Buffer.from(text.startsWith('\uFEFF') ? text.slice(1) : text, 'utf8');
+  const lines = new LineCounter(bytes);
+  let consumed = 0;
+  let brokenAt: number | undefined;
   let parseFailed = false;
   try {
-    const parsed = parse(text, {
-      bom: true,
+    parse(bytes, {
       info: true,
       raw: true,
       record_delimiter: ['\r\n', '\n'],
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
-      on_skip: (error) => {
-        if (!error) return;
-        const at = error as unknown as { lines?: number; index?: number; code?: string; message: string };
+      on_record: (parsed: { record: string[]; info: { bytes: number } }) => {
+        // After broken quoting csv-parse resynchronises wherever the next quote falls: what it
+        // reads after it is not what the file means, so nothing after it is kept.
+        if (brokenAt === undefined) records.push({ record: parsed.record, line: lines.startAfter(consumed) });
+        consumed = parsed.info.bytes;
+        return null;
+      },
+      on_skip: (error: Error | undefined) => {
+        if (!error || brokenAt !== undefined) return;
+        const at = error as unknown as { index?: number; message: string };
         const header = records[0]?.record;
         const column = header && typeof at.index === 'number' ? (header[at.index] ?? `#${at.index + 1}`) : '(row)';
+        brokenAt = lines.startAfter(consumed);
         errors.push({
-          line: at.lines ?? 0,
+          line: brokenAt,
           column,
-          reason: `the row's quoting is broken (${at.message.split(':')[0]})`,
+          reason: `the row's quoting is broken (${at.message.split(':')[0]}); this row and the rest of the file are not read`,
         });
       },
-    }) as unknown as ParsedRecord[];
-    records.push(...parsed);
+    } as never);
   } catch (error) {
     // Only options errors throw with skip_records_with_error; kept total for safety.
     parseFailed = true;
@@ -121,7 +150,7 @@ export function readCsvTable(text: string, spec: ColumnSpec): CsvTable {
   const columns = header.record.map((name) => name.trim());
   const known = new Set([...spec.required, ...spec.optional, ...(spec.ignored ?? [])]);
   const seen = new Set<string>();
-  const headerLine = startLine(header.info.lines, header.raw);
+  const headerLine = header.line;
   for (const name of columns) {
     if (!known.has(name))
       errors.push({
@@ -146,8 +175,7 @@ export function readCsvTable(text: string, spec: ColumnSpec): CsvTable {
 
   const rows: CsvRow[] = [];
   for (let index = 1; index < records.length; index += 1) {
-    const { record, info, raw } = records[index]!;
-    const line = startLine(info.lines, raw);
+    const { record, line } = records[index]!;
     if (record.length !== columns.length) {
       const column =
         record.length < columns.length ? columns[record.length]! : `#${columns.length + 1} (beyond the header)`;
@@ -167,12 +195,7 @@ export function readCsvTable(text: string, spec: ColumnSpec): CsvTable {
     }
     if (!bad) rows.push({ line, fields });
   }
-  return { columns, rows, errors, rowCount: dataRecords + countSkipped(errors, headerLine) };
-}
-
-/** Records csv-parse skipped for broken quoting count as rows of the file too. */
-function countSkipped(errors: readonly RowError[], headerLine: number): number {
-  return errors.filter((error) => error.line > headerLine && error.reason.startsWith("the row's quoting")).length;
+  return { columns, rows, errors, rowCount: dataRecords + (brokenAt !== undefined && brokenAt > headerLine ? 1 : 0) };
 }
 
 /** Errors in file order (line, then column), as the CLI prints them. */
