@@ -123,16 +123,23 @@ async function variantsBySku(store: LedgerStore, skus: Iterable<string>): Promis
 }
 
 /** The stored on_hand of every level of these skus, keyed `sku NUL location`. */
-async function onHandBySkuLocation(store: LedgerStore, skus: readonly string[]): Promise<Map<string, number>> {
+async function onHandBySkuLocation(
+  store: LedgerStore,
+  skus: readonly string[],
+  locationCount: number,
+): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   for (let start = 0; start < skus.length; start += bulkReadMax) {
     const chunk = skus.slice(start, start + bulkReadMax);
     let after: { sku: string; location: string } | undefined;
     // Bounded: each page moves the cursor forward over a finite set of levels.
     for (;;) {
-      const levels = await store.ledger.listLevels({ after, skus: chunk, limit: limits.csvExportPageMax });
+      // One page holds every level of the chunk (a sku has at most one per location), so the
+      // cursor is needed only if locations were added meanwhile.
+      const limit = chunk.length * Math.max(1, locationCount) + 1;
+      const levels = await store.ledger.listLevels({ after, skus: chunk, limit });
       for (const level of levels) found.set(`${level.sku}\u0000${level.location}`, level.onHand);
-      if (levels.length < limits.csvExportPageMax) break;
+      if (levels.length < limit) break;
       const last = levels[levels.length - 1]!;
       after = { sku: last.sku, location: last.location };
     }
@@ -221,7 +228,7 @@ async function planStock(deps: ImportDeps, items: LineItem<'stock'>[]): Promise<
   const locations = new Set((await deps.store.catalogue.listLocations()).map((location) => location.code));
   const skus = [...new Set(items.map(({ item }) => item.sku))];
   const variants = await variantsBySku(deps.store, skus);
-  const onHand = await onHandBySkuLocation(deps.store, skus);
+  const onHand = await onHandBySkuLocation(deps.store, skus, locations.size);
   const planned: Planned<'stock'>[] = [];
   for (const entry of items) {
     const { item, line } = entry;

@@ -69,6 +69,7 @@ export async function csvPlugin(app: FastifyInstance, { store, ledger, clock }: 
         [413, 415, 422],
       ),
       bodyLimit: limits.csvImportBytesMax,
+      handlerTimeout: limits.csvImportTimeoutMs,
     },
     async (request) => {
       if (!Buffer.isBuffer(request.body) || request.body.length === 0)
