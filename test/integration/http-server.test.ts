@@ -95,7 +95,9 @@ describe('HTTP server', () => {
         assert.ok(operation.summary, `${name} has no summary`);
         assert.deepEqual(operation.security, [{ bearer: [] }], name);
         const success = operation.responses['200'] ?? operation.responses['201'];
-        assert.ok(success?.content?.['application/json']?.schema, `${name} documents no success body`);
+        // JSON, or CSV for the exports (GET /v1/exports/*.csv).
+        const body = success?.content?.['application/json'] ?? success?.content?.['text/csv'];
+        assert.ok(body?.schema, `${name} documents no success body`);
         for (const status of ['400', '401', '403', '500']) {
           assert.ok(
             operation.responses[status]?.content?.['application/problem+json'],
