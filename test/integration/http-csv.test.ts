@@ -94,6 +94,80 @@ for (const factory of STORES) {
       assert.deepEqual(await s.snapshot(), before);
     });
 
+    it('imports purchase orders (a line per row) and mappings, each a second time unchanged', async () => {
+      const orders =
+        'purchase_order,supplier,status,line,sku,location,quantity,expected_at\n' +
+        'PO-7,Ceramics BV,open,1,A,WH1,20,2026-03-15T00:00:00Z\n' +
+        'PO-8,,open,1,B,WH2,5,\n' +
+        'PO-7,Ceramics BV,open,2,B,WH1,10,\n';
+      const first = await upload('purchase-orders', orders);
+      assert.equal(first.statusCode, 200, first.body);
+      assert.deepEqual([first.json().created, first.json().unchanged], [3, 0]);
+      const order = (await s.call({ method: 'GET', url: '/v1/purchase-orders/PO-7', as: 'read' })).json();
+      assert.deepEqual(
+        order.lines.map((line: { line: number; sku: string; quantity_ordered: number }) => [
+          line.line,
+          line.sku,
+          line.quantity_ordered,
+        ]),
+        [
+          [1, 'A', 20],
+          [2, 'B', 10],
+        ],
+      );
+      assert.equal(order.supplier, 'Ceramics BV');
+      const again = await upload('purchase-orders', orders);
+      assert.deepEqual([again.json().created, again.json().updated, again.json().unchanged], [0, 0, 3]);
+      const kit = problemOf(
+        await upload('purchase-orders', 'purchase_order,line,sku,location,quantity\nPO-9,1,KIT,WH1,1\n'),
+        422,
+        'ONH_ERR_IMPORT_ROWS',
+      );
+      assert.deepEqual(
+        kit.errors.map((error: { column: string }) => error.column),
+        ['sku'],
+      );
+
+      const channel = await s.call({
+        method: 'PUT',
+        url: '/v1/channels',
+        as: 'admin',
+        payload: { channels: [{ code: 'bol', name: 'Bol', platform: 'bol', locations: ['WH1'] }] },
+      });
+      assert.equal(channel.statusCode, 200, channel.body);
+      const mappings = 'channel,external_id,sku\nbol,offer-1,A\nbol,offer-2,KIT\n';
+      const mapped = await upload('mappings', mappings);
+      assert.equal(mapped.statusCode, 200, mapped.body);
+      assert.deepEqual([mapped.json().created, mapped.json().unchanged], [2, 0]);
+      const remapped = await upload(
+        'mappings',
+        'channel,external_id,sku\nbol,offer-1,A\nbol,offer-2,B\nshop,x,A\n',
+        '?mode=good',
+      );
+      assert.deepEqual(
+        [remapped.json().created, remapped.json().updated, remapped.json().unchanged, remapped.json().errors[0].column],
+        [0, 1, 1, 'channel'],
+      );
+      const listings = await upload(
+        'listings',
+        'channel,external_id,sku,barcode,rank\nbol,offer-1,,,5\nbol,offer-9,,871,\nbol,offer-10,,999,\n',
+        '?mode=good',
+      );
+      assert.equal(listings.statusCode, 200, listings.body);
+      assert.deepEqual(
+        [listings.json().created, listings.json().errors.map((error: { line: number }) => error.line)],
+        [2, [4]],
+      );
+      const listing = (await s.call({ method: 'GET', url: '/v1/listings?channel=bol', as: 'read' })).json();
+      assert.deepEqual(
+        listing.items.map((item: { external_id: string; sku: string }) => [item.external_id, item.sku]).sort(),
+        [
+          ['offer-1', 'A'],
+          ['offer-9', 'A'],
+        ],
+      );
+    });
+
     it('answers 422 naming the line and column of a bad row, and applies nothing', async () => {
       const before = await s.snapshot();
       const response = await upload('stock', 'sku,location,on_hand\nA,WH1,11\nB,WH1,many\nZZZ,WH1,1\n');
