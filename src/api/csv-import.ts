@@ -110,8 +110,8 @@ function sortedComponents(components: readonly { sku: string; quantity: number }
 
 // --- resolution per kind -------------------------------------------------------------------
 
-/** Skus per bulk read: one statement each, as the bulk APIs take 1,000 items. */
-const bulkReadMax = limits.upsertBatchSizeMax;
+/** Skus per bulk read (core/limits.ts says why so many). */
+const bulkReadMax = limits.csvResolveSkusMax;
 
 async function variantsBySku(store: LedgerStore, skus: Iterable<string>): Promise<Map<string, VariantRecord>> {
   const unique = [...new Set(skus)];

@@ -289,7 +289,7 @@ export interface CataloguePort {
   getVariant(sku: string): Promise<VariantRecord | null>;
   /**
    * The variants with these skus, in one read (unknown skus are left out): bulk checks such as a
-   * CSV import resolving 1,000 rows at a time, where one getVariant per row took 0.2 ms on
+   * CSV import resolving thousands of rows at a time, where one getVariant per row took 0.2 ms on
    * SQLite and 1.1 ms on PostgreSQL.
    * @example await store.catalogue.getVariants(['A', 'B'])
    */
