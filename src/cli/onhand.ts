@@ -14,6 +14,7 @@ import { addReconcileCommands } from './reconcile-commands.js';
 import { addSyncCommands } from './sync-commands.js';
 import { addListCommands } from './list-commands.js';
 import { startupFailureMessage } from './startup-errors.js';
+import { addCsvCommands } from './csv-commands.js';
 import {
   CliExit,
   CliFailure,
@@ -207,6 +208,7 @@ export function buildCli(runtime: CliRuntime): Command {
   addReconcileCommands(program, runtime);
   addOrderCommands(program, runtime);
   addListCommands(program, runtime);
+  addCsvCommands(program, runtime);
   return program;
 }
 

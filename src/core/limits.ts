@@ -369,6 +369,34 @@ export const limits = Object.freeze({
   eventRetryMs: 3_000,
   /** Events queued for one slow stream before it is closed (it reconnects and resumes from the ring). */
   eventStreamBacklogMax: 500,
+
+  // CSV import and export (src/csv, src/api/csv-import.ts, src/api/csv-export.ts).
+  /**
+   * Largest CSV import, as an API body or a CLI file: 100,000 variant rows with a name,
+   * a barcode and a few attributes take about 15 MiB; twice that leaves room for longer names.
+   * The body is held in memory while it is checked (all rows before any is applied).
+   */
+  csvImportBytesMax: 32 * 1024 * 1024,
+  /** Most data rows in one import: twice the 100,000 bench:import measures (under 10 s each). */
+  csvImportRowsMax: 200_000,
+  /** Longest field: a bundle's components (50 x ~110 characters) and 30 attributes (~600 each) fit. */
+  csvFieldLengthMax: 20_000,
+  /** Row errors an import answer lists at most (the CLI prints every one): a 30 MiB file of bad rows stays a small answer. */
+  csvImportErrorsMax: 1_000,
+  /** Rows read from the store per page of a streamed export (the whole table is never held). */
+  csvExportPageMax: 1_000,
+  /**
+   * Skus an import resolves per store read. PostgreSQL answers a read of this many skus with a
+   * scan of the variants and levels whatever the count, so fewer, larger reads: 100,000 stock
+   * rows resolved in 11.2 s with reads of 1,000 skus (bench:import).
+   */
+  csvResolveSkusMax: 10_000,
+  /**
+   * Deadline of one import request, instead of requestTimeoutMs: 100,000 stock rows took 25 s
+   * on PostgreSQL on the loaded 2-core VM (bench/README.md, CSV import); the largest file is
+   * twice that, with room to spare.
+   */
+  csvImportTimeoutMs: 120_000,
 });
 
 /** A set of bounds of the same names (what {@link checkLimits} takes: a test may pass a broken one). */
@@ -562,6 +590,19 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.eventStreamBacklogMax <= l.eventRingSizeMax,
     why: 'a stream closed for its backlog can still resume from the ring',
+  },
+  {
+    holds: (l) =>
+      l.csvFieldLengthMax >= l.bundleComponentsMax * (l.codeLengthMax + 11) &&
+      l.csvFieldLengthMax >= l.variantAttributesMax * (l.codeLengthMax + l.textLengthMax + 2),
+    why: "a bundle's components and a variant's attributes fit one CSV field",
+  },
+  {
+    holds: (l) =>
+      l.csvImportBytesMax >= l.requestBodyBytesMax &&
+      l.csvExportPageMax <= l.groupCommitBatchSizeMax &&
+      l.csvImportTimeoutMs >= l.requestTimeoutMs,
+    why: 'a CSV import takes at least what a JSON request does, and an export page is a bounded read',
   },
   {
     holds: (l) => l.channelSettingsBytesMax < l.requestBodyBytesMax && l.ruleSetBytesMax < l.requestBodyBytesMax,

@@ -50,6 +50,7 @@ export const errorRegistry = {
   ONH_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The content type is not supported' },
   ONH_ERR_CATALOGUE: { status: 422, title: 'The catalogue change was rejected' },
   ONH_ERR_INVALID_RULES: { status: 422, title: 'The rule set was rejected' },
+  ONH_ERR_IMPORT_ROWS: { status: 422, title: 'Rows of the CSV file are bad' },
   ONH_ERR_RESERVED_KEY: { status: 422, title: 'The idempotency key is reserved for onhand or a channel intake' },
   ONH_ERR_UNKNOWN_VARIANT: { status: 422, title: 'The command names an unknown variant' },
   ONH_ERR_UNKNOWN_LOCATION: { status: 422, title: 'The command names an unknown location' },
@@ -62,6 +63,7 @@ export const errorRegistry = {
   ONH_ERR_DURABILITY: { status: 500, title: 'The database does not guarantee durable commits' },
   ONH_ERR_BUSY: { status: 503, title: 'The ledger is busy' },
   ONH_ERR_UNAVAILABLE: { status: 503, title: 'The service is unavailable' },
+  ONH_ERR_IMPORT_INCOMPLETE: { status: 503, title: 'The CSV import stopped part way' },
   ONH_ERR_TIMEOUT: { status: 503, title: 'The request did not finish in time; its outcome is unknown' },
 } as const satisfies Record<`ONH_ERR_${string}`, { status: number; title: string }>;
 

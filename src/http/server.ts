@@ -32,6 +32,7 @@ import { installSessions, sessionPlugin } from './session.js';
 import { EventHub } from './event-hub.js';
 import { eventsPlugin } from './plugins/events.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
+import { csvPlugin } from './plugins/csv.js';
 import { OrderLineIntake } from '../ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../ingest/order-item-match.js';
 
@@ -222,6 +223,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(eventsPlugin, { prefix: '/v1', store: deps.store, events, clock: deps.clock });
   await app.register(dashboardPlugin);
   await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(csvPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(alertPlugin, { prefix: '/v1', store: deps.store });
   if (deps.metrics && deps.metricsOnApi !== false)

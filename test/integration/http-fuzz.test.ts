@@ -60,6 +60,8 @@ interface Valid {
   body?: Json;
   /** Webhook: sign the raw body and send these headers. */
   webhook?: Record<string, string>;
+  /** A CSV body, sent as text/csv (the import routes). */
+  csv?: string;
 }
 
 /** One valid request per operation, against the seed below. */
@@ -202,6 +204,13 @@ const valid: Record<string, Valid> = {
   'POST /v1/channels/{code}/activate': { params: { code: 'shop' } },
   'POST /v1/listings/{id}/deactivate': { params: { id: 'lst_seed' } },
   'POST /v1/listings/{id}/activate': { params: { id: 'lst_seed' } },
+  'POST /v1/imports/{kind}': {
+    params: { kind: 'locations' },
+    query: { mode: 'all' },
+    csv: 'code,name,kind\nWH3,Third,3pl\n',
+  },
+  'GET /v1/exports/stock.csv': {},
+  'GET /v1/exports/movements.csv': { query: { since: '2026-01-01T00:00:00Z' } },
   'POST /webhooks/shopify/{channel}': {
     params: { channel: 'shop' },
     webhook: { 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop },
@@ -240,10 +249,10 @@ function build(
   );
   const query = parts.rawQuery ?? new URLSearchParams(parts.query ?? {}).toString();
   if (query) url += `?${query}`;
-  const payload = parts.raw ?? (parts.body === undefined ? undefined : JSON.stringify(parts.body));
+  const payload = parts.raw ?? parts.csv ?? (parts.body === undefined ? undefined : JSON.stringify(parts.body));
   const headers: Record<string, string> = {};
   if (payload !== undefined && parts.contentType !== null)
-    headers['content-type'] = parts.contentType ?? 'application/json';
+    headers['content-type'] = parts.contentType ?? (parts.csv === undefined ? 'application/json' : 'text/csv');
   if (parts.webhook) {
     Object.assign(headers, parts.webhook);
     headers['x-shopify-hmac-sha256'] = createHmac('sha256', webhookSecret)
@@ -407,6 +416,18 @@ function mutation(operation: string): fc.Arbitrary<Request> {
       fc.constantFrom(...contentTypes).map((contentType) => build(operation, { ...base, contentType })),
     );
   }
+  if (base.csv !== undefined) {
+    const csv = base.csv;
+    choices.push(
+      fc
+        .tuple(
+          fc.nat({ max: csv.length }),
+          fc.oneof(fc.constantFrom(...oddTexts), fc.string({ unit: 'binary', maxLength: 20 })),
+        )
+        .map(([at, text]) => build(operation, { ...base, raw: `${csv.slice(0, at)}${text}${csv.slice(at)}` })),
+      fc.constantFrom(...contentTypes).map((contentType) => build(operation, { ...base, contentType })),
+    );
+  }
   const names = Object.keys(base.params ?? {});
   if (names.length > 0) {
     choices.push(
@@ -426,6 +447,26 @@ function edgeCases(operation: string): Request[] {
     for (const name of Object.keys(base.params ?? {}))
       cases.push(build(operation, { ...base, rawParams: { [name]: value } }));
   for (const rawQuery of oddQueries.slice(0, 6)) cases.push(build(operation, { ...base, rawQuery }));
+  if (base.csv !== undefined) {
+    const header = base.csv.slice(0, base.csv.indexOf('\n') + 1);
+    const csvRaws: (string | Buffer)[] = [
+      `${header}A,a\u0000b,store\n`,
+      `${header}A,\ud800,store\n`,
+      Buffer.concat([Buffer.from(`${header}A,`), Buffer.from([0xed, 0xa0, 0x80, 0xff]), Buffer.from(',store\n')]),
+      `${header}A,${'x'.repeat(10 * 1024 * 1024)},store\n`,
+      `${header}"A,unclosed,store\n`,
+      `${header}A,"bad"quote,store\n`,
+      `${header}A,b\n`,
+      `${header}A,b,store,extra\n`,
+      '\ufeff',
+      header,
+      'a,b,c,a\n1,2,3,4\n',
+      `${header}${'\n'.repeat(1000)}`,
+      '',
+    ];
+    for (const raw of csvRaws) cases.push(build(operation, { ...base, raw }));
+    for (const contentType of contentTypes) cases.push(build(operation, { ...base, contentType }));
+  }
   if (base.body === undefined) return cases;
   const json = JSON.stringify(base.body);
   let long = true;

@@ -97,8 +97,11 @@ describe('HTTP server', () => {
         assert.ok(operation.summary, `${name} has no summary`);
         assert.deepEqual(operation.security, [{ bearer: [] }], name);
         const success = operation.responses['200'] ?? operation.responses['201'];
-        // GET /v1/events answers a stream of server-sent events, not JSON.
-        const body = success?.content?.['application/json'] ?? success?.content?.['text/event-stream'];
+        // JSON; a stream of server-sent events for GET /v1/events; CSV for GET /v1/exports/*.csv.
+        const body =
+          success?.content?.['application/json'] ??
+          success?.content?.['text/event-stream'] ??
+          success?.content?.['text/csv'];
         assert.ok(body?.schema, `${name} documents no success body`);
         for (const status of ['400', '401', '403', '500']) {
           assert.ok(

@@ -38,6 +38,8 @@ describe('limits', () => {
       /attempts lie within/,
     ],
     ['a webhook body above the request body', { webhookBodyBytesMax: limits.requestBodyBytesMax + 1 }, /webhook body/],
+    ['a CSV field too short for a bundle', { csvFieldLengthMax: 1_000 }, /fit one CSV field/],
+    ['a CSV import deadline below the request deadline', { csvImportTimeoutMs: 1_000 }, /CSV import takes at least/],
     [
       'a request deadline after the idle socket timeout',
       { requestTimeoutMs: limits.connectionTimeoutMs + 1 },

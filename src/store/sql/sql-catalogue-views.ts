@@ -21,6 +21,14 @@ export abstract class SqlCatalogueViews {
     return row ? (await this.variantsFromRows([row]))[0]! : null;
   }
 
+  async getVariants(skus: readonly string[]): Promise<VariantRecord[]> {
+    if (skus.length === 0) return [];
+    const rows = await this.views.all(`SELECT * FROM variants WHERE sku ${this.views.dialect.anyOf(1, 'text')}`, [
+      [...skus],
+    ]);
+    return this.variantsFromRows(rows);
+  }
+
   /** Variants ordered by sku (byte order), after `afterSku`. */
   async listVariants(options: {
     afterSku?: string | undefined;

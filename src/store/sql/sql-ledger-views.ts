@@ -2,6 +2,7 @@ import type { EpochMs } from '../../core/clock.js';
 import { reservationView, type ReservationView } from '../../core/ledger/apply-commands.js';
 import type {
   FeedPage,
+  LevelListing,
   MovementView,
   Page,
   ReservationListStatus,
@@ -125,6 +126,55 @@ export abstract class SqlLedgerViews {
       ],
     );
     return pageOf(rows, options.limit, movementView);
+  }
+
+  async listLevels(options: {
+    after?: { sku: string; location: string } | undefined;
+    skus?: readonly string[] | undefined;
+    limit: number;
+  }): Promise<LevelListing[]> {
+    const byteOrder = this.views.dialect.byteOrder;
+    const { after, skus } = options;
+    const params: unknown[] = [options.limit];
+    const where: string[] = [];
+    if (after) {
+      params.push(after.sku, after.location);
+      where.push(`(v.sku${byteOrder} > $2 OR (v.sku = $2 AND l.code${byteOrder} > $3))`);
+    }
+    if (skus) {
+      params.push([...skus]);
+      where.push(`v.sku ${this.views.dialect.anyOf(params.length, 'text')}`);
+    }
+    const rows = await this.views.all<Record<string, unknown>>(
+      `SELECT v.sku, l.code, lv.on_hand, lv.reserved, lv.damaged, lv.quarantine, lv.in_transit, lv.last_count_at
+       FROM levels lv JOIN variants v ON v.id = lv.variant_id JOIN locations l ON l.id = lv.location_id
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY v.sku${byteOrder}, l.code${byteOrder} LIMIT $1`,
+      params,
+    );
+    return rows.map((row) => ({
+      sku: String(row.sku),
+      location: String(row.code),
+      onHand: Number(row.on_hand),
+      reserved: Number(row.reserved),
+      damaged: Number(row.damaged),
+      quarantine: Number(row.quarantine),
+      inTransit: Number(row.in_transit),
+      lastCountAt: row.last_count_at === null ? null : Number(row.last_count_at),
+    }));
+  }
+
+  async listMovementsRecorded(options: {
+    since?: EpochMs | undefined;
+    until?: EpochMs | undefined;
+    afterId?: number | undefined;
+    limit: number;
+  }): Promise<MovementView[]> {
+    const rows = await this.views.all<MovementRow>(
+      `${movementSelect} WHERE m.id > $1 AND m.recorded_at >= $2 AND m.recorded_at < $3 ORDER BY m.id LIMIT $4`,
+      [options.afterId ?? 0, options.since ?? 0, options.until ?? Number.MAX_SAFE_INTEGER, options.limit],
+    );
+    return rows.map(movementView);
   }
 
   async getReservation(id: string, now: EpochMs): Promise<ReservationView | null> {
