@@ -136,6 +136,20 @@ describe('limits', () => {
       { reconcileScheduleTickMs: limits.reconcileTargetedIntervalMsMin },
       /schedule looks often enough/,
     ],
+    ['a stock page above the list page bound', { stockPageSizeMax: limits.pageSizeMax + 1 }, /stock page/],
+    ['a default stock page above its maximum', { stockPageSizeDefault: limits.stockPageSizeMax + 1 }, /stock page/],
+    ['a session idle bound above its absolute bound', { sessionIdleMs: limits.sessionAbsoluteMs + 1 }, /session idles/],
+    [
+      'a session touched no more often than it idles out',
+      { sessionTouchIntervalMs: limits.sessionIdleMs },
+      /session idles/,
+    ],
+    ['an event heartbeat after the socket deadline', { eventHeartbeatMs: limits.connectionTimeoutMs }, /heartbeat/],
+    [
+      'an event stream backlog beyond the resume ring',
+      { eventStreamBacklogMax: limits.eventRingSizeMax + 1 },
+      /resume from the ring/,
+    ],
   ];
   for (const [name, change, why] of broken) {
     it(`catches ${name}`, () => {
