@@ -564,6 +564,11 @@ describe('channel settings redaction (property)', () => {
     'location_id',
     'api_version',
     'poll_interval_ms',
+    'store_url',
+    'consumer_key',
+    'consumer_secret',
+    'requests_per_second',
+    'concurrency',
   ];
   const name = fc.oneof(
     fc.constantFrom(...knownNames, 'passwd', 'auth', 'authorization', 'private_key_pem', '__proto__', 'key'),
@@ -607,6 +612,7 @@ describe('channel settings redaction (property)', () => {
         const plainOf: Record<string, string[]> = {
           shopify: ['shop_domain', 'location_id', 'api_version'],
           bol: ['client_id', 'account', 'managed_by_retailer', 'poll_interval_ms'],
+          woocommerce: ['account', 'requests_per_second', 'concurrency', 'poll_interval_ms'],
         };
         const plain = new Set(plainOf[platform] ?? []);
         const collect = (object: unknown) => {
