@@ -11,13 +11,17 @@ import { wooItemId } from './woocommerce-ids.js';
  *
  * | status                           | `ordered` (eventId `order`) | `fulfilled` (eventId `complete`)      |
  * |----------------------------------|-----------------------------|---------------------------------------|
- * | pending, processing, on-hold     | line quantity: RESERVE      | inactive                              |
- * | any other (a plugin's own)       | line quantity: RESERVE      | inactive                              |
+ * | pending, processing, on-hold     | line quantity: RESERVE      | inactive (active once completed)      |
+ * | any other (a plugin's own)       | line quantity: RESERVE      | inactive (active once completed)      |
  * | completed                        | line quantity               | active: SHIP what was not refunded    |
  * | refunded                         | line quantity               | active once completed, else inactive  |
  * | cancelled, failed                | 0: RELEASE                  | inactive                              |
  * | trash                            | 0 unless it was completed   | active when it was completed          |
  * | checkout-draft                   | no events (a cart, not an order) |                                  |
+ *
+ * "Once completed": `date_completed_gmt` is set. An order set back from completed to processing
+ * stays shipped, as its stock stays reduced in WooCommerce; cancelled or failed afterwards
+ * releases it, as WooCommerce then puts the stock back.
  *
  * Both facts carry the order's `date_modified_gmt` as version, so a status that changes back
  * (failed -> processing after a new payment, completed -> processing) is followed: the later
@@ -28,17 +32,19 @@ import { wooItemId } from './woocommerce-ids.js';
  * `refunded` fact per refund line item, eventId `refund:<refund line item id>`, on the order
  * line named by the refund line's `_refunded_item_id` meta. WooCommerce records restocking per
  * ORDER line, as the cumulative `_restock_refunded_items` meta (wc_restock_refunded_items): a
- * line without it restocks (the default of the admin screen and of `api_restock`); with it, the
- * oldest refunds are the restocked ones, up to that count. A restocked refund is
- * `legacy_restock` (a return of shipped units, a cancel of the rest: what a restock does to
- * WooCommerce's own stock), one not restocked is `no_restock`.
+ * line without it restocked nothing (the safe reading: a unit wrongly taken as gone cannot be
+ * oversold, one wrongly taken as back could); with it, the
+ * oldest refunds are the restocked ones, up to that count (a line refunded both with and without
+ * restock may see the two swapped: only the count is recorded). A restocked refund made before
+ * the order was completed is `cancel` (the units never left), one made after it `return` (back
+ * into quarantine); one not restocked is `no_restock` (unshipped units are gone, shipped ones stay
+ * shipped). A completed order ships its quantity less the units refunded before completion.
  *
  * Timestamps `*_gmt` are UTC without a zone ("2017-03-22T16:28:08"). Bodies are PHP's JSON: ids
  * and quantities may arrive as numbers or as numeric strings, empty objects as `[]`.
  */
 
 const releasingStatuses = new Set(['cancelled', 'failed']);
-const shippedStatuses = new Set(['completed', 'refunded', 'trash']);
 
 /** A WooCommerce integer: a number, or the digits of one as a string (PHP's mixed encoding). */
 const wooInt = z.preprocess(
@@ -147,7 +153,9 @@ export function wooOrderEvents(account: string, payload: unknown, refundPayloads
     const orderId = String(order.id);
     const version = order.date_modified_gmt ?? order.date_created_gmt;
     const completedAt = order.date_completed_gmt ?? null;
-    const shipped = shippedStatuses.has(order.status) && (completedAt !== null || order.status === 'completed');
+    // Once completed, shipped, unless cancelled or failed afterwards (WooCommerce then puts the
+    // stock back); a completed order set back to processing keeps its stock reduced in WooCommerce too.
+    const shipped = (completedAt !== null || order.status === 'completed') && !releasingStatuses.has(order.status);
     const released = releasingStatuses.has(order.status) || (order.status === 'trash' && !shipped);
     const refundsKnown = refundPayloads !== undefined;
     const hasRefunds = (order.refunds?.length ?? 0) > 0 || refunds.length > 0;
@@ -214,11 +222,14 @@ export function wooOrderEvents(account: string, payload: unknown, refundPayloads
           version,
         });
       }
-      const restocked = metaNumber(line.meta_data, '_restock_refunded_items');
+      // Absent: none restocked (WooCommerce writes it when it restocks).
+      const restocked = metaNumber(line.meta_data, '_restock_refunded_items') ?? 0;
       let counted = 0;
       for (const entry of refunded) {
         counted += entry.quantity;
-        const restock: RestockType = restocked === null || counted <= restocked ? 'legacy_restock' : 'no_restock';
+        const back = counted <= restocked;
+        const beforeShipping = completedAt === null || entry.at <= completedAt;
+        const restock: RestockType = !back ? 'no_restock' : beforeShipping ? 'cancel' : 'return';
         add(line, `refund:${entry.lineId}`, entry.at, {
           kind: 'refunded',
           quantity: entry.quantity,

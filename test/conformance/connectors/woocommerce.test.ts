@@ -486,7 +486,7 @@ describe('woocommerce: orders in', () => {
     });
   });
 
-  it('refunds come with the poll: restocked ones as legacy_restock, the others no_restock', async () => {
+  it('refunds come with the poll: restocked ones before completion as cancel, the others no_restock', async () => {
     await withWoo({}, async (sim, connector) => {
       const id = sim.seedProduct({ sku: 'X', quantity: 10 });
       const order = sim.createOrder({ lines: [{ externalId: id, quantity: 3 }] });
@@ -502,7 +502,7 @@ describe('woocommerce: orders in', () => {
           (event.fact as { quantity: number }).quantity,
         ]),
         [
-          ['legacy_restock', 1],
+          ['cancel', 1],
           ['no_restock', 1],
         ],
       );
