@@ -213,7 +213,7 @@ export function wooOrderEvents(account: string, payload: unknown, refundPayloads
         const before =
           completedAt === null
             ? 0
-            : refunded.filter((entry) => entry.at <= completedAt).reduce((n, e) => n + e.quantity, 0);
+            : refunded.filter((entry) => entry.at < completedAt).reduce((n, e) => n + e.quantity, 0);
         add(line, 'complete', shipped ? (completedAt ?? version) : version, {
           kind: 'fulfilled',
           quantity: shipped ? Math.max(0, quantity - before) : quantity,
@@ -228,7 +228,8 @@ export function wooOrderEvents(account: string, payload: unknown, refundPayloads
       for (const entry of refunded) {
         counted += entry.quantity;
         const back = counted <= restocked;
-        const beforeShipping = completedAt === null || entry.at <= completedAt;
+        // Made in the second of completion: taken as after it (a return, into quarantine: it cannot oversell).
+        const beforeShipping = completedAt === null || entry.at < completedAt;
         const restock: RestockType = !back ? 'no_restock' : beforeShipping ? 'cancel' : 'return';
         add(line, `refund:${entry.lineId}`, entry.at, {
           kind: 'refunded',
