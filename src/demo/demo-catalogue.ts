@@ -176,6 +176,26 @@ export function demoVariants(): VariantInput[] {
   return variants;
 }
 
+/**
+ * The demo's WooCommerce catalogue: every colour of a plain variant is a variable product with
+ * its sizes as variations (`<product id>/<variation id>`), every bundle a simple product. Ids are
+ * the same in every run.
+ */
+export function demoWooItems(
+  variants: readonly VariantInput[],
+): { externalId: string; sku: string; productId: number; variationId: number | null }[] {
+  const parents = new Map<string, number>();
+  return variants.map((variant, index) => {
+    if (variant.components)
+      return { externalId: String(7000 + index), sku: variant.sku, productId: 7000 + index, variationId: null };
+    const family = variant.sku.split('-').slice(0, -1).join('-');
+    if (!parents.has(family)) parents.set(family, 5000 + parents.size);
+    const productId = parents.get(family)!;
+    const variationId = 6000 + index;
+    return { externalId: `${productId}/${variationId}`, sku: variant.sku, productId, variationId };
+  });
+}
+
 export interface DemoReport {
   variants: number;
   bundles: number;
@@ -280,7 +300,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       now,
     );
   }
-  // Two sales channels, every variant listed on both, and a first rule set.
+  // Three sales channels, every variant listed on each, and a first rule set.
   await store.availability.upsertChannels(
     [
       {
@@ -291,6 +311,13 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
         pushLatencyP95Ms: 800,
       },
       { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
+      {
+        code: 'woo',
+        name: 'WooCommerce shop',
+        platform: 'woocommerce',
+        locations: ['WH-AMS', 'WH-RTM'],
+        pushLatencyP95Ms: 2000,
+      },
     ],
     now,
   );
@@ -308,6 +335,12 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     }));
     listings += (await store.availability.upsertListings(items, now)).created;
   }
+  listings += (
+    await store.availability.upsertListings(
+      demoWooItems(variants).map((item) => ({ channel: 'woo', externalId: item.externalId, sku: item.sku, rank: 3 })),
+      now,
+    )
+  ).created;
   const rules = await store.availability.createRuleSet(
     {
       author: 'demo',
@@ -330,7 +363,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     locations: demoLocations.length,
     receipts: receipts.length,
     purchaseOrders: orders.length,
-    channels: 2,
+    channels: 3,
     listings,
     ruleSetVersion: rules.version,
   };

@@ -8,7 +8,8 @@
  * shopper action (demo-orders.ts: web orders, sales at the store's till, fulfilments from the
  * warehouse holding the units or from the Rotterdam 3PL, cancellations, refunds; Bol.com orders
  * shipped and cancelled in parts), then the webhooks are awaited, Bol.com is polled every other
- * step and the dispatchers push until nothing is due, as the loops of `serve` would. 600 steps;
+ * step and the dispatchers push until nothing is due, as the loops of `serve` would; the
+ * WooCommerce shop's webhooks are awaited and its orders polled every tenth step. 600 steps;
  * then everything is stopped and started again on the same database for 100 more. Loopback only.
  */
 import assert from 'node:assert/strict';
@@ -93,6 +94,8 @@ class DemoProcess {
   /** One simulated step: a shopper's action, its webhooks, a Bol.com poll every other step, the pushes. */
   async step(index: number): Promise<void> {
     await this.demo.step();
+    await this.demo.simulators?.woo?.settled();
+    if (index % 10 === 0) await this.polling.pollOnce('woo');
     if (index % 2 !== 0) return;
     await this.demo.simulators?.shopify.webhooksIdle({ includeScheduled: false });
     await this.polling.pollOnce('bol');
@@ -184,6 +187,7 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       }
       skew += 60_000;
       await first.polling.pollOnce('bol');
+      await first.polling.pollOnce('woo');
       await first.orders.retryDue();
       await first.drain();
       assert.deepEqual(await test.store.outbox.listDeadLetters({ limit: 10 }), [], 'every push was taken');
@@ -203,6 +207,10 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       assert.equal(shopify.stats.webhooksAbandoned, 0);
       assert.equal(shopify.stats.rateLimitViolations, 0);
       assert.equal(first.demo.simulators!.bol.stats().rateLimitViolations, 0);
+      const woo = first.demo.simulators!.woo!.stats();
+      assert.ok(counts.wooOrders >= 50 && counts.wooCompleted >= 20, JSON.stringify(counts));
+      assert.ok(total(lines, 'woo') >= counts.wooOrders, JSON.stringify(lines));
+      assert.deepEqual([woo.rateLimitViolations, woo.webhooksFailed, woo.pings], [0, 0, 4]);
     });
 
     it('a second demo process on the same database keeps the running simulators and starts none', async () => {
@@ -238,6 +246,7 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       }
       skew += 60_000;
       await again.polling.pollOnce('bol');
+      await again.polling.pollOnce('woo');
       await again.drain();
       const afterCounts = await lineCounts(store);
       console.log(
@@ -248,6 +257,8 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       assert.ok(total(afterCounts, 'bol') > total(beforeRestart, 'bol'), 'new Bol.com lines');
       assert.equal(afterCounts['shop:blocked'] ?? 0, 0);
       assert.equal(afterCounts['bol:blocked'] ?? 0, 0);
+      assert.ok(total(afterCounts, 'woo') > total(beforeRestart, 'woo'), 'new WooCommerce lines');
+      assert.equal(afterCounts['woo:blocked'] ?? 0, 0);
       await healthy(again);
     });
   });
