@@ -137,7 +137,16 @@ export class WooClient {
     return this.secure ? 'basic' : 'oauth1';
   }
 
-  async call<T>(request: WooRequest): Promise<WooCallResult<T>> {
+  call<T>(request: WooRequest): Promise<WooCallResult<T>> {
+    return this.callLazy<T>(request, () => request.body) as Promise<WooCallResult<T>>;
+  }
+
+  /**
+   * As `call`, with the body built only once the shop's budget let the request go: a batch then
+   * takes everything queued for its endpoint by that moment (the connector's coalescing). null,
+   * and nothing sent, when `body` returns null (another request took the work meanwhile).
+   */
+  async callLazy<T>(request: Omit<WooRequest, 'body'>, build: () => unknown | null): Promise<WooCallResult<T> | null> {
     const slot = await this.config.limiter
       .acquire(request.kind, request.kind === 'write' ? this.waitMsMax : Number.POSITIVE_INFINITY, request.signal)
       .catch((error: unknown) => ({ ok: false as const, waitMs: 0, aborted: error }));
@@ -152,7 +161,9 @@ export class WooClient {
       };
     let exchange: Exchange;
     try {
-      exchange = await this.send(request);
+      const built = build();
+      if (built === null) return null;
+      exchange = await this.send({ ...request, body: built });
     } finally {
       slot.release();
     }

@@ -291,6 +291,35 @@ describe('woocommerce: the host budget', () => {
     );
   });
 
+  it('concurrent pushes waiting for the budget share batch calls; the budget is stated in items', async () => {
+    await withWoo(
+      {
+        simulator: { hostLimits: { requestsPerSecond: 2, concurrency: 1 } },
+        connector: { requestsPerSecond: 2, concurrency: 1 },
+      },
+      async (sim, connector) => {
+        assert.deepEqual(
+          connector.rateLimit(),
+          { available: 100, capacity: 200, waitMs: 0 },
+          'one worker free: one batch of 100 items',
+        );
+        const ids = sim.seedVariableProduct({
+          sku: 'P',
+          variations: Array.from({ length: 40 }, (_, i) => ({ sku: `P-${i}` })),
+        });
+        const outcomes = await Promise.all(ids.map((id) => connector.pushLevels([item(id, 6)])));
+        assert.ok(
+          outcomes.flat().every((outcome) => outcome.status === 'ok'),
+          JSON.stringify(outcomes.flat()[0]),
+        );
+        assert.ok(ids.every((id) => sim.stockOf(id) === 6));
+        const stats = sim.stats();
+        assert.ok(stats.batchCalls <= 3, `40 single-item pushes in ${stats.batchCalls} calls`);
+        assert.equal(stats.rateLimitViolations, 0);
+      },
+    );
+  });
+
   it('control: a connector set above the host budget makes the host answer 429/503', async () => {
     await withWoo(
       {
