@@ -16,6 +16,8 @@
  *
  * Shopify: the same loads through the real Shopify connector (inventorySetQuantities, up to 250
  * quantities a mutation, compare-and-set) and the Shopify simulator in its own process.
+ * WooCommerce: through the real WooCommerce connector (batch endpoints, 100 items a call) and the
+ * WooCommerce simulator in its own process, behind a host of 10 requests/s and 4 workers.
  *
  * Usage: npm run bench:propagation [-- --variants 200 --seconds 8 --store sqlite|postgres --only <name part>
  *   --busy-ms N --claims N]
@@ -26,6 +28,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { BolConnector } from '../src/connectors/bol/bol-connector.js';
 import type { ChannelConnector } from '../src/connectors/channel-connector.js';
 import { ShopifyConnector } from '../src/connectors/shopify/shopify-connector.js';
+import { WooCommerceConnector } from '../src/connectors/woocommerce/woocommerce-connector.js';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
 import { Propagation } from '../src/sync/propagation.js';
@@ -60,7 +63,7 @@ function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
   });
 }
 
-type Platform = 'bol' | 'shopify';
+type Platform = 'bol' | 'shopify' | 'woocommerce';
 
 async function scenario(
   name: string,
@@ -79,10 +82,15 @@ async function scenario(
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
   );
-  const sim = await ask<{ url: string; tokenUrl: string; shopDomain: string; accessToken: string; locationId: string }>(
-    simProcess,
-    undefined,
-  );
+  const sim = await ask<{
+    url: string;
+    tokenUrl: string;
+    shopDomain: string;
+    accessToken: string;
+    locationId: string;
+    consumerKey: string;
+    consumerSecret: string;
+  }>(simProcess, undefined);
   const clock = { now: () => Date.now() };
   let ids = 0;
   const ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++ids}` });
@@ -125,12 +133,21 @@ async function scenario(
           clientSecret: 'onhand-sim-secret',
           ...(realLimits ? {} : { rateRules: [], pushConcurrencyMax: 32, maxBatchSize: 100 }),
         })
-      : new ShopifyConnector({
-          shopDomain: sim.shopDomain,
-          baseUrl: sim.url,
-          accessToken: sim.accessToken,
-          locationId: sim.locationId,
-        });
+      : platform === 'shopify'
+        ? new ShopifyConnector({
+            shopDomain: sim.shopDomain,
+            baseUrl: sim.url,
+            accessToken: sim.accessToken,
+            locationId: sim.locationId,
+          })
+        : // The host's budget as the channel's settings would state it.
+          new WooCommerceConnector({
+            storeUrl: sim.url,
+            consumerKey: sim.consumerKey,
+            consumerSecret: sim.consumerSecret,
+            account: 'bench',
+            ...(realLimits ? { requestsPerSecond: 10, concurrency: 4 } : { requestsPerSecond: 100, concurrency: 32 }),
+          });
   const propagation = new Propagation({
     store,
     ledger,
@@ -247,8 +264,8 @@ async function scenario(
       }
     }
   }
-  // Shopify writes many quantities per call: count its GraphQL requests (load and drain).
-  if (platform === 'shopify') patches = shopifyCalls;
+  // Shopify and WooCommerce write many quantities per call: count their requests (load and drain).
+  if (platform !== 'bol') patches = shopifyCalls;
   latencies.sort((a, b) => a - b);
   risky.sort((a, b) => a - b);
   const result = {
@@ -300,6 +317,16 @@ const scenarios: [string, RateProfile, boolean, (number | undefined)?, Platform?
     true,
     undefined,
     'shopify',
+  ],
+  // WooCommerce: no platform limit, a host's (10 requests/s, 4 workers); batches of 100 items.
+  ['WooCommerce at the settings ceiling (100 req/s, 32 workers), 2,000/s', () => 2000, false, undefined, 'woocommerce'],
+  ['WooCommerce host limits (10/s, 4 workers), 20/s', () => 20, true, undefined, 'woocommerce'],
+  [
+    'WooCommerce host limits (10/s, 4 workers), 10x burst (500 in 1 s, then 20/s)',
+    (second) => (second >= 1 && second < 2 ? 500 : 20),
+    true,
+    undefined,
+    'woocommerce',
   ],
 ];
 for (const [name, rate, limits, variants, platform] of scenarios) {

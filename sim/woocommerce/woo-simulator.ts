@@ -164,6 +164,8 @@ export class WooSimulator {
   private retryAfterUntil = 0;
   private readonly nonces = new Map<string, number>();
   private readonly webhooks: WooWebhook[] = [];
+  /** Every stock write through the API, per external id, with its time (the bench reads it). */
+  private readonly writes = new Map<string, { at: number; amount: number }[]>();
   private nextWebhookId = 1;
   private deliveries: Promise<void> = Promise.resolve();
   private server: Server | null = null;
@@ -248,6 +250,11 @@ export class WooSimulator {
   stockOf(externalId: string): number | null {
     const holder = this.holderOf(externalId);
     return holder.manageStock ? holder.stockQuantity : null;
+  }
+
+  /** The stock writes the API took for an item, oldest first. */
+  stockHistory(externalId: string): readonly { at: number; amount: number }[] {
+    return this.writes.get(externalId) ?? [];
   }
 
   /** Someone edits the stock in wp-admin. */
@@ -675,8 +682,13 @@ export class WooSimulator {
           return itemError(400, 'rest_invalid_param', 'Invalid parameter(s): stock_quantity');
         // WooCommerce keeps stock_quantity only while it manages the item's stock.
         const manage = entry.manage_stock === undefined ? holder.manageStock : entry.manage_stock === true;
-        if (manage) this.shop.setStock(holder, Math.trunc(quantity), true);
-        else holder.manageStock = false;
+        if (manage) {
+          this.shop.setStock(holder, Math.trunc(quantity), true);
+          const externalId = parentId === null ? String(id) : `${parentId}/${id}`;
+          const list = this.writes.get(externalId) ?? [];
+          list.push({ at: this.now(), amount: Math.trunc(quantity) });
+          this.writes.set(externalId, list);
+        } else holder.manageStock = false;
       }
       return 'parentId' in holder ? this.shop.variationJson(holder) : this.shop.productJson(holder);
     });
