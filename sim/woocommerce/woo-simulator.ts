@@ -58,6 +58,8 @@ export interface WooSimulatorOptions {
   mixedNumbers?: boolean;
   /** Items a batch takes (the woocommerce_rest_batch_items_limit filter a host may lower). @default 100 */
   batchItemsMax?: number;
+  /** A proxy in front that drops X-WP-Total and X-WP-TotalPages. @default false */
+  dropPagingHeaders?: boolean;
 }
 
 export interface WooSimulatorFaults {
@@ -591,7 +593,9 @@ export class WooSimulator {
     const totalPages = Math.ceil(items.length / perPage);
     return {
       items: items.slice((page - 1) * perPage, page * perPage),
-      headers: { 'x-wp-total': String(items.length), 'x-wp-totalpages': String(totalPages) },
+      headers: this.options.dropPagingHeaders
+        ? {}
+        : { 'x-wp-total': String(items.length), 'x-wp-totalpages': String(totalPages) },
     };
   }
 

@@ -463,7 +463,12 @@ export class WooCommerceConnector implements ChannelConnector, WebhookIntake, Or
               if (quantity !== null)
                 levels.push({ externalId: wooItemId(product.id, variation.id), externalLocationId: null, quantity });
             }
-            if (found.length < wooLimits.pageSizeMax || (part?.totalPages ?? 0) <= variationPage) break;
+            // Without X-WP-TotalPages (a proxy may drop it) a full page means: read on.
+            if (
+              found.length < wooLimits.pageSizeMax ||
+              (part !== null && part.totalPages !== null && part.totalPages <= variationPage)
+            )
+              break;
           }
           continue;
         }
@@ -471,7 +476,11 @@ export class WooCommerceConnector implements ChannelConnector, WebhookIntake, Or
         if (quantity !== null) levels.push({ externalId: String(product.id), externalLocationId: null, quantity });
       }
       if (levels.length > 0) yield levels;
-      if (products.length < wooLimits.pageSizeMax || (read?.totalPages ?? 0) <= page) return;
+      if (
+        products.length < wooLimits.pageSizeMax ||
+        (read !== null && read.totalPages !== null && read.totalPages <= page)
+      )
+        return;
     }
     throw new Error(`WooCommerce products list longer than ${wooLimits.productPagesMax} pages`);
   }

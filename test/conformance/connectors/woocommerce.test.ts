@@ -145,6 +145,21 @@ describe('woocommerce: push and read back', () => {
   });
 });
 
+describe('woocommerce: read-back without paging headers', () => {
+  it('a proxy that drops X-WP-TotalPages: full pages are read on until a short one', async () => {
+    await withWoo({ simulator: { dropPagingHeaders: true } }, async (sim, connector) => {
+      for (let index = 0; index < 250; index++) sim.seedProduct({ sku: `P-${index}`, quantity: 1 });
+      sim.seedVariableProduct({
+        sku: 'V',
+        variations: Array.from({ length: 100 }, (_, index) => ({ sku: `V-${index}`, quantity: 2 })),
+      });
+      let levels = 0;
+      for await (const page of connector.readAllLevels()) levels += page.length;
+      assert.equal(levels, 350);
+    });
+  });
+});
+
 describe('woocommerce: batches', () => {
   it('100 items a call at most; a push of 100 over three parents makes one call per parent', async () => {
     await withWoo({}, async (sim, connector) => {
