@@ -16,6 +16,8 @@
  *
  * Shopify: the same loads through the real Shopify connector (inventorySetQuantities, up to 250
  * quantities a mutation, compare-and-set) and the Shopify simulator in its own process.
+ * WooCommerce: through the real WooCommerce connector (batch endpoints, 100 items a call) and the
+ * WooCommerce simulator in its own process, behind a host of 10 requests/s and 4 workers.
  *
  * Amazon: the real Amazon connector (patchListingsItem per SKU, a listings feed for large claims)
  * and the Amazon simulator in its own process, with Amazon's published usage plans (PATCH 5 per
@@ -31,6 +33,7 @@ import { AmazonConnector } from '../src/connectors/amazon/amazon-connector.js';
 import { BolConnector } from '../src/connectors/bol/bol-connector.js';
 import type { ChannelConnector } from '../src/connectors/channel-connector.js';
 import { ShopifyConnector } from '../src/connectors/shopify/shopify-connector.js';
+import { WooCommerceConnector } from '../src/connectors/woocommerce/woocommerce-connector.js';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
 import { Propagation } from '../src/sync/propagation.js';
@@ -65,7 +68,7 @@ function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
   });
 }
 
-type Platform = 'bol' | 'shopify' | 'amazon';
+type Platform = 'bol' | 'shopify' | 'amazon' | 'woocommerce';
 
 async function scenario(
   name: string,
@@ -95,6 +98,8 @@ async function scenario(
     clientId: string;
     clientSecret: string;
     refreshToken: string;
+    consumerKey: string;
+    consumerSecret: string;
   }>(simProcess, undefined);
   const clock = { now: () => Date.now() };
   let ids = 0;
@@ -148,12 +153,21 @@ async function scenario(
             clientSecret: sim.clientSecret,
             refreshToken: sim.refreshToken,
           })
-        : new ShopifyConnector({
-            shopDomain: sim.shopDomain,
-            baseUrl: sim.url,
-            accessToken: sim.accessToken,
-            locationId: sim.locationId,
-          });
+        : platform === 'shopify'
+          ? new ShopifyConnector({
+              shopDomain: sim.shopDomain,
+              baseUrl: sim.url,
+              accessToken: sim.accessToken,
+              locationId: sim.locationId,
+            })
+          : // The host's budget as the channel's settings would state it.
+            new WooCommerceConnector({
+              storeUrl: sim.url,
+              consumerKey: sim.consumerKey,
+              consumerSecret: sim.consumerSecret,
+              account: 'bench',
+              ...(realLimits ? { requestsPerSecond: 10, concurrency: 4 } : { requestsPerSecond: 100, concurrency: 32 }),
+            });
   const propagation = new Propagation({
     store,
     ledger,
@@ -270,9 +284,9 @@ async function scenario(
       }
     }
   }
-  // Shopify writes many quantities per call: count its GraphQL requests (load and drain); Amazon
-  // its API calls (a feed is four, and its report two more).
-  if (platform === 'shopify' || platform === 'amazon') patches = shopifyCalls;
+  // Shopify, Amazon and WooCommerce: count their API calls (load and drain); an Amazon feed is
+  // four calls, and its report two more.
+  if (platform !== 'bol') patches = shopifyCalls;
   latencies.sort((a, b) => a - b);
   risky.sort((a, b) => a - b);
   const result = {
@@ -333,6 +347,16 @@ const scenarios: [string, RateProfile, boolean, (number | undefined)?, Platform?
     true,
     undefined,
     'amazon',
+  ],
+  // WooCommerce: no platform limit, a host's (10 requests/s, 4 workers); batches of 100 items.
+  ['WooCommerce at the settings ceiling (100 req/s, 32 workers), 2,000/s', () => 2000, false, undefined, 'woocommerce'],
+  ['WooCommerce host limits (10/s, 4 workers), 20/s', () => 20, true, undefined, 'woocommerce'],
+  [
+    'WooCommerce host limits (10/s, 4 workers), 10x burst (500 in 1 s, then 20/s)',
+    (second) => (second >= 1 && second < 2 ? 500 : 20),
+    true,
+    undefined,
+    'woocommerce',
   ],
 ];
 for (const [name, rate, limits, variants, platform] of scenarios) {

@@ -9,10 +9,12 @@ import {
   gmcConnectorSettings,
   resolveSettings,
   shopifyConnectorSettings,
+  woocommerceConnectorSettings,
 } from './connector-settings.js';
 import { readPrivateKey } from './gmc/gmc-auth.js';
 import { GmcConnector } from './gmc/gmc-connector.js';
 import { ShopifyConnector } from './shopify/shopify-connector.js';
+import { WooCommerceConnector } from './woocommerce/woocommerce-connector.js';
 
 /** What the registry reads of a channel (the store's ChannelRecord has these fields). */
 export interface ConnectableChannel {
@@ -29,6 +31,14 @@ export const webhookPlatforms: readonly { platform: string; summary: string; des
     description:
       "Authenticated by X-Shopify-Hmac-Sha256 over the raw body with the channel's webhook secret; no bearer token. " +
       'Order events become ledger facts with keys from the business event.',
+  },
+  {
+    platform: 'woocommerce',
+    summary: 'A WooCommerce webhook (order.created, order.updated, order.deleted, order.restored)',
+    description:
+      "Authenticated by X-WC-Webhook-Signature (base64 HMAC-SHA256 over the raw body) with the channel's webhook secret; " +
+      'no bearer token. The unsigned ping of a new webhook (form body webhook_id=<id>) is answered 200 and changes ' +
+      'nothing. WooCommerce never retries: the order poll of the channel catches what a lost delivery missed.',
   },
 ];
 
@@ -114,6 +124,22 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
         },
         ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
         ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
+      });
+    }
+    case 'woocommerce': {
+      const settings = resolveSettings(channel.code, woocommerceConnectorSettings, raw);
+      return new WooCommerceConnector({
+        storeUrl: settings.store_url,
+        consumerKey: settings.consumer_key,
+        consumerSecret: settings.consumer_secret,
+        webhookSecrets: [
+          ...(settings.webhook_secret ? [settings.webhook_secret] : []),
+          ...(settings.previous_webhook_secret ? [settings.previous_webhook_secret] : []),
+        ],
+        account: settings.account ?? channel.code,
+        ...(settings.requests_per_second === undefined ? {} : { requestsPerSecond: settings.requests_per_second }),
+        ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
+        ...(settings.poll_interval_ms === undefined ? {} : { pollIntervalMs: settings.poll_interval_ms }),
         clock,
       });
     }
@@ -125,8 +151,8 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
 /**
  * The account a channel's connector puts in its order line keys (`<platform>:<account>:...`),
  * exactly as its intake will key the channel's own events: Shopify the shop domain, lower-cased
- * (the webhook parser's form); bol `settings.connector.account`, else the channel's code (as
- * connectChannel builds the connector); Amazon the seller id. Null when the channel has no connector settings or its
+ * (the webhook parser's form); bol and woocommerce `settings.connector.account`, else the
+ * channel's code (as connectChannel builds the connector); Amazon the seller id. Null when the channel has no connector settings or its
  * platform has no intake here: no event of it will ever name a line. Throws
  * ConnectorSettingsError on settings that do not validate.
  */
@@ -140,6 +166,8 @@ export function orderLineAccount(channel: ConnectableChannel): string | null {
       return resolveSettings(channel.code, bolConnectorSettings, raw).account ?? channel.code;
     case 'shopify':
       return resolveSettings(channel.code, shopifyConnectorSettings, raw).shop_domain.toLowerCase();
+    case 'woocommerce':
+      return resolveSettings(channel.code, woocommerceConnectorSettings, raw).account ?? channel.code;
     default:
       return null;
   }

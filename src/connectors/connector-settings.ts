@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limits } from '../core/limits.js';
 
 /**
  * A channel's connector settings (`settings.connector` of the channel), validated per
@@ -87,6 +88,30 @@ export const amazonConnectorSettings = z
 
 export type GmcConnectorSettings = z.infer<typeof gmcConnectorSettings>;
 export type AmazonConnectorSettings = z.infer<typeof amazonConnectorSettings>;
+
+export const woocommerceConnectorSettings = z
+  .object({
+    /** The shop's address (WordPress home), https://...; plain http only signs with OAuth 1.0a. */
+    store_url: url.refine((text) => /^https?:/i.test(text), 'an http(s) URL'),
+    consumer_key: z.string().min(1),
+    consumer_secret: z.string().min(1),
+    /** The secret of the shop's order webhooks; during a rotation, the previous one too. */
+    webhook_secret: z.string().min(1).optional(),
+    previous_webhook_secret: z.string().min(1).optional(),
+    /** Order line keys' account (`woocommerce:<account>:...`); the channel's code when absent. */
+    account: z
+      .string()
+      .min(1)
+      .regex(/^[^:]+$/, 'no ":"')
+      .optional(),
+    /** The host's budget: requests started per second, and in flight at once. */
+    requests_per_second: z.number().int().min(1).max(limits.wooRequestsPerSecondCeiling).optional(),
+    concurrency: z.number().int().min(1).max(limits.wooConcurrencyCeiling).optional(),
+    poll_interval_ms: z.number().int().min(1000).max(3_600_000).optional(),
+  })
+  .strict();
+
+export type WoocommerceConnectorSettings = z.infer<typeof woocommerceConnectorSettings>;
 
 export class ConnectorSettingsError extends Error {
   readonly code = 'ONH_ERR_CONFIG';
@@ -180,12 +205,24 @@ const amazonSettingKinds = {
   base_url: 'url',
   token_url: 'url',
 } as const satisfies Record<keyof AmazonConnectorSettings, SettingKind>;
+const woocommerceSettingKinds = {
+  store_url: 'url',
+  consumer_key: 'secret',
+  consumer_secret: 'secret',
+  webhook_secret: 'secret',
+  previous_webhook_secret: 'secret',
+  account: 'plain',
+  requests_per_second: 'plain',
+  concurrency: 'plain',
+  poll_interval_ms: 'plain',
+} as const satisfies Record<keyof WoocommerceConnectorSettings, SettingKind>;
 
 export const connectorSettingKinds: Readonly<Record<string, Readonly<Record<string, SettingKind>>>> = Object.freeze({
   amazon: amazonSettingKinds,
   bol: bolSettingKinds,
   shopify: shopifySettingKinds,
   gmc: gmcSettingKinds,
+  woocommerce: woocommerceSettingKinds,
 });
 
 export const redacted = '***';
@@ -244,6 +281,7 @@ const connectorSchemas: Readonly<Record<string, z.ZodObject>> = Object.freeze({
   bol: bolConnectorSettings,
   shopify: shopifyConnectorSettings,
   gmc: gmcConnectorSettings,
+  woocommerce: woocommerceConnectorSettings,
 });
 
 /**

@@ -310,6 +310,36 @@ export const limits = Object.freeze({
   gmcPushConcurrencyMax: 4,
   /** Longest a Google Merchant Center call waits for its minute budget before the push answers `retry`. */
   gmcLimiterWaitMsMax: 1_500,
+  /**
+   * WooCommerce has no rate limit of its own; its host (PHP workers, a WAF) has one. Requests per
+   * second a WooCommerce connection sends by default: a small shared host serves a few PHP
+   * requests at once, and a batch of 100 stock updates takes it about a second
+   * (docs/channels/woocommerce.md, Rate limits). A channel's settings raise or lower it.
+   */
+  wooRequestsPerSecondDefault: 4,
+  /** Ceiling of a WooCommerce channel's `requests_per_second`. */
+  wooRequestsPerSecondCeiling: 100,
+  /** Requests in flight at once per WooCommerce connection by default (PHP workers on a small host). */
+  wooConcurrencyDefault: 2,
+  /** Ceiling of a WooCommerce channel's `concurrency`. */
+  wooConcurrencyCeiling: 32,
+  /** Longest a WooCommerce push waits for its shop's budget before it answers `retry` instead. */
+  wooLimiterWaitMsMax: 2_000,
+  /** Share of a WooCommerce shop's request budget a read-back may take: the rest stays with pushes. */
+  wooReadSharePercent: 50,
+  /** Pages of WooCommerce's order list per poll (100 orders a page). */
+  wooOrdersPagesPerPollMax: 10,
+  /** WooCommerce orders whose refunds are read per poll (one request each). */
+  wooRefundReadsPerPollMax: 50,
+  /** How far back the first WooCommerce order poll looks (orders modified since). */
+  wooOrdersFirstPollLookbackMs: 7 * 24 * 60 * 60 * 1000,
+  /**
+   * Each WooCommerce order poll asks again for orders modified this long before the newest one
+   * it saw: `modified_after` is strict and to the second, and a store commits its writes late.
+   */
+  wooOrdersPollOverlapMs: 5_000,
+  /** Order poll interval of a WooCommerce channel: the fallback behind its webhooks. */
+  wooOrderPollIntervalMs: 30_000,
 
   // Request hardening: what the edge refuses before anything reaches a store.
   /**
@@ -541,6 +571,20 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
       l.gmcLimiterWaitMsMax < l.outboundRequestTimeoutMs &&
       l.outboundRequestTimeoutMs + l.gmcLimiterWaitMsMax < l.claimTtlMs,
     why: 'a Google Merchant Center push fits a claim and its quota wait ends while its rows are claimed',
+  },
+  {
+    holds: (l) => l.outboundRequestTimeoutMs + l.wooLimiterWaitMsMax < l.claimTtlMs,
+    why: 'one WooCommerce batch request, with its wait for the shop budget, ends while its rows are still claimed',
+  },
+  {
+    holds: (l) =>
+      l.wooRequestsPerSecondDefault <= l.wooRequestsPerSecondCeiling &&
+      l.wooConcurrencyDefault <= l.wooConcurrencyCeiling,
+    why: 'the default WooCommerce budget lies within what a channel may set',
+  },
+  {
+    holds: (l) => l.wooReadSharePercent > 0 && l.wooReadSharePercent < 100,
+    why: 'a WooCommerce read-back both progresses and leaves budget to pushes',
   },
   {
     holds: (l) => l.bolPushConcurrencyMax <= l.bolPushBatchSizeMax,

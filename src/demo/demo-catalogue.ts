@@ -176,6 +176,26 @@ export function demoVariants(): VariantInput[] {
   return variants;
 }
 
+/**
+ * The demo's WooCommerce catalogue: every colour of a plain variant is a variable product with
+ * its sizes as variations (`<product id>/<variation id>`), every bundle a simple product. Ids are
+ * the same in every run.
+ */
+export function demoWooItems(
+  variants: readonly VariantInput[],
+): { externalId: string; sku: string; productId: number; variationId: number | null }[] {
+  const parents = new Map<string, number>();
+  return variants.map((variant, index) => {
+    if (variant.components)
+      return { externalId: String(7000 + index), sku: variant.sku, productId: 7000 + index, variationId: null };
+    const family = variant.sku.split('-').slice(0, -1).join('-');
+    if (!parents.has(family)) parents.set(family, 5000 + parents.size);
+    const productId = parents.get(family)!;
+    const variationId = 6000 + index;
+    return { externalId: `${productId}/${variationId}`, sku: variant.sku, productId, variationId };
+  });
+}
+
 export interface DemoReport {
   variants: number;
   bundles: number;
@@ -280,7 +300,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       now,
     );
   }
-  // Three sales channels and a Google feed, every variant listed on each, and a first rule set.
+  // Four sales channels and a Google feed, every variant listed on each, and a first rule set.
   await store.availability.upsertChannels(
     [
       {
@@ -295,6 +315,13 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
       { code: 'google', name: 'Google Merchant Center', platform: 'gmc', locations: ['WH-AMS', 'WH-RTM'] },
       // Merchant-fulfilled Amazon offers, shipped from the warehouses (no FBA stock in the demo).
       { code: 'amazon', name: 'Amazon', platform: 'amazon', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 5000 },
+      {
+        code: 'woo',
+        name: 'WooCommerce shop',
+        platform: 'woocommerce',
+        locations: ['WH-AMS', 'WH-RTM'],
+        pushLatencyP95Ms: 2000,
+      },
     ],
     now,
   );
@@ -321,6 +348,12 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     }));
     listings += (await store.availability.upsertListings(items, now)).created;
   }
+  listings += (
+    await store.availability.upsertListings(
+      demoWooItems(variants).map((item) => ({ channel: 'woo', externalId: item.externalId, sku: item.sku, rank: 3 })),
+      now,
+    )
+  ).created;
   const rules = await store.availability.createRuleSet(
     {
       author: 'demo',

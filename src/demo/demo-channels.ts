@@ -2,6 +2,9 @@ import { AmazonSimulator } from '../../sim/amazon/amazon-simulator.js';
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import { mulberry32 } from '../../sim/prng.js';
 import { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
+import { WooSimulator } from '../../sim/woocommerce/woo-simulator.js';
+import { WooClient } from '../connectors/woocommerce/woocommerce-client.js';
+import { WooRateLimiter } from '../connectors/woocommerce/woocommerce-limits.js';
 import type { Clock, IdSource } from '../core/clock.js';
 import type { ChannelRecord } from '../store/availability-store.js';
 import type { GroupCommitter } from '../store/group-commit.js';
@@ -10,11 +13,12 @@ import { type DemoGoogle, startDemoGoogle } from './demo-google.js';
 import { DemoOrderFlow, type DemoOrderCounts } from './demo-orders.js';
 
 /**
- * `onhand serve --demo`: a simulated Shopify shop, a simulated Bol.com account and a simulated
- * Amazon seller account on loopback, wired as the demo `shop`, `bol` and `amazon` channels'
- * connectors, and a trickle of simulated orders on all three (demo-orders.ts), so a newcomer
- * watches orders arrive and stock propagate without any account. Plain `onhand serve` starts
- * none of this. (A database loaded before the demo had an Amazon channel runs without it.)
+ * `onhand serve --demo`: a simulated Shopify shop, a simulated Bol.com account and, when the
+ * database has the demo's `amazon` and `woo` channels, a simulated Amazon seller account and a
+ * simulated WooCommerce shop on loopback, wired as the demo channels' connectors, and a trickle of
+ * simulated orders on all of them (demo-orders.ts), so a newcomer watches orders arrive and stock
+ * propagate without any account. Plain `onhand serve` starts none of this. (A database loaded
+ * before the demo had an Amazon or a WooCommerce channel runs without it.)
  *
  * - The shop has three locations, mapped to the demo's (`settings.orders.locationMap`): its main
  *   one (the connector's `location_id`) to WH-AMS, "Utrecht store" to STORE-UTR, "Rotterdam 3PL"
@@ -43,6 +47,7 @@ export interface DemoChannels {
     shopify: ShopifySimulator;
     bol: BolSimulator;
     amazon: AmazonSimulator | null;
+    woo: WooSimulator | null;
     google?: DemoGoogle['simulator'];
   } | null;
   stop(): Promise<void>;
@@ -76,6 +81,8 @@ const amazonDemoPlans = {
   patchListingsItem: { rate: 20, burst: 5 },
   getFeedDocument: { rate: 0.5, burst: 10 },
 };
+
+const wooWebhookSecret = 'simulator-woo-webhook-secret';
 
 async function listingsOf(store: LedgerStore, channel: string): Promise<{ externalId: string; sku: string }[]> {
   const out: { externalId: string; sku: string }[] = [];
@@ -114,7 +121,7 @@ function loopbackUrl(value: unknown): URL | null {
 /** No connector, or one whose base URL is on loopback: the demo's to manage. */
 function demoManaged(channel: ChannelRecord): boolean {
   const connector = connectorOf(channel);
-  return connector === null || loopbackUrl(connector.base_url) !== null;
+  return connector === null || loopbackUrl(connector.base_url ?? connector.store_url) !== null;
 }
 
 async function answers(url: URL, init: RequestInit, timeoutMs: number): Promise<unknown> {
@@ -178,6 +185,52 @@ async function amazonAnswers(channel: ChannelRecord, timeoutMs: number) {
   return typeof body?.access_token === 'string';
 }
 
+/** The stored WooCommerce simulator answers a signed products read with the stored keys. */
+async function wooAnswers(channel: ChannelRecord, timeoutMs: number, clock: Clock) {
+  const connector = connectorOf(channel);
+  const base = loopbackUrl(connector?.store_url);
+  if (base === null || typeof connector?.consumer_key !== 'string' || typeof connector?.consumer_secret !== 'string')
+    return false;
+  const client = new WooClient({
+    storeUrl: base.toString(),
+    consumerKey: connector.consumer_key,
+    consumerSecret: connector.consumer_secret,
+    // The simulator's clock is the demo's: its OAuth timestamps are checked against it.
+    limiter: new WooRateLimiter({ requestsPerSecond: 1, concurrency: 1 }, () => clock.now()),
+    now: () => clock.now(),
+    requestTimeoutMs: timeoutMs,
+  });
+  try {
+    const answer = await client.call<unknown[]>({
+      method: 'GET',
+      path: '/products',
+      query: { per_page: 1 },
+      kind: 'read',
+    });
+    return answer.kind === 'ok' && Array.isArray(answer.body);
+  } finally {
+    client.close();
+  }
+}
+
+/** A WooCommerce simulator serving the `woo` listings: `<product>/<variation>` as variable products, the rest simple. */
+function seedWoo(
+  woo: WooSimulator,
+  listings: readonly { externalId: string; sku: string }[],
+  shown: (id: string) => number,
+) {
+  const families = new Map<number, { sku: string; id: number; quantity: number }[]>();
+  for (const { externalId, sku } of listings) {
+    const [product, variation] = externalId.split('/').map(Number);
+    if (!Number.isSafeInteger(product) || product! <= 0) continue;
+    if (variation === undefined) woo.seedProduct({ id: product!, sku, quantity: shown(externalId) });
+    else
+      families.set(product!, [...(families.get(product!) ?? []), { sku, id: variation, quantity: shown(externalId) }]);
+  }
+  for (const [product, variations] of families)
+    woo.seedVariableProduct({ id: product, sku: `FAMILY-${product}`, variations });
+}
+
 function idle(describe: string): DemoChannels {
   return {
     describe: () => describe,
@@ -199,19 +252,28 @@ export async function startDemoChannels(
   const bolChannel = await store.availability.getChannel('bol');
   const shopChannel = await store.availability.getChannel('shop');
   const amazonChannel = (await store.availability.getChannel('amazon')) ?? null;
+  // A database loaded before the demo had a WooCommerce shop has no `woo` channel: none is started.
+  const wooChannel = (await store.availability.getChannel('woo')) ?? null;
   if (!bolChannel || !shopChannel) return undefined;
-  if (!demoManaged(bolChannel) || !demoManaged(shopChannel) || (amazonChannel && !demoManaged(amazonChannel)))
+  if (
+    !demoManaged(bolChannel) ||
+    !demoManaged(shopChannel) ||
+    (amazonChannel && !demoManaged(amazonChannel)) ||
+    (wooChannel && !demoManaged(wooChannel))
+  )
     return idle('no simulators: a demo channel is connected to a real account');
   const shopListings = await listingsOf(store, 'shop');
   const bolListings = await listingsOf(store, 'bol');
   const amazonListings = amazonChannel ? await listingsOf(store, 'amazon') : [];
+  const wooListings = wooChannel ? await listingsOf(store, 'woo') : [];
   const timeoutMs = options.probeTimeoutMs ?? 1000;
-  const [shopAlive, bolAlive, amazonAlive] = await Promise.all([
+  const [shopAlive, bolAlive, amazonAlive, wooAlive] = await Promise.all([
     shopifyAnswers(shopChannel, shopListings[0]?.externalId, timeoutMs),
     bolAnswers(bolChannel, timeoutMs),
     amazonChannel ? amazonAnswers(amazonChannel, timeoutMs) : true,
+    wooChannel ? wooAnswers(wooChannel, timeoutMs, clock) : Promise.resolve(true),
   ]);
-  if (shopAlive && bolAlive && amazonAlive)
+  if (shopAlive && bolAlive && amazonAlive && wooAlive)
     return idle(
       `simulators of another onhand process on this database in use (Shopify shop at ${String(connectorOf(shopChannel)?.base_url)}, Bol.com account at ${String(connectorOf(bolChannel)?.base_url)}): that process runs the simulated orders`,
     );
@@ -219,7 +281,7 @@ export async function startDemoChannels(
   const startedAt = clock.now();
   const quantities = await storedQuantities(
     store,
-    [...shopListings, ...bolListings, ...amazonListings].map((listing) => listing.sku),
+    [...shopListings, ...bolListings, ...amazonListings, ...wooListings].map((listing) => listing.sku),
   );
   const bolSecret = options.ids.next('simsecret');
   const bol = new BolSimulator({
@@ -265,6 +327,19 @@ export async function startDemoChannels(
       levels: { [main]: quantities.get(`shop\u0000${externalId}`) ?? 0, [storeLocation]: 0, [rtm]: 0 },
     }).inventoryItemId,
   }));
+  let woo: WooSimulator | null = null;
+  let wooUrl = '';
+  if (wooChannel) {
+    woo = new WooSimulator({
+      consumerKey: `ck_${options.ids.next('sim')}`,
+      consumerSecret: `cs_${options.ids.next('simsecret')}`,
+      firstId: startedAt,
+      now: () => clock.now(),
+      hostLimits: { requestsPerSecond: 10, concurrency: 4 },
+    });
+    wooUrl = await woo.start();
+    seedWoo(woo, wooListings, (externalId) => quantities.get(`woo\u0000${externalId}`) ?? 0);
+  }
   const orders = shopChannel.settings.orders;
   await store.availability.upsertChannels(
     [
@@ -332,9 +407,41 @@ export async function startDemoChannels(
           },
         },
       },
+      ...(wooChannel && woo
+        ? [
+            {
+              code: wooChannel.code,
+              name: wooChannel.name,
+              platform: wooChannel.platform,
+              locations: wooChannel.locations,
+              pushLatencyP95Ms: wooChannel.pushLatencyP95Ms,
+              settings: {
+                ...wooChannel.settings,
+                connector: {
+                  store_url: wooUrl,
+                  consumer_key: woo.consumerKey,
+                  consumer_secret: woo.consumerSecret,
+                  webhook_secret: wooWebhookSecret,
+                  account: 'demo',
+                  requests_per_second: 8,
+                  concurrency: 3,
+                  poll_interval_ms: 5000,
+                },
+              },
+            },
+          ]
+        : []),
     ],
     clock.now(),
   );
+  // Webhooks once the channel takes them: each is pinged when it is added.
+  if (wooChannel && woo)
+    for (const topic of ['order.created', 'order.updated', 'order.deleted', 'order.restored'])
+      await woo.addWebhook({
+        topic,
+        deliveryUrl: `${serverUrl}/webhooks/woocommerce/${wooChannel.code}`,
+        secret: wooWebhookSecret,
+      });
 
   // The Google feed (demo-google.ts): its own simulator, started with the other two.
   const google = await startDemoGoogle(store, clock);
@@ -350,6 +457,7 @@ export async function startDemoChannels(
     locations: { main, store: storeLocation, rtm },
     items,
     offers,
+    ...(woo ? { woo: { simulator: woo, items: wooListings } } : {}),
     ledger: store.ledger,
     orderLines: (orderId) => store.orders.orderLines(shopChannel.code, orderId),
     clock,
@@ -366,11 +474,11 @@ export async function startDemoChannels(
   timer?.unref();
   return {
     describe: () =>
-      `simulated Shopify shop at ${shopifyUrl} (${items.length} items, 3 locations), Bol.com account at ${bolUrl} (${offers.length} offers)${amazon ? `, Amazon seller account at ${amazonUrl} (${amazonListings.length} SKUs)` : ''}${google ? `, Google Merchant Center at ${google.url} (${google.products} products, feed only)` : ''}${intervalMs > 0 ? '; orders arrive every few seconds' : ''}`,
+      `simulated Shopify shop at ${shopifyUrl} (${items.length} items, 3 locations), Bol.com account at ${bolUrl} (${offers.length} offers)${amazon ? `, Amazon seller account at ${amazonUrl} (${amazonListings.length} SKUs)` : ''}${woo ? `, WooCommerce shop at ${wooUrl} (${wooListings.length} items)` : ''}${google ? `, Google Merchant Center at ${google.url} (${google.products} products, feed only)` : ''}${intervalMs > 0 ? '; orders arrive every few seconds' : ''}`,
     running: true,
     step,
     counts: flow.counts,
-    simulators: { shopify, bol, amazon, ...(google ? { google: google.simulator } : {}) },
+    simulators: { shopify, bol, amazon, woo, ...(google ? { google: google.simulator } : {}) },
     stop: async () => {
       clearInterval(timer);
       await running;
@@ -378,6 +486,7 @@ export async function startDemoChannels(
       await bol.stop();
       await google?.stop();
       await amazon?.stop();
+      await woo?.stop();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { AmazonSimulator } from '../../sim/amazon/amazon-simulator.js';
 import type { BolSimulator } from '../../sim/bol/bol-simulator.js';
 import type { ShopifySimulator } from '../../sim/shopify/shopify-simulator.js';
+import type { WooSimulator } from '../../sim/woocommerce/woo-simulator.js';
 import type { Clock } from '../core/clock.js';
 import type { LedgerPort } from '../store/ledger-store.js';
 import type { OrderLineRecord } from '../store/order-lines-port.js';
@@ -15,7 +16,9 @@ import type { OrderLineRecord } from '../store/order-lines-port.js';
  * there) or from the main warehouse; an order cancelled; a shipped unit refunded and returned.
  * Bol.com (even steps): orders of one or two FBR offers, shipped and cancelled in parts, a
  * customer's cancellation request. The demo has no marketplace-fulfilment location, so its
- * Bol.com offers are all FBR and no FBB item is ordered.
+ * Bol.com offers are all FBR and no FBB item is ordered. WooCommerce (every third step, besides
+ * the others, when the demo runs a WooCommerce shop): web orders, the oldest completed (shipped),
+ * the newest cancelled, a unit of a completed order refunded with restock (returned).
  *
  * Amazon (every third step, besides the above, with dice of its own so the other two channels'
  * sequence is unchanged): merchant-fulfilled orders of one SKU, Pending until paid (a third of
@@ -44,6 +47,8 @@ export interface DemoOrderFlowDeps {
   offers: readonly string[];
   /** The Amazon simulator and the seller SKUs of every `amazon` listing; null without an Amazon channel. */
   amazon?: { sim: AmazonSimulator; skus: readonly string[]; random: () => number } | null;
+  /** The WooCommerce shop and its items (`woo` listings), when the demo runs one. */
+  woo?: { simulator: WooSimulator; items: readonly { externalId: string; sku: string }[] };
   ledger: Pick<LedgerPort, 'getStock'>;
   /** The `shop` channel's lines of an order (its numeric id), as onhand applied them. */
   orderLines: (orderId: string) => Promise<Pick<OrderLineRecord, 'lineId' | 'applied'>[]>;
@@ -64,6 +69,16 @@ export interface DemoOrderCounts {
   amazonOrders: number;
   amazonShipments: number;
   amazonCancellations: number;
+  wooOrders: number;
+  wooCompleted: number;
+  wooCancellations: number;
+  wooRefunds: number;
+}
+
+interface OpenWooOrder {
+  orderId: number;
+  lineIds: number[];
+  completed: boolean;
 }
 
 interface OpenShopifyOrder {
@@ -95,7 +110,12 @@ export class DemoOrderFlow {
     amazonOrders: 0,
     amazonShipments: 0,
     amazonCancellations: 0,
+    wooOrders: 0,
+    wooCompleted: 0,
+    wooCancellations: 0,
+    wooRefunds: 0,
   };
+  private readonly wooOrders: OpenWooOrder[] = [];
   private turn = 0;
   private readonly shopifyOrders: OpenShopifyOrder[] = [];
   private readonly bolItems: OpenBolItem[] = [];
@@ -111,12 +131,13 @@ export class DemoOrderFlow {
   /** The Amazon shoppers' dice: their own stream, so adding them changed nothing of the others. */
   private readonly amazonDice: () => number;
 
-  /** One thing happens: Shopify on odd turns, Bol.com on even ones; Amazon besides, every third. */
+  /** One thing happens: Shopify on odd turns, Bol.com on even ones; Amazon and WooCommerce besides, every third. */
   async step(): Promise<void> {
     this.turn += 1;
     if (this.turn % 2 === 0) this.bolStep();
     else await this.shopifyStep();
     if (this.turn % 3 === 0 && this.deps.amazon) this.amazonStep(this.deps.amazon.sim, this.deps.amazon.skus);
+    if (this.turn % 3 === 0) this.wooStep();
   }
 
   // --- Amazon ---------------------------------------------------------------------------------
@@ -153,6 +174,54 @@ export class DemoOrderFlow {
       this.amazonOrders.pop();
       this.counts.amazonCancellations += 1;
     }
+  }
+
+  // --- WooCommerce ----------------------------------------------------------------------------
+
+  private wooStep(): void {
+    const woo = this.deps.woo;
+    if (woo === undefined) return;
+    const dice = this.deps.random();
+    if (dice < 0.5) this.wooOrder(woo.simulator, woo.items);
+    else if (dice < 0.8) {
+      const order = this.wooOrders.find((candidate) => !candidate.completed);
+      if (order === undefined) return;
+      woo.simulator.setOrderStatus(order.orderId, 'completed');
+      order.completed = true;
+      this.counts.wooCompleted += 1;
+    } else if (dice < 0.9) {
+      const index = this.wooOrders.findLastIndex((candidate) => !candidate.completed);
+      if (index < 0) return;
+      const [order] = this.wooOrders.splice(index, 1);
+      woo.simulator.setOrderStatus(order!.orderId, 'cancelled');
+      this.counts.wooCancellations += 1;
+    } else {
+      const index = this.wooOrders.findIndex((candidate) => candidate.completed);
+      if (index < 0) return;
+      const [order] = this.wooOrders.splice(index, 1);
+      woo.simulator.refundOrder(order!.orderId, [{ lineId: order!.lineIds[0]!, quantity: 1 }], true);
+      this.counts.wooRefunds += 1;
+    }
+  }
+
+  private wooOrder(simulator: WooSimulator, items: readonly { externalId: string; sku: string }[]): void {
+    const lineCount = this.deps.random() < 0.2 ? 2 : 1;
+    const lines: { externalId: string; quantity: number }[] = [];
+    for (let attempt = 0; attempt < 20 && lines.length < lineCount; attempt += 1) {
+      const item = this.pick(items);
+      if (item === undefined || lines.some((line) => line.externalId === item.externalId)) continue;
+      const shows = simulator.stockOf(item.externalId) ?? 0;
+      const quantity = shows >= 4 && this.deps.random() < 0.25 ? 2 : 1;
+      if (shows >= quantity) lines.push({ externalId: item.externalId, quantity });
+    }
+    if (lines.length === 0) return;
+    const order = simulator.createOrder({ lines });
+    this.remember(this.wooOrders, {
+      orderId: order.id,
+      lineIds: order.lines.map((line) => line.id),
+      completed: false,
+    });
+    this.counts.wooOrders += 1;
   }
 
   private pick<T>(list: readonly T[]): T | undefined {

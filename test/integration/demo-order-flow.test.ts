@@ -9,9 +9,10 @@
  * warehouse holding the units or from the Rotterdam 3PL, cancellations, refunds; Bol.com orders
  * shipped and cancelled in parts; Amazon orders Pending or paid, shipped in parts, cancelled),
  * then the webhooks are awaited, Bol.com and Amazon are polled every other step and the
- * dispatchers push until nothing is due, as the loops of `serve` would. 600 steps; then
- * everything is stopped and started again on the same database for 100 more. An Amazon order
- * lowers what the other channels show. Loopback only.
+ * dispatchers push until nothing is due, as the loops of `serve` would; the WooCommerce shop's
+ * webhooks are awaited and its orders polled every tenth step. 600 steps; then everything is
+ * stopped and started again on the same database for 100 more. An Amazon order lowers what the
+ * other channels show. Loopback only.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -95,6 +96,8 @@ class DemoProcess {
   /** One simulated step: a shopper's action, its webhooks, a Bol.com poll every other step, the pushes. */
   async step(index: number): Promise<void> {
     await this.demo.step();
+    await this.demo.simulators?.woo?.settled();
+    if (index % 10 === 0) await this.polling.pollOnce('woo');
     if (index % 2 !== 0) return;
     await this.demo.simulators?.shopify.webhooksIdle({ includeScheduled: false });
     await this.polling.pollOnce('bol');
@@ -188,6 +191,7 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       skew += 60_000;
       await first.polling.pollOnce('bol');
       await first.polling.pollOnce('amazon');
+      await first.polling.pollOnce('woo');
       await first.orders.retryDue();
       await first.drain();
       assert.deepEqual(await test.store.outbox.listDeadLetters({ limit: 10 }), [], 'every push was taken');
@@ -219,6 +223,10 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       assert.equal(shopify.stats.rateLimitViolations, 0);
       assert.equal(first.demo.simulators!.bol.stats().rateLimitViolations, 0);
       assert.equal(first.demo.simulators!.amazon!.stats().rateLimitViolations, 0);
+      const woo = first.demo.simulators!.woo!.stats();
+      assert.ok(counts.wooOrders >= 50 && counts.wooCompleted >= 20, JSON.stringify(counts));
+      assert.ok(total(lines, 'woo') >= counts.wooOrders, JSON.stringify(lines));
+      assert.deepEqual([woo.rateLimitViolations, woo.webhooksFailed, woo.pings], [0, 0, 4]);
     });
 
     it('an Amazon order lowers what Shopify and Bol.com show for the same variant', async () => {
@@ -291,6 +299,7 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       skew += 60_000;
       await again.polling.pollOnce('bol');
       await again.polling.pollOnce('amazon');
+      await again.polling.pollOnce('woo');
       await again.drain();
       const afterCounts = await lineCounts(store);
       console.log(
@@ -303,6 +312,8 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
       assert.equal(afterCounts['amazon:blocked'] ?? 0, 0);
       assert.equal(afterCounts['shop:blocked'] ?? 0, 0);
       assert.equal(afterCounts['bol:blocked'] ?? 0, 0);
+      assert.ok(total(afterCounts, 'woo') > total(beforeRestart, 'woo'), 'new WooCommerce lines');
+      assert.equal(afterCounts['woo:blocked'] ?? 0, 0);
       await healthy(again);
     });
   });

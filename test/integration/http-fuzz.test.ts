@@ -145,6 +145,21 @@ const valid: Record<string, Valid> = {
             },
           },
         },
+        {
+          code: 'woo',
+          name: 'WooCommerce shop',
+          platform: 'woocommerce',
+          locations: ['WH1'],
+          push_latency_p95_ms: 800,
+          settings: {
+            connector: {
+              store_url: 'https://woo.example',
+              consumer_key: 'ck_fuzz',
+              consumer_secret: 'cs_fuzz',
+              webhook_secret: webhookSecret,
+            },
+          },
+        },
       ],
     },
   },
@@ -211,6 +226,17 @@ const valid: Record<string, Valid> = {
   },
   'GET /v1/exports/stock.csv': {},
   'GET /v1/exports/movements.csv': { query: { since: '2026-01-01T00:00:00Z' } },
+  'POST /webhooks/woocommerce/{channel}': {
+    params: { channel: 'woo' },
+    webhook: { 'x-wc-webhook-topic': 'order.created' },
+    body: {
+      id: 901,
+      status: 'processing',
+      date_created_gmt: '2026-03-02T08:00:00',
+      date_modified_gmt: '2026-03-02T08:00:00',
+      line_items: [{ id: 3001, product_id: 11, variation_id: 0, quantity: 1, sku: 'A', price: 1.5 }],
+    },
+  },
   'POST /webhooks/shopify/{channel}': {
     params: { channel: 'shop' },
     webhook: { 'x-shopify-topic': 'orders/create', 'x-shopify-shop-domain': shop },
@@ -258,6 +284,7 @@ function build(
     headers['x-shopify-hmac-sha256'] = createHmac('sha256', webhookSecret)
       .update(payload ?? '')
       .digest('base64');
+    headers['x-wc-webhook-signature'] = headers['x-shopify-hmac-sha256'];
   }
   return {
     method,

@@ -570,6 +570,11 @@ describe('channel settings redaction (property)', () => {
     'client_email',
     'merchant_id',
     'feed_label',
+    'store_url',
+    'consumer_key',
+    'consumer_secret',
+    'requests_per_second',
+    'concurrency',
   ];
   const name = fc.oneof(
     fc.constantFrom(...knownNames, 'passwd', 'auth', 'authorization', 'private_key_pem', '__proto__', 'key'),
@@ -614,6 +619,7 @@ describe('channel settings redaction (property)', () => {
           shopify: ['shop_domain', 'location_id', 'api_version'],
           bol: ['client_id', 'account', 'managed_by_retailer', 'poll_interval_ms'],
           gmc: ['merchant_id', 'data_source', 'client_email', 'private_key_id', 'content_language', 'feed_label'],
+          woocommerce: ['account', 'requests_per_second', 'concurrency', 'poll_interval_ms'],
         };
         const plain = new Set(plainOf[platform] ?? []);
         const collect = (object: unknown) => {

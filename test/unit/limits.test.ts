@@ -104,6 +104,17 @@ describe('limits', () => {
       /push concurrency/,
     ],
     [
+      'a WooCommerce budget wait as long as a claim',
+      { wooLimiterWaitMsMax: limits.claimTtlMs },
+      /WooCommerce batch request/,
+    ],
+    [
+      'a WooCommerce default above its ceiling',
+      { wooConcurrencyDefault: limits.wooConcurrencyCeiling + 1 },
+      /default WooCommerce budget/,
+    ],
+    ['a WooCommerce read-back with all the budget', { wooReadSharePercent: 100 }, /leaves budget to pushes/],
+    [
       'more Bol.com details per poll than the cursor carries',
       { bolOrderDetailsPerPollMax: limits.bolDeferredOrdersMax + 1 },
       /order details/,
