@@ -7,10 +7,12 @@ import { AmazonConnector } from '../../../src/connectors/amazon/amazon-connector
 import { BolConnector } from '../../../src/connectors/bol/bol-connector.js';
 import { GmcConnector } from '../../../src/connectors/gmc/gmc-connector.js';
 import { ShopifyConnector } from '../../../src/connectors/shopify/shopify-connector.js';
+import { WooCommerceConnector } from '../../../src/connectors/woocommerce/woocommerce-connector.js';
 import { AmazonSimulator } from '../../../sim/amazon/amazon-simulator.js';
 import { BolSimulator } from '../../../sim/bol/bol-simulator.js';
 import { GoogleSimulator } from '../../../sim/google/google-simulator.js';
 import { ShopifySimulator } from '../../../sim/shopify/shopify-simulator.js';
+import { WooSimulator } from '../../../sim/woocommerce/woo-simulator.js';
 import { type ContractItemRef, connectorContract } from '../../support/connector-contract.js';
 
 connectorContract({
@@ -191,6 +193,40 @@ connectorContract({
       violations: () => sim.stats().rateLimitViolations,
       // Six times the PATCH bucket, one SKU a call (the path a few changed SKUs take).
       burstSize: 30,
+      burstBatchSize: 1,
+      stop: () => sim.stop(),
+    };
+  },
+});
+
+connectorContract({
+  name: 'woocommerce',
+  async start() {
+    // A small host: 10 requests a second, 4 in flight; the connector is set to what it allows.
+    const sim = new WooSimulator({ hostLimits: { requestsPerSecond: 10, concurrency: 4 } });
+    const url = await sim.start();
+    const connector = new WooCommerceConnector({
+      storeUrl: url,
+      consumerKey: sim.consumerKey,
+      consumerSecret: sim.consumerSecret,
+      account: 'contract',
+      requestsPerSecond: 10,
+      concurrency: 4,
+    });
+    let items = 0;
+    return {
+      connector,
+      addItem: (quantity) => ({
+        externalId: sim.seedProduct({ sku: `CONTRACT-${++items}`, quantity }),
+        externalLocationId: null,
+      }),
+      unknownItem: () => ({ externalId: String(900_000 + ++items), externalLocationId: null }),
+      shown: (ref: ContractItemRef) => sim.stockOf(ref.externalId),
+      failNextWrite: () => sim.setFaults({ next5xx: 1 }),
+      loseNextWriteAnswer: () => sim.setFaults({ loseNextAnswers: 1 }),
+      violations: () => sim.stats().rateLimitViolations,
+      // Single-item calls, so the budget counts: 60 calls through a 10 per second host.
+      burstSize: 60,
       burstBatchSize: 1,
       stop: () => sim.stop(),
     };
