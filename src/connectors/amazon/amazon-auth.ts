@@ -1,3 +1,4 @@
+import { AccessTokenCache, type CachedAccessToken } from '../access-token-cache.js';
 import { amazonLimits } from './amazon-limits.js';
 
 /**
@@ -35,71 +36,38 @@ export interface AmazonAuthConfig {
   requestTimeoutMs?: number;
 }
 
-interface CachedToken {
-  token: string;
-  renewAt: number;
-  useUntil: number;
-}
-
 export class AmazonAuth {
-  private current: CachedToken | null = null;
-  private inflight: Promise<CachedToken> | null = null;
-  private failure: { error: AmazonAuthError; until: number } | null = null;
-  private requests = 0;
+  private readonly tokens: AccessTokenCache<AmazonAuthError>;
 
-  constructor(private readonly config: AmazonAuthConfig) {}
+  constructor(private readonly config: AmazonAuthConfig) {
+    this.tokens = new AccessTokenCache({
+      now: config.now,
+      fetch: () => this.fetchToken(),
+      holdOffMs: amazonLimits.tokenFailureHoldOffMs,
+      toError: (error) =>
+        error instanceof AmazonAuthError
+          ? error
+          : new AmazonAuthError(`LWA token request failed: ${String(error)}`, true),
+      withRetryAfter: (error, retryAfterMs) => new AmazonAuthError(error.message, error.retryable, retryAfterMs),
+    });
+  }
 
   /** Token requests sent so far (tests: renewal happens, concurrent calls share one). */
   get tokenRequestCount(): number {
-    return this.requests;
+    return this.tokens.requestCount;
   }
 
-  async accessToken(): Promise<string> {
-    const now = this.config.now();
-    const cached = this.current;
-    if (cached !== null && now < cached.renewAt) return cached.token;
-    if (cached !== null && now < cached.useUntil) {
-      this.renew().catch(() => undefined);
-      return cached.token;
-    }
-    return (await this.renew()).token;
+  /** A bearer token valid for now; throws AmazonAuthError. */
+  accessToken(): Promise<string> {
+    return this.tokens.accessToken();
   }
 
-  /** Amazon refused this token (403 Unauthorized with an expired token): forget it. */
+  /** The platform refused this token: forget it so the next caller fetches a new one. */
   invalidate(token: string): void {
-    if (this.current?.token === token) this.current = null;
+    this.tokens.invalidate(token);
   }
 
-  private renew(): Promise<CachedToken> {
-    if (this.inflight !== null) return this.inflight;
-    const now = this.config.now();
-    if (this.failure !== null && now < this.failure.until) {
-      const { error, until } = this.failure;
-      return Promise.reject(new AmazonAuthError(error.message, error.retryable, until - now));
-    }
-    this.inflight = this.fetchToken()
-      .then((token) => {
-        this.current = token;
-        this.failure = null;
-        return token;
-      })
-      .catch((error: unknown) => {
-        const authError =
-          error instanceof AmazonAuthError
-            ? error
-            : new AmazonAuthError(`LWA token request failed: ${String(error)}`, true);
-        const holdOffMs = Math.max(authError.retryAfterMs ?? 0, amazonLimits.tokenFailureHoldOffMs);
-        this.failure = { error: authError, until: this.config.now() + holdOffMs };
-        throw new AmazonAuthError(authError.message, authError.retryable, holdOffMs);
-      })
-      .finally(() => {
-        this.inflight = null;
-      });
-    return this.inflight;
-  }
-
-  private async fetchToken(): Promise<CachedToken> {
-    this.requests++;
+  private async fetchToken(): Promise<CachedAccessToken> {
     const sentAt = this.config.now();
     const timeoutMs = this.config.requestTimeoutMs ?? amazonLimits.requestTimeoutMs;
     const form = new URLSearchParams({

@@ -1,3 +1,4 @@
+import { AccessTokenCache, type CachedAccessToken } from '../access-token-cache.js';
 import { bolLimits } from './bol-limits.js';
 
 /**
@@ -38,73 +39,36 @@ export interface BolAuthConfig {
   failureHoldOffMs?: number;
 }
 
-interface CachedToken {
-  token: string;
-  refreshAt: number;
-  useUntil: number;
-}
-
 export class BolAuth {
-  private current: CachedToken | null = null;
-  private inflight: Promise<CachedToken> | null = null;
-  private failure: { error: BolAuthError; until: number } | null = null;
-  private tokenRequests = 0;
+  private readonly tokens: AccessTokenCache<BolAuthError>;
 
-  constructor(private readonly config: BolAuthConfig) {}
+  constructor(private readonly config: BolAuthConfig) {
+    this.tokens = new AccessTokenCache({
+      now: config.now,
+      fetch: () => this.fetchToken(),
+      holdOffMs: config.failureHoldOffMs ?? bolLimits.tokenFailureHoldOffMs,
+      toError: (error) =>
+        error instanceof BolAuthError ? error : new BolAuthError(`bol token request failed: ${String(error)}`, true),
+      withRetryAfter: (error, retryAfterMs) => new BolAuthError(error.message, error.retryable, retryAfterMs),
+    });
+  }
 
   /** Token requests sent so far (tests: concurrent pushes share one). */
   get tokenRequestCount(): number {
-    return this.tokenRequests;
+    return this.tokens.requestCount;
   }
 
-  /** A bearer token valid for at least the rest of the 95 % window; throws BolAuthError. */
-  async accessToken(): Promise<string> {
-    const now = this.config.now();
-    const cached = this.current;
-    if (cached !== null && now < cached.refreshAt) return cached.token;
-    if (cached !== null && now < cached.useUntil) {
-      this.renew().catch(() => undefined); // background; a failure shows at 95 % at the latest
-      return cached.token;
-    }
-    return (await this.renew()).token;
+  /** A bearer token valid for now; throws BolAuthError. */
+  accessToken(): Promise<string> {
+    return this.tokens.accessToken();
   }
 
-  /** bol said 401 to this token: forget it so the next caller fetches a new one. */
+  /** The platform refused this token: forget it so the next caller fetches a new one. */
   invalidate(token: string): void {
-    if (this.current?.token === token) this.current = null;
+    this.tokens.invalidate(token);
   }
 
-  private renew(): Promise<CachedToken> {
-    if (this.inflight !== null) return this.inflight;
-    const now = this.config.now();
-    if (this.failure !== null && now < this.failure.until) {
-      const { error, until } = this.failure;
-      return Promise.reject(new BolAuthError(error.message, error.retryable, until - now));
-    }
-    this.inflight = this.fetchToken()
-      .then((token) => {
-        this.current = token;
-        this.failure = null;
-        return token;
-      })
-      .catch((error: unknown) => {
-        const authError =
-          error instanceof BolAuthError ? error : new BolAuthError(`bol token request failed: ${String(error)}`, true);
-        const holdOffMs = Math.max(
-          authError.retryAfterMs ?? 0,
-          this.config.failureHoldOffMs ?? bolLimits.tokenFailureHoldOffMs,
-        );
-        this.failure = { error: authError, until: this.config.now() + holdOffMs };
-        throw new BolAuthError(authError.message, authError.retryable, holdOffMs);
-      })
-      .finally(() => {
-        this.inflight = null;
-      });
-    return this.inflight;
-  }
-
-  private async fetchToken(): Promise<CachedToken> {
-    this.tokenRequests++;
+  private async fetchToken(): Promise<CachedAccessToken> {
     const sentAt = this.config.now();
     const url = new URL(this.config.tokenUrl);
     url.searchParams.set('grant_type', 'client_credentials');
@@ -156,7 +120,7 @@ export class BolAuth {
     const lifetimeMs = body.expires_in * 1000;
     return {
       token: body.access_token,
-      refreshAt: sentAt + lifetimeMs * bolLimits.tokenRefreshRatio,
+      renewAt: sentAt + lifetimeMs * bolLimits.tokenRefreshRatio,
       useUntil: sentAt + lifetimeMs * bolLimits.tokenUseRatioMax,
     };
   }

@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { AccessTokenCache, type CachedAccessToken } from '../access-token-cache.js';
 import { gmcFacts, gmcLimits } from './gmc-limits.js';
 
 /**
@@ -39,12 +40,6 @@ export interface GmcAuthConfig {
   assertionLifetimeSeconds?: number;
 }
 
-interface CachedToken {
-  token: string;
-  refreshAt: number;
-  useUntil: number;
-}
-
 const base64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
 
 /** The key object from a PEM; throws an error that names the problem, never the key. */
@@ -62,17 +57,22 @@ export function readPrivateKey(pem: string): KeyObject {
 
 export class GmcAuth {
   private readonly key: KeyObject;
-  private current: CachedToken | null = null;
-  private inflight: Promise<CachedToken> | null = null;
-  private failure: { error: GmcAuthError; until: number } | null = null;
-  private tokenRequests = 0;
+  private readonly tokens: AccessTokenCache<GmcAuthError>;
 
   constructor(private readonly config: GmcAuthConfig) {
     this.key = readPrivateKey(config.privateKey);
+    this.tokens = new AccessTokenCache({
+      now: config.now,
+      fetch: () => this.fetchToken(),
+      holdOffMs: gmcLimits.tokenFailureHoldOffMs,
+      toError: (error) =>
+        error instanceof GmcAuthError ? error : new GmcAuthError('google token request failed', true),
+      withRetryAfter: (error, retryAfterMs) => new GmcAuthError(error.message, error.retryable, retryAfterMs),
+    });
   }
 
   get tokenRequestCount(): number {
-    return this.tokenRequests;
+    return this.tokens.requestCount;
   }
 
   /** The signed assertion for `now` (exported for the simulator's tests). */
@@ -95,49 +95,17 @@ export class GmcAuth {
     return `${signingInput}.${base64url(signature)}`;
   }
 
-  async accessToken(): Promise<string> {
-    const now = this.config.now();
-    const cached = this.current;
-    if (cached !== null && now < cached.refreshAt) return cached.token;
-    if (cached !== null && now < cached.useUntil) {
-      this.renew().catch(() => undefined);
-      return cached.token;
-    }
-    return (await this.renew()).token;
+  /** A bearer token valid for now; throws GmcAuthError. */
+  accessToken(): Promise<string> {
+    return this.tokens.accessToken();
   }
 
-  /** Google said 401 to this token: forget it. */
+  /** The platform refused this token: forget it so the next caller fetches a new one. */
   invalidate(token: string): void {
-    if (this.current?.token === token) this.current = null;
+    this.tokens.invalidate(token);
   }
 
-  private renew(): Promise<CachedToken> {
-    if (this.inflight !== null) return this.inflight;
-    const now = this.config.now();
-    if (this.failure !== null && now < this.failure.until) {
-      const { error, until } = this.failure;
-      return Promise.reject(new GmcAuthError(error.message, error.retryable, until - now));
-    }
-    this.inflight = this.fetchToken()
-      .then((token) => {
-        this.current = token;
-        this.failure = null;
-        return token;
-      })
-      .catch((error: unknown) => {
-        const authError = error instanceof GmcAuthError ? error : new GmcAuthError('google token request failed', true);
-        const holdOffMs = Math.max(authError.retryAfterMs ?? 0, gmcLimits.tokenFailureHoldOffMs);
-        this.failure = { error: authError, until: this.config.now() + holdOffMs };
-        throw new GmcAuthError(authError.message, authError.retryable, holdOffMs);
-      })
-      .finally(() => {
-        this.inflight = null;
-      });
-    return this.inflight;
-  }
-
-  private async fetchToken(): Promise<CachedToken> {
-    this.tokenRequests++;
+  private async fetchToken(): Promise<CachedAccessToken> {
     const sentAt = this.config.now();
     const body = new URLSearchParams({
       grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
@@ -184,7 +152,7 @@ export class GmcAuth {
     const lifetimeMs = parsed.expires_in * 1000;
     return {
       token: parsed.access_token,
-      refreshAt: sentAt + lifetimeMs * gmcLimits.tokenRefreshRatio,
+      renewAt: sentAt + lifetimeMs * gmcLimits.tokenRefreshRatio,
       useUntil: sentAt + lifetimeMs * gmcLimits.tokenUseRatioMax,
     };
   }
