@@ -23,6 +23,10 @@
  * and the Amazon simulator in its own process, with Amazon's published usage plans (PATCH 5 per
  * second, burst 5): a load within that budget and a 10x burst.
  *
+ * Google Merchant Center: the real GMC connector (one productInputs.insert per listing, inside its
+ * model of the per-minute quota) and the Google simulator in its own process, both given a real
+ * account's quota (inserts 600 a minute): a load within it and a 10x burst.
+ *
  * Usage: npm run bench:propagation [-- --variants 200 --seconds 8 --store sqlite|postgres --only <name part>
  *   --busy-ms N --claims N]
  */
@@ -31,6 +35,7 @@ import { openBenchStore } from './support/bench-store.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { AmazonConnector } from '../src/connectors/amazon/amazon-connector.js';
 import { BolConnector } from '../src/connectors/bol/bol-connector.js';
+import { GmcConnector } from '../src/connectors/gmc/gmc-connector.js';
 import type { ChannelConnector } from '../src/connectors/channel-connector.js';
 import { ShopifyConnector } from '../src/connectors/shopify/shopify-connector.js';
 import { WooCommerceConnector } from '../src/connectors/woocommerce/woocommerce-connector.js';
@@ -68,7 +73,7 @@ function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
   });
 }
 
-type Platform = 'bol' | 'shopify' | 'amazon' | 'woocommerce';
+type Platform = 'bol' | 'shopify' | 'amazon' | 'woocommerce' | 'gmc';
 
 async function scenario(
   name: string,
@@ -100,6 +105,10 @@ async function scenario(
     refreshToken: string;
     consumerKey: string;
     consumerSecret: string;
+    account: string;
+    clientEmail: string;
+    privateKey: string;
+    perMinute: { insert: number; get: number; list: number };
   }>(simProcess, undefined);
   const clock = { now: () => Date.now() };
   let ids = 0;
@@ -153,21 +162,36 @@ async function scenario(
             clientSecret: sim.clientSecret,
             refreshToken: sim.refreshToken,
           })
-        : platform === 'shopify'
-          ? new ShopifyConnector({
-              shopDomain: sim.shopDomain,
+        : platform === 'gmc'
+          ? // The account's quota as the channel's settings would state it (quotas.list).
+            new GmcConnector({
+              account: sim.account,
+              dataSource: '7000001',
+              clientEmail: sim.clientEmail,
+              privateKey: sim.privateKey,
+              contentLanguage: 'en',
+              feedLabel: 'US',
               baseUrl: sim.url,
-              accessToken: sim.accessToken,
-              locationId: sim.locationId,
+              tokenUrl: sim.tokenUrl,
+              perMinute: sim.perMinute,
             })
-          : // The host's budget as the channel's settings would state it.
-            new WooCommerceConnector({
-              storeUrl: sim.url,
-              consumerKey: sim.consumerKey,
-              consumerSecret: sim.consumerSecret,
-              account: 'bench',
-              ...(realLimits ? { requestsPerSecond: 10, concurrency: 4 } : { requestsPerSecond: 100, concurrency: 32 }),
-            });
+          : platform === 'shopify'
+            ? new ShopifyConnector({
+                shopDomain: sim.shopDomain,
+                baseUrl: sim.url,
+                accessToken: sim.accessToken,
+                locationId: sim.locationId,
+              })
+            : // The host's budget as the channel's settings would state it.
+              new WooCommerceConnector({
+                storeUrl: sim.url,
+                consumerKey: sim.consumerKey,
+                consumerSecret: sim.consumerSecret,
+                account: 'bench',
+                ...(realLimits
+                  ? { requestsPerSecond: 10, concurrency: 4 }
+                  : { requestsPerSecond: 100, concurrency: 32 }),
+              });
   const propagation = new Propagation({
     store,
     ledger,
@@ -284,7 +308,7 @@ async function scenario(
       }
     }
   }
-  // Shopify, Amazon and WooCommerce: count their API calls (load and drain); an Amazon feed is
+  // Shopify, Amazon, WooCommerce and Google: count their API calls (load and drain); an Amazon feed is
   // four calls, and its report two more.
   if (platform !== 'bol') patches = shopifyCalls;
   latencies.sort((a, b) => a - b);
@@ -357,6 +381,16 @@ const scenarios: [string, RateProfile, boolean, (number | undefined)?, Platform?
     true,
     undefined,
     'woocommerce',
+  ],
+  // Google Merchant Center: inserts 600 a minute (10 a second on average); 8/s fits, a 10x
+  // burst is 100 in one second.
+  ['Google Merchant Center quota (insert 600/min), 8/s', () => 8, true, undefined, 'gmc'],
+  [
+    'Google Merchant Center quota (insert 600/min), 10x burst (100 in 1 s, then 8/s)',
+    (second) => (second >= 1 && second < 2 ? 100 : 8),
+    true,
+    undefined,
+    'gmc',
   ],
 ];
 for (const [name, rate, limits, variants, platform] of scenarios) {

@@ -19,6 +19,7 @@ import type { Clock } from './core/clock.js';
 import { connectChannel } from './connectors/connector-registry.js';
 import type { ChannelRecord } from './store/availability-store.js';
 import { OrderPolling } from './ingest/order-polling.js';
+import { MarketplaceStockPolling } from './ingest/marketplace-stock.js';
 import { OrderLineIntake, startOrderLineRetries } from './ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from './ingest/order-item-match.js';
 import { Propagation, type ChannelRuntime } from './sync/propagation.js';
@@ -249,6 +250,21 @@ export async function serve(config: Config): Promise<void> {
     },
   });
   polling.start();
+  // What the marketplaces hold in their own warehouses (Amazon FBA), counted at each channel's
+  // marketplace_fulfilment location; channels without one are not read.
+  const marketplaceStock = new MarketplaceStockPolling({
+    store,
+    ledger,
+    clock: systemClock,
+    owner,
+    channels: runtimes,
+    onError: (channel, error) =>
+      log(failureLogEntry(`marketplace stock read of ${channel} failed`, { channel }, error)),
+    onReport: (channel, report) => {
+      if (report.applied + report.refused.length > 0) logger.info({ channel, ...report }, 'marketplace stock counted');
+    },
+  });
+  marketplaceStock.start();
   // Blocked lines and steps a crash left pending are taken up again in the background.
   const retries = startOrderLineRetries(orders, {
     onError: (error) => log(failureLogEntry('order line retry failed', {}, error)),
@@ -280,6 +296,7 @@ export async function serve(config: Config): Promise<void> {
     await app.close(); // stops accepting requests, finishes in-flight ones
     await metricsApp?.close();
     await polling.stop();
+    await marketplaceStock.stop();
     await retries.stop();
     await reconcile.stop();
     await alerts.stop();

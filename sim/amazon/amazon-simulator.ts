@@ -30,9 +30,16 @@
  *   lands but whose answer is lost (the socket is dropped), token endpoint failures, edits out of
  *   band.
  *
+ * - FBA Inventory v1: `GET /fba/inventory/v1/summaries` (granularityType Marketplace, sellerSkus
+ *   <= 50, details) -> inventory summaries with `fulfillableQuantity`,
+ *   `reservedQuantity.pendingCustomerOrderQuantity` and `lastUpdatedTime`, in pages of
+ *   `inventoryPageSize` with `pagination.nextToken`; an AFN order moves units from fulfillable
+ *   to pending, a shipment takes them out, a cancellation puts them back.
+ *
  * What it does NOT reproduce: GZIP documents, other feed operation types and attributes, product
  * type validation, searchOrders (2026-01-01), marketplaces beyond the seller's list, the RDT,
- * notification subscriptions and destinations, FBA inventory summaries.
+ * notification subscriptions and destinations, FBA inbound, unfulfillable and researching units,
+ * `startDateTime` on inventory summaries.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -61,6 +68,8 @@ export interface AmazonSimulatorOptions {
   orderItemsPageSize?: number;
   /** Largest getOrders page whatever MaxResultsPerPage asks (a test forces NextToken paging). @default 100 */
   ordersPageSizeMax?: number;
+  /** Inventory summaries per page before a nextToken. @default 50 */
+  inventoryPageSize?: number;
   /** First order number (the demo uses its start time so runs do not reuse ids). @default 1 */
   firstId?: number;
   now?: () => number;
@@ -109,6 +118,13 @@ interface SimOrder {
   items: SimOrderItem[];
 }
 
+interface FbaStock {
+  fnSku: string;
+  fulfillable: number;
+  pending: number;
+  lastUpdatedTime: string;
+}
+
 interface SimFeed {
   feedId: string;
   inputDocumentId: string;
@@ -141,6 +157,8 @@ export class AmazonSimulator {
   private readonly feedProcessingMs: number;
   private readonly orderItemsPageSize: number;
   private readonly ordersPageSizeMax: number;
+  private readonly inventoryPageSize: number;
+  private readonly fba = new Map<string, FbaStock>();
   private readonly listings = new Map<string, Listing>();
   private readonly orders = new Map<string, SimOrder>();
   private readonly feeds = new Map<string, SimFeed>();
@@ -171,6 +189,7 @@ export class AmazonSimulator {
     this.feedProcessingMs = options.feedProcessingMs ?? 50;
     this.orderItemsPageSize = options.orderItemsPageSize ?? 100;
     this.ordersPageSizeMax = options.ordersPageSizeMax ?? 100;
+    this.inventoryPageSize = options.inventoryPageSize ?? 50;
     this.nextId = options.firstId ?? 1;
     this.notifications = new InMemoryNotificationQueue(this.now);
   }
@@ -257,6 +276,41 @@ export class AmazonSimulator {
     this.setQuantity(listing, quantity);
   }
 
+  /** Units of a seller SKU in Amazon's fulfilment network (fulfillable; seeded or restocked). */
+  seedFbaInventory(sku: string, fulfillable: number): void {
+    const stock = this.fba.get(sku);
+    if (stock) {
+      stock.fulfillable = fulfillable;
+      this.fbaTouch(stock);
+    } else
+      this.fba.set(sku, {
+        fnSku: `X00${String(this.fba.size + 1).padStart(7, '0')}`,
+        fulfillable,
+        pending: 0,
+        lastUpdatedTime: new Date(this.now()).toISOString(),
+      });
+  }
+
+  /** What the FBA summary of a SKU says now. */
+  fbaInventory(sku: string): { fulfillable: number; pending: number; lastUpdatedTime: string } | undefined {
+    const stock = this.fba.get(sku);
+    return stock && { ...stock };
+  }
+
+  private fbaTouch(stock: FbaStock): void {
+    const previous = Date.parse(stock.lastUpdatedTime);
+    stock.lastUpdatedTime = new Date(Math.max(this.now(), previous + 1)).toISOString();
+  }
+
+  /** An AFN order line moves units: fulfillable -> pending (order), pending -> out (ship), back (cancel). */
+  private fbaMove(sku: string, move: { fulfillable: number; pending: number }): void {
+    const stock = this.fba.get(sku);
+    if (!stock) return;
+    stock.fulfillable = Math.max(0, stock.fulfillable + move.fulfillable);
+    stock.pending = Math.max(0, stock.pending + move.pending);
+    this.fbaTouch(stock);
+  }
+
   /** Notifications on (default) or off (a seller without a subscription). */
   setNotifications(on: boolean): void {
     this.notificationsOn = on;
@@ -292,6 +346,9 @@ export class AmazonSimulator {
       items,
     };
     this.orders.set(orderId, simOrder);
+    if (simOrder.FulfillmentChannel === 'AFN')
+      for (const item of items)
+        this.fbaMove(item.SellerSKU, { fulfillable: -item.QuantityOrdered, pending: item.QuantityOrdered });
     if (simOrder.FulfillmentChannel === 'MFN')
       for (const item of items) {
         const listing = this.listings.get(item.SellerSKU);
@@ -314,7 +371,10 @@ export class AmazonSimulator {
     const order = this.order(orderId);
     const item = order.items.find((each) => each.OrderItemId === orderItemId);
     if (!item) throw new Error(`no item ${orderItemId}`);
+    const before = item.QuantityShipped;
     item.QuantityShipped = Math.min(item.QuantityOrdered, item.QuantityShipped + (units ?? item.QuantityOrdered));
+    if (order.FulfillmentChannel === 'AFN')
+      this.fbaMove(item.SellerSKU, { fulfillable: 0, pending: before - item.QuantityShipped });
     const all = order.items.every((each) => each.QuantityShipped >= each.QuantityOrdered);
     order.OrderStatus = all ? 'Shipped' : 'PartiallyShipped';
     this.touch(order);
@@ -325,6 +385,11 @@ export class AmazonSimulator {
     const order = this.order(orderId);
     if (order.OrderStatus === 'Canceled' || order.OrderStatus === 'Shipped') return;
     order.OrderStatus = 'Canceled';
+    if (order.FulfillmentChannel === 'AFN')
+      for (const item of order.items) {
+        const open = item.QuantityOrdered - item.QuantityShipped;
+        this.fbaMove(item.SellerSKU, { fulfillable: open, pending: -open });
+      }
     if (order.FulfillmentChannel === 'MFN')
       for (const item of order.items) {
         const listing = this.listings.get(item.SellerSKU);
@@ -456,6 +521,7 @@ export class AmazonSimulator {
       ['GET', /^\/orders\/v0\/orders$/, 'getOrders'],
       ['GET', /^\/orders\/v0\/orders\/([^/]+)$/, 'getOrder'],
       ['GET', /^\/orders\/v0\/orders\/([^/]+)\/orderItems$/, 'getOrderItems'],
+      ['GET', /^\/fba\/inventory\/v1\/summaries$/, 'getInventorySummaries'],
     ];
     for (const [ruleMethod, pattern, operation] of rules) {
       if (ruleMethod !== method) continue;
@@ -655,6 +721,8 @@ export class AmazonSimulator {
         if (!this.documents.has(id)) return errors(404, 'NotFound', `document ${id} not found`);
         return { status: 200, body: { feedDocumentId: id, url: `${this.url}/_documents/${id}` } };
       }
+      case 'getInventorySummaries':
+        return this.inventorySummaries(url);
       case 'getOrders':
         return this.getOrders(url);
       case 'getOrder': {
@@ -683,6 +751,55 @@ export class AmazonSimulator {
       default:
         return errors(404, 'NotFound', operation);
     }
+  }
+
+  private inventorySummaries(url: URL): Answer {
+    const query = url.searchParams;
+    if (query.get('granularityType') !== 'Marketplace' || query.get('granularityId') !== this.marketplaceId)
+      return errors(400, 'InvalidInput', 'granularityType must be Marketplace with the marketplace id');
+    if (!(query.get('marketplaceIds') ?? '').split(',').includes(this.marketplaceId))
+      return errors(400, 'InvalidInput', 'marketplaceIds must name the marketplace');
+    const listed = (query.get('sellerSkus') ?? '').split(',').filter((sku) => sku !== '');
+    if (listed.length > 50) return errors(400, 'InvalidInput', 'sellerSkus takes up to 50 SKUs');
+    const skus = (listed.length > 0 ? listed : [...this.fba.keys()]).filter((sku) => this.fba.has(sku));
+    const token = query.get('nextToken');
+    const start = token === null ? 0 : Number(Buffer.from(token, 'base64url').toString());
+    if (!Number.isInteger(start) || start < 0) return errors(400, 'InvalidInput', 'invalid nextToken');
+    const page = skus.slice(start, start + this.inventoryPageSize);
+    const details = query.get('details') === 'true';
+    const next = start + page.length;
+    return {
+      status: 200,
+      body: {
+        payload: {
+          granularity: { granularityType: 'Marketplace', granularityId: this.marketplaceId },
+          inventorySummaries: page.map((sku) => {
+            const stock = this.fba.get(sku)!;
+            return {
+              asin: this.listings.get(sku)?.asin ?? 'B000000000',
+              fnSku: stock.fnSku,
+              sellerSku: sku,
+              condition: 'NewItem',
+              lastUpdatedTime: stock.lastUpdatedTime,
+              productName: sku,
+              totalQuantity: stock.fulfillable + stock.pending,
+              ...(details
+                ? {
+                    inventoryDetails: {
+                      fulfillableQuantity: stock.fulfillable,
+                      reservedQuantity: {
+                        totalReservedQuantity: stock.pending,
+                        pendingCustomerOrderQuantity: stock.pending,
+                      },
+                    },
+                  }
+                : {}),
+            };
+          }),
+        },
+        ...(next < skus.length ? { pagination: { nextToken: Buffer.from(String(next)).toString('base64url') } } : {}),
+      },
+    };
   }
 
   private patch(sku: string, body: unknown): Answer {

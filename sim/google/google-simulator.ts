@@ -190,6 +190,17 @@ export class GoogleSimulator {
     return product === undefined ? undefined : this.processed(product);
   }
 
+  /** Every input received for the product, oldest first, with when it shows (benches: what was shown when). */
+  inputHistory(
+    productId: string,
+  ): readonly {
+    visibleAt: number;
+    availability: string;
+    customAttributes: readonly { name: string; value: string }[];
+  }[] {
+    return this.products.get(productId)?.inputs ?? [];
+  }
+
   /** Inserts received for the product (every one, visible or not). */
   inputCount(productId: string): number {
     return this.products.get(productId)?.inputs.length ?? 0;

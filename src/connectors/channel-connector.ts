@@ -1,4 +1,4 @@
-import type { OrderPollIntake, WebhookIntake } from './channel-intake.js';
+import type { MarketplaceStockIntake, OrderPollIntake, WebhookIntake } from './channel-intake.js';
 
 /**
  * THE connector port: what the dispatcher (src/sync/), the intake (src/ingest/) and the
@@ -73,7 +73,10 @@ export interface RateLimitStatus {
  * (`verifyWebhook`, `parseWebhook`) where the platform signs them, `pollOrders` where it is
  * polled. A platform with neither is pushed to only.
  */
-export interface ChannelConnector extends Partial<WebhookIntake>, Partial<OrderPollIntake> {
+export interface ChannelConnector
+  extends Partial<WebhookIntake>,
+    Partial<OrderPollIntake>,
+    Partial<MarketplaceStockIntake> {
   readonly platform: string;
   /** Most items in one pushLevels call (Shopify: 250 quantities per mutation; Bol: 1 offer per PATCH). */
   readonly maxBatchSize: number;
@@ -106,4 +109,13 @@ export function takesWebhooks(connector: ChannelConnector): connector is Channel
 /** The connector's orders are polled. */
 export function pollsOrders(connector: ChannelConnector): connector is ChannelConnector & OrderPollIntake {
   return typeof connector.pollOrders === 'function' && typeof connector.pollIntervalMs === 'number';
+}
+
+/** The connector reads the marketplace's own fulfilment stock (Amazon FBA). */
+export function readsMarketplaceStock(
+  connector: ChannelConnector,
+): connector is ChannelConnector & MarketplaceStockIntake {
+  return (
+    typeof connector.readMarketplaceStock === 'function' && typeof connector.marketplaceStockIntervalMs === 'number'
+  );
 }

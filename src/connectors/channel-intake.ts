@@ -92,6 +92,34 @@ export interface WebhookIntake {
   parseWebhook(delivery: WebhookDelivery): IntakeEvent;
 }
 
+/** What the marketplace holds of one listing in its own fulfilment network (Amazon FBA). */
+export interface MarketplaceStockLevel {
+  /** The listing's external id (the seller SKU). */
+  externalId: string;
+  /** Units in the marketplace's network that are the merchant's and not yet shipped. */
+  onHand: number;
+  /** When the marketplace last changed any of its figures (epoch ms): the count's time and key. */
+  updatedAt: number;
+}
+
+/**
+ * The marketplace's own warehouses, read back (Amazon FBA inventory): src/ingest turns each
+ * level into a `count` at the channel's `marketplace_fulfilment` location.
+ */
+export interface MarketplaceStockIntake {
+  /** Pause between two reads of this connection. */
+  readonly marketplaceStockIntervalMs: number;
+  /**
+   * The levels of these listings (external ids) the marketplace holds; listings it holds none of
+   * are left out. Waits inside the platform's read budget; a read cut short returns what it has
+   * with `error`.
+   */
+  readMarketplaceStock(
+    externalIds: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ levels: MarketplaceStockLevel[]; calls: number; error?: string }>;
+}
+
 export interface OrderPollIntake {
   /** Pause between two polls of this connection. */
   readonly pollIntervalMs: number;

@@ -65,6 +65,9 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
         refreshToken: settings.refresh_token,
         ...(settings.product_type ? { productType: settings.product_type } : {}),
         ...(settings.poll_interval_ms === undefined ? {} : { pollIntervalMs: settings.poll_interval_ms }),
+        ...(settings.inventory_poll_interval_ms === undefined
+          ? {}
+          : { inventoryPollIntervalMs: settings.inventory_poll_interval_ms }),
         ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
         ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
         clock,

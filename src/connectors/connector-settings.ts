@@ -79,6 +79,13 @@ export const amazonConnectorSettings = z
     /** productType sent with each patch. @default PRODUCT */
     product_type: z.string().min(1).optional(),
     poll_interval_ms: z.number().int().min(1000).max(3_600_000).optional(),
+    /** Pause between two FBA inventory reads (only with a marketplace_fulfilment location). @default 5 minutes */
+    inventory_poll_interval_ms: z
+      .number()
+      .int()
+      .min(10_000)
+      .max(24 * 3_600_000)
+      .optional(),
     /** Origin instead of the region's (the simulator). */
     base_url: url.optional(),
     /** LWA token endpoint instead of https://api.amazon.com/auth/o2/token (the simulator). */
@@ -202,6 +209,7 @@ const amazonSettingKinds = {
   refresh_token: 'secret',
   product_type: 'plain',
   poll_interval_ms: 'plain',
+  inventory_poll_interval_ms: 'plain',
   base_url: 'url',
   token_url: 'url',
 } as const satisfies Record<keyof AmazonConnectorSettings, SettingKind>;

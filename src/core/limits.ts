@@ -257,6 +257,11 @@ export const limits = Object.freeze({
   retryAttemptsCeiling: 100,
   /** Order poll interval of a polled channel: a sale there reaches the ledger within about 5 s. */
   orderPollIntervalMs: 5_000,
+  /**
+   * Mapped listings read from a marketplace's fulfilment network per pass (Amazon FBA: 50 SKUs a
+   * call, 40 calls, 20 s of the 2-per-second plan); a channel with more reads the first ones.
+   */
+  marketplaceStockListingsMax: 2_000,
 
   // Connectors: onhand's own bounds on its calls to the platforms (the platforms' published
   // limits stay with each connector, in bol-limits.ts and shopify-limits.ts).

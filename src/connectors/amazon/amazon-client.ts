@@ -122,6 +122,33 @@ export interface GetOrderItemsResponse {
   errors?: AmazonError[];
 }
 
+// --- fbaInventory.json ---------------------------------------------------------------------
+export interface ReservedQuantity {
+  totalReservedQuantity?: number;
+  pendingCustomerOrderQuantity?: number;
+}
+export interface InventoryDetails {
+  fulfillableQuantity?: number;
+  reservedQuantity?: ReservedQuantity;
+}
+export interface InventorySummary {
+  asin?: string;
+  fnSku?: string;
+  sellerSku?: string;
+  inventoryDetails?: InventoryDetails;
+  lastUpdatedTime?: string;
+  totalQuantity?: number;
+}
+export interface GetInventorySummariesResult {
+  granularity: { granularityType?: string; granularityId?: string };
+  inventorySummaries: InventorySummary[];
+}
+export interface GetInventorySummariesResponse {
+  payload?: GetInventorySummariesResult;
+  pagination?: { nextToken?: string };
+  errors?: AmazonError[];
+}
+
 /** The error body of every operation (`ErrorList`). */
 export interface AmazonError {
   code: string;
@@ -279,6 +306,33 @@ export class AmazonClient {
         method: 'GET',
         path: `/orders/v0/orders/${encodeURIComponent(orderId)}/orderItems`,
         query: nextToken === null ? {} : { NextToken: nextToken },
+      },
+      signal,
+    );
+  }
+
+  /**
+   * FBA inventory summaries of these seller SKUs in one marketplace (granularityType
+   * Marketplace, with details). With NextToken, the same filters are sent again: the token alone
+   * does not carry them (fbaInventory.json, startDateTime and nextToken).
+   */
+  getInventorySummaries(
+    query: { marketplaceId: string; sellerSkus: readonly string[]; nextToken: string | null },
+    signal?: AbortSignal,
+  ): Promise<AmazonCallResult<GetInventorySummariesResponse>> {
+    return this.call(
+      {
+        operation: 'getInventorySummaries',
+        method: 'GET',
+        path: '/fba/inventory/v1/summaries',
+        query: {
+          details: 'true',
+          granularityType: 'Marketplace',
+          granularityId: query.marketplaceId,
+          marketplaceIds: query.marketplaceId,
+          sellerSkus: query.sellerSkus.join(','),
+          ...(query.nextToken === null ? {} : { nextToken: query.nextToken }),
+        },
       },
       signal,
     );

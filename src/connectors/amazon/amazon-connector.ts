@@ -1,9 +1,10 @@
 import assert from 'node:assert';
 import type { Clock } from '../../core/clock.js';
 import type { ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
-import type { OrderLineEvent, OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
+import type { MarketplaceStockIntake, OrderLineEvent, OrderPollBatch, OrderPollIntake } from '../channel-intake.js';
 import { AmazonAuth } from './amazon-auth.js';
 import { type AmazonCallResult, AmazonClient, type Issue } from './amazon-client.js';
+import { type FbaInventoryRead, readFbaInventory } from './amazon-fba-inventory.js';
 import {
   feedContentType,
   type FeedLine,
@@ -62,6 +63,8 @@ export interface AmazonConnectorConfig {
   productType?: string;
   clock?: Clock;
   pollIntervalMs?: number;
+  /** Pause between two reads of the FBA inventory summaries. @default amazonLimits.inventoryPollIntervalMs */
+  inventoryPollIntervalMs?: number;
   /** Notifications (ORDER_CHANGE, LISTINGS_ITEM_MFN_QUANTITY_CHANGE) from an SQS-shaped queue. */
   notificationSource?: AmazonNotificationSource;
   /** What a LISTINGS_ITEM_MFN_QUANTITY_CHANGE says Amazon shows for a SKU now. */
@@ -106,10 +109,11 @@ function errorIssues(issues: readonly Issue[] | undefined): string | null {
   return errors.length === 0 ? null : errors.map((issue) => `${issue.code}: ${issue.message}`).join('; ');
 }
 
-export class AmazonConnector implements ChannelConnector, OrderPollIntake {
+export class AmazonConnector implements ChannelConnector, OrderPollIntake, MarketplaceStockIntake {
   readonly platform = 'amazon';
   readonly maxBatchSize = amazonLimits.pushBatchSizeMax;
   readonly pollIntervalMs: number;
+  readonly marketplaceStockIntervalMs: number;
   private readonly auth: AmazonAuth;
   private readonly limiter: AmazonRateLimiter;
   private readonly client: AmazonClient;
@@ -127,6 +131,7 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake {
     const now = config.clock === undefined ? () => Date.now() : () => config.clock!.now();
     this.now = now;
     this.pollIntervalMs = config.pollIntervalMs ?? amazonLimits.pollIntervalMs;
+    this.marketplaceStockIntervalMs = config.inventoryPollIntervalMs ?? amazonLimits.inventoryPollIntervalMs;
     this.productType = config.productType ?? 'PRODUCT';
     this.feedThreshold = config.feedThresholdItems ?? amazonLimits.feedThresholdItems;
     this.feedWaitMsMax = config.feedWaitMsMax ?? amazonLimits.feedWaitMsMax;
@@ -420,6 +425,18 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake {
     signal?: AbortSignal,
   ): Promise<{ events: OrderLineEvent[]; error?: string }> {
     return this.poller.refresh(orderIds, signal);
+  }
+
+  /**
+   * FBA inventory of these seller SKUs in the first marketplace (amazon-fba-inventory.ts):
+   * fulfillable plus pending customer orders per SKU, with the summary's lastUpdatedTime.
+   */
+  readMarketplaceStock(sellerSkus: readonly string[], signal?: AbortSignal): Promise<FbaInventoryRead> {
+    return readFbaInventory(
+      this.client,
+      { marketplaceId: this.config.marketplaceIds[0]!, sellerSkus, now: this.now },
+      signal,
+    );
   }
 
   async pollOrders(cursor: string | null, signal?: AbortSignal): Promise<OrderPollBatch> {

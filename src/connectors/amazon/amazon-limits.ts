@@ -68,6 +68,8 @@ export const amazonLimits = Object.freeze({
   ordersPageSize: 100,
   /** getOrders refuses a LastUpdatedAfter/Before within 2 minutes of now (ordersV0.json, LastUpdatedBefore). */
   ordersRecentWindowMs: 2 * 60 * 1000,
+  /** Seller SKUs per getInventorySummaries call (`sellerSkus`: "up to 50", fbaInventory.json). */
+  inventorySkusPerCallMax: 50,
   /** LWA access tokens live one hour (`expires_in: 3600`). */
   accessTokenLifetimeS: 3600,
 
@@ -135,6 +137,13 @@ export const amazonLimits = Object.freeze({
   rememberedNotificationsMax: 5_000,
   /** Notifications taken from the source per poll. */
   notificationsPerPollMax: 100,
+  /**
+   * Pause between two reads of the FBA inventory summaries: Amazon updates them within minutes
+   * of a change, and one read of 1,000 listings is 20 calls (10 s of the 2-per-second plan).
+   */
+  inventoryPollIntervalMs: 5 * 60_000,
+  /** getInventorySummaries calls per read (NextToken pages included); the rest of the SKUs wait for the next read. */
+  inventoryCallsPerReadMax: 40,
   /** Consecutive 429s double the hold-off from 1 s up to this. */
   throttleBackoffMsMax: 60_000,
 });

@@ -414,6 +414,63 @@ function lastOrderChange(result: { cursor: { notifications: string[] } }) {
   };
 }
 
+describe('amazon: FBA inventory in', () => {
+  it('reads summaries 50 SKUs a call, follows nextToken, inside the 2/s bucket: zero violations', async () => {
+    await withAmazon({ simulator: { inventoryPageSize: 20 } }, async (sim, connector) => {
+      const skus = Array.from({ length: 120 }, (_, index) => `F-${String(index).padStart(3, '0')}`);
+      for (const [index, sku] of skus.entries()) sim.seedFbaInventory(sku, index);
+      const started = Date.now();
+      const read = await connector.readMarketplaceStock([...skus, 'NOT-AT-FBA']);
+      const elapsed = Date.now() - started;
+      assert.equal(read.error, undefined);
+      // 50 + 50 + 20 SKUs, pages of 20: 3 + 3 + 1 calls.
+      assert.equal(read.calls, 7);
+      assert.equal(sim.stats().requests.getInventorySummaries, 7);
+      assert.equal(sim.stats().rateLimitViolations, 0, `no 429 caused (${elapsed} ms for 7 calls)`);
+      assert.ok(elapsed >= ((7 - 2) / 2) * 1000 * 0.9, `paced by the bucket (${elapsed} ms)`);
+      assert.equal(read.levels.length, 120, 'a SKU Amazon holds nothing of is left out');
+      const level = read.levels.find((each) => each.externalId === 'F-042')!;
+      assert.equal(level.onHand, 42);
+      assert.equal(level.updatedAt, Date.parse(sim.fbaInventory('F-042')!.lastUpdatedTime));
+    });
+  });
+
+  it('an FBA order moves units from fulfillable to pending: on hand stays until they ship', async () => {
+    await withAmazon({}, async (sim, connector) => {
+      sim.seedListing('LAMP-1', 0, { fulfillmentChannelCode: 'AMAZON_NA' });
+      sim.seedFbaInventory('LAMP-1', 6);
+      const first = (await connector.readMarketplaceStock(['LAMP-1'])).levels[0]!;
+      assert.equal(first.onHand, 6);
+      const order = sim.createOrder({ items: [{ sku: 'LAMP-1', quantity: 2 }], fulfillmentChannel: 'AFN' });
+      assert.deepEqual(
+        { fulfillable: sim.fbaInventory('LAMP-1')!.fulfillable, pending: sim.fbaInventory('LAMP-1')!.pending },
+        { fulfillable: 4, pending: 2 },
+      );
+      const ordered = (await connector.readMarketplaceStock(['LAMP-1'])).levels[0]!;
+      assert.equal(ordered.onHand, 6, 'the pending units are still in Amazon’s warehouse');
+      assert.ok(ordered.updatedAt > first.updatedAt, 'lastUpdatedTime moves with every change');
+      sim.shipItem(order.orderId, order.orderItemIds[0]!);
+      assert.equal((await connector.readMarketplaceStock(['LAMP-1'])).levels[0]!.onHand, 4);
+      assert.equal(sim.stats().rateLimitViolations, 0);
+    });
+  });
+
+  it('a read that meets a 5xx stops with an error and no guessed level; the next read has them all', async () => {
+    await withAmazon({}, async (sim, connector) => {
+      const skus = Array.from({ length: 60 }, (_, index) => `S-${index}`);
+      for (const sku of skus) sim.seedFbaInventory(sku, 1);
+      sim.faults.serverErrorsNext = 1;
+      const failed = await connector.readMarketplaceStock(skus);
+      assert.deepEqual(failed.levels, []);
+      assert.match(failed.error ?? '', /getInventorySummaries answered 503/);
+      const read = await connector.readMarketplaceStock(skus);
+      assert.equal(read.error, undefined);
+      assert.equal(read.levels.length, 60);
+      assert.equal(sim.stats().rateLimitViolations, 0);
+    });
+  });
+});
+
 describe('amazon: the client’s types against the official models', () => {
   it('every model property the client names exists in the models', () => {
     const root = new URL('../../../specs/amazon/models', import.meta.url).pathname;
@@ -468,6 +525,28 @@ describe('amazon: the client’s types against the official models', () => {
         ['ASIN', 'SellerSKU', 'OrderItemId', 'QuantityOrdered', 'QuantityShipped'],
       ],
       ['orders-api-model/ordersV0.json', 'OrderItemsList', ['OrderItems', 'NextToken', 'AmazonOrderId']],
+      [
+        'fba-inventory-api-model/fbaInventory.json',
+        'InventorySummary',
+        ['asin', 'fnSku', 'sellerSku', 'inventoryDetails', 'lastUpdatedTime', 'totalQuantity'],
+      ],
+      ['fba-inventory-api-model/fbaInventory.json', 'InventoryDetails', ['fulfillableQuantity', 'reservedQuantity']],
+      [
+        'fba-inventory-api-model/fbaInventory.json',
+        'ReservedQuantity',
+        ['totalReservedQuantity', 'pendingCustomerOrderQuantity'],
+      ],
+      [
+        'fba-inventory-api-model/fbaInventory.json',
+        'GetInventorySummariesResult',
+        ['granularity', 'inventorySummaries'],
+      ],
+      [
+        'fba-inventory-api-model/fbaInventory.json',
+        'GetInventorySummariesResponse',
+        ['payload', 'pagination', 'errors'],
+      ],
+      ['fba-inventory-api-model/fbaInventory.json', 'Pagination', ['nextToken']],
     ];
     for (const [file, definition, properties] of checks) {
       const found = definitions(file)[definition];
