@@ -15,9 +15,10 @@ import type { OutboxPort } from '../store/outbox-port.js';
  * ledger `count` commands at that location. The merchant's own locations are never touched; a
  * channel without a marketplace location is not read at all.
  *
- * The key is `mkt:<channel>:<external id>:<the marketplace's update time>`: a re-read of an
- * unchanged level replays the same command and changes nothing; a level the marketplace changed
- * is a new count at its own time (a late one lands under the movements after it, count-judge.ts).
+ * The key is `mkt:<channel>:<external id>:<the marketplace's update time>:<units>`: a re-read of
+ * an unchanged level replays the same command and changes nothing; a level the marketplace changed
+ * is a new count, as of the end of the read that saw it (the movements after it land on top,
+ * count-judge.ts).
  * Like the order poll it runs only in the process holding the channel's lease, so the read
  * budget is spent by one process.
  */
@@ -116,6 +117,11 @@ export class MarketplaceStockPolling {
     const variantOf = await this.mappedListings(channel);
     if (variantOf.size === 0) return report;
     const read = await polled.connector.readMarketplaceStock([...variantOf.keys()]);
+    // A summary holds every marketplace event up to when it was served, so the count is as of the
+    // end of the read: an order event recorded from the order poll with an earlier time is
+    // already in it (the count supersedes it), a later one comes on top. As of the summary's own
+    // update time instead, a shipment polled a moment later counted twice.
+    const readAt = clock.now();
     report.calls = read.calls;
     if (read.error !== undefined) report.error = read.error;
     const commands: LedgerCommand[] = [];
@@ -125,12 +131,12 @@ export class MarketplaceStockPolling {
       report.read++;
       commands.push({
         type: 'count',
-        key: `mkt:${channel}:${level.externalId}:${new Date(level.updatedAt).toISOString()}`,
+        key: `mkt:${channel}:${level.externalId}:${new Date(level.updatedAt).toISOString()}:${level.onHand}`,
         payloadHash: `mkt-count:${sku}:${location}:${level.onHand}`,
         sku,
         location,
         onHand: level.onHand,
-        occurredAt: level.updatedAt,
+        occurredAt: Math.max(readAt, level.updatedAt),
         source: { system: record.platform, reference: level.externalId },
       });
     }
