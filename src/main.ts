@@ -90,11 +90,14 @@ export async function serve(config: Config): Promise<void> {
   });
   // POST /v1/reconcile runs the schedule's passes; the schedule exists once the channels are connected.
   let reconcile: ReconcileSchedule | undefined;
+  // GET /v1/sync/status shows each connected channel's rate budget; the channels connect below.
+  const runtimes: ChannelRuntime[] = [];
   const app = await buildServer({
     store,
     ledger,
     orders,
     reconcile: () => reconcile,
+    rateBudget: (channel) => runtimes.find((runtime) => runtime.channel === channel)?.connector.rateLimit(),
     clock: systemClock,
     ids: randomIds,
     // Readable lines on a terminal, JSON lines anywhere else (src/http/log-output.ts).
@@ -153,7 +156,6 @@ export async function serve(config: Config): Promise<void> {
         onError: (error) => log(failureLogEntry('demo order failed', {}, error)),
       })
     : undefined;
-  const runtimes: ChannelRuntime[] = [];
   const schedules = new Map<string, ChannelReconcileSettings>();
   for (const channel of await store.availability.listChannels()) {
     try {

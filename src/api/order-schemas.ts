@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { limits } from '../core/limits.js';
-import { Closed, Limit, Nullable, Timestamp } from './schema-primitives.js';
+import { Closed, Limit, Nullable, Sku, Timestamp } from './schema-primitives.js';
 
 /**
  * Schemas of the order-line routes: the intake inbox, its retry, a channel order's lines, and
@@ -47,6 +47,34 @@ export const OrderLineView = Type.Object({
 
 export const InboxPage = Type.Object({ lines: Type.Array(OrderLineView), next: Nullable(Type.String()) });
 export const OrderLinesList = Type.Object({ lines: Type.Array(OrderLineView) });
+
+export const OrderLineListQuery = Closed({
+  sku: Type.Optional(Sku),
+  channel: Type.Optional(ChannelCode),
+  status: Type.Union(
+    ['open', 'closed', 'info', 'blocked', 'all'].map((value) => Type.Literal(value)),
+    { default: 'open', description: 'Lines of one status (`open`, the default), or `all`' },
+  ),
+  cursor: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: limits.listCursorLengthMax,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'The `next_cursor` of the previous page',
+    }),
+  ),
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: limits.orderLinePageSizeMax,
+    default: limits.orderLinePageSizeDefault,
+  }),
+});
+export type OrderLineListQuery = Static<typeof OrderLineListQuery>;
+
+export const OrderLinePage = Type.Object({
+  items: Type.Array(OrderLineView),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next page; null at the end' }),
+});
 
 export const InboxRetryBody = Closed({
   channel: Type.Optional(ChannelCode),

@@ -1,6 +1,7 @@
+import type { RateLimitStatus } from '../connectors/channel-connector.js';
 import type { ChannelSyncStatus, DeadLetter, ReconcileRunRecord } from '../store/outbox-port.js';
 import { iso } from './iso-time.js';
-import type { ChannelSyncStatusView, DeadLetterView, LastReconcileView } from './sync-schemas.js';
+import type { ChannelSyncStatusView, DeadLetterView, LastReconcileView, RateBudgetView } from './sync-schemas.js';
 
 /**
  * The sync part of the API's mapping (see src/http/api-mapping.ts): snake_case JSON with RFC 3339 times
@@ -8,7 +9,14 @@ import type { ChannelSyncStatusView, DeadLetterView, LastReconcileView } from '.
  * `onhand dead-letters --json` print the same views.
  */
 
-export function syncStatusView(status: ChannelSyncStatus): ChannelSyncStatusView {
+/**
+ * `budget` is what the channel's connector in this process reports (null when it is not
+ * connected here): the store knows the queue, only the running connector knows the budget.
+ */
+export function syncStatusView(
+  status: ChannelSyncStatus,
+  budget: RateLimitStatus | null = null,
+): ChannelSyncStatusView {
   return {
     channel: status.channel,
     platform: status.platform,
@@ -20,8 +28,20 @@ export function syncStatusView(status: ChannelSyncStatus): ChannelSyncStatusView
     push_latency_p50_ms: status.pushLatencyP50Ms,
     push_latency_p95_ms: status.pushLatencyP95Ms,
     lease_owner: status.leaseOwner,
+    waiting_grace: status.waitingGrace,
+    last_error: status.lastError,
+    rate_budget: budget === null ? null : rateBudgetView(budget),
     last_reconcile: status.lastReconcile === null ? null : lastReconcileView(status.lastReconcile),
   };
+}
+
+/** null for a budget without a finite capacity (a connector that models no limit). */
+export function rateBudgetView(budget: RateLimitStatus): RateBudgetView | null {
+  if (!Number.isFinite(budget.capacity)) return null;
+  const capacity = Math.max(0, budget.capacity);
+  const available = Math.min(capacity, Math.max(0, budget.available));
+  const inUse = capacity === 0 ? 0 : ((capacity - available) / capacity) * 100;
+  return { available, capacity, in_use_percent: Math.round(inUse * 10) / 10 };
 }
 
 export function lastReconcileView(run: ReconcileRunRecord): LastReconcileView {

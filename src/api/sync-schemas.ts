@@ -39,6 +39,13 @@ export const LastReconcileView = Type.Object({
 });
 export type LastReconcileView = Static<typeof LastReconcileView>;
 
+export const RateBudgetView = Type.Object({
+  available: Type.Number({ minimum: 0, description: 'Requests (or cost points) the platform would accept now' }),
+  capacity: Type.Number({ minimum: 0 }),
+  in_use_percent: Type.Number({ minimum: 0, maximum: 100, description: 'Share of the capacity in use, 0 to 100' }),
+});
+export type RateBudgetView = Static<typeof RateBudgetView>;
+
 export const ChannelSyncStatusView = Type.Object({
   channel: Type.String(),
   platform: Type.String(),
@@ -55,6 +62,18 @@ export const ChannelSyncStatusView = Type.Object({
   push_latency_p95_ms: Milliseconds,
   lease_owner: Type.Union([Type.String(), Type.Null()], {
     description: 'The process pushing this channel now; null when none holds the lease',
+  }),
+  waiting_grace: Type.Integer({
+    minimum: 0,
+    description:
+      'Of queue_depth, listings held back on purpose by the drift grace (the channel shows less; a sale may be on its way)',
+  }),
+  last_error: Type.Union([Type.String(), Type.Null()], {
+    description: 'The error of the listing retried most recently (pending or dead letter); null when none failed',
+  }),
+  rate_budget: Type.Union([RateBudgetView, Type.Null()], {
+    description:
+      "The channel's rate budget as this process's connector sees it; null when the channel is not connected in this process",
   }),
   last_reconcile: Type.Union([LastReconcileView, Type.Null()], {
     description:

@@ -137,7 +137,9 @@ export function addSyncCommands(program: Command, runtime: CliRuntime): void {
         const channels = await store.outbox.syncStatus(now);
         say(
           runtime,
-          flags.json ? JSON.stringify({ channels: channels.map(syncStatusView) }, null, 2) : statusTable(channels, now),
+          flags.json
+            ? JSON.stringify({ channels: channels.map((status) => syncStatusView(status)) }, null, 2)
+            : statusTable(channels, now),
         );
       }),
     );

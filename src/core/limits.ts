@@ -384,6 +384,12 @@ export const limits = Object.freeze({
    */
   stockPageSizeMax: 200,
   stockPageSizeDefault: 50,
+  /**
+   * Order lines per page of `GET /v1/order-lines`: each line carries its applied effect per
+   * location, so a page stays below the plain list bound; 50 lines fill a variant page.
+   */
+  orderLinePageSizeMax: 200,
+  orderLinePageSizeDefault: 50,
   /** A variant is low on stock when it has at most this many units available (`low_stock=true`). */
   stockLowAvailableMax: 5,
   /** Longest search text of `GET /v1/stock?q=` (a name is at most textLengthMax; a search is shorter). */
@@ -627,6 +633,10 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.stockPageSizeDefault <= l.stockPageSizeMax && l.stockPageSizeMax <= l.pageSizeMax,
     why: 'a stock page is within the page bound of every list',
+  },
+  {
+    holds: (l) => l.orderLinePageSizeDefault <= l.orderLinePageSizeMax && l.orderLinePageSizeMax <= l.pageSizeMax,
+    why: 'an order line page is within the page bound of every list',
   },
   {
     holds: (l) => l.sessionIdleMs <= l.sessionAbsoluteMs && l.sessionTouchIntervalMs < l.sessionIdleMs,

@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import type { RateLimitStatus } from '../connectors/channel-connector.js';
 import type { Clock, IdSource } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import type { GroupCommitter } from '../store/group-commit.js';
@@ -60,6 +61,11 @@ export interface ServerDeps {
    * it. Built here when absent; the ledger's commits are published to it either way.
    */
   events?: EventHub;
+  /**
+   * The rate budget a channel's connector in this process reports, for GET /v1/sync/status:
+   * main.ts's connected channels, known only once they are connected. Absent: none is connected here.
+   */
+  rateBudget?: (channel: string) => RateLimitStatus | undefined;
 }
 
 /** Socket bounds besides limits.requestTimeoutMs; their reasons are in core/limits.ts. */
@@ -222,7 +228,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await app.register(eventsPlugin, { prefix: '/v1', store: deps.store, events, clock: deps.clock });
   await app.register(dashboardPlugin);
-  await app.register(syncPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
+  await app.register(syncPlugin, {
+    prefix: '/v1',
+    store: deps.store,
+    clock: deps.clock,
+    rateBudget: deps.rateBudget ?? (() => undefined),
+  });
   await app.register(csvPlugin, { prefix: '/v1', store: deps.store, ledger: deps.ledger, clock: deps.clock });
   await app.register(kpiPlugin, { prefix: '/v1', store: deps.store, clock: deps.clock });
   await app.register(alertPlugin, { prefix: '/v1', store: deps.store });

@@ -65,3 +65,14 @@ export function decodePurchaseOrderCursor(cursor: string): string | null {
   const match = /^p:(.+)$/s.exec(decode(cursor) ?? '');
   return match && match[1]!.length <= idLengthMax ? match[1]! : null;
 }
+
+/** Order lines, newest first: (created_at, channel code, line key) of the last row. */
+export function encodeOrderLineCursor(createdAt: number, channel: string, lineKey: string): string {
+  return encode(`o:${createdAt}:${channel}:${lineKey}`);
+}
+
+export function decodeOrderLineCursor(cursor: string): { createdAt: number; channel: string; lineKey: string } | null {
+  const match = /^o:(\d{1,15}):([^:]+):(.+)$/s.exec(decode(cursor) ?? '');
+  if (!match || match[2]!.length > limits.codeLengthMax || match[3]!.length > limits.textLengthMax) return null;
+  return { createdAt: Number(match[1]), channel: match[2]!, lineKey: match[3]! };
+}

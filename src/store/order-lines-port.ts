@@ -1,7 +1,7 @@
 import type { EpochMs } from '../core/clock.js';
 import type { LineEffect } from '../core/orders/line-effect.js';
 import type { LineState } from '../core/orders/line-state.js';
-import type { SideWrite } from './ledger-store.js';
+import type { Page, SideWrite } from './ledger-store.js';
 
 /** How a channel order line stands: being held or shipped, all settled, information only, or in the intake inbox. */
 export type OrderLineStatus = 'open' | 'closed' | 'info' | 'blocked';
@@ -59,6 +59,18 @@ export interface OrderLinePort {
   }): Promise<{ channel: string; lineKey: string }[]>;
   /** Orders of a channel with a line still open that has not changed since `updatedBefore`, oldest first. */
   staleOpenOrders(channel: string, options: { updatedBefore: EpochMs; limit: number }): Promise<string[]>;
+  /**
+   * Lines newest first (created_at, then channel code and line key, descending), filtered by the
+   * matched variant, the channel and the status (`all` for every status), a keyset page after
+   * the cursor of the previous page; an unknown or edited cursor throws CursorError.
+   */
+  listLines(options: {
+    sku?: string | undefined;
+    channel?: string | undefined;
+    status: OrderLineStatus | 'all';
+    cursor?: string | undefined;
+    limit: number;
+  }): Promise<Page<OrderLineRecord>>;
   /** Lines counted by status, per channel. */
   countLines(): Promise<{ channel: string; status: OrderLineStatus; lines: number }[]>;
 }

@@ -2,13 +2,16 @@
  * The dashboard in a real headless Chromium: signing in and out; a stock change posted through
  * the API appearing live (server-sent events, no reload) on the stock page and on the variant
  * page; redriving a dead letter; a rule set's dry run, activation and rollback through the
- * confirmation dialog; a read token seeing no action and refused by the API when it tries.
+ * confirmation dialog; a read token seeing no action and refused by the API when it tries; the
+ * overview's channel card with the rate budget in use and the last error; the variant page
+ * listing a reservation made through the API and an open order line.
  * Method: test/support/browser-harness.ts (SQLite harness on a loopback port, playwright-core
  * with /usr/bin/chromium); state is prepared through the API and the store.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { emptyLineState } from '../../src/core/orders/line-state.js';
 import { ChannelDispatcher } from '../../src/sync/dispatcher.js';
 import { validateRetryPolicy } from '../../src/sync/retry-policy.js';
 import { startBrowserHarness, type BrowserHarness } from '../support/browser-harness.js';
@@ -45,7 +48,10 @@ describe('dashboard in Chromium', () => {
     });
 
   before(async () => {
-    b = await startBrowserHarness();
+    // The connector of `bol` reports 30 of 40 requests used, as a running connector would.
+    b = await startBrowserHarness({
+      rateBudget: (code) => (code === 'bol' ? { available: 10, capacity: 40, waitMs: 0 } : undefined),
+    });
     await api('PUT', '/v1/channels', {
       channels: [{ code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH1'] }],
     });
@@ -174,5 +180,63 @@ describe('dashboard in Chromium', () => {
     });
     assert.equal(refused.status, 403);
     assert.equal(refused.body.code, 'ONH_ERR_FORBIDDEN');
+  });
+
+  it("shows the rate budget in use and the last error on the overview's channel card", async () => {
+    channel.permanent.add('offer-A');
+    await receive('A', 1);
+    while ((await pusher.tick()) > 0);
+    const page = await b.signedIn('read');
+    await page.waitForSelector('[data-testid=channel-card-bol]');
+    await waitForText(page, '[data-testid=channel-rate-bol]', (text) => text.startsWith('75%'));
+    assert.equal(await page.textContent('[data-testid=channel-rate-bol]'), '75% (10 of 40 left)');
+    const status = await api('GET', '/v1/sync/status');
+    const error = status.channels.find((each: { channel: string }) => each.channel === 'bol').last_error;
+    assert.equal(typeof error, 'string', 'the channel refused offer-A');
+    assert.equal(await page.textContent('[data-testid=channel-error-bol]'), error);
+  });
+
+  it('lists a reservation made through the API and an open order line on the variant page', async () => {
+    const page = await b.signedIn('read');
+    await page.goto(`${b.base}/#/variant/B`);
+    await page.waitForSelector('[data-testid=variant-reservations-none]');
+    await page.waitForSelector('[data-testid=variant-order-lines-none]');
+    const { reservation } = await api('POST', '/v1/reservations', {
+      key: 'browser-hold',
+      sku: 'B',
+      location: 'WH1',
+      quantity: 2,
+    });
+    await page.waitForSelector(`[data-testid=variant-reservation-${reservation.id}]`);
+    assert.match(
+      (await page.textContent(`[data-testid=variant-reservation-${reservation.id}]`)) ?? '',
+      new RegExp(`${reservation.id}WH1—20`),
+    );
+    const at = b.h.clock.now();
+    assert.ok(
+      await b.h.store.orders.saveLine({
+        channel: 'bol',
+        lineKey: 'bol:acct:order-7:1',
+        orderId: 'order-7',
+        lineId: '1',
+        item: { externalId: 'offer-B', sku: 'B', barcode: null },
+        sku: 'B',
+        state: emptyLineState(),
+        applied: { WH1: { reserved: 1, shipped: 0, writtenOff: 0, returned: 0 } },
+        seq: 1,
+        version: 0,
+        status: 'open',
+        reason: null,
+        createdAt: at,
+        updatedAt: at,
+      }),
+    );
+    // A line saved through the store publishes nothing: the page reads it when it loads.
+    await page.reload();
+    await page.waitForSelector('[data-testid=variant-order-line-bol-order-7-1]');
+    assert.match(
+      (await page.textContent('[data-testid=variant-order-line-bol-order-7-1]')) ?? '',
+      /WH1: 1 reserved, 0 shipped/,
+    );
   });
 });

@@ -189,6 +189,7 @@ describe('onhand sync commands', { concurrency: false }, () => {
       'channel',
       'consecutive_failures',
       'dead_letters',
+      'last_error',
       'last_reconcile',
       'last_success_at',
       'lease_owner',
@@ -197,7 +198,12 @@ describe('onhand sync commands', { concurrency: false }, () => {
       'push_latency_p50_ms',
       'push_latency_p95_ms',
       'queue_depth',
+      'rate_budget',
+      'waiting_grace',
     ]);
+    assert.equal(bol.rate_budget, null, 'the CLI runs no connector, so it knows no budget');
+    assert.equal(typeof bol.last_error, 'string');
+    assert.equal(bol.waiting_grace, 0);
     assert.equal(bol.queue_depth, 0);
     assert.equal(bol.dead_letters, 1);
     assert.equal(bol.push_latency_p50_ms, 1_500);

@@ -198,6 +198,7 @@ const valid: Record<string, Valid> = {
   // No channel of this server has a connector: a valid pass request is refused with 409.
   'POST /v1/reconcile': { body: { channel: 'shop', full: true, dry_run: true } },
   'GET /v1/intake/inbox': { query: { channel: 'shop', limit: '10' } },
+  'GET /v1/order-lines': { query: { sku: 'A', channel: 'shop', status: 'all', limit: '10' } },
   'GET /v1/kpis': { query: { window: '24h' } },
   'GET /v1/alerts': { query: { status: 'all', limit: '10' } },
   'POST /v1/intake/inbox/retry': { body: { channel: 'shop' } },

@@ -35,7 +35,10 @@ describe('HTTP sync: status, dead letters, redrive', () => {
   };
 
   before(async () => {
-    h = await startHttpHarness();
+    // The connector of `bol` runs in this process and reports its budget; `shop` is not connected here.
+    h = await startHttpHarness({
+      rateBudget: (code) => (code === 'bol' ? { available: 30, capacity: 40, waitMs: 0 } : undefined),
+    });
     await h.seedCatalogue();
     const channels = await h.call({
       method: 'PUT',
@@ -106,9 +109,13 @@ describe('HTTP sync: status, dead letters, redrive', () => {
       push_latency_p50_ms: null,
       push_latency_p95_ms: null,
       lease_owner: null,
+      waiting_grace: 0,
+      last_error: null,
+      rate_budget: { available: 30, capacity: 40, in_use_percent: 25 },
       last_reconcile: null,
     });
     assert.equal(shop.queue_depth, 1);
+    assert.equal(shop.rate_budget, null, 'no connector of the channel runs in this process');
     assert.equal(shop.platform, 'shopify');
   });
 
@@ -124,8 +131,11 @@ describe('HTTP sync: status, dead letters, redrive', () => {
     assert.equal(bol.push_latency_p50_ms, 2_000, 'from the ledger commit to the acknowledgement, on the fake clock');
     assert.equal(bol.push_latency_p95_ms, 2_000);
     assert.equal(bol.lease_owner, 'pusher-1');
+    assert.equal(typeof bol.last_error, 'string', 'the refusal of offer-B, as the channel said it');
+    assert.equal(bol.waiting_grace, 0);
     assert.equal(shop.queue_depth, 1, 'a channel nobody pushes keeps its queue');
     assert.equal(shop.dead_letters, 0);
+    assert.equal(shop.last_error, null);
   });
 
   it('lists dead letters with the newest desired quantity and the reason, all or of one channel', async () => {
@@ -133,6 +143,7 @@ describe('HTTP sync: status, dead letters, redrive', () => {
     assert.equal(all.statusCode, 200, all.body);
     const [letter] = all.json().items;
     assert.equal(all.json().items.length, 1);
+    assert.equal((await status()).bol.last_error, letter.last_error, 'the status names the error of the dead letter');
     assert.deepEqual(
       { ...letter, listing_id: typeof letter.listing_id },
       {

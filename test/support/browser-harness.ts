@@ -33,8 +33,10 @@ export interface BrowserHarness {
   close(): Promise<void>;
 }
 
-export async function startBrowserHarness(): Promise<BrowserHarness> {
-  const h = await startHttpHarness();
+export async function startBrowserHarness(
+  options: Parameters<typeof startHttpHarness>[0] = {},
+): Promise<BrowserHarness> {
+  const h = await startHttpHarness(options);
   await h.seedCatalogue();
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;

@@ -33,7 +33,12 @@ export interface HttpHarness {
 }
 
 export async function startHttpHarness(
-  options: { logger?: object; metrics?: Metrics; reconcile?: ServerDeps['reconcile'] } = {},
+  options: {
+    logger?: object;
+    metrics?: Metrics;
+    reconcile?: ServerDeps['reconcile'];
+    rateBudget?: ServerDeps['rateBudget'];
+  } = {},
 ): Promise<HttpHarness> {
   const directory = mkdtempSync(join(tmpdir(), 'onhand-http-'));
   const store = new SqliteStore({ filename: join(directory, 'onhand.db') });
@@ -100,7 +105,12 @@ export async function serveOver(
   store: LedgerStore,
   clock: Clock,
   defaultScope: TokenScope,
-  options: { logger?: object; metrics?: Metrics; reconcile?: ServerDeps['reconcile'] } = {},
+  options: {
+    logger?: object;
+    metrics?: Metrics;
+    reconcile?: ServerDeps['reconcile'];
+    rateBudget?: ServerDeps['rateBudget'];
+  } = {},
 ) {
   let n = 0;
   const ids: IdSource = { next: (prefix) => `${prefix}_${++n}` };
@@ -113,6 +123,7 @@ export async function serveOver(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.reconcile ? { reconcile: options.reconcile } : {}),
+    ...(options.rateBudget ? { rateBudget: options.rateBudget } : {}),
   });
   const tokens: Record<TokenScope, string> = {
     read: (await issueToken(store, { name: 'reader', scope: 'read' }, clock, ids)).token,

@@ -102,6 +102,7 @@ function fakeOrderLines(): OrderLinePort & { rows: Map<string, OrderLineRecord> 
           .map((row) => row.orderId),
       ),
     ],
+    listLines: async () => ({ items: [], next_cursor: null }),
     countLines: async () => [],
   };
 }

@@ -149,6 +149,16 @@ describe('limits', () => {
     ],
     ['a stock page above the list page bound', { stockPageSizeMax: limits.pageSizeMax + 1 }, /stock page/],
     ['a default stock page above its maximum', { stockPageSizeDefault: limits.stockPageSizeMax + 1 }, /stock page/],
+    [
+      'an order line page above the list page bound',
+      { orderLinePageSizeMax: limits.pageSizeMax + 1 },
+      /order line page/,
+    ],
+    [
+      'a default order line page above its maximum',
+      { orderLinePageSizeDefault: limits.orderLinePageSizeMax + 1 },
+      /order line page/,
+    ],
     ['a session idle bound above its absolute bound', { sessionIdleMs: limits.sessionAbsoluteMs + 1 }, /session idles/],
     [
       'a session touched no more often than it idles out',

@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
 import type { OrderLineIntake } from '../../ingest/order-line-intake.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
+import type { OrderLineStatus } from '../../store/order-lines-port.js';
 import { orderLineView } from '../../api/order-mapping.js';
 import {
   InboxPage,
@@ -10,6 +11,8 @@ import {
   InboxRetryBody,
   InboxRetryResult,
   LineParams,
+  OrderLineListQuery,
+  OrderLinePage,
   OrderLinesList,
   OrderParams,
   ShipmentBody,
@@ -96,6 +99,43 @@ export async function ordersPlugin(app: FastifyInstance, { store, intake, clock 
         changed: report.changed,
         still_blocked: report.blocked.map((line) => ({ line_key: line.lineKey, reason: line.reason })),
       };
+    },
+  );
+
+  app.get<{ Querystring: OrderLineListQuery }>(
+    '/order-lines',
+    route(
+      'read',
+      'orders',
+      'Channel order lines, newest first, by variant, channel and status',
+      {
+        description:
+          'Filtered by the variant the line was matched to, the channel and the status (default `open`: units held or moving); ' +
+          'a keyset cursor, so paging never skips or repeats a line.',
+        querystring: OrderLineListQuery,
+        response: { 200: OrderLinePage },
+      },
+      [404],
+    ),
+    async (request) => {
+      const { sku, channel, status, cursor, limit } = request.query;
+      await knownChannel(channel);
+      try {
+        const page = await store.orders.listLines({
+          sku,
+          channel,
+          status: status as OrderLineStatus | 'all',
+          cursor,
+          limit,
+        });
+        return { items: page.items.map(orderLineView), next_cursor: page.next_cursor };
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'ONH_ERR_CURSOR')
+          throw new ProblemError('ONH_ERR_CURSOR', 'the cursor is not one this server issued for this list', {
+            errors: [{ path: 'querystring/cursor', message: 'is not a cursor this server issued for this list' }],
+          });
+        throw error;
+      }
     },
   );
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { RateLimitStatus } from '../../connectors/channel-connector.js';
 import type { Clock } from '../../core/clock.js';
 import type { LedgerStore } from '../../store/ledger-store.js';
 import { guardWithBearerAuth } from '../auth.js';
@@ -10,6 +11,8 @@ import { route } from './api.js';
 export interface SyncDeps {
   store: Pick<LedgerStore, 'outbox' | 'availability' | 'tokens'>;
   clock: Clock;
+  /** The rate budget of a channel connected in this process; undefined when it is not connected here. */
+  rateBudget?: (channel: string) => RateLimitStatus | undefined;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface SyncDeps {
  * fast it acknowledges; the listings that gave up (dead letters) and sending them again.
  * Like the other plugins, each handler maps the request to the port and the answer back.
  */
-export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDeps): Promise<void> {
+export async function syncPlugin(app: FastifyInstance, { store, clock, rateBudget }: SyncDeps): Promise<void> {
   guardWithBearerAuth(app, store.tokens);
 
   /** A named channel must exist: a typo must not read as "nothing to do". */
@@ -31,7 +34,7 @@ export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDep
     route(
       'read',
       'sync',
-      'Per channel connection: queue depth, oldest pending age, last success, consecutive failures, dead letters, push latency',
+      'Per channel connection: queue depth, oldest pending age, last success, consecutive failures, dead letters, push latency, last error, rate budget',
       {
         description:
           'Push latency is measured from the ledger commit to the channel acknowledgement, over the pushes of the last 15 minutes ' +
@@ -39,7 +42,11 @@ export async function syncPlugin(app: FastifyInstance, { store, clock }: SyncDep
         response: { 200: SyncStatusView },
       },
     ),
-    async () => ({ channels: (await store.outbox.syncStatus(clock.now())).map(syncStatusView) }),
+    async () => ({
+      channels: (await store.outbox.syncStatus(clock.now())).map((status) =>
+        syncStatusView(status, rateBudget?.(status.channel) ?? null),
+      ),
+    }),
   );
 
   app.get<{ Querystring: DeadLetterQuery }>(

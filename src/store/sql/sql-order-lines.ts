@@ -1,5 +1,7 @@
 import { limits } from '../../core/limits.js';
-import type { SideWrite } from '../ledger-store.js';
+import type { Page, SideWrite } from '../ledger-store.js';
+import { decodeOrderLineCursor, encodeOrderLineCursor } from '../list-cursors.js';
+import { CursorError } from '../views.js';
 import type { OrderLinePort, OrderLineRecord, OrderLineStatus } from '../order-lines-port.js';
 import { deleteUnmappedItem, rememberUnmappedItem } from './sql-availability-writes.js';
 import { jsonValue, type SqlExecutor } from './sql-executor.js';
@@ -211,6 +213,49 @@ export class SqlOrderLines implements OrderLinePort {
       [channel, options.updatedBefore, options.limit],
     );
     return rows.map((row) => String(row.order_id));
+  }
+
+  /**
+   * Newest first, a keyset page: WHERE (created_at, channel, line key) before the cursor ORDER
+   * BY the same key LIMIT n + 1, the extra row telling whether another page exists. The filters
+   * are plain conditions; the page reads `order_lines_channel_created` when a channel is named.
+   */
+  async listLines(options: {
+    sku?: string | undefined;
+    channel?: string | undefined;
+    status: OrderLineStatus | 'all';
+    cursor?: string | undefined;
+    limit: number;
+  }): Promise<Page<OrderLineRecord>> {
+    const after = options.cursor === undefined ? null : decodeOrderLineCursor(options.cursor);
+    if (after === null && options.cursor !== undefined) throw new CursorError('cursor is not one this server issued');
+    const c = this.sql.dialect.byteOrder;
+    const params: unknown[] = [options.limit + 1];
+    const where: string[] = [];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (options.status !== 'all') where.push(`o.status = ${param(options.status)}`);
+    if (options.sku !== undefined) where.push(`o.sku = ${param(options.sku)}`);
+    if (options.channel !== undefined) where.push(`c.code = ${param(options.channel)}`);
+    if (after)
+      where.push(
+        `(o.created_at, c.code${c}, o.line_key${c}) < (${param(after.createdAt)}, ${param(after.channel)}${c}, ${param(after.lineKey)}${c})`,
+      );
+    const rows = await this.sql.all(
+      `SELECT ${columns} FROM order_lines o JOIN channels c ON c.id = o.channel_id
+       ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
+       ORDER BY o.created_at DESC, c.code${c} DESC, o.line_key${c} DESC LIMIT $1`,
+      params,
+    );
+    const items = rows.slice(0, options.limit).map(fromRow);
+    const last = items.at(-1);
+    return {
+      items,
+      next_cursor:
+        rows.length > options.limit && last ? encodeOrderLineCursor(last.createdAt, last.channel, last.lineKey) : null,
+    };
   }
 
   async countLines(): Promise<{ channel: string; status: OrderLineStatus; lines: number }[]> {

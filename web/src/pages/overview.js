@@ -3,6 +3,16 @@ import { throttledRefresh, useLive } from '../live.js';
 import { duration, ErrorBox, html, percent, useData, when } from '../ui.js';
 import { useMemo } from 'preact/hooks';
 
+/** `35% (26 of 40 left)`, or a dash when the channel's connector does not run in this process. */
+export function rateBudget(budget) {
+  if (!budget) return '—';
+  return `${budget.in_use_percent}% (${Math.floor(budget.available)} of ${Math.floor(budget.capacity)} left)`;
+}
+
+function shorten(text) {
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
+
 export function OverviewPage() {
   const kpis = useData(() => api('GET', '/v1/kpis?window=24h'));
   const sync = useData(() => api('GET', '/v1/sync/status'));
@@ -51,6 +61,9 @@ export function OverviewPage() {
             <dt>Oldest pending</dt><dd>${duration(channel.oldest_pending_age_ms)}</dd>
             <dt>Push p95</dt><dd>${duration(channel.push_latency_p95_ms)}</dd>
             <dt>Dead letters</dt><dd class=${channel.dead_letters ? 'bad' : ''}>${channel.dead_letters}</dd>
+            <dt>Held by drift grace</dt><dd>${channel.waiting_grace ?? 0}</dd>
+            <dt>Rate budget in use</dt><dd data-testid=${`channel-rate-${channel.channel}`} class=${channel.rate_budget?.in_use_percent >= 90 ? 'bad' : ''}>${rateBudget(channel.rate_budget)}</dd>
+            <dt>Last error</dt><dd data-testid=${`channel-error-${channel.channel}`} class=${channel.last_error ? 'bad' : ''} title=${channel.last_error ?? ''}>${channel.last_error ? shorten(channel.last_error) : '—'}</dd>
             <dt>Last reconcile</dt><dd>${channel.last_reconcile ? `${when(channel.last_reconcile.finished_at)}${channel.last_reconcile.first_read_error ? ` (error: ${channel.last_reconcile.first_read_error})` : ''}` : '—'}</dd>
           </dl>
         </div>`,

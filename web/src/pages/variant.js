@@ -46,12 +46,19 @@ export function VariantPage({ sku }) {
     () => api('GET', `/v1/stock/${encodeURIComponent(sku)}/movements${query({ cursor, limit: 20 })}`),
     [sku, cursor],
   );
+  const reservations = useData(
+    () => api('GET', `/v1/reservations${query({ sku, status: 'active', limit: 50 })}`),
+    [sku],
+  );
+  const orderLines = useData(() => api('GET', `/v1/order-lines${query({ sku, status: 'open', limit: 50 })}`), [sku]);
   const refresh = useMemo(
     () =>
       throttledRefresh(() => {
         stock.reload();
         availability.reload();
         movements.reload();
+        reservations.reload();
+        orderLines.reload();
       }, 1000),
     [sku],
   );
@@ -101,6 +108,35 @@ export function VariantPage({ sku }) {
           <td><${Explanation} listingId=${listing.listing_id} key=${`${listing.listing_id}-${listing.computed_at}-${listing.quantity}-${listing.rule_version}`} /></td></tr>`,
       )}</tbody></table>
     ${availability.data && availability.data.listings.length === 0 ? html`<p class="muted">Not listed on any channel.</p>` : null}
+    <h2>Active reservations</h2>
+    <${ErrorBox} error=${reservations.error} />
+    <table data-testid="variant-reservations"><thead><tr><th>Reservation</th><th>Location</th><th>Channel</th>
+      <th class="num">Quantity</th><th class="num">Committed</th><th>Expires</th><th>Created</th></tr></thead>
+      <tbody>${(reservations.data?.items ?? []).map(
+        (
+          reservation,
+        ) => html`<tr data-testid=${`variant-reservation-${reservation.id}`}><td><code>${reservation.id}</code></td><td>${reservation.location}</td>
+          <td>${reservation.channel ?? '—'}</td><td class="num">${reservation.quantity}</td><td class="num">${reservation.committed_quantity}</td>
+          <td>${when(reservation.expires_at)}</td><td>${when(reservation.created_at)}</td></tr>`,
+      )}</tbody></table>
+    ${reservations.data && reservations.data.items.length === 0 ? html`<p class="muted" data-testid="variant-reservations-none">No active reservations.</p>` : null}
+    ${reservations.data?.next_cursor ? html`<p class="muted">The 50 newest are shown.</p>` : null}
+    <h2>Open order lines</h2>
+    <${ErrorBox} error=${orderLines.error} />
+    <table data-testid="variant-order-lines"><thead><tr><th>Channel</th><th>Order</th><th>Line</th><th>Per location</th><th>Changed</th></tr></thead>
+      <tbody>${(orderLines.data?.items ?? []).map(
+        (
+          line,
+        ) => html`<tr data-testid=${`variant-order-line-${line.channel}-${line.order_id}-${line.line_id}`}><td><a href=${`#/channels/${encodeURIComponent(line.channel)}`}>${line.channel}</a></td>
+          <td>${line.order_id}</td><td>${line.line_id}</td>
+          <td>${
+            Object.entries(line.applied)
+              .map(([location, effect]) => `${location}: ${effect.reserved} reserved, ${effect.shipped} shipped`)
+              .join('; ') || '—'
+          }</td><td>${when(line.updated_at)}</td></tr>`,
+      )}</tbody></table>
+    ${orderLines.data && orderLines.data.items.length === 0 ? html`<p class="muted" data-testid="variant-order-lines-none">No open order lines.</p>` : null}
+    ${orderLines.data?.next_cursor ? html`<p class="muted">The 50 newest are shown.</p>` : null}
     <h2>Movements</h2>
     <${ErrorBox} error=${movements.error} />
     <table data-testid="variant-movements"><thead><tr><th>When</th><th>Type</th><th>Location</th><th class="num">Δ on hand</th>
@@ -117,6 +153,5 @@ export function VariantPage({ sku }) {
       <button class="secondary" disabled=${cursors.length <= 1} onClick=${() => setCursors(cursors.slice(0, -1))}>Newer</button>
       <button class="secondary" disabled=${!movements.data?.next_cursor} onClick=${() => setCursors([...cursors, movements.data.next_cursor])}>Older</button>
     </div>
-    <p class="muted">Reservations show as reserved units per location; order lines of a channel are on its page.</p>
   </section>`;
 }
