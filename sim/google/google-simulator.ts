@@ -191,9 +191,7 @@ export class GoogleSimulator {
   }
 
   /** Every input received for the product, oldest first, with when it shows (benches: what was shown when). */
-  inputHistory(
-    productId: string,
-  ): readonly {
+  inputHistory(productId: string): readonly {
     visibleAt: number;
     availability: string;
     customAttributes: readonly { name: string; value: string }[];
