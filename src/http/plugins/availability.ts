@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { connectorSettingsFaults } from '../../connectors/connector-settings.js';
-import { orderSettingsFaults } from '../../ingest/order-line-intake.js';
+import { orderSettingsFaults } from '../../ingest/channel-order-settings.js';
 import { reconcileSettingsFaults } from '../../reconcile/reconcile-settings.js';
 import type { Clock } from '../../core/clock.js';
 import { limits } from '../../core/limits.js';
