@@ -94,3 +94,82 @@ export class AccessTokenCache<E extends AccessTokenError> {
     return this.inflight;
   }
 }
+
+/** How one platform's token endpoint is asked, and how its answers read as that platform's errors. */
+export interface TokenEndpointRequest<E extends AccessTokenError> {
+  url: string | URL;
+  init: { headers: Record<string, string>; body?: string };
+  timeoutMs: number;
+  /** Names the endpoint in messages: `<label> token request timed out`, `<label> token endpoint answered 503`. */
+  label: string;
+  /** Statuses that mean the credentials were refused (permanent), with the refusal's message. */
+  refusedStatuses: readonly number[];
+  refused: (status: number, oauthError: string) => string;
+  error: (message: string, retryable: boolean, retryAfterMs?: number) => E;
+  /** How a network failure is described; default "(network)". */
+  networkDetail?: (error: unknown) => string;
+  /** A wait the platform asked for on a failed answer (Retry-After), if it says so. */
+  retryAfterMs?: (response: Response) => number | undefined;
+}
+
+/**
+ * One POST to a token endpoint (RFC 6749 section 5): the access token and its lifetime, or the
+ * platform's error: refused credentials are permanent; timeouts, network failures, other
+ * statuses and malformed answers are worth retrying. Not tied to any caller's signal: every
+ * caller of the cache shares this request. No credential appears in a message.
+ */
+export async function requestAccessToken<E extends AccessTokenError>(
+  request: TokenEndpointRequest<E>,
+): Promise<{ accessToken: string; expiresInS: number }> {
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(request.url, {
+      method: 'POST',
+      headers: request.init.headers,
+      ...(request.init.body === undefined ? {} : { body: request.init.body }),
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
+    text = await response.text();
+  } catch (error) {
+    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    throw request.error(
+      timedOut
+        ? `${request.label} token request timed out after ${request.timeoutMs} ms`
+        : `${request.label} token request failed${request.networkDetail ? `: ${request.networkDetail(error)}` : ' (network)'}`,
+      true,
+    );
+  }
+  if (request.refusedStatuses.includes(response.status))
+    throw request.error(request.refused(response.status, oauthErrorCode(text)), false);
+  if (!response.ok)
+    throw request.error(
+      `${request.label} token endpoint answered ${response.status}`,
+      true,
+      request.retryAfterMs?.(response),
+    );
+  let body: { access_token?: unknown; expires_in?: unknown };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw request.error(`${request.label} token endpoint answered malformed JSON`, true);
+  }
+  if (
+    typeof body.access_token !== 'string' ||
+    body.access_token === '' ||
+    typeof body.expires_in !== 'number' ||
+    !(body.expires_in > 0)
+  )
+    throw request.error(`${request.label} token endpoint answered without access_token/expires_in`, true);
+  return { accessToken: body.access_token, expiresInS: body.expires_in };
+}
+
+/** The `error` code of a token endpoint's refusal (RFC 6749 5.2), else ''. */
+function oauthErrorCode(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    return typeof parsed.error === 'string' ? parsed.error.slice(0, 64) : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,4 +1,4 @@
-import { AccessTokenCache, type CachedAccessToken } from '../access-token-cache.js';
+import { AccessTokenCache, type CachedAccessToken, requestAccessToken } from '../access-token-cache.js';
 import { amazonLimits } from './amazon-limits.js';
 
 /**
@@ -76,53 +76,24 @@ export class AmazonAuth {
       client_id: this.config.clientId,
       client_secret: this.config.clientSecret,
     });
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.config.tokenUrl, {
-        method: 'POST',
+    const body = await requestAccessToken({
+      url: this.config.tokenUrl,
+      init: {
         headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
         body: form.toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new AmazonAuthError(
-        timedOut ? `LWA token request timed out after ${timeoutMs} ms` : 'LWA token request failed (network)',
-        true,
-      );
-    }
-    if (response.status === 400 || response.status === 401) {
-      throw new AmazonAuthError(
-        `Login with Amazon refused the refresh token or client credentials (${response.status} ${oauthError(text)})`,
-        false,
-      );
-    }
-    if (!response.ok) throw new AmazonAuthError(`LWA token endpoint answered ${response.status}`, true);
-    let body: { access_token?: unknown; expires_in?: unknown };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new AmazonAuthError('LWA token endpoint answered malformed JSON', true);
-    }
-    if (typeof body.access_token !== 'string' || body.access_token === '' || typeof body.expires_in !== 'number')
-      throw new AmazonAuthError('LWA token endpoint answered without access_token/expires_in', true);
-    const expiresAt = sentAt + body.expires_in * 1000;
-    const lifetime = body.expires_in * 1000;
+      },
+      timeoutMs,
+      label: 'LWA',
+      refusedStatuses: [400, 401],
+      refused: (status, code) =>
+        `Login with Amazon refused the refresh token or client credentials (${status} ${code})`,
+      error: (message, retryable, retryAfterMs) => new AmazonAuthError(message, retryable, retryAfterMs),
+    });
+    const expiresAt = sentAt + body.expiresInS * 1000;
+    const lifetime = body.expiresInS * 1000;
     // A short-lived token (a test) renews at half its life rather than never.
     const renewBefore = Math.min(amazonLimits.tokenRenewBeforeMs, lifetime / 2);
     const useMargin = Math.min(amazonLimits.tokenUseMarginMs, lifetime / 10);
-    return { token: body.access_token, renewAt: expiresAt - renewBefore, useUntil: expiresAt - useMargin };
-  }
-}
-
-/** The RFC 6749 `error` code only: `error_description` may echo what was sent. */
-function oauthError(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    return typeof parsed.error === 'string' ? parsed.error : '';
-  } catch {
-    return '';
+    return { token: body.accessToken, renewAt: expiresAt - renewBefore, useUntil: expiresAt - useMargin };
   }
 }

@@ -1,4 +1,4 @@
-import { AccessTokenCache, type CachedAccessToken } from '../access-token-cache.js';
+import { AccessTokenCache, type CachedAccessToken, requestAccessToken } from '../access-token-cache.js';
 import { bolLimits } from './bol-limits.js';
 
 /**
@@ -74,64 +74,23 @@ export class BolAuth {
     url.searchParams.set('grant_type', 'client_credentials');
     const basic = Buffer.from(`${this.config.clientId}:${this.config.clientSecret}`).toString('base64');
     const timeoutMs = this.config.requestTimeoutMs ?? bolLimits.requestTimeoutMs;
-    let response: Response;
-    let text: string;
-    try {
-      // Not tied to one caller's signal: other callers share this request (single flight).
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new BolAuthError(
-        timedOut
-          ? `bol token request timed out after ${timeoutMs} ms`
-          : `bol token request failed: ${describeNetworkError(error)}`,
-        true,
-      );
-    }
-    if (response.status === 400 || response.status === 401 || response.status === 403) {
-      throw new BolAuthError(
-        `bol refused the client credentials (token endpoint ${response.status} ${errorCode(text)})`,
-        false,
-      );
-    }
-    if (!response.ok) {
-      const retryAfter = parseRetryAfterMs(response.headers.get('retry-after'), this.config.now());
-      throw new BolAuthError(`bol token endpoint answered ${response.status}`, true, retryAfter);
-    }
-    let body: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new BolAuthError('bol token endpoint answered malformed JSON', true);
-    }
-    if (
-      typeof body.access_token !== 'string' ||
-      body.access_token === '' ||
-      typeof body.expires_in !== 'number' ||
-      !(body.expires_in > 0)
-    ) {
-      throw new BolAuthError('bol token endpoint answered without access_token/expires_in', true);
-    }
-    const lifetimeMs = body.expires_in * 1000;
+    const body = await requestAccessToken({
+      url,
+      init: { headers: { authorization: `Basic ${basic}`, accept: 'application/json' } },
+      timeoutMs,
+      label: 'bol',
+      refusedStatuses: [400, 401, 403],
+      refused: (status, code) => `bol refused the client credentials (token endpoint ${status} ${code})`,
+      error: (message, retryable, retryAfterMs) => new BolAuthError(message, retryable, retryAfterMs),
+      networkDetail: describeNetworkError,
+      retryAfterMs: (response) => parseRetryAfterMs(response.headers.get('retry-after'), this.config.now()),
+    });
+    const lifetimeMs = body.expiresInS * 1000;
     return {
-      token: body.access_token,
+      token: body.accessToken,
       renewAt: sentAt + lifetimeMs * bolLimits.tokenRefreshRatio,
       useUntil: sentAt + lifetimeMs * bolLimits.tokenUseRatioMax,
     };
-  }
-}
-
-function errorCode(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    return typeof parsed.error === 'string' ? parsed.error : '';
-  } catch {
-    return '';
   }
 }
 

@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
-import { AccessTokenCache, type CachedAccessToken } from '../access-token-cache.js';
+import { AccessTokenCache, type CachedAccessToken, requestAccessToken } from '../access-token-cache.js';
 import { gmcFacts, gmcLimits } from './gmc-limits.js';
 
 /**
@@ -112,58 +112,23 @@ export class GmcAuth {
       assertion: this.assertion(sentAt),
     });
     const timeoutMs = this.config.requestTimeoutMs ?? gmcLimits.requestTimeoutMs;
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.config.tokenUrl, {
-        method: 'POST',
+    const parsed = await requestAccessToken({
+      url: this.config.tokenUrl,
+      init: {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: body.toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new GmcAuthError(
-        timedOut ? `google token request timed out after ${timeoutMs} ms` : 'google token request failed (network)',
-        true,
-      );
-    }
-    if (response.status === 400 || response.status === 401 || response.status === 403) {
-      throw new GmcAuthError(
-        `google refused the service account assertion (token endpoint ${response.status} ${oauthError(text)})`,
-        false,
-      );
-    }
-    if (!response.ok) throw new GmcAuthError(`google token endpoint answered ${response.status}`, true);
-    let parsed: { access_token?: unknown; expires_in?: unknown };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch {
-      throw new GmcAuthError('google token endpoint answered malformed JSON', true);
-    }
-    if (
-      typeof parsed.access_token !== 'string' ||
-      parsed.access_token === '' ||
-      typeof parsed.expires_in !== 'number' ||
-      !(parsed.expires_in > 0)
-    )
-      throw new GmcAuthError('google token endpoint answered without access_token/expires_in', true);
-    const lifetimeMs = parsed.expires_in * 1000;
+      },
+      timeoutMs,
+      label: 'google',
+      refusedStatuses: [400, 401, 403],
+      refused: (status, code) => `google refused the service account assertion (token endpoint ${status} ${code})`,
+      error: (message, retryable, retryAfterMs) => new GmcAuthError(message, retryable, retryAfterMs),
+    });
+    const lifetimeMs = parsed.expiresInS * 1000;
     return {
-      token: parsed.access_token,
+      token: parsed.accessToken,
       renewAt: sentAt + lifetimeMs * gmcLimits.tokenRefreshRatio,
       useUntil: sentAt + lifetimeMs * gmcLimits.tokenUseRatioMax,
     };
-  }
-}
-
-/** RFC 6749 5.2 `error` code of a token endpoint answer, else ''. */
-function oauthError(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    return typeof parsed.error === 'string' ? parsed.error.slice(0, 64) : '';
-  } catch {
-    return '';
   }
 }
