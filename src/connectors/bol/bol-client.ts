@@ -2,7 +2,7 @@ import type { components as OffersV11 } from './generated/offers-v11.js';
 import type { components as RetailerV10, operations as RetailerV10Operations } from './generated/retailer-v10.js';
 import { type BolAuth, BolAuthError, parseRetryAfterMs } from './bol-auth.js';
 import { type BolRateLimiter, type BolRateRuleName, bolLimits, findBolRateRule } from './bol-limits.js';
-import { BolTransport, headerValue, type TransportAnswer } from './bol-transport.js';
+import { HttpTransport, headerValue, type TransportAnswer } from '../http-transport.js';
 
 /**
  * The HTTP layer of the Bol connector: one method per bol operation we use, typed with the types
@@ -10,7 +10,7 @@ import { BolTransport, headerValue, type TransportAnswer } from './bol-transport
  * 1. takes a bearer token (BolAuth),
  * 2. takes a slot of its endpoint's window (BolRateLimiter) or answers "wait" without sending,
  * 3. sends with a deadline (for sending and reading the body) and the caller's signal, over
- *    node:http with a keep-alive agent (bol-transport.ts: a third of fetch's CPU per call),
+ *    node:http with a keep-alive agent (../http-transport.ts: a third of fetch's CPU per call),
  * 4. feeds bol's rate headers back to the limiter,
  * 5. on 401 renews the token ONCE and repeats (a token can expire in flight),
  * 6. classifies the answer: `ok`, or `failed` with `retryable` (429, 5xx, network, timeout) or not
@@ -58,8 +58,8 @@ export interface BolClientConfig {
   requestTimeoutMs?: number;
   /** @default bolLimits.limiterWaitMsMax */
   limiterWaitMsMax?: number;
-  /** @default a BolTransport of its own */
-  transport?: BolTransport;
+  /** @default an HttpTransport of its own */
+  transport?: HttpTransport;
 }
 
 interface Operation {
@@ -73,11 +73,11 @@ interface Operation {
 
 export class BolClient {
   private readonly baseUrl: string;
-  private readonly transport: BolTransport;
+  private readonly transport: HttpTransport;
 
   constructor(private readonly config: BolClientConfig) {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
-    this.transport = config.transport ?? new BolTransport();
+    this.transport = config.transport ?? new HttpTransport();
   }
 
   /** Close idle keep-alive sockets. */

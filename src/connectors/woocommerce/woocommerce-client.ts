@@ -1,11 +1,10 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { HttpTransport, headerValue, type TransportAnswer } from '../http-transport.js';
 import { retryAfterMs, type WooRateLimiter, wooLimits } from './woocommerce-limits.js';
 import { signOAuthUrl } from './woocommerce-oauth.js';
 
 /**
  * A thin typed client of WooCommerce's REST API v3 (`<store>/wp-json/wc/v3/...`) over
- * node:http(s) with a keep-alive agent. Each call
+ * node:http(s) with a keep-alive agent (../http-transport.ts, shared with bol.com). Each call
  * 1. takes a slot of the shop's budget (WooRateLimiter): `write` calls wait at most
  *    `limiterWaitMsMax` and otherwise answer `failed`/retryable without sending;
  * 2. authenticates: HTTP Basic with the consumer key and secret over HTTPS; OAuth 1.0a
@@ -96,20 +95,10 @@ export interface WooRequest {
   signal?: AbortSignal | undefined;
 }
 
-type Exchange =
-  | { kind: 'answer'; status: number; headers: IncomingHttpHeaders; text: string }
-  | { kind: 'network'; reason: string; timedOut: boolean };
-
-function header(headers: IncomingHttpHeaders, name: string): string | null {
-  const value = headers[name];
-  if (value === undefined) return null;
-  return Array.isArray(value) ? (value[0] ?? null) : value;
-}
-
 export class WooClient {
   private readonly apiBase: URL;
   private readonly secure: boolean;
-  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly transport: HttpTransport;
   private readonly timeoutMs: number;
   private readonly waitMsMax: number;
   private requests = 0;
@@ -119,10 +108,7 @@ export class WooClient {
     if (store.protocol !== 'https:' && store.protocol !== 'http:') throw new Error('store_url must be http(s)');
     this.secure = store.protocol === 'https:';
     this.apiBase = new URL(`${store.pathname.replace(/\/+$/, '')}/wp-json/wc/v3`, store.origin);
-    const agentOptions = { keepAlive: true, maxSockets: config.socketsMax ?? 16, scheduling: 'lifo' as const };
-    this.agent = this.secure
-      ? new HttpsAgent({ ...agentOptions, ...(config.ca === undefined ? {} : { ca: config.ca }) })
-      : new HttpAgent(agentOptions);
+    this.transport = new HttpTransport({ socketsMax: config.socketsMax ?? 16, ca: config.ca });
     this.timeoutMs = config.requestTimeoutMs ?? wooLimits.requestTimeoutMs;
     this.waitMsMax = config.limiterWaitMsMax ?? wooLimits.limiterWaitMsMax;
   }
@@ -159,7 +145,7 @@ export class WooClient {
           'aborted' in slot ? 'aborted by the caller' : `the shop's request budget is spent for ${slot.waitMs} ms`,
         ...('aborted' in slot ? {} : { retryAfterMs: slot.waitMs }),
       };
-    let exchange: Exchange;
+    let exchange: TransportAnswer;
     try {
       const built = build();
       if (built === null) return null;
@@ -176,7 +162,7 @@ export class WooClient {
       };
     const { status, headers, text } = exchange;
     if (status === 429 || status === 503) {
-      const wait = retryAfterMs(header(headers, 'retry-after'), this.config.now());
+      const wait = retryAfterMs(headerValue(headers, 'retry-after'), this.config.now());
       this.config.limiter.holdOff(wait ?? wooLimits.defaultBackoffMs);
       return {
         kind: 'failed',
@@ -195,13 +181,14 @@ export class WooClient {
     if (status >= 200 && status < 300) {
       if (body === undefined)
         return { kind: 'failed', retryable: true, status, reason: `answer ${status} is not JSON (a proxy page?)` };
-      const pages = Number(header(headers, 'x-wp-totalpages'));
-      const date = Date.parse(header(headers, 'date') ?? '');
+      const pages = Number(headerValue(headers, 'x-wp-totalpages'));
+      const date = Date.parse(headerValue(headers, 'date') ?? '');
       return {
         kind: 'ok',
         status,
         body: body as T,
-        totalPages: header(headers, 'x-wp-totalpages') !== null && Number.isInteger(pages) && pages >= 0 ? pages : null,
+        totalPages:
+          headerValue(headers, 'x-wp-totalpages') !== null && Number.isInteger(pages) && pages >= 0 ? pages : null,
         serverTime: Number.isFinite(date) ? date : null,
       };
     }
@@ -230,61 +217,25 @@ export class WooClient {
         );
   }
 
-  private send(request: WooRequest): Promise<Exchange> {
+  private send(request: WooRequest): Promise<TransportAnswer> {
     this.requests++;
-    const url = this.url(request);
     const body = request.body === undefined ? null : JSON.stringify(request.body);
-    const headers: Record<string, string | number> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json' };
     if (this.secure)
       headers.authorization = `Basic ${Buffer.from(`${this.config.consumerKey}:${this.config.consumerSecret}`).toString('base64')}`;
-    if (body !== null) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(body);
-    }
-    return new Promise((resolve) => {
-      let settled = false;
-      let timedOut = false;
-      const finish = (exchange: Exchange) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        request.signal?.removeEventListener('abort', onAbort);
-        resolve(exchange);
-      };
-      const fail = (error: unknown) =>
-        finish({ kind: 'network', reason: error instanceof Error ? error.message : String(error), timedOut });
-      const outgoing = (this.secure ? httpsRequest : httpRequest)(
-        url,
-        { method: request.method, headers, agent: this.agent },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            finish({
-              kind: 'answer',
-              status: response.statusCode ?? 0,
-              headers: response.headers,
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          response.on('error', fail);
-          response.on('aborted', () => fail(new Error('the connection closed before the whole answer arrived')));
-        },
-      );
-      const timer = setTimeout(() => {
-        timedOut = true;
-        outgoing.destroy(new Error(`no answer within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      const onAbort = () => outgoing.destroy(new Error('aborted by the caller'));
-      if (request.signal?.aborted) onAbort();
-      else request.signal?.addEventListener('abort', onAbort, { once: true });
-      outgoing.on('error', fail);
-      outgoing.end(body ?? undefined);
+    if (body !== null) headers['content-type'] = 'application/json';
+    return this.transport.send({
+      method: request.method,
+      url: this.url(request).toString(),
+      headers,
+      body,
+      timeoutMs: this.timeoutMs,
+      signal: request.signal,
     });
   }
 
   /** Close idle sockets (tests, shutdown). */
   close(): void {
-    this.agent.destroy();
+    this.transport.close();
   }
 }

@@ -2,7 +2,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
- * One HTTP exchange with bol over node:http(s) and a keep-alive agent, instead of global fetch.
+ * One HTTP exchange with a platform over node:http(s) and a keep-alive agent, instead of global
+ * fetch (bol.com and WooCommerce use it).
  *
  * Why not fetch (undici's WHATWG layer): it builds a Request, clones it, tees a ReadableStream
  * per body and an AbortSignal per deadline for every call. Measured with `node --cpu-prof` on
@@ -28,21 +29,23 @@ export type TransportAnswer =
   | { kind: 'answer'; status: number; headers: IncomingHttpHeaders; text: string }
   | { kind: 'network'; reason: string; timedOut: boolean; aborted: boolean };
 
-export interface BolTransportOptions {
+export interface HttpTransportOptions {
   /** Sockets kept per origin; above pushConcurrencyMax + reads + polls. @default 64 */
   socketsMax?: number;
+  /** Certificates trusted for https besides the system's (a shop's own CA; the simulators' in tests). */
+  ca?: string | undefined;
 }
 
-export class BolTransport {
+export class HttpTransport {
   private readonly httpAgent: HttpAgent;
   private readonly httpsAgent: HttpsAgent;
 
-  constructor(options: BolTransportOptions = {}) {
+  constructor(options: HttpTransportOptions = {}) {
     // Free sockets are unref'd by the agent (they never keep the process alive); lifo reuses the
     // warmest socket. The agent honours the server's Keep-Alive timeout hint.
     const agentOptions = { keepAlive: true, maxSockets: options.socketsMax ?? 64, scheduling: 'lifo' as const };
     this.httpAgent = new HttpAgent(agentOptions);
-    this.httpsAgent = new HttpsAgent(agentOptions);
+    this.httpsAgent = new HttpsAgent({ ...agentOptions, ...(options.ca === undefined ? {} : { ca: options.ca }) });
   }
 
   send(request: TransportRequest): Promise<TransportAnswer> {
