@@ -120,6 +120,11 @@ export const limits = Object.freeze({
   webhookBodyBytesMax: 1024 * 1024,
   /** Whole-request deadline; Fastify's default is 0 = unbounded (docs/RELIABILITY.md, section 13). */
   requestTimeoutMs: 30_000,
+  /**
+   * How often the deadline sweep (http/request-deadline.ts) looks for requests past their
+   * deadline: a request is answered at most this much after it.
+   */
+  requestDeadlineSweepMs: 250,
   /** Reservations expired per sweep transaction. */
   sweepBatchSizeMax: 1_000,
   /** Idempotency keys pruned per sweep transaction. */
@@ -458,6 +463,10 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   },
   { holds: (l) => l.groupCommitBatchSizeCeiling <= l.groupCommitQueueDepthMax, why: 'a full group commit can queue' },
   { holds: (l) => l.pageSizeDefault <= l.pageSizeMax, why: 'the default page size is allowed' },
+  {
+    holds: (l) => l.requestDeadlineSweepMs * 10 <= l.requestTimeoutMs,
+    why: 'the deadline sweep runs at least ten times within a request deadline',
+  },
   {
     // 'r:' + created_at (15 digits) + ':' + an ASCII id + '|' + 8 hex digits, base64url.
     holds: (l) => 4 * Math.ceil((27 + l.idempotencyKeyLengthMax) / 3) <= l.listCursorLengthMax,

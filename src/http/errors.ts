@@ -218,15 +218,10 @@ export function validationDetails(errors: readonly AjvError[], part: string): Pr
 }
 
 /** Fastify's own client errors (body parser, router) and what they mean to a client. */
-function frameworkCode(error: FastifyError, request: FastifyRequest): ErrorCode | undefined {
+function frameworkCode(error: FastifyError): ErrorCode | undefined {
   if (!error.code?.startsWith('FST_')) return undefined;
-  // The deadline passed while the body was still arriving: nothing ran, the outcome is known.
-  if (error.code === 'FST_ERR_HANDLER_TIMEOUT' && !request.raw.complete) return 'ONH_ERR_REQUEST_TIMEOUT';
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'ONH_ERR_BODY_TOO_LARGE';
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'ONH_ERR_UNSUPPORTED_MEDIA_TYPE';
-  // The handler ran past handlerTimeout. A ledger command may still commit afterwards, so
-  // the outcome is unknown and the client must retry with the same idempotency key.
-  if (error.code === 'FST_ERR_HANDLER_TIMEOUT') return 'ONH_ERR_TIMEOUT';
   // Invalid or empty JSON, a content-length mismatch, bad percent-encoding, an over-long
   // path parameter: all the client's bytes, all safe to describe.
   const status = error.statusCode ?? 500;
@@ -257,7 +252,7 @@ export function problemOf(error: unknown, request: FastifyRequest): { body: Prob
     const errors = Array.isArray(fastifyError.errors) ? (fastifyError.errors as ProblemDetail[]) : undefined;
     return { body: problem(fastifyError.code, fastifyError.message, errors), headers: {} };
   }
-  const code = error instanceof Error ? frameworkCode(fastifyError, request) : undefined;
+  const code = error instanceof Error ? frameworkCode(fastifyError) : undefined;
   if (code) return { body: problem(code, fastifyError.message), headers: {} };
   request.log.error({ err: error }, 'unhandled error');
   return {

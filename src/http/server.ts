@@ -30,6 +30,7 @@ import { ordersPlugin } from './plugins/orders.js';
 import { listsPlugin } from './plugins/lists.js';
 import { stockListPlugin } from './plugins/stock-list.js';
 import { installSessions, sessionPlugin } from './session.js';
+import { installRequestDeadlines } from './request-deadline.js';
 import { EventHub } from './event-hub.js';
 import { eventsPlugin } from './plugins/events.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
@@ -160,8 +161,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       connectionsCheckingInterval: limits.requestReceiveCheckIntervalMs,
       headersTimeout: limits.requestReceiveTimeoutMs,
     },
-    // Bounds the whole route lifecycle; past it the outcome is unknown (ONH_ERR_TIMEOUT).
-    handlerTimeout: limits.requestTimeoutMs,
+    // The whole-request deadline is kept by installRequestDeadlines (request-deadline.ts), not
+    // by Fastify's handlerTimeout, which costs an AbortController and a DOMException per request.
     connectionTimeout: connectionTimeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
     routerOptions: { maxParamLength: pathParameterLengthMax },
@@ -178,6 +179,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler(notFoundHandler);
   collectQueryNames(app, queryNames);
+  installRequestDeadlines(app);
   guardRequestText(app);
 
   // Graceful shutdown. close() stops accepting connections and drops the idle ones; a

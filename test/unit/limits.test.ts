@@ -41,6 +41,11 @@ describe('limits', () => {
     ['a CSV field too short for a bundle', { csvFieldLengthMax: 1_000 }, /fit one CSV field/],
     ['a CSV import deadline below the request deadline', { csvImportTimeoutMs: 1_000 }, /CSV import takes at least/],
     [
+      'a deadline sweep too slow for the request deadline',
+      { requestDeadlineSweepMs: limits.requestTimeoutMs },
+      /deadline sweep runs/,
+    ],
+    [
       'a request deadline after the idle socket timeout',
       { requestTimeoutMs: limits.connectionTimeoutMs + 1 },
       /own deadline/,

@@ -68,8 +68,8 @@ export async function csvPlugin(app: FastifyInstance, { store, ledger, clock }: 
         },
         [413, 415, 422],
       ),
+      config: { scope: 'write', deadlineMs: limits.csvImportTimeoutMs },
       bodyLimit: limits.csvImportBytesMax,
-      handlerTimeout: limits.csvImportTimeoutMs,
     },
     async (request) => {
       if (!Buffer.isBuffer(request.body) || request.body.length === 0)
