@@ -1,7 +1,7 @@
 /**
  * The order lifecycle through the intake on both stores: random lifecycles of several lines
  * (edits, cancellations, fulfilments from two locations, voided fulfilments, refunds of each
- * restock type), delivered in random permutations with duplicates and concurrent deliveries,
+ * restock type, platform returns), delivered in random permutations with duplicates and concurrent deliveries,
  * end in the reference model's ledger (test/support/order-lifecycles.ts), whatever the order.
  * Run longer with ONHAND_SIM_RUNS=<n>.
  */
