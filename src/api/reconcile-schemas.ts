@@ -41,7 +41,11 @@ export const DriftView = Type.Object({
   external_id: Type.String(),
   direction: Direction,
   desired: Type.Integer({ description: "The ledger's desired quantity" }),
-  acknowledged: Type.Integer({ description: 'What the channel last acknowledged' }),
+  desired_at: Type.String({ format: 'date-time', description: 'When the ledger last computed the desired quantity' }),
+  acknowledged: Type.Integer({
+    description:
+      'What the channel last acknowledged: the last push, since a push is recorded when the channel acknowledges it (a listing with a push in flight is not in drift)',
+  }),
   acknowledged_at: Nullable(Timestamp),
   shown: Type.Integer({ description: 'What the channel was last seen showing' }),
   shown_at: Nullable(Timestamp),
@@ -64,6 +68,7 @@ export function driftView(entry: DriftEntry): Static<typeof DriftView> {
     external_id: entry.externalId,
     direction: entry.verdict.direction,
     desired: entry.state.desired,
+    desired_at: isoTime(entry.desiredAt),
     acknowledged: entry.verdict.acknowledged,
     acknowledged_at: time(entry.state.acknowledgedAt),
     shown: entry.verdict.shown,

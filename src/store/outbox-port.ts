@@ -93,6 +93,8 @@ export interface DriftEntry {
   listingId: string;
   sku: string;
   externalId: string;
+  /** When the ledger last computed the desired quantity (`state.desired`). */
+  desiredAt: EpochMs;
   state: ListingSyncState;
   verdict: Extract<DriftVerdict, { state: 'drift' }>;
 }

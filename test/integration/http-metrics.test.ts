@@ -1,7 +1,7 @@
 /**
  * Goal: GET /metrics parses as the Prometheus text format (a strict parser,
  * test/support/prometheus-text.ts) and each metric moves when its cause happens: a request
- * answered, a ledger batch, a true oversell, a change waiting in the outbox and its age, a push
+ * answered, a ledger batch, a ledger batch that fails, a true oversell, a change waiting in the outbox and its age, a push
  * acknowledged (latency histogram), a dead letter, a round held back by a spent rate budget,
  * order lines ingested and a line left in the intake inbox, a listing drifted behind onhand's
  * back, a reconcile pass (ok, with read errors, failed) and the repair it queues, an alert
@@ -156,6 +156,36 @@ describe('HTTP /metrics', () => {
       'the push 30 s after its commit falls in the 10-30 s bucket',
     );
     assert.equal(seriesValue(drained, 'onhand_push_results_total', { channel: 'bol', status: 'permanent' }), 1);
+  });
+
+  it('counts a ledger batch whose transaction fails, and does not time it as a batch', async () => {
+    const before = await scrape();
+    const ledgerPort = h.store.ledger;
+    const applyBatch = ledgerPort.applyBatch;
+    ledgerPort.applyBatch = () => Promise.reject(new Error('disk full'));
+    try {
+      const moved = await h.call({
+        method: 'POST',
+        url: '/v1/movements',
+        payload: { movements: [{ key: 'r-fail', type: 'receipt', sku: 'A', location: 'WH1', quantity: 1 }] },
+      });
+      assert.ok(moved.statusCode >= 500, moved.body);
+    } finally {
+      ledgerPort.applyBatch = applyBatch;
+    }
+    const now = await scrape();
+    assert.equal(
+      seriesValue(now, 'onhand_ledger_batch_failures_total'),
+      seriesValue(before, 'onhand_ledger_batch_failures_total') + 1,
+    );
+    assert.equal(
+      seriesValue(now, 'onhand_ledger_batch_duration_seconds_count'),
+      seriesValue(before, 'onhand_ledger_batch_duration_seconds_count'),
+    );
+    assert.equal(
+      seriesValue(now, 'onhand_ledger_commands_total', { type: 'receipt', status: 'applied' }),
+      seriesValue(before, 'onhand_ledger_commands_total', { type: 'receipt', status: 'applied' }),
+    );
   });
 
   it('counts order lines ingested, true oversells and the intake inbox', async () => {

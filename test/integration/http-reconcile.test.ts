@@ -20,6 +20,7 @@ describe('HTTP reconcile: drift and a pass now', () => {
   let h: HttpHarness;
   const channel = new ScriptedChannel(10);
   let schedule: ReconcileSchedule | undefined;
+  let desiredAt = '';
 
   before(async () => {
     h = await startHttpHarness({ reconcile: () => schedule });
@@ -48,6 +49,7 @@ describe('HTTP reconcile: drift and a pass now', () => {
       },
     });
     assert.equal(receipts.statusCode, 200, receipts.body);
+    desiredAt = new Date(h.clock.now()).toISOString();
     const pusher = new ChannelDispatcher({
       channel: 'bol',
       connector: channel,
@@ -132,6 +134,7 @@ describe('HTTP reconcile: drift and a pass now', () => {
       ],
     );
     assert.equal(drift.json().items[0].shown_at, new Date(h.clock.now()).toISOString());
+    assert.equal(drift.json().items[0].desired_at, desiredAt, 'when the receipts computed the desired quantity');
   });
 
   it('a pass queues the repair: the listing leaves the drift list while its push is pending', async () => {

@@ -51,6 +51,10 @@ export function lifecycle(line: string, variants: readonly string[]): fc.Arbitra
         }),
         { maxLength: 2 },
       ),
+      returns: fc.array(
+        fc.record({ quantity: fc.integer({ min: 1, max: 2 }), location: fc.option(platformLocation, { freq: 2 }) }),
+        { maxLength: 1 },
+      ),
     })
     .map((draw) => {
       const events: LineFactEvent[] = [];
@@ -80,6 +84,13 @@ export function lifecycle(line: string, variants: readonly string[]): fc.Arbitra
           eventId: `r${index}`,
           occurredAt: 1006,
           fact: { kind: 'refunded', quantity: refund.quantity, restock: refund.restock, locationId: refund.location },
+        });
+      });
+      draw.returns.forEach((back, index) => {
+        events.push({
+          eventId: `b${index}`,
+          occurredAt: 1007,
+          fact: { kind: 'returned', quantity: back.quantity, locationId: back.location },
         });
       });
       return { line: '', variant: draw.variant, soldAt, events };
@@ -121,7 +132,7 @@ export interface Buckets {
  * semantics, stated plainly:
  * - the latest `ordered` version is the line's quantity;
  * - a fulfilment counts with its latest version, unless voided; its units left `on_hand`;
- * - refund `return` puts units in quarantine; `cancel` frees unshipped units; `legacy_restock`
+ * - refund `return` and a platform return put units in quarantine; `cancel` frees unshipped units; `legacy_restock`
  *   is a return for units shipped and not yet returned, a cancel for the rest; `no_restock`
  *   makes unshipped units gone (off on_hand) and leaves shipped ones alone;
  * - a cancellation frees every unit still open;
@@ -147,6 +158,7 @@ export function modelEffect(
   const shippedAt = new Map<string, number>();
   let shipped = 0;
   const refunds: Extract<LineFactEvent['fact'], { kind: 'refunded' }>[] = [];
+  const returns: Extract<LineFactEvent['fact'], { kind: 'returned' }>[] = [];
   for (const fact of facts) {
     if (fact.kind === 'ordered') quantity = fact.quantity;
     if (fact.kind === 'cancelled') cancelled = true;
@@ -156,6 +168,7 @@ export function modelEffect(
       shipped += fact.quantity;
     }
     if (fact.kind === 'refunded') refunds.push(fact);
+    if (fact.kind === 'returned') returns.push(fact);
   }
   const soldAt = life.soldAt === null ? null : platformLocations[life.soldAt as PlatformLocation];
   const home = soldAt ?? pool.find((code) => hasStock(life.variant, code)) ?? pool[0]!;
@@ -179,6 +192,7 @@ export function modelEffect(
   const byId = [...refunds];
   for (const refund of byId) if (refund.restock === 'cancel') freed += refund.quantity;
   for (const refund of byId) if (refund.restock === 'return') returnAt(refund.locationId, refund.quantity);
+  for (const back of returns) returnAt(back.locationId, back.quantity);
   for (const refund of byId) {
     if (refund.restock !== 'legacy_restock') continue;
     const back = Math.max(0, Math.min(refund.quantity, shipped - returned));

@@ -178,7 +178,7 @@ export abstract class SqlOutboxViews {
     out: DriftEntry[],
   ): Promise<{ rows: number; last: number }> {
     const rows = await this.views.all<Record<string, unknown>>(
-      `SELECT lq.listing_id, v.sku, l.external_id, lq.quantity, lq.pushed_quantity, lq.pushed_at, lq.dispatch_state,
+      `SELECT lq.listing_id, v.sku, l.external_id, lq.quantity, lq.computed_at, lq.pushed_quantity, lq.pushed_at, lq.dispatch_state,
          lq.channel_quantity, lq.channel_seen_at, lq.channel_since
        FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id JOIN channels c ON c.id = lq.channel_id
          JOIN variants v ON v.id = l.variant_id
@@ -207,6 +207,7 @@ export abstract class SqlOutboxViews {
           listingId: state.listingId,
           sku: row.sku as string,
           externalId: row.external_id as string,
+          desiredAt: Number(row.computed_at),
           state,
           verdict,
         });

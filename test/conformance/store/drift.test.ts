@@ -30,6 +30,7 @@ for (const factory of STORES) {
     let key = 0;
     const channel = new ScriptedChannel(10);
     const ids = new Map<string, string>();
+    let receivedAt = 0;
 
     before(async () => {
       test = await factory.create();
@@ -58,6 +59,7 @@ for (const factory of STORES) {
             }) as LedgerCommand,
         ),
       );
+      receivedAt = now;
       for (const sku of ['A', 'B', 'C']) ids.set(sku, (await store.availability.getAvailability(sku))![0]!.listingId);
       const pusher = new ChannelDispatcher({
         channel: 'bol',
@@ -128,6 +130,7 @@ for (const factory of STORES) {
         ['B'],
       );
       assert.equal(rest[0]!.state.desired, 5);
+      assert.equal(rest[0]!.desiredAt, receivedAt, 'when the receipt computed the desired quantity');
       assert.equal(rest[0]!.state.shownAt, now);
     });
 
