@@ -26,10 +26,10 @@ export async function resolveChannelReserve(
   catalogue: Pick<CataloguePort, 'listLocations'>,
   channelCode: string,
   sku: string,
-): Promise<ChannelReserve | null> {
+): Promise<{ reserve: ChannelReserve; channel: ChannelRecord } | null> {
   const channel = await availability.getChannel(channelCode);
   if (!channel) return null;
-  const ruleSet = (await availability.listRuleSets()).find((version) => version.active)?.rules ?? {};
+  const ruleSet = (await availability.activeRuleSet())?.rules ?? {};
   const rules = channelRules(ruleSet, channelCode);
   // A deactivated location holds nothing for any channel (docs/LISTS.md).
   const excluded = new Set([
@@ -57,7 +57,7 @@ export async function resolveChannelReserve(
     units += allocation?.units ?? 0;
     percent += allocation?.percent ?? 0;
   }
-  return { code: channelCode, locations, fence: { units, percent } };
+  return { reserve: { code: channelCode, locations, fence: { units, percent } }, channel };
 }
 
 /** What a commit's `order` becomes: the channel order line, or why it cannot name one. */

@@ -125,6 +125,11 @@ export const limits = Object.freeze({
    * deadline: a request is answered at most this much after it.
    */
   requestDeadlineSweepMs: 250,
+  /**
+   * Tokens the auth hook keeps for routes whose ledger batch re-checks the token (auth.ts): more
+   * live tokens than this only cost a store lookup each.
+   */
+  tokenCacheSizeMax: 256,
   /** Reservations expired per sweep transaction. */
   sweepBatchSizeMax: 1_000,
   /** Idempotency keys pruned per sweep transaction. */

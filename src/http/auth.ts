@@ -2,6 +2,7 @@ import assert from 'node:assert';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { TokenPort, TokenRecord, TokenScope } from '../store/ledger-store.js';
 import { ProblemError } from './errors.js';
+import { limits } from '../core/limits.js';
 import { hashToken, isTokenShaped, scopeAllows } from '../api/tokens.js';
 import './session.js';
 
@@ -9,10 +10,24 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The least token scope a route needs; every /v1 route declares one. */
     scope?: TokenScope;
+    /**
+     * The route hands its work to the ledger with the token as a precondition
+     * (GroupCommitter's `preconditions.tokenId`), so the batch's transaction checks the token
+     * is live before anything is written: the auth hook may then take the token from its cache
+     * instead of the store. A revoked token still fails on the next request.
+     */
+    tokenCheckedAtCommit?: boolean;
   }
   interface FastifyRequest {
     /** The authenticated token (set by the auth hook on /v1 routes). */
     token: TokenRecord | null;
+    /**
+     * Set when the token came from the cache (a `tokenCheckedAtCommit` route): looks it up in
+     * the store and returns the 401 to answer instead when it is revoked, else null. The error
+     * handler calls it before answering any other refusal, so a revoked token never learns
+     * more than 401 from a request that did not reach the ledger batch.
+     */
+    confirmToken: (() => Promise<ProblemError | null>) | null;
   }
 }
 
@@ -39,10 +54,46 @@ function bearerToken(request: FastifyRequest): string {
 }
 
 /**
+ * Tokens seen by routes whose ledger batch re-checks them (`tokenCheckedAtCommit`), by hash:
+ * at most `limits.tokenCacheSizeMax`, the oldest dropped first. Every other route looks its
+ * token up in the store on every request.
+ */
+export class TokenCache {
+  private readonly byHash = new Map<string, TokenRecord>();
+
+  get(hash: string): TokenRecord | undefined {
+    return this.byHash.get(hash);
+  }
+
+  set(hash: string, token: TokenRecord): void {
+    if (this.byHash.size >= limits.tokenCacheSizeMax && !this.byHash.has(hash)) {
+      const oldest = this.byHash.keys().next();
+      if (!oldest.done) this.byHash.delete(oldest.value);
+    }
+    this.byHash.set(hash, token);
+  }
+
+  /** Forget a token (revoked here, or found revoked by a ledger batch). */
+  forget(tokenId: string): void {
+    for (const [hash, token] of this.byHash) if (token.id === tokenId) this.byHash.delete(hash);
+  }
+}
+
+/** One cache per process: a token revoked through the API is forgotten at once. */
+export const tokenCache = new TokenCache();
+
+/** 401 for a request whose token the ledger batch found revoked (PreconditionFailed). */
+export function revokedTokenProblem(tokenId: string): ProblemError {
+  tokenCache.forget(tokenId);
+  return unauthenticated('the token is unknown or revoked', true);
+}
+
+/**
  * The onRequest hook of the /v1 plugin: authenticate (401), then authorise by scope (403).
  * It runs before the body is read, so an anonymous client cannot make us parse 2 MiB.
- * The token is looked up on every request, never cached, so a revoked token fails on the very
- * next request.
+ * The token is looked up in the store on every request, so a revoked token fails on the very
+ * next request; a route marked `tokenCheckedAtCommit` may take it from the cache, because its
+ * ledger batch checks the token inside the transaction before writing anything.
  */
 export function bearerAuth(store: TokenLookup): onRequestAsyncHookHandler {
   return async function authenticate(request) {
@@ -53,7 +104,22 @@ export function bearerAuth(store: TokenLookup): onRequestAsyncHookHandler {
     const session = request.headers.authorization === undefined ? request.dashboardSession : null;
     if (!session && request.headers.authorization === undefined && request.dashboardSessionEnded)
       throw unauthenticated('the session has ended; sign in again', true);
-    const token = session ? session.record.token : await store.findTokenByHash(hashToken(bearerToken(request)));
+    let token: TokenRecord | null;
+    if (session) token = session.record.token;
+    else if (request.routeOptions.config.tokenCheckedAtCommit === true) {
+      const hash = hashToken(bearerToken(request));
+      const cached = tokenCache.get(hash);
+      if (cached) {
+        token = cached;
+        request.confirmToken = async () => {
+          if (await store.findTokenByHash(hash)) return null;
+          return revokedTokenProblem(cached.id);
+        };
+      } else {
+        token = await store.findTokenByHash(hash);
+        if (token) tokenCache.set(hash, token);
+      }
+    } else token = await store.findTokenByHash(hashToken(bearerToken(request)));
     if (!token) throw unauthenticated('the token is unknown or revoked', true);
     if (!scopeAllows(token.scope, required)) {
       throw new ProblemError('ONH_ERR_FORBIDDEN', `this route needs a ${required} token; this one is ${token.scope}`, {
@@ -70,6 +136,7 @@ export function bearerAuth(store: TokenLookup): onRequestAsyncHookHandler {
  */
 export function guardWithBearerAuth(app: FastifyInstance, store: TokenLookup): void {
   app.decorateRequest('token', null);
+  app.decorateRequest('confirmToken', null);
   app.addHook('onRoute', (options) => {
     assert(options.config?.scope, `route ${options.method} ${options.url} declares no scope`);
   });

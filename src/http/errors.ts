@@ -261,8 +261,28 @@ export function problemOf(error: unknown, request: FastifyRequest): { body: Prob
   };
 }
 
-export function problemErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { body, headers } = problemOf(error, request);
+export function problemErrorHandler(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply | Promise<FastifyReply> {
+  const answer = problemOf(error, request);
+  const confirmToken = request.confirmToken;
+  // A token taken from the cache (auth.ts) is confirmed before any other refusal is shown.
+  if (confirmToken && answer.body.status >= 400 && answer.body.status < 500 && answer.body.status !== 401) {
+    request.confirmToken = null;
+    return confirmToken().then((revoked) =>
+      answerProblem(revoked ? problemOf(revoked, request) : answer, request, reply),
+    );
+  }
+  return answerProblem(answer, request, reply);
+}
+
+function answerProblem(
+  { body, headers }: ReturnType<typeof problemOf>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   // A refusal is the client's to act on: per-request detail, at debug with the request line.
   if (body.status < 500) request.log.debug({ code: body.code, status: body.status }, body.detail);
   // A request whose body never arrived leaves unread bytes on the socket: close it.

@@ -234,6 +234,8 @@ export interface AvailabilityPort {
     now: EpochMs,
   ): Promise<RuleSetVersion>;
   listRuleSets(): Promise<RuleSetVersion[]>;
+  /** The active rule set version, in one read; null before the first activation. */
+  activeRuleSet(): Promise<RuleSetVersion | null>;
   getRuleSet(version: number): Promise<RuleSetVersion | null>;
   ruleSetEvents(): Promise<RuleSetEvent[]>;
   /** What every listing would show under `rules` (not stored), against what it shows now. */

@@ -3,7 +3,13 @@ import type { Clock, IdSource } from '../core/clock.js';
 import type { BatchItem, CommandAnswer } from '../core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
 import { limits } from '../core/limits.js';
-import type { LedgerStore, SideWrite } from './ledger-store.js';
+import {
+  BatchChecksFailed,
+  type BatchCheckFailures,
+  type BatchChecks,
+  type LedgerStore,
+  type SideWrite,
+} from './ledger-store.js';
 
 /**
  * Group commit (docs/RELIABILITY.md, section 4): commands that arrive while a transaction is running are
@@ -35,12 +41,35 @@ export class LedgerClosedError extends Error {
   }
 }
 
+/**
+ * A submission's precondition failed in its batch's transaction (a revoked token, a deactivated
+ * variant or location): nothing of it was written. `failures` lists only its own.
+ */
+export class PreconditionFailed extends Error {
+  constructor(readonly failures: BatchCheckFailures) {
+    super('a precondition of the submission failed; nothing of it was written');
+  }
+}
+
+/**
+ * What must still hold when a submission's batch commits, checked inside that transaction
+ * (store.ledger.applyBatch's `checks`): the request's token is live, the variants and
+ * locations it names are active. Checked once per batch for all its submissions, so a request
+ * pays no round trip of its own for them.
+ */
+export interface Preconditions {
+  tokenId?: string | undefined;
+  skus?: readonly string[] | undefined;
+  locations?: readonly string[] | undefined;
+}
+
 type SideWrites = (answers: readonly CommandAnswer[]) => readonly SideWrite[];
 
 interface Submission {
   items: readonly BatchItem[];
   commandCount: number;
   sideWrites?: SideWrites | undefined;
+  preconditions?: Preconditions | undefined;
   resolve: (answers: CommandAnswer[]) => void;
   reject: (error: unknown) => void;
 }
@@ -130,8 +159,11 @@ export class GroupCommitter {
    * one of them finds its row changed by another writer, this submission fails with
    * SideWriteConflict and nothing of it is written (the others of its batch are re-run alone).
    */
-  submit(commands: readonly LedgerCommand[], options: { sideWrites?: SideWrites } = {}): Promise<CommandAnswer[]> {
-    return this.enqueue(commands, commands.length, options.sideWrites);
+  submit(
+    commands: readonly LedgerCommand[],
+    options: { sideWrites?: SideWrites; preconditions?: Preconditions } = {},
+  ): Promise<CommandAnswer[]> {
+    return this.enqueue(commands, commands.length, options.sideWrites, options.preconditions);
   }
 
   /** Touch levels so that their due reservations expire (the sweeper's tidy-up). */
@@ -147,13 +179,14 @@ export class GroupCommitter {
     items: readonly BatchItem[],
     commandCount: number,
     sideWrites?: SideWrites,
+    preconditions?: Preconditions,
   ): Promise<CommandAnswer[]> {
     if (this.closed) return Promise.reject(new LedgerClosedError());
     if (items.length === 0) return Promise.resolve([]);
     if (this.queuedItems + items.length > this.queueDepthMax)
       return Promise.reject(new QueueFullError(this.queuedItems));
     return new Promise<CommandAnswer[]>((resolve, reject) => {
-      this.queue.push({ items, commandCount, sideWrites, resolve, reject });
+      this.queue.push({ items, commandCount, sideWrites, preconditions, resolve, reject });
       this.queuedItems += items.length;
       this.schedule();
     });
@@ -207,6 +240,7 @@ export class GroupCommitter {
           return writes;
         }
       : undefined;
+    const checks = batchChecks(batch);
     const observed = this.observer?.batchStarted();
     try {
       const answers = await this.store.ledger.applyBatch(
@@ -214,6 +248,7 @@ export class GroupCommitter {
         this.clock.now(),
         () => this.ids.next('res'),
         sideWrites,
+        checks,
       );
       observed?.({ items, answers });
       this.stats.batches += 1;
@@ -228,6 +263,17 @@ export class GroupCommitter {
       for (const listener of this.commitListeners) listener({ answers });
     } catch (error) {
       observed?.(null);
+      if (error instanceof BatchChecksFailed) {
+        // Refuse the submissions whose preconditions failed; the others go again together.
+        const rest: Submission[] = [];
+        for (const submission of batch) {
+          const own = ownFailures(submission.preconditions, error.failures);
+          if (own === null) rest.push(submission);
+          else submission.reject(new PreconditionFailed(own));
+        }
+        if (rest.length > 0) await this.run(rest);
+        return;
+      }
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;
@@ -249,4 +295,32 @@ export class GroupCommitter {
     this.closed = true;
     await this.idle();
   }
+}
+
+/** The union of a batch's preconditions, or undefined when none of its submissions has any. */
+function batchChecks(batch: readonly Submission[]): BatchChecks | undefined {
+  if (batch.every((submission) => submission.preconditions === undefined)) return undefined;
+  const tokenIds = new Set<string>();
+  const skus = new Set<string>();
+  const locations = new Set<string>();
+  for (const { preconditions } of batch) {
+    if (preconditions === undefined) continue;
+    if (preconditions.tokenId !== undefined) tokenIds.add(preconditions.tokenId);
+    for (const sku of preconditions.skus ?? []) skus.add(sku);
+    for (const code of preconditions.locations ?? []) locations.add(code);
+  }
+  return { tokenIds: [...tokenIds], skus: [...skus], locations: [...locations] };
+}
+
+/** The failures that concern one submission, or null when none does. */
+function ownFailures(
+  preconditions: Preconditions | undefined,
+  failures: BatchCheckFailures,
+): BatchCheckFailures | null {
+  if (preconditions === undefined) return null;
+  const revokedTokens = failures.revokedTokens.filter((id) => id === preconditions.tokenId);
+  const inactiveSkus = failures.inactiveSkus.filter((sku) => preconditions.skus?.includes(sku));
+  const inactiveLocations = failures.inactiveLocations.filter((code) => preconditions.locations?.includes(code));
+  if (revokedTokens.length === 0 && inactiveSkus.length === 0 && inactiveLocations.length === 0) return null;
+  return { revokedTokens, inactiveSkus, inactiveLocations };
 }

@@ -319,11 +319,16 @@ export interface LedgerPort {
    * not its `expectRows` (a row version that moved) fails the whole transaction with
    * {@link SideWriteConflict}: nothing of the batch is written.
    */
+  /**
+   * `checks`, when given, are verified inside the transaction before anything is applied; when
+   * one fails the transaction is rolled back and {@link BatchChecksFailed} names the failures.
+   */
   applyBatch(
     items: readonly BatchItem[],
     now: EpochMs,
     newReservationId: () => string,
     sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[],
+    checks?: BatchChecks,
   ): Promise<CommandAnswer[]>;
   /** Stock of a variant per location and in total; available counts expired holds as released. */
   getStock(sku: string, now: EpochMs): Promise<StockView | null>;
@@ -482,6 +487,31 @@ export interface SideWrite {
   params: readonly unknown[];
   /** Rows it must change, else the transaction fails with {@link SideWriteConflict}. */
   expectRows?: number | undefined;
+}
+
+/**
+ * What a batch's transaction checks before applying it (GroupCommitter's preconditions, the
+ * union over its submissions): tokens that must still be live, variants and locations that must
+ * still be active.
+ */
+export interface BatchChecks {
+  tokenIds: readonly string[];
+  skus: readonly string[];
+  locations: readonly string[];
+}
+
+/** The checks of a batch that failed. */
+export interface BatchCheckFailures {
+  revokedTokens: readonly string[];
+  inactiveSkus: readonly string[];
+  inactiveLocations: readonly string[];
+}
+
+/** A batch's checks failed: nothing of it was written. */
+export class BatchChecksFailed extends Error {
+  constructor(readonly failures: BatchCheckFailures) {
+    super('a precondition of the ledger batch failed');
+  }
 }
 
 /** A side write's row was changed by another writer first: the batch was not written. */

@@ -87,6 +87,45 @@ describe('HTTP authentication and scopes', () => {
     assertProblem(await h.call({ ...readRoute, as: null, headers }), 401, 'ONH_ERR_UNAUTHENTICATED');
   });
 
+  it('a revoked token fails on the next reservation and movement, though those routes cache tokens', async () => {
+    await h.call({ ...writeRoute, as: 'admin' });
+    await h.call({ method: 'PUT', url: '/v1/variants', payload: { variants: [{ sku: 'AUTH-1', name: 'Auth' }] } });
+    const issued = await issueToken(h.store, { name: 'checkout', scope: 'write' }, h.clock, h.ids);
+    const headers = { authorization: `Bearer ${issued.token}` };
+    const movement = (key: string) => ({
+      method: 'POST' as const,
+      url: '/v1/movements',
+      as: null,
+      headers,
+      payload: { movements: [{ key, type: 'receipt', sku: 'AUTH-1', location: 'WH9', quantity: 5 }] },
+    });
+    const reservation = (key: string, extra: object = {}) => ({
+      method: 'POST' as const,
+      url: '/v1/reservations',
+      as: null,
+      headers,
+      payload: { key, sku: 'AUTH-1', location: 'WH9', quantity: 1, ...extra },
+    });
+    // Both routes have now seen the token (and may keep it).
+    assert.equal((await h.call(movement('auth-m1'))).statusCode, 200);
+    assert.equal((await h.call(reservation('auth-r1'))).statusCode, 201);
+    // Revoked in the store behind the server's back, as `onhand token revoke` does from another process.
+    assert.equal(await h.store.tokens.revokeToken(issued.id, h.clock.now()), true);
+    assertProblem(await h.call(reservation('auth-r2')), 401, 'ONH_ERR_UNAUTHENTICATED');
+    assertProblem(await h.call(movement('auth-m2')), 401, 'ONH_ERR_UNAUTHENTICATED');
+    // A refusal that never reaches the ledger is not shown to a revoked token either.
+    assertProblem(
+      await h.call(reservation('auth-r3', { location: undefined, channel: 'NO-SUCH-CHANNEL' })),
+      401,
+      'ONH_ERR_UNAUTHENTICATED',
+    );
+    // Nothing the revoked token sent was written.
+    const stock = (await h.call({ method: 'GET', url: '/v1/stock/AUTH-1' })).json() as {
+      total: { on_hand: number; reserved: number };
+    };
+    assert.deepEqual([stock.total.on_hand, stock.total.reserved], [5, 1]);
+  });
+
   it('issues tokens in the documented format and stores only their hash', async () => {
     const issued = await issueToken(h.store, { name: 'erp', scope: 'read' }, h.clock, h.ids);
     assert.match(issued.token, /^onh_read_[A-Za-z0-9_-]{43}$/);

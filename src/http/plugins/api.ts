@@ -23,7 +23,7 @@ import { guardWithBearerAuth } from '../auth.js';
 import { ProblemError, verdictProblem } from '../errors.js';
 import { refuseReservedKeys } from '../request-guards.js';
 import { ActiveOnlyQuery } from '../../api/list-schemas.js';
-import { refuseInactive } from './lists.js';
+import { submitChecked } from './lists.js';
 import {
   CommitBody,
   IdParams,
@@ -91,6 +91,14 @@ function notFound(
   what: string,
 ): ProblemError {
   return new ProblemError(code, `no ${what}`);
+}
+
+/**
+ * A route whose ledger batch checks the request's token and the variants and locations it names
+ * (lists.ts submitChecked), so the auth hook may take the token from its cache (auth.ts).
+ */
+function checkedAtCommit(options: RouteShorthandOptions): RouteShorthandOptions {
+  return { ...options, config: { ...options.config, tokenCheckedAtCommit: true } };
 }
 
 /** commit and release may be sent without a body: it means `{}`. */
@@ -253,17 +261,19 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
 
   app.post<{ Body: MovementsBody }>(
     '/movements',
-    route(
-      'write',
-      'movements',
-      'Record movements; one answer per movement, in request order',
-      {
-        description:
-          'Every movement is judged on its own; `results[i].status` is its verdict. A movement that fails the schema fails the whole request (400) and nothing is applied.',
-        body: MovementsBody,
-        response: { 200: MovementsResult },
-      },
-      [409, 413, 422],
+    checkedAtCommit(
+      route(
+        'write',
+        'movements',
+        'Record movements; one answer per movement, in request order',
+        {
+          description:
+            'Every movement is judged on its own; `results[i].status` is its verdict. A movement that fails the schema fails the whole request (400) and nothing is applied.',
+          body: MovementsBody,
+          response: { 200: MovementsResult },
+        },
+        [409, 413, 422],
+      ),
     ),
     // Map every item before submitting any, so that nothing is applied unless all map.
     async (request) => {
@@ -271,11 +281,8 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
         request.body.movements.map((movement, index) => ({ path: `/movements/${index}/key`, key: movement.key })),
       );
       const commands = request.body.movements.map(movementCommand);
-      await refuseInactive(
-        store.catalogue,
-        commands.map((command, index) => ({ path: `/movements/${index}`, command })),
-      );
-      return { results: await ledger.submit(commands) };
+      const items = commands.map((command, index) => ({ path: `/movements/${index}`, command }));
+      return { results: await submitChecked(ledger, request, commands, items) };
     },
   );
 
@@ -283,17 +290,19 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
 
   app.post<{ Body: ReservationBody }>(
     '/reservations',
-    route(
-      'write',
-      'reservations',
-      'Reserve units at a location or by channel (judged against available, atomically)',
-      {
-        description:
-          "Give exactly one of `location` and `channel`. By channel, the request is judged against the channel's pool less other channels' ring-fenced stock and placed whole at the first location in priority order that holds it, else split, one part per location (`parts`). A replay of an applied key answers 201 with the first body and `Idempotent-Replayed: true`.",
-        body: ReservationBody,
-        response: { 201: ReservationResult },
-      },
-      [404, 409, 413, 422],
+    checkedAtCommit(
+      route(
+        'write',
+        'reservations',
+        'Reserve units at a location or by channel (judged against available, atomically)',
+        {
+          description:
+            "Give exactly one of `location` and `channel`. By channel, the request is judged against the channel's pool less other channels' ring-fenced stock and placed whole at the first location in priority order that holds it, else split, one part per location (`parts`). A replay of an applied key answers 201 with the first body and `Idempotent-Replayed: true`.",
+          body: ReservationBody,
+          response: { 201: ReservationResult },
+        },
+        [404, 409, 413, 422],
+      ),
     ),
     async (request, reply) => {
       const body = request.body;
@@ -306,9 +315,10 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
       }
       let command: ReserveCommand;
       if (body.channel !== undefined) {
-        const channel = await resolveChannelReserve(store.availability, store.catalogue, body.channel, body.sku);
-        if (!channel) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${body.channel}`);
-        if ((await store.availability.getChannel(body.channel))?.deactivatedAt)
+        const resolved = await resolveChannelReserve(store.availability, store.catalogue, body.channel, body.sku);
+        if (!resolved) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${body.channel}`);
+        const channel = resolved.reserve;
+        if (resolved.channel.deactivatedAt)
           throw new ProblemError('ONH_ERR_CHANNEL_INACTIVE', `channel ${body.channel} is deactivated`, {
             errors: [{ path: '/channel', message: `channel ${body.channel} is deactivated` }],
           });
@@ -322,8 +332,8 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
       } else {
         command = reserveCommand(body, body.location!);
       }
-      await refuseInactive(store.catalogue, [{ path: '', command }]);
-      const answer = await submitOne(command);
+      const [answer] = await submitChecked(ledger, request, [command], [{ path: '', command }]);
+      assert(answer, 'the ledger answers every command');
       // `available` in the problem is read after the refusal: what a client may ask for now.
       const members =
         answer.status === 'insufficient'

@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CommandAnswer } from '../../core/ledger/apply-commands.js';
+import { type GroupCommitter, PreconditionFailed } from '../../store/group-commit.js';
 import type { Clock } from '../../core/clock.js';
 import type { LedgerCommand } from '../../core/ledger/command.js';
 import { otherLocationCode } from '../../core/ledger/command.js';
@@ -12,7 +14,7 @@ import {
 } from '../../api/list-schemas.js';
 import { activationView } from '../../api/list-mapping.js';
 import type { ActivationKind, CataloguePort, LedgerStore, ReservationListStatus } from '../../store/ledger-store.js';
-import { actorOf, guardWithBearerAuth } from '../auth.js';
+import { actorOf, guardWithBearerAuth, revokedTokenProblem } from '../auth.js';
 import { ProblemError, type ProblemDetail } from '../errors.js';
 import { purchaseOrderView } from '../api-mapping.js';
 import { MovementPage, PurchaseOrderView, ReservationView, SkuParams } from '../schemas.js';
@@ -24,27 +26,22 @@ export interface ListsDeps {
   clock: Clock;
 }
 
-/**
- * A stock-changing request naming a deactivated variant or location is refused whole before
- * anything is submitted (409, `errors` naming each item), like a request failing its schema.
- * Read outside the ledger transaction: a movement racing a deactivation is recorded as if it
- * had arrived just before it. Commits and releases are not checked: they let go of, or sell,
- * what was held before the deactivation.
- */
-export async function refuseInactive(
-  catalogue: Pick<CataloguePort, 'inactiveAmong'>,
-  items: readonly { path: string; command: LedgerCommand }[],
-): Promise<void> {
-  const named = items.flatMap(({ path, command }) =>
+type NamedRefs = { path: string; sku: string; locations: string[] }[];
+
+/** The variants and locations stock-changing commands name, each with its request path. */
+export function namedRefs(items: readonly { path: string; command: LedgerCommand }[]): NamedRefs {
+  return items.flatMap(({ path, command }) =>
     'sku' in command && 'location' in command
       ? [{ path, sku: command.sku, locations: [command.location, otherLocationCode(command)].filter(isCode) }]
       : [],
   );
-  if (named.length === 0) return;
-  const inactive = await catalogue.inactiveAmong({
-    skus: named.map((item) => item.sku),
-    locations: named.flatMap((item) => item.locations),
-  });
+}
+
+/** The problem naming every deactivated variant (else location) among `named`, or none. */
+function inactiveProblem(
+  named: NamedRefs,
+  inactive: { skus: readonly string[]; locations: readonly string[] },
+): ProblemError | undefined {
   const skus = new Set(inactive.skus);
   const locations = new Set(inactive.locations);
   const variantErrors: ProblemDetail[] = [];
@@ -57,15 +54,75 @@ export async function refuseInactive(
         locationErrors.push({ path: `${item.path}/location`, message: `location ${code} is deactivated` });
   }
   if (variantErrors.length > 0)
-    throw new ProblemError('ONH_ERR_VARIANT_INACTIVE', 'the request names a deactivated variant; nothing was applied', {
-      errors: variantErrors,
-    });
+    return new ProblemError(
+      'ONH_ERR_VARIANT_INACTIVE',
+      'the request names a deactivated variant; nothing was applied',
+      {
+        errors: variantErrors,
+      },
+    );
   if (locationErrors.length > 0)
-    throw new ProblemError(
+    return new ProblemError(
       'ONH_ERR_LOCATION_INACTIVE',
       'the request names a deactivated location; nothing was applied',
       { errors: locationErrors },
     );
+  return undefined;
+}
+
+/**
+ * A stock-changing request naming a deactivated variant or location is refused whole before
+ * anything is submitted (409, `errors` naming each item), like a request failing its schema.
+ * Commits and releases are not checked: they let go of, or sell, what was held before the
+ * deactivation. The ledger routes check the same inside their batch instead
+ * ({@link submitChecked}); this read is for requests that do not go through one.
+ */
+export async function refuseInactive(
+  catalogue: Pick<CataloguePort, 'inactiveAmong'>,
+  items: readonly { path: string; command: LedgerCommand }[],
+): Promise<void> {
+  const named = namedRefs(items);
+  if (named.length === 0) return;
+  const inactive = await catalogue.inactiveAmong({
+    skus: named.map((item) => item.sku),
+    locations: named.flatMap((item) => item.locations),
+  });
+  const problem = inactiveProblem(named, inactive);
+  if (problem) throw problem;
+}
+
+/**
+ * Submit a request's commands with its preconditions checked inside the ledger batch's
+ * transaction: the request's token is live and every variant and location it names is active.
+ * A failed check writes nothing and answers as the read before submitting would have: 401 for
+ * a revoked token, 409 naming each deactivated variant or location. The check rides on the
+ * batch (one statement for all its requests) instead of two reads per request, and it is exact:
+ * a deactivation committed before the batch refuses it, one after it does not.
+ */
+export async function submitChecked(
+  ledger: GroupCommitter,
+  request: FastifyRequest,
+  commands: readonly LedgerCommand[],
+  items: readonly { path: string; command: LedgerCommand }[],
+): Promise<CommandAnswer[]> {
+  const named = namedRefs(items);
+  try {
+    return await ledger.submit(commands, {
+      preconditions: {
+        tokenId: request.token?.id,
+        skus: named.map((item) => item.sku),
+        locations: named.flatMap((item) => item.locations),
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof PreconditionFailed)) throw error;
+    const revoked = error.failures.revokedTokens[0];
+    if (revoked !== undefined) throw revokedTokenProblem(revoked);
+    throw (
+      inactiveProblem(named, { skus: error.failures.inactiveSkus, locations: error.failures.inactiveLocations }) ??
+      error
+    );
+  }
 }
 
 function isCode(code: string | undefined): code is string {

@@ -17,7 +17,14 @@ import {
   type VariantRef,
 } from '../../core/ledger/apply-commands.js';
 import { levelKey, type LevelState } from '../../core/ledger/level.js';
-import { SideWriteConflict, type LedgerPort, type SideWrite } from '../ledger-store.js';
+import {
+  BatchChecksFailed,
+  SideWriteConflict,
+  type BatchChecks,
+  type LedgerPort,
+  type SideWrite,
+} from '../ledger-store.js';
+import { batchCheckFailures, batchCheckParams, batchCheckQuery, noBatchChecks } from '../sql/sql-batch-checks.js';
 import { copyRows } from './copy-rows.js';
 import type { PostgresAvailability } from './postgres-availability.js';
 import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
@@ -37,6 +44,7 @@ import {
 } from '../rows.js';
 import type { SqlExecutor } from '../sql/sql-executor.js';
 import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
+import { postgresDialect } from './postgres-executor.js';
 
 /**
  * The ledger slice on PostgreSQL.
@@ -152,8 +160,17 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     now: EpochMs,
     newReservationId: () => string,
     sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[],
+    checks?: BatchChecks,
   ): Promise<CommandAnswer[]> {
     return this.db.transaction(async (client) => {
+      if (checks !== undefined && !noBatchChecks(checks)) {
+        const { rows } = await client.query<{ kind: string; ref: string }>(
+          batchCheckQuery(postgresDialect),
+          batchCheckParams(checks),
+        );
+        const failures = batchCheckFailures(checks, rows);
+        if (failures !== null) throw new BatchChecksFailed(failures);
+      }
       const answers = await this.applyBatchLocked(client, items, now, newReservationId);
       // In the same transaction: what the commands' callers keep beside them (order lines).
       for (const write of sideWrites?.(answers) ?? []) {

@@ -18,7 +18,14 @@ import {
   type WriteSet,
 } from '../../core/ledger/apply-commands.js';
 import { levelKey, type LevelState } from '../../core/ledger/level.js';
-import { SideWriteConflict, type LedgerPort, type SideWrite } from '../ledger-store.js';
+import {
+  BatchChecksFailed,
+  SideWriteConflict,
+  type BatchChecks,
+  type LedgerPort,
+  type SideWrite,
+} from '../ledger-store.js';
+import { batchCheckFailures, batchCheckParams, batchCheckQuery, noBatchChecks } from '../sql/sql-batch-checks.js';
 import type { SqliteAvailability } from './sqlite-availability.js';
 import {
   commandLegColumns,
@@ -33,7 +40,7 @@ import {
   type ReservationRow,
   type SqlValue,
 } from '../rows.js';
-import type { SqliteExecutor } from './sqlite-executor.js';
+import { sqliteDialect, type SqliteExecutor } from './sqlite-executor.js';
 import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
 
 /**
@@ -155,8 +162,17 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
     now: EpochMs,
     newReservationId: () => string,
     sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[],
+    checks?: BatchChecks,
   ): Promise<CommandAnswer[]> {
     const run = this.db.transaction(() => {
+      if (checks !== undefined && !noBatchChecks(checks)) {
+        const rows = this.executor.allNow<{ kind: string; ref: string }>(
+          batchCheckQuery(sqliteDialect),
+          batchCheckParams(checks),
+        );
+        const failures = batchCheckFailures(checks, rows);
+        if (failures !== null) throw new BatchChecksFailed(failures);
+      }
       const outcome = this.applyBatchLocked(items, now, newReservationId);
       // In the same transaction: what the commands' callers keep beside them (order lines).
       for (const write of sideWrites?.(outcome.answers) ?? []) {

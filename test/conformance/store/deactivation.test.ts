@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
-import { GroupCommitter } from '../../../src/store/group-commit.js';
+import { GroupCommitter, PreconditionFailed } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { ChannelDispatcher } from '../../../src/sync/dispatcher.js';
 import { validateRetryPolicy } from '../../../src/sync/retry-policy.js';
@@ -189,6 +189,48 @@ for (const factory of STORES) {
       );
       await store.availability.setActive('listing', id, true, 'ops', now);
       assert.deepEqual((await push())['offer-B'], 7);
+    });
+
+    it("a batch checks its submissions' preconditions: the failing one is refused whole, the others applied", async () => {
+      await store.catalogue.upsertVariants([{ sku: 'C', name: 'C' }], now);
+      await store.catalogue.upsertLocations([{ code: 'WH3', name: 'Third', kind: 'warehouse' }], now);
+      await store.availability.setActive('location', 'WH3', false, 'ops', now);
+      const token = {
+        id: 'tok_precondition',
+        name: 'pre',
+        scope: 'write' as const,
+        hash: 'f'.repeat(64),
+        createdAt: now,
+      };
+      await store.tokens.createToken(token);
+      const receipt = (k: string, sku: string, location: string) =>
+        ({ type: 'receipt', key: k, payloadHash: k, sku, location, quantity: 2 }) as LedgerCommand;
+      // Submitted together: one batch (group commit queues them while none is in flight).
+      const results = await Promise.allSettled([
+        ledger.submit([receipt('pre-ok', 'C', 'WH1')], {
+          preconditions: { tokenId: token.id, skus: ['C'], locations: ['WH1'] },
+        }),
+        ledger.submit([receipt('pre-loc', 'C', 'WH3')], { preconditions: { skus: ['C'], locations: ['WH3'] } }),
+        ledger.submit([receipt('pre-tok', 'C', 'WH2')], { preconditions: { tokenId: 'tok_unknown', skus: ['C'] } }),
+      ]);
+      assert.equal(results[0].status, 'fulfilled');
+      assert.equal((results[0] as PromiseFulfilledResult<{ status: string }[]>).value[0]!.status, 'applied');
+      assert.ok(results[1].status === 'rejected' && results[1].reason instanceof PreconditionFailed);
+      assert.deepEqual((results[1].reason as PreconditionFailed).failures, {
+        revokedTokens: [],
+        inactiveSkus: [],
+        inactiveLocations: ['WH3'],
+      });
+      assert.ok(results[2].status === 'rejected' && results[2].reason instanceof PreconditionFailed);
+      assert.deepEqual((results[2].reason as PreconditionFailed).failures.revokedTokens, ['tok_unknown']);
+      const levels = (await store.ledger.getStock('C', now))!.locations.map((level) => [level.location, level.on_hand]);
+      assert.deepEqual(levels, [['WH1', 2]], 'only the submission whose checks held was written');
+      // Revoked after being live: refused from the next batch on.
+      await store.tokens.revokeToken(token.id, now);
+      await assert.rejects(
+        ledger.submit([receipt('pre-late', 'C', 'WH1')], { preconditions: { tokenId: token.id } }),
+        PreconditionFailed,
+      );
     });
   });
 }
