@@ -31,6 +31,7 @@ import { listsPlugin } from './plugins/lists.js';
 import { stockListPlugin } from './plugins/stock-list.js';
 import { installSessions, sessionPlugin } from './session.js';
 import { installRequestDeadlines } from './request-deadline.js';
+import { deferredChildLogger } from './deferred-logger.js';
 import { EventHub } from './event-hub.js';
 import { eventsPlugin } from './plugins/events.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
@@ -150,6 +151,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(deps.logger, queryNames),
     logController: new RequestLogController(),
+    childLoggerFactory: deferredChildLogger,
     bodyLimit: limits.requestBodyBytesMax,
     // Fastify's default 0 is unbounded (a slow client could hold a socket forever). Shorter
     // than the handler deadline, and checked every second instead of Node's 30 s, so a stalled
