@@ -54,28 +54,28 @@ function bearerToken(request: FastifyRequest): string {
 }
 
 /**
- * Tokens seen by routes whose ledger batch re-checks them (`tokenCheckedAtCommit`), by hash:
- * at most `limits.tokenCacheSizeMax`, the oldest dropped first. Every other route looks its
- * token up in the store on every request.
+ * Tokens seen by routes whose ledger batch re-checks them (`tokenCheckedAtCommit`), by the
+ * bearer string (so a hit also skips hashing it): at most `limits.tokenCacheSizeMax`, the
+ * oldest dropped first. Every other route looks its token up in the store on every request.
  */
 export class TokenCache {
-  private readonly byHash = new Map<string, TokenRecord>();
+  private readonly byBearer = new Map<string, { token: TokenRecord; hash: string }>();
 
-  get(hash: string): TokenRecord | undefined {
-    return this.byHash.get(hash);
+  get(bearer: string): { token: TokenRecord; hash: string } | undefined {
+    return this.byBearer.get(bearer);
   }
 
-  set(hash: string, token: TokenRecord): void {
-    if (this.byHash.size >= limits.tokenCacheSizeMax && !this.byHash.has(hash)) {
-      const oldest = this.byHash.keys().next();
-      if (!oldest.done) this.byHash.delete(oldest.value);
+  set(bearer: string, token: TokenRecord, hash: string): void {
+    if (this.byBearer.size >= limits.tokenCacheSizeMax && !this.byBearer.has(bearer)) {
+      const oldest = this.byBearer.keys().next();
+      if (!oldest.done) this.byBearer.delete(oldest.value);
     }
-    this.byHash.set(hash, token);
+    this.byBearer.set(bearer, { token, hash });
   }
 
-  /** Forget a token (revoked here, or found revoked by a ledger batch). */
+  /** Forget a token (found revoked by a ledger batch or by a confirming read). */
   forget(tokenId: string): void {
-    for (const [hash, token] of this.byHash) if (token.id === tokenId) this.byHash.delete(hash);
+    for (const [bearer, entry] of this.byBearer) if (entry.token.id === tokenId) this.byBearer.delete(bearer);
   }
 }
 
@@ -107,17 +107,18 @@ export function bearerAuth(store: TokenLookup): onRequestAsyncHookHandler {
     let token: TokenRecord | null;
     if (session) token = session.record.token;
     else if (request.routeOptions.config.tokenCheckedAtCommit === true) {
-      const hash = hashToken(bearerToken(request));
-      const cached = tokenCache.get(hash);
+      const bearer = bearerToken(request);
+      const cached = tokenCache.get(bearer);
       if (cached) {
-        token = cached;
+        token = cached.token;
         request.confirmToken = async () => {
-          if (await store.findTokenByHash(hash)) return null;
-          return revokedTokenProblem(cached.id);
+          if (await store.findTokenByHash(cached.hash)) return null;
+          return revokedTokenProblem(cached.token.id);
         };
       } else {
+        const hash = hashToken(bearer);
         token = await store.findTokenByHash(hash);
-        if (token) tokenCache.set(hash, token);
+        if (token) tokenCache.set(bearer, token, hash);
       }
     } else token = await store.findTokenByHash(hashToken(bearerToken(request)));
     if (!token) throw unauthenticated('the token is unknown or revoked', true);
