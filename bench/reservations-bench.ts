@@ -1,16 +1,22 @@
 /**
- * bench:reservations - reservation REQUESTS over HTTP, on SQLite and PostgreSQL.
+ * bench:reservations - checkout reservation REQUESTS over HTTP, on SQLite and PostgreSQL.
  *
- * 1. Throughput: one hot variant with ample stock, 32 concurrent keep-alive clients in a
- *    separate process, N reservations; reports reservations/s and p50/p99 latency.
- * 2. The last-unit race: stock 10, 100 concurrent reservations split over TWO onhand server
+ * 1. Yardsticks, in the same run: the same client on `GET /healthz` (what this HTTP stack and
+ *    client carry on the cheapest route), and on PostgreSQL pgbench with one conditional UPDATE
+ *    of one hot row per transaction at the same 32 clients (what the engine itself does when
+ *    every request is its own transaction).
+ * 2. Throughput: one hot variant with ample stock, 32 concurrent keep-alive clients in a
+ *    separate process, N reservations by location, then N by channel (two locations in
+ *    priority order); reports reservations/s, p50/p99 latency and the ratios to the yardsticks.
+ * 3. The last-unit race: stock 10, 100 concurrent reservations split over TWO onhand server
  *    processes sharing one database; T trials; reports successes per trial and oversold units.
  *
  * Usage: npm run bench:reservations [-- --stores sqlite,postgres --requests 20000 --trials 20]
- * Needs `npm run build` (npm install does it). Prints JSON lines, then a table. Never asserts.
+ * Needs `npm run build` (npm install does it) and pgbench on the PATH for the PostgreSQL
+ * yardstick (PostgreSQL's client package). Prints JSON lines, then a table. Never asserts.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,10 +65,45 @@ async function api(url: string, token: string, method: string, path: string, bod
   return response.json() as Promise<Record<string, unknown>>;
 }
 
-function load(urls: string[], token: string, concurrency: number, count: number, sku: string, prefix: string) {
+/**
+ * pgbench's rate for one conditional UPDATE of one hot row per transaction, `clients` clients,
+ * on a table of its own in `url`'s database; null when pgbench is not installed.
+ */
+function pgbenchHotRow(url: string, clients: number, seconds: number): number | null {
+  const directory = mkdtempSync(join(tmpdir(), 'onhand-pgbench-'));
+  try {
+    const script = join(directory, 'hot-row.sql');
+    writeFileSync(script, 'UPDATE bench_hot_row SET stock = stock - 1 WHERE id = 1 AND stock >= 1;\n');
+    execFileSync('psql', [url, '-q', '-c', 'CREATE TABLE bench_hot_row (id int PRIMARY KEY, stock bigint NOT NULL)']);
+    execFileSync('psql', [url, '-q', '-c', 'INSERT INTO bench_hot_row VALUES (1, 1000000000000)']);
+    const output = execFileSync(
+      'pgbench',
+      ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', script, url],
+      { encoding: 'utf8' },
+    );
+    execFileSync('psql', [url, '-q', '-c', 'DROP TABLE bench_hot_row']);
+    const tps = /tps = ([\d.]+)/.exec(output);
+    return tps ? Math.round(Number(tps[1])) : null;
+  } catch (error) {
+    console.error(`pgbench yardstick skipped: ${(error as Error).message.split('\n')[0]}`);
+    return null;
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function load(
+  urls: string[],
+  token: string,
+  concurrency: number,
+  count: number,
+  sku: string,
+  prefix: string,
+  target = 'WH1',
+) {
   const output = execFileSync(
     process.execPath,
-    ['--import', 'tsx', loader, urls.join(','), token, String(concurrency), String(count), sku, 'WH1', prefix],
+    ['--import', 'tsx', loader, urls.join(','), token, String(concurrency), String(count), sku, target, prefix],
     {
       encoding: 'utf8',
     },
@@ -92,8 +133,38 @@ for (const engine of values.stores.split(',')) {
       movements: [{ key: 'hot-stock', type: 'receipt', sku: 'HOT', location: 'WH1', quantity: 100_000_000 }],
     });
 
-    const throughput = load([first.url], token, Number(values.clients), Number(values.requests), 'HOT', 'tp');
-    const result = { bench: 'reservations-http', store: engine, clients: Number(values.clients), ...throughput };
+    await api(first.url, token, 'PUT', '/v1/locations', {
+      locations: [{ code: 'WH2', name: 'Second', kind: 'warehouse' }],
+    });
+    await api(first.url, token, 'PUT', '/v1/channels', {
+      channels: [{ code: 'web', name: 'Web checkout', platform: 'custom', locations: ['WH2', 'WH1'] }],
+    });
+    const clients = Number(values.clients);
+    const requests = Number(values.requests);
+    // Warm-up (JIT, statement caches), then the yardstick and the two shapes back to back.
+    load([first.url], token, clients, Math.min(2_000, requests), 'HOT', 'warm');
+    const healthz = load([first.url], token, clients, requests, 'HOT', 'hz', 'healthz');
+    const byLocation = load([first.url], token, clients, requests, 'HOT', 'tp');
+    const byChannel = load([first.url], token, clients, requests, 'HOT', 'ch', 'channel:web');
+    const pgbench = pg ? pgbenchHotRow(pg.url, clients, 10) : null;
+    const stock = (await (
+      await fetch(`${first.url}/v1/stock/HOT`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { total: { available: number; reserved: number } };
+    const result = {
+      bench: 'reservations-http',
+      store: engine,
+      clients,
+      healthz_per_s: healthz.requests_per_s,
+      pgbench_hot_row_tps: pgbench,
+      by_location: byLocation,
+      by_channel: byChannel,
+      by_location_vs_healthz: Number((byLocation.requests_per_s / healthz.requests_per_s).toFixed(2)),
+      by_channel_vs_healthz: Number((byChannel.requests_per_s / healthz.requests_per_s).toFixed(2)),
+      by_location_vs_pgbench: pgbench ? Number((byLocation.requests_per_s / pgbench).toFixed(2)) : null,
+      by_channel_vs_pgbench: pgbench ? Number((byChannel.requests_per_s / pgbench).toFixed(2)) : null,
+      reserved_units: stock.total.reserved,
+      oversold_units: Math.max(0, -stock.total.available),
+    };
     console.log(JSON.stringify(result));
 
     const successes: number[] = [];
@@ -123,9 +194,15 @@ for (const engine of values.stores.split(',')) {
       oversold_units: oversold,
     };
     console.log(JSON.stringify(race));
-    rows.push(
-      `| ${engine} | ${result.requests_per_s} | ${result.p50_ms} | ${result.p99_ms} | ${race.trials} | ${race.successes_min}-${race.successes_max} | ${race.oversold_units} |`,
-    );
+    for (const [shape, figures] of [
+      ['by location', byLocation],
+      ['by channel', byChannel],
+    ] as const) {
+      const vsPgbench = pgbench ? ` ${(figures.requests_per_s / pgbench).toFixed(2)}x of ${pgbench}` : ' -';
+      rows.push(
+        `| ${engine} | ${shape} | ${figures.requests_per_s} | ${figures.p50_ms} | ${figures.p99_ms} | ${(figures.requests_per_s / healthz.requests_per_s).toFixed(2)}x of ${healthz.requests_per_s} |${vsPgbench} | ${race.successes_min}-${race.successes_max} of ${race.trials} trials | ${race.oversold_units + result.oversold_units} |`,
+      );
+    }
   } finally {
     first.process.kill('SIGTERM');
     second.process.kill('SIGTERM');
@@ -135,7 +212,7 @@ for (const engine of values.stores.split(',')) {
   }
 }
 console.log(
-  '\n| store | reservations/s (32 clients, HTTP) | p50 ms | p99 ms | race trials (stock 10, 100 requests, 2 processes) | successes per trial | oversold units |',
+  '\n| store | reserve | reservations/s (32 clients, HTTP) | p50 ms | p99 ms | vs GET /healthz, same client | vs pgbench hot row, 32 clients | last-unit race successes (stock 10, 100 requests, 2 processes) | oversold units |',
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) console.log(row);

@@ -4,6 +4,9 @@
  * reservation and waits for the answer before sending the next, until `count` requests are
  * sent. node:http with a keep-alive agent (global fetch costs several times more CPU per
  * request, and on 2 cores the client then limits the figure). Prints one JSON line.
+ *
+ * `location` is a location code, `channel:<code>` to reserve by channel, or `healthz` to GET
+ * /healthz instead (the same client's rate on the cheapest route: the yardstick).
  */
 import http from 'node:http';
 
@@ -14,28 +17,33 @@ const latencies: number[] = [];
 const statuses: Record<string, number> = {};
 let issued = 0;
 
+const healthz = location === 'healthz';
+const channel = location?.startsWith('channel:') ? location.slice('channel:'.length) : undefined;
+
 function post(url: URL, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const request = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: '/v1/reservations',
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
+      healthz
+        ? { agent, host: url.hostname, port: url.port, path: '/healthz', method: 'GET' }
+        : {
+            agent,
+            host: url.hostname,
+            port: url.port,
+            path: '/v1/reservations',
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
       (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
       },
     );
     request.on('error', reject);
-    request.end(body);
+    request.end(healthz ? undefined : body);
   });
 }
 
@@ -45,7 +53,11 @@ async function client(id: number) {
     const started = performance.now();
     const status = await post(
       urls[index % urls.length]!,
-      JSON.stringify({ key: `${keyPrefix}-${id}-${index}`, sku, location, quantity: 1 }),
+      JSON.stringify(
+        channel === undefined
+          ? { key: `${keyPrefix}-${id}-${index}`, sku, location, quantity: 1 }
+          : { key: `${keyPrefix}-${id}-${index}`, sku, channel, quantity: 1 },
+      ),
     );
     latencies.push(performance.now() - started);
     statuses[status] = (statuses[status] ?? 0) + 1;
