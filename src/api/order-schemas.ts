@@ -79,6 +79,12 @@ export const OrderLinePage = Type.Object({
 export const InboxRetryBody = Closed({
   channel: Type.Optional(ChannelCode),
   line_key: Type.Optional(Type.String({ minLength: 1, maxLength: limits.idempotencyKeyLengthMax })),
+  dismiss: Type.Optional(
+    Type.Boolean({
+      description:
+        'With line_key: set aside for good the events of the line onhand did not understand (they hold it in the inbox until then), then apply the line from what was understood',
+    }),
+  ),
 });
 export type InboxRetryBody = Static<typeof InboxRetryBody>;
 

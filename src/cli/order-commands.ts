@@ -10,7 +10,8 @@ import { CliFailure, integer, say, withDatabase, withStore, type CliRuntime, typ
 
 /**
  * `onhand inbox` lists the channel order lines that could not be applied yet, with the reason;
- * `onhand inbox retry` takes them up again now (one line, one channel, or all, bounded). The
+ * `onhand inbox retry` takes them up again now (one line, one channel, or all, bounded);
+ * `--dismiss` with `--line` sets aside the line's events onhand did not understand. The
  * same views and the same intake as GET /v1/intake/inbox and POST /v1/intake/inbox/retry.
  * Exit codes: 0 done; 1 a named channel or line does not exist; 2 bad arguments.
  */
@@ -58,6 +59,7 @@ export function addOrderCommands(program: Command, runtime: CliRuntime): void {
     .description('take blocked order lines up again now: one line (--channel and --line), one channel, or all')
     .option('--channel <code>', 'only this channel')
     .option('--line <key>', 'only this line (its line key, as `inbox` shows it)')
+    .option('--dismiss', "with --line: set aside the line's events onhand did not understand, then apply it")
     .action(async (own: Flags) => {
       const parent = inbox.opts();
       const channel = (own.channel ?? (inbox.getOptionValueSource('channel') === 'cli' ? parent.channel : undefined)) as
@@ -65,6 +67,7 @@ export function addOrderCommands(program: Command, runtime: CliRuntime): void {
         | undefined;
       const line = own.line as string | undefined;
       if (line !== undefined && channel === undefined) throw new CliFailure('--line needs --channel', 2);
+      if (own.dismiss && line === undefined) throw new CliFailure('--dismiss needs --line', 2);
       await withStore(runtime, { ...own, database: own.database ?? parent.database }, async (store) => {
         if (channel !== undefined && !(await store.availability.getChannel(channel)))
           throw new CliFailure(`no channel ${channel}`, 1);
@@ -78,7 +81,7 @@ export function addOrderCommands(program: Command, runtime: CliRuntime): void {
           });
           if (line !== undefined) {
             if (!(await store.orders.getLine(channel!, line))) throw new CliFailure(`no line ${line} of ${channel}`, 1);
-            const outcome = await intake.retry(channel!, line);
+            const outcome = await intake.retry(channel!, line, { dismiss: own.dismiss === true });
             say(
               runtime,
               outcome.kind === 'blocked' ? `still blocked: ${outcome.reason}` : `line ${line}: ${outcome.kind}`,

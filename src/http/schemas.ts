@@ -310,6 +310,22 @@ export const MovementPage = Type.Object({
   next_cursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null at the end' })),
 });
 
+/** An oversell, with the channel order line it was booked for (GET /v1/oversells). */
+export const OversellView = Type.Object({
+  ...MovementView.properties,
+  channel: Type.Union([Type.String(), Type.Null()], {
+    description: 'The onhand channel whose order line this is; null for a fact not from a channel order line',
+  }),
+  order_line: Type.Union([Type.String(), Type.Null()], {
+    description: "That order line's key (`<platform>:<account>:<order id>:<line id>`); null likewise",
+  }),
+});
+
+export const OversellPage = Type.Object({
+  items: Type.Array(OversellView),
+  next_cursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null at the end' })),
+});
+
 // --- reservations ----------------------------------------------------------------------------------
 
 export const ReservationBody = Closed({

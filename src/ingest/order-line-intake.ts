@@ -7,13 +7,21 @@ import type { LineFactEvent, ShipmentSource } from '../core/orders/line-events.j
 import { lineEffect, type LineEffect, type RoutingContext } from '../core/orders/line-effect.js';
 import { takeCommittedPart, type CommittedPart } from '../core/orders/line-commit.js';
 import { applyMoves, lineMoves, type LineMove } from '../core/orders/line-moves.js';
-import { emptyLineState, foldLine, lineUnits, sameLineState } from '../core/orders/line-state.js';
+import {
+  dismissNotUnderstood,
+  emptyLineState,
+  foldLine,
+  lineUnits,
+  notUnderstoodReason,
+  sameLineState,
+} from '../core/orders/line-state.js';
 import type { OrderLineEvent, OrderLineItem } from '../connectors/channel-intake.js';
 import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
 import { channelOrderSettings } from './channel-order-settings.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import { SideWriteConflict, type CataloguePort, type LedgerPort } from '../store/ledger-store.js';
 import type { OrderLinePort, OrderLineRecord } from '../store/order-lines-port.js';
+import { notUnderstoodEvent } from './not-understood.js';
 import { payloadHash } from './payload-hash.js';
 
 /**
@@ -44,7 +52,11 @@ export interface OrderIngestReport {
   info: number;
   /** Lines kept in the intake inbox, with the reason. */
   blocked: { lineKey: string; reason: string }[];
-  /** Events refused before folding (text no store may hold, a quantity out of bounds). */
+  /**
+   * Events not understood (an unknown kind, text no store may hold, a quantity out of bounds):
+   * each is kept as a `not_understood` event of its line, which holds the line in the intake
+   * inbox (`blocked` above) until an operator dismisses it. Keys as stored (not-understood.ts).
+   */
   invalid: { lineKey: string; eventId: string; reason: string }[];
   /** Units recorded as true oversells (the channel's whole pool short). */
   oversold: number;
@@ -84,7 +96,7 @@ export interface OrderIngestSummary {
   blocked: number;
   invalid: number;
   /**
-   * The order as a whole, the first that holds: `invalid` (an event refused), `blocked` (a line
+   * The order as a whole, the first that holds: `invalid` (an event not understood), `blocked` (a line
    * kept in the inbox), `applied` (a line changed the ledger), `info` (marketplace-fulfilled
    * only), `unchanged` (a redelivery: nothing new).
    */
@@ -107,9 +119,15 @@ function validEvent(event: OrderLineEvent): string | null {
   const fault = jsonFaults(event, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
   if (fault) return `${fault.path} ${fault.message}`;
   const fact = event.fact as { kind?: unknown; quantity?: unknown };
-  if (!['ordered', 'cancelled', 'fulfilled', 'refunded', 'returned'].includes(String(fact.kind)))
+  if (!['ordered', 'cancelled', 'fulfilled', 'refunded', 'returned', 'not_understood'].includes(String(fact.kind)))
     return `unknown order line event kind ${JSON.stringify(String(fact.kind)).slice(0, 60)}`;
-  if (fact.quantity !== null && !(Number.isSafeInteger(fact.quantity) && (fact.quantity as number) >= 0))
+  if (fact.kind === 'not_understood' && typeof (fact as { reason?: unknown }).reason !== 'string')
+    return 'a not_understood event without a reason';
+  if (
+    fact.kind !== 'not_understood' &&
+    fact.quantity !== null &&
+    !(Number.isSafeInteger(fact.quantity) && (fact.quantity as number) >= 0)
+  )
     return 'quantity is not a whole number of units';
   if ((fact.quantity as number) > limits.quantityMax) return `quantity above ${limits.quantityMax}`;
   if (event.lineKey.length > limits.idempotencyKeyLengthMax - 24) return 'line key too long';
@@ -123,6 +141,7 @@ function validEvent(event: OrderLineEvent): string | null {
     'item.sku': event.item.sku,
     'item.barcode': event.item.barcode,
     'fact.locationId': (event.fact as { locationId?: unknown }).locationId,
+    'fact.reason': (event.fact as { reason?: unknown }).reason,
   };
   for (const [name, text] of Object.entries(texts))
     if (typeof text === 'string' && text.length > limits.textLengthMax)
@@ -179,16 +198,17 @@ export class OrderLineIntake {
       order.keys.add(event.lineKey);
       return order;
     };
-    for (const event of events) {
-      const fault = validEvent(event);
-      if (fault !== null) {
-        report.invalid.push({ lineKey: event.lineKey, eventId: event.eventId, reason: fault });
+    for (const received of events) {
+      const fault = validEvent(received);
+      // Not understood: kept as such an event of its line, which waits in the inbox with it.
+      const event = fault === null ? received : notUnderstoodEvent(received, fault);
+      if (fault !== null || event.fact.kind === 'not_understood') {
+        const reason = event.fact.kind === 'not_understood' ? event.fact.reason : '';
+        report.invalid.push({ lineKey: event.lineKey, eventId: event.eventId, reason });
         const order = orderOf(event);
         order.invalid += 1;
-        order.reason ??= fault;
-        continue;
-      }
-      orderOf(event);
+        order.reason ??= reason;
+      } else orderOf(event);
       const list = byLine.get(event.lineKey) ?? [];
       list.push(event);
       byLine.set(event.lineKey, list);
@@ -249,6 +269,12 @@ export class OrderLineIntake {
         applied: taken.applied,
         updatedAt: clock.now(),
       };
+      const held = notUnderstoodReason(taken.state);
+      if (held !== null) {
+        // The part is the line's now (held where the reservation held it); nothing else moves.
+        if (!(await store.orders.saveLine({ ...next, status: 'blocked', reason: held }))) continue;
+        return { kind: 'blocked', lineKey: line.lineKey, reason: held };
+      }
       const context = await this.routingContext(channel, line.sku, await this.locationKinds()());
       const result = lineEffect(lineUnits(taken.state, context.shipments), taken.applied, context.routing);
       if (result.kind === 'blocked') {
@@ -275,11 +301,28 @@ export class OrderLineIntake {
     throw new Error(`order line ${line.lineKey}: ${moveAttemptsMax} concurrent writers in a row; not recorded`);
   }
 
-  /** Take a line up again (the inbox's retry). */
-  async retry(channelCode: string, lineKey: string): Promise<LineOutcome> {
+  /**
+   * Take a line up again (the inbox's retry). A line held for an event not understood stays
+   * held, unless `dismiss`: the operator sets its held events aside for good (a redelivery of
+   * one does not hold the line again), and the line is applied from what was understood.
+   */
+  async retry(channelCode: string, lineKey: string, options: { dismiss?: boolean } = {}): Promise<LineOutcome> {
     const channel = await this.deps.store.availability.getChannel(channelCode);
     if (!channel) return { kind: 'blocked', lineKey, reason: `no channel ${channelCode}` };
+    if (options.dismiss) await this.serial(channel.code, lineKey, () => this.dismissNow(channel.code, lineKey));
     return this.processLine(channel, lineKey, [], true, this.locationKinds());
+  }
+
+  /** Marks the line's held not-understood events dismissed (compare-and-set on the row version). */
+  private async dismissNow(channel: string, lineKey: string): Promise<void> {
+    const { store, clock } = this.deps;
+    for (let attempt = 0; attempt < moveAttemptsMax; attempt += 1) {
+      const record = await store.orders.getLine(channel, lineKey);
+      const state = record === null ? null : dismissNotUnderstood(record.state);
+      if (record === null || state === null) return;
+      if (await store.orders.saveLine({ ...record, state, updatedAt: clock.now() })) return;
+    }
+    throw new Error(`order line ${lineKey}: ${moveAttemptsMax} concurrent writers in a row; not dismissed`);
   }
 
   /** Retry blocked lines (bounded per call). */
@@ -353,6 +396,13 @@ export class OrderLineIntake {
       if (record.version > 0 && !force && sameLineState(state, record.state) && record.status !== 'blocked')
         return { kind: 'unchanged' };
       const item = events.length > 0 ? events[events.length - 1]!.item : record.item;
+      const held = notUnderstoodReason(state);
+      if (held !== null) {
+        // An event not understood: the line applies nothing more until it is dismissed.
+        const line = { ...record, item, state, updatedAt: clock.now(), status: 'blocked' as const, reason: held };
+        if (!(await store.orders.saveLine(line))) continue;
+        return { kind: 'blocked', lineKey, reason: held };
+      }
       const sku = record.sku ?? (await this.deps.match(channel.code, item));
       const next: OrderLineRecord = { ...record, item, state, updatedAt: clock.now() };
       if (sku === null) {

@@ -45,6 +45,14 @@ export interface OrderLinePort {
    * together; a version another writer moved fails the batch with SideWriteConflict.
    */
   lineWrites(record: OrderLineRecord): SideWrite[];
+  /**
+   * The channels that hold these lines (by the platform's order id and the line key), for
+   * naming a ledger movement's channel order line; lines no channel holds are left out. At most
+   * one entry per line and channel.
+   */
+  channelsOfLines(
+    lines: readonly { orderId: string; lineKey: string }[],
+  ): Promise<{ channel: string; orderId: string; lineKey: string }[]>;
   /** Lines of one channel order. */
   orderLines(channel: string, orderId: string): Promise<OrderLineRecord[]>;
   /** The intake inbox: blocked lines, oldest change first, after a cursor (`<updated_at>:<line key>`). */

@@ -2,7 +2,9 @@
  * `onhand inbox` and `onhand inbox retry` as a user runs them, in-process on a temp SQLite
  * file: a channel order line whose item matches no variant is listed with its reason; once the
  * variant exists, `inbox retry` applies it (the reservation appears) and the inbox is empty;
- * bad arguments exit 2 and an unknown channel or line exits 1, changing nothing.
+ * bad arguments exit 2 and an unknown channel or line exits 1, changing nothing; a line held by
+ * an event onhand did not understand stays held on `inbox retry` and is applied once
+ * `inbox retry --dismiss` sets the event aside.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -91,5 +93,42 @@ describe('onhand inbox', () => {
     const stock = await check.ledger.getStock('MUG-BLUE', Date.now());
     await check.close();
     assert.equal(stock?.total.reserved, 2);
+  });
+
+  it('keeps a line held by an event not understood until `inbox retry --dismiss`', async () => {
+    const store = new SqliteStore({ filename: database });
+    const ledger = new GroupCommitter(store, { now: () => Date.now() }, { next: (prefix) => `${prefix}_2` });
+    const intake = new OrderLineIntake({
+      store,
+      ledger,
+      clock: { now: () => Date.now() },
+      match: storeOrderItemMatcher(store.availability),
+    });
+    const event = {
+      lineKey: line,
+      orderId: '1001',
+      lineId: '1',
+      item: { externalId: 'item-9', sku: 'MUG-BLUE', barcode: null },
+      occurredAt: Date.now() - 1000,
+    };
+    const report = await intake.ingest((await store.availability.getChannel('shop'))!, [
+      { ...event, eventId: 'return:7', fact: { kind: 'not_understood', reason: 'status "lost in transit"' } },
+      { ...event, eventId: 'cancel', fact: { kind: 'cancelled', quantity: null } },
+    ]);
+    await ledger.close();
+    await store.close();
+    assert.equal(report.blocked.length, 1);
+    const args = ['inbox', 'retry', '--channel', 'shop', '--line', line, '--database', database];
+    const held = await onhand(args);
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(held.stdout, /still blocked: not understood: event return:7: status "lost in transit"/);
+    assert.equal((await onhand(['inbox', 'retry', '--dismiss', '--database', database])).code, 2);
+    const dismissed = await onhand([...args, '--dismiss']);
+    assert.equal(dismissed.code, 0, dismissed.stderr);
+    assert.match(dismissed.stdout, /: changed/);
+    const check = new SqliteStore({ filename: database });
+    const stock = await check.ledger.getStock('MUG-BLUE', Date.now());
+    await check.close();
+    assert.equal(stock?.total.reserved, 0, 'the cancellation held with the line is applied');
   });
 });

@@ -387,7 +387,7 @@ for (const factory of STORES) {
       }
     });
 
-    it('refuses order-line events from a poll whose text the ledger does not accept, before the store', async () => {
+    it('keeps order-line events from a poll whose text the ledger does not accept in the inbox, escaped and bounded, moving no stock', async () => {
       await s.store.availability.upsertChannels(
         [{ code: 'poll', name: 'Poll', platform: 'bol', locations: ['WH1'], settings: {} }],
         0,
@@ -422,13 +422,31 @@ for (const factory of STORES) {
         },
         { ...event, lineKey: 'bol:acct:o-1:7', item: { ...event.item, sku: 'A'.repeat(5_000) } },
       ]);
+      // The lone surrogate is escaped, and the key marked with a hash of the original.
+      const keys = report.invalid.map((refusal) => refusal.lineKey);
+      assert.match(keys[0]!, /^bol:acct:o-1:\\ud800#[0-9a-f]{16}$/);
       assert.deepEqual(
-        report.invalid.map((refusal) => refusal.lineKey),
-        [1, 2, 3, 4, 5, 6, 7].map((line) => (line === 1 ? 'bol:acct:o-1:\ud800' : `bol:acct:o-1:${line}`)),
+        keys.slice(1),
+        [2, 3, 4, 5, 6, 7].map((line) => `bol:acct:o-1:${line}`),
       );
-      assert.deepEqual([report.events, report.changed, report.blocked], [7, 0, []]);
-      assert.deepEqual(await s.snapshot(), before);
-      assert.equal(await s.store.orders.getLine('poll', 'bol:acct:o-1:2'), null);
+      assert.deepEqual(
+        [report.events, report.changed, report.blocked.map((line) => line.lineKey).sort()],
+        [7, 0, [...keys].sort()],
+      );
+      const after = (await s.snapshot()) as { ledger: unknown };
+      assert.deepEqual(after.ledger, (before as { ledger: unknown }).ledger, 'no stock moved');
+      // Each waits in the inbox with its reason; every stored text is storable and bounded.
+      const inbox = (await s.store.orders.inbox({ channel: 'poll', limit: 100 })).lines;
+      assert.deepEqual(inbox.map((line) => line.lineKey).sort(), [...keys].sort());
+      for (const line of inbox) {
+        assert.match(line.reason ?? '', /^not understood: event /);
+        for (const text of [line.lineKey, line.orderId, line.lineId, line.item.externalId, line.item.sku ?? ''])
+          assert.ok(text.length <= limits.textLengthMax && !text.includes('\u0000'), text.slice(0, 80));
+        assert.equal(line.seq, 0, 'nothing applied');
+      }
+      const sku = (await s.store.orders.getLine('poll', 'bol:acct:o-1:2'))!.item.sku!;
+      assert.match(sku, /^A\\u0000#[0-9a-f]{16}$/);
+      assert.match((await s.store.orders.getLine('poll', 'bol:acct:o-1:4'))!.reason!, /quantity above/);
     });
 
     it('keeps bad text in a signed webhook out of the store, never answering 5xx', async () => {

@@ -91,6 +91,7 @@ function fakeOrderLines(): OrderLinePort & { rows: Map<string, OrderLineRecord> 
     saveLine: async (record) => save(record),
     lineWrites: (record) => [{ sql: 'order line', params: [() => (save(record) ? 1 : 0)], expectRows: 1 }],
     orderLines: async () => [],
+    channelsOfLines: async () => [],
     inbox: async () => ({ lines: [], next: null }),
     linesToRetry: async () => [],
     staleOpenOrders: async (channelCode, options) => [

@@ -10,7 +10,14 @@ import fc from 'fast-check';
 import type { LineFactEvent } from '../../src/core/orders/line-events.js';
 import { lineEffect, type LineEffect, type RoutingContext } from '../../src/core/orders/line-effect.js';
 import { applyMoves, effectBuckets, lineMoves } from '../../src/core/orders/line-moves.js';
-import { emptyLineState, foldLine, lineUnits, sameLineState } from '../../src/core/orders/line-state.js';
+import {
+  dismissNotUnderstood,
+  emptyLineState,
+  foldLine,
+  lineUnits,
+  notUnderstoodReason,
+  sameLineState,
+} from '../../src/core/orders/line-state.js';
 import { deliveries, lifecycle, modelEffect, platformLocations } from '../support/order-lifecycles.js';
 
 const stock: Record<string, Record<string, number>> = { V1: { A: 100, B: 100 }, V2: { A: 0, B: 100 } };
@@ -208,6 +215,51 @@ describe('order-line fold', () => {
     const withMarketplace = lineEffect(lineUnits(state), {}, context('V1', { marketplaceLocation: 'FBB' }));
     assert.equal(withMarketplace.kind, 'effect');
     if (withMarketplace.kind === 'effect') assert.deepEqual(Object.keys(withMarketplace.effect), ['FBB']);
+  });
+
+  it('events not understood merge in any order, hold the line until dismissed, and stay dismissed', () => {
+    const odd = (id: string, reason: string): LineFactEvent => ({
+      eventId: id,
+      occurredAt: 4,
+      fact: { kind: 'not_understood', reason },
+    });
+    fc.assert(
+      fc.property(
+        lifecycle('L1', ['V1']).chain((life) => {
+          const marks = fc.array(
+            fc.tuple(fc.constantFrom('f1', 'refund:9', 'x'), fc.constantFrom('status "a"', 'restock "b"')),
+            { minLength: 1, maxLength: 4 },
+          );
+          return marks.chain((pairs) => {
+            const events = [...life.events, ...pairs.map(([id, reason]) => odd(id, reason))];
+            return fc.tuple(fc.constant(events), deliveries(events));
+          });
+        }),
+        ([events, batches]) => {
+          const whole = foldLine(emptyLineState(), events);
+          const stepwise = batches.reduce((state, batch) => foldLine(state, batch), emptyLineState());
+          assert.ok(sameLineState(whole, stepwise));
+          assert.match(notUnderstoodReason(stepwise) ?? '', /^not understood: event /);
+          // Understood facts are kept beside the marks: dismissed, the line is what they say.
+          const dismissed = dismissNotUnderstood(stepwise)!;
+          assert.equal(notUnderstoodReason(dismissed), null);
+          assert.deepEqual(
+            lineUnits(dismissed),
+            lineUnits(
+              foldLine(
+                emptyLineState(),
+                events.filter((e) => e.fact.kind !== 'not_understood'),
+              ),
+            ),
+          );
+          // A redelivery of any of them holds nothing again; a new reason holds the line again.
+          assert.equal(notUnderstoodReason(foldLine(dismissed, events)), null);
+          assert.equal(dismissNotUnderstood(dismissed), null);
+          assert.match(notUnderstoodReason(foldLine(dismissed, [odd('f1', 'status "new"')])) ?? '', /status "new"/);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('an unknown platform location keeps the line blocked', () => {

@@ -25,6 +25,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { limits } from '../../src/core/limits.js';
 import {
   shopifyOrderTopics,
   shopifyRestockTypes,
@@ -460,6 +461,20 @@ describe('shopifyWebhookToEvents: fulfilments', () => {
     });
   }
 
+  it('a fulfilment with a status onhand does not know is not understood for each of its lines, not a shipment', () => {
+    for (const status of ['in_transit', 'SUCCESS_PARTIAL', 'x'.repeat(40)]) {
+      const payload = { ...fulfillmentCreated, status, updated_at: '2026-11-24T08:00:00Z' };
+      const events = linesOf(shopifyWebhookToEvents('fulfillments/update', payload, SHOP));
+      assert.deepEqual(
+        events.map((event) => [event.lineKey, event.eventId, event.fact.kind]),
+        [[lineKey(LINE_MUG), 'fulfillment:7300000000601', 'not_understood']],
+      );
+      const fact = events[0]!.fact;
+      assert.match(fact.kind === 'not_understood' ? fact.reason : '', /^fulfillment 7300000000601 has status "/);
+      assert.ok(fact.kind === 'not_understood' && fact.reason.length <= limits.textLengthMax);
+    }
+  });
+
   it('a fulfilment without a location names none', () => {
     const [event] = linesOf(
       shopifyWebhookToEvents('fulfillments/create', { ...fulfillmentCreated, location_id: null }, SHOP),
@@ -513,7 +528,7 @@ describe('shopifyWebhookToEvents: refunds', () => {
     });
   }
 
-  it('an unknown restock_type makes the whole delivery invalid, naming the field', () => {
+  it('an unknown restock_type is a not-understood event of its line; the rest of the delivery is taken', () => {
     const payload = {
       ...refundCreated,
       refund_line_items: [
@@ -521,9 +536,40 @@ describe('shopifyWebhookToEvents: refunds', () => {
         { ...refundCreated.refund_line_items[1], restock_type: 'scrap' },
       ],
     };
-    const event = shopifyWebhookToEvents('refunds/create', payload, SHOP);
-    assert.equal(event.kind, 'invalid');
-    assert.match(event.kind === 'invalid' ? event.reason : '', /^refund_line_items\.1\.restock_type: /);
+    const events = linesOf(shopifyWebhookToEvents('refunds/create', payload, SHOP));
+    assert.deepEqual(
+      events.map((event) => [event.lineKey, event.eventId, event.fact]),
+      [
+        [
+          lineKey(LINE_MUG),
+          'refund:10000000000501',
+          { kind: 'refunded', quantity: 1, restock: 'return', locationId: WAREHOUSE },
+        ],
+        [
+          lineKey(LINE_CUP),
+          'refund:10000000000502',
+          {
+            kind: 'not_understood',
+            reason:
+              'refund line item 10000000000502 has restock_type "scrap", which onhand does not know (cancel, return, legacy_restock, no_restock)',
+          },
+        ],
+      ],
+    );
+  });
+
+  it('an unknown restock_type inside an order body is not understood for its line only', () => {
+    const payload = {
+      ...orderLater,
+      refunds: [
+        { ...refundCreated, refund_line_items: [{ ...refundCreated.refund_line_items[0], restock_type: 'x' }] },
+      ],
+    };
+    const events = linesOf(shopifyWebhookToEvents('orders/updated', payload, SHOP));
+    const refund = events.find((event) => event.eventId === 'refund:10000000000501');
+    assert.equal(refund?.lineKey, lineKey(LINE_MUG));
+    assert.equal(refund?.fact.kind, 'not_understood');
+    assert.ok(events.some((event) => event.eventId === 'order' && event.fact.kind === 'ordered'));
   });
 
   it('a refund of a custom item (no variant) is skipped; one without its line_item cannot be placed', () => {
@@ -701,18 +747,6 @@ describe('shopifyWebhookToEvents: ids, levels, bad shapes', () => {
     ['a bad timestamp', 'orders/create', { ...orderCreated, created_at: 'yesterday' }, SHOP, /^created_at: /],
     ['a bad POS location', 'orders/create', { ...orderCreated, location_id: -4 }, SHOP, /^location_id: /],
     [
-      'an embedded refund with an unknown restock type',
-      'orders/updated',
-      {
-        ...orderLater,
-        refunds: [
-          { ...refundCreated, refund_line_items: [{ ...refundCreated.refund_line_items[0], restock_type: 'x' }] },
-        ],
-      },
-      SHOP,
-      /^refunds\.0\.refund_line_items\.0\.restock_type: /,
-    ],
-    [
       'an embedded fulfilment without a status',
       'orders/updated',
       { ...orderLater, fulfillments: [{ ...fulfillmentCreated, status: undefined }] },
@@ -824,7 +858,9 @@ describe('shopifyWebhookToEvents: ids, levels, bad shapes', () => {
               line.eventId.length > 0 &&
               Number.isFinite(line.occurredAt) &&
               line.item.externalId.startsWith('gid://shopify/ProductVariant/') &&
-              (line.fact.quantity === null || (Number.isSafeInteger(line.fact.quantity) && line.fact.quantity >= 0)),
+              (line.fact.kind === 'not_understood'
+                ? line.fact.reason.length > 0 && line.fact.reason.length <= limits.textLengthMax
+                : line.fact.quantity === null || (Number.isSafeInteger(line.fact.quantity) && line.fact.quantity >= 0)),
           );
         },
       ),

@@ -46,6 +46,12 @@ export const shopifyRestockTypes = Object.freeze(['cancel', 'return', 'legacy_re
 /** Fulfilment statuses that mean the units did not (or no longer) ship. */
 const inactiveFulfilmentStatuses = new Set(['cancelled', 'error', 'failure']);
 
+/** Fulfilment statuses onhand knows (REST Fulfillment.status); any other is not understood. */
+export const shopifyFulfilmentStatuses = Object.freeze(['pending', 'open', 'success', 'cancelled', 'error', 'failure']);
+
+/** At most this much of an unknown value is quoted in the reason of a not-understood event. */
+const quotedValueLengthMax = 60;
+
 const lineItemSchema = z.object({
   id: restId,
   admin_graphql_api_id: gidText.optional(),
@@ -60,7 +66,8 @@ const refundLineItemSchema = z.object({
   id: restId,
   line_item_id: restId,
   quantity,
-  restock_type: z.enum(shopifyRestockTypes).nullable().optional(),
+  /** Any text: a value onhand does not know becomes a not-understood event of the line. */
+  restock_type: z.string().max(100).nullable().optional(),
   location_id: restId.nullable().optional(),
   line_item: lineItemSchema.partial({ quantity: true }).nullable().optional(),
 });
@@ -318,7 +325,9 @@ function addFulfillment(
   orderLines: ReadonlyMap<string, LineItem>,
 ): void {
   const id = exactId(fulfillment.id, fulfillment.admin_graphql_api_id, 'Fulfillment');
-  const active = !inactiveFulfilmentStatuses.has(fulfillment.status.toLowerCase());
+  const status = fulfillment.status.toLowerCase();
+  const active = !inactiveFulfilmentStatuses.has(status);
+  const understood = shopifyFulfilmentStatuses.includes(status);
   const version = Date.parse(fulfillment.updated_at ?? fulfillment.created_at);
   const occurredAt = active ? Date.parse(fulfillment.created_at) : version;
   const locationId = locationGid(fulfillment.location_id);
@@ -326,13 +335,21 @@ function addFulfillment(
     if (line.quantity === 0) continue;
     const item = itemOf(line) ?? itemOf(orderLines.get(line.id));
     if (item === null) continue;
-    sink.add(exactId(line.id, line.admin_graphql_api_id, 'LineItem'), item, `fulfillment:${id}`, occurredAt, {
-      kind: 'fulfilled',
-      quantity: line.quantity,
-      locationId,
-      active,
-      version,
-    });
+    const lineId = exactId(line.id, line.admin_graphql_api_id, 'LineItem');
+    // An unknown status is neither a shipment nor a cancelled one: the line waits in the inbox.
+    if (!understood)
+      sink.add(lineId, item, `fulfillment:${id}`, occurredAt, {
+        kind: 'not_understood',
+        reason: `fulfillment ${id} has status ${quoted(fulfillment.status)}, which onhand does not know (${shopifyFulfilmentStatuses.join(', ')})`,
+      });
+    else
+      sink.add(lineId, item, `fulfillment:${id}`, occurredAt, {
+        kind: 'fulfilled',
+        quantity: line.quantity,
+        locationId,
+        active,
+        version,
+      });
   }
 }
 
@@ -357,7 +374,15 @@ function addRefund(
     const item = itemOf(source);
     if (item === null) continue;
     const lineId = exactId(refundLine.line_item_id, source.admin_graphql_api_id, 'LineItem');
-    const restock: RestockType = refundLine.restock_type ?? 'no_restock';
+    const restock = (refundLine.restock_type ?? 'no_restock') as RestockType;
+    if (!shopifyRestockTypes.includes(restock)) {
+      // Its effect on stock is unknown: the line waits in the inbox, the rest of the delivery is taken.
+      sink.add(lineId, item, `refund:${refundLine.id}`, occurredAt, {
+        kind: 'not_understood',
+        reason: `refund line item ${refundLine.id} has restock_type ${quoted(restock)}, which onhand does not know (${shopifyRestockTypes.join(', ')})`,
+      });
+      continue;
+    }
     sink.add(lineId, item, `refund:${refundLine.id}`, occurredAt, {
       kind: 'refunded',
       quantity: refundLine.quantity,
@@ -366,6 +391,14 @@ function addRefund(
     });
   }
   return null;
+}
+
+/** A platform value quoted in a reason, bounded. */
+function quoted(value: string): string {
+  const text = JSON.stringify(value);
+  if (text.length <= quotedValueLengthMax) return text;
+  // Never cut a surrogate pair in two: half of one is text no store holds.
+  return `${text.slice(0, quotedValueLengthMax - 2).replace(/[\uD800-\uDBFF]$/, '')}…"`;
 }
 
 function levelSignal(topic: 'inventory_levels/update', payload: unknown): ShopifyWebhookEvent {

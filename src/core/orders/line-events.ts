@@ -45,7 +45,14 @@ export type OrderLineFact =
   /** A refund of `quantity` units with Shopify's restock semantics, restocked at `locationId` if named. */
   | { kind: 'refunded'; quantity: number; restock: RestockType; locationId: string | null }
   /** Units the customer sent back (a platform return), into quarantine at `locationId` if named. */
-  | { kind: 'returned'; quantity: number; locationId: string | null };
+  | { kind: 'returned'; quantity: number; locationId: string | null }
+  /**
+   * An event about the line that onhand does not understand (a Shopify restock type or
+   * fulfilment status it does not know, an unknown kind, text no store may hold), with the
+   * reason. It changes no stock: it holds the whole line in the intake inbox until an operator
+   * dismisses it (line-state.ts, `notUnderstood`), so the line is never applied halfway.
+   */
+  | { kind: 'not_understood'; reason: string };
 
 /** One fact about one line, named by the business event it comes from. */
 export interface LineFactEvent {

@@ -30,6 +30,13 @@ export interface LineState {
    * keeps it as it is.
    */
   committed?: Record<string, { location: string; quantity: number }>;
+  /**
+   * Events not understood (`not_understood` facts), by event id, then by reason: `held` keeps
+   * the line in the intake inbox, `dismissed` once an operator set it aside (dismissNotUnderstood).
+   * Dismissed wins the merge, so a redelivery of a dismissed event does not hold the line again,
+   * while a different reason under the same id does. Absent on a line without any.
+   */
+  notUnderstood?: Record<string, Record<string, 'held' | 'dismissed'>>;
 }
 
 export function emptyLineState(): LineState {
@@ -59,6 +66,7 @@ export function foldLine(state: LineState, events: readonly LineFactEvent[]): Li
     lastEventAt: state.lastEventAt,
   };
   if (state.committed !== undefined) next.committed = { ...state.committed };
+  if (state.notUnderstood !== undefined) next.notUnderstood = { ...state.notUnderstood };
   for (const { eventId, occurredAt, fact } of events) {
     if (occurredAt > next.lastEventAt) next.lastEventAt = occurredAt;
     switch (fact.kind) {
@@ -101,9 +109,39 @@ export function foldLine(state: LineState, events: readonly LineFactEvent[]): Li
       case 'returned':
         next.returns[eventId] = larger(next.returns[eventId], { quantity: fact.quantity, locationId: fact.locationId });
         break;
+      case 'not_understood': {
+        const marks = { ...next.notUnderstood?.[eventId] };
+        marks[fact.reason] ??= 'held';
+        next.notUnderstood = { ...next.notUnderstood, [eventId]: marks };
+        break;
+      }
     }
   }
   return next;
+}
+
+/**
+ * Why the line is held in the intake inbox for an event not understood, or null: the first
+ * held mark in event id order, with the count of the others. A line held so applies nothing
+ * until every mark is dismissed.
+ */
+export function notUnderstoodReason(state: LineState): string | null {
+  const held: string[] = [];
+  for (const eventId of Object.keys(state.notUnderstood ?? {}).sort())
+    for (const reason of Object.keys(state.notUnderstood![eventId]!).sort())
+      if (state.notUnderstood![eventId]![reason] === 'held') held.push(`event ${eventId}: ${reason}`);
+  if (held.length === 0) return null;
+  const more = held.length > 1 ? ` (and ${held.length - 1} more)` : '';
+  return `not understood: ${held[0]}${more}; the line waits until the event is dismissed`;
+}
+
+/** The state with every held mark dismissed (the operator's decision); null when none was held. */
+export function dismissNotUnderstood(state: LineState): LineState | null {
+  if (notUnderstoodReason(state) === null) return null;
+  const notUnderstood: NonNullable<LineState['notUnderstood']> = {};
+  for (const [eventId, marks] of Object.entries(state.notUnderstood ?? {}))
+    notUnderstood[eventId] = Object.fromEntries(Object.keys(marks).map((reason) => [reason, 'dismissed' as const]));
+  return { ...state, notUnderstood };
 }
 
 /** Two states mean the same (a delivery that taught nothing new). */

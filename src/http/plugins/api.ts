@@ -33,6 +33,7 @@ import {
   MovementsBody,
   MovementsQuery,
   MovementsResult,
+  OversellPage,
   PageQuery,
   PurchaseOrderBody,
   PurchaseOrderView,
@@ -484,9 +485,34 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
   app.get<{ Querystring: PageQuery }>(
     '/oversells',
     route('read', 'stock', 'Sales that drove available below zero, newest first', {
+      description:
+        'Each names the channel and the order line it was booked for (`channel`, `order_line`), and the pool that was short (`reason`: `pool A,B short by n`).',
       querystring: PageQuery,
-      response: { 200: MovementPage },
+      response: { 200: OversellPage },
     }),
-    async (request) => store.ledger.listOversells(request.query),
+    async (request) => {
+      const page = await store.ledger.listOversells(request.query);
+      // A channel order line's moves are keyed `<line key>:<step>:<index>`, its order id the source reference.
+      const lineOf = (movement: (typeof page.items)[number]) => {
+        const match = /^(.+):\d+:\d+$/s.exec(movement.key);
+        return match && movement.source.reference !== null
+          ? { orderId: movement.source.reference, lineKey: match[1]! }
+          : null;
+      };
+      const known = await store.orders.channelsOfLines(page.items.map(lineOf).filter((line) => line !== null));
+      // Two channels over one platform account: the first by code names it.
+      const channelOf = new Map<string, string>();
+      for (const line of known)
+        if (!channelOf.has(`${line.orderId}\u0000${line.lineKey}`))
+          channelOf.set(`${line.orderId}\u0000${line.lineKey}`, line.channel);
+      return {
+        items: page.items.map((movement) => {
+          const line = lineOf(movement);
+          const channel = line === null ? undefined : channelOf.get(`${line.orderId}\u0000${line.lineKey}`);
+          return { ...movement, channel: channel ?? null, order_line: channel === undefined ? null : line!.lineKey };
+        }),
+        next_cursor: page.next_cursor,
+      };
+    },
   );
 }

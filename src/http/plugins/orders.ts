@@ -50,8 +50,10 @@ export async function ordersPlugin(app: FastifyInstance, { store, intake, clock 
       'The intake inbox: channel order lines that could not be applied yet, oldest change first, with the reason',
       {
         description:
-          'A line is blocked when no variant matches its item, it names an unknown location, or the ledger refused a move. ' +
-          'It is applied whole once a listing or mapping makes it applicable, by the retry sweep, or by POST /v1/intake/inbox/retry.',
+          'A line is blocked when no variant matches its item, it names an unknown location, the ledger refused a move, ' +
+          'or an event of it was not understood (reason `not understood: ...`). ' +
+          'It is applied whole once a listing or mapping makes it applicable, by the retry sweep, or by POST /v1/intake/inbox/retry; ' +
+          'a line held by an event not understood stays until that call dismisses the event (`dismiss: true`).',
         querystring: InboxQuery,
         response: { 200: InboxPage },
       },
@@ -77,16 +79,20 @@ export async function ordersPlugin(app: FastifyInstance, { store, intake, clock 
       [404, 413],
     ),
     async (request) => {
-      const { channel, line_key } = request.body;
+      const { channel, line_key, dismiss } = request.body;
       if (line_key !== undefined && channel === undefined)
         throw new ProblemError('ONH_ERR_VALIDATION', 'line_key needs channel', {
           errors: [{ path: '/channel', message: 'is required with line_key' }],
+        });
+      if (dismiss === true && line_key === undefined)
+        throw new ProblemError('ONH_ERR_VALIDATION', 'dismiss needs line_key', {
+          errors: [{ path: '/line_key', message: 'is required with dismiss' }],
         });
       await knownChannel(channel);
       if (line_key !== undefined) {
         if (!(await store.orders.getLine(channel!, line_key)))
           throw new ProblemError('ONH_ERR_ORDER_LINE_NOT_FOUND', `no line ${line_key} of channel ${channel}`);
-        const outcome = await intake.retry(channel!, line_key);
+        const outcome = await intake.retry(channel!, line_key, { dismiss: dismiss === true });
         return {
           retried: 1,
           changed: outcome.kind === 'changed' ? 1 : 0,

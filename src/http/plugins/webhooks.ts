@@ -47,7 +47,10 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
               changed: Type.Integer({ description: 'Lines whose ledger effect changed' }),
               unchanged: Type.Integer({ description: 'Lines the delivery taught nothing new (duplicates)' }),
               blocked: Type.Integer({ description: 'Lines kept in the intake inbox (GET /v1/intake/inbox)' }),
-              invalid: Type.Integer({ description: 'Events refused for text no store may hold' }),
+              invalid: Type.Integer({
+                description:
+                  'Events not understood (an unknown Shopify restock type or fulfilment status, an unknown kind, text no store may hold): each holds its line in the intake inbox with the reason until dismissed',
+              }),
               ignored: Type.Boolean(),
             }),
             ...problemResponses([400, 401, 404, 409, 413, 500, 503]),
@@ -90,8 +93,11 @@ export async function webhooksPlugin(app: FastifyInstance, deps: WebhooksDeps): 
             { channel: receipt.channel, item: receipt.drift.externalId, shown: receipt.drift.shown },
             'channel drift noticed',
           );
-        if (report.blocked.length > 0 || report.invalid.length > 0)
+        if (report.blocked.length > 0)
           request.log.warn({ channel: receipt.channel, report }, 'order lines kept in the intake inbox');
+        // Events not understood whose lines were not blocked: an operator had dismissed them before.
+        else if (report.invalid.length > 0)
+          request.log.warn({ channel: receipt.channel, report }, 'order line events not understood, dismissed earlier');
         return {
           events: report.events,
           changed: report.changed,

@@ -159,6 +159,27 @@ export class SqlOrderLines implements OrderLinePort {
     return null;
   }
 
+  async channelsOfLines(
+    lines: readonly { orderId: string; lineKey: string }[],
+  ): Promise<{ channel: string; orderId: string; lineKey: string }[]> {
+    if (lines.length === 0) return [];
+    const orderIds = [...new Set(lines.map((line) => line.orderId))];
+    const lineKeys = [...new Set(lines.map((line) => line.lineKey))];
+    const list = (values: readonly string[], from: number) => values.map((_, index) => `$${from + index}`).join(', ');
+    // channel_id IN (every channel) lets both engines use order_lines_order (channel_id, order_id).
+    const rows = await this.sql.all(
+      `SELECT c.code AS channel, o.order_id, o.line_key FROM order_lines o JOIN channels c ON c.id = o.channel_id
+       WHERE o.channel_id IN (SELECT id FROM channels) AND o.order_id IN (${list(orderIds, 1)})
+         AND o.line_key IN (${list(lineKeys, orderIds.length + 1)})
+       ORDER BY c.code${this.sql.dialect.byteOrder}`,
+      [...orderIds, ...lineKeys],
+    );
+    const wanted = new Set(lines.map((line) => `${line.orderId}\u0000${line.lineKey}`));
+    return rows
+      .map((row) => ({ channel: String(row.channel), orderId: String(row.order_id), lineKey: String(row.line_key) }))
+      .filter((line) => wanted.has(`${line.orderId}\u0000${line.lineKey}`));
+  }
+
   async orderLines(channel: string, orderId: string): Promise<OrderLineRecord[]> {
     const rows = await this.sql.all(
       `SELECT ${columns} FROM order_lines o JOIN channels c ON c.id = o.channel_id
