@@ -6,7 +6,6 @@ import { orderLineKey } from '../connectors/channel-intake.js';
 import type { ReservationView } from '../core/ledger/command-answer.js';
 import type { CheckoutLine } from '../ingest/order-line-intake.js';
 import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
-import type { CataloguePort } from '../store/ledger-store.js';
 
 const hourMs = 3_600_000;
 
@@ -22,28 +21,21 @@ const hourMs = 3_600_000;
  * request is in flight applies from the next request on.
  */
 export async function resolveChannelReserve(
-  availability: AvailabilityPort,
-  catalogue: Pick<CataloguePort, 'listLocations'>,
+  availability: Pick<AvailabilityPort, 'channelConfig' | 'listListings'>,
   channelCode: string,
   sku: string,
-): Promise<{ reserve: ChannelReserve; channel: ChannelRecord } | null> {
-  const channel = await availability.getChannel(channelCode);
-  if (!channel) return null;
-  const ruleSet = (await availability.activeRuleSet())?.rules ?? {};
-  const rules = channelRules(ruleSet, channelCode);
-  // A deactivated location holds nothing for any channel (docs/LISTS.md).
-  const excluded = new Set([
-    ...(rules.exclude_locations ?? []),
-    ...(await catalogue.listLocations({ active: 'false' })).map((location) => location.code),
-  ]);
+): Promise<ChannelReserve | null> {
+  // The availability computation's cached configuration: the channel's active locations (a
+  // deactivated location holds nothing for any channel, docs/LISTS.md) and the active rules.
+  const config = await availability.channelConfig(channelCode);
+  if (!config) return null;
+  const rules = channelRules(config.ruleSet, channelCode);
+  const excluded = new Set(rules.exclude_locations ?? []);
   const pickup = rules.pickup;
-  const kinds = pickup
-    ? new Map((await catalogue.listLocations()).map((location) => [location.code, location.kind]))
-    : undefined;
-  const locations = channel.locations
-    .filter((code) => !excluded.has(code))
-    .map((code) =>
-      pickup && kinds?.get(code) === 'store' ? { code, countMaxAgeMs: pickup.count_max_age_hours * hourMs } : { code },
+  const locations = config.channel.locations
+    .filter((location) => !excluded.has(location.code))
+    .map(({ code, kind }) =>
+      pickup && kind === 'store' ? { code, countMaxAgeMs: pickup.count_max_age_hours * hourMs } : { code },
     );
   const listedBy = new Set(
     (await availability.listListings({ sku, limit: limits.pageSizeMax, active: 'true' }))
@@ -53,11 +45,11 @@ export async function resolveChannelReserve(
   let units = 0;
   let percent = 0;
   for (const other of listedBy) {
-    const allocation = channelRules(ruleSet, other).allocation;
+    const allocation = channelRules(config.ruleSet, other).allocation;
     units += allocation?.units ?? 0;
     percent += allocation?.percent ?? 0;
   }
-  return { reserve: { code: channelCode, locations, fence: { units, percent } }, channel };
+  return { code: channelCode, locations, fence: { units, percent } };
 }
 
 /** What a commit's `order` becomes: the channel order line, or why it cannot name one. */

@@ -1,5 +1,5 @@
 import type { EpochMs } from '../core/clock.js';
-import type { ExplainStep, PreorderOffer } from '../core/availability/compute-available.js';
+import type { ChannelDefinition, ExplainStep, PreorderOffer } from '../core/availability/compute-available.js';
 import type { RuleSet } from '../core/availability/rule-set.js';
 import type { ActivationKind, ActivationRecord, ActiveFilter } from './ledger-store.js';
 
@@ -234,8 +234,13 @@ export interface AvailabilityPort {
     now: EpochMs,
   ): Promise<RuleSetVersion>;
   listRuleSets(): Promise<RuleSetVersion[]>;
-  /** The active rule set version, in one read; null before the first activation. */
-  activeRuleSet(): Promise<RuleSetVersion | null>;
+  /**
+   * A channel as the availability computation sees it (its active locations in priority order,
+   * with their kinds) and the active rule set, from the configuration the store keeps cached by
+   * its version (one read of the version when nothing changed); null for an unknown channel.
+   * What a reservation by channel is judged with.
+   */
+  channelConfig(code: string): Promise<{ channel: ChannelDefinition; ruleSet: RuleSet } | null>;
   getRuleSet(version: number): Promise<RuleSetVersion | null>;
   ruleSetEvents(): Promise<RuleSetEvent[]>;
   /** What every listing would show under `rules` (not stored), against what it shows now. */

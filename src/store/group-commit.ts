@@ -61,6 +61,8 @@ export interface Preconditions {
   tokenId?: string | undefined;
   skus?: readonly string[] | undefined;
   locations?: readonly string[] | undefined;
+  /** The channel a reservation by channel is judged for. */
+  channels?: readonly string[] | undefined;
 }
 
 type SideWrites = (answers: readonly CommandAnswer[]) => readonly SideWrite[];
@@ -303,13 +305,15 @@ function batchChecks(batch: readonly Submission[]): BatchChecks | undefined {
   const tokenIds = new Set<string>();
   const skus = new Set<string>();
   const locations = new Set<string>();
+  const channels = new Set<string>();
   for (const { preconditions } of batch) {
     if (preconditions === undefined) continue;
     if (preconditions.tokenId !== undefined) tokenIds.add(preconditions.tokenId);
     for (const sku of preconditions.skus ?? []) skus.add(sku);
     for (const code of preconditions.locations ?? []) locations.add(code);
+    for (const code of preconditions.channels ?? []) channels.add(code);
   }
-  return { tokenIds: [...tokenIds], skus: [...skus], locations: [...locations] };
+  return { tokenIds: [...tokenIds], skus: [...skus], locations: [...locations], channels: [...channels] };
 }
 
 /** The failures that concern one submission, or null when none does. */
@@ -321,6 +325,7 @@ function ownFailures(
   const revokedTokens = failures.revokedTokens.filter((id) => id === preconditions.tokenId);
   const inactiveSkus = failures.inactiveSkus.filter((sku) => preconditions.skus?.includes(sku));
   const inactiveLocations = failures.inactiveLocations.filter((code) => preconditions.locations?.includes(code));
-  if (revokedTokens.length === 0 && inactiveSkus.length === 0 && inactiveLocations.length === 0) return null;
-  return { revokedTokens, inactiveSkus, inactiveLocations };
+  const inactiveChannels = failures.inactiveChannels.filter((code) => preconditions.channels?.includes(code));
+  const failed = revokedTokens.length + inactiveSkus.length + inactiveLocations.length + inactiveChannels.length;
+  return failed === 0 ? null : { revokedTokens, inactiveSkus, inactiveLocations, inactiveChannels };
 }

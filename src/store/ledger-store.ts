@@ -491,13 +491,14 @@ export interface SideWrite {
 
 /**
  * What a batch's transaction checks before applying it (GroupCommitter's preconditions, the
- * union over its submissions): tokens that must still be live, variants and locations that must
- * still be active.
+ * union over its submissions): tokens that must still be live, variants, locations and channels
+ * that must still be active.
  */
 export interface BatchChecks {
   tokenIds: readonly string[];
   skus: readonly string[];
   locations: readonly string[];
+  channels: readonly string[];
 }
 
 /** The checks of a batch that failed. */
@@ -505,6 +506,7 @@ export interface BatchCheckFailures {
   revokedTokens: readonly string[];
   inactiveSkus: readonly string[];
   inactiveLocations: readonly string[];
+  inactiveChannels: readonly string[];
 }
 
 /** A batch's checks failed: nothing of it was written. */

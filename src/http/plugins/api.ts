@@ -316,13 +316,9 @@ export async function apiPlugin(app: FastifyInstance, { store, ledger, clock, or
       }
       let command: ReserveCommand;
       if (body.channel !== undefined) {
-        const resolved = await resolveChannelReserve(store.availability, store.catalogue, body.channel, body.sku);
-        if (!resolved) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${body.channel}`);
-        const channel = resolved.reserve;
-        if (resolved.channel.deactivatedAt)
-          throw new ProblemError('ONH_ERR_CHANNEL_INACTIVE', `channel ${body.channel} is deactivated`, {
-            errors: [{ path: '/channel', message: `channel ${body.channel} is deactivated` }],
-          });
+        // The channel's deactivation is checked in the ledger batch (submitChecked).
+        const channel = await resolveChannelReserve(store.availability, body.channel, body.sku);
+        if (!channel) throw new ProblemError('ONH_ERR_CHANNEL_NOT_FOUND', `no channel ${body.channel}`);
         const first = channel.locations[0];
         if (!first) {
           throw new ProblemError('ONH_ERR_INSUFFICIENT', `channel ${body.channel} has no location to reserve at`, {

@@ -93,7 +93,8 @@ export async function refuseInactive(
 
 /**
  * Submit a request's commands with its preconditions checked inside the ledger batch's
- * transaction: the request's token is live and every variant and location it names is active.
+ * transaction: the request's token is live and every variant, location and channel it names is
+ * active.
  * A failed check writes nothing and answers as the read before submitting would have: 401 for
  * a revoked token, 409 naming each deactivated variant or location. The check rides on the
  * batch (one statement for all its requests) instead of two reads per request, and it is exact:
@@ -106,18 +107,27 @@ export async function submitChecked(
   items: readonly { path: string; command: LedgerCommand }[],
 ): Promise<CommandAnswer[]> {
   const named = namedRefs(items);
+  const channels = commands.flatMap((command) =>
+    command.type === 'reserve' && command.channel !== undefined ? [command.channel.code] : [],
+  );
   try {
     return await ledger.submit(commands, {
       preconditions: {
         tokenId: request.token?.id,
         skus: named.map((item) => item.sku),
         locations: named.flatMap((item) => item.locations),
+        channels,
       },
     });
   } catch (error) {
     if (!(error instanceof PreconditionFailed)) throw error;
     const revoked = error.failures.revokedTokens[0];
     if (revoked !== undefined) throw revokedTokenProblem(revoked);
+    const channel = error.failures.inactiveChannels[0];
+    if (channel !== undefined)
+      throw new ProblemError('ONH_ERR_CHANNEL_INACTIVE', `channel ${channel} is deactivated`, {
+        errors: [{ path: '/channel', message: `channel ${channel} is deactivated` }],
+      });
     throw (
       inactiveProblem(named, { skus: error.failures.inactiveSkus, locations: error.failures.inactiveLocations }) ??
       error

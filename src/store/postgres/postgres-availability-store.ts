@@ -1,3 +1,4 @@
+import type { ChannelDefinition } from '../../core/availability/compute-available.js';
 import type pg from 'pg';
 import type { EpochMs } from '../../core/clock.js';
 import type { RuleSet } from '../../core/availability/rule-set.js';
@@ -31,6 +32,12 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
   ) {
     super(views);
     this.pool = db.pool;
+  }
+
+  async channelConfig(code: string): Promise<{ channel: ChannelDefinition; ruleSet: RuleSet } | null> {
+    const config = await this.availability.loadConfig(this.pool);
+    const channel = config.channels.get(code);
+    return channel ? { channel, ruleSet: config.ruleSet } : null;
   }
 
   async upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {

@@ -162,13 +162,6 @@ export abstract class SqlAvailabilityViews {
     return (await this.views.all(`${ruleSelect} ORDER BY r.version DESC`)).map((row) => ruleSetVersion(row, active));
   }
 
-  async activeRuleSet(): Promise<RuleSetVersion | null> {
-    const row = await this.views.get(
-      `${ruleSelect} WHERE r.version = (SELECT active_rule_version FROM availability_state WHERE id = 1)`,
-    );
-    return row ? ruleSetVersion(row, Number(row.version)) : null;
-  }
-
   async getRuleSet(version: number): Promise<RuleSetVersion | null> {
     const row = await this.views.get(`${ruleSelect} WHERE r.version = $1`, [version]);
     return row ? ruleSetVersion(row, await this.activeVersion()) : null;

@@ -14,11 +14,12 @@ import type { SqlDialect } from './sql-executor.js';
 export function batchCheckQuery(dialect: SqlDialect): string {
   return `SELECT 'token' AS kind, id AS ref FROM tokens WHERE id ${dialect.anyOf(1, 'text')} AND revoked_at IS NULL
     UNION ALL SELECT 'sku' AS kind, sku AS ref FROM variants WHERE sku ${dialect.anyOf(2, 'text')} AND deactivated_at IS NOT NULL
-    UNION ALL SELECT 'location' AS kind, code AS ref FROM locations WHERE code ${dialect.anyOf(3, 'text')} AND deactivated_at IS NOT NULL`;
+    UNION ALL SELECT 'location' AS kind, code AS ref FROM locations WHERE code ${dialect.anyOf(3, 'text')} AND deactivated_at IS NOT NULL
+    UNION ALL SELECT 'channel' AS kind, code AS ref FROM channels WHERE code ${dialect.anyOf(4, 'text')} AND deactivated_at IS NOT NULL`;
 }
 
 export function batchCheckParams(checks: BatchChecks): unknown[] {
-  return [checks.tokenIds, checks.skus, checks.locations];
+  return [checks.tokenIds, checks.skus, checks.locations, checks.channels];
 }
 
 /** The failures the check's rows show, or null when every check holds. */
@@ -29,19 +30,22 @@ export function batchCheckFailures(
   const live = new Set<string>();
   const inactiveSkus: string[] = [];
   const inactiveLocations: string[] = [];
+  const inactiveChannels: string[] = [];
   for (const row of rows) {
     if (row.kind === 'token') live.add(row.ref);
     else if (row.kind === 'sku') inactiveSkus.push(row.ref);
-    else inactiveLocations.push(row.ref);
+    else if (row.kind === 'location') inactiveLocations.push(row.ref);
+    else inactiveChannels.push(row.ref);
   }
   const revokedTokens = checks.tokenIds.filter((id) => !live.has(id));
-  if (revokedTokens.length === 0 && inactiveSkus.length === 0 && inactiveLocations.length === 0) return null;
-  return { revokedTokens, inactiveSkus, inactiveLocations };
+  const failed = revokedTokens.length + inactiveSkus.length + inactiveLocations.length + inactiveChannels.length;
+  return failed === 0 ? null : { revokedTokens, inactiveSkus, inactiveLocations, inactiveChannels };
 }
 
 /** True when there is nothing to check. */
 export function noBatchChecks(checks: BatchChecks | undefined): boolean {
   return (
-    checks === undefined || (checks.tokenIds.length === 0 && checks.skus.length === 0 && checks.locations.length === 0)
+    checks === undefined ||
+    checks.tokenIds.length + checks.skus.length + checks.locations.length + checks.channels.length === 0
   );
 }

@@ -1,3 +1,4 @@
+import type { ChannelDefinition } from '../../core/availability/compute-available.js';
 import type Database from 'better-sqlite3';
 import type { EpochMs } from '../../core/clock.js';
 import type { RuleSet } from '../../core/availability/rule-set.js';
@@ -26,6 +27,12 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
     private readonly sqlite: SqliteExecutor,
   ) {
     super(sqlite);
+  }
+
+  async channelConfig(code: string): Promise<{ channel: ChannelDefinition; ruleSet: RuleSet } | null> {
+    const config = this.availability.loadConfig();
+    const channel = config.channels.get(code);
+    return channel ? { channel, ruleSet: config.ruleSet } : null;
   }
 
   async upsertChannels(channels: readonly ChannelInput[], now: EpochMs): Promise<{ created: number; updated: number }> {

@@ -220,6 +220,7 @@ for (const factory of STORES) {
         revokedTokens: [],
         inactiveSkus: [],
         inactiveLocations: ['WH3'],
+        inactiveChannels: [],
       });
       assert.ok(results[2].status === 'rejected' && results[2].reason instanceof PreconditionFailed);
       assert.deepEqual((results[2].reason as PreconditionFailed).failures.revokedTokens, ['tok_unknown']);
