@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { computedListing } from '../sql/sql-activation.js';
+import { computedListing, computedListings } from '../sql/sql-activation.js';
 import type { EpochMs } from '../../core/clock.js';
 import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js';
 import {
@@ -196,7 +196,7 @@ export class SqliteAvailability {
   ): AvailabilityContext | undefined {
     const ids = JSON.stringify(variantIds);
     const listings = this.sql<[string], ListingRefRow>(
-      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM ${computedListings}
          WHERE l.variant_id IN (${inList}) AND ${computedListing} ORDER BY l.id`,
     ).all(ids);
     if (listings.length === 0) return undefined;
@@ -274,7 +274,7 @@ export class SqliteAvailability {
   ): { variants: number; listings: number; writes: ListingQuantityWrite[]; changed: number } {
     const config = this.loadConfig();
     const listings = this.sql<[number, number], ListingRefRow>(
-      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM ${computedListings}
        WHERE l.variant_id BETWEEN ? AND ? AND ${computedListing} ORDER BY l.id`,
     ).all(first, last);
     if (listings.length === 0) return { variants: 0, listings: 0, writes: [], changed: 0 };
