@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { computedListing } from '../sql/sql-activation.js';
+import { computedListing, computedListings } from '../sql/sql-activation.js';
 import type { EpochMs } from '../../core/clock.js';
 import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js';
 import {
@@ -157,7 +157,7 @@ export class PostgresAvailability {
   private async listingsOf(db: Db, variantIds: readonly number[]): Promise<ListingRefRow[]> {
     return (
       await db.query<ListingRefRow>(
-        `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+        `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM ${computedListings}
          WHERE l.variant_id = ANY($1::bigint[]) AND ${computedListing} ORDER BY l.id`,
         [variantIds],
       )

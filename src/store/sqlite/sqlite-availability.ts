@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { computedListing } from '../sql/sql-activation.js';
+import { computedListing, computedListings } from '../sql/sql-activation.js';
 import type { EpochMs } from '../../core/clock.js';
 import { checkRuleSet, type RuleSet } from '../../core/availability/rule-set.js';
 import {
@@ -92,6 +92,7 @@ export const recomputeChunkVariants = 5_000;
 export class SqliteAvailability {
   private config: AvailabilityConfig | undefined;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly upserts = new Map<number, Database.Statement>();
   private readonly cache: SqliteVariantCache;
 
   constructor(
@@ -196,7 +197,7 @@ export class SqliteAvailability {
   ): AvailabilityContext | undefined {
     const ids = JSON.stringify(variantIds);
     const listings = this.sql<[string], ListingRefRow>(
-      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM ${computedListings}
          WHERE l.variant_id IN (${inList}) AND ${computedListing} ORDER BY l.id`,
     ).all(ids);
     if (listings.length === 0) return undefined;
@@ -233,8 +234,47 @@ export class SqliteAvailability {
   writeQuantities(writes: readonly ListingQuantityWrite[]): void {
     if (writes.length === 0) return;
     const channelIds = this.loadConfig().channelIds;
-    const statement = (rows: number) =>
-      this.sql(
+    // One flat parameter list per statement, passed as arguments (better-sqlite3 binds those
+    // faster than an array's elements; see the ledger's multi-row INSERTs).
+    const params: unknown[] = [];
+    const add = (write: ListingQuantityWrite) => {
+      params.push(
+        write.variantId,
+        Number(write.listingId),
+        channelIds.get(write.channelCode) ?? null,
+        write.quantity,
+        write.preorderQuantity,
+        write.preorderEarliestAt,
+        write.preorderLatestAt,
+        write.ruleVersion,
+        write.computedAt,
+        write.computedAt,
+        write.computedAt,
+      );
+    };
+    let index = 0;
+    if (writes.length >= upsertChunkRows) {
+      const statement = this.upsertStatement(upsertChunkRows);
+      for (; index + upsertChunkRows <= writes.length; index += upsertChunkRows) {
+        params.length = 0;
+        for (let row = index; row < index + upsertChunkRows; row += 1) add(writes[row]!);
+        statement.run(...params);
+      }
+    }
+    if (index === writes.length) return;
+    const single = this.upsertStatement(1);
+    for (; index < writes.length; index += 1) {
+      params.length = 0;
+      add(writes[index]!);
+      single.run(...params);
+    }
+  }
+
+  /** The multi-row upsert of `rows` rows, its text built once per size (the cache is keyed by text). */
+  private upsertStatement(rows: number): Database.Statement {
+    let statement = this.upserts.get(rows);
+    if (statement === undefined) {
+      statement = this.sql(
         `INSERT INTO listing_quantities AS t (variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at,
            rule_version, computed_at, due_at, pending_since)
          VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
@@ -243,24 +283,9 @@ export class SqliteAvailability {
            preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
            rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
       );
-    const values = (write: ListingQuantityWrite) => [
-      write.variantId,
-      Number(write.listingId),
-      channelIds.get(write.channelCode) ?? null,
-      write.quantity,
-      write.preorderQuantity,
-      write.preorderEarliestAt,
-      write.preorderLatestAt,
-      write.ruleVersion,
-      write.computedAt,
-      write.computedAt,
-      write.computedAt,
-    ];
-    let index = 0;
-    for (; index + upsertChunkRows <= writes.length; index += upsertChunkRows) {
-      statement(upsertChunkRows).run(...writes.slice(index, index + upsertChunkRows).flatMap(values));
+      this.upserts.set(rows, statement);
     }
-    for (; index < writes.length; index += 1) statement(1).run(...values(writes[index]!));
+    return statement;
   }
 
   /**
@@ -274,7 +299,7 @@ export class SqliteAvailability {
   ): { variants: number; listings: number; writes: ListingQuantityWrite[]; changed: number } {
     const config = this.loadConfig();
     const listings = this.sql<[number, number], ListingRefRow>(
-      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM ${computedListings}
        WHERE l.variant_id BETWEEN ? AND ? AND ${computedListing} ORDER BY l.id`,
     ).all(first, last);
     if (listings.length === 0) return { variants: 0, listings: 0, writes: [], changed: 0 };

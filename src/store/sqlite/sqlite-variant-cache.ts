@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { computedListing } from '../sql/sql-activation.js';
+import { computedListing, computedListings } from '../sql/sql-activation.js';
 import type { ListingQuantityWrite } from '../../core/availability/recompute.js';
 import type { LevelState } from '../../core/ledger/level.js';
 import type { ComponentRow, CurrentRow, ListingRefRow } from '../availability-rows.js';
@@ -84,7 +84,7 @@ export class SqliteVariantCache {
       });
     }
     for (const row of this.sql<[string], ListingRefRow>(
-      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM listings l JOIN channels c ON c.id = l.channel_id
+      `SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM ${computedListings}
        WHERE l.variant_id IN (${inList}) AND ${computedListing} ORDER BY l.id`,
     ).all(ids)) {
       this.entries.get(row.variant_id)?.listings.push(row);
