@@ -610,7 +610,7 @@ if (values.memory) {
   for (const engine of stores)
     for (const rate of values.rates.split(',').map(Number)) rows.push(await latencyScenario(engine, rate));
   console.log(
-    '\n| store | orders/s | every channel p50 ms | p95 ms | p99 ms | bol p95 | woo p95 | amazon p95 | google p95 | webhook answer p95 ms | not shown | server CPU ms / order | server RSS peak MiB |',
+    '\n| store | orders/s | every channel p50 ms | p95 ms | p99 ms | bol p95 | woo p95 | amazon p95 | google p95 | webhook answer p95 ms | not shown | server CPU ms / order sent | server RSS peak MiB |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows)
