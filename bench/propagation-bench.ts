@@ -27,7 +27,10 @@
  * model of the per-minute quota) and the Google simulator in its own process, both given a real
  * account's quota (inserts 600 a minute): a load within it and a 10x burst.
  *
- * Usage: npm run bench:propagation [-- --variants 200 --seconds 8 --store sqlite|postgres --only <name part>
+ * Every scenario runs on each store of `--stores` (default both, SQLite and PostgreSQL), one table
+ * with a store column; `--store X` is the same as `--stores X`.
+ *
+ * Usage: npm run bench:propagation [-- --variants 200 --seconds 8 --stores sqlite,postgres --only <name part>
  *   --busy-ms N --claims N]
  */
 import { parseArgs } from 'node:util';
@@ -48,7 +51,9 @@ const { values } = parseArgs({
   options: {
     variants: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '8' },
-    store: { type: 'string', default: 'sqlite' },
+    stores: { type: 'string', default: 'sqlite,postgres' },
+    /** One store: the same as --stores with one name (the earlier option). */
+    store: { type: 'string' },
     'busy-ms': { type: 'string' },
     claims: { type: 'string' },
     only: { type: 'string' },
@@ -57,7 +62,7 @@ const { values } = parseArgs({
 const defaultVariantCount = Number(values.variants);
 const seconds = Number(values.seconds);
 
-const open = () => openBenchStore(values.store, { poolSize: 6 });
+const stores = (values.store ?? values.stores).split(',').map((name) => name.trim());
 
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -76,13 +81,14 @@ function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
 type Platform = 'bol' | 'shopify' | 'amazon' | 'woocommerce' | 'gmc';
 
 async function scenario(
+  engine: string,
   name: string,
   rate: RateProfile,
   realLimits: boolean,
   variantCount = defaultVariantCount,
   platform: Platform = 'bol',
 ) {
-  const { store, cleanup } = await open();
+  const { store, cleanup } = await openBenchStore(engine, { poolSize: 6 });
   // The simulated platform runs in its own process, as a real one would.
   const simProcess = fork(
     new URL(`./support/${platform}-sim-process.ts`, import.meta.url).pathname,
@@ -315,7 +321,7 @@ async function scenario(
   risky.sort((a, b) => a - b);
   const result = {
     bench: 'propagation',
-    store: values.store,
+    store: engine,
     platform,
     scenario: name,
     movements_per_s: Math.round(movements / ((loadEnd - loadStart) / 1000)),
@@ -395,7 +401,7 @@ const scenarios: [string, RateProfile, boolean, (number | undefined)?, Platform?
 ];
 for (const [name, rate, limits, variants, platform] of scenarios) {
   if (values.only === undefined || name.includes(values.only))
-    results.push(await scenario(name, rate, limits, variants, platform));
+    for (const engine of stores) results.push(await scenario(engine, name, rate, limits, variants, platform));
 }
 console.log(
   '\n| store | platform | scenario | movements/s | latency p50 ms | p95 ms | p99 ms | API calls / movement | at-risk p95 ms | at-risk max ms | at-risk share | 429 violations | onhand CPU cores | simulator CPU cores |',

@@ -1,6 +1,6 @@
 /**
  * The Amazon simulator in its own process for bench:propagation, so the simulated platform does
- * not share onhand's event loop. IPC: {seed: n} -> seller SKUs; {history: true} -> every SKU's
+ * not share onhand's event loop. IPC: {seed: n, quantity?} -> seller SKUs (at `quantity`, default 0); {history: true} -> every SKU's
  * quantity writes and the simulator's stats; {cpu: true} -> its CPU time and API calls.
  * `limits`: Amazon's published usage plans; `open`: plans too large to matter.
  */
@@ -14,12 +14,14 @@ sim.setNotifications(false);
 const url = await sim.start();
 const seeded: string[] = [];
 const calls = () => Object.values(sim.stats().requests).reduce((sum, count) => sum + (count ?? 0), 0);
-process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolean }) => {
+process.on('message', (message: { seed?: number; quantity?: number; history?: boolean; cpu?: boolean }) => {
   if (message.cpu) {
     process.send!({ cpu: process.cpuUsage(), calls: calls() });
   } else if (message.seed !== undefined) {
-    const offers = Array.from({ length: message.seed }, (_, index) => sim.seedListing(`AMZ-${index}`, 0));
-    seeded.push(...offers);
+    const offers = Array.from({ length: message.seed }, (_, index) =>
+      sim.seedListing(`AMZ-${index}`, message.quantity ?? 0),
+    );
+    for (const id of offers) seeded.push(id);
     process.send!({ offers });
   } else if (message.history) {
     console.error(`amazon simulator: ${JSON.stringify(sim.stats().requests)}, ${sim.stats().feedsCreated} feeds`);

@@ -1,6 +1,7 @@
 /**
  * The Bol.com simulator in its own process for bench:propagation, so the simulated platform
- * does not share onhand's event loop (a real platform never does). IPC: {seed: n} -> offer ids;
+ * does not share onhand's event loop (a real platform never does). IPC: {seed: n, quantity?} -> offer ids
+ * (showing `quantity`, default 0);
  * {history: true} -> every offer's stock writes and the simulator's stats; {cpu: true} -> its CPU time.
  */
 import { BolSimulator } from '../../sim/bol/bol-simulator.js';
@@ -9,12 +10,12 @@ const realLimits = process.argv[2] === 'limits';
 const sim = new BolSimulator(realLimits ? {} : { rateRules: [] });
 const url = await sim.start();
 const seeded: string[] = [];
-process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolean }) => {
+process.on('message', (message: { seed?: number; quantity?: number; history?: boolean; cpu?: boolean }) => {
   if (message.cpu) {
     process.send!({ cpu: process.cpuUsage() });
   } else if (message.seed !== undefined) {
-    const offers = Array.from({ length: message.seed }, () => sim.seedOffer({ amount: 0 }));
-    seeded.push(...offers);
+    const offers = Array.from({ length: message.seed }, () => sim.seedOffer({ amount: message.quantity ?? 0 }));
+    for (const id of offers) seeded.push(id);
     process.send!({ offers });
   } else if (message.history) {
     const offers: Record<string, { at: number; amount: number }[]> = {};

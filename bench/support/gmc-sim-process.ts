@@ -32,7 +32,7 @@ process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolea
   } else if (message.seed !== undefined) {
     const offers = Array.from({ length: message.seed }, (_, index) => `GMC-${index}`);
     sim.seedProducts(offers.map((offerId) => ({ offerId })));
-    seeded.push(...offers);
+    for (const id of offers) seeded.push(id);
     process.send!({ offers });
   } else if (message.history) {
     console.error(`google simulator: ${JSON.stringify(sim.calls)}, ${sim.quota.violations} quota violations`);

@@ -1,7 +1,8 @@
 /**
  * The Shopify simulator in its own process for bench:propagation (see bol-sim-process.ts).
  * argv[2] 'limits': the Standard plan's bucket (2,000 points, 100 restored per second); 'open':
- * a bucket so large it never throttles. IPC: {seed: n} -> inventory item ids; {history: true} ->
+ * a bucket so large it never throttles. IPC: {seed: n, quantity?} -> inventory item ids and their
+ * variant ids (`available` = `quantity`, default 0, at the main location); {history: true} ->
  * every item's `available` writes and the simulator's stats; {cpu: true} -> its CPU time and
  * GraphQL requests so far.
  */
@@ -13,16 +14,16 @@ const sim = new ShopifySimulator(
 );
 const url = await sim.start();
 const seeded: string[] = [];
-process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolean }) => {
+process.on('message', (message: { seed?: number; quantity?: number; history?: boolean; cpu?: boolean }) => {
   if (message.cpu) {
     process.send!({ cpu: process.cpuUsage(), calls: sim.stats.graphqlRequests });
   } else if (message.seed !== undefined) {
-    const items = Array.from(
-      { length: message.seed },
-      (_, index) => sim.addItem({ sku: `V${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId,
+    const added = Array.from({ length: message.seed }, (_, index) =>
+      sim.addItem({ sku: `V${index}`, levels: { [sim.defaultLocationId]: message.quantity ?? 0 } }),
     );
-    seeded.push(...items);
-    process.send!({ offers: items });
+    const items = added.map((item) => item.inventoryItemId);
+    for (const id of items) seeded.push(id);
+    process.send!({ offers: items, variants: added.map((item) => item.variantId) });
   } else if (message.history) {
     const offers: Record<string, { at: number; amount: number }[]> = {};
     for (const id of seeded) offers[id] = [];

@@ -1,7 +1,7 @@
 /**
  * The WooCommerce simulator in its own process for bench:propagation. `limits`: a host of 10
  * requests per second and 4 PHP workers (a small managed host); `open`: none to speak of. IPC as
- * the Bol.com one: {seed: n} -> item ids (variations, 25 per product); {history: true} -> every
+ * the Bol.com one: {seed: n, quantity?} -> item ids (variations, 25 per product, at `quantity`); {history: true} -> every
  * item's stock writes and the violations; {cpu: true} -> its CPU time and the requests it took.
  */
 import { WooSimulator } from '../../sim/woocommerce/woo-simulator.js';
@@ -12,7 +12,7 @@ const sim = new WooSimulator({
 });
 const url = await sim.start();
 const seeded: string[] = [];
-process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolean }) => {
+process.on('message', (message: { seed?: number; quantity?: number; history?: boolean; cpu?: boolean }) => {
   if (message.cpu) {
     process.send!({ cpu: process.cpuUsage(), calls: sim.stats().requests });
   } else if (message.seed !== undefined) {
@@ -23,11 +23,11 @@ process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolea
           sku: `P${product}`,
           variations: Array.from({ length: Math.min(25, message.seed - items.length) }, (_, index) => ({
             sku: `P${product}-${index}`,
-            quantity: 0,
+            quantity: message.quantity ?? 0,
           })),
         }),
       );
-    seeded.push(...items);
+    for (const id of items) seeded.push(id);
     process.send!({ offers: items });
   } else if (message.history) {
     const offers: Record<string, { at: number; amount: number }[]> = {};
