@@ -13,7 +13,7 @@ import {
   ReservationListQuery,
 } from '../../api/list-schemas.js';
 import { activationView } from '../../api/list-mapping.js';
-import type { ActivationKind, CataloguePort, LedgerStore, ReservationListStatus } from '../../store/ledger-store.js';
+import type { ActivationKind, LedgerStore, ReservationListStatus } from '../../store/ledger-store.js';
 import { actorOf, guardWithBearerAuth, revokedTokenProblem } from '../auth.js';
 import { ProblemError, type ProblemDetail } from '../errors.js';
 import { purchaseOrderView } from '../api-mapping.js';
@@ -71,27 +71,10 @@ function inactiveProblem(
 }
 
 /**
- * A stock-changing request naming a deactivated variant or location is refused whole before
- * anything is submitted (409, `errors` naming each item), like a request failing its schema.
- * Commits and releases are not checked: they let go of, or sell, what was held before the
- * deactivation. The ledger routes check the same inside their batch instead
- * ({@link submitChecked}); this read is for requests that do not go through one.
- */
-export async function refuseInactive(
-  catalogue: Pick<CataloguePort, 'inactiveAmong'>,
-  items: readonly { path: string; command: LedgerCommand }[],
-): Promise<void> {
-  const named = namedRefs(items);
-  if (named.length === 0) return;
-  const inactive = await catalogue.inactiveAmong({
-    skus: named.map((item) => item.sku),
-    locations: named.flatMap((item) => item.locations),
-  });
-  const problem = inactiveProblem(named, inactive);
-  if (problem) throw problem;
-}
-
-/**
+ * A stock-changing request naming a deactivated variant, location or channel is refused whole
+ * (409, `errors` naming each item), like a request failing its schema; commits and releases are
+ * not checked: they let go of, or sell, what was held before the deactivation.
+ *
  * Submit a request's commands with its preconditions checked inside the ledger batch's
  * transaction: the request's token is live and every variant, location and channel it names is
  * active.
