@@ -1,7 +1,8 @@
 /**
  * The Shopify simulator in its own process for bench:propagation (see bol-sim-process.ts).
  * argv[2] 'limits': the Standard plan's bucket (2,000 points, 100 restored per second); 'open':
- * a bucket so large it never throttles. IPC: {seed: n} -> inventory item ids; {history: true} ->
+ * a bucket so large it never throttles. IPC: {seed: n} -> inventory item ids
+ * (`offers`) and their variants' gids (`variants`); {history: true} ->
  * every item's `available` writes and the simulator's stats; {cpu: true} -> its CPU time and
  * GraphQL requests so far.
  */
@@ -17,12 +18,14 @@ process.on('message', (message: { seed?: number; history?: boolean; cpu?: boolea
   if (message.cpu) {
     process.send!({ cpu: process.cpuUsage(), calls: sim.stats.graphqlRequests });
   } else if (message.seed !== undefined) {
-    const items = Array.from(
-      { length: message.seed },
-      (_, index) => sim.addItem({ sku: `V${index}`, levels: { [sim.defaultLocationId]: 0 } }).inventoryItemId,
+    const items = Array.from({ length: message.seed }, (_, index) =>
+      sim.addItem({ sku: `V${index}`, levels: { [sim.defaultLocationId]: 0 } }),
     );
-    seeded.push(...items);
-    process.send!({ offers: items });
+    seeded.push(...items.map((item) => item.inventoryItemId));
+    process.send!({
+      offers: items.map((item) => item.inventoryItemId),
+      variants: items.map((item) => item.variantId),
+    });
   } else if (message.history) {
     const offers: Record<string, { at: number; amount: number }[]> = {};
     for (const id of seeded) offers[id] = [];
