@@ -68,7 +68,7 @@ async function startServer(
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 150; attempt += 1) {
+  for (let attempt = 0; attempt < 600; attempt += 1) {
     if (output.includes('onhand is running')) return { process: child, url, output: () => output };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
