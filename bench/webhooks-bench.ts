@@ -134,6 +134,31 @@ function load(spec: LoadSpec) {
   };
 }
 
+/**
+ * CPU time (user + system) the process has used, in ms, from /proc (Linux; clock ticks of 10 ms);
+ * null elsewhere. On a machine shared with other work, the server's CPU per request is steadier
+ * than requests per second.
+ */
+function cpuMs(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs one load and the server's CPU ms per request it answered. */
+function measured(pid: number | undefined, spec: LoadSpec) {
+  const before = cpuMs(pid);
+  const result = load(spec);
+  const after = cpuMs(pid);
+  const cpu = before === null || after === null ? null : Number(((after - before) / spec.count).toFixed(3));
+  return { ...result, server_cpu_ms: cpu };
+}
+
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size));
 
@@ -261,7 +286,8 @@ for (const engine of values.stores.split(',')) {
     for (const group of chunks(listings, 1000)) await api(url, token, 'PUT', '/v1/listings', { listings: group });
 
     const variants = skus.map((sku, index) => ({ id: seeded.variants[index]!.split('/').pop()!, sku }));
-    const healthz = load({ mode: 'healthz', url, clients, count: healthzCount });
+    const pid = server.process.pid;
+    const healthz = measured(pid, { mode: 'healthz', url, clients, count: healthzCount });
     const webhookSpec = {
       mode: 'webhooks',
       url,
@@ -272,7 +298,7 @@ for (const engine of values.stores.split(',')) {
       variants,
       createdAt: new Date().toISOString(),
     } as const;
-    const webhooks = load({ ...webhookSpec, count: webhookCount, first: 0, deliveryPrefix: 'first' });
+    const webhooks = measured(pid, { ...webhookSpec, count: webhookCount, first: 0, deliveryPrefix: 'first' });
     const redelivered =
       redeliveryCount > 0
         ? load({ ...webhookSpec, count: redeliveryCount, first: 0, deliveryPrefix: 'again' })
@@ -308,6 +334,13 @@ for (const engine of values.stores.split(',')) {
       webhook_p50_ms: webhooks.p50_ms,
       webhook_p99_ms: webhooks.p99_ms,
       ratio_to_healthz: Number((webhooks.requests_per_s / healthz.requests_per_s).toFixed(3)),
+      server_cpu_ms_per_healthz: healthz.server_cpu_ms,
+      server_cpu_ms_per_webhook: webhooks.server_cpu_ms,
+      // The webhook rate relative to healthz if the server's own CPU were the only limit.
+      cpu_ratio:
+        healthz.server_cpu_ms && webhooks.server_cpu_ms
+          ? Number((healthz.server_cpu_ms / webhooks.server_cpu_ms).toFixed(3))
+          : null,
       statuses: webhooks.statuses,
       answers: webhooks.answers,
       redeliveries: redelivered ? { statuses: redelivered.statuses, answers: redelivered.answers } : null,
@@ -324,7 +357,7 @@ for (const engine of values.stores.split(',')) {
       ? `${(redelivered.answers?.changed ?? 0) + (redeliveryCount - (redelivered.statuses['200'] ?? 0))} of ${redeliveryCount}`
       : '-';
     rows.push(
-      `| ${engine} | ${healthz.requests_per_s} | ${webhooks.requests_per_s} | ${result.ratio_to_healthz} | ${webhooks.p50_ms} | ${webhooks.p99_ms} | ${recorded ? 'all' : JSON.stringify(lines)} | ${reserved === expectedUnits ? 'yes' : `${reserved} of ${expectedUnits}`} | ${reapplied} | ${verify.replace(/^checked .*: /, '')} |`,
+      `| ${engine} | ${healthz.requests_per_s} | ${webhooks.requests_per_s} | ${result.ratio_to_healthz} | ${healthz.server_cpu_ms ?? '-'} / ${webhooks.server_cpu_ms ?? '-'} (${result.cpu_ratio ?? '-'}) | ${webhooks.p50_ms} | ${webhooks.p99_ms} | ${recorded ? 'all' : JSON.stringify(lines)} | ${reserved === expectedUnits ? 'yes' : `${reserved} of ${expectedUnits}`} | ${reapplied} | ${verify.replace(/^checked .*: /, '')} |`,
     );
     if (profiles)
       for (const entry of profileSummary(profiles, 30))
@@ -343,7 +376,7 @@ for (const engine of values.stores.split(',')) {
   }
 }
 console.log(
-  `\n| store | healthz/s (${clients} clients) | webhooks/s | ratio | p50 ms | p99 ms | lines recorded | units reserved = ordered | redeliveries applied again | verify |`,
+  `\n| store | healthz/s (${clients} clients) | webhooks/s | ratio | server CPU ms per healthz / webhook (ratio) | p50 ms | p99 ms | lines recorded | units reserved = ordered | redeliveries applied again | verify |`,
 );
-console.log('|---|---:|---:|---:|---:|---:|---|---|---|---|');
+console.log('|---|---:|---:|---:|---|---:|---:|---|---|---|---|');
 for (const row of rows) console.log(row);
