@@ -275,7 +275,7 @@ export class OrderLineIntake {
         if (!(await store.orders.saveLine({ ...next, status: 'blocked', reason: held }))) continue;
         return { kind: 'blocked', lineKey: line.lineKey, reason: held };
       }
-      const context = await this.routingContext(channel, line.sku, await this.locationKinds()());
+      const context = await this.routingContext(channel, line.sku, this.locationKinds()());
       const result = lineEffect(lineUnits(taken.state, context.shipments), taken.applied, context.routing);
       if (result.kind === 'blocked') {
         if (!(await store.orders.saveLine({ ...next, status: 'blocked', reason: result.reason }))) continue;
@@ -354,13 +354,20 @@ export class OrderLineIntake {
     }
   }
 
-  /** The kind of every location, read once per delivery (lazily: a duplicate reads nothing). */
+  /**
+   * The kind of every location, read once per delivery (lazily: a duplicate reads nothing). The
+   * read may start before its first awaiter (it overlaps the item's match), so a failure is
+   * marked handled here and reaches each awaiter as the rejection of the same promise.
+   */
   private locationKinds(): () => Promise<Map<string, string>> {
     let read: Promise<Map<string, string>> | undefined;
     return () => {
-      read ??= this.deps.store.catalogue
-        .listLocations()
-        .then((locations) => new Map(locations.map((location) => [location.code, location.kind])));
+      if (read === undefined) {
+        read = this.deps.store.catalogue
+          .listLocations()
+          .then((locations) => new Map(locations.map((location) => [location.code, location.kind])));
+        void read.catch(() => undefined);
+      }
       return read;
     };
   }
@@ -403,6 +410,8 @@ export class OrderLineIntake {
         if (!(await store.orders.saveLine(line))) continue;
         return { kind: 'blocked', lineKey, reason: held };
       }
+      // Started before the match, so on PostgreSQL the two reads are one round trip apart, not two.
+      const kinds = locations();
       const sku = record.sku ?? (await this.deps.match(channel.code, item));
       const next: OrderLineRecord = { ...record, item, state, updatedAt: clock.now() };
       if (sku === null) {
@@ -411,7 +420,7 @@ export class OrderLineIntake {
         return { kind: 'blocked', lineKey, reason };
       }
       next.sku = sku;
-      const context = await this.routingContext(channel, sku, await locations());
+      const context = await this.routingContext(channel, sku, kinds);
       const result = lineEffect(lineUnits(state, context.shipments), record.applied, context.routing);
       if (result.kind !== 'effect') {
         const status = result.kind === 'info' ? 'info' : 'blocked';
@@ -548,14 +557,16 @@ export class OrderLineIntake {
   private async routingContext(
     channel: ChannelRecord,
     sku: string,
-    kind: ReadonlyMap<string, string>,
+    kinds: Promise<ReadonlyMap<string, string>>,
   ): Promise<{ routing: RoutingContext; shipments: ShipmentSource }> {
     const settings = channelOrderSettings(channel);
+    const now = this.deps.clock.now();
+    // The variant's levels are read while the location kinds may still be on their way.
+    const [kind, byLocation] = await Promise.all([kinds, this.deps.store.ledger.availableByLocation(sku, now)]);
     const pool = channel.locations.filter((code) => kind.get(code) !== 'marketplace_fulfilment');
     const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
-    const now = this.deps.clock.now();
     const available =
-      (await this.deps.store.ledger.availableByLocation(sku, now)) ??
+      byLocation ??
       new Map(
         ((await this.deps.store.ledger.getStock(sku, now))?.locations ?? []).map((l) => [l.location, l.available]),
       );

@@ -203,9 +203,22 @@ function invalid(topic: string, error: z.ZodError): ShopifyWebhookEvent {
   };
 }
 
+/** `gid://shopify/<type>/<digits>` per resource type, compiled once. */
+const gidPatterns = new Map<string, RegExp>();
+
 /** The exact numeric id: the gid's digits when present (always exact), else the REST id. */
-function exactId(restIdValue: string, gid: string | undefined | null, type: string): string {
-  const match = typeof gid === 'string' ? new RegExp(`^gid://shopify/${type}/([1-9][0-9]{0,19})$`).exec(gid) : null;
+function exactId(
+  restIdValue: string,
+  gid: string | undefined | null,
+  type: 'Order' | 'LineItem' | 'Fulfillment',
+): string {
+  if (typeof gid !== 'string') return restIdValue;
+  let pattern = gidPatterns.get(type);
+  if (pattern === undefined) {
+    pattern = new RegExp(`^gid://shopify/${type}/([1-9][0-9]{0,19})$`);
+    gidPatterns.set(type, pattern);
+  }
+  const match = pattern.exec(gid);
   return match ? match[1]! : restIdValue;
 }
 

@@ -50,8 +50,47 @@ export abstract class SqlAvailabilityViews {
     );
   }
 
+  /** The channels and their locations as last read, under the config_version read before them. */
+  private channelCache:
+    | { version: number; rows: ReadonlyMap<string, ChannelRow>; links: readonly ChannelLocationRow[] }
+    | undefined;
+
+  /**
+   * One channel, from a cache that one small read validates: every write of a channel (its
+   * settings, name, locations, activation) or of a location commits a bumped
+   * `availability_state.config_version` with it, on both engines - the availability
+   * computation's cached config relies on the same. The version is read BEFORE the rows, so
+   * rows kept under a version are never older than it; a write by another process is seen on
+   * the next call. Each call builds its own record (settings parsed anew), so no caller can
+   * change another's. A webhook delivery reads its channel first: one row instead of every
+   * channel and every channel location.
+   */
   async getChannel(code: string): Promise<ChannelRecord | null> {
-    return (await this.listChannels()).find((channel) => channel.code === code) ?? null;
+    const state = await this.views.get<{ config_version: number | string }>(
+      'SELECT config_version FROM availability_state WHERE id = 1',
+    );
+    const version = state === undefined ? Number.NaN : Number(state.config_version);
+    let cache = this.channelCache;
+    if (cache === undefined || cache.version !== version) {
+      const rows = await this.views.all<ChannelRow>('SELECT * FROM channels');
+      const links = await this.views.all<ChannelLocationRow>(
+        'SELECT cl.channel_id, l.code, l.kind, cl.priority FROM channel_locations cl JOIN locations l ON l.id = cl.location_id',
+      );
+      cache = {
+        version,
+        rows: new Map(
+          rows.map((row) => [
+            row.code,
+            { ...row, settings: typeof row.settings === 'string' ? row.settings : JSON.stringify(row.settings) },
+          ]),
+        ),
+        links,
+      };
+      // NaN equals nothing: without the state row every call reads afresh.
+      this.channelCache = cache;
+    }
+    const row = cache.rows.get(code);
+    return row === undefined ? null : channelRecords([row], cache.links)[0]!;
   }
 
   async listListings(options: {
@@ -79,48 +118,60 @@ export abstract class SqlAvailabilityViews {
     return row ? listingRecord(row) : null;
   }
 
+  /**
+   * The steps in one statement (one round trip, one statement run), each step's rows tagged
+   * with its number and taken in order as the steps used to run one by one: a mapping, the
+   * channel's listing with that external id, the one variant among the listings carrying the id
+   * as a reference, the sku, the one variant with the barcode. Every branch is one
+   * primary-key or unique-index lookup; the sku and barcode branches are left out when the
+   * item has none, so a missing barcode never reads the variants.
+   */
   async findOrderItem(channel: string, item: OrderItemRef): Promise<OrderItemMatch | null> {
-    const found = await this.views.get<{ id: number }>('SELECT id FROM channels WHERE code = $1', [channel]);
-    const channelId = found === undefined ? undefined : Number(found.id);
-    const match = (row: { sku: string; listing_id?: number | null }, matchedBy: OrderItemMatch['matchedBy']) => ({
+    const params: unknown[] = [channel, item.externalId];
+    const branches = [
+      `SELECT 1 AS step, v.sku, l.id AS listing_id FROM channels c JOIN listing_mappings m ON m.channel_id = c.id
+         JOIN variants v ON v.id = m.variant_id
+         LEFT JOIN listings l ON l.channel_id = m.channel_id AND l.external_id = m.external_id
+         WHERE c.code = $1 AND m.external_id = $2`,
+      `SELECT 2 AS step, v.sku, l.id AS listing_id FROM channels c JOIN listings l ON l.channel_id = c.id
+         JOIN variants v ON v.id = l.variant_id WHERE c.code = $1 AND l.external_id = $2`,
+      // One row per variant among the listings carrying the ref: a second one makes it ambiguous.
+      `SELECT * FROM (SELECT 3 AS step, v.sku, min(l.id) AS listing_id FROM channels c
+         JOIN listing_refs r ON r.channel_id = c.id JOIN listings l ON l.id = r.listing_id
+         JOIN variants v ON v.id = l.variant_id WHERE c.code = $1 AND r.ref = $2 GROUP BY v.sku LIMIT 2) refs`,
+    ];
+    if (item.sku !== null)
+      branches.push(
+        `SELECT 4 AS step, sku, CAST(NULL AS bigint) AS listing_id FROM variants WHERE sku = $${params.push(item.sku)}`,
+      );
+    if (item.barcode !== null)
+      branches.push(
+        `SELECT * FROM (SELECT 5 AS step, sku, CAST(NULL AS bigint) AS listing_id FROM variants
+           WHERE barcode = $${params.push(item.barcode)} ORDER BY id LIMIT 2) codes`,
+      );
+    const rows = await this.views.all<{ step: number | string; sku: string; listing_id: number | string | null }>(
+      branches.join(' UNION ALL '),
+      params,
+    );
+    const of = (step: number) => rows.filter((row) => Number(row.step) === step);
+    const match = (
+      row: { sku: string; listing_id: number | string | null },
+      matchedBy: OrderItemMatch['matchedBy'],
+    ) => ({
       sku: row.sku,
       listingId: row.listing_id === null || row.listing_id === undefined ? null : String(row.listing_id),
       matchedBy,
     });
-    if (channelId !== undefined) {
-      // Each step is one primary-key or unique-index lookup; most lines stop at the second or third.
-      const mapped = await this.views.get<{ sku: string; listing_id: number | null }>(
-        `SELECT v.sku, l.id AS listing_id FROM listing_mappings m JOIN variants v ON v.id = m.variant_id
-         LEFT JOIN listings l ON l.channel_id = m.channel_id AND l.external_id = m.external_id
-         WHERE m.channel_id = $1 AND m.external_id = $2`,
-        [channelId, item.externalId],
-      );
-      if (mapped) return match(mapped, 'mapping');
-      const listed = await this.views.get<{ sku: string; listing_id: number }>(
-        `SELECT v.sku, l.id AS listing_id FROM listings l JOIN variants v ON v.id = l.variant_id
-         WHERE l.channel_id = $1 AND l.external_id = $2`,
-        [channelId, item.externalId],
-      );
-      if (listed) return match(listed, 'listing');
-      // One row per variant among the listings carrying the ref: a second one makes it ambiguous.
-      const referenced = await this.views.all<{ sku: string; listing_id: number }>(
-        `SELECT v.sku, min(l.id) AS listing_id FROM listing_refs r JOIN listings l ON l.id = r.listing_id
-         JOIN variants v ON v.id = l.variant_id WHERE r.channel_id = $1 AND r.ref = $2 GROUP BY v.sku LIMIT 2`,
-        [channelId, item.externalId],
-      );
-      if (referenced.length === 1) return match(referenced[0]!, 'listing_ref');
-    }
-    if (item.sku !== null) {
-      const bySku = await this.views.get<{ sku: string }>('SELECT sku FROM variants WHERE sku = $1', [item.sku]);
-      if (bySku) return match(bySku, 'sku');
-    }
-    if (item.barcode !== null) {
-      const byBarcode = await this.views.all<{ sku: string }>(
-        'SELECT sku FROM variants WHERE barcode = $1 ORDER BY id LIMIT 2',
-        [item.barcode],
-      );
-      if (byBarcode.length === 1) return match(byBarcode[0]!, 'barcode');
-    }
+    const mapped = of(1)[0];
+    if (mapped) return match(mapped, 'mapping');
+    const listed = of(2)[0];
+    if (listed) return match(listed, 'listing');
+    const referenced = of(3);
+    if (referenced.length === 1) return match(referenced[0]!, 'listing_ref');
+    const bySku = of(4)[0];
+    if (bySku) return match(bySku, 'sku');
+    const byBarcode = of(5);
+    if (byBarcode.length === 1) return match(byBarcode[0]!, 'barcode');
     return null;
   }
 
