@@ -55,8 +55,20 @@ async function startServer(
   throw new Error(`server did not start:\n${output}`);
 }
 
+/**
+ * fetch, once more on a socket error: the bench's own keep-alive socket sits idle through the
+ * loads, and the server closes sockets idle past limits.connectionTimeoutMs (a minute).
+ */
+async function fetchAgain(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
+  }
+}
+
 async function api(url: string, token: string, method: string, path: string, body: unknown) {
-  const response = await fetch(`${url}${path}`, {
+  const response = await fetchAgain(`${url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -121,6 +133,9 @@ for (const engine of values.stores.split(',')) {
   const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
   const pg = engine === 'postgres' ? await createTestDatabase() : undefined;
   const database = pg ? pg.url : join(directory, 'bench.db');
+  const clients = Number(values.clients);
+  // The engine's own yardstick first, on the same server, before onhand's processes start.
+  const pgbench = pg ? pgbenchHotRow(pg.url, clients, 10) : null;
   const first = await startServer(database, 7500);
   const token = /onh_admin_[A-Za-z0-9_-]+/.exec(first.output())![0];
   const second = await startServer(database, 7501);
@@ -139,16 +154,14 @@ for (const engine of values.stores.split(',')) {
     await api(first.url, token, 'PUT', '/v1/channels', {
       channels: [{ code: 'web', name: 'Web checkout', platform: 'custom', locations: ['WH2', 'WH1'] }],
     });
-    const clients = Number(values.clients);
     const requests = Number(values.requests);
     // Warm-up (JIT, statement caches), then the yardstick and the two shapes back to back.
     load([first.url], token, clients, Math.min(2_000, requests), 'HOT', 'warm');
     const healthz = load([first.url], token, clients, requests, 'HOT', 'hz', 'healthz');
     const byLocation = load([first.url], token, clients, requests, 'HOT', 'tp');
     const byChannel = load([first.url], token, clients, requests, 'HOT', 'ch', 'channel:web');
-    const pgbench = pg ? pgbenchHotRow(pg.url, clients, 10) : null;
     const stock = (await (
-      await fetch(`${first.url}/v1/stock/HOT`, { headers: { authorization: `Bearer ${token}` } })
+      await fetchAgain(`${first.url}/v1/stock/HOT`, { headers: { authorization: `Bearer ${token}` } })
     ).json()) as { total: { available: number; reserved: number } };
     const result = {
       bench: 'reservations-http',
@@ -178,7 +191,7 @@ for (const engine of values.stores.split(',')) {
       const race = load([first.url, second.url], token, 100, 100, sku, `race-${trial}`);
       successes.push(race.statuses['201'] ?? 0);
       const stock = (await (
-        await fetch(`${first.url}/v1/stock/${sku}`, { headers: { authorization: `Bearer ${token}` } })
+        await fetchAgain(`${first.url}/v1/stock/${sku}`, { headers: { authorization: `Bearer ${token}` } })
       ).json()) as { total: { available: number } };
       oversold += Math.max(0, -stock.total.available) + Math.max(0, (race.statuses['201'] ?? 0) - 10);
     }
@@ -203,6 +216,9 @@ for (const engine of values.stores.split(',')) {
         `| ${engine} | ${shape} | ${figures.requests_per_s} | ${figures.p50_ms} | ${figures.p99_ms} | ${(figures.requests_per_s / healthz.requests_per_s).toFixed(2)}x of ${healthz.requests_per_s} |${vsPgbench} | ${race.successes_min}-${race.successes_max} of ${race.trials} trials | ${race.oversold_units + result.oversold_units} |`,
       );
     }
+  } catch (error) {
+    console.error(`first server:\n${first.output().slice(-2_000)}\nsecond server:\n${second.output().slice(-2_000)}`);
+    throw error;
   } finally {
     first.process.kill('SIGTERM');
     second.process.kill('SIGTERM');
