@@ -1,4 +1,4 @@
-import type { OrderIngestSummary } from '../ingest/order-line-intake.js';
+import type { OrderIngestSummary } from '../ingest/order-ingest-report.js';
 import { limits } from '../core/limits.js';
 import type { DispatchResult } from '../store/outbox-port.js';
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { alertRules } from '../core/alerts.js';
 import type { Clock } from '../core/clock.js';
-import type { OrderIngestReport } from '../ingest/order-line-intake.js';
+import type { OrderIngestReport } from '../ingest/order-ingest-report.js';
 import type { LedgerObserver } from '../store/group-commit.js';
 import type { ReconcileMode, ReconcileSummary } from '../reconcile/reconcile-pass.js';
 import type { AlertPort } from '../store/alerts-port.js';

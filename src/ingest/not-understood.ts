@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { limits } from '../core/limits.js';
+import { jsonFaults } from '../core/json-bounds.js';
 import type { OrderLineEvent } from '../connectors/channel-intake.js';
 
 /**
@@ -57,4 +58,42 @@ export function notUnderstoodEvent(event: OrderLineEvent, reason: string): Order
     occurredAt: Number.isSafeInteger(event.occurredAt) && event.occurredAt >= 0 ? event.occurredAt : 0,
     fact: { kind: 'not_understood', reason: text(reason) },
   };
+}
+
+/**
+ * Why the intake cannot fold `event` (it is then kept as a `not_understood` event of its line),
+ * or null when it can.
+ */
+export function validEvent(event: OrderLineEvent): string | null {
+  const fault = jsonFaults(event, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
+  if (fault) return `${fault.path} ${fault.message}`;
+  const fact = event.fact as { kind?: unknown; quantity?: unknown };
+  if (!['ordered', 'cancelled', 'fulfilled', 'refunded', 'returned', 'not_understood'].includes(String(fact.kind)))
+    return `unknown order line event kind ${JSON.stringify(String(fact.kind)).slice(0, 60)}`;
+  if (fact.kind === 'not_understood' && typeof (fact as { reason?: unknown }).reason !== 'string')
+    return 'a not_understood event without a reason';
+  if (
+    fact.kind !== 'not_understood' &&
+    fact.quantity !== null &&
+    !(Number.isSafeInteger(fact.quantity) && (fact.quantity as number) >= 0)
+  )
+    return 'quantity is not a whole number of units';
+  if ((fact.quantity as number) > limits.quantityMax) return `quantity above ${limits.quantityMax}`;
+  if (event.lineKey.length > limits.idempotencyKeyLengthMax - 24) return 'line key too long';
+  // Each is stored (PostgreSQL indexes order_id and the unmapped item's external id, and an
+  // index entry holds at most 2,704 bytes): bounded here, so both engines answer alike.
+  const texts = {
+    eventId: event.eventId,
+    orderId: event.orderId,
+    lineId: event.lineId,
+    'item.externalId': event.item.externalId,
+    'item.sku': event.item.sku,
+    'item.barcode': event.item.barcode,
+    'fact.locationId': (event.fact as { locationId?: unknown }).locationId,
+    'fact.reason': (event.fact as { reason?: unknown }).reason,
+  };
+  for (const [name, text] of Object.entries(texts))
+    if (typeof text === 'string' && text.length > limits.textLengthMax)
+      return `${name} longer than ${limits.textLengthMax} characters`;
+  return null;
 }

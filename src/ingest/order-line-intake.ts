@@ -1,5 +1,5 @@
+import { emptyReport, orderOutcome, type OrderIngestReport, type OrderIngestSummary } from './order-ingest-report.js';
 import type { Clock } from '../core/clock.js';
-import { jsonFaults } from '../core/json-bounds.js';
 import { limits } from '../core/limits.js';
 import type { CommandAnswer } from '../core/ledger/apply-commands.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
@@ -21,7 +21,7 @@ import { channelOrderSettings } from './channel-order-settings.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import { SideWriteConflict, type CataloguePort, type LedgerPort } from '../store/ledger-store.js';
 import type { OrderLinePort, OrderLineRecord } from '../store/order-lines-port.js';
-import { notUnderstoodEvent } from './not-understood.js';
+import { notUnderstoodEvent, validEvent } from './not-understood.js';
 import { payloadHash } from './payload-hash.js';
 
 /**
@@ -41,31 +41,6 @@ import { payloadHash } from './payload-hash.js';
  * a refusal) is kept with status `blocked` and its reason: the intake inbox. Its state is kept,
  * so it is applied whole once a listing or mapping makes it applicable, or on a retry.
  */
-export interface OrderIngestReport {
-  /** Events received. */
-  events: number;
-  /** Lines whose ledger effect changed. */
-  changed: number;
-  /** Lines that learnt nothing new (duplicates, redeliveries). */
-  unchanged: number;
-  /** Marketplace-fulfilled lines recorded for information only. */
-  info: number;
-  /** Lines kept in the intake inbox, with the reason. */
-  blocked: { lineKey: string; reason: string }[];
-  /**
-   * Events not understood (an unknown kind, text no store may hold, a quantity out of bounds):
-   * each is kept as a `not_understood` event of its line, which holds the line in the intake
-   * inbox (`blocked` above) until an operator dismisses it. Keys as stored (not-understood.ts).
-   */
-  invalid: { lineKey: string; eventId: string; reason: string }[];
-  /** Units recorded as true oversells (the channel's whole pool short). */
-  oversold: number;
-}
-
-export function emptyReport(): OrderIngestReport {
-  return { events: 0, changed: 0, unchanged: 0, info: 0, blocked: [], invalid: [], oversold: 0 };
-}
-
 /** The item of a line as an onhand sku: mapping, listing, listing ref, sku, then barcode. */
 export type OrderItemMatcher = (channel: string, item: OrderLineItem) => Promise<string | null>;
 
@@ -85,69 +60,7 @@ export interface OrderLineIntakeDeps {
   onOrder?: (channel: string, order: OrderIngestSummary) => void;
 }
 
-/** One channel order of a delivery or poll: its lines and what became of them. */
-export interface OrderIngestSummary {
-  orderId: string;
-  /** Distinct lines of the order in this delivery. */
-  lines: number;
-  changed: number;
-  unchanged: number;
-  info: number;
-  blocked: number;
-  invalid: number;
-  /**
-   * The order as a whole, the first that holds: `invalid` (an event not understood), `blocked` (a line
-   * kept in the inbox), `applied` (a line changed the ledger), `info` (marketplace-fulfilled
-   * only), `unchanged` (a redelivery: nothing new).
-   */
-  outcome: 'invalid' | 'blocked' | 'applied' | 'info' | 'unchanged';
-  /** The first reason of a refused event or a blocked line. */
-  reason: string | null;
-}
-
-function orderOutcome(order: Omit<OrderIngestSummary, 'outcome'>): OrderIngestSummary['outcome'] {
-  if (order.invalid > 0) return 'invalid';
-  if (order.blocked > 0) return 'blocked';
-  if (order.changed > 0) return 'applied';
-  if (order.info > 0) return 'info';
-  return 'unchanged';
-}
-
 const moveAttemptsMax = 8;
-
-function validEvent(event: OrderLineEvent): string | null {
-  const fault = jsonFaults(event, { depthMax: limits.requestJsonDepthMax, faultsMax: 1 })[0];
-  if (fault) return `${fault.path} ${fault.message}`;
-  const fact = event.fact as { kind?: unknown; quantity?: unknown };
-  if (!['ordered', 'cancelled', 'fulfilled', 'refunded', 'returned', 'not_understood'].includes(String(fact.kind)))
-    return `unknown order line event kind ${JSON.stringify(String(fact.kind)).slice(0, 60)}`;
-  if (fact.kind === 'not_understood' && typeof (fact as { reason?: unknown }).reason !== 'string')
-    return 'a not_understood event without a reason';
-  if (
-    fact.kind !== 'not_understood' &&
-    fact.quantity !== null &&
-    !(Number.isSafeInteger(fact.quantity) && (fact.quantity as number) >= 0)
-  )
-    return 'quantity is not a whole number of units';
-  if ((fact.quantity as number) > limits.quantityMax) return `quantity above ${limits.quantityMax}`;
-  if (event.lineKey.length > limits.idempotencyKeyLengthMax - 24) return 'line key too long';
-  // Each is stored (PostgreSQL indexes order_id and the unmapped item's external id, and an
-  // index entry holds at most 2,704 bytes): bounded here, so both engines answer alike.
-  const texts = {
-    eventId: event.eventId,
-    orderId: event.orderId,
-    lineId: event.lineId,
-    'item.externalId': event.item.externalId,
-    'item.sku': event.item.sku,
-    'item.barcode': event.item.barcode,
-    'fact.locationId': (event.fact as { locationId?: unknown }).locationId,
-    'fact.reason': (event.fact as { reason?: unknown }).reason,
-  };
-  for (const [name, text] of Object.entries(texts))
-    if (typeof text === 'string' && text.length > limits.textLengthMax)
-      return `${name} longer than ${limits.textLengthMax} characters`;
-  return null;
-}
 
 export class OrderLineIntake {
   /** The line being worked on in this process, so its deliveries queue here instead of racing the row version. */

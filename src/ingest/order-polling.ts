@@ -5,7 +5,8 @@ import type { OrderPollIntake } from '../connectors/channel-intake.js';
 import type { AvailabilityPort } from '../store/availability-store.js';
 import type { OrderLinePort } from '../store/order-lines-port.js';
 import type { OutboxPort } from '../store/outbox-port.js';
-import { emptyReport, type OrderIngestReport, type OrderLineIntake } from './order-line-intake.js';
+import { emptyReport, type OrderIngestReport } from './order-ingest-report.js';
+import type { OrderLineIntake } from './order-line-intake.js';
 
 /** A connected channel; only those whose connector polls orders (channel-intake.ts) are polled. */
 export interface PolledChannel {

@@ -6,7 +6,8 @@ import type { WebhookDelivery } from '../connectors/channel-intake.js';
 import { connectChannel } from '../connectors/connector-registry.js';
 import type { AvailabilityPort, ChannelRecord } from '../store/availability-store.js';
 import type { OutboxPort } from '../store/outbox-port.js';
-import { emptyReport, type OrderIngestReport, type OrderLineIntake } from './order-line-intake.js';
+import { emptyReport, type OrderIngestReport } from './order-ingest-report.js';
+import type { OrderLineIntake } from './order-line-intake.js';
 
 export interface WebhookIntakeDeps {
   store: {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { failureLogEntry, logListingIdsMax, orderLogEntry, pushBatchLogEntry } from '../../src/api/log-events.js';
 import { logDestination } from '../../src/http/log-output.js';
-import type { OrderIngestSummary } from '../../src/ingest/order-line-intake.js';
+import type { OrderIngestSummary } from '../../src/ingest/order-ingest-report.js';
 import type { DispatchResult } from '../../src/store/outbox-port.js';
 import { type HttpHarness, startHttpHarness } from '../support/http-harness.js';
 
