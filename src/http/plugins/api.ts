@@ -23,7 +23,7 @@ import { guardWithBearerAuth } from '../auth.js';
 import { ProblemError, verdictProblem } from '../errors.js';
 import { refuseReservedKeys } from '../request-guards.js';
 import { ActiveOnlyQuery } from '../../api/list-schemas.js';
-import { submitChecked } from './lists.js';
+import { submitChecked } from '../checked-submit.js';
 import {
   CommitBody,
   IdParams,
