@@ -12,9 +12,8 @@
  * argv[2] is the JSON of a LoadSpec. Prints one JSON line: statuses, requests/s, p50/p99 ms and,
  * for webhooks, the answers' counts summed (events, changed, unchanged, blocked, invalid).
  */
-import { createHmac } from 'node:crypto';
 import http from 'node:http';
-import { orderIdBase, orderLines } from './webhook-orders.js';
+import { orderCreateHeaders, orderIdBase, orderLines } from './webhook-orders.js';
 
 export interface LoadSpec {
   mode: 'healthz' | 'webhooks';
@@ -91,17 +90,14 @@ function requests(spec: LoadSpec): (index: number) => Request {
       method: 'POST',
       path: `/webhooks/shopify/${spec.channel}`,
       body,
-      headers: {
-        'content-type': 'application/json',
-        'content-length': body.length,
-        'x-shopify-topic': 'orders/create',
-        'x-shopify-hmac-sha256': createHmac('sha256', spec.secret!).update(body).digest('base64'),
-        'x-shopify-shop-domain': spec.shopDomain!,
-        'x-shopify-api-version': '2026-04',
-        'x-shopify-webhook-id': `${spec.deliveryPrefix ?? 'delivery'}-${order}`,
-        'x-shopify-event-id': `event-${order}`,
-        'x-shopify-triggered-at': createdAt,
-      },
+      headers: orderCreateHeaders({
+        body,
+        secret: spec.secret!,
+        shopDomain: spec.shopDomain!,
+        webhookId: `${spec.deliveryPrefix ?? 'delivery'}-${order}`,
+        eventId: `event-${order}`,
+        triggeredAt: createdAt,
+      }),
     });
   }
   return (index) => built[index]!;

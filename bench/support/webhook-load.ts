@@ -9,7 +9,8 @@
  * or `count` orders are out, over keep-alive sockets (node:http: fetch costs several times more
  * CPU per request).
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { orderCreateHeaders } from './webhook-orders.js';
 import http from 'node:http';
 import { mulberry32 } from '../../sim/prng.js';
 
@@ -109,16 +110,15 @@ async function run(plan: WebhookLoadPlan): Promise<WebhookLoadResult> {
             path: url.pathname,
             method: 'POST',
             headers: {
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(body),
+              ...orderCreateHeaders({
+                body,
+                secret: plan.secret,
+                shopDomain: plan.shopDomain,
+                webhookId: randomUUID(),
+                eventId: randomUUID(),
+                triggeredAt: new Date(sentAt).toISOString(),
+              }),
               'user-agent': 'Shopify-Captain-Hook',
-              'x-shopify-topic': 'orders/create',
-              'x-shopify-hmac-sha256': createHmac('sha256', plan.secret).update(body).digest('base64'),
-              'x-shopify-shop-domain': plan.shopDomain,
-              'x-shopify-api-version': '2026-04',
-              'x-shopify-webhook-id': randomUUID(),
-              'x-shopify-event-id': randomUUID(),
-              'x-shopify-triggered-at': new Date(sentAt).toISOString(),
             },
             timeout: 30_000,
           },
