@@ -121,8 +121,11 @@ export interface BolSimulatorOfferState {
   amount: number;
   correctedStock: number;
   managedByRetailer: boolean;
-  /** Stock writes applied to this offer, in order (API and out of band). */
-  stockHistory: readonly { at: number; amount: number; source: 'api' | 'out-of-band' }[];
+  /**
+   * Stock writes applied to this offer, in order (API and out of band); `seq` orders writes across
+   * offers where several share a millisecond.
+   */
+  stockHistory: readonly { seq: number; at: number; amount: number; source: 'api' | 'out-of-band' }[];
 }
 
 export interface BolSimulatorRequestRecord {

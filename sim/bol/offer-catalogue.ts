@@ -20,13 +20,15 @@ export interface SimOffer {
   /** "The last offer update" of the managedByRetailer=true rule. */
   lastUpdateAt: number;
   pending: {
+    /** The order in which the simulator accepted the write, across all offers. */
+    seq: number;
     applyAt: number;
     amount: number | undefined;
     managedByRetailer: boolean | undefined;
     onHoldByRetailer: boolean | undefined;
     reference: string | undefined;
   }[];
-  stockHistory: { at: number; amount: number; source: 'api' | 'out-of-band' }[];
+  stockHistory: { seq: number; at: number; amount: number; source: 'api' | 'out-of-band' }[];
 }
 
 /**
@@ -35,6 +37,8 @@ export interface SimOffer {
  */
 export class OfferCatalogue {
   private readonly offers = new Map<string, SimOffer>();
+  /** Counts accepted stock writes across all offers, so tests can order writes within one millisecond. */
+  private writeSeq = 0;
 
   constructor(
     private readonly orders: ReadonlyMap<string, SimOrder>,
@@ -81,7 +85,7 @@ export class OfferCatalogue {
     this.settle(offer);
     offer.amount = amount;
     offer.lastUpdateAt = this.now();
-    offer.stockHistory.push({ at: offer.lastUpdateAt, amount, source: 'out-of-band' });
+    offer.stockHistory.push({ seq: ++this.writeSeq, at: offer.lastUpdateAt, amount, source: 'out-of-band' });
   }
 
   offerState(offerId: string): BolSimulatorOfferState {
@@ -112,7 +116,7 @@ export class OfferCatalogue {
       const write = offer.pending.shift()!;
       if (write.amount !== undefined) {
         offer.amount = write.amount;
-        offer.stockHistory.push({ at: write.applyAt, amount: write.amount, source: 'api' });
+        offer.stockHistory.push({ seq: write.seq, at: write.applyAt, amount: write.amount, source: 'api' });
       }
       if (write.managedByRetailer !== undefined) offer.managedByRetailer = write.managedByRetailer;
       if (write.onHoldByRetailer !== undefined) offer.onHoldByRetailer = write.onHoldByRetailer;
@@ -270,6 +274,7 @@ export class OfferCatalogue {
     }
     this.settle(offer);
     offer.pending.push({
+      seq: ++this.writeSeq,
       applyAt: this.now() + this.propagationDelayMs,
       amount,
       managedByRetailer,
