@@ -66,6 +66,11 @@ export const limits = Object.freeze({
    */
   orderLineWriteBatchMax: 500,
   /**
+   * Reads of the order-line intake gathered into one query (the lines, or the variants' levels,
+   * of the deliveries that arrive together): bounded so one query's parameter list stays small.
+   */
+  intakeReadBatchMax: 500,
+  /**
    * A polled channel's orders with lines still open and unchanged this long are read again in
    * full, so a change the change-based poll missed (a cursor lost in a crash, a pause longer
    * than the platform's change window) is still applied; at most this many orders per interval.

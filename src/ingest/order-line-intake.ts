@@ -21,6 +21,7 @@ import { channelOrderSettings } from './channel-order-settings.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import { SideWriteConflict, type CataloguePort, type LedgerPort } from '../store/ledger-store.js';
 import type { OrderLinePort, OrderLineRecord } from '../store/order-lines-port.js';
+import { intakeReads, type IntakeReads } from './intake-reads.js';
 import { notUnderstoodEvent, validEvent } from './not-understood.js';
 import { payloadHash } from './payload-hash.js';
 
@@ -66,7 +67,12 @@ export class OrderLineIntake {
   /** The line being worked on in this process, so its deliveries queue here instead of racing the row version. */
   private readonly lineQueues = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly deps: OrderLineIntakeDeps) {}
+  /** Line and level reads shared by the deliveries that arrive together. */
+  private readonly reads: IntakeReads;
+
+  constructor(private readonly deps: OrderLineIntakeDeps) {
+    this.reads = intakeReads(deps.store, deps.clock);
+  }
 
   /** Runs `work` after every earlier call for the same line in this process. */
   private serial<T>(channel: string, lineKey: string, work: () => Promise<T>): Promise<T> {
@@ -89,7 +95,7 @@ export class OrderLineIntake {
     const report = emptyReport();
     report.events = events.length;
     const byLine = new Map<string, OrderLineEvent[]>();
-    const locations = this.locationKinds();
+    const locations = () => this.reads.locationKinds();
     // Per order, for onOrder: bounded by the events of this call.
     const orders = new Map<string, Omit<OrderIngestSummary, 'outcome'> & { keys: Set<string> }>();
     const orderOf = (event: OrderLineEvent) => {
@@ -160,7 +166,7 @@ export class OrderLineIntake {
     const { store, clock } = this.deps;
     for (let attempt = 0; attempt < moveAttemptsMax; attempt += 1) {
       const record =
-        (await store.orders.getLine(channel.code, line.lineKey)) ??
+        (await this.reads.line(channel.code, line.lineKey)) ??
         this.newRecord(channel.code, {
           lineKey: line.lineKey,
           orderId: line.orderId,
@@ -188,7 +194,7 @@ export class OrderLineIntake {
         if (!(await store.orders.saveLine({ ...next, status: 'blocked', reason: held }))) continue;
         return { kind: 'blocked', lineKey: line.lineKey, reason: held };
       }
-      const context = await this.routingContext(channel, line.sku, this.locationKinds()());
+      const context = await this.routingContext(channel, line.sku, this.reads.locationKinds());
       const result = lineEffect(lineUnits(taken.state, context.shipments), taken.applied, context.routing);
       if (result.kind === 'blocked') {
         if (!(await store.orders.saveLine({ ...next, status: 'blocked', reason: result.reason }))) continue;
@@ -223,7 +229,7 @@ export class OrderLineIntake {
     const channel = await this.deps.store.availability.getChannel(channelCode);
     if (!channel) return { kind: 'blocked', lineKey, reason: `no channel ${channelCode}` };
     if (options.dismiss) await this.serial(channel.code, lineKey, () => this.dismissNow(channel.code, lineKey));
-    return this.processLine(channel, lineKey, [], true, this.locationKinds());
+    return this.processLine(channel, lineKey, [], true, () => this.reads.locationKinds());
   }
 
   /** Marks the line's held not-understood events dismissed (compare-and-set on the row version). */
@@ -267,24 +273,6 @@ export class OrderLineIntake {
     }
   }
 
-  /**
-   * The kind of every location, read once per delivery (lazily: a duplicate reads nothing). The
-   * read may start before its first awaiter (it overlaps the item's match), so a failure is
-   * marked handled here and reaches each awaiter as the rejection of the same promise.
-   */
-  private locationKinds(): () => Promise<Map<string, string>> {
-    let read: Promise<Map<string, string>> | undefined;
-    return () => {
-      if (read === undefined) {
-        read = this.deps.store.catalogue
-          .listLocations()
-          .then((locations) => new Map(locations.map((location) => [location.code, location.kind])));
-        void read.catch(() => undefined);
-      }
-      return read;
-    };
-  }
-
   private processLine(
     channel: ChannelRecord,
     lineKey: string,
@@ -309,7 +297,7 @@ export class OrderLineIntake {
       fact: event.fact,
     }));
     for (let attempt = 0; attempt < moveAttemptsMax; attempt += 1) {
-      const stored = await store.orders.getLine(channel.code, lineKey);
+      const stored = await this.reads.line(channel.code, lineKey);
       if (stored === null && events.length === 0) return { kind: 'blocked', lineKey, reason: 'no such order line' };
       const record = stored ?? this.newRecord(channel.code, events[0]!);
       const state = foldLine(record.state, facts);
@@ -475,7 +463,7 @@ export class OrderLineIntake {
     const settings = channelOrderSettings(channel);
     const now = this.deps.clock.now();
     // The variant's levels are read while the location kinds may still be on their way.
-    const [kind, byLocation] = await Promise.all([kinds, this.deps.store.ledger.availableByLocation(sku, now)]);
+    const [kind, byLocation] = await Promise.all([kinds, this.reads.available(sku)]);
     const pool = channel.locations.filter((code) => kind.get(code) !== 'marketplace_fulfilment');
     const marketplaceLocation = channel.locations.find((code) => kind.get(code) === 'marketplace_fulfilment') ?? null;
     const available =

@@ -332,8 +332,11 @@ export interface LedgerPort {
   ): Promise<CommandAnswer[]>;
   /** Stock of a variant per location and in total; available counts expired holds as released. */
   getStock(sku: string, now: EpochMs): Promise<StockView | null>;
-  /** Available units of a plain variant per location, in one query; null for a bundle or an unknown sku. */
-  availableByLocation(sku: string, now: EpochMs): Promise<Map<string, number> | null>;
+  /**
+   * Available units of plain variants per location, in one query for all of them; a bundle or
+   * an unknown sku maps to null.
+   */
+  availableByLocation(skus: readonly string[], now: EpochMs): Promise<Map<string, Map<string, number> | null>>;
   /**
    * The stock grid: plain variants with their levels and listings, filtered and keyset-paged.
    * Throws CursorError (ONH_ERR_CURSOR) for a cursor it did not issue or issued for another sort.

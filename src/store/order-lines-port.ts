@@ -33,6 +33,8 @@ export interface OrderLineRecord {
  */
 export interface OrderLinePort {
   getLine(channel: string, lineKey: string): Promise<OrderLineRecord | null>;
+  /** Several lines of one channel in one query, by line key; lines not stored are absent. */
+  getLines(channel: string, lineKeys: readonly string[]): Promise<Map<string, OrderLineRecord>>;
   /**
    * Insert (record.version 0) or update the row whose version is record.version; true when
    * written (the stored version is then record.version + 1), false when another writer was first.

@@ -88,6 +88,13 @@ function fakeOrderLines(): OrderLinePort & { rows: Map<string, OrderLineRecord> 
   return {
     rows,
     getLine: async (channelCode, lineKey) => structuredClone(rows.get(id(channelCode, lineKey)) ?? null),
+    getLines: async (channelCode, lineKeys) =>
+      new Map(
+        lineKeys.flatMap((lineKey) => {
+          const row = rows.get(id(channelCode, lineKey));
+          return row ? [[lineKey, structuredClone(row)] as const] : [];
+        }),
+      ),
     saveLine: async (record) => save(record),
     lineWrites: (record) => [{ sql: 'order line', params: [() => (save(record) ? 1 : 0)], expectRows: 1 }],
     orderLines: async () => [],
@@ -133,7 +140,10 @@ function fakeStore(channels: ChannelRecord[]) {
     listLocations: async () => [{ code: 'WH1', name: 'Main', kind: 'warehouse' }] as LocationRecord[],
   };
   // No stock known: routing takes the channel's first location, the ledger judges.
-  const ledger = { getStock: async () => null, availableByLocation: async () => null };
+  const ledger = {
+    getStock: async () => null,
+    availableByLocation: async (skus: readonly string[]) => new Map(skus.map((sku) => [sku, null])),
+  };
   return { store: { availability, outbox, orders, catalogue, ledger }, notices, cursors, orders };
 }
 

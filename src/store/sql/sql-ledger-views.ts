@@ -58,21 +58,37 @@ export abstract class SqlLedgerViews {
   }
 
   /**
-   * Available units of a plain variant per location code (holds past their expiry count as
-   * released), in one query; null for a bundle or an unknown sku (read getStock). For routing a
-   * channel order line, which the ledger then judges under its locks.
+   * Available units of plain variants per location code (holds past their expiry count as
+   * released), in one query for all of them; a bundle or an unknown sku maps to null (read
+   * getStock). For routing channel order lines, which the ledger then judges under its locks.
    */
-  async availableByLocation(sku: string, now: EpochMs): Promise<Map<string, number> | null> {
-    const rows = await this.views.all<{ code: string; available: number; is_bundle: number | boolean }>(
-      `SELECT l.code, lv.on_hand - lv.reserved + COALESCE((SELECT sum(r.quantity) FROM reservations r
+  async availableByLocation(skus: readonly string[], now: EpochMs): Promise<Map<string, Map<string, number> | null>> {
+    const result = new Map<string, Map<string, number> | null>(skus.map((sku) => [sku, null]));
+    if (skus.length === 0) return result;
+    const rows = await this.views.all<{
+      sku: string;
+      code: string | null;
+      available: number;
+      is_bundle: number | boolean;
+    }>(
+      `SELECT v.sku, l.code, lv.on_hand - lv.reserved + COALESCE((SELECT sum(r.quantity) FROM reservations r
            WHERE r.variant_id = lv.variant_id AND r.location_id = lv.location_id AND r.status = 'pending'
              AND r.expires_at IS NOT NULL AND r.expires_at <= $1), 0) AS available, v.is_bundle
        FROM variants v LEFT JOIN levels lv ON lv.variant_id = v.id LEFT JOIN locations l ON l.id = lv.location_id
-       WHERE v.sku = $2`,
-      [now, sku],
+       WHERE v.sku ${this.views.dialect.anyOf(2, 'text')}`,
+      [now, [...new Set(skus)]],
     );
-    if (rows.length === 0 || rows[0]!.is_bundle === 1 || rows[0]!.is_bundle === true) return null;
-    return new Map(rows.filter((row) => row.code !== null).map((row) => [String(row.code), Number(row.available)]));
+    for (const row of rows) {
+      if (row.is_bundle === 1 || row.is_bundle === true) continue;
+      const sku = String(row.sku);
+      let levels = result.get(sku);
+      if (levels === null || levels === undefined) {
+        levels = new Map();
+        result.set(sku, levels);
+      }
+      if (row.code !== null) levels.set(String(row.code), Number(row.available));
+    }
+    return result;
   }
 
   async getStock(sku: string, now: EpochMs): Promise<StockView | null> {

@@ -52,6 +52,16 @@ export class SqlOrderLines implements OrderLinePort {
     return row ? fromRow(row) : null;
   }
 
+  async getLines(channel: string, lineKeys: readonly string[]): Promise<Map<string, OrderLineRecord>> {
+    if (lineKeys.length === 0) return new Map();
+    const rows = await this.sql.all(
+      `SELECT ${columns} FROM order_lines o JOIN channels c ON c.id = o.channel_id
+       WHERE c.code = $1 AND o.line_key ${this.sql.dialect.anyOf(2, 'text')}`,
+      [channel, [...new Set(lineKeys)]],
+    );
+    return new Map(rows.map((row) => [String(row.line_key), fromRow(row)]));
+  }
+
   /** Saves waiting for the write in flight; each resolves with its own compare-and-set result. */
   private readonly queue: {
     record: OrderLineRecord;

@@ -2,7 +2,8 @@
  * orders.listLines on every store: newest first by (created_at, channel, line key), walked page
  * by page with a small limit it gives every matching line exactly once; the sku, channel and
  * status filters narrow to the lines they name; a tampered cursor, or one of another list, is
- * refused (CursorError, answered 400 at the edge).
+ * refused (CursorError, answered 400 at the edge). The intake's batched reads (getLines, and the
+ * ledger's availableByLocation over several variants) answer as the one-by-one reads do.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -142,6 +143,46 @@ for (const factory of STORES) {
       await assert.rejects(
         store.orders.listLines({ status: 'all', limit: 2, cursor: encodeReservationCursor(base, 'res_1') }),
         CursorError,
+      );
+    });
+
+    it('reads several lines of a channel in one call, each as getLine reads it', async () => {
+      const keys = ['bol:acct:o0:1', 'bol:acct:o2:1', 'shop:acct:o1:1', 'bol:acct:nothing:1', 'bol:acct:o0:1'];
+      const found = await store.orders.getLines('bol', keys);
+      assert.deepEqual([...found.keys()].sort(), ['bol:acct:o0:1', 'bol:acct:o2:1']);
+      for (const [lineKey, record] of found) assert.deepEqual(record, await store.orders.getLine('bol', lineKey));
+      assert.equal((await store.orders.getLines('shop', keys)).size, 1);
+      assert.equal((await store.orders.getLines('nowhere', keys)).size, 0);
+      assert.equal((await store.orders.getLines('bol', [])).size, 0);
+    });
+
+    it('reads the available units of several variants per location in one call', async () => {
+      const now = base + 60_000;
+      await store.catalogue.upsertLocations([{ code: 'WH2', name: 'Second', kind: 'warehouse' }], base);
+      const answers = await store.ledger.applyBatch(
+        [
+          { type: 'receipt', key: 'r-a1', payloadHash: 'h', sku: 'A', location: 'WH1', quantity: 5 },
+          { type: 'receipt', key: 'r-a2', payloadHash: 'h', sku: 'A', location: 'WH2', quantity: 3 },
+          { type: 'order', key: 'o-a2', payloadHash: 'h', sku: 'A', location: 'WH2', quantity: 1 },
+        ],
+        now,
+        () => 'res_conformance',
+      );
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        ['applied', 'applied', 'applied'],
+      );
+      const levels = await store.ledger.availableByLocation(['A', 'B', 'no-such-sku', 'A'], now);
+      assert.deepEqual(
+        [...levels.entries()].map(([sku, byLocation]) => [
+          sku,
+          byLocation === null ? null : Object.fromEntries(byLocation),
+        ]),
+        [
+          ['A', { WH1: 5, WH2: 2 }],
+          ['B', {}],
+          ['no-such-sku', null],
+        ],
       );
     });
   });
