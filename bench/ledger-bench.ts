@@ -8,6 +8,14 @@
  * 1 unit judged against available, so the guard is on the hot path. Latency is submit ->
  * durable answer. After each run: oversold units from requests (must be 0) and verify().
  *
+ * `--mix facts-fold` is the facts mix with the order-line fold on: its orders arrive as channel
+ * order lines (one `ordered` event of 1 unit each, a line per order) through the order-line intake
+ * (src/ingest/order-line-intake.ts: the line's fold, routing over the channel's location, its
+ * ledger move and the line's durable row in the same group-committed transaction), where the
+ * `facts` mix submits them as plain `order` commands; receipts and sales are the same. Items are
+ * matched by their sku (the store's item lookup is the intake's cost, not the fold's). Put it
+ * beside `facts` in one run for the ratio.
+ *
  * Usage: npm run bench:ledger [-- --stores sqlite,postgres --mix requests,facts --shapes hot,spread
  *   --commands 200000 --clients 2000]
  * Prints one JSON line per scenario, then a table. Never asserts timings.
@@ -16,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { openBenchStore, percentile } from './support/bench-store.js';
 import type { LedgerCommand } from '../src/core/ledger/command.js';
 import { limits } from '../src/core/limits.js';
+import { OrderLineIntake } from '../src/ingest/order-line-intake.js';
 import { GroupCommitter } from '../src/store/group-commit.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 
@@ -26,7 +35,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '2000' },
     variants: { type: 'string', default: '100000' },
     // requests: half receipts, half reservation requests (the guard on the hot path);
-    // facts: receipts, orders and sales only (what channel and WMS feeds send).
+    // facts: receipts, orders and sales only (what channel and WMS feeds send);
+    // facts-fold: the same with the orders as channel order lines through the order-line fold.
     mix: { type: 'string', default: 'requests,facts' },
     // hot: one level; spread: `--variants` variants.
     shapes: { type: 'string', default: 'hot,spread' },
@@ -74,6 +84,13 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
       }
     }
   }
+  const fold = mix === 'facts-fold';
+  if (fold)
+    await store.availability.upsertChannels(
+      [{ code: 'orders', name: 'Orders', platform: 'custom', locations: ['WH1'] }],
+      1,
+    );
+  const ordersChannel = fold ? await store.availability.getChannel('orders') : null;
   let counter = 0;
   const ledger = new GroupCommitter(
     store,
@@ -85,6 +102,8 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
       ...(values['in-flight'] ? { inFlightMax: Number(values['in-flight']) } : {}),
     },
   );
+  const clock = { now: () => Date.now() };
+  const intake = new OrderLineIntake({ store, ledger, clock, match: async (_channel, item) => item.sku });
   const latencies = new Float64Array(totalCommands);
   let issued = 0;
   let refused = 0;
@@ -97,8 +116,24 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
       const sku = `SKU-${shape === 'hot' ? 0 : (index * 7919 + id) % variantCount}`;
       const key = `bench-${index}`;
       const type = index % 2 === 0 ? 'receipt' : mix === 'requests' ? 'reserve' : index % 4 === 1 ? 'order' : 'sale';
-      const command = { type, key, payloadHash: key, sku, location: 'WH1', quantity: 1 } as LedgerCommand;
       const sent = performance.now();
+      if (type === 'order' && ordersChannel) {
+        const report = await intake.ingest(ordersChannel, [
+          {
+            lineKey: `custom:bench:${index}:1`,
+            orderId: String(index),
+            lineId: '1',
+            eventId: 'ordered',
+            item: { externalId: sku, sku, barcode: null },
+            occurredAt: Date.now(),
+            fact: { kind: 'ordered', quantity: 1, version: 1, fulfilledBy: 'merchant', locationId: null },
+          },
+        ]);
+        latencies[index] = performance.now() - sent;
+        if (report.changed !== 1) throw new Error(`order line ${index} not applied: ${JSON.stringify(report)}`);
+        continue;
+      }
+      const command = { type, key, payloadHash: key, sku, location: 'WH1', quantity: 1 } as LedgerCommand;
       const [answer] = await ledger.submit([command]);
       latencies[index] = performance.now() - sent;
       if (answer!.status === 'insufficient') refused += 1;
