@@ -75,7 +75,7 @@ export async function serve(config: Config): Promise<void> {
   // the push loops and the alert loop are pointed at it below.
   const events = new EventHub(systemClock.now().toString(36));
   const pushOutcomes = new PushOutcomeBatcher(events);
-  const metrics = new Metrics();
+  const metrics = new Metrics({ process: true });
   const ledger = new GroupCommitter(store, systemClock, randomIds, {
     batchSizeMax: config.groupCommitMax,
     observer: metrics.ledger,

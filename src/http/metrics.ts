@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { alertRules } from '../core/alerts.js';
 import type { Clock } from '../core/clock.js';
 import type { OrderIngestReport } from '../ingest/order-ingest-report.js';
@@ -26,6 +26,16 @@ const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 export class Metrics {
   readonly registry = new Registry();
+
+  /**
+   * @param options.process also export the process's own figures (prom-client's defaults: CPU
+   * seconds, resident memory, heap, garbage collection, open handles, and the event loop's delay
+   * as percentiles): a request path that waits while the CPU is free, or the reverse, shows
+   * there first. On for `serve`; a test building several servers in one process leaves it off.
+   */
+  constructor(options: { process?: boolean } = {}) {
+    if (options.process) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
   private readonly httpRequests = new Counter({
     name: 'onhand_http_requests_total',
     help: 'HTTP requests answered, by method, route and status',

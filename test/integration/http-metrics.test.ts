@@ -346,3 +346,21 @@ describe('HTTP /metrics with an address of its own', () => {
     }
   });
 });
+
+describe('the process figures of /metrics', () => {
+  it('are exported when asked for (serve asks), with the event loop delay, and not otherwise', async () => {
+    const withProcess = parsePrometheusText(await new Metrics({ process: true }).registry.metrics());
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds',
+    ])
+      assert.ok(withProcess.has(name), `${name} is exported`);
+    assert.ok(withProcess.has('onhand_http_requests_total'), 'beside the product metrics');
+    const without = parsePrometheusText(await new Metrics().registry.metrics());
+    assert.equal(without.has('process_cpu_seconds_total'), false);
+    assert.equal(without.has('nodejs_eventloop_lag_p99_seconds'), false);
+  });
+});

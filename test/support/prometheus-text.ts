@@ -21,10 +21,15 @@ export interface Family {
 const metricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/**
+ * A sample value as Prometheus reads it (Go's strconv.ParseFloat): NaN and the infinities in any
+ * letter case (prom-client writes an empty summary's mean as `Nan`).
+ */
 function parseValue(text: string, where: string): number {
-  if (text === '+Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (text === 'NaN') return Number.NaN;
+  const word = text.toLowerCase();
+  if (word === '+inf' || word === 'inf' || word === '+infinity' || word === 'infinity') return Number.POSITIVE_INFINITY;
+  if (word === '-inf' || word === '-infinity') return Number.NEGATIVE_INFINITY;
+  if (word === 'nan') return Number.NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`${where}: bad value ${text}`);
   return Number(text);
 }
