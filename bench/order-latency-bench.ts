@@ -18,7 +18,9 @@
  * newer value: orders only take stock, so for the j-th unit ordered of a variant, a quantity of
  * at most opening - j (the channel never needs every intermediate value, only the newest). An
  * order's "every channel" latency is the latest of the four other channels. Also: the webhook's
- * own answer time, per-channel p95, orders that never showed, the server's RSS.
+ * own answer time, per-channel p95, orders that never showed, the server's RSS, and, over the
+ * load, the cores the machine, the server, the simulators and the load generator kept busy and
+ * the server's event loop delay (its /metrics), which tell a server short of CPU from one waiting.
  *
  * Known ceiling: onhand keeps each platform's published limits on its own side; Bol.com's is 50
  * offer writes per second per client (bol-limits.ts, no setting raises it), so once more than
@@ -38,7 +40,7 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -304,6 +306,33 @@ function cpuMsOf(pid: number | undefined): number {
   }
 }
 
+/** The machine's CPU time so far, busy and total, in clock ticks (the `cpu` line of /proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  // idle and iowait are the time no process wanted the CPU.
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/**
+ * The server's event loop delay since the previous scrape (prom-client resets its histogram at
+ * each collection), in ms: p99 and max; null when /metrics does not answer.
+ */
+async function eventLoopDelay(server: Server): Promise<{ p99: number; max: number } | null> {
+  const text = await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${server.token}` },
+    signal: AbortSignal.timeout(30_000),
+  })
+    .then((response) => (response.ok ? response.text() : null))
+    .catch(() => null);
+  if (text === null) return null;
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+  return {
+    p99: Math.round(value('nodejs_eventloop_lag_p99_seconds')),
+    max: Math.round(value('nodejs_eventloop_lag_max_seconds')),
+  };
+}
+
 async function startServer(database: string): Promise<Server> {
   let output = '';
   const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`];
@@ -360,12 +389,13 @@ async function settled(server: Server, limitMs: number): Promise<boolean> {
   return false;
 }
 
-function runLoad(plan: WebhookLoadPlan): Promise<WebhookLoadResult> {
+/** The load generator's process and its result; `cpuMs` reads its CPU time while it runs. */
+function runLoad(plan: WebhookLoadPlan): { cpuMs: () => number; result: Promise<WebhookLoadResult> } {
   const child = fork(new URL('./support/webhook-load.ts', import.meta.url).pathname, [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return ask<WebhookLoadResult>(child, plan);
+  return { cpuMs: () => cpuMsOf(child.pid), result: ask<WebhookLoadResult>(child, plan) };
 }
 
 /** RSS every second while `during` runs: the samples in bytes. */
@@ -422,7 +452,37 @@ async function latencyScenario(engine: string, rate: number) {
       answerWaitMs: 60_000,
     };
     const cpuBefore = server.cpuMs();
-    const { result: load, samples } = await sampled(server, runLoad(plan));
+    await eventLoopDelay(server); // resets the server's delay histogram: the next read covers the load
+    const machineBefore = machineTicks();
+    const simsBefore = Object.values(sims).reduce((sum, sim) => sum + cpuMsOf(sim.child.pid), 0);
+    const serverBefore = server.cpuMs();
+    const loadStarted = Date.now();
+    const generator = runLoad(plan);
+    // The load generator's CPU, read just before it exits with its result.
+    let generatorMs = 0;
+    const generatorTimer = setInterval(() => (generatorMs = Math.max(generatorMs, generator.cpuMs())), 200);
+    const { result: load, samples } = await sampled(server, generator.result).finally(() =>
+      clearInterval(generatorTimer),
+    );
+    const loadWallMs = Date.now() - loadStarted;
+    const machineAfter = machineTicks();
+    const loadWindow = {
+      // Over the load (sending and answering, not the drain after it), in cores.
+      machine_busy_cores: Number(
+        (
+          ((machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total)) *
+          cpus().length
+        ).toFixed(2),
+      ),
+      server_cores: Number(((server.cpuMs() - serverBefore) / loadWallMs).toFixed(2)),
+      simulators_cores: Number(
+        ((Object.values(sims).reduce((sum, sim) => sum + cpuMsOf(sim.child.pid), 0) - simsBefore) / loadWallMs).toFixed(
+          2,
+        ),
+      ),
+      load_generator_cores: Number((generatorMs / loadWallMs).toFixed(2)),
+    };
+    const delay = await eventLoopDelay(server);
     const drained = await settled(server, settleMs);
     const cpuMs = server.cpuMs() - cpuBefore;
     samples.push(server.rss());
@@ -501,6 +561,9 @@ async function latencyScenario(engine: string, rate: number) {
       server_rss_peak_mib: mib(Math.max(...samples)),
       // The server's CPU for the load and its drain, per order: what one order costs onhand.
       server_cpu_ms_per_order: Number((cpuMs / load.orders.length).toFixed(2)),
+      ...loadWindow,
+      server_event_loop_delay_p99_ms: delay?.p99 ?? null,
+      server_event_loop_delay_max_ms: delay?.max ?? null,
     };
     console.log(JSON.stringify(result));
     return result;
@@ -558,7 +621,7 @@ async function memoryScenario(engine: string) {
     };
     const anon: number[] = [];
     const anonTimer = setInterval(() => anon.push(server!.rssAnon()), 1000);
-    const { result: load, samples } = await sampled(server, runLoad(plan));
+    const { result: load, samples } = await sampled(server, runLoad(plan).result);
     clearInterval(anonTimer);
     const drained = await settled(server, settleMs);
     const anonLastHalf = anon.slice(Math.floor(anon.length / 2)).sort((a, b) => a - b);
@@ -610,11 +673,11 @@ if (values.memory) {
   for (const engine of stores)
     for (const rate of values.rates.split(',').map(Number)) rows.push(await latencyScenario(engine, rate));
   console.log(
-    '\n| store | orders/s | every channel p50 ms | p95 ms | p99 ms | bol p95 | woo p95 | amazon p95 | google p95 | webhook answer p95 ms | not shown | server CPU ms / order sent | server RSS peak MiB |',
+    '\n| store | orders/s | every channel p50 ms | p95 ms | p99 ms | bol p95 | woo p95 | amazon p95 | google p95 | webhook answer p95 ms | not shown | server CPU ms / order sent | server RSS peak MiB | during the load, cores busy: machine / server / simulators / load generator | server event loop delay p99 / max ms |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows)
     console.log(
-      `| ${r.store} | ${r.orders_per_s} | ${r.every_channel_p50_ms} | ${r.every_channel_p95_ms} | ${r.every_channel_p99_ms} | ${r.bol_p95_ms} | ${r.woo_p95_ms} | ${r.amazon_p95_ms} | ${r.google_p95_ms} | ${r.webhook_answer_p95_ms} | ${Object.values(r.not_shown).reduce((sum, count) => sum + count, 0)} | ${r.server_cpu_ms_per_order} | ${r.server_rss_peak_mib} |`,
+      `| ${r.store} | ${r.orders_per_s} | ${r.every_channel_p50_ms} | ${r.every_channel_p95_ms} | ${r.every_channel_p99_ms} | ${r.bol_p95_ms} | ${r.woo_p95_ms} | ${r.amazon_p95_ms} | ${r.google_p95_ms} | ${r.webhook_answer_p95_ms} | ${Object.values(r.not_shown).reduce((sum, count) => sum + count, 0)} | ${r.server_cpu_ms_per_order} | ${r.server_rss_peak_mib} | ${r.machine_busy_cores} / ${r.server_cores} / ${r.simulators_cores} / ${r.load_generator_cores} | ${r.server_event_loop_delay_p99_ms} / ${r.server_event_loop_delay_max_ms} |`,
     );
 }
