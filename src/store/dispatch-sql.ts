@@ -25,25 +25,47 @@ export function numbered(sql: string): string {
  * Urgency (push first what risks an oversell; docs/RELIABILITY.md, section 10): 0 when the channel shows stock and
  * desired is 0, 1 when it shows more than desired (or we do not know what it shows), 2 when the
  * push only raises a quantity. What it shows = what it last answered, else what we last pushed.
+ *
+ * The expression is also the second column of the index `listing_quantities_claim` (migration
+ * 0017 on both engines); a unit test holds the migrations to this text. Its columns are
+ * unqualified because an index expression cannot name a table alias; in the claim's join they
+ * still mean listing_quantities' columns, as listings has none of these names.
  */
-const urgency = `CASE
-    WHEN lq.quantity = 0 AND COALESCE(lq.channel_quantity, lq.pushed_quantity, 1) > 0 THEN 0
-    WHEN COALESCE(lq.channel_quantity, lq.pushed_quantity, lq.quantity + 1) > lq.quantity THEN 1
+export const urgencyExpression = `CASE
+    WHEN quantity = 0 AND COALESCE(channel_quantity, pushed_quantity, 1) > 0 THEN 0
+    WHEN COALESCE(channel_quantity, pushed_quantity, quantity + 1) > quantity THEN 1
     ELSE 2 END`;
 
-export const dispatchSql = {
-  /**
-   * Params: channel id, now (due), now (claim expiry), lease epoch, limit. A claim made under an
-   * older epoch shields nothing: its owner was fenced out when the lease changed hands, so a
-   * dead process's rows are taken over with the lease (<= TTL), not after the claim period.
-   */
-  claim: `SELECT lq.listing_id, l.external_id, l.external_location_id, lq.quantity, lq.desired_version, lq.channel_quantity,
+/** The urgency classes, most urgent first: a claim takes them in this order. */
+export const urgencyClasses = [0, 1, 2] as const;
+
+/**
+ * The claim of one urgency class. Params: channel id, now (due), now (claim expiry), lease
+ * epoch, limit. A claim made under an older epoch shields nothing: its owner was fenced out when
+ * the lease changed hands, so a dead process's rows are taken over with the lease (<= TTL), not
+ * after the claim period.
+ *
+ * Why one statement per class and not one ORDER BY urgency over all: with the class fixed, both
+ * planners seek `listing_quantities_claim` at (channel, class, due_at <= now) and read the due
+ * rows already in (due_at, listing_id) order, stopping at the limit. One ordered walk of the
+ * whole index would also avoid the sort, but it reads every pending row that is not due yet
+ * (a channel in backoff: all of them) on each idle poll. Taking the classes in order, each up to
+ * what the previous ones left of the limit, gives the same rows in the same order as
+ * `ORDER BY urgency, due_at, listing_id LIMIT n`.
+ */
+function claimOfClass(urgency: (typeof urgencyClasses)[number]): string {
+  return `SELECT lq.listing_id, l.external_id, l.external_location_id, lq.quantity, lq.desired_version, lq.channel_quantity,
       lq.attempts, lq.pending_since, lq.preorder_quantity, lq.preorder_earliest_at, lq.preorder_latest_at, ${urgency} AS urgency
     FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id
-    WHERE lq.channel_id = ? AND lq.dispatch_state = 'pending' AND lq.due_at <= ?
+    WHERE lq.channel_id = ? AND lq.dispatch_state = 'pending' AND ${urgencyExpression} = ${urgency} AND lq.due_at <= ?
       AND (lq.claimed_until IS NULL OR lq.claimed_until <= ? OR lq.claimed_epoch <> ?)
-    ORDER BY urgency, lq.due_at, lq.listing_id
-    LIMIT ?`,
+    ORDER BY lq.due_at, lq.listing_id
+    LIMIT ?`;
+}
+
+export const dispatchSql = {
+  /** The claim's statements, most urgent class first (see {@link claimOfClass}). */
+  claims: urgencyClasses.map(claimOfClass),
 
   rowToDispatch(row: Record<string, unknown>): DispatchRow {
     return {

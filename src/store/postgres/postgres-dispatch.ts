@@ -7,6 +7,12 @@ import type { SqlStatement } from '../sql/sql-order-lines.js';
 import { PostgresExecutor } from './postgres-executor.js';
 import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
 
+/**
+ * The claim's statements (one per urgency class, most urgent first; see dispatchSql.claims), each
+ * locking what it takes and passing over rows another claim has locked.
+ */
+export const postgresClaims = dispatchSql.claims.map((sql) => `${numbered(sql)} FOR UPDATE OF lq SKIP LOCKED`);
+
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
 /**
@@ -64,10 +70,18 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     return this.transaction(async (client) => {
       const channelId = await this.holds(client, channel, epoch);
       if (channelId === undefined) return [];
-      const { rows } = await client.query<Record<string, unknown>>(
-        `${numbered(dispatchSql.claim)} FOR UPDATE OF lq SKIP LOCKED`,
-        [channelId, now, now, epoch, limit],
-      );
+      const rows: Record<string, unknown>[] = [];
+      for (const sql of postgresClaims) {
+        if (rows.length >= limit) break;
+        const taken = await client.query<Record<string, unknown>>(sql, [
+          channelId,
+          now,
+          now,
+          epoch,
+          limit - rows.length,
+        ]);
+        rows.push(...taken.rows);
+      }
       if (rows.length > 0) {
         await client.query(
           'UPDATE listing_quantities SET claimed_epoch = $1, claimed_until = $2 WHERE listing_id = ANY($3::bigint[])',

@@ -138,10 +138,12 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
       .transaction(() => {
         const channelId = this.channelId(channel);
         if (channelId === undefined || !this.holds(channelId, epoch)) return [];
-        const rows = this.statement(dispatchSql.claim).all(channelId, now, now, epoch, limit) as Record<
-          string,
-          unknown
-        >[];
+        const rows: Record<string, unknown>[] = [];
+        for (const sql of dispatchSql.claims) {
+          if (rows.length >= limit) break;
+          const taken = this.statement(sql).all(channelId, now, now, epoch, limit - rows.length);
+          rows.push(...(taken as Record<string, unknown>[]));
+        }
         const claim = this.statement(
           'UPDATE listing_quantities SET claimed_epoch = ?, claimed_until = ? WHERE listing_id = ?',
         );
