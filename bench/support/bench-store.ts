@@ -15,7 +15,12 @@ import { createTestDatabase } from '../../test/support/stores.js';
 export async function openBenchStore(
   engine: string,
   options: { poolSize?: number; withSql?: boolean } = {},
-): Promise<{ store: LedgerStore; cleanup: () => Promise<void>; sql: (text: string) => Promise<void> }> {
+): Promise<{
+  store: LedgerStore;
+  cleanup: () => Promise<void>;
+  sql: (text: string) => Promise<void>;
+  connect: () => Promise<RawConnection>;
+}> {
   if (engine === 'sqlite') {
     const directory = mkdtempSync(join(tmpdir(), 'onhand-bench-'));
     const filename = join(directory, 'bench.db');
@@ -28,6 +33,21 @@ export async function openBenchStore(
         const db = new Database(filename);
         db.exec(text);
         db.close();
+      },
+      connect: async () => {
+        const db = new Database(filename);
+        return {
+          // `$1`-style placeholders, each used once and in order: bound as `?`.
+          all: async (text, params) => {
+            const statement = db.prepare(text.replace(/\$\d+/g, '?'));
+            if (statement.reader) return statement.all(...params) as Record<string, unknown>[];
+            statement.run(...params);
+            return [];
+          },
+          close: async () => {
+            db.close();
+          },
+        };
       },
       cleanup: async () => {
         await store.close();
@@ -46,11 +66,25 @@ export async function openBenchStore(
       await client.query(text);
       await client.end();
     },
+    connect: async () => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      return {
+        all: async (text, params) => (await client.query(text, [...params])).rows as Record<string, unknown>[],
+        close: () => client.end(),
+      };
+    },
     cleanup: async () => {
       await store.close();
       await database.drop();
     },
   };
+}
+
+/** A connection of the bench's own to the store's database, for SQL beside the product's. */
+export interface RawConnection {
+  all(text: string, params: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
 }
 
 /** The p-th percentile of sorted samples (nearest rank). */
