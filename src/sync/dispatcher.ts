@@ -84,15 +84,48 @@ export class ChannelDispatcher {
   /** Rows claimed and not yet recorded, over every claim of this dispatcher. */
   private rowsInFlight = 0;
 
+  /** The lease as last taken or renewed by this dispatcher; null when it does not hold it. */
+  private lease: { epoch: number; renewedAt: number } | null = null;
+  private leaseRequest: Promise<number | null> | null = null;
+
+  /**
+   * The lease epoch to claim under: renewed once a third of its time to live has passed, not
+   * every round (a renewal is a write, and an idle channel's loop polls every `idleMs`). The
+   * lease stays ours for its whole TTL after each renewal, so renewing at a third leaves two
+   * thirds of margin; if another process took it meanwhile (we were paused past the TTL), the
+   * store's epoch checks make our claims empty and our results refused, and the next renewal
+   * finds out. Concurrent loops share one request.
+   */
+  private async leaseEpoch(): Promise<number | null> {
+    const { outbox, channel, clock } = this.options;
+    const ttl = this.options.leaseTtlMs ?? limits.leaseTtlMs;
+    const now = clock.now();
+    if (this.lease !== null && now - this.lease.renewedAt < ttl / 3 && now >= this.lease.renewedAt)
+      return this.lease.epoch;
+    if (this.leaseRequest === null) {
+      const request = outbox.acquireLease(channel, this.options.owner, now, ttl).then(
+        (epoch) => {
+          this.lease = epoch === null ? null : { epoch, renewedAt: now };
+          return epoch;
+        },
+        (error: unknown) => {
+          this.lease = null;
+          throw error;
+        },
+      );
+      this.leaseRequest = request;
+      void request.then(
+        () => (this.leaseRequest = null),
+        () => (this.leaseRequest = null),
+      );
+    }
+    return this.leaseRequest;
+  }
+
   private async round(batchSizeMax: number): Promise<number> {
     const { outbox, connector, channel, clock } = this.options;
     this.stats.ticks += 1;
-    const epoch = await outbox.acquireLease(
-      channel,
-      this.options.owner,
-      clock.now(),
-      this.options.leaseTtlMs ?? limits.leaseTtlMs,
-    );
+    const epoch = await this.leaseEpoch();
     if (epoch === null) return 0;
     // Claim only what the platform takes now (its rate budget), not a big batch: a claimed row
     // carries its desired value from claim time, so a claim that waits seconds in the rate
@@ -126,6 +159,7 @@ export class ChannelDispatcher {
         if (!recorded) {
           // Another process took the lease while we pushed: stop; its epoch wins.
           this.stats.fencedOut += 1;
+          if (this.lease?.epoch === epoch) this.lease = null;
           return start + chunk.length;
         }
         if (this.options.onResult)
@@ -212,8 +246,13 @@ export class ChannelDispatcher {
     for (let index = 0; index < loops; index += 1) this.startLoop(index, batch, loops);
   }
 
-  /** Loops sleeping because nothing was due: `wake()` ends their sleep. */
-  private readonly sleeping = new Map<number, NodeJS.Timeout>();
+  /**
+   * Loops sleeping because nothing was due: `wake()` ends their sleep. One of them sleeps
+   * `idleMs` and polls again (rows come due by time, after a backoff, and other processes
+   * commit without waking us); the others are parked (null: no timer) until a wake or a full
+   * claim needs them, so an idle channel costs one poll per `idleMs`, not one per loop.
+   */
+  private readonly sleeping = new Map<number, NodeJS.Timeout | null>();
   /** Loops waiting after an error or in `busyMs`: not woken early. */
   private readonly pausing = new Map<number, NodeJS.Timeout>();
   private readonly runningLoops = new Map<number, Promise<void>>();
@@ -223,6 +262,7 @@ export class ChannelDispatcher {
       this.sleeping.delete(index);
       this.pausing.delete(index);
       if (this.stopped) return;
+      this.handOverPolling();
       const round = this.round(batch)
         .then((pushed) => {
           // A full claim: more is probably due; let a sleeping loop claim it too.
@@ -233,7 +273,12 @@ export class ChannelDispatcher {
             // A wake came while every loop was claiming: its claim may have been too early.
             this.wakeMissed = false;
             this.pausing.set(index, setTimeout(run, 0));
-          } else this.sleeping.set(index, setTimeout(run, this.options.idleMs ?? limits.dispatchIdleMs));
+          } else {
+            // One idle loop polls; the others park. The poller is whichever found nothing while
+            // no other was polling, so a loop held by a slow push never leaves the channel unpolled.
+            const polling = [...this.sleeping.values()].some((timer) => timer !== null);
+            this.sleeping.set(index, polling ? null : setTimeout(run, this.options.idleMs ?? limits.dispatchIdleMs));
+          }
         })
         .catch((error) => {
           this.options.onError?.(error);
@@ -248,6 +293,21 @@ export class ChannelDispatcher {
   private readonly wakers = new Map<number, () => void>();
 
   /**
+   * A loop is leaving its sleep: if it was the one polling and others are parked, one of them
+   * polls next, so a round that ends up waiting on a slow push leaves the channel polled.
+   */
+  private handOverPolling(): void {
+    let parked: number | undefined;
+    for (const [index, timer] of this.sleeping) {
+      if (timer !== null) return;
+      parked ??= index;
+    }
+    if (parked === undefined) return;
+    const next = this.wakers.get(parked)!;
+    this.sleeping.set(parked, setTimeout(next, this.options.idleMs ?? limits.dispatchIdleMs));
+  }
+
+  /**
    * Something may be due now (the ledger committed a new desired value): one sleeping loop
    * claims at once instead of after the rest of its `idleMs`. Loops waiting after an error or in
    * `busyMs` are left alone; when every loop is claiming, the first that finds nothing claims
@@ -256,7 +316,7 @@ export class ChannelDispatcher {
   wake(): void {
     if (this.stopped) return;
     for (const [index, timer] of this.sleeping) {
-      clearTimeout(timer);
+      if (timer !== null) clearTimeout(timer);
       this.sleeping.delete(index);
       this.wakers.get(index)!();
       return;
@@ -269,7 +329,7 @@ export class ChannelDispatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of [...this.sleeping.values(), ...this.pausing.values()]) clearTimeout(timer);
+    for (const timer of [...this.sleeping.values(), ...this.pausing.values()]) if (timer !== null) clearTimeout(timer);
     this.sleeping.clear();
     this.pausing.clear();
     await Promise.all(this.runningLoops.values());
