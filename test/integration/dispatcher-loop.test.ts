@@ -3,7 +3,8 @@
  * be held. Goal: a commit wakes a sleeping dispatcher (it does not wait out `idleMs`); a batch
  * held at the channel does not keep a newer change of another listing from going out (claims
  * in flight); claims in flight share a rate-limited connector's budget (never more rows out than
- * the budget). Method: `idleMs` of an hour, so only a wake can explain a push; no timing
+ * the budget); an idle dispatcher renews its lease once per third of the TTL and polls with one
+ * loop (counted against a reference timer of the same period, never against the wall clock). Method: `idleMs` of an hour, so only a wake can explain a push; no timing
  * assertion anywhere - each wait is for a state, bounded by a deadline that only a hang reaches.
  */
 import assert from 'node:assert/strict';
@@ -161,6 +162,48 @@ for (const factory of STORES) {
         channel.release();
         await dispatcher.stop();
       }
+    });
+
+    it('idle, it renews the lease once per third of its TTL and polls with one loop, not four', async () => {
+      let leases = 0;
+      let claims = 0;
+      const counted: typeof store.outbox = Object.create(store.outbox);
+      counted.acquireLease = (...args) => {
+        leases += 1;
+        return store.outbox.acquireLease(...args);
+      };
+      counted.claimDue = (...args) => {
+        claims += 1;
+        return store.outbox.claimDue(...args);
+      };
+      const idleMs = 10;
+      const dispatcher = new ChannelDispatcher({
+        channel: 'bol',
+        connector: channel,
+        outbox: counted,
+        clock,
+        owner: 'p1',
+        policy,
+        idleMs,
+        leaseTtlMs: hourMs,
+        claimsInFlightMax: 4,
+      });
+      await until(settled, 'nothing due');
+      dispatcher.start();
+      // A reference timer of the same period, in the same process: polls are counted per its
+      // fires (a ratio of two timers, so a slow machine slows both).
+      let periods = 0;
+      const reference = setInterval(() => (periods += 1), idleMs);
+      try {
+        await until(() => periods >= 30, 'thirty idle periods');
+      } finally {
+        clearInterval(reference);
+        await dispatcher.stop();
+      }
+      assert.equal(leases, 1, 'the lease was taken once: an hour of TTL is renewed after twenty minutes');
+      // Four loops each polling every period would make about 4 claims per period.
+      assert.ok(claims <= 2 * periods + 4, `${claims} claims in ${periods} idle periods: one loop polls`);
+      assert.ok(claims >= 4, `${claims} claims: the idle loop still polls`);
     });
 
     it('claims in flight share a rate-limited budget: never more rows out than it allows', async () => {
