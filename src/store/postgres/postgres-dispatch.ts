@@ -112,7 +112,10 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     return this.transaction(async (client) => {
       const channelId = await this.holds(client, channel, epoch);
       if (channelId === undefined) return false;
-      for (const result of results) {
+      // In listing id order, as the ledger's recompute writes them (writeQuantities): the same
+      // order on both sides, so the two never deadlock on a listing's row.
+      const ordered = [...results].sort((a, b) => Number(a.listingId) - Number(b.listingId));
+      for (const result of ordered) {
         if (result.status === 'ok')
           await client.query(numbered(dispatchSql.sample), [
             channelId,
