@@ -166,6 +166,8 @@ async function scenario(engine: string, shape: 'hot' | 'spread', mix: string) {
     p99_ms: Number(percentile(sorted, 99).toFixed(2)),
     batches: ledger.stats.batches,
     mean_batch: Math.round(ledger.stats.commands / ledger.stats.batches),
+    // Batches whose transaction failed and whose submissions were then applied one by one.
+    isolated_batches: ledger.stats.isolatedRetries,
     refused_requests: refused,
     oversold_units: oversoldUnits,
     verify_mismatches: verify.mismatches.length,

@@ -71,6 +71,11 @@ export const limits = Object.freeze({
    */
   intakeReadBatchMax: 500,
   /**
+   * Side writes of a ledger batch (order lines) sent as one PostgreSQL statement of CTEs: bounded
+   * so a statement stays far below PostgreSQL's 65,535 parameters (an order line's write has 13).
+   */
+  sideWritesPerStatementMax: 200,
+  /**
    * A polled channel's orders with lines still open and unchanged this long are read again in
    * full, so a change the change-based poll missed (a cursor lost in a crash, a pause longer
    * than the platform's change window) is still applied; at most this many orders per interval.

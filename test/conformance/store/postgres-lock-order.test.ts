@@ -10,6 +10,9 @@
  * selling every variant (its recompute writes all 60 rows) and the results of the claim in
  * DESCENDING listing order (the order a connector may answer in). The store counts the
  * transactions it retried (40P01 deadlocks among them); none may be needed. Bounded: 15 rounds.
+ *
+ * Also here, as it is PostgreSQL's alone: a batch's side writes go as one statement of CTEs,
+ * each still counted, so one write that finds fewer rows than it expects fails the batch whole.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +20,8 @@ import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import type { DispatchResult } from '../../../src/store/outbox-port.js';
+import { SideWriteConflict } from '../../../src/store/ledger-store.js';
+import { combinedSideWrites } from '../../../src/store/postgres/postgres-ledger.js';
 import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
@@ -100,5 +105,47 @@ describe('postgres: the recompute and the push results lock listings in one orde
       assert.equal(recorded, true);
     }
     assert.equal(store.retries - retriesBefore, 0, 'no transaction had to be retried (no deadlock)');
+  });
+
+  it("sends a batch's side writes as one statement, each counted: one short of its rows fails the batch whole", async () => {
+    const combined = combinedSideWrites([
+      { sql: 'UPDATE t SET a = $1 WHERE id = $2 AND v = $1', params: [1, 2] },
+      { sql: 'DELETE FROM u WHERE x = $1', params: [3] },
+    ]);
+    assert.equal(
+      combined.sql,
+      'WITH w0 AS (UPDATE t SET a = $1 WHERE id = $2 AND v = $1 RETURNING 1), w1 AS (DELETE FROM u WHERE x = $3 RETURNING 1) SELECT (SELECT count(*) FROM w0) AS c0, (SELECT count(*) FROM w1) AS c1',
+    );
+    assert.deepEqual(combined.params, [1, 2, 3]);
+
+    const before = await store.ledger.getStock('V00', Date.now());
+    const channel = `(SELECT id FROM channels WHERE code = 'bol')`;
+    await assert.rejects(
+      store.ledger.applyBatch(
+        [{ type: 'receipt', key: 'side-write-conflict', payloadHash: 'h', sku: 'V00', location: 'WH1', quantity: 7 }],
+        Date.now(),
+        () => 'res_side',
+        () => [
+          {
+            sql: `INSERT INTO unmapped_items (channel_id, external_id, sku, barcode, reason, at) SELECT id, $1, NULL, NULL, 'x', 1 FROM channels WHERE code = 'bol'`,
+            params: ['side-write-item'],
+            expectRows: 1,
+          },
+          {
+            sql: `UPDATE order_lines SET version = version + 1 WHERE channel_id = ${channel} AND line_key = $1`,
+            params: ['no-such-line'],
+            expectRows: 1,
+          },
+        ],
+      ),
+      SideWriteConflict,
+    );
+    const after = await store.ledger.getStock('V00', Date.now());
+    assert.equal(after?.total.on_hand, before?.total.on_hand, 'the receipt was not written');
+    assert.equal(
+      (await store.availability.listUnmapped({ channel: 'bol', limit: 10 })).length,
+      0,
+      'nor the first side write',
+    );
   });
 });
