@@ -284,7 +284,14 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     // so the listing quantities it stores are computed from levels nobody else can change.
     const plan = await this.availability.planForBatch(client, [...new Set(touchedVariants)]);
     const levels = new Map<string, LevelState>();
+    // The variants' rows are locked before their levels are read, listed or not: a level that
+    // does not exist yet has no row to lock, so two batches creating it at once would both
+    // insert it and one would fail on the key, be retried whole, and after
+    // limits.batchAttemptsMax failures fall back to one transaction per submission (measured:
+    // bench:ledger facts-fold spread, 2 such batches, p99 7.7 s). Same order as the plan's
+    // lock (variants by id, then levels), so the two paths cannot deadlock each other.
     if (plan) await this.availability.lockVariants(client, plan.lockVariants);
+    else if (touched.length > 0) await this.availability.lockVariants(client, [...new Set(touchedVariants)]);
     if (touched.length > 0) {
       const { rows } = plan
         ? await client.query<Record<string, unknown>>(

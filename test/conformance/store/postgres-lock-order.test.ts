@@ -11,8 +11,10 @@
  * DESCENDING listing order (the order a connector may answer in). The store counts the
  * transactions it retried (40P01 deadlocks among them); none may be needed. Bounded: 15 rounds.
  *
- * Also here, as it is PostgreSQL's alone: a batch's side writes go as one statement of CTEs,
- * each still counted, so one write that finds fewer rows than it expects fails the batch whole.
+ * Also here, as they are PostgreSQL's alone: a batch's side writes go as one statement of CTEs,
+ * each still counted, so one write that finds fewer rows than it expects fails the batch whole;
+ * and two batches creating the same new level of a variant no channel lists (so no recompute
+ * plan locks it) wait on the variant's row instead of colliding on the level's key.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -147,5 +149,31 @@ describe('postgres: the recompute and the push results lock listings in one orde
       0,
       'nor the first side write',
     );
+  });
+
+  it('two batches creating the same new level of an unlisted variant wait for each other, never collide', async () => {
+    assert.ok(store instanceof PostgresStore);
+    const fresh = Array.from({ length: 10 }, (_, index) => `UNLISTED-${index}`);
+    await store.catalogue.upsertVariants(
+      fresh.map((sku) => ({ sku, name: sku })),
+      T0,
+    );
+    const retriesBefore = store.retries;
+    for (const sku of fresh) {
+      // Two transactions at once, each the first to receive this variant at WH1.
+      const receive = (side: string) =>
+        store.ledger.applyBatch(
+          [{ type: 'receipt', key: `first-${sku}-${side}`, payloadHash: 'h', sku, location: 'WH1', quantity: 5 }],
+          Date.now(),
+          () => `res_${side}`,
+        );
+      const answers = await Promise.all([receive('a'), receive('b')]);
+      assert.deepEqual(
+        answers.map(([answer]) => answer?.status),
+        ['applied', 'applied'],
+      );
+      assert.equal((await store.ledger.getStock(sku, Date.now()))?.total.on_hand, 10);
+    }
+    assert.equal(store.retries - retriesBefore, 0, 'no batch failed on the level key and was retried');
   });
 });
