@@ -333,6 +333,27 @@ async function eventLoopDelay(server: Server): Promise<{ p99: number; max: numbe
   };
 }
 
+/** The server's heap (used, total) and memory outside it (external, array buffers) in MiB, from /metrics. */
+async function processMemory(
+  server: Server,
+): Promise<{ heap_used_mib: number | null; heap_total_mib: number | null; external_mib: number | null }> {
+  const text = await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${server.token}` },
+    signal: AbortSignal.timeout(30_000),
+  })
+    .then((response) => (response.ok ? response.text() : ''))
+    .catch(() => '');
+  const value = (name: string) => {
+    const found = new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1];
+    return found === undefined ? null : mib(Number(found));
+  };
+  return {
+    heap_used_mib: value('nodejs_heap_size_used_bytes'),
+    heap_total_mib: value('nodejs_heap_size_total_bytes'),
+    external_mib: value('nodejs_external_memory_bytes'),
+  };
+}
+
 async function startServer(database: string): Promise<Server> {
   let output = '';
   const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`];
@@ -623,6 +644,8 @@ async function memoryScenario(engine: string) {
     const anonTimer = setInterval(() => anon.push(server!.rssAnon()), 1000);
     const { result: load, samples } = await sampled(server, runLoad(plan).result);
     clearInterval(anonTimer);
+    // Where the memory is at the end of the flow, from the server's own /metrics.
+    const heap = await processMemory(server);
     const drained = await settled(server, settleMs);
     const anonLastHalf = anon.slice(Math.floor(anon.length / 2)).sort((a, b) => a - b);
     const lastHalf = samples.slice(Math.floor(samples.length / 2)).sort((a, b) => a - b);
@@ -643,6 +666,7 @@ async function memoryScenario(engine: string) {
       rss_peak_mib: mib(Math.max(startRss, ...samples)),
       rss_steady_mib: mib(percentile(lastHalf, 50)),
       rss_anon_steady_mib: mib(percentile(anonLastHalf, 50)),
+      ...heap,
       samples_mib: samples.map(mib),
     };
     console.log(JSON.stringify(result));
@@ -661,12 +685,12 @@ if (values.memory) {
   const rows = [];
   for (const engine of stores) rows.push(await memoryScenario(engine));
   console.log(
-    '\n| store | listings | orders/s | server start s | RSS start MiB | RSS peak MiB | RSS steady MiB (median, last half) | of it anonymous MiB |',
+    '\n| store | listings | orders/s | server start s | RSS start MiB | RSS peak MiB | RSS steady MiB (median, last half) | of it anonymous MiB | at the end: heap used / heap total / external MiB |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows)
     console.log(
-      `| ${r.store} | ${r.listings} | ${r.orders_per_s} | ${r.server_start_seconds} | ${r.rss_start_mib} | ${r.rss_peak_mib} | ${r.rss_steady_mib} | ${r.rss_anon_steady_mib} |`,
+      `| ${r.store} | ${r.listings} | ${r.orders_per_s} | ${r.server_start_seconds} | ${r.rss_start_mib} | ${r.rss_peak_mib} | ${r.rss_steady_mib} | ${r.rss_anon_steady_mib} | ${r.heap_used_mib} / ${r.heap_total_mib} / ${r.external_mib} |`,
     );
 } else {
   const rows = [];
