@@ -57,15 +57,30 @@ function claimOfClass(urgency: (typeof urgencyClasses)[number]): string {
   return `SELECT lq.listing_id, l.external_id, l.external_location_id, lq.quantity, lq.desired_version, lq.channel_quantity,
       lq.attempts, lq.pending_since, lq.preorder_quantity, lq.preorder_earliest_at, lq.preorder_latest_at, ${urgency} AS urgency
     FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id
-    WHERE lq.channel_id = ? AND lq.dispatch_state = 'pending' AND ${urgencyExpression} = ${urgency} AND lq.due_at <= ?
-      AND (lq.claimed_until IS NULL OR lq.claimed_until <= ? OR lq.claimed_epoch <> ?)
+    WHERE lq.channel_id = ? AND ${urgencyExpression} = ${urgency} AND ${claimable}
     ORDER BY lq.due_at, lq.listing_id
     LIMIT ?`;
 }
 
+/**
+ * A row a claim may take: pending, due, and not held by a live claim of the current epoch.
+ * Params: now (due), now (claim expiry), lease epoch.
+ */
+const claimable = `lq.dispatch_state = 'pending' AND lq.due_at <= ?
+      AND (lq.claimed_until IS NULL OR lq.claimed_until <= ? OR lq.claimed_epoch <> ?)`;
+
 export const dispatchSql = {
   /** The claim's statements, most urgent class first (see {@link claimOfClass}). */
   claims: urgencyClasses.map(claimOfClass),
+
+  /**
+   * Whether a claim would find anything: one row the claims could take, by channel code. Params:
+   * channel code, now, now, lease epoch. An idle poll asks this before opening a claim's
+   * transaction (PostgreSQL, where that transaction's lease lock costs a WAL flush).
+   */
+  anyClaimable: `SELECT 1 FROM listing_quantities lq
+    WHERE lq.channel_id = (SELECT id FROM channels WHERE code = ?) AND ${claimable}
+    LIMIT 1`,
 
   rowToDispatch(row: Record<string, unknown>): DispatchRow {
     return {

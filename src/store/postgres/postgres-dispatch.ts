@@ -12,6 +12,7 @@ import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
  * locking what it takes and passing over rows another claim has locked.
  */
 export const postgresClaims = dispatchSql.claims.map((sql) => `${numbered(sql)} FOR UPDATE OF lq SKIP LOCKED`);
+const anyClaimable = numbered(dispatchSql.anyClaimable);
 
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
@@ -70,13 +71,7 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     // Most claims of an idle channel find nothing. The claim's transaction locks the lease row
     // (FOR SHARE writes a row lock, so its commit waits for a WAL flush); one plain read first
     // lets an idle poll cost a single index probe instead of a flushed transaction.
-    const { rows: due } = await this.pool.query(
-      `SELECT 1 FROM listing_quantities lq JOIN channels c ON c.id = lq.channel_id
-       WHERE c.code = $1 AND lq.dispatch_state = 'pending' AND lq.due_at <= $2
-         AND (lq.claimed_until IS NULL OR lq.claimed_until <= $2 OR lq.claimed_epoch <> $3)
-       LIMIT 1`,
-      [channel, now, epoch],
-    );
+    const { rows: due } = await this.pool.query(anyClaimable, [channel, now, now, epoch]);
     if (due.length === 0) return [];
     return this.transaction(async (client) => {
       const channelId = await this.holds(client, channel, epoch);
