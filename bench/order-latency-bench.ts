@@ -315,10 +315,11 @@ function machineTicks(): { busy: number; total: number } {
 }
 
 /**
- * The server's event loop delay since the previous scrape (prom-client resets its histogram at
- * each collection), in ms: p99 and max; null when /metrics does not answer.
+ * One scrape of the server's /metrics: a reader of unlabelled samples by name, or null when it
+ * does not answer. prom-client resets its event loop delay histogram at each collection, so
+ * the delay figures cover the time since the previous scrape.
  */
-async function eventLoopDelay(server: Server): Promise<{ p99: number; max: number } | null> {
+async function scrapeMetrics(server: Server): Promise<((name: string) => number | null) | null> {
   const text = await fetch(`${server.url}/metrics`, {
     headers: { authorization: `Bearer ${server.token}` },
     signal: AbortSignal.timeout(30_000),
@@ -326,31 +327,33 @@ async function eventLoopDelay(server: Server): Promise<{ p99: number; max: numbe
     .then((response) => (response.ok ? response.text() : null))
     .catch(() => null);
   if (text === null) return null;
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
-  return {
-    p99: Math.round(value('nodejs_eventloop_lag_p99_seconds')),
-    max: Math.round(value('nodejs_eventloop_lag_max_seconds')),
+  return (name) => {
+    const found = new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1];
+    return found === undefined ? null : Number(found);
   };
 }
 
-/** The server's heap (used, total) and memory outside it (external, array buffers) in MiB, from /metrics. */
+/** The server's event loop delay since the previous scrape, in ms: p99 and max. */
+async function eventLoopDelay(server: Server): Promise<{ p99: number; max: number } | null> {
+  const sample = await scrapeMetrics(server);
+  if (sample === null) return null;
+  const ms = (name: string) => Math.round((sample(name) ?? Number.NaN) * 1000);
+  return { p99: ms('nodejs_eventloop_lag_p99_seconds'), max: ms('nodejs_eventloop_lag_max_seconds') };
+}
+
+/** The server's heap (used, total) and memory outside it (external) in MiB. */
 async function processMemory(
   server: Server,
 ): Promise<{ heap_used_mib: number | null; heap_total_mib: number | null; external_mib: number | null }> {
-  const text = await fetch(`${server.url}/metrics`, {
-    headers: { authorization: `Bearer ${server.token}` },
-    signal: AbortSignal.timeout(30_000),
-  })
-    .then((response) => (response.ok ? response.text() : ''))
-    .catch(() => '');
-  const value = (name: string) => {
-    const found = new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1];
-    return found === undefined ? null : mib(Number(found));
+  const sample = await scrapeMetrics(server);
+  const of = (name: string) => {
+    const bytes = sample?.(name) ?? null;
+    return bytes === null ? null : mib(bytes);
   };
   return {
-    heap_used_mib: value('nodejs_heap_size_used_bytes'),
-    heap_total_mib: value('nodejs_heap_size_total_bytes'),
-    external_mib: value('nodejs_external_memory_bytes'),
+    heap_used_mib: of('nodejs_heap_size_used_bytes'),
+    heap_total_mib: of('nodejs_heap_size_total_bytes'),
+    external_mib: of('nodejs_external_memory_bytes'),
   };
 }
 
@@ -410,6 +413,25 @@ async function settled(server: Server, limitMs: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * The load generator's plan: signed `orders/create` deliveries to the shop channel's webhook, on
+ * the Shopify simulator's variants (REST variant ids, skus V0, V1...), open loop at `rate`.
+ */
+function loadPlan(server: Server, shopify: Sim, rate: number, seconds: number, seed: number): WebhookLoadPlan {
+  return {
+    url: `${server.url}/webhooks/shopify/shop`,
+    secret: webhookSecret,
+    shopDomain: String(shopify.info.shopDomain),
+    variants: shopify.variants!.map((gid, index) => ({ variantId: gid.split('/').pop()!, sku: `V${index}` })),
+    rate,
+    seconds,
+    count: Math.ceil(rate * seconds),
+    seed,
+    sockets: 256,
+    answerWaitMs: 60_000,
+  };
+}
+
 /** The load generator's process and its result; `cpuMs` reads its CPU time while it runs. */
 function runLoad(plan: WebhookLoadPlan): { cpuMs: () => number; result: Promise<WebhookLoadResult> } {
   const child = fork(new URL('./support/webhook-load.ts', import.meta.url).pathname, [], {
@@ -460,18 +482,7 @@ async function latencyScenario(engine: string, rate: number) {
     server = await startServer(db.database);
     // Warm-up: every listing pushed once (the simulators already show it), tokens fetched.
     const warm = await settled(server, settleMs);
-    const plan: WebhookLoadPlan = {
-      url: `${server.url}/webhooks/shopify/shop`,
-      secret: webhookSecret,
-      shopDomain: String(sims.shopify.info.shopDomain),
-      variants: sims.shopify.variants!.map((gid, index) => ({ variantId: gid.split('/').pop()!, sku: `V${index}` })),
-      rate,
-      seconds,
-      count: Math.ceil(rate * seconds),
-      seed: 42,
-      sockets: 256,
-      answerWaitMs: 60_000,
-    };
+    const plan = loadPlan(server, sims.shopify, rate, seconds, 42);
     const cpuBefore = server.cpuMs();
     await eventLoopDelay(server); // resets the server's delay histogram: the next read covers the load
     const machineBefore = machineTicks();
@@ -628,18 +639,7 @@ async function memoryScenario(engine: string) {
     const startRss = server.rss();
     // Let the start settle (first polls, token fetches) before the flow.
     await sleep(3000);
-    const plan: WebhookLoadPlan = {
-      url: `${server.url}/webhooks/shopify/shop`,
-      secret: webhookSecret,
-      shopDomain: String(sims.shopify.info.shopDomain),
-      variants: sims.shopify.variants!.map((gid, index) => ({ variantId: gid.split('/').pop()!, sku: `V${index}` })),
-      rate,
-      seconds,
-      count: Math.ceil(rate * seconds),
-      seed: 7,
-      sockets: 256,
-      answerWaitMs: 60_000,
-    };
+    const plan = loadPlan(server, sims.shopify, rate, seconds, 7);
     const anon: number[] = [];
     const anonTimer = setInterval(() => anon.push(server!.rssAnon()), 1000);
     const { result: load, samples } = await sampled(server, runLoad(plan).result);
