@@ -13,7 +13,7 @@
  * for webhooks, the answers' counts summed (events, changed, unchanged, blocked, invalid).
  */
 import http from 'node:http';
-import { orderCreateHeaders, orderIdBase, orderLines } from './webhook-orders.js';
+import { orderCreateHeaders, orderIdBase, orderLines, restOrderBody } from './webhook-orders.js';
 
 export interface LoadSpec {
   mode: 'healthz' | 'webhooks';
@@ -35,39 +35,17 @@ export interface LoadSpec {
 }
 
 function orderBody(index: number, variants: readonly { id: string; sku: string }[], createdAt: string): string {
-  const id = orderIdBase + index;
-  return JSON.stringify({
-    id,
-    admin_graphql_api_id: `gid://shopify/Order/${id}`,
-    name: `#${1000 + index}`,
-    order_number: 1000 + index,
-    created_at: createdAt,
-    updated_at: createdAt,
-    cancelled_at: null,
-    cancel_reason: null,
-    location_id: null,
-    source_name: 'web',
-    currency: 'EUR',
-    financial_status: 'paid',
-    fulfillment_status: null,
-    line_items: orderLines(index, variants.length).map(({ variant, lineId, quantity }) => ({
-      id: lineId,
-      admin_graphql_api_id: `gid://shopify/LineItem/${lineId}`,
-      variant_id: Number(variants[variant]!.id),
-      product_id: 8_000_000_000 + variant,
+  return restOrderBody({
+    id: orderIdBase + index,
+    number: 1000 + index,
+    createdAt,
+    lines: orderLines(index, variants.length).map(({ variant, lineId, quantity }) => ({
+      lineId,
+      variantId: Number(variants[variant]!.id),
+      productId: 8_000_000_000 + variant,
       sku: variants[variant]!.sku,
-      name: variants[variant]!.sku,
-      title: variants[variant]!.sku,
       quantity,
-      current_quantity: quantity,
-      fulfillable_quantity: quantity,
-      fulfillment_status: null,
-      variant_inventory_management: 'shopify',
-      requires_shipping: true,
-      price: '10.00',
     })),
-    fulfillments: [],
-    refunds: [],
   });
 }
 

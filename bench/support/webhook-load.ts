@@ -10,7 +10,7 @@
  * CPU per request).
  */
 import { randomUUID } from 'node:crypto';
-import { orderCreateHeaders } from './webhook-orders.js';
+import { orderCreateHeaders, restOrderBody } from './webhook-orders.js';
 import http from 'node:http';
 import { mulberry32 } from '../../sim/prng.js';
 
@@ -44,42 +44,16 @@ const linesMax = 3;
 const nonce = Date.now() % 1_000_000;
 
 function orderBody(plan: WebhookLoadPlan, index: number, lines: number[], at: number): string {
-  const id = 5_600_000_000_000 + nonce * 1_000_000 + index;
-  const created = new Date(at).toISOString();
-  return JSON.stringify({
-    id,
-    admin_graphql_api_id: `gid://shopify/Order/${id}`,
-    name: `#${1001 + index}`,
-    order_number: 1001 + index,
-    created_at: created,
-    updated_at: created,
-    cancelled_at: null,
-    cancel_reason: null,
-    location_id: null,
-    source_name: 'web',
-    currency: 'EUR',
-    financial_status: 'paid',
-    fulfillment_status: null,
-    line_items: lines.map((variant, line) => {
-      const lineId = 14_000_000_000_000 + (nonce * 1_000_000 + index) * linesMax + line;
-      return {
-        id: lineId,
-        admin_graphql_api_id: `gid://shopify/LineItem/${lineId}`,
-        variant_id: Number(plan.variants[variant]!.variantId),
-        sku: plan.variants[variant]!.sku,
-        name: plan.variants[variant]!.sku,
-        title: plan.variants[variant]!.sku,
-        quantity: 1,
-        current_quantity: 1,
-        fulfillable_quantity: 1,
-        fulfillment_status: null,
-        variant_inventory_management: 'shopify',
-        requires_shipping: true,
-        price: '10.00',
-      };
-    }),
-    fulfillments: [],
-    refunds: [],
+  return restOrderBody({
+    id: 5_600_000_000_000 + nonce * 1_000_000 + index,
+    number: 1001 + index,
+    createdAt: new Date(at).toISOString(),
+    lines: lines.map((variant, line) => ({
+      lineId: 14_000_000_000_000 + (nonce * 1_000_000 + index) * linesMax + line,
+      variantId: Number(plan.variants[variant]!.variantId),
+      sku: plan.variants[variant]!.sku,
+      quantity: 1,
+    })),
   });
 }
 

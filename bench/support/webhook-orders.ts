@@ -1,6 +1,7 @@
 /**
  * The orders bench:webhooks sends, shared by the bench (its checks) and its load generator, and
- * the headers of a signed `orders/create` delivery, shared by both webhook load generators.
+ * the body and headers of a signed `orders/create` delivery, shared by both webhook load
+ * generators.
  */
 import { createHmac } from 'node:crypto';
 
@@ -44,4 +45,59 @@ export function orderCreateHeaders(delivery: {
     'x-shopify-event-id': delivery.eventId,
     'x-shopify-triggered-at': delivery.triggeredAt,
   };
+}
+
+/** A line of a REST Order body: one unit count of one Shopify variant. */
+export interface RestOrderLine {
+  lineId: number;
+  variantId: number;
+  /** Sent when given (the line's product). */
+  productId?: number;
+  sku: string;
+  quantity: number;
+}
+
+/**
+ * An `orders/create` body in Shopify's REST Order shape (sim/shopify/order-book.ts), paid, not
+ * fulfilled, nothing refunded.
+ */
+export function restOrderBody(order: {
+  id: number;
+  number: number;
+  createdAt: string;
+  lines: RestOrderLine[];
+}): string {
+  return JSON.stringify({
+    id: order.id,
+    admin_graphql_api_id: `gid://shopify/Order/${order.id}`,
+    name: `#${order.number}`,
+    order_number: order.number,
+    created_at: order.createdAt,
+    updated_at: order.createdAt,
+    cancelled_at: null,
+    cancel_reason: null,
+    location_id: null,
+    source_name: 'web',
+    currency: 'EUR',
+    financial_status: 'paid',
+    fulfillment_status: null,
+    line_items: order.lines.map((line) => ({
+      id: line.lineId,
+      admin_graphql_api_id: `gid://shopify/LineItem/${line.lineId}`,
+      variant_id: line.variantId,
+      ...(line.productId === undefined ? {} : { product_id: line.productId }),
+      sku: line.sku,
+      name: line.sku,
+      title: line.sku,
+      quantity: line.quantity,
+      current_quantity: line.quantity,
+      fulfillable_quantity: line.quantity,
+      fulfillment_status: null,
+      variant_inventory_management: 'shopify',
+      requires_shipping: true,
+      price: '10.00',
+    })),
+    fulfillments: [],
+    refunds: [],
+  });
 }
