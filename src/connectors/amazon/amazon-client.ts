@@ -201,11 +201,6 @@ export class AmazonClient {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
   }
 
-  /** Closes the kept-alive sockets (idle ones never hold the process open). */
-  close(): void {
-    this.transport.close();
-  }
-
   patchListingsItem(
     sellerId: string,
     sku: string,
@@ -446,27 +441,26 @@ export class AmazonClient {
         maybeApplied: call.method !== 'GET',
       };
     const { status, text } = answer;
-    const response = { status, ok: status >= 200 && status < 300 };
     this.config.limiter.observe(call.operation, status, headerValue(answer.headers, 'x-amzn-ratelimit-limit'));
-    if (response.ok) {
+    if (status >= 200 && status < 300) {
       try {
-        return { kind: 'ok', status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
+        return { kind: 'ok', status: status, body: (text === '' ? {} : JSON.parse(text)) as T };
       } catch {
         return {
           kind: 'failed',
           retryable: true,
-          status: response.status,
+          status: status,
           reason: `${call.operation}: malformed JSON`,
         };
       }
     }
     const errors = errorsOf(text);
-    const reason = `${call.operation} answered ${response.status}${errors === '' ? '' : `: ${errors}`}`;
-    if (response.status === 403 && !renewed && /expired|Unauthorized/i.test(text)) {
+    const reason = `${call.operation} answered ${status}${errors === '' ? '' : `: ${errors}`}`;
+    if (status === 403 && !renewed && /expired|Unauthorized/i.test(text)) {
       this.config.auth.invalidate(token);
       return this.call<T>(call, signal, true);
     }
-    if (response.status === 429) {
+    if (status === 429) {
       return {
         kind: 'failed',
         retryable: true,
@@ -475,7 +469,7 @@ export class AmazonClient {
         retryAfterMs: this.config.limiter.status(call.operation).waitMs,
       };
     }
-    return { kind: 'failed', retryable: response.status >= 500, status: response.status, reason };
+    return { kind: 'failed', retryable: status >= 500, status: status, reason };
   }
 }
 

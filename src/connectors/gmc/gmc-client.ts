@@ -68,11 +68,6 @@ export class GmcClient {
     this.transport = new HttpTransport();
   }
 
-  /** Closes the kept-alive sockets (idle ones never hold the process open). */
-  close(): void {
-    this.transport.close();
-  }
-
   /** `productInputs.insert`: replaces the input of this offer in the data source (absolute, idempotent). */
   insertProductInput(input: GmcProductInput, signal?: AbortSignal): Promise<GmcCallResult<unknown>> {
     const account = encodeURIComponent(this.config.account);
