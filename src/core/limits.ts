@@ -47,6 +47,12 @@ export const limits = Object.freeze({
   pageSizeMax: 500,
   pageSizeDefault: 100,
   /**
+   * Prepared statements one SQLite connection keeps (src/store/sqlite/statement-cache.ts): the
+   * store's own SQL is a few hundred texts; a LIMIT is written into the text, so a list read
+   * with every page size makes one text per size. Past it the cache starts over.
+   */
+  sqliteStatementsMax: 2_000,
+  /**
    * Longest list cursor a request may carry (base64url). The longest we issue is a reservation
    * cursor: its created_at, an id of at most idempotencyKeyLengthMax characters and the check.
    */

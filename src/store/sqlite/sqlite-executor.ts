@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { SqlDialect, SqlExecutor } from '../sql/sql-executor.js';
+import { literalLimits, StatementCache } from './statement-cache.js';
 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
@@ -16,29 +17,27 @@ export const sqliteDialect: SqlDialect = {
 /**
  * Shared SQL on a better-sqlite3 connection. `$n` is a named parameter to SQLite: the values
  * are bound as `{ n: value }`; arrays become JSON text (for `json_each`), booleans 0/1.
- * Statements are prepared once per SQL text. The `...Now` forms run the same statements
+ * Statements are prepared once per SQL text, with a bound LIMIT written in as its value
+ * (literalLimits says why). The `...Now` forms run the same statements
  * synchronously, for the writes that share SQL with PostgreSQL but must run inside a
  * better-sqlite3 `db.transaction` (kept synchronous: an await inside it would let another
  * batch on this connection nest in it as a savepoint, and a rollback could undo that batch).
  */
 export class SqliteExecutor implements SqlExecutor {
   readonly dialect = sqliteDialect;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: StatementCache;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(db: Database.Database) {
+    this.statements = new StatementCache(db);
+  }
 
   /** Forget prepared statements (a migration changes the schema they were prepared on). */
   reset(): void {
     this.statements.clear();
   }
 
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+  private statement(sql: string, params: readonly unknown[]): Database.Statement {
+    return this.statements.get(literalLimits(sql, params));
   }
 
   /** Unused numbers are fine: better-sqlite3 ignores keys the statement does not name. */
@@ -56,15 +55,15 @@ export class SqliteExecutor implements SqlExecutor {
   }
 
   allNow<Row = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Row[] {
-    return this.statement(sql).all(...this.bind(params)) as Row[];
+    return this.statement(sql, params).all(...this.bind(params)) as Row[];
   }
 
   getNow<Row = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Row | undefined {
-    return this.statement(sql).get(...this.bind(params)) as Row | undefined;
+    return this.statement(sql, params).get(...this.bind(params)) as Row | undefined;
   }
 
   runNow(sql: string, params: readonly unknown[] = []): number {
-    return this.statement(sql).run(...this.bind(params)).changes;
+    return this.statement(sql, params).run(...this.bind(params)).changes;
   }
 
   async all<Row>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
