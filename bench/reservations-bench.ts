@@ -11,7 +11,8 @@
  * 3. The last-unit race: stock 10, 100 concurrent reservations split over TWO onhand server
  *    processes sharing one database; T trials; reports successes per trial and oversold units.
  *
- * Usage: npm run bench:reservations [-- --stores sqlite,postgres --requests 20000 --trials 20]
+ * Usage: npm run bench:reservations [-- --stores sqlite,postgres --requests 20000 --trials 20
+ *   --cpu-prof DIR]
  * Needs `npm run build` (npm install does it) and pgbench on the PATH for the PostgreSQL
  * yardstick (PostgreSQL's client package). Prints JSON lines, then a table. Never asserts.
  */
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '20000' },
     clients: { type: 'string', default: '32' },
     trials: { type: 'string', default: '20' },
+    /** Write each server's CPU profile (node --cpu-prof) into this directory. */
+    'cpu-prof': { type: 'string' },
   },
 });
 const main = new URL('../dist/src/main.js', import.meta.url).pathname;
@@ -38,9 +41,10 @@ async function startServer(
   port: number,
 ): Promise<{ process: ChildProcess; url: string; output: () => string }> {
   let output = '';
+  const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`];
   const child = spawn(
     process.execPath,
-    [main, 'serve', '--database', database, '--port', String(port), '--log-level', 'warn'],
+    [...profile, main, 'serve', '--database', database, '--port', String(port), '--log-level', 'warn'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
