@@ -75,8 +75,9 @@ export const dispatchSql = {
 
   /**
    * Whether a claim would find anything: one row the claims could take, by channel code. Params:
-   * channel code, now, now, lease epoch. An idle poll asks this before opening a claim's
-   * transaction (PostgreSQL, where that transaction's lease lock costs a WAL flush).
+   * channel code, now, now, lease epoch. A claim asks this before opening its transaction: on
+   * PostgreSQL that transaction's lease lock costs a WAL flush, on SQLite it takes the write
+   * lock (an empty claim: about 200 us, against 20 for this read).
    */
   anyClaimable: `SELECT 1 FROM listing_quantities lq
     WHERE lq.channel_id = (SELECT id FROM channels WHERE code = ?) AND ${claimable}

@@ -131,6 +131,10 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
   }
 
   async claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]> {
+    // Half the claims of a busy server find nothing (a wake after a commit that changed no row
+    // of this channel): one plain read answers those without the write lock (about 20 us
+    // against 200). The transaction below reads again, so a row is never taken on this read.
+    if (this.statement(dispatchSql.anyClaimable).get(channel, now, now, epoch) === undefined) return [];
     return this.db
       .transaction(() => {
         const channelId = this.channelId(channel);
