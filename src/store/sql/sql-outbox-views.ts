@@ -20,8 +20,9 @@ import type { SqlStatement } from './sql-order-lines.js';
  * lease. Each engine's outbox extends it with the fenced hot part (lease, claim, results, the
  * drift notice), where the engines differ in locking.
  *
- * @param views where reads and bookkeeping go (SQLite: its dispatch connection)
- * @param durable where writes someone is answered about go (SQLite: the ledger's FULL connection)
+ * @param views where reads and bookkeeping go
+ * @param durable where writes someone is answered about go (on SQLite both are the store's
+ * connection; its fenced bookkeeping commits at NORMAL, see sqlite-dispatch.ts)
  */
 export abstract class SqlOutboxViews {
   constructor(

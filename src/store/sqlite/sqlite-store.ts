@@ -114,7 +114,6 @@ export class SqliteStore implements LedgerStore {
   }
 
   async close(): Promise<void> {
-    this.outbox.close();
     if (this.db.open) this.db.close();
   }
 
