@@ -441,7 +441,12 @@ export class AmazonClient {
         maybeApplied: call.method !== 'GET',
       };
     const { status, text } = answer;
-    this.config.limiter.observe(call.operation, status, headerValue(answer.headers, 'x-amzn-ratelimit-limit'));
+    this.config.limiter.observe(
+      call.operation,
+      slot.ticket,
+      status,
+      headerValue(answer.headers, 'x-amzn-ratelimit-limit'),
+    );
     if (status >= 200 && status < 300) {
       try {
         return { kind: 'ok', status: status, body: (text === '' ? {} : JSON.parse(text)) as T };

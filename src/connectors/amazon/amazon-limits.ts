@@ -148,12 +148,21 @@ export const amazonLimits = Object.freeze({
   throttleBackoffMsMax: 60_000,
 });
 
-export type AcquireResult = { ok: true } | { ok: false; waitMs: number };
+/**
+ * One request let through: when it was sent, and when its answer came back (null until then,
+ * or for good when none came). Handed back to `observe` with the answer.
+ */
+export interface SendTicket {
+  readonly at: number;
+  answeredAt: number | null;
+}
+
+export type AcquireResult = { ok: true; ticket: SendTicket } | { ok: false; waitMs: number };
 
 interface Bucket {
   plan: AmazonUsagePlan;
-  /** Our send times, oldest first (the last `logLength`). */
-  sent: number[];
+  /** Our sends, oldest first (the last `logLength`). */
+  sent: SendTicket[];
   /** Amazon said 429: nothing goes before this. */
   blockedUntil: number;
   /** Consecutive 429s, for the backoff. */
@@ -181,11 +190,16 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * `n` requests ARRIVING within `t` seconds need `n <= burst + rate x t`. We know when we SEND,
  * not when Amazon receives: a request may arrive up to `jitterMarginMs` after it left (a burst
  * opening fresh connections on a busy host arrives later than the next request on a warm one),
- * so a stretch from send `i` to the new send `k` may arrive within `s_k - s_i - jitter` only. A
- * request therefore goes when, for every earlier send `i` in the log,
- * `k - i + 1 <= burst + rate' x max(0, s_k - s_i - jitter)`, with `rate' = rate x (1 - margin)`
- * against clock drift. Price: the first request past a full burst waits `jitter` longer; the
- * sustained rate is `rate'`. The rate adopts `x-amzn-RateLimit-Limit`; a 429 holds the operation
+ * and it has arrived by the time its answer is back, so send `i` arrives by
+ * `s_i + jitter_i` with `jitter_i = min(jitterMarginMs, answered_i - s_i)` (the whole margin while
+ * it is unanswered). A stretch from send `i` to the new send `k` may then arrive within
+ * `s_k - s_i - jitter_i` only. A request therefore goes when, for every earlier send `i` in the
+ * log, `k - i + 1 <= burst + rate' x max(0, s_k - s_i - jitter_i)`, with
+ * `rate' = rate x (1 - margin)` against clock drift. Price: the first request past a full burst
+ * waits up to `jitterMarginMs` longer. The answered bound matters when Amazon grants far more
+ * than the published plan: with the whole margin for every send, at most `burst` requests could
+ * go per `jitterMarginMs` (20 a second for a burst of 5), whatever the rate; with answers back in
+ * a few ms the sustained rate is `rate'`. The rate adopts `x-amzn-RateLimit-Limit`; a 429 holds the operation
  * off 1 s, 2 s, 4 s... (and the log is no longer trusted: the hold-off covers it).
  */
 export class AmazonRateLimiter {
@@ -218,7 +232,10 @@ export class AmazonRateLimiter {
     for (let index = 0; index < sent.length; index++) {
       const count = sent.length - index + 1; // sends from `index` to the new one
       if (count <= burst) break; // later indexes have smaller counts
-      earliest = Math.max(earliest, sent[index]! + amazonLimits.jitterMarginMs + ((count - burst) / rate) * 1000);
+      const { at, answeredAt } = sent[index]!;
+      const jitter =
+        answeredAt === null ? amazonLimits.jitterMarginMs : Math.min(amazonLimits.jitterMarginMs, answeredAt - at);
+      earliest = Math.max(earliest, at + jitter + ((count - burst) / rate) * 1000);
     }
     return Math.ceil(earliest - now);
   }
@@ -231,17 +248,19 @@ export class AmazonRateLimiter {
       const now = this.now();
       const wait = this.waitMs(bucket, now);
       if (wait <= 0) {
-        bucket.sent.push(now);
+        const ticket: SendTicket = { at: now, answeredAt: null };
+        bucket.sent.push(ticket);
         if (bucket.sent.length > this.logLength(bucket)) bucket.sent.shift();
-        return { ok: true };
+        return { ok: true, ticket };
       }
       if (now + wait > deadline) return { ok: false, waitMs: wait };
       await sleep(wait, signal);
     }
   }
 
-  /** Learns from Amazon's answer: the granted rate, and 429s. */
-  observe(operation: AmazonOperation, status: number, rateHeader: string | null): void {
+  /** Learns from Amazon's answer to the send `ticket`: it has arrived, the granted rate, and 429s. */
+  observe(operation: AmazonOperation, ticket: SendTicket, status: number, rateHeader: string | null): void {
+    ticket.answeredAt ??= Math.max(ticket.at, this.now());
     const bucket = this.bucket(operation);
     const granted = rateHeader === null ? Number.NaN : Number(rateHeader);
     if (Number.isFinite(granted) && granted > 0) bucket.plan.rate = granted;
@@ -269,7 +288,7 @@ export class AmazonRateLimiter {
       // How many of a burst sent now would pass: try them on a copy of the log.
       const probe: Bucket = { ...bucket, sent: [...bucket.sent] };
       while (available < bucket.plan.burst && this.waitMs(probe, now) <= 0) {
-        probe.sent.push(now);
+        probe.sent.push({ at: now, answeredAt: null });
         available++;
       }
     }
