@@ -22,10 +22,11 @@
  * load, the cores the machine, the server, the simulators and the load generator kept busy and
  * the server's event loop delay (its /metrics), which tell a server short of CPU from one waiting.
  *
- * Known ceiling: onhand keeps each platform's published limits on its own side; Bol.com's is 50
- * offer writes per second per client (bol-limits.ts, no setting raises it), so once more than
- * ~47 distinct offers change per second, bol shows each change late by seconds, whatever the
- * simulator allows.
+ * Limits: onhand keeps each platform's limits on its own side. Where a platform states them on
+ * its answers, the connector adopts what it states (Amazon's x-amzn-RateLimit-Limit, bol's
+ * x-ratelimit-limit, up to limits.bolRateCapacityMax); the open simulators state limits too large
+ * to matter. With bol's published 50 offer writes per second, more than ~47 distinct offers
+ * changing per second would show each change late by seconds.
  *
  * `--memory`: `onhand serve` on 250,000 variants x 4 channels (shop, bol, woo, amazon: 1,000,000
  * listings), seeded through the store's API and marked in sync with the simulators (which show

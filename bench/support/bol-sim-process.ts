@@ -4,10 +4,14 @@
  * (showing `quantity`, default 0);
  * {history: true} -> every offer's stock writes and the simulator's stats; {cpu: true} -> its CPU time.
  */
-import { BolSimulator } from '../../sim/bol/bol-simulator.js';
+import { BolSimulator, bolSimulatorRateRules } from '../../sim/bol/bol-simulator.js';
 
 const realLimits = process.argv[2] === 'limits';
-const sim = new BolSimulator(realLimits ? {} : { rateRules: [] });
+// `open`: bol's rules at a capacity too large to matter, stated on every answer as bol states
+// its own (x-ratelimit-limit), so a connector that adopts what bol states is not held to the
+// published 50 per second.
+const openRules = bolSimulatorRateRules.map((rule) => ({ ...rule, capacity: 1_000_000 }));
+const sim = new BolSimulator(realLimits ? {} : { rateRules: openRules });
 const url = await sim.start();
 const seeded: string[] = [];
 process.on('message', (message: { seed?: number; quantity?: number; history?: boolean; cpu?: boolean }) => {

@@ -318,6 +318,12 @@ export const limits = Object.freeze({
    * minimum), against network jitter (src/connectors/bol/bol-limits.ts explains it).
    */
   bolWindowMarginRatio: 0.05,
+  /**
+   * The most requests per window the Bol.com limiter adopts from bol's `x-ratelimit-limit`
+   * (published: 25-50 per second). Bounds the limiter's log of send times, one per request in
+   * the window; a client granted more than this uses this many.
+   */
+  bolRateCapacityMax: 5_000,
   bolWindowMarginMsMin: 25,
   /** Renew a Bol.com token at this fraction of its lifetime (299 s -> after 239 s), in the background. */
   bolTokenRefreshRatio: 0.8,

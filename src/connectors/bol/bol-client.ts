@@ -218,6 +218,7 @@ export class BolClient {
           retryAfterMs,
           remaining: headerNumber(headerValue(headers, 'x-ratelimit-remaining')),
           resetMs: secondsToMs(headerNumber(headerValue(headers, 'x-ratelimit-reset'))),
+          limit: headerNumber(headerValue(headers, 'x-ratelimit-limit')),
         });
       }
       // 5. one renewal on 401

@@ -13,6 +13,10 @@ import type { RateLimitStatus } from '../channel-connector.js';
  * times over `windowMs + margin`: any interval of length windowMs (wherever bol's window sits)
  * then sees at most `capacity` of our requests, as long as network jitter stays under the margin.
  * Price: capacity / (window + margin), e.g. 50 / 1.05 s = 47.6 PATCHes/s instead of 50.
+ *
+ * bol states a rule's capacity on every answer (`x-ratelimit-limit`, with `-remaining` and
+ * `-reset`; docs/channels/bol.md): the limiter adopts it, raised or lowered, up to
+ * `limits.bolRateCapacityMax`. The window stays the published one (the headers do not give it).
  */
 
 export type BolRateRuleName =
@@ -87,6 +91,8 @@ export type AcquireResult = { ok: true } | { ok: false; waitMs: number };
 
 interface RuleState {
   rule: BolRateRule;
+  /** Requests per window in force: the published capacity, or what bol's last answer stated. */
+  capacity: number;
   spanMs: number;
   /** Send times inside the current span, oldest first (at most `capacity`). */
   sent: number[];
@@ -119,7 +125,7 @@ export class BolRateLimiter {
     for (const rule of rules) {
       const spanMs =
         rule.windowMs + Math.max(bolLimits.windowMarginMsMin, Math.ceil(rule.windowMs * bolLimits.windowMarginRatio));
-      this.states.set(rule.name, { rule, spanMs, sent: [], blockedUntil: 0 });
+      this.states.set(rule.name, { rule, capacity: rule.capacity, spanMs, sent: [], blockedUntil: 0 });
     }
   }
 
@@ -133,7 +139,9 @@ export class BolRateLimiter {
   private waitMs(state: RuleState, now: number): number {
     while (state.sent.length > 0 && state.sent[0]! <= now - state.spanMs) state.sent.shift();
     const blocked = Math.max(0, state.blockedUntil - now);
-    const full = state.sent.length >= state.rule.capacity ? state.sent[0]! + state.spanMs - now : 0;
+    // Past a lowered capacity, the oldest sends beyond it wait their span out too.
+    const over = state.sent.length - state.capacity;
+    const full = over >= 0 ? state.sent[over]! + state.spanMs - now : 0;
     return Math.max(blocked, full);
   }
 
@@ -156,7 +164,10 @@ export class BolRateLimiter {
     }
   }
 
-  /** Learns from bol's answer: Retry-After on 429, or an exhausted budget until its reset. */
+  /**
+   * Learns from bol's answer: the capacity it states, Retry-After on 429, or an exhausted budget
+   * until its reset.
+   */
   observe(
     name: BolRateRuleName,
     answer: {
@@ -164,10 +175,13 @@ export class BolRateLimiter {
       retryAfterMs: number | undefined;
       remaining: number | undefined;
       resetMs: number | undefined;
+      limit?: number | undefined;
     },
   ): void {
     const state = this.state(name);
     const now = this.now();
+    if (answer.limit !== undefined && Number.isSafeInteger(answer.limit) && answer.limit >= 1)
+      state.capacity = Math.min(answer.limit, limits.bolRateCapacityMax);
     if (answer.status === 429) {
       state.blockedUntil = Math.max(
         state.blockedUntil,
@@ -185,7 +199,7 @@ export class BolRateLimiter {
     const state = this.state(name);
     const now = this.now();
     const waitMs = this.waitMs(state, now);
-    const available = state.blockedUntil > now ? 0 : state.rule.capacity - state.sent.length;
-    return { available, capacity: state.rule.capacity, waitMs };
+    const available = state.blockedUntil > now ? 0 : Math.max(0, state.capacity - state.sent.length);
+    return { available, capacity: state.capacity, waitMs };
   }
 }

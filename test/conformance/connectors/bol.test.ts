@@ -25,7 +25,7 @@ import type { PushItem, PushOutcome } from '../../../src/connectors/channel-conn
 import { BolConnector, type BolConnectorConfig } from '../../../src/connectors/bol/bol-connector.js';
 import { initialBolOrdersCursor, readBolOrdersCursor } from '../../../src/connectors/bol/bol-orders.js';
 import type { OrderLineEvent } from '../../../src/connectors/channel-intake.js';
-import { BolSimulator, type BolSimulatorOptions } from '../../../sim/bol/bol-simulator.js';
+import { BolSimulator, bolSimulatorRateRules, type BolSimulatorOptions } from '../../../sim/bol/bol-simulator.js';
 
 const clientId = 'onhand-sim';
 const clientSecret = 'onhand-sim-secret';
@@ -368,6 +368,52 @@ describe('bol: rate limits', () => {
       // No timing assertion here (tests never assert speed): a sliding window over the
       // server's arrival times jitters with machine load. bol's own fixed-window count (the
       // violations above) is the oracle, and the bench measures the rate.
+    });
+  });
+
+  /** bol's published rules with the offer writes at `capacity` per second. */
+  const offerWritesAt = (capacity: number) =>
+    bolSimulatorRateRules.map((rule) => (rule.name === 'offers-write' ? { ...rule, capacity } : rule));
+
+  it('adopts a higher capacity bol states on its answers (x-ratelimit-limit) and stays inside it', async () => {
+    await withBol({ simulator: { rateRules: offerWritesAt(400) } }, async (sim, connector) => {
+      assert.equal(connector.rateLimit().capacity, 50, 'the published capacity before any answer');
+      const first = sim.seedOffer();
+      assert.equal((await connector.pushLevels([item(first, 1)]))[0]!.status, 'ok');
+      assert.equal(connector.rateLimit().capacity, 400, 'what the answer stated');
+      // 160 writes at once: at the published 50 per second, those past the limiter's wait
+      // (1.5 s) would answer retry; at 400 they all go.
+      const offers = Array.from({ length: 160 }, () => sim.seedOffer());
+      const outcomes = (
+        await Promise.all(
+          Array.from({ length: 8 }, (_, batch) =>
+            connector.pushLevels(offers.slice(batch * 20, batch * 20 + 20).map((offerId) => item(offerId, 2))),
+          ),
+        )
+      ).flat();
+      assert.deepEqual(
+        outcomes.filter((outcome) => outcome.status !== 'ok'),
+        [],
+      );
+      assert.equal(sim.stats().rateLimitViolations, 0);
+    });
+  });
+
+  it('adopts a lower capacity bol states, and bol never has to say 429', async () => {
+    await withBol({ simulator: { rateRules: offerWritesAt(10) } }, async (sim, connector) => {
+      const first = sim.seedOffer();
+      assert.equal((await connector.pushLevels([item(first, 1)]))[0]!.status, 'ok');
+      assert.equal(connector.rateLimit().capacity, 10);
+      const offers = Array.from({ length: 40 }, () => sim.seedOffer());
+      for (let start = 0; start < offers.length; start += 20) {
+        const outcomes = await pushUntilSettled(
+          connector,
+          offers.slice(start, start + 20).map((offerId) => item(offerId, 3)),
+        );
+        assert.ok(outcomes.every((outcome) => outcome.status === 'ok'));
+      }
+      assert.equal(sim.stats().rateLimitViolations, 0, 'the published 50 per second would have been refused');
+      for (const offerId of offers) assert.equal(sim.offerState(offerId).amount, 3);
     });
   });
 
