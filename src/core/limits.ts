@@ -53,6 +53,14 @@ export const limits = Object.freeze({
    */
   sqliteStatementsMax: 2_000,
   /**
+   * Variants the SQLite ledger keeps in its variant cache (listings, bundle rows, levels and
+   * stored quantities: 1-2 KB each with four listings). Past it, at the start of a batch, the
+   * first loaded are dropped down to three quarters. A ledger batch reads what it misses in one
+   * query per table, so the bound trades reads for memory: since the dispatch writes no longer
+   * empty the cache, a server with 250,000 variants would otherwise grow toward all of them.
+   */
+  variantCacheMax: 50_000,
+  /**
    * Longest list cursor a request may carry (base64url). The longest we issue is a reservation
    * cursor: its created_at, an id of at most idempotencyKeyLengthMax characters and the check.
    */

@@ -3,6 +3,7 @@ import { computedListing, computedListings } from '../sql/sql-activation.js';
 import type { ListingQuantityWrite } from '../../core/availability/recompute.js';
 import type { LevelState } from '../../core/ledger/level.js';
 import type { ComponentRow, CurrentRow, ListingRefRow } from '../availability-rows.js';
+import { limits } from '../../core/limits.js';
 import { levelFromRow } from '../rows.js';
 
 /**
@@ -18,7 +19,10 @@ import { levelFromRow } from '../rows.js';
  * bundles, channels, rules) drop it too (`clear`), and its ledger batches update it only AFTER
  * their transaction has committed (`applyCommitted`), so a rolled-back batch can never leave a
  * level or a quantity in the cache that the database does not hold. Bounded by
- * `variantsMax`: past it the cache starts over.
+ * `variantsMax` (limits.variantCacheMax): when a batch starts (`validate`) past it, the entries
+ * loaded first are dropped down to three quarters of it. Never during a batch, so an entry a
+ * batch loaded stays until the batch is done; a batch may take the cache past the bound by what
+ * it needs itself.
  */
 export interface VariantEntry {
   sku: string;
@@ -42,17 +46,31 @@ export class SqliteVariantCache {
   constructor(
     private readonly db: Database.Database,
     private readonly sql: <Params extends unknown[], Row>(text: string) => Database.Statement<Params, Row>,
-    private readonly variantsMax = 250_000,
+    private readonly variantsMax: number = limits.variantCacheMax,
   ) {}
 
-  /** Drop everything if another connection committed or the availability config changed. */
+  /**
+   * At the start of a batch: drop everything if another connection committed or the
+   * availability config changed, else the oldest entries past the bound.
+   */
   validate(configVersion: number): void {
     const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
     if (dataVersion !== this.dataVersion || configVersion !== this.configVersion) {
       this.entries.clear();
       this.dataVersion = dataVersion;
       this.configVersion = configVersion;
+    } else if (this.entries.size > this.variantsMax) {
+      const keep = Math.floor((this.variantsMax * 3) / 4);
+      for (const id of this.entries.keys()) {
+        if (this.entries.size <= keep) break;
+        this.entries.delete(id);
+      }
     }
+  }
+
+  /** Entries held now. */
+  get size(): number {
+    return this.entries.size;
   }
 
   clear(): void {
@@ -68,7 +86,6 @@ export class SqliteVariantCache {
   ensure(variantIds: Iterable<number>): void {
     const missing = [...new Set(variantIds)].filter((id) => !this.entries.has(id));
     if (missing.length === 0) return;
-    if (this.entries.size + missing.length > this.variantsMax) this.entries.clear();
     const ids = JSON.stringify(missing);
     for (const row of this.sql<[string], { id: number; sku: string; is_bundle: number }>(
       `SELECT id, sku, is_bundle FROM variants WHERE id IN (${inList})`,
