@@ -44,6 +44,8 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
   private readonly statements: StatementCache;
   private readonly normal: Database.Statement;
   private readonly full: Database.Statement;
+  /** One transaction function for every bookkeeping call (better-sqlite3 builds its wrappers per `transaction`). */
+  private readonly transaction: Database.Transaction<(work: () => unknown) => unknown>;
 
   /**
    * @param db the store's connection, FULL: writes someone is answered about and expects to
@@ -58,6 +60,7 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
     this.statements = new StatementCache(db);
     this.normal = db.prepare('PRAGMA synchronous = NORMAL');
     this.full = db.prepare('PRAGMA synchronous = FULL');
+    this.transaction = db.transaction((work: () => unknown) => work());
   }
 
   /**
@@ -68,7 +71,7 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
     assert(!this.db.inTransaction, 'dispatch bookkeeping never runs inside another transaction');
     this.normal.run();
     try {
-      return this.db.transaction(work).immediate();
+      return this.transaction.immediate(work) as T;
     } finally {
       this.full.run();
     }
@@ -198,9 +201,10 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
     now: EpochMs,
     graceMs: number,
   ): Promise<'consistent' | 'drift' | 'unknown'> {
-    const row = this.db
-      .prepare<unknown[], { quantity: number }>(dispatchSql.noticeLevel)
-      .get(...dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs));
+    // Autocommit at FULL (acknowledged to the channel's webhook), prepared once.
+    const row = this.statement(dispatchSql.noticeLevel).get(
+      ...dispatchSql.noticeLevelParams(channel, externalId, shown, now, graceMs),
+    ) as { quantity: number } | undefined;
     return row === undefined ? 'unknown' : row.quantity === shown ? 'consistent' : 'drift';
   }
 }
