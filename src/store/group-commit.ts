@@ -17,10 +17,14 @@ import {
  * answered only after the transaction holding it is committed (durable).
  *
  * Why no fixed wait window: the batch forms on its own while the previous transaction is in
- * its fsync (SQLite FULL: ~1-3 ms here; PostgreSQL: the commit round trip), so an idle ledger
- * answers a lone command at once and a busy one amortises the fsync over up to
- * `groupCommitBatchSizeMax` commands. The flush is scheduled with setImmediate so that every
- * request whose bytes are already read joins the same batch.
+ * flight (PostgreSQL: the commit round trip), so an idle ledger answers a lone command at once
+ * and a busy one amortises the commit over up to `groupCommitBatchSizeMax` commands. The flush
+ * is scheduled with setImmediate so that every request whose bytes are already read joins the
+ * same batch. A single-writer store (SQLite) commits synchronously: its fsync blocks the event
+ * loop, so nothing is read meanwhile, and the requests that were waiting reach the queue over
+ * the next few turns of the loop (each takes a few awaits before it submits). There the flush
+ * waits up to `gatherTurnsMax` more turns while the queue keeps growing: a turn costs
+ * microseconds when idle, and the first turn that adds nothing ends the wait.
  *
  * Failure isolation: a batch that throws (an IO fault or a bug, never a refusal - refusals are
  * verdicts) is retried one submission at a time, so one poisoned request cannot fail the
@@ -91,6 +95,11 @@ export interface GroupCommitOptions {
   queueDepthMax?: number;
   /** Told of every batch transaction (metrics); see {@link LedgerObserver}. */
   observer?: LedgerObserver;
+  /**
+   * Turns of the event loop a flush waits while the queue keeps growing (see above).
+   * @default limits.groupCommitGatherTurnsMax for a single-writer store, else 0
+   */
+  gatherTurnsMax?: number;
 }
 
 /**
@@ -121,6 +130,7 @@ export class GroupCommitter {
   private readonly queueDepthMax: number;
   private readonly inFlightMax: number;
   private readonly observer: LedgerObserver | undefined;
+  private readonly gatherTurnsMax: number;
   readonly stats: GroupCommitStats = { batches: 0, commands: 0, largestBatch: 0, isolatedRetries: 0 };
 
   constructor(
@@ -133,6 +143,9 @@ export class GroupCommitter {
     this.queueDepthMax = options.queueDepthMax ?? limits.groupCommitQueueDepthMax;
     this.inFlightMax = options.inFlightMax ?? (store.capabilities.singleWriter ? 1 : 2);
     this.observer = options.observer;
+    this.gatherTurnsMax =
+      options.gatherTurnsMax ?? (store.capabilities.singleWriter ? limits.groupCommitGatherTurnsMax : 0);
+    assert(this.gatherTurnsMax >= 0 && this.gatherTurnsMax <= limits.groupCommitGatherTurnsMax);
     assert(this.batchSizeMax >= 1 && this.batchSizeMax <= this.queueDepthMax);
     assert(this.inFlightMax >= 1 && this.inFlightMax <= limits.groupCommitInFlightMax);
   }
@@ -197,10 +210,24 @@ export class GroupCommitter {
   private schedule(): void {
     if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.inFlightMax) return;
     this.scheduled = true;
-    setImmediate(() => {
+    let turns = 0;
+    let seen = this.queuedItems;
+    const flush = () => {
+      // Wait another turn while the last one added to the queue and a batch has room.
+      if (
+        turns < this.gatherTurnsMax &&
+        (turns === 0 || this.queuedItems > seen) &&
+        this.queuedItems < this.batchSizeMax
+      ) {
+        turns += 1;
+        seen = this.queuedItems;
+        setImmediate(flush);
+        return;
+      }
       this.scheduled = false;
       this.pump();
-    });
+    };
+    setImmediate(flush);
   }
 
   /** Start batches while there is room in flight; each, when done, schedules the next. */
