@@ -175,7 +175,7 @@ export class BolRateLimiter {
       retryAfterMs: number | undefined;
       remaining: number | undefined;
       resetMs: number | undefined;
-      limit?: number | undefined;
+      limit: number | undefined;
     },
   ): void {
     const state = this.state(name);

@@ -91,12 +91,11 @@ export const recomputeChunkVariants = 5_000;
  */
 export class SqliteAvailability {
   private config: AvailabilityConfig | undefined;
-  private readonly statements = new Map<string, Database.Statement>();
   private readonly upserts = new Map<number, Database.Statement>();
   private readonly cache: SqliteVariantCache;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly shared: SqliteExecutor,
   ) {
     this.cache = new SqliteVariantCache(db, (text) => this.sql(text));
@@ -112,14 +111,9 @@ export class SqliteAvailability {
     this.cache.applyCommitted(levels, quantities);
   }
 
-  /** Prepared once per connection (lazily: the tables exist only after migration). */
+  /** Prepared once per connection (lazily: the tables exist only after migration), in the store's one cache. */
   private sql<Params extends unknown[] = unknown[], Row = unknown>(text: string): Database.Statement<Params, Row> {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement as Database.Statement<Params, Row>;
+    return this.shared.prepare(text) as Database.Statement<Params, Row>;
   }
 
   private bumpConfig(): void {

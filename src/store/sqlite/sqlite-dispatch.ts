@@ -6,7 +6,7 @@ import { dispatchSql } from '../dispatch-sql.js';
 import type { SqlStatement } from '../sql/sql-order-lines.js';
 import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
 import type { SqliteExecutor } from './sqlite-executor.js';
-import { literalLimits, StatementCache } from './statement-cache.js';
+import { literalLimits } from './statement-cache.js';
 
 /**
  * Propagation on SQLite: the single writer makes each claim and each result one short
@@ -41,7 +41,6 @@ import { literalLimits, StatementCache } from './statement-cache.js';
  * one synchronous call, so a ledger commit never runs at NORMAL (`bookkeeping`).
  */
 export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
-  private readonly statements: StatementCache;
   private readonly normal: Database.Statement;
   private readonly full: Database.Statement;
   /** One transaction function for every bookkeeping call (better-sqlite3 builds its wrappers per `transaction`). */
@@ -57,7 +56,6 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
     private readonly ledgerSql: SqliteExecutor,
   ) {
     super(ledgerSql, ledgerSql);
-    this.statements = new StatementCache(db);
     this.normal = db.prepare('PRAGMA synchronous = NORMAL');
     this.full = db.prepare('PRAGMA synchronous = FULL');
     this.transaction = db.transaction((work: () => unknown) => work());
@@ -105,7 +103,7 @@ export class SqliteDispatch extends SqlOutboxViews implements OutboxPort {
 
   /** Prepared once per SQL text (preparing cost ~6% of the process at 2,000 movements/s). */
   private statement(sql: string): Database.Statement {
-    return this.statements.get(sql);
+    return this.ledgerSql.prepare(sql);
   }
 
   private channelId(code: string): number | undefined {

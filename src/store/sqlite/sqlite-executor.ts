@@ -36,6 +36,15 @@ export class SqliteExecutor implements SqlExecutor {
     this.statements.clear();
   }
 
+  /**
+   * The statement for this exact text (`?` or `$n` as written), prepared once for the
+   * connection: the store's slices that write their own SQLite SQL take theirs from here too,
+   * so one cache, with one bound, holds every statement of the connection.
+   */
+  prepare(sql: string): Database.Statement {
+    return this.statements.get(sql);
+  }
+
   private statement(sql: string, params: readonly unknown[]): Database.Statement {
     return this.statements.get(literalLimits(sql, params));
   }
