@@ -380,6 +380,11 @@ export const limits = Object.freeze({
   wooLimiterWaitMsMax: 2_000,
   /** Share of a WooCommerce shop's request budget a read-back may take: the rest stays with pushes. */
   wooReadSharePercent: 50,
+  /**
+   * A WooCommerce connection starts at most a tenth of its per-second budget (at least one
+   * request) in any window this long, so a busy shop's second is spread out, not spent at once.
+   */
+  wooPaceWindowMs: 100,
   /** Pages of WooCommerce's order list per poll (100 orders a page). */
   wooOrdersPagesPerPollMax: 10,
   /** WooCommerce orders whose refunds are read per poll (one request each). */
@@ -648,6 +653,10 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
   {
     holds: (l) => l.wooReadSharePercent > 0 && l.wooReadSharePercent < 100,
     why: 'a WooCommerce read-back both progresses and leaves budget to pushes',
+  },
+  {
+    holds: (l) => l.wooPaceWindowMs >= 10 && l.wooPaceWindowMs <= 250,
+    why: 'WooCommerce pacing spreads a second over several windows, each long enough for a timer to tell apart',
   },
   {
     holds: (l) => l.bolPushConcurrencyMax <= l.bolPushBatchSizeMax,

@@ -119,6 +119,7 @@ describe('limits', () => {
       /default WooCommerce budget/,
     ],
     ['a WooCommerce read-back with all the budget', { wooReadSharePercent: 100 }, /leaves budget to pushes/],
+    ['WooCommerce pacing over the whole second', { wooPaceWindowMs: 1000 }, /spreads a second over several windows/],
     [
       'more Bol.com details per poll than the cursor carries',
       { bolOrderDetailsPerPollMax: limits.bolDeferredOrdersMax + 1 },

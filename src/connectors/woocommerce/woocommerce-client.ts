@@ -146,9 +146,18 @@ export class WooClient {
         ...('aborted' in slot ? {} : { retryAfterMs: slot.waitMs }),
       };
     let exchange: TransportAnswer;
+    let built: unknown;
     try {
-      const built = build();
-      if (built === null) return null;
+      built = build();
+    } catch (error) {
+      slot.unused();
+      throw error;
+    }
+    if (built === null) {
+      slot.unused(); // nothing to send: the slot goes back to the shop's budget
+      return null;
+    }
+    try {
       exchange = await this.send({ ...request, body: built });
     } finally {
       slot.release();

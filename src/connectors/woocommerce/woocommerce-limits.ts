@@ -42,6 +42,13 @@ export const wooLimits = Object.freeze({
   /** Margin of the sliding second over the host's: network jitter between us and the host. */
   windowMarginMs: 50,
   windowMs: 1_000,
+  /**
+   * Pacing: at most a tenth of the rate (at least 1) starts in any such window. Without it a busy
+   * shop spent its whole second in the first ~200 ms, then waited ~800 ms for the window to move,
+   * and every change queued behind that gap (bench:order-latency, 200 orders/s at 100 requests/s:
+   * bursts of ~100 requests, then silences; WooCommerce p95 600 ms).
+   */
+  paceWindowMs: limits.wooPaceWindowMs,
   /** Pages one full read-back reads at most (10 million products): a list that never ends stops here. */
   productPagesMax: 100_000,
   /** When the host said wait but not how long (429/503 without Retry-After). */
@@ -50,7 +57,11 @@ export const wooLimits = Object.freeze({
   retryAfterMsMax: 10 * 60 * 1000,
 });
 
-export type AcquireResult = { ok: true; release: () => void } | { ok: false; waitMs: number };
+/**
+ * A slot: `release` once the answer is in (or the request failed); `unused` instead when nothing
+ * was sent with it (a coalesced batch another request already carried), which gives it back.
+ */
+export type AcquireResult = { ok: true; release: () => void; unused: () => void } | { ok: false; waitMs: number };
 
 export interface WooBudget {
   requestsPerSecond: number;
@@ -84,6 +95,9 @@ const byTime = (a: Stamp, b: Stamp) => a.at - b.at;
 export class WooRateLimiter {
   /** Send times (answer times once answered) inside the span, oldest first. */
   private readonly sent: Stamp[] = [];
+  /** Start times inside the last pace window, oldest first (never moved to the answer). */
+  private readonly started: number[] = [];
+  private readonly paceCount: number;
   private readonly readSent: Stamp[] = [];
   private inFlight = 0;
   private readsInFlight = 0;
@@ -100,9 +114,11 @@ export class WooRateLimiter {
     assert(budget.requestsPerSecond >= 1 && budget.concurrency >= 1, 'a WooCommerce budget of at least 1');
     this.readRate = Math.max(1, Math.floor((budget.requestsPerSecond * wooLimits.readSharePercent) / 100));
     this.readConcurrency = Math.max(1, Math.floor((budget.concurrency * wooLimits.readSharePercent) / 100));
+    this.paceCount = Math.max(1, Math.ceil((budget.requestsPerSecond * wooLimits.paceWindowMs) / wooLimits.windowMs));
   }
 
   private prune(now: number): void {
+    while (this.started.length > 0 && this.started[0]! <= now - wooLimits.paceWindowMs) this.started.shift();
     while (this.sent.length > 0 && this.sent[0]!.at <= now - this.spanMs) this.sent.shift();
     while (this.readSent.length > 0 && this.readSent[0]!.at <= now - this.spanMs) this.readSent.shift();
   }
@@ -112,6 +128,7 @@ export class WooRateLimiter {
     this.prune(now);
     const blocked = Math.max(0, this.blockedUntil - now);
     let full = this.sent.length >= this.budget.requestsPerSecond ? this.sent[0]!.at + this.spanMs - now : 0;
+    if (this.started.length >= this.paceCount) full = Math.max(full, this.started[0]! + wooLimits.paceWindowMs - now);
     if (kind === 'read' && this.readSent.length >= this.readRate)
       full = Math.max(full, this.readSent[0]!.at + this.spanMs - now);
     const wait = Math.max(blocked, full);
@@ -136,6 +153,7 @@ export class WooRateLimiter {
       if (wait === 0) {
         const stamp: Stamp = { at: now };
         this.sent.push(stamp);
+        this.started.push(now);
         this.inFlight++;
         if (kind === 'read') {
           this.readSent.push(stamp);
@@ -151,6 +169,20 @@ export class WooRateLimiter {
             stamp.at = Math.max(stamp.at, this.now());
             this.sent.sort(byTime);
             if (kind === 'read') this.readSent.sort(byTime);
+            this.inFlight--;
+            if (kind === 'read') this.readsInFlight--;
+            for (const wake of [...this.waiters]) wake();
+          },
+          unused: () => {
+            if (released) return;
+            released = true;
+            const drop = <T>(list: T[], entry: T) => {
+              const index = list.indexOf(entry);
+              if (index >= 0) list.splice(index, 1);
+            };
+            drop(this.sent, stamp);
+            drop(this.started, now);
+            if (kind === 'read') drop(this.readSent, stamp);
             this.inFlight--;
             if (kind === 'read') this.readsInFlight--;
             for (const wake of [...this.waiters]) wake();
