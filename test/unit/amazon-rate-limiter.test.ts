@@ -110,3 +110,36 @@ describe('the Amazon rate limiter', () => {
     assert.ok(end >= 5 * amazonLimits.jitterMarginMs, `30 unanswered requests went within ${end} ms`);
   });
 });
+
+describe('Amazon limiter: a waiting send and the answers', () => {
+  it('a send waiting on the margin of unanswered sends goes once their answers are back, not after the margin', async () => {
+    let now = 0;
+    const limiter = new AmazonRateLimiter(
+      { ...amazonUsagePlans, patchListingsItem: { rate: 1_000_000, burst: 5 } },
+      () => now,
+    );
+    const tickets: SendTicket[] = [];
+    for (let index = 0; index < 5; index += 1) {
+      const slot = await limiter.acquire('patchListingsItem', 0);
+      assert.ok(slot.ok);
+      tickets.push(slot.ticket);
+    }
+    assert.ok(limiter.status('patchListingsItem').waitMs >= amazonLimits.jitterMarginMs - 1, 'a burst out, unanswered');
+    let sixth: SendTicket | null = null;
+    const waiting = limiter.acquire('patchListingsItem', 10_000).then((slot) => {
+      assert.ok(slot.ok);
+      sixth = slot.ticket;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(sixth, null, 'still waiting while the burst is unanswered');
+    now = 3;
+    for (const ticket of tickets) limiter.observe('patchListingsItem', ticket, 200, null);
+    now = 10; // before the woken acquire looks again
+    // The margin (250 ms of real timer) has not passed: only the answers can have let it go.
+    await Promise.race([waiting, new Promise((resolve) => setTimeout(resolve, 100))]);
+    assert.notEqual(sixth, null, 'sent after the answers, not after the margin');
+    now = 1_000; // lets the unwoken acquire of a broken limiter end
+    await waiting;
+    assert.equal(sixth!.at, 10);
+  });
+});

@@ -167,21 +167,9 @@ interface Bucket {
   blockedUntil: number;
   /** Consecutive 429s, for the backoff. */
   throttled: number;
+  /** Acquires sleeping for this bucket: an answer can shorten their wait (see `observe`). */
+  waiters: Set<() => void>;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * Our model of Amazon's bucket per operation, shared by pushes, reads and polls.
@@ -210,7 +198,7 @@ export class AmazonRateLimiter {
     private readonly now: () => number,
   ) {
     for (const [operation, plan] of Object.entries(plans) as [AmazonOperation, AmazonUsagePlan][])
-      this.buckets.set(operation, { plan: { ...plan }, sent: [], blockedUntil: 0, throttled: 0 });
+      this.buckets.set(operation, { plan: { ...plan }, sent: [], blockedUntil: 0, throttled: 0, waiters: new Set() });
   }
 
   private bucket(operation: AmazonOperation): Bucket {
@@ -254,14 +242,35 @@ export class AmazonRateLimiter {
         return { ok: true, ticket };
       }
       if (now + wait > deadline) return { ok: false, waitMs: wait };
-      await sleep(wait, signal);
+      // Until the wait is over, or an answer comes back: an answered send is known to have
+      // arrived, which may let this one go sooner than the margin assumed.
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          bucket.waiters.delete(wake);
+          resolve();
+        };
+        const onAbort = () => {
+          clearTimeout(timer);
+          bucket.waiters.delete(wake);
+          reject(signal?.reason);
+        };
+        const timer = setTimeout(wake, wait);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        bucket.waiters.add(wake);
+      });
     }
   }
 
   /** Learns from Amazon's answer to the send `ticket`: it has arrived, the granted rate, and 429s. */
   observe(operation: AmazonOperation, ticket: SendTicket, status: number, rateHeader: string | null): void {
-    ticket.answeredAt ??= Math.max(ticket.at, this.now());
     const bucket = this.bucket(operation);
+    if (ticket.answeredAt === null) {
+      ticket.answeredAt = Math.max(ticket.at, this.now());
+      for (const wake of [...bucket.waiters]) wake();
+    }
     const granted = rateHeader === null ? Number.NaN : Number(rateHeader);
     if (Number.isFinite(granted) && granted > 0) bucket.plan.rate = granted;
     if (status === 429) {
