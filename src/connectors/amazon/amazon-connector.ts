@@ -302,7 +302,11 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake, Marke
   private async awaitFeed(feed: PendingFeed, signal?: AbortSignal): Promise<LineOutcome[]> {
     const all = (outcome: LineOutcome) => feed.lines.map(() => outcome);
     const deadline = this.now() + this.feedWaitMsMax;
-    for (;;) {
+    for (
+      let pause: number = amazonLimits.feedPollFirstMs;
+      ;
+      pause = Math.min(amazonLimits.feedPollIntervalMs, pause * 2)
+    ) {
       const status = await this.client.getFeed(feed.feedId, signal);
       if (status.kind === 'failed') {
         if (status.status === 404) this.forgetFeed(feed);
@@ -320,13 +324,13 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake, Marke
         }
         return this.readReport(feed, status.body.resultFeedDocumentId, signal);
       }
-      if (this.now() + amazonLimits.feedPollIntervalMs > deadline)
+      if (this.now() + pause > deadline)
         return all({
           status: 'retry',
           reason: `Amazon feed ${feed.feedId} is ${processing}`,
           retryAfterMs: Math.max(1_000, amazonLimits.feedPollIntervalMs),
         });
-      await sleep(amazonLimits.feedPollIntervalMs);
+      await sleep(pause);
     }
   }
 
