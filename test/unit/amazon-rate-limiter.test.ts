@@ -34,6 +34,7 @@ async function run(plan: AmazonUsagePlan, requests: readonly Request[]) {
   const limiter = new AmazonRateLimiter({ ...amazonUsagePlans, patchListingsItem: plan }, () => now);
   const pending: { at: number; ticket: SendTicket }[] = [];
   const arrivals: number[] = [];
+  const tickets: SendTicket[] = [];
   const answer = () => {
     pending.sort((a, b) => a.at - b.at);
     while (pending.length > 0 && pending[0]!.at <= now) {
@@ -54,11 +55,32 @@ async function run(plan: AmazonUsagePlan, requests: readonly Request[]) {
     const slot = await limiter.acquire('patchListingsItem', 0);
     assert.ok(slot.ok, 'no wait announced, so a slot');
     const { ticket } = slot;
+    tickets.push(ticket);
+    assert.equal(
+      limiter.status('patchListingsItem').waitMs,
+      referenceWait(plan, tickets, now),
+      'the wait, as a full scan',
+    );
     const arrival = now + request.transitMs;
     arrivals.push(arrival);
     if (request.answerMs !== null) pending.push({ at: arrival + request.answerMs, ticket });
   }
   return { arrivals, end: now };
+}
+
+/** The limiter's wait by its definition, over every send it remembers (no early stop). */
+function referenceWait(plan: AmazonUsagePlan, tickets: readonly SendTicket[], now: number): number {
+  const log = tickets.slice(-Math.min(1_000, Math.ceil(plan.burst + plan.rate * 60) + 1));
+  const rate = plan.rate * (1 - amazonLimits.rateMarginRatio);
+  let earliest = now;
+  log.forEach(({ at, answeredAt }, index) => {
+    const count = log.length - index + 1;
+    if (count <= plan.burst) return;
+    const jitter =
+      answeredAt === null ? amazonLimits.jitterMarginMs : Math.min(amazonLimits.jitterMarginMs, answeredAt - at);
+    earliest = Math.max(earliest, at + jitter + ((count - plan.burst) / rate) * 1000);
+  });
+  return Math.max(0, Math.ceil(earliest - now));
 }
 
 /** Amazon's bucket over the arrivals: the first arrival that finds it empty, or null. */

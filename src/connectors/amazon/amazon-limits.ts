@@ -218,15 +218,22 @@ export class AmazonRateLimiter {
     return Math.min(1_000, Math.ceil(bucket.plan.burst + bucket.plan.rate * 60) + 1);
   }
 
+  /**
+   * From the newest send back: the sends are in time order (a ticket never gets an earlier time
+   * than the one before it), so once a send's bound with the whole margin and the largest count
+   * cannot move `earliest` any more, no older send can either. Under a large adopted rate that
+   * stops after a few sends instead of scanning the whole log (up to 1,000) on every call.
+   */
   private waitMs(bucket: Bucket, now: number): number {
     const rate = bucket.plan.rate * (1 - amazonLimits.rateMarginRatio);
     const { burst } = bucket.plan;
     let earliest = Math.max(now, bucket.blockedUntil);
     const sent = bucket.sent;
-    for (let index = 0; index < sent.length; index++) {
-      const count = sent.length - index + 1; // sends from `index` to the new one
-      if (count <= burst) break; // later indexes have smaller counts
+    const widest = amazonLimits.jitterMarginMs + ((sent.length + 1 - burst) / rate) * 1000;
+    for (let index = sent.length - burst; index >= 0; index--) {
+      const count = sent.length - index + 1; // sends from `index` to the new one, > burst
       const { at, answeredAt } = sent[index]!;
+      if (at + widest <= earliest) break;
       const jitter =
         answeredAt === null ? amazonLimits.jitterMarginMs : Math.min(amazonLimits.jitterMarginMs, answeredAt - at);
       earliest = Math.max(earliest, at + jitter + ((count - burst) / rate) * 1000);
@@ -242,7 +249,8 @@ export class AmazonRateLimiter {
       const now = this.now();
       const wait = this.waitMs(bucket, now);
       if (wait <= 0) {
-        const ticket: SendTicket = { at: now, answeredAt: null };
+        // Never earlier than the send before it (a clock stepping back), so the log stays in order.
+        const ticket: SendTicket = { at: Math.max(now, bucket.sent.at(-1)?.at ?? now), answeredAt: null };
         bucket.sent.push(ticket);
         if (bucket.sent.length > this.logLength(bucket)) bucket.sent.shift();
         return { ok: true, ticket };
@@ -300,12 +308,13 @@ export class AmazonRateLimiter {
     const waitMs = Math.max(0, this.waitMs(bucket, now));
     let available = 0;
     if (waitMs === 0) {
-      // How many of a burst sent now would pass: try them on a copy of the log.
-      const probe: Bucket = { ...bucket, sent: [...bucket.sent] };
-      while (available < bucket.plan.burst && this.waitMs(probe, now) <= 0) {
-        probe.sent.push({ at: now, answeredAt: null });
+      // How many of a burst sent now would pass: try them on the log, then take them out again.
+      const last = bucket.sent.at(-1)?.at ?? now;
+      while (available < bucket.plan.burst && this.waitMs(bucket, now) <= 0) {
+        bucket.sent.push({ at: Math.max(now, last), answeredAt: null });
         available++;
       }
+      bucket.sent.length -= available;
     }
     return { available, capacity: bucket.plan.burst, waitMs };
   }
