@@ -1,4 +1,5 @@
 import { createAdminApiClient, type AdminApiClient } from '@shopify/admin-api-client';
+import { headerValue, HttpTransport } from '../http-transport.js';
 import { CostBucket, throttledRetryAfterMs, type ThrottleStatus } from './shopify-limits.js';
 import { costExtensionSchema } from './shopify-mapping.js';
 
@@ -22,7 +23,10 @@ export interface ShopifyClientOptions {
   accessToken: string;
   apiVersion: string;
   requestTimeoutMs: number;
-  /** Injected for tests; default the global fetch. */
+  /**
+   * Injected for tests (lost answers, faults); by default the library's calls go through
+   * node:http (`transportFetch`), not the global fetch.
+   */
   fetch?: typeof fetch | undefined;
   /** Monotonic milliseconds for the bucket model. */
   now: () => number;
@@ -50,13 +54,16 @@ export class ShopifyGraphqlClient {
   readonly bucket: CostBucket;
   readonly #client: AdminApiClient;
   readonly #requestTimeoutMs: number;
+  readonly #deadlineBySignal: boolean;
   /** Library notices (unsupported version, deprecations), newest last, at most 20. */
   readonly notices: string[] = [];
 
   constructor(options: ShopifyClientOptions) {
     this.bucket = new CostBucket(options.now);
     this.#requestTimeoutMs = options.requestTimeoutMs;
-    const fetchImplementation = options.fetch ?? fetch;
+    // The transport keeps the deadline itself; an injected fetch gets it as a signal (execute).
+    this.#deadlineBySignal = options.fetch !== undefined;
+    const fetchImplementation = options.fetch ?? transportFetch(new HttpTransport(), options.requestTimeoutMs);
     const baseUrl = options.baseUrl?.replace(/\/+$/, '');
     this.#client = createAdminApiClient({
       storeDomain: options.shopDomain,
@@ -96,11 +103,15 @@ export class ShopifyGraphqlClient {
         ambiguous: false,
       };
     }
-    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const timeout = this.#deadlineBySignal ? AbortSignal.timeout(this.#requestTimeoutMs) : null;
+    const signal =
+      timeout === null ? options.signal : options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let observed = false;
     try {
-      const response = await this.#client.request(operation, { variables, signal });
+      const response = await this.#client.request(operation, {
+        variables,
+        ...(signal === undefined ? {} : { signal }),
+      });
       const cost = costExtensionSchema.safeParse(response.extensions?.cost);
       const requestedCost = cost.success ? (cost.data.requestedQueryCost ?? null) : null;
       if (cost.success) {
@@ -139,7 +150,7 @@ export class ShopifyGraphqlClient {
       // No HTTP status at all: the request failed in transit (reset, refused, aborted, timeout).
       if (options.signal?.aborted)
         return { kind: 'failure', retryable: true, reason: 'aborted by the caller', ambiguous: true };
-      if (timeout.aborted)
+      if (timeout?.aborted)
         return {
           kind: 'failure',
           retryable: true,
@@ -163,6 +174,43 @@ export class ShopifyGraphqlClient {
       if (!observed) this.bucket.release(admission.ticket);
     }
   }
+}
+
+/**
+ * The part of fetch the Admin API client uses, over node:http (HttpTransport) instead of undici's
+ * fetch: the library reads `ok`, `status`, `statusText`, `headers.get` and `json()`/`text()`, and
+ * `execute` cancels `body` of an error answer. The WHATWG layer (a Request, a Headers, a body
+ * stream per call) is what fetch costs beyond the exchange itself; the Amazon, Google, bol.com
+ * and WooCommerce clients went the same way (figures in bench/README.md). A network fault or the
+ * deadline is thrown as fetch throws (a TypeError), and the library reports it as an answer
+ * without an HTTP status, which `execute` classifies as before.
+ */
+export function transportFetch(transport: HttpTransport, timeoutMs: number): typeof fetch {
+  return async (input, init) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries((init?.headers ?? {}) as Record<string, string>)) headers[name] = value;
+    const answer = await transport.send({
+      method: init?.method ?? 'GET',
+      url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+      headers,
+      body: typeof init?.body === 'string' ? init.body : null,
+      timeoutMs,
+      signal: init?.signal ?? undefined,
+    });
+    if (answer.kind === 'network')
+      throw new TypeError(answer.timedOut ? `timeout after ${timeoutMs} ms` : answer.reason);
+    const { status, text } = answer;
+    const response = {
+      ok: status >= 200 && status < 300,
+      status,
+      statusText: '',
+      headers: { get: (name: string) => headerValue(answer.headers, name.toLowerCase()) },
+      body: { cancel: async () => undefined },
+      text: async () => text,
+      json: async () => JSON.parse(text) as unknown,
+    };
+    return response as unknown as Response;
+  };
 }
 
 /**
