@@ -14,6 +14,29 @@ import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
 export const postgresClaims = dispatchSql.claims.map((sql) => `${numbered(sql)} FOR UPDATE OF lq SKIP LOCKED`);
 const anyClaimable = numbered(dispatchSql.anyClaimable);
 
+/**
+ * dispatchSql.sample and dispatchSql.result('ok') for many rows at once. The sample reads the
+ * rows as they were before the update (one snapshot for the whole statement), as the sample
+ * statement did when it ran first. Params: listing ids, pushed quantities, desired versions,
+ * channel quantities (arrays, one entry per result), channel id, now.
+ */
+const recordAcknowledged = `WITH r AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+      AS r(listing_id, pushed_quantity, desired_version, channel_quantity)
+  ), samples AS (
+    INSERT INTO push_samples (channel_id, latency_ms, at)
+    SELECT $5::bigint, $6::bigint - lq.pending_since, $6::bigint FROM listing_quantities lq JOIN r ON r.listing_id = lq.listing_id
+    WHERE lq.desired_version = r.desired_version AND lq.pending_since IS NOT NULL
+  )
+  UPDATE listing_quantities lq SET pushed_quantity = r.pushed_quantity, pushed_version = r.desired_version,
+    channel_quantity = r.channel_quantity, pushed_at = $6::bigint, attempts = 0, last_error = NULL, claimed_until = NULL,
+    dispatch_state = CASE WHEN lq.desired_version = r.desired_version THEN 'done' ELSE lq.dispatch_state END,
+    pending_since = CASE WHEN lq.desired_version = r.desired_version THEN NULL ELSE lq.computed_at END,
+    channel_since = CASE WHEN lq.channel_quantity = r.channel_quantity AND lq.channel_since IS NOT NULL
+      THEN lq.channel_since ELSE $6::bigint END,
+    channel_seen_at = $6::bigint
+  FROM r WHERE lq.listing_id = r.listing_id`;
+
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
 /**
@@ -107,18 +130,27 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     return this.transaction(async (client) => {
       const channelId = await this.holds(client, channel, epoch);
       if (channelId === undefined) return false;
-      // In listing id order, as the ledger's recompute writes them (writeQuantities): the same
-      // order on both sides, so the two never deadlock on a listing's row.
+      // Every row locked first, in listing id order, as the ledger's recompute writes them
+      // (writeQuantities): the same order on both sides, so the two never deadlock on a row.
       const ordered = [...results].sort((a, b) => Number(a.listingId) - Number(b.listingId));
+      await client.query(
+        'SELECT 1 FROM listing_quantities WHERE listing_id = ANY($1::bigint[]) ORDER BY listing_id FOR UPDATE',
+        [ordered.map((result) => Number(result.listingId))],
+      );
+      // Acknowledged pushes (nearly all): their samples and updates in one statement, not two
+      // round trips per row while the rows stay locked (measured in bench/README.md).
+      const ok = ordered.filter((result) => result.status === 'ok');
+      if (ok.length > 0)
+        await client.query(recordAcknowledged, [
+          ok.map((result) => Number(result.listingId)),
+          ok.map((result) => result.pushedQuantity),
+          ok.map((result) => result.desiredVersion),
+          ok.map((result) => result.channelQuantity),
+          channelId,
+          now,
+        ]);
       for (const result of ordered) {
-        if (result.status === 'ok')
-          await client.query(numbered(dispatchSql.sample), [
-            channelId,
-            now,
-            now,
-            Number(result.listingId),
-            result.desiredVersion,
-          ]);
+        if (result.status === 'ok') continue;
         const { sql, params } = dispatchSql.result(result, now);
         await client.query(numbered(sql), params);
       }

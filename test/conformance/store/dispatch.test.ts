@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
+import type { PushItem } from '../../../src/connectors/channel-connector.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { ChannelDispatcher } from '../../../src/sync/dispatcher.js';
@@ -232,6 +233,32 @@ for (const factory of STORES) {
       assert.equal(await pusher.tick(), 1, 'corrected after the grace');
       assert.equal(channel.shown.get('offer-B'), desiredB);
       assert.equal(await store.outbox.noticeChannelLevel('bol', 'no-such-offer', 1, now, 60_000), 'unknown');
+    });
+
+    it('a push acknowledged for a value superseded while in flight leaves the newer value due, sampled once', async () => {
+      const pusher = dispatcher();
+      while ((await pusher.tick()) > 0);
+      await store.outbox.pruneSamples(now + 1);
+      await move([{ type: 'sale', sku: 'D', location: 'WH1', quantity: 1 }]);
+      const desired = (await rowOf('D')).quantity;
+      // The channel takes the push, and a sale lands before the answer is recorded.
+      const racing = dispatcher('p1', {
+        connector: Object.assign(Object.create(channel) as ScriptedChannel, {
+          pushLevels: async (items: readonly PushItem[]) => {
+            const outcomes = await channel.pushLevels(items);
+            await move([{ type: 'sale', sku: 'D', location: 'WH1', quantity: 1 }]);
+            return outcomes;
+          },
+        }),
+      });
+      assert.equal(await racing.tick(), 1);
+      assert.equal(channel.shown.get('offer-D'), desired, 'the older value went out');
+      assert.equal((await store.outbox.syncStatus(now))[0]?.queueDepth, 1, 'the newer value is still due');
+      assert.equal(await store.outbox.pruneSamples(now + 1), 0, 'a superseded push is not a latency sample');
+      assert.equal(await pusher.tick(), 1);
+      assert.equal(channel.shown.get('offer-D'), desired - 1);
+      assert.equal((await store.outbox.syncStatus(now))[0]?.queueDepth, 0);
+      assert.equal(await store.outbox.pruneSamples(now + 1), 1, 'the push of the newest value is');
     });
 
     it('lets one process push a channel at a time, and fences a former owner out', async () => {
