@@ -228,6 +228,23 @@ describe('amazon: rate limits and faults', () => {
     });
   });
 
+  it('claims what the PATCH bucket takes within the margin: one more than a full bucket, or short of a feed under a larger plan', async () => {
+    await withAmazon({}, async (_sim, connector) => {
+      // The published plan: 5 tokens, and 5 x 0.95 per second restores 1 within 250 ms.
+      assert.equal(connector.rateLimit().available, 6);
+    });
+    await withAmazon(
+      { simulator: { usagePlans: { patchListingsItem: { rate: 200, burst: 5 } } } },
+      async (sim, connector) => {
+        sim.seedListing('S', 0);
+        assert.deepEqual(statuses(await pushUntilSettled(connector, [item('S', 1)])), ['ok']);
+        const { available } = connector.rateLimit();
+        // 200 x 0.95 x 0.25 = 47 more within the margin; never a feed's 50 while PATCH tokens remain.
+        assert.ok(available >= 40 && available <= 49, `${available} rows a claim`);
+      },
+    );
+  });
+
   it('adopts the rate in x-amzn-RateLimit-Limit', async () => {
     await withAmazon(
       { simulator: { usagePlans: { searchListingsItems: { rate: 10, burst: 5 } } } },
