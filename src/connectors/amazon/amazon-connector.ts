@@ -396,42 +396,39 @@ export class AmazonConnector implements ChannelConnector, OrderPollIntake, Marke
   }
 
   /**
-   * What the dispatcher may claim now: the patchListingsItem bucket while it has a token; once it
-   * is empty and createFeed has one, a whole batch (the backlog then goes as one feed, see
-   * wantsFeed). Advertising the feed while PATCH tokens remain would make the dispatcher claim
-   * more than the PATCHes take, and the rest would wait out the retry backoff: measured on the
-   * 10x burst bench, p95 9.2 s against 1.4 s.
-   */
-  /**
-   * What the dispatcher may claim: while the PATCH bucket has a token, the tokens it has plus what
-   * it restores within the jitter margin (the limiter lets a send wait that long anyway), so a
-   * plan far above the published one is claimed at its rate, not 5 rows a round (on PostgreSQL a
-   * round is ~10 round trips: Amazon fell seconds behind at 200 orders/s in bench:order-latency).
-   * Under the published plan that is one more row than the bucket holds. Once the bucket is
-   * empty and createFeed has a token, a whole batch (it goes as one feed).
+   * What the dispatcher may claim now. While the PATCH bucket has a token: what the bucket takes
+   * within the jitter margin (the limiter lets a send wait that long anyway), kept under a feed's
+   * size so those rows go by PATCH. Under the published plan that is one row more than the
+   * bucket holds; under a larger adopted plan it is up to 49, not 5 rows a round (on PostgreSQL
+   * a round is ~10 round trips: Amazon fell seconds behind at 200 orders/s in
+   * bench:order-latency). Once the bucket is empty and createFeed has a token, a whole batch (the
+   * backlog then goes as one feed, see wantsFeed). Advertising the feed while PATCH tokens remain
+   * would make the dispatcher claim more than the PATCHes take, and the rest would wait out the
+   * retry backoff: measured on the 10x burst bench, p95 9.2 s against 1.4 s.
    */
   rateLimit(): RateLimitStatus {
     const patch = this.limiter.status('patchListingsItem');
     if (patch.available >= 1) {
-      const rate = this.limiter.rate('patchListingsItem') * (1 - amazonLimits.rateMarginRatio);
-      const soon = Math.floor((rate * amazonLimits.jitterMarginMs) / 1000);
-      // Short of a feed's size: rows claimed while PATCH tokens remain go by PATCH, not feed.
       const patchable = Math.max(patch.available, Math.min(this.maxBatchSize, this.feedThreshold - 1));
-      return { ...patch, available: Math.min(patchable, patch.available + soon) };
+      return { ...patch, available: Math.min(patchable, this.patchesWithin(patch, amazonLimits.jitterMarginMs)) };
     }
     if (this.limiter.status('createFeed').available < 1) return patch;
     return { available: this.maxBatchSize, capacity: this.maxBatchSize, waitMs: 0 };
+  }
+
+  /** PATCHes the bucket (`patch`, its status now) lets go within `ms`: its tokens and what it restores meanwhile. */
+  private patchesWithin(patch: RateLimitStatus, ms: number): number {
+    const rate = this.limiter.rate('patchListingsItem') * (1 - amazonLimits.rateMarginRatio);
+    return patch.available + Math.floor((rate * Math.max(0, ms)) / 1000);
   }
 
   /** A feed rather than PATCHes: many items, or more than the PATCH bucket takes before a push gives up waiting. */
   private wantsFeed(count: number): boolean {
     if (count >= this.feedThreshold) return true;
     if (count < (this.config.feedItemsMin ?? amazonLimits.feedItemsMin)) return false;
-    const patch = this.limiter.status('patchListingsItem');
     const waitMs = (this.config.limiterWaitMsMax ?? amazonLimits.limiterWaitMsMax) - amazonLimits.jitterMarginMs;
-    const rate = this.limiter.rate('patchListingsItem') * (1 - amazonLimits.rateMarginRatio);
-    const soon = patch.available + Math.floor((rate * Math.max(0, waitMs)) / 1000);
-    return count > soon && this.limiter.status('createFeed').available >= 1;
+    const patch = this.limiter.status('patchListingsItem');
+    return count > this.patchesWithin(patch, waitMs) && this.limiter.status('createFeed').available >= 1;
   }
 
   pollOrderEvents(cursor: string | null, signal?: AbortSignal): Promise<AmazonOrdersPollResult> {

@@ -1,4 +1,5 @@
 import type { RateLimitStatus } from '../channel-connector.js';
+import { sleepOrWake } from '../limiter-sleep.js';
 
 /**
  * Amazon Selling Partner API facts the connector relies on (docs/channels/amazon.md, Rate limits)
@@ -258,23 +259,7 @@ export class AmazonRateLimiter {
       if (now + wait > deadline) return { ok: false, waitMs: wait };
       // Until the wait is over, or an answer comes back: an answered send is known to have
       // arrived, which may let this one go sooner than the margin assumed.
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve, reject) => {
-        const wake = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          bucket.waiters.delete(wake);
-          resolve();
-        };
-        const onAbort = () => {
-          clearTimeout(timer);
-          bucket.waiters.delete(wake);
-          reject(signal?.reason);
-        };
-        const timer = setTimeout(wake, wait);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        bucket.waiters.add(wake);
-      });
+      await sleepOrWake(wait, bucket.waiters, signal);
     }
   }
 

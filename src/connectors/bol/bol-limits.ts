@@ -1,6 +1,7 @@
 import assert from 'node:assert';
 import { limits } from '../../core/limits.js';
 import type { RateLimitStatus } from '../channel-connector.js';
+import { sleep } from '../limiter-sleep.js';
 
 /**
  * Bol.com's per-endpoint rate limits (bol's numbers, kept with the connector) and the Bol
@@ -99,20 +100,6 @@ interface RuleState {
   /** bol said wait (Retry-After, or remaining 0 until reset). */
   blockedUntil: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /** The client-side model of bol's windows, one per rule; shared by pushes, reads and order polls. */
 export class BolRateLimiter {

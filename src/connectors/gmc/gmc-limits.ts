@@ -1,6 +1,7 @@
 import assert from 'node:assert';
 import { limits } from '../../core/limits.js';
 import type { RateLimitStatus } from '../channel-connector.js';
+import { sleep } from '../limiter-sleep.js';
 
 /**
  * Google Merchant Center's published facts the connector relies on (docs/channels/google-merchant-center.md
@@ -65,20 +66,6 @@ export const gmcLimits = Object.freeze({
 
 assert(gmcLimits.pushConcurrencyMax <= gmcLimits.pushBatchSizeMax);
 assert(gmcLimits.tokenRefreshRatio < gmcLimits.tokenUseRatioMax && gmcLimits.tokenUseRatioMax < 1);
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 interface MethodState {
   capacity: number;

@@ -187,12 +187,11 @@ export class ShopifyGraphqlClient {
  */
 export function transportFetch(transport: HttpTransport, timeoutMs: number): typeof fetch {
   return async (input, init) => {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries((init?.headers ?? {}) as Record<string, string>)) headers[name] = value;
     const answer = await transport.send({
       method: init?.method ?? 'GET',
       url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
-      headers,
+      // The library passes its headers as a plain object; the transport copies them.
+      headers: (init?.headers ?? {}) as Record<string, string>,
       body: typeof init?.body === 'string' ? init.body : null,
       timeoutMs,
       signal: init?.signal ?? undefined,

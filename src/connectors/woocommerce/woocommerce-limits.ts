@@ -1,6 +1,7 @@
 import assert from 'node:assert';
 import { limits } from '../../core/limits.js';
 import type { RateLimitStatus } from '../channel-connector.js';
+import { sleepOrWake } from '../limiter-sleep.js';
 
 /**
  * WooCommerce's own numbers (facts about the platform, with their source in
@@ -68,20 +69,6 @@ export interface WooBudget {
   concurrency: number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 /**
  * One shop's budget, shared by pushes, read-backs and order polls. `read` requests may use only
  * `readSharePercent` of the rate and of the concurrency, so a full read-back never starves pushes.
@@ -91,6 +78,11 @@ interface Stamp {
 }
 
 const byTime = (a: Stamp, b: Stamp) => a.at - b.at;
+
+const drop = <T>(list: T[], entry: T) => {
+  const index = list.indexOf(entry);
+  if (index >= 0) list.splice(index, 1);
+};
 
 export class WooRateLimiter {
   /** Send times (answer times once answered) inside the span, oldest first. */
@@ -160,50 +152,31 @@ export class WooRateLimiter {
           this.readsInFlight++;
         }
         let released = false;
-        return {
-          ok: true,
-          release: () => {
-            if (released) return;
-            released = true;
+        const finish = (used: boolean) => {
+          if (released) return;
+          released = true;
+          if (used) {
             // Counted from its answer on (see the class comment); still inside the span, so kept.
             stamp.at = Math.max(stamp.at, this.now());
             this.sent.sort(byTime);
             if (kind === 'read') this.readSent.sort(byTime);
-            this.inFlight--;
-            if (kind === 'read') this.readsInFlight--;
-            for (const wake of [...this.waiters]) wake();
-          },
-          unused: () => {
-            if (released) return;
-            released = true;
-            const drop = <T>(list: T[], entry: T) => {
-              const index = list.indexOf(entry);
-              if (index >= 0) list.splice(index, 1);
-            };
+          } else {
+            // Nothing went out with it: it never counted.
             drop(this.sent, stamp);
             drop(this.started, now);
             if (kind === 'read') drop(this.readSent, stamp);
-            this.inFlight--;
-            if (kind === 'read') this.readsInFlight--;
-            for (const wake of [...this.waiters]) wake();
-          },
+          }
+          this.inFlight--;
+          if (kind === 'read') this.readsInFlight--;
+          for (const wake of [...this.waiters]) wake();
         };
+        return { ok: true, release: () => finish(true), unused: () => finish(false) };
       }
       if (wait > 0 && now + wait > deadline) return { ok: false, waitMs: wait };
       if (wait < 0 && now >= deadline) return { ok: false, waitMs: 50 };
       // Wait for the window to move, or for a request in flight to finish.
       const sleepMs = wait > 0 ? wait : Math.max(1, Math.min(250, deadline - now));
-      await new Promise<void>((resolve, reject) => {
-        const wake = () => {
-          this.waiters.delete(wake);
-          resolve();
-        };
-        this.waiters.add(wake);
-        sleep(sleepMs, signal).then(wake, (error: unknown) => {
-          this.waiters.delete(wake);
-          reject(error);
-        });
-      });
+      await sleepOrWake(sleepMs, this.waiters, signal);
     }
   }
 
