@@ -14,6 +14,7 @@ import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { Sweeper } from './store/sweeper.js';
 import { randomIds, systemClock } from './system-clock.js';
+import { applyHeapGrowth } from './config/heap-growth.js';
 import { hostname } from 'node:os';
 import type { Clock } from './core/clock.js';
 import { connectChannel } from './connectors/connector-registry.js';
@@ -60,6 +61,7 @@ function describeDatabase(config: Config): string {
 }
 
 export async function serve(config: Config): Promise<void> {
+  applyHeapGrowth(config.heapGrowthPercent);
   const store = await openStore(config);
   const migration = await store.migrate();
   // Fastify, its plugins and the route schemas are about 70% of what this file loads: only

@@ -82,6 +82,11 @@ export function buildCli(runtime: CliRuntime): Command {
       integer('--group-commit-max'),
     )
     .option(
+      '--heap-growth-percent <percent>',
+      'how far the heap may grow past what its last collection kept, 10-300, 0 = V8 decides (env ONHAND_HEAP_GROWTH_PERCENT)',
+      integer('--heap-growth-percent'),
+    )
+    .option(
       '--idempotency-retention-days <days>',
       'keep idempotency keys this long (env ONHAND_IDEMPOTENCY_RETENTION_DAYS)',
       integer('--idempotency-retention-days'),

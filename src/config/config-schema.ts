@@ -81,6 +81,18 @@ export const configSchema = z
       .max(limits.groupCommitBatchSizeCeiling)
       .default(limits.groupCommitBatchSizeMax),
     allowAsyncCommit: z.boolean().default(false),
+    // How far the V8 heap may grow past what its last full collection kept (src/core/limits.ts):
+    // 0 leaves V8's own heuristic (faster under saturation, up to 4 times the live heap).
+    heapGrowthPercent: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(limits.heapGrowthPercentMax)
+      .refine(
+        (percent) => percent === 0 || percent >= limits.heapGrowthPercentMin,
+        `expected 0 (V8's own) or ${limits.heapGrowthPercentMin}-${limits.heapGrowthPercentMax}`,
+      )
+      .default(limits.heapGrowthPercentDefault),
     // Migrating into PostgreSQL's maintenance database `postgres` mixes onhand's tables with
     // what every other tool connects to first; refused unless asked for.
     allowMaintenanceDatabase: z.boolean().default(false),
@@ -164,6 +176,7 @@ export const configSources: Record<keyof Config, { flag: string; env: string[] }
   pgPoolSize: { flag: '--pg-pool-size', env: ['ONHAND_PG_POOL_SIZE'] },
   groupCommitMax: { flag: '--group-commit-max', env: ['ONHAND_GROUP_COMMIT_MAX'] },
   allowAsyncCommit: { flag: '--allow-async-commit', env: ['ONHAND_ALLOW_ASYNC_COMMIT'] },
+  heapGrowthPercent: { flag: '--heap-growth-percent', env: ['ONHAND_HEAP_GROWTH_PERCENT'] },
   allowMaintenanceDatabase: { flag: '--allow-maintenance-database', env: ['ONHAND_ALLOW_MAINTENANCE_DATABASE'] },
   metricsListen: { flag: '--metrics-listen', env: ['ONHAND_METRICS_LISTEN'] },
   demo: { flag: '--demo', env: ['ONHAND_DEMO'] },

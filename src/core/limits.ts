@@ -189,6 +189,18 @@ export const limits = Object.freeze({
   pgPoolSizeDefault: 10,
   /** PostgreSQL's default max_connections is 100: 200 from one process is already a misconfiguration. */
   pgPoolSizeMax: 200,
+  /**
+   * How far `onhand serve` lets the V8 heap grow past what the last full collection kept, in
+   * percent (V8's --heap-growing-percent). Left to itself V8 grows it up to 4 times under a steady
+   * allocation rate: at 1,000,000 listings and 200 orders/s that held 229-300 MiB of heap for 67 MiB
+   * alive, a steady RSS of 398-432 MiB. At 50 the same flow steadies at 283-285 MiB, for about
+   * 5-10% more CPU in collections (bench/README.md, "Memory"). 0 leaves V8's own heuristic.
+   */
+  heapGrowthPercentDefault: 50,
+  /** Below 10 the heap is collected again almost as soon as it grows (V8's own floor is 10%). */
+  heapGrowthPercentMin: 10,
+  /** V8's own ceiling: 4 times what the last collection kept. */
+  heapGrowthPercentMax: 300,
 
   // HTTP server: socket bounds besides requestTimeoutMs, and answer sizes.
   /** An idle socket is closed after a minute (Fastify's default is 0 = never). */
@@ -590,6 +602,11 @@ export const limitRelations: readonly { holds: (l: Limits) => boolean; why: stri
     why: 'the default availability refresh is allowed',
   },
   { holds: (l) => l.pgPoolSizeDefault <= l.pgPoolSizeMax, why: 'the default PostgreSQL pool size is allowed' },
+  {
+    holds: (l) =>
+      l.heapGrowthPercentMin <= l.heapGrowthPercentDefault && l.heapGrowthPercentDefault <= l.heapGrowthPercentMax,
+    why: 'the default heap growth is allowed',
+  },
   {
     holds: (l) => l.webhookBodyBytesMax <= l.requestBodyBytesMax,
     why: 'a webhook body is a request body: the server would refuse it first',

@@ -100,6 +100,8 @@ describe('limits', () => {
       /availability refresh/,
     ],
     ['a pool default above its maximum', { pgPoolSizeDefault: limits.pgPoolSizeMax + 1 }, /pool size/],
+    ['a heap growth default above its maximum', { heapGrowthPercentDefault: 301 }, /default heap growth/],
+    ['a heap growth default below its minimum', { heapGrowthPercentDefault: 5 }, /default heap growth/],
     ['more problem errors than commands', { problemErrorsMax: limits.movementsPerRequestMax + 1 }, /more errors/],
     ['a path parameter too short for a code', { pathParameterLengthMax: limits.codeLengthMax }, /percent-encoded/],
     ["a keep-alive within the load balancers' timeout", { keepAliveTimeoutMs: 60_000 }, /keep-alive/],

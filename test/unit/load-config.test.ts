@@ -28,6 +28,9 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}, {}).groupCommitMax, 2000);
     assert.equal(loadConfig({}, { ONHAND_GROUP_COMMIT_MAX: '5000' }).groupCommitMax, 5000);
     assert.equal(loadConfig({ groupCommitMax: 1000 }, { ONHAND_GROUP_COMMIT_MAX: '5000' }).groupCommitMax, 1000);
+    assert.equal(loadConfig({}, {}).heapGrowthPercent, 50);
+    assert.equal(loadConfig({}, { ONHAND_HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent, 0);
+    assert.equal(loadConfig({ heapGrowthPercent: 100 }, { ONHAND_HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent, 100);
   });
 
   const bad: [string, Record<string, unknown>, NodeJS.ProcessEnv, RegExp][] = [
@@ -49,6 +52,13 @@ describe('loadConfig', () => {
       /ONHAND_GROUP_COMMIT_MAX="999"/,
     ],
     ['a group commit above its ceiling', { groupCommitMax: 10001 }, {}, /--group-commit-max=10001/],
+    [
+      'a heap growth under its floor',
+      {},
+      { ONHAND_HEAP_GROWTH_PERCENT: '5' },
+      /ONHAND_HEAP_GROWTH_PERCENT="5": expected 0 \(V8's own\) or 10-300/,
+    ],
+    ['a heap growth above V8s ceiling', { heapGrowthPercent: 301 }, {}, /--heap-growth-percent=301/],
     [
       'a database URL of another engine, its password masked',
       {},
