@@ -190,6 +190,12 @@ export const limits = Object.freeze({
   /** PostgreSQL's default max_connections is 100: 200 from one process is already a misconfiguration. */
   pgPoolSizeMax: 200,
   /**
+   * Distinct statement texts a PostgreSQL connection keeps prepared (src/store/postgres/prepared-client.ts).
+   * onhand's own SQL has a few hundred fixed texts; beyond the bound a text runs unprepared, so a
+   * backend's memory for plans stays bounded whatever builds SQL dynamically.
+   */
+  pgPreparedStatementsMax: 500,
+  /**
    * How far `onhand serve` lets the V8 heap grow past what the last full collection kept, in
    * percent (V8's --heap-growing-percent). Left to itself V8 grows it up to 4 times under a steady
    * allocation rate: at 1,000,000 listings and 200 orders/s that held 229-300 MiB of heap for 67 MiB

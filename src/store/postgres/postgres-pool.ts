@@ -2,6 +2,7 @@ import assert from 'node:assert';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { limits } from '../../core/limits.js';
+import { isStalePlan, PreparedClient } from './prepared-client.js';
 
 /** int8 and numeric as JS numbers: every value we store is below 2^53 (limits.quantityMax). */
 const types = {
@@ -22,7 +23,7 @@ export class PostgresPool {
   retries = 0;
 
   constructor(connectionString: string, poolSize: number) {
-    this.pool = new pg.Pool({ connectionString, max: poolSize, types });
+    this.pool = new pg.Pool({ connectionString, max: poolSize, types, Client: PreparedClient });
     // An idle client that errors (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
   }
@@ -39,7 +40,8 @@ export class PostgresPool {
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         const code = (error as { code?: string }).code;
-        if (code === undefined || !retryableCodes.has(code) || attempt >= limits.batchAttemptsMax) throw error;
+        const retryable = (code !== undefined && retryableCodes.has(code)) || isStalePlan(error);
+        if (!retryable || attempt >= limits.batchAttemptsMax) throw error;
         this.retries += 1;
         await delay(Math.min(50, 2 ** attempt) * Math.random());
       } finally {
