@@ -28,7 +28,8 @@ export interface IntakeReads {
   locationKinds(): Promise<Map<string, string>>;
 }
 
-const nextCheckPhase = (callback: () => void) => {
+/** DataLoader's schedule for the intake's gathered reads: the event loop's next check phase. */
+export const nextCheckPhase = (callback: () => void) => {
   setImmediate(callback);
 };
 

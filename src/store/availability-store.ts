@@ -216,6 +216,8 @@ export interface AvailabilityPort {
    * belongs to several variants.
    */
   findOrderItem(channel: string, item: OrderItemRef): Promise<OrderItemMatch | null>;
+  /** {@link findOrderItem} for many items of one channel in one statement, answers in the items' order. */
+  findOrderItems(channel: string, items: readonly OrderItemRef[]): Promise<(OrderItemMatch | null)[]>;
   listListings(options: {
     channel?: string | undefined;
     sku?: string | undefined;

@@ -8,6 +8,8 @@ export const postgresDialect: SqlDialect = {
   lockRows: ' FOR UPDATE',
   inserted: '(xmax = 0)',
   jsonMembers: (expression) => `jsonb_each_text(${expression})`,
+  jsonRecords: (param, alias, columns) =>
+    `jsonb_to_recordset($${param}::jsonb) AS ${alias}(${columns.map(([name, type]) => `${name} ${type}`).join(', ')})`,
   movementFeed: {
     xact: 'm.xact::text',
     after: (xact, id) => `(m.xact, m.id) > ($${xact}::text::xid8, $${id}::bigint)`,

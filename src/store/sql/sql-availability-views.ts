@@ -20,7 +20,7 @@ import {
   type ChannelLocationRow,
   type ChannelRow,
 } from '../availability-rows.js';
-import type { SqlExecutor } from './sql-executor.js';
+import type { SqlDialect, SqlExecutor } from './sql-executor.js';
 
 const listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
 
@@ -36,6 +36,62 @@ const listingId = /^\d{1,15}$/;
  * with its writes and recomputes, which run on the engine's availability context loading (the
  * hot path shared with applyBatch).
  */
+interface MatchRow {
+  sku: string;
+  listing_id: number | string | null;
+}
+
+function matchOf(row: MatchRow | undefined, matchedBy: OrderItemMatch['matchedBy']): OrderItemMatch | null {
+  if (row === undefined) return null;
+  return {
+    sku: row.sku,
+    listingId: row.listing_id === null || row.listing_id === undefined ? null : String(row.listing_id),
+    matchedBy,
+  };
+}
+
+/** The statement of findOrderItems, per dialect: $1 the channel's code, $2 the items as JSON records. */
+const findOrderItemsTexts = new Map<string, string>();
+function findOrderItemsSql(dialect: SqlDialect): string {
+  const known = findOrderItemsTexts.get(dialect.name);
+  if (known !== undefined) return known;
+  const items = dialect.jsonRecords(2, 'items', [
+    ['i', 'bigint'],
+    ['external_id', 'text'],
+    ['sku', 'text'],
+    ['barcode', 'text'],
+  ]);
+  // `items CROSS JOIN t ... WHERE`: SQLite keeps the items as the outer loop (its planner
+  // otherwise walks every listing of the channel and scans the items for each); PostgreSQL
+  // plans it as any inner join.
+  const text = `WITH items AS (SELECT * FROM ${items}), ch AS (SELECT id FROM channels WHERE code = $1)
+    SELECT items.i AS item, 1 AS step, v.sku, l.id AS listing_id
+      FROM items CROSS JOIN listing_mappings m
+      JOIN variants v ON v.id = m.variant_id
+      LEFT JOIN listings l ON l.channel_id = m.channel_id AND l.external_id = m.external_id
+      WHERE m.channel_id = (SELECT id FROM ch) AND m.external_id = items.external_id
+    UNION ALL
+    SELECT items.i, 2, v.sku, l.id
+      FROM items CROSS JOIN listings l JOIN variants v ON v.id = l.variant_id
+      WHERE l.channel_id = (SELECT id FROM ch) AND l.external_id = items.external_id
+    UNION ALL
+    SELECT item, 3, sku, listing_id FROM (
+      SELECT items.i AS item, v.sku, min(l.id) AS listing_id,
+        row_number() OVER (PARTITION BY items.i ORDER BY v.sku) AS n
+      FROM items CROSS JOIN listing_refs r
+        JOIN listings l ON l.id = r.listing_id JOIN variants v ON v.id = l.variant_id
+      WHERE r.channel_id = (SELECT id FROM ch) AND r.ref = items.external_id
+      GROUP BY items.i, v.sku) refs WHERE n <= 2
+    UNION ALL
+    SELECT items.i, 4, v.sku, CAST(NULL AS bigint) FROM items CROSS JOIN variants v WHERE v.sku = items.sku
+    UNION ALL
+    SELECT item, 5, sku, CAST(NULL AS bigint) FROM (
+      SELECT items.i AS item, v.sku, row_number() OVER (PARTITION BY items.i ORDER BY v.id) AS n
+      FROM items CROSS JOIN variants v WHERE v.barcode = items.barcode) codes WHERE n <= 2`;
+  findOrderItemsTexts.set(dialect.name, text);
+  return text;
+}
+
 export abstract class SqlAvailabilityViews {
   constructor(protected readonly views: SqlExecutor) {}
 
@@ -118,61 +174,57 @@ export abstract class SqlAvailabilityViews {
     return row ? listingRecord(row) : null;
   }
 
-  /**
-   * The steps in one statement (one round trip, one statement run), each step's rows tagged
-   * with its number and taken in order as the steps used to run one by one: a mapping, the
-   * channel's listing with that external id, the one variant among the listings carrying the id
-   * as a reference, the sku, the one variant with the barcode. Every branch is one
-   * primary-key or unique-index lookup; the sku and barcode branches are left out when the
-   * item has none, so a missing barcode never reads the variants.
-   */
+  /** One item's match: {@link findOrderItems} with one item. */
   async findOrderItem(channel: string, item: OrderItemRef): Promise<OrderItemMatch | null> {
-    const params: unknown[] = [channel, item.externalId];
-    const branches = [
-      `SELECT 1 AS step, v.sku, l.id AS listing_id FROM channels c JOIN listing_mappings m ON m.channel_id = c.id
-         JOIN variants v ON v.id = m.variant_id
-         LEFT JOIN listings l ON l.channel_id = m.channel_id AND l.external_id = m.external_id
-         WHERE c.code = $1 AND m.external_id = $2`,
-      `SELECT 2 AS step, v.sku, l.id AS listing_id FROM channels c JOIN listings l ON l.channel_id = c.id
-         JOIN variants v ON v.id = l.variant_id WHERE c.code = $1 AND l.external_id = $2`,
-      // One row per variant among the listings carrying the ref: a second one makes it ambiguous.
-      `SELECT * FROM (SELECT 3 AS step, v.sku, min(l.id) AS listing_id FROM channels c
-         JOIN listing_refs r ON r.channel_id = c.id JOIN listings l ON l.id = r.listing_id
-         JOIN variants v ON v.id = l.variant_id WHERE c.code = $1 AND r.ref = $2 GROUP BY v.sku LIMIT 2) refs`,
-    ];
-    if (item.sku !== null)
-      branches.push(
-        `SELECT 4 AS step, sku, CAST(NULL AS bigint) AS listing_id FROM variants WHERE sku = $${params.push(item.sku)}`,
-      );
-    if (item.barcode !== null)
-      branches.push(
-        `SELECT * FROM (SELECT 5 AS step, sku, CAST(NULL AS bigint) AS listing_id FROM variants
-           WHERE barcode = $${params.push(item.barcode)} ORDER BY id LIMIT 2) codes`,
-      );
-    const rows = await this.views.all<{ step: number | string; sku: string; listing_id: number | string | null }>(
-      branches.join(' UNION ALL '),
-      params,
+    return (await this.findOrderItems(channel, [item]))[0]!;
+  }
+
+  /**
+   * Every item's steps in one statement (one round trip, one SQL text whatever the number of
+   * items), each row tagged with its item and step number and taken in order as the steps used
+   * to run one by one: a mapping, the channel's listing with that external id, the one variant
+   * among the listings carrying the id as a reference, the sku, the one variant with the
+   * barcode. Every branch joins the items to a primary-key or unique-index lookup; an item
+   * without a sku or barcode joins no variant on it. The reference and barcode steps keep two
+   * rows per item at most: a second one is all it takes to make the step ambiguous.
+   */
+  async findOrderItems(channel: string, items: readonly OrderItemRef[]): Promise<(OrderItemMatch | null)[]> {
+    if (items.length === 0) return [];
+    const rows = await this.views.all<MatchRow & { item: number | string; step: number | string }>(
+      findOrderItemsSql(this.views.dialect),
+      [
+        channel,
+        JSON.stringify(
+          items.map((item, index) => ({
+            i: index,
+            external_id: item.externalId,
+            sku: item.sku,
+            barcode: item.barcode,
+          })),
+        ),
+      ],
     );
-    const of = (step: number) => rows.filter((row) => Number(row.step) === step);
-    const match = (
-      row: { sku: string; listing_id: number | string | null },
-      matchedBy: OrderItemMatch['matchedBy'],
-    ) => ({
-      sku: row.sku,
-      listingId: row.listing_id === null || row.listing_id === undefined ? null : String(row.listing_id),
-      matchedBy,
+    const steps = items.map(() => new Map<number, MatchRow[]>());
+    for (const row of rows) {
+      const byStep = steps[Number(row.item)]!;
+      const list = byStep.get(Number(row.step)) ?? [];
+      list.push(row);
+      byStep.set(Number(row.step), list);
+    }
+    return steps.map((byStep) => {
+      const first = (step: number) => byStep.get(step)?.[0];
+      const only = (step: number) => {
+        const list = byStep.get(step) ?? [];
+        return list.length === 1 ? list[0] : undefined;
+      };
+      return (
+        matchOf(first(1), 'mapping') ??
+        matchOf(first(2), 'listing') ??
+        matchOf(only(3), 'listing_ref') ??
+        matchOf(first(4), 'sku') ??
+        matchOf(only(5), 'barcode')
+      );
     });
-    const mapped = of(1)[0];
-    if (mapped) return match(mapped, 'mapping');
-    const listed = of(2)[0];
-    if (listed) return match(listed, 'listing');
-    const referenced = of(3);
-    if (referenced.length === 1) return match(referenced[0]!, 'listing_ref');
-    const bySku = of(4)[0];
-    if (bySku) return match(bySku, 'sku');
-    const byBarcode = of(5);
-    if (byBarcode.length === 1) return match(byBarcode[0]!, 'barcode');
-    return null;
   }
 
   async listUnmapped(options: {

@@ -50,6 +50,16 @@ export interface SqlDialect {
    */
   jsonMembers(expression: string): string;
   /**
+   * A table named `alias` from one parameter holding a JSON array of objects (as text), one row
+   * per element with the given columns: `jsonb_to_recordset` on PostgreSQL, `json_each` and
+   * `json_extract` on SQLite. One SQL text whatever the number of rows (a batch of lookups).
+   */
+  jsonRecords(
+    param: number,
+    alias: string,
+    columns: readonly (readonly [name: string, type: 'bigint' | 'text'])[],
+  ): string;
+  /**
    * The movements feed's order (GET /v1/movements): movements in the order they became
    * visible. SQLite's single writer commits ids in order, so the key is the id alone
    * (`xact` is the constant 0); on PostgreSQL ids are drawn before commit, so the key is

@@ -11,6 +11,8 @@ export const sqliteDialect: SqlDialect = {
   lockRows: '',
   inserted: 'created_at = updated_at',
   jsonMembers: (expression) => `json_each(${expression})`,
+  jsonRecords: (param, alias, columns) =>
+    `(SELECT ${columns.map(([name]) => `json_extract(value, '$.${name}') AS ${name}`).join(', ')} FROM json_each($${param})) AS ${alias}`,
   movementFeed: { xact: "'0'", after: (_xact, id) => `m.id > $${id}`, settled: '', order: 'm.id' },
 };
 

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import pg from 'pg';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import type { OrderItemRef } from '../../../src/store/availability-store.js';
@@ -320,6 +321,44 @@ for (const factory of STORES) {
         matchedBy: 'sku',
       });
       assert.equal(await store.availability.findOrderItem('shop', line('woo-10')), null);
+    });
+
+    it('a batch of order lines matches each line as it would alone, in the lines order', async () => {
+      // Every step and every miss the cases above reach, on the state they left.
+      const pool = [
+        line('gid://shopify/InventoryItem/1', 'A', '8710000000001'),
+        line(variantGid, 'B', '8710000000002'),
+        line('gid://shopify/ProductVariant/3'),
+        line('unknown', 'A', '8710000000002'),
+        line('unknown', 'NOPE', '8710000000002'),
+        line('unknown', null, '8710000000009'),
+        line('unknown', 'NOPE', null),
+        line('woo-10', 'C'),
+        line('woo-10'),
+        line('gid://shopify/ProductVariant/2'),
+      ];
+      const alone = new Map<number, unknown>();
+      for (const [index, item] of pool.entries())
+        alone.set(index, await store.availability.findOrderItem('shop', item));
+      assert.ok(
+        new Set([...alone.values()].map((match) => (match as { matchedBy?: string } | null)?.matchedBy ?? 'none'))
+          .size >= 5,
+        'the pool reaches mapping, listing ref, sku, barcode and no match',
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.nat(pool.length - 1), { minLength: 1, maxLength: 25 }), async (picks) => {
+          const batch = await store.availability.findOrderItems(
+            'shop',
+            picks.map((pick) => pool[pick]!),
+          );
+          assert.deepEqual(
+            batch,
+            picks.map((pick) => alone.get(pick)),
+          );
+        }),
+        { numRuns: 40 },
+      );
+      assert.deepEqual(await store.availability.findOrderItems('shop', []), []);
     });
 
     it('recomputes the variant a listing left: its other listings may show what the moved one took', async () => {
