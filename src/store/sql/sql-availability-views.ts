@@ -106,6 +106,30 @@ export abstract class SqlAvailabilityViews {
     );
   }
 
+  /** The version read that the calls made since the last one started will share. */
+  private nextVersionRead: Promise<number> | undefined;
+
+  /**
+   * `availability_state.config_version`, read once for every call made before the read starts:
+   * the read waits for the event loop's check phase, so the deliveries whose bytes arrived
+   * together share one (on PostgreSQL one round trip instead of one per webhook). A call never
+   * joins a read that started before it, so a write committed before the call is always seen.
+   * NaN without the state row (NaN equals nothing: every call then reads afresh).
+   */
+  private configVersion(): Promise<number> {
+    if (this.nextVersionRead !== undefined) return this.nextVersionRead;
+    const read = new Promise<number>((resolve, reject) => {
+      setImmediate(() => {
+        this.nextVersionRead = undefined;
+        this.views
+          .get<{ config_version: number | string }>('SELECT config_version FROM availability_state WHERE id = 1')
+          .then((state) => resolve(state === undefined ? Number.NaN : Number(state.config_version)), reject);
+      });
+    });
+    this.nextVersionRead = read;
+    return read;
+  }
+
   /** The channels and their locations as last read, under the config_version read before them. */
   private channelCache:
     | { version: number; rows: ReadonlyMap<string, ChannelRow>; links: readonly ChannelLocationRow[] }
@@ -122,10 +146,7 @@ export abstract class SqlAvailabilityViews {
    * channel and every channel location.
    */
   async getChannel(code: string): Promise<ChannelRecord | null> {
-    const state = await this.views.get<{ config_version: number | string }>(
-      'SELECT config_version FROM availability_state WHERE id = 1',
-    );
-    const version = state === undefined ? Number.NaN : Number(state.config_version);
+    const version = await this.configVersion();
     let cache = this.channelCache;
     if (cache === undefined || cache.version !== version) {
       const rows = await this.views.all<ChannelRow>('SELECT * FROM channels');
