@@ -30,12 +30,6 @@ const ruleSelect = `SELECT r.version, r.rules, r.author, r.note, r.created_at,
 /** Listing ids are integers the store issued; anything else names no listing. */
 const listingId = /^\d{1,15}$/;
 
-/**
- * The availability slice's reads, one SQL text for both engines: channels, listings, unmapped
- * items, rule sets and the stored desired quantities. Each engine's availability extends it
- * with its writes and recomputes, which run on the engine's availability context loading (the
- * hot path shared with applyBatch).
- */
 interface MatchRow {
   sku: string;
   listing_id: number | string | null;
@@ -92,6 +86,12 @@ function findOrderItemsSql(dialect: SqlDialect): string {
   return text;
 }
 
+/**
+ * The availability slice's reads, one SQL text for both engines: channels, listings, unmapped
+ * items, rule sets and the stored desired quantities. Each engine's availability extends it
+ * with its writes and recomputes, which run on the engine's availability context loading (the
+ * hot path shared with applyBatch).
+ */
 export abstract class SqlAvailabilityViews {
   constructor(protected readonly views: SqlExecutor) {}
 
