@@ -94,6 +94,7 @@ export class ShopifySimulator {
   readonly accessToken: string;
   readonly appSecret: string;
   readonly maximumAvailable: number;
+  readonly #bucket: CostBucket;
   readonly restoreRate: number;
   readonly webhookApiVersion: string;
   /** Current faults; assign fields per test (`sim.faults.latencyMs = 50`). */
@@ -155,10 +156,11 @@ export class ShopifySimulator {
       wallNow,
       () => this.url,
     );
+    this.#bucket = new CostBucket(this.maximumAvailable, this.restoreRate, now);
     this.#graphql = new GraphqlAdmission({
       bulk: this.#bulk,
       shop: this.#shop,
-      bucket: new CostBucket(this.maximumAvailable, this.restoreRate, now),
+      bucket: this.#bucket,
       faultInjector: this.#faultInjector,
       idempotency: new IdempotencyStore(now, options.idempotencyRetentionMs ?? 24 * 3600_000),
       stats: this.stats,
@@ -260,6 +262,11 @@ export class ShopifySimulator {
   }
 
   /** Make the next `count` GraphQL requests (mutations only for lost-response) fail this way. */
+  /** The points the shop's cost bucket holds now (what the next answer's throttleStatus would say). */
+  currentlyAvailable(): number {
+    return this.#bucket.current();
+  }
+
   injectNext(fault: InjectedFault, count = 1): void {
     this.#faultInjector.injectNext(fault, count);
   }
