@@ -13,12 +13,14 @@ import { limits } from '../../core/limits.js';
  *   simple protocol as before (BEGIN, COMMIT, migrations with several statements), a query object
  *   (COPY streams) is left alone.
  * - The names are shared by every client of the process, one per distinct text, at most
- *   `limits.pgPreparedStatementsMax`; a text beyond them runs unnamed, so a backend never holds
- *   more prepared statements than that.
+ *   `limits.pgPreparedStatementsMax`; a text beyond them runs unnamed, so a backend holds at most
+ *   that many prepared statements per generation (below).
  * - A statement prepared before a migration changed the columns it returns fails once with
- *   "cached plan must not change result type" (SQLSTATE 0A000). The client then moves to fresh
- *   names, so the next call prepares the text again; PostgresPool.transaction retries the
- *   transaction that met it ({@link isStalePlan}).
+ *   "cached plan must not change result type" (SQLSTATE 0A000). The client then moves to a new
+ *   generation of names, so the next call prepares the text again (the old generation's
+ *   statements stay on the backend until the connection closes; a generation passes only with a
+ *   migration by another process); PostgresPool.transaction retries the transaction that met it
+ *   ({@link isStalePlan}).
  */
 export class PreparedClient extends pg.Client {
   /** Bumped when a prepared statement of this connection went stale: every name is prepared anew. */
