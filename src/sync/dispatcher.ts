@@ -143,9 +143,20 @@ export class ChannelDispatcher {
       if (left < 1 && this.rowsInFlight > 0) return 0;
       limit = Math.max(1, Math.min(batchSizeMax, left));
     }
-    const rows = await outbox.claimDue(channel, epoch, clock.now(), limit, this.options.claimMs ?? limits.claimTtlMs);
+    // The budget is taken before the claim's await, not after it returns: the other claim loops
+    // run their rounds meanwhile, and each would otherwise see the whole budget still free
+    // (on PostgreSQL, under load: 3 rows out against a budget of 2). What the claim did not
+    // find goes back when it returns.
+    this.rowsInFlight += limit;
+    let rows: DispatchRow[];
+    try {
+      rows = await outbox.claimDue(channel, epoch, clock.now(), limit, this.options.claimMs ?? limits.claimTtlMs);
+    } catch (error) {
+      this.rowsInFlight -= limit;
+      throw error;
+    }
+    this.rowsInFlight -= limit - rows.length;
     if (rows.length === 0) return 0;
-    this.rowsInFlight += rows.length;
     let unrecorded = rows.length;
     try {
       for (let start = 0; start < rows.length; start += connector.maxBatchSize) {
