@@ -21,6 +21,7 @@ import {
   type ChannelRow,
 } from '../availability-rows.js';
 import type { SqlDialect, SqlExecutor } from './sql-executor.js';
+import { textFault } from '../../core/json-bounds.js';
 
 const listingSelect = `SELECT l.*, c.code AS channel_code, v.sku FROM listings l JOIN channels c ON c.id = l.channel_id JOIN variants v ON v.id = l.variant_id`;
 
@@ -210,21 +211,20 @@ export abstract class SqlAvailabilityViews {
    * rows per item at most: a second one is all it takes to make the step ambiguous.
    */
   async findOrderItems(channel: string, items: readonly OrderItemRef[]): Promise<(OrderItemMatch | null)[]> {
-    if (items.length === 0) return [];
-    const rows = await this.views.all<MatchRow & { item: number | string; step: number | string }>(
-      findOrderItemsSql(this.views.dialect),
-      [
-        channel,
-        JSON.stringify(
-          items.map((item, index) => ({
-            i: index,
-            external_id: item.externalId,
-            sku: item.sku,
-            barcode: item.barcode,
-          })),
-        ),
-      ],
+    // An id with a NUL or a lone surrogate matches nothing (every write refuses such text), and
+    // PostgreSQL's jsonb cannot even hold it: such an item is left out of the statement.
+    const asked = items.flatMap((item, index) =>
+      [item.externalId, item.sku, item.barcode].some((text) => text !== null && textFault(text) !== undefined)
+        ? []
+        : [{ i: index, external_id: item.externalId, sku: item.sku, barcode: item.barcode }],
     );
+    const rows =
+      asked.length === 0
+        ? []
+        : await this.views.all<MatchRow & { item: number | string; step: number | string }>(
+            findOrderItemsSql(this.views.dialect),
+            [channel, JSON.stringify(asked)],
+          );
     const steps = items.map(() => new Map<number, MatchRow[]>());
     for (const row of rows) {
       const byStep = steps[Number(row.item)]!;

@@ -359,6 +359,17 @@ for (const factory of STORES) {
         { numRuns: 40 },
       );
       assert.deepEqual(await store.availability.findOrderItems('shop', []), []);
+      // Text no stored id can hold (a NUL, a lone surrogate) matches nothing, beside lines that match.
+      assert.deepEqual(
+        await store.availability.findOrderItems('shop', [
+          pool[2]!,
+          line('a\u0000b', 'A'),
+          line('unknown', 'A\ud800'),
+          line('unknown', null, '871\u0000'),
+          pool[3]!,
+        ]),
+        [alone.get(2), null, null, null, alone.get(3)],
+      );
     });
 
     it('recomputes the variant a listing left: its other listings may show what the moved one took', async () => {
