@@ -28,6 +28,17 @@ export interface IntakeReads {
   locationKinds(): Promise<Map<string, string>>;
 }
 
+/** The positions of a gathered batch's keys, per channel (one statement per channel). */
+export function byChannel(keys: readonly { channel: string }[]): Map<string, number[]> {
+  const positions = new Map<string, number[]>();
+  keys.forEach(({ channel }, index) => {
+    const list = positions.get(channel) ?? [];
+    list.push(index);
+    positions.set(channel, list);
+  });
+  return positions;
+}
+
 /** DataLoader's schedule for the intake's gathered reads: the event loop's next check phase. */
 export const nextCheckPhase = (callback: () => void) => {
   setImmediate(callback);
@@ -43,16 +54,16 @@ export function intakeReads(
 ): IntakeReads {
   const lines = new DataLoader<{ channel: string; lineKey: string }, OrderLineRecord | null, string>(
     async (keys) => {
-      const byChannel = new Map<string, string[]>();
-      for (const { channel, lineKey } of keys) {
-        const list = byChannel.get(channel) ?? [];
-        list.push(lineKey);
-        byChannel.set(channel, list);
-      }
       const found = new Map<string, Map<string, OrderLineRecord>>();
       await Promise.all(
-        [...byChannel].map(async ([channel, lineKeys]) => {
-          found.set(channel, await store.orders.getLines(channel, lineKeys));
+        [...byChannel(keys)].map(async ([channel, indexes]) => {
+          found.set(
+            channel,
+            await store.orders.getLines(
+              channel,
+              indexes.map((index) => keys[index]!.lineKey),
+            ),
+          );
         }),
       );
       return keys.map(({ channel, lineKey }) => found.get(channel)?.get(lineKey) ?? null);

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { OrderLineItem } from '../connectors/channel-intake.js';
 import { limits } from '../core/limits.js';
 import type { AvailabilityPort } from '../store/availability-store.js';
-import { nextCheckPhase } from './intake-reads.js';
+import { byChannel, nextCheckPhase } from './intake-reads.js';
 import type { OrderItemMatcher } from './order-line-intake.js';
 
 /**
@@ -19,15 +19,9 @@ import type { OrderItemMatcher } from './order-line-intake.js';
 export function storeOrderItemMatcher(availability: Pick<AvailabilityPort, 'findOrderItems'>): OrderItemMatcher {
   const matches = new DataLoader<{ channel: string; item: OrderLineItem }, string | null, string>(
     async (keys) => {
-      const byChannel = new Map<string, number[]>();
-      keys.forEach(({ channel }, index) => {
-        const list = byChannel.get(channel) ?? [];
-        list.push(index);
-        byChannel.set(channel, list);
-      });
       const answers = new Array<string | null>(keys.length).fill(null);
       await Promise.all(
-        [...byChannel].map(async ([channel, indexes]) => {
+        [...byChannel(keys)].map(async ([channel, indexes]) => {
           const found = await availability.findOrderItems(
             channel,
             indexes.map((index) => keys[index]!.item),

@@ -72,19 +72,21 @@ function gatedOutbox(pending: number) {
 
 const policy = validateRetryPolicy({ initialDelayMs: 1000, backoffCoefficient: 2, delayMsMax: 8000, attemptsMax: 3 });
 const settle = () => new Promise((resolve) => setImmediate(resolve));
+const dispatcherOver = (channel: HeldChannel, outbox: OutboxPort) =>
+  new ChannelDispatcher({
+    channel: 'bol',
+    connector: channel,
+    outbox,
+    clock: { now: () => 1_000 },
+    owner: 'p1',
+    policy,
+  });
 
 describe('dispatcher: a rate-limited budget shared by claims in flight', () => {
   it('four rounds at once ask the store for the budget once, and never have more rows out', async () => {
     const channel = new HeldChannel();
     const { outbox, asked, open } = gatedOutbox(4);
-    const dispatcher = new ChannelDispatcher({
-      channel: 'bol',
-      connector: channel,
-      outbox,
-      clock: { now: () => 1_000 },
-      owner: 'p1',
-      policy,
-    });
+    const dispatcher = dispatcherOver(channel, outbox);
     const rounds = [1, 2, 3, 4].map(() => dispatcher.tick());
     await settle();
     assert.deepEqual(asked, [2], 'one claim for the whole budget; the other rounds wait for it');
@@ -101,14 +103,7 @@ describe('dispatcher: a rate-limited budget shared by claims in flight', () => {
   it('what a claim did not find goes back to the budget', async () => {
     const channel = new HeldChannel();
     const { outbox, asked, open } = gatedOutbox(1);
-    const dispatcher = new ChannelDispatcher({
-      channel: 'bol',
-      connector: channel,
-      outbox,
-      clock: { now: () => 1_000 },
-      owner: 'p1',
-      policy,
-    });
+    const dispatcher = dispatcherOver(channel, outbox);
     const first = dispatcher.tick();
     await settle();
     open();
