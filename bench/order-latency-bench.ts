@@ -53,6 +53,7 @@ import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { createTestDatabase } from '../test/support/stores.js';
 import type { WebhookLoadPlan, WebhookLoadResult } from './support/webhook-load.js';
+import { processCpuMs } from './support/process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -297,16 +298,6 @@ function memoryOf(pid: number | undefined, field: string): number {
   }
 }
 
-/** utime + stime of /proc/<pid>/stat, in ms (clock ticks of 10 ms). */
-function cpuMsOf(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
 /** The machine's CPU time so far, busy and total, in clock ticks (the `cpu` line of /proc/stat). */
 function machineTicks(): { busy: number; total: number } {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -378,7 +369,7 @@ async function startServer(database: string): Promise<Server> {
         token,
         rss: () => memoryOf(child.pid, 'VmRSS'),
         rssAnon: () => memoryOf(child.pid, 'RssAnon'),
-        cpuMs: () => cpuMsOf(child.pid),
+        cpuMs: () => processCpuMs(child.pid) ?? 0,
       };
     }
     if (child.exitCode !== null) break;
@@ -439,7 +430,7 @@ function runLoad(plan: WebhookLoadPlan): { cpuMs: () => number; result: Promise<
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return { cpuMs: () => cpuMsOf(child.pid), result: ask<WebhookLoadResult>(child, plan) };
+  return { cpuMs: () => processCpuMs(child.pid) ?? 0, result: ask<WebhookLoadResult>(child, plan) };
 }
 
 /** RSS every second while `during` runs: the samples in bytes. */
@@ -487,7 +478,7 @@ async function latencyScenario(engine: string, rate: number) {
     const cpuBefore = server.cpuMs();
     await eventLoopDelay(server); // resets the server's delay histogram: the next read covers the load
     const machineBefore = machineTicks();
-    const simsBefore = Object.values(sims).reduce((sum, sim) => sum + cpuMsOf(sim.child.pid), 0);
+    const simsBefore = Object.values(sims).reduce((sum, sim) => sum + (processCpuMs(sim.child.pid) ?? 0), 0);
     const serverBefore = server.cpuMs();
     const loadStarted = Date.now();
     const generator = runLoad(plan);
@@ -509,9 +500,10 @@ async function latencyScenario(engine: string, rate: number) {
       ),
       server_cores: Number(((server.cpuMs() - serverBefore) / loadWallMs).toFixed(2)),
       simulators_cores: Number(
-        ((Object.values(sims).reduce((sum, sim) => sum + cpuMsOf(sim.child.pid), 0) - simsBefore) / loadWallMs).toFixed(
-          2,
-        ),
+        (
+          (Object.values(sims).reduce((sum, sim) => sum + (processCpuMs(sim.child.pid) ?? 0), 0) - simsBefore) /
+          loadWallMs
+        ).toFixed(2),
       ),
       load_generator_cores: Number((generatorMs / loadWallMs).toFixed(2)),
     };

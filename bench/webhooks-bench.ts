@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { createTestDatabase } from '../test/support/stores.js';
 import type { LoadSpec } from './support/webhook-closed-load.js';
 import { orderLines } from './support/webhook-orders.js';
+import { processCpuMs } from './support/process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -134,27 +135,11 @@ function load(spec: LoadSpec) {
   };
 }
 
-/**
- * CPU time (user + system) the process has used, in ms, from /proc (Linux; clock ticks of 10 ms);
- * null elsewhere. On a machine shared with other work, the server's CPU per request is steadier
- * than requests per second.
- */
-function cpuMs(pid: number | undefined): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return null;
-  }
-}
-
 /** Runs one load and the server's CPU ms per request it answered. */
 function measured(pid: number | undefined, spec: LoadSpec) {
-  const before = cpuMs(pid);
+  const before = processCpuMs(pid);
   const result = load(spec);
-  const after = cpuMs(pid);
+  const after = processCpuMs(pid);
   const cpu = before === null || after === null ? null : Number(((after - before) / spec.count).toFixed(3));
   return { ...result, server_cpu_ms: cpu };
 }
