@@ -37,13 +37,19 @@ export async function resolveChannelReserve(
     .map(({ code, kind }) =>
       pickup && kind === 'store' ? { code, countMaxAgeMs: pickup.count_max_age_hours * hourMs } : { code },
     );
+  let units = 0;
+  let percent = 0;
+  // Only a channel's own rules can ring-fence (the rule set refuses a default allocation), so
+  // without another channel that does, nothing is fenced and the variant's listings are not read.
+  const fencing = Object.entries(config.ruleSet.channels ?? {}).filter(
+    ([code, own]) => code !== channelCode && ((own.allocation?.units ?? 0) > 0 || (own.allocation?.percent ?? 0) > 0),
+  );
+  if (fencing.length === 0) return { code: channelCode, locations, fence: { units, percent } };
   const listedBy = new Set(
     (await availability.listListings({ sku, limit: limits.pageSizeMax, active: 'true' }))
       .map((listing) => listing.channel)
       .filter((code) => code !== channelCode),
   );
-  let units = 0;
-  let percent = 0;
   for (const other of listedBy) {
     const allocation = channelRules(config.ruleSet, other).allocation;
     units += allocation?.units ?? 0;

@@ -35,7 +35,9 @@ export class PostgresAvailabilityStore extends SqlAvailabilityViews implements A
   }
 
   async channelConfig(code: string): Promise<{ channel: ChannelDefinition; ruleSet: RuleSet } | null> {
-    const config = await this.availability.loadConfig(this.pool);
+    // The version check is shared by the calls made before it starts (a checkout by channel per
+    // request): the cached config is kept while the version holds.
+    const config = await this.availability.configAt(this.pool, await this.configVersion());
     const channel = config.channels.get(code);
     return channel ? { channel, ruleSet: config.ruleSet } : null;
   }

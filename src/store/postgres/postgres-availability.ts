@@ -97,6 +97,14 @@ export interface BatchAvailabilityPlan {
 export class PostgresAvailability {
   private config: AvailabilityConfig | undefined;
 
+  /** The cached config when it is the one of `configVersion` (a version just read), else read afresh. */
+  async configAt(db: Db, configVersion: number): Promise<AvailabilityConfig> {
+    // BIGINT arrives as text: compare as numbers.
+    return this.config !== undefined && Number(this.config.configVersion) === configVersion
+      ? this.config
+      : this.loadConfig(db);
+  }
+
   async loadConfig(db: Db): Promise<AvailabilityConfig> {
     const { rows } = await db.query<{ config_version: number; active_rule_version: number | null }>(
       'SELECT config_version, active_rule_version FROM availability_state WHERE id = 1',

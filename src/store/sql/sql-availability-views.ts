@@ -117,7 +117,7 @@ export abstract class SqlAvailabilityViews {
    * joins a read that started before it, so a write committed before the call is always seen.
    * NaN without the state row (NaN equals nothing: every call then reads afresh).
    */
-  private configVersion(): Promise<number> {
+  protected configVersion(): Promise<number> {
     if (this.nextVersionRead !== undefined) return this.nextVersionRead;
     const read = new Promise<number>((resolve, reject) => {
       setImmediate(() => {

@@ -30,7 +30,9 @@ export class SqliteAvailabilityStore extends SqlAvailabilityViews implements Ava
   }
 
   async channelConfig(code: string): Promise<{ channel: ChannelDefinition; ruleSet: RuleSet } | null> {
-    const config = this.availability.loadConfig();
+    // The version check is shared by the calls made before it starts (a checkout by channel per
+    // request): the cached config is kept while the version holds.
+    const config = this.availability.configAt(await this.configVersion());
     const channel = config.channels.get(code);
     return channel ? { channel, ruleSet: config.ruleSet } : null;
   }

@@ -147,6 +147,11 @@ export class SqliteAvailability {
     return this.config;
   }
 
+  /** The cached config when it is the one of `configVersion` (a version just read), else read afresh. */
+  configAt(configVersion: number): AvailabilityConfig {
+    return this.config?.configVersion === configVersion ? this.config : this.loadConfig();
+  }
+
   /** Locations changed: the cached codes and kinds must be re-read. */
   invalidate(): void {
     this.bumpConfig();

@@ -1,8 +1,8 @@
 /**
- * Goal: a channel read (store.availability.getChannel, what every webhook delivery does first)
- * sees a write that another process committed before the read was called, even though
- * concurrent reads share one check of the configuration version and the channel rows are
- * cached under it.
+ * Goal: a channel read (store.availability.getChannel, what every webhook delivery does first,
+ * and channelConfig, what every checkout by channel does first) sees a write that another
+ * process committed before the read was called, even though concurrent reads share one check
+ * of the configuration version and the channel rows (the rules) are cached under it.
  * Method: two independent stores on the same database (another connection or pool, as another
  * process has); reads on the first around and across writes by the second, including a read
  * called while another read is still waiting to start.
@@ -46,6 +46,22 @@ for (const factory of STORES) {
         assert.ok([`Shop ${round - 1}`, `Shop ${round}`].includes((await early)!.name));
       }
       assert.equal(await reader.availability.getChannel('nope'), null);
+    });
+
+    it("a checkout's channel config sees a rule set another process activated before the call", async () => {
+      const capOf = async () => (await reader.availability.channelConfig('shop'))!.ruleSet.channels?.shop?.cap;
+      for (let cap = 1; cap <= 4; cap += 1) {
+        const early = reader.availability.channelConfig('shop');
+        const version = await writer.availability.createRuleSet(
+          { rules: { channels: { shop: { cap } } }, author: 'test' },
+          now,
+        );
+        await writer.availability.activateRuleSet(version.version, { author: 'test' }, now);
+        // Called after the activation committed: the new rules, also when the calls share a check.
+        assert.deepEqual(await Promise.all([capOf(), capOf(), capOf()]), [cap, cap, cap]);
+        assert.ok([cap - 1, cap].includes((await early)!.ruleSet.channels?.shop?.cap ?? 0));
+      }
+      assert.equal(await reader.availability.channelConfig('nope'), null);
     });
   });
 }
