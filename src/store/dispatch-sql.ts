@@ -55,7 +55,8 @@ export const urgencyClasses = [0, 1, 2] as const;
  */
 function claimOfClass(urgency: (typeof urgencyClasses)[number]): string {
   return `SELECT lq.listing_id, l.external_id, l.external_location_id, lq.quantity, lq.desired_version, lq.channel_quantity,
-      lq.attempts, lq.pending_since, lq.preorder_quantity, lq.preorder_earliest_at, lq.preorder_latest_at, ${urgency} AS urgency
+      lq.attempts, lq.pending_since, lq.preorder_quantity, lq.preorder_earliest_at, lq.preorder_latest_at, lq.due_at,
+      ${urgency} AS urgency
     FROM listing_quantities lq JOIN listings l ON l.id = lq.listing_id
     WHERE lq.channel_id = ? AND ${urgencyExpression} = ${urgency} AND ${claimable}
     ORDER BY lq.due_at, lq.listing_id

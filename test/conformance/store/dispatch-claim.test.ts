@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { dispatchSql, numbered, urgencyExpression } from '../../../src/store/dispatch-sql.js';
-import { postgresClaims } from '../../../src/store/postgres/postgres-dispatch.js';
+import { postgresClaim, postgresClaims } from '../../../src/store/postgres/postgres-dispatch.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
 describe('the claim index', () => {
@@ -157,6 +157,15 @@ for (const factory of STORES) {
           );
           assert.ok(!plan.some((line) => /\bSort\b/.test(line)), plan.join('\n'));
         }
+        // The claim as it runs, all classes in one statement: each class still seeks the index.
+        const plan = (await raw.query(`EXPLAIN ${postgresClaim}`, ['bol', 1, now, now + 1, 50])).map((row) =>
+          String(row['QUERY PLAN']),
+        );
+        assert.equal(
+          plan.filter((line) => /Index Scan using listing_quantities_claim on listing_quantities/.test(line)).length,
+          dispatchSql.claims.length,
+          plan.join('\n'),
+        );
       }
     });
 

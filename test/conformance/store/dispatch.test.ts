@@ -271,8 +271,16 @@ for (const factory of STORES) {
       now += 16_000; // p1 paused past its lease
       assert.equal(await second.tick(), 1, 'p2 takes over');
       assert.equal(channel.shown.get('offer-C'), 4);
+      await move([{ type: 'receipt', sku: 'D', location: 'WH1', quantity: 1 }]); // a row due again
       const rows = await store.outbox.claimDue('bol', epoch!, now, 10, 30_000);
-      assert.deepEqual(rows, [], 'the former owner claims nothing');
+      assert.deepEqual(rows, [], 'the former owner claims nothing, even with a row due');
+      const current = await store.outbox.acquireLease('bol', 'p2', now, 15_000);
+      assert.ok(current !== null && current > epoch!);
+      assert.deepEqual(
+        (await store.outbox.claimDue('bol', current, now, 10, 30_000)).map((row) => row.externalId),
+        ['offer-D'],
+        'the owner of the current epoch claims it',
+      );
       const accepted = await store.outbox.recordResults(
         'bol',
         epoch!,
