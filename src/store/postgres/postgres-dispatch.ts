@@ -8,8 +8,9 @@ import { PostgresExecutor } from './postgres-executor.js';
 import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
 
 /**
- * The claim's statements (one per urgency class, most urgent first; see dispatchSql.claims), each
- * locking what it takes and passing over rows another claim has locked.
+ * Each urgency class's claim as a statement of its own (most urgent first; see
+ * dispatchSql.claims), locking what it takes and passing over rows another claim has locked:
+ * what each class's CTE in {@link postgresClaim} runs, and what the claim-plan test explains.
  */
 export const postgresClaims = dispatchSql.claims.map((sql) => `${numbered(sql)} FOR UPDATE OF lq SKIP LOCKED`);
 const anyClaimable = numbered(dispatchSql.anyClaimable);
