@@ -98,6 +98,15 @@ export const limits = Object.freeze({
    */
   sideWritesPerStatementMax: 200,
   /**
+   * A PostgreSQL ledger batch appending at most this many rows (movements, stored answers and new
+   * reservations together) writes them in one statement of unnest inserts: one round trip while
+   * it holds its levels' locks, where three COPYs take two each. Larger batches use COPY, which
+   * costs both sides less per row: with 300 here bench:webhooks on PostgreSQL lost about 7% (its
+   * batches append more rows); at 60 it is unchanged, and checkout batches (about 10 reservations,
+   * 30 rows) keep the gain (bench/README.md, "Twelfth session").
+   */
+  pgAppendedRowsPerStatementMax: 60,
+  /**
    * A polled channel's orders with lines still open and unchanged this long are read again in
    * full, so a change the change-based poll missed (a cursor lost in a crash, a pause longer
    * than the platform's change window) is still applied; at most this many orders per interval.

@@ -52,9 +52,9 @@ export class PostgresPool {
 }
 
 /** `INSERT INTO table (cols) SELECT * FROM unnest($1::t1[], ...)`: one statement for N rows. */
-export function unnestInsert(table: string, columns: readonly (readonly [string, string])[]): string {
+export function unnestInsert(table: string, columns: readonly (readonly [string, string])[], firstParam = 1): string {
   const names = columns.map(([name]) => name).join(', ');
-  const arrays = columns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ');
+  const arrays = columns.map(([, type], index) => `$${index + firstParam}::${type}[]`).join(', ');
   return `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${arrays})`;
 }
 

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
+import { limits } from '../../../src/core/limits.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
 import { CatalogueError, type LedgerStore } from '../../../src/store/ledger-store.js';
 import { Sweeper } from '../../../src/store/sweeper.js';
@@ -486,6 +487,42 @@ for (const factory of STORES) {
         source: { system: `s\t${awkward}`, reference: '\\N' },
       });
       assert.equal(replay?.status, 'exists', 'the stored key matches the key as sent');
+      assert.deepEqual((await store.ledger.verify()).mismatches, []);
+    });
+
+    it('writes a batch above the one-statement bound of appended rows as it writes one below it', async () => {
+      // PostgreSQL appends a small batch's rows in one statement and a larger one by COPY
+      // (limits.pgAppendedRowsPerStatementMax); both must store the same rows, byte-exact.
+      const { run } = harness(store);
+      const odd = 'x\ty\\N "q" {a,b} \u00e9';
+      const batch = (prefix: string, count: number) =>
+        Array.from({ length: count }, (_, index) => ({
+          type: 'reserve' as const,
+          key: `${prefix}:${index}:${odd}`,
+          sku: 'CAP',
+          location: 'WH1',
+          quantity: 1,
+        }));
+      await run({ type: 'receipt', key: 'bound:stock', sku: 'CAP', location: 'WH1', quantity: 1_000 });
+      const before = (await store.ledger.getStock('CAP', T0))!.total.reserved;
+      // A reservation appends three rows: its movement, its stored answer and the reservation.
+      const large = Math.ceil(limits.pgAppendedRowsPerStatementMax / 3) + 1;
+      for (const [prefix, count] of [
+        ['small', 3],
+        ['large', large],
+      ] as const) {
+        const answers = await run(...batch(prefix, count));
+        assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set(['applied']), prefix);
+        const replay = await run(...batch(prefix, count));
+        assert.deepEqual(
+          replay.map((answer) => JSON.stringify(answer)),
+          answers.map((answer) => JSON.stringify({ ...answer, status: 'exists', replayed: true })),
+          `${prefix}: every stored answer comes back as it was given`,
+        );
+        const history = await store.ledger.listMovements('CAP', { limit: 1, location: 'WH1' });
+        assert.equal(history?.items[0]?.key, `${prefix}:${count - 1}:${odd}`);
+      }
+      assert.equal((await store.ledger.getStock('CAP', T0))!.total.reserved, before + 3 + large);
       assert.deepEqual((await store.ledger.verify()).mismatches, []);
     });
 
