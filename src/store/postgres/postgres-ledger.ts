@@ -125,25 +125,28 @@ const levelColumns = [
 ] as const;
 const insertLevelsSql = unnestInsert('levels', levelColumns);
 
-const answerColumns = [
-  ['key', 'text'],
-  ['payload_hash', 'text'],
-  ['answer', 'json'],
-  ['recorded_at', 'bigint'],
-] as const;
-const reservationColumns = [
-  ['id', 'text'],
-  ['key', 'text'],
-  ['variant_id', 'bigint'],
-  ['location_id', 'bigint'],
-  ['quantity', 'bigint'],
-  ['committed_quantity', 'bigint'],
-  ['status', 'text'],
-  ['expires_at', 'bigint'],
-  ['created_at', 'bigint'],
-  ['resolved_at', 'bigint'],
-  ['channel', 'text'],
-] as const;
+/** PostgreSQL types of the appended tables' columns, keyed by the names the COPY path writes. */
+const answerTypes: Record<(typeof answerInsertColumns)[number], string> = {
+  key: 'text',
+  payload_hash: 'text',
+  answer: 'json',
+  recorded_at: 'bigint',
+};
+const reservationTypes: Record<(typeof reservationInsertColumns)[number], string> = {
+  id: 'text',
+  key: 'text',
+  variant_id: 'bigint',
+  location_id: 'bigint',
+  quantity: 'bigint',
+  committed_quantity: 'bigint',
+  status: 'text',
+  expires_at: 'bigint',
+  created_at: 'bigint',
+  resolved_at: 'bigint',
+  channel: 'text',
+};
+const answerColumns = answerInsertColumns.map((name) => [name, answerTypes[name]] as const);
+const reservationColumns = reservationInsertColumns.map((name) => [name, reservationTypes[name]] as const);
 
 /** The appended rows of a batch, per table, in the order the inserts go. */
 interface AppendedRows {
@@ -171,6 +174,7 @@ function appendedRowsStatement(rows: AppendedRows): { text: string; values: unkn
   }
   return { text: `WITH ${parts.join(', ')} SELECT 1`, values };
 }
+
 const updateLevelsSql = `
   UPDATE levels AS l SET on_hand = u.on_hand, reserved = u.reserved, damaged = u.damaged, quarantine = u.quarantine,
     in_transit = u.in_transit, held = u.held, version = u.version, last_count_at = u.last_count_at,
