@@ -41,10 +41,10 @@ export async function resolveChannelReserve(
   let percent = 0;
   // Only a channel's own rules can ring-fence (the rule set refuses a default allocation), so
   // without another channel that does, nothing is fenced and the variant's listings are not read.
-  const fencing = Object.entries(config.ruleSet.channels ?? {}).filter(
+  const othersFence = Object.entries(config.ruleSet.channels ?? {}).some(
     ([code, own]) => code !== channelCode && ((own.allocation?.units ?? 0) > 0 || (own.allocation?.percent ?? 0) > 0),
   );
-  if (fencing.length === 0) return { code: channelCode, locations, fence: { units, percent } };
+  if (!othersFence) return { code: channelCode, locations, fence: { units, percent } };
   const listedBy = new Set(
     (await availability.listListings({ sku, limit: limits.pageSizeMax, active: 'true' }))
       .map((listing) => listing.channel)

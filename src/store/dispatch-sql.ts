@@ -16,9 +16,14 @@ import type { ChannelSyncStatus, DeadLetter, DispatchResult, DispatchRow } from 
  */
 const staleCompareError = 'channel quantity changed meanwhile (compare-and-set)';
 
-export function numbered(sql: string): string {
+/** `sql` with its `?` placeholders replaced, in order: the first by `value(0)`, the next by `value(1)`... */
+export function placed(sql: string, value: (index: number) => string): string {
   let index = 0;
-  return sql.replace(/\?/g, () => `$${++index}`);
+  return sql.replace(/\?/g, () => value(index++));
+}
+
+export function numbered(sql: string): string {
+  return placed(sql, (index) => `$${index + 1}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { EpochMs } from '../../core/clock.js';
 import type { DispatchResult, DispatchRow, OutboxPort } from '../outbox-port.js';
-import { dispatchSql, numbered } from '../dispatch-sql.js';
+import { dispatchSql, numbered, placed } from '../dispatch-sql.js';
 import type { SqlExecutor } from '../sql/sql-executor.js';
 import type { SqlStatement } from '../sql/sql-order-lines.js';
 import { PostgresExecutor } from './postgres-executor.js';
@@ -12,14 +12,12 @@ import { SqlOutboxViews } from '../sql/sql-outbox-views.js';
  * dispatchSql.claims), locking what it takes and passing over rows another claim has locked:
  * what each class's CTE in {@link postgresClaim} runs, and what the claim-plan test explains.
  */
-export const postgresClaims = dispatchSql.claims.map((sql) => `${numbered(sql)} FOR UPDATE OF lq SKIP LOCKED`);
+const claimLock = 'FOR UPDATE OF lq SKIP LOCKED';
+export const postgresClaims = dispatchSql.claims.map((sql) => `${numbered(sql)} ${claimLock}`);
 const anyClaimable = numbered(dispatchSql.anyClaimable);
 
-/** `sql` with its `?` placeholders replaced, in order, by `values`. */
-function placed(sql: string, values: readonly string[]): string {
-  let index = 0;
-  return sql.replace(/\?/g, () => values[index++]!);
-}
+/** A class's claim params inside {@link postgresClaim}: channel id, now, now, epoch, limit. */
+const classParams = ['(SELECT channel_id FROM lease)', '$3::bigint', '$3::bigint', '$2::bigint', '$5::int'];
 
 /**
  * The whole claim in one statement: the lease row locked FOR SHARE and checked for the epoch,
@@ -35,10 +33,7 @@ export const postgresClaim = `WITH lease AS MATERIALIZED (
     WHERE c.code = $1 AND cl.epoch = $2::bigint FOR SHARE OF cl
   ),
   ${dispatchSql.claims
-    .map(
-      (sql, index) =>
-        `class${index} AS (${placed(sql, ['(SELECT channel_id FROM lease)', '$3::bigint', '$3::bigint', '$2::bigint', '$5::int'])} FOR UPDATE OF lq SKIP LOCKED)`,
-    )
+    .map((sql, index) => `class${index} AS (${placed(sql, (param) => classParams[param]!)} ${claimLock})`)
     .join(',\n  ')},
   taken AS MATERIALIZED (
     ${dispatchSql.claims.map((_, index) => `SELECT * FROM class${index}`).join(' UNION ALL ')} LIMIT $5::int

@@ -148,6 +148,15 @@ const reservationTypes: Record<(typeof reservationInsertColumns)[number], string
 const answerColumns = answerInsertColumns.map((name) => [name, answerTypes[name]] as const);
 const reservationColumns = reservationInsertColumns.map((name) => [name, reservationTypes[name]] as const);
 
+/** Each row's values, as the COPY path's `push` writes them. */
+function rowsOf<T>(list: readonly T[], push: (row: T, out: SqlValue[]) => void): SqlValue[][] {
+  return list.map((row) => {
+    const out: SqlValue[] = [];
+    push(row, out);
+    return out;
+  });
+}
+
 /** The appended rows of a batch, per table, in the order the inserts go. */
 interface AppendedRows {
   movements: readonly SqlValue[][];
@@ -502,12 +511,6 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     const changedReservations = writes.reservations.filter((entry) => !entry.created).map((entry) => entry.reservation);
     const appended = writes.movements.length + sortedAnswers.length + newReservations.length;
     if (appended > 0 && appended <= limits.pgAppendedRowsPerStatementMax) {
-      const rowsOf = <T>(list: readonly T[], push: (row: T, out: SqlValue[]) => void) =>
-        list.map((row) => {
-          const out: SqlValue[] = [];
-          push(row, out);
-          return out;
-        });
       const { text, values } = appendedRowsStatement({
         movements: rowsOf(writes.movements, pushMovementValues),
         answers: rowsOf(sortedAnswers, pushAnswerValues),
