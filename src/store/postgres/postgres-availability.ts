@@ -75,6 +75,10 @@ import { PostgresExecutor } from './postgres-executor.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
+/** A listing's stored quantity, as the recompute compares it (CurrentRow). */
+const currentColumns =
+  'variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version';
+
 /** Variants per bulk-recompute transaction. */
 export const recomputeChunkVariants = 5_000;
 
@@ -221,7 +225,7 @@ export class PostgresAvailability {
     const incoming = plan.config.needsIncoming ? await this.incomingOf(db, plan.affected) : [];
     const current = (
       await db.query<CurrentRow>(
-        'SELECT variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version FROM listing_quantities WHERE variant_id = ANY($1::bigint[])',
+        `SELECT ${currentColumns} FROM listing_quantities WHERE variant_id = ANY($1::bigint[])`,
         [plan.affected],
       )
     ).rows;
@@ -232,6 +236,39 @@ export class PostgresAvailability {
       levels,
       incoming,
       current,
+    });
+  }
+
+  /**
+   * The context's reads as JSON columns of the batch's one read under its locks (the ledger's
+   * `lockedRead`), `param` being the placeholder of `plan.affected`: the same rows as
+   * contextFromPlan's statements, without a round trip each while the batch holds the lock.
+   */
+  lockedReadColumns(plan: BatchAvailabilityPlan, param: string): string[] {
+    const columns = [
+      `(SELECT json_agg(x) FROM (SELECT id, sku, is_bundle FROM variants WHERE id = ANY(${param}::bigint[])) x) AS plan_variants`,
+      `(SELECT json_agg(x) FROM (SELECT ${currentColumns} FROM listing_quantities WHERE variant_id = ANY(${param}::bigint[])) x) AS plan_current`,
+    ];
+    if (plan.config.needsIncoming)
+      columns.push(
+        `(SELECT json_agg(x) FROM (${incomingLinesSelect} pol.variant_id = ANY(${param}::bigint[])) x) AS plan_incoming`,
+      );
+    return columns;
+  }
+
+  /** The context from the columns lockedReadColumns added (a JSON aggregate of no rows is null). */
+  contextFromRead(
+    plan: BatchAvailabilityPlan,
+    levels: readonly LevelState[],
+    row: Record<string, unknown>,
+  ): AvailabilityContext {
+    return buildContext(plan.config, {
+      variants: (row.plan_variants ?? []) as { id: number; sku: string; is_bundle: number }[],
+      components: plan.components,
+      listings: plan.listings,
+      levels,
+      incoming: (row.plan_incoming ?? []) as IncomingLineRow[],
+      current: (row.plan_current ?? []) as CurrentRow[],
     });
   }
 
