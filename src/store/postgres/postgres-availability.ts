@@ -146,16 +146,6 @@ export class PostgresAvailability {
     await db.query('UPDATE availability_state SET config_version = config_version + 1 WHERE id = 1');
   }
 
-  private async componentsOfBundlesContaining(db: Db, variantIds: readonly number[]): Promise<ComponentRow[]> {
-    return (
-      await db.query<ComponentRow>(
-        `SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
-         WHERE b.bundle_id IN (SELECT bundle_id FROM bundle_components WHERE component_id = ANY($1::bigint[]))`,
-        [variantIds],
-      )
-    ).rows;
-  }
-
   private async componentsOf(db: Db, bundleIds: readonly number[]): Promise<ComponentRow[]> {
     return (
       await db.query<ComponentRow>(
@@ -176,15 +166,35 @@ export class PostgresAvailability {
     ).rows;
   }
 
-  /** Before the batch locks: undefined when no touched variant (nor a bundle of it) is listed. */
+  /**
+   * Before the batch locks: undefined when no touched variant (nor a bundle of it) is listed.
+   * One statement reads the components of every bundle containing a touched variant, the
+   * listings of the touched variants and of those bundles, and the config version (three round
+   * trips before, on every batch).
+   */
   async planForBatch(db: Db, touched: readonly number[]): Promise<BatchAvailabilityPlan | undefined> {
     if (touched.length === 0) return undefined;
-    const components = await this.componentsOfBundlesContaining(db, touched);
-    const affected = [...affectedVariants(touched, bundleMap(components))].sort((a, b) => a - b);
-    const listings = await this.listingsOf(db, affected);
+    const { rows } = await db.query<{
+      components: ComponentRow[] | null;
+      listings: ListingRefRow[] | null;
+      config_version: number;
+    }>(
+      `WITH comps AS MATERIALIZED (
+         SELECT b.bundle_id, b.component_id, v.sku AS component_sku, b.quantity FROM bundle_components b JOIN variants v ON v.id = b.component_id
+         WHERE b.bundle_id IN (SELECT bundle_id FROM bundle_components WHERE component_id = ANY($1::bigint[])))
+       SELECT (SELECT json_agg(comps) FROM comps) AS components,
+         (SELECT json_agg(x ORDER BY x.id) FROM (SELECT l.id, l.variant_id, c.code AS channel_code, l.rank FROM ${computedListings}
+            WHERE (l.variant_id = ANY($1::bigint[]) OR l.variant_id IN (SELECT bundle_id FROM comps)) AND ${computedListing}) x) AS listings,
+         (SELECT config_version FROM availability_state WHERE id = 1) AS config_version`,
+      [touched],
+    );
+    const row = rows[0]!;
+    const components = row.components ?? [];
+    const listings = row.listings ?? [];
     if (listings.length === 0) return undefined;
+    const affected = [...affectedVariants(touched, bundleMap(components))].sort((a, b) => a - b);
     return {
-      config: await this.loadConfig(db),
+      config: await this.configAt(db, Number(row.config_version)),
       affected,
       components,
       listings,
