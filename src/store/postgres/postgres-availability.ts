@@ -317,32 +317,8 @@ export class PostgresAvailability {
    */
   async writeQuantities(db: Db, writes: readonly ListingQuantityWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    const channelIds = (await this.loadConfig(db)).channelIds;
-    await db.query(
-      `INSERT INTO listing_quantities AS t (variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at,
-         rule_version, computed_at, due_at, pending_since)
-       SELECT variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at,
-         computed_at, computed_at
-       FROM json_populate_recordset(NULL::listing_quantities, $1::json) ORDER BY listing_id
-       ON CONFLICT (variant_id, listing_id) DO UPDATE SET ${outboxOnConflict('t')}, quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
-         preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
-         rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
-      [
-        JSON.stringify(
-          writes.map((write) => ({
-            variant_id: write.variantId,
-            listing_id: Number(write.listingId),
-            channel_id: channelIds.get(write.channelCode) ?? null,
-            quantity: write.quantity,
-            preorder_quantity: write.preorderQuantity,
-            preorder_earliest_at: write.preorderEarliestAt,
-            preorder_latest_at: write.preorderLatestAt,
-            rule_version: write.ruleVersion,
-            computed_at: write.computedAt,
-          })),
-        ),
-      ],
-    );
+    const { sql, params } = quantitiesUpsert(writes, (await this.loadConfig(db)).channelIds);
+    await db.query(sql, params);
   }
 
   /** Recompute and store these variants' listings (inside the caller's transaction, levels locked). */
@@ -632,4 +608,39 @@ function bundleMap(rows: readonly ComponentRow[]): Map<number, number[]> {
   for (const row of rows)
     map.set(Number(row.component_id), [...(map.get(Number(row.component_id)) ?? []), Number(row.bundle_id)]);
   return map;
+}
+
+/**
+ * Store computed listing quantities (one statement, `$1` the rows as JSON), moving each changed
+ * one into the outbox; `channelIds` maps the writes' channel codes to ids.
+ */
+export function quantitiesUpsert(
+  writes: readonly ListingQuantityWrite[],
+  channelIds: ReadonlyMap<string, number>,
+): { sql: string; params: unknown[] } {
+  return {
+    sql: `INSERT INTO listing_quantities AS t (variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at,
+         rule_version, computed_at, due_at, pending_since)
+       SELECT variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at,
+         computed_at, computed_at
+       FROM json_populate_recordset(NULL::listing_quantities, $1::json) ORDER BY listing_id
+       ON CONFLICT (variant_id, listing_id) DO UPDATE SET ${outboxOnConflict('t')}, quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
+         preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
+         rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
+    params: [
+      JSON.stringify(
+        writes.map((write) => ({
+          variant_id: write.variantId,
+          listing_id: Number(write.listingId),
+          channel_id: channelIds.get(write.channelCode) ?? null,
+          quantity: write.quantity,
+          preorder_quantity: write.preorderQuantity,
+          preorder_earliest_at: write.preorderEarliestAt,
+          preorder_latest_at: write.preorderLatestAt,
+          rule_version: write.ruleVersion,
+          computed_at: write.computedAt,
+        })),
+      ),
+    ],
+  };
 }

@@ -28,7 +28,7 @@ import {
 } from '../ledger-store.js';
 import { batchCheckFailures, batchCheckParams, batchCheckQuery, noBatchChecks } from '../sql/sql-batch-checks.js';
 import { copyRows } from './copy-rows.js';
-import type { PostgresAvailability } from './postgres-availability.js';
+import { quantitiesUpsert, type PostgresAvailability } from './postgres-availability.js';
 import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
 import {
   answerInsertColumns,
@@ -158,31 +158,63 @@ function rowsOf<T>(list: readonly T[], push: (row: T, out: SqlValue[]) => void):
   });
 }
 
-/** The appended rows of a batch, per table, in the order the inserts go. */
-interface AppendedRows {
-  movements: readonly SqlValue[][];
-  answers: readonly SqlValue[][];
-  reservations: readonly SqlValue[][];
+/**
+ * Write statements as ONE statement, each a data-modifying CTE with its placeholders renumbered;
+ * the statement returns how many levels `levels_set` updated (0 when there is none).
+ */
+function combinedWrites(statements: readonly { name: string; sql: string; params: unknown[] }[]): {
+  text: string;
+  values: unknown[];
+} {
+  const values: unknown[] = [];
+  const parts = statements.map(({ name, sql, params }) => {
+    const offset = values.length;
+    values.push(...params);
+    const renumbered = sql.trim().replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    return `${name} AS (${renumbered}${name === 'levels_set' ? ' RETURNING 1' : ''})`;
+  });
+  const levelsSet = statements.some(({ name }) => name === 'levels_set') ? '(SELECT count(*) FROM levels_set)' : '0';
+  return { text: `WITH ${parts.join(', ')} SELECT ${levelsSet} AS levels_set`, values };
 }
 
-/**
- * A small batch's movements, answers and reservations in one statement (one CTE per table that
- * has rows): one round trip while the batch holds its levels' locks, where three COPYs take two
- * each. The text depends only on which tables have rows (at most 7 texts).
- */
-function appendedRowsStatement(rows: AppendedRows): { text: string; values: unknown[] } {
-  const parts: string[] = [];
-  const values: unknown[] = [];
-  for (const [table, columns, list] of [
-    ['movements', movementColumns, rows.movements],
-    ['command_answers', answerColumns, rows.answers],
-    ['reservations', reservationColumns, rows.reservations],
-  ] as const) {
-    if (list.length === 0) continue;
-    parts.push(`${table}_rows AS (${unnestInsert(table, columns, values.length + 1)})`);
-    values.push(...toColumns(list, columns.length));
-  }
-  return { text: `WITH ${parts.join(', ')} SELECT 1`, values };
+function levelRow(level: LevelState): unknown[] {
+  return [
+    level.variantId,
+    level.locationId,
+    level.onHand,
+    level.reserved,
+    level.damaged,
+    level.quarantine,
+    level.inTransit,
+    level.held,
+    level.version,
+    level.lastCountAt,
+    level.lastCountSourceVersion,
+    level.velocityRate,
+    level.velocityAt,
+  ];
+}
+
+/** updateLevelsSql's `$1`: each level's new values and the version it was read at. */
+function levelUpdates(updated: readonly { level: LevelState; previousVersion: number }[]): string {
+  return JSON.stringify(
+    updated.map(({ level, previousVersion }) => ({
+      variant_id: level.variantId,
+      location_id: level.locationId,
+      on_hand: level.onHand,
+      reserved: level.reserved,
+      damaged: level.damaged,
+      quarantine: level.quarantine,
+      in_transit: level.inTransit,
+      held: level.held,
+      version: level.version,
+      velocity: level.velocityRate,
+      velocity_at: level.velocityAt,
+      last_count_at: level.lastCountAt,
+      last_count_source_version: level.lastCountSourceVersion,
+      previous_version: previousVersion,
+    })),
+  );
 }
 
 const updateLevelsSql = `
@@ -553,88 +585,89 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         },
       },
     );
-    await this.writeOutcome(client, outcome.writes);
-    await this.availability.writeQuantities(client, outcome.writes.listingQuantities);
+    await this.writeOutcome(client, outcome.writes, plan?.config.channelIds);
     return outcome.answers;
   }
 
-  private async writeOutcome(client: pg.PoolClient, writes: ReturnType<typeof applyCommands>['writes']): Promise<void> {
+  /**
+   * A batch's writes. A batch appending at most `limits.pgAppendedRowsPerStatementMax` rows
+   * (every request-sized batch) writes everything in ONE statement, a data-modifying CTE per
+   * table: the levels, the movements, answers and reservations, the changed reservations and the
+   * listing quantities, each in its own rows, so no CTE needs to see another's. A larger batch
+   * writes them one statement (or COPY) each. Purchase-order lines, rare, keep their own.
+   */
+  private async writeOutcome(
+    client: pg.PoolClient,
+    writes: ReturnType<typeof applyCommands>['writes'],
+    channelIds: ReadonlyMap<string, number> | undefined,
+  ): Promise<void> {
     const created = writes.levels.filter((write) => write.created);
     const updated = writes.levels.filter((write) => !write.created);
-    const levelRow = (level: LevelState) => [
-      level.variantId,
-      level.locationId,
-      level.onHand,
-      level.reserved,
-      level.damaged,
-      level.quarantine,
-      level.inTransit,
-      level.held,
-      level.version,
-      level.lastCountAt,
-      level.lastCountSourceVersion,
-      level.velocityRate,
-      level.velocityAt,
-    ];
-    // Levels first: movements reference (variant, location) and the level row proves the lock.
-    if (created.length > 0) {
-      await client.query(
-        insertLevelsSql,
-        toColumns(
-          created.map((write) => levelRow(write.level)),
-          levelColumns.length,
-        ),
-      );
-    }
-    if (updated.length > 0) {
-      const result = await client.query(updateLevelsSql, [
-        JSON.stringify(
-          updated.map(({ level, previousVersion }) => ({
-            variant_id: level.variantId,
-            location_id: level.locationId,
-            on_hand: level.onHand,
-            reserved: level.reserved,
-            damaged: level.damaged,
-            quarantine: level.quarantine,
-            in_transit: level.inTransit,
-            held: level.held,
-            version: level.version,
-            velocity: level.velocityRate,
-            velocity_at: level.velocityAt,
-            last_count_at: level.lastCountAt,
-            last_count_source_version: level.lastCountSourceVersion,
-            previous_version: previousVersion,
-          })),
-        ),
-      ]);
-      // Pair assertion: every level we judged is the level we overwrite.
-      assert.equal(result.rowCount, updated.length, 'a level changed under its row lock');
-    }
     // Key order: two batches inserting overlapping keys take the unique index's locks in one order.
     const sortedAnswers = [...writes.answers].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const newReservations = writes.reservations.filter((entry) => entry.created).map((entry) => entry.reservation);
     const changedReservations = writes.reservations.filter((entry) => !entry.created).map((entry) => entry.reservation);
     const appended = writes.movements.length + sortedAnswers.length + newReservations.length;
-    if (appended > 0 && appended <= limits.pgAppendedRowsPerStatementMax) {
-      const { text, values } = appendedRowsStatement({
-        movements: rowsOf(writes.movements, pushMovementValues),
-        answers: rowsOf(sortedAnswers, pushAnswerValues),
-        reservations: rowsOf(newReservations, pushReservationValues),
+    const statements: { name: string; sql: string; params: unknown[] }[] = [];
+    // Levels first: movements reference (variant, location) and the level row proves the lock.
+    if (created.length > 0)
+      statements.push({
+        name: 'levels_new',
+        sql: insertLevelsSql,
+        params: toColumns(
+          created.map((write) => levelRow(write.level)),
+          levelColumns.length,
+        ),
       });
-      await client.query(text, values);
-    } else {
-      await copyRows(client, 'movements', movementColumnNames, writes.movements, pushMovementValues);
-      await copyRows(client, 'command_answers', answerInsertColumns, sortedAnswers, pushAnswerValues);
-      await copyRows(client, 'reservations', reservationInsertColumns, newReservations, pushReservationValues);
+    if (updated.length > 0)
+      statements.push({ name: 'levels_set', sql: updateLevelsSql, params: [levelUpdates(updated)] });
+    const combined = appended <= limits.pgAppendedRowsPerStatementMax;
+    if (combined) {
+      for (const [table, columns, list] of [
+        ['movements', movementColumns, rowsOf(writes.movements, pushMovementValues)],
+        ['command_answers', answerColumns, rowsOf(sortedAnswers, pushAnswerValues)],
+        ['reservations', reservationColumns, rowsOf(newReservations, pushReservationValues)],
+      ] as const) {
+        if (list.length > 0)
+          statements.push({
+            name: `${table}_rows`,
+            sql: unnestInsert(table, columns),
+            params: toColumns(list, columns.length),
+          });
+      }
     }
-    if (changedReservations.length > 0) {
-      await client.query(
-        updateReservationsSql,
-        toColumns(
+    if (changedReservations.length > 0)
+      statements.push({
+        name: 'reservations_set',
+        sql: updateReservationsSql,
+        params: toColumns(
           changedReservations.map((r) => [r.id, r.committedQuantity, r.status, r.resolvedAt]),
           4,
         ),
-      );
+      });
+    if (writes.listingQuantities.length > 0) {
+      assert(channelIds !== undefined, 'listing quantities come from an availability plan');
+      const { sql, params } = quantitiesUpsert(writes.listingQuantities, channelIds);
+      statements.push({ name: 'quantities', sql, params });
+    }
+    if (combined) {
+      if (statements.length > 0) {
+        const { text, values } = combinedWrites(statements);
+        const { rows } = await client.query<{ levels_set: number }>(text, values);
+        // Pair assertion: every level we judged is the level we overwrite.
+        assert.equal(Number(rows[0]!.levels_set), updated.length, 'a level changed under its row lock');
+      }
+    } else {
+      // Levels, then the COPYs, then the rest: the order the combined statement lists them in.
+      const levelCount = statements.filter((statement) => statement.name.startsWith('levels_')).length;
+      for (const [index, statement] of statements.entries()) {
+        if (index === levelCount) await this.copyAppended(client, writes.movements, sortedAnswers, newReservations);
+        const result = await client.query(statement.sql, statement.params);
+        if (statement.name === 'levels_set')
+          assert.equal(result.rowCount, updated.length, 'a level changed under its row lock');
+      }
+      if (levelCount === statements.length)
+        await this.copyAppended(client, writes.movements, sortedAnswers, newReservations);
     }
     if (writes.purchaseOrderLines.length > 0) {
       await client.query(
@@ -647,6 +680,17 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         ),
       );
     }
+  }
+
+  private async copyAppended(
+    client: pg.PoolClient,
+    movements: ReturnType<typeof applyCommands>['writes']['movements'],
+    answers: ReturnType<typeof applyCommands>['writes']['answers'],
+    reservations: readonly ReservationState[],
+  ): Promise<void> {
+    await copyRows(client, 'movements', movementColumnNames, movements, pushMovementValues);
+    await copyRows(client, 'command_answers', answerInsertColumns, answers, pushAnswerValues);
+    await copyRows(client, 'reservations', reservationInsertColumns, reservations, pushReservationValues);
   }
 
   // --- maintenance ---------------------------------------------------------------------------

@@ -511,9 +511,14 @@ for (const factory of STORES) {
         ['small', 3],
         ['large', large],
       ] as const) {
-        const answers = await run(...batch(prefix, count));
+        // Each batch also releases an earlier reservation: a changed reservation is written after
+        // the appended rows, by COPY or in the one statement.
+        const [held] = await run({ type: 'reserve', key: `${prefix}:held`, sku: 'CAP', location: 'WH1', quantity: 2 });
+        const release = { type: 'release' as const, key: `${prefix}:release`, reservationId: held!.reservation!.id };
+        const answers = await run(release, ...batch(prefix, count));
         assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set(['applied']), prefix);
-        const replay = await run(...batch(prefix, count));
+        assert.equal((await store.ledger.getReservation(held!.reservation!.id, T0))?.status, 'released', prefix);
+        const replay = await run(release, ...batch(prefix, count));
         assert.deepEqual(
           replay.map((answer) => JSON.stringify(answer)),
           answers.map((answer) => JSON.stringify({ ...answer, status: 'exists', replayed: true })),
