@@ -1,3 +1,4 @@
+import assert from 'node:assert';
 import type pg from 'pg';
 import { computedListing, computedListings } from '../sql/sql-activation.js';
 import type { EpochMs } from '../../core/clock.js';
@@ -218,6 +219,15 @@ export class PostgresAvailability {
   async lockVariants(db: Db, variantIds: readonly number[]): Promise<void> {
     if (variantIds.length === 0) return;
     await db.query('SELECT id FROM variants WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [variantIds]);
+  }
+  /**
+   * lockVariants' statement with the ids written into its text, for a transaction's first
+   * statement (PostgresPool.transactionBegunByWork), which takes no parameters. Ids come from
+   * the database; each is checked to be an integer before it is written.
+   */
+  lockVariantsText(variantIds: readonly number[]): string {
+    for (const id of variantIds) assert(Number.isSafeInteger(id), `variant id ${id} is not an integer`);
+    return `SELECT id FROM variants WHERE id IN (${variantIds.join(', ')}) ORDER BY id FOR NO KEY UPDATE`;
   }
 
   /** The context, once the plan's levels are locked and read. */

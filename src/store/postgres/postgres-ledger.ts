@@ -398,9 +398,10 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     sideWrites?: (answers: readonly CommandAnswer[]) => readonly SideWrite[],
     checks?: BatchChecks,
   ): Promise<CommandAnswer[]> {
-    return this.db.transaction(async (client) => {
+    return this.db.transactionBegunByWork(async (client, begin) => {
       const answers = await this.applyBatchLocked(
         client,
+        begin,
         items,
         now,
         newReservationId,
@@ -431,6 +432,7 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
    */
   private async applyBatchLocked(
     client: pg.PoolClient,
+    begin: (sql?: string) => Promise<void>,
     items: readonly BatchItem[],
     now: EpochMs,
     newReservationId: () => string,
@@ -490,8 +492,11 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     // limits.batchAttemptsMax failures fall back to one transaction per submission (measured:
     // bench:ledger facts-fold spread, 2 such batches, p99 7.7 s). Same order as the plan's
     // lock (variants by id, then levels), so the two paths cannot deadlock each other.
-    if (plan) await this.availability.lockVariants(client, plan.lockVariants);
-    else if (touched.length > 0) await this.availability.lockVariants(client, [...new Set(touchedVariants)]);
+    // The transaction begins here, BEGIN and the lock in one round trip: everything before it
+    // was a read whose result the batch re-checks under the lock, or does not need to.
+    if (plan) await begin(this.availability.lockVariantsText(plan.lockVariants));
+    else if (touched.length > 0) await begin(this.availability.lockVariantsText([...new Set(touchedVariants)]));
+    else await begin();
     if (touched.length > 0 || needs.reservationIds.length > 0) {
       const row = await lockedRead(client, {
         levels:

@@ -30,10 +30,37 @@ export class PostgresPool {
 
   /** Run `work` in one transaction, retrying retryable conflicts. */
   async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.run(async (client) => {
+      await client.query('BEGIN');
+      return work(client);
+    });
+  }
+
+  /**
+   * `transaction`, but `work` opens it by calling `begin` with its first statement inside it,
+   * which travels with the BEGIN in one round trip (simple protocol: `sql` takes no parameters).
+   * What `work` reads before that runs outside the transaction, which under READ COMMITTED
+   * changes nothing: every statement takes its own snapshot either way.
+   */
+  async transactionBegunByWork<T>(
+    work: (client: pg.PoolClient, begin: (sql?: string) => Promise<void>) => Promise<T>,
+  ): Promise<T> {
+    return this.run(async (client) => {
+      let begun = false;
+      const result = await work(client, async (sql) => {
+        assert(!begun, 'the transaction is begun once');
+        begun = true;
+        await client.query(sql === undefined ? 'BEGIN' : `BEGIN; ${sql}`);
+      });
+      assert(begun, 'the work began its transaction');
+      return result;
+    });
+  }
+
+  private async run<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       const client = await this.pool.connect();
       try {
-        await client.query('BEGIN');
         const result = await work(client);
         await client.query('COMMIT');
         return result;
