@@ -60,9 +60,12 @@ import { postgresDialect } from './postgres-executor.js';
  * back it (reserved >= 0; a guarded movement has available_after >= 0), and each level
  * update asserts the version it read (`WHERE version = $read`).
  *
- * Round trips per batch are constant (about ten, whatever its size): every read and write is
- * one set-based statement over `unnest` arrays. That is what turns ~3.5k single-row
- * transactions/s into tens of thousands of commands/s with group commit.
+ * Round trips per batch are constant, whatever its size: every read and write is one
+ * set-based statement over `unnest` arrays, and a request-sized batch takes six: one read
+ * before any lock (unlockedRead), the availability plan, BEGIN with the variants' lock, one read
+ * under it (lockedRead), one write (writeOutcome) and COMMIT; the last three hold the hot
+ * level's lock. That is what turns ~3.5k single-row transactions/s into tens of thousands of
+ * commands/s with group commit, and what a checkout on one hot variant waits for.
  *
  * Retry: 40001 (serialization), 40P01 (deadlock) and 23505 (two batches created the same
  * level or answer at once) roll the batch back and run it again, up to limits.batchAttemptsMax.
