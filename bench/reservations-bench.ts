@@ -8,7 +8,9 @@
  * 2. Throughput: one hot variant with ample stock, 32 concurrent keep-alive clients in a
  *    separate process, N reservations by location, then N by channel (two locations in
  *    priority order); reports reservations/s, p50/p99 latency, the ratios to the yardsticks, and
- *    the server's CPU per request on each route (steadier than the rate on a shared machine).
+ *    the server's CPU per request on each route (steadier than the rate on a shared machine),
+ *    and the whole machine's CPU per request and per pgbench transaction (every process: what
+ *    the work costs wherever it runs, comparable between the two).
  * 3. The last-unit race: stock 10, 100 concurrent reservations split over TWO onhand server
  *    processes sharing one database; T trials; reports successes per trial and oversold units.
  *
@@ -23,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestDatabase } from '../test/support/stores.js';
-import { processCpuMs } from './support/process-cpu.js';
+import { machineCpuMs, processCpuMs } from './support/process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -85,23 +87,34 @@ async function api(url: string, token: string, method: string, path: string, bod
 
 /**
  * pgbench's rate for one conditional UPDATE of one hot row per transaction, `clients` clients,
- * on a table of its own in `url`'s database; null when pgbench is not installed.
+ * on a table of its own in `url`'s database, and the machine's CPU per transaction (pgbench and
+ * PostgreSQL together); null when pgbench is not installed.
  */
-function pgbenchHotRow(url: string, clients: number, seconds: number): number | null {
+function pgbenchHotRow(
+  url: string,
+  clients: number,
+  seconds: number,
+): { tps: number; machineCpuMs: number | null } | null {
   const directory = mkdtempSync(join(tmpdir(), 'onhand-pgbench-'));
   try {
     const script = join(directory, 'hot-row.sql');
     writeFileSync(script, 'UPDATE bench_hot_row SET stock = stock - 1 WHERE id = 1 AND stock >= 1;\n');
     execFileSync('psql', [url, '-q', '-c', 'CREATE TABLE bench_hot_row (id int PRIMARY KEY, stock bigint NOT NULL)']);
     execFileSync('psql', [url, '-q', '-c', 'INSERT INTO bench_hot_row VALUES (1, 1000000000000)']);
+    const before = machineCpuMs();
     const output = execFileSync(
       'pgbench',
       ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', script, url],
       { encoding: 'utf8' },
     );
+    const after = machineCpuMs();
     execFileSync('psql', [url, '-q', '-c', 'DROP TABLE bench_hot_row']);
     const tps = /tps = ([\d.]+)/.exec(output);
-    return tps ? Math.round(Number(tps[1])) : null;
+    const done = /number of transactions actually processed: (\d+)/.exec(output);
+    if (!tps) return null;
+    const cpu =
+      before === null || after === null || !done ? null : Number(((after - before) / Number(done[1])).toFixed(3));
+    return { tps: Math.round(Number(tps[1])), machineCpuMs: cpu };
   } catch (error) {
     console.error(`pgbench yardstick skipped: ${(error as Error).message.split('\n')[0]}`);
     return null;
@@ -141,7 +154,8 @@ for (const engine of values.stores.split(',')) {
   const database = pg ? pg.url : join(directory, 'bench.db');
   const clients = Number(values.clients);
   // The engine's own yardstick first, on the same server, before onhand's processes start.
-  const pgbench = pg ? pgbenchHotRow(pg.url, clients, 10) : null;
+  const yardstick = pg ? pgbenchHotRow(pg.url, clients, 10) : null;
+  const pgbench = yardstick?.tps ?? null;
   const first = await startServer(database, 7500);
   const token = /onh_admin_[A-Za-z0-9_-]+/.exec(first.output())![0];
   const second = await startServer(database, 7501);
@@ -163,13 +177,22 @@ for (const engine of values.stores.split(',')) {
     const requests = Number(values.requests);
     // Warm-up (JIT, statement caches), then the yardstick and the two shapes back to back.
     load([first.url], token, clients, Math.min(2_000, requests), 'HOT', 'warm');
-    // The first server's CPU per request beside each rate: steadier than the rate on a shared machine.
+    // The first server's CPU per request beside each rate: steadier than the rate on a shared
+    // machine. And the whole machine's (server, database, load generator), to set beside
+    // pgbench's per transaction.
+    const perRequest = (before: number | null, after: number | null) =>
+      before === null || after === null ? null : Number(((after - before) / requests).toFixed(3));
     const measured = (prefix: string, target?: string) => {
       const before = processCpuMs(first.process.pid);
+      const machineBefore = machineCpuMs();
       const result = load([first.url], token, clients, requests, 'HOT', prefix, target);
+      const machineAfter = machineCpuMs();
       const after = processCpuMs(first.process.pid);
-      const cpu = before === null || after === null ? null : Number(((after - before) / requests).toFixed(3));
-      return { ...result, server_cpu_ms: cpu };
+      return {
+        ...result,
+        server_cpu_ms: perRequest(before, after),
+        machine_cpu_ms: perRequest(machineBefore, machineAfter),
+      };
     };
     const healthz = measured('hz', 'healthz');
     const byLocation = measured('tp');
@@ -183,7 +206,9 @@ for (const engine of values.stores.split(',')) {
       clients,
       healthz_per_s: healthz.requests_per_s,
       server_cpu_ms_per_healthz: healthz.server_cpu_ms,
+      machine_cpu_ms_per_healthz: healthz.machine_cpu_ms,
       pgbench_hot_row_tps: pgbench,
+      machine_cpu_ms_per_pgbench_transaction: yardstick?.machineCpuMs ?? null,
       by_location: byLocation,
       by_channel: byChannel,
       by_location_vs_healthz: Number((byLocation.requests_per_s / healthz.requests_per_s).toFixed(2)),
@@ -227,8 +252,9 @@ for (const engine of values.stores.split(',')) {
       ['by channel', byChannel],
     ] as const) {
       const vsPgbench = pgbench ? ` ${(figures.requests_per_s / pgbench).toFixed(2)}x of ${pgbench}` : ' -';
+      const machine = `${figures.machine_cpu_ms ?? '-'} / ${healthz.machine_cpu_ms ?? '-'}${yardstick ? ` / ${yardstick.machineCpuMs ?? '-'}` : ''}`;
       rows.push(
-        `| ${engine} | ${shape} | ${figures.requests_per_s} | ${figures.p50_ms} | ${figures.p99_ms} | ${figures.server_cpu_ms ?? '-'} / ${healthz.server_cpu_ms ?? '-'} | ${(figures.requests_per_s / healthz.requests_per_s).toFixed(2)}x of ${healthz.requests_per_s} |${vsPgbench} | ${race.successes_min}-${race.successes_max} of ${race.trials} trials | ${race.oversold_units + result.oversold_units} |`,
+        `| ${engine} | ${shape} | ${figures.requests_per_s} | ${figures.p50_ms} | ${figures.p99_ms} | ${figures.server_cpu_ms ?? '-'} / ${healthz.server_cpu_ms ?? '-'} | ${machine} | ${(figures.requests_per_s / healthz.requests_per_s).toFixed(2)}x of ${healthz.requests_per_s} |${vsPgbench} | ${race.successes_min}-${race.successes_max} of ${race.trials} trials | ${race.oversold_units + result.oversold_units} |`,
       );
     }
   } catch (error) {
@@ -243,7 +269,7 @@ for (const engine of values.stores.split(',')) {
   }
 }
 console.log(
-  '\n| store | reserve | reservations/s (32 clients, HTTP) | p50 ms | p99 ms | server CPU ms per reservation / per GET /healthz | vs GET /healthz, same client | vs pgbench hot row, 32 clients | last-unit race successes (stock 10, 100 requests, 2 processes) | oversold units |',
+  '\n| store | reserve | reservations/s (32 clients, HTTP) | p50 ms | p99 ms | server CPU ms per reservation / per GET /healthz | machine CPU ms (all processes) per reservation / per GET /healthz / per pgbench transaction | vs GET /healthz, same client | vs pgbench hot row, 32 clients | last-unit race successes (stock 10, 100 requests, 2 processes) | oversold units |',
 );
-console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) console.log(row);

@@ -13,3 +13,19 @@ export function processCpuMs(pid: number | undefined): number | null {
     return null;
   }
 }
+
+/**
+ * CPU time the whole machine has been busy so far (every core, every process: user, nice,
+ * system, irq, softirq, steal), in ms, from the first line of `/proc/stat`; null when it cannot
+ * be read. Divided by the work done between two readings it is the machine's CPU per unit of
+ * work, whoever spent it (the server, the database, the load generator).
+ */
+export function machineCpuMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 10;
+  } catch {
+    return null;
+  }
+}
