@@ -112,12 +112,31 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     return rows[0]?.epoch ?? null;
   }
 
-  private async holds(client: pg.PoolClient, channel: string, epoch: number): Promise<number | undefined> {
-    const { rows } = await client.query<{ channel_id: number }>(
-      'SELECT cl.channel_id FROM channel_leases cl JOIN channels c ON c.id = cl.channel_id WHERE c.code = $1 AND cl.epoch = $2 FOR SHARE OF cl',
-      [channel, epoch],
+  /**
+   * The lease's check (`FOR SHARE`, so a takeover waits for this record) and the rows' locks (in
+   * listing id order, as the ledger's recompute writes them: the same order on both sides, so the
+   * two never deadlock on a row), in one statement: no row is locked unless the lease is held.
+   * Returns the channel's id, or undefined when the lease is not held at `epoch`. The writes that
+   * follow are statements of their own, each with a snapshot taken after these locks.
+   */
+  private async holdAndLock(
+    client: pg.PoolClient,
+    channel: string,
+    epoch: number,
+    listingIds: readonly number[],
+  ): Promise<number | undefined> {
+    const { rows } = await client.query<{ channel_id: number | null }>(
+      `WITH lease AS MATERIALIZED (
+         SELECT cl.channel_id FROM channel_leases cl JOIN channels c ON c.id = cl.channel_id
+         WHERE c.code = $1 AND cl.epoch = $2 FOR SHARE OF cl
+       ), locked AS MATERIALIZED (
+         SELECT 1 FROM listing_quantities WHERE listing_id = ANY($3::bigint[]) AND EXISTS (SELECT 1 FROM lease)
+         ORDER BY listing_id FOR UPDATE
+       )
+       SELECT (SELECT channel_id FROM lease) AS channel_id, (SELECT count(*) FROM locked) AS locked`,
+      [channel, epoch, listingIds],
     );
-    return rows[0]?.channel_id;
+    return rows[0]?.channel_id ?? undefined;
   }
 
   async claimDue(channel: string, epoch: number, now: EpochMs, limit: number, claimMs: number): Promise<DispatchRow[]> {
@@ -143,15 +162,14 @@ export class PostgresDispatch extends SqlOutboxViews implements OutboxPort {
     now: EpochMs,
   ): Promise<boolean> {
     return this.transaction(async (client) => {
-      const channelId = await this.holds(client, channel, epoch);
-      if (channelId === undefined) return false;
-      // Every row locked first, in listing id order, as the ledger's recompute writes them
-      // (writeQuantities): the same order on both sides, so the two never deadlock on a row.
       const ordered = [...results].sort((a, b) => Number(a.listingId) - Number(b.listingId));
-      await client.query(
-        'SELECT 1 FROM listing_quantities WHERE listing_id = ANY($1::bigint[]) ORDER BY listing_id FOR UPDATE',
-        [ordered.map((result) => Number(result.listingId))],
+      const channelId = await this.holdAndLock(
+        client,
+        channel,
+        epoch,
+        ordered.map((result) => Number(result.listingId)),
       );
+      if (channelId === undefined) return false;
       // Acknowledged pushes (nearly all): their samples and updates in one statement, not two
       // round trips per row while the rows stay locked (measured in bench/README.md).
       const ok = ordered.filter((result) => result.status === 'ok');
