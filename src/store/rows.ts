@@ -78,6 +78,29 @@ export function levelFromRow(row: Record<string, unknown>): LevelState {
   };
 }
 
+/**
+ * A level's values in the column order both engines' level inserts take: variant, location,
+ * on_hand, reserved, damaged, quarantine, in_transit, held, version, last_count_at,
+ * last_count_source_version, velocity, velocity_at.
+ */
+export function levelValues(level: LevelState): SqlValue[] {
+  return [
+    level.variantId,
+    level.locationId,
+    level.onHand,
+    level.reserved,
+    level.damaged,
+    level.quarantine,
+    level.inTransit,
+    level.held,
+    level.version,
+    level.lastCountAt,
+    level.lastCountSourceVersion,
+    level.velocityRate,
+    level.velocityAt,
+  ];
+}
+
 export function purchaseOrderLineFromRow(row: Record<string, unknown>): PurchaseOrderLineState {
   return {
     purchaseOrderId: row.purchase_order_id as string,

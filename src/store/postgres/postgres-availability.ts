@@ -1,4 +1,3 @@
-import assert from 'node:assert';
 import type pg from 'pg';
 import { computedListing, computedListings } from '../sql/sql-activation.js';
 import type { EpochMs } from '../../core/clock.js';
@@ -13,20 +12,14 @@ import {
   type AvailabilityContext,
   type ListingQuantityWrite,
 } from '../../core/availability/recompute.js';
-import type { LevelState } from '../../core/ledger/level.js';
 import {
-  outboxOnConflict,
   availabilityConfig,
-  buildContext,
   matchListings,
   variantsToRead,
   type AvailabilityConfig,
   type ChannelLocationRow,
   type ChannelRow,
   type ComponentRow,
-  type CurrentRow,
-  type IncomingLineRow,
-  incomingLinesSelect,
   type ListingRefRow,
 } from '../availability-rows.js';
 import type {
@@ -72,26 +65,19 @@ import {
   variantIdsByBarcode,
   variantIdsBySku,
 } from '../sql/sql-availability-writes.js';
+import {
+  contextFromPlanRead,
+  lockVariantsText,
+  planReadColumns,
+  quantitiesUpsert,
+  type BatchAvailabilityPlan,
+} from './postgres-batch-sql.js';
 import { PostgresExecutor } from './postgres-executor.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
-/** A listing's stored quantity, as the recompute compares it (CurrentRow). */
-const currentColumns =
-  'variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version';
-
 /** Variants per bulk-recompute transaction. */
 export const recomputeChunkVariants = 5_000;
-
-/** What a ledger batch must lock and load for availability, decided before it takes its locks. */
-export interface BatchAvailabilityPlan {
-  config: AvailabilityConfig;
-  affected: number[];
-  components: ComponentRow[];
-  listings: ListingRefRow[];
-  /** Every variant whose levels (all locations) the recompute reads, sorted: lock these. */
-  lockVariants: number[];
-}
 
 /**
  * Availability on PostgreSQL. A ledger batch that changes a listed variant locks ALL that
@@ -218,83 +204,7 @@ export class PostgresAvailability {
    */
   async lockVariants(db: Db, variantIds: readonly number[]): Promise<void> {
     if (variantIds.length === 0) return;
-    await db.query('SELECT id FROM variants WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE', [variantIds]);
-  }
-  /**
-   * lockVariants' statement with the ids written into its text, for a transaction's first
-   * statement (PostgresPool.transactionBegunByWork), which takes no parameters. Ids come from
-   * the database; each is checked to be an integer before it is written.
-   */
-  lockVariantsText(variantIds: readonly number[]): string {
-    for (const id of variantIds) assert(Number.isSafeInteger(id), `variant id ${id} is not an integer`);
-    return `SELECT id FROM variants WHERE id IN (${variantIds.join(', ')}) ORDER BY id FOR NO KEY UPDATE`;
-  }
-
-  /** The context, once the plan's levels are locked and read. */
-  async contextFromPlan(
-    db: Db,
-    plan: BatchAvailabilityPlan,
-    levels: readonly LevelState[],
-  ): Promise<AvailabilityContext> {
-    const variants = (
-      await db.query<{ id: number; sku: string; is_bundle: number }>(
-        'SELECT id, sku, is_bundle FROM variants WHERE id = ANY($1::bigint[])',
-        [plan.affected],
-      )
-    ).rows;
-    const incoming = plan.config.needsIncoming ? await this.incomingOf(db, plan.affected) : [];
-    const current = (
-      await db.query<CurrentRow>(
-        `SELECT ${currentColumns} FROM listing_quantities WHERE variant_id = ANY($1::bigint[])`,
-        [plan.affected],
-      )
-    ).rows;
-    return buildContext(plan.config, {
-      variants,
-      components: plan.components,
-      listings: plan.listings,
-      levels,
-      incoming,
-      current,
-    });
-  }
-
-  /**
-   * The context's reads as JSON columns of the batch's one read under its locks (the ledger's
-   * `lockedRead`), `param` being the placeholder of `plan.affected`: the same rows as
-   * contextFromPlan's statements, without a round trip each while the batch holds the lock.
-   */
-  lockedReadColumns(plan: BatchAvailabilityPlan, param: string): string[] {
-    const columns = [
-      `(SELECT json_agg(x) FROM (SELECT id, sku, is_bundle FROM variants WHERE id = ANY(${param}::bigint[])) x) AS plan_variants`,
-      `(SELECT json_agg(x) FROM (SELECT ${currentColumns} FROM listing_quantities WHERE variant_id = ANY(${param}::bigint[])) x) AS plan_current`,
-    ];
-    if (plan.config.needsIncoming)
-      columns.push(
-        `(SELECT json_agg(x) FROM (${incomingLinesSelect} pol.variant_id = ANY(${param}::bigint[])) x) AS plan_incoming`,
-      );
-    return columns;
-  }
-
-  /** The context from the columns lockedReadColumns added (a JSON aggregate of no rows is null). */
-  contextFromRead(
-    plan: BatchAvailabilityPlan,
-    levels: readonly LevelState[],
-    row: Record<string, unknown>,
-  ): AvailabilityContext {
-    return buildContext(plan.config, {
-      variants: (row.plan_variants ?? []) as { id: number; sku: string; is_bundle: number }[],
-      components: plan.components,
-      listings: plan.listings,
-      levels,
-      incoming: (row.plan_incoming ?? []) as IncomingLineRow[],
-      current: (row.plan_current ?? []) as CurrentRow[],
-    });
-  }
-
-  private async incomingOf(db: Db, variantIds: readonly number[]): Promise<IncomingLineRow[]> {
-    return (await db.query<IncomingLineRow>(`${incomingLinesSelect} pol.variant_id = ANY($1::bigint[])`, [variantIds]))
-      .rows;
+    await db.query(lockVariantsText(variantIds));
   }
 
   /** Context for computing `variantIds`, locking their levels when `lock` (a write transaction). */
@@ -316,7 +226,11 @@ export class PostgresAvailability {
       )
     ).rows.map(levelFromRow);
     const plan: BatchAvailabilityPlan = { config, affected: [...variantIds], components, listings, lockVariants: read };
-    return this.contextFromPlan(db, plan, levels);
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT ${planReadColumns(plan, '$1::bigint[]').join(', ')}`,
+      [plan.affected],
+    );
+    return contextFromPlanRead(plan, levels, rows[0]!);
   }
 
   /**
@@ -618,39 +532,4 @@ function bundleMap(rows: readonly ComponentRow[]): Map<number, number[]> {
   for (const row of rows)
     map.set(Number(row.component_id), [...(map.get(Number(row.component_id)) ?? []), Number(row.bundle_id)]);
   return map;
-}
-
-/**
- * Store computed listing quantities (one statement, `$1` the rows as JSON), moving each changed
- * one into the outbox; `channelIds` maps the writes' channel codes to ids.
- */
-export function quantitiesUpsert(
-  writes: readonly ListingQuantityWrite[],
-  channelIds: ReadonlyMap<string, number>,
-): { sql: string; params: unknown[] } {
-  return {
-    sql: `INSERT INTO listing_quantities AS t (variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at,
-         rule_version, computed_at, due_at, pending_since)
-       SELECT variant_id, listing_id, channel_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version, computed_at,
-         computed_at, computed_at
-       FROM json_populate_recordset(NULL::listing_quantities, $1::json) ORDER BY listing_id
-       ON CONFLICT (variant_id, listing_id) DO UPDATE SET ${outboxOnConflict('t')}, quantity = excluded.quantity, preorder_quantity = excluded.preorder_quantity,
-         preorder_earliest_at = excluded.preorder_earliest_at, preorder_latest_at = excluded.preorder_latest_at,
-         rule_version = excluded.rule_version, computed_at = excluded.computed_at`,
-    params: [
-      JSON.stringify(
-        writes.map((write) => ({
-          variant_id: write.variantId,
-          listing_id: Number(write.listingId),
-          channel_id: channelIds.get(write.channelCode) ?? null,
-          quantity: write.quantity,
-          preorder_quantity: write.preorderQuantity,
-          preorder_earliest_at: write.preorderEarliestAt,
-          preorder_latest_at: write.preorderLatestAt,
-          rule_version: write.ruleVersion,
-          computed_at: write.computedAt,
-        })),
-      ),
-    ],
-  };
 }

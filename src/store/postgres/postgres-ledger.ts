@@ -26,28 +26,38 @@ import {
   type LedgerPort,
   type SideWrite,
 } from '../ledger-store.js';
-import { batchCheckFailures, batchCheckParams, batchCheckQuery, noBatchChecks } from '../sql/sql-batch-checks.js';
+import { batchCheckFailures, noBatchChecks } from '../sql/sql-batch-checks.js';
 import { copyRows } from './copy-rows.js';
-import { quantitiesUpsert, type PostgresAvailability } from './postgres-availability.js';
+import type { PostgresAvailability } from './postgres-availability.js';
+import {
+  cteStatement,
+  type CtePart,
+  contextFromPlanRead,
+  levelUpdates,
+  lockedRead,
+  lockVariantsText,
+  quantitiesUpsert,
+  unlockedRead,
+  updateLevelsSql,
+  updateReservationsSql,
+} from './postgres-batch-sql.js';
 import { toColumns, unnestInsert, type PostgresPool } from './postgres-pool.js';
 import {
   answerInsertColumns,
-  commandLegColumns,
   foldedAnswers,
   levelFromRow,
+  levelValues,
   pushAnswerValues,
   pushMovementValues,
   pushReservationValues,
   reservationInsertColumns,
   purchaseOrderLineFromRow,
   reservationFromRow,
-  type CommandLegRow,
   type ReservationRow,
   type SqlValue,
 } from '../rows.js';
 import type { SqlExecutor } from '../sql/sql-executor.js';
-import { reservationSelect, SqlLedgerViews } from '../sql/sql-ledger-views.js';
-import { postgresDialect } from './postgres-executor.js';
+import { SqlLedgerViews } from '../sql/sql-ledger-views.js';
 
 /**
  * The ledger slice on PostgreSQL.
@@ -161,77 +171,6 @@ function rowsOf<T>(list: readonly T[], push: (row: T, out: SqlValue[]) => void):
   });
 }
 
-/**
- * Write statements as ONE statement, each a data-modifying CTE with its placeholders renumbered;
- * the statement returns how many levels `levels_set` updated (0 when there is none).
- */
-function combinedWrites(statements: readonly { name: string; sql: string; params: unknown[] }[]): {
-  text: string;
-  values: unknown[];
-} {
-  const values: unknown[] = [];
-  const parts = statements.map(({ name, sql, params }) => {
-    const offset = values.length;
-    values.push(...params);
-    const renumbered = sql.trim().replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    return `${name} AS (${renumbered}${name === 'levels_set' ? ' RETURNING 1' : ''})`;
-  });
-  const levelsSet = statements.some(({ name }) => name === 'levels_set') ? '(SELECT count(*) FROM levels_set)' : '0';
-  return { text: `WITH ${parts.join(', ')} SELECT ${levelsSet} AS levels_set`, values };
-}
-
-function levelRow(level: LevelState): unknown[] {
-  return [
-    level.variantId,
-    level.locationId,
-    level.onHand,
-    level.reserved,
-    level.damaged,
-    level.quarantine,
-    level.inTransit,
-    level.held,
-    level.version,
-    level.lastCountAt,
-    level.lastCountSourceVersion,
-    level.velocityRate,
-    level.velocityAt,
-  ];
-}
-
-/** updateLevelsSql's `$1`: each level's new values and the version it was read at. */
-function levelUpdates(updated: readonly { level: LevelState; previousVersion: number }[]): string {
-  return JSON.stringify(
-    updated.map(({ level, previousVersion }) => ({
-      variant_id: level.variantId,
-      location_id: level.locationId,
-      on_hand: level.onHand,
-      reserved: level.reserved,
-      damaged: level.damaged,
-      quarantine: level.quarantine,
-      in_transit: level.inTransit,
-      held: level.held,
-      version: level.version,
-      velocity: level.velocityRate,
-      velocity_at: level.velocityAt,
-      last_count_at: level.lastCountAt,
-      last_count_source_version: level.lastCountSourceVersion,
-      previous_version: previousVersion,
-    })),
-  );
-}
-
-const updateLevelsSql = `
-  UPDATE levels AS l SET on_hand = u.on_hand, reserved = u.reserved, damaged = u.damaged, quarantine = u.quarantine,
-    in_transit = u.in_transit, held = u.held, version = u.version, last_count_at = u.last_count_at,
-    last_count_source_version = u.last_count_source_version, velocity = u.velocity, velocity_at = u.velocity_at
-  FROM json_to_recordset($1::json) AS u(variant_id bigint, location_id bigint, on_hand bigint, reserved bigint, damaged bigint,
-    quarantine bigint, in_transit bigint, held bigint, velocity float8, velocity_at bigint, version bigint, last_count_at bigint, last_count_source_version bigint, previous_version bigint)
-  WHERE l.variant_id = u.variant_id AND l.location_id = u.location_id AND l.version = u.previous_version`;
-const updateReservationsSql = `
-  UPDATE reservations AS r SET committed_quantity = u.committed_quantity, status = u.status, resolved_at = u.resolved_at
-  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS u(id, committed_quantity, status, resolved_at)
-  WHERE r.id = u.id`;
-
 /** `count` fresh movement ids, ascending (unused ones are gaps). */
 async function allocateMovementIds(client: pg.PoolClient, count: number): Promise<number[]> {
   const { rows } = await client.query<{ id: number }>(
@@ -239,147 +178,6 @@ async function allocateMovementIds(client: pg.PoolClient, count: number): Promis
     [count],
   );
   return rows.map((row) => row.id).sort((a, b) => a - b);
-}
-
-/** What a batch reads before it locks anything (see unlockedRead). */
-interface UnlockedRead {
-  checks: { kind: string; ref: string }[] | undefined;
-  variants: { id: number; sku: string; is_bundle: number }[];
-  components: { bundle_id: number; variantId: number; sku: string; quantity: number }[];
-  locations: { id: number; code: string }[];
-  answers: (CommandLegRow & { answer: string | null })[];
-  reservations: ReservationRow[];
-  movementIds: number[];
-}
-
-/**
- * Everything a batch reads before its locks, in ONE statement (a JSON column per kind): the
- * submissions' preconditions, the skus (with their bundles' components), the location codes,
- * the stored answers of its keys, the reservations it names, and `legs` fresh movement ids.
- * Up to seven round trips became one; each cost about half a millisecond under load (mostly
- * the wait for the event loop), and a batch's latency is what bounds how many requests the
- * next batch can gather.
- */
-async function unlockedRead(
-  client: pg.PoolClient,
-  needs: ReturnType<typeof collectNeeds>,
-  legs: number,
-  checks: BatchChecks | undefined,
-): Promise<UnlockedRead> {
-  const params: unknown[] = [];
-  const param = (value: unknown, type: string) => `$${params.push(value)}::${type}`;
-  const columns: string[] = [];
-  if (checks !== undefined) {
-    const offset = params.length;
-    params.push(...batchCheckParams(checks));
-    const sql = batchCheckQuery(postgresDialect).replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    columns.push(`(SELECT json_agg(c) FROM (${sql}) c) AS checks`);
-  }
-  if (needs.skus.length > 0) {
-    const skus = param(needs.skus, 'text[]');
-    columns.push(
-      `(SELECT json_agg(v) FROM (SELECT id, sku, is_bundle FROM variants WHERE sku = ANY(${skus})) v) AS variants`,
-    );
-    columns.push(
-      `(SELECT json_agg(c ORDER BY c.sku COLLATE "C") FROM (SELECT b.bundle_id, b.component_id AS "variantId", v.sku, b.quantity
-         FROM bundle_components b JOIN variants v ON v.id = b.component_id JOIN variants bv ON bv.id = b.bundle_id
-         WHERE bv.sku = ANY(${skus}) AND bv.is_bundle = 1) c) AS components`,
-    );
-  }
-  if (needs.locationCodes.length > 0)
-    columns.push(
-      `(SELECT json_agg(l) FROM (SELECT id, code FROM locations WHERE code = ANY(${param(needs.locationCodes, 'text[]')})) l) AS locations`,
-    );
-  if (needs.keys.length > 0) {
-    // Both kinds of stored answer: rows with `answer` come from command_answers, the others
-    // are legs of commands whose answer is folded into them.
-    const keys = param(needs.keys, 'text[]');
-    columns.push(
-      `(SELECT json_agg(a) FROM (SELECT key, payload_hash, 0 AS leg, 0 AS id, 0 AS on_hand, 0 AS reserved, 0 AS damaged, 0 AS quarantine,
-           0 AS in_transit, 0 AS version, 0 AS oversold, '' AS sku, '' AS code, answer::text AS answer
-         FROM command_answers WHERE key = ANY(${keys})
-         UNION ALL
-         SELECT ${commandLegColumns}, NULL AS answer
-         FROM movements m JOIN variants v ON v.id = m.variant_id JOIN locations l ON l.id = m.location_id
-         WHERE m.command_key = ANY(${keys})) a) AS answers`,
-    );
-  }
-  if (needs.reservationIds.length > 0)
-    columns.push(
-      `(SELECT json_agg(n) FROM (${reservationSelect} WHERE r.id = ANY(${param(needs.reservationIds, 'text[]')})) n) AS reservations`,
-    );
-  if (legs > 0)
-    columns.push(
-      `(SELECT json_agg(nextval('movements_id_seq')) FROM generate_series(1, ${param(legs, 'int')})) AS movement_ids`,
-    );
-  const row =
-    columns.length === 0
-      ? {}
-      : (await client.query<Record<string, unknown>>(`SELECT ${columns.join(', ')}`, params)).rows[0]!;
-  const list = <T>(value: unknown) => (value ?? []) as T[];
-  return {
-    checks: checks === undefined ? undefined : list(row.checks),
-    variants: list(row.variants),
-    components: list(row.components),
-    locations: list(row.locations),
-    answers: list(row.answers),
-    reservations: list(row.reservations),
-    movementIds: list<number>(row.movement_ids).sort((a, b) => a - b),
-  };
-}
-
-/** What a batch reads once it holds its variants' locks (see lockedRead). */
-interface LockedReadSpec {
-  /** The levels to lock: every level of these variants, or the (variant, location) pairs. */
-  levels?: { variants: readonly number[]; locations?: readonly number[] } | undefined;
-  /** The touched levels, whose pending reservations due to expire are read. */
-  touched: { variants: readonly number[]; locations: readonly number[] };
-  reservationIds: readonly string[];
-  now: EpochMs;
-  /** The availability plan's reads, as columns, given the placeholder of `planAffected`. */
-  planColumns?: ((param: string) => string[]) | undefined;
-  planAffected?: readonly number[] | undefined;
-}
-
-/**
- * Everything a batch reads under its lock, in ONE statement (one JSON column per kind): the
- * levels (locked `FOR UPDATE` in (variant, location) order), the reservations it names, the
- * pending ones due to expire on those levels, and the availability plan's rows. Five to seven
- * round trips became one, each of which the hot level's lock was held across; measured over
- * `bench:reservations`, a round trip under load costs about half a millisecond, most of it
- * waiting for the event loop.
- *
- * One snapshot is safe here because the statement runs after lockVariants, a statement of its
- * own: every transaction that writes a level or a reservation holds its variant's lock, so
- * nothing these reads cover can change between this snapshot and the commit.
- */
-async function lockedRead(client: pg.PoolClient, spec: LockedReadSpec): Promise<Record<string, unknown>> {
-  const params: unknown[] = [];
-  const param = (value: unknown, type: string) => `$${params.push(value)}::${type}`;
-  const columns: string[] = [];
-  let withLevels = '';
-  if (spec.levels !== undefined) {
-    const variants = param(spec.levels.variants, 'bigint[]');
-    const where =
-      spec.levels.locations === undefined
-        ? `variant_id = ANY(${variants})`
-        : `(variant_id, location_id) IN (SELECT * FROM unnest(${variants}, ${param(spec.levels.locations, 'bigint[]')}))`;
-    withLevels = `WITH lv AS MATERIALIZED (SELECT * FROM levels WHERE ${where} ORDER BY variant_id, location_id FOR UPDATE) `;
-    columns.push('(SELECT json_agg(lv ORDER BY lv.variant_id, lv.location_id) FROM lv) AS levels');
-    const touched = `SELECT * FROM unnest(${param(spec.touched.variants, 'bigint[]')}, ${param(spec.touched.locations, 'bigint[]')})`;
-    columns.push(
-      `(SELECT json_agg(d ORDER BY d.expires_at, d.created_at, d.id) FROM (${reservationSelect}
-         WHERE (r.variant_id, r.location_id) IN (${touched})
-           AND r.status = 'pending' AND r.expires_at IS NOT NULL AND r.expires_at <= ${param(spec.now, 'bigint')}) d) AS due`,
-    );
-  }
-  if (spec.reservationIds.length > 0)
-    columns.push(
-      `(SELECT json_agg(n) FROM (${reservationSelect} WHERE r.id = ANY(${param(spec.reservationIds, 'text[]')})) n) AS named`,
-    );
-  if (spec.planColumns !== undefined) columns.push(...spec.planColumns(`$${params.push(spec.planAffected)}`));
-  const { rows } = await client.query<Record<string, unknown>>(`${withLevels}SELECT ${columns.join(', ')}`, params);
-  return rows[0]!;
 }
 
 export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
@@ -465,8 +263,7 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     // re-run, reading it then.
     const answers = new Map<string, StoredAnswer>();
     for (const row of read.answers) {
-      if (row.answer !== null)
-        answers.set(row.key, { payloadHash: row.payload_hash!, answer: JSON.parse(row.answer) as CommandAnswer });
+      if (row.answer !== null) answers.set(row.key, { payloadHash: row.payload_hash!, answer: row.answer });
     }
     foldedAnswers(
       read.answers.filter((row) => row.answer === null),
@@ -497,8 +294,8 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     // lock (variants by id, then levels), so the two paths cannot deadlock each other.
     // The transaction begins here, BEGIN and the lock in one round trip: everything before it
     // was a read whose result the batch re-checks under the lock, or does not need to.
-    if (plan) await begin(this.availability.lockVariantsText(plan.lockVariants));
-    else if (touched.length > 0) await begin(this.availability.lockVariantsText([...new Set(touchedVariants)]));
+    if (plan) await begin(lockVariantsText(plan.lockVariants));
+    else if (touched.length > 0) await begin(lockVariantsText([...new Set(touchedVariants)]));
     else await begin();
     if (touched.length > 0 || needs.reservationIds.length > 0) {
       const row = await lockedRead(client, {
@@ -511,14 +308,13 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         touched: { variants: touchedVariants, locations: touchedLocations },
         reservationIds: needs.reservationIds,
         now,
-        planColumns: plan ? (param) => this.availability.lockedReadColumns(plan, param) : undefined,
-        planAffected: plan?.affected,
+        plan,
       });
       for (const levelRow of (row.levels ?? []) as Record<string, unknown>[]) {
         const level = levelFromRow(levelRow);
         levels.set(levelKey(level.variantId, level.locationId), level);
       }
-      availability = plan ? this.availability.contextFromRead(plan, [...levels.values()], row) : undefined;
+      availability = plan ? contextFromPlanRead(plan, [...levels.values()], row) : undefined;
       // Every change to a reservation happens under its level's lock, which we now hold.
       if (needs.reservationIds.length > 0) {
         reservations = new Map();
@@ -616,36 +412,27 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     const newReservations = writes.reservations.filter((entry) => entry.created).map((entry) => entry.reservation);
     const changedReservations = writes.reservations.filter((entry) => !entry.created).map((entry) => entry.reservation);
     const appended = writes.movements.length + sortedAnswers.length + newReservations.length;
-    const statements: { name: string; sql: string; params: unknown[] }[] = [];
     // Levels first: movements reference (variant, location) and the level row proves the lock.
+    const levelParts: CtePart[] = [];
     if (created.length > 0)
-      statements.push({
+      levelParts.push({
         name: 'levels_new',
         sql: insertLevelsSql,
         params: toColumns(
-          created.map((write) => levelRow(write.level)),
+          created.map((write) => levelValues(write.level)),
           levelColumns.length,
         ),
       });
     if (updated.length > 0)
-      statements.push({ name: 'levels_set', sql: updateLevelsSql, params: [levelUpdates(updated)] });
-    const combined = appended <= limits.pgAppendedRowsPerStatementMax;
-    if (combined) {
-      for (const [table, columns, list] of [
-        ['movements', movementColumns, rowsOf(writes.movements, pushMovementValues)],
-        ['command_answers', answerColumns, rowsOf(sortedAnswers, pushAnswerValues)],
-        ['reservations', reservationColumns, rowsOf(newReservations, pushReservationValues)],
-      ] as const) {
-        if (list.length > 0)
-          statements.push({
-            name: `${table}_rows`,
-            sql: unnestInsert(table, columns),
-            params: toColumns(list, columns.length),
-          });
-      }
-    }
+      levelParts.push({
+        name: 'levels_set',
+        sql: updateLevelsSql,
+        params: [levelUpdates(updated)],
+        countAs: 'levels_set',
+      });
+    const laterParts: CtePart[] = [];
     if (changedReservations.length > 0)
-      statements.push({
+      laterParts.push({
         name: 'reservations_set',
         sql: updateReservationsSql,
         params: toColumns(
@@ -656,26 +443,40 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
     if (writes.listingQuantities.length > 0) {
       assert(channelIds !== undefined, 'listing quantities come from an availability plan');
       const { sql, params } = quantitiesUpsert(writes.listingQuantities, channelIds);
-      statements.push({ name: 'quantities', sql, params });
+      laterParts.push({ name: 'quantities', sql, params });
     }
-    if (combined) {
-      if (statements.length > 0) {
-        const { text, values } = combinedWrites(statements);
-        const { rows } = await client.query<{ levels_set: number }>(text, values);
+    if (appended <= limits.pgAppendedRowsPerStatementMax) {
+      const appendParts: CtePart[] = [];
+      for (const [table, columns, list] of [
+        ['movements', movementColumns, rowsOf(writes.movements, pushMovementValues)],
+        ['command_answers', answerColumns, rowsOf(sortedAnswers, pushAnswerValues)],
+        ['reservations', reservationColumns, rowsOf(newReservations, pushReservationValues)],
+      ] as const) {
+        if (list.length > 0)
+          appendParts.push({
+            name: `${table}_rows`,
+            sql: unnestInsert(table, columns),
+            params: toColumns(list, columns.length),
+          });
+      }
+      const parts = [...levelParts, ...appendParts, ...laterParts];
+      if (parts.length > 0) {
+        const { text, values } = cteStatement(parts);
+        const { rows } = await client.query<{ levels_set?: number }>(text, values);
         // Pair assertion: every level we judged is the level we overwrite.
-        assert.equal(Number(rows[0]!.levels_set), updated.length, 'a level changed under its row lock');
+        assert.equal(Number(rows[0]!.levels_set ?? 0), updated.length, 'a level changed under its row lock');
       }
     } else {
-      // Levels, then the COPYs, then the rest: the order the combined statement lists them in.
-      const levelCount = statements.filter((statement) => statement.name.startsWith('levels_')).length;
-      for (const [index, statement] of statements.entries()) {
-        if (index === levelCount) await this.copyAppended(client, writes.movements, sortedAnswers, newReservations);
-        const result = await client.query(statement.sql, statement.params);
-        if (statement.name === 'levels_set')
+      // In the combined statement's order: the levels, the COPYs, the rest.
+      for (const part of levelParts) {
+        const result = await client.query(part.sql, part.params as unknown[]);
+        if (part.countAs !== undefined)
           assert.equal(result.rowCount, updated.length, 'a level changed under its row lock');
       }
-      if (levelCount === statements.length)
-        await this.copyAppended(client, writes.movements, sortedAnswers, newReservations);
+      await copyRows(client, 'movements', movementColumnNames, writes.movements, pushMovementValues);
+      await copyRows(client, 'command_answers', answerInsertColumns, sortedAnswers, pushAnswerValues);
+      await copyRows(client, 'reservations', reservationInsertColumns, newReservations, pushReservationValues);
+      for (const part of laterParts) await client.query(part.sql, part.params as unknown[]);
     }
     if (writes.purchaseOrderLines.length > 0) {
       await client.query(
@@ -688,17 +489,6 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
         ),
       );
     }
-  }
-
-  private async copyAppended(
-    client: pg.PoolClient,
-    movements: ReturnType<typeof applyCommands>['writes']['movements'],
-    answers: ReturnType<typeof applyCommands>['writes']['answers'],
-    reservations: readonly ReservationState[],
-  ): Promise<void> {
-    await copyRows(client, 'movements', movementColumnNames, movements, pushMovementValues);
-    await copyRows(client, 'command_answers', answerInsertColumns, answers, pushAnswerValues);
-    await copyRows(client, 'reservations', reservationInsertColumns, reservations, pushReservationValues);
   }
 
   // --- maintenance ---------------------------------------------------------------------------
@@ -720,16 +510,14 @@ export class PostgresLedger extends SqlLedgerViews implements LedgerPort {
  * each other's rows, which side writes never need: each writes its own line's row.
  */
 export function combinedSideWrites(writes: readonly SideWrite[]): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const parts = writes.map((write, index) => {
-    const offset = params.length;
-    params.push(...write.params);
-    const sql = write.sql.trim().replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  for (const write of writes) {
+    const sql = write.sql.trim();
     if (/\bRETURNING\b/i.test(sql) || sql.endsWith(';')) throw new Error(`side write cannot be combined: ${write.sql}`);
-    return `w${index} AS (${sql} RETURNING 1)`;
-  });
-  const counts = writes.map((_, index) => `(SELECT count(*) FROM w${index}) AS c${index}`).join(', ');
-  return { sql: `WITH ${parts.join(', ')} SELECT ${counts}`, params };
+  }
+  const { text, values } = cteStatement(
+    writes.map((write, index) => ({ name: `w${index}`, sql: write.sql, params: write.params, countAs: `c${index}` })),
+  );
+  return { sql: text, params: values };
 }
 
 async function runCombined(client: pg.PoolClient, writes: readonly SideWrite[]): Promise<number[]> {

@@ -31,6 +31,7 @@ import {
   commandLegColumns,
   foldedAnswers,
   levelFromRow,
+  levelValues,
   pushAnswerValues,
   pushMovementValues,
   pushReservationValues,
@@ -291,21 +292,7 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
     insertChunked(writes.movements, pushMovementValues, sql.insertMovementsChunk, sql.insertMovement);
     for (const { level, previousVersion, created } of writes.levels) {
       if (created) {
-        sql.insertLevel.run(
-          level.variantId,
-          level.locationId,
-          level.onHand,
-          level.reserved,
-          level.damaged,
-          level.quarantine,
-          level.inTransit,
-          level.held,
-          level.version,
-          level.lastCountAt,
-          level.lastCountSourceVersion,
-          level.velocityRate,
-          level.velocityAt,
-        );
+        sql.insertLevel.run(...levelValues(level));
       } else {
         const result = sql.updateLevel.run(
           level.onHand,
