@@ -1,16 +1,17 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
 
 /**
- * One HTTP exchange with a platform over node:http(s) and a keep-alive agent, instead of global
- * fetch (bol.com and WooCommerce use it).
+ * One HTTP exchange with a platform over undici's connection pool (`Agent.request`, keep-alive
+ * sockets per origin); every connector sends through it.
  *
- * Why not fetch (undici's WHATWG layer): it builds a Request, clones it, tees a ReadableStream
- * per body and an AbortSignal per deadline for every call. Measured with `node --cpu-prof` on
- * bench:propagation (2,000 movements/s, ~1,700 PATCHes/s, one process on a 2-core VM): fetch took
- * 17-19% of the onhand process's CPU, more than the dispatch bookkeeping, and the process was
- * CPU-bound. The same exchange through node:http with a keep-alive agent costs about a third
- * (figures in bench/README.md, Propagation). The behaviour is the same: one deadline for
+ * Why this layer and not fetch or node:http: the exchange is the server's busiest outbound path
+ * (a push per listing per channel, about four exchanges per order at 200 orders/s on five
+ * channels). `npm run bench:transport` (client CPU per exchange against a local server, on this
+ * project's 2-core VM): 37-39 us here, 76-77 us through node:http with a keep-alive agent (this
+ * transport until then), 353-369 us through the global fetch (it builds a Request, clones it,
+ * tees a body stream per call). The behaviour is the same whichever layer: one deadline for
  * sending AND reading the body, the caller's signal, every failure a `network` answer (the write
  * may have been applied: the caller retries with the same absolute quantity).
  */
@@ -36,76 +37,84 @@ export interface HttpTransportOptions {
   ca?: string | undefined;
 }
 
+/**
+ * The abort signal undici watches for one exchange: an EventEmitter (undici takes one in place
+ * of an AbortSignal), much cheaper to make per request than an AbortController.
+ */
+class Deadline extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined;
+
+  abort(reason: Error): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
 export class HttpTransport {
-  private readonly httpAgent: HttpAgent;
-  private readonly httpsAgent: HttpsAgent;
+  private readonly agent: Agent;
 
   constructor(options: HttpTransportOptions = {}) {
-    // Free sockets are unref'd by the agent (they never keep the process alive); lifo reuses the
-    // warmest socket. The agent honours the server's Keep-Alive timeout hint.
-    const agentOptions = { keepAlive: true, maxSockets: options.socketsMax ?? 64, scheduling: 'lifo' as const };
-    this.httpAgent = new HttpAgent(agentOptions);
-    this.httpsAgent = new HttpsAgent({ ...agentOptions, ...(options.ca === undefined ? {} : { ca: options.ca }) });
+    // Idle sockets never keep the process alive (undici unrefs them); the server's Keep-Alive
+    // timeout hint is honoured.
+    this.agent = new Agent({
+      connections: options.socketsMax ?? 64,
+      ...(options.ca === undefined ? {} : { connect: { ca: options.ca } }),
+    });
   }
 
-  send(request: TransportRequest): Promise<TransportAnswer> {
-    return new Promise((resolve) => {
-      let settled = false;
-      let timedOut = false;
-      const url = new URL(request.url);
-      const secure = url.protocol === 'https:';
-      const headers: Record<string, string | number> = { ...request.headers };
-      if (request.body !== null) headers['content-length'] = Buffer.byteLength(request.body);
-      const finish = (answer: TransportAnswer) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        request.signal?.removeEventListener('abort', onAbort);
-        resolve(answer);
+  async send(request: TransportRequest): Promise<TransportAnswer> {
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch (error) {
+      return { kind: 'network', reason: describe(error), timedOut: false, aborted: false };
+    }
+    const deadline = new Deadline();
+    let timedOut = false;
+    // 1. one deadline for the whole exchange, body included (a stalled body is a network fault)
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.abort(new Error(`no answer within ${request.timeoutMs} ms`));
+    }, request.timeoutMs);
+    // 2. the caller's signal
+    const callerSignal = request.signal;
+    const onAbort = () => deadline.abort(new Error('aborted by the caller'));
+    if (callerSignal?.aborted) onAbort();
+    else callerSignal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers,
+        body: request.body,
+        signal: deadline,
+        // The deadline above bounds the exchange; undici's own phase timeouts stay out of its way.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      const text = await response.body.text();
+      return { kind: 'answer', status: response.statusCode, headers: response.headers as IncomingHttpHeaders, text };
+    } catch (error) {
+      const reason = deadline.aborted ? (deadline.reason as Error) : error;
+      return {
+        kind: 'network',
+        reason: describe(reason),
+        timedOut,
+        aborted: callerSignal?.aborted === true && !timedOut,
       };
-      const fail = (error: unknown) =>
-        finish({
-          kind: 'network',
-          reason: describe(error),
-          timedOut,
-          aborted: request.signal?.aborted === true && !timedOut,
-        });
-      const outgoing = (secure ? httpsRequest : httpRequest)(
-        url,
-        { method: request.method, headers, agent: secure ? this.httpsAgent : this.httpAgent },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            finish({
-              kind: 'answer',
-              status: response.statusCode ?? 0,
-              headers: response.headers,
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          response.on('error', fail);
-          response.on('aborted', () => fail(new Error('the connection closed before the whole answer arrived')));
-        },
-      );
-      // 1. one deadline for the whole exchange, body included (a stalled body is a network fault)
-      const timer = setTimeout(() => {
-        timedOut = true;
-        outgoing.destroy(new Error(`no answer within ${request.timeoutMs} ms`));
-      }, request.timeoutMs);
-      // 2. the caller's signal
-      const onAbort = () => outgoing.destroy(new Error('aborted by the caller'));
-      if (request.signal?.aborted) onAbort();
-      else request.signal?.addEventListener('abort', onAbort, { once: true });
-      outgoing.on('error', fail);
-      outgoing.end(request.body ?? undefined);
-    });
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Close idle sockets (tests, shutdown). */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    void this.agent.destroy().catch(() => undefined);
   }
 }
 

@@ -190,10 +190,10 @@ interface Call {
 export class AmazonClient {
   private readonly baseUrl: string;
   /**
-   * node:http(s) with keep-alive (../http-transport.ts, as bol.com, WooCommerce and Google do),
-   * not global fetch: a third of fetch's CPU per call, and a PATCH per listing is the connector's
-   * default path. The default of 64 sockets per origin is above the PATCHes every claim loop
-   * keeps in flight.
+   * The connectors' shared HTTP transport (../http-transport.ts, keep-alive sockets), not global
+   * fetch: a tenth of fetch's CPU per call (`npm run bench:transport`), and a PATCH per listing
+   * is the connector's default path. The default of 64 sockets per origin is above the PATCHes
+   * every claim loop keeps in flight.
    */
   private readonly transport = new HttpTransport();
 

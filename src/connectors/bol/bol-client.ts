@@ -10,7 +10,7 @@ import { HttpTransport, headerValue, type TransportAnswer } from '../http-transp
  * 1. takes a bearer token (BolAuth),
  * 2. takes a slot of its endpoint's window (BolRateLimiter) or answers "wait" without sending,
  * 3. sends with a deadline (for sending and reading the body) and the caller's signal, over
- *    node:http with a keep-alive agent (../http-transport.ts: a third of fetch's CPU per call),
+ *    the connectors' shared HTTP transport (../http-transport.ts: a tenth of fetch's CPU per call),
  * 4. feeds bol's rate headers back to the limiter,
  * 5. on 401 renews the token ONCE and repeats (a token can expire in flight),
  * 6. classifies the answer: `ok`, or `failed` with `retryable` (429, 5xx, network, timeout) or not

@@ -12,8 +12,8 @@ import { type GmcMethod, type GmcQuota, gmcLimits } from './gmc-limits.js';
  * retryable 429 RESOURCE_EXHAUSTED, 5xx, 408, network and timeouts; permanent 400
  * INVALID_ARGUMENT, 403 PERMISSION_DENIED, 404 NOT_FOUND and the rest. It never throws for an answer.
  *
- * Calls go over node:http(s) with a keep-alive agent (../http-transport.ts, as bol.com and
- * WooCommerce do), not global fetch: one insert per listing makes Google the busiest outbound
+ * Calls go over the connectors' shared HTTP transport (../http-transport.ts, keep-alive sockets),
+ * not global fetch: one insert per listing makes Google the busiest outbound
  * path of an order flow, and in a CPU profile of bench:order-latency (200 orders/s) fetch was
  * 10% of the server's CPU for it alone.
  */

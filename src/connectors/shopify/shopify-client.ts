@@ -25,7 +25,7 @@ export interface ShopifyClientOptions {
   requestTimeoutMs: number;
   /**
    * Injected for tests (lost answers, faults); by default the library's calls go through
-   * node:http (`transportFetch`), not the global fetch.
+   * the connectors' HTTP transport (`transportFetch`), not the global fetch.
    */
   fetch?: typeof fetch | undefined;
   /** Monotonic milliseconds for the bucket model. */
@@ -177,8 +177,8 @@ export class ShopifyGraphqlClient {
 }
 
 /**
- * The part of fetch the Admin API client uses, over node:http (HttpTransport) instead of undici's
- * fetch: the library reads `ok`, `status`, `statusText`, `headers.get` and `json()`/`text()`, and
+ * The part of fetch the Admin API client uses, over the connectors' HttpTransport instead of the
+ * global fetch: the library reads `ok`, `status`, `statusText`, `headers.get` and `json()`/`text()`, and
  * `execute` cancels `body` of an error answer. The WHATWG layer (a Request, a Headers, a body
  * stream per call) is what fetch costs beyond the exchange itself; the Amazon, Google, bol.com
  * and WooCommerce clients went the same way (figures in bench/README.md). A network fault or the

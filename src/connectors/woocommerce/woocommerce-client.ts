@@ -4,7 +4,7 @@ import { signOAuthUrl } from './woocommerce-oauth.js';
 
 /**
  * A thin typed client of WooCommerce's REST API v3 (`<store>/wp-json/wc/v3/...`) over
- * node:http(s) with a keep-alive agent (../http-transport.ts, shared with bol.com). Each call
+ * the connectors' shared HTTP transport (../http-transport.ts, keep-alive sockets). Each call
  * 1. takes a slot of the shop's budget (WooRateLimiter): `write` calls wait at most
  *    `limiterWaitMsMax` and otherwise answer `failed`/retryable without sending;
  * 2. authenticates: HTTP Basic with the consumer key and secret over HTTPS; OAuth 1.0a
