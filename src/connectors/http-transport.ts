@@ -7,10 +7,10 @@ import { Agent, type Dispatcher } from 'undici';
  * sockets per origin); every connector sends through it.
  *
  * Why this layer and not fetch or node:http: the exchange is the server's busiest outbound path
- * (a push per listing per channel, about four exchanges per order at 200 orders/s on five
- * channels). `npm run bench:transport` (client CPU per exchange against a local server, on this
- * project's 2-core VM): 37-39 us here, 76-77 us through node:http with a keep-alive agent (this
- * transport until then), 353-369 us through the global fetch (it builds a Request, clones it,
+ * (a push per listing per channel: several exchanges per order on five channels).
+ * `npm run bench:transport` (client CPU per exchange against a local server, on this project's
+ * 2-core VM): 37-39 us here, 76-77 us through node:http with a keep-alive agent (this transport
+ * until then), 353-369 us through the global fetch (it builds a Request, clones it,
  * tees a body stream per call). The behaviour is the same whichever layer: one deadline for
  * sending AND reading the body, the caller's signal, every failure a `network` answer (the write
  * may have been applied: the caller retries with the same absolute quantity).
