@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { LedgerCommand } from '../core/ledger/command.js';
+import type { ChannelInput } from '../store/availability-store.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { LedgerStore, LocationInput, VariantInput } from '../store/ledger-store.js';
 import { payloadHash } from '../ingest/payload-hash.js';
@@ -301,30 +302,28 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     );
   }
   // Four sales channels and a Google feed, every variant listed on each, and a first rule set.
-  await store.availability.upsertChannels(
-    [
-      {
-        code: 'shop',
-        name: 'Own Shopify shop',
-        platform: 'shopify',
-        locations: ['WH-AMS', 'STORE-UTR', 'WH-RTM'],
-        pushLatencyP95Ms: 800,
-      },
-      { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
-      // Feed only: availability for Shopping ads and free listings (demo-google.ts runs its simulator).
-      { code: 'google', name: 'Google Merchant Center', platform: 'gmc', locations: ['WH-AMS', 'WH-RTM'] },
-      // Merchant-fulfilled Amazon offers, shipped from the warehouses (no FBA stock in the demo).
-      { code: 'amazon', name: 'Amazon', platform: 'amazon', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 5000 },
-      {
-        code: 'woo',
-        name: 'WooCommerce shop',
-        platform: 'woocommerce',
-        locations: ['WH-AMS', 'WH-RTM'],
-        pushLatencyP95Ms: 2000,
-      },
-    ],
-    now,
-  );
+  const channels: ChannelInput[] = [
+    {
+      code: 'shop',
+      name: 'Own Shopify shop',
+      platform: 'shopify',
+      locations: ['WH-AMS', 'STORE-UTR', 'WH-RTM'],
+      pushLatencyP95Ms: 800,
+    },
+    { code: 'bol', name: 'Bol.com', platform: 'bol', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 3000 },
+    // Feed only: availability for Shopping ads and free listings (demo-google.ts runs its simulator).
+    { code: 'google', name: 'Google Merchant Center', platform: 'gmc', locations: ['WH-AMS', 'WH-RTM'] },
+    // Merchant-fulfilled Amazon offers, shipped from the warehouses (no FBA stock in the demo).
+    { code: 'amazon', name: 'Amazon', platform: 'amazon', locations: ['WH-AMS', 'WH-RTM'], pushLatencyP95Ms: 5000 },
+    {
+      code: 'woo',
+      name: 'WooCommerce shop',
+      platform: 'woocommerce',
+      locations: ['WH-AMS', 'WH-RTM'],
+      pushLatencyP95Ms: 2000,
+    },
+  ];
+  await store.availability.upsertChannels(channels, now);
   let listings = 0;
   listings += (
     await store.availability.upsertListings(
@@ -377,7 +376,7 @@ export async function loadDemo(store: LedgerStore, ledger: GroupCommitter, clock
     locations: demoLocations.length,
     receipts: receipts.length,
     purchaseOrders: orders.length,
-    channels: 3,
+    channels: channels.length,
     listings,
     ruleSetVersion: rules.version,
   };

@@ -19,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { issueToken } from '../../src/api/tokens.js';
 import type { DemoChannels } from '../../src/demo/demo-channels.js';
-import { loadDemo, startDemoChannels } from '../../src/demo/demo.js';
+import { type DemoReport, loadDemo, startDemoChannels } from '../../src/demo/demo.js';
 import { buildServer } from '../../src/http/server.js';
 import { storeOrderItemMatcher } from '../../src/ingest/order-item-match.js';
 import { OrderLineIntake } from '../../src/ingest/order-line-intake.js';
@@ -46,6 +46,8 @@ class DemoProcess {
     readonly propagation: Propagation,
     readonly polling: OrderPolling,
     readonly errors: string[],
+    /** What loadDemo reported (what `serve --demo` logs); null on a restart, the catalogue being there. */
+    readonly report: DemoReport | null,
   ) {}
 
   static async start(store: LedgerStore, clock: { now(): number }, seed: number): Promise<DemoProcess> {
@@ -55,7 +57,7 @@ class DemoProcess {
     const orders = new OrderLineIntake({ store, ledger, clock, match: storeOrderItemMatcher(store.availability) });
     const app = await buildServer({ store, ledger, orders, clock, ids });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    await loadDemo(store, ledger, clock);
+    const report = await loadDemo(store, ledger, clock);
     const errors: string[] = [];
     const demo = await startDemoChannels(store, ledger, clock, address, {
       ids,
@@ -81,7 +83,7 @@ class DemoProcess {
       onError,
     });
     const polling = new OrderPolling({ store, orders, clock, owner, channels: runtimes, onError });
-    return new DemoProcess(store, ledger, app, orders, demo, propagation, polling, errors);
+    return new DemoProcess(store, ledger, app, orders, demo, propagation, polling, errors, report);
   }
 
   /** Push until nothing is due (bounded). */
@@ -182,6 +184,9 @@ for (const factory of STORES.filter((each) => each.name === 'sqlite')) {
 
     it('runs 30 simulated minutes: orders spread over the locations, 0 oversells', async () => {
       first = await DemoProcess.start(test.store, clock, 1);
+      // The load's report, as `serve --demo` logs it, counts what is in the store.
+      assert.equal(first.report?.channels, (await test.store.availability.listChannels()).length);
+      assert.equal(first.report?.locations, (await test.store.catalogue.listLocations()).length);
       await first.drain();
       const onHandBefore = await onHandByLocation(test.store);
       for (let index = 1; index <= thirtyMinutes; index += 1) {
