@@ -279,11 +279,12 @@ export async function serve(config: Config): Promise<void> {
 
   const lines = [
     `onhand is running on ${describeDatabase(config)}`,
-    `  API      ${address}/v1`,
-    `  API docs ${address}/docs`,
-    `  metrics  ${metricsAddress ? `${metricsAddress}/metrics (no token)` : `${address}/metrics (read token)`}`,
-    `  channels ${runtimes.map((runtime) => runtime.channel).join(', ') || 'none connected (add settings.connector to a channel)'}`,
-    ...(demoChannels ? [`  demo     ${demoChannels.describe()}`] : []),
+    `  dashboard ${address}/ (sign in with a token)`,
+    `  API       ${address}/v1`,
+    `  API docs  ${address}/docs`,
+    `  metrics   ${metricsAddress ? `${metricsAddress}/metrics (no token)` : `${address}/metrics (read token)`}`,
+    `  channels  ${runtimes.map((runtime) => runtime.channel).join(', ') || 'none connected (add settings.connector to a channel)'}`,
+    ...(demoChannels ? [`  demo      ${demoChannels.describe()}`] : []),
   ];
   if (bootstrapToken) {
     lines.push(

@@ -169,6 +169,12 @@ describe('onhand binary', { concurrency: false }, () => {
     const address = /API +(http:\/\/\S+)\/v1/.exec(first.banner)![1];
     const stock = await fetch(`${address}/v1/stock/TEE-RED-M`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(stock.status, 200);
+    // The banner's dashboard address serves the dashboard's page.
+    const dashboard = /dashboard +(http:\/\/\S+\/) /.exec(first.banner)?.[1];
+    assert.equal(dashboard, `${address}/`, first.banner);
+    const page = await fetch(dashboard!);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
     const variants = await fetch(`${address}/v1/variants?limit=500`, { headers: { authorization: `Bearer ${token}` } });
     const listed = (await variants.json()) as { items?: unknown[]; variants?: unknown[] } | unknown[];
     const count = Array.isArray(listed) ? listed.length : (listed.items ?? listed.variants ?? []).length;
