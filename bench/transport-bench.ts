@@ -4,8 +4,8 @@
  * with a keep-alive agent and the global fetch, against the same local server.
  *
  * Why it matters: every push, read-back and order poll is such an exchange; at 200 orders/s on
- * five channels the server sends about four a order, so their client cost is a large share of
- * the server's CPU (bench/README.md, "Order to every channel").
+ * five channels the server sends several per order, so their client cost is a large share of
+ * the server's CPU (bench/README.md, "Outbound HTTP" and "Order to every channel").
  *
  * Method: a plain node:http server in a process of its own answers every request with a small
  * JSON body (the shape of a platform's answer). In this process, `--clients` closed-loop callers
