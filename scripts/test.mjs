@@ -2,6 +2,7 @@
 // Usage: npm test [-- <path filter>...]   e.g. npm test -- conformance
 // STORES=sqlite npm test  runs the store suites on SQLite only (CI runs both, see test/support/stores.ts).
 // ONHAND_SIM_RUNS=<n> runs the model-based test longer (test/simulation/ledger-model.test.ts).
+// ONHAND_TEST_TIMEOUT_MS=<ms> bounds each test (default 600000).
 // The PostgreSQL suites clone one template database, migrated once here (test/support/pg-template.ts).
 // At the end it prints the wall time, the sum of per-file durations and the ten slowest files.
 import { spawnSync } from 'node:child_process';
@@ -50,6 +51,23 @@ async function dropTemplate() {
 // Ctrl-C reaches the test runner too (one process group): outlive it to drop the template.
 process.on('SIGINT', () => undefined);
 
+// A run ends, whatever a test does: a test that waits on something that never comes fails after
+// ONHAND_TEST_TIMEOUT_MS (default 10 minutes; the slowest test file takes under 2), and a file
+// whose tests are done but which left a handle open (a server a failed assertion never closed)
+// exits instead of holding the run for ever. --test-force-exit came with Node 20.14; older 20.x
+// releases run without it.
+const testTimeoutMs = Number(process.env.ONHAND_TEST_TIMEOUT_MS ?? 600_000);
+if (!Number.isSafeInteger(testTimeoutMs) || testTimeoutMs < 1) {
+  console.error(
+    `ONHAND_TEST_TIMEOUT_MS must be a whole number of milliseconds, got ${process.env.ONHAND_TEST_TIMEOUT_MS}`,
+  );
+  process.exit(2);
+}
+const forceExit =
+  spawnSync(process.execPath, ['--test-force-exit', '--eval', '0'], { stdio: 'ignore' }).status === 0
+    ? ['--test-force-exit']
+    : [];
+
 const scratch = mkdtempSync(join(tmpdir(), 'onhand-test-times-'));
 const timesFile = join(scratch, 'durations.tsv');
 const result = spawnSync(
@@ -59,6 +77,8 @@ const result = spawnSync(
     'tsx',
     '--test',
     '--test-concurrency=2',
+    `--test-timeout=${testTimeoutMs}`,
+    ...forceExit,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     `--test-reporter=${new URL('./test-durations.mjs', import.meta.url).href}`,
