@@ -24,6 +24,19 @@ if (files.length === 0) {
   console.error(`no test file matches ${filters.join(' ')}`);
   process.exit(1);
 }
+// A run ends, whatever a test does: each file runs under ONHAND_TEST_TIMEOUT_MS (default 10
+// minutes; the slowest file takes under 2), so a test that waits on something that never comes,
+// or a file that left a handle open (a server a failed assertion never closed) and never exits,
+// fails the run at that bound instead of holding it for ever. (--test-force-exit would end the
+// second case sooner, but it also ends the runner before the durations reporter has written.)
+const testTimeoutMs = Number(process.env.ONHAND_TEST_TIMEOUT_MS ?? 600_000);
+if (!Number.isSafeInteger(testTimeoutMs) || testTimeoutMs < 1) {
+  console.error(
+    `ONHAND_TEST_TIMEOUT_MS must be a whole number of milliseconds, got ${process.env.ONHAND_TEST_TIMEOUT_MS}`,
+  );
+  process.exit(2);
+}
+
 const started = Date.now();
 // One migrated PostgreSQL database per run, cloned by every suite that needs one.
 const wantsPostgres = (process.env.STORES ?? 'postgres').split(',').some((name) => name.trim() === 'postgres');
@@ -51,23 +64,6 @@ async function dropTemplate() {
 // Ctrl-C reaches the test runner too (one process group): outlive it to drop the template.
 process.on('SIGINT', () => undefined);
 
-// A run ends, whatever a test does: a test that waits on something that never comes fails after
-// ONHAND_TEST_TIMEOUT_MS (default 10 minutes; the slowest test file takes under 2), and a file
-// whose tests are done but which left a handle open (a server a failed assertion never closed)
-// exits instead of holding the run for ever. --test-force-exit came with Node 20.14; older 20.x
-// releases run without it.
-const testTimeoutMs = Number(process.env.ONHAND_TEST_TIMEOUT_MS ?? 600_000);
-if (!Number.isSafeInteger(testTimeoutMs) || testTimeoutMs < 1) {
-  console.error(
-    `ONHAND_TEST_TIMEOUT_MS must be a whole number of milliseconds, got ${process.env.ONHAND_TEST_TIMEOUT_MS}`,
-  );
-  process.exit(2);
-}
-const forceExit =
-  spawnSync(process.execPath, ['--test-force-exit', '--eval', '0'], { stdio: 'ignore' }).status === 0
-    ? ['--test-force-exit']
-    : [];
-
 const scratch = mkdtempSync(join(tmpdir(), 'onhand-test-times-'));
 const timesFile = join(scratch, 'durations.tsv');
 const result = spawnSync(
@@ -78,7 +74,6 @@ const result = spawnSync(
     '--test',
     '--test-concurrency=2',
     `--test-timeout=${testTimeoutMs}`,
-    ...forceExit,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     `--test-reporter=${new URL('./test-durations.mjs', import.meta.url).href}`,
