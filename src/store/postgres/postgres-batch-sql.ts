@@ -53,10 +53,9 @@ export const currentColumns =
   'variant_id, listing_id, quantity, preorder_quantity, preorder_earliest_at, preorder_latest_at, rule_version';
 
 /**
- * The variants' lock (PostgresAvailability.lockVariants explains it), the ids written into
- * its text, for a transaction's first
- * statement (PostgresPool.transactionBegunByWork), which takes no parameters. Ids come from
- * the database; each is checked to be an integer before it is written.
+ * The variants' lock (PostgresAvailability.lockVariants explains it) with the ids written into
+ * its text, for a transaction's first statement (PostgresPool.transactionBegunByWork), which
+ * takes no parameters. Ids come from the database; each is checked to be an integer first.
  */
 export function lockVariantsText(variantIds: readonly number[]): string {
   for (const id of variantIds) assert(Number.isSafeInteger(id), `variant id ${id} is not an integer`);
@@ -64,9 +63,9 @@ export function lockVariantsText(variantIds: readonly number[]): string {
 }
 
 /**
- * The availability context's reads (variants, stored quantities, incoming lines) as JSON
- * columns of one statement, `param` being the typed placeholder of `plan.affected` (`$n::bigint[]`): lockedRead adds
- * them to the batch's read under its lock, the recompute reads them alone.
+ * The availability context's reads (variants, stored quantities, incoming lines) as JSON columns
+ * of one statement, `param` being the typed placeholder of `plan.affected` (`$n::bigint[]`):
+ * lockedRead adds them to the batch's read under its lock, the recompute reads them alone.
  */
 export function planReadColumns(plan: BatchAvailabilityPlan, param: string): string[] {
   const columns = [

@@ -116,6 +116,8 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
            last_count_at, last_count_source_version, velocity, velocity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateLevel: db.prepare(
+        // levelValues after its key (better-sqlite3 binds numbered ?NNN only by name), then the key
+        // and the version judged.
         `UPDATE levels SET on_hand = ?, reserved = ?, damaged = ?, quarantine = ?, in_transit = ?, held = ?, version = ?,
            last_count_at = ?, last_count_source_version = ?, velocity = ?, velocity_at = ?
          WHERE variant_id = ? AND location_id = ? AND version = ?`,
@@ -295,17 +297,7 @@ export class SqliteLedger extends SqlLedgerViews implements LedgerPort {
         sql.insertLevel.run(...levelValues(level));
       } else {
         const result = sql.updateLevel.run(
-          level.onHand,
-          level.reserved,
-          level.damaged,
-          level.quarantine,
-          level.inTransit,
-          level.held,
-          level.version,
-          level.lastCountAt,
-          level.lastCountSourceVersion,
-          level.velocityRate,
-          level.velocityAt,
+          ...levelValues(level).slice(2),
           level.variantId,
           level.locationId,
           previousVersion,
