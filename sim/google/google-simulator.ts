@@ -17,6 +17,8 @@
  *   `processingDelayMs` (0 by default: Google's "several minutes" when a test wants them).
  *   `GET .../products/{contentLanguage~feedLabel~offerId}` and `GET .../products?pageSize&pageToken`
  *   (at most 1,000 a page).
+ * - `POST /batch/products/v1` (Calls): an HTTP batch of nested Products calls, each run and counted
+ *   as if sent alone, answered as one multipart/mixed body labelled by Content-ID, out of order.
  * - Per-minute quotas per method with 429 RESOURCE_EXHAUSTED in Google's error shape (Quotas),
  *   counted as violations (minute-quota.ts).
  * - Faults: latency, 5xx for the next N calls, 429 storms (Google's own, not counted as
@@ -26,7 +28,8 @@
  * What it does not: daily quotas, product data checks beyond availability, the Content API,
  * multiple feed labels' rules, local inventory, data source management, exact error messages.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GoogleAnswer, googleError, sendGoogle } from './google-answers.js';
 import { type ServiceAccountKey, TokenEndpoint } from './google-token-endpoint.js';
@@ -36,6 +39,10 @@ export type { ServiceAccountKey } from './google-token-endpoint.js';
 
 const availabilities = new Set(['IN_STOCK', 'OUT_OF_STOCK', 'PREORDER', 'BACKORDER', 'LIMITED_AVAILABILITY']);
 const bodyBytesMax = 64 * 1024;
+/** The batch endpoint of the Products sub-API, and the simulator's own bounds on a batch. */
+const batchPath = '/batch/products/v1';
+const batchBytesMax = 4 * 1024 * 1024;
+const batchCallsMax = 1_000;
 const pageSizeMax = 1_000;
 
 export interface GoogleSimulatorOptions {
@@ -98,7 +105,8 @@ export class GoogleSimulator {
   private readonly refusals = new Map<string, number>();
   processingDelayMs: number;
   faults: GoogleSimulatorFaults = { latencyMs: 0, failNext: 0, failStatus: 503, stormNext: 0, loseAnswersNext: 0 };
-  readonly calls = { insert: 0, get: 0, list: 0, token: 0, lostAnswers: 0 };
+  /** Calls per method (a batch's nested calls each count as their own), batch requests, tokens, lost answers. */
+  readonly calls = { insert: 0, get: 0, list: 0, batch: 0, token: 0, lostAnswers: 0 };
   private server: Server | null = null;
   private origin: string | null = null;
 
@@ -248,49 +256,129 @@ export class GoogleSimulator {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://sim');
-    const body = await readBody(request);
+    const isBatch = url.pathname === batchPath && request.method === 'POST';
+    const body = await readBody(request, isBatch ? batchBytesMax : bodyBytesMax);
     if (body === null) return sendGoogle(response, googleError(400, 'Request payload too large.'));
     if (this.faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.faults.latencyMs));
     if (url.pathname === '/token' && request.method === 'POST') {
       this.calls.token++;
       return sendGoogle(response, this.tokens.exchange(new URLSearchParams(body)));
     }
-    const route = this.route(request.method ?? 'GET', url.pathname);
-    if (route === null) return sendGoogle(response, googleError(404, 'Method not found.'));
+    if (isBatch) return this.batch(request, response, body);
+    const { answer, lose } = this.apiCall(request.method ?? 'GET', url, body, request.headers.authorization);
+    if (lose) response.destroy();
+    else sendGoogle(response, answer);
+  }
+
+  /**
+   * One call of the API, alone or nested in a batch: routed, authenticated, counted against its
+   * method's minute quota and subject to the fault switches. `lose`: the write is applied and its
+   * answer must never reach the client.
+   */
+  private apiCall(
+    verb: string,
+    url: URL,
+    body: string,
+    authorization: string | undefined,
+  ): { answer: GoogleAnswer; lose: boolean } {
+    const route = this.route(verb, url.pathname);
+    if (route === null) return { answer: googleError(404, 'Method not found.'), lose: false };
     this.calls[route.method]++;
-    const holder = this.tokens.holder(request.headers.authorization);
+    const holder = this.tokens.holder(authorization);
     if (holder === null)
-      return sendGoogle(
-        response,
-        googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.'),
-      );
+      return {
+        answer: googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.'),
+        lose: false,
+      };
     if (route.account !== this.account)
-      return sendGoogle(
-        response,
-        googleError(403, `The caller does not have access to the accounts: ${route.account}`),
-      );
+      return {
+        answer: googleError(403, `The caller does not have access to the accounts: ${route.account}`),
+        lose: false,
+      };
     if (this.faults.stormNext > 0) {
       this.faults.stormNext--;
-      return sendGoogle(response, googleError(429, 'Quota exceeded (storm).'));
+      return { answer: googleError(429, 'Quota exceeded (storm).'), lose: false };
     }
     const over = this.quota.admit(route.method);
-    if (over !== null) return sendGoogle(response, over);
+    if (over !== null) return { answer: over, lose: false };
     if (this.faults.failNext > 0) {
       this.faults.failNext--;
-      return sendGoogle(response, googleError(this.faults.failStatus, 'The service is currently unavailable.'));
+      return { answer: googleError(this.faults.failStatus, 'The service is currently unavailable.'), lose: false };
     }
-    let answer: GoogleAnswer;
     if (route.method === 'insert') {
-      answer = this.insert(url, body);
+      const answer = this.insert(url, body);
       if (answer.status === 200 && this.faults.loseAnswersNext > 0) {
         this.faults.loseAnswersNext--;
         this.calls.lostAnswers++;
-        response.destroy();
-        return;
+        return { answer, lose: true };
       }
-    } else if (route.method === 'get') answer = this.get(route.product!);
-    else answer = this.list(url);
-    sendGoogle(response, answer);
+      return { answer, lose: false };
+    }
+    return { answer: route.method === 'get' ? this.get(route.product!) : this.list(url), lose: false };
+  }
+
+  /**
+   * `POST /batch/products/v1` (Calls): a multipart/mixed body whose parts are each one HTTP request
+   * of the Products sub-API, without the origin (`POST /products/v1/...`), credentials taken from
+   * the batch unless the part has its own. Each nested call runs as if sent alone (counted, quota,
+   * faults); the answer is one multipart/mixed body with a part per request, labelled
+   * `response-<Content-ID>`, in reverse order (Google does not promise the order). The batch's
+   * own credentials are checked first: without them nothing runs (401). A malformed batch is 400.
+   */
+  private batch(request: IncomingMessage, response: ServerResponse, body: string): void {
+    this.calls.batch++;
+    const refused = this.batchRefusal(request, body);
+    if (refused instanceof GoogleAnswer) {
+      sendGoogle(response, refused);
+      return;
+    }
+    const requests = refused;
+    let lose = false;
+    const answers = requests.map((nested, index) => {
+      const id = nested.id ?? String(index + 1);
+      if (nested.path === null || !nested.path.startsWith('/products/v1/'))
+        return { id, answer: googleError(400, 'Nested requests of this batch belong to the Products sub-API.') };
+      const call = this.apiCall(
+        nested.method,
+        new URL(nested.path, 'http://sim'),
+        nested.body,
+        nested.authorization ?? request.headers.authorization,
+      );
+      lose ||= call.lose;
+      return { id, answer: call.answer };
+    });
+    if (lose) {
+      response.destroy();
+      return;
+    }
+    const out = `batch_${randomBytes(9).toString('base64url')}`;
+    let text = '';
+    for (const { id, answer } of answers.reverse()) {
+      const json = JSON.stringify(answer.body);
+      text += `--${out}\r\nContent-Type: application/http\r\nContent-ID: <response-${id}>\r\n\r\n`;
+      text += `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}\r\n`;
+      text += `Content-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}\r\n`;
+    }
+    text += `--${out}--\r\n`;
+    response.writeHead(200, {
+      'content-type': `multipart/mixed; boundary=${out}`,
+      'content-length': String(Buffer.byteLength(text)),
+    });
+    response.end(text);
+  }
+
+  /** The nested requests of a batch, or the answer that refuses the batch whole. */
+  private batchRefusal(request: IncomingMessage, body: string): NestedRequest[] | GoogleAnswer {
+    if (this.tokens.holder(request.headers.authorization) === null)
+      return googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.');
+    const boundary = /^multipart\/mixed\s*;\s*boundary="?([^";]{1,200})"?/i.exec(
+      request.headers['content-type'] ?? '',
+    )?.[1];
+    if (boundary === undefined) return googleError(400, 'Batch requests are multipart/mixed.');
+    const requests = parseBatchRequest(boundary, body);
+    if (requests === null || requests.length === 0) return googleError(400, 'Failed to parse batch request.');
+    if (requests.length > batchCallsMax) return googleError(400, `A batch takes at most ${batchCallsMax} calls.`);
+    return requests;
   }
 
   private route(
@@ -389,15 +477,63 @@ export class GoogleSimulator {
   }
 }
 
-function readBody(request: IncomingMessage): Promise<string | null> {
+function readBody(request: IncomingMessage, bytesMax: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= bodyBytesMax) chunks.push(chunk);
+      if (size <= bytesMax) chunks.push(chunk);
     });
-    request.on('end', () => resolve(size > bodyBytesMax ? null : Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(size > bytesMax ? null : Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
+}
+
+interface NestedRequest {
+  id: string | null;
+  method: string;
+  /** Path and query; null when the request line is not `METHOD /path [HTTP/1.1]`. */
+  path: string | null;
+  authorization: string | undefined;
+  body: string;
+}
+
+/** The nested requests of a multipart/mixed batch body; null when it has no part at all. */
+function parseBatchRequest(boundary: string, text: string): NestedRequest[] | null {
+  const segments = text.split(`--${boundary}`);
+  if (segments.length < 2) return null;
+  const requests: NestedRequest[] = [];
+  for (const segment of segments.slice(1)) {
+    if (segment.startsWith('--')) break;
+    const [outerHead, nested] = splitAtBlankLine(segment.replace(/^[ \t]*\r?\n/, ''));
+    const idLine = outerHead.find((line) => /^content-id\s*:/i.test(line));
+    const id =
+      idLine === undefined
+        ? null
+        : idLine
+            .slice(idLine.indexOf(':') + 1)
+            .trim()
+            .replace(/^<(.*)>$/, '$1');
+    const [head, body] = splitAtBlankLine(nested);
+    const requestLine = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)(?:\s+HTTP\/1\.[01])?$/.exec((head[0] ?? '').trim());
+    const authorization = head
+      .slice(1)
+      .find((line) => /^authorization\s*:/i.test(line))
+      ?.replace(/^authorization\s*:\s*/i, '');
+    requests.push({
+      id,
+      method: requestLine?.[1] ?? 'GET',
+      path: requestLine?.[2] ?? null,
+      authorization,
+      body: body.replace(/\r?\n$/, ''),
+    });
+  }
+  return requests;
+}
+
+function splitAtBlankLine(text: string): [string[], string] {
+  const match = /\r?\n\r?\n/.exec(text);
+  if (match === null) return [text.split(/\r?\n/).filter((line) => line !== ''), ''];
+  return [text.slice(0, match.index).split(/\r?\n/), text.slice(match.index + match[0].length)];
 }

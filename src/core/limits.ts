@@ -384,9 +384,9 @@ export const limits = Object.freeze({
   bolRememberedOrderItemsMax: 20_000,
   /** A full scan of Bol.com's open orders at least this often; between them, change-interval polls. */
   bolOrdersFullScanIntervalMs: 10 * 60 * 1000,
-  /** Product inputs per Google Merchant Center push: one insert each, inside a per-minute quota. */
+  /** Product inputs per Google Merchant Center push: one insert each, inside a per-minute quota, nested in one batch request. */
   gmcPushBatchSizeMax: 20,
-  /** Inserts in flight at once per Google Merchant Center connection. */
+  /** Inserts in flight at once per Google Merchant Center connection when its batch requests are off. */
   gmcPushConcurrencyMax: 4,
   /** Longest a Google Merchant Center call waits for its minute budget before the push answers `retry`. */
   gmcLimiterWaitMsMax: 1_500,

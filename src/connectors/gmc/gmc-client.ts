@@ -2,7 +2,8 @@ import { HttpTransport } from '../http-transport.js';
 import type { GmcAuth } from './gmc-auth.js';
 import { GmcAuthError } from './gmc-auth.js';
 import type { GmcAvailability } from './gmc-availability.js';
-import { type GmcMethod, type GmcQuota, gmcLimits } from './gmc-limits.js';
+import { batchBody, batchBoundary, multipartBoundary, parseBatchAnswer } from './gmc-batch.js';
+import { type GmcMethod, type GmcQuota, gmcFacts, gmcLimits } from './gmc-limits.js';
 
 /**
  * The HTTP layer of the Google Merchant Center connector, Merchant API Products v1
@@ -68,17 +69,156 @@ export class GmcClient {
     this.transport = new HttpTransport();
   }
 
-  /** `productInputs.insert`: replaces the input of this offer in the data source (absolute, idempotent). */
-  insertProductInput(input: GmcProductInput, signal?: AbortSignal): Promise<GmcCallResult<unknown>> {
+  /** The path of `productInputs.insert` into the channel's data source. */
+  private insertPath(): string {
     const account = encodeURIComponent(this.config.account);
     const dataSource = `accounts/${this.config.account}/dataSources/${this.config.dataSource}`;
-    return this.call(
-      'insert',
-      'POST',
-      `/products/v1/accounts/${account}/productInputs:insert?dataSource=${encodeURIComponent(dataSource)}`,
-      input,
-      signal,
+    return `/products/v1/accounts/${account}/productInputs:insert?dataSource=${encodeURIComponent(dataSource)}`;
+  }
+
+  /** `productInputs.insert`: replaces the input of this offer in the data source (absolute, idempotent). */
+  insertProductInput(input: GmcProductInput, signal?: AbortSignal): Promise<GmcCallResult<unknown>> {
+    return this.call('insert', 'POST', this.insertPath(), input, signal);
+  }
+
+  /**
+   * Several `productInputs.insert` calls in one HTTP batch request (`/batch/products/v1`, gmc-batch.ts),
+   * one result per input in the same order. Each nested insert takes its own slot of the insert
+   * budget first (Google counts each); an input whose slot would wait too long is not sent and
+   * answers retry. A lost or unreadable answer leaves every input sent retryable ("it may have
+   * been applied": an insert is absolute, so sending it again is harmless).
+   */
+  async insertProductInputs(
+    inputs: readonly GmcProductInput[],
+    signal?: AbortSignal,
+  ): Promise<GmcCallResult<unknown>[]> {
+    if (inputs.length === 1) return [await this.insertProductInput(inputs[0]!, signal)];
+    const what = 'google productInputs.insert';
+    const results = new Array<GmcCallResult<unknown> | undefined>(inputs.length);
+    const all = (indexes: readonly number[], result: GmcCallResult<unknown>) => {
+      for (const index of indexes) results[index] = result;
+    };
+    for (let attempt = 1; ; attempt++) {
+      const pending = inputs.map((_, index) => index).filter((index) => results[index] === undefined);
+      const token = await this.token();
+      if (typeof token !== 'string') {
+        all(pending, token);
+        break;
+      }
+      const waitMax = this.config.limiterWaitMsMax ?? gmcLimits.limiterWaitMsMax;
+      const slots = await Promise.all(
+        pending.map(
+          (): Promise<Awaited<ReturnType<GmcQuota['acquire']>> | null> =>
+            this.config.quota.acquire('insert', waitMax, signal).catch(() => null),
+        ),
+      );
+      const sent: number[] = [];
+      pending.forEach((index, at) => {
+        const slot = slots[at]!;
+        if (slot === null)
+          results[index] = {
+            kind: 'failed',
+            retryable: true,
+            status: null,
+            reason: `${what}: aborted waiting for the quota`,
+          };
+        else if (!slot.ok)
+          results[index] = {
+            kind: 'failed',
+            retryable: true,
+            status: null,
+            reason: `${what}: per-minute quota spent: not sent`,
+            retryAfterMs: slot.waitMs,
+          };
+        else sent.push(index);
+      });
+      if (sent.length === 0) break;
+      const boundary = batchBoundary();
+      const path = this.insertPath();
+      const timeoutMs = this.config.requestTimeoutMs ?? gmcLimits.requestTimeoutMs;
+      const answer = await this.transport.send({
+        method: 'POST',
+        url: `${this.baseUrl}${gmcFacts.productsBatchPath}`,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'multipart/mixed',
+          'content-type': `multipart/mixed; boundary=${boundary}`,
+        },
+        body: batchBody(
+          boundary,
+          sent.map((index) => ({ id: `insert-${index}`, method: 'POST', path, body: JSON.stringify(inputs[index]) })),
+        ),
+        timeoutMs,
+        signal,
+      });
+      if (answer.kind === 'network') {
+        const why = answer.timedOut ? `no answer within ${timeoutMs} ms` : answer.aborted ? 'aborted' : 'network error';
+        all(sent, {
+          kind: 'failed',
+          retryable: true,
+          status: null,
+          reason: `${what} (batch): ${why} (it may have been applied)`,
+        });
+        break;
+      }
+      if (answer.status === 401 && attempt === 1) {
+        // The batch's own credentials were refused: no nested call ran. Renew once and send again.
+        this.config.auth.invalidate(token);
+        continue;
+      }
+      if (answer.status < 200 || answer.status >= 300) {
+        const blockMs = this.config.quota.observe('insert', answer.status);
+        all(sent, classify(`${what} (batch)`, answer.status, answer.text, blockMs));
+        break;
+      }
+      const answerBoundary = multipartBoundary(answer.headers['content-type']);
+      const parts = answerBoundary === null ? null : parseBatchAnswer(answerBoundary, answer.text);
+      for (const index of sent) {
+        const part = parts?.get(`insert-${index}`);
+        if (part === undefined) {
+          results[index] = {
+            kind: 'failed',
+            retryable: true,
+            status: answer.status,
+            reason: `${what}: the batch answer has no part for this input (it may have been applied)`,
+          };
+          continue;
+        }
+        const blockMs = this.config.quota.observe('insert', part.status);
+        // A nested 401: the token ended between the batch and this call; the next push renews it.
+        if (part.status === 401) this.config.auth.invalidate(token);
+        results[index] =
+          part.status === 401
+            ? { kind: 'failed', retryable: true, status: 401, reason: `${what} answered 401 inside the batch` }
+            : classify(what, part.status, part.text, blockMs);
+      }
+      break;
+    }
+    return results.map(
+      (result) =>
+        result ?? {
+          kind: 'failed',
+          retryable: true,
+          status: null,
+          reason: `${what}: not sent (the batch was refused twice)`,
+        },
     );
+  }
+
+  /** A bearer token, or the failure to answer every call with when none can be had. */
+  private async token(): Promise<string | GmcCallResult<never>> {
+    try {
+      return await this.config.auth.accessToken();
+    } catch (error) {
+      const authError = error instanceof GmcAuthError ? error : new GmcAuthError('google token failed', true);
+      return {
+        kind: 'failed',
+        retryable: authError.retryable,
+        status: null,
+        reason: authError.message,
+        ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }),
+      };
+    }
   }
 
   /** `products.get` of `contentLanguage~feedLabel~offerId`: the processed product, 404 when Google has none. */
@@ -118,19 +258,8 @@ export class GmcClient {
   ): Promise<GmcCallResult<T>> {
     const what = `google ${method === 'insert' ? 'productInputs.insert' : `products.${method}`}`;
     for (let attempt = 1; ; attempt++) {
-      let token: string;
-      try {
-        token = await this.config.auth.accessToken();
-      } catch (error) {
-        const authError = error instanceof GmcAuthError ? error : new GmcAuthError('google token failed', true);
-        return {
-          kind: 'failed',
-          retryable: authError.retryable,
-          status: null,
-          reason: authError.message,
-          ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }),
-        };
-      }
+      const token = await this.token();
+      if (typeof token !== 'string') return token;
       let slot: Awaited<ReturnType<GmcQuota['acquire']>>;
       try {
         slot = await this.config.quota.acquire(
@@ -172,25 +301,25 @@ export class GmcClient {
         this.config.auth.invalidate(token);
         continue;
       }
-      if (status >= 200 && status < 300) {
-        try {
-          return { kind: 'ok', status, body: (text === '' ? {} : JSON.parse(text)) as T };
-        } catch {
-          return {
-            kind: 'failed',
-            retryable: true,
-            status,
-            reason: `${what} answered ${status} with a malformed body`,
-          };
-        }
-      }
-      const detail = googleError(text);
-      const reason = `${what} answered ${status}${detail === '' ? '' : ` ${detail}`}`;
-      if (status === 429) return { kind: 'failed', retryable: true, status, reason, retryAfterMs: blockMs ?? 10_000 };
-      if (status >= 500 || status === 408) return { kind: 'failed', retryable: true, status, reason };
-      return { kind: 'failed', retryable: false, status, reason };
+      return classify<T>(what, status, text, blockMs);
     }
   }
+}
+
+/** Google's answer to one call (or one nested call of a batch), as the connector acts on it. */
+function classify<T>(what: string, status: number, text: string, blockMs: number | undefined): GmcCallResult<T> {
+  if (status >= 200 && status < 300) {
+    try {
+      return { kind: 'ok', status, body: (text === '' ? {} : JSON.parse(text)) as T };
+    } catch {
+      return { kind: 'failed', retryable: true, status, reason: `${what} answered ${status} with a malformed body` };
+    }
+  }
+  const detail = googleError(text);
+  const reason = `${what} answered ${status}${detail === '' ? '' : ` ${detail}`}`;
+  if (status === 429) return { kind: 'failed', retryable: true, status, reason, retryAfterMs: blockMs ?? 10_000 };
+  if (status >= 500 || status === 408) return { kind: 'failed', retryable: true, status, reason };
+  return { kind: 'failed', retryable: false, status, reason };
 }
 
 /** `STATUS: message` from Google's error body, shortened; '' when it has none. */

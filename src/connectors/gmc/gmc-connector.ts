@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import type { BulkLevel, ChannelConnector, PushItem, PushOutcome, RateLimitStatus } from '../channel-connector.js';
 import { GmcAuth } from './gmc-auth.js';
 import { availabilityFor, type GmcPreorderAs, shownQuantity } from './gmc-availability.js';
-import { GmcClient, type GmcProduct } from './gmc-client.js';
+import { type GmcCallResult, GmcClient, type GmcProduct, type GmcProductInput } from './gmc-client.js';
 import { type GmcMethod, GmcQuota, gmcFacts, gmcLimits } from './gmc-limits.js';
 
 /**
@@ -12,8 +12,9 @@ import { type GmcMethod, GmcQuota, gmcFacts, gmcLimits } from './gmc-limits.js';
  *
  * Push: one Merchant API `productInputs.insert` per listing into the channel's data source (meant
  * to be a supplemental API source, so onhand's input carries only availability and never replaces
- * titles or prices), each inside the client-side model of the per-minute quota, at most
- * `pushConcurrencyMax` in flight. The input is ABSOLUTE (insert replaces the input of the same
+ * titles or prices), each inside the client-side model of the per-minute quota; the inserts of one
+ * push travel as the nested calls of one HTTP batch request (or, with `batchRequests: false`, one
+ * request each, at most `pushConcurrencyMax` in flight). The input is ABSOLUTE (insert replaces the input of the same
  * offer in that data source): a push retried after a lost answer sends the same input again. The
  * quantity becomes `availability` (+ `availabilityDate` for a pre-order offer, gmc-availability.ts)
  * and travels beside it as the custom attribute `onhand_quantity`. No compare-and-set, never `stale`.
@@ -50,6 +51,12 @@ export interface GmcConnectorConfig {
   clock?: Clock;
   requestTimeoutMs?: number;
   maxBatchSize?: number;
+  /**
+   * Send a push's inserts as the nested calls of one HTTP batch request (one connection's round
+   * trip for up to `maxBatchSize` listings); false: one request per insert, `pushConcurrencyMax`
+   * in flight. The quotas count each insert either way. @default true
+   */
+  batchRequests?: boolean;
   pushConcurrencyMax?: number;
   limiterWaitMsMax?: number;
   /** @default gmcLimits.processingGraceMs */
@@ -76,6 +83,7 @@ export class GmcConnector implements ChannelConnector {
   readonly platform = 'gmc';
   readonly maxBatchSize: number;
   private readonly pushConcurrencyMax: number;
+  private readonly batchRequests: boolean;
   private readonly preorderAs: GmcPreorderAs;
   private readonly auth: GmcAuth;
   private readonly quota: GmcQuota;
@@ -90,6 +98,7 @@ export class GmcConnector implements ChannelConnector {
     this.now = now;
     this.maxBatchSize = config.maxBatchSize ?? gmcLimits.pushBatchSizeMax;
     this.pushConcurrencyMax = config.pushConcurrencyMax ?? gmcLimits.pushConcurrencyMax;
+    this.batchRequests = config.batchRequests ?? true;
     this.preorderAs = config.preorderAs ?? 'PREORDER';
     this.processingGraceMs = config.processingGraceMs ?? gmcLimits.processingGraceMs;
     assert(this.maxBatchSize >= 1 && this.pushConcurrencyMax >= 1);
@@ -133,30 +142,43 @@ export class GmcConnector implements ChannelConnector {
 
   async pushLevels(items: readonly PushItem[], signal?: AbortSignal): Promise<PushOutcome[]> {
     assert(items.length <= this.maxBatchSize, `at most ${this.maxBatchSize} items per pushLevels call`);
-    return mapBounded(items, this.pushConcurrencyMax, (item) => this.pushOne(item, signal));
+    const outcomes = new Array<PushOutcome>(items.length);
+    const valid: { index: number; input: GmcProductInput }[] = [];
+    items.forEach((item, index) => {
+      const input = this.input(item);
+      if (typeof input === 'string')
+        outcomes[index] = { listingId: item.listingId, status: 'permanent', reason: input };
+      else valid.push({ index, input });
+    });
+    const results = this.batchRequests
+      ? await this.client.insertProductInputs(
+          valid.map(({ input }) => input),
+          signal,
+        )
+      : await mapBounded(valid, this.pushConcurrencyMax, ({ input }) => this.client.insertProductInput(input, signal));
+    valid.forEach(({ index }, at) => {
+      outcomes[index] = this.outcome(items[index]!, results[at]!);
+    });
+    return outcomes;
   }
 
-  private async pushOne(item: PushItem, signal: AbortSignal | undefined): Promise<PushOutcome> {
-    const { listingId } = item;
+  /** The product input of a push, or why the item cannot be one. */
+  private input(item: PushItem): GmcProductInput | string {
     if (!Number.isSafeInteger(item.quantity) || item.quantity < 0)
-      return { listingId, status: 'permanent', reason: `quantity ${item.quantity} is not a whole number >= 0` };
+      return `quantity ${item.quantity} is not a whole number >= 0`;
     if (!offerIdPattern.test(item.externalId))
-      return {
-        listingId,
-        status: 'permanent',
-        reason: `google offer id ${JSON.stringify(item.externalId.slice(0, 60))} is not 1-50 characters without "~" or "/"`,
-      };
-    const attributes = availabilityFor(item.quantity, item.preorder, this.preorderAs, this.now());
-    const result = await this.client.insertProductInput(
-      {
-        offerId: item.externalId,
-        contentLanguage: this.config.contentLanguage,
-        feedLabel: this.config.feedLabel,
-        productAttributes: attributes,
-        customAttributes: [{ name: gmcFacts.quantityAttribute, value: String(item.quantity) }],
-      },
-      signal,
-    );
+      return `google offer id ${JSON.stringify(item.externalId.slice(0, 60))} is not 1-50 characters without "~" or "/"`;
+    return {
+      offerId: item.externalId,
+      contentLanguage: this.config.contentLanguage,
+      feedLabel: this.config.feedLabel,
+      productAttributes: availabilityFor(item.quantity, item.preorder, this.preorderAs, this.now()),
+      customAttributes: [{ name: gmcFacts.quantityAttribute, value: String(item.quantity) }],
+    };
+  }
+
+  private outcome(item: PushItem, result: GmcCallResult<unknown>): PushOutcome {
+    const { listingId } = item;
     if (result.kind === 'ok') {
       this.remember(item.externalId, item.quantity);
       return { listingId, status: 'ok', channelQuantity: item.quantity };

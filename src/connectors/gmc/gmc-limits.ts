@@ -15,6 +15,8 @@ import { sleep } from '../limiter-sleep.js';
 export const gmcFacts = Object.freeze({
   /** Merchant API origin. */
   apiOrigin: 'https://merchantapi.googleapis.com',
+  /** The Products sub-API's batch path: nested calls in one multipart/mixed request, each still one call for the quotas. */
+  productsBatchPath: '/batch/products/v1',
   /** OAuth 2.0 token endpoint, also the JWT's `aud`. */
   tokenUrl: 'https://oauth2.googleapis.com/token',
   /** Scope of the Content API for Shopping and the Merchant API. */
@@ -32,9 +34,12 @@ export type GmcMethod = 'insert' | 'get' | 'list';
 
 export const gmcLimits = Object.freeze({
   requestTimeoutMs: limits.outboundRequestTimeoutMs,
-  /** Product inputs per pushLevels call: one insert each (the Merchant API has no multi-product insert). */
+  /**
+   * Product inputs per pushLevels call: one insert each (the Merchant API has no multi-product
+   * insert), sent together as the nested calls of one HTTP batch request.
+   */
   pushBatchSizeMax: limits.gmcPushBatchSizeMax,
-  /** Inserts in flight at once. */
+  /** Inserts in flight at once when the batch request is turned off (`batchRequests: false`). */
   pushConcurrencyMax: limits.gmcPushConcurrencyMax,
   /** products.get in flight at once during a read-back. */
   readConcurrencyMax: 4,

@@ -19,12 +19,12 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BolSimulator } from '../../../sim/bol/bol-simulator.js';
-import { GoogleSimulator, type GoogleSimulatorOptions } from '../../../sim/google/google-simulator.js';
+import { GoogleSimulator } from '../../../sim/google/google-simulator.js';
 import { BolConnector } from '../../../src/connectors/bol/bol-connector.js';
-import type { PushItem, PushOutcome, PushPreorder } from '../../../src/connectors/channel-connector.js';
+import type { PushItem, PushOutcome } from '../../../src/connectors/channel-connector.js';
 import { connectChannel } from '../../../src/connectors/connector-registry.js';
 import { ConnectorSettingsError, redactChannelSettings } from '../../../src/connectors/connector-settings.js';
-import { GmcConnector, type GmcConnectorConfig } from '../../../src/connectors/gmc/gmc-connector.js';
+import { GmcConnector } from '../../../src/connectors/gmc/gmc-connector.js';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { OrderLineIntake } from '../../../src/ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../../../src/ingest/order-item-match.js';
@@ -35,57 +35,9 @@ import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { Propagation } from '../../../src/sync/propagation.js';
 import { defaultRetryPolicy } from '../../../src/sync/retry-policy.js';
+import { clientEmail, item, keys, sleep, withGoogle } from '../../support/google-harness.js';
 import { startHttpHarness } from '../../support/http-harness.js';
 import { STORES, type TestStore } from '../../support/stores.js';
-
-const clientEmail = 'onhand-feed@onhand-test.iam.gserviceaccount.com';
-const keys = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function withGoogle(
-  options: { simulator?: Partial<GoogleSimulatorOptions>; connector?: Partial<GmcConnectorConfig>; offers?: string[] },
-  body: (sim: GoogleSimulator, connector: GmcConnector) => Promise<void>,
-): Promise<void> {
-  const sim = new GoogleSimulator({
-    serviceAccounts: [{ clientEmail, publicKey: keys.publicKey }],
-    ...options.simulator,
-  });
-  const url = await sim.start();
-  sim.seedProducts((options.offers ?? ['SKU-1', 'SKU-2', 'SKU-3']).map((offerId) => ({ offerId })));
-  const connector = new GmcConnector({
-    account: sim.account,
-    dataSource: '7000001',
-    clientEmail,
-    privateKey: keys.privateKey,
-    contentLanguage: 'en',
-    feedLabel: 'US',
-    baseUrl: url,
-    tokenUrl: sim.tokenUrl,
-    processingGraceMs: 0,
-    ...options.connector,
-  });
-  try {
-    await body(sim, connector);
-  } finally {
-    await sim.stop();
-  }
-}
-
-function item(offerId: string, quantity: number, preorder?: PushPreorder): PushItem {
-  return {
-    listingId: `lst_${offerId}`,
-    externalId: offerId,
-    externalLocationId: null,
-    quantity,
-    expectedChannelQuantity: null,
-    idempotencyKey: `${offerId}:${quantity}`,
-    ...(preorder ? { preorder } : {}),
-  };
-}
 
 /** Pushes like the dispatcher: re-push `retry` outcomes after their retryAfterMs (bounded). */
 async function pushUntilSettled(connector: GmcConnector, items: PushItem[], attemptsMax = 6): Promise<PushOutcome[]> {
