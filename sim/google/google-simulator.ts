@@ -67,6 +67,8 @@ export interface GoogleSimulatorFaults {
   stormNext: number;
   /** The next N inserts are applied, then their connection is dropped without an answer. */
   loseAnswersNext: number;
+  /** The batch endpoint answers 404 (a proxy or an API version that does not take batch requests). */
+  refuseBatches: boolean;
 }
 
 export interface SimProductState {
@@ -104,7 +106,14 @@ export class GoogleSimulator {
   orphanInputs = 0;
   private readonly refusals = new Map<string, number>();
   processingDelayMs: number;
-  faults: GoogleSimulatorFaults = { latencyMs: 0, failNext: 0, failStatus: 503, stormNext: 0, loseAnswersNext: 0 };
+  faults: GoogleSimulatorFaults = {
+    latencyMs: 0,
+    failNext: 0,
+    failStatus: 503,
+    stormNext: 0,
+    loseAnswersNext: 0,
+    refuseBatches: false,
+  };
   /** Calls per method (a batch's nested calls each count as their own), batch requests, tokens, lost answers. */
   readonly calls = { insert: 0, get: 0, list: 0, batch: 0, token: 0, lostAnswers: 0 };
   private server: Server | null = null;
@@ -369,6 +378,7 @@ export class GoogleSimulator {
 
   /** The nested requests of a batch, or the answer that refuses the batch whole. */
   private batchRefusal(request: IncomingMessage, body: string): NestedRequest[] | GoogleAnswer {
+    if (this.faults.refuseBatches) return googleError(404, 'Method not found.');
     if (this.tokens.holder(request.headers.authorization) === null)
       return googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.');
     const boundary = /^multipart\/mixed\s*;\s*boundary="?([^";]{1,200})"?/i.exec(

@@ -44,7 +44,15 @@ export interface GmcProduct {
 
 export type GmcCallResult<T> =
   | { kind: 'ok'; status: number; body: T }
-  | { kind: 'failed'; retryable: boolean; status: number | null; reason: string; retryAfterMs?: number };
+  | {
+      kind: 'failed';
+      retryable: boolean;
+      status: number | null;
+      reason: string;
+      retryAfterMs?: number;
+      /** The batch request itself was refused as a request (400, 404, 405, 413, 415): none of its calls ran. */
+      batchRefused?: true;
+    };
 
 export interface GmcClientConfig {
   /** Origin, e.g. https://merchantapi.googleapis.com. */
@@ -168,7 +176,11 @@ export class GmcClient {
       }
       if (answer.status < 200 || answer.status >= 300) {
         const blockMs = this.config.quota.observe('insert', answer.status);
-        all(sent, classify(`${what} (batch)`, answer.status, answer.text, blockMs));
+        const failed = classify<unknown>(`${what} (batch)`, answer.status, answer.text, blockMs);
+        all(
+          sent,
+          failed.kind === 'failed' && batchRefusals.has(answer.status) ? { ...failed, batchRefused: true } : failed,
+        );
         break;
       }
       const answerBoundary = multipartBoundary(answer.headers['content-type']);
@@ -305,6 +317,9 @@ export class GmcClient {
     }
   }
 }
+
+/** Answers to a batch request that refuse the request as such, not the calls inside it. */
+const batchRefusals = new Set([400, 404, 405, 413, 415]);
 
 /** Google's answer to one call (or one nested call of a batch), as the connector acts on it. */
 function classify<T>(what: string, status: number, text: string, blockMs: number | undefined): GmcCallResult<T> {

@@ -83,7 +83,8 @@ export class GmcConnector implements ChannelConnector {
   readonly platform = 'gmc';
   readonly maxBatchSize: number;
   private readonly pushConcurrencyMax: number;
-  private readonly batchRequests: boolean;
+  /** Turned off for good when Google refuses a batch request as such (see pushLevels). */
+  private batchRequests: boolean;
   private readonly preorderAs: GmcPreorderAs;
   private readonly auth: GmcAuth;
   private readonly quota: GmcQuota;
@@ -150,12 +151,26 @@ export class GmcConnector implements ChannelConnector {
         outcomes[index] = { listingId: item.listingId, status: 'permanent', reason: input };
       else valid.push({ index, input });
     });
+    const one = ({ input }: { input: GmcProductInput }) => this.client.insertProductInput(input, signal);
     const results = this.batchRequests
       ? await this.client.insertProductInputs(
           valid.map(({ input }) => input),
           signal,
         )
-      : await mapBounded(valid, this.pushConcurrencyMax, ({ input }) => this.client.insertProductInput(input, signal));
+      : await mapBounded(valid, this.pushConcurrencyMax, one);
+    const refused = valid.filter((_, at) => {
+      const result = results[at]!;
+      return result.kind === 'failed' && result.batchRefused === true;
+    });
+    if (refused.length > 0) {
+      // Google (or a proxy before it) does not take this batch request: none of it ran. From now
+      // on this connection sends one request per insert, starting with these.
+      this.batchRequests = false;
+      const again = await mapBounded(refused, this.pushConcurrencyMax, one);
+      refused.forEach((entry, at) => {
+        results[valid.indexOf(entry)] = again[at]!;
+      });
+    }
     valid.forEach(({ index }, at) => {
       outcomes[index] = this.outcome(items[index]!, results[at]!);
     });

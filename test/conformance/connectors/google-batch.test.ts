@@ -116,6 +116,19 @@ describe('google: a push as one batch request', () => {
     });
   });
 
+  it('falls back to one request per insert for good when Google refuses the batch request itself', async () => {
+    await withGoogle({}, async (sim, connector) => {
+      sim.faults.refuseBatches = true;
+      const outcomes = await connector.pushLevels([item('SKU-1', 0), item('SKU-2', 4), item('SKU-3', 0)]);
+      assert.deepEqual(statuses(outcomes), ['ok', 'ok', 'ok'], 'sent again one by one, none dead-lettered');
+      assert.equal(sim.product('en~US~SKU-3')?.availability, 'OUT_OF_STOCK');
+      sim.faults.refuseBatches = false;
+      assert.deepEqual(statuses(await connector.pushLevels([item('SKU-1', 1), item('SKU-2', 1)])), ['ok', 'ok']);
+      assert.equal(sim.stats.batch, 1, 'only the refused batch');
+      assert.equal(sim.stats.insert, 5);
+    });
+  });
+
   it('sends one request per insert when batching is off', async () => {
     await withGoogle({ connector: { batchRequests: false } }, async (sim, connector) => {
       const outcomes = await connector.pushLevels([item('SKU-1', 0), item('SKU-2', 4), item('SKU-3', 0)]);
