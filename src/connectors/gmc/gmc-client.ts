@@ -13,10 +13,12 @@ import { type GmcMethod, type GmcQuota, gmcFacts, gmcLimits } from './gmc-limits
  * retryable 429 RESOURCE_EXHAUSTED, 5xx, 408, network and timeouts; permanent 400
  * INVALID_ARGUMENT, 403 PERMISSION_DENIED, 404 NOT_FOUND and the rest. It never throws for an answer.
  *
+ * Several inserts go as the nested calls of one HTTP batch request (insertProductInputs), each
+ * still counted, budgeted and classified as a call of its own.
+ *
  * Calls go over the connectors' shared HTTP transport (../http-transport.ts, keep-alive sockets),
- * not global fetch: one insert per listing makes Google the busiest outbound
- * path of an order flow, and in a CPU profile of bench:order-latency (200 orders/s) fetch was
- * 10% of the server's CPU for it alone.
+ * not global fetch: in a CPU profile of bench:order-latency (200 orders/s), when every insert was
+ * a request of its own, fetch was 10% of the server's CPU for Google alone.
  */
 
 export interface GmcCustomAttribute {
@@ -212,7 +214,7 @@ export class GmcClient {
           kind: 'failed',
           retryable: true,
           status: null,
-          reason: `${what}: not sent (the batch was refused twice)`,
+          reason: `${what}: no result (not sent)`,
         },
     );
   }
