@@ -125,6 +125,7 @@ export function connectChannel(channel: ConnectableChannel, clock: Clock): Chann
           ...(settings.get_per_minute === undefined ? {} : { get: settings.get_per_minute }),
           ...(settings.list_per_minute === undefined ? {} : { list: settings.list_per_minute }),
         },
+        ...(settings.batch_requests === undefined ? {} : { batchRequests: settings.batch_requests }),
         ...(settings.base_url ? { baseUrl: settings.base_url } : {}),
         ...(settings.token_url ? { tokenUrl: settings.token_url } : {}),
       });

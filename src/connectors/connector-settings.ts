@@ -59,6 +59,8 @@ export const gmcConnectorSettings = z
     insert_per_minute: z.number().int().min(1).max(1_000_000).optional(),
     get_per_minute: z.number().int().min(1).max(1_000_000).optional(),
     list_per_minute: z.number().int().min(1).max(1_000_000).optional(),
+    /** A push's inserts as one HTTP batch request; false: one request per insert. @default true */
+    batch_requests: z.boolean().optional(),
     /** Origin instead of https://merchantapi.googleapis.com (the simulator). */
     base_url: url.optional(),
     /** Token endpoint instead of https://oauth2.googleapis.com/token (the simulator). */
@@ -197,6 +199,7 @@ const gmcSettingKinds = {
   insert_per_minute: 'plain',
   get_per_minute: 'plain',
   list_per_minute: 'plain',
+  batch_requests: 'plain',
   base_url: 'url',
   token_url: 'url',
 } as const satisfies Record<keyof GmcConnectorSettings, SettingKind>;

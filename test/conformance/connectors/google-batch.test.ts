@@ -9,8 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { connectChannel } from '../../../src/connectors/connector-registry.js';
 import { batchBody, multipartBoundary, parseBatchAnswer } from '../../../src/connectors/gmc/gmc-batch.js';
-import { item, withGoogle } from '../../support/google-harness.js';
+import { clientEmail, item, keys, withGoogle } from '../../support/google-harness.js';
 
 const statuses = (outcomes: readonly { status: string }[]) => outcomes.map((outcome) => outcome.status);
 
@@ -137,6 +138,42 @@ describe('google: a push as one batch request', () => {
       assert.equal(sim.stats.insert, 3);
     });
   });
+});
+
+describe('google: the batch_requests setting', () => {
+  for (const [setting, batches] of [
+    [undefined, 1],
+    [true, 1],
+    [false, 0],
+  ] as const)
+    it(`batch_requests ${String(setting)}: ${batches} batch request(s) for a push of three`, async () => {
+      await withGoogle({}, async (sim) => {
+        const connector = connectChannel(
+          {
+            code: 'google',
+            platform: 'gmc',
+            settings: {
+              connector: {
+                merchant_id: sim.account,
+                data_source: '7000001',
+                client_email: clientEmail,
+                private_key: keys.privateKey,
+                content_language: 'en',
+                feed_label: 'US',
+                base_url: sim.url,
+                token_url: sim.tokenUrl,
+                ...(setting === undefined ? {} : { batch_requests: setting }),
+              },
+            },
+          },
+          Date,
+        )!;
+        const outcomes = await connector.pushLevels([item('SKU-1', 0), item('SKU-2', 4), item('SKU-3', 0)]);
+        assert.deepEqual(statuses(outcomes), ['ok', 'ok', 'ok']);
+        assert.equal(sim.stats.batch, batches);
+        assert.equal(sim.stats.insert, 3);
+      });
+    });
 });
 
 describe('google: the batch format', () => {
