@@ -92,11 +92,15 @@ export class GmcClient {
   }
 
   /**
-   * Several `productInputs.insert` calls in one HTTP batch request (`/batch/products/v1`, gmc-batch.ts),
-   * one result per input in the same order. Each nested insert takes its own slot of the insert
-   * budget first (Google counts each); an input whose slot would wait too long is not sent and
-   * answers retry. A lost or unreadable answer leaves every input sent retryable ("it may have
-   * been applied": an insert is absolute, so sending it again is harmless).
+   * Several `productInputs.insert` calls as the nested calls of HTTP batch requests
+   * (`/batch/products/v1`, gmc-batch.ts), one result per input in the same order. Each nested
+   * insert takes its own slot of the insert budget first (Google counts each) and leaves as soon
+   * as it has one, as a lone insert would: the inputs whose slots come in the same turn of the
+   * event loop go together in one batch, and one whose slot comes later (after a wait of at most
+   * `limiterWaitMsMax`) goes in a later one, so the sliding log never records a call earlier than
+   * it was sent. An input whose slot would wait longer is not sent and answers retry. A lost or
+   * unreadable answer leaves every input of its batch retryable ("it may have been applied": an
+   * insert is absolute, so sending it again is harmless).
    */
   async insertProductInputs(
     inputs: readonly GmcProductInput[],
@@ -104,35 +108,25 @@ export class GmcClient {
   ): Promise<GmcCallResult<unknown>[]> {
     if (inputs.length === 1) return [await this.insertProductInput(inputs[0]!, signal)];
     const what = 'google productInputs.insert';
-    const results = new Array<GmcCallResult<unknown> | undefined>(inputs.length);
-    const all = (indexes: readonly number[], result: GmcCallResult<unknown>) => {
-      for (const index of indexes) results[index] = result;
-    };
-    for (let attempt = 1; ; attempt++) {
-      const pending = inputs.map((_, index) => index).filter((index) => results[index] === undefined);
-      const token = await this.token();
-      if (typeof token !== 'string') {
-        all(pending, token);
-        break;
-      }
-      const waitMax = this.config.limiterWaitMsMax ?? gmcLimits.limiterWaitMsMax;
-      const slots = await Promise.all(
-        pending.map(
-          (): Promise<Awaited<ReturnType<GmcQuota['acquire']>> | null> =>
-            this.config.quota.acquire('insert', waitMax, signal).catch(() => null),
-        ),
-      );
-      const sent: number[] = [];
-      pending.forEach((index, at) => {
-        const slot = slots[at]!;
-        if (slot === null)
+    const token = await this.token();
+    if (typeof token !== 'string') return inputs.map(() => token);
+    const results = new Array<GmcCallResult<unknown>>(inputs.length);
+    const waitMax = this.config.limiterWaitMsMax ?? gmcLimits.limiterWaitMsMax;
+    const batches: Promise<void>[] = [];
+    let gathering: number[] | null = null;
+    await Promise.all(
+      inputs.map(async (_, index) => {
+        const slot = await this.config.quota.acquire('insert', waitMax, signal).catch(() => null);
+        if (slot === null) {
           results[index] = {
             kind: 'failed',
             retryable: true,
             status: null,
             reason: `${what}: aborted waiting for the quota`,
           };
-        else if (!slot.ok)
+          return;
+        }
+        if (!slot.ok) {
           results[index] = {
             kind: 'failed',
             retryable: true,
@@ -140,9 +134,40 @@ export class GmcClient {
             reason: `${what}: per-minute quota spent: not sent`,
             retryAfterMs: slot.waitMs,
           };
-        else sent.push(index);
-      });
-      if (sent.length === 0) break;
+          return;
+        }
+        if (gathering === null) {
+          const batch: number[] = [];
+          gathering = batch;
+          batches.push(
+            new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+              gathering = null;
+              return this.sendBatch(inputs, batch, token, results, signal);
+            }),
+          );
+        }
+        gathering.push(index);
+      }),
+    );
+    await Promise.all(batches);
+    return results;
+  }
+
+  /** One batch request of the inputs at `indexes`, their slots taken; writes each one's result. */
+  private async sendBatch(
+    inputs: readonly GmcProductInput[],
+    indexes: readonly number[],
+    firstToken: string,
+    results: GmcCallResult<unknown>[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const what = 'google productInputs.insert';
+    let sending = indexes;
+    const all = (result: GmcCallResult<unknown>) => {
+      for (const index of sending) results[index] = result;
+    };
+    let token = firstToken;
+    for (let attempt = 1; ; attempt++) {
       const boundary = batchBoundary();
       const path = this.insertPath();
       const timeoutMs = this.config.requestTimeoutMs ?? gmcLimits.requestTimeoutMs;
@@ -156,38 +181,60 @@ export class GmcClient {
         },
         body: batchBody(
           boundary,
-          sent.map((index) => ({ id: `insert-${index}`, method: 'POST', path, body: JSON.stringify(inputs[index]) })),
+          sending.map((index) => ({
+            id: `insert-${index}`,
+            method: 'POST',
+            path,
+            body: JSON.stringify(inputs[index]),
+          })),
         ),
         timeoutMs,
         signal,
       });
       if (answer.kind === 'network') {
         const why = answer.timedOut ? `no answer within ${timeoutMs} ms` : answer.aborted ? 'aborted' : 'network error';
-        all(sent, {
+        return all({
           kind: 'failed',
           retryable: true,
           status: null,
           reason: `${what} (batch): ${why} (it may have been applied)`,
         });
-        break;
       }
       if (answer.status === 401 && attempt === 1) {
-        // The batch's own credentials were refused: no nested call ran. Renew once and send again.
+        // The batch's own credentials were refused: no nested call ran. Renew once and send again,
+        // each call with a new slot taken now (the refused batch's slots stay spent: the log may
+        // count more than Google did, never less), those without one answering retry.
         this.config.auth.invalidate(token);
+        const renewed = await this.token();
+        if (typeof renewed !== 'string') return all(renewed);
+        token = renewed;
+        const again: number[] = [];
+        for (const index of sending) {
+          const slot = await this.config.quota.acquire('insert', 0, signal).catch(() => null);
+          if (slot?.ok === true) again.push(index);
+          else
+            results[index] = {
+              kind: 'failed',
+              retryable: true,
+              status: 401,
+              reason: `${what}: the batch's token was refused and no slot is left to send it again`,
+              ...(slot?.ok === false ? { retryAfterMs: slot.waitMs } : {}),
+            };
+        }
+        if (again.length === 0) return;
+        sending = again;
         continue;
       }
       if (answer.status < 200 || answer.status >= 300) {
         const blockMs = this.config.quota.observe('insert', answer.status);
         const failed = classify<unknown>(`${what} (batch)`, answer.status, answer.text, blockMs);
-        all(
-          sent,
+        return all(
           failed.kind === 'failed' && batchRefusals.has(answer.status) ? { ...failed, batchRefused: true } : failed,
         );
-        break;
       }
       const answerBoundary = multipartBoundary(answer.headers['content-type']);
       const parts = answerBoundary === null ? null : parseBatchAnswer(answerBoundary, answer.text);
-      for (const index of sent) {
+      for (const index of sending) {
         const part = parts?.get(`insert-${index}`);
         if (part === undefined) {
           results[index] = {
@@ -206,17 +253,8 @@ export class GmcClient {
             ? { kind: 'failed', retryable: true, status: 401, reason: `${what} answered 401 inside the batch` }
             : classify(what, part.status, part.text, blockMs);
       }
-      break;
+      return;
     }
-    return results.map(
-      (result) =>
-        result ?? {
-          kind: 'failed',
-          retryable: true,
-          status: null,
-          reason: `${what}: no result (not sent)`,
-        },
-    );
   }
 
   /** A bearer token, or the failure to answer every call with when none can be had. */
