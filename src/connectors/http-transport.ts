@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import { limits } from '../core/limits.js';
 
 /**
  * One HTTP exchange with a platform over undici's connection pool (`Agent.request`, keep-alive
@@ -12,8 +13,9 @@ import { Agent, type Dispatcher } from 'undici';
  * 2-core VM): 37-39 us here, 76-77 us through node:http with a keep-alive agent (this transport
  * until then), 353-369 us through the global fetch (it builds a Request, clones it,
  * tees a body stream per call). The behaviour is the same whichever layer: one deadline for
- * sending AND reading the body, the caller's signal, every failure a `network` answer (the write
- * may have been applied: the caller retries with the same absolute quantity).
+ * sending AND reading the body, the caller's signal, an answer body of at most
+ * `limits.outboundAnswerBytesMax`, every failure a `network` answer (the write may have been
+ * applied: the caller retries with the same absolute quantity).
  */
 
 export interface TransportRequest {
@@ -35,6 +37,8 @@ export interface HttpTransportOptions {
   socketsMax?: number;
   /** Certificates trusted for https besides the system's (a shop's own CA; the simulators' in tests). */
   ca?: string | undefined;
+  /** Longest answer body read; a longer one is a `network` answer. @default limits.outboundAnswerBytesMax */
+  answerBytesMax?: number;
 }
 
 /**
@@ -55,8 +59,10 @@ class Deadline extends EventEmitter {
 
 export class HttpTransport {
   private readonly agent: Agent;
+  private readonly answerBytesMax: number;
 
   constructor(options: HttpTransportOptions = {}) {
+    this.answerBytesMax = options.answerBytesMax ?? limits.outboundAnswerBytesMax;
     // Idle sockets never keep the process alive (undici unrefs them); the server's Keep-Alive
     // timeout hint is honoured.
     this.agent = new Agent({
@@ -96,7 +102,23 @@ export class HttpTransport {
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      const text = await response.body.text();
+      // 3. a bounded body: what the platform sends past the bound is never buffered
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > this.answerBytesMax) {
+          response.body.destroy();
+          return {
+            kind: 'network',
+            reason: `the answer is longer than ${this.answerBytesMax} bytes: not read`,
+            timedOut: false,
+            aborted: false,
+          };
+        }
+        chunks.push(chunk);
+      }
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
       return { kind: 'answer', status: response.statusCode, headers: response.headers as IncomingHttpHeaders, text };
     } catch (error) {
       const reason = deadline.aborted ? (deadline.reason as Error) : error;

@@ -336,6 +336,12 @@ export const limits = Object.freeze({
   // limits stay with each connector, in bol-limits.ts and shopify-limits.ts).
   /** Deadline of one outbound HTTP request: every outbound call has a timeout. */
   outboundRequestTimeoutMs: 10_000,
+  /**
+   * The largest answer a platform may send to one outbound call; a longer one is cut and read as
+   * a network failure. The largest legitimate answers are pages (1,000 Google products, 250
+   * Shopify items) and an Amazon feed's processing report, each well under 1 MiB per 1,000 items.
+   */
+  outboundAnswerBytesMax: 32 * 1024 * 1024,
   /** How long a Shopify push may wait for the cost bucket before it answers `retry` instead. */
   shopifyBucketWaitMsMax: 1_000,
   /** Mutations in one Shopify push chunk: the first, then one per round that removed stale or bad items. */

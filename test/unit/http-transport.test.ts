@@ -4,7 +4,7 @@
  * path, query, headers and body as the caller gave them); every failure is a `network` answer,
  * never a throw: a refused connection, no answer within the deadline, a body that stalls after
  * its headers (one deadline covers the exchange), the caller's signal, a URL that is not one.
- * The process is not kept alive by its idle sockets.
+ * An answer longer than its bound is not read. The process is not kept alive by its idle sockets.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -30,6 +30,17 @@ before(async () => {
         body: Buffer.concat(chunks).toString('utf8'),
       });
       if (request.url === '/silent') return; // never answers
+      if (request.url === '/chunks') {
+        // 4,001 bytes over many writes, a two-byte character split between two of them
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.write('a'.repeat(1999));
+        response.write(Buffer.from([0xc3]));
+        setTimeout(() => {
+          response.write(Buffer.from([0xa9]));
+          response.end('b'.repeat(2000));
+        }, 20);
+        return;
+      }
       if (request.url === '/stall') {
         response.writeHead(200, { 'content-type': 'text/plain' });
         response.write('the first half'); // and never the rest
@@ -74,6 +85,24 @@ describe('HttpTransport', { timeout: 30_000 }, () => {
     assert.equal(request.headers.authorization, 'Bearer t');
     assert.equal(request.headers['content-length'], String(Buffer.byteLength(body)));
     assert.equal(request.body, body);
+  });
+
+  it('reads an answer in pieces whole, and one longer than its bound not at all', async () => {
+    const request = { method: 'GET', url: `${base}/chunks`, headers: {}, body: null, timeoutMs: 5000 };
+    const roomy = new HttpTransport({ answerBytesMax: 4001 });
+    const whole = await roomy.send(request);
+    roomy.close();
+    assert.equal(whole.kind, 'answer');
+    assert.equal(whole.kind === 'answer' && whole.text, `${'a'.repeat(1999)}é${'b'.repeat(2000)}`);
+    const tight = new HttpTransport({ answerBytesMax: 4000 });
+    const cut = await tight.send(request);
+    tight.close();
+    assert.deepEqual(cut, {
+      kind: 'network',
+      reason: 'the answer is longer than 4000 bytes: not read',
+      timedOut: false,
+      aborted: false,
+    });
   });
 
   it('answers network, never throws, for a refused connection and a bad URL', async () => {
