@@ -13,6 +13,25 @@ export const keys = generateKeyPairSync('rsa', {
   publicKeyEncoding: { type: 'spki', format: 'pem' },
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
 });
+/** The simulator's service account, as a test registers it. */
+export const serviceAccount = { clientEmail, publicKey: keys.publicKey };
+
+/** A connector to the simulator's account and data source 7000001, en/US, no processing grace. */
+export function googleConnector(sim: GoogleSimulator, config: Partial<GmcConnectorConfig> = {}): GmcConnector {
+  return new GmcConnector({
+    account: sim.account,
+    dataSource: '7000001',
+    clientEmail,
+    privateKey: keys.privateKey,
+    contentLanguage: 'en',
+    feedLabel: 'US',
+    baseUrl: sim.url,
+    tokenUrl: sim.tokenUrl,
+    processingGraceMs: 0,
+    ...config,
+  });
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function withGoogle(
@@ -20,23 +39,12 @@ export async function withGoogle(
   body: (sim: GoogleSimulator, connector: GmcConnector) => Promise<void>,
 ): Promise<void> {
   const sim = new GoogleSimulator({
-    serviceAccounts: [{ clientEmail, publicKey: keys.publicKey }],
+    serviceAccounts: [serviceAccount],
     ...options.simulator,
   });
-  const url = await sim.start();
+  await sim.start();
   sim.seedProducts((options.offers ?? ['SKU-1', 'SKU-2', 'SKU-3']).map((offerId) => ({ offerId })));
-  const connector = new GmcConnector({
-    account: sim.account,
-    dataSource: '7000001',
-    clientEmail,
-    privateKey: keys.privateKey,
-    contentLanguage: 'en',
-    feedLabel: 'US',
-    baseUrl: url,
-    tokenUrl: sim.tokenUrl,
-    processingGraceMs: 0,
-    ...options.connector,
-  });
+  const connector = googleConnector(sim, options.connector);
   try {
     await body(sim, connector);
   } finally {

@@ -2,10 +2,9 @@
  * The connector contract (test/support/connector-contract.ts) over every connector and its
  * simulator. A new connector adds one target here; its own conformance file covers the rest.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AmazonConnector } from '../../../src/connectors/amazon/amazon-connector.js';
 import { BolConnector } from '../../../src/connectors/bol/bol-connector.js';
-import { GmcConnector } from '../../../src/connectors/gmc/gmc-connector.js';
 import { ShopifyConnector } from '../../../src/connectors/shopify/shopify-connector.js';
 import { WooCommerceConnector } from '../../../src/connectors/woocommerce/woocommerce-connector.js';
 import { AmazonSimulator } from '../../../sim/amazon/amazon-simulator.js';
@@ -14,6 +13,7 @@ import { GoogleSimulator } from '../../../sim/google/google-simulator.js';
 import { ShopifySimulator } from '../../../sim/shopify/shopify-simulator.js';
 import { WooSimulator } from '../../../sim/woocommerce/woo-simulator.js';
 import { type ContractItemRef, connectorContract } from '../../support/connector-contract.js';
+import { googleConnector, serviceAccount } from '../../support/google-harness.js';
 
 connectorContract({
   name: 'shopify',
@@ -86,31 +86,9 @@ connectorContract({
     // to 50 ms of real time (at 60x, 17 ms: a loaded machine's delay exceeded it once).
     const startedAt = Date.now();
     const now = () => startedAt + (Date.now() - startedAt) * 20;
-    const clientEmail = 'contract@onhand-test.iam.gserviceaccount.com';
-    const keys = generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    });
-    const sim = new GoogleSimulator({
-      serviceAccounts: [{ clientEmail, publicKey: keys.publicKey }],
-      perMinute: { insert: 60 },
-      now,
-    });
-    const url = await sim.start();
-    const connector = new GmcConnector({
-      account: sim.account,
-      dataSource: '7000001',
-      clientEmail,
-      privateKey: keys.privateKey,
-      contentLanguage: 'en',
-      feedLabel: 'US',
-      baseUrl: url,
-      tokenUrl: sim.tokenUrl,
-      processingGraceMs: 0,
-      perMinute: { insert: 60 },
-      clock: { now },
-    });
+    const sim = new GoogleSimulator({ serviceAccounts: [serviceAccount], perMinute: { insert: 60 }, now });
+    await sim.start();
+    const connector = googleConnector(sim, { perMinute: { insert: 60 }, clock: { now } });
     let items = 0;
     // What the shopper sees is the availability; the quantity pushed rides along as an attribute.
     const shown = (ref: ContractItemRef): number | null => {

@@ -24,7 +24,7 @@ import { BolConnector } from '../../../src/connectors/bol/bol-connector.js';
 import type { PushItem, PushOutcome } from '../../../src/connectors/channel-connector.js';
 import { connectChannel } from '../../../src/connectors/connector-registry.js';
 import { ConnectorSettingsError, redactChannelSettings } from '../../../src/connectors/connector-settings.js';
-import { GmcConnector } from '../../../src/connectors/gmc/gmc-connector.js';
+import type { GmcConnector } from '../../../src/connectors/gmc/gmc-connector.js';
 import type { LedgerCommand } from '../../../src/core/ledger/command.js';
 import { OrderLineIntake } from '../../../src/ingest/order-line-intake.js';
 import { storeOrderItemMatcher } from '../../../src/ingest/order-item-match.js';
@@ -35,7 +35,15 @@ import { GroupCommitter } from '../../../src/store/group-commit.js';
 import type { LedgerStore } from '../../../src/store/ledger-store.js';
 import { Propagation } from '../../../src/sync/propagation.js';
 import { defaultRetryPolicy } from '../../../src/sync/retry-policy.js';
-import { clientEmail, item, keys, sleep, withGoogle } from '../../support/google-harness.js';
+import {
+  clientEmail,
+  googleConnector,
+  item,
+  keys,
+  serviceAccount,
+  sleep,
+  withGoogle,
+} from '../../support/google-harness.js';
 import { startHttpHarness } from '../../support/http-harness.js';
 import { STORES, type TestStore } from '../../support/stores.js';
 
@@ -378,7 +386,7 @@ for (const factory of STORES) {
     let propagation: Propagation;
     let polling: OrderPolling;
     const bolSim = new BolSimulator();
-    const google = new GoogleSimulator({ serviceAccounts: [{ clientEmail, publicKey: keys.publicKey }] });
+    const google = new GoogleSimulator({ serviceAccounts: [serviceAccount] });
     let offerId = '';
     let gmc: GmcConnector;
     let key = 0;
@@ -398,7 +406,7 @@ for (const factory of STORES) {
       store = test.store;
       ledger = new GroupCommitter(store, clock, { next: (prefix) => `${prefix}_${++key}` });
       const bolUrl = await bolSim.start();
-      const googleUrl = await google.start();
+      await google.start();
       offerId = bolSim.seedOffer({ amount: 0 });
       google.seedProducts([{ offerId: 'TEE-M', availability: 'OUT_OF_STOCK' }]);
       await store.catalogue.upsertLocations([{ code: 'WH1', name: 'Main', kind: 'warehouse' }], clock.now());
@@ -424,17 +432,7 @@ for (const factory of STORES) {
         clientId: 'onhand-sim',
         clientSecret: 'onhand-sim-secret',
       });
-      gmc = new GmcConnector({
-        account: google.account,
-        dataSource: '7000001',
-        clientEmail,
-        privateKey: keys.privateKey,
-        contentLanguage: 'en',
-        feedLabel: 'US',
-        baseUrl: googleUrl,
-        tokenUrl: google.tokenUrl,
-        processingGraceMs: 0,
-      });
+      gmc = googleConnector(google);
       const channels = [
         { channel: 'bol', connector: bol },
         { channel: 'google', connector: gmc },
