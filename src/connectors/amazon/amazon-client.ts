@@ -1,6 +1,7 @@
 import { HttpTransport, headerValue } from '../http-transport.js';
 import { type AmazonAuth, AmazonAuthError } from './amazon-auth.js';
 import { type AmazonOperation, type AmazonRateLimiter, amazonLimits } from './amazon-limits.js';
+import { type PlatformCallResult, tokenFailure } from '../call-result.js';
 
 /**
  * The HTTP layer of the Amazon connector: one method per Selling Partner API operation we call.
@@ -157,18 +158,13 @@ export interface AmazonError {
   details?: string;
 }
 
-export type AmazonCallResult<T> =
-  | { kind: 'ok'; status: number; body: T }
-  | {
-      kind: 'failed';
-      retryable: boolean;
-      /** HTTP status; null when nothing came back (network, timeout, our own limiter, the token). */
-      status: number | null;
-      reason: string;
-      retryAfterMs?: number;
-      /** The request may have reached Amazon (a timeout or reset after sending). */
-      maybeApplied?: boolean;
-    };
+export type AmazonCallResult<T> = PlatformCallResult<
+  T,
+  {
+    /** The request may have reached Amazon (a timeout or reset after sending). */
+    maybeApplied?: boolean;
+  }
+>;
 
 export interface AmazonClientConfig {
   /** Regional origin, e.g. https://sellingpartnerapi-eu.amazon.com. */
@@ -393,14 +389,7 @@ export class AmazonClient {
     try {
       token = await this.config.auth.accessToken();
     } catch (error) {
-      if (error instanceof AmazonAuthError)
-        return {
-          kind: 'failed',
-          retryable: error.retryable,
-          status: null,
-          reason: error.message,
-          ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-        };
+      if (error instanceof AmazonAuthError) return tokenFailure(error);
       throw error;
     }
     const slot = await this.config.limiter.acquire(

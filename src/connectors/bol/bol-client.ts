@@ -3,6 +3,7 @@ import type { components as RetailerV10, operations as RetailerV10Operations } f
 import { type BolAuth, BolAuthError, parseRetryAfterMs } from './bol-auth.js';
 import { type BolRateLimiter, type BolRateRuleName, bolLimits, findBolRateRule } from './bol-limits.js';
 import { HttpTransport, headerValue, type TransportAnswer } from '../http-transport.js';
+import { type PlatformCallResult, tokenFailure } from '../call-result.js';
 
 /**
  * The HTTP layer of the Bol connector: one method per bol operation we use, typed with the types
@@ -36,17 +37,7 @@ export const bolMediaTypes = Object.freeze({
   retailerV10: 'application/vnd.retailer.v10+json',
 });
 
-export type BolCallResult<T> =
-  | { kind: 'ok'; status: number; body: T }
-  | {
-      kind: 'failed';
-      retryable: boolean;
-      /** HTTP status; null when nothing came back (network, timeout, our own limiter). */
-      status: number | null;
-      reason: string;
-      retryAfterMs?: number;
-      problem?: BolProblem;
-    };
+export type BolCallResult<T> = PlatformCallResult<T, { problem?: BolProblem }>;
 
 export interface BolClientConfig {
   /** Origin of the API, e.g. https://api.bol.com (paths start with /retailer). */
@@ -173,14 +164,7 @@ export class BolClient {
       try {
         token = await this.config.auth.accessToken();
       } catch (error) {
-        const authError = error instanceof BolAuthError ? error : new BolAuthError(String(error), true);
-        return {
-          kind: 'failed',
-          retryable: authError.retryable,
-          status: null,
-          reason: authError.message,
-          ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }),
-        };
+        return tokenFailure(error instanceof BolAuthError ? error : new BolAuthError(String(error), true));
       }
       // 2. window slot
       if (rule !== undefined) {

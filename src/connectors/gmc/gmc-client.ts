@@ -4,6 +4,7 @@ import { GmcAuthError } from './gmc-auth.js';
 import type { GmcAvailability } from './gmc-availability.js';
 import { batchBody, batchBoundary, multipartBoundary, parseBatchAnswer } from './gmc-batch.js';
 import { type GmcMethod, type GmcQuota, gmcFacts, gmcLimits } from './gmc-limits.js';
+import { type PlatformCallResult, tokenFailure } from '../call-result.js';
 
 /**
  * The HTTP layer of the Google Merchant Center connector, Merchant API Products v1
@@ -44,17 +45,13 @@ export interface GmcProduct {
   customAttributes?: GmcCustomAttribute[];
 }
 
-export type GmcCallResult<T> =
-  | { kind: 'ok'; status: number; body: T }
-  | {
-      kind: 'failed';
-      retryable: boolean;
-      status: number | null;
-      reason: string;
-      retryAfterMs?: number;
-      /** The batch request itself was refused as a request (400, 404, 405, 413, 415): none of its calls ran. */
-      batchRefused?: true;
-    };
+export type GmcCallResult<T> = PlatformCallResult<
+  T,
+  {
+    /** The batch request itself was refused as a request (400, 404, 405, 413, 415): none of its calls ran. */
+    batchRefused?: true;
+  }
+>;
 
 export interface GmcClientConfig {
   /** Origin, e.g. https://merchantapi.googleapis.com. */
@@ -262,14 +259,7 @@ export class GmcClient {
     try {
       return await this.config.auth.accessToken();
     } catch (error) {
-      const authError = error instanceof GmcAuthError ? error : new GmcAuthError('google token failed', true);
-      return {
-        kind: 'failed',
-        retryable: authError.retryable,
-        status: null,
-        reason: authError.message,
-        ...(authError.retryAfterMs === undefined ? {} : { retryAfterMs: authError.retryAfterMs }),
-      };
+      return tokenFailure(error instanceof GmcAuthError ? error : new GmcAuthError('google token failed', true));
     }
   }
 

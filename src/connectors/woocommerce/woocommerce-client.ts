@@ -1,6 +1,7 @@
 import { HttpTransport, headerValue, type TransportAnswer } from '../http-transport.js';
 import { retryAfterMs, type WooRateLimiter, wooLimits } from './woocommerce-limits.js';
 import { signOAuthUrl } from './woocommerce-oauth.js';
+import type { PlatformCallResult } from '../call-result.js';
 
 /**
  * A thin typed client of WooCommerce's REST API v3 (`<store>/wp-json/wc/v3/...`) over
@@ -47,25 +48,18 @@ export interface WooBatchAnswer {
   delete?: WooBatchEntry[];
 }
 
-export type WooCallResult<T> =
-  | {
-      kind: 'ok';
-      status: number;
-      body: T;
-      totalPages: number | null;
-      /** The shop's clock (its Date header, to the second), or null. */
-      serverTime: number | null;
-    }
-  | {
-      kind: 'failed';
-      retryable: boolean;
-      /** HTTP status; null when nothing came back (network, timeout, our own limiter). */
-      status: number | null;
-      reason: string;
-      retryAfterMs?: number;
-      /** WooCommerce's error code, when it sent one. */
-      code?: string;
-    };
+export type WooCallResult<T> = PlatformCallResult<
+  T,
+  {
+    /** WooCommerce's error code, when it sent one. */
+    code?: string;
+  },
+  {
+    totalPages: number | null;
+    /** The shop's clock (its Date header, to the second), or null. */
+    serverTime: number | null;
+  }
+>;
 
 export interface WooClientConfig {
   /** The shop's address, e.g. https://shop.example (WordPress's home; the API is under /wp-json/wc/v3). */
