@@ -102,23 +102,36 @@ export class HttpTransport {
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      // 3. a bounded body: what the platform sends past the bound is never buffered
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        if (bytes > this.answerBytesMax) {
-          response.body.destroy();
-          return {
-            kind: 'network',
-            reason: `the answer is longer than ${this.answerBytesMax} bytes: not read`,
-            timedOut: false,
-            aborted: false,
-          };
+      // 3. a bounded body: what the platform sends past the bound is never buffered. An answer
+      // that states its length is read whole when it fits (HTTP framing holds it to that length);
+      // one sent in chunks is counted as it comes.
+      const tooLong = {
+        kind: 'network',
+        reason: `the answer is longer than ${this.answerBytesMax} bytes: not read`,
+        timedOut: false,
+        aborted: false,
+      } as const;
+      const stated = Number(headerValue(response.headers as IncomingHttpHeaders, 'content-length') ?? Number.NaN);
+      let text: string;
+      if (Number.isSafeInteger(stated)) {
+        if (stated > this.answerBytesMax) {
+          discard(response.body);
+          return tooLong;
         }
-        chunks.push(chunk);
+        text = await response.body.text();
+      } else {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        for await (const chunk of response.body as AsyncIterable<Buffer>) {
+          bytes += chunk.length;
+          if (bytes > this.answerBytesMax) {
+            discard(response.body);
+            return tooLong;
+          }
+          chunks.push(chunk);
+        }
+        text = Buffer.concat(chunks, bytes).toString('utf8');
       }
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, bytes).toString('utf8');
       return { kind: 'answer', status: response.statusCode, headers: response.headers as IncomingHttpHeaders, text };
     } catch (error) {
       const reason = deadline.aborted ? (deadline.reason as Error) : error;
@@ -138,6 +151,12 @@ export class HttpTransport {
   close(): void {
     void this.agent.destroy().catch(() => undefined);
   }
+}
+
+/** Drop an answer's body unread: the socket closes; the abort it raises is nobody's error. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 function describe(error: unknown): string {

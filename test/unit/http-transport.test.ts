@@ -30,6 +30,11 @@ before(async () => {
         body: Buffer.concat(chunks).toString('utf8'),
       });
       if (request.url === '/silent') return; // never answers
+      if (request.url === '/sized') {
+        response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '3000' });
+        response.end('s'.repeat(3000));
+        return;
+      }
       if (request.url === '/chunks') {
         // 4,001 bytes over many writes, a two-byte character split between two of them
         response.writeHead(200, { 'content-type': 'text/plain' });
@@ -85,6 +90,18 @@ describe('HttpTransport', { timeout: 30_000 }, () => {
     assert.equal(request.headers.authorization, 'Bearer t');
     assert.equal(request.headers['content-length'], String(Buffer.byteLength(body)));
     assert.equal(request.body, body);
+  });
+
+  it('reads an answer of a stated length whole, and one longer than its bound not at all', async () => {
+    const request = { method: 'GET', url: `${base}/sized`, headers: {}, body: null, timeoutMs: 5000 };
+    const roomy = new HttpTransport({ answerBytesMax: 3000 });
+    const whole = await roomy.send(request);
+    roomy.close();
+    assert.equal(whole.kind === 'answer' && whole.text, 's'.repeat(3000));
+    const tight = new HttpTransport({ answerBytesMax: 2999 });
+    const cut = await tight.send(request);
+    tight.close();
+    assert.equal(cut.kind === 'network' && cut.reason, 'the answer is longer than 2999 bytes: not read');
   });
 
   it('reads an answer in pieces whole, and one longer than its bound not at all', async () => {
