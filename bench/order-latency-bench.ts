@@ -34,8 +34,11 @@
  * the server's RSS (VmRSS of /proc/<pid>/status) sampled every second: start, peak, and steady
  * (the median of the last half).
  *
+ * `--channels bol,woo,amazon,google`: the channels configured besides `shop` (default all four);
+ * fewer shows what each channel's pushes cost the server (its CPU per order), the rest unchanged.
+ *
  * Usage: npm run bench:order-latency [-- --stores sqlite,postgres --rates 200,2000 --seconds 5
- *   --variants 200] | [-- --memory --stores sqlite --memory-variants 250000 --memory-rate 200
+ *   --variants 200 --channels bol,woo,amazon,google] | [-- --memory --stores sqlite --memory-variants 250000 --memory-rate 200
  *   --memory-seconds 60]
  * Needs `npm run build`. Prints JSON lines, then a table. Never asserts.
  */
@@ -67,6 +70,8 @@ const { values } = parseArgs({
     'memory-seconds': { type: 'string', default: '60' },
     /** Write the server's CPU profile (node --cpu-prof) into this directory. */
     'cpu-prof': { type: 'string' },
+    // The channels pushed to besides `shop` (where the orders come from): what each one costs.
+    channels: { type: 'string', default: 'bol,woo,amazon,google' },
   },
 });
 const main = new URL('../dist/src/main.js', import.meta.url).pathname;
@@ -450,7 +455,14 @@ const mib = (bytes: number) => Math.round(bytes / 1048576);
 // -------------------------------------------------------------------------------------------------
 // Latency scenarios
 
-const otherChannels = ['bol', 'woo', 'amazon', 'google'] as const;
+const allOtherChannels = ['bol', 'woo', 'amazon', 'google'] as const;
+const otherChannels = String(values.channels)
+  .split(',')
+  .map((code) => code.trim())
+  .filter((code) => code !== '');
+for (const code of otherChannels)
+  if (!(allOtherChannels as readonly string[]).includes(code))
+    throw new Error(`--channels takes some of ${allOtherChannels.join(', ')}; not ${code}`);
 
 async function latencyScenario(engine: string, rate: number) {
   const variantCount = Number(values.variants);
@@ -466,7 +478,7 @@ async function latencyScenario(engine: string, rate: number) {
     const channels = channelSettings(sims, {
       clientEmail: String(sims.gmc.info.clientEmail),
       privateKey: String(sims.gmc.info.privateKey),
-    });
+    }).filter((channel) => channel.code === 'shop' || otherChannels.includes(channel.code));
     const store = db.open();
     await store.migrate();
     await seed(store, variantCount, sims, channels);
@@ -512,10 +524,13 @@ async function latencyScenario(engine: string, rate: number) {
     const cpuMs = server.cpuMs() - cpuBefore;
     samples.push(server.rss());
     const histories: Record<string, Record<string, { at: number; amount: number }[]>> = {};
-    const channelPlatform = { bol: 'bol', woo: 'woocommerce', amazon: 'amazon', google: 'gmc' } as const;
+    const channelPlatform = { bol: 'bol', woo: 'woocommerce', amazon: 'amazon', google: 'gmc' } as Record<
+      string,
+      Platform
+    >;
     for (const channel of otherChannels)
       histories[channel] = (
-        await ask<{ offers: Record<string, { at: number; amount: number }[]> }>(sims[channelPlatform[channel]].child, {
+        await ask<{ offers: Record<string, { at: number; amount: number }[]> }>(sims[channelPlatform[channel]!].child, {
           history: true,
         })
       ).offers;
@@ -539,7 +554,7 @@ async function latencyScenario(engine: string, rate: number) {
       for (const channel of otherChannels) {
         let shownAt = 0;
         for (const { variant, atMost } of thresholds) {
-          const offer = sims[channelPlatform[channel]].offers[variant]!;
+          const offer = sims[channelPlatform[channel]!].offers[variant]!;
           const write = (histories[channel]![offer] ?? []).find(
             (each) => each.at >= order.sentAt && each.amount <= atMost,
           );
@@ -578,10 +593,10 @@ async function latencyScenario(engine: string, rate: number) {
       every_channel_max_ms: every[every.length - 1] ?? 0,
       webhook_answer_p50_ms: percentile(answers, 50),
       webhook_answer_p95_ms: percentile(answers, 95),
-      bol_p95_ms: percentile(perChannel.bol!, 95),
-      woo_p95_ms: percentile(perChannel.woo!, 95),
-      amazon_p95_ms: percentile(perChannel.amazon!, 95),
-      google_p95_ms: percentile(perChannel.google!, 95),
+      bol_p95_ms: perChannel.bol ? percentile(perChannel.bol, 95) : null,
+      woo_p95_ms: perChannel.woo ? percentile(perChannel.woo, 95) : null,
+      amazon_p95_ms: perChannel.amazon ? percentile(perChannel.amazon, 95) : null,
+      google_p95_ms: perChannel.google ? percentile(perChannel.google, 95) : null,
       not_shown: notShown,
       server_rss_peak_mib: mib(Math.max(...samples)),
       // The server's CPU for the load and its drain, per order: what one order costs onhand.
@@ -695,6 +710,6 @@ if (values.memory) {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows)
     console.log(
-      `| ${r.store} | ${r.orders_per_s} | ${r.every_channel_p50_ms} | ${r.every_channel_p95_ms} | ${r.every_channel_p99_ms} | ${r.bol_p95_ms} | ${r.woo_p95_ms} | ${r.amazon_p95_ms} | ${r.google_p95_ms} | ${r.webhook_answer_p95_ms} | ${Object.values(r.not_shown).reduce((sum, count) => sum + count, 0)} | ${r.server_cpu_ms_per_order} | ${r.server_rss_peak_mib} | ${r.machine_busy_cores} / ${r.server_cores} / ${r.simulators_cores} / ${r.load_generator_cores} | ${r.server_event_loop_delay_p99_ms} / ${r.server_event_loop_delay_max_ms} |`,
+      `| ${r.store} | ${r.orders_per_s} | ${r.every_channel_p50_ms} | ${r.every_channel_p95_ms} | ${r.every_channel_p99_ms} | ${r.bol_p95_ms ?? '-'} | ${r.woo_p95_ms ?? '-'} | ${r.amazon_p95_ms ?? '-'} | ${r.google_p95_ms ?? '-'} | ${r.webhook_answer_p95_ms} | ${Object.values(r.not_shown).reduce((sum, count) => sum + count, 0)} | ${r.server_cpu_ms_per_order} | ${r.server_rss_peak_mib} | ${r.machine_busy_cores} / ${r.server_cores} / ${r.simulators_cores} / ${r.load_generator_cores} | ${r.server_event_loop_delay_p99_ms} / ${r.server_event_loop_delay_max_ms} |`,
     );
 }
