@@ -336,12 +336,11 @@ export class GoogleSimulator {
    */
   private batch(request: IncomingMessage, response: ServerResponse, body: string): void {
     this.calls.batch++;
-    const refused = this.batchRefusal(request, body);
-    if (refused instanceof GoogleAnswer) {
-      sendGoogle(response, refused);
+    const requests = this.readBatch(request, body);
+    if (requests instanceof GoogleAnswer) {
+      sendGoogle(response, requests);
       return;
     }
-    const requests = refused;
     let lose = false;
     const answers = requests.map((nested, index) => {
       const id = nested.id ?? String(index + 1);
@@ -377,7 +376,7 @@ export class GoogleSimulator {
   }
 
   /** The nested requests of a batch, or the answer that refuses the batch whole. */
-  private batchRefusal(request: IncomingMessage, body: string): NestedRequest[] | GoogleAnswer {
+  private readBatch(request: IncomingMessage, body: string): NestedRequest[] | GoogleAnswer {
     if (this.faults.refuseBatches) return googleError(404, 'Method not found.');
     if (this.tokens.holder(request.headers.authorization) === null)
       return googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.');

@@ -15,13 +15,11 @@ export type PlatformCallResult<T, Failed extends object = object, Ok extends obj
     } & Failed);
 
 /** The failure a call answers when no token can be had: the token endpoint's own verdict. */
-export function tokenFailure(error: { retryable: boolean; message: string; retryAfterMs?: number | undefined }): {
-  kind: 'failed';
+export function tokenFailure(error: {
   retryable: boolean;
-  status: null;
-  reason: string;
-  retryAfterMs?: number;
-} {
+  message: string;
+  retryAfterMs?: number | undefined;
+}): PlatformCallResult<never> {
   return {
     kind: 'failed',
     retryable: error.retryable,

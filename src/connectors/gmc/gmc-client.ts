@@ -108,29 +108,13 @@ export class GmcClient {
     const token = await this.token();
     if (typeof token !== 'string') return inputs.map(() => token);
     const results = new Array<GmcCallResult<unknown>>(inputs.length);
-    const waitMax = this.config.limiterWaitMsMax ?? gmcLimits.limiterWaitMsMax;
     const batches: Promise<void>[] = [];
     let gathering: number[] | null = null;
     await Promise.all(
       inputs.map(async (_, index) => {
-        const slot = await this.config.quota.acquire('insert', waitMax, signal).catch(() => null);
-        if (slot === null) {
-          results[index] = {
-            kind: 'failed',
-            retryable: true,
-            status: null,
-            reason: `${what}: aborted waiting for the quota`,
-          };
-          return;
-        }
-        if (!slot.ok) {
-          results[index] = {
-            kind: 'failed',
-            retryable: true,
-            status: null,
-            reason: `${what}: per-minute quota spent: not sent`,
-            retryAfterMs: slot.waitMs,
-          };
+        const refused = await this.slot('insert', what, signal);
+        if (refused !== null) {
+          results[index] = refused;
           return;
         }
         if (gathering === null) {
@@ -189,13 +173,7 @@ export class GmcClient {
         signal,
       });
       if (answer.kind === 'network') {
-        const why = answer.timedOut ? `no answer within ${timeoutMs} ms` : answer.aborted ? 'aborted' : 'network error';
-        return all({
-          kind: 'failed',
-          retryable: true,
-          status: null,
-          reason: `${what} (batch): ${why} (it may have been applied)`,
-        });
+        return all(networkFailure(`${what} (batch)`, answer, timeoutMs));
       }
       if (answer.status === 401 && attempt === 1) {
         // The batch's own credentials were refused: no nested call ran. Renew once and send again,
@@ -254,6 +232,29 @@ export class GmcClient {
     }
   }
 
+  /**
+   * A slot of `method`'s minute budget, waiting at most `limiterWaitMsMax`: null once taken, else
+   * the retryable failure that answers the call without sending it.
+   */
+  private async slot(
+    method: GmcMethod,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<GmcCallResult<never> | null> {
+    const waitMax = this.config.limiterWaitMsMax ?? gmcLimits.limiterWaitMsMax;
+    const slot = await this.config.quota.acquire(method, waitMax, signal).catch(() => null);
+    if (slot === null)
+      return { kind: 'failed', retryable: true, status: null, reason: `${what}: aborted waiting for the quota` };
+    if (slot.ok) return null;
+    return {
+      kind: 'failed',
+      retryable: true,
+      status: null,
+      reason: `${what}: per-minute quota spent: not sent`,
+      retryAfterMs: slot.waitMs,
+    };
+  }
+
   /** A bearer token, or the failure to answer every call with when none can be had. */
   private async token(): Promise<string | GmcCallResult<never>> {
     try {
@@ -302,24 +303,8 @@ export class GmcClient {
     for (let attempt = 1; ; attempt++) {
       const token = await this.token();
       if (typeof token !== 'string') return token;
-      let slot: Awaited<ReturnType<GmcQuota['acquire']>>;
-      try {
-        slot = await this.config.quota.acquire(
-          method,
-          this.config.limiterWaitMsMax ?? gmcLimits.limiterWaitMsMax,
-          signal,
-        );
-      } catch {
-        return { kind: 'failed', retryable: true, status: null, reason: `${what}: aborted waiting for the quota` };
-      }
-      if (!slot.ok)
-        return {
-          kind: 'failed',
-          retryable: true,
-          status: null,
-          reason: `${what}: per-minute quota spent: not sent`,
-          retryAfterMs: slot.waitMs,
-        };
+      const slot = await this.slot(method, what, signal);
+      if (slot !== null) return slot;
       const timeoutMs = this.config.requestTimeoutMs ?? gmcLimits.requestTimeoutMs;
       const answer = await this.transport.send({
         method: verb,
@@ -334,8 +319,7 @@ export class GmcClient {
         signal,
       });
       if (answer.kind === 'network') {
-        const why = answer.timedOut ? `no answer within ${timeoutMs} ms` : answer.aborted ? 'aborted' : 'network error';
-        return { kind: 'failed', retryable: true, status: null, reason: `${what}: ${why} (it may have been applied)` };
+        return networkFailure(what, answer, timeoutMs);
       }
       const { status, text } = answer;
       const blockMs = this.config.quota.observe(method, status);
@@ -346,6 +330,16 @@ export class GmcClient {
       return classify<T>(what, status, text, blockMs);
     }
   }
+}
+
+/** An exchange that got no answer: retryable, and the call may have been applied. */
+function networkFailure(
+  what: string,
+  answer: { timedOut: boolean; aborted: boolean },
+  timeoutMs: number,
+): GmcCallResult<never> {
+  const why = answer.timedOut ? `no answer within ${timeoutMs} ms` : answer.aborted ? 'aborted' : 'network error';
+  return { kind: 'failed', retryable: true, status: null, reason: `${what}: ${why} (it may have been applied)` };
 }
 
 /** Answers to a batch request that refuse the request as such, not the calls inside it. */

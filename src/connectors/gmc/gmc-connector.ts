@@ -14,8 +14,8 @@ import { type GmcMethod, GmcQuota, gmcFacts, gmcLimits } from './gmc-limits.js';
  * to be a supplemental API source, so onhand's input carries only availability and never replaces
  * titles or prices), each inside the client-side model of the per-minute quota; the inserts of one
  * push travel as the nested calls of one HTTP batch request (or, with `batchRequests: false`, one
- * request each, at most `pushConcurrencyMax` in flight). The input is ABSOLUTE (insert replaces the input of the same
- * offer in that data source): a push retried after a lost answer sends the same input again. The
+ * request each, at most `pushConcurrencyMax` in flight). The input is ABSOLUTE (insert replaces
+ * the input of the same offer in that data source): a push retried after a lost answer sends the same input again. The
  * quantity becomes `availability` (+ `availabilityDate` for a pre-order offer, gmc-availability.ts)
  * and travels beside it as the custom attribute `onhand_quantity`. No compare-and-set, never `stale`.
  *
@@ -158,17 +158,17 @@ export class GmcConnector implements ChannelConnector {
           signal,
         )
       : await mapBounded(valid, this.pushConcurrencyMax, one);
-    const refused = valid.filter((_, at) => {
+    // Google (or a proxy before it) refused the batch request itself: none of it ran. From now on
+    // this connection sends one request per insert, starting with these.
+    const refused = valid.flatMap((_, at) => {
       const result = results[at]!;
-      return result.kind === 'failed' && result.batchRefused === true;
+      return result.kind === 'failed' && result.batchRefused === true ? [at] : [];
     });
     if (refused.length > 0) {
-      // Google (or a proxy before it) does not take this batch request: none of it ran. From now
-      // on this connection sends one request per insert, starting with these.
       this.batchRequests = false;
-      const again = await mapBounded(refused, this.pushConcurrencyMax, one);
-      refused.forEach((entry, at) => {
-        results[valid.indexOf(entry)] = again[at]!;
+      const again = await mapBounded(refused, this.pushConcurrencyMax, (at) => one(valid[at]!));
+      refused.forEach((at, position) => {
+        results[at] = again[position]!;
       });
     }
     valid.forEach(({ index }, at) => {
