@@ -16,10 +16,15 @@
  * blocked), the units reserved across the variants must equal the units ordered, and, once the
  * server has stopped, `onhand verify` must report no mismatch.
  *
+ * `--warm-up N` (default 0) first sends N other orders the same way, before the health checks and
+ * the measured webhooks: a freshly started server spends much of its first seconds under load
+ * in V8's optimizing compiler, which a server that has run for hours no longer pays
+ * (bench/README.md, Order to every channel, sixteenth session). Their lines are counted too.
+ *
  * `--cpu-prof DIR` runs the server under `node --cpu-prof` and prints the functions with the
  * most self time during the whole run (setup included; the webhook load dominates it).
  *
- * Usage: npm run bench:webhooks [-- --stores sqlite,postgres --webhooks 20000 --clients 32]
+ * Usage: npm run bench:webhooks [-- --stores sqlite,postgres --webhooks 20000 --clients 32 --warm-up 0]
  * Needs `npm run build`. Prints JSON lines, then a table. Never asserts timings.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -40,6 +45,7 @@ const { values } = parseArgs({
     redeliveries: { type: 'string', default: '1000' },
     clients: { type: 'string', default: '32' },
     variants: { type: 'string', default: '1000' },
+    'warm-up': { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -48,6 +54,7 @@ const healthzCount = Math.min(1_000_000, Number(values.healthz));
 const redeliveryCount = Math.min(webhookCount, Number(values.redeliveries));
 const clients = Math.min(1_000, Number(values.clients));
 const variantCount = Math.min(10_000, Math.max(2, Number(values.variants)));
+const warmUpCount = Math.min(200_000, Math.max(0, Number(values['warm-up'])));
 const profileDirectory = values['cpu-prof'];
 const main = new URL('../dist/src/main.js', import.meta.url).pathname;
 const loader = new URL('./support/webhook-closed-load.ts', import.meta.url).pathname;
@@ -272,7 +279,6 @@ for (const engine of values.stores.split(',')) {
 
     const variants = skus.map((sku, index) => ({ id: seeded.variants[index]!.split('/').pop()!, sku }));
     const pid = server.process.pid;
-    const healthz = measured(pid, { mode: 'healthz', url, clients, count: healthzCount });
     const webhookSpec = {
       mode: 'webhooks',
       url,
@@ -283,6 +289,12 @@ for (const engine of values.stores.split(',')) {
       variants,
       createdAt: new Date().toISOString(),
     } as const;
+    // Orders after the measured ones (their indexes follow), so neither set redelivers the other.
+    const warmUp =
+      warmUpCount > 0
+        ? load({ ...webhookSpec, count: warmUpCount, first: webhookCount, deliveryPrefix: 'warm' })
+        : undefined;
+    const healthz = measured(pid, { mode: 'healthz', url, clients, count: healthzCount });
     const webhooks = measured(pid, { ...webhookSpec, count: webhookCount, first: 0, deliveryPrefix: 'first' });
     const redelivered =
       redeliveryCount > 0
@@ -291,7 +303,7 @@ for (const engine of values.stores.split(',')) {
 
     let expectedLines = 0;
     let expectedUnits = 0;
-    for (let index = 0; index < webhookCount; index += 1)
+    for (let index = 0; index < webhookCount + warmUpCount; index += 1)
       for (const line of orderLines(index, variantCount)) {
         expectedLines += 1;
         expectedUnits += line.quantity;
@@ -315,6 +327,8 @@ for (const engine of values.stores.split(',')) {
       healthz_p50_ms: healthz.p50_ms,
       healthz_p99_ms: healthz.p99_ms,
       webhooks: webhookCount,
+      warm_up_webhooks: warmUpCount,
+      warm_up_statuses: warmUp?.statuses ?? {},
       webhooks_per_s: webhooks.requests_per_s,
       webhook_p50_ms: webhooks.p50_ms,
       webhook_p99_ms: webhooks.p99_ms,
