@@ -77,8 +77,8 @@ export function jsonFaults(
 /**
  * True when `jsonFaults` would find nothing: the same walk without the JSON Pointer of every
  * node, which only a refusal needs. Every request body, query and webhook event passes here, and
- * nearly all of them are clean; building each node's path was about 3% of the server's CPU per
- * order webhook (bench/README.md, Order webhooks over HTTP).
+ * nearly all of them are clean: on a REST order body of two lines the walk with paths took 21 us,
+ * this one 7 us (bench/README.md, Order to every channel, sixteenth session).
  */
 function jsonClean(value: unknown, depthMax: number): boolean {
   const nodes: unknown[] = [value];
